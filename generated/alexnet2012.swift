@@ -16,9 +16,9 @@ public struct Alexnet2012Groups2: Sendable {
     /// Floats of activations, placed by liveness after fusion: the peak activation memory `convc summary` reports.
     public static let activationFloats = 580_800
     /// Floats of scratch for zero-padded copies of conv inputs.
-    public static let scratchFloats = 348_480
+    public static let scratchFloats = 92_288
     /// Floats of working memory `predict(_:batch:into:arena:)` needs: activations, then scratch.
-    public static let arenaFloats = 929_280
+    public static let arenaFloats = 673_088
     static let inputCount = 154_587
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -80,7 +80,7 @@ public struct Alexnet2012Groups2: Sendable {
         var p = [Float](repeating: 0, count: 60_965_224)
         try Self.copy(tensors, "features.conv1.weight", into: &p, at: 0, count: 34_848)
         try Self.copy(tensors, "features.conv1.bias", into: &p, at: 34_848, count: 96)
-        Self.blockFilters(&p, at: 0, filters: 96, groups: 1, channels: 3, taps: 121)
+        Self.vectorFilters(&p, at: 0, filters: 96, channels: 3, taps: 121)
         try Self.copy(tensors, "features.conv2.weight", into: &p, at: 34_944, count: 307_200)
         try Self.copy(tensors, "features.conv2.bias", into: &p, at: 342_144, count: 256)
         Self.blockFilters(&p, at: 34_944, filters: 256, groups: 2, channels: 48, taps: 25)
@@ -124,19 +124,19 @@ public struct Alexnet2012Groups2: Sendable {
             let w = buffer.baseAddress!
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
-                Self.features_conv1(x, w + 0, a + 0, a + 580_800, threads)
+                Self.features_conv1(x, w + 0, a + 0, threads)
                 Self.features_norm1(a + 0, a + 290_400)
-                Self.features_pool1(a + 290_400, a + 0, a + 580_800)
+                Self.features_pool1(a + 290_400, a + 0, threads)
                 Self.features_conv2(a + 0, w + 34_944, a + 69_984, a + 580_800, threads)
                 Self.features_norm2(a + 69_984, a + 256_608)
-                Self.features_pool2(a + 256_608, a + 0, a + 580_800)
+                Self.features_pool2(a + 256_608, a + 0, threads)
                 Self.features_conv3(a + 0, w + 342_400, a + 43_264, a + 580_800, threads)
                 Self.features_conv4(a + 43_264, w + 1_227_520, a + 108_160, a + 580_800, threads)
                 Self.features_conv5(a + 108_160, w + 1_891_456, a + 0, a + 580_800, threads)
-                Self.features_pool5(a + 0, a + 43_264, a + 580_800)
-                Self.classifier_fc6(a + 43_264, w + 2_334_080, a + 0)
-                Self.classifier_fc7(a + 0, w + 40_086_912, a + 4096)
-                Self.classifier_fc8(a + 4096, w + 56_868_224, a + 0)
+                Self.features_pool5(a + 0, a + 43_264, threads)
+                Self.classifier_fc6(a + 43_264, w + 2_334_080, a + 0, threads)
+                Self.classifier_fc7(a + 0, w + 40_086_912, a + 4096, threads)
+                Self.classifier_fc8(a + 4096, w + 56_868_224, a + 0, threads)
                 (output + n &* Self.outputCount).update(from: a + 0, count: Self.outputCount)
             }
         }
@@ -147,60 +147,79 @@ extension Alexnet2012Groups2 {
     /// features.conv1: conv 3→96, kernel 11×11, stride 4×4, padding 0, + features.relu1 fused.
     /// Generated from specs/alexnet2012.yaml:17:11.
     @inline(never)
-    static func features_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func features_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 3×227×227   y: 96×55×55
-        // weight: (12 blocks, 11, 11, 3, 8)   bias: w[34_848..<34_944]
-        Self.pad(x, channels: 3, height: 227, width: 227, top: 0, left: 0, rows: 227, columns: 263, into: scratch, threads: threads)
-        Self.parallel(12, threads: threads) { blocks in
+        // weight: (3 blocks, 3, 11, 11, 32)   bias: w[34_848..<34_944]
+        // tile: 32 channels × 5 pixels of an output row, sixteen channels to a vector
+        Self.parallel(3, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 10) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 55, by: 21) {
         for block in blocks {
-            let firstFilter: Int = (block / 12) &* 96 &+ (block % 12) &* 8
-            let filters: Int = min(8, (block / 12) &* 96 &+ 96 &- firstFilter)
-            let firstChannel: Int = (block / 12) &* 3
-            let kernelOffset: Int = block &* 2904
+            let kernelOffset: Int = block &* 11_616
             let kernel = w + kernelOffset
-            let biasOffset: Int = 34_848 &+ firstFilter
-            let bias = w + biasOffset
-            for oh in 0..<55 {
-                for ow in stride(from: 0, to: 55, by: 16) {
-                    var a0 = SIMD16<Float>(repeating: bias[0])
-                    var a1 = SIMD16<Float>(repeating: bias[1])
-                    var a2 = SIMD16<Float>(repeating: bias[2])
-                    var a3 = SIMD16<Float>(repeating: bias[3])
-                    var a4 = SIMD16<Float>(repeating: bias[4])
-                    var a5 = SIMD16<Float>(repeating: bias[5])
-                    var a6 = SIMD16<Float>(repeating: bias[6])
-                    var a7 = SIMD16<Float>(repeating: bias[7])
-                    for i in 0..<11 {
-                        let rowOffset: Int = (firstChannel &* 227 &+ oh &* 4 &+ i &* 1) &* 263 &+ ow &* 4
-                        for j in 0..<11 {
-                            let tapOffset: Int = (i &* 11 &+ j) &* 24
-                            let columnOffset: Int = rowOffset &+ j &* 1
-                            for ic in 0..<3 {
-                                let v = Self.load16(scratch + (columnOffset &+ ic &* 59_701), stride: 4, available: 16)
-                                let k = kernel + (tapOffset &+ ic &* 8)
-                                Self.multiplyAdd(&a0, k[0], v)
-                                Self.multiplyAdd(&a1, k[1], v)
-                                Self.multiplyAdd(&a2, k[2], v)
-                                Self.multiplyAdd(&a3, k[3], v)
-                                Self.multiplyAdd(&a4, k[4], v)
-                                Self.multiplyAdd(&a5, k[5], v)
-                                Self.multiplyAdd(&a6, k[6], v)
-                                Self.multiplyAdd(&a7, k[7], v)
+            let biasOffset: Int = 34_848 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 21, 55) {
+                for segment in stride(from: 0, to: 55, by: 5) {
+                    let ow: Int = min(segment, 50)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    for ic in 0..<3 {
+                        let planeOffset: Int = ic &* 51_529 &+ oh &* 908 &+ ow &* 4
+                        let k = kernel + ic &* 3872
+                        for i in 0..<11 {
+                            for j in 0..<11 {
+                                let tap = x + (planeOffset &+ i &* 227 &+ j &* 1)
+                                let w0 = UnsafeRawPointer(k + ((i &* 11 &+ j) &* 32 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(k + ((i &* 11 &+ j) &* 32 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[4], w0)
+                                Self.multiplyAdd(&a1_1, tap[4], w1)
+                                Self.multiplyAdd(&a0_2, tap[8], w0)
+                                Self.multiplyAdd(&a1_2, tap[8], w1)
+                                Self.multiplyAdd(&a0_3, tap[12], w0)
+                                Self.multiplyAdd(&a1_3, tap[12], w1)
+                                Self.multiplyAdd(&a0_4, tap[16], w0)
+                                Self.multiplyAdd(&a1_4, tap[16], w1)
                             }
                         }
                     }
-                    let count: Int = min(16, 55 &- ow)
-                    let outputOffset: Int = firstFilter &* 3025 &+ oh &* 55 &+ ow
-                    if 0 < filters { Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: count) }
-                    if 1 < filters { Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + (outputOffset &+ 3025), count: count) }
-                    if 2 < filters { Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + (outputOffset &+ 6050), count: count) }
-                    if 3 < filters { Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + (outputOffset &+ 9075), count: count) }
-                    if 4 < filters { Self.store16(pointwiseMax(a4, SIMD16<Float>()), to: y + (outputOffset &+ 12_100), count: count) }
-                    if 5 < filters { Self.store16(pointwiseMax(a5, SIMD16<Float>()), to: y + (outputOffset &+ 15_125), count: count) }
-                    if 6 < filters { Self.store16(pointwiseMax(a6, SIMD16<Float>()), to: y + (outputOffset &+ 18_150), count: count) }
-                    if 7 < filters { Self.store16(pointwiseMax(a7, SIMD16<Float>()), to: y + (outputOffset &+ 21_175), count: count) }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a1_0
+                    tile[6] = a1_1
+                    tile[7] = a1_2
+                    tile[8] = a1_3
+                    tile[9] = a1_4
+                    for t in 0..<10 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 3025 &+ oh &* 55 &+ ow
+                        let lane: Int = (oc >> 4) &* 80 &+ (oc & 15)
+                        for p in 0..<5 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
                 }
             }
+        }
+        }
         }
         }
     }
@@ -224,22 +243,35 @@ extension Alexnet2012Groups2 {
     /// features.pool1: max_pool 3×3, stride 2×2, padding 0.
     /// Generated from specs/alexnet2012.yaml:20:11.
     @inline(never)
-    static func features_pool1(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_pool1(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 96×55×55   y: 96×27×27
-        Self.pad(x, channels: 96, height: 55, width: 55, top: 0, left: 0, rows: 55, columns: 66, into: scratch, fill: -.infinity)
-        for c in 0..<96 {
+        Self.parallel(96, threads: threads) { channels in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 66) { buffer in
+        let row = buffer.baseAddress!
+        row.initialize(repeating: -.infinity, count: 66)
+        for c in channels {
+            let plane = x + c &* 3025
             for oh in 0..<27 {
-                for ow in stride(from: 0, to: 27, by: 16) {
+                let top: Int = oh &* 2 &- 0
+                for k in stride(from: 0, to: 55, by: 16) {
+                    let count = min(16, 55 &- k)
                     var m = SIMD16<Float>(repeating: -.infinity)
                     for i in 0..<3 {
-                        let rowOffset: Int = (c &* 55 &+ oh &* 2 &+ i &* 1) &* 66 &+ ow &* 2
-                        for j in 0..<3 {
-                            m = Self.maximum(m, Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
-                        }
+                        let h: Int = top &+ i &* 1
+                        m = Self.maximum(m, Self.load16(plane + (h &* 55 &+ k), stride: 1, available: count))
                     }
+                    Self.store16(m, to: row + (0 &+ k), count: count)
+                }
+                for ow in stride(from: 0, to: 27, by: 16) {
+                    var m = SIMD16<Float>(repeating: -.infinity)
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
                     Self.store16(m, to: y + ((c &* 27 &+ oh) &* 27 &+ ow), count: min(16, 27 &- ow))
                 }
             }
+        }
+        }
         }
     }
 
@@ -368,22 +400,35 @@ extension Alexnet2012Groups2 {
     /// features.pool2: max_pool 3×3, stride 2×2, padding 0.
     /// Generated from specs/alexnet2012.yaml:24:11.
     @inline(never)
-    static func features_pool2(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_pool2(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×27×27   y: 256×13×13
-        Self.pad(x, channels: 256, height: 27, width: 27, top: 0, left: 0, rows: 27, columns: 34, into: scratch, fill: -.infinity)
-        for c in 0..<256 {
+        Self.parallel(256, threads: threads) { channels in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 34) { buffer in
+        let row = buffer.baseAddress!
+        row.initialize(repeating: -.infinity, count: 34)
+        for c in channels {
+            let plane = x + c &* 729
             for oh in 0..<13 {
-                for ow in stride(from: 0, to: 13, by: 16) {
+                let top: Int = oh &* 2 &- 0
+                for k in stride(from: 0, to: 27, by: 16) {
+                    let count = min(16, 27 &- k)
                     var m = SIMD16<Float>(repeating: -.infinity)
                     for i in 0..<3 {
-                        let rowOffset: Int = (c &* 27 &+ oh &* 2 &+ i &* 1) &* 34 &+ ow &* 2
-                        for j in 0..<3 {
-                            m = Self.maximum(m, Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
-                        }
+                        let h: Int = top &+ i &* 1
+                        m = Self.maximum(m, Self.load16(plane + (h &* 27 &+ k), stride: 1, available: count))
                     }
+                    Self.store16(m, to: row + (0 &+ k), count: count)
+                }
+                for ow in stride(from: 0, to: 13, by: 16) {
+                    var m = SIMD16<Float>(repeating: -.infinity)
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
                     Self.store16(m, to: y + ((c &* 13 &+ oh) &* 13 &+ ow), count: min(16, 13 &- ow))
                 }
             }
+        }
+        }
         }
     }
 
@@ -398,14 +443,14 @@ extension Alexnet2012Groups2 {
         Self.parallel(12, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 26) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 13, by: 15) {
+        for band in stride(from: 0, to: 13, by: 13) {
         for block in blocks {
             let kernelOffset: Int = block &* 73_728
             let kernel = w + kernelOffset
             let biasOffset: Int = 884_736 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 15, 13) {
+            for oh in band..<min(band &+ 13, 13) {
                 for segment in stride(from: 0, to: 13, by: 13) {
                     let ow: Int = min(segment, 0)
                     var a0_0 = bias0
@@ -977,33 +1022,52 @@ extension Alexnet2012Groups2 {
     /// features.pool5: max_pool 3×3, stride 2×2, padding 0.
     /// Generated from specs/alexnet2012.yaml:31:11.
     @inline(never)
-    static func features_pool5(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_pool5(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×13×13   y: 256×6×6
-        Self.pad(x, channels: 256, height: 13, width: 13, top: 0, left: 0, rows: 13, columns: 34, into: scratch, fill: -.infinity)
-        for c in 0..<256 {
+        Self.parallel(256, threads: threads) { channels in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 34) { buffer in
+        let row = buffer.baseAddress!
+        row.initialize(repeating: -.infinity, count: 34)
+        for c in channels {
+            let plane = x + c &* 169
             for oh in 0..<6 {
-                for ow in stride(from: 0, to: 6, by: 16) {
+                let top: Int = oh &* 2 &- 0
+                for k in stride(from: 0, to: 13, by: 16) {
+                    let count = min(16, 13 &- k)
                     var m = SIMD16<Float>(repeating: -.infinity)
                     for i in 0..<3 {
-                        let rowOffset: Int = (c &* 13 &+ oh &* 2 &+ i &* 1) &* 34 &+ ow &* 2
-                        for j in 0..<3 {
-                            m = Self.maximum(m, Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
-                        }
+                        let h: Int = top &+ i &* 1
+                        m = Self.maximum(m, Self.load16(plane + (h &* 13 &+ k), stride: 1, available: count))
                     }
+                    Self.store16(m, to: row + (0 &+ k), count: count)
+                }
+                for ow in stride(from: 0, to: 6, by: 16) {
+                    var m = SIMD16<Float>(repeating: -.infinity)
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
                     Self.store16(m, to: y + ((c &* 6 &+ oh) &* 6 &+ ow), count: min(16, 6 &- ow))
                 }
             }
+        }
+        }
         }
     }
 
     /// classifier.fc6: dense 9216→4096, + classifier.relu6 fused.
     /// Generated from specs/alexnet2012.yaml:36:11.
     @inline(never)
-    static func classifier_fc6(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func classifier_fc6(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 9216   y: 4096
         // weight: (4096, 9216)   bias: w[37_748_736..<37_752_832]
-        for u in 0..<4096 {
-            y[u] = Self.dot(w + u &* 9216, x, count: 9216) + w[37_748_736 &+ u]
+        Self.parallel(1024, threads: threads) { quads in
+        for quad in quads {
+            let u: Int = quad &* 4
+            let sums = Self.dot4(w + u &* 9216, stride: 9216, x, count: 9216)
+            for r in 0..<4 {
+                y[u &+ r] = sums[r] + w[37_748_736 &+ u &+ r]
+            }
+        }
         }
         for i in 0..<4096 {
             let v = y[i]
@@ -1014,11 +1078,17 @@ extension Alexnet2012Groups2 {
     /// classifier.fc7: dense 4096→4096, + classifier.relu7 fused.
     /// Generated from specs/alexnet2012.yaml:39:11.
     @inline(never)
-    static func classifier_fc7(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func classifier_fc7(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 4096   y: 4096
         // weight: (4096, 4096)   bias: w[16_777_216..<16_781_312]
-        for u in 0..<4096 {
-            y[u] = Self.dot(w + u &* 4096, x, count: 4096) + w[16_777_216 &+ u]
+        Self.parallel(1024, threads: threads) { quads in
+        for quad in quads {
+            let u: Int = quad &* 4
+            let sums = Self.dot4(w + u &* 4096, stride: 4096, x, count: 4096)
+            for r in 0..<4 {
+                y[u &+ r] = sums[r] + w[16_777_216 &+ u &+ r]
+            }
+        }
         }
         for i in 0..<4096 {
             let v = y[i]
@@ -1029,11 +1099,17 @@ extension Alexnet2012Groups2 {
     /// classifier.fc8: dense 4096→1000.
     /// Generated from specs/alexnet2012.yaml:42:11.
     @inline(never)
-    static func classifier_fc8(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func classifier_fc8(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 4096   y: 1000
         // weight: (1000, 4096)   bias: w[4_096_000..<4_097_000]
-        for u in 0..<1000 {
-            y[u] = Self.dot(w + u &* 4096, x, count: 4096) + w[4_096_000 &+ u]
+        Self.parallel(250, threads: threads) { quads in
+        for quad in quads {
+            let u: Int = quad &* 4
+            let sums = Self.dot4(w + u &* 4096, stride: 4096, x, count: 4096)
+            for r in 0..<4 {
+                y[u &+ r] = sums[r] + w[4_096_000 &+ u &+ r]
+            }
+        }
         }
     }
 
@@ -1062,6 +1138,28 @@ extension Alexnet2012Groups2 {
             i &+= 1
         }
         return sum
+    }
+
+    /// Four dot products at once, of rows `stride` apart with `b`: four weight streams in flight, one load of `b`
+    /// for all four.
+    @inline(__always)
+    static func dot4(_ a: UnsafePointer<Float>, stride: Int, _ b: UnsafePointer<Float>, count: Int) -> SIMD4<Float> {
+        var (s0, s1, s2, s3) = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+        var i = 0
+        while i &+ 16 <= count {
+            let v = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
+            s0 += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self) * v
+            s1 += UnsafeRawPointer(a + (stride &+ i)).loadUnaligned(as: SIMD16<Float>.self) * v
+            s2 += UnsafeRawPointer(a + (2 &* stride &+ i)).loadUnaligned(as: SIMD16<Float>.self) * v
+            s3 += UnsafeRawPointer(a + (3 &* stride &+ i)).loadUnaligned(as: SIMD16<Float>.self) * v
+            i &+= 16
+        }
+        var sums = SIMD4(s0.sum(), s1.sum(), s2.sum(), s3.sum())
+        while i < count {
+            sums += SIMD4(a[i], a[stride &+ i], a[2 &* stride &+ i], a[3 &* stride &+ i]) * b[i]
+            i &+= 1
+        }
+        return sums
     }
 
     /// Lets a non-escaping body run on several threads; each part writes its own range of the output.
@@ -1175,20 +1273,20 @@ extension Alexnet2012Groups2 {
         a.replacing(with: b, where: (a .< b) .| (b .!= b))
     }
 
-    /// Copies (channels, height, width) into a (channels, rows, columns) buffer filled with `fill`, at (top, left).
+    /// Copies (channels, height, width) into a zero-filled (channels, rows, columns) buffer, at (top, left).
     /// Only the border is filled: each value is written once.
-    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, fill: Float = 0) {
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
         let right = columns &- left &- width
         for c in 0..<channels {
             let plane = s + c &* rows &* columns
-            plane.update(repeating: fill, count: top &* columns)
+            plane.update(repeating: 0, count: top &* columns)
             for h in 0..<height {
                 let row = plane + (top &+ h) &* columns
-                row.update(repeating: fill, count: left)
+                row.update(repeating: 0, count: left)
                 (row + left).update(from: x + (c &* height &+ h) &* width, count: width)
-                (row + (left &+ width)).update(repeating: fill, count: right)
+                (row + (left &+ width)).update(repeating: 0, count: right)
             }
-            (plane + (top &+ height) &* columns).update(repeating: fill, count: (rows &- top &- height) &* columns)
+            (plane + (top &+ height) &* columns).update(repeating: 0, count: (rows &- top &- height) &* columns)
         }
     }
 

@@ -16,9 +16,9 @@ public struct Densenet121: Sendable {
     /// Floats of activations, placed by liveness after fusion: the peak activation memory `convc summary` reports.
     public static let activationFloats = 2_007_040
     /// Floats of scratch for zero-padded copies of conv inputs.
-    public static let scratchFloats = 948_480
+    public static let scratchFloats = 430_592
     /// Floats of working memory `predict(_:batch:into:arena:)` needs: activations, then scratch.
-    public static let arenaFloats = 2_955_520
+    public static let arenaFloats = 2_437_632
     static let inputCount = 150_528
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -1080,37 +1080,37 @@ public struct Densenet121: Sendable {
         try Self.foldBatchNorm(tensors, "features.denseblock1.denselayer1.norm2", epsilon: 1e-05, into: &p, weight: 9600, bias: 17_792, channels: 128, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
         Self.blockFilters(&p, at: 9600, filters: 128, groups: 1, channels: 64, taps: 1)
         try Self.copy(tensors, "features.denseblock1.denselayer1.conv2.weight", into: &p, at: 17_920, count: 36_864)
-        Self.blockFilters(&p, at: 17_920, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 17_920, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock1.denselayer2.norm1", epsilon: 1e-05, into: &p, scale: 54_816, shift: 54_912, channels: 96)
         try Self.copy(tensors, "features.denseblock1.denselayer2.conv1.weight", into: &p, at: 55_008, count: 12_288)
         try Self.foldBatchNorm(tensors, "features.denseblock1.denselayer2.norm2", epsilon: 1e-05, into: &p, weight: 55_008, bias: 67_296, channels: 128, blocks: 1, blockStride: 0, channelStride: 96, run: 96)
         Self.blockFilters(&p, at: 55_008, filters: 128, groups: 1, channels: 96, taps: 1)
         try Self.copy(tensors, "features.denseblock1.denselayer2.conv2.weight", into: &p, at: 67_424, count: 36_864)
-        Self.blockFilters(&p, at: 67_424, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 67_424, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock1.denselayer3.norm1", epsilon: 1e-05, into: &p, scale: 104_320, shift: 104_448, channels: 128)
         try Self.copy(tensors, "features.denseblock1.denselayer3.conv1.weight", into: &p, at: 104_576, count: 16_384)
         try Self.foldBatchNorm(tensors, "features.denseblock1.denselayer3.norm2", epsilon: 1e-05, into: &p, weight: 104_576, bias: 120_960, channels: 128, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
         Self.blockFilters(&p, at: 104_576, filters: 128, groups: 1, channels: 128, taps: 1)
         try Self.copy(tensors, "features.denseblock1.denselayer3.conv2.weight", into: &p, at: 121_088, count: 36_864)
-        Self.blockFilters(&p, at: 121_088, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 121_088, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock1.denselayer4.norm1", epsilon: 1e-05, into: &p, scale: 157_984, shift: 158_144, channels: 160)
         try Self.copy(tensors, "features.denseblock1.denselayer4.conv1.weight", into: &p, at: 158_304, count: 20_480)
         try Self.foldBatchNorm(tensors, "features.denseblock1.denselayer4.norm2", epsilon: 1e-05, into: &p, weight: 158_304, bias: 178_784, channels: 128, blocks: 1, blockStride: 0, channelStride: 160, run: 160)
         Self.blockFilters(&p, at: 158_304, filters: 128, groups: 1, channels: 160, taps: 1)
         try Self.copy(tensors, "features.denseblock1.denselayer4.conv2.weight", into: &p, at: 178_912, count: 36_864)
-        Self.blockFilters(&p, at: 178_912, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 178_912, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock1.denselayer5.norm1", epsilon: 1e-05, into: &p, scale: 215_808, shift: 216_000, channels: 192)
         try Self.copy(tensors, "features.denseblock1.denselayer5.conv1.weight", into: &p, at: 216_192, count: 24_576)
         try Self.foldBatchNorm(tensors, "features.denseblock1.denselayer5.norm2", epsilon: 1e-05, into: &p, weight: 216_192, bias: 240_768, channels: 128, blocks: 1, blockStride: 0, channelStride: 192, run: 192)
         Self.blockFilters(&p, at: 216_192, filters: 128, groups: 1, channels: 192, taps: 1)
         try Self.copy(tensors, "features.denseblock1.denselayer5.conv2.weight", into: &p, at: 240_896, count: 36_864)
-        Self.blockFilters(&p, at: 240_896, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 240_896, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.denseblock1.denselayer6.norm1", epsilon: 1e-05, into: &p, scale: 277_792, shift: 278_016, channels: 224)
         try Self.copy(tensors, "features.denseblock1.denselayer6.conv1.weight", into: &p, at: 278_240, count: 28_672)
         try Self.foldBatchNorm(tensors, "features.denseblock1.denselayer6.norm2", epsilon: 1e-05, into: &p, weight: 278_240, bias: 306_912, channels: 128, blocks: 1, blockStride: 0, channelStride: 224, run: 224)
         Self.blockFilters(&p, at: 278_240, filters: 128, groups: 1, channels: 224, taps: 1)
         try Self.copy(tensors, "features.denseblock1.denselayer6.conv2.weight", into: &p, at: 307_040, count: 36_864)
-        Self.blockFilters(&p, at: 307_040, filters: 32, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 307_040, filters: 32, channels: 128, taps: 9)
         try Self.batchNormAffine(tensors, "features.transition1.norm", epsilon: 1e-05, into: &p, scale: 343_936, shift: 344_192, channels: 256)
         try Self.copy(tensors, "features.transition1.conv.weight", into: &p, at: 344_448, count: 32_768)
         Self.blockFilters(&p, at: 344_448, filters: 128, groups: 1, channels: 256, taps: 1)
@@ -1461,7 +1461,7 @@ public struct Densenet121: Sendable {
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
                 Self.features_conv0(x, w + 0, a + 0, a + 2_007_040, threads)
-                Self.features_pool0(a + 0, a + 802_816, a + 2_007_040)
+                Self.features_pool0(a + 0, a + 802_816, threads)
                 Self.features_denseblock1_denselayer1_norm1(a + 802_816, w + 9472, a + 0)
                 Self.features_denseblock1_denselayer1_conv1(a + 0, w + 9600, a + 200_704, threads)
                 Self.features_denseblock1_denselayer1_conv2(a + 200_704, w + 17_920, a + 1_003_520, a + 2_007_040, threads)
@@ -1647,7 +1647,7 @@ public struct Densenet121: Sendable {
                 Self.features_denseblock4_denselayer1_conv2(a + 98_784, w + 6_910_176, a + 48_608, a + 2_007_040, threads)
                 Self.features_norm5(a + 0, w + 6_947_072, a + 50_176)
                 Self.adaptive_avg_pool(a + 50_176, a + 0)
-                Self.classifier(a + 0, w + 6_949_120, a + 1024)
+                Self.classifier(a + 0, w + 6_949_120, a + 1024, threads)
                 (output + n &* Self.outputCount).update(from: a + 1024, count: Self.outputCount)
             }
         }
@@ -1765,22 +1765,36 @@ extension Densenet121 {
     /// features.pool0: max_pool 3×3, stride 2×2, padding 1.
     /// Generated from specs/densenet121.yaml:40:11.
     @inline(never)
-    static func features_pool0(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_pool0(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×112×112   y: 64×56×56
-        Self.pad(x, channels: 64, height: 112, width: 112, top: 1, left: 1, rows: 114, columns: 130, into: scratch, fill: -.infinity)
-        for c in 0..<64 {
+        Self.parallel(64, threads: threads) { channels in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 130) { buffer in
+        let row = buffer.baseAddress!
+        row.initialize(repeating: -.infinity, count: 130)
+        for c in channels {
+            let plane = x + c &* 12_544
             for oh in 0..<56 {
-                for ow in stride(from: 0, to: 56, by: 16) {
+                let top: Int = oh &* 2 &- 1
+                for k in stride(from: 0, to: 112, by: 16) {
+                    let count = min(16, 112 &- k)
                     var m = SIMD16<Float>(repeating: -.infinity)
                     for i in 0..<3 {
-                        let rowOffset: Int = (c &* 114 &+ oh &* 2 &+ i &* 1) &* 130 &+ ow &* 2
-                        for j in 0..<3 {
-                            m = Self.maximum(m, Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
-                        }
+                        let h: Int = top &+ i &* 1
+                        guard h >= 0 && h < 112 else { continue }
+                        m = Self.maximum(m, Self.load16(plane + (h &* 112 &+ k), stride: 1, available: count))
                     }
+                    Self.store16(m, to: row + (1 &+ k), count: count)
+                }
+                for ow in stride(from: 0, to: 56, by: 16) {
+                    var m = SIMD16<Float>(repeating: -.infinity)
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
                     Self.store16(m, to: y + ((c &* 56 &+ oh) &* 56 &+ ow), count: min(16, 56 &- ow))
                 }
             }
+        }
+        }
         }
     }
 
@@ -1806,8 +1820,8 @@ extension Densenet121 {
         // x: 64×56×56   y: 128×56×56
         // weight: (16 blocks, 64, 8)   bias: w[8192..<8320]
         Self.parallel(16, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 3136, by: 32) {
-            let p: Int = min(tile, 3104)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 3136, by: 256) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 128 &- firstFilter)
@@ -1815,78 +1829,72 @@ extension Densenet121 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 8192 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<64 {
-                    let source = x + (ic &* 3136 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 3136 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 6288), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 9424), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 12_560), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 15_696), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 18_832), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 21_968), count: 16)
+                for start in stride(from: band, to: min(band &+ 256, 3136), by: 32) {
+                    let p: Int = min(start, 3104)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<64 {
+                        let source = x + (ic &* 3136 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 3136 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 3136 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -1897,97 +1905,384 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock1_denselayer1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×56×56   y: 32×56×56
-        // weight: (4 blocks, 3, 3, 128, 8)   bias: w[36_864..<36_896]
-        // padded plane: 58×58; output pixel (oh, ow) is position oh·58 + ow
+        // weight: (1 blocks, 128, 3, 3, 32)   bias: w[36_864..<36_896]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
         Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch, threads: threads)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 430_592).update(repeating: 0, count: 32)
-        Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-        for band in stride(from: 0, to: 3246, by: 512) {
+        Self.parallel(1, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 56, by: 6) {
         for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 128
-            let kernelOffset: Int = block &* 9216
+            let kernelOffset: Int = block &* 36_864
             let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for p in stride(from: band, to: min(band &+ 512, 3246), by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 3364 &+ p &+ i &* 58
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                        let columnOffset: Int = rowOffset &+ j &* 1
-                        for ic in 0..<128 {
-                            let source = scratch + (columnOffset &+ ic &* 3364)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 36_864 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 6, 56) {
+                for segment in stride(from: 0, to: 56, by: 14) {
+                    let ow: Int = min(segment, 42)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<128 {
+                        let planeOffset: Int = ic &* 3364 &+ oh &* 58 &+ ow &* 1
+                        let k = kernel + ic &* 288
+                        do {
+                            let tap = scratch + (planeOffset &+ 0)
+                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 1)
+                            let w0 = UnsafeRawPointer(k + (32 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (32 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 2)
+                            let w0 = UnsafeRawPointer(k + (64 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (64 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 58)
+                            let w0 = UnsafeRawPointer(k + (96 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (96 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 59)
+                            let w0 = UnsafeRawPointer(k + (128 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (128 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 60)
+                            let w0 = UnsafeRawPointer(k + (160 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (160 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 116)
+                            let w0 = UnsafeRawPointer(k + (192 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (192 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 117)
+                            let w0 = UnsafeRawPointer(k + (224 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (224 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 118)
+                            let w0 = UnsafeRawPointer(k + (256 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (256 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
                         }
                     }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 3136
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 58
-                        let column: Int = q &- row &* 58
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 56 && q &+ 16 <= 3246 {
-                            let index: Int = filterOffset &+ row &* 56 &+ column
-                            Self.store16(v, to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(v, to: y + filterOffset, row: row, column: column, width: 56, columns: 58, end: 3246)
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 3136 &+ oh &* 56 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
                         }
                     }
                 }
@@ -2020,8 +2315,8 @@ extension Densenet121 {
         // x: 96×56×56   y: 128×56×56
         // weight: (16 blocks, 96, 8)   bias: w[12_288..<12_416]
         Self.parallel(16, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 3136, by: 32) {
-            let p: Int = min(tile, 3104)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 3136, by: 160) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 128 &- firstFilter)
@@ -2029,78 +2324,72 @@ extension Densenet121 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 12_288 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<96 {
-                    let source = x + (ic &* 3136 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 3136 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 6288), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 9424), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 12_560), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 15_696), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 18_832), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 21_968), count: 16)
+                for start in stride(from: band, to: min(band &+ 160, 3136), by: 32) {
+                    let p: Int = min(start, 3104)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<96 {
+                        let source = x + (ic &* 3136 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 3136 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 3136 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -2127,8 +2416,8 @@ extension Densenet121 {
         // x: 128×56×56   y: 128×56×56
         // weight: (16 blocks, 128, 8)   bias: w[16_384..<16_512]
         Self.parallel(16, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 3136, by: 32) {
-            let p: Int = min(tile, 3104)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 3136, by: 128) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 128 &- firstFilter)
@@ -2136,78 +2425,72 @@ extension Densenet121 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 16_384 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<128 {
-                    let source = x + (ic &* 3136 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 3136 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 6288), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 9424), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 12_560), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 15_696), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 18_832), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 21_968), count: 16)
+                for start in stride(from: band, to: min(band &+ 128, 3136), by: 32) {
+                    let p: Int = min(start, 3104)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<128 {
+                        let source = x + (ic &* 3136 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 3136 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 3136 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -2234,8 +2517,8 @@ extension Densenet121 {
         // x: 160×56×56   y: 128×56×56
         // weight: (16 blocks, 160, 8)   bias: w[20_480..<20_608]
         Self.parallel(16, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 3136, by: 32) {
-            let p: Int = min(tile, 3104)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 3136, by: 96) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 128 &- firstFilter)
@@ -2243,78 +2526,72 @@ extension Densenet121 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 20_480 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<160 {
-                    let source = x + (ic &* 3136 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 3136 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 6288), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 9424), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 12_560), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 15_696), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 18_832), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 21_968), count: 16)
+                for start in stride(from: band, to: min(band &+ 96, 3136), by: 32) {
+                    let p: Int = min(start, 3104)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<160 {
+                        let source = x + (ic &* 3136 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 3136 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 3136 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -2341,8 +2618,8 @@ extension Densenet121 {
         // x: 192×56×56   y: 128×56×56
         // weight: (16 blocks, 192, 8)   bias: w[24_576..<24_704]
         Self.parallel(16, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 3136, by: 32) {
-            let p: Int = min(tile, 3104)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 3136, by: 64) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 128 &- firstFilter)
@@ -2350,78 +2627,72 @@ extension Densenet121 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 24_576 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<192 {
-                    let source = x + (ic &* 3136 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 3136 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 6288), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 9424), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 12_560), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 15_696), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 18_832), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 21_968), count: 16)
+                for start in stride(from: band, to: min(band &+ 64, 3136), by: 32) {
+                    let p: Int = min(start, 3104)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<192 {
+                        let source = x + (ic &* 3136 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 3136 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 3136 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -2448,8 +2719,8 @@ extension Densenet121 {
         // x: 224×56×56   y: 128×56×56
         // weight: (16 blocks, 224, 8)   bias: w[28_672..<28_800]
         Self.parallel(16, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 3136, by: 32) {
-            let p: Int = min(tile, 3104)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 3136, by: 64) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 128 &- firstFilter)
@@ -2457,78 +2728,72 @@ extension Densenet121 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 28_672 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<224 {
-                    let source = x + (ic &* 3136 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 3136 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 6288), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 9424), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 12_560), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 15_696), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 18_832), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 21_968), count: 16)
+                for start in stride(from: band, to: min(band &+ 64, 3136), by: 32) {
+                    let p: Int = min(start, 3104)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<224 {
+                        let source = x + (ic &* 3136 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 3136 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 3136 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -2555,8 +2820,8 @@ extension Densenet121 {
         // x: 256×56×56   y: 128×56×56
         // weight: (16 blocks, 256, 8)   bias: w[32_768..<32_896]
         Self.parallel(16, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 3136, by: 32) {
-            let p: Int = min(tile, 3104)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 3136, by: 64) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 128 &- firstFilter)
@@ -2564,78 +2829,72 @@ extension Densenet121 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 32_768 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<256 {
-                    let source = x + (ic &* 3136 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 3136 &+ p
-                if 0 < filters {
-                    Self.store16(a0_0, to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(a0_1, to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(a1_0, to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(a1_1, to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(a2_0, to: y + (outputOffset &+ 6272), count: 16)
-                    Self.store16(a2_1, to: y + (outputOffset &+ 6288), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(a3_0, to: y + (outputOffset &+ 9408), count: 16)
-                    Self.store16(a3_1, to: y + (outputOffset &+ 9424), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(a4_0, to: y + (outputOffset &+ 12_544), count: 16)
-                    Self.store16(a4_1, to: y + (outputOffset &+ 12_560), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(a5_0, to: y + (outputOffset &+ 15_680), count: 16)
-                    Self.store16(a5_1, to: y + (outputOffset &+ 15_696), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(a6_0, to: y + (outputOffset &+ 18_816), count: 16)
-                    Self.store16(a6_1, to: y + (outputOffset &+ 18_832), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(a7_0, to: y + (outputOffset &+ 21_952), count: 16)
-                    Self.store16(a7_1, to: y + (outputOffset &+ 21_968), count: 16)
+                for start in stride(from: band, to: min(band &+ 64, 3136), by: 32) {
+                    let p: Int = min(start, 3104)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<256 {
+                        let source = x + (ic &* 3136 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 3136 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 3136 &+ t &* 16
+                            Self.store16(tile[r &* 2 &+ t], to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -2694,8 +2953,8 @@ extension Densenet121 {
         // x: 128×28×28   y: 128×28×28
         // weight: (16 blocks, 128, 8)   bias: w[16_384..<16_512]
         Self.parallel(16, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 784, by: 32) {
-            let p: Int = min(tile, 752)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 784, by: 128) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 128 &- firstFilter)
@@ -2703,78 +2962,72 @@ extension Densenet121 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 16_384 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<128 {
-                    let source = x + (ic &* 784 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 784 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
+                for start in stride(from: band, to: min(band &+ 128, 784), by: 32) {
+                    let p: Int = min(start, 752)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<128 {
+                        let source = x + (ic &* 784 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 784 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 784 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -3195,8 +3448,8 @@ extension Densenet121 {
         // x: 160×28×28   y: 128×28×28
         // weight: (16 blocks, 160, 8)   bias: w[20_480..<20_608]
         Self.parallel(16, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 784, by: 32) {
-            let p: Int = min(tile, 752)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 784, by: 96) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 128 &- firstFilter)
@@ -3204,78 +3457,72 @@ extension Densenet121 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 20_480 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<160 {
-                    let source = x + (ic &* 784 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 784 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
+                for start in stride(from: band, to: min(band &+ 96, 784), by: 32) {
+                    let p: Int = min(start, 752)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<160 {
+                        let source = x + (ic &* 784 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 784 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 784 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -3302,8 +3549,8 @@ extension Densenet121 {
         // x: 192×28×28   y: 128×28×28
         // weight: (16 blocks, 192, 8)   bias: w[24_576..<24_704]
         Self.parallel(16, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 784, by: 32) {
-            let p: Int = min(tile, 752)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 784, by: 64) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 128 &- firstFilter)
@@ -3311,78 +3558,72 @@ extension Densenet121 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 24_576 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<192 {
-                    let source = x + (ic &* 784 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 784 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
+                for start in stride(from: band, to: min(band &+ 64, 784), by: 32) {
+                    let p: Int = min(start, 752)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<192 {
+                        let source = x + (ic &* 784 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 784 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 784 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -3409,8 +3650,8 @@ extension Densenet121 {
         // x: 224×28×28   y: 128×28×28
         // weight: (16 blocks, 224, 8)   bias: w[28_672..<28_800]
         Self.parallel(16, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 784, by: 32) {
-            let p: Int = min(tile, 752)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 784, by: 64) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 128 &- firstFilter)
@@ -3418,78 +3659,72 @@ extension Densenet121 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 28_672 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<224 {
-                    let source = x + (ic &* 784 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 784 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
+                for start in stride(from: band, to: min(band &+ 64, 784), by: 32) {
+                    let p: Int = min(start, 752)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<224 {
+                        let source = x + (ic &* 784 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 784 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 784 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -3516,8 +3751,8 @@ extension Densenet121 {
         // x: 256×28×28   y: 128×28×28
         // weight: (16 blocks, 256, 8)   bias: w[32_768..<32_896]
         Self.parallel(16, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 784, by: 32) {
-            let p: Int = min(tile, 752)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 784, by: 64) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 128 &- firstFilter)
@@ -3525,78 +3760,72 @@ extension Densenet121 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 32_768 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<256 {
-                    let source = x + (ic &* 784 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 784 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
+                for start in stride(from: band, to: min(band &+ 64, 784), by: 32) {
+                    let p: Int = min(start, 752)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<256 {
+                        let source = x + (ic &* 784 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 784 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 784 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -3623,8 +3852,8 @@ extension Densenet121 {
         // x: 288×28×28   y: 128×28×28
         // weight: (16 blocks, 288, 8)   bias: w[36_864..<36_992]
         Self.parallel(16, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 784, by: 32) {
-            let p: Int = min(tile, 752)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 784, by: 32) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 128 &- firstFilter)
@@ -3632,78 +3861,72 @@ extension Densenet121 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 36_864 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<288 {
-                    let source = x + (ic &* 784 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 784 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
+                for start in stride(from: band, to: min(band &+ 32, 784), by: 32) {
+                    let p: Int = min(start, 752)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<288 {
+                        let source = x + (ic &* 784 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 784 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 784 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -3730,8 +3953,8 @@ extension Densenet121 {
         // x: 320×28×28   y: 128×28×28
         // weight: (16 blocks, 320, 8)   bias: w[40_960..<41_088]
         Self.parallel(16, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 784, by: 32) {
-            let p: Int = min(tile, 752)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 784, by: 32) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 128 &- firstFilter)
@@ -3739,78 +3962,72 @@ extension Densenet121 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 40_960 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<320 {
-                    let source = x + (ic &* 784 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 784 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
+                for start in stride(from: band, to: min(band &+ 32, 784), by: 32) {
+                    let p: Int = min(start, 752)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<320 {
+                        let source = x + (ic &* 784 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 784 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 784 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -3837,8 +4054,8 @@ extension Densenet121 {
         // x: 352×28×28   y: 128×28×28
         // weight: (16 blocks, 352, 8)   bias: w[45_056..<45_184]
         Self.parallel(16, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 784, by: 32) {
-            let p: Int = min(tile, 752)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 784, by: 32) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 128 &- firstFilter)
@@ -3846,78 +4063,72 @@ extension Densenet121 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 45_056 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<352 {
-                    let source = x + (ic &* 784 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 784 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
+                for start in stride(from: band, to: min(band &+ 32, 784), by: 32) {
+                    let p: Int = min(start, 752)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<352 {
+                        let source = x + (ic &* 784 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 784 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 784 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -3944,8 +4155,8 @@ extension Densenet121 {
         // x: 384×28×28   y: 128×28×28
         // weight: (16 blocks, 384, 8)   bias: w[49_152..<49_280]
         Self.parallel(16, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 784, by: 32) {
-            let p: Int = min(tile, 752)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 784, by: 32) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 128 &- firstFilter)
@@ -3953,78 +4164,72 @@ extension Densenet121 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 49_152 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<384 {
-                    let source = x + (ic &* 784 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 784 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
+                for start in stride(from: band, to: min(band &+ 32, 784), by: 32) {
+                    let p: Int = min(start, 752)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<384 {
+                        let source = x + (ic &* 784 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 784 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 784 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -4051,8 +4256,8 @@ extension Densenet121 {
         // x: 416×28×28   y: 128×28×28
         // weight: (16 blocks, 416, 8)   bias: w[53_248..<53_376]
         Self.parallel(16, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 784, by: 32) {
-            let p: Int = min(tile, 752)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 784, by: 32) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 128 &- firstFilter)
@@ -4060,78 +4265,72 @@ extension Densenet121 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 53_248 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<416 {
-                    let source = x + (ic &* 784 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 784 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
+                for start in stride(from: band, to: min(band &+ 32, 784), by: 32) {
+                    let p: Int = min(start, 752)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<416 {
+                        let source = x + (ic &* 784 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 784 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 784 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -4158,8 +4357,8 @@ extension Densenet121 {
         // x: 448×28×28   y: 128×28×28
         // weight: (16 blocks, 448, 8)   bias: w[57_344..<57_472]
         Self.parallel(16, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 784, by: 32) {
-            let p: Int = min(tile, 752)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 784, by: 32) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 128 &- firstFilter)
@@ -4167,78 +4366,72 @@ extension Densenet121 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 57_344 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<448 {
-                    let source = x + (ic &* 784 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 784 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
+                for start in stride(from: band, to: min(band &+ 32, 784), by: 32) {
+                    let p: Int = min(start, 752)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<448 {
+                        let source = x + (ic &* 784 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 784 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 784 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -4265,8 +4458,8 @@ extension Densenet121 {
         // x: 480×28×28   y: 128×28×28
         // weight: (16 blocks, 480, 8)   bias: w[61_440..<61_568]
         Self.parallel(16, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 784, by: 32) {
-            let p: Int = min(tile, 752)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 784, by: 32) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 128 &- firstFilter)
@@ -4274,78 +4467,72 @@ extension Densenet121 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 61_440 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<480 {
-                    let source = x + (ic &* 784 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 784 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
+                for start in stride(from: band, to: min(band &+ 32, 784), by: 32) {
+                    let p: Int = min(start, 752)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<480 {
+                        let source = x + (ic &* 784 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 784 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 784 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -4372,8 +4559,8 @@ extension Densenet121 {
         // x: 512×28×28   y: 256×28×28
         // weight: (32 blocks, 512, 8)   bias: w[131_072..<131_328]
         Self.parallel(32, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 784, by: 32) {
-            let p: Int = min(tile, 752)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 784, by: 32) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 256 &- firstFilter)
@@ -4381,78 +4568,72 @@ extension Densenet121 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 131_072 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<512 {
-                    let source = x + (ic &* 784 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 784 &+ p
-                if 0 < filters {
-                    Self.store16(a0_0, to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(a0_1, to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(a1_0, to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(a1_1, to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(a2_0, to: y + (outputOffset &+ 1568), count: 16)
-                    Self.store16(a2_1, to: y + (outputOffset &+ 1584), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(a3_0, to: y + (outputOffset &+ 2352), count: 16)
-                    Self.store16(a3_1, to: y + (outputOffset &+ 2368), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(a4_0, to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(a4_1, to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(a5_0, to: y + (outputOffset &+ 3920), count: 16)
-                    Self.store16(a5_1, to: y + (outputOffset &+ 3936), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(a6_0, to: y + (outputOffset &+ 4704), count: 16)
-                    Self.store16(a6_1, to: y + (outputOffset &+ 4720), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(a7_0, to: y + (outputOffset &+ 5488), count: 16)
-                    Self.store16(a7_1, to: y + (outputOffset &+ 5504), count: 16)
+                for start in stride(from: band, to: min(band &+ 32, 784), by: 32) {
+                    let p: Int = min(start, 752)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<512 {
+                        let source = x + (ic &* 784 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 784 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 784 &+ t &* 16
+                            Self.store16(tile[r &* 2 &+ t], to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -4514,16 +4695,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 18) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
             let biasOffset: Int = 32_768 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 18, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -4553,7 +4734,7 @@ extension Densenet121 {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<256 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -4622,7 +4803,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -4648,14 +4829,14 @@ extension Densenet121 {
         Self.parallel(1, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 30) {
+        for band in stride(from: 0, to: 14, by: 14) {
         for block in blocks {
             let kernelOffset: Int = block &* 36_864
             let kernel = w + kernelOffset
             let biasOffset: Int = 36_864 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 30, 14) {
+            for oh in band..<min(band &+ 14, 14) {
                 for segment in stride(from: 0, to: 14, by: 14) {
                     let ow: Int = min(segment, 0)
                     var a0_0 = bias0
@@ -5055,16 +5236,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 16) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 9216
             let kernel = w + kernelOffset
             let biasOffset: Int = 36_864 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 16, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -5094,7 +5275,7 @@ extension Densenet121 {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<288 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -5163,7 +5344,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -5202,16 +5383,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 14) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 10_240
             let kernel = w + kernelOffset
             let biasOffset: Int = 40_960 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 14, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -5241,7 +5422,7 @@ extension Densenet121 {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<320 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -5310,7 +5491,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -5349,16 +5530,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 13) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 11_264
             let kernel = w + kernelOffset
             let biasOffset: Int = 45_056 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 13, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -5388,7 +5569,7 @@ extension Densenet121 {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<352 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -5457,7 +5638,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -5496,16 +5677,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 12) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 12_288
             let kernel = w + kernelOffset
             let biasOffset: Int = 49_152 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 12, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -5535,7 +5716,7 @@ extension Densenet121 {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<384 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -5604,7 +5785,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -5643,16 +5824,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 11) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 13_312
             let kernel = w + kernelOffset
             let biasOffset: Int = 53_248 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 11, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -5682,7 +5863,7 @@ extension Densenet121 {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<416 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -5751,7 +5932,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -5790,16 +5971,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 10) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 14_336
             let kernel = w + kernelOffset
             let biasOffset: Int = 57_344 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 10, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -5829,7 +6010,7 @@ extension Densenet121 {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<448 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -5898,7 +6079,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -5937,16 +6118,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 9) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 15_360
             let kernel = w + kernelOffset
             let biasOffset: Int = 61_440 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 9, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -5976,7 +6157,7 @@ extension Densenet121 {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<480 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -6045,7 +6226,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -6084,16 +6265,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 9) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
             let biasOffset: Int = 65_536 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 9, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -6123,7 +6304,7 @@ extension Densenet121 {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<512 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -6192,7 +6373,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -6231,16 +6412,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 8) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 17_408
             let kernel = w + kernelOffset
             let biasOffset: Int = 69_632 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 8, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -6270,7 +6451,7 @@ extension Densenet121 {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<544 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -6339,7 +6520,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -6378,16 +6559,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 8) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 18_432
             let kernel = w + kernelOffset
             let biasOffset: Int = 73_728 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 8, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -6417,7 +6598,7 @@ extension Densenet121 {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<576 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -6486,7 +6667,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -6525,16 +6706,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 7) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 19_456
             let kernel = w + kernelOffset
             let biasOffset: Int = 77_824 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 7, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -6564,7 +6745,7 @@ extension Densenet121 {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<608 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -6633,7 +6814,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -6672,16 +6853,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 7) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 20_480
             let kernel = w + kernelOffset
             let biasOffset: Int = 81_920 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 7, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -6711,7 +6892,7 @@ extension Densenet121 {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<640 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -6780,7 +6961,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -6819,16 +7000,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 6) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 21_504
             let kernel = w + kernelOffset
             let biasOffset: Int = 86_016 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 6, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -6858,7 +7039,7 @@ extension Densenet121 {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<672 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -6927,7 +7108,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -6966,16 +7147,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 6) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 22_528
             let kernel = w + kernelOffset
             let biasOffset: Int = 90_112 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 6, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -7005,7 +7186,7 @@ extension Densenet121 {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<704 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -7074,7 +7255,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -7113,16 +7294,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 6) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 23_552
             let kernel = w + kernelOffset
             let biasOffset: Int = 94_208 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 6, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -7152,7 +7333,7 @@ extension Densenet121 {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<736 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -7221,7 +7402,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -7260,16 +7441,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 6) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 24_576
             let kernel = w + kernelOffset
             let biasOffset: Int = 98_304 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 6, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -7299,7 +7480,7 @@ extension Densenet121 {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<768 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -7368,7 +7549,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -7407,16 +7588,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 5) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 25_600
             let kernel = w + kernelOffset
             let biasOffset: Int = 102_400 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 5, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -7446,7 +7627,7 @@ extension Densenet121 {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<800 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -7515,7 +7696,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -7554,16 +7735,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 5) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 26_624
             let kernel = w + kernelOffset
             let biasOffset: Int = 106_496 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 5, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -7593,7 +7774,7 @@ extension Densenet121 {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<832 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -7662,7 +7843,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -7701,16 +7882,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 5) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 27_648
             let kernel = w + kernelOffset
             let biasOffset: Int = 110_592 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 5, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -7740,7 +7921,7 @@ extension Densenet121 {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<864 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -7809,7 +7990,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -7848,16 +8029,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 5) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 28_672
             let kernel = w + kernelOffset
             let biasOffset: Int = 114_688 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 5, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -7887,7 +8068,7 @@ extension Densenet121 {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<896 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -7956,7 +8137,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -7995,16 +8176,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 5) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 29_696
             let kernel = w + kernelOffset
             let biasOffset: Int = 118_784 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 5, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -8034,7 +8215,7 @@ extension Densenet121 {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<928 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -8103,7 +8284,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -8142,16 +8323,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 4) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 30_720
             let kernel = w + kernelOffset
             let biasOffset: Int = 122_880 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 4, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -8181,7 +8362,7 @@ extension Densenet121 {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<960 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -8250,7 +8431,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -8289,16 +8470,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 4) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 31_744
             let kernel = w + kernelOffset
             let biasOffset: Int = 126_976 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 4, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -8328,7 +8509,7 @@ extension Densenet121 {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<992 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -8397,7 +8578,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -8436,16 +8617,16 @@ extension Densenet121 {
         Self.parallel(16, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 4) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 32_768
             let kernel = w + kernelOffset
             let biasOffset: Int = 524_288 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 4, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -8475,7 +8656,7 @@ extension Densenet121 {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<1024 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -8540,7 +8721,7 @@ extension Densenet121 {
                     tile[26] = a1_12
                     tile[27] = a1_13
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -8611,16 +8792,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 18) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
             let biasOffset: Int = 65_536 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 18, 7) {
-                for segment in stride(from: 0, to: 7, by: 7) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 49, by: 7) {
+                    let ow: Int = min(segment, 42)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -8636,7 +8817,7 @@ extension Densenet121 {
                     var a1_5 = bias1
                     var a1_6 = bias1
                     for ic in 0..<512 {
-                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let planeOffset: Int = ic &* 49 &+ oh &* 49 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -8677,7 +8858,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 49 &+ ow
                         let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
                         for p in 0..<7 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -8703,14 +8884,14 @@ extension Densenet121 {
         Self.parallel(1, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 54) {
+        for band in stride(from: 0, to: 7, by: 7) {
         for block in blocks {
             let kernelOffset: Int = block &* 36_864
             let kernel = w + kernelOffset
             let biasOffset: Int = 36_864 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 54, 7) {
+            for oh in band..<min(band &+ 7, 7) {
                 for segment in stride(from: 0, to: 7, by: 7) {
                     let ow: Int = min(segment, 0)
                     var a0_0 = bias0
@@ -8956,16 +9137,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 17) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 17_408
             let kernel = w + kernelOffset
             let biasOffset: Int = 69_632 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 17, 7) {
-                for segment in stride(from: 0, to: 7, by: 7) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 49, by: 7) {
+                    let ow: Int = min(segment, 42)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -8981,7 +9162,7 @@ extension Densenet121 {
                     var a1_5 = bias1
                     var a1_6 = bias1
                     for ic in 0..<544 {
-                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let planeOffset: Int = ic &* 49 &+ oh &* 49 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -9022,7 +9203,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 49 &+ ow
                         let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
                         for p in 0..<7 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -9061,16 +9242,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 16) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 18_432
             let kernel = w + kernelOffset
             let biasOffset: Int = 73_728 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 16, 7) {
-                for segment in stride(from: 0, to: 7, by: 7) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 49, by: 7) {
+                    let ow: Int = min(segment, 42)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -9086,7 +9267,7 @@ extension Densenet121 {
                     var a1_5 = bias1
                     var a1_6 = bias1
                     for ic in 0..<576 {
-                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let planeOffset: Int = ic &* 49 &+ oh &* 49 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -9127,7 +9308,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 49 &+ ow
                         let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
                         for p in 0..<7 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -9166,16 +9347,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 15) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 19_456
             let kernel = w + kernelOffset
             let biasOffset: Int = 77_824 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 15, 7) {
-                for segment in stride(from: 0, to: 7, by: 7) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 49, by: 7) {
+                    let ow: Int = min(segment, 42)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -9191,7 +9372,7 @@ extension Densenet121 {
                     var a1_5 = bias1
                     var a1_6 = bias1
                     for ic in 0..<608 {
-                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let planeOffset: Int = ic &* 49 &+ oh &* 49 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -9232,7 +9413,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 49 &+ ow
                         let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
                         for p in 0..<7 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -9271,16 +9452,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 14) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 20_480
             let kernel = w + kernelOffset
             let biasOffset: Int = 81_920 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 14, 7) {
-                for segment in stride(from: 0, to: 7, by: 7) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 49, by: 7) {
+                    let ow: Int = min(segment, 42)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -9296,7 +9477,7 @@ extension Densenet121 {
                     var a1_5 = bias1
                     var a1_6 = bias1
                     for ic in 0..<640 {
-                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let planeOffset: Int = ic &* 49 &+ oh &* 49 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -9337,7 +9518,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 49 &+ ow
                         let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
                         for p in 0..<7 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -9376,16 +9557,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 13) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 21_504
             let kernel = w + kernelOffset
             let biasOffset: Int = 86_016 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 13, 7) {
-                for segment in stride(from: 0, to: 7, by: 7) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 49, by: 7) {
+                    let ow: Int = min(segment, 42)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -9401,7 +9582,7 @@ extension Densenet121 {
                     var a1_5 = bias1
                     var a1_6 = bias1
                     for ic in 0..<672 {
-                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let planeOffset: Int = ic &* 49 &+ oh &* 49 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -9442,7 +9623,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 49 &+ ow
                         let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
                         for p in 0..<7 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -9481,16 +9662,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 13) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 22_528
             let kernel = w + kernelOffset
             let biasOffset: Int = 90_112 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 13, 7) {
-                for segment in stride(from: 0, to: 7, by: 7) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 49, by: 7) {
+                    let ow: Int = min(segment, 42)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -9506,7 +9687,7 @@ extension Densenet121 {
                     var a1_5 = bias1
                     var a1_6 = bias1
                     for ic in 0..<704 {
-                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let planeOffset: Int = ic &* 49 &+ oh &* 49 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -9547,7 +9728,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 49 &+ ow
                         let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
                         for p in 0..<7 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -9586,16 +9767,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 12) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 23_552
             let kernel = w + kernelOffset
             let biasOffset: Int = 94_208 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 12, 7) {
-                for segment in stride(from: 0, to: 7, by: 7) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 49, by: 7) {
+                    let ow: Int = min(segment, 42)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -9611,7 +9792,7 @@ extension Densenet121 {
                     var a1_5 = bias1
                     var a1_6 = bias1
                     for ic in 0..<736 {
-                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let planeOffset: Int = ic &* 49 &+ oh &* 49 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -9652,7 +9833,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 49 &+ ow
                         let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
                         for p in 0..<7 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -9691,16 +9872,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 12) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 24_576
             let kernel = w + kernelOffset
             let biasOffset: Int = 98_304 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 12, 7) {
-                for segment in stride(from: 0, to: 7, by: 7) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 49, by: 7) {
+                    let ow: Int = min(segment, 42)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -9716,7 +9897,7 @@ extension Densenet121 {
                     var a1_5 = bias1
                     var a1_6 = bias1
                     for ic in 0..<768 {
-                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let planeOffset: Int = ic &* 49 &+ oh &* 49 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -9757,7 +9938,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 49 &+ ow
                         let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
                         for p in 0..<7 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -9796,16 +9977,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 11) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 25_600
             let kernel = w + kernelOffset
             let biasOffset: Int = 102_400 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 11, 7) {
-                for segment in stride(from: 0, to: 7, by: 7) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 49, by: 7) {
+                    let ow: Int = min(segment, 42)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -9821,7 +10002,7 @@ extension Densenet121 {
                     var a1_5 = bias1
                     var a1_6 = bias1
                     for ic in 0..<800 {
-                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let planeOffset: Int = ic &* 49 &+ oh &* 49 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -9862,7 +10043,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 49 &+ ow
                         let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
                         for p in 0..<7 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -9901,16 +10082,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 11) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 26_624
             let kernel = w + kernelOffset
             let biasOffset: Int = 106_496 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 11, 7) {
-                for segment in stride(from: 0, to: 7, by: 7) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 49, by: 7) {
+                    let ow: Int = min(segment, 42)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -9926,7 +10107,7 @@ extension Densenet121 {
                     var a1_5 = bias1
                     var a1_6 = bias1
                     for ic in 0..<832 {
-                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let planeOffset: Int = ic &* 49 &+ oh &* 49 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -9967,7 +10148,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 49 &+ ow
                         let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
                         for p in 0..<7 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -10006,16 +10187,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 10) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 27_648
             let kernel = w + kernelOffset
             let biasOffset: Int = 110_592 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 10, 7) {
-                for segment in stride(from: 0, to: 7, by: 7) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 49, by: 7) {
+                    let ow: Int = min(segment, 42)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -10031,7 +10212,7 @@ extension Densenet121 {
                     var a1_5 = bias1
                     var a1_6 = bias1
                     for ic in 0..<864 {
-                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let planeOffset: Int = ic &* 49 &+ oh &* 49 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -10072,7 +10253,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 49 &+ ow
                         let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
                         for p in 0..<7 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -10111,16 +10292,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 10) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 28_672
             let kernel = w + kernelOffset
             let biasOffset: Int = 114_688 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 10, 7) {
-                for segment in stride(from: 0, to: 7, by: 7) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 49, by: 7) {
+                    let ow: Int = min(segment, 42)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -10136,7 +10317,7 @@ extension Densenet121 {
                     var a1_5 = bias1
                     var a1_6 = bias1
                     for ic in 0..<896 {
-                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let planeOffset: Int = ic &* 49 &+ oh &* 49 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -10177,7 +10358,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 49 &+ ow
                         let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
                         for p in 0..<7 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -10216,16 +10397,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 10) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 29_696
             let kernel = w + kernelOffset
             let biasOffset: Int = 118_784 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 10, 7) {
-                for segment in stride(from: 0, to: 7, by: 7) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 49, by: 7) {
+                    let ow: Int = min(segment, 42)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -10241,7 +10422,7 @@ extension Densenet121 {
                     var a1_5 = bias1
                     var a1_6 = bias1
                     for ic in 0..<928 {
-                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let planeOffset: Int = ic &* 49 &+ oh &* 49 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -10282,7 +10463,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 49 &+ ow
                         let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
                         for p in 0..<7 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -10321,16 +10502,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 9) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 30_720
             let kernel = w + kernelOffset
             let biasOffset: Int = 122_880 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 9, 7) {
-                for segment in stride(from: 0, to: 7, by: 7) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 49, by: 7) {
+                    let ow: Int = min(segment, 42)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -10346,7 +10527,7 @@ extension Densenet121 {
                     var a1_5 = bias1
                     var a1_6 = bias1
                     for ic in 0..<960 {
-                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let planeOffset: Int = ic &* 49 &+ oh &* 49 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -10387,7 +10568,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 49 &+ ow
                         let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
                         for p in 0..<7 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -10426,16 +10607,16 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 9) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 31_744
             let kernel = w + kernelOffset
             let biasOffset: Int = 126_976 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 9, 7) {
-                for segment in stride(from: 0, to: 7, by: 7) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 49, by: 7) {
+                    let ow: Int = min(segment, 42)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -10451,7 +10632,7 @@ extension Densenet121 {
                     var a1_5 = bias1
                     var a1_6 = bias1
                     for ic in 0..<992 {
-                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let planeOffset: Int = ic &* 49 &+ oh &* 49 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -10492,7 +10673,7 @@ extension Densenet121 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 49 &+ ow
                         let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
                         for p in 0..<7 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -10543,11 +10724,17 @@ extension Densenet121 {
     /// classifier: dense 1024→1000.
     /// Generated from specs/densenet121.yaml:57:5.
     @inline(never)
-    static func classifier(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func classifier(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024   y: 1000
         // weight: (1000, 1024)   bias: w[1_024_000..<1_025_000]
-        for u in 0..<1000 {
-            y[u] = Self.dot(w + u &* 1024, x, count: 1024) + w[1_024_000 &+ u]
+        Self.parallel(250, threads: threads) { quads in
+        for quad in quads {
+            let u: Int = quad &* 4
+            let sums = Self.dot4(w + u &* 1024, stride: 1024, x, count: 1024)
+            for r in 0..<4 {
+                y[u &+ r] = sums[r] + w[1_024_000 &+ u &+ r]
+            }
+        }
         }
     }
 
@@ -10576,6 +10763,28 @@ extension Densenet121 {
             i &+= 1
         }
         return sum
+    }
+
+    /// Four dot products at once, of rows `stride` apart with `b`: four weight streams in flight, one load of `b`
+    /// for all four.
+    @inline(__always)
+    static func dot4(_ a: UnsafePointer<Float>, stride: Int, _ b: UnsafePointer<Float>, count: Int) -> SIMD4<Float> {
+        var (s0, s1, s2, s3) = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+        var i = 0
+        while i &+ 16 <= count {
+            let v = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
+            s0 += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self) * v
+            s1 += UnsafeRawPointer(a + (stride &+ i)).loadUnaligned(as: SIMD16<Float>.self) * v
+            s2 += UnsafeRawPointer(a + (2 &* stride &+ i)).loadUnaligned(as: SIMD16<Float>.self) * v
+            s3 += UnsafeRawPointer(a + (3 &* stride &+ i)).loadUnaligned(as: SIMD16<Float>.self) * v
+            i &+= 16
+        }
+        var sums = SIMD4(s0.sum(), s1.sum(), s2.sum(), s3.sum())
+        while i < count {
+            sums += SIMD4(a[i], a[stride &+ i], a[2 &* stride &+ i], a[3 &* stride &+ i]) * b[i]
+            i &+= 1
+        }
+        return sums
     }
 
     /// Lets a non-escaping body run on several threads; each part writes its own range of the output.
@@ -10689,20 +10898,20 @@ extension Densenet121 {
         a.replacing(with: b, where: (a .< b) .| (b .!= b))
     }
 
-    /// Copies (channels, height, width) into a (channels, rows, columns) buffer filled with `fill`, at (top, left).
+    /// Copies (channels, height, width) into a zero-filled (channels, rows, columns) buffer, at (top, left).
     /// Only the border is filled: each value is written once.
-    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, fill: Float = 0) {
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
         let right = columns &- left &- width
         for c in 0..<channels {
             let plane = s + c &* rows &* columns
-            plane.update(repeating: fill, count: top &* columns)
+            plane.update(repeating: 0, count: top &* columns)
             for h in 0..<height {
                 let row = plane + (top &+ h) &* columns
-                row.update(repeating: fill, count: left)
+                row.update(repeating: 0, count: left)
                 (row + left).update(from: x + (c &* height &+ h) &* width, count: width)
-                (row + (left &+ width)).update(repeating: fill, count: right)
+                (row + (left &+ width)).update(repeating: 0, count: right)
             }
-            (plane + (top &+ height) &* columns).update(repeating: fill, count: (rows &- top &- height) &* columns)
+            (plane + (top &+ height) &* columns).update(repeating: 0, count: (rows &- top &- height) &* columns)
         }
     }
 

@@ -1253,7 +1253,7 @@ public struct EnetCamvid12: Sendable {
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
                 Self.initial_conv(x, w + 0, a + 0, a + 5_767_168, threads)
-                Self.initial_pool(x, a + 851_968, a + 5_767_168)
+                Self.initial_pool(x, a + 851_968, threads)
                 Self.initial_bn(a + 0, w + 448, a + 1_048_576)
                 Self.initial_prelu(a + 1_048_576, w + 480, a + 0)
                 Self.bottleneck1_0_proj(a + 0, w + 512, a + 1_048_576, a + 5_767_168, threads)
@@ -1559,22 +1559,34 @@ extension EnetCamvid12 {
     /// initial.pool: max_pool 2×2, stride 2×2, padding 0.
     /// Generated from specs/enet.yaml:108:17.
     @inline(never)
-    static func initial_pool(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func initial_pool(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 3×512×512   y: 3×256×256
-        Self.pad(x, channels: 3, height: 512, width: 512, top: 0, left: 0, rows: 512, columns: 513, into: scratch, fill: -.infinity)
-        for c in 0..<3 {
+        Self.parallel(3, threads: threads) { channels in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 513) { buffer in
+        let row = buffer.baseAddress!
+        row.initialize(repeating: -.infinity, count: 513)
+        for c in channels {
+            let plane = x + c &* 262_144
             for oh in 0..<256 {
-                for ow in stride(from: 0, to: 256, by: 16) {
+                let top: Int = oh &* 2 &- 0
+                for k in stride(from: 0, to: 512, by: 16) {
+                    let count = min(16, 512 &- k)
                     var m = SIMD16<Float>(repeating: -.infinity)
                     for i in 0..<2 {
-                        let rowOffset: Int = (c &* 512 &+ oh &* 2 &+ i &* 1) &* 513 &+ ow &* 2
-                        for j in 0..<2 {
-                            m = Self.maximum(m, Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
-                        }
+                        let h: Int = top &+ i &* 1
+                        m = Self.maximum(m, Self.load16(plane + (h &* 512 &+ k), stride: 1, available: count))
                     }
+                    Self.store16(m, to: row + (0 &+ k), count: count)
+                }
+                for ow in stride(from: 0, to: 256, by: 16) {
+                    var m = SIMD16<Float>(repeating: -.infinity)
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
                     Self.store16(m, to: y + ((c &* 256 &+ oh) &* 256 &+ ow), count: min(16, 256 &- ow))
                 }
             }
+        }
+        }
         }
     }
 
@@ -1844,8 +1856,8 @@ extension EnetCamvid12 {
         // x: 16×128×128   y: 64×128×128
         // weight: (8 blocks, 16, 8)   bias: w[1024..<1088]
         Self.parallel(8, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 16_384, by: 32) {
-            let p: Int = min(tile, 16_352)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 16_384, by: 1024) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 64 &- firstFilter)
@@ -1853,78 +1865,72 @@ extension EnetCamvid12 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 1024 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<16 {
-                    let source = x + (ic &* 16_384 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 16_384 &+ p
-                if 0 < filters {
-                    Self.store16(a0_0, to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(a0_1, to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(a1_0, to: y + (outputOffset &+ 16_384), count: 16)
-                    Self.store16(a1_1, to: y + (outputOffset &+ 16_400), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(a2_0, to: y + (outputOffset &+ 32_768), count: 16)
-                    Self.store16(a2_1, to: y + (outputOffset &+ 32_784), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(a3_0, to: y + (outputOffset &+ 49_152), count: 16)
-                    Self.store16(a3_1, to: y + (outputOffset &+ 49_168), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(a4_0, to: y + (outputOffset &+ 65_536), count: 16)
-                    Self.store16(a4_1, to: y + (outputOffset &+ 65_552), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(a5_0, to: y + (outputOffset &+ 81_920), count: 16)
-                    Self.store16(a5_1, to: y + (outputOffset &+ 81_936), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(a6_0, to: y + (outputOffset &+ 98_304), count: 16)
-                    Self.store16(a6_1, to: y + (outputOffset &+ 98_320), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(a7_0, to: y + (outputOffset &+ 114_688), count: 16)
-                    Self.store16(a7_1, to: y + (outputOffset &+ 114_704), count: 16)
+                for start in stride(from: band, to: min(band &+ 1024, 16_384), by: 32) {
+                    let p: Int = min(start, 16_352)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<16 {
+                        let source = x + (ic &* 16_384 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 16_384 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 16_384 &+ t &* 16
+                            Self.store16(tile[r &* 2 &+ t], to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -2004,8 +2010,8 @@ extension EnetCamvid12 {
         // x: 64×128×128   y: 16×128×128
         // weight: (2 blocks, 64, 8)   bias: w[1024..<1040]
         Self.parallel(2, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 16_384, by: 32) {
-            let p: Int = min(tile, 16_352)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 16_384, by: 256) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 16 &- firstFilter)
@@ -2013,78 +2019,72 @@ extension EnetCamvid12 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 1024 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<64 {
-                    let source = x + (ic &* 16_384 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 16_384 &+ p
-                if 0 < filters {
-                    Self.store16(a0_0, to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(a0_1, to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(a1_0, to: y + (outputOffset &+ 16_384), count: 16)
-                    Self.store16(a1_1, to: y + (outputOffset &+ 16_400), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(a2_0, to: y + (outputOffset &+ 32_768), count: 16)
-                    Self.store16(a2_1, to: y + (outputOffset &+ 32_784), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(a3_0, to: y + (outputOffset &+ 49_152), count: 16)
-                    Self.store16(a3_1, to: y + (outputOffset &+ 49_168), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(a4_0, to: y + (outputOffset &+ 65_536), count: 16)
-                    Self.store16(a4_1, to: y + (outputOffset &+ 65_552), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(a5_0, to: y + (outputOffset &+ 81_920), count: 16)
-                    Self.store16(a5_1, to: y + (outputOffset &+ 81_936), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(a6_0, to: y + (outputOffset &+ 98_304), count: 16)
-                    Self.store16(a6_1, to: y + (outputOffset &+ 98_320), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(a7_0, to: y + (outputOffset &+ 114_688), count: 16)
-                    Self.store16(a7_1, to: y + (outputOffset &+ 114_704), count: 16)
+                for start in stride(from: band, to: min(band &+ 256, 16_384), by: 32) {
+                    let p: Int = min(start, 16_352)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<64 {
+                        let source = x + (ic &* 16_384 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 16_384 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 16_384 &+ t &* 16
+                            Self.store16(tile[r &* 2 &+ t], to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -2326,8 +2326,8 @@ extension EnetCamvid12 {
         // x: 32×64×64   y: 128×64×64
         // weight: (16 blocks, 32, 8)   bias: w[4096..<4224]
         Self.parallel(16, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 4096, by: 32) {
-            let p: Int = min(tile, 4064)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 4096, by: 512) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 128 &- firstFilter)
@@ -2335,78 +2335,72 @@ extension EnetCamvid12 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 4096 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<32 {
-                    let source = x + (ic &* 4096 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 4096 &+ p
-                if 0 < filters {
-                    Self.store16(a0_0, to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(a0_1, to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(a1_0, to: y + (outputOffset &+ 4096), count: 16)
-                    Self.store16(a1_1, to: y + (outputOffset &+ 4112), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(a2_0, to: y + (outputOffset &+ 8192), count: 16)
-                    Self.store16(a2_1, to: y + (outputOffset &+ 8208), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(a3_0, to: y + (outputOffset &+ 12_288), count: 16)
-                    Self.store16(a3_1, to: y + (outputOffset &+ 12_304), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(a4_0, to: y + (outputOffset &+ 16_384), count: 16)
-                    Self.store16(a4_1, to: y + (outputOffset &+ 16_400), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(a5_0, to: y + (outputOffset &+ 20_480), count: 16)
-                    Self.store16(a5_1, to: y + (outputOffset &+ 20_496), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(a6_0, to: y + (outputOffset &+ 24_576), count: 16)
-                    Self.store16(a6_1, to: y + (outputOffset &+ 24_592), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(a7_0, to: y + (outputOffset &+ 28_672), count: 16)
-                    Self.store16(a7_1, to: y + (outputOffset &+ 28_688), count: 16)
+                for start in stride(from: band, to: min(band &+ 512, 4096), by: 32) {
+                    let p: Int = min(start, 4064)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<32 {
+                        let source = x + (ic &* 4096 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 4096 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 4096 &+ t &* 16
+                            Self.store16(tile[r &* 2 &+ t], to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -2486,8 +2480,8 @@ extension EnetCamvid12 {
         // x: 128×64×64   y: 32×64×64
         // weight: (4 blocks, 128, 8)   bias: w[4096..<4128]
         Self.parallel(4, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 4096, by: 32) {
-            let p: Int = min(tile, 4064)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 4096, by: 128) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 32 &- firstFilter)
@@ -2495,78 +2489,72 @@ extension EnetCamvid12 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 4096 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<128 {
-                    let source = x + (ic &* 4096 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 4096 &+ p
-                if 0 < filters {
-                    Self.store16(a0_0, to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(a0_1, to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(a1_0, to: y + (outputOffset &+ 4096), count: 16)
-                    Self.store16(a1_1, to: y + (outputOffset &+ 4112), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(a2_0, to: y + (outputOffset &+ 8192), count: 16)
-                    Self.store16(a2_1, to: y + (outputOffset &+ 8208), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(a3_0, to: y + (outputOffset &+ 12_288), count: 16)
-                    Self.store16(a3_1, to: y + (outputOffset &+ 12_304), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(a4_0, to: y + (outputOffset &+ 16_384), count: 16)
-                    Self.store16(a4_1, to: y + (outputOffset &+ 16_400), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(a5_0, to: y + (outputOffset &+ 20_480), count: 16)
-                    Self.store16(a5_1, to: y + (outputOffset &+ 20_496), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(a6_0, to: y + (outputOffset &+ 24_576), count: 16)
-                    Self.store16(a6_1, to: y + (outputOffset &+ 24_592), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(a7_0, to: y + (outputOffset &+ 28_672), count: 16)
-                    Self.store16(a7_1, to: y + (outputOffset &+ 28_688), count: 16)
+                for start in stride(from: band, to: min(band &+ 128, 4096), by: 32) {
+                    let p: Int = min(start, 4064)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<128 {
+                        let source = x + (ic &* 4096 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 4096 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 4096 &+ t &* 16
+                            Self.store16(tile[r &* 2 &+ t], to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -3220,8 +3208,8 @@ extension EnetCamvid12 {
         // x: 128×64×64   y: 16×64×64
         // weight: (2 blocks, 128, 8)   bias: w[2048..<2064]
         Self.parallel(2, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 4096, by: 32) {
-            let p: Int = min(tile, 4064)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 4096, by: 128) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 16 &- firstFilter)
@@ -3229,78 +3217,72 @@ extension EnetCamvid12 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 2048 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<128 {
-                    let source = x + (ic &* 4096 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 4096 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 4096), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 4112), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 8192), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 8208), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 12_288), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 12_304), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 16_384), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 16_400), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 20_480), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 20_496), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 24_576), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 24_592), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 28_672), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 28_688), count: 16)
+                for start in stride(from: band, to: min(band &+ 128, 4096), by: 32) {
+                    let p: Int = min(start, 4064)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<128 {
+                        let source = x + (ic &* 4096 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 4096 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 4096 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -3352,8 +3334,8 @@ extension EnetCamvid12 {
         // x: 128×64×64   y: 64×64×64
         // weight: (8 blocks, 128, 8)   bias: w[8192..<8256]
         Self.parallel(8, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 4096, by: 32) {
-            let p: Int = min(tile, 4064)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 4096, by: 128) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 64 &- firstFilter)
@@ -3361,78 +3343,72 @@ extension EnetCamvid12 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 8192 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<128 {
-                    let source = x + (ic &* 4096 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 4096 &+ p
-                if 0 < filters {
-                    Self.store16(a0_0, to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(a0_1, to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(a1_0, to: y + (outputOffset &+ 4096), count: 16)
-                    Self.store16(a1_1, to: y + (outputOffset &+ 4112), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(a2_0, to: y + (outputOffset &+ 8192), count: 16)
-                    Self.store16(a2_1, to: y + (outputOffset &+ 8208), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(a3_0, to: y + (outputOffset &+ 12_288), count: 16)
-                    Self.store16(a3_1, to: y + (outputOffset &+ 12_304), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(a4_0, to: y + (outputOffset &+ 16_384), count: 16)
-                    Self.store16(a4_1, to: y + (outputOffset &+ 16_400), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(a5_0, to: y + (outputOffset &+ 20_480), count: 16)
-                    Self.store16(a5_1, to: y + (outputOffset &+ 20_496), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(a6_0, to: y + (outputOffset &+ 24_576), count: 16)
-                    Self.store16(a6_1, to: y + (outputOffset &+ 24_592), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(a7_0, to: y + (outputOffset &+ 28_672), count: 16)
-                    Self.store16(a7_1, to: y + (outputOffset &+ 28_688), count: 16)
+                for start in stride(from: band, to: min(band &+ 128, 4096), by: 32) {
+                    let p: Int = min(start, 4064)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<128 {
+                        let source = x + (ic &* 4096 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 4096 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 4096 &+ t &* 16
+                            Self.store16(tile[r &* 2 &+ t], to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -3470,8 +3446,8 @@ extension EnetCamvid12 {
         // x: 64×128×128   y: 16×128×128
         // weight: (2 blocks, 64, 8)   bias: w[1024..<1040]
         Self.parallel(2, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 16_384, by: 32) {
-            let p: Int = min(tile, 16_352)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 16_384, by: 256) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 16 &- firstFilter)
@@ -3479,78 +3455,72 @@ extension EnetCamvid12 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 1024 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<64 {
-                    let source = x + (ic &* 16_384 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 16_384 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 16_384), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 16_400), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 32_768), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 32_784), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 49_152), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 49_168), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 65_536), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 65_552), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 81_920), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 81_936), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 98_304), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 98_320), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 114_688), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 114_704), count: 16)
+                for start in stride(from: band, to: min(band &+ 256, 16_384), by: 32) {
+                    let p: Int = min(start, 16_352)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<64 {
+                        let source = x + (ic &* 16_384 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 16_384 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 16_384 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -3670,8 +3640,8 @@ extension EnetCamvid12 {
         // x: 16×128×128   y: 64×128×128
         // weight: (8 blocks, 16, 8)   bias: w[1024..<1088]
         Self.parallel(8, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 16_384, by: 32) {
-            let p: Int = min(tile, 16_352)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 16_384, by: 1024) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 64 &- firstFilter)
@@ -3679,78 +3649,72 @@ extension EnetCamvid12 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 1024 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<16 {
-                    let source = x + (ic &* 16_384 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 16_384 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a0_0, x1 + (outputOffset &+ 0), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a0_1, x1 + (outputOffset &+ 16), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a1_0, x1 + (outputOffset &+ 16_384), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 16_384), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a1_1, x1 + (outputOffset &+ 16_400), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 16_400), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a2_0, x1 + (outputOffset &+ 32_768), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 32_768), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a2_1, x1 + (outputOffset &+ 32_784), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 32_784), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a3_0, x1 + (outputOffset &+ 49_152), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 49_152), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a3_1, x1 + (outputOffset &+ 49_168), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 49_168), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a4_0, x1 + (outputOffset &+ 65_536), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 65_536), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a4_1, x1 + (outputOffset &+ 65_552), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 65_552), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a5_0, x1 + (outputOffset &+ 81_920), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 81_920), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a5_1, x1 + (outputOffset &+ 81_936), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 81_936), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a6_0, x1 + (outputOffset &+ 98_304), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 98_304), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a6_1, x1 + (outputOffset &+ 98_320), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 98_320), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a7_0, x1 + (outputOffset &+ 114_688), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 114_688), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a7_1, x1 + (outputOffset &+ 114_704), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 114_704), count: 16)
+                for start in stride(from: band, to: min(band &+ 1024, 16_384), by: 32) {
+                    let p: Int = min(start, 16_352)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<16 {
+                        let source = x + (ic &* 16_384 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 16_384 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 16_384 &+ t &* 16
+                            Self.store16(pointwiseMax(Self.plus(tile[r &* 2 &+ t], x1 + (index), count: 16), SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -3762,8 +3726,8 @@ extension EnetCamvid12 {
         // x: 64×128×128   y: 4×128×128
         // weight: (1 blocks, 64, 8)   bias: w[512..<520]
         Self.parallel(1, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 16_384, by: 32) {
-            let p: Int = min(tile, 16_352)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 16_384, by: 256) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 4 &- firstFilter)
@@ -3771,78 +3735,72 @@ extension EnetCamvid12 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 512 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<64 {
-                    let source = x + (ic &* 16_384 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 16_384 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 16_384), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 16_400), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 32_768), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 32_784), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 49_152), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 49_168), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 65_536), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 65_552), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 81_920), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 81_936), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 98_304), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 98_320), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 114_688), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 114_704), count: 16)
+                for start in stride(from: band, to: min(band &+ 256, 16_384), by: 32) {
+                    let p: Int = min(start, 16_352)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<64 {
+                        let source = x + (ic &* 16_384 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 16_384 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 16_384 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -3894,8 +3852,8 @@ extension EnetCamvid12 {
         // x: 4×256×256   y: 16×256×256
         // weight: (2 blocks, 4, 8)   bias: w[64..<80]
         Self.parallel(2, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 65_536, by: 32) {
-            let p: Int = min(tile, 65_504)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 65_536, by: 4096) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 16 &- firstFilter)
@@ -3903,78 +3861,72 @@ extension EnetCamvid12 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 64 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<4 {
-                    let source = x + (ic &* 65_536 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 65_536 &+ p
-                if 0 < filters {
-                    Self.store16(a0_0, to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(a0_1, to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(a1_0, to: y + (outputOffset &+ 65_536), count: 16)
-                    Self.store16(a1_1, to: y + (outputOffset &+ 65_552), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(a2_0, to: y + (outputOffset &+ 131_072), count: 16)
-                    Self.store16(a2_1, to: y + (outputOffset &+ 131_088), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(a3_0, to: y + (outputOffset &+ 196_608), count: 16)
-                    Self.store16(a3_1, to: y + (outputOffset &+ 196_624), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(a4_0, to: y + (outputOffset &+ 262_144), count: 16)
-                    Self.store16(a4_1, to: y + (outputOffset &+ 262_160), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(a5_0, to: y + (outputOffset &+ 327_680), count: 16)
-                    Self.store16(a5_1, to: y + (outputOffset &+ 327_696), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(a6_0, to: y + (outputOffset &+ 393_216), count: 16)
-                    Self.store16(a6_1, to: y + (outputOffset &+ 393_232), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(a7_0, to: y + (outputOffset &+ 458_752), count: 16)
-                    Self.store16(a7_1, to: y + (outputOffset &+ 458_768), count: 16)
+                for start in stride(from: band, to: min(band &+ 4096, 65_536), by: 32) {
+                    let p: Int = min(start, 65_504)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<4 {
+                        let source = x + (ic &* 65_536 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 65_536 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 65_536 &+ t &* 16
+                            Self.store16(tile[r &* 2 &+ t], to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -4022,8 +3974,8 @@ extension EnetCamvid12 {
         // x: 16×256×256   y: 4×256×256
         // weight: (1 blocks, 16, 8)   bias: w[128..<136]
         Self.parallel(1, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 65_536, by: 32) {
-            let p: Int = min(tile, 65_504)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 65_536, by: 1024) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 4 &- firstFilter)
@@ -4031,78 +3983,72 @@ extension EnetCamvid12 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 128 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<16 {
-                    let source = x + (ic &* 65_536 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 65_536 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 65_536), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65_552), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 131_072), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 131_088), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 196_608), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 196_624), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 262_144), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 262_160), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 327_680), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 327_696), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 393_216), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 393_232), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 458_752), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 458_768), count: 16)
+                for start in stride(from: band, to: min(band &+ 1024, 65_536), by: 32) {
+                    let p: Int = min(start, 65_504)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<16 {
+                        let source = x + (ic &* 65_536 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 65_536 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 65_536 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -4220,8 +4166,8 @@ extension EnetCamvid12 {
         // x: 4×256×256   y: 16×256×256
         // weight: (2 blocks, 4, 8)   bias: w[64..<80]
         Self.parallel(2, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 65_536, by: 32) {
-            let p: Int = min(tile, 65_504)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 65_536, by: 4096) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 16 &- firstFilter)
@@ -4229,78 +4175,72 @@ extension EnetCamvid12 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 64 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<4 {
-                    let source = x + (ic &* 65_536 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 65_536 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a0_0, x1 + (outputOffset &+ 0), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a0_1, x1 + (outputOffset &+ 16), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a1_0, x1 + (outputOffset &+ 65_536), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 65_536), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a1_1, x1 + (outputOffset &+ 65_552), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 65_552), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a2_0, x1 + (outputOffset &+ 131_072), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 131_072), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a2_1, x1 + (outputOffset &+ 131_088), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 131_088), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a3_0, x1 + (outputOffset &+ 196_608), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 196_608), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a3_1, x1 + (outputOffset &+ 196_624), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 196_624), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a4_0, x1 + (outputOffset &+ 262_144), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 262_144), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a4_1, x1 + (outputOffset &+ 262_160), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 262_160), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a5_0, x1 + (outputOffset &+ 327_680), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 327_680), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a5_1, x1 + (outputOffset &+ 327_696), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 327_696), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a6_0, x1 + (outputOffset &+ 393_216), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 393_216), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a6_1, x1 + (outputOffset &+ 393_232), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 393_232), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a7_0, x1 + (outputOffset &+ 458_752), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 458_752), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a7_1, x1 + (outputOffset &+ 458_768), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 458_768), count: 16)
+                for start in stride(from: band, to: min(band &+ 4096, 65_536), by: 32) {
+                    let p: Int = min(start, 65_504)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<4 {
+                        let source = x + (ic &* 65_536 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 65_536 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 65_536 &+ t &* 16
+                            Self.store16(pointwiseMax(Self.plus(tile[r &* 2 &+ t], x1 + (index), count: 16), SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -4366,6 +4306,28 @@ extension EnetCamvid12 {
             i &+= 1
         }
         return sum
+    }
+
+    /// Four dot products at once, of rows `stride` apart with `b`: four weight streams in flight, one load of `b`
+    /// for all four.
+    @inline(__always)
+    static func dot4(_ a: UnsafePointer<Float>, stride: Int, _ b: UnsafePointer<Float>, count: Int) -> SIMD4<Float> {
+        var (s0, s1, s2, s3) = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+        var i = 0
+        while i &+ 16 <= count {
+            let v = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
+            s0 += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self) * v
+            s1 += UnsafeRawPointer(a + (stride &+ i)).loadUnaligned(as: SIMD16<Float>.self) * v
+            s2 += UnsafeRawPointer(a + (2 &* stride &+ i)).loadUnaligned(as: SIMD16<Float>.self) * v
+            s3 += UnsafeRawPointer(a + (3 &* stride &+ i)).loadUnaligned(as: SIMD16<Float>.self) * v
+            i &+= 16
+        }
+        var sums = SIMD4(s0.sum(), s1.sum(), s2.sum(), s3.sum())
+        while i < count {
+            sums += SIMD4(a[i], a[stride &+ i], a[2 &* stride &+ i], a[3 &* stride &+ i]) * b[i]
+            i &+= 1
+        }
+        return sums
     }
 
     /// Lets a non-escaping body run on several threads; each part writes its own range of the output.
@@ -4479,20 +4441,20 @@ extension EnetCamvid12 {
         a.replacing(with: b, where: (a .< b) .| (b .!= b))
     }
 
-    /// Copies (channels, height, width) into a (channels, rows, columns) buffer filled with `fill`, at (top, left).
+    /// Copies (channels, height, width) into a zero-filled (channels, rows, columns) buffer, at (top, left).
     /// Only the border is filled: each value is written once.
-    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, fill: Float = 0) {
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
         let right = columns &- left &- width
         for c in 0..<channels {
             let plane = s + c &* rows &* columns
-            plane.update(repeating: fill, count: top &* columns)
+            plane.update(repeating: 0, count: top &* columns)
             for h in 0..<height {
                 let row = plane + (top &+ h) &* columns
-                row.update(repeating: fill, count: left)
+                row.update(repeating: 0, count: left)
                 (row + left).update(from: x + (c &* height &+ h) &* width, count: width)
-                (row + (left &+ width)).update(repeating: fill, count: right)
+                (row + (left &+ width)).update(repeating: 0, count: right)
             }
-            (plane + (top &+ height) &* columns).update(repeating: fill, count: (rows &- top &- height) &* columns)
+            (plane + (top &+ height) &* columns).update(repeating: 0, count: (rows &- top &- height) &* columns)
         }
     }
 

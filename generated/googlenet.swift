@@ -16,9 +16,9 @@ public struct Googlenet: Sendable {
     /// Floats of activations, placed by liveness after fusion: the peak activation memory `convc summary` reports.
     public static let activationFloats = 1_003_520
     /// Floats of scratch for zero-padded copies of conv inputs.
-    public static let scratchFloats = 940_160
+    public static let scratchFloats = 215_296
     /// Floats of working memory `predict(_:batch:into:arena:)` needs: activations, then scratch.
-    public static let arenaFloats = 1_943_680
+    public static let arenaFloats = 1_218_816
     static let inputCount = 150_528
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -531,7 +531,7 @@ public struct Googlenet: Sendable {
         Self.blockFilters(&p, at: 9472, filters: 64, groups: 1, channels: 64, taps: 1)
         try Self.copy(tensors, "conv3.conv.weight", into: &p, at: 13_632, count: 110_592)
         try Self.foldBatchNorm(tensors, "conv3.bn", epsilon: 0.001, into: &p, weight: 13_632, bias: 124_224, channels: 192, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
-        Self.blockFilters(&p, at: 13_632, filters: 192, groups: 1, channels: 64, taps: 9)
+        Self.vectorFilters(&p, at: 13_632, filters: 192, channels: 64, taps: 9)
         try Self.copy(tensors, "inception3a.branch1.conv.weight", into: &p, at: 124_416, count: 12_288)
         try Self.foldBatchNorm(tensors, "inception3a.branch1.bn", epsilon: 0.001, into: &p, weight: 124_416, bias: 136_704, channels: 64, blocks: 1, blockStride: 0, channelStride: 192, run: 192)
         Self.blockFilters(&p, at: 124_416, filters: 64, groups: 1, channels: 192, taps: 1)
@@ -722,77 +722,77 @@ public struct Googlenet: Sendable {
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
                 Self.conv1_conv(x, w + 0, a + 0, a + 1_003_520, threads)
-                Self.maxpool1(a + 0, a + 802_816, a + 1_003_520)
+                Self.maxpool1(a + 0, a + 802_816, threads)
                 Self.conv2_conv(a + 802_816, w + 9472, a + 0, threads)
                 Self.conv3_conv(a + 0, w + 13_632, a + 200_704, a + 1_003_520, threads)
-                Self.maxpool2(a + 200_704, a + 0, a + 1_003_520)
+                Self.maxpool2(a + 200_704, a + 0, threads)
                 Self.inception3a_branch1_conv(a + 0, w + 124_416, a + 150_528, threads)
                 Self.inception3a_branch2_0_conv(a + 0, w + 136_768, a + 351_232, threads)
                 Self.inception3a_branch2_1_conv(a + 351_232, w + 155_296, a + 200_704, a + 1_003_520, threads)
                 Self.inception3a_branch3_0_conv(a + 0, w + 266_016, a + 351_232, threads)
                 Self.inception3a_branch3_1_conv(a + 351_232, w + 269_104, a + 301_056, a + 1_003_520, threads)
-                Self.inception3a_branch4_0(a + 0, a + 351_232, a + 1_003_520)
+                Self.inception3a_branch4_0(a + 0, a + 351_232, threads)
                 Self.inception3a_branch4_1_conv(a + 351_232, w + 273_744, a + 326_144, threads)
                 Self.inception3b_branch1_conv(a + 150_528, w + 279_920, a + 351_232, threads)
                 Self.inception3b_branch1_conv(a + 150_528, w + 312_816, a + 0, threads)
                 Self.inception3b_branch2_1_conv(a + 0, w + 345_712, a + 451_584, a + 1_003_520, threads)
                 Self.inception3b_branch3_0_conv(a + 150_528, w + 567_088, a + 0, threads)
                 Self.inception3b_branch3_1_conv(a + 0, w + 575_312, a + 602_112, a + 1_003_520, threads)
-                Self.inception3b_branch4_0(a + 150_528, a + 727_552, a + 1_003_520)
+                Self.inception3b_branch4_0(a + 150_528, a + 727_552, threads)
                 Self.inception3b_branch4_1_conv(a + 727_552, w + 603_056, a + 677_376, threads)
-                Self.maxpool3(a + 351_232, a + 0, a + 1_003_520)
+                Self.maxpool3(a + 351_232, a + 0, threads)
                 Self.inception4a_branch1_conv(a + 0, w + 619_504, a + 94_080, threads)
                 Self.inception4a_branch2_0_conv(a + 0, w + 711_856, a + 194_432, threads)
                 Self.inception4a_branch2_1_conv(a + 194_432, w + 758_032, a + 131_712, a + 1_003_520, threads)
                 Self.inception4a_branch3_0_conv(a + 0, w + 937_952, a + 194_432, threads)
                 Self.inception4a_branch3_1_conv(a + 194_432, w + 945_648, a + 172_480, a + 1_003_520, threads)
-                Self.inception4a_branch4_0(a + 0, a + 194_432, a + 1_003_520)
+                Self.inception4a_branch4_0(a + 0, a + 194_432, threads)
                 Self.inception4a_branch4_1_conv(a + 194_432, w + 952_608, a + 181_888, threads)
                 Self.inception4b_branch1_conv(a + 94_080, w + 983_392, a + 194_432, threads)
                 Self.inception4b_branch2_0_conv(a + 94_080, w + 1_065_472, a + 0, threads)
                 Self.inception4b_branch2_1_conv(a + 0, w + 1_122_928, a + 225_792, a + 1_003_520, threads)
                 Self.inception4b_branch3_0_conv(a + 94_080, w + 1_348_944, a + 0, threads)
                 Self.inception4b_branch3_1_conv(a + 0, w + 1_361_256, a + 269_696, a + 1_003_520, threads)
-                Self.inception4b_branch4_0(a + 94_080, a + 294_784, a + 1_003_520)
+                Self.inception4b_branch4_0(a + 94_080, a + 294_784, threads)
                 Self.inception4b_branch4_1_conv(a + 294_784, w + 1_375_144, a + 282_240, threads)
                 Self.inception4c_branch1_conv(a + 194_432, w + 1_407_976, a + 0, threads)
                 Self.inception4c_branch1_conv(a + 194_432, w + 1_473_640, a + 100_352, threads)
                 Self.inception4c_branch2_1_conv(a + 100_352, w + 1_539_304, a + 25_088, a + 1_003_520, threads)
                 Self.inception4b_branch3_0_conv(a + 194_432, w + 1_834_472, a + 100_352, threads)
                 Self.inception4b_branch3_1_conv(a + 100_352, w + 1_846_784, a + 75_264, a + 1_003_520, threads)
-                Self.inception4b_branch4_0(a + 194_432, a + 294_784, a + 1_003_520)
+                Self.inception4b_branch4_0(a + 194_432, a + 294_784, threads)
                 Self.inception4b_branch4_1_conv(a + 294_784, w + 1_860_672, a + 87_808, threads)
                 Self.inception4b_branch2_0_conv(a + 0, w + 1_893_504, a + 100_352, threads)
                 Self.inception4d_branch2_0_conv(a + 0, w + 1_950_960, a + 203_840, threads)
                 Self.inception4d_branch2_1_conv(a + 203_840, w + 2_024_832, a + 122_304, a + 1_003_520, threads)
                 Self.inception4d_branch3_0_conv(a + 0, w + 2_398_368, a + 203_840, threads)
                 Self.inception4d_branch3_1_conv(a + 203_840, w + 2_414_784, a + 178_752, a + 1_003_520, threads)
-                Self.inception4b_branch4_0(a + 0, a + 203_840, a + 1_003_520)
+                Self.inception4b_branch4_0(a + 0, a + 203_840, threads)
                 Self.inception4b_branch4_1_conv(a + 203_840, w + 2_433_280, a + 191_296, threads)
                 Self.inception4e_branch1_conv(a + 100_352, w + 2_466_112, a + 203_840, threads)
                 Self.inception4e_branch2_0_conv(a + 100_352, w + 2_601_536, a + 0, threads)
                 Self.inception4e_branch2_1_conv(a + 0, w + 2_686_176, a + 254_016, a + 1_003_520, threads)
                 Self.inception4e_branch3_0_conv(a + 100_352, w + 3_147_296, a + 0, threads)
                 Self.inception4e_branch3_1_conv(a + 0, w + 3_164_224, a + 316_736, a + 1_003_520, threads)
-                Self.inception4e_branch4_0(a + 100_352, a + 366_912, a + 1_003_520)
+                Self.inception4e_branch4_0(a + 100_352, a + 366_912, threads)
                 Self.inception4e_branch4_1_conv(a + 366_912, w + 3_201_216, a + 341_824, threads)
-                Self.maxpool4(a + 203_840, a + 0, a + 1_003_520)
+                Self.maxpool4(a + 203_840, a + 0, threads)
                 Self.inception5a_branch1_conv(a + 0, w + 3_268_928, a + 40_768, threads)
                 Self.inception5a_branch2_0_conv(a + 0, w + 3_482_176, a + 81_536, threads)
                 Self.inception5a_branch2_1_conv(a + 81_536, w + 3_615_456, a + 53_312, a + 1_003_520, threads)
                 Self.inception5a_branch3_0_conv(a + 0, w + 4_076_576, a + 81_536, threads)
                 Self.inception5a_branch3_1_conv(a + 81_536, w + 4_103_232, a + 68_992, a + 1_003_520, threads)
-                Self.inception5a_branch4_0(a + 0, a + 81_536, a + 1_003_520)
+                Self.inception5a_branch4_0(a + 0, a + 81_536, threads)
                 Self.inception5a_branch4_1_conv(a + 81_536, w + 4_140_224, a + 75_264, threads)
                 Self.inception5b_branch1_conv(a + 40_768, w + 4_246_848, a + 81_536, threads)
                 Self.inception5b_branch2_0_conv(a + 40_768, w + 4_566_720, a + 0, threads)
                 Self.inception5b_branch2_1_conv(a + 0, w + 4_726_656, a + 100_352, a + 1_003_520, threads)
                 Self.inception5b_branch3_0_conv(a + 40_768, w + 5_390_592, a + 0, threads)
                 Self.inception5b_branch3_1_conv(a + 0, w + 5_430_576, a + 119_168, a + 1_003_520, threads)
-                Self.inception5a_branch4_0(a + 40_768, a + 0, a + 1_003_520)
+                Self.inception5a_branch4_0(a + 40_768, a + 0, threads)
                 Self.inception5a_branch4_1_conv(a + 0, w + 5_486_000, a + 125_440, threads)
                 Self.avgpool(a + 81_536, a + 0)
-                Self.fc(a + 0, w + 5_592_624, a + 1024)
+                Self.fc(a + 0, w + 5_592_624, a + 1024, threads)
                 (output + n &* Self.outputCount).update(from: a + 1024, count: Self.outputCount)
             }
         }
@@ -910,22 +910,36 @@ extension Googlenet {
     /// maxpool1: max_pool 3×3, stride 2×2, padding 0, ceil mode.
     /// Generated from specs/googlenet.yaml:39:5.
     @inline(never)
-    static func maxpool1(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func maxpool1(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×112×112   y: 64×56×56
-        Self.pad(x, channels: 64, height: 112, width: 112, top: 0, left: 0, rows: 113, columns: 130, into: scratch, fill: -.infinity)
-        for c in 0..<64 {
+        Self.parallel(64, threads: threads) { channels in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 130) { buffer in
+        let row = buffer.baseAddress!
+        row.initialize(repeating: -.infinity, count: 130)
+        for c in channels {
+            let plane = x + c &* 12_544
             for oh in 0..<56 {
-                for ow in stride(from: 0, to: 56, by: 16) {
+                let top: Int = oh &* 2 &- 0
+                for k in stride(from: 0, to: 112, by: 16) {
+                    let count = min(16, 112 &- k)
                     var m = SIMD16<Float>(repeating: -.infinity)
                     for i in 0..<3 {
-                        let rowOffset: Int = (c &* 113 &+ oh &* 2 &+ i &* 1) &* 130 &+ ow &* 2
-                        for j in 0..<3 {
-                            m = Self.maximum(m, Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
-                        }
+                        let h: Int = top &+ i &* 1
+                        guard h >= 0 && h < 112 else { continue }
+                        m = Self.maximum(m, Self.load16(plane + (h &* 112 &+ k), stride: 1, available: count))
                     }
+                    Self.store16(m, to: row + (0 &+ k), count: count)
+                }
+                for ow in stride(from: 0, to: 56, by: 16) {
+                    var m = SIMD16<Float>(repeating: -.infinity)
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
                     Self.store16(m, to: y + ((c &* 56 &+ oh) &* 56 &+ ow), count: min(16, 56 &- ow))
                 }
             }
+        }
+        }
         }
     }
 
@@ -936,8 +950,8 @@ extension Googlenet {
         // x: 64×56×56   y: 64×56×56
         // weight: (8 blocks, 64, 8)   bias: w[4096..<4160]
         Self.parallel(8, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 3136, by: 32) {
-            let p: Int = min(tile, 3104)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 3136, by: 256) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 64 &- firstFilter)
@@ -945,78 +959,72 @@ extension Googlenet {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 4096 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<64 {
-                    let source = x + (ic &* 3136 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 3136 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 6288), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 9424), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 12_560), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 15_696), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 18_832), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 21_968), count: 16)
+                for start in stride(from: band, to: min(band &+ 256, 3136), by: 32) {
+                    let p: Int = min(start, 3104)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<64 {
+                        let source = x + (ic &* 3136 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 3136 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 3136 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -1026,97 +1034,388 @@ extension Googlenet {
     @inline(never)
     static func conv3_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 192×56×56
-        // weight: (24 blocks, 3, 3, 64, 8)   bias: w[110_592..<110_784]
-        // padded plane: 58×58; output pixel (oh, ow) is position oh·58 + ow
+        // weight: (6 blocks, 64, 3, 3, 32)   bias: w[110_592..<110_784]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
         Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch, threads: threads)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 215_296).update(repeating: 0, count: 32)
-        Self.parallel(24, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-        for band in stride(from: 0, to: 3246, by: 1024) {
+        Self.parallel(6, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 56, by: 15) {
         for block in blocks {
-            let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
-            let filters: Int = min(8, (block / 24) &* 192 &+ 192 &- firstFilter)
-            let firstChannel: Int = (block / 24) &* 64
-            let kernelOffset: Int = block &* 4608
+            let kernelOffset: Int = block &* 18_432
             let kernel = w + kernelOffset
-            let biasOffset: Int = 110_592 &+ firstFilter
-            let bias = w + biasOffset
-            for p in stride(from: band, to: min(band &+ 1024, 3246), by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 3364 &+ p &+ i &* 58
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 512
-                        let columnOffset: Int = rowOffset &+ j &* 1
-                        for ic in 0..<64 {
-                            let source = scratch + (columnOffset &+ ic &* 3364)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 110_592 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 15, 56) {
+                for segment in stride(from: 0, to: 56, by: 14) {
+                    let ow: Int = min(segment, 42)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<64 {
+                        let planeOffset: Int = ic &* 3364 &+ oh &* 58 &+ ow &* 1
+                        let k = kernel + ic &* 288
+                        do {
+                            let tap = scratch + (planeOffset &+ 0)
+                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 1)
+                            let w0 = UnsafeRawPointer(k + (32 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (32 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 2)
+                            let w0 = UnsafeRawPointer(k + (64 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (64 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 58)
+                            let w0 = UnsafeRawPointer(k + (96 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (96 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 59)
+                            let w0 = UnsafeRawPointer(k + (128 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (128 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 60)
+                            let w0 = UnsafeRawPointer(k + (160 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (160 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 116)
+                            let w0 = UnsafeRawPointer(k + (192 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (192 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 117)
+                            let w0 = UnsafeRawPointer(k + (224 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (224 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 118)
+                            let w0 = UnsafeRawPointer(k + (256 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (256 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
                         }
                     }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 3136
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 58
-                        let column: Int = q &- row &* 58
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 56 && q &+ 16 <= 3246 {
-                            let index: Int = filterOffset &+ row &* 56 &+ column
-                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 56, columns: 58, end: 3246)
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 3136 &+ oh &* 56 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
                         }
                     }
                 }
@@ -1130,22 +1429,36 @@ extension Googlenet {
     /// maxpool2: max_pool 3×3, stride 2×2, padding 0, ceil mode.
     /// Generated from specs/googlenet.yaml:42:5.
     @inline(never)
-    static func maxpool2(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func maxpool2(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×56×56   y: 192×28×28
-        Self.pad(x, channels: 192, height: 56, width: 56, top: 0, left: 0, rows: 57, columns: 66, into: scratch, fill: -.infinity)
-        for c in 0..<192 {
+        Self.parallel(192, threads: threads) { channels in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 66) { buffer in
+        let row = buffer.baseAddress!
+        row.initialize(repeating: -.infinity, count: 66)
+        for c in channels {
+            let plane = x + c &* 3136
             for oh in 0..<28 {
-                for ow in stride(from: 0, to: 28, by: 16) {
+                let top: Int = oh &* 2 &- 0
+                for k in stride(from: 0, to: 56, by: 16) {
+                    let count = min(16, 56 &- k)
                     var m = SIMD16<Float>(repeating: -.infinity)
                     for i in 0..<3 {
-                        let rowOffset: Int = (c &* 57 &+ oh &* 2 &+ i &* 1) &* 66 &+ ow &* 2
-                        for j in 0..<3 {
-                            m = Self.maximum(m, Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
-                        }
+                        let h: Int = top &+ i &* 1
+                        guard h >= 0 && h < 56 else { continue }
+                        m = Self.maximum(m, Self.load16(plane + (h &* 56 &+ k), stride: 1, available: count))
                     }
+                    Self.store16(m, to: row + (0 &+ k), count: count)
+                }
+                for ow in stride(from: 0, to: 28, by: 16) {
+                    var m = SIMD16<Float>(repeating: -.infinity)
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
                     Self.store16(m, to: y + ((c &* 28 &+ oh) &* 28 &+ ow), count: min(16, 28 &- ow))
                 }
             }
+        }
+        }
         }
     }
 
@@ -1156,8 +1469,8 @@ extension Googlenet {
         // x: 192×28×28   y: 64×28×28
         // weight: (8 blocks, 192, 8)   bias: w[12_288..<12_352]
         Self.parallel(8, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 784, by: 32) {
-            let p: Int = min(tile, 752)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 784, by: 64) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 64 &- firstFilter)
@@ -1165,78 +1478,72 @@ extension Googlenet {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 12_288 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<192 {
-                    let source = x + (ic &* 784 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 784 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
+                for start in stride(from: band, to: min(band &+ 64, 784), by: 32) {
+                    let p: Int = min(start, 752)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<192 {
+                        let source = x + (ic &* 784 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 784 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 784 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -1248,8 +1555,8 @@ extension Googlenet {
         // x: 192×28×28   y: 96×28×28
         // weight: (12 blocks, 192, 8)   bias: w[18_432..<18_528]
         Self.parallel(12, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 784, by: 32) {
-            let p: Int = min(tile, 752)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 784, by: 64) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 96 &- firstFilter)
@@ -1257,78 +1564,72 @@ extension Googlenet {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 18_432 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<192 {
-                    let source = x + (ic &* 784 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 784 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
+                for start in stride(from: band, to: min(band &+ 64, 784), by: 32) {
+                    let p: Int = min(start, 752)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<192 {
+                        let source = x + (ic &* 784 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 784 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 784 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -1737,8 +2038,8 @@ extension Googlenet {
         // x: 192×28×28   y: 16×28×28
         // weight: (2 blocks, 192, 8)   bias: w[3072..<3088]
         Self.parallel(2, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 784, by: 32) {
-            let p: Int = min(tile, 752)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 784, by: 64) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 16 &- firstFilter)
@@ -1746,78 +2047,72 @@ extension Googlenet {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 3072 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<192 {
-                    let source = x + (ic &* 784 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 784 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
+                for start in stride(from: band, to: min(band &+ 64, 784), by: 32) {
+                    let p: Int = min(start, 752)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<192 {
+                        let source = x + (ic &* 784 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 784 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 784 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -1833,14 +2128,14 @@ extension Googlenet {
         Self.parallel(1, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 28, by: 134) {
+        for band in stride(from: 0, to: 28, by: 28) {
         for block in blocks {
             let kernelOffset: Int = block &* 4608
             let kernel = w + kernelOffset
             let biasOffset: Int = 4608 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 134, 28) {
+            for oh in band..<min(band &+ 28, 28) {
                 for segment in stride(from: 0, to: 28, by: 14) {
                     let ow: Int = min(segment, 14)
                     var a0_0 = bias0
@@ -2222,22 +2517,36 @@ extension Googlenet {
     /// inception3a.branch4.0: max_pool 3×3, stride 1×1, padding 1, ceil mode.
     /// Generated from specs/googlenet.yaml:34:17.
     @inline(never)
-    static func inception3a_branch4_0(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func inception3a_branch4_0(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×28×28   y: 192×28×28
-        Self.pad(x, channels: 192, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch, fill: -.infinity)
-        for c in 0..<192 {
+        Self.parallel(192, threads: threads) { channels in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 34) { buffer in
+        let row = buffer.baseAddress!
+        row.initialize(repeating: -.infinity, count: 34)
+        for c in channels {
+            let plane = x + c &* 784
             for oh in 0..<28 {
-                for ow in stride(from: 0, to: 28, by: 16) {
+                let top: Int = oh &* 1 &- 1
+                for k in stride(from: 0, to: 28, by: 16) {
+                    let count = min(16, 28 &- k)
                     var m = SIMD16<Float>(repeating: -.infinity)
                     for i in 0..<3 {
-                        let rowOffset: Int = (c &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
-                        for j in 0..<3 {
-                            m = Self.maximum(m, UnsafeRawPointer(scratch + (rowOffset &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
-                        }
+                        let h: Int = top &+ i &* 1
+                        guard h >= 0 && h < 28 else { continue }
+                        m = Self.maximum(m, Self.load16(plane + (h &* 28 &+ k), stride: 1, available: count))
                     }
+                    Self.store16(m, to: row + (1 &+ k), count: count)
+                }
+                for ow in stride(from: 0, to: 28, by: 16) {
+                    var m = SIMD16<Float>(repeating: -.infinity)
+                    m = Self.maximum(m, UnsafeRawPointer(row + (ow &* 1 &+ 0)).loadUnaligned(as: SIMD16<Float>.self))
+                    m = Self.maximum(m, UnsafeRawPointer(row + (ow &* 1 &+ 1)).loadUnaligned(as: SIMD16<Float>.self))
+                    m = Self.maximum(m, UnsafeRawPointer(row + (ow &* 1 &+ 2)).loadUnaligned(as: SIMD16<Float>.self))
                     Self.store16(m, to: y + ((c &* 28 &+ oh) &* 28 &+ ow), count: min(16, 28 &- ow))
                 }
             }
+        }
+        }
         }
     }
 
@@ -2248,8 +2557,8 @@ extension Googlenet {
         // x: 192×28×28   y: 32×28×28
         // weight: (4 blocks, 192, 8)   bias: w[6144..<6176]
         Self.parallel(4, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 784, by: 32) {
-            let p: Int = min(tile, 752)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 784, by: 64) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 32 &- firstFilter)
@@ -2257,78 +2566,72 @@ extension Googlenet {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 6144 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<192 {
-                    let source = x + (ic &* 784 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 784 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
+                for start in stride(from: band, to: min(band &+ 64, 784), by: 32) {
+                    let p: Int = min(start, 752)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<192 {
+                        let source = x + (ic &* 784 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 784 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 784 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -2341,8 +2644,8 @@ extension Googlenet {
         // x: 256×28×28   y: 128×28×28
         // weight: (16 blocks, 256, 8)   bias: w[32_768..<32_896]
         Self.parallel(16, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 784, by: 32) {
-            let p: Int = min(tile, 752)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 784, by: 64) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 128 &- firstFilter)
@@ -2350,78 +2653,72 @@ extension Googlenet {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 32_768 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<256 {
-                    let source = x + (ic &* 784 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 784 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
+                for start in stride(from: band, to: min(band &+ 64, 784), by: 32) {
+                    let p: Int = min(start, 752)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<256 {
+                        let source = x + (ic &* 784 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 784 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 784 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -2830,8 +3127,8 @@ extension Googlenet {
         // x: 256×28×28   y: 32×28×28
         // weight: (4 blocks, 256, 8)   bias: w[8192..<8224]
         Self.parallel(4, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 784, by: 32) {
-            let p: Int = min(tile, 752)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 784, by: 64) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 32 &- firstFilter)
@@ -2839,78 +3136,72 @@ extension Googlenet {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 8192 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<256 {
-                    let source = x + (ic &* 784 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 784 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
+                for start in stride(from: band, to: min(band &+ 64, 784), by: 32) {
+                    let p: Int = min(start, 752)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<256 {
+                        let source = x + (ic &* 784 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 784 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 784 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -2926,14 +3217,14 @@ extension Googlenet {
         Self.parallel(3, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 28, by: 66) {
+        for band in stride(from: 0, to: 28, by: 28) {
         for block in blocks {
             let kernelOffset: Int = block &* 9216
             let kernel = w + kernelOffset
             let biasOffset: Int = 27_648 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 66, 28) {
+            for oh in band..<min(band &+ 28, 28) {
                 for segment in stride(from: 0, to: 28, by: 14) {
                     let ow: Int = min(segment, 14)
                     var a0_0 = bias0
@@ -3315,22 +3606,36 @@ extension Googlenet {
     /// inception3b.branch4.0: max_pool 3×3, stride 1×1, padding 1, ceil mode.
     /// Generated from specs/googlenet.yaml:34:17.
     @inline(never)
-    static func inception3b_branch4_0(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func inception3b_branch4_0(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×28×28   y: 256×28×28
-        Self.pad(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch, fill: -.infinity)
-        for c in 0..<256 {
+        Self.parallel(256, threads: threads) { channels in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 34) { buffer in
+        let row = buffer.baseAddress!
+        row.initialize(repeating: -.infinity, count: 34)
+        for c in channels {
+            let plane = x + c &* 784
             for oh in 0..<28 {
-                for ow in stride(from: 0, to: 28, by: 16) {
+                let top: Int = oh &* 1 &- 1
+                for k in stride(from: 0, to: 28, by: 16) {
+                    let count = min(16, 28 &- k)
                     var m = SIMD16<Float>(repeating: -.infinity)
                     for i in 0..<3 {
-                        let rowOffset: Int = (c &* 30 &+ oh &* 1 &+ i &* 1) &* 34 &+ ow &* 1
-                        for j in 0..<3 {
-                            m = Self.maximum(m, UnsafeRawPointer(scratch + (rowOffset &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
-                        }
+                        let h: Int = top &+ i &* 1
+                        guard h >= 0 && h < 28 else { continue }
+                        m = Self.maximum(m, Self.load16(plane + (h &* 28 &+ k), stride: 1, available: count))
                     }
+                    Self.store16(m, to: row + (1 &+ k), count: count)
+                }
+                for ow in stride(from: 0, to: 28, by: 16) {
+                    var m = SIMD16<Float>(repeating: -.infinity)
+                    m = Self.maximum(m, UnsafeRawPointer(row + (ow &* 1 &+ 0)).loadUnaligned(as: SIMD16<Float>.self))
+                    m = Self.maximum(m, UnsafeRawPointer(row + (ow &* 1 &+ 1)).loadUnaligned(as: SIMD16<Float>.self))
+                    m = Self.maximum(m, UnsafeRawPointer(row + (ow &* 1 &+ 2)).loadUnaligned(as: SIMD16<Float>.self))
                     Self.store16(m, to: y + ((c &* 28 &+ oh) &* 28 &+ ow), count: min(16, 28 &- ow))
                 }
             }
+        }
+        }
         }
     }
 
@@ -3341,8 +3646,8 @@ extension Googlenet {
         // x: 256×28×28   y: 64×28×28
         // weight: (8 blocks, 256, 8)   bias: w[16_384..<16_448]
         Self.parallel(8, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 784, by: 32) {
-            let p: Int = min(tile, 752)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 784, by: 64) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 64 &- firstFilter)
@@ -3350,78 +3655,72 @@ extension Googlenet {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 16_384 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<256 {
-                    let source = x + (ic &* 784 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 784 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
+                for start in stride(from: band, to: min(band &+ 64, 784), by: 32) {
+                    let p: Int = min(start, 752)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<256 {
+                        let source = x + (ic &* 784 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 784 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 784 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -3429,22 +3728,36 @@ extension Googlenet {
     /// maxpool3: max_pool 3×3, stride 2×2, padding 0, ceil mode.
     /// Generated from specs/googlenet.yaml:46:5.
     @inline(never)
-    static func maxpool3(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func maxpool3(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 480×28×28   y: 480×14×14
-        Self.pad(x, channels: 480, height: 28, width: 28, top: 0, left: 0, rows: 29, columns: 34, into: scratch, fill: -.infinity)
-        for c in 0..<480 {
+        Self.parallel(480, threads: threads) { channels in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 34) { buffer in
+        let row = buffer.baseAddress!
+        row.initialize(repeating: -.infinity, count: 34)
+        for c in channels {
+            let plane = x + c &* 784
             for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
+                let top: Int = oh &* 2 &- 0
+                for k in stride(from: 0, to: 28, by: 16) {
+                    let count = min(16, 28 &- k)
                     var m = SIMD16<Float>(repeating: -.infinity)
                     for i in 0..<3 {
-                        let rowOffset: Int = (c &* 29 &+ oh &* 2 &+ i &* 1) &* 34 &+ ow &* 2
-                        for j in 0..<3 {
-                            m = Self.maximum(m, Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
-                        }
+                        let h: Int = top &+ i &* 1
+                        guard h >= 0 && h < 28 else { continue }
+                        m = Self.maximum(m, Self.load16(plane + (h &* 28 &+ k), stride: 1, available: count))
                     }
+                    Self.store16(m, to: row + (0 &+ k), count: count)
+                }
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var m = SIMD16<Float>(repeating: -.infinity)
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
                     Self.store16(m, to: y + ((c &* 14 &+ oh) &* 14 &+ ow), count: min(16, 14 &- ow))
                 }
             }
+        }
+        }
         }
     }
 
@@ -3458,16 +3771,16 @@ extension Googlenet {
         Self.parallel(6, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 9) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 15_360
             let kernel = w + kernelOffset
             let biasOffset: Int = 92_160 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 9, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -3497,7 +3810,7 @@ extension Googlenet {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<480 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -3566,7 +3879,7 @@ extension Googlenet {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -3590,16 +3903,16 @@ extension Googlenet {
         Self.parallel(3, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 9) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 15_360
             let kernel = w + kernelOffset
             let biasOffset: Int = 46_080 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 9, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -3629,7 +3942,7 @@ extension Googlenet {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<480 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -3698,7 +4011,7 @@ extension Googlenet {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -3825,8 +4138,8 @@ extension Googlenet {
         // x: 480×14×14   y: 16×14×14
         // weight: (2 blocks, 480, 8)   bias: w[7680..<7696]
         Self.parallel(2, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 196, by: 32) {
-            let p: Int = min(tile, 164)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 196, by: 32) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 16 &- firstFilter)
@@ -3834,78 +4147,72 @@ extension Googlenet {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 7680 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<480 {
-                    let source = x + (ic &* 196 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 196 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
+                for start in stride(from: band, to: min(band &+ 32, 196), by: 32) {
+                    let p: Int = min(start, 164)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<480 {
+                        let source = x + (ic &* 196 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 196 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 196 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -4019,22 +4326,36 @@ extension Googlenet {
     /// inception4a.branch4.0: max_pool 3×3, stride 1×1, padding 1, ceil mode.
     /// Generated from specs/googlenet.yaml:34:17.
     @inline(never)
-    static func inception4a_branch4_0(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func inception4a_branch4_0(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 480×14×14   y: 480×14×14
-        Self.pad(x, channels: 480, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch, fill: -.infinity)
-        for c in 0..<480 {
+        Self.parallel(480, threads: threads) { channels in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 18) { buffer in
+        let row = buffer.baseAddress!
+        row.initialize(repeating: -.infinity, count: 18)
+        for c in channels {
+            let plane = x + c &* 196
             for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
+                let top: Int = oh &* 1 &- 1
+                for k in stride(from: 0, to: 14, by: 16) {
+                    let count = min(16, 14 &- k)
                     var m = SIMD16<Float>(repeating: -.infinity)
                     for i in 0..<3 {
-                        let rowOffset: Int = (c &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            m = Self.maximum(m, UnsafeRawPointer(scratch + (rowOffset &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
-                        }
+                        let h: Int = top &+ i &* 1
+                        guard h >= 0 && h < 14 else { continue }
+                        m = Self.maximum(m, Self.load16(plane + (h &* 14 &+ k), stride: 1, available: count))
                     }
+                    Self.store16(m, to: row + (1 &+ k), count: count)
+                }
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var m = SIMD16<Float>(repeating: -.infinity)
+                    m = Self.maximum(m, UnsafeRawPointer(row + (ow &* 1 &+ 0)).loadUnaligned(as: SIMD16<Float>.self))
+                    m = Self.maximum(m, UnsafeRawPointer(row + (ow &* 1 &+ 1)).loadUnaligned(as: SIMD16<Float>.self))
+                    m = Self.maximum(m, UnsafeRawPointer(row + (ow &* 1 &+ 2)).loadUnaligned(as: SIMD16<Float>.self))
                     Self.store16(m, to: y + ((c &* 14 &+ oh) &* 14 &+ ow), count: min(16, 14 &- ow))
                 }
             }
+        }
+        }
         }
     }
 
@@ -4048,16 +4369,16 @@ extension Googlenet {
         Self.parallel(2, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 9) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 15_360
             let kernel = w + kernelOffset
             let biasOffset: Int = 30_720 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 9, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -4087,7 +4408,7 @@ extension Googlenet {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<480 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -4156,7 +4477,7 @@ extension Googlenet {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -4180,16 +4501,16 @@ extension Googlenet {
         Self.parallel(5, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 9) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
             let biasOffset: Int = 81_920 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 9, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -4219,7 +4540,7 @@ extension Googlenet {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<512 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -4288,7 +4609,7 @@ extension Googlenet {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -4310,8 +4631,8 @@ extension Googlenet {
         // x: 512×14×14   y: 112×14×14
         // weight: (14 blocks, 512, 8)   bias: w[57_344..<57_456]
         Self.parallel(14, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 196, by: 32) {
-            let p: Int = min(tile, 164)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 196, by: 32) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 112 &- firstFilter)
@@ -4319,78 +4640,72 @@ extension Googlenet {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 57_344 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<512 {
-                    let source = x + (ic &* 196 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 196 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
+                for start in stride(from: band, to: min(band &+ 32, 196), by: 32) {
+                    let p: Int = min(start, 164)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<512 {
+                        let source = x + (ic &* 196 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 196 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 196 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -4406,14 +4721,14 @@ extension Googlenet {
         Self.parallel(7, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 34) {
+        for band in stride(from: 0, to: 14, by: 14) {
         for block in blocks {
             let kernelOffset: Int = block &* 32_256
             let kernel = w + kernelOffset
             let biasOffset: Int = 225_792 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 34, 14) {
+            for oh in band..<min(band &+ 14, 14) {
                 for segment in stride(from: 0, to: 14, by: 14) {
                     let ow: Int = min(segment, 0)
                     var a0_0 = bias0
@@ -4800,8 +5115,8 @@ extension Googlenet {
         // x: 512×14×14   y: 24×14×14
         // weight: (3 blocks, 512, 8)   bias: w[12_288..<12_312]
         Self.parallel(3, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 196, by: 32) {
-            let p: Int = min(tile, 164)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 196, by: 32) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 24 &- firstFilter)
@@ -4809,78 +5124,72 @@ extension Googlenet {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 12_288 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<512 {
-                    let source = x + (ic &* 196 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 196 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
+                for start in stride(from: band, to: min(band &+ 32, 196), by: 32) {
+                    let p: Int = min(start, 164)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<512 {
+                        let source = x + (ic &* 196 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 196 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 196 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -4897,14 +5206,14 @@ extension Googlenet {
         Self.parallel(2, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 168) {
+        for band in stride(from: 0, to: 14, by: 14) {
         for block in blocks {
             let kernelOffset: Int = block &* 6912
             let kernel = w + kernelOffset
             let biasOffset: Int = 13_824 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 168, 14) {
+            for oh in band..<min(band &+ 14, 14) {
                 for segment in stride(from: 0, to: 14, by: 14) {
                     let ow: Int = min(segment, 0)
                     var a0_0 = bias0
@@ -5287,22 +5596,36 @@ extension Googlenet {
     /// Generated from specs/googlenet.yaml:34:17.
     /// Also runs inception4c.branch4.0, inception4d.branch4.0 (the same shapes and fusions).
     @inline(never)
-    static func inception4b_branch4_0(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func inception4b_branch4_0(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 512×14×14
-        Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch, fill: -.infinity)
-        for c in 0..<512 {
+        Self.parallel(512, threads: threads) { channels in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 18) { buffer in
+        let row = buffer.baseAddress!
+        row.initialize(repeating: -.infinity, count: 18)
+        for c in channels {
+            let plane = x + c &* 196
             for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
+                let top: Int = oh &* 1 &- 1
+                for k in stride(from: 0, to: 14, by: 16) {
+                    let count = min(16, 14 &- k)
                     var m = SIMD16<Float>(repeating: -.infinity)
                     for i in 0..<3 {
-                        let rowOffset: Int = (c &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            m = Self.maximum(m, UnsafeRawPointer(scratch + (rowOffset &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
-                        }
+                        let h: Int = top &+ i &* 1
+                        guard h >= 0 && h < 14 else { continue }
+                        m = Self.maximum(m, Self.load16(plane + (h &* 14 &+ k), stride: 1, available: count))
                     }
+                    Self.store16(m, to: row + (1 &+ k), count: count)
+                }
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var m = SIMD16<Float>(repeating: -.infinity)
+                    m = Self.maximum(m, UnsafeRawPointer(row + (ow &* 1 &+ 0)).loadUnaligned(as: SIMD16<Float>.self))
+                    m = Self.maximum(m, UnsafeRawPointer(row + (ow &* 1 &+ 1)).loadUnaligned(as: SIMD16<Float>.self))
+                    m = Self.maximum(m, UnsafeRawPointer(row + (ow &* 1 &+ 2)).loadUnaligned(as: SIMD16<Float>.self))
                     Self.store16(m, to: y + ((c &* 14 &+ oh) &* 14 &+ ow), count: min(16, 14 &- ow))
                 }
             }
+        }
+        }
         }
     }
 
@@ -5317,16 +5640,16 @@ extension Googlenet {
         Self.parallel(2, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 9) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
             let biasOffset: Int = 32_768 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 9, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -5356,7 +5679,7 @@ extension Googlenet {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<512 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -5425,7 +5748,7 @@ extension Googlenet {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -5450,16 +5773,16 @@ extension Googlenet {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 9) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
             let biasOffset: Int = 65_536 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 9, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -5489,7 +5812,7 @@ extension Googlenet {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<512 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -5558,7 +5881,7 @@ extension Googlenet {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -5583,14 +5906,14 @@ extension Googlenet {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 30) {
+        for band in stride(from: 0, to: 14, by: 14) {
         for block in blocks {
             let kernelOffset: Int = block &* 36_864
             let kernel = w + kernelOffset
             let biasOffset: Int = 294_912 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 30, 14) {
+            for oh in band..<min(band &+ 14, 14) {
                 for segment in stride(from: 0, to: 14, by: 14) {
                     let ow: Int = min(segment, 0)
                     var a0_0 = bias0
@@ -5976,8 +6299,8 @@ extension Googlenet {
         // x: 512×14×14   y: 144×14×14
         // weight: (18 blocks, 512, 8)   bias: w[73_728..<73_872]
         Self.parallel(18, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 196, by: 32) {
-            let p: Int = min(tile, 164)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 196, by: 32) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 144 &- firstFilter)
@@ -5985,78 +6308,72 @@ extension Googlenet {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 73_728 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<512 {
-                    let source = x + (ic &* 196 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 196 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 392), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 408), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 588), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 604), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 980), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 996), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1176), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1192), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1372), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1388), count: 16)
+                for start in stride(from: band, to: min(band &+ 32, 196), by: 32) {
+                    let p: Int = min(start, 164)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<512 {
+                        let source = x + (ic &* 196 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 196 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 196 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -6072,14 +6389,14 @@ extension Googlenet {
         Self.parallel(9, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 26) {
+        for band in stride(from: 0, to: 14, by: 14) {
         for block in blocks {
             let kernelOffset: Int = block &* 41_472
             let kernel = w + kernelOffset
             let biasOffset: Int = 373_248 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 26, 14) {
+            for oh in band..<min(band &+ 14, 14) {
                 for segment in stride(from: 0, to: 14, by: 14) {
                     let ow: Int = min(segment, 0)
                     var a0_0 = bias0
@@ -6468,16 +6785,16 @@ extension Googlenet {
         Self.parallel(1, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 9) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
             let biasOffset: Int = 16_384 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 9, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -6507,7 +6824,7 @@ extension Googlenet {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<512 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -6576,7 +6893,7 @@ extension Googlenet {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -6601,14 +6918,14 @@ extension Googlenet {
         Self.parallel(2, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 126) {
+        for band in stride(from: 0, to: 14, by: 14) {
         for block in blocks {
             let kernelOffset: Int = block &* 9216
             let kernel = w + kernelOffset
             let biasOffset: Int = 18_432 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 126, 14) {
+            for oh in band..<min(band &+ 14, 14) {
                 for segment in stride(from: 0, to: 14, by: 14) {
                     let ow: Int = min(segment, 0)
                     var a0_0 = bias0
@@ -6997,16 +7314,16 @@ extension Googlenet {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 8) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 16_896
             let kernel = w + kernelOffset
             let biasOffset: Int = 135_168 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 8, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -7036,7 +7353,7 @@ extension Googlenet {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<528 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -7105,7 +7422,7 @@ extension Googlenet {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -7129,16 +7446,16 @@ extension Googlenet {
         Self.parallel(5, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 8) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 16_896
             let kernel = w + kernelOffset
             let biasOffset: Int = 84_480 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 8, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -7168,7 +7485,7 @@ extension Googlenet {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<528 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -7237,7 +7554,7 @@ extension Googlenet {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -7262,14 +7579,14 @@ extension Googlenet {
         Self.parallel(10, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 23) {
+        for band in stride(from: 0, to: 14, by: 14) {
         for block in blocks {
             let kernelOffset: Int = block &* 46_080
             let kernel = w + kernelOffset
             let biasOffset: Int = 460_800 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 23, 14) {
+            for oh in band..<min(band &+ 14, 14) {
                 for segment in stride(from: 0, to: 14, by: 14) {
                     let ow: Int = min(segment, 0)
                     var a0_0 = bias0
@@ -7658,16 +7975,16 @@ extension Googlenet {
         Self.parallel(1, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 8) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 16_896
             let kernel = w + kernelOffset
             let biasOffset: Int = 16_896 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 8, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -7697,7 +8014,7 @@ extension Googlenet {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<528 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -7766,7 +8083,7 @@ extension Googlenet {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -7791,14 +8108,14 @@ extension Googlenet {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 126) {
+        for band in stride(from: 0, to: 14, by: 14) {
         for block in blocks {
             let kernelOffset: Int = block &* 9216
             let kernel = w + kernelOffset
             let biasOffset: Int = 36_864 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 126, 14) {
+            for oh in band..<min(band &+ 14, 14) {
                 for segment in stride(from: 0, to: 14, by: 14) {
                     let ow: Int = min(segment, 0)
                     var a0_0 = bias0
@@ -8180,22 +8497,36 @@ extension Googlenet {
     /// inception4e.branch4.0: max_pool 3×3, stride 1×1, padding 1, ceil mode.
     /// Generated from specs/googlenet.yaml:34:17.
     @inline(never)
-    static func inception4e_branch4_0(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func inception4e_branch4_0(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 528×14×14   y: 528×14×14
-        Self.pad(x, channels: 528, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch, fill: -.infinity)
-        for c in 0..<528 {
+        Self.parallel(528, threads: threads) { channels in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 18) { buffer in
+        let row = buffer.baseAddress!
+        row.initialize(repeating: -.infinity, count: 18)
+        for c in channels {
+            let plane = x + c &* 196
             for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
+                let top: Int = oh &* 1 &- 1
+                for k in stride(from: 0, to: 14, by: 16) {
+                    let count = min(16, 14 &- k)
                     var m = SIMD16<Float>(repeating: -.infinity)
                     for i in 0..<3 {
-                        let rowOffset: Int = (c &* 16 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            m = Self.maximum(m, UnsafeRawPointer(scratch + (rowOffset &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
-                        }
+                        let h: Int = top &+ i &* 1
+                        guard h >= 0 && h < 14 else { continue }
+                        m = Self.maximum(m, Self.load16(plane + (h &* 14 &+ k), stride: 1, available: count))
                     }
+                    Self.store16(m, to: row + (1 &+ k), count: count)
+                }
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var m = SIMD16<Float>(repeating: -.infinity)
+                    m = Self.maximum(m, UnsafeRawPointer(row + (ow &* 1 &+ 0)).loadUnaligned(as: SIMD16<Float>.self))
+                    m = Self.maximum(m, UnsafeRawPointer(row + (ow &* 1 &+ 1)).loadUnaligned(as: SIMD16<Float>.self))
+                    m = Self.maximum(m, UnsafeRawPointer(row + (ow &* 1 &+ 2)).loadUnaligned(as: SIMD16<Float>.self))
                     Self.store16(m, to: y + ((c &* 14 &+ oh) &* 14 &+ ow), count: min(16, 14 &- ow))
                 }
             }
+        }
+        }
         }
     }
 
@@ -8209,16 +8540,16 @@ extension Googlenet {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 8) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 16_896
             let kernel = w + kernelOffset
             let biasOffset: Int = 67_584 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 8, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -8248,7 +8579,7 @@ extension Googlenet {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<528 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -8317,7 +8648,7 @@ extension Googlenet {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -8334,22 +8665,34 @@ extension Googlenet {
     /// maxpool4: max_pool 2×2, stride 2×2, padding 0, ceil mode.
     /// Generated from specs/googlenet.yaml:53:5.
     @inline(never)
-    static func maxpool4(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func maxpool4(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×14×14   y: 832×7×7
-        Self.pad(x, channels: 832, height: 14, width: 14, top: 0, left: 0, rows: 14, columns: 33, into: scratch, fill: -.infinity)
-        for c in 0..<832 {
+        Self.parallel(832, threads: threads) { channels in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 33) { buffer in
+        let row = buffer.baseAddress!
+        row.initialize(repeating: -.infinity, count: 33)
+        for c in channels {
+            let plane = x + c &* 196
             for oh in 0..<7 {
-                for ow in stride(from: 0, to: 7, by: 16) {
+                let top: Int = oh &* 2 &- 0
+                for k in stride(from: 0, to: 14, by: 16) {
+                    let count = min(16, 14 &- k)
                     var m = SIMD16<Float>(repeating: -.infinity)
                     for i in 0..<2 {
-                        let rowOffset: Int = (c &* 14 &+ oh &* 2 &+ i &* 1) &* 33 &+ ow &* 2
-                        for j in 0..<2 {
-                            m = Self.maximum(m, Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
-                        }
+                        let h: Int = top &+ i &* 1
+                        m = Self.maximum(m, Self.load16(plane + (h &* 14 &+ k), stride: 1, available: count))
                     }
+                    Self.store16(m, to: row + (0 &+ k), count: count)
+                }
+                for ow in stride(from: 0, to: 7, by: 16) {
+                    var m = SIMD16<Float>(repeating: -.infinity)
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
                     Self.store16(m, to: y + ((c &* 7 &+ oh) &* 7 &+ ow), count: min(16, 7 &- ow))
                 }
             }
+        }
+        }
         }
     }
 
@@ -8363,16 +8706,16 @@ extension Googlenet {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 11) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 26_624
             let kernel = w + kernelOffset
             let biasOffset: Int = 212_992 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 11, 7) {
-                for segment in stride(from: 0, to: 7, by: 7) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 49, by: 7) {
+                    let ow: Int = min(segment, 42)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -8388,7 +8731,7 @@ extension Googlenet {
                     var a1_5 = bias1
                     var a1_6 = bias1
                     for ic in 0..<832 {
-                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let planeOffset: Int = ic &* 49 &+ oh &* 49 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -8429,7 +8772,7 @@ extension Googlenet {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 49 &+ ow
                         let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
                         for p in 0..<7 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -8453,16 +8796,16 @@ extension Googlenet {
         Self.parallel(5, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 11) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 26_624
             let kernel = w + kernelOffset
             let biasOffset: Int = 133_120 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 11, 7) {
-                for segment in stride(from: 0, to: 7, by: 7) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 49, by: 7) {
+                    let ow: Int = min(segment, 42)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -8478,7 +8821,7 @@ extension Googlenet {
                     var a1_5 = bias1
                     var a1_6 = bias1
                     for ic in 0..<832 {
-                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let planeOffset: Int = ic &* 49 &+ oh &* 49 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -8519,7 +8862,7 @@ extension Googlenet {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 49 &+ ow
                         let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
                         for p in 0..<7 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -8544,14 +8887,14 @@ extension Googlenet {
         Self.parallel(10, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 43) {
+        for band in stride(from: 0, to: 7, by: 7) {
         for block in blocks {
             let kernelOffset: Int = block &* 46_080
             let kernel = w + kernelOffset
             let biasOffset: Int = 460_800 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 43, 7) {
+            for oh in band..<min(band &+ 7, 7) {
                 for segment in stride(from: 0, to: 7, by: 7) {
                     let ow: Int = min(segment, 0)
                     var a0_0 = bias0
@@ -8786,16 +9129,16 @@ extension Googlenet {
         Self.parallel(1, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 11) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 26_624
             let kernel = w + kernelOffset
             let biasOffset: Int = 26_624 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 11, 7) {
-                for segment in stride(from: 0, to: 7, by: 7) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 49, by: 7) {
+                    let ow: Int = min(segment, 42)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -8811,7 +9154,7 @@ extension Googlenet {
                     var a1_5 = bias1
                     var a1_6 = bias1
                     for ic in 0..<832 {
-                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let planeOffset: Int = ic &* 49 &+ oh &* 49 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -8852,7 +9195,7 @@ extension Googlenet {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 49 &+ ow
                         let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
                         for p in 0..<7 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -8877,14 +9220,14 @@ extension Googlenet {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 225) {
+        for band in stride(from: 0, to: 7, by: 7) {
         for block in blocks {
             let kernelOffset: Int = block &* 9216
             let kernel = w + kernelOffset
             let biasOffset: Int = 36_864 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 225, 7) {
+            for oh in band..<min(band &+ 7, 7) {
                 for segment in stride(from: 0, to: 7, by: 7) {
                     let ow: Int = min(segment, 0)
                     var a0_0 = bias0
@@ -9113,22 +9456,36 @@ extension Googlenet {
     /// Generated from specs/googlenet.yaml:34:17.
     /// Also runs inception5b.branch4.0 (the same shapes and fusions).
     @inline(never)
-    static func inception5a_branch4_0(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func inception5a_branch4_0(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×7×7   y: 832×7×7
-        Self.pad(x, channels: 832, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 18, into: scratch, fill: -.infinity)
-        for c in 0..<832 {
+        Self.parallel(832, threads: threads) { channels in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 18) { buffer in
+        let row = buffer.baseAddress!
+        row.initialize(repeating: -.infinity, count: 18)
+        for c in channels {
+            let plane = x + c &* 49
             for oh in 0..<7 {
-                for ow in stride(from: 0, to: 7, by: 16) {
+                let top: Int = oh &* 1 &- 1
+                for k in stride(from: 0, to: 7, by: 16) {
+                    let count = min(16, 7 &- k)
                     var m = SIMD16<Float>(repeating: -.infinity)
                     for i in 0..<3 {
-                        let rowOffset: Int = (c &* 9 &+ oh &* 1 &+ i &* 1) &* 18 &+ ow &* 1
-                        for j in 0..<3 {
-                            m = Self.maximum(m, UnsafeRawPointer(scratch + (rowOffset &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
-                        }
+                        let h: Int = top &+ i &* 1
+                        guard h >= 0 && h < 7 else { continue }
+                        m = Self.maximum(m, Self.load16(plane + (h &* 7 &+ k), stride: 1, available: count))
                     }
+                    Self.store16(m, to: row + (1 &+ k), count: count)
+                }
+                for ow in stride(from: 0, to: 7, by: 16) {
+                    var m = SIMD16<Float>(repeating: -.infinity)
+                    m = Self.maximum(m, UnsafeRawPointer(row + (ow &* 1 &+ 0)).loadUnaligned(as: SIMD16<Float>.self))
+                    m = Self.maximum(m, UnsafeRawPointer(row + (ow &* 1 &+ 1)).loadUnaligned(as: SIMD16<Float>.self))
+                    m = Self.maximum(m, UnsafeRawPointer(row + (ow &* 1 &+ 2)).loadUnaligned(as: SIMD16<Float>.self))
                     Self.store16(m, to: y + ((c &* 7 &+ oh) &* 7 &+ ow), count: min(16, 7 &- ow))
                 }
             }
+        }
+        }
         }
     }
 
@@ -9143,16 +9500,16 @@ extension Googlenet {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 11) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 26_624
             let kernel = w + kernelOffset
             let biasOffset: Int = 106_496 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 11, 7) {
-                for segment in stride(from: 0, to: 7, by: 7) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 49, by: 7) {
+                    let ow: Int = min(segment, 42)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -9168,7 +9525,7 @@ extension Googlenet {
                     var a1_5 = bias1
                     var a1_6 = bias1
                     for ic in 0..<832 {
-                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let planeOffset: Int = ic &* 49 &+ oh &* 49 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -9209,7 +9566,7 @@ extension Googlenet {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 49 &+ ow
                         let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
                         for p in 0..<7 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -9233,16 +9590,16 @@ extension Googlenet {
         Self.parallel(12, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 11) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 26_624
             let kernel = w + kernelOffset
             let biasOffset: Int = 319_488 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 11, 7) {
-                for segment in stride(from: 0, to: 7, by: 7) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 49, by: 7) {
+                    let ow: Int = min(segment, 42)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -9258,7 +9615,7 @@ extension Googlenet {
                     var a1_5 = bias1
                     var a1_6 = bias1
                     for ic in 0..<832 {
-                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let planeOffset: Int = ic &* 49 &+ oh &* 49 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -9299,7 +9656,7 @@ extension Googlenet {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 49 &+ ow
                         let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
                         for p in 0..<7 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -9323,16 +9680,16 @@ extension Googlenet {
         Self.parallel(6, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 11) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 26_624
             let kernel = w + kernelOffset
             let biasOffset: Int = 159_744 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 11, 7) {
-                for segment in stride(from: 0, to: 7, by: 7) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 49, by: 7) {
+                    let ow: Int = min(segment, 42)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -9348,7 +9705,7 @@ extension Googlenet {
                     var a1_5 = bias1
                     var a1_6 = bias1
                     for ic in 0..<832 {
-                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let planeOffset: Int = ic &* 49 &+ oh &* 49 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -9389,7 +9746,7 @@ extension Googlenet {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 49 &+ ow
                         let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
                         for p in 0..<7 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -9414,14 +9771,14 @@ extension Googlenet {
         Self.parallel(12, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 35) {
+        for band in stride(from: 0, to: 7, by: 7) {
         for block in blocks {
             let kernelOffset: Int = block &* 55_296
             let kernel = w + kernelOffset
             let biasOffset: Int = 663_552 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 35, 7) {
+            for oh in band..<min(band &+ 7, 7) {
                 for segment in stride(from: 0, to: 7, by: 7) {
                     let ow: Int = min(segment, 0)
                     var a0_0 = bias0
@@ -9653,8 +10010,8 @@ extension Googlenet {
         // x: 832×7×7   y: 48×7×7
         // weight: (6 blocks, 832, 8)   bias: w[39_936..<39_984]
         Self.parallel(6, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 49, by: 32) {
-            let p: Int = min(tile, 17)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 49, by: 32) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 48 &- firstFilter)
@@ -9662,78 +10019,72 @@ extension Googlenet {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 39_936 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<832 {
-                    let source = x + (ic &* 49 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 49 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 49), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 65), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 98), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 114), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 147), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 163), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 196), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 212), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 245), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 261), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 294), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 310), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 343), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 359), count: 16)
+                for start in stride(from: band, to: min(band &+ 32, 49), by: 32) {
+                    let p: Int = min(start, 17)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<832 {
+                        let source = x + (ic &* 49 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 49 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 49 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -9749,14 +10100,14 @@ extension Googlenet {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 149) {
+        for band in stride(from: 0, to: 7, by: 7) {
         for block in blocks {
             let kernelOffset: Int = block &* 13_824
             let kernel = w + kernelOffset
             let biasOffset: Int = 55_296 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 149, 7) {
+            for oh in band..<min(band &+ 7, 7) {
                 for segment in stride(from: 0, to: 7, by: 7) {
                     let ow: Int = min(segment, 0)
                     var a0_0 = bias0
@@ -10003,11 +10354,17 @@ extension Googlenet {
     /// fc: dense 1024→1000.
     /// Generated from specs/googlenet.yaml:61:5.
     @inline(never)
-    static func fc(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func fc(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024   y: 1000
         // weight: (1000, 1024)   bias: w[1_024_000..<1_025_000]
-        for u in 0..<1000 {
-            y[u] = Self.dot(w + u &* 1024, x, count: 1024) + w[1_024_000 &+ u]
+        Self.parallel(250, threads: threads) { quads in
+        for quad in quads {
+            let u: Int = quad &* 4
+            let sums = Self.dot4(w + u &* 1024, stride: 1024, x, count: 1024)
+            for r in 0..<4 {
+                y[u &+ r] = sums[r] + w[1_024_000 &+ u &+ r]
+            }
+        }
         }
     }
 
@@ -10036,6 +10393,28 @@ extension Googlenet {
             i &+= 1
         }
         return sum
+    }
+
+    /// Four dot products at once, of rows `stride` apart with `b`: four weight streams in flight, one load of `b`
+    /// for all four.
+    @inline(__always)
+    static func dot4(_ a: UnsafePointer<Float>, stride: Int, _ b: UnsafePointer<Float>, count: Int) -> SIMD4<Float> {
+        var (s0, s1, s2, s3) = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+        var i = 0
+        while i &+ 16 <= count {
+            let v = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
+            s0 += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self) * v
+            s1 += UnsafeRawPointer(a + (stride &+ i)).loadUnaligned(as: SIMD16<Float>.self) * v
+            s2 += UnsafeRawPointer(a + (2 &* stride &+ i)).loadUnaligned(as: SIMD16<Float>.self) * v
+            s3 += UnsafeRawPointer(a + (3 &* stride &+ i)).loadUnaligned(as: SIMD16<Float>.self) * v
+            i &+= 16
+        }
+        var sums = SIMD4(s0.sum(), s1.sum(), s2.sum(), s3.sum())
+        while i < count {
+            sums += SIMD4(a[i], a[stride &+ i], a[2 &* stride &+ i], a[3 &* stride &+ i]) * b[i]
+            i &+= 1
+        }
+        return sums
     }
 
     /// Lets a non-escaping body run on several threads; each part writes its own range of the output.
@@ -10149,20 +10528,20 @@ extension Googlenet {
         a.replacing(with: b, where: (a .< b) .| (b .!= b))
     }
 
-    /// Copies (channels, height, width) into a (channels, rows, columns) buffer filled with `fill`, at (top, left).
+    /// Copies (channels, height, width) into a zero-filled (channels, rows, columns) buffer, at (top, left).
     /// Only the border is filled: each value is written once.
-    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, fill: Float = 0) {
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
         let right = columns &- left &- width
         for c in 0..<channels {
             let plane = s + c &* rows &* columns
-            plane.update(repeating: fill, count: top &* columns)
+            plane.update(repeating: 0, count: top &* columns)
             for h in 0..<height {
                 let row = plane + (top &+ h) &* columns
-                row.update(repeating: fill, count: left)
+                row.update(repeating: 0, count: left)
                 (row + left).update(from: x + (c &* height &+ h) &* width, count: width)
-                (row + (left &+ width)).update(repeating: fill, count: right)
+                (row + (left &+ width)).update(repeating: 0, count: right)
             }
-            (plane + (top &+ height) &* columns).update(repeating: fill, count: (rows &- top &- height) &* columns)
+            (plane + (top &+ height) &* columns).update(repeating: 0, count: (rows &- top &- height) &* columns)
         }
     }
 

@@ -16,9 +16,9 @@ public struct Lenet5: Sendable {
     /// Floats of activations, placed by liveness after fusion: the peak activation memory `convc summary` reports.
     public static let activationFloats = 5880
     /// Floats of scratch for zero-padded copies of conv inputs.
-    public static let scratchFloats = 5544
+    public static let scratchFloats = 1208
     /// Floats of working memory `predict(_:batch:into:arena:)` needs: activations, then scratch.
-    public static let arenaFloats = 11_424
+    public static let arenaFloats = 7088
     static let inputCount = 1024
     static let outputCount = 10
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -99,12 +99,12 @@ public struct Lenet5: Sendable {
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
                 Self.conv1(x, w + 0, a + 0, a + 5880, threads)
-                Self.pool1(a + 0, a + 4704, a + 5880)
+                Self.pool1(a + 0, a + 4704, threads)
                 Self.conv2(a + 4704, w + 208, a + 0, a + 5880, threads)
-                Self.pool2(a + 0, a + 1600, a + 5880)
-                Self.fc1(a + 1600, w + 2624, a + 0)
-                Self.fc2(a + 0, w + 50_744, a + 120)
-                Self.fc3(a + 120, w + 60_908, a + 0)
+                Self.pool2(a + 0, a + 1600, threads)
+                Self.fc1(a + 1600, w + 2624, a + 0, threads)
+                Self.fc2(a + 0, w + 50_744, a + 120, threads)
+                Self.fc3(a + 120, w + 60_908, a + 0, threads)
                 (output + n &* Self.outputCount).update(from: a + 0, count: Self.outputCount)
             }
         }
@@ -221,22 +221,34 @@ extension Lenet5 {
     /// pool1: max_pool 2×2, stride 2×2, padding 0.
     /// Generated from specs/lenet5.yaml:9:5.
     @inline(never)
-    static func pool1(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func pool1(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 6×28×28   y: 6×14×14
-        Self.pad(x, channels: 6, height: 28, width: 28, top: 0, left: 0, rows: 28, columns: 33, into: scratch, fill: -.infinity)
-        for c in 0..<6 {
+        Self.parallel(6, threads: threads) { channels in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 33) { buffer in
+        let row = buffer.baseAddress!
+        row.initialize(repeating: -.infinity, count: 33)
+        for c in channels {
+            let plane = x + c &* 784
             for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
+                let top: Int = oh &* 2 &- 0
+                for k in stride(from: 0, to: 28, by: 16) {
+                    let count = min(16, 28 &- k)
                     var m = SIMD16<Float>(repeating: -.infinity)
                     for i in 0..<2 {
-                        let rowOffset: Int = (c &* 28 &+ oh &* 2 &+ i &* 1) &* 33 &+ ow &* 2
-                        for j in 0..<2 {
-                            m = Self.maximum(m, Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
-                        }
+                        let h: Int = top &+ i &* 1
+                        m = Self.maximum(m, Self.load16(plane + (h &* 28 &+ k), stride: 1, available: count))
                     }
+                    Self.store16(m, to: row + (0 &+ k), count: count)
+                }
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var m = SIMD16<Float>(repeating: -.infinity)
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
                     Self.store16(m, to: y + ((c &* 14 &+ oh) &* 14 &+ ow), count: min(16, 14 &- ow))
                 }
             }
+        }
+        }
         }
     }
 
@@ -349,33 +361,51 @@ extension Lenet5 {
     /// pool2: max_pool 2×2, stride 2×2, padding 0.
     /// Generated from specs/lenet5.yaml:12:5.
     @inline(never)
-    static func pool2(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func pool2(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 16×10×10   y: 16×5×5
-        Self.pad(x, channels: 16, height: 10, width: 10, top: 0, left: 0, rows: 10, columns: 33, into: scratch, fill: -.infinity)
-        for c in 0..<16 {
+        Self.parallel(16, threads: threads) { channels in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 33) { buffer in
+        let row = buffer.baseAddress!
+        row.initialize(repeating: -.infinity, count: 33)
+        for c in channels {
+            let plane = x + c &* 100
             for oh in 0..<5 {
-                for ow in stride(from: 0, to: 5, by: 16) {
+                let top: Int = oh &* 2 &- 0
+                for k in stride(from: 0, to: 10, by: 16) {
+                    let count = min(16, 10 &- k)
                     var m = SIMD16<Float>(repeating: -.infinity)
                     for i in 0..<2 {
-                        let rowOffset: Int = (c &* 10 &+ oh &* 2 &+ i &* 1) &* 33 &+ ow &* 2
-                        for j in 0..<2 {
-                            m = Self.maximum(m, Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
-                        }
+                        let h: Int = top &+ i &* 1
+                        m = Self.maximum(m, Self.load16(plane + (h &* 10 &+ k), stride: 1, available: count))
                     }
+                    Self.store16(m, to: row + (0 &+ k), count: count)
+                }
+                for ow in stride(from: 0, to: 5, by: 16) {
+                    var m = SIMD16<Float>(repeating: -.infinity)
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
                     Self.store16(m, to: y + ((c &* 5 &+ oh) &* 5 &+ ow), count: min(16, 5 &- ow))
                 }
             }
+        }
+        }
         }
     }
 
     /// fc1: dense 400→120, + relu3 fused.
     /// Generated from specs/lenet5.yaml:14:5.
     @inline(never)
-    static func fc1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func fc1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 400   y: 120
         // weight: (120, 400)   bias: w[48_000..<48_120]
-        for u in 0..<120 {
-            y[u] = Self.dot(w + u &* 400, x, count: 400) + w[48_000 &+ u]
+        Self.parallel(30, threads: threads) { quads in
+        for quad in quads {
+            let u: Int = quad &* 4
+            let sums = Self.dot4(w + u &* 400, stride: 400, x, count: 400)
+            for r in 0..<4 {
+                y[u &+ r] = sums[r] + w[48_000 &+ u &+ r]
+            }
+        }
         }
         for i in 0..<120 {
             let v = y[i]
@@ -386,11 +416,17 @@ extension Lenet5 {
     /// fc2: dense 120→84, + relu4 fused.
     /// Generated from specs/lenet5.yaml:16:5.
     @inline(never)
-    static func fc2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func fc2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 120   y: 84
         // weight: (84, 120)   bias: w[10_080..<10_164]
-        for u in 0..<84 {
-            y[u] = Self.dot(w + u &* 120, x, count: 120) + w[10_080 &+ u]
+        Self.parallel(21, threads: threads) { quads in
+        for quad in quads {
+            let u: Int = quad &* 4
+            let sums = Self.dot4(w + u &* 120, stride: 120, x, count: 120)
+            for r in 0..<4 {
+                y[u &+ r] = sums[r] + w[10_080 &+ u &+ r]
+            }
+        }
         }
         for i in 0..<84 {
             let v = y[i]
@@ -401,10 +437,19 @@ extension Lenet5 {
     /// fc3: dense 84→10.
     /// Generated from specs/lenet5.yaml:18:5.
     @inline(never)
-    static func fc3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func fc3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 84   y: 10
         // weight: (10, 84)   bias: w[840..<850]
-        for u in 0..<10 {
+        Self.parallel(2, threads: threads) { quads in
+        for quad in quads {
+            let u: Int = quad &* 4
+            let sums = Self.dot4(w + u &* 84, stride: 84, x, count: 84)
+            for r in 0..<4 {
+                y[u &+ r] = sums[r] + w[840 &+ u &+ r]
+            }
+        }
+        }
+        for u in 8..<10 {
             y[u] = Self.dot(w + u &* 84, x, count: 84) + w[840 &+ u]
         }
     }
@@ -434,6 +479,28 @@ extension Lenet5 {
             i &+= 1
         }
         return sum
+    }
+
+    /// Four dot products at once, of rows `stride` apart with `b`: four weight streams in flight, one load of `b`
+    /// for all four.
+    @inline(__always)
+    static func dot4(_ a: UnsafePointer<Float>, stride: Int, _ b: UnsafePointer<Float>, count: Int) -> SIMD4<Float> {
+        var (s0, s1, s2, s3) = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+        var i = 0
+        while i &+ 16 <= count {
+            let v = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
+            s0 += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self) * v
+            s1 += UnsafeRawPointer(a + (stride &+ i)).loadUnaligned(as: SIMD16<Float>.self) * v
+            s2 += UnsafeRawPointer(a + (2 &* stride &+ i)).loadUnaligned(as: SIMD16<Float>.self) * v
+            s3 += UnsafeRawPointer(a + (3 &* stride &+ i)).loadUnaligned(as: SIMD16<Float>.self) * v
+            i &+= 16
+        }
+        var sums = SIMD4(s0.sum(), s1.sum(), s2.sum(), s3.sum())
+        while i < count {
+            sums += SIMD4(a[i], a[stride &+ i], a[2 &* stride &+ i], a[3 &* stride &+ i]) * b[i]
+            i &+= 1
+        }
+        return sums
     }
 
     /// Lets a non-escaping body run on several threads; each part writes its own range of the output.
@@ -547,20 +614,20 @@ extension Lenet5 {
         a.replacing(with: b, where: (a .< b) .| (b .!= b))
     }
 
-    /// Copies (channels, height, width) into a (channels, rows, columns) buffer filled with `fill`, at (top, left).
+    /// Copies (channels, height, width) into a zero-filled (channels, rows, columns) buffer, at (top, left).
     /// Only the border is filled: each value is written once.
-    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, fill: Float = 0) {
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
         let right = columns &- left &- width
         for c in 0..<channels {
             let plane = s + c &* rows &* columns
-            plane.update(repeating: fill, count: top &* columns)
+            plane.update(repeating: 0, count: top &* columns)
             for h in 0..<height {
                 let row = plane + (top &+ h) &* columns
-                row.update(repeating: fill, count: left)
+                row.update(repeating: 0, count: left)
                 (row + left).update(from: x + (c &* height &+ h) &* width, count: width)
-                (row + (left &+ width)).update(repeating: fill, count: right)
+                (row + (left &+ width)).update(repeating: 0, count: right)
             }
-            (plane + (top &+ height) &* columns).update(repeating: fill, count: (rows &- top &- height) &* columns)
+            (plane + (top &+ height) &* columns).update(repeating: 0, count: (rows &- top &- height) &* columns)
         }
     }
 

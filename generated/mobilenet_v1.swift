@@ -383,7 +383,7 @@ public struct MobilenetV1: Sendable {
                 Self.features_block13_dw(a + 0, w + 2_136_192, a + 50_176, threads)
                 Self.features_block13_pw(a + 50_176, w + 2_146_432, a + 0, threads)
                 Self.avgpool(a + 0, a + 50_176)
-                Self.fc(a + 50_176, w + 3_196_032, a + 0)
+                Self.fc(a + 50_176, w + 3_196_032, a + 0, threads)
                 (output + n &* Self.outputCount).update(from: a + 0, count: Self.outputCount)
             }
         }
@@ -506,19 +506,24 @@ extension MobilenetV1 {
         // weight: (32, 1, 3, 3)   bias: w[288..<320]
         Self.parallel(32, threads: threads) { channels in
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 12_996) { buffer in
-        let scratch = buffer.baseAddress!
-        scratch.update(repeating: 0, count: 12_996)
-        for c in channels {
+        let planes = buffer.baseAddress!
+        planes.update(repeating: 0, count: 12_996)
+        func copy(_ c: Int, into plane: UnsafeMutablePointer<Float>) {
             for h in 0..<112 {
                 let row: Int = (h &+ 1) &* 114 &+ 1
                 let source: Int = (c &* 112 &+ h) &* 112
-                (scratch + row).update(from: x + source, count: 112)
+                (plane + row).update(from: x + source, count: 112)
             }
+        }
+        for c in channels {
+            let scratch = planes
+            copy(c, into: scratch)
             let kernelOffset: Int = c &* 9
             let k = w + kernelOffset
             let b = w[288 &+ c]
             for firstRow in stride(from: 0, to: 112, by: 4) {
-                for ow in stride(from: 0, to: 112, by: 16) {
+                for chunk in stride(from: 0, to: 112, by: 16) {
+                    let ow: Int = min(chunk, 96)
                     let oh0: Int = min(firstRow &+ 0, 111)
                     var a0 = SIMD16<Float>(repeating: b)
                     let oh1: Int = min(firstRow &+ 1, 111)
@@ -536,7 +541,7 @@ extension MobilenetV1 {
                             Self.multiplyAdd(&a3, t, UnsafeRawPointer(scratch + ((oh3 &* 1 &+ i &* 1) &* 114 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
                         }
                     }
-                    let count: Int = min(16, 112 &- ow)
+                    let count: Int = 16
                     Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + ((c &* 112 &+ oh0) &* 112 &+ ow), count: count)
                     Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + ((c &* 112 &+ oh1) &* 112 &+ ow), count: count)
                     Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + ((c &* 112 &+ oh2) &* 112 &+ ow), count: count)
@@ -555,8 +560,8 @@ extension MobilenetV1 {
         // x: 32×112×112   y: 64×112×112
         // weight: (8 blocks, 32, 8)   bias: w[2048..<2112]
         Self.parallel(8, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 12_544, by: 32) {
-            let p: Int = min(tile, 12_512)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 12_544, by: 512) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 64 &- firstFilter)
@@ -564,78 +569,72 @@ extension MobilenetV1 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 2048 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<32 {
-                    let source = x + (ic &* 12_544 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 12_544 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 12_560), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 25_088), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 25_104), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 37_632), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 37_648), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 50_176), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 50_192), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 62_720), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 62_736), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 75_264), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 75_280), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 87_808), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 87_824), count: 16)
+                for start in stride(from: band, to: min(band &+ 512, 12_544), by: 32) {
+                    let p: Int = min(start, 12_512)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<32 {
+                        let source = x + (ic &* 12_544 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 12_544 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 12_544 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -648,19 +647,24 @@ extension MobilenetV1 {
         // weight: (64, 1, 3, 3)   bias: w[576..<640]
         Self.parallel(64, threads: threads) { channels in
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 14_820) { buffer in
-        let scratch = buffer.baseAddress!
-        scratch.update(repeating: 0, count: 14_820)
-        for c in channels {
+        let planes = buffer.baseAddress!
+        planes.update(repeating: 0, count: 14_820)
+        func copy(_ c: Int, into plane: UnsafeMutablePointer<Float>) {
             for h in 0..<112 {
                 let row: Int = (h &+ 1) &* 130 &+ 1
                 let source: Int = (c &* 112 &+ h) &* 112
-                (scratch + row).update(from: x + source, count: 112)
+                (plane + row).update(from: x + source, count: 112)
             }
+        }
+        for c in channels {
+            let scratch = planes
+            copy(c, into: scratch)
             let kernelOffset: Int = c &* 9
             let k = w + kernelOffset
             let b = w[576 &+ c]
             for firstRow in stride(from: 0, to: 56, by: 4) {
-                for ow in stride(from: 0, to: 56, by: 16) {
+                for chunk in stride(from: 0, to: 56, by: 16) {
+                    let ow: Int = min(chunk, 40)
                     let oh0: Int = min(firstRow &+ 0, 55)
                     var a0 = SIMD16<Float>(repeating: b)
                     let oh1: Int = min(firstRow &+ 1, 55)
@@ -678,7 +682,7 @@ extension MobilenetV1 {
                             Self.multiplyAdd(&a3, t, Self.loadEven16(scratch + ((oh3 &* 2 &+ i &* 1) &* 130 &+ ow &* 2 &+ j &* 1)))
                         }
                     }
-                    let count: Int = min(16, 56 &- ow)
+                    let count: Int = 16
                     Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + ((c &* 56 &+ oh0) &* 56 &+ ow), count: count)
                     Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + ((c &* 56 &+ oh1) &* 56 &+ ow), count: count)
                     Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + ((c &* 56 &+ oh2) &* 56 &+ ow), count: count)
@@ -697,8 +701,8 @@ extension MobilenetV1 {
         // x: 64×56×56   y: 128×56×56
         // weight: (16 blocks, 64, 8)   bias: w[8192..<8320]
         Self.parallel(16, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 3136, by: 32) {
-            let p: Int = min(tile, 3104)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 3136, by: 256) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 128 &- firstFilter)
@@ -706,78 +710,72 @@ extension MobilenetV1 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 8192 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<64 {
-                    let source = x + (ic &* 3136 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 3136 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 6288), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 9424), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 12_560), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 15_696), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 18_832), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 21_968), count: 16)
+                for start in stride(from: band, to: min(band &+ 256, 3136), by: 32) {
+                    let p: Int = min(start, 3104)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<64 {
+                        let source = x + (ic &* 3136 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 3136 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 3136 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -790,19 +788,24 @@ extension MobilenetV1 {
         // weight: (128, 1, 3, 3)   bias: w[1152..<1280]
         Self.parallel(128, threads: threads) { channels in
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 3828) { buffer in
-        let scratch = buffer.baseAddress!
-        scratch.update(repeating: 0, count: 3828)
-        for c in channels {
+        let planes = buffer.baseAddress!
+        planes.update(repeating: 0, count: 3828)
+        func copy(_ c: Int, into plane: UnsafeMutablePointer<Float>) {
             for h in 0..<56 {
                 let row: Int = (h &+ 1) &* 66 &+ 1
                 let source: Int = (c &* 56 &+ h) &* 56
-                (scratch + row).update(from: x + source, count: 56)
+                (plane + row).update(from: x + source, count: 56)
             }
+        }
+        for c in channels {
+            let scratch = planes
+            copy(c, into: scratch)
             let kernelOffset: Int = c &* 9
             let k = w + kernelOffset
             let b = w[1152 &+ c]
             for firstRow in stride(from: 0, to: 56, by: 4) {
-                for ow in stride(from: 0, to: 56, by: 16) {
+                for chunk in stride(from: 0, to: 56, by: 16) {
+                    let ow: Int = min(chunk, 40)
                     let oh0: Int = min(firstRow &+ 0, 55)
                     var a0 = SIMD16<Float>(repeating: b)
                     let oh1: Int = min(firstRow &+ 1, 55)
@@ -820,7 +823,7 @@ extension MobilenetV1 {
                             Self.multiplyAdd(&a3, t, UnsafeRawPointer(scratch + ((oh3 &* 1 &+ i &* 1) &* 66 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
                         }
                     }
-                    let count: Int = min(16, 56 &- ow)
+                    let count: Int = 16
                     Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + ((c &* 56 &+ oh0) &* 56 &+ ow), count: count)
                     Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + ((c &* 56 &+ oh1) &* 56 &+ ow), count: count)
                     Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + ((c &* 56 &+ oh2) &* 56 &+ ow), count: count)
@@ -839,8 +842,8 @@ extension MobilenetV1 {
         // x: 128×56×56   y: 128×56×56
         // weight: (16 blocks, 128, 8)   bias: w[16_384..<16_512]
         Self.parallel(16, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 3136, by: 32) {
-            let p: Int = min(tile, 3104)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 3136, by: 128) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 128 &- firstFilter)
@@ -848,78 +851,72 @@ extension MobilenetV1 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 16_384 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<128 {
-                    let source = x + (ic &* 3136 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 3136 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 6288), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 9424), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 12_560), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 15_696), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 18_832), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 21_968), count: 16)
+                for start in stride(from: band, to: min(band &+ 128, 3136), by: 32) {
+                    let p: Int = min(start, 3104)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<128 {
+                        let source = x + (ic &* 3136 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 3136 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 3136 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -932,19 +929,24 @@ extension MobilenetV1 {
         // weight: (128, 1, 3, 3)   bias: w[1152..<1280]
         Self.parallel(128, threads: threads) { channels in
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 3828) { buffer in
-        let scratch = buffer.baseAddress!
-        scratch.update(repeating: 0, count: 3828)
-        for c in channels {
+        let planes = buffer.baseAddress!
+        planes.update(repeating: 0, count: 3828)
+        func copy(_ c: Int, into plane: UnsafeMutablePointer<Float>) {
             for h in 0..<56 {
                 let row: Int = (h &+ 1) &* 66 &+ 1
                 let source: Int = (c &* 56 &+ h) &* 56
-                (scratch + row).update(from: x + source, count: 56)
+                (plane + row).update(from: x + source, count: 56)
             }
+        }
+        for c in channels {
+            let scratch = planes
+            copy(c, into: scratch)
             let kernelOffset: Int = c &* 9
             let k = w + kernelOffset
             let b = w[1152 &+ c]
             for firstRow in stride(from: 0, to: 28, by: 4) {
-                for ow in stride(from: 0, to: 28, by: 16) {
+                for chunk in stride(from: 0, to: 28, by: 16) {
+                    let ow: Int = min(chunk, 12)
                     let oh0: Int = min(firstRow &+ 0, 27)
                     var a0 = SIMD16<Float>(repeating: b)
                     let oh1: Int = min(firstRow &+ 1, 27)
@@ -962,7 +964,7 @@ extension MobilenetV1 {
                             Self.multiplyAdd(&a3, t, Self.loadEven16(scratch + ((oh3 &* 2 &+ i &* 1) &* 66 &+ ow &* 2 &+ j &* 1)))
                         }
                     }
-                    let count: Int = min(16, 28 &- ow)
+                    let count: Int = 16
                     Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + ((c &* 28 &+ oh0) &* 28 &+ ow), count: count)
                     Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + ((c &* 28 &+ oh1) &* 28 &+ ow), count: count)
                     Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + ((c &* 28 &+ oh2) &* 28 &+ ow), count: count)
@@ -981,8 +983,8 @@ extension MobilenetV1 {
         // x: 128×28×28   y: 256×28×28
         // weight: (32 blocks, 128, 8)   bias: w[32_768..<33_024]
         Self.parallel(32, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 784, by: 32) {
-            let p: Int = min(tile, 752)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 784, by: 128) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 256 &- firstFilter)
@@ -990,78 +992,72 @@ extension MobilenetV1 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 32_768 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<128 {
-                    let source = x + (ic &* 784 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 784 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
+                for start in stride(from: band, to: min(band &+ 128, 784), by: 32) {
+                    let p: Int = min(start, 752)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<128 {
+                        let source = x + (ic &* 784 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 784 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 784 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -1074,19 +1070,24 @@ extension MobilenetV1 {
         // weight: (256, 1, 3, 3)   bias: w[2304..<2560]
         Self.parallel(256, threads: threads) { channels in
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 1020) { buffer in
-        let scratch = buffer.baseAddress!
-        scratch.update(repeating: 0, count: 1020)
-        for c in channels {
+        let planes = buffer.baseAddress!
+        planes.update(repeating: 0, count: 1020)
+        func copy(_ c: Int, into plane: UnsafeMutablePointer<Float>) {
             for h in 0..<28 {
                 let row: Int = (h &+ 1) &* 34 &+ 1
                 let source: Int = (c &* 28 &+ h) &* 28
-                (scratch + row).update(from: x + source, count: 28)
+                (plane + row).update(from: x + source, count: 28)
             }
+        }
+        for c in channels {
+            let scratch = planes
+            copy(c, into: scratch)
             let kernelOffset: Int = c &* 9
             let k = w + kernelOffset
             let b = w[2304 &+ c]
             for firstRow in stride(from: 0, to: 28, by: 4) {
-                for ow in stride(from: 0, to: 28, by: 16) {
+                for chunk in stride(from: 0, to: 28, by: 16) {
+                    let ow: Int = min(chunk, 12)
                     let oh0: Int = min(firstRow &+ 0, 27)
                     var a0 = SIMD16<Float>(repeating: b)
                     let oh1: Int = min(firstRow &+ 1, 27)
@@ -1104,7 +1105,7 @@ extension MobilenetV1 {
                             Self.multiplyAdd(&a3, t, UnsafeRawPointer(scratch + ((oh3 &* 1 &+ i &* 1) &* 34 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
                         }
                     }
-                    let count: Int = min(16, 28 &- ow)
+                    let count: Int = 16
                     Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + ((c &* 28 &+ oh0) &* 28 &+ ow), count: count)
                     Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + ((c &* 28 &+ oh1) &* 28 &+ ow), count: count)
                     Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + ((c &* 28 &+ oh2) &* 28 &+ ow), count: count)
@@ -1123,8 +1124,8 @@ extension MobilenetV1 {
         // x: 256×28×28   y: 256×28×28
         // weight: (32 blocks, 256, 8)   bias: w[65_536..<65_792]
         Self.parallel(32, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 784, by: 32) {
-            let p: Int = min(tile, 752)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 784, by: 64) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 256 &- firstFilter)
@@ -1132,78 +1133,72 @@ extension MobilenetV1 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 65_536 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<256 {
-                    let source = x + (ic &* 784 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 784 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
+                for start in stride(from: band, to: min(band &+ 64, 784), by: 32) {
+                    let p: Int = min(start, 752)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<256 {
+                        let source = x + (ic &* 784 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 784 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 784 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -1216,14 +1211,18 @@ extension MobilenetV1 {
         // weight: (256, 1, 3, 3)   bias: w[2304..<2560]
         Self.parallel(256, threads: threads) { channels in
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 1020) { buffer in
-        let scratch = buffer.baseAddress!
-        scratch.update(repeating: 0, count: 1020)
-        for c in channels {
+        let planes = buffer.baseAddress!
+        planes.update(repeating: 0, count: 1020)
+        func copy(_ c: Int, into plane: UnsafeMutablePointer<Float>) {
             for h in 0..<28 {
                 let row: Int = (h &+ 1) &* 34 &+ 1
                 let source: Int = (c &* 28 &+ h) &* 28
-                (scratch + row).update(from: x + source, count: 28)
+                (plane + row).update(from: x + source, count: 28)
             }
+        }
+        for c in channels {
+            let scratch = planes
+            copy(c, into: scratch)
             let kernelOffset: Int = c &* 9
             let k = w + kernelOffset
             let b = w[2304 &+ c]
@@ -1268,16 +1267,16 @@ extension MobilenetV1 {
         Self.parallel(16, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 18) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
             let biasOffset: Int = 131_072 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 18, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -1307,7 +1306,7 @@ extension MobilenetV1 {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<256 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -1376,7 +1375,7 @@ extension MobilenetV1 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -1398,14 +1397,21 @@ extension MobilenetV1 {
         // x: 512×14×14   y: 512×14×14
         // weight: (512, 1, 3, 3)   bias: w[4608..<5120]
         Self.parallel(512, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 288) { buffer in
-        let scratch = buffer.baseAddress!
-        scratch.update(repeating: 0, count: 288)
-        for c in channels {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 576) { buffer in
+        let planes = buffer.baseAddress!
+        planes.update(repeating: 0, count: 576)
+        func copy(_ c: Int, into plane: UnsafeMutablePointer<Float>) {
             for h in 0..<14 {
                 let row: Int = (h &+ 1) &* 18 &+ 1
                 let source: Int = (c &* 14 &+ h) &* 14
-                (scratch + row).update(from: x + source, count: 14)
+                UnsafeMutableRawPointer(plane + row).storeBytes(of: Self.load16(x + source, stride: 1, available: 14), as: SIMD16<Float>.self)
+            }
+        }
+        copy(channels.lowerBound, into: planes)
+        for c in channels {
+            let scratch = planes + ((c &- channels.lowerBound) & 1) &* 288
+            if c &+ 1 < channels.upperBound {
+                copy(c &+ 1, into: planes + ((c &+ 1 &- channels.lowerBound) & 1) &* 288)
             }
             let kernelOffset: Int = c &* 9
             let k = w + kernelOffset
@@ -1452,16 +1458,16 @@ extension MobilenetV1 {
         Self.parallel(16, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 9) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
             let biasOffset: Int = 262_144 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 9, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -1491,7 +1497,7 @@ extension MobilenetV1 {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<512 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -1560,7 +1566,7 @@ extension MobilenetV1 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -1581,14 +1587,21 @@ extension MobilenetV1 {
         // x: 512×14×14   y: 512×7×7
         // weight: (512, 1, 3, 3)   bias: w[4608..<5120]
         Self.parallel(512, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 544) { buffer in
-        let scratch = buffer.baseAddress!
-        scratch.update(repeating: 0, count: 544)
-        for c in channels {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 1088) { buffer in
+        let planes = buffer.baseAddress!
+        planes.update(repeating: 0, count: 1088)
+        func copy(_ c: Int, into plane: UnsafeMutablePointer<Float>) {
             for h in 0..<14 {
                 let row: Int = (h &+ 1) &* 34 &+ 1
                 let source: Int = (c &* 14 &+ h) &* 14
-                (scratch + row).update(from: x + source, count: 14)
+                UnsafeMutableRawPointer(plane + row).storeBytes(of: Self.load16(x + source, stride: 1, available: 14), as: SIMD16<Float>.self)
+            }
+        }
+        copy(channels.lowerBound, into: planes)
+        for c in channels {
+            let scratch = planes + ((c &- channels.lowerBound) & 1) &* 544
+            if c &+ 1 < channels.upperBound {
+                copy(c &+ 1, into: planes + ((c &+ 1 &- channels.lowerBound) & 1) &* 544)
             }
             let kernelOffset: Int = c &* 9
             let k = w + kernelOffset
@@ -1634,16 +1647,16 @@ extension MobilenetV1 {
         Self.parallel(32, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 18) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
             let biasOffset: Int = 524_288 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 18, 7) {
-                for segment in stride(from: 0, to: 7, by: 7) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 49, by: 7) {
+                    let ow: Int = min(segment, 42)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -1659,7 +1672,7 @@ extension MobilenetV1 {
                     var a1_5 = bias1
                     var a1_6 = bias1
                     for ic in 0..<512 {
-                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let planeOffset: Int = ic &* 49 &+ oh &* 49 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -1700,7 +1713,7 @@ extension MobilenetV1 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 49 &+ ow
                         let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
                         for p in 0..<7 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -1721,14 +1734,21 @@ extension MobilenetV1 {
         // x: 1024×7×7   y: 1024×7×7
         // weight: (1024, 1, 3, 3)   bias: w[9216..<10_240]
         Self.parallel(1024, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 162) { buffer in
-        let scratch = buffer.baseAddress!
-        scratch.update(repeating: 0, count: 162)
-        for c in channels {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 324) { buffer in
+        let planes = buffer.baseAddress!
+        planes.update(repeating: 0, count: 324)
+        func copy(_ c: Int, into plane: UnsafeMutablePointer<Float>) {
             for h in 0..<7 {
                 let row: Int = (h &+ 1) &* 18 &+ 1
                 let source: Int = (c &* 7 &+ h) &* 7
-                (scratch + row).update(from: x + source, count: 7)
+                UnsafeMutableRawPointer(plane + row).storeBytes(of: Self.load16(x + source, stride: 1, available: 7), as: SIMD16<Float>.self)
+            }
+        }
+        copy(channels.lowerBound, into: planes)
+        for c in channels {
+            let scratch = planes + ((c &- channels.lowerBound) & 1) &* 162
+            if c &+ 1 < channels.upperBound {
+                copy(c &+ 1, into: planes + ((c &+ 1 &- channels.lowerBound) & 1) &* 162)
             }
             let kernelOffset: Int = c &* 9
             let k = w + kernelOffset
@@ -1774,16 +1794,16 @@ extension MobilenetV1 {
         Self.parallel(32, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 9) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 32_768
             let kernel = w + kernelOffset
             let biasOffset: Int = 1_048_576 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 9, 7) {
-                for segment in stride(from: 0, to: 7, by: 7) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 49, by: 7) {
+                    let ow: Int = min(segment, 42)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -1799,7 +1819,7 @@ extension MobilenetV1 {
                     var a1_5 = bias1
                     var a1_6 = bias1
                     for ic in 0..<1024 {
-                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let planeOffset: Int = ic &* 49 &+ oh &* 49 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -1840,7 +1860,7 @@ extension MobilenetV1 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 49 &+ ow
                         let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
                         for p in 0..<7 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -1889,11 +1909,17 @@ extension MobilenetV1 {
     /// fc: dense 1024→1000.
     /// Generated from specs/mobilenet_v1.yaml:45:5.
     @inline(never)
-    static func fc(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func fc(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024   y: 1000
         // weight: (1000, 1024)   bias: w[1_024_000..<1_025_000]
-        for u in 0..<1000 {
-            y[u] = Self.dot(w + u &* 1024, x, count: 1024) + w[1_024_000 &+ u]
+        Self.parallel(250, threads: threads) { quads in
+        for quad in quads {
+            let u: Int = quad &* 4
+            let sums = Self.dot4(w + u &* 1024, stride: 1024, x, count: 1024)
+            for r in 0..<4 {
+                y[u &+ r] = sums[r] + w[1_024_000 &+ u &+ r]
+            }
+        }
         }
     }
 
@@ -1922,6 +1948,28 @@ extension MobilenetV1 {
             i &+= 1
         }
         return sum
+    }
+
+    /// Four dot products at once, of rows `stride` apart with `b`: four weight streams in flight, one load of `b`
+    /// for all four.
+    @inline(__always)
+    static func dot4(_ a: UnsafePointer<Float>, stride: Int, _ b: UnsafePointer<Float>, count: Int) -> SIMD4<Float> {
+        var (s0, s1, s2, s3) = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+        var i = 0
+        while i &+ 16 <= count {
+            let v = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
+            s0 += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self) * v
+            s1 += UnsafeRawPointer(a + (stride &+ i)).loadUnaligned(as: SIMD16<Float>.self) * v
+            s2 += UnsafeRawPointer(a + (2 &* stride &+ i)).loadUnaligned(as: SIMD16<Float>.self) * v
+            s3 += UnsafeRawPointer(a + (3 &* stride &+ i)).loadUnaligned(as: SIMD16<Float>.self) * v
+            i &+= 16
+        }
+        var sums = SIMD4(s0.sum(), s1.sum(), s2.sum(), s3.sum())
+        while i < count {
+            sums += SIMD4(a[i], a[stride &+ i], a[2 &* stride &+ i], a[3 &* stride &+ i]) * b[i]
+            i &+= 1
+        }
+        return sums
     }
 
     /// Lets a non-escaping body run on several threads; each part writes its own range of the output.
@@ -2035,20 +2083,20 @@ extension MobilenetV1 {
         a.replacing(with: b, where: (a .< b) .| (b .!= b))
     }
 
-    /// Copies (channels, height, width) into a (channels, rows, columns) buffer filled with `fill`, at (top, left).
+    /// Copies (channels, height, width) into a zero-filled (channels, rows, columns) buffer, at (top, left).
     /// Only the border is filled: each value is written once.
-    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, fill: Float = 0) {
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
         let right = columns &- left &- width
         for c in 0..<channels {
             let plane = s + c &* rows &* columns
-            plane.update(repeating: fill, count: top &* columns)
+            plane.update(repeating: 0, count: top &* columns)
             for h in 0..<height {
                 let row = plane + (top &+ h) &* columns
-                row.update(repeating: fill, count: left)
+                row.update(repeating: 0, count: left)
                 (row + left).update(from: x + (c &* height &+ h) &* width, count: width)
-                (row + (left &+ width)).update(repeating: fill, count: right)
+                (row + (left &+ width)).update(repeating: 0, count: right)
             }
-            (plane + (top &+ height) &* columns).update(repeating: fill, count: (rows &- top &- height) &* columns)
+            (plane + (top &+ height) &* columns).update(repeating: 0, count: (rows &- top &- height) &* columns)
         }
     }
 

@@ -16,9 +16,9 @@ public struct NinCifar10: Sendable {
     /// Floats of activations, placed by liveness after fusion: the peak activation memory `convc summary` reports.
     public static let activationFloats = 360_448
     /// Floats of scratch for zero-padded copies of conv inputs.
-    public static let scratchFloats = 107_712
+    public static let scratchFloats = 38_400
     /// Floats of working memory `predict(_:batch:into:arena:)` needs: activations, then scratch.
-    public static let arenaFloats = 468_160
+    public static let arenaFloats = 398_848
     static let inputCount = 3072
     static let outputCount = 10
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -83,7 +83,7 @@ public struct NinCifar10: Sendable {
         var p = [Float](repeating: 0, count: 968_144)
         try Self.copy(tensors, "features.conv1.weight", into: &p, at: 0, count: 14_400)
         try Self.copy(tensors, "features.conv1.bias", into: &p, at: 14_400, count: 192)
-        Self.blockFilters(&p, at: 0, filters: 192, groups: 1, channels: 3, taps: 25)
+        Self.vectorFilters(&p, at: 0, filters: 192, channels: 3, taps: 25)
         try Self.copy(tensors, "features.cccp1.weight", into: &p, at: 14_592, count: 30_720)
         try Self.copy(tensors, "features.cccp1.bias", into: &p, at: 45_312, count: 160)
         Self.blockFilters(&p, at: 14_592, filters: 160, groups: 1, channels: 192, taps: 1)
@@ -136,7 +136,7 @@ public struct NinCifar10: Sendable {
                 Self.features_conv1(x, w + 0, a + 0, a + 360_448, threads)
                 Self.features_cccp1(a + 0, w + 14_592, a + 196_608, threads)
                 Self.features_cccp2(a + 196_608, w + 45_472, a + 0, threads)
-                Self.features_pool1(a + 0, a + 98_304, a + 360_448)
+                Self.features_pool1(a + 0, a + 98_304, threads)
                 Self.features_conv2(a + 98_304, w + 60_928, a + 0, a + 360_448, threads)
                 Self.features_cccp3(a + 0, w + 521_920, a + 49_152, threads)
                 Self.features_cccp3(a + 49_152, w + 558_976, a + 0, threads)
@@ -157,97 +157,90 @@ extension NinCifar10 {
     @inline(never)
     static func features_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 3×32×32   y: 192×32×32
-        // weight: (24 blocks, 5, 5, 3, 8)   bias: w[14_400..<14_592]
-        // padded plane: 36×36; output pixel (oh, ow) is position oh·36 + ow
+        // weight: (6 blocks, 3, 5, 5, 32)   bias: w[14_400..<14_592]
+        // tile: 32 channels × 8 pixels of an output row, sixteen channels to a vector
         Self.pad(x, channels: 3, height: 32, width: 32, top: 2, left: 2, rows: 36, columns: 36, into: scratch, threads: threads)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 3888).update(repeating: 0, count: 32)
-        Self.parallel(24, threads: threads) { blocks in
+        Self.parallel(6, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-        for band in stride(from: 0, to: 1148, by: 21_824) {
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 32, by: 32) {
         for block in blocks {
-            let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
-            let filters: Int = min(8, (block / 24) &* 192 &+ 192 &- firstFilter)
-            let firstChannel: Int = (block / 24) &* 3
-            let kernelOffset: Int = block &* 600
+            let kernelOffset: Int = block &* 2400
             let kernel = w + kernelOffset
-            let biasOffset: Int = 14_400 &+ firstFilter
-            let bias = w + biasOffset
-            for p in stride(from: band, to: min(band &+ 21_824, 1148), by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<5 {
-                    let rowOffset: Int = firstChannel &* 1296 &+ p &+ i &* 36
-                    for j in 0..<5 {
-                        let tapOffset: Int = (i &* 5 &+ j) &* 24
-                        let columnOffset: Int = rowOffset &+ j &* 1
-                        for ic in 0..<3 {
-                            let source = scratch + (columnOffset &+ ic &* 1296)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 14_400 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 32, 32) {
+                for segment in stride(from: 0, to: 32, by: 8) {
+                    let ow: Int = min(segment, 24)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    for ic in 0..<3 {
+                        let planeOffset: Int = ic &* 1296 &+ oh &* 36 &+ ow &* 1
+                        let k = kernel + ic &* 800
+                        for i in 0..<5 {
+                            for j in 0..<5 {
+                                let tap = scratch + (planeOffset &+ i &* 36 &+ j &* 1)
+                                let w0 = UnsafeRawPointer(k + ((i &* 5 &+ j) &* 32 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                                let w1 = UnsafeRawPointer(k + ((i &* 5 &+ j) &* 32 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[0], w0)
+                                Self.multiplyAdd(&a1_0, tap[0], w1)
+                                Self.multiplyAdd(&a0_1, tap[1], w0)
+                                Self.multiplyAdd(&a1_1, tap[1], w1)
+                                Self.multiplyAdd(&a0_2, tap[2], w0)
+                                Self.multiplyAdd(&a1_2, tap[2], w1)
+                                Self.multiplyAdd(&a0_3, tap[3], w0)
+                                Self.multiplyAdd(&a1_3, tap[3], w1)
+                                Self.multiplyAdd(&a0_4, tap[4], w0)
+                                Self.multiplyAdd(&a1_4, tap[4], w1)
+                                Self.multiplyAdd(&a0_5, tap[5], w0)
+                                Self.multiplyAdd(&a1_5, tap[5], w1)
+                                Self.multiplyAdd(&a0_6, tap[6], w0)
+                                Self.multiplyAdd(&a1_6, tap[6], w1)
+                                Self.multiplyAdd(&a0_7, tap[7], w0)
+                                Self.multiplyAdd(&a1_7, tap[7], w1)
+                            }
                         }
                     }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 1024
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 36
-                        let column: Int = q &- row &* 36
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 32 && q &+ 16 <= 1148 {
-                            let index: Int = filterOffset &+ row &* 32 &+ column
-                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 32, columns: 36, end: 1148)
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a1_0
+                    tile[9] = a1_1
+                    tile[10] = a1_2
+                    tile[11] = a1_3
+                    tile[12] = a1_4
+                    tile[13] = a1_5
+                    tile[14] = a1_6
+                    tile[15] = a1_7
+                    for t in 0..<16 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 1024 &+ oh &* 32 &+ ow
+                        let lane: Int = (oc >> 4) &* 128 &+ (oc & 15)
+                        for p in 0..<8 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
                         }
                     }
                 }
@@ -265,8 +258,8 @@ extension NinCifar10 {
         // x: 192×32×32   y: 160×32×32
         // weight: (20 blocks, 192, 8)   bias: w[30_720..<30_880]
         Self.parallel(20, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 1024, by: 32) {
-            let p: Int = min(tile, 992)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 1024, by: 64) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 160 &- firstFilter)
@@ -274,78 +267,72 @@ extension NinCifar10 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 30_720 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<192 {
-                    let source = x + (ic &* 1024 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 1024 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 1024), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 1040), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 2048), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 2064), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 3072), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 3088), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 4096), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 4112), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 5120), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 5136), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 6144), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 6160), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 7168), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 7184), count: 16)
+                for start in stride(from: band, to: min(band &+ 64, 1024), by: 32) {
+                    let p: Int = min(start, 992)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<192 {
+                        let source = x + (ic &* 1024 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 1024 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 1024 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -357,8 +344,8 @@ extension NinCifar10 {
         // x: 160×32×32   y: 96×32×32
         // weight: (12 blocks, 160, 8)   bias: w[15_360..<15_456]
         Self.parallel(12, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 1024, by: 32) {
-            let p: Int = min(tile, 992)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 1024, by: 96) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 96 &- firstFilter)
@@ -366,78 +353,72 @@ extension NinCifar10 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 15_360 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<160 {
-                    let source = x + (ic &* 1024 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 1024 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 1024), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 1040), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 2048), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 2064), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 3072), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 3088), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 4096), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 4112), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 5120), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 5136), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 6144), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 6160), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 7168), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 7184), count: 16)
+                for start in stride(from: band, to: min(band &+ 96, 1024), by: 32) {
+                    let p: Int = min(start, 992)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<160 {
+                        let source = x + (ic &* 1024 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 1024 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 1024 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -445,22 +426,36 @@ extension NinCifar10 {
     /// features.pool1: max_pool 3×3, stride 2×2, padding 0, ceil mode.
     /// Generated from specs/nin_cifar10.yaml:22:11.
     @inline(never)
-    static func features_pool1(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_pool1(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 96×32×32   y: 96×16×16
-        Self.pad(x, channels: 96, height: 32, width: 32, top: 0, left: 0, rows: 33, columns: 34, into: scratch, fill: -.infinity)
-        for c in 0..<96 {
+        Self.parallel(96, threads: threads) { channels in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 34) { buffer in
+        let row = buffer.baseAddress!
+        row.initialize(repeating: -.infinity, count: 34)
+        for c in channels {
+            let plane = x + c &* 1024
             for oh in 0..<16 {
-                for ow in stride(from: 0, to: 16, by: 16) {
+                let top: Int = oh &* 2 &- 0
+                for k in stride(from: 0, to: 32, by: 16) {
+                    let count = min(16, 32 &- k)
                     var m = SIMD16<Float>(repeating: -.infinity)
                     for i in 0..<3 {
-                        let rowOffset: Int = (c &* 33 &+ oh &* 2 &+ i &* 1) &* 34 &+ ow &* 2
-                        for j in 0..<3 {
-                            m = Self.maximum(m, Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
-                        }
+                        let h: Int = top &+ i &* 1
+                        guard h >= 0 && h < 32 else { continue }
+                        m = Self.maximum(m, Self.load16(plane + (h &* 32 &+ k), stride: 1, available: count))
                     }
+                    Self.store16(m, to: row + (0 &+ k), count: count)
+                }
+                for ow in stride(from: 0, to: 16, by: 16) {
+                    var m = SIMD16<Float>(repeating: -.infinity)
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
                     Self.store16(m, to: y + ((c &* 16 &+ oh) &* 16 &+ ow), count: min(16, 16 &- ow))
                 }
             }
+        }
+        }
         }
     }
 
@@ -475,14 +470,14 @@ extension NinCifar10 {
         Self.parallel(6, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 16, by: 30) {
+        for band in stride(from: 0, to: 16, by: 16) {
         for block in blocks {
             let kernelOffset: Int = block &* 76_800
             let kernel = w + kernelOffset
             let biasOffset: Int = 460_800 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 30, 16) {
+            for oh in band..<min(band &+ 16, 16) {
                 for segment in stride(from: 0, to: 16, by: 8) {
                     let ow: Int = min(segment, 8)
                     var a0_0 = bias0
@@ -571,8 +566,8 @@ extension NinCifar10 {
         // x: 192×16×16   y: 192×16×16
         // weight: (24 blocks, 192, 8)   bias: w[36_864..<37_056]
         Self.parallel(24, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 256, by: 32) {
-            let p: Int = min(tile, 224)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 256, by: 64) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 192 &- firstFilter)
@@ -580,78 +575,72 @@ extension NinCifar10 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 36_864 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<192 {
-                    let source = x + (ic &* 256 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 256 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 256), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 272), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 512), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 528), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 768), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 1024), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 1040), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 1280), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 1296), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 1536), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 1552), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 1792), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 1808), count: 16)
+                for start in stride(from: band, to: min(band &+ 64, 256), by: 32) {
+                    let p: Int = min(start, 224)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<192 {
+                        let source = x + (ic &* 256 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 256 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 256 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -699,14 +688,14 @@ extension NinCifar10 {
         Self.parallel(6, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 8, by: 32) {
+        for band in stride(from: 0, to: 8, by: 8) {
         for block in blocks {
             let kernelOffset: Int = block &* 55_296
             let kernel = w + kernelOffset
             let biasOffset: Int = 331_776 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 32, 8) {
+            for oh in band..<min(band &+ 8, 8) {
                 for segment in stride(from: 0, to: 8, by: 8) {
                     let ow: Int = min(segment, 0)
                     var a0_0 = bias0
@@ -960,8 +949,8 @@ extension NinCifar10 {
         // x: 192×8×8   y: 192×8×8
         // weight: (24 blocks, 192, 8)   bias: w[36_864..<37_056]
         Self.parallel(24, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 64, by: 32) {
-            let p: Int = min(tile, 32)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 64, by: 64) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 192 &- firstFilter)
@@ -969,78 +958,72 @@ extension NinCifar10 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 36_864 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<192 {
-                    let source = x + (ic &* 64 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 64 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 64), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 80), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 128), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 144), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 192), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 208), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 256), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 272), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 320), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 336), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 384), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 400), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 448), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 464), count: 16)
+                for start in stride(from: band, to: min(band &+ 64, 64), by: 32) {
+                    let p: Int = min(start, 32)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<192 {
+                        let source = x + (ic &* 64 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 64 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 64 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -1052,8 +1035,8 @@ extension NinCifar10 {
         // x: 192×8×8   y: 10×8×8
         // weight: (2 blocks, 192, 8)   bias: w[3072..<3088]
         Self.parallel(2, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 64, by: 32) {
-            let p: Int = min(tile, 32)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 64, by: 64) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 10 &- firstFilter)
@@ -1061,78 +1044,72 @@ extension NinCifar10 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 3072 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<192 {
-                    let source = x + (ic &* 64 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 64 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 64), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 80), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 128), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 144), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 192), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 208), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 256), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 272), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 320), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 336), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 384), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 400), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 448), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 464), count: 16)
+                for start in stride(from: band, to: min(band &+ 64, 64), by: 32) {
+                    let p: Int = min(start, 32)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<192 {
+                        let source = x + (ic &* 64 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 64 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 64 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -1194,6 +1171,28 @@ extension NinCifar10 {
             i &+= 1
         }
         return sum
+    }
+
+    /// Four dot products at once, of rows `stride` apart with `b`: four weight streams in flight, one load of `b`
+    /// for all four.
+    @inline(__always)
+    static func dot4(_ a: UnsafePointer<Float>, stride: Int, _ b: UnsafePointer<Float>, count: Int) -> SIMD4<Float> {
+        var (s0, s1, s2, s3) = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+        var i = 0
+        while i &+ 16 <= count {
+            let v = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
+            s0 += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self) * v
+            s1 += UnsafeRawPointer(a + (stride &+ i)).loadUnaligned(as: SIMD16<Float>.self) * v
+            s2 += UnsafeRawPointer(a + (2 &* stride &+ i)).loadUnaligned(as: SIMD16<Float>.self) * v
+            s3 += UnsafeRawPointer(a + (3 &* stride &+ i)).loadUnaligned(as: SIMD16<Float>.self) * v
+            i &+= 16
+        }
+        var sums = SIMD4(s0.sum(), s1.sum(), s2.sum(), s3.sum())
+        while i < count {
+            sums += SIMD4(a[i], a[stride &+ i], a[2 &* stride &+ i], a[3 &* stride &+ i]) * b[i]
+            i &+= 1
+        }
+        return sums
     }
 
     /// Lets a non-escaping body run on several threads; each part writes its own range of the output.
@@ -1307,20 +1306,20 @@ extension NinCifar10 {
         a.replacing(with: b, where: (a .< b) .| (b .!= b))
     }
 
-    /// Copies (channels, height, width) into a (channels, rows, columns) buffer filled with `fill`, at (top, left).
+    /// Copies (channels, height, width) into a zero-filled (channels, rows, columns) buffer, at (top, left).
     /// Only the border is filled: each value is written once.
-    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, fill: Float = 0) {
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
         let right = columns &- left &- width
         for c in 0..<channels {
             let plane = s + c &* rows &* columns
-            plane.update(repeating: fill, count: top &* columns)
+            plane.update(repeating: 0, count: top &* columns)
             for h in 0..<height {
                 let row = plane + (top &+ h) &* columns
-                row.update(repeating: fill, count: left)
+                row.update(repeating: 0, count: left)
                 (row + left).update(from: x + (c &* height &+ h) &* width, count: width)
-                (row + (left &+ width)).update(repeating: fill, count: right)
+                (row + (left &+ width)).update(repeating: 0, count: right)
             }
-            (plane + (top &+ height) &* columns).update(repeating: fill, count: (rows &- top &- height) &* columns)
+            (plane + (top &+ height) &* columns).update(repeating: 0, count: (rows &- top &- height) &* columns)
         }
     }
 

@@ -16,9 +16,9 @@ public struct Resnet152: Sendable {
     /// Floats of activations, placed by liveness after fusion: the peak activation memory `convc summary` reports.
     public static let activationFloats = 2_007_040
     /// Floats of scratch for zero-padded copies of conv inputs.
-    public static let scratchFloats = 948_480
+    public static let scratchFloats = 430_592
     /// Floats of working memory `predict(_:batch:into:arena:)` needs: activations, then scratch.
-    public static let arenaFloats = 2_955_520
+    public static let arenaFloats = 2_437_632
     static let inputCount = 150_528
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -1339,7 +1339,7 @@ public struct Resnet152: Sendable {
         Self.blockFilters(&p, at: 9472, filters: 64, groups: 1, channels: 64, taps: 1)
         try Self.copy(tensors, "layer1.0.conv2.weight", into: &p, at: 13_632, count: 36_864)
         try Self.foldBatchNorm(tensors, "layer1.0.bn2", epsilon: 1e-05, into: &p, weight: 13_632, bias: 50_496, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
-        Self.blockFilters(&p, at: 13_632, filters: 64, groups: 1, channels: 64, taps: 9)
+        Self.vectorFilters(&p, at: 13_632, filters: 64, channels: 64, taps: 9)
         try Self.copy(tensors, "layer1.0.conv3.weight", into: &p, at: 50_560, count: 16_384)
         try Self.foldBatchNorm(tensors, "layer1.0.bn3", epsilon: 1e-05, into: &p, weight: 50_560, bias: 66_944, channels: 256, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
         Self.blockFilters(&p, at: 50_560, filters: 256, groups: 1, channels: 64, taps: 1)
@@ -1351,7 +1351,7 @@ public struct Resnet152: Sendable {
         Self.blockFilters(&p, at: 83_840, filters: 64, groups: 1, channels: 256, taps: 1)
         try Self.copy(tensors, "layer1.1.conv2.weight", into: &p, at: 100_288, count: 36_864)
         try Self.foldBatchNorm(tensors, "layer1.1.bn2", epsilon: 1e-05, into: &p, weight: 100_288, bias: 137_152, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
-        Self.blockFilters(&p, at: 100_288, filters: 64, groups: 1, channels: 64, taps: 9)
+        Self.vectorFilters(&p, at: 100_288, filters: 64, channels: 64, taps: 9)
         try Self.copy(tensors, "layer1.1.conv3.weight", into: &p, at: 137_216, count: 16_384)
         try Self.foldBatchNorm(tensors, "layer1.1.bn3", epsilon: 1e-05, into: &p, weight: 137_216, bias: 153_600, channels: 256, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
         Self.blockFilters(&p, at: 137_216, filters: 256, groups: 1, channels: 64, taps: 1)
@@ -1360,7 +1360,7 @@ public struct Resnet152: Sendable {
         Self.blockFilters(&p, at: 153_856, filters: 64, groups: 1, channels: 256, taps: 1)
         try Self.copy(tensors, "layer1.2.conv2.weight", into: &p, at: 170_304, count: 36_864)
         try Self.foldBatchNorm(tensors, "layer1.2.bn2", epsilon: 1e-05, into: &p, weight: 170_304, bias: 207_168, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
-        Self.blockFilters(&p, at: 170_304, filters: 64, groups: 1, channels: 64, taps: 9)
+        Self.vectorFilters(&p, at: 170_304, filters: 64, channels: 64, taps: 9)
         try Self.copy(tensors, "layer1.2.conv3.weight", into: &p, at: 207_232, count: 16_384)
         try Self.foldBatchNorm(tensors, "layer1.2.bn3", epsilon: 1e-05, into: &p, weight: 207_232, bias: 223_616, channels: 256, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
         Self.blockFilters(&p, at: 207_232, filters: 256, groups: 1, channels: 64, taps: 1)
@@ -1824,7 +1824,7 @@ public struct Resnet152: Sendable {
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
                 Self.conv1(x, w + 0, a + 0, a + 2_007_040, threads)
-                Self.maxpool(a + 0, a + 802_816, a + 2_007_040)
+                Self.maxpool(a + 0, a + 802_816, threads)
                 Self.layer1_0_conv1(a + 802_816, w + 9472, a + 0, threads)
                 Self.layer1_0_conv2(a + 0, w + 13_632, a + 200_704, a + 2_007_040, threads)
                 Self.layer1_0_conv3(a + 200_704, w + 50_560, a + 1_003_520, threads)
@@ -1980,7 +1980,7 @@ public struct Resnet152: Sendable {
                 Self.layer4_1_conv2(a + 0, w + 54_657_664, a + 25_088, a + 2_007_040, threads)
                 Self.layer4_1_conv3(a + 25_088, a + 50_176, w + 57_017_472, a + 150_528, threads)
                 Self.avgpool(a + 150_528, a + 0)
-                Self.fc(a + 0, w + 58_068_096, a + 2048)
+                Self.fc(a + 0, w + 58_068_096, a + 2048, threads)
                 (output + n &* Self.outputCount).update(from: a + 2048, count: Self.outputCount)
             }
         }
@@ -2098,22 +2098,36 @@ extension Resnet152 {
     /// maxpool: max_pool 3×3, stride 2×2, padding 1.
     /// Generated from specs/resnet152.yaml:29:5.
     @inline(never)
-    static func maxpool(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func maxpool(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×112×112   y: 64×56×56
-        Self.pad(x, channels: 64, height: 112, width: 112, top: 1, left: 1, rows: 114, columns: 130, into: scratch, fill: -.infinity)
-        for c in 0..<64 {
+        Self.parallel(64, threads: threads) { channels in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 130) { buffer in
+        let row = buffer.baseAddress!
+        row.initialize(repeating: -.infinity, count: 130)
+        for c in channels {
+            let plane = x + c &* 12_544
             for oh in 0..<56 {
-                for ow in stride(from: 0, to: 56, by: 16) {
+                let top: Int = oh &* 2 &- 1
+                for k in stride(from: 0, to: 112, by: 16) {
+                    let count = min(16, 112 &- k)
                     var m = SIMD16<Float>(repeating: -.infinity)
                     for i in 0..<3 {
-                        let rowOffset: Int = (c &* 114 &+ oh &* 2 &+ i &* 1) &* 130 &+ ow &* 2
-                        for j in 0..<3 {
-                            m = Self.maximum(m, Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
-                        }
+                        let h: Int = top &+ i &* 1
+                        guard h >= 0 && h < 112 else { continue }
+                        m = Self.maximum(m, Self.load16(plane + (h &* 112 &+ k), stride: 1, available: count))
                     }
+                    Self.store16(m, to: row + (1 &+ k), count: count)
+                }
+                for ow in stride(from: 0, to: 56, by: 16) {
+                    var m = SIMD16<Float>(repeating: -.infinity)
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
                     Self.store16(m, to: y + ((c &* 56 &+ oh) &* 56 &+ ow), count: min(16, 56 &- ow))
                 }
             }
+        }
+        }
         }
     }
 
@@ -2124,8 +2138,8 @@ extension Resnet152 {
         // x: 64×56×56   y: 64×56×56
         // weight: (8 blocks, 64, 8)   bias: w[4096..<4160]
         Self.parallel(8, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 3136, by: 32) {
-            let p: Int = min(tile, 3104)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 3136, by: 256) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 64 &- firstFilter)
@@ -2133,78 +2147,72 @@ extension Resnet152 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 4096 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<64 {
-                    let source = x + (ic &* 3136 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 3136 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 6288), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 9424), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 12_560), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 15_696), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 18_832), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 21_968), count: 16)
+                for start in stride(from: band, to: min(band &+ 256, 3136), by: 32) {
+                    let p: Int = min(start, 3104)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<64 {
+                        let source = x + (ic &* 3136 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 3136 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 3136 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -2215,498 +2223,22 @@ extension Resnet152 {
     @inline(never)
     static func layer1_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 64×56×56
-        // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
-        // padded plane: 58×58; output pixel (oh, ow) is position oh·58 + ow
-        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch, threads: threads)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 215_296).update(repeating: 0, count: 32)
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-        for band in stride(from: 0, to: 3246, by: 1024) {
-        for block in blocks {
-            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
-            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
-            let firstChannel: Int = (block / 8) &* 64
-            let kernelOffset: Int = block &* 4608
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for p in stride(from: band, to: min(band &+ 1024, 3246), by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 3364 &+ p &+ i &* 58
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 512
-                        let columnOffset: Int = rowOffset &+ j &* 1
-                        for ic in 0..<64 {
-                            let source = scratch + (columnOffset &+ ic &* 3364)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
-                        }
-                    }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 3136
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 58
-                        let column: Int = q &- row &* 58
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 56 && q &+ 16 <= 3246 {
-                            let index: Int = filterOffset &+ row &* 56 &+ column
-                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 56, columns: 58, end: 3246)
-                        }
-                    }
-                }
-            }
-        }
-        }
-        }
-        }
-    }
-
-    /// layer1.0.conv3: conv 64→256, kernel 1×1, stride 1×1, padding 0, + layer1.0.bn3 folded.
-    /// Generated from specs/resnet152.yaml:21:13.
-    @inline(never)
-    static func layer1_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 64×56×56   y: 256×56×56
-        // weight: (32 blocks, 64, 8)   bias: w[16_384..<16_640]
-        Self.parallel(32, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 3136, by: 32) {
-            let p: Int = min(tile, 3104)
-            for block in blocks {
-                let firstFilter: Int = block &* 8
-                let filters: Int = min(8, 256 &- firstFilter)
-                let kernelOffset: Int = block &* 512
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 16_384 &+ firstFilter
-                let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<64 {
-                    let source = x + (ic &* 3136 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 3136 &+ p
-                if 0 < filters {
-                    Self.store16(a0_0, to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(a0_1, to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(a1_0, to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(a1_1, to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(a2_0, to: y + (outputOffset &+ 6272), count: 16)
-                    Self.store16(a2_1, to: y + (outputOffset &+ 6288), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(a3_0, to: y + (outputOffset &+ 9408), count: 16)
-                    Self.store16(a3_1, to: y + (outputOffset &+ 9424), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(a4_0, to: y + (outputOffset &+ 12_544), count: 16)
-                    Self.store16(a4_1, to: y + (outputOffset &+ 12_560), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(a5_0, to: y + (outputOffset &+ 15_680), count: 16)
-                    Self.store16(a5_1, to: y + (outputOffset &+ 15_696), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(a6_0, to: y + (outputOffset &+ 18_816), count: 16)
-                    Self.store16(a6_1, to: y + (outputOffset &+ 18_832), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(a7_0, to: y + (outputOffset &+ 21_952), count: 16)
-                    Self.store16(a7_1, to: y + (outputOffset &+ 21_968), count: 16)
-                }
-            }
-        }
-        }
-    }
-
-    /// layer1.0.downsample.0: conv 64→256, kernel 1×1, stride 1×1, padding 0, + layer1.0.downsample.1 folded, + layer1.0.add (the residual) fused, + layer1.0.relu_2 fused.
-    /// Generated from specs/resnet152.yaml:23:19.
-    /// Also runs layer1.1.conv3, layer1.2.conv3 (the same shapes and fusions).
-    @inline(never)
-    static func layer1_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 64×56×56   y: 256×56×56
-        // weight: (32 blocks, 64, 8)   bias: w[16_384..<16_640]
-        Self.parallel(32, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 3136, by: 32) {
-            let p: Int = min(tile, 3104)
-            for block in blocks {
-                let firstFilter: Int = block &* 8
-                let filters: Int = min(8, 256 &- firstFilter)
-                let kernelOffset: Int = block &* 512
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 16_384 &+ firstFilter
-                let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<64 {
-                    let source = x + (ic &* 3136 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 3136 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a0_0, x1 + (outputOffset &+ 0), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a0_1, x1 + (outputOffset &+ 16), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a1_0, x1 + (outputOffset &+ 3136), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a1_1, x1 + (outputOffset &+ 3152), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a2_0, x1 + (outputOffset &+ 6272), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a2_1, x1 + (outputOffset &+ 6288), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 6288), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a3_0, x1 + (outputOffset &+ 9408), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a3_1, x1 + (outputOffset &+ 9424), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 9424), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a4_0, x1 + (outputOffset &+ 12_544), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a4_1, x1 + (outputOffset &+ 12_560), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 12_560), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a5_0, x1 + (outputOffset &+ 15_680), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a5_1, x1 + (outputOffset &+ 15_696), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 15_696), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a6_0, x1 + (outputOffset &+ 18_816), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a6_1, x1 + (outputOffset &+ 18_832), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 18_832), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a7_0, x1 + (outputOffset &+ 21_952), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a7_1, x1 + (outputOffset &+ 21_968), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 21_968), count: 16)
-                }
-            }
-        }
-        }
-    }
-
-    /// layer1.1.conv1: conv 256→64, kernel 1×1, stride 1×1, padding 0, + layer1.1.bn1 folded, + layer1.1.relu fused.
-    /// Generated from specs/resnet152.yaml:15:13.
-    /// Also runs layer1.2.conv1 (the same shapes and fusions).
-    @inline(never)
-    static func layer1_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 256×56×56   y: 64×56×56
-        // weight: (8 blocks, 256, 8)   bias: w[16_384..<16_448]
-        Self.parallel(8, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 3136, by: 32) {
-            let p: Int = min(tile, 3104)
-            for block in blocks {
-                let firstFilter: Int = block &* 8
-                let filters: Int = min(8, 64 &- firstFilter)
-                let kernelOffset: Int = block &* 2048
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 16_384 &+ firstFilter
-                let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<256 {
-                    let source = x + (ic &* 3136 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 3136 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 6288), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 9424), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 12_560), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 15_696), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 18_832), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 21_968), count: 16)
-                }
-            }
-        }
-        }
-    }
-
-    /// layer2.0.conv1: conv 256→128, kernel 1×1, stride 1×1, padding 0, + layer2.0.bn1 folded, + layer2.0.relu fused.
-    /// Generated from specs/resnet152.yaml:15:13.
-    @inline(never)
-    static func layer2_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 256×56×56   y: 128×56×56
-        // weight: (16 blocks, 256, 8)   bias: w[32_768..<32_896]
-        Self.parallel(16, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 3136, by: 32) {
-            let p: Int = min(tile, 3104)
-            for block in blocks {
-                let firstFilter: Int = block &* 8
-                let filters: Int = min(8, 128 &- firstFilter)
-                let kernelOffset: Int = block &* 2048
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 32_768 &+ firstFilter
-                let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<256 {
-                    let source = x + (ic &* 3136 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 3136 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 6272), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 6288), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 9408), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 9424), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 12_544), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 12_560), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 15_680), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 15_696), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 18_816), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 18_832), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 21_952), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 21_968), count: 16)
-                }
-            }
-        }
-        }
-    }
-
-    /// layer2.0.conv2: conv 128→128, kernel 3×3, stride 2×2, padding 1, + layer2.0.bn2 folded, + layer2.0.relu_1 fused.
-    /// Generated from specs/resnet152.yaml:18:13.
-    @inline(never)
-    static func layer2_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×56×56   y: 128×28×28
-        // weight: (4 blocks, 128, 3, 3, 32)   bias: w[147_456..<147_584]
+        // weight: (2 blocks, 64, 3, 3, 32)   bias: w[36_864..<36_928]
         // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
-        Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch, threads: threads)
-        Self.parallel(4, threads: threads) { blocks in
+        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch, threads: threads)
+        Self.parallel(2, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 28, by: 3) {
+        for band in stride(from: 0, to: 56, by: 15) {
         for block in blocks {
-            let kernelOffset: Int = block &* 36_864
+            let kernelOffset: Int = block &* 18_432
             let kernel = w + kernelOffset
-            let biasOffset: Int = 147_456 &+ block &* 32
+            let biasOffset: Int = 36_864 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 3, 28) {
-                for segment in stride(from: 0, to: 28, by: 14) {
-                    let ow: Int = min(segment, 14)
+            for oh in band..<min(band &+ 15, 56) {
+                for segment in stride(from: 0, to: 56, by: 14) {
+                    let ow: Int = min(segment, 42)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -2735,8 +2267,8 @@ extension Resnet152 {
                     var a1_11 = bias1
                     var a1_12 = bias1
                     var a1_13 = bias1
-                    for ic in 0..<128 {
-                        let planeOffset: Int = ic &* 3364 &+ oh &* 116 &+ ow &* 2
+                    for ic in 0..<64 {
+                        let planeOffset: Int = ic &* 3364 &+ oh &* 58 &+ ow &* 1
                         let k = kernel + ic &* 288
                         do {
                             let tap = scratch + (planeOffset &+ 0)
@@ -2744,32 +2276,32 @@ extension Resnet152 {
                             let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
                             Self.multiplyAdd(&a0_0, tap[0], w0)
                             Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[2], w0)
-                            Self.multiplyAdd(&a1_1, tap[2], w1)
-                            Self.multiplyAdd(&a0_2, tap[4], w0)
-                            Self.multiplyAdd(&a1_2, tap[4], w1)
-                            Self.multiplyAdd(&a0_3, tap[6], w0)
-                            Self.multiplyAdd(&a1_3, tap[6], w1)
-                            Self.multiplyAdd(&a0_4, tap[8], w0)
-                            Self.multiplyAdd(&a1_4, tap[8], w1)
-                            Self.multiplyAdd(&a0_5, tap[10], w0)
-                            Self.multiplyAdd(&a1_5, tap[10], w1)
-                            Self.multiplyAdd(&a0_6, tap[12], w0)
-                            Self.multiplyAdd(&a1_6, tap[12], w1)
-                            Self.multiplyAdd(&a0_7, tap[14], w0)
-                            Self.multiplyAdd(&a1_7, tap[14], w1)
-                            Self.multiplyAdd(&a0_8, tap[16], w0)
-                            Self.multiplyAdd(&a1_8, tap[16], w1)
-                            Self.multiplyAdd(&a0_9, tap[18], w0)
-                            Self.multiplyAdd(&a1_9, tap[18], w1)
-                            Self.multiplyAdd(&a0_10, tap[20], w0)
-                            Self.multiplyAdd(&a1_10, tap[20], w1)
-                            Self.multiplyAdd(&a0_11, tap[22], w0)
-                            Self.multiplyAdd(&a1_11, tap[22], w1)
-                            Self.multiplyAdd(&a0_12, tap[24], w0)
-                            Self.multiplyAdd(&a1_12, tap[24], w1)
-                            Self.multiplyAdd(&a0_13, tap[26], w0)
-                            Self.multiplyAdd(&a1_13, tap[26], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
                         }
                         do {
                             let tap = scratch + (planeOffset &+ 1)
@@ -2777,32 +2309,32 @@ extension Resnet152 {
                             let w1 = UnsafeRawPointer(k + (32 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
                             Self.multiplyAdd(&a0_0, tap[0], w0)
                             Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[2], w0)
-                            Self.multiplyAdd(&a1_1, tap[2], w1)
-                            Self.multiplyAdd(&a0_2, tap[4], w0)
-                            Self.multiplyAdd(&a1_2, tap[4], w1)
-                            Self.multiplyAdd(&a0_3, tap[6], w0)
-                            Self.multiplyAdd(&a1_3, tap[6], w1)
-                            Self.multiplyAdd(&a0_4, tap[8], w0)
-                            Self.multiplyAdd(&a1_4, tap[8], w1)
-                            Self.multiplyAdd(&a0_5, tap[10], w0)
-                            Self.multiplyAdd(&a1_5, tap[10], w1)
-                            Self.multiplyAdd(&a0_6, tap[12], w0)
-                            Self.multiplyAdd(&a1_6, tap[12], w1)
-                            Self.multiplyAdd(&a0_7, tap[14], w0)
-                            Self.multiplyAdd(&a1_7, tap[14], w1)
-                            Self.multiplyAdd(&a0_8, tap[16], w0)
-                            Self.multiplyAdd(&a1_8, tap[16], w1)
-                            Self.multiplyAdd(&a0_9, tap[18], w0)
-                            Self.multiplyAdd(&a1_9, tap[18], w1)
-                            Self.multiplyAdd(&a0_10, tap[20], w0)
-                            Self.multiplyAdd(&a1_10, tap[20], w1)
-                            Self.multiplyAdd(&a0_11, tap[22], w0)
-                            Self.multiplyAdd(&a1_11, tap[22], w1)
-                            Self.multiplyAdd(&a0_12, tap[24], w0)
-                            Self.multiplyAdd(&a1_12, tap[24], w1)
-                            Self.multiplyAdd(&a0_13, tap[26], w0)
-                            Self.multiplyAdd(&a1_13, tap[26], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
                         }
                         do {
                             let tap = scratch + (planeOffset &+ 2)
@@ -2810,32 +2342,32 @@ extension Resnet152 {
                             let w1 = UnsafeRawPointer(k + (64 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
                             Self.multiplyAdd(&a0_0, tap[0], w0)
                             Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[2], w0)
-                            Self.multiplyAdd(&a1_1, tap[2], w1)
-                            Self.multiplyAdd(&a0_2, tap[4], w0)
-                            Self.multiplyAdd(&a1_2, tap[4], w1)
-                            Self.multiplyAdd(&a0_3, tap[6], w0)
-                            Self.multiplyAdd(&a1_3, tap[6], w1)
-                            Self.multiplyAdd(&a0_4, tap[8], w0)
-                            Self.multiplyAdd(&a1_4, tap[8], w1)
-                            Self.multiplyAdd(&a0_5, tap[10], w0)
-                            Self.multiplyAdd(&a1_5, tap[10], w1)
-                            Self.multiplyAdd(&a0_6, tap[12], w0)
-                            Self.multiplyAdd(&a1_6, tap[12], w1)
-                            Self.multiplyAdd(&a0_7, tap[14], w0)
-                            Self.multiplyAdd(&a1_7, tap[14], w1)
-                            Self.multiplyAdd(&a0_8, tap[16], w0)
-                            Self.multiplyAdd(&a1_8, tap[16], w1)
-                            Self.multiplyAdd(&a0_9, tap[18], w0)
-                            Self.multiplyAdd(&a1_9, tap[18], w1)
-                            Self.multiplyAdd(&a0_10, tap[20], w0)
-                            Self.multiplyAdd(&a1_10, tap[20], w1)
-                            Self.multiplyAdd(&a0_11, tap[22], w0)
-                            Self.multiplyAdd(&a1_11, tap[22], w1)
-                            Self.multiplyAdd(&a0_12, tap[24], w0)
-                            Self.multiplyAdd(&a1_12, tap[24], w1)
-                            Self.multiplyAdd(&a0_13, tap[26], w0)
-                            Self.multiplyAdd(&a1_13, tap[26], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
                         }
                         do {
                             let tap = scratch + (planeOffset &+ 58)
@@ -2843,32 +2375,32 @@ extension Resnet152 {
                             let w1 = UnsafeRawPointer(k + (96 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
                             Self.multiplyAdd(&a0_0, tap[0], w0)
                             Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[2], w0)
-                            Self.multiplyAdd(&a1_1, tap[2], w1)
-                            Self.multiplyAdd(&a0_2, tap[4], w0)
-                            Self.multiplyAdd(&a1_2, tap[4], w1)
-                            Self.multiplyAdd(&a0_3, tap[6], w0)
-                            Self.multiplyAdd(&a1_3, tap[6], w1)
-                            Self.multiplyAdd(&a0_4, tap[8], w0)
-                            Self.multiplyAdd(&a1_4, tap[8], w1)
-                            Self.multiplyAdd(&a0_5, tap[10], w0)
-                            Self.multiplyAdd(&a1_5, tap[10], w1)
-                            Self.multiplyAdd(&a0_6, tap[12], w0)
-                            Self.multiplyAdd(&a1_6, tap[12], w1)
-                            Self.multiplyAdd(&a0_7, tap[14], w0)
-                            Self.multiplyAdd(&a1_7, tap[14], w1)
-                            Self.multiplyAdd(&a0_8, tap[16], w0)
-                            Self.multiplyAdd(&a1_8, tap[16], w1)
-                            Self.multiplyAdd(&a0_9, tap[18], w0)
-                            Self.multiplyAdd(&a1_9, tap[18], w1)
-                            Self.multiplyAdd(&a0_10, tap[20], w0)
-                            Self.multiplyAdd(&a1_10, tap[20], w1)
-                            Self.multiplyAdd(&a0_11, tap[22], w0)
-                            Self.multiplyAdd(&a1_11, tap[22], w1)
-                            Self.multiplyAdd(&a0_12, tap[24], w0)
-                            Self.multiplyAdd(&a1_12, tap[24], w1)
-                            Self.multiplyAdd(&a0_13, tap[26], w0)
-                            Self.multiplyAdd(&a1_13, tap[26], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
                         }
                         do {
                             let tap = scratch + (planeOffset &+ 59)
@@ -2876,32 +2408,32 @@ extension Resnet152 {
                             let w1 = UnsafeRawPointer(k + (128 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
                             Self.multiplyAdd(&a0_0, tap[0], w0)
                             Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[2], w0)
-                            Self.multiplyAdd(&a1_1, tap[2], w1)
-                            Self.multiplyAdd(&a0_2, tap[4], w0)
-                            Self.multiplyAdd(&a1_2, tap[4], w1)
-                            Self.multiplyAdd(&a0_3, tap[6], w0)
-                            Self.multiplyAdd(&a1_3, tap[6], w1)
-                            Self.multiplyAdd(&a0_4, tap[8], w0)
-                            Self.multiplyAdd(&a1_4, tap[8], w1)
-                            Self.multiplyAdd(&a0_5, tap[10], w0)
-                            Self.multiplyAdd(&a1_5, tap[10], w1)
-                            Self.multiplyAdd(&a0_6, tap[12], w0)
-                            Self.multiplyAdd(&a1_6, tap[12], w1)
-                            Self.multiplyAdd(&a0_7, tap[14], w0)
-                            Self.multiplyAdd(&a1_7, tap[14], w1)
-                            Self.multiplyAdd(&a0_8, tap[16], w0)
-                            Self.multiplyAdd(&a1_8, tap[16], w1)
-                            Self.multiplyAdd(&a0_9, tap[18], w0)
-                            Self.multiplyAdd(&a1_9, tap[18], w1)
-                            Self.multiplyAdd(&a0_10, tap[20], w0)
-                            Self.multiplyAdd(&a1_10, tap[20], w1)
-                            Self.multiplyAdd(&a0_11, tap[22], w0)
-                            Self.multiplyAdd(&a1_11, tap[22], w1)
-                            Self.multiplyAdd(&a0_12, tap[24], w0)
-                            Self.multiplyAdd(&a1_12, tap[24], w1)
-                            Self.multiplyAdd(&a0_13, tap[26], w0)
-                            Self.multiplyAdd(&a1_13, tap[26], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
                         }
                         do {
                             let tap = scratch + (planeOffset &+ 60)
@@ -2909,32 +2441,32 @@ extension Resnet152 {
                             let w1 = UnsafeRawPointer(k + (160 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
                             Self.multiplyAdd(&a0_0, tap[0], w0)
                             Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[2], w0)
-                            Self.multiplyAdd(&a1_1, tap[2], w1)
-                            Self.multiplyAdd(&a0_2, tap[4], w0)
-                            Self.multiplyAdd(&a1_2, tap[4], w1)
-                            Self.multiplyAdd(&a0_3, tap[6], w0)
-                            Self.multiplyAdd(&a1_3, tap[6], w1)
-                            Self.multiplyAdd(&a0_4, tap[8], w0)
-                            Self.multiplyAdd(&a1_4, tap[8], w1)
-                            Self.multiplyAdd(&a0_5, tap[10], w0)
-                            Self.multiplyAdd(&a1_5, tap[10], w1)
-                            Self.multiplyAdd(&a0_6, tap[12], w0)
-                            Self.multiplyAdd(&a1_6, tap[12], w1)
-                            Self.multiplyAdd(&a0_7, tap[14], w0)
-                            Self.multiplyAdd(&a1_7, tap[14], w1)
-                            Self.multiplyAdd(&a0_8, tap[16], w0)
-                            Self.multiplyAdd(&a1_8, tap[16], w1)
-                            Self.multiplyAdd(&a0_9, tap[18], w0)
-                            Self.multiplyAdd(&a1_9, tap[18], w1)
-                            Self.multiplyAdd(&a0_10, tap[20], w0)
-                            Self.multiplyAdd(&a1_10, tap[20], w1)
-                            Self.multiplyAdd(&a0_11, tap[22], w0)
-                            Self.multiplyAdd(&a1_11, tap[22], w1)
-                            Self.multiplyAdd(&a0_12, tap[24], w0)
-                            Self.multiplyAdd(&a1_12, tap[24], w1)
-                            Self.multiplyAdd(&a0_13, tap[26], w0)
-                            Self.multiplyAdd(&a1_13, tap[26], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
                         }
                         do {
                             let tap = scratch + (planeOffset &+ 116)
@@ -2942,32 +2474,32 @@ extension Resnet152 {
                             let w1 = UnsafeRawPointer(k + (192 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
                             Self.multiplyAdd(&a0_0, tap[0], w0)
                             Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[2], w0)
-                            Self.multiplyAdd(&a1_1, tap[2], w1)
-                            Self.multiplyAdd(&a0_2, tap[4], w0)
-                            Self.multiplyAdd(&a1_2, tap[4], w1)
-                            Self.multiplyAdd(&a0_3, tap[6], w0)
-                            Self.multiplyAdd(&a1_3, tap[6], w1)
-                            Self.multiplyAdd(&a0_4, tap[8], w0)
-                            Self.multiplyAdd(&a1_4, tap[8], w1)
-                            Self.multiplyAdd(&a0_5, tap[10], w0)
-                            Self.multiplyAdd(&a1_5, tap[10], w1)
-                            Self.multiplyAdd(&a0_6, tap[12], w0)
-                            Self.multiplyAdd(&a1_6, tap[12], w1)
-                            Self.multiplyAdd(&a0_7, tap[14], w0)
-                            Self.multiplyAdd(&a1_7, tap[14], w1)
-                            Self.multiplyAdd(&a0_8, tap[16], w0)
-                            Self.multiplyAdd(&a1_8, tap[16], w1)
-                            Self.multiplyAdd(&a0_9, tap[18], w0)
-                            Self.multiplyAdd(&a1_9, tap[18], w1)
-                            Self.multiplyAdd(&a0_10, tap[20], w0)
-                            Self.multiplyAdd(&a1_10, tap[20], w1)
-                            Self.multiplyAdd(&a0_11, tap[22], w0)
-                            Self.multiplyAdd(&a1_11, tap[22], w1)
-                            Self.multiplyAdd(&a0_12, tap[24], w0)
-                            Self.multiplyAdd(&a1_12, tap[24], w1)
-                            Self.multiplyAdd(&a0_13, tap[26], w0)
-                            Self.multiplyAdd(&a1_13, tap[26], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
                         }
                         do {
                             let tap = scratch + (planeOffset &+ 117)
@@ -2975,32 +2507,32 @@ extension Resnet152 {
                             let w1 = UnsafeRawPointer(k + (224 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
                             Self.multiplyAdd(&a0_0, tap[0], w0)
                             Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[2], w0)
-                            Self.multiplyAdd(&a1_1, tap[2], w1)
-                            Self.multiplyAdd(&a0_2, tap[4], w0)
-                            Self.multiplyAdd(&a1_2, tap[4], w1)
-                            Self.multiplyAdd(&a0_3, tap[6], w0)
-                            Self.multiplyAdd(&a1_3, tap[6], w1)
-                            Self.multiplyAdd(&a0_4, tap[8], w0)
-                            Self.multiplyAdd(&a1_4, tap[8], w1)
-                            Self.multiplyAdd(&a0_5, tap[10], w0)
-                            Self.multiplyAdd(&a1_5, tap[10], w1)
-                            Self.multiplyAdd(&a0_6, tap[12], w0)
-                            Self.multiplyAdd(&a1_6, tap[12], w1)
-                            Self.multiplyAdd(&a0_7, tap[14], w0)
-                            Self.multiplyAdd(&a1_7, tap[14], w1)
-                            Self.multiplyAdd(&a0_8, tap[16], w0)
-                            Self.multiplyAdd(&a1_8, tap[16], w1)
-                            Self.multiplyAdd(&a0_9, tap[18], w0)
-                            Self.multiplyAdd(&a1_9, tap[18], w1)
-                            Self.multiplyAdd(&a0_10, tap[20], w0)
-                            Self.multiplyAdd(&a1_10, tap[20], w1)
-                            Self.multiplyAdd(&a0_11, tap[22], w0)
-                            Self.multiplyAdd(&a1_11, tap[22], w1)
-                            Self.multiplyAdd(&a0_12, tap[24], w0)
-                            Self.multiplyAdd(&a1_12, tap[24], w1)
-                            Self.multiplyAdd(&a0_13, tap[26], w0)
-                            Self.multiplyAdd(&a1_13, tap[26], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
                         }
                         do {
                             let tap = scratch + (planeOffset &+ 118)
@@ -3008,32 +2540,32 @@ extension Resnet152 {
                             let w1 = UnsafeRawPointer(k + (256 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
                             Self.multiplyAdd(&a0_0, tap[0], w0)
                             Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[2], w0)
-                            Self.multiplyAdd(&a1_1, tap[2], w1)
-                            Self.multiplyAdd(&a0_2, tap[4], w0)
-                            Self.multiplyAdd(&a1_2, tap[4], w1)
-                            Self.multiplyAdd(&a0_3, tap[6], w0)
-                            Self.multiplyAdd(&a1_3, tap[6], w1)
-                            Self.multiplyAdd(&a0_4, tap[8], w0)
-                            Self.multiplyAdd(&a1_4, tap[8], w1)
-                            Self.multiplyAdd(&a0_5, tap[10], w0)
-                            Self.multiplyAdd(&a1_5, tap[10], w1)
-                            Self.multiplyAdd(&a0_6, tap[12], w0)
-                            Self.multiplyAdd(&a1_6, tap[12], w1)
-                            Self.multiplyAdd(&a0_7, tap[14], w0)
-                            Self.multiplyAdd(&a1_7, tap[14], w1)
-                            Self.multiplyAdd(&a0_8, tap[16], w0)
-                            Self.multiplyAdd(&a1_8, tap[16], w1)
-                            Self.multiplyAdd(&a0_9, tap[18], w0)
-                            Self.multiplyAdd(&a1_9, tap[18], w1)
-                            Self.multiplyAdd(&a0_10, tap[20], w0)
-                            Self.multiplyAdd(&a1_10, tap[20], w1)
-                            Self.multiplyAdd(&a0_11, tap[22], w0)
-                            Self.multiplyAdd(&a1_11, tap[22], w1)
-                            Self.multiplyAdd(&a0_12, tap[24], w0)
-                            Self.multiplyAdd(&a1_12, tap[24], w1)
-                            Self.multiplyAdd(&a0_13, tap[26], w0)
-                            Self.multiplyAdd(&a1_13, tap[26], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
                         }
                     }
                     tile[0] = a0_0
@@ -3069,9 +2601,598 @@ extension Resnet152 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 784 &+ oh &* 28 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 3136 &+ oh &* 56 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
+                }
+            }
+        }
+        }
+        }
+        }
+    }
+
+    /// layer1.0.conv3: conv 64→256, kernel 1×1, stride 1×1, padding 0, + layer1.0.bn3 folded.
+    /// Generated from specs/resnet152.yaml:21:13.
+    @inline(never)
+    static func layer1_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
+        // x: 64×56×56   y: 256×56×56
+        // weight: (32 blocks, 64, 8)   bias: w[16_384..<16_640]
+        Self.parallel(32, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 3136, by: 256) {
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 256 &- firstFilter)
+                let kernelOffset: Int = block &* 512
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 16_384 &+ firstFilter
+                let bias = w + biasOffset
+                for start in stride(from: band, to: min(band &+ 256, 3136), by: 32) {
+                    let p: Int = min(start, 3104)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<64 {
+                        let source = x + (ic &* 3136 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 3136 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 3136 &+ t &* 16
+                            Self.store16(tile[r &* 2 &+ t], to: y + index, count: 16)
+                        }
+                    }
+                }
+            }
+        }
+        }
+        }
+    }
+
+    /// layer1.0.downsample.0: conv 64→256, kernel 1×1, stride 1×1, padding 0, + layer1.0.downsample.1 folded, + layer1.0.add (the residual) fused, + layer1.0.relu_2 fused.
+    /// Generated from specs/resnet152.yaml:23:19.
+    /// Also runs layer1.1.conv3, layer1.2.conv3 (the same shapes and fusions).
+    @inline(never)
+    static func layer1_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
+        // x: 64×56×56   y: 256×56×56
+        // weight: (32 blocks, 64, 8)   bias: w[16_384..<16_640]
+        Self.parallel(32, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 3136, by: 256) {
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 256 &- firstFilter)
+                let kernelOffset: Int = block &* 512
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 16_384 &+ firstFilter
+                let bias = w + biasOffset
+                for start in stride(from: band, to: min(band &+ 256, 3136), by: 32) {
+                    let p: Int = min(start, 3104)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<64 {
+                        let source = x + (ic &* 3136 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 3136 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 3136 &+ t &* 16
+                            Self.store16(pointwiseMax(Self.plus(tile[r &* 2 &+ t], x1 + (index), count: 16), SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
+                }
+            }
+        }
+        }
+        }
+    }
+
+    /// layer1.1.conv1: conv 256→64, kernel 1×1, stride 1×1, padding 0, + layer1.1.bn1 folded, + layer1.1.relu fused.
+    /// Generated from specs/resnet152.yaml:15:13.
+    /// Also runs layer1.2.conv1 (the same shapes and fusions).
+    @inline(never)
+    static func layer1_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
+        // x: 256×56×56   y: 64×56×56
+        // weight: (8 blocks, 256, 8)   bias: w[16_384..<16_448]
+        Self.parallel(8, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 3136, by: 64) {
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 64 &- firstFilter)
+                let kernelOffset: Int = block &* 2048
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 16_384 &+ firstFilter
+                let bias = w + biasOffset
+                for start in stride(from: band, to: min(band &+ 64, 3136), by: 32) {
+                    let p: Int = min(start, 3104)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<256 {
+                        let source = x + (ic &* 3136 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 3136 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 3136 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
+                }
+            }
+        }
+        }
+        }
+    }
+
+    /// layer2.0.conv1: conv 256→128, kernel 1×1, stride 1×1, padding 0, + layer2.0.bn1 folded, + layer2.0.relu fused.
+    /// Generated from specs/resnet152.yaml:15:13.
+    @inline(never)
+    static func layer2_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
+        // x: 256×56×56   y: 128×56×56
+        // weight: (16 blocks, 256, 8)   bias: w[32_768..<32_896]
+        Self.parallel(16, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 3136, by: 64) {
+            for block in blocks {
+                let firstFilter: Int = block &* 8
+                let filters: Int = min(8, 128 &- firstFilter)
+                let kernelOffset: Int = block &* 2048
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 32_768 &+ firstFilter
+                let bias = w + biasOffset
+                for start in stride(from: band, to: min(band &+ 64, 3136), by: 32) {
+                    let p: Int = min(start, 3104)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<256 {
+                        let source = x + (ic &* 3136 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 3136 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 3136 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
+                }
+            }
+        }
+        }
+        }
+    }
+
+    /// layer2.0.conv2: conv 128→128, kernel 3×3, stride 2×2, padding 1, + layer2.0.bn2 folded, + layer2.0.relu_1 fused.
+    /// Generated from specs/resnet152.yaml:18:13.
+    @inline(never)
+    static func layer2_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
+        // x: 128×56×56   y: 128×28×28
+        // weight: (4 blocks, 128, 3, 3, 32)   bias: w[147_456..<147_584]
+        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
+        Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch, threads: threads)
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 28, by: 3) {
+        for block in blocks {
+            let kernelOffset: Int = block &* 36_864
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 147_456 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 3, 28) {
+                for segment in stride(from: 0, to: 28, by: 7) {
+                    let ow: Int = min(segment, 21)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    for ic in 0..<128 {
+                        let planeOffset: Int = ic &* 3364 &+ oh &* 116 &+ ow &* 2
+                        let k = kernel + ic &* 288
+                        do {
+                            let tap = scratch + (planeOffset &+ 0)
+                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[2], w0)
+                            Self.multiplyAdd(&a1_1, tap[2], w1)
+                            Self.multiplyAdd(&a0_2, tap[4], w0)
+                            Self.multiplyAdd(&a1_2, tap[4], w1)
+                            Self.multiplyAdd(&a0_3, tap[6], w0)
+                            Self.multiplyAdd(&a1_3, tap[6], w1)
+                            Self.multiplyAdd(&a0_4, tap[8], w0)
+                            Self.multiplyAdd(&a1_4, tap[8], w1)
+                            Self.multiplyAdd(&a0_5, tap[10], w0)
+                            Self.multiplyAdd(&a1_5, tap[10], w1)
+                            Self.multiplyAdd(&a0_6, tap[12], w0)
+                            Self.multiplyAdd(&a1_6, tap[12], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 1)
+                            let w0 = UnsafeRawPointer(k + (32 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (32 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[2], w0)
+                            Self.multiplyAdd(&a1_1, tap[2], w1)
+                            Self.multiplyAdd(&a0_2, tap[4], w0)
+                            Self.multiplyAdd(&a1_2, tap[4], w1)
+                            Self.multiplyAdd(&a0_3, tap[6], w0)
+                            Self.multiplyAdd(&a1_3, tap[6], w1)
+                            Self.multiplyAdd(&a0_4, tap[8], w0)
+                            Self.multiplyAdd(&a1_4, tap[8], w1)
+                            Self.multiplyAdd(&a0_5, tap[10], w0)
+                            Self.multiplyAdd(&a1_5, tap[10], w1)
+                            Self.multiplyAdd(&a0_6, tap[12], w0)
+                            Self.multiplyAdd(&a1_6, tap[12], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 2)
+                            let w0 = UnsafeRawPointer(k + (64 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (64 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[2], w0)
+                            Self.multiplyAdd(&a1_1, tap[2], w1)
+                            Self.multiplyAdd(&a0_2, tap[4], w0)
+                            Self.multiplyAdd(&a1_2, tap[4], w1)
+                            Self.multiplyAdd(&a0_3, tap[6], w0)
+                            Self.multiplyAdd(&a1_3, tap[6], w1)
+                            Self.multiplyAdd(&a0_4, tap[8], w0)
+                            Self.multiplyAdd(&a1_4, tap[8], w1)
+                            Self.multiplyAdd(&a0_5, tap[10], w0)
+                            Self.multiplyAdd(&a1_5, tap[10], w1)
+                            Self.multiplyAdd(&a0_6, tap[12], w0)
+                            Self.multiplyAdd(&a1_6, tap[12], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 58)
+                            let w0 = UnsafeRawPointer(k + (96 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (96 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[2], w0)
+                            Self.multiplyAdd(&a1_1, tap[2], w1)
+                            Self.multiplyAdd(&a0_2, tap[4], w0)
+                            Self.multiplyAdd(&a1_2, tap[4], w1)
+                            Self.multiplyAdd(&a0_3, tap[6], w0)
+                            Self.multiplyAdd(&a1_3, tap[6], w1)
+                            Self.multiplyAdd(&a0_4, tap[8], w0)
+                            Self.multiplyAdd(&a1_4, tap[8], w1)
+                            Self.multiplyAdd(&a0_5, tap[10], w0)
+                            Self.multiplyAdd(&a1_5, tap[10], w1)
+                            Self.multiplyAdd(&a0_6, tap[12], w0)
+                            Self.multiplyAdd(&a1_6, tap[12], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 59)
+                            let w0 = UnsafeRawPointer(k + (128 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (128 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[2], w0)
+                            Self.multiplyAdd(&a1_1, tap[2], w1)
+                            Self.multiplyAdd(&a0_2, tap[4], w0)
+                            Self.multiplyAdd(&a1_2, tap[4], w1)
+                            Self.multiplyAdd(&a0_3, tap[6], w0)
+                            Self.multiplyAdd(&a1_3, tap[6], w1)
+                            Self.multiplyAdd(&a0_4, tap[8], w0)
+                            Self.multiplyAdd(&a1_4, tap[8], w1)
+                            Self.multiplyAdd(&a0_5, tap[10], w0)
+                            Self.multiplyAdd(&a1_5, tap[10], w1)
+                            Self.multiplyAdd(&a0_6, tap[12], w0)
+                            Self.multiplyAdd(&a1_6, tap[12], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 60)
+                            let w0 = UnsafeRawPointer(k + (160 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (160 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[2], w0)
+                            Self.multiplyAdd(&a1_1, tap[2], w1)
+                            Self.multiplyAdd(&a0_2, tap[4], w0)
+                            Self.multiplyAdd(&a1_2, tap[4], w1)
+                            Self.multiplyAdd(&a0_3, tap[6], w0)
+                            Self.multiplyAdd(&a1_3, tap[6], w1)
+                            Self.multiplyAdd(&a0_4, tap[8], w0)
+                            Self.multiplyAdd(&a1_4, tap[8], w1)
+                            Self.multiplyAdd(&a0_5, tap[10], w0)
+                            Self.multiplyAdd(&a1_5, tap[10], w1)
+                            Self.multiplyAdd(&a0_6, tap[12], w0)
+                            Self.multiplyAdd(&a1_6, tap[12], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 116)
+                            let w0 = UnsafeRawPointer(k + (192 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (192 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[2], w0)
+                            Self.multiplyAdd(&a1_1, tap[2], w1)
+                            Self.multiplyAdd(&a0_2, tap[4], w0)
+                            Self.multiplyAdd(&a1_2, tap[4], w1)
+                            Self.multiplyAdd(&a0_3, tap[6], w0)
+                            Self.multiplyAdd(&a1_3, tap[6], w1)
+                            Self.multiplyAdd(&a0_4, tap[8], w0)
+                            Self.multiplyAdd(&a1_4, tap[8], w1)
+                            Self.multiplyAdd(&a0_5, tap[10], w0)
+                            Self.multiplyAdd(&a1_5, tap[10], w1)
+                            Self.multiplyAdd(&a0_6, tap[12], w0)
+                            Self.multiplyAdd(&a1_6, tap[12], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 117)
+                            let w0 = UnsafeRawPointer(k + (224 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (224 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[2], w0)
+                            Self.multiplyAdd(&a1_1, tap[2], w1)
+                            Self.multiplyAdd(&a0_2, tap[4], w0)
+                            Self.multiplyAdd(&a1_2, tap[4], w1)
+                            Self.multiplyAdd(&a0_3, tap[6], w0)
+                            Self.multiplyAdd(&a1_3, tap[6], w1)
+                            Self.multiplyAdd(&a0_4, tap[8], w0)
+                            Self.multiplyAdd(&a1_4, tap[8], w1)
+                            Self.multiplyAdd(&a0_5, tap[10], w0)
+                            Self.multiplyAdd(&a1_5, tap[10], w1)
+                            Self.multiplyAdd(&a0_6, tap[12], w0)
+                            Self.multiplyAdd(&a1_6, tap[12], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 118)
+                            let w0 = UnsafeRawPointer(k + (256 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (256 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[2], w0)
+                            Self.multiplyAdd(&a1_1, tap[2], w1)
+                            Self.multiplyAdd(&a0_2, tap[4], w0)
+                            Self.multiplyAdd(&a1_2, tap[4], w1)
+                            Self.multiplyAdd(&a0_3, tap[6], w0)
+                            Self.multiplyAdd(&a1_3, tap[6], w1)
+                            Self.multiplyAdd(&a0_4, tap[8], w0)
+                            Self.multiplyAdd(&a1_4, tap[8], w1)
+                            Self.multiplyAdd(&a0_5, tap[10], w0)
+                            Self.multiplyAdd(&a1_5, tap[10], w1)
+                            Self.multiplyAdd(&a0_6, tap[12], w0)
+                            Self.multiplyAdd(&a1_6, tap[12], w1)
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a1_0
+                    tile[8] = a1_1
+                    tile[9] = a1_2
+                    tile[10] = a1_3
+                    tile[11] = a1_4
+                    tile[12] = a1_5
+                    tile[13] = a1_6
+                    for t in 0..<14 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 784 &+ oh &* 28 &+ ow
+                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
+                        for p in 0..<7 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
                         }
                     }
@@ -3090,8 +3211,8 @@ extension Resnet152 {
         // x: 128×28×28   y: 512×28×28
         // weight: (64 blocks, 128, 8)   bias: w[65_536..<66_048]
         Self.parallel(64, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 784, by: 32) {
-            let p: Int = min(tile, 752)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 784, by: 128) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 512 &- firstFilter)
@@ -3099,78 +3220,72 @@ extension Resnet152 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 65_536 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<128 {
-                    let source = x + (ic &* 784 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 784 &+ p
-                if 0 < filters {
-                    Self.store16(a0_0, to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(a0_1, to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(a1_0, to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(a1_1, to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(a2_0, to: y + (outputOffset &+ 1568), count: 16)
-                    Self.store16(a2_1, to: y + (outputOffset &+ 1584), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(a3_0, to: y + (outputOffset &+ 2352), count: 16)
-                    Self.store16(a3_1, to: y + (outputOffset &+ 2368), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(a4_0, to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(a4_1, to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(a5_0, to: y + (outputOffset &+ 3920), count: 16)
-                    Self.store16(a5_1, to: y + (outputOffset &+ 3936), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(a6_0, to: y + (outputOffset &+ 4704), count: 16)
-                    Self.store16(a6_1, to: y + (outputOffset &+ 4720), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(a7_0, to: y + (outputOffset &+ 5488), count: 16)
-                    Self.store16(a7_1, to: y + (outputOffset &+ 5504), count: 16)
+                for start in stride(from: band, to: min(band &+ 128, 784), by: 32) {
+                    let p: Int = min(start, 752)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<128 {
+                        let source = x + (ic &* 784 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 784 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 784 &+ t &* 16
+                            Self.store16(tile[r &* 2 &+ t], to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -3312,8 +3427,8 @@ extension Resnet152 {
         // x: 512×28×28   y: 128×28×28
         // weight: (16 blocks, 512, 8)   bias: w[65_536..<65_664]
         Self.parallel(16, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 784, by: 32) {
-            let p: Int = min(tile, 752)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 784, by: 32) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 128 &- firstFilter)
@@ -3321,78 +3436,72 @@ extension Resnet152 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 65_536 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<512 {
-                    let source = x + (ic &* 784 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 784 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
+                for start in stride(from: band, to: min(band &+ 32, 784), by: 32) {
+                    let p: Int = min(start, 752)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<512 {
+                        let source = x + (ic &* 784 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 784 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 784 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -3803,8 +3912,8 @@ extension Resnet152 {
         // x: 128×28×28   y: 512×28×28
         // weight: (64 blocks, 128, 8)   bias: w[65_536..<66_048]
         Self.parallel(64, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 784, by: 32) {
-            let p: Int = min(tile, 752)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 784, by: 128) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 512 &- firstFilter)
@@ -3812,78 +3921,72 @@ extension Resnet152 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 65_536 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<128 {
-                    let source = x + (ic &* 784 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 784 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a0_0, x1 + (outputOffset &+ 0), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a0_1, x1 + (outputOffset &+ 16), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a1_0, x1 + (outputOffset &+ 784), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a1_1, x1 + (outputOffset &+ 800), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a2_0, x1 + (outputOffset &+ 1568), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a2_1, x1 + (outputOffset &+ 1584), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a3_0, x1 + (outputOffset &+ 2352), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a3_1, x1 + (outputOffset &+ 2368), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a4_0, x1 + (outputOffset &+ 3136), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a4_1, x1 + (outputOffset &+ 3152), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a5_0, x1 + (outputOffset &+ 3920), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a5_1, x1 + (outputOffset &+ 3936), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a6_0, x1 + (outputOffset &+ 4704), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a6_1, x1 + (outputOffset &+ 4720), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(Self.plus(a7_0, x1 + (outputOffset &+ 5488), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
-                    Self.store16(pointwiseMax(Self.plus(a7_1, x1 + (outputOffset &+ 5504), count: 16), SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
+                for start in stride(from: band, to: min(band &+ 128, 784), by: 32) {
+                    let p: Int = min(start, 752)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<128 {
+                        let source = x + (ic &* 784 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 784 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 784 &+ t &* 16
+                            Self.store16(pointwiseMax(Self.plus(tile[r &* 2 &+ t], x1 + (index), count: 16), SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -3895,8 +3998,8 @@ extension Resnet152 {
         // x: 512×28×28   y: 256×28×28
         // weight: (32 blocks, 512, 8)   bias: w[131_072..<131_328]
         Self.parallel(32, threads: threads) { blocks in
-        for tile in stride(from: 0, to: 784, by: 32) {
-            let p: Int = min(tile, 752)
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        for band in stride(from: 0, to: 784, by: 32) {
             for block in blocks {
                 let firstFilter: Int = block &* 8
                 let filters: Int = min(8, 256 &- firstFilter)
@@ -3904,78 +4007,72 @@ extension Resnet152 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 131_072 &+ firstFilter
                 let bias = w + biasOffset
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for ic in 0..<512 {
-                    let source = x + (ic &* 784 &+ p)
-                    let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                    let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                    let k = kernel + ic &* 8
-                    Self.multiplyAdd(&a0_0, k[0], v0)
-                    Self.multiplyAdd(&a0_1, k[0], v1)
-                    Self.multiplyAdd(&a1_0, k[1], v0)
-                    Self.multiplyAdd(&a1_1, k[1], v1)
-                    Self.multiplyAdd(&a2_0, k[2], v0)
-                    Self.multiplyAdd(&a2_1, k[2], v1)
-                    Self.multiplyAdd(&a3_0, k[3], v0)
-                    Self.multiplyAdd(&a3_1, k[3], v1)
-                    Self.multiplyAdd(&a4_0, k[4], v0)
-                    Self.multiplyAdd(&a4_1, k[4], v1)
-                    Self.multiplyAdd(&a5_0, k[5], v0)
-                    Self.multiplyAdd(&a5_1, k[5], v1)
-                    Self.multiplyAdd(&a6_0, k[6], v0)
-                    Self.multiplyAdd(&a6_1, k[6], v1)
-                    Self.multiplyAdd(&a7_0, k[7], v0)
-                    Self.multiplyAdd(&a7_1, k[7], v1)
-                }
-                let outputOffset: Int = firstFilter &* 784 &+ p
-                if 0 < filters {
-                    Self.store16(pointwiseMax(a0_0, SIMD16<Float>()), to: y + (outputOffset &+ 0), count: 16)
-                    Self.store16(pointwiseMax(a0_1, SIMD16<Float>()), to: y + (outputOffset &+ 16), count: 16)
-                }
-                if 1 < filters {
-                    Self.store16(pointwiseMax(a1_0, SIMD16<Float>()), to: y + (outputOffset &+ 784), count: 16)
-                    Self.store16(pointwiseMax(a1_1, SIMD16<Float>()), to: y + (outputOffset &+ 800), count: 16)
-                }
-                if 2 < filters {
-                    Self.store16(pointwiseMax(a2_0, SIMD16<Float>()), to: y + (outputOffset &+ 1568), count: 16)
-                    Self.store16(pointwiseMax(a2_1, SIMD16<Float>()), to: y + (outputOffset &+ 1584), count: 16)
-                }
-                if 3 < filters {
-                    Self.store16(pointwiseMax(a3_0, SIMD16<Float>()), to: y + (outputOffset &+ 2352), count: 16)
-                    Self.store16(pointwiseMax(a3_1, SIMD16<Float>()), to: y + (outputOffset &+ 2368), count: 16)
-                }
-                if 4 < filters {
-                    Self.store16(pointwiseMax(a4_0, SIMD16<Float>()), to: y + (outputOffset &+ 3136), count: 16)
-                    Self.store16(pointwiseMax(a4_1, SIMD16<Float>()), to: y + (outputOffset &+ 3152), count: 16)
-                }
-                if 5 < filters {
-                    Self.store16(pointwiseMax(a5_0, SIMD16<Float>()), to: y + (outputOffset &+ 3920), count: 16)
-                    Self.store16(pointwiseMax(a5_1, SIMD16<Float>()), to: y + (outputOffset &+ 3936), count: 16)
-                }
-                if 6 < filters {
-                    Self.store16(pointwiseMax(a6_0, SIMD16<Float>()), to: y + (outputOffset &+ 4704), count: 16)
-                    Self.store16(pointwiseMax(a6_1, SIMD16<Float>()), to: y + (outputOffset &+ 4720), count: 16)
-                }
-                if 7 < filters {
-                    Self.store16(pointwiseMax(a7_0, SIMD16<Float>()), to: y + (outputOffset &+ 5488), count: 16)
-                    Self.store16(pointwiseMax(a7_1, SIMD16<Float>()), to: y + (outputOffset &+ 5504), count: 16)
+                for start in stride(from: band, to: min(band &+ 32, 784), by: 32) {
+                    let p: Int = min(start, 752)
+                    var a0_0 = SIMD16<Float>(repeating: bias[0])
+                    var a0_1 = SIMD16<Float>(repeating: bias[0])
+                    var a1_0 = SIMD16<Float>(repeating: bias[1])
+                    var a1_1 = SIMD16<Float>(repeating: bias[1])
+                    var a2_0 = SIMD16<Float>(repeating: bias[2])
+                    var a2_1 = SIMD16<Float>(repeating: bias[2])
+                    var a3_0 = SIMD16<Float>(repeating: bias[3])
+                    var a3_1 = SIMD16<Float>(repeating: bias[3])
+                    var a4_0 = SIMD16<Float>(repeating: bias[4])
+                    var a4_1 = SIMD16<Float>(repeating: bias[4])
+                    var a5_0 = SIMD16<Float>(repeating: bias[5])
+                    var a5_1 = SIMD16<Float>(repeating: bias[5])
+                    var a6_0 = SIMD16<Float>(repeating: bias[6])
+                    var a6_1 = SIMD16<Float>(repeating: bias[6])
+                    var a7_0 = SIMD16<Float>(repeating: bias[7])
+                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                    for ic in 0..<512 {
+                        let source = x + (ic &* 784 &+ p)
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
+                        let k = kernel + ic &* 8
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a4_0, k[4], v0)
+                        Self.multiplyAdd(&a4_1, k[4], v1)
+                        Self.multiplyAdd(&a5_0, k[5], v0)
+                        Self.multiplyAdd(&a5_1, k[5], v1)
+                        Self.multiplyAdd(&a6_0, k[6], v0)
+                        Self.multiplyAdd(&a6_1, k[6], v1)
+                        Self.multiplyAdd(&a7_0, k[7], v0)
+                        Self.multiplyAdd(&a7_1, k[7], v1)
+                    }
+                    let outputOffset: Int = firstFilter &* 784 &+ p
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a1_0
+                    tile[3] = a1_1
+                    tile[4] = a2_0
+                    tile[5] = a2_1
+                    tile[6] = a3_0
+                    tile[7] = a3_1
+                    tile[8] = a4_0
+                    tile[9] = a4_1
+                    tile[10] = a5_0
+                    tile[11] = a5_1
+                    tile[12] = a6_0
+                    tile[13] = a6_1
+                    tile[14] = a7_0
+                    tile[15] = a7_1
+                    for r in 0..<filters {
+                        for t in 0..<2 {
+                            let index: Int = outputOffset &+ r &* 784 &+ t &* 16
+                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        }
+                    }
                 }
             }
+        }
         }
         }
     }
@@ -3986,10 +4083,10 @@ extension Resnet152 {
     static func layer3_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×28×28   y: 256×14×14
         // weight: (8 blocks, 256, 3, 3, 32)   bias: w[589_824..<590_080]
-        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
         Self.pad(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch, threads: threads)
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
         for band in stride(from: 0, to: 14, by: 3) {
         for block in blocks {
@@ -3999,8 +4096,8 @@ extension Resnet152 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
             for oh in band..<min(band &+ 3, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+                for segment in stride(from: 0, to: 14, by: 7) {
+                    let ow: Int = min(segment, 7)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -4008,13 +4105,6 @@ extension Resnet152 {
                     var a0_4 = bias0
                     var a0_5 = bias0
                     var a0_6 = bias0
-                    var a0_7 = bias0
-                    var a0_8 = bias0
-                    var a0_9 = bias0
-                    var a0_10 = bias0
-                    var a0_11 = bias0
-                    var a0_12 = bias0
-                    var a0_13 = bias0
                     var a1_0 = bias1
                     var a1_1 = bias1
                     var a1_2 = bias1
@@ -4022,13 +4112,6 @@ extension Resnet152 {
                     var a1_4 = bias1
                     var a1_5 = bias1
                     var a1_6 = bias1
-                    var a1_7 = bias1
-                    var a1_8 = bias1
-                    var a1_9 = bias1
-                    var a1_10 = bias1
-                    var a1_11 = bias1
-                    var a1_12 = bias1
-                    var a1_13 = bias1
                     for ic in 0..<256 {
                         let planeOffset: Int = ic &* 900 &+ oh &* 60 &+ ow &* 2
                         let k = kernel + ic &* 288
@@ -4050,20 +4133,6 @@ extension Resnet152 {
                             Self.multiplyAdd(&a1_5, tap[10], w1)
                             Self.multiplyAdd(&a0_6, tap[12], w0)
                             Self.multiplyAdd(&a1_6, tap[12], w1)
-                            Self.multiplyAdd(&a0_7, tap[14], w0)
-                            Self.multiplyAdd(&a1_7, tap[14], w1)
-                            Self.multiplyAdd(&a0_8, tap[16], w0)
-                            Self.multiplyAdd(&a1_8, tap[16], w1)
-                            Self.multiplyAdd(&a0_9, tap[18], w0)
-                            Self.multiplyAdd(&a1_9, tap[18], w1)
-                            Self.multiplyAdd(&a0_10, tap[20], w0)
-                            Self.multiplyAdd(&a1_10, tap[20], w1)
-                            Self.multiplyAdd(&a0_11, tap[22], w0)
-                            Self.multiplyAdd(&a1_11, tap[22], w1)
-                            Self.multiplyAdd(&a0_12, tap[24], w0)
-                            Self.multiplyAdd(&a1_12, tap[24], w1)
-                            Self.multiplyAdd(&a0_13, tap[26], w0)
-                            Self.multiplyAdd(&a1_13, tap[26], w1)
                         }
                         do {
                             let tap = scratch + (planeOffset &+ 1)
@@ -4083,20 +4152,6 @@ extension Resnet152 {
                             Self.multiplyAdd(&a1_5, tap[10], w1)
                             Self.multiplyAdd(&a0_6, tap[12], w0)
                             Self.multiplyAdd(&a1_6, tap[12], w1)
-                            Self.multiplyAdd(&a0_7, tap[14], w0)
-                            Self.multiplyAdd(&a1_7, tap[14], w1)
-                            Self.multiplyAdd(&a0_8, tap[16], w0)
-                            Self.multiplyAdd(&a1_8, tap[16], w1)
-                            Self.multiplyAdd(&a0_9, tap[18], w0)
-                            Self.multiplyAdd(&a1_9, tap[18], w1)
-                            Self.multiplyAdd(&a0_10, tap[20], w0)
-                            Self.multiplyAdd(&a1_10, tap[20], w1)
-                            Self.multiplyAdd(&a0_11, tap[22], w0)
-                            Self.multiplyAdd(&a1_11, tap[22], w1)
-                            Self.multiplyAdd(&a0_12, tap[24], w0)
-                            Self.multiplyAdd(&a1_12, tap[24], w1)
-                            Self.multiplyAdd(&a0_13, tap[26], w0)
-                            Self.multiplyAdd(&a1_13, tap[26], w1)
                         }
                         do {
                             let tap = scratch + (planeOffset &+ 2)
@@ -4116,20 +4171,6 @@ extension Resnet152 {
                             Self.multiplyAdd(&a1_5, tap[10], w1)
                             Self.multiplyAdd(&a0_6, tap[12], w0)
                             Self.multiplyAdd(&a1_6, tap[12], w1)
-                            Self.multiplyAdd(&a0_7, tap[14], w0)
-                            Self.multiplyAdd(&a1_7, tap[14], w1)
-                            Self.multiplyAdd(&a0_8, tap[16], w0)
-                            Self.multiplyAdd(&a1_8, tap[16], w1)
-                            Self.multiplyAdd(&a0_9, tap[18], w0)
-                            Self.multiplyAdd(&a1_9, tap[18], w1)
-                            Self.multiplyAdd(&a0_10, tap[20], w0)
-                            Self.multiplyAdd(&a1_10, tap[20], w1)
-                            Self.multiplyAdd(&a0_11, tap[22], w0)
-                            Self.multiplyAdd(&a1_11, tap[22], w1)
-                            Self.multiplyAdd(&a0_12, tap[24], w0)
-                            Self.multiplyAdd(&a1_12, tap[24], w1)
-                            Self.multiplyAdd(&a0_13, tap[26], w0)
-                            Self.multiplyAdd(&a1_13, tap[26], w1)
                         }
                         do {
                             let tap = scratch + (planeOffset &+ 30)
@@ -4149,20 +4190,6 @@ extension Resnet152 {
                             Self.multiplyAdd(&a1_5, tap[10], w1)
                             Self.multiplyAdd(&a0_6, tap[12], w0)
                             Self.multiplyAdd(&a1_6, tap[12], w1)
-                            Self.multiplyAdd(&a0_7, tap[14], w0)
-                            Self.multiplyAdd(&a1_7, tap[14], w1)
-                            Self.multiplyAdd(&a0_8, tap[16], w0)
-                            Self.multiplyAdd(&a1_8, tap[16], w1)
-                            Self.multiplyAdd(&a0_9, tap[18], w0)
-                            Self.multiplyAdd(&a1_9, tap[18], w1)
-                            Self.multiplyAdd(&a0_10, tap[20], w0)
-                            Self.multiplyAdd(&a1_10, tap[20], w1)
-                            Self.multiplyAdd(&a0_11, tap[22], w0)
-                            Self.multiplyAdd(&a1_11, tap[22], w1)
-                            Self.multiplyAdd(&a0_12, tap[24], w0)
-                            Self.multiplyAdd(&a1_12, tap[24], w1)
-                            Self.multiplyAdd(&a0_13, tap[26], w0)
-                            Self.multiplyAdd(&a1_13, tap[26], w1)
                         }
                         do {
                             let tap = scratch + (planeOffset &+ 31)
@@ -4182,20 +4209,6 @@ extension Resnet152 {
                             Self.multiplyAdd(&a1_5, tap[10], w1)
                             Self.multiplyAdd(&a0_6, tap[12], w0)
                             Self.multiplyAdd(&a1_6, tap[12], w1)
-                            Self.multiplyAdd(&a0_7, tap[14], w0)
-                            Self.multiplyAdd(&a1_7, tap[14], w1)
-                            Self.multiplyAdd(&a0_8, tap[16], w0)
-                            Self.multiplyAdd(&a1_8, tap[16], w1)
-                            Self.multiplyAdd(&a0_9, tap[18], w0)
-                            Self.multiplyAdd(&a1_9, tap[18], w1)
-                            Self.multiplyAdd(&a0_10, tap[20], w0)
-                            Self.multiplyAdd(&a1_10, tap[20], w1)
-                            Self.multiplyAdd(&a0_11, tap[22], w0)
-                            Self.multiplyAdd(&a1_11, tap[22], w1)
-                            Self.multiplyAdd(&a0_12, tap[24], w0)
-                            Self.multiplyAdd(&a1_12, tap[24], w1)
-                            Self.multiplyAdd(&a0_13, tap[26], w0)
-                            Self.multiplyAdd(&a1_13, tap[26], w1)
                         }
                         do {
                             let tap = scratch + (planeOffset &+ 32)
@@ -4215,20 +4228,6 @@ extension Resnet152 {
                             Self.multiplyAdd(&a1_5, tap[10], w1)
                             Self.multiplyAdd(&a0_6, tap[12], w0)
                             Self.multiplyAdd(&a1_6, tap[12], w1)
-                            Self.multiplyAdd(&a0_7, tap[14], w0)
-                            Self.multiplyAdd(&a1_7, tap[14], w1)
-                            Self.multiplyAdd(&a0_8, tap[16], w0)
-                            Self.multiplyAdd(&a1_8, tap[16], w1)
-                            Self.multiplyAdd(&a0_9, tap[18], w0)
-                            Self.multiplyAdd(&a1_9, tap[18], w1)
-                            Self.multiplyAdd(&a0_10, tap[20], w0)
-                            Self.multiplyAdd(&a1_10, tap[20], w1)
-                            Self.multiplyAdd(&a0_11, tap[22], w0)
-                            Self.multiplyAdd(&a1_11, tap[22], w1)
-                            Self.multiplyAdd(&a0_12, tap[24], w0)
-                            Self.multiplyAdd(&a1_12, tap[24], w1)
-                            Self.multiplyAdd(&a0_13, tap[26], w0)
-                            Self.multiplyAdd(&a1_13, tap[26], w1)
                         }
                         do {
                             let tap = scratch + (planeOffset &+ 60)
@@ -4248,20 +4247,6 @@ extension Resnet152 {
                             Self.multiplyAdd(&a1_5, tap[10], w1)
                             Self.multiplyAdd(&a0_6, tap[12], w0)
                             Self.multiplyAdd(&a1_6, tap[12], w1)
-                            Self.multiplyAdd(&a0_7, tap[14], w0)
-                            Self.multiplyAdd(&a1_7, tap[14], w1)
-                            Self.multiplyAdd(&a0_8, tap[16], w0)
-                            Self.multiplyAdd(&a1_8, tap[16], w1)
-                            Self.multiplyAdd(&a0_9, tap[18], w0)
-                            Self.multiplyAdd(&a1_9, tap[18], w1)
-                            Self.multiplyAdd(&a0_10, tap[20], w0)
-                            Self.multiplyAdd(&a1_10, tap[20], w1)
-                            Self.multiplyAdd(&a0_11, tap[22], w0)
-                            Self.multiplyAdd(&a1_11, tap[22], w1)
-                            Self.multiplyAdd(&a0_12, tap[24], w0)
-                            Self.multiplyAdd(&a1_12, tap[24], w1)
-                            Self.multiplyAdd(&a0_13, tap[26], w0)
-                            Self.multiplyAdd(&a1_13, tap[26], w1)
                         }
                         do {
                             let tap = scratch + (planeOffset &+ 61)
@@ -4281,20 +4266,6 @@ extension Resnet152 {
                             Self.multiplyAdd(&a1_5, tap[10], w1)
                             Self.multiplyAdd(&a0_6, tap[12], w0)
                             Self.multiplyAdd(&a1_6, tap[12], w1)
-                            Self.multiplyAdd(&a0_7, tap[14], w0)
-                            Self.multiplyAdd(&a1_7, tap[14], w1)
-                            Self.multiplyAdd(&a0_8, tap[16], w0)
-                            Self.multiplyAdd(&a1_8, tap[16], w1)
-                            Self.multiplyAdd(&a0_9, tap[18], w0)
-                            Self.multiplyAdd(&a1_9, tap[18], w1)
-                            Self.multiplyAdd(&a0_10, tap[20], w0)
-                            Self.multiplyAdd(&a1_10, tap[20], w1)
-                            Self.multiplyAdd(&a0_11, tap[22], w0)
-                            Self.multiplyAdd(&a1_11, tap[22], w1)
-                            Self.multiplyAdd(&a0_12, tap[24], w0)
-                            Self.multiplyAdd(&a1_12, tap[24], w1)
-                            Self.multiplyAdd(&a0_13, tap[26], w0)
-                            Self.multiplyAdd(&a1_13, tap[26], w1)
                         }
                         do {
                             let tap = scratch + (planeOffset &+ 62)
@@ -4314,20 +4285,6 @@ extension Resnet152 {
                             Self.multiplyAdd(&a1_5, tap[10], w1)
                             Self.multiplyAdd(&a0_6, tap[12], w0)
                             Self.multiplyAdd(&a1_6, tap[12], w1)
-                            Self.multiplyAdd(&a0_7, tap[14], w0)
-                            Self.multiplyAdd(&a1_7, tap[14], w1)
-                            Self.multiplyAdd(&a0_8, tap[16], w0)
-                            Self.multiplyAdd(&a1_8, tap[16], w1)
-                            Self.multiplyAdd(&a0_9, tap[18], w0)
-                            Self.multiplyAdd(&a1_9, tap[18], w1)
-                            Self.multiplyAdd(&a0_10, tap[20], w0)
-                            Self.multiplyAdd(&a1_10, tap[20], w1)
-                            Self.multiplyAdd(&a0_11, tap[22], w0)
-                            Self.multiplyAdd(&a1_11, tap[22], w1)
-                            Self.multiplyAdd(&a0_12, tap[24], w0)
-                            Self.multiplyAdd(&a1_12, tap[24], w1)
-                            Self.multiplyAdd(&a0_13, tap[26], w0)
-                            Self.multiplyAdd(&a1_13, tap[26], w1)
                         }
                     }
                     tile[0] = a0_0
@@ -4337,35 +4294,21 @@ extension Resnet152 {
                     tile[4] = a0_4
                     tile[5] = a0_5
                     tile[6] = a0_6
-                    tile[7] = a0_7
-                    tile[8] = a0_8
-                    tile[9] = a0_9
-                    tile[10] = a0_10
-                    tile[11] = a0_11
-                    tile[12] = a0_12
-                    tile[13] = a0_13
-                    tile[14] = a1_0
-                    tile[15] = a1_1
-                    tile[16] = a1_2
-                    tile[17] = a1_3
-                    tile[18] = a1_4
-                    tile[19] = a1_5
-                    tile[20] = a1_6
-                    tile[21] = a1_7
-                    tile[22] = a1_8
-                    tile[23] = a1_9
-                    tile[24] = a1_10
-                    tile[25] = a1_11
-                    tile[26] = a1_12
-                    tile[27] = a1_13
-                    for t in 0..<28 {
+                    tile[7] = a1_0
+                    tile[8] = a1_1
+                    tile[9] = a1_2
+                    tile[10] = a1_3
+                    tile[11] = a1_4
+                    tile[12] = a1_5
+                    tile[13] = a1_6
+                    for t in 0..<14 {
                         let v = tile[t]
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
                         let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
-                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
-                        for p in 0..<14 {
+                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
+                        for p in 0..<7 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
                         }
                     }
@@ -4387,16 +4330,16 @@ extension Resnet152 {
         Self.parallel(32, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 18) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
             let biasOffset: Int = 262_144 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 18, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -4426,7 +4369,7 @@ extension Resnet152 {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<256 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -4491,7 +4434,7 @@ extension Resnet152 {
                     tile[26] = a1_12
                     tile[27] = a1_13
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -4645,16 +4588,16 @@ extension Resnet152 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 4) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 32_768
             let kernel = w + kernelOffset
             let biasOffset: Int = 262_144 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 4, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -4684,7 +4627,7 @@ extension Resnet152 {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<1024 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -4753,7 +4696,7 @@ extension Resnet152 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -5176,16 +5119,16 @@ extension Resnet152 {
         Self.parallel(32, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 18) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
             let biasOffset: Int = 262_144 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 18, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -5215,7 +5158,7 @@ extension Resnet152 {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<256 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -5280,7 +5223,7 @@ extension Resnet152 {
                     tile[26] = a1_12
                     tile[27] = a1_13
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             let v = lanes[lane &+ p &* 16] + x1[outputOffset &+ p]
@@ -5305,16 +5248,16 @@ extension Resnet152 {
         Self.parallel(16, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 4) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 32_768
             let kernel = w + kernelOffset
             let biasOffset: Int = 524_288 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 4, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 196, by: 14) {
+                    let ow: Int = min(segment, 182)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -5344,7 +5287,7 @@ extension Resnet152 {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<1024 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 14 &+ ow &* 1
+                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -5413,7 +5356,7 @@ extension Resnet152 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -5680,16 +5623,16 @@ extension Resnet152 {
         Self.parallel(64, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 18) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
             let biasOffset: Int = 1_048_576 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 18, 7) {
-                for segment in stride(from: 0, to: 7, by: 7) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 49, by: 7) {
+                    let ow: Int = min(segment, 42)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -5705,7 +5648,7 @@ extension Resnet152 {
                     var a1_5 = bias1
                     var a1_6 = bias1
                     for ic in 0..<512 {
-                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let planeOffset: Int = ic &* 49 &+ oh &* 49 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -5742,7 +5685,7 @@ extension Resnet152 {
                     tile[12] = a1_5
                     tile[13] = a1_6
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 49 &+ ow
                         let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
                         for p in 0..<7 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -5854,16 +5797,16 @@ extension Resnet152 {
         Self.parallel(16, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 4) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 65_536
             let kernel = w + kernelOffset
             let biasOffset: Int = 1_048_576 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 4, 7) {
-                for segment in stride(from: 0, to: 7, by: 7) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 49, by: 7) {
+                    let ow: Int = min(segment, 42)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -5879,7 +5822,7 @@ extension Resnet152 {
                     var a1_5 = bias1
                     var a1_6 = bias1
                     for ic in 0..<2048 {
-                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let planeOffset: Int = ic &* 49 &+ oh &* 49 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -5920,7 +5863,7 @@ extension Resnet152 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 49 &+ ow
                         let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
                         for p in 0..<7 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
@@ -5946,14 +5889,14 @@ extension Resnet152 {
         Self.parallel(16, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 12) {
+        for band in stride(from: 0, to: 7, by: 7) {
         for block in blocks {
             let kernelOffset: Int = block &* 147_456
             let kernel = w + kernelOffset
             let biasOffset: Int = 2_359_296 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 12, 7) {
+            for oh in band..<min(band &+ 7, 7) {
                 for segment in stride(from: 0, to: 7, by: 7) {
                     let ow: Int = min(segment, 0)
                     var a0_0 = bias0
@@ -6189,16 +6132,16 @@ extension Resnet152 {
         Self.parallel(64, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 18) {
+        for band in stride(from: 0, to: 1, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
             let biasOffset: Int = 1_048_576 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 18, 7) {
-                for segment in stride(from: 0, to: 7, by: 7) {
-                    let ow: Int = min(segment, 0)
+            for oh in band..<min(band &+ 1, 1) {
+                for segment in stride(from: 0, to: 49, by: 7) {
+                    let ow: Int = min(segment, 42)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -6214,7 +6157,7 @@ extension Resnet152 {
                     var a1_5 = bias1
                     var a1_6 = bias1
                     for ic in 0..<512 {
-                        let planeOffset: Int = ic &* 49 &+ oh &* 7 &+ ow &* 1
+                        let planeOffset: Int = ic &* 49 &+ oh &* 49 &+ ow &* 1
                         let k = kernel + ic &* 32
                         do {
                             let tap = x + (planeOffset &+ 0)
@@ -6251,7 +6194,7 @@ extension Resnet152 {
                     tile[12] = a1_5
                     tile[13] = a1_6
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 49 &+ ow
                         let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
                         for p in 0..<7 {
                             let v = lanes[lane &+ p &* 16] + x1[outputOffset &+ p]
@@ -6288,11 +6231,17 @@ extension Resnet152 {
     /// fc: dense 2048→1000.
     /// Generated from specs/resnet152.yaml:51:5.
     @inline(never)
-    static func fc(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func fc(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 2048   y: 1000
         // weight: (1000, 2048)   bias: w[2_048_000..<2_049_000]
-        for u in 0..<1000 {
-            y[u] = Self.dot(w + u &* 2048, x, count: 2048) + w[2_048_000 &+ u]
+        Self.parallel(250, threads: threads) { quads in
+        for quad in quads {
+            let u: Int = quad &* 4
+            let sums = Self.dot4(w + u &* 2048, stride: 2048, x, count: 2048)
+            for r in 0..<4 {
+                y[u &+ r] = sums[r] + w[2_048_000 &+ u &+ r]
+            }
+        }
         }
     }
 
@@ -6321,6 +6270,28 @@ extension Resnet152 {
             i &+= 1
         }
         return sum
+    }
+
+    /// Four dot products at once, of rows `stride` apart with `b`: four weight streams in flight, one load of `b`
+    /// for all four.
+    @inline(__always)
+    static func dot4(_ a: UnsafePointer<Float>, stride: Int, _ b: UnsafePointer<Float>, count: Int) -> SIMD4<Float> {
+        var (s0, s1, s2, s3) = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+        var i = 0
+        while i &+ 16 <= count {
+            let v = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
+            s0 += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self) * v
+            s1 += UnsafeRawPointer(a + (stride &+ i)).loadUnaligned(as: SIMD16<Float>.self) * v
+            s2 += UnsafeRawPointer(a + (2 &* stride &+ i)).loadUnaligned(as: SIMD16<Float>.self) * v
+            s3 += UnsafeRawPointer(a + (3 &* stride &+ i)).loadUnaligned(as: SIMD16<Float>.self) * v
+            i &+= 16
+        }
+        var sums = SIMD4(s0.sum(), s1.sum(), s2.sum(), s3.sum())
+        while i < count {
+            sums += SIMD4(a[i], a[stride &+ i], a[2 &* stride &+ i], a[3 &* stride &+ i]) * b[i]
+            i &+= 1
+        }
+        return sums
     }
 
     /// Lets a non-escaping body run on several threads; each part writes its own range of the output.
@@ -6434,20 +6405,20 @@ extension Resnet152 {
         a.replacing(with: b, where: (a .< b) .| (b .!= b))
     }
 
-    /// Copies (channels, height, width) into a (channels, rows, columns) buffer filled with `fill`, at (top, left).
+    /// Copies (channels, height, width) into a zero-filled (channels, rows, columns) buffer, at (top, left).
     /// Only the border is filled: each value is written once.
-    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, fill: Float = 0) {
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
         let right = columns &- left &- width
         for c in 0..<channels {
             let plane = s + c &* rows &* columns
-            plane.update(repeating: fill, count: top &* columns)
+            plane.update(repeating: 0, count: top &* columns)
             for h in 0..<height {
                 let row = plane + (top &+ h) &* columns
-                row.update(repeating: fill, count: left)
+                row.update(repeating: 0, count: left)
                 (row + left).update(from: x + (c &* height &+ h) &* width, count: width)
-                (row + (left &+ width)).update(repeating: fill, count: right)
+                (row + (left &+ width)).update(repeating: 0, count: right)
             }
-            (plane + (top &+ height) &* columns).update(repeating: fill, count: (rows &- top &- height) &* columns)
+            (plane + (top &+ height) &* columns).update(repeating: 0, count: (rows &- top &- height) &* columns)
         }
     }
 

@@ -16,9 +16,9 @@ public struct Resnet34: Sendable {
     /// Floats of activations, placed by liveness after fusion: the peak activation memory `convc summary` reports.
     public static let activationFloats = 1_003_520
     /// Floats of scratch for zero-padded copies of conv inputs.
-    public static let scratchFloats = 948_480
+    public static let scratchFloats = 215_296
     /// Floats of working memory `predict(_:batch:into:arena:)` needs: activations, then scratch.
-    public static let arenaFloats = 1_952_000
+    public static let arenaFloats = 1_218_816
     static let inputCount = 150_528
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -351,22 +351,22 @@ public struct Resnet34: Sendable {
         Self.blockFilters(&p, at: 0, filters: 64, groups: 1, channels: 3, taps: 49)
         try Self.copy(tensors, "layer1.0.conv1.weight", into: &p, at: 9472, count: 36_864)
         try Self.foldBatchNorm(tensors, "layer1.0.bn1", epsilon: 1e-05, into: &p, weight: 9472, bias: 46_336, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
-        Self.blockFilters(&p, at: 9472, filters: 64, groups: 1, channels: 64, taps: 9)
+        Self.vectorFilters(&p, at: 9472, filters: 64, channels: 64, taps: 9)
         try Self.copy(tensors, "layer1.0.conv2.weight", into: &p, at: 46_400, count: 36_864)
         try Self.foldBatchNorm(tensors, "layer1.0.bn2", epsilon: 1e-05, into: &p, weight: 46_400, bias: 83_264, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
-        Self.blockFilters(&p, at: 46_400, filters: 64, groups: 1, channels: 64, taps: 9)
+        Self.vectorFilters(&p, at: 46_400, filters: 64, channels: 64, taps: 9)
         try Self.copy(tensors, "layer1.1.conv1.weight", into: &p, at: 83_328, count: 36_864)
         try Self.foldBatchNorm(tensors, "layer1.1.bn1", epsilon: 1e-05, into: &p, weight: 83_328, bias: 120_192, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
-        Self.blockFilters(&p, at: 83_328, filters: 64, groups: 1, channels: 64, taps: 9)
+        Self.vectorFilters(&p, at: 83_328, filters: 64, channels: 64, taps: 9)
         try Self.copy(tensors, "layer1.1.conv2.weight", into: &p, at: 120_256, count: 36_864)
         try Self.foldBatchNorm(tensors, "layer1.1.bn2", epsilon: 1e-05, into: &p, weight: 120_256, bias: 157_120, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
-        Self.blockFilters(&p, at: 120_256, filters: 64, groups: 1, channels: 64, taps: 9)
+        Self.vectorFilters(&p, at: 120_256, filters: 64, channels: 64, taps: 9)
         try Self.copy(tensors, "layer1.2.conv1.weight", into: &p, at: 157_184, count: 36_864)
         try Self.foldBatchNorm(tensors, "layer1.2.bn1", epsilon: 1e-05, into: &p, weight: 157_184, bias: 194_048, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
-        Self.blockFilters(&p, at: 157_184, filters: 64, groups: 1, channels: 64, taps: 9)
+        Self.vectorFilters(&p, at: 157_184, filters: 64, channels: 64, taps: 9)
         try Self.copy(tensors, "layer1.2.conv2.weight", into: &p, at: 194_112, count: 36_864)
         try Self.foldBatchNorm(tensors, "layer1.2.bn2", epsilon: 1e-05, into: &p, weight: 194_112, bias: 230_976, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
-        Self.blockFilters(&p, at: 194_112, filters: 64, groups: 1, channels: 64, taps: 9)
+        Self.vectorFilters(&p, at: 194_112, filters: 64, channels: 64, taps: 9)
         try Self.copy(tensors, "layer2.0.conv1.weight", into: &p, at: 231_040, count: 73_728)
         try Self.foldBatchNorm(tensors, "layer2.0.bn1", epsilon: 1e-05, into: &p, weight: 231_040, bias: 304_768, channels: 128, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
         Self.vectorFilters(&p, at: 231_040, filters: 128, channels: 64, taps: 9)
@@ -482,7 +482,7 @@ public struct Resnet34: Sendable {
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
                 Self.conv1(x, w + 0, a + 0, a + 1_003_520, threads)
-                Self.maxpool(a + 0, a + 802_816, a + 1_003_520)
+                Self.maxpool(a + 0, a + 802_816, threads)
                 Self.layer1_0_conv1(a + 802_816, w + 9472, a + 0, a + 1_003_520, threads)
                 Self.layer1_0_conv2(a + 0, a + 802_816, w + 46_400, a + 200_704, a + 1_003_520, threads)
                 Self.layer1_0_conv1(a + 200_704, w + 83_328, a + 0, a + 1_003_520, threads)
@@ -519,7 +519,7 @@ public struct Resnet34: Sendable {
                 Self.layer4_1_conv1(a + 50_176, w + 16_556_544, a + 0, a + 1_003_520, threads)
                 Self.layer4_1_conv2(a + 0, a + 50_176, w + 18_916_352, a + 25_088, a + 1_003_520, threads)
                 Self.avgpool(a + 25_088, a + 0)
-                Self.fc(a + 0, w + 21_276_160, a + 512)
+                Self.fc(a + 0, w + 21_276_160, a + 512, threads)
                 (output + n &* Self.outputCount).update(from: a + 512, count: Self.outputCount)
             }
         }
@@ -637,22 +637,36 @@ extension Resnet34 {
     /// maxpool: max_pool 3×3, stride 2×2, padding 1.
     /// Generated from specs/resnet34.yaml:25:5.
     @inline(never)
-    static func maxpool(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func maxpool(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×112×112   y: 64×56×56
-        Self.pad(x, channels: 64, height: 112, width: 112, top: 1, left: 1, rows: 114, columns: 130, into: scratch, fill: -.infinity)
-        for c in 0..<64 {
+        Self.parallel(64, threads: threads) { channels in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 130) { buffer in
+        let row = buffer.baseAddress!
+        row.initialize(repeating: -.infinity, count: 130)
+        for c in channels {
+            let plane = x + c &* 12_544
             for oh in 0..<56 {
-                for ow in stride(from: 0, to: 56, by: 16) {
+                let top: Int = oh &* 2 &- 1
+                for k in stride(from: 0, to: 112, by: 16) {
+                    let count = min(16, 112 &- k)
                     var m = SIMD16<Float>(repeating: -.infinity)
                     for i in 0..<3 {
-                        let rowOffset: Int = (c &* 114 &+ oh &* 2 &+ i &* 1) &* 130 &+ ow &* 2
-                        for j in 0..<3 {
-                            m = Self.maximum(m, Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
-                        }
+                        let h: Int = top &+ i &* 1
+                        guard h >= 0 && h < 112 else { continue }
+                        m = Self.maximum(m, Self.load16(plane + (h &* 112 &+ k), stride: 1, available: count))
                     }
+                    Self.store16(m, to: row + (1 &+ k), count: count)
+                }
+                for ow in stride(from: 0, to: 56, by: 16) {
+                    var m = SIMD16<Float>(repeating: -.infinity)
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 2)))
                     Self.store16(m, to: y + ((c &* 56 &+ oh) &* 56 &+ ow), count: min(16, 56 &- ow))
                 }
             }
+        }
+        }
         }
     }
 
@@ -662,235 +676,22 @@ extension Resnet34 {
     @inline(never)
     static func layer1_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 64×56×56
-        // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
-        // padded plane: 58×58; output pixel (oh, ow) is position oh·58 + ow
-        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch, threads: threads)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 215_296).update(repeating: 0, count: 32)
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-        for band in stride(from: 0, to: 3246, by: 1024) {
-        for block in blocks {
-            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
-            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
-            let firstChannel: Int = (block / 8) &* 64
-            let kernelOffset: Int = block &* 4608
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for p in stride(from: band, to: min(band &+ 1024, 3246), by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 3364 &+ p &+ i &* 58
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 512
-                        let columnOffset: Int = rowOffset &+ j &* 1
-                        for ic in 0..<64 {
-                            let source = scratch + (columnOffset &+ ic &* 3364)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
-                        }
-                    }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 3136
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 58
-                        let column: Int = q &- row &* 58
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 56 && q &+ 16 <= 3246 {
-                            let index: Int = filterOffset &+ row &* 56 &+ column
-                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 56, columns: 58, end: 3246)
-                        }
-                    }
-                }
-            }
-        }
-        }
-        }
-        }
-    }
-
-    /// layer1.0.conv2: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.0.bn2 folded, + layer1.0.add (the residual) fused, + layer1.0.relu_1 fused.
-    /// Generated from specs/resnet34.yaml:17:13.
-    /// Also runs layer1.1.conv2, layer1.2.conv2 (the same shapes and fusions).
-    @inline(never)
-    static func layer1_0_conv2(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 64×56×56   y: 64×56×56
-        // weight: (8 blocks, 3, 3, 64, 8)   bias: w[36_864..<36_928]
-        // padded plane: 58×58; output pixel (oh, ow) is position oh·58 + ow
-        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch, threads: threads)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 215_296).update(repeating: 0, count: 32)
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-        for band in stride(from: 0, to: 3246, by: 1024) {
-        for block in blocks {
-            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
-            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
-            let firstChannel: Int = (block / 8) &* 64
-            let kernelOffset: Int = block &* 4608
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ firstFilter
-            let bias = w + biasOffset
-            for p in stride(from: band, to: min(band &+ 1024, 3246), by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 3364 &+ p &+ i &* 58
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 512
-                        let columnOffset: Int = rowOffset &+ j &* 1
-                        for ic in 0..<64 {
-                            let source = scratch + (columnOffset &+ ic &* 3364)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
-                        }
-                    }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 3136
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 58
-                        let column: Int = q &- row &* 58
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 56 && q &+ 16 <= 3246 {
-                            let index: Int = filterOffset &+ row &* 56 &+ column
-                            Self.store16(pointwiseMax(Self.plus(v, x1 + (index), count: 16), SIMD16<Float>()), to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(pointwiseMax(Self.plusFlat(v, x1 + filterOffset, row: row, column: column, width: 56, columns: 58, end: 3246), SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 56, columns: 58, end: 3246)
-                        }
-                    }
-                }
-            }
-        }
-        }
-        }
-        }
-    }
-
-    /// layer2.0.conv1: conv 64→128, kernel 3×3, stride 2×2, padding 1, + layer2.0.bn1 folded, + layer2.0.relu fused.
-    /// Generated from specs/resnet34.yaml:14:13.
-    @inline(never)
-    static func layer2_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 64×56×56   y: 128×28×28
-        // weight: (4 blocks, 64, 3, 3, 32)   bias: w[73_728..<73_856]
+        // weight: (2 blocks, 64, 3, 3, 32)   bias: w[36_864..<36_928]
         // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
         Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch, threads: threads)
-        Self.parallel(4, threads: threads) { blocks in
+        Self.parallel(2, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 28, by: 7) {
+        for band in stride(from: 0, to: 56, by: 15) {
         for block in blocks {
             let kernelOffset: Int = block &* 18_432
             let kernel = w + kernelOffset
-            let biasOffset: Int = 73_728 &+ block &* 32
+            let biasOffset: Int = 36_864 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 7, 28) {
-                for segment in stride(from: 0, to: 28, by: 14) {
-                    let ow: Int = min(segment, 14)
+            for oh in band..<min(band &+ 15, 56) {
+                for segment in stride(from: 0, to: 56, by: 14) {
+                    let ow: Int = min(segment, 42)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -920,7 +721,7 @@ extension Resnet34 {
                     var a1_12 = bias1
                     var a1_13 = bias1
                     for ic in 0..<64 {
-                        let planeOffset: Int = ic &* 3364 &+ oh &* 116 &+ ow &* 2
+                        let planeOffset: Int = ic &* 3364 &+ oh &* 58 &+ ow &* 1
                         let k = kernel + ic &* 288
                         do {
                             let tap = scratch + (planeOffset &+ 0)
@@ -928,32 +729,32 @@ extension Resnet34 {
                             let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
                             Self.multiplyAdd(&a0_0, tap[0], w0)
                             Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[2], w0)
-                            Self.multiplyAdd(&a1_1, tap[2], w1)
-                            Self.multiplyAdd(&a0_2, tap[4], w0)
-                            Self.multiplyAdd(&a1_2, tap[4], w1)
-                            Self.multiplyAdd(&a0_3, tap[6], w0)
-                            Self.multiplyAdd(&a1_3, tap[6], w1)
-                            Self.multiplyAdd(&a0_4, tap[8], w0)
-                            Self.multiplyAdd(&a1_4, tap[8], w1)
-                            Self.multiplyAdd(&a0_5, tap[10], w0)
-                            Self.multiplyAdd(&a1_5, tap[10], w1)
-                            Self.multiplyAdd(&a0_6, tap[12], w0)
-                            Self.multiplyAdd(&a1_6, tap[12], w1)
-                            Self.multiplyAdd(&a0_7, tap[14], w0)
-                            Self.multiplyAdd(&a1_7, tap[14], w1)
-                            Self.multiplyAdd(&a0_8, tap[16], w0)
-                            Self.multiplyAdd(&a1_8, tap[16], w1)
-                            Self.multiplyAdd(&a0_9, tap[18], w0)
-                            Self.multiplyAdd(&a1_9, tap[18], w1)
-                            Self.multiplyAdd(&a0_10, tap[20], w0)
-                            Self.multiplyAdd(&a1_10, tap[20], w1)
-                            Self.multiplyAdd(&a0_11, tap[22], w0)
-                            Self.multiplyAdd(&a1_11, tap[22], w1)
-                            Self.multiplyAdd(&a0_12, tap[24], w0)
-                            Self.multiplyAdd(&a1_12, tap[24], w1)
-                            Self.multiplyAdd(&a0_13, tap[26], w0)
-                            Self.multiplyAdd(&a1_13, tap[26], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
                         }
                         do {
                             let tap = scratch + (planeOffset &+ 1)
@@ -961,32 +762,32 @@ extension Resnet34 {
                             let w1 = UnsafeRawPointer(k + (32 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
                             Self.multiplyAdd(&a0_0, tap[0], w0)
                             Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[2], w0)
-                            Self.multiplyAdd(&a1_1, tap[2], w1)
-                            Self.multiplyAdd(&a0_2, tap[4], w0)
-                            Self.multiplyAdd(&a1_2, tap[4], w1)
-                            Self.multiplyAdd(&a0_3, tap[6], w0)
-                            Self.multiplyAdd(&a1_3, tap[6], w1)
-                            Self.multiplyAdd(&a0_4, tap[8], w0)
-                            Self.multiplyAdd(&a1_4, tap[8], w1)
-                            Self.multiplyAdd(&a0_5, tap[10], w0)
-                            Self.multiplyAdd(&a1_5, tap[10], w1)
-                            Self.multiplyAdd(&a0_6, tap[12], w0)
-                            Self.multiplyAdd(&a1_6, tap[12], w1)
-                            Self.multiplyAdd(&a0_7, tap[14], w0)
-                            Self.multiplyAdd(&a1_7, tap[14], w1)
-                            Self.multiplyAdd(&a0_8, tap[16], w0)
-                            Self.multiplyAdd(&a1_8, tap[16], w1)
-                            Self.multiplyAdd(&a0_9, tap[18], w0)
-                            Self.multiplyAdd(&a1_9, tap[18], w1)
-                            Self.multiplyAdd(&a0_10, tap[20], w0)
-                            Self.multiplyAdd(&a1_10, tap[20], w1)
-                            Self.multiplyAdd(&a0_11, tap[22], w0)
-                            Self.multiplyAdd(&a1_11, tap[22], w1)
-                            Self.multiplyAdd(&a0_12, tap[24], w0)
-                            Self.multiplyAdd(&a1_12, tap[24], w1)
-                            Self.multiplyAdd(&a0_13, tap[26], w0)
-                            Self.multiplyAdd(&a1_13, tap[26], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
                         }
                         do {
                             let tap = scratch + (planeOffset &+ 2)
@@ -994,32 +795,32 @@ extension Resnet34 {
                             let w1 = UnsafeRawPointer(k + (64 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
                             Self.multiplyAdd(&a0_0, tap[0], w0)
                             Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[2], w0)
-                            Self.multiplyAdd(&a1_1, tap[2], w1)
-                            Self.multiplyAdd(&a0_2, tap[4], w0)
-                            Self.multiplyAdd(&a1_2, tap[4], w1)
-                            Self.multiplyAdd(&a0_3, tap[6], w0)
-                            Self.multiplyAdd(&a1_3, tap[6], w1)
-                            Self.multiplyAdd(&a0_4, tap[8], w0)
-                            Self.multiplyAdd(&a1_4, tap[8], w1)
-                            Self.multiplyAdd(&a0_5, tap[10], w0)
-                            Self.multiplyAdd(&a1_5, tap[10], w1)
-                            Self.multiplyAdd(&a0_6, tap[12], w0)
-                            Self.multiplyAdd(&a1_6, tap[12], w1)
-                            Self.multiplyAdd(&a0_7, tap[14], w0)
-                            Self.multiplyAdd(&a1_7, tap[14], w1)
-                            Self.multiplyAdd(&a0_8, tap[16], w0)
-                            Self.multiplyAdd(&a1_8, tap[16], w1)
-                            Self.multiplyAdd(&a0_9, tap[18], w0)
-                            Self.multiplyAdd(&a1_9, tap[18], w1)
-                            Self.multiplyAdd(&a0_10, tap[20], w0)
-                            Self.multiplyAdd(&a1_10, tap[20], w1)
-                            Self.multiplyAdd(&a0_11, tap[22], w0)
-                            Self.multiplyAdd(&a1_11, tap[22], w1)
-                            Self.multiplyAdd(&a0_12, tap[24], w0)
-                            Self.multiplyAdd(&a1_12, tap[24], w1)
-                            Self.multiplyAdd(&a0_13, tap[26], w0)
-                            Self.multiplyAdd(&a1_13, tap[26], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
                         }
                         do {
                             let tap = scratch + (planeOffset &+ 58)
@@ -1027,32 +828,32 @@ extension Resnet34 {
                             let w1 = UnsafeRawPointer(k + (96 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
                             Self.multiplyAdd(&a0_0, tap[0], w0)
                             Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[2], w0)
-                            Self.multiplyAdd(&a1_1, tap[2], w1)
-                            Self.multiplyAdd(&a0_2, tap[4], w0)
-                            Self.multiplyAdd(&a1_2, tap[4], w1)
-                            Self.multiplyAdd(&a0_3, tap[6], w0)
-                            Self.multiplyAdd(&a1_3, tap[6], w1)
-                            Self.multiplyAdd(&a0_4, tap[8], w0)
-                            Self.multiplyAdd(&a1_4, tap[8], w1)
-                            Self.multiplyAdd(&a0_5, tap[10], w0)
-                            Self.multiplyAdd(&a1_5, tap[10], w1)
-                            Self.multiplyAdd(&a0_6, tap[12], w0)
-                            Self.multiplyAdd(&a1_6, tap[12], w1)
-                            Self.multiplyAdd(&a0_7, tap[14], w0)
-                            Self.multiplyAdd(&a1_7, tap[14], w1)
-                            Self.multiplyAdd(&a0_8, tap[16], w0)
-                            Self.multiplyAdd(&a1_8, tap[16], w1)
-                            Self.multiplyAdd(&a0_9, tap[18], w0)
-                            Self.multiplyAdd(&a1_9, tap[18], w1)
-                            Self.multiplyAdd(&a0_10, tap[20], w0)
-                            Self.multiplyAdd(&a1_10, tap[20], w1)
-                            Self.multiplyAdd(&a0_11, tap[22], w0)
-                            Self.multiplyAdd(&a1_11, tap[22], w1)
-                            Self.multiplyAdd(&a0_12, tap[24], w0)
-                            Self.multiplyAdd(&a1_12, tap[24], w1)
-                            Self.multiplyAdd(&a0_13, tap[26], w0)
-                            Self.multiplyAdd(&a1_13, tap[26], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
                         }
                         do {
                             let tap = scratch + (planeOffset &+ 59)
@@ -1060,32 +861,32 @@ extension Resnet34 {
                             let w1 = UnsafeRawPointer(k + (128 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
                             Self.multiplyAdd(&a0_0, tap[0], w0)
                             Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[2], w0)
-                            Self.multiplyAdd(&a1_1, tap[2], w1)
-                            Self.multiplyAdd(&a0_2, tap[4], w0)
-                            Self.multiplyAdd(&a1_2, tap[4], w1)
-                            Self.multiplyAdd(&a0_3, tap[6], w0)
-                            Self.multiplyAdd(&a1_3, tap[6], w1)
-                            Self.multiplyAdd(&a0_4, tap[8], w0)
-                            Self.multiplyAdd(&a1_4, tap[8], w1)
-                            Self.multiplyAdd(&a0_5, tap[10], w0)
-                            Self.multiplyAdd(&a1_5, tap[10], w1)
-                            Self.multiplyAdd(&a0_6, tap[12], w0)
-                            Self.multiplyAdd(&a1_6, tap[12], w1)
-                            Self.multiplyAdd(&a0_7, tap[14], w0)
-                            Self.multiplyAdd(&a1_7, tap[14], w1)
-                            Self.multiplyAdd(&a0_8, tap[16], w0)
-                            Self.multiplyAdd(&a1_8, tap[16], w1)
-                            Self.multiplyAdd(&a0_9, tap[18], w0)
-                            Self.multiplyAdd(&a1_9, tap[18], w1)
-                            Self.multiplyAdd(&a0_10, tap[20], w0)
-                            Self.multiplyAdd(&a1_10, tap[20], w1)
-                            Self.multiplyAdd(&a0_11, tap[22], w0)
-                            Self.multiplyAdd(&a1_11, tap[22], w1)
-                            Self.multiplyAdd(&a0_12, tap[24], w0)
-                            Self.multiplyAdd(&a1_12, tap[24], w1)
-                            Self.multiplyAdd(&a0_13, tap[26], w0)
-                            Self.multiplyAdd(&a1_13, tap[26], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
                         }
                         do {
                             let tap = scratch + (planeOffset &+ 60)
@@ -1093,32 +894,32 @@ extension Resnet34 {
                             let w1 = UnsafeRawPointer(k + (160 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
                             Self.multiplyAdd(&a0_0, tap[0], w0)
                             Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[2], w0)
-                            Self.multiplyAdd(&a1_1, tap[2], w1)
-                            Self.multiplyAdd(&a0_2, tap[4], w0)
-                            Self.multiplyAdd(&a1_2, tap[4], w1)
-                            Self.multiplyAdd(&a0_3, tap[6], w0)
-                            Self.multiplyAdd(&a1_3, tap[6], w1)
-                            Self.multiplyAdd(&a0_4, tap[8], w0)
-                            Self.multiplyAdd(&a1_4, tap[8], w1)
-                            Self.multiplyAdd(&a0_5, tap[10], w0)
-                            Self.multiplyAdd(&a1_5, tap[10], w1)
-                            Self.multiplyAdd(&a0_6, tap[12], w0)
-                            Self.multiplyAdd(&a1_6, tap[12], w1)
-                            Self.multiplyAdd(&a0_7, tap[14], w0)
-                            Self.multiplyAdd(&a1_7, tap[14], w1)
-                            Self.multiplyAdd(&a0_8, tap[16], w0)
-                            Self.multiplyAdd(&a1_8, tap[16], w1)
-                            Self.multiplyAdd(&a0_9, tap[18], w0)
-                            Self.multiplyAdd(&a1_9, tap[18], w1)
-                            Self.multiplyAdd(&a0_10, tap[20], w0)
-                            Self.multiplyAdd(&a1_10, tap[20], w1)
-                            Self.multiplyAdd(&a0_11, tap[22], w0)
-                            Self.multiplyAdd(&a1_11, tap[22], w1)
-                            Self.multiplyAdd(&a0_12, tap[24], w0)
-                            Self.multiplyAdd(&a1_12, tap[24], w1)
-                            Self.multiplyAdd(&a0_13, tap[26], w0)
-                            Self.multiplyAdd(&a1_13, tap[26], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
                         }
                         do {
                             let tap = scratch + (planeOffset &+ 116)
@@ -1126,32 +927,32 @@ extension Resnet34 {
                             let w1 = UnsafeRawPointer(k + (192 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
                             Self.multiplyAdd(&a0_0, tap[0], w0)
                             Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[2], w0)
-                            Self.multiplyAdd(&a1_1, tap[2], w1)
-                            Self.multiplyAdd(&a0_2, tap[4], w0)
-                            Self.multiplyAdd(&a1_2, tap[4], w1)
-                            Self.multiplyAdd(&a0_3, tap[6], w0)
-                            Self.multiplyAdd(&a1_3, tap[6], w1)
-                            Self.multiplyAdd(&a0_4, tap[8], w0)
-                            Self.multiplyAdd(&a1_4, tap[8], w1)
-                            Self.multiplyAdd(&a0_5, tap[10], w0)
-                            Self.multiplyAdd(&a1_5, tap[10], w1)
-                            Self.multiplyAdd(&a0_6, tap[12], w0)
-                            Self.multiplyAdd(&a1_6, tap[12], w1)
-                            Self.multiplyAdd(&a0_7, tap[14], w0)
-                            Self.multiplyAdd(&a1_7, tap[14], w1)
-                            Self.multiplyAdd(&a0_8, tap[16], w0)
-                            Self.multiplyAdd(&a1_8, tap[16], w1)
-                            Self.multiplyAdd(&a0_9, tap[18], w0)
-                            Self.multiplyAdd(&a1_9, tap[18], w1)
-                            Self.multiplyAdd(&a0_10, tap[20], w0)
-                            Self.multiplyAdd(&a1_10, tap[20], w1)
-                            Self.multiplyAdd(&a0_11, tap[22], w0)
-                            Self.multiplyAdd(&a1_11, tap[22], w1)
-                            Self.multiplyAdd(&a0_12, tap[24], w0)
-                            Self.multiplyAdd(&a1_12, tap[24], w1)
-                            Self.multiplyAdd(&a0_13, tap[26], w0)
-                            Self.multiplyAdd(&a1_13, tap[26], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
                         }
                         do {
                             let tap = scratch + (planeOffset &+ 117)
@@ -1159,32 +960,32 @@ extension Resnet34 {
                             let w1 = UnsafeRawPointer(k + (224 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
                             Self.multiplyAdd(&a0_0, tap[0], w0)
                             Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[2], w0)
-                            Self.multiplyAdd(&a1_1, tap[2], w1)
-                            Self.multiplyAdd(&a0_2, tap[4], w0)
-                            Self.multiplyAdd(&a1_2, tap[4], w1)
-                            Self.multiplyAdd(&a0_3, tap[6], w0)
-                            Self.multiplyAdd(&a1_3, tap[6], w1)
-                            Self.multiplyAdd(&a0_4, tap[8], w0)
-                            Self.multiplyAdd(&a1_4, tap[8], w1)
-                            Self.multiplyAdd(&a0_5, tap[10], w0)
-                            Self.multiplyAdd(&a1_5, tap[10], w1)
-                            Self.multiplyAdd(&a0_6, tap[12], w0)
-                            Self.multiplyAdd(&a1_6, tap[12], w1)
-                            Self.multiplyAdd(&a0_7, tap[14], w0)
-                            Self.multiplyAdd(&a1_7, tap[14], w1)
-                            Self.multiplyAdd(&a0_8, tap[16], w0)
-                            Self.multiplyAdd(&a1_8, tap[16], w1)
-                            Self.multiplyAdd(&a0_9, tap[18], w0)
-                            Self.multiplyAdd(&a1_9, tap[18], w1)
-                            Self.multiplyAdd(&a0_10, tap[20], w0)
-                            Self.multiplyAdd(&a1_10, tap[20], w1)
-                            Self.multiplyAdd(&a0_11, tap[22], w0)
-                            Self.multiplyAdd(&a1_11, tap[22], w1)
-                            Self.multiplyAdd(&a0_12, tap[24], w0)
-                            Self.multiplyAdd(&a1_12, tap[24], w1)
-                            Self.multiplyAdd(&a0_13, tap[26], w0)
-                            Self.multiplyAdd(&a1_13, tap[26], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
                         }
                         do {
                             let tap = scratch + (planeOffset &+ 118)
@@ -1192,32 +993,32 @@ extension Resnet34 {
                             let w1 = UnsafeRawPointer(k + (256 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
                             Self.multiplyAdd(&a0_0, tap[0], w0)
                             Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[2], w0)
-                            Self.multiplyAdd(&a1_1, tap[2], w1)
-                            Self.multiplyAdd(&a0_2, tap[4], w0)
-                            Self.multiplyAdd(&a1_2, tap[4], w1)
-                            Self.multiplyAdd(&a0_3, tap[6], w0)
-                            Self.multiplyAdd(&a1_3, tap[6], w1)
-                            Self.multiplyAdd(&a0_4, tap[8], w0)
-                            Self.multiplyAdd(&a1_4, tap[8], w1)
-                            Self.multiplyAdd(&a0_5, tap[10], w0)
-                            Self.multiplyAdd(&a1_5, tap[10], w1)
-                            Self.multiplyAdd(&a0_6, tap[12], w0)
-                            Self.multiplyAdd(&a1_6, tap[12], w1)
-                            Self.multiplyAdd(&a0_7, tap[14], w0)
-                            Self.multiplyAdd(&a1_7, tap[14], w1)
-                            Self.multiplyAdd(&a0_8, tap[16], w0)
-                            Self.multiplyAdd(&a1_8, tap[16], w1)
-                            Self.multiplyAdd(&a0_9, tap[18], w0)
-                            Self.multiplyAdd(&a1_9, tap[18], w1)
-                            Self.multiplyAdd(&a0_10, tap[20], w0)
-                            Self.multiplyAdd(&a1_10, tap[20], w1)
-                            Self.multiplyAdd(&a0_11, tap[22], w0)
-                            Self.multiplyAdd(&a1_11, tap[22], w1)
-                            Self.multiplyAdd(&a0_12, tap[24], w0)
-                            Self.multiplyAdd(&a1_12, tap[24], w1)
-                            Self.multiplyAdd(&a0_13, tap[26], w0)
-                            Self.multiplyAdd(&a1_13, tap[26], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
                         }
                     }
                     tile[0] = a0_0
@@ -1253,9 +1054,647 @@ extension Resnet34 {
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 784 &+ oh &* 28 &+ ow
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 3136 &+ oh &* 56 &+ ow
                         let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
                         for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+                        }
+                    }
+                }
+            }
+        }
+        }
+        }
+        }
+    }
+
+    /// layer1.0.conv2: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.0.bn2 folded, + layer1.0.add (the residual) fused, + layer1.0.relu_1 fused.
+    /// Generated from specs/resnet34.yaml:17:13.
+    /// Also runs layer1.1.conv2, layer1.2.conv2 (the same shapes and fusions).
+    @inline(never)
+    static func layer1_0_conv2(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
+        // x: 64×56×56   y: 64×56×56
+        // weight: (2 blocks, 64, 3, 3, 32)   bias: w[36_864..<36_928]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch, threads: threads)
+        Self.parallel(2, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 56, by: 15) {
+        for block in blocks {
+            let kernelOffset: Int = block &* 18_432
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 15, 56) {
+                for segment in stride(from: 0, to: 56, by: 14) {
+                    let ow: Int = min(segment, 42)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<64 {
+                        let planeOffset: Int = ic &* 3364 &+ oh &* 58 &+ ow &* 1
+                        let k = kernel + ic &* 288
+                        do {
+                            let tap = scratch + (planeOffset &+ 0)
+                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 1)
+                            let w0 = UnsafeRawPointer(k + (32 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (32 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 2)
+                            let w0 = UnsafeRawPointer(k + (64 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (64 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 58)
+                            let w0 = UnsafeRawPointer(k + (96 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (96 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 59)
+                            let w0 = UnsafeRawPointer(k + (128 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (128 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 60)
+                            let w0 = UnsafeRawPointer(k + (160 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (160 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 116)
+                            let w0 = UnsafeRawPointer(k + (192 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (192 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 117)
+                            let w0 = UnsafeRawPointer(k + (224 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (224 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 118)
+                            let w0 = UnsafeRawPointer(k + (256 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (256 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 3136 &+ oh &* 56 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            let v = lanes[lane &+ p &* 16] + x1[outputOffset &+ p]
+                            y[outputOffset &+ p] = max(v, 0)
+                        }
+                    }
+                }
+            }
+        }
+        }
+        }
+        }
+    }
+
+    /// layer2.0.conv1: conv 64→128, kernel 3×3, stride 2×2, padding 1, + layer2.0.bn1 folded, + layer2.0.relu fused.
+    /// Generated from specs/resnet34.yaml:14:13.
+    @inline(never)
+    static func layer2_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
+        // x: 64×56×56   y: 128×28×28
+        // weight: (4 blocks, 64, 3, 3, 32)   bias: w[73_728..<73_856]
+        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
+        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch, threads: threads)
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 28, by: 7) {
+        for block in blocks {
+            let kernelOffset: Int = block &* 18_432
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 73_728 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 7, 28) {
+                for segment in stride(from: 0, to: 28, by: 7) {
+                    let ow: Int = min(segment, 21)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    for ic in 0..<64 {
+                        let planeOffset: Int = ic &* 3364 &+ oh &* 116 &+ ow &* 2
+                        let k = kernel + ic &* 288
+                        do {
+                            let tap = scratch + (planeOffset &+ 0)
+                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[2], w0)
+                            Self.multiplyAdd(&a1_1, tap[2], w1)
+                            Self.multiplyAdd(&a0_2, tap[4], w0)
+                            Self.multiplyAdd(&a1_2, tap[4], w1)
+                            Self.multiplyAdd(&a0_3, tap[6], w0)
+                            Self.multiplyAdd(&a1_3, tap[6], w1)
+                            Self.multiplyAdd(&a0_4, tap[8], w0)
+                            Self.multiplyAdd(&a1_4, tap[8], w1)
+                            Self.multiplyAdd(&a0_5, tap[10], w0)
+                            Self.multiplyAdd(&a1_5, tap[10], w1)
+                            Self.multiplyAdd(&a0_6, tap[12], w0)
+                            Self.multiplyAdd(&a1_6, tap[12], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 1)
+                            let w0 = UnsafeRawPointer(k + (32 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (32 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[2], w0)
+                            Self.multiplyAdd(&a1_1, tap[2], w1)
+                            Self.multiplyAdd(&a0_2, tap[4], w0)
+                            Self.multiplyAdd(&a1_2, tap[4], w1)
+                            Self.multiplyAdd(&a0_3, tap[6], w0)
+                            Self.multiplyAdd(&a1_3, tap[6], w1)
+                            Self.multiplyAdd(&a0_4, tap[8], w0)
+                            Self.multiplyAdd(&a1_4, tap[8], w1)
+                            Self.multiplyAdd(&a0_5, tap[10], w0)
+                            Self.multiplyAdd(&a1_5, tap[10], w1)
+                            Self.multiplyAdd(&a0_6, tap[12], w0)
+                            Self.multiplyAdd(&a1_6, tap[12], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 2)
+                            let w0 = UnsafeRawPointer(k + (64 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (64 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[2], w0)
+                            Self.multiplyAdd(&a1_1, tap[2], w1)
+                            Self.multiplyAdd(&a0_2, tap[4], w0)
+                            Self.multiplyAdd(&a1_2, tap[4], w1)
+                            Self.multiplyAdd(&a0_3, tap[6], w0)
+                            Self.multiplyAdd(&a1_3, tap[6], w1)
+                            Self.multiplyAdd(&a0_4, tap[8], w0)
+                            Self.multiplyAdd(&a1_4, tap[8], w1)
+                            Self.multiplyAdd(&a0_5, tap[10], w0)
+                            Self.multiplyAdd(&a1_5, tap[10], w1)
+                            Self.multiplyAdd(&a0_6, tap[12], w0)
+                            Self.multiplyAdd(&a1_6, tap[12], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 58)
+                            let w0 = UnsafeRawPointer(k + (96 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (96 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[2], w0)
+                            Self.multiplyAdd(&a1_1, tap[2], w1)
+                            Self.multiplyAdd(&a0_2, tap[4], w0)
+                            Self.multiplyAdd(&a1_2, tap[4], w1)
+                            Self.multiplyAdd(&a0_3, tap[6], w0)
+                            Self.multiplyAdd(&a1_3, tap[6], w1)
+                            Self.multiplyAdd(&a0_4, tap[8], w0)
+                            Self.multiplyAdd(&a1_4, tap[8], w1)
+                            Self.multiplyAdd(&a0_5, tap[10], w0)
+                            Self.multiplyAdd(&a1_5, tap[10], w1)
+                            Self.multiplyAdd(&a0_6, tap[12], w0)
+                            Self.multiplyAdd(&a1_6, tap[12], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 59)
+                            let w0 = UnsafeRawPointer(k + (128 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (128 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[2], w0)
+                            Self.multiplyAdd(&a1_1, tap[2], w1)
+                            Self.multiplyAdd(&a0_2, tap[4], w0)
+                            Self.multiplyAdd(&a1_2, tap[4], w1)
+                            Self.multiplyAdd(&a0_3, tap[6], w0)
+                            Self.multiplyAdd(&a1_3, tap[6], w1)
+                            Self.multiplyAdd(&a0_4, tap[8], w0)
+                            Self.multiplyAdd(&a1_4, tap[8], w1)
+                            Self.multiplyAdd(&a0_5, tap[10], w0)
+                            Self.multiplyAdd(&a1_5, tap[10], w1)
+                            Self.multiplyAdd(&a0_6, tap[12], w0)
+                            Self.multiplyAdd(&a1_6, tap[12], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 60)
+                            let w0 = UnsafeRawPointer(k + (160 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (160 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[2], w0)
+                            Self.multiplyAdd(&a1_1, tap[2], w1)
+                            Self.multiplyAdd(&a0_2, tap[4], w0)
+                            Self.multiplyAdd(&a1_2, tap[4], w1)
+                            Self.multiplyAdd(&a0_3, tap[6], w0)
+                            Self.multiplyAdd(&a1_3, tap[6], w1)
+                            Self.multiplyAdd(&a0_4, tap[8], w0)
+                            Self.multiplyAdd(&a1_4, tap[8], w1)
+                            Self.multiplyAdd(&a0_5, tap[10], w0)
+                            Self.multiplyAdd(&a1_5, tap[10], w1)
+                            Self.multiplyAdd(&a0_6, tap[12], w0)
+                            Self.multiplyAdd(&a1_6, tap[12], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 116)
+                            let w0 = UnsafeRawPointer(k + (192 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (192 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[2], w0)
+                            Self.multiplyAdd(&a1_1, tap[2], w1)
+                            Self.multiplyAdd(&a0_2, tap[4], w0)
+                            Self.multiplyAdd(&a1_2, tap[4], w1)
+                            Self.multiplyAdd(&a0_3, tap[6], w0)
+                            Self.multiplyAdd(&a1_3, tap[6], w1)
+                            Self.multiplyAdd(&a0_4, tap[8], w0)
+                            Self.multiplyAdd(&a1_4, tap[8], w1)
+                            Self.multiplyAdd(&a0_5, tap[10], w0)
+                            Self.multiplyAdd(&a1_5, tap[10], w1)
+                            Self.multiplyAdd(&a0_6, tap[12], w0)
+                            Self.multiplyAdd(&a1_6, tap[12], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 117)
+                            let w0 = UnsafeRawPointer(k + (224 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (224 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[2], w0)
+                            Self.multiplyAdd(&a1_1, tap[2], w1)
+                            Self.multiplyAdd(&a0_2, tap[4], w0)
+                            Self.multiplyAdd(&a1_2, tap[4], w1)
+                            Self.multiplyAdd(&a0_3, tap[6], w0)
+                            Self.multiplyAdd(&a1_3, tap[6], w1)
+                            Self.multiplyAdd(&a0_4, tap[8], w0)
+                            Self.multiplyAdd(&a1_4, tap[8], w1)
+                            Self.multiplyAdd(&a0_5, tap[10], w0)
+                            Self.multiplyAdd(&a1_5, tap[10], w1)
+                            Self.multiplyAdd(&a0_6, tap[12], w0)
+                            Self.multiplyAdd(&a1_6, tap[12], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 118)
+                            let w0 = UnsafeRawPointer(k + (256 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (256 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[2], w0)
+                            Self.multiplyAdd(&a1_1, tap[2], w1)
+                            Self.multiplyAdd(&a0_2, tap[4], w0)
+                            Self.multiplyAdd(&a1_2, tap[4], w1)
+                            Self.multiplyAdd(&a0_3, tap[6], w0)
+                            Self.multiplyAdd(&a1_3, tap[6], w1)
+                            Self.multiplyAdd(&a0_4, tap[8], w0)
+                            Self.multiplyAdd(&a1_4, tap[8], w1)
+                            Self.multiplyAdd(&a0_5, tap[10], w0)
+                            Self.multiplyAdd(&a1_5, tap[10], w1)
+                            Self.multiplyAdd(&a0_6, tap[12], w0)
+                            Self.multiplyAdd(&a1_6, tap[12], w1)
+                        }
+                    }
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a1_0
+                    tile[8] = a1_1
+                    tile[9] = a1_2
+                    tile[10] = a1_3
+                    tile[11] = a1_4
+                    tile[12] = a1_5
+                    tile[13] = a1_6
+                    for t in 0..<14 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 784 &+ oh &* 28 &+ ow
+                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
+                        for p in 0..<7 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
                         }
                     }
@@ -2588,10 +3027,10 @@ extension Resnet34 {
     static func layer3_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 256×14×14
         // weight: (8 blocks, 128, 3, 3, 32)   bias: w[294_912..<295_168]
-        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch, threads: threads)
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
         for band in stride(from: 0, to: 14, by: 7) {
         for block in blocks {
@@ -2601,8 +3040,8 @@ extension Resnet34 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
             for oh in band..<min(band &+ 7, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
+                for segment in stride(from: 0, to: 14, by: 7) {
+                    let ow: Int = min(segment, 7)
                     var a0_0 = bias0
                     var a0_1 = bias0
                     var a0_2 = bias0
@@ -2610,13 +3049,6 @@ extension Resnet34 {
                     var a0_4 = bias0
                     var a0_5 = bias0
                     var a0_6 = bias0
-                    var a0_7 = bias0
-                    var a0_8 = bias0
-                    var a0_9 = bias0
-                    var a0_10 = bias0
-                    var a0_11 = bias0
-                    var a0_12 = bias0
-                    var a0_13 = bias0
                     var a1_0 = bias1
                     var a1_1 = bias1
                     var a1_2 = bias1
@@ -2624,13 +3056,6 @@ extension Resnet34 {
                     var a1_4 = bias1
                     var a1_5 = bias1
                     var a1_6 = bias1
-                    var a1_7 = bias1
-                    var a1_8 = bias1
-                    var a1_9 = bias1
-                    var a1_10 = bias1
-                    var a1_11 = bias1
-                    var a1_12 = bias1
-                    var a1_13 = bias1
                     for ic in 0..<128 {
                         let planeOffset: Int = ic &* 900 &+ oh &* 60 &+ ow &* 2
                         let k = kernel + ic &* 288
@@ -2652,20 +3077,6 @@ extension Resnet34 {
                             Self.multiplyAdd(&a1_5, tap[10], w1)
                             Self.multiplyAdd(&a0_6, tap[12], w0)
                             Self.multiplyAdd(&a1_6, tap[12], w1)
-                            Self.multiplyAdd(&a0_7, tap[14], w0)
-                            Self.multiplyAdd(&a1_7, tap[14], w1)
-                            Self.multiplyAdd(&a0_8, tap[16], w0)
-                            Self.multiplyAdd(&a1_8, tap[16], w1)
-                            Self.multiplyAdd(&a0_9, tap[18], w0)
-                            Self.multiplyAdd(&a1_9, tap[18], w1)
-                            Self.multiplyAdd(&a0_10, tap[20], w0)
-                            Self.multiplyAdd(&a1_10, tap[20], w1)
-                            Self.multiplyAdd(&a0_11, tap[22], w0)
-                            Self.multiplyAdd(&a1_11, tap[22], w1)
-                            Self.multiplyAdd(&a0_12, tap[24], w0)
-                            Self.multiplyAdd(&a1_12, tap[24], w1)
-                            Self.multiplyAdd(&a0_13, tap[26], w0)
-                            Self.multiplyAdd(&a1_13, tap[26], w1)
                         }
                         do {
                             let tap = scratch + (planeOffset &+ 1)
@@ -2685,20 +3096,6 @@ extension Resnet34 {
                             Self.multiplyAdd(&a1_5, tap[10], w1)
                             Self.multiplyAdd(&a0_6, tap[12], w0)
                             Self.multiplyAdd(&a1_6, tap[12], w1)
-                            Self.multiplyAdd(&a0_7, tap[14], w0)
-                            Self.multiplyAdd(&a1_7, tap[14], w1)
-                            Self.multiplyAdd(&a0_8, tap[16], w0)
-                            Self.multiplyAdd(&a1_8, tap[16], w1)
-                            Self.multiplyAdd(&a0_9, tap[18], w0)
-                            Self.multiplyAdd(&a1_9, tap[18], w1)
-                            Self.multiplyAdd(&a0_10, tap[20], w0)
-                            Self.multiplyAdd(&a1_10, tap[20], w1)
-                            Self.multiplyAdd(&a0_11, tap[22], w0)
-                            Self.multiplyAdd(&a1_11, tap[22], w1)
-                            Self.multiplyAdd(&a0_12, tap[24], w0)
-                            Self.multiplyAdd(&a1_12, tap[24], w1)
-                            Self.multiplyAdd(&a0_13, tap[26], w0)
-                            Self.multiplyAdd(&a1_13, tap[26], w1)
                         }
                         do {
                             let tap = scratch + (planeOffset &+ 2)
@@ -2718,20 +3115,6 @@ extension Resnet34 {
                             Self.multiplyAdd(&a1_5, tap[10], w1)
                             Self.multiplyAdd(&a0_6, tap[12], w0)
                             Self.multiplyAdd(&a1_6, tap[12], w1)
-                            Self.multiplyAdd(&a0_7, tap[14], w0)
-                            Self.multiplyAdd(&a1_7, tap[14], w1)
-                            Self.multiplyAdd(&a0_8, tap[16], w0)
-                            Self.multiplyAdd(&a1_8, tap[16], w1)
-                            Self.multiplyAdd(&a0_9, tap[18], w0)
-                            Self.multiplyAdd(&a1_9, tap[18], w1)
-                            Self.multiplyAdd(&a0_10, tap[20], w0)
-                            Self.multiplyAdd(&a1_10, tap[20], w1)
-                            Self.multiplyAdd(&a0_11, tap[22], w0)
-                            Self.multiplyAdd(&a1_11, tap[22], w1)
-                            Self.multiplyAdd(&a0_12, tap[24], w0)
-                            Self.multiplyAdd(&a1_12, tap[24], w1)
-                            Self.multiplyAdd(&a0_13, tap[26], w0)
-                            Self.multiplyAdd(&a1_13, tap[26], w1)
                         }
                         do {
                             let tap = scratch + (planeOffset &+ 30)
@@ -2751,20 +3134,6 @@ extension Resnet34 {
                             Self.multiplyAdd(&a1_5, tap[10], w1)
                             Self.multiplyAdd(&a0_6, tap[12], w0)
                             Self.multiplyAdd(&a1_6, tap[12], w1)
-                            Self.multiplyAdd(&a0_7, tap[14], w0)
-                            Self.multiplyAdd(&a1_7, tap[14], w1)
-                            Self.multiplyAdd(&a0_8, tap[16], w0)
-                            Self.multiplyAdd(&a1_8, tap[16], w1)
-                            Self.multiplyAdd(&a0_9, tap[18], w0)
-                            Self.multiplyAdd(&a1_9, tap[18], w1)
-                            Self.multiplyAdd(&a0_10, tap[20], w0)
-                            Self.multiplyAdd(&a1_10, tap[20], w1)
-                            Self.multiplyAdd(&a0_11, tap[22], w0)
-                            Self.multiplyAdd(&a1_11, tap[22], w1)
-                            Self.multiplyAdd(&a0_12, tap[24], w0)
-                            Self.multiplyAdd(&a1_12, tap[24], w1)
-                            Self.multiplyAdd(&a0_13, tap[26], w0)
-                            Self.multiplyAdd(&a1_13, tap[26], w1)
                         }
                         do {
                             let tap = scratch + (planeOffset &+ 31)
@@ -2784,20 +3153,6 @@ extension Resnet34 {
                             Self.multiplyAdd(&a1_5, tap[10], w1)
                             Self.multiplyAdd(&a0_6, tap[12], w0)
                             Self.multiplyAdd(&a1_6, tap[12], w1)
-                            Self.multiplyAdd(&a0_7, tap[14], w0)
-                            Self.multiplyAdd(&a1_7, tap[14], w1)
-                            Self.multiplyAdd(&a0_8, tap[16], w0)
-                            Self.multiplyAdd(&a1_8, tap[16], w1)
-                            Self.multiplyAdd(&a0_9, tap[18], w0)
-                            Self.multiplyAdd(&a1_9, tap[18], w1)
-                            Self.multiplyAdd(&a0_10, tap[20], w0)
-                            Self.multiplyAdd(&a1_10, tap[20], w1)
-                            Self.multiplyAdd(&a0_11, tap[22], w0)
-                            Self.multiplyAdd(&a1_11, tap[22], w1)
-                            Self.multiplyAdd(&a0_12, tap[24], w0)
-                            Self.multiplyAdd(&a1_12, tap[24], w1)
-                            Self.multiplyAdd(&a0_13, tap[26], w0)
-                            Self.multiplyAdd(&a1_13, tap[26], w1)
                         }
                         do {
                             let tap = scratch + (planeOffset &+ 32)
@@ -2817,20 +3172,6 @@ extension Resnet34 {
                             Self.multiplyAdd(&a1_5, tap[10], w1)
                             Self.multiplyAdd(&a0_6, tap[12], w0)
                             Self.multiplyAdd(&a1_6, tap[12], w1)
-                            Self.multiplyAdd(&a0_7, tap[14], w0)
-                            Self.multiplyAdd(&a1_7, tap[14], w1)
-                            Self.multiplyAdd(&a0_8, tap[16], w0)
-                            Self.multiplyAdd(&a1_8, tap[16], w1)
-                            Self.multiplyAdd(&a0_9, tap[18], w0)
-                            Self.multiplyAdd(&a1_9, tap[18], w1)
-                            Self.multiplyAdd(&a0_10, tap[20], w0)
-                            Self.multiplyAdd(&a1_10, tap[20], w1)
-                            Self.multiplyAdd(&a0_11, tap[22], w0)
-                            Self.multiplyAdd(&a1_11, tap[22], w1)
-                            Self.multiplyAdd(&a0_12, tap[24], w0)
-                            Self.multiplyAdd(&a1_12, tap[24], w1)
-                            Self.multiplyAdd(&a0_13, tap[26], w0)
-                            Self.multiplyAdd(&a1_13, tap[26], w1)
                         }
                         do {
                             let tap = scratch + (planeOffset &+ 60)
@@ -2850,20 +3191,6 @@ extension Resnet34 {
                             Self.multiplyAdd(&a1_5, tap[10], w1)
                             Self.multiplyAdd(&a0_6, tap[12], w0)
                             Self.multiplyAdd(&a1_6, tap[12], w1)
-                            Self.multiplyAdd(&a0_7, tap[14], w0)
-                            Self.multiplyAdd(&a1_7, tap[14], w1)
-                            Self.multiplyAdd(&a0_8, tap[16], w0)
-                            Self.multiplyAdd(&a1_8, tap[16], w1)
-                            Self.multiplyAdd(&a0_9, tap[18], w0)
-                            Self.multiplyAdd(&a1_9, tap[18], w1)
-                            Self.multiplyAdd(&a0_10, tap[20], w0)
-                            Self.multiplyAdd(&a1_10, tap[20], w1)
-                            Self.multiplyAdd(&a0_11, tap[22], w0)
-                            Self.multiplyAdd(&a1_11, tap[22], w1)
-                            Self.multiplyAdd(&a0_12, tap[24], w0)
-                            Self.multiplyAdd(&a1_12, tap[24], w1)
-                            Self.multiplyAdd(&a0_13, tap[26], w0)
-                            Self.multiplyAdd(&a1_13, tap[26], w1)
                         }
                         do {
                             let tap = scratch + (planeOffset &+ 61)
@@ -2883,20 +3210,6 @@ extension Resnet34 {
                             Self.multiplyAdd(&a1_5, tap[10], w1)
                             Self.multiplyAdd(&a0_6, tap[12], w0)
                             Self.multiplyAdd(&a1_6, tap[12], w1)
-                            Self.multiplyAdd(&a0_7, tap[14], w0)
-                            Self.multiplyAdd(&a1_7, tap[14], w1)
-                            Self.multiplyAdd(&a0_8, tap[16], w0)
-                            Self.multiplyAdd(&a1_8, tap[16], w1)
-                            Self.multiplyAdd(&a0_9, tap[18], w0)
-                            Self.multiplyAdd(&a1_9, tap[18], w1)
-                            Self.multiplyAdd(&a0_10, tap[20], w0)
-                            Self.multiplyAdd(&a1_10, tap[20], w1)
-                            Self.multiplyAdd(&a0_11, tap[22], w0)
-                            Self.multiplyAdd(&a1_11, tap[22], w1)
-                            Self.multiplyAdd(&a0_12, tap[24], w0)
-                            Self.multiplyAdd(&a1_12, tap[24], w1)
-                            Self.multiplyAdd(&a0_13, tap[26], w0)
-                            Self.multiplyAdd(&a1_13, tap[26], w1)
                         }
                         do {
                             let tap = scratch + (planeOffset &+ 62)
@@ -2916,20 +3229,6 @@ extension Resnet34 {
                             Self.multiplyAdd(&a1_5, tap[10], w1)
                             Self.multiplyAdd(&a0_6, tap[12], w0)
                             Self.multiplyAdd(&a1_6, tap[12], w1)
-                            Self.multiplyAdd(&a0_7, tap[14], w0)
-                            Self.multiplyAdd(&a1_7, tap[14], w1)
-                            Self.multiplyAdd(&a0_8, tap[16], w0)
-                            Self.multiplyAdd(&a1_8, tap[16], w1)
-                            Self.multiplyAdd(&a0_9, tap[18], w0)
-                            Self.multiplyAdd(&a1_9, tap[18], w1)
-                            Self.multiplyAdd(&a0_10, tap[20], w0)
-                            Self.multiplyAdd(&a1_10, tap[20], w1)
-                            Self.multiplyAdd(&a0_11, tap[22], w0)
-                            Self.multiplyAdd(&a1_11, tap[22], w1)
-                            Self.multiplyAdd(&a0_12, tap[24], w0)
-                            Self.multiplyAdd(&a1_12, tap[24], w1)
-                            Self.multiplyAdd(&a0_13, tap[26], w0)
-                            Self.multiplyAdd(&a1_13, tap[26], w1)
                         }
                     }
                     tile[0] = a0_0
@@ -2939,35 +3238,21 @@ extension Resnet34 {
                     tile[4] = a0_4
                     tile[5] = a0_5
                     tile[6] = a0_6
-                    tile[7] = a0_7
-                    tile[8] = a0_8
-                    tile[9] = a0_9
-                    tile[10] = a0_10
-                    tile[11] = a0_11
-                    tile[12] = a0_12
-                    tile[13] = a0_13
-                    tile[14] = a1_0
-                    tile[15] = a1_1
-                    tile[16] = a1_2
-                    tile[17] = a1_3
-                    tile[18] = a1_4
-                    tile[19] = a1_5
-                    tile[20] = a1_6
-                    tile[21] = a1_7
-                    tile[22] = a1_8
-                    tile[23] = a1_9
-                    tile[24] = a1_10
-                    tile[25] = a1_11
-                    tile[26] = a1_12
-                    tile[27] = a1_13
-                    for t in 0..<28 {
+                    tile[7] = a1_0
+                    tile[8] = a1_1
+                    tile[9] = a1_2
+                    tile[10] = a1_3
+                    tile[11] = a1_4
+                    tile[12] = a1_5
+                    tile[13] = a1_6
+                    for t in 0..<14 {
                         let v = tile[t]
                         tile[t] = pointwiseMax(v, SIMD16<Float>())
                     }
                     for oc in 0..<32 {
                         let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
-                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
-                        for p in 0..<14 {
+                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
+                        for p in 0..<7 {
                             y[outputOffset &+ p] = lanes[lane &+ p &* 16]
                         }
                     }
@@ -4548,14 +4833,14 @@ extension Resnet34 {
         Self.parallel(16, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 12) {
+        for band in stride(from: 0, to: 7, by: 7) {
         for block in blocks {
             let kernelOffset: Int = block &* 147_456
             let kernel = w + kernelOffset
             let biasOffset: Int = 2_359_296 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 12, 7) {
+            for oh in band..<min(band &+ 7, 7) {
                 for segment in stride(from: 0, to: 7, by: 7) {
                     let ow: Int = min(segment, 0)
                     var a0_0 = bias0
@@ -4786,14 +5071,14 @@ extension Resnet34 {
         Self.parallel(16, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 9) {
+        for band in stride(from: 0, to: 7, by: 7) {
         for block in blocks {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
             let biasOffset: Int = 131_072 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 9, 7) {
+            for oh in band..<min(band &+ 7, 7) {
                 for segment in stride(from: 0, to: 7, by: 7) {
                     let ow: Int = min(segment, 0)
                     var a0_0 = bias0
@@ -4875,14 +5160,14 @@ extension Resnet34 {
         Self.parallel(16, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 12) {
+        for band in stride(from: 0, to: 7, by: 7) {
         for block in blocks {
             let kernelOffset: Int = block &* 147_456
             let kernel = w + kernelOffset
             let biasOffset: Int = 2_359_296 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 12, 7) {
+            for oh in band..<min(band &+ 7, 7) {
                 for segment in stride(from: 0, to: 7, by: 7) {
                     let ow: Int = min(segment, 0)
                     var a0_0 = bias0
@@ -5119,14 +5404,14 @@ extension Resnet34 {
         Self.parallel(16, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
         let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 12) {
+        for band in stride(from: 0, to: 7, by: 7) {
         for block in blocks {
             let kernelOffset: Int = block &* 147_456
             let kernel = w + kernelOffset
             let biasOffset: Int = 2_359_296 &+ block &* 32
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 12, 7) {
+            for oh in band..<min(band &+ 7, 7) {
                 for segment in stride(from: 0, to: 7, by: 7) {
                     let ow: Int = min(segment, 0)
                     var a0_0 = bias0
@@ -5370,11 +5655,17 @@ extension Resnet34 {
     /// fc: dense 512→1000.
     /// Generated from specs/resnet34.yaml:47:5.
     @inline(never)
-    static func fc(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func fc(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512   y: 1000
         // weight: (1000, 512)   bias: w[512_000..<513_000]
-        for u in 0..<1000 {
-            y[u] = Self.dot(w + u &* 512, x, count: 512) + w[512_000 &+ u]
+        Self.parallel(250, threads: threads) { quads in
+        for quad in quads {
+            let u: Int = quad &* 4
+            let sums = Self.dot4(w + u &* 512, stride: 512, x, count: 512)
+            for r in 0..<4 {
+                y[u &+ r] = sums[r] + w[512_000 &+ u &+ r]
+            }
+        }
         }
     }
 
@@ -5403,6 +5694,28 @@ extension Resnet34 {
             i &+= 1
         }
         return sum
+    }
+
+    /// Four dot products at once, of rows `stride` apart with `b`: four weight streams in flight, one load of `b`
+    /// for all four.
+    @inline(__always)
+    static func dot4(_ a: UnsafePointer<Float>, stride: Int, _ b: UnsafePointer<Float>, count: Int) -> SIMD4<Float> {
+        var (s0, s1, s2, s3) = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+        var i = 0
+        while i &+ 16 <= count {
+            let v = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
+            s0 += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self) * v
+            s1 += UnsafeRawPointer(a + (stride &+ i)).loadUnaligned(as: SIMD16<Float>.self) * v
+            s2 += UnsafeRawPointer(a + (2 &* stride &+ i)).loadUnaligned(as: SIMD16<Float>.self) * v
+            s3 += UnsafeRawPointer(a + (3 &* stride &+ i)).loadUnaligned(as: SIMD16<Float>.self) * v
+            i &+= 16
+        }
+        var sums = SIMD4(s0.sum(), s1.sum(), s2.sum(), s3.sum())
+        while i < count {
+            sums += SIMD4(a[i], a[stride &+ i], a[2 &* stride &+ i], a[3 &* stride &+ i]) * b[i]
+            i &+= 1
+        }
+        return sums
     }
 
     /// Lets a non-escaping body run on several threads; each part writes its own range of the output.
@@ -5516,20 +5829,20 @@ extension Resnet34 {
         a.replacing(with: b, where: (a .< b) .| (b .!= b))
     }
 
-    /// Copies (channels, height, width) into a (channels, rows, columns) buffer filled with `fill`, at (top, left).
+    /// Copies (channels, height, width) into a zero-filled (channels, rows, columns) buffer, at (top, left).
     /// Only the border is filled: each value is written once.
-    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, fill: Float = 0) {
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
         let right = columns &- left &- width
         for c in 0..<channels {
             let plane = s + c &* rows &* columns
-            plane.update(repeating: fill, count: top &* columns)
+            plane.update(repeating: 0, count: top &* columns)
             for h in 0..<height {
                 let row = plane + (top &+ h) &* columns
-                row.update(repeating: fill, count: left)
+                row.update(repeating: 0, count: left)
                 (row + left).update(from: x + (c &* height &+ h) &* width, count: width)
-                (row + (left &+ width)).update(repeating: fill, count: right)
+                (row + (left &+ width)).update(repeating: 0, count: right)
             }
-            (plane + (top &+ height) &* columns).update(repeating: fill, count: (rows &- top &- height) &* columns)
+            (plane + (top &+ height) &* columns).update(repeating: 0, count: (rows &- top &- height) &* columns)
         }
     }
 

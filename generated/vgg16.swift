@@ -125,13 +125,13 @@ public struct Vgg16: Sendable {
         Self.blockFilters(&p, at: 112_576, filters: 128, groups: 1, channels: 128, taps: 9)
         try Self.copy(tensors, "features.10.weight", into: &p, at: 260_160, count: 294_912)
         try Self.copy(tensors, "features.10.bias", into: &p, at: 555_072, count: 256)
-        Self.blockFilters(&p, at: 260_160, filters: 256, groups: 1, channels: 128, taps: 9)
+        Self.vectorFilters(&p, at: 260_160, filters: 256, channels: 128, taps: 9)
         try Self.copy(tensors, "features.12.weight", into: &p, at: 555_328, count: 589_824)
         try Self.copy(tensors, "features.12.bias", into: &p, at: 1_145_152, count: 256)
-        Self.blockFilters(&p, at: 555_328, filters: 256, groups: 1, channels: 256, taps: 9)
+        Self.vectorFilters(&p, at: 555_328, filters: 256, channels: 256, taps: 9)
         try Self.copy(tensors, "features.14.weight", into: &p, at: 1_145_408, count: 589_824)
         try Self.copy(tensors, "features.14.bias", into: &p, at: 1_735_232, count: 256)
-        Self.blockFilters(&p, at: 1_145_408, filters: 256, groups: 1, channels: 256, taps: 9)
+        Self.vectorFilters(&p, at: 1_145_408, filters: 256, channels: 256, taps: 9)
         try Self.copy(tensors, "features.17.weight", into: &p, at: 1_735_488, count: 1_179_648)
         try Self.copy(tensors, "features.17.bias", into: &p, at: 2_915_136, count: 512)
         Self.vectorFilters(&p, at: 1_735_488, filters: 512, channels: 256, taps: 9)
@@ -183,26 +183,26 @@ public struct Vgg16: Sendable {
                 let x = input + n &* Self.inputCount
                 Self.features_0(x, w + 0, a + 0, a + 6_422_528, threads)
                 Self.features_2(a + 0, w + 1792, a + 3_211_264, a + 6_422_528, threads)
-                Self.features_4(a + 3_211_264, a + 0, a + 6_422_528)
+                Self.features_4(a + 3_211_264, a + 0, threads)
                 Self.features_5(a + 0, w + 38_720, a + 802_816, a + 6_422_528, threads)
                 Self.features_7(a + 802_816, w + 112_576, a + 2_408_448, a + 6_422_528, threads)
-                Self.features_9(a + 2_408_448, a + 0, a + 6_422_528)
+                Self.features_9(a + 2_408_448, a + 0, threads)
                 Self.features_10(a + 0, w + 260_160, a + 401_408, a + 6_422_528, threads)
                 Self.features_12(a + 401_408, w + 555_328, a + 1_204_224, a + 6_422_528, threads)
                 Self.features_12(a + 1_204_224, w + 1_145_408, a + 0, a + 6_422_528, threads)
-                Self.features_16(a + 0, a + 802_816, a + 6_422_528)
+                Self.features_16(a + 0, a + 802_816, threads)
                 Self.features_17(a + 802_816, w + 1_735_488, a + 0, a + 6_422_528, threads)
                 Self.features_19(a + 0, w + 2_915_648, a + 401_408, a + 6_422_528, threads)
                 Self.features_19(a + 401_408, w + 5_275_456, a + 0, a + 6_422_528, threads)
-                Self.features_23(a + 0, a + 401_408, a + 6_422_528)
+                Self.features_23(a + 0, a + 401_408, threads)
                 Self.features_24(a + 401_408, w + 7_635_264, a + 0, a + 6_422_528, threads)
                 Self.features_24(a + 0, w + 9_995_072, a + 100_352, a + 6_422_528, threads)
                 Self.features_24(a + 100_352, w + 12_354_880, a + 0, a + 6_422_528, threads)
-                Self.features_30(a + 0, a + 100_352, a + 6_422_528)
+                Self.features_30(a + 0, a + 100_352, threads)
                 Self.avgpool(a + 100_352, a + 0)
-                Self.classifier_0(a + 0, w + 14_714_688, a + 25_088)
-                Self.classifier_3(a + 25_088, w + 117_479_232, a + 0)
-                Self.classifier_6(a + 0, w + 134_260_544, a + 4096)
+                Self.classifier_0(a + 0, w + 14_714_688, a + 25_088, threads)
+                Self.classifier_3(a + 25_088, w + 117_479_232, a + 0, threads)
+                Self.classifier_6(a + 0, w + 134_260_544, a + 4096, threads)
                 (output + n &* Self.outputCount).update(from: a + 4096, count: Self.outputCount)
             }
         }
@@ -425,22 +425,34 @@ extension Vgg16 {
     /// features.4: max_pool 2×2, stride 2×2, padding 0.
     /// Generated from specs/vgg16.yaml:15:11.
     @inline(never)
-    static func features_4(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_4(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×224×224   y: 64×112×112
-        Self.pad(x, channels: 64, height: 224, width: 224, top: 0, left: 0, rows: 224, columns: 225, into: scratch, fill: -.infinity)
-        for c in 0..<64 {
+        Self.parallel(64, threads: threads) { channels in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 225) { buffer in
+        let row = buffer.baseAddress!
+        row.initialize(repeating: -.infinity, count: 225)
+        for c in channels {
+            let plane = x + c &* 50_176
             for oh in 0..<112 {
-                for ow in stride(from: 0, to: 112, by: 16) {
+                let top: Int = oh &* 2 &- 0
+                for k in stride(from: 0, to: 224, by: 16) {
+                    let count = min(16, 224 &- k)
                     var m = SIMD16<Float>(repeating: -.infinity)
                     for i in 0..<2 {
-                        let rowOffset: Int = (c &* 224 &+ oh &* 2 &+ i &* 1) &* 225 &+ ow &* 2
-                        for j in 0..<2 {
-                            m = Self.maximum(m, Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
-                        }
+                        let h: Int = top &+ i &* 1
+                        m = Self.maximum(m, Self.load16(plane + (h &* 224 &+ k), stride: 1, available: count))
                     }
+                    Self.store16(m, to: row + (0 &+ k), count: count)
+                }
+                for ow in stride(from: 0, to: 112, by: 16) {
+                    var m = SIMD16<Float>(repeating: -.infinity)
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
                     Self.store16(m, to: y + ((c &* 112 &+ oh) &* 112 &+ ow), count: min(16, 112 &- ow))
                 }
             }
+        }
+        }
         }
     }
 
@@ -659,22 +671,34 @@ extension Vgg16 {
     /// features.9: max_pool 2×2, stride 2×2, padding 0.
     /// Generated from specs/vgg16.yaml:17:11.
     @inline(never)
-    static func features_9(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_9(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×112×112   y: 128×56×56
-        Self.pad(x, channels: 128, height: 112, width: 112, top: 0, left: 0, rows: 112, columns: 129, into: scratch, fill: -.infinity)
-        for c in 0..<128 {
+        Self.parallel(128, threads: threads) { channels in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 129) { buffer in
+        let row = buffer.baseAddress!
+        row.initialize(repeating: -.infinity, count: 129)
+        for c in channels {
+            let plane = x + c &* 12_544
             for oh in 0..<56 {
-                for ow in stride(from: 0, to: 56, by: 16) {
+                let top: Int = oh &* 2 &- 0
+                for k in stride(from: 0, to: 112, by: 16) {
+                    let count = min(16, 112 &- k)
                     var m = SIMD16<Float>(repeating: -.infinity)
                     for i in 0..<2 {
-                        let rowOffset: Int = (c &* 112 &+ oh &* 2 &+ i &* 1) &* 129 &+ ow &* 2
-                        for j in 0..<2 {
-                            m = Self.maximum(m, Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
-                        }
+                        let h: Int = top &+ i &* 1
+                        m = Self.maximum(m, Self.load16(plane + (h &* 112 &+ k), stride: 1, available: count))
                     }
+                    Self.store16(m, to: row + (0 &+ k), count: count)
+                }
+                for ow in stride(from: 0, to: 56, by: 16) {
+                    var m = SIMD16<Float>(repeating: -.infinity)
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
                     Self.store16(m, to: y + ((c &* 56 &+ oh) &* 56 &+ ow), count: min(16, 56 &- ow))
                 }
             }
+        }
+        }
         }
     }
 
@@ -683,97 +707,388 @@ extension Vgg16 {
     @inline(never)
     static func features_10(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×56×56   y: 256×56×56
-        // weight: (32 blocks, 3, 3, 128, 8)   bias: w[294_912..<295_168]
-        // padded plane: 58×58; output pixel (oh, ow) is position oh·58 + ow
+        // weight: (8 blocks, 128, 3, 3, 32)   bias: w[294_912..<295_168]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
         Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch, threads: threads)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 430_592).update(repeating: 0, count: 32)
-        Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-        for band in stride(from: 0, to: 3246, by: 512) {
+        Self.parallel(8, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 56, by: 6) {
         for block in blocks {
-            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
-            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
-            let firstChannel: Int = (block / 32) &* 128
-            let kernelOffset: Int = block &* 9216
+            let kernelOffset: Int = block &* 36_864
             let kernel = w + kernelOffset
-            let biasOffset: Int = 294_912 &+ firstFilter
-            let bias = w + biasOffset
-            for p in stride(from: band, to: min(band &+ 512, 3246), by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 3364 &+ p &+ i &* 58
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 1024
-                        let columnOffset: Int = rowOffset &+ j &* 1
-                        for ic in 0..<128 {
-                            let source = scratch + (columnOffset &+ ic &* 3364)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 294_912 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 6, 56) {
+                for segment in stride(from: 0, to: 56, by: 14) {
+                    let ow: Int = min(segment, 42)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<128 {
+                        let planeOffset: Int = ic &* 3364 &+ oh &* 58 &+ ow &* 1
+                        let k = kernel + ic &* 288
+                        do {
+                            let tap = scratch + (planeOffset &+ 0)
+                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 1)
+                            let w0 = UnsafeRawPointer(k + (32 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (32 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 2)
+                            let w0 = UnsafeRawPointer(k + (64 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (64 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 58)
+                            let w0 = UnsafeRawPointer(k + (96 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (96 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 59)
+                            let w0 = UnsafeRawPointer(k + (128 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (128 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 60)
+                            let w0 = UnsafeRawPointer(k + (160 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (160 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 116)
+                            let w0 = UnsafeRawPointer(k + (192 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (192 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 117)
+                            let w0 = UnsafeRawPointer(k + (224 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (224 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 118)
+                            let w0 = UnsafeRawPointer(k + (256 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (256 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
                         }
                     }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 3136
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 58
-                        let column: Int = q &- row &* 58
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 56 && q &+ 16 <= 3246 {
-                            let index: Int = filterOffset &+ row &* 56 &+ column
-                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 56, columns: 58, end: 3246)
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 3136 &+ oh &* 56 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
                         }
                     }
                 }
@@ -790,97 +1105,388 @@ extension Vgg16 {
     @inline(never)
     static func features_12(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×56×56   y: 256×56×56
-        // weight: (32 blocks, 3, 3, 256, 8)   bias: w[589_824..<590_080]
-        // padded plane: 58×58; output pixel (oh, ow) is position oh·58 + ow
+        // weight: (8 blocks, 256, 3, 3, 32)   bias: w[589_824..<590_080]
+        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
         Self.pad(x, channels: 256, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch, threads: threads)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 861_184).update(repeating: 0, count: 32)
-        Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-        for band in stride(from: 0, to: 3246, by: 256) {
+        Self.parallel(8, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
+        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 56, by: 2) {
         for block in blocks {
-            let firstFilter: Int = (block / 32) &* 256 &+ (block % 32) &* 8
-            let filters: Int = min(8, (block / 32) &* 256 &+ 256 &- firstFilter)
-            let firstChannel: Int = (block / 32) &* 256
-            let kernelOffset: Int = block &* 18_432
+            let kernelOffset: Int = block &* 73_728
             let kernel = w + kernelOffset
-            let biasOffset: Int = 589_824 &+ firstFilter
-            let bias = w + biasOffset
-            for p in stride(from: band, to: min(band &+ 256, 3246), by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 3364 &+ p &+ i &* 58
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 2048
-                        let columnOffset: Int = rowOffset &+ j &* 1
-                        for ic in 0..<256 {
-                            let source = scratch + (columnOffset &+ ic &* 3364)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 589_824 &+ block &* 32
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+            for oh in band..<min(band &+ 2, 56) {
+                for segment in stride(from: 0, to: 56, by: 14) {
+                    let ow: Int = min(segment, 42)
+                    var a0_0 = bias0
+                    var a0_1 = bias0
+                    var a0_2 = bias0
+                    var a0_3 = bias0
+                    var a0_4 = bias0
+                    var a0_5 = bias0
+                    var a0_6 = bias0
+                    var a0_7 = bias0
+                    var a0_8 = bias0
+                    var a0_9 = bias0
+                    var a0_10 = bias0
+                    var a0_11 = bias0
+                    var a0_12 = bias0
+                    var a0_13 = bias0
+                    var a1_0 = bias1
+                    var a1_1 = bias1
+                    var a1_2 = bias1
+                    var a1_3 = bias1
+                    var a1_4 = bias1
+                    var a1_5 = bias1
+                    var a1_6 = bias1
+                    var a1_7 = bias1
+                    var a1_8 = bias1
+                    var a1_9 = bias1
+                    var a1_10 = bias1
+                    var a1_11 = bias1
+                    var a1_12 = bias1
+                    var a1_13 = bias1
+                    for ic in 0..<256 {
+                        let planeOffset: Int = ic &* 3364 &+ oh &* 58 &+ ow &* 1
+                        let k = kernel + ic &* 288
+                        do {
+                            let tap = scratch + (planeOffset &+ 0)
+                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 1)
+                            let w0 = UnsafeRawPointer(k + (32 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (32 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 2)
+                            let w0 = UnsafeRawPointer(k + (64 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (64 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 58)
+                            let w0 = UnsafeRawPointer(k + (96 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (96 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 59)
+                            let w0 = UnsafeRawPointer(k + (128 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (128 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 60)
+                            let w0 = UnsafeRawPointer(k + (160 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (160 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 116)
+                            let w0 = UnsafeRawPointer(k + (192 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (192 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 117)
+                            let w0 = UnsafeRawPointer(k + (224 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (224 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
+                        }
+                        do {
+                            let tap = scratch + (planeOffset &+ 118)
+                            let w0 = UnsafeRawPointer(k + (256 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
+                            let w1 = UnsafeRawPointer(k + (256 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[0], w0)
+                            Self.multiplyAdd(&a1_0, tap[0], w1)
+                            Self.multiplyAdd(&a0_1, tap[1], w0)
+                            Self.multiplyAdd(&a1_1, tap[1], w1)
+                            Self.multiplyAdd(&a0_2, tap[2], w0)
+                            Self.multiplyAdd(&a1_2, tap[2], w1)
+                            Self.multiplyAdd(&a0_3, tap[3], w0)
+                            Self.multiplyAdd(&a1_3, tap[3], w1)
+                            Self.multiplyAdd(&a0_4, tap[4], w0)
+                            Self.multiplyAdd(&a1_4, tap[4], w1)
+                            Self.multiplyAdd(&a0_5, tap[5], w0)
+                            Self.multiplyAdd(&a1_5, tap[5], w1)
+                            Self.multiplyAdd(&a0_6, tap[6], w0)
+                            Self.multiplyAdd(&a1_6, tap[6], w1)
+                            Self.multiplyAdd(&a0_7, tap[7], w0)
+                            Self.multiplyAdd(&a1_7, tap[7], w1)
+                            Self.multiplyAdd(&a0_8, tap[8], w0)
+                            Self.multiplyAdd(&a1_8, tap[8], w1)
+                            Self.multiplyAdd(&a0_9, tap[9], w0)
+                            Self.multiplyAdd(&a1_9, tap[9], w1)
+                            Self.multiplyAdd(&a0_10, tap[10], w0)
+                            Self.multiplyAdd(&a1_10, tap[10], w1)
+                            Self.multiplyAdd(&a0_11, tap[11], w0)
+                            Self.multiplyAdd(&a1_11, tap[11], w1)
+                            Self.multiplyAdd(&a0_12, tap[12], w0)
+                            Self.multiplyAdd(&a1_12, tap[12], w1)
+                            Self.multiplyAdd(&a0_13, tap[13], w0)
+                            Self.multiplyAdd(&a1_13, tap[13], w1)
                         }
                     }
-                }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 3136
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 58
-                        let column: Int = q &- row &* 58
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 56 && q &+ 16 <= 3246 {
-                            let index: Int = filterOffset &+ row &* 56 &+ column
-                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 56, columns: 58, end: 3246)
+                    tile[0] = a0_0
+                    tile[1] = a0_1
+                    tile[2] = a0_2
+                    tile[3] = a0_3
+                    tile[4] = a0_4
+                    tile[5] = a0_5
+                    tile[6] = a0_6
+                    tile[7] = a0_7
+                    tile[8] = a0_8
+                    tile[9] = a0_9
+                    tile[10] = a0_10
+                    tile[11] = a0_11
+                    tile[12] = a0_12
+                    tile[13] = a0_13
+                    tile[14] = a1_0
+                    tile[15] = a1_1
+                    tile[16] = a1_2
+                    tile[17] = a1_3
+                    tile[18] = a1_4
+                    tile[19] = a1_5
+                    tile[20] = a1_6
+                    tile[21] = a1_7
+                    tile[22] = a1_8
+                    tile[23] = a1_9
+                    tile[24] = a1_10
+                    tile[25] = a1_11
+                    tile[26] = a1_12
+                    tile[27] = a1_13
+                    for t in 0..<28 {
+                        let v = tile[t]
+                        tile[t] = pointwiseMax(v, SIMD16<Float>())
+                    }
+                    for oc in 0..<32 {
+                        let outputOffset: Int = (block &* 32 &+ oc) &* 3136 &+ oh &* 56 &+ ow
+                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
+                        for p in 0..<14 {
+                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
                         }
                     }
                 }
@@ -894,22 +1500,34 @@ extension Vgg16 {
     /// features.16: max_pool 2×2, stride 2×2, padding 0.
     /// Generated from specs/vgg16.yaml:19:11.
     @inline(never)
-    static func features_16(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_16(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×56×56   y: 256×28×28
-        Self.pad(x, channels: 256, height: 56, width: 56, top: 0, left: 0, rows: 56, columns: 65, into: scratch, fill: -.infinity)
-        for c in 0..<256 {
+        Self.parallel(256, threads: threads) { channels in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 65) { buffer in
+        let row = buffer.baseAddress!
+        row.initialize(repeating: -.infinity, count: 65)
+        for c in channels {
+            let plane = x + c &* 3136
             for oh in 0..<28 {
-                for ow in stride(from: 0, to: 28, by: 16) {
+                let top: Int = oh &* 2 &- 0
+                for k in stride(from: 0, to: 56, by: 16) {
+                    let count = min(16, 56 &- k)
                     var m = SIMD16<Float>(repeating: -.infinity)
                     for i in 0..<2 {
-                        let rowOffset: Int = (c &* 56 &+ oh &* 2 &+ i &* 1) &* 65 &+ ow &* 2
-                        for j in 0..<2 {
-                            m = Self.maximum(m, Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
-                        }
+                        let h: Int = top &+ i &* 1
+                        m = Self.maximum(m, Self.load16(plane + (h &* 56 &+ k), stride: 1, available: count))
                     }
+                    Self.store16(m, to: row + (0 &+ k), count: count)
+                }
+                for ow in stride(from: 0, to: 28, by: 16) {
+                    var m = SIMD16<Float>(repeating: -.infinity)
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
                     Self.store16(m, to: y + ((c &* 28 &+ oh) &* 28 &+ ow), count: min(16, 28 &- ow))
                 }
             }
+        }
+        }
         }
     }
 
@@ -1711,22 +2329,34 @@ extension Vgg16 {
     /// features.23: max_pool 2×2, stride 2×2, padding 0.
     /// Generated from specs/vgg16.yaml:21:11.
     @inline(never)
-    static func features_23(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_23(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×28×28   y: 512×14×14
-        Self.pad(x, channels: 512, height: 28, width: 28, top: 0, left: 0, rows: 28, columns: 33, into: scratch, fill: -.infinity)
-        for c in 0..<512 {
+        Self.parallel(512, threads: threads) { channels in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 33) { buffer in
+        let row = buffer.baseAddress!
+        row.initialize(repeating: -.infinity, count: 33)
+        for c in channels {
+            let plane = x + c &* 784
             for oh in 0..<14 {
-                for ow in stride(from: 0, to: 14, by: 16) {
+                let top: Int = oh &* 2 &- 0
+                for k in stride(from: 0, to: 28, by: 16) {
+                    let count = min(16, 28 &- k)
                     var m = SIMD16<Float>(repeating: -.infinity)
                     for i in 0..<2 {
-                        let rowOffset: Int = (c &* 28 &+ oh &* 2 &+ i &* 1) &* 33 &+ ow &* 2
-                        for j in 0..<2 {
-                            m = Self.maximum(m, Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
-                        }
+                        let h: Int = top &+ i &* 1
+                        m = Self.maximum(m, Self.load16(plane + (h &* 28 &+ k), stride: 1, available: count))
                     }
+                    Self.store16(m, to: row + (0 &+ k), count: count)
+                }
+                for ow in stride(from: 0, to: 14, by: 16) {
+                    var m = SIMD16<Float>(repeating: -.infinity)
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
                     Self.store16(m, to: y + ((c &* 14 &+ oh) &* 14 &+ ow), count: min(16, 14 &- ow))
                 }
             }
+        }
+        }
         }
     }
 
@@ -2131,22 +2761,34 @@ extension Vgg16 {
     /// features.30: max_pool 2×2, stride 2×2, padding 0.
     /// Generated from specs/vgg16.yaml:23:11.
     @inline(never)
-    static func features_30(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>) {
+    static func features_30(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 512×7×7
-        Self.pad(x, channels: 512, height: 14, width: 14, top: 0, left: 0, rows: 14, columns: 33, into: scratch, fill: -.infinity)
-        for c in 0..<512 {
+        Self.parallel(512, threads: threads) { channels in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 33) { buffer in
+        let row = buffer.baseAddress!
+        row.initialize(repeating: -.infinity, count: 33)
+        for c in channels {
+            let plane = x + c &* 196
             for oh in 0..<7 {
-                for ow in stride(from: 0, to: 7, by: 16) {
+                let top: Int = oh &* 2 &- 0
+                for k in stride(from: 0, to: 14, by: 16) {
+                    let count = min(16, 14 &- k)
                     var m = SIMD16<Float>(repeating: -.infinity)
                     for i in 0..<2 {
-                        let rowOffset: Int = (c &* 14 &+ oh &* 2 &+ i &* 1) &* 33 &+ ow &* 2
-                        for j in 0..<2 {
-                            m = Self.maximum(m, Self.loadEven16(scratch + (rowOffset &+ j &* 1)))
-                        }
+                        let h: Int = top &+ i &* 1
+                        m = Self.maximum(m, Self.load16(plane + (h &* 14 &+ k), stride: 1, available: count))
                     }
+                    Self.store16(m, to: row + (0 &+ k), count: count)
+                }
+                for ow in stride(from: 0, to: 7, by: 16) {
+                    var m = SIMD16<Float>(repeating: -.infinity)
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 0)))
+                    m = Self.maximum(m, Self.loadEven16(row + (ow &* 2 &+ 1)))
                     Self.store16(m, to: y + ((c &* 7 &+ oh) &* 7 &+ ow), count: min(16, 7 &- ow))
                 }
             }
+        }
+        }
         }
     }
 
@@ -2172,11 +2814,17 @@ extension Vgg16 {
     /// classifier.0: dense 25088→4096, + classifier.1 fused.
     /// Generated from specs/vgg16.yaml:29:11.
     @inline(never)
-    static func classifier_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func classifier_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 25088   y: 4096
         // weight: (4096, 25088)   bias: w[102_760_448..<102_764_544]
-        for u in 0..<4096 {
-            y[u] = Self.dot(w + u &* 25_088, x, count: 25_088) + w[102_760_448 &+ u]
+        Self.parallel(1024, threads: threads) { quads in
+        for quad in quads {
+            let u: Int = quad &* 4
+            let sums = Self.dot4(w + u &* 25_088, stride: 25_088, x, count: 25_088)
+            for r in 0..<4 {
+                y[u &+ r] = sums[r] + w[102_760_448 &+ u &+ r]
+            }
+        }
         }
         for i in 0..<4096 {
             let v = y[i]
@@ -2187,11 +2835,17 @@ extension Vgg16 {
     /// classifier.3: dense 4096→4096, + classifier.4 fused.
     /// Generated from specs/vgg16.yaml:32:11.
     @inline(never)
-    static func classifier_3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func classifier_3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 4096   y: 4096
         // weight: (4096, 4096)   bias: w[16_777_216..<16_781_312]
-        for u in 0..<4096 {
-            y[u] = Self.dot(w + u &* 4096, x, count: 4096) + w[16_777_216 &+ u]
+        Self.parallel(1024, threads: threads) { quads in
+        for quad in quads {
+            let u: Int = quad &* 4
+            let sums = Self.dot4(w + u &* 4096, stride: 4096, x, count: 4096)
+            for r in 0..<4 {
+                y[u &+ r] = sums[r] + w[16_777_216 &+ u &+ r]
+            }
+        }
         }
         for i in 0..<4096 {
             let v = y[i]
@@ -2202,11 +2856,17 @@ extension Vgg16 {
     /// classifier.6: dense 4096→1000.
     /// Generated from specs/vgg16.yaml:35:11.
     @inline(never)
-    static func classifier_6(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func classifier_6(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 4096   y: 1000
         // weight: (1000, 4096)   bias: w[4_096_000..<4_097_000]
-        for u in 0..<1000 {
-            y[u] = Self.dot(w + u &* 4096, x, count: 4096) + w[4_096_000 &+ u]
+        Self.parallel(250, threads: threads) { quads in
+        for quad in quads {
+            let u: Int = quad &* 4
+            let sums = Self.dot4(w + u &* 4096, stride: 4096, x, count: 4096)
+            for r in 0..<4 {
+                y[u &+ r] = sums[r] + w[4_096_000 &+ u &+ r]
+            }
+        }
         }
     }
 
@@ -2235,6 +2895,28 @@ extension Vgg16 {
             i &+= 1
         }
         return sum
+    }
+
+    /// Four dot products at once, of rows `stride` apart with `b`: four weight streams in flight, one load of `b`
+    /// for all four.
+    @inline(__always)
+    static func dot4(_ a: UnsafePointer<Float>, stride: Int, _ b: UnsafePointer<Float>, count: Int) -> SIMD4<Float> {
+        var (s0, s1, s2, s3) = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+        var i = 0
+        while i &+ 16 <= count {
+            let v = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
+            s0 += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self) * v
+            s1 += UnsafeRawPointer(a + (stride &+ i)).loadUnaligned(as: SIMD16<Float>.self) * v
+            s2 += UnsafeRawPointer(a + (2 &* stride &+ i)).loadUnaligned(as: SIMD16<Float>.self) * v
+            s3 += UnsafeRawPointer(a + (3 &* stride &+ i)).loadUnaligned(as: SIMD16<Float>.self) * v
+            i &+= 16
+        }
+        var sums = SIMD4(s0.sum(), s1.sum(), s2.sum(), s3.sum())
+        while i < count {
+            sums += SIMD4(a[i], a[stride &+ i], a[2 &* stride &+ i], a[3 &* stride &+ i]) * b[i]
+            i &+= 1
+        }
+        return sums
     }
 
     /// Lets a non-escaping body run on several threads; each part writes its own range of the output.
@@ -2348,20 +3030,20 @@ extension Vgg16 {
         a.replacing(with: b, where: (a .< b) .| (b .!= b))
     }
 
-    /// Copies (channels, height, width) into a (channels, rows, columns) buffer filled with `fill`, at (top, left).
+    /// Copies (channels, height, width) into a zero-filled (channels, rows, columns) buffer, at (top, left).
     /// Only the border is filled: each value is written once.
-    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, fill: Float = 0) {
+    static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
         let right = columns &- left &- width
         for c in 0..<channels {
             let plane = s + c &* rows &* columns
-            plane.update(repeating: fill, count: top &* columns)
+            plane.update(repeating: 0, count: top &* columns)
             for h in 0..<height {
                 let row = plane + (top &+ h) &* columns
-                row.update(repeating: fill, count: left)
+                row.update(repeating: 0, count: left)
                 (row + left).update(from: x + (c &* height &+ h) &* width, count: width)
-                (row + (left &+ width)).update(repeating: fill, count: right)
+                (row + (left &+ width)).update(repeating: 0, count: right)
             }
-            (plane + (top &+ height) &* columns).update(repeating: fill, count: (rows &- top &- height) &* columns)
+            (plane + (top &+ height) &* columns).update(repeating: 0, count: (rows &- top &- height) &* columns)
         }
     }
 

@@ -73,7 +73,7 @@ func convolutionKind(_ c: Convolution, output: Shape) -> ConvolutionKind {
     let unitKernel = c.kernel == Pair(1, 1) && c.stride == Pair(1, 1) && c.padding == .zero
     // A 1×1 conv has little work per output to hide the channel-vector transpose behind: it goes by pixels unless
     // those would leave a tenth of the lanes idle (a 14×14 map fills 196 of 224).
-    if c.groups == 1 && c.filters % channelBlock == 0 && plane <= 28 * 28
+    if c.groups == 1 && c.filters % channelBlock == 0 && plane <= 56 * 56
         && (!unitKernel || plane * 10 < (plane + 31) / 32 * 32 * 9)
     {
         return .channelVectors
@@ -109,8 +109,8 @@ func paddedWindows(kernel: Pair, stride: Pair, dilation: Pair, padding: Padding,
     return (rows, max(input.width + padding.left + padding.right, lastRead))
 }
 
-/// A max pool without indices runs on sixteen-pixel vectors over a copy of its input padded with −∞ (and as far
-/// as a ceil-mode window reaches); one that keeps indices for a max_unpool, and average pools, run pixel by pixel.
+/// A max pool without indices runs on sixteen-pixel vectors over rows bordered with −∞ (as far as a ceil-mode
+/// window reaches); one that keeps indices for a max_unpool, and average pools, run pixel by pixel.
 func isVectorPool(_ p: Pooling, indexed: Bool) -> Bool { p.kind == .max && !indexed }
 
 /// Flat positions a flat conv computes per tile: two sixteen-lane chunks, so eight filters × two chunks keep
@@ -161,11 +161,6 @@ struct Emitter {
         for step in plan.steps {
             let layer = model.layers[step.layer]
             var slot = ParameterSlots()
-            if case .pool(let p) = layer.op, isVectorPool(p, indexed: plan.indexedPools.contains(step.layer)) {
-                let input = model.layers[layer.inputs[0]].outputShape
-                let padded = paddedWindows(kernel: p.kernel, stride: p.stride, dilation: p.dilation, padding: p.padding, input: input, output: layer.outputShape)
-                scratchFloats = max(scratchFloats, input.channels * padded.rows * padded.columns)
-            }
             switch layer.op {
             case .conv(let c) where convolutionKind(c, output: layer.outputShape) != .depthwise:
                 // Blocked layout: filters padded to whole blocks of eight.
@@ -221,6 +216,15 @@ struct Emitter {
         let main = layer(step.layer)
         switch main.op {
         case .conv(let c): return paddedCopyFloats(c, input: layer(main.inputs[0]).outputShape, output: main.outputShape) > 0
+        default: return false
+        }
+    }
+
+    /// Whether a step splits its work over `threads`: convs and dense layers by outputs, vector max pools by
+    /// channels.
+    func takesThreads(_ step: PlannedStep) -> Bool {
+        switch layer(step.layer).op {
+        case .conv, .dense: return true
         case .pool(let p): return isVectorPool(p, indexed: plan.indexedPools.contains(step.layer))
         default: return false
         }
@@ -412,7 +416,7 @@ struct Emitter {
                             arguments.append("a + \(literal(plan.offsets[step.layer * -1 - 1]!))")
                         }
                         if needsScratch(step) { arguments.append("a + \(literal(plan.arenaFloats))") }
-                        if case .conv = layer(step.layer).op { arguments.append("threads") }
+                        if takesThreads(step) { arguments.append("threads") }
                         w.line("Self.\(functionName(step))(\(arguments.joined(separator: ", ")))")
                     }
                     w.line("(output + n &* Self.outputCount).update(from: \(buffer(plan.bufferOf[model.outputLayer])), count: Self.outputCount)")

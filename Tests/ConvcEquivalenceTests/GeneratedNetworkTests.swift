@@ -118,11 +118,14 @@ let generatedTolerance: Float = 1e-4
         }
         // 7×7 stride 2 on 224 + 2·3 padding: four phase planes of 115×115, stride-1 reads over them
         #expect(body("conv1").contains("four phase planes of 115×115"))
-        // 56×56: pixel vectors over the flat padded plane, 58 wide
-        #expect(body("layer1_0_conv1").contains("padded plane: 58×58"))
-        // 28×28 and below: channel vectors, 32 channels × 14 pixels (7 on a 7×7 map)
+        // 56×56 and below: channel vectors, 32 channels × 14 pixels (7 on a 7×7 map)
+        #expect(body("layer1_0_conv1").contains("tile: 32 channels × 14 pixels"))
         #expect(body("layer2_1_conv1").contains("tile: 32 channels × 14 pixels"))
         #expect(body("layer4_0_conv2").contains("tile: 32 channels × 7 pixels"))
+        // a strided 3×3 conv takes segments of at most 7 pixels (its overlapping taps would spill 28 accumulators)
+        #expect(body("layer3_0_conv1").contains("tile: 32 channels × 7 pixels"))
+        // the max pool combines rows on the thread's stack: no padded copy of its 64×112×112 input
+        #expect(body("maxpool").contains("withUnsafeTemporaryAllocation") && !body("maxpool").contains("Self.pad"))
         // a 1×1 stride-2 projection has no padding, so it reads its input directly
         #expect(body("layer4_0_downsample_0").contains("tile: 32 channels × 7 pixels") && !body("layer4_0_downsample_0").contains("Self.pad"))
         // the residual add and the relu after it run in the second conv's output loop

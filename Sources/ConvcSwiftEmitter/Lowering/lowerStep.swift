@@ -65,7 +65,7 @@ extension Emitter {
         parameters.append("_ y: UnsafeMutablePointer<Float>")
         if plan.indexedPools.contains(step.layer) { parameters.append("_ indices: UnsafeMutablePointer<Float>") }
         if needsScratch(step) { parameters.append("_ scratch: UnsafeMutablePointer<Float>") }
-        if case .conv = main.op { parameters.append("_ threads: Int") }
+        if takesThreads(step) { parameters.append("_ threads: Int") }
         w.line("@inline(never)")
         w.block("static func \(name)(\(parameters.joined(separator: ", ")))") { w in
             w.comment("x: \(inputShapes.map(\.description).joined(separator: ", "))   y: \(out)")
@@ -146,7 +146,14 @@ extension Emitter {
             return
         }
         if kind == .channelVectors {
-            lowerChannelVectors(c, input: input, output: output, step: step, into: &w)
+            if c.kernel == Pair(1, 1) && c.stride == Pair(1, 1) && c.padding == .zero {
+                // A 1×1 conv maps pixel to pixel, so its planes can be one long row: segments then cross row ends
+                // (a 7×7 map runs as five segments of ten rather than seven of seven).
+                lowerChannelVectors(c, input: .chw(input.channels, 1, input.height * input.width),
+                                    output: .chw(output.channels, 1, output.height * output.width), step: step, into: &w)
+            } else {
+                lowerChannelVectors(c, input: input, output: output, step: step, into: &w)
+            }
             return
         }
         if kind == .pointwise && plane >= 2 * 16 {
@@ -232,9 +239,12 @@ extension Emitter {
         let blocks = c.filters / channelBlock
         let vectors = channelBlock / 16
         // Segments of 8 to 14 pixels, the length that computes the fewest pixels twice (16 wide: two of 8).
-        let pixels = output.width <= 14
+        // Strided taps overlap (tap 0's pixel p + 1 is tap 2's pixel p), and swiftc keeps the shared input values
+        // in registers across taps; with 28 accumulators that spills, so strided convs take 4 to 7 pixels.
+        let longest = c.stride.w > 1 && c.kernel.w > 1 ? 7 : 14
+        let pixels = output.width <= longest
             ? output.width
-            : (8...14).min { a, b in
+            : ((longest + 1) / 2...longest).min { a, b in
                 let (wasteA, wasteB) = ((output.width + a - 1) / a * a, (output.width + b - 1) / b * b)
                 return wasteA != wasteB ? wasteA < wasteB : a > b
             }!
@@ -250,7 +260,7 @@ extension Emitter {
         let source = padded ? "scratch" : "x"
         // Blocks write disjoint output channels and only read the input, so threads split them.
         // Bands of output rows whose input rows (about 256 KB) stay in L2 while every block reads them.
-        let bandRows = max(1, (65_536 / (c.inChannels * columns) - (c.kernel.h - 1) * c.dilation.h) / c.stride.h)
+        let bandRows = min(output.height, max(1, (65_536 / (c.inChannels * columns) - (c.kernel.h - 1) * c.dilation.h) / c.stride.h))
         w.line("Self.parallel(\(blocks), threads: threads) { blocks in")
         w.line("withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: \(vectors * pixels)) { tile in")
         w.line("let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)")
@@ -339,11 +349,14 @@ extension Emitter {
         let blocks = (c.filters + filterBlock - 1) / filterBlock
         let chunks = 2
         w.comment("weight: (\(blocks) blocks, \(c.inChannels), \(filterBlock))   bias: w[\(literal(slot.bias - slot.weight))..<\(literal(slot.count))]")
+        // Bands of pixels whose input (about 64 KB) stays in L1 and L2 while every filter block reads it. Within a
+        // band each block sweeps the pixels, so its eight output rows are written as eight streams the hardware
+        // prefetcher follows; pixel tiles outermost would write a line of every filter's row at once.
+        let tilePixels = 16 * chunks
+        let band = max(tilePixels, 16_384 / c.inChannels / tilePixels * tilePixels)
         w.line("Self.parallel(\(blocks), threads: threads) { blocks in")
-        // Pixel tiles outside, filter blocks inside: a tile's column of every input channel stays in L1 while
-        // all the blocks read it.
-        w.block("for tile in stride(from: 0, to: \(literal(plane)), by: \(16 * chunks))") { w in
-            w.line("let p: Int = min(tile, \(literal(plane - 16 * chunks)))")
+        w.line("withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: \(filterBlock * chunks)) { tile in")
+        w.block("for band in stride(from: 0, to: \(literal(plane)), by: \(literal(band)))") { w in
             w.block("for block in blocks") { w in
                 w.line("let firstFilter: Int = block &* \(filterBlock)")
                 w.line("let filters: Int = min(\(filterBlock), \(c.filters) &- firstFilter)")
@@ -351,30 +364,38 @@ extension Emitter {
                 w.line("let kernel = w + kernelOffset")
                 w.line("let biasOffset: Int = \(literal(slot.bias - slot.weight)) &+ firstFilter")
                 w.line("let bias = w + biasOffset")
-                for r in 0..<filterBlock {
-                    for t in 0..<chunks { w.line("var a\(r)_\(t) = SIMD16<Float>(repeating: bias[\(r)])") }
-                }
-                w.block("for ic in 0..<\(c.inChannels)") { w in
-                    w.line("let source = x + (ic &* \(literal(plane)) &+ p)")
-                    for t in 0..<chunks {
-                        w.line("let v\(t) = UnsafeRawPointer(source + \(16 * t)).loadUnaligned(as: SIMD16<Float>.self)")
-                    }
-                    w.line("let k = kernel + ic &* \(filterBlock)")
+                w.block("for start in stride(from: band, to: min(band &+ \(literal(band)), \(literal(plane))), by: \(tilePixels))") { w in
+                    w.line("let p: Int = min(start, \(literal(plane - tilePixels)))")
                     for r in 0..<filterBlock {
-                        for t in 0..<chunks { w.line("Self.multiplyAdd(&a\(r)_\(t), k[\(r)], v\(t))") }
+                        for t in 0..<chunks { w.line("var a\(r)_\(t) = SIMD16<Float>(repeating: bias[\(r)])") }
                     }
-                }
-                w.line("let outputOffset: Int = firstFilter &* \(literal(plane)) &+ p")
-                for r in 0..<filterBlock {
-                    w.block("if \(r) < filters") { w in
+                    w.block("for ic in 0..<\(c.inChannels)") { w in
+                        w.line("let source = x + (ic &* \(literal(plane)) &+ p)")
                         for t in 0..<chunks {
-                            let index = "outputOffset &+ \(literal(r * plane + 16 * t))"
-                            w.line("Self.store16(\(finished(step, "a\(r)_\(t)", index: index, count: "16")), to: y + (\(index)), count: 16)")
+                            w.line("let v\(t) = UnsafeRawPointer(source + \(16 * t)).loadUnaligned(as: SIMD16<Float>.self)")
+                        }
+                        w.line("let k = kernel + ic &* \(filterBlock)")
+                        for r in 0..<filterBlock {
+                            for t in 0..<chunks { w.line("Self.multiplyAdd(&a\(r)_\(t), k[\(r)], v\(t))") }
+                        }
+                    }
+                    w.line("let outputOffset: Int = firstFilter &* \(literal(plane)) &+ p")
+                    // The tile goes to memory before the activation and the residual add: applied to live
+                    // accumulators, swiftc splits them into quarter vectors inside the channel loop (measured: a
+                    // 32→64 conv at 112×112 ran 1.7 times slower).
+                    for r in 0..<filterBlock {
+                        for t in 0..<chunks { w.line("tile[\(r * chunks + t)] = a\(r)_\(t)") }
+                    }
+                    w.block("for r in 0..<filters") { w in
+                        w.block("for t in 0..<\(chunks)") { w in
+                            w.line("let index: Int = outputOffset &+ r &* \(literal(plane)) &+ t &* 16")
+                            w.line("Self.store16(\(finished(step, "tile[r &* \(chunks) &+ t]", index: "index", count: "16")), to: y + index, count: 16)")
                         }
                     }
                 }
             }
         }
+        w.line("}")
         w.line("}")
     }
 
@@ -472,17 +493,43 @@ extension Emitter {
         let padded = paddedInput(c, input: input, output: output)
         let taps = c.kernel.h * c.kernel.w
         w.comment("weight: (\(c.filters), 1, \(c.kernel.h), \(c.kernel.w))   bias: w[\(literal(slot.bias - slot.weight))..<\(literal(slot.count))]")
-        // Each channel is padded into a plane of the thread's own, just before use: it stays in cache, and the
-        // input is read once. The border is zeroed once; each copy only writes the interior.
+        // Each channel is padded into a plane of the thread's own just before use: it stays in cache, and the
+        // input is read once. Borders are zeroed once; copies write the interior. A small map's loads would wait
+        // on its copy's stores, still in flight (a 7×7 map ran five times slower), so two planes take turns there:
+        // the next channel is copied while this one is computed.
+        let planeFloats = padded.rows * padded.columns
+        let planeCount = input.width < 16 ? 2 : 1
         w.line("Self.parallel(\(c.filters), threads: threads) { channels in")
-        w.line("withUnsafeTemporaryAllocation(of: Float.self, capacity: \(literal(padded.rows * padded.columns))) { buffer in")
-        w.line("let scratch = buffer.baseAddress!")
-        w.line("scratch.update(repeating: 0, count: \(literal(padded.rows * padded.columns)))")
-        w.block("for c in channels") { w in
+        w.line("withUnsafeTemporaryAllocation(of: Float.self, capacity: \(literal(planeCount * planeFloats))) { buffer in")
+        w.line("let planes = buffer.baseAddress!")
+        w.line("planes.update(repeating: 0, count: \(literal(planeCount * planeFloats)))")
+        w.block("func copy(_ c: Int, into plane: UnsafeMutablePointer<Float>)") { w in
             w.block("for h in 0..<\(input.height)") { w in
                 w.line("let row: Int = (h &+ \(c.padding.top)) &* \(padded.columns) &+ \(c.padding.left)")
                 w.line("let source: Int = (c &* \(input.height) &+ h) &* \(input.width)")
-                w.line("(scratch + row).update(from: x + source, count: \(input.width))")
+                if input.width >= 16 {
+                    w.line("(plane + row).update(from: x + source, count: \(input.width))")
+                } else if c.padding.left + 16 <= padded.columns {
+                    // A short row as one vector store, its lanes past the row zero (the padding): cheaper than a
+                    // memmove call.
+                    w.line("UnsafeMutableRawPointer(plane + row).storeBytes(of: Self.load16(x + source, stride: 1, available: \(input.width)), as: SIMD16<Float>.self)")
+                } else {
+                    w.block("for k in 0..<\(input.width)") { w in
+                        w.line("plane[row &+ k] = x[source &+ k]")
+                    }
+                }
+            }
+        }
+        if planeCount == 2 { w.line("copy(channels.lowerBound, into: planes)") }
+        w.block("for c in channels") { w in
+            if planeCount == 2 {
+                w.line("let scratch = planes + ((c &- channels.lowerBound) & 1) &* \(literal(planeFloats))")
+                w.block("if c &+ 1 < channels.upperBound") { w in
+                    w.line("copy(c &+ 1, into: planes + ((c &+ 1 &- channels.lowerBound) & 1) &* \(literal(planeFloats)))")
+                }
+            } else {
+                w.line("let scratch = planes")
+                w.line("copy(c, into: scratch)")
             }
             w.line("let kernelOffset: Int = c &* \(taps)")
             w.line("let k = w + kernelOffset")
@@ -490,8 +537,12 @@ extension Emitter {
             // Four output rows at a time: four independent sums, so the taps' multiply-adds overlap (one sum would
             // wait out each multiply-add's latency). The last group shifts back to end at the last row.
             let rows = min(output.height, 4)
+            // Rows of sixteen pixels or more shift their last chunk back to end at the row's end: every store is a
+            // whole vector, and the few pixels computed twice get the same value.
+            let shiftLastChunk = output.width >= 16
             w.block("for firstRow in stride(from: 0, to: \(output.height), by: \(rows))") { w in
-                w.block("for ow in stride(from: 0, to: \(output.width), by: 16)") { w in
+                w.block("for \(shiftLastChunk ? "chunk" : "ow") in stride(from: 0, to: \(output.width), by: 16)") { w in
+                    if shiftLastChunk { w.line("let ow: Int = min(chunk, \(output.width - 16))") }
                     for r in 0..<rows {
                         w.line("let oh\(r): Int = min(firstRow &+ \(r), \(output.height - 1))")
                         w.line("var a\(r) = SIMD16<Float>(repeating: b)")
@@ -510,7 +561,7 @@ extension Emitter {
                             }
                         }
                     }
-                    w.line("let count: Int = min(16, \(output.width) &- ow)")
+                    w.line("let count: Int = \(shiftLastChunk ? "16" : "min(16, \(output.width) &- ow)")")
                     for r in 0..<rows {
                         let index = "(c &* \(output.height) &+ oh\(r)) &* \(output.width) &+ ow"
                         w.line("Self.store16(\(finished(step, "a\(r)", index: index, count: "count")), to: y + (\(index)), count: count)")
@@ -565,38 +616,70 @@ extension Emitter {
     func lowerDense(inFeatures: Int, units: Int, step: PlannedStep, into w: inout SwiftWriter) {
         let slot = slots[step.layer]!
         w.comment("weight: (\(units), \(inFeatures))   bias: w[\(literal(slot.bias - slot.weight))..<\(literal(slot.count))]")
-        w.block("for u in 0..<\(literal(units))") { w in
-            w.line("y[u] = Self.dot(w + u &* \(literal(inFeatures)), x, count: \(literal(inFeatures))) + w[\(literal(slot.bias - slot.weight)) &+ u]")
+        // Four rows at a time: four weight streams in flight keep more of the memory bandwidth busy than one (the
+        // weights are read once, so a large dense layer is bound by it), and each input load serves all four.
+        let bias = literal(slot.bias - slot.weight)
+        w.line("Self.parallel(\(literal(units / 4)), threads: threads) { quads in")
+        w.block("for quad in quads") { w in
+            w.line("let u: Int = quad &* 4")
+            w.line("let sums = Self.dot4(w + u &* \(literal(inFeatures)), stride: \(literal(inFeatures)), x, count: \(literal(inFeatures)))")
+            w.block("for r in 0..<4") { w in
+                w.line("y[u &+ r] = sums[r] + w[\(bias) &+ u &+ r]")
+            }
+        }
+        w.line("}")
+        if units % 4 != 0 {
+            w.block("for u in \(literal(units / 4 * 4))..<\(literal(units))") { w in
+                w.line("y[u] = Self.dot(w + u &* \(literal(inFeatures)), x, count: \(literal(inFeatures))) + w[\(bias) &+ u]")
+            }
         }
         applyActivation(step, base: "y", count: units, into: &w)
     }
 
     // MARK: Pooling
 
-    /// Max pooling on sixteen output pixels at a time, over a copy of the input padded with −∞: no bounds checks,
-    /// and NaN wins as in PyTorch.
+    /// Max pooling on sixteen output pixels at a time, with −∞ standing for padding: no bounds checks across a
+    /// row, and NaN wins as in PyTorch.
     func lowerVectorMaxPool(_ p: Pooling, input: Shape, output: Shape, into w: inout SwiftWriter) {
-        let padded = paddedWindows(kernel: p.kernel, stride: p.stride, dilation: p.dilation, padding: p.padding, input: input, output: output)
-        w.line("Self.pad(x, channels: \(input.channels), height: \(input.height), width: \(input.width), top: \(p.padding.top), left: \(p.padding.left), rows: \(padded.rows), columns: \(padded.columns), into: scratch, fill: -.infinity)")
-        w.block("for c in 0..<\(output.channels)") { w in
+        let columns = paddedWindows(kernel: p.kernel, stride: p.stride, dilation: p.dilation, padding: p.padding, input: input, output: output).columns
+        let (H, W) = (input.height, input.width)
+        let rowsCanLeave = p.padding.top > 0 || (output.height - 1) * p.stride.h + (p.kernel.h - 1) * p.dilation.h >= H
+        // Channels split over threads. Each output row first takes the maximum down the window's rows, into a row
+        // bordered with −∞ on the thread's stack; the taps across then read that row (no padded copy of the input).
+        w.line("Self.parallel(\(input.channels), threads: threads) { channels in")
+        w.line("withUnsafeTemporaryAllocation(of: Float.self, capacity: \(columns)) { buffer in")
+        w.line("let row = buffer.baseAddress!")
+        w.line("row.initialize(repeating: -.infinity, count: \(columns))")
+        w.block("for c in channels") { w in
+            w.line("let plane = x + c &* \(literal(H * W))")
             w.block("for oh in 0..<\(output.height)") { w in
-                w.block("for ow in stride(from: 0, to: \(output.width), by: 16)") { w in
+                w.line("let top: Int = oh &* \(p.stride.h) &- \(p.padding.top)")
+                w.block("for k in stride(from: 0, to: \(W), by: 16)") { w in
+                    w.line("let count = min(16, \(W) &- k)")
                     w.line("var m = SIMD16<Float>(repeating: -.infinity)")
                     w.block("for i in 0..<\(p.kernel.h)") { w in
-                        w.line("let rowOffset: Int = (c &* \(padded.rows) &+ oh &* \(p.stride.h) &+ i &* \(p.dilation.h)) &* \(padded.columns) &+ ow &* \(p.stride.w)")
-                        w.block("for j in 0..<\(p.kernel.w)") { w in
-                            let source = "scratch + (rowOffset &+ j &* \(p.dilation.w))"
-                            let load = p.stride.w == 1
-                                ? "UnsafeRawPointer(\(source)).loadUnaligned(as: SIMD16<Float>.self)"
-                                : p.stride.w == 2
-                                    ? "Self.loadEven16(\(source))" : "Self.load16(\(source), stride: \(p.stride.w), available: 16)"
-                            w.line("m = Self.maximum(m, \(load))")
-                        }
+                        w.line("let h: Int = top &+ i &* \(p.dilation.h)")
+                        if rowsCanLeave { w.line("guard h >= 0 && h < \(H) else { continue }") }
+                        w.line("m = Self.maximum(m, Self.load16(plane + (h &* \(W) &+ k), stride: 1, available: count))")
+                    }
+                    w.line("Self.store16(m, to: row + (\(p.padding.left) &+ k), count: count)")
+                }
+                w.block("for ow in stride(from: 0, to: \(output.width), by: 16)") { w in
+                    w.line("var m = SIMD16<Float>(repeating: -.infinity)")
+                    for j in 0..<p.kernel.w {
+                        let source = "row + (ow &* \(p.stride.w) &+ \(j * p.dilation.w))"
+                        let load = p.stride.w == 1
+                            ? "UnsafeRawPointer(\(source)).loadUnaligned(as: SIMD16<Float>.self)"
+                            : p.stride.w == 2
+                                ? "Self.loadEven16(\(source))" : "Self.load16(\(source), stride: \(p.stride.w), available: 16)"
+                        w.line("m = Self.maximum(m, \(load))")
                     }
                     w.line("Self.store16(m, to: y + ((c &* \(output.height) &+ oh) &* \(output.width) &+ ow), count: min(16, \(output.width) &- ow))")
                 }
             }
         }
+        w.line("}")
+        w.line("}")
     }
 
     func lowerPooling(_ p: Pooling, input: Shape, output: Shape, indexed: Bool, into w: inout SwiftWriter) {
