@@ -16,9 +16,9 @@ public struct Alexnet2012Groups2: Sendable {
     /// Floats of activations, placed by liveness after fusion: the peak activation memory `convc summary` reports.
     public static let activationFloats = 580_800
     /// Floats of scratch for zero-padded copies of conv inputs.
-    public static let scratchFloats = 92_288
+    public static let scratchFloats = 92_280
     /// Floats of working memory `predict(_:batch:into:arena:)` needs: activations, then scratch.
-    public static let arenaFloats = 673_088
+    public static let arenaFloats = 673_080
     static let inputCount = 154_587
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -80,19 +80,19 @@ public struct Alexnet2012Groups2: Sendable {
         var p = [Float](repeating: 0, count: 60_965_224)
         try Self.copy(tensors, "features.conv1.weight", into: &p, at: 0, count: 34_848)
         try Self.copy(tensors, "features.conv1.bias", into: &p, at: 34_848, count: 96)
-        Self.vectorFilters(&p, at: 0, filters: 96, channels: 3, taps: 121)
+        Self.blockFilters(&p, at: 0, filters: 96, groups: 1, channels: 3, taps: 121, block: 16)
         try Self.copy(tensors, "features.conv2.weight", into: &p, at: 34_944, count: 307_200)
         try Self.copy(tensors, "features.conv2.bias", into: &p, at: 342_144, count: 256)
-        Self.blockFilters(&p, at: 34_944, filters: 256, groups: 2, channels: 48, taps: 25)
+        Self.blockFilters(&p, at: 34_944, filters: 256, groups: 2, channels: 48, taps: 25, block: 4)
         try Self.copy(tensors, "features.conv3.weight", into: &p, at: 342_400, count: 884_736)
         try Self.copy(tensors, "features.conv3.bias", into: &p, at: 1_227_136, count: 384)
-        Self.vectorFilters(&p, at: 342_400, filters: 384, channels: 256, taps: 9)
+        Self.blockFilters(&p, at: 342_400, filters: 384, groups: 1, channels: 256, taps: 9, block: 16)
         try Self.copy(tensors, "features.conv4.weight", into: &p, at: 1_227_520, count: 663_552)
         try Self.copy(tensors, "features.conv4.bias", into: &p, at: 1_891_072, count: 384)
-        Self.blockFilters(&p, at: 1_227_520, filters: 384, groups: 2, channels: 192, taps: 9)
+        Self.blockFilters(&p, at: 1_227_520, filters: 384, groups: 2, channels: 192, taps: 9, block: 4)
         try Self.copy(tensors, "features.conv5.weight", into: &p, at: 1_891_456, count: 442_368)
         try Self.copy(tensors, "features.conv5.bias", into: &p, at: 2_333_824, count: 256)
-        Self.blockFilters(&p, at: 1_891_456, filters: 256, groups: 2, channels: 192, taps: 9)
+        Self.blockFilters(&p, at: 1_891_456, filters: 256, groups: 2, channels: 192, taps: 9, block: 4)
         try Self.copy(tensors, "classifier.fc6.weight", into: &p, at: 2_334_080, count: 37_748_736)
         try Self.copy(tensors, "classifier.fc6.bias", into: &p, at: 40_082_816, count: 4096)
         try Self.copy(tensors, "classifier.fc7.weight", into: &p, at: 40_086_912, count: 16_777_216)
@@ -149,76 +149,93 @@ extension Alexnet2012Groups2 {
     @inline(never)
     static func features_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 3×227×227   y: 96×55×55
-        // weight: (3 blocks, 3, 11, 11, 32)   bias: w[34_848..<34_944]
-        // tile: 32 channels × 5 pixels of an output row, sixteen channels to a vector
-        Self.parallel(3, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 10) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 55, by: 21) {
+        // weight: (6 blocks, 11, 11, 3, 16)   bias: w[34_848..<34_944]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.parallel(6, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 11_616
+            let kernelOffset: Int = block &* 5808
             let kernel = w + kernelOffset
-            let biasOffset: Int = 34_848 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 21, 55) {
-                for segment in stride(from: 0, to: 55, by: 5) {
-                    let ow: Int = min(segment, 50)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    for ic in 0..<3 {
-                        let planeOffset: Int = ic &* 51_529 &+ oh &* 908 &+ ow &* 4
-                        let k = kernel + ic &* 3872
-                        for i in 0..<11 {
-                            for j in 0..<11 {
-                                let tap = x + (planeOffset &+ i &* 227 &+ j &* 1)
-                                let w0 = UnsafeRawPointer(k + ((i &* 11 &+ j) &* 32 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                                let w1 = UnsafeRawPointer(k + ((i &* 11 &+ j) &* 32 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[0], w0)
-                                Self.multiplyAdd(&a1_0, tap[0], w1)
-                                Self.multiplyAdd(&a0_1, tap[4], w0)
-                                Self.multiplyAdd(&a1_1, tap[4], w1)
-                                Self.multiplyAdd(&a0_2, tap[8], w0)
-                                Self.multiplyAdd(&a1_2, tap[8], w1)
-                                Self.multiplyAdd(&a0_3, tap[12], w0)
-                                Self.multiplyAdd(&a1_3, tap[12], w1)
-                                Self.multiplyAdd(&a0_4, tap[16], w0)
-                                Self.multiplyAdd(&a1_4, tap[16], w1)
-                            }
-                        }
-                    }
-                    tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a1_0
-                    tile[6] = a1_1
-                    tile[7] = a1_2
-                    tile[8] = a1_3
-                    tile[9] = a1_4
-                    for t in 0..<10 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 3025 &+ oh &* 55 &+ ow
-                        let lane: Int = (oc >> 4) &* 80 &+ (oc & 15)
-                        for p in 0..<5 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+            let biasOffset: Int = 34_848 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for group in 0..<505 {
+                let first: Int = min(group &* 6, 3019)
+                let firstChannel = 0
+                let tile = tiles.baseAddress! + 0
+                let q0: Int = first &+ 0
+                let o0: Int = (q0 / 55) &* 908 &+ (q0 % 55) &* 4
+                let q1: Int = first &+ 1
+                let o1: Int = (q1 / 55) &* 908 &+ (q1 % 55) &* 4
+                let q2: Int = first &+ 2
+                let o2: Int = (q2 / 55) &* 908 &+ (q2 % 55) &* 4
+                let q3: Int = first &+ 3
+                let o3: Int = (q3 / 55) &* 908 &+ (q3 % 55) &* 4
+                let q4: Int = first &+ 4
+                let o4: Int = (q4 / 55) &* 908 &+ (q4 % 55) &* 4
+                let q5: Int = first &+ 5
+                let o5: Int = (q5 / 55) &* 908 &+ (q5 % 55) &* 4
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
+                for i in 0..<11 {
+                    for j in 0..<11 {
+                        let tapOffset: Int = i &* 227 &+ j &* 1 &+ firstChannel &* 51_529
+                        let tapBase = x + tapOffset
+                        let weightOffset: Int = ((i &* 11 &+ j) &* 3 &+ firstChannel) &* 16
+                        let tapKernel = kernel + weightOffset
+                        for ic in 0..<3 {
+                            let tap = tapBase + ic &* 51_529
+                            let k = tapKernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
                     }
                 }
+                tile[0] = a0_0
+                tile[2] = a0_1
+                tile[4] = a0_2
+                tile[6] = a0_3
+                tile[8] = a0_4
+                tile[10] = a0_5
+                tile[12] = a1_0
+                tile[14] = a1_1
+                tile[16] = a1_2
+                tile[18] = a1_3
+                tile[20] = a1_4
+                tile[22] = a1_5
+                let tileLanes = lanes + 0
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 3025 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
+                    }
+                }
             }
-        }
         }
         }
         }
@@ -280,97 +297,87 @@ extension Alexnet2012Groups2 {
     @inline(never)
     static func features_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 96×27×27   y: 256×27×27
-        // weight: (32 blocks, 5, 5, 48, 8)   bias: w[307_200..<307_456]
+        // weight: (64 blocks, 5, 5, 48, 4)   bias: w[307_200..<307_456]
+        // tile: 4 filters × 3 vectors of 8 positions
         // padded plane: 31×31; output pixel (oh, ow) is position oh·31 + ow
         Self.pad(x, channels: 96, height: 27, width: 27, top: 2, left: 2, rows: 31, columns: 31, into: scratch, threads: threads)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 92_256).update(repeating: 0, count: 32)
-        Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
+        // the last tile reads up to 24 floats past the last plane, into lanes it drops
+        (scratch + 92_256).update(repeating: 0, count: 24)
+        Self.parallel(64, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
         for band in stride(from: 0, to: 833, by: 1344) {
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 48
-            let kernelOffset: Int = block &* 9600
+            let firstFilter: Int = (block / 32) &* 128 &+ (block % 32) &* 4
+            let filters: Int = min(4, (block / 32) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 32) &* 48
+            let kernelOffset: Int = block &* 4800
             let kernel = w + kernelOffset
             let biasOffset: Int = 307_200 &+ firstFilter
             let bias = w + biasOffset
-            for p in stride(from: band, to: min(band &+ 1344, 833), by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
+            for p in stride(from: band, to: min(band &+ 1344, 833), by: 24) {
+                var a0_0 = SIMD8<Float>(repeating: bias[0])
+                var a0_1 = SIMD8<Float>(repeating: bias[0])
+                var a0_2 = SIMD8<Float>(repeating: bias[0])
+                var a1_0 = SIMD8<Float>(repeating: bias[1])
+                var a1_1 = SIMD8<Float>(repeating: bias[1])
+                var a1_2 = SIMD8<Float>(repeating: bias[1])
+                var a2_0 = SIMD8<Float>(repeating: bias[2])
+                var a2_1 = SIMD8<Float>(repeating: bias[2])
+                var a2_2 = SIMD8<Float>(repeating: bias[2])
+                var a3_0 = SIMD8<Float>(repeating: bias[3])
+                var a3_1 = SIMD8<Float>(repeating: bias[3])
+                var a3_2 = SIMD8<Float>(repeating: bias[3])
                 for i in 0..<5 {
                     let rowOffset: Int = firstChannel &* 961 &+ p &+ i &* 31
                     for j in 0..<5 {
-                        let tapOffset: Int = (i &* 5 &+ j) &* 384
+                        let tapOffset: Int = (i &* 5 &+ j) &* 192
                         let columnOffset: Int = rowOffset &+ j &* 1
                         for ic in 0..<48 {
                             let source = scratch + (columnOffset &+ ic &* 961)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let v2 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD8<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 4)
                             Self.multiplyAdd(&a0_0, k[0], v0)
                             Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a0_2, k[0], v2)
                             Self.multiplyAdd(&a1_0, k[1], v0)
                             Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a1_2, k[1], v2)
                             Self.multiplyAdd(&a2_0, k[2], v0)
                             Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a2_2, k[2], v2)
                             Self.multiplyAdd(&a3_0, k[3], v0)
                             Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+                            Self.multiplyAdd(&a3_2, k[3], v2)
                         }
                     }
                 }
                 tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
+                tile[2] = a0_1
+                tile[4] = a0_2
+                tile[6] = a1_0
+                tile[8] = a1_1
+                tile[10] = a1_2
+                tile[12] = a2_0
+                tile[14] = a2_1
+                tile[16] = a2_2
+                tile[18] = a3_0
+                tile[20] = a3_1
+                tile[22] = a3_2
                 for r in 0..<filters {
                     let filterOffset: Int = (firstFilter &+ r) &* 729
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
+                    for t in 0..<3 {
+                        let q: Int = p &+ t &* 8
                         let row: Int = q / 31
                         let column: Int = q &- row &* 31
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 27 && q &+ 16 <= 833 {
+                        let v = tile[(r &* 3 &+ t) &* 2]
+                        if column &+ 8 <= 27 && q &+ 8 <= 833 {
                             let index: Int = filterOffset &+ row &* 27 &+ column
-                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                            Self.store8(Self.relu(v), to: y + index, count: 8)
                         }
                         else {
-                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 27, columns: 31, end: 833)
+                            Self.scatterFlat(Self.relu(v), to: y + filterOffset, row: row, column: column, width: 27, columns: 31, end: 833)
                         }
                     }
                 }
@@ -437,371 +444,98 @@ extension Alexnet2012Groups2 {
     @inline(never)
     static func features_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×13×13   y: 384×13×13
-        // weight: (12 blocks, 256, 3, 3, 32)   bias: w[884_736..<885_120]
-        // tile: 32 channels × 13 pixels of an output row, sixteen channels to a vector
+        // weight: (24 blocks, 3, 3, 256, 16)   bias: w[884_736..<885_120]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
         Self.pad(x, channels: 256, height: 13, width: 13, top: 1, left: 1, rows: 15, columns: 15, into: scratch, threads: threads)
-        Self.parallel(12, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 26) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 13, by: 13) {
+        Self.parallel(24, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 696) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 73_728
+            let kernelOffset: Int = block &* 36_864
             let kernel = w + kernelOffset
-            let biasOffset: Int = 884_736 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 13, 13) {
-                for segment in stride(from: 0, to: 13, by: 13) {
-                    let ow: Int = min(segment, 0)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a0_5 = bias0
-                    var a0_6 = bias0
-                    var a0_7 = bias0
-                    var a0_8 = bias0
-                    var a0_9 = bias0
-                    var a0_10 = bias0
-                    var a0_11 = bias0
-                    var a0_12 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    var a1_5 = bias1
-                    var a1_6 = bias1
-                    var a1_7 = bias1
-                    var a1_8 = bias1
-                    var a1_9 = bias1
-                    var a1_10 = bias1
-                    var a1_11 = bias1
-                    var a1_12 = bias1
-                    for ic in 0..<256 {
-                        let planeOffset: Int = ic &* 225 &+ oh &* 15 &+ ow &* 1
-                        let k = kernel + ic &* 288
-                        do {
-                            let tap = scratch + (planeOffset &+ 0)
-                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 1)
-                            let w0 = UnsafeRawPointer(k + (32 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (32 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 2)
-                            let w0 = UnsafeRawPointer(k + (64 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (64 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 15)
-                            let w0 = UnsafeRawPointer(k + (96 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (96 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 16)
-                            let w0 = UnsafeRawPointer(k + (128 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (128 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 17)
-                            let w0 = UnsafeRawPointer(k + (160 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (160 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 30)
-                            let w0 = UnsafeRawPointer(k + (192 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (192 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 31)
-                            let w0 = UnsafeRawPointer(k + (224 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (224 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 32)
-                            let w0 = UnsafeRawPointer(k + (256 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (256 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
+            let biasOffset: Int = 884_736 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for firstChannel in stride(from: 0, to: 256, by: 16) {
+                for group in 0..<29 {
+                    let first: Int = min(group &* 6, 163)
+                    let tile = tiles.baseAddress! + group &* 24
+                    let q0: Int = first &+ 0
+                    let o0: Int = (q0 / 13) &* 15 &+ (q0 % 13) &* 1
+                    let q1: Int = first &+ 1
+                    let o1: Int = (q1 / 13) &* 15 &+ (q1 % 13) &* 1
+                    let q2: Int = first &+ 2
+                    let o2: Int = (q2 / 13) &* 15 &+ (q2 % 13) &* 1
+                    let q3: Int = first &+ 3
+                    let o3: Int = (q3 / 13) &* 15 &+ (q3 % 13) &* 1
+                    let q4: Int = first &+ 4
+                    let o4: Int = (q4 / 13) &* 15 &+ (q4 % 13) &* 1
+                    let q5: Int = first &+ 5
+                    let o5: Int = (q5 / 13) &* 15 &+ (q5 % 13) &* 1
+                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    for i in 0..<3 {
+                        for j in 0..<3 {
+                            let tapOffset: Int = i &* 15 &+ j &* 1 &+ firstChannel &* 225
+                            let tapBase = scratch + tapOffset
+                            let weightOffset: Int = ((i &* 3 &+ j) &* 256 &+ firstChannel) &* 16
+                            let tapKernel = kernel + weightOffset
+                            for ic in 0..<16 {
+                                let tap = tapBase + ic &* 225
+                                let k = tapKernel + ic &* 16
+                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
                         }
                     }
                     tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a0_5
-                    tile[6] = a0_6
-                    tile[7] = a0_7
-                    tile[8] = a0_8
-                    tile[9] = a0_9
-                    tile[10] = a0_10
-                    tile[11] = a0_11
-                    tile[12] = a0_12
-                    tile[13] = a1_0
+                    tile[2] = a0_1
+                    tile[4] = a0_2
+                    tile[6] = a0_3
+                    tile[8] = a0_4
+                    tile[10] = a0_5
+                    tile[12] = a1_0
                     tile[14] = a1_1
-                    tile[15] = a1_2
-                    tile[16] = a1_3
-                    tile[17] = a1_4
-                    tile[18] = a1_5
-                    tile[19] = a1_6
-                    tile[20] = a1_7
-                    tile[21] = a1_8
-                    tile[22] = a1_9
-                    tile[23] = a1_10
-                    tile[24] = a1_11
-                    tile[25] = a1_12
-                    for t in 0..<26 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 169 &+ oh &* 13 &+ ow
-                        let lane: Int = (oc >> 4) &* 208 &+ (oc & 15)
-                        for p in 0..<13 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
-                        }
+                    tile[16] = a1_2
+                    tile[18] = a1_3
+                    tile[20] = a1_4
+                    tile[22] = a1_5
+                }
+            }
+            for group in 0..<29 {
+                let first: Int = min(group &* 6, 163)
+                let tileLanes = lanes + group &* 192
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 169 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
-        }
         }
         }
         }
@@ -812,97 +546,87 @@ extension Alexnet2012Groups2 {
     @inline(never)
     static func features_conv4(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 384×13×13   y: 384×13×13
-        // weight: (48 blocks, 3, 3, 192, 8)   bias: w[663_552..<663_936]
+        // weight: (96 blocks, 3, 3, 192, 4)   bias: w[663_552..<663_936]
+        // tile: 4 filters × 3 vectors of 8 positions
         // padded plane: 15×15; output pixel (oh, ow) is position oh·15 + ow
         Self.pad(x, channels: 384, height: 13, width: 13, top: 1, left: 1, rows: 15, columns: 15, into: scratch, threads: threads)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 86_400).update(repeating: 0, count: 32)
-        Self.parallel(48, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-        for band in stride(from: 0, to: 193, by: 320) {
+        // the last tile reads up to 24 floats past the last plane, into lanes it drops
+        (scratch + 86_400).update(repeating: 0, count: 24)
+        Self.parallel(96, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
+        for band in stride(from: 0, to: 193, by: 336) {
         for block in blocks {
-            let firstFilter: Int = (block / 24) &* 192 &+ (block % 24) &* 8
-            let filters: Int = min(8, (block / 24) &* 192 &+ 192 &- firstFilter)
-            let firstChannel: Int = (block / 24) &* 192
-            let kernelOffset: Int = block &* 13_824
+            let firstFilter: Int = (block / 48) &* 192 &+ (block % 48) &* 4
+            let filters: Int = min(4, (block / 48) &* 192 &+ 192 &- firstFilter)
+            let firstChannel: Int = (block / 48) &* 192
+            let kernelOffset: Int = block &* 6912
             let kernel = w + kernelOffset
             let biasOffset: Int = 663_552 &+ firstFilter
             let bias = w + biasOffset
-            for p in stride(from: band, to: min(band &+ 320, 193), by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
+            for p in stride(from: band, to: min(band &+ 336, 193), by: 24) {
+                var a0_0 = SIMD8<Float>(repeating: bias[0])
+                var a0_1 = SIMD8<Float>(repeating: bias[0])
+                var a0_2 = SIMD8<Float>(repeating: bias[0])
+                var a1_0 = SIMD8<Float>(repeating: bias[1])
+                var a1_1 = SIMD8<Float>(repeating: bias[1])
+                var a1_2 = SIMD8<Float>(repeating: bias[1])
+                var a2_0 = SIMD8<Float>(repeating: bias[2])
+                var a2_1 = SIMD8<Float>(repeating: bias[2])
+                var a2_2 = SIMD8<Float>(repeating: bias[2])
+                var a3_0 = SIMD8<Float>(repeating: bias[3])
+                var a3_1 = SIMD8<Float>(repeating: bias[3])
+                var a3_2 = SIMD8<Float>(repeating: bias[3])
                 for i in 0..<3 {
                     let rowOffset: Int = firstChannel &* 225 &+ p &+ i &* 15
                     for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 1536
+                        let tapOffset: Int = (i &* 3 &+ j) &* 768
                         let columnOffset: Int = rowOffset &+ j &* 1
                         for ic in 0..<192 {
                             let source = scratch + (columnOffset &+ ic &* 225)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let v2 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD8<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 4)
                             Self.multiplyAdd(&a0_0, k[0], v0)
                             Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a0_2, k[0], v2)
                             Self.multiplyAdd(&a1_0, k[1], v0)
                             Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a1_2, k[1], v2)
                             Self.multiplyAdd(&a2_0, k[2], v0)
                             Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a2_2, k[2], v2)
                             Self.multiplyAdd(&a3_0, k[3], v0)
                             Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+                            Self.multiplyAdd(&a3_2, k[3], v2)
                         }
                     }
                 }
                 tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
+                tile[2] = a0_1
+                tile[4] = a0_2
+                tile[6] = a1_0
+                tile[8] = a1_1
+                tile[10] = a1_2
+                tile[12] = a2_0
+                tile[14] = a2_1
+                tile[16] = a2_2
+                tile[18] = a3_0
+                tile[20] = a3_1
+                tile[22] = a3_2
                 for r in 0..<filters {
                     let filterOffset: Int = (firstFilter &+ r) &* 169
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
+                    for t in 0..<3 {
+                        let q: Int = p &+ t &* 8
                         let row: Int = q / 15
                         let column: Int = q &- row &* 15
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 13 && q &+ 16 <= 193 {
+                        let v = tile[(r &* 3 &+ t) &* 2]
+                        if column &+ 8 <= 13 && q &+ 8 <= 193 {
                             let index: Int = filterOffset &+ row &* 13 &+ column
-                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                            Self.store8(Self.relu(v), to: y + index, count: 8)
                         }
                         else {
-                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 13, columns: 15, end: 193)
+                            Self.scatterFlat(Self.relu(v), to: y + filterOffset, row: row, column: column, width: 13, columns: 15, end: 193)
                         }
                     }
                 }
@@ -918,97 +642,87 @@ extension Alexnet2012Groups2 {
     @inline(never)
     static func features_conv5(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 384×13×13   y: 256×13×13
-        // weight: (32 blocks, 3, 3, 192, 8)   bias: w[442_368..<442_624]
+        // weight: (64 blocks, 3, 3, 192, 4)   bias: w[442_368..<442_624]
+        // tile: 4 filters × 3 vectors of 8 positions
         // padded plane: 15×15; output pixel (oh, ow) is position oh·15 + ow
         Self.pad(x, channels: 384, height: 13, width: 13, top: 1, left: 1, rows: 15, columns: 15, into: scratch, threads: threads)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 86_400).update(repeating: 0, count: 32)
-        Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-        for band in stride(from: 0, to: 193, by: 320) {
+        // the last tile reads up to 24 floats past the last plane, into lanes it drops
+        (scratch + 86_400).update(repeating: 0, count: 24)
+        Self.parallel(64, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
+        for band in stride(from: 0, to: 193, by: 336) {
         for block in blocks {
-            let firstFilter: Int = (block / 16) &* 128 &+ (block % 16) &* 8
-            let filters: Int = min(8, (block / 16) &* 128 &+ 128 &- firstFilter)
-            let firstChannel: Int = (block / 16) &* 192
-            let kernelOffset: Int = block &* 13_824
+            let firstFilter: Int = (block / 32) &* 128 &+ (block % 32) &* 4
+            let filters: Int = min(4, (block / 32) &* 128 &+ 128 &- firstFilter)
+            let firstChannel: Int = (block / 32) &* 192
+            let kernelOffset: Int = block &* 6912
             let kernel = w + kernelOffset
             let biasOffset: Int = 442_368 &+ firstFilter
             let bias = w + biasOffset
-            for p in stride(from: band, to: min(band &+ 320, 193), by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
+            for p in stride(from: band, to: min(band &+ 336, 193), by: 24) {
+                var a0_0 = SIMD8<Float>(repeating: bias[0])
+                var a0_1 = SIMD8<Float>(repeating: bias[0])
+                var a0_2 = SIMD8<Float>(repeating: bias[0])
+                var a1_0 = SIMD8<Float>(repeating: bias[1])
+                var a1_1 = SIMD8<Float>(repeating: bias[1])
+                var a1_2 = SIMD8<Float>(repeating: bias[1])
+                var a2_0 = SIMD8<Float>(repeating: bias[2])
+                var a2_1 = SIMD8<Float>(repeating: bias[2])
+                var a2_2 = SIMD8<Float>(repeating: bias[2])
+                var a3_0 = SIMD8<Float>(repeating: bias[3])
+                var a3_1 = SIMD8<Float>(repeating: bias[3])
+                var a3_2 = SIMD8<Float>(repeating: bias[3])
                 for i in 0..<3 {
                     let rowOffset: Int = firstChannel &* 225 &+ p &+ i &* 15
                     for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 1536
+                        let tapOffset: Int = (i &* 3 &+ j) &* 768
                         let columnOffset: Int = rowOffset &+ j &* 1
                         for ic in 0..<192 {
                             let source = scratch + (columnOffset &+ ic &* 225)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let v2 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD8<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 4)
                             Self.multiplyAdd(&a0_0, k[0], v0)
                             Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a0_2, k[0], v2)
                             Self.multiplyAdd(&a1_0, k[1], v0)
                             Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a1_2, k[1], v2)
                             Self.multiplyAdd(&a2_0, k[2], v0)
                             Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a2_2, k[2], v2)
                             Self.multiplyAdd(&a3_0, k[3], v0)
                             Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+                            Self.multiplyAdd(&a3_2, k[3], v2)
                         }
                     }
                 }
                 tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
+                tile[2] = a0_1
+                tile[4] = a0_2
+                tile[6] = a1_0
+                tile[8] = a1_1
+                tile[10] = a1_2
+                tile[12] = a2_0
+                tile[14] = a2_1
+                tile[16] = a2_2
+                tile[18] = a3_0
+                tile[20] = a3_1
+                tile[22] = a3_2
                 for r in 0..<filters {
                     let filterOffset: Int = (firstFilter &+ r) &* 169
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
+                    for t in 0..<3 {
+                        let q: Int = p &+ t &* 8
                         let row: Int = q / 15
                         let column: Int = q &- row &* 15
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 13 && q &+ 16 <= 193 {
+                        let v = tile[(r &* 3 &+ t) &* 2]
+                        if column &+ 8 <= 13 && q &+ 8 <= 193 {
                             let index: Int = filterOffset &+ row &* 13 &+ column
-                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                            Self.store8(Self.relu(v), to: y + index, count: 8)
                         }
                         else {
-                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 13, columns: 15, end: 193)
+                            Self.scatterFlat(Self.relu(v), to: y + filterOffset, row: row, column: column, width: 13, columns: 15, end: 193)
                         }
                     }
                 }
@@ -1211,25 +925,41 @@ extension Alexnet2012Groups2 {
         #endif
     }
 
+    /// a += b · v on eight lanes.
+    @inline(__always)
+    static func multiplyAdd(_ a: inout SIMD8<Float>, _ b: Float, _ v: SIMD8<Float>) {
+        #if CONVC_FMA
+            a = a.addingProduct(SIMD8<Float>(repeating: b), v)
+        #else
+            a += SIMD8<Float>(repeating: b) * v
+        #endif
+    }
+
     /// `v` plus the first `count` values at `r` (a fused residual add).
     @inline(__always)
-    static func plus(_ v: SIMD16<Float>, _ r: UnsafePointer<Float>, count: Int) -> SIMD16<Float> {
+    static func plus16(_ v: SIMD16<Float>, _ r: UnsafePointer<Float>, count: Int) -> SIMD16<Float> {
         v + load16(r, stride: 1, available: count)
+    }
+
+    /// `v` plus the eight values at `r`.
+    @inline(__always)
+    static func plus8(_ v: SIMD8<Float>, _ r: UnsafePointer<Float>, count: Int) -> SIMD8<Float> {
+        v + UnsafeRawPointer(r).loadUnaligned(as: SIMD8<Float>.self)
     }
 
     /// `v` plus the values of `r` at the output places of flat positions from (row, column) on (a fused residual
     /// add where a chunk crosses a row's end).
     @inline(__always)
-    static func plusFlat(_ v: SIMD16<Float>, _ r: UnsafePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) -> SIMD16<Float> {
+    static func plusFlat<V: SIMD>(_ v: V, _ r: UnsafePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) -> V where V.Scalar == Float {
         v + gatherFlat(r, row: row, column: column, width: width, columns: columns, end: end)
     }
 
     /// The values at the output places of flat positions from (row, column) on, zero where a lane is no output pixel.
     @inline(never)
-    static func gatherFlat(_ r: UnsafePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) -> SIMD16<Float> {
-        var v = SIMD16<Float>()
+    static func gatherFlat<V: SIMD>(_ r: UnsafePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) -> V where V.Scalar == Float {
+        var v = V()
         var row = row, column = column
-        for lane in 0..<16 {
+        for lane in 0..<V.scalarCount {
             if column < width && row &* columns &+ column < end { v[lane] = r[row &* width &+ column] }
             column &+= 1
             if column == columns { column = 0; row &+= 1 }
@@ -1239,9 +969,9 @@ extension Alexnet2012Groups2 {
 
     /// Stores the lanes of flat positions from (row, column) on that are output pixels at their dense places.
     @inline(never)
-    static func scatterFlat(_ v: SIMD16<Float>, to y: UnsafeMutablePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) {
+    static func scatterFlat<V: SIMD>(_ v: V, to y: UnsafeMutablePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) where V.Scalar == Float {
         var row = row, column = column
-        for lane in 0..<16 {
+        for lane in 0..<V.scalarCount {
             if column < width && row &* columns &+ column < end { y[row &* width &+ column] = v[lane] }
             column &+= 1
             if column == columns { column = 0; row &+= 1 }
@@ -1259,12 +989,43 @@ extension Alexnet2012Groups2 {
         }
     }
 
+    /// Writes the first `count` of eight lanes (only ever all of them).
+    @inline(__always)
+    static func store8(_ v: SIMD8<Float>, to p: UnsafeMutablePointer<Float>, count: Int) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+    }
+
     /// An activation applied to sixteen values at once.
     @inline(__always)
     static func activate(_ v: SIMD16<Float>, _ f: (Float) -> Float) -> SIMD16<Float> {
         var result = v
         for lane in 0..<16 { result[lane] = f(v[lane]) }
         return result
+    }
+
+    /// max(v, 0) lane by lane, NaN kept (as PyTorch's relu). Not pointwiseMax: the standard library calls its
+    /// own compiled copy of that, out of line (a call per vector made MobileNet's 32→64 conv 1.6 times slower).
+    @inline(__always)
+    static func relu(_ v: SIMD8<Float>) -> SIMD8<Float> {
+        v.replacing(with: SIMD8<Float>(), where: v .< SIMD8<Float>())
+    }
+
+    @inline(__always)
+    static func relu(_ v: SIMD16<Float>) -> SIMD16<Float> {
+        v.replacing(with: SIMD16<Float>(), where: v .< SIMD16<Float>())
+    }
+
+    /// min(max(v, 0), 6) lane by lane, NaN kept.
+    @inline(__always)
+    static func relu6(_ v: SIMD8<Float>) -> SIMD8<Float> {
+        let r = relu(v)
+        return r.replacing(with: SIMD8<Float>(repeating: 6), where: r .> SIMD8<Float>(repeating: 6))
+    }
+
+    @inline(__always)
+    static func relu6(_ v: SIMD16<Float>) -> SIMD16<Float> {
+        let r = relu(v)
+        return r.replacing(with: SIMD16<Float>(repeating: 6), where: r .> SIMD16<Float>(repeating: 6))
     }
 
     /// Lane by lane the larger of `a` and `b`, NaN winning (PyTorch's max pooling).
@@ -1347,19 +1108,19 @@ extension Alexnet2012Groups2 {
         }
     }
 
-    /// Rearranges conv weights from (filters, channels, taps) to blocks of eight filters, tap-major:
-    /// (groups · blocks, taps, channels, 8), zero filling each group's last block, so the inner loop reads the
-    /// eight filters' weights for one channel and tap from one place.
-    static func blockFilters(_ p: inout [Float], at offset: Int, filters: Int, groups: Int, channels: Int, taps: Int) {
+    /// Rearranges conv weights from (filters, channels, taps) to blocks of `block` filters, tap-major:
+    /// (groups · blocks, taps, channels, block), zero filling each group's last block, so the inner loop reads the
+    /// block's weights for one channel and tap from one place.
+    static func blockFilters(_ p: inout [Float], at offset: Int, filters: Int, groups: Int, channels: Int, taps: Int, block: Int) {
         let plain = Array(p[offset..<(offset + filters * channels * taps)])
-        let perGroup = filters / groups, blocks = (perGroup + 7) / 8
+        let perGroup = filters / groups, blocks = (perGroup + block - 1) / block
         for g in 0..<groups {
             for b in 0..<blocks {
                 for t in 0..<taps {
                     for c in 0..<channels {
-                        for r in 0..<8 {
-                            let filter = b * 8 + r
-                            p[offset + ((((g * blocks + b) * taps + t) * channels + c) * 8) + r] =
+                        for r in 0..<block {
+                            let filter = b * block + r
+                            p[offset + ((((g * blocks + b) * taps + t) * channels + c) * block) + r] =
                                 filter < perGroup ? plain[((g * perGroup + filter) * channels + c) * taps + t] : 0
                         }
                     }

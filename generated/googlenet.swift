@@ -525,175 +525,175 @@ public struct Googlenet: Sendable {
         var p = [Float](repeating: 0, count: 6_617_624)
         try Self.copy(tensors, "conv1.conv.weight", into: &p, at: 0, count: 9408)
         try Self.foldBatchNorm(tensors, "conv1.bn", epsilon: 0.001, into: &p, weight: 0, bias: 9408, channels: 64, blocks: 1, blockStride: 0, channelStride: 147, run: 147)
-        Self.blockFilters(&p, at: 0, filters: 64, groups: 1, channels: 3, taps: 49)
+        Self.blockFilters(&p, at: 0, filters: 64, groups: 1, channels: 3, taps: 49, block: 16)
         try Self.copy(tensors, "conv2.conv.weight", into: &p, at: 9472, count: 4096)
         try Self.foldBatchNorm(tensors, "conv2.bn", epsilon: 0.001, into: &p, weight: 9472, bias: 13_568, channels: 64, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
-        Self.blockFilters(&p, at: 9472, filters: 64, groups: 1, channels: 64, taps: 1)
+        Self.blockFilters(&p, at: 9472, filters: 64, groups: 1, channels: 64, taps: 1, block: 4)
         try Self.copy(tensors, "conv3.conv.weight", into: &p, at: 13_632, count: 110_592)
         try Self.foldBatchNorm(tensors, "conv3.bn", epsilon: 0.001, into: &p, weight: 13_632, bias: 124_224, channels: 192, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
-        Self.vectorFilters(&p, at: 13_632, filters: 192, channels: 64, taps: 9)
+        Self.blockFilters(&p, at: 13_632, filters: 192, groups: 1, channels: 64, taps: 9, block: 16)
         try Self.copy(tensors, "inception3a.branch1.conv.weight", into: &p, at: 124_416, count: 12_288)
         try Self.foldBatchNorm(tensors, "inception3a.branch1.bn", epsilon: 0.001, into: &p, weight: 124_416, bias: 136_704, channels: 64, blocks: 1, blockStride: 0, channelStride: 192, run: 192)
-        Self.blockFilters(&p, at: 124_416, filters: 64, groups: 1, channels: 192, taps: 1)
+        Self.blockFilters(&p, at: 124_416, filters: 64, groups: 1, channels: 192, taps: 1, block: 16)
         try Self.copy(tensors, "inception3a.branch2.0.conv.weight", into: &p, at: 136_768, count: 18_432)
         try Self.foldBatchNorm(tensors, "inception3a.branch2.0.bn", epsilon: 0.001, into: &p, weight: 136_768, bias: 155_200, channels: 96, blocks: 1, blockStride: 0, channelStride: 192, run: 192)
-        Self.blockFilters(&p, at: 136_768, filters: 96, groups: 1, channels: 192, taps: 1)
+        Self.blockFilters(&p, at: 136_768, filters: 96, groups: 1, channels: 192, taps: 1, block: 16)
         try Self.copy(tensors, "inception3a.branch2.1.conv.weight", into: &p, at: 155_296, count: 110_592)
         try Self.foldBatchNorm(tensors, "inception3a.branch2.1.bn", epsilon: 0.001, into: &p, weight: 155_296, bias: 265_888, channels: 128, blocks: 1, blockStride: 0, channelStride: 864, run: 864)
-        Self.vectorFilters(&p, at: 155_296, filters: 128, channels: 96, taps: 9)
+        Self.blockFilters(&p, at: 155_296, filters: 128, groups: 1, channels: 96, taps: 9, block: 16)
         try Self.copy(tensors, "inception3a.branch3.0.conv.weight", into: &p, at: 266_016, count: 3072)
         try Self.foldBatchNorm(tensors, "inception3a.branch3.0.bn", epsilon: 0.001, into: &p, weight: 266_016, bias: 269_088, channels: 16, blocks: 1, blockStride: 0, channelStride: 192, run: 192)
-        Self.blockFilters(&p, at: 266_016, filters: 16, groups: 1, channels: 192, taps: 1)
+        Self.blockFilters(&p, at: 266_016, filters: 16, groups: 1, channels: 192, taps: 1, block: 16)
         try Self.copy(tensors, "inception3a.branch3.1.conv.weight", into: &p, at: 269_104, count: 4608)
         try Self.foldBatchNorm(tensors, "inception3a.branch3.1.bn", epsilon: 0.001, into: &p, weight: 269_104, bias: 273_712, channels: 32, blocks: 1, blockStride: 0, channelStride: 144, run: 144)
-        Self.vectorFilters(&p, at: 269_104, filters: 32, channels: 16, taps: 9)
+        Self.blockFilters(&p, at: 269_104, filters: 32, groups: 1, channels: 16, taps: 9, block: 16)
         try Self.copy(tensors, "inception3a.branch4.1.conv.weight", into: &p, at: 273_744, count: 6144)
         try Self.foldBatchNorm(tensors, "inception3a.branch4.1.bn", epsilon: 0.001, into: &p, weight: 273_744, bias: 279_888, channels: 32, blocks: 1, blockStride: 0, channelStride: 192, run: 192)
-        Self.blockFilters(&p, at: 273_744, filters: 32, groups: 1, channels: 192, taps: 1)
+        Self.blockFilters(&p, at: 273_744, filters: 32, groups: 1, channels: 192, taps: 1, block: 16)
         try Self.copy(tensors, "inception3b.branch1.conv.weight", into: &p, at: 279_920, count: 32_768)
         try Self.foldBatchNorm(tensors, "inception3b.branch1.bn", epsilon: 0.001, into: &p, weight: 279_920, bias: 312_688, channels: 128, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 279_920, filters: 128, groups: 1, channels: 256, taps: 1)
+        Self.blockFilters(&p, at: 279_920, filters: 128, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "inception3b.branch2.0.conv.weight", into: &p, at: 312_816, count: 32_768)
         try Self.foldBatchNorm(tensors, "inception3b.branch2.0.bn", epsilon: 0.001, into: &p, weight: 312_816, bias: 345_584, channels: 128, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 312_816, filters: 128, groups: 1, channels: 256, taps: 1)
+        Self.blockFilters(&p, at: 312_816, filters: 128, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "inception3b.branch2.1.conv.weight", into: &p, at: 345_712, count: 221_184)
         try Self.foldBatchNorm(tensors, "inception3b.branch2.1.bn", epsilon: 0.001, into: &p, weight: 345_712, bias: 566_896, channels: 192, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
-        Self.vectorFilters(&p, at: 345_712, filters: 192, channels: 128, taps: 9)
+        Self.blockFilters(&p, at: 345_712, filters: 192, groups: 1, channels: 128, taps: 9, block: 16)
         try Self.copy(tensors, "inception3b.branch3.0.conv.weight", into: &p, at: 567_088, count: 8192)
         try Self.foldBatchNorm(tensors, "inception3b.branch3.0.bn", epsilon: 0.001, into: &p, weight: 567_088, bias: 575_280, channels: 32, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 567_088, filters: 32, groups: 1, channels: 256, taps: 1)
+        Self.blockFilters(&p, at: 567_088, filters: 32, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "inception3b.branch3.1.conv.weight", into: &p, at: 575_312, count: 27_648)
         try Self.foldBatchNorm(tensors, "inception3b.branch3.1.bn", epsilon: 0.001, into: &p, weight: 575_312, bias: 602_960, channels: 96, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
-        Self.vectorFilters(&p, at: 575_312, filters: 96, channels: 32, taps: 9)
+        Self.blockFilters(&p, at: 575_312, filters: 96, groups: 1, channels: 32, taps: 9, block: 16)
         try Self.copy(tensors, "inception3b.branch4.1.conv.weight", into: &p, at: 603_056, count: 16_384)
         try Self.foldBatchNorm(tensors, "inception3b.branch4.1.bn", epsilon: 0.001, into: &p, weight: 603_056, bias: 619_440, channels: 64, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 603_056, filters: 64, groups: 1, channels: 256, taps: 1)
+        Self.blockFilters(&p, at: 603_056, filters: 64, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "inception4a.branch1.conv.weight", into: &p, at: 619_504, count: 92_160)
         try Self.foldBatchNorm(tensors, "inception4a.branch1.bn", epsilon: 0.001, into: &p, weight: 619_504, bias: 711_664, channels: 192, blocks: 1, blockStride: 0, channelStride: 480, run: 480)
-        Self.vectorFilters(&p, at: 619_504, filters: 192, channels: 480, taps: 1)
+        Self.blockFilters(&p, at: 619_504, filters: 192, groups: 1, channels: 480, taps: 1, block: 16)
         try Self.copy(tensors, "inception4a.branch2.0.conv.weight", into: &p, at: 711_856, count: 46_080)
         try Self.foldBatchNorm(tensors, "inception4a.branch2.0.bn", epsilon: 0.001, into: &p, weight: 711_856, bias: 757_936, channels: 96, blocks: 1, blockStride: 0, channelStride: 480, run: 480)
-        Self.vectorFilters(&p, at: 711_856, filters: 96, channels: 480, taps: 1)
+        Self.blockFilters(&p, at: 711_856, filters: 96, groups: 1, channels: 480, taps: 1, block: 16)
         try Self.copy(tensors, "inception4a.branch2.1.conv.weight", into: &p, at: 758_032, count: 179_712)
         try Self.foldBatchNorm(tensors, "inception4a.branch2.1.bn", epsilon: 0.001, into: &p, weight: 758_032, bias: 937_744, channels: 208, blocks: 1, blockStride: 0, channelStride: 864, run: 864)
-        Self.blockFilters(&p, at: 758_032, filters: 208, groups: 1, channels: 96, taps: 9)
+        Self.blockFilters(&p, at: 758_032, filters: 208, groups: 1, channels: 96, taps: 9, block: 16)
         try Self.copy(tensors, "inception4a.branch3.0.conv.weight", into: &p, at: 937_952, count: 7680)
         try Self.foldBatchNorm(tensors, "inception4a.branch3.0.bn", epsilon: 0.001, into: &p, weight: 937_952, bias: 945_632, channels: 16, blocks: 1, blockStride: 0, channelStride: 480, run: 480)
-        Self.blockFilters(&p, at: 937_952, filters: 16, groups: 1, channels: 480, taps: 1)
+        Self.blockFilters(&p, at: 937_952, filters: 16, groups: 1, channels: 480, taps: 1, block: 16)
         try Self.copy(tensors, "inception4a.branch3.1.conv.weight", into: &p, at: 945_648, count: 6912)
         try Self.foldBatchNorm(tensors, "inception4a.branch3.1.bn", epsilon: 0.001, into: &p, weight: 945_648, bias: 952_560, channels: 48, blocks: 1, blockStride: 0, channelStride: 144, run: 144)
-        Self.blockFilters(&p, at: 945_648, filters: 48, groups: 1, channels: 16, taps: 9)
+        Self.blockFilters(&p, at: 945_648, filters: 48, groups: 1, channels: 16, taps: 9, block: 16)
         try Self.copy(tensors, "inception4a.branch4.1.conv.weight", into: &p, at: 952_608, count: 30_720)
         try Self.foldBatchNorm(tensors, "inception4a.branch4.1.bn", epsilon: 0.001, into: &p, weight: 952_608, bias: 983_328, channels: 64, blocks: 1, blockStride: 0, channelStride: 480, run: 480)
-        Self.vectorFilters(&p, at: 952_608, filters: 64, channels: 480, taps: 1)
+        Self.blockFilters(&p, at: 952_608, filters: 64, groups: 1, channels: 480, taps: 1, block: 16)
         try Self.copy(tensors, "inception4b.branch1.conv.weight", into: &p, at: 983_392, count: 81_920)
         try Self.foldBatchNorm(tensors, "inception4b.branch1.bn", epsilon: 0.001, into: &p, weight: 983_392, bias: 1_065_312, channels: 160, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.vectorFilters(&p, at: 983_392, filters: 160, channels: 512, taps: 1)
+        Self.blockFilters(&p, at: 983_392, filters: 160, groups: 1, channels: 512, taps: 1, block: 16)
         try Self.copy(tensors, "inception4b.branch2.0.conv.weight", into: &p, at: 1_065_472, count: 57_344)
         try Self.foldBatchNorm(tensors, "inception4b.branch2.0.bn", epsilon: 0.001, into: &p, weight: 1_065_472, bias: 1_122_816, channels: 112, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 1_065_472, filters: 112, groups: 1, channels: 512, taps: 1)
+        Self.blockFilters(&p, at: 1_065_472, filters: 112, groups: 1, channels: 512, taps: 1, block: 16)
         try Self.copy(tensors, "inception4b.branch2.1.conv.weight", into: &p, at: 1_122_928, count: 225_792)
         try Self.foldBatchNorm(tensors, "inception4b.branch2.1.bn", epsilon: 0.001, into: &p, weight: 1_122_928, bias: 1_348_720, channels: 224, blocks: 1, blockStride: 0, channelStride: 1008, run: 1008)
-        Self.vectorFilters(&p, at: 1_122_928, filters: 224, channels: 112, taps: 9)
+        Self.blockFilters(&p, at: 1_122_928, filters: 224, groups: 1, channels: 112, taps: 9, block: 16)
         try Self.copy(tensors, "inception4b.branch3.0.conv.weight", into: &p, at: 1_348_944, count: 12_288)
         try Self.foldBatchNorm(tensors, "inception4b.branch3.0.bn", epsilon: 0.001, into: &p, weight: 1_348_944, bias: 1_361_232, channels: 24, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 1_348_944, filters: 24, groups: 1, channels: 512, taps: 1)
+        Self.blockFilters(&p, at: 1_348_944, filters: 24, groups: 1, channels: 512, taps: 1, block: 4)
         try Self.copy(tensors, "inception4b.branch3.1.conv.weight", into: &p, at: 1_361_256, count: 13_824)
         try Self.foldBatchNorm(tensors, "inception4b.branch3.1.bn", epsilon: 0.001, into: &p, weight: 1_361_256, bias: 1_375_080, channels: 64, blocks: 1, blockStride: 0, channelStride: 216, run: 216)
-        Self.vectorFilters(&p, at: 1_361_256, filters: 64, channels: 24, taps: 9)
+        Self.blockFilters(&p, at: 1_361_256, filters: 64, groups: 1, channels: 24, taps: 9, block: 16)
         try Self.copy(tensors, "inception4b.branch4.1.conv.weight", into: &p, at: 1_375_144, count: 32_768)
         try Self.foldBatchNorm(tensors, "inception4b.branch4.1.bn", epsilon: 0.001, into: &p, weight: 1_375_144, bias: 1_407_912, channels: 64, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.vectorFilters(&p, at: 1_375_144, filters: 64, channels: 512, taps: 1)
+        Self.blockFilters(&p, at: 1_375_144, filters: 64, groups: 1, channels: 512, taps: 1, block: 16)
         try Self.copy(tensors, "inception4c.branch1.conv.weight", into: &p, at: 1_407_976, count: 65_536)
         try Self.foldBatchNorm(tensors, "inception4c.branch1.bn", epsilon: 0.001, into: &p, weight: 1_407_976, bias: 1_473_512, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.vectorFilters(&p, at: 1_407_976, filters: 128, channels: 512, taps: 1)
+        Self.blockFilters(&p, at: 1_407_976, filters: 128, groups: 1, channels: 512, taps: 1, block: 16)
         try Self.copy(tensors, "inception4c.branch2.0.conv.weight", into: &p, at: 1_473_640, count: 65_536)
         try Self.foldBatchNorm(tensors, "inception4c.branch2.0.bn", epsilon: 0.001, into: &p, weight: 1_473_640, bias: 1_539_176, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.vectorFilters(&p, at: 1_473_640, filters: 128, channels: 512, taps: 1)
+        Self.blockFilters(&p, at: 1_473_640, filters: 128, groups: 1, channels: 512, taps: 1, block: 16)
         try Self.copy(tensors, "inception4c.branch2.1.conv.weight", into: &p, at: 1_539_304, count: 294_912)
         try Self.foldBatchNorm(tensors, "inception4c.branch2.1.bn", epsilon: 0.001, into: &p, weight: 1_539_304, bias: 1_834_216, channels: 256, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
-        Self.vectorFilters(&p, at: 1_539_304, filters: 256, channels: 128, taps: 9)
+        Self.blockFilters(&p, at: 1_539_304, filters: 256, groups: 1, channels: 128, taps: 9, block: 16)
         try Self.copy(tensors, "inception4c.branch3.0.conv.weight", into: &p, at: 1_834_472, count: 12_288)
         try Self.foldBatchNorm(tensors, "inception4c.branch3.0.bn", epsilon: 0.001, into: &p, weight: 1_834_472, bias: 1_846_760, channels: 24, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 1_834_472, filters: 24, groups: 1, channels: 512, taps: 1)
+        Self.blockFilters(&p, at: 1_834_472, filters: 24, groups: 1, channels: 512, taps: 1, block: 4)
         try Self.copy(tensors, "inception4c.branch3.1.conv.weight", into: &p, at: 1_846_784, count: 13_824)
         try Self.foldBatchNorm(tensors, "inception4c.branch3.1.bn", epsilon: 0.001, into: &p, weight: 1_846_784, bias: 1_860_608, channels: 64, blocks: 1, blockStride: 0, channelStride: 216, run: 216)
-        Self.vectorFilters(&p, at: 1_846_784, filters: 64, channels: 24, taps: 9)
+        Self.blockFilters(&p, at: 1_846_784, filters: 64, groups: 1, channels: 24, taps: 9, block: 16)
         try Self.copy(tensors, "inception4c.branch4.1.conv.weight", into: &p, at: 1_860_672, count: 32_768)
         try Self.foldBatchNorm(tensors, "inception4c.branch4.1.bn", epsilon: 0.001, into: &p, weight: 1_860_672, bias: 1_893_440, channels: 64, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.vectorFilters(&p, at: 1_860_672, filters: 64, channels: 512, taps: 1)
+        Self.blockFilters(&p, at: 1_860_672, filters: 64, groups: 1, channels: 512, taps: 1, block: 16)
         try Self.copy(tensors, "inception4d.branch1.conv.weight", into: &p, at: 1_893_504, count: 57_344)
         try Self.foldBatchNorm(tensors, "inception4d.branch1.bn", epsilon: 0.001, into: &p, weight: 1_893_504, bias: 1_950_848, channels: 112, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 1_893_504, filters: 112, groups: 1, channels: 512, taps: 1)
+        Self.blockFilters(&p, at: 1_893_504, filters: 112, groups: 1, channels: 512, taps: 1, block: 16)
         try Self.copy(tensors, "inception4d.branch2.0.conv.weight", into: &p, at: 1_950_960, count: 73_728)
         try Self.foldBatchNorm(tensors, "inception4d.branch2.0.bn", epsilon: 0.001, into: &p, weight: 1_950_960, bias: 2_024_688, channels: 144, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 1_950_960, filters: 144, groups: 1, channels: 512, taps: 1)
+        Self.blockFilters(&p, at: 1_950_960, filters: 144, groups: 1, channels: 512, taps: 1, block: 16)
         try Self.copy(tensors, "inception4d.branch2.1.conv.weight", into: &p, at: 2_024_832, count: 373_248)
         try Self.foldBatchNorm(tensors, "inception4d.branch2.1.bn", epsilon: 0.001, into: &p, weight: 2_024_832, bias: 2_398_080, channels: 288, blocks: 1, blockStride: 0, channelStride: 1296, run: 1296)
-        Self.vectorFilters(&p, at: 2_024_832, filters: 288, channels: 144, taps: 9)
+        Self.blockFilters(&p, at: 2_024_832, filters: 288, groups: 1, channels: 144, taps: 9, block: 16)
         try Self.copy(tensors, "inception4d.branch3.0.conv.weight", into: &p, at: 2_398_368, count: 16_384)
         try Self.foldBatchNorm(tensors, "inception4d.branch3.0.bn", epsilon: 0.001, into: &p, weight: 2_398_368, bias: 2_414_752, channels: 32, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.vectorFilters(&p, at: 2_398_368, filters: 32, channels: 512, taps: 1)
+        Self.blockFilters(&p, at: 2_398_368, filters: 32, groups: 1, channels: 512, taps: 1, block: 16)
         try Self.copy(tensors, "inception4d.branch3.1.conv.weight", into: &p, at: 2_414_784, count: 18_432)
         try Self.foldBatchNorm(tensors, "inception4d.branch3.1.bn", epsilon: 0.001, into: &p, weight: 2_414_784, bias: 2_433_216, channels: 64, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
-        Self.vectorFilters(&p, at: 2_414_784, filters: 64, channels: 32, taps: 9)
+        Self.blockFilters(&p, at: 2_414_784, filters: 64, groups: 1, channels: 32, taps: 9, block: 16)
         try Self.copy(tensors, "inception4d.branch4.1.conv.weight", into: &p, at: 2_433_280, count: 32_768)
         try Self.foldBatchNorm(tensors, "inception4d.branch4.1.bn", epsilon: 0.001, into: &p, weight: 2_433_280, bias: 2_466_048, channels: 64, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.vectorFilters(&p, at: 2_433_280, filters: 64, channels: 512, taps: 1)
+        Self.blockFilters(&p, at: 2_433_280, filters: 64, groups: 1, channels: 512, taps: 1, block: 16)
         try Self.copy(tensors, "inception4e.branch1.conv.weight", into: &p, at: 2_466_112, count: 135_168)
         try Self.foldBatchNorm(tensors, "inception4e.branch1.bn", epsilon: 0.001, into: &p, weight: 2_466_112, bias: 2_601_280, channels: 256, blocks: 1, blockStride: 0, channelStride: 528, run: 528)
-        Self.vectorFilters(&p, at: 2_466_112, filters: 256, channels: 528, taps: 1)
+        Self.blockFilters(&p, at: 2_466_112, filters: 256, groups: 1, channels: 528, taps: 1, block: 16)
         try Self.copy(tensors, "inception4e.branch2.0.conv.weight", into: &p, at: 2_601_536, count: 84_480)
         try Self.foldBatchNorm(tensors, "inception4e.branch2.0.bn", epsilon: 0.001, into: &p, weight: 2_601_536, bias: 2_686_016, channels: 160, blocks: 1, blockStride: 0, channelStride: 528, run: 528)
-        Self.vectorFilters(&p, at: 2_601_536, filters: 160, channels: 528, taps: 1)
+        Self.blockFilters(&p, at: 2_601_536, filters: 160, groups: 1, channels: 528, taps: 1, block: 16)
         try Self.copy(tensors, "inception4e.branch2.1.conv.weight", into: &p, at: 2_686_176, count: 460_800)
         try Self.foldBatchNorm(tensors, "inception4e.branch2.1.bn", epsilon: 0.001, into: &p, weight: 2_686_176, bias: 3_146_976, channels: 320, blocks: 1, blockStride: 0, channelStride: 1440, run: 1440)
-        Self.vectorFilters(&p, at: 2_686_176, filters: 320, channels: 160, taps: 9)
+        Self.blockFilters(&p, at: 2_686_176, filters: 320, groups: 1, channels: 160, taps: 9, block: 16)
         try Self.copy(tensors, "inception4e.branch3.0.conv.weight", into: &p, at: 3_147_296, count: 16_896)
         try Self.foldBatchNorm(tensors, "inception4e.branch3.0.bn", epsilon: 0.001, into: &p, weight: 3_147_296, bias: 3_164_192, channels: 32, blocks: 1, blockStride: 0, channelStride: 528, run: 528)
-        Self.vectorFilters(&p, at: 3_147_296, filters: 32, channels: 528, taps: 1)
+        Self.blockFilters(&p, at: 3_147_296, filters: 32, groups: 1, channels: 528, taps: 1, block: 16)
         try Self.copy(tensors, "inception4e.branch3.1.conv.weight", into: &p, at: 3_164_224, count: 36_864)
         try Self.foldBatchNorm(tensors, "inception4e.branch3.1.bn", epsilon: 0.001, into: &p, weight: 3_164_224, bias: 3_201_088, channels: 128, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
-        Self.vectorFilters(&p, at: 3_164_224, filters: 128, channels: 32, taps: 9)
+        Self.blockFilters(&p, at: 3_164_224, filters: 128, groups: 1, channels: 32, taps: 9, block: 16)
         try Self.copy(tensors, "inception4e.branch4.1.conv.weight", into: &p, at: 3_201_216, count: 67_584)
         try Self.foldBatchNorm(tensors, "inception4e.branch4.1.bn", epsilon: 0.001, into: &p, weight: 3_201_216, bias: 3_268_800, channels: 128, blocks: 1, blockStride: 0, channelStride: 528, run: 528)
-        Self.vectorFilters(&p, at: 3_201_216, filters: 128, channels: 528, taps: 1)
+        Self.blockFilters(&p, at: 3_201_216, filters: 128, groups: 1, channels: 528, taps: 1, block: 16)
         try Self.copy(tensors, "inception5a.branch1.conv.weight", into: &p, at: 3_268_928, count: 212_992)
         try Self.foldBatchNorm(tensors, "inception5a.branch1.bn", epsilon: 0.001, into: &p, weight: 3_268_928, bias: 3_481_920, channels: 256, blocks: 1, blockStride: 0, channelStride: 832, run: 832)
-        Self.vectorFilters(&p, at: 3_268_928, filters: 256, channels: 832, taps: 1)
+        Self.blockFilters(&p, at: 3_268_928, filters: 256, groups: 1, channels: 832, taps: 1, block: 16)
         try Self.copy(tensors, "inception5a.branch2.0.conv.weight", into: &p, at: 3_482_176, count: 133_120)
         try Self.foldBatchNorm(tensors, "inception5a.branch2.0.bn", epsilon: 0.001, into: &p, weight: 3_482_176, bias: 3_615_296, channels: 160, blocks: 1, blockStride: 0, channelStride: 832, run: 832)
-        Self.vectorFilters(&p, at: 3_482_176, filters: 160, channels: 832, taps: 1)
+        Self.blockFilters(&p, at: 3_482_176, filters: 160, groups: 1, channels: 832, taps: 1, block: 16)
         try Self.copy(tensors, "inception5a.branch2.1.conv.weight", into: &p, at: 3_615_456, count: 460_800)
         try Self.foldBatchNorm(tensors, "inception5a.branch2.1.bn", epsilon: 0.001, into: &p, weight: 3_615_456, bias: 4_076_256, channels: 320, blocks: 1, blockStride: 0, channelStride: 1440, run: 1440)
-        Self.vectorFilters(&p, at: 3_615_456, filters: 320, channels: 160, taps: 9)
+        Self.blockFilters(&p, at: 3_615_456, filters: 320, groups: 1, channels: 160, taps: 9, block: 16)
         try Self.copy(tensors, "inception5a.branch3.0.conv.weight", into: &p, at: 4_076_576, count: 26_624)
         try Self.foldBatchNorm(tensors, "inception5a.branch3.0.bn", epsilon: 0.001, into: &p, weight: 4_076_576, bias: 4_103_200, channels: 32, blocks: 1, blockStride: 0, channelStride: 832, run: 832)
-        Self.vectorFilters(&p, at: 4_076_576, filters: 32, channels: 832, taps: 1)
+        Self.blockFilters(&p, at: 4_076_576, filters: 32, groups: 1, channels: 832, taps: 1, block: 16)
         try Self.copy(tensors, "inception5a.branch3.1.conv.weight", into: &p, at: 4_103_232, count: 36_864)
         try Self.foldBatchNorm(tensors, "inception5a.branch3.1.bn", epsilon: 0.001, into: &p, weight: 4_103_232, bias: 4_140_096, channels: 128, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
-        Self.vectorFilters(&p, at: 4_103_232, filters: 128, channels: 32, taps: 9)
+        Self.blockFilters(&p, at: 4_103_232, filters: 128, groups: 1, channels: 32, taps: 9, block: 16)
         try Self.copy(tensors, "inception5a.branch4.1.conv.weight", into: &p, at: 4_140_224, count: 106_496)
         try Self.foldBatchNorm(tensors, "inception5a.branch4.1.bn", epsilon: 0.001, into: &p, weight: 4_140_224, bias: 4_246_720, channels: 128, blocks: 1, blockStride: 0, channelStride: 832, run: 832)
-        Self.vectorFilters(&p, at: 4_140_224, filters: 128, channels: 832, taps: 1)
+        Self.blockFilters(&p, at: 4_140_224, filters: 128, groups: 1, channels: 832, taps: 1, block: 16)
         try Self.copy(tensors, "inception5b.branch1.conv.weight", into: &p, at: 4_246_848, count: 319_488)
         try Self.foldBatchNorm(tensors, "inception5b.branch1.bn", epsilon: 0.001, into: &p, weight: 4_246_848, bias: 4_566_336, channels: 384, blocks: 1, blockStride: 0, channelStride: 832, run: 832)
-        Self.vectorFilters(&p, at: 4_246_848, filters: 384, channels: 832, taps: 1)
+        Self.blockFilters(&p, at: 4_246_848, filters: 384, groups: 1, channels: 832, taps: 1, block: 16)
         try Self.copy(tensors, "inception5b.branch2.0.conv.weight", into: &p, at: 4_566_720, count: 159_744)
         try Self.foldBatchNorm(tensors, "inception5b.branch2.0.bn", epsilon: 0.001, into: &p, weight: 4_566_720, bias: 4_726_464, channels: 192, blocks: 1, blockStride: 0, channelStride: 832, run: 832)
-        Self.vectorFilters(&p, at: 4_566_720, filters: 192, channels: 832, taps: 1)
+        Self.blockFilters(&p, at: 4_566_720, filters: 192, groups: 1, channels: 832, taps: 1, block: 16)
         try Self.copy(tensors, "inception5b.branch2.1.conv.weight", into: &p, at: 4_726_656, count: 663_552)
         try Self.foldBatchNorm(tensors, "inception5b.branch2.1.bn", epsilon: 0.001, into: &p, weight: 4_726_656, bias: 5_390_208, channels: 384, blocks: 1, blockStride: 0, channelStride: 1728, run: 1728)
-        Self.vectorFilters(&p, at: 4_726_656, filters: 384, channels: 192, taps: 9)
+        Self.blockFilters(&p, at: 4_726_656, filters: 384, groups: 1, channels: 192, taps: 9, block: 16)
         try Self.copy(tensors, "inception5b.branch3.0.conv.weight", into: &p, at: 5_390_592, count: 39_936)
         try Self.foldBatchNorm(tensors, "inception5b.branch3.0.bn", epsilon: 0.001, into: &p, weight: 5_390_592, bias: 5_430_528, channels: 48, blocks: 1, blockStride: 0, channelStride: 832, run: 832)
-        Self.blockFilters(&p, at: 5_390_592, filters: 48, groups: 1, channels: 832, taps: 1)
+        Self.blockFilters(&p, at: 5_390_592, filters: 48, groups: 1, channels: 832, taps: 1, block: 16)
         try Self.copy(tensors, "inception5b.branch3.1.conv.weight", into: &p, at: 5_430_576, count: 55_296)
         try Self.foldBatchNorm(tensors, "inception5b.branch3.1.bn", epsilon: 0.001, into: &p, weight: 5_430_576, bias: 5_485_872, channels: 128, blocks: 1, blockStride: 0, channelStride: 432, run: 432)
-        Self.vectorFilters(&p, at: 5_430_576, filters: 128, channels: 48, taps: 9)
+        Self.blockFilters(&p, at: 5_430_576, filters: 128, groups: 1, channels: 48, taps: 9, block: 16)
         try Self.copy(tensors, "inception5b.branch4.1.conv.weight", into: &p, at: 5_486_000, count: 106_496)
         try Self.foldBatchNorm(tensors, "inception5b.branch4.1.bn", epsilon: 0.001, into: &p, weight: 5_486_000, bias: 5_592_496, channels: 128, blocks: 1, blockStride: 0, channelStride: 832, run: 832)
-        Self.vectorFilters(&p, at: 5_486_000, filters: 128, channels: 832, taps: 1)
+        Self.blockFilters(&p, at: 5_486_000, filters: 128, groups: 1, channels: 832, taps: 1, block: 16)
         try Self.copy(tensors, "fc.weight", into: &p, at: 5_592_624, count: 1_024_000)
         try Self.copy(tensors, "fc.bias", into: &p, at: 6_616_624, count: 1000)
         storage = p
@@ -805,103 +805,94 @@ extension Googlenet {
     @inline(never)
     static func conv1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 3×224×224   y: 64×112×112
-        // weight: (8 blocks, 7, 7, 3, 8)   bias: w[9408..<9472]
-        // four phase planes of 115×115 per channel (even/odd padded rows × columns): tap (i, j) of
-        // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
-        Self.padPhases(x, channels: 3, height: 224, width: 224, top: 3, left: 3, rows: 115, columns: 115, into: scratch, threads: threads)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 158_700).update(repeating: 0, count: 32)
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-        for band in stride(from: 0, to: 12_877, by: 5440) {
+        // weight: (4 blocks, 7, 7, 3, 16)   bias: w[9408..<9472]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.pad(x, channels: 3, height: 224, width: 224, top: 3, left: 3, rows: 230, columns: 230, into: scratch, threads: threads)
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let firstFilter: Int = (block / 8) &* 64 &+ (block % 8) &* 8
-            let filters: Int = min(8, (block / 8) &* 64 &+ 64 &- firstFilter)
-            let firstChannel: Int = (block / 8) &* 3
-            let kernelOffset: Int = block &* 1176
+            let kernelOffset: Int = block &* 2352
             let kernel = w + kernelOffset
-            let biasOffset: Int = 9408 &+ firstFilter
-            let bias = w + biasOffset
-            for p in stride(from: band, to: min(band &+ 5440, 12_877), by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
+            let biasOffset: Int = 9408 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for group in 0..<2091 {
+                let first: Int = min(group &* 6, 12538)
+                let firstChannel = 0
+                let tile = tiles.baseAddress! + 0
+                let q0: Int = first &+ 0
+                let o0: Int = (q0 / 112) &* 460 &+ (q0 % 112) &* 2
+                let q1: Int = first &+ 1
+                let o1: Int = (q1 / 112) &* 460 &+ (q1 % 112) &* 2
+                let q2: Int = first &+ 2
+                let o2: Int = (q2 / 112) &* 460 &+ (q2 % 112) &* 2
+                let q3: Int = first &+ 3
+                let o3: Int = (q3 / 112) &* 460 &+ (q3 % 112) &* 2
+                let q4: Int = first &+ 4
+                let o4: Int = (q4 / 112) &* 460 &+ (q4 % 112) &* 2
+                let q5: Int = first &+ 5
+                let o5: Int = (q5 / 112) &* 460 &+ (q5 % 112) &* 2
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
                 for i in 0..<7 {
-                    let rowOffset: Int = firstChannel &* 52_900 &+ p &+ (i & 1) &* 26_450 &+ (i >> 1) &* 115
                     for j in 0..<7 {
-                        let tapOffset: Int = (i &* 7 &+ j) &* 24
-                        let columnOffset: Int = rowOffset &+ (j & 1) &* 13_225 &+ (j >> 1)
+                        let tapOffset: Int = i &* 230 &+ j &* 1 &+ firstChannel &* 52_900
+                        let tapBase = scratch + tapOffset
+                        let weightOffset: Int = ((i &* 7 &+ j) &* 3 &+ firstChannel) &* 16
+                        let tapKernel = kernel + weightOffset
                         for ic in 0..<3 {
-                            let source = scratch + (columnOffset &+ ic &* 52_900)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+                            let tap = tapBase + ic &* 52_900
+                            let k = tapKernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
                     }
                 }
                 tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 12_544
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 115
-                        let column: Int = q &- row &* 115
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 112 && q &+ 16 <= 12_877 {
-                            let index: Int = filterOffset &+ row &* 112 &+ column
-                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 112, columns: 115, end: 12_877)
-                        }
+                tile[2] = a0_1
+                tile[4] = a0_2
+                tile[6] = a0_3
+                tile[8] = a0_4
+                tile[10] = a0_5
+                tile[12] = a1_0
+                tile[14] = a1_1
+                tile[16] = a1_2
+                tile[18] = a1_3
+                tile[20] = a1_4
+                tile[22] = a1_5
+                let tileLanes = lanes + 0
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 12_544 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
-        }
         }
         }
         }
@@ -948,78 +939,68 @@ extension Googlenet {
     @inline(never)
     static func conv2_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 64×56×56
-        // weight: (8 blocks, 64, 8)   bias: w[4096..<4160]
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-        for band in stride(from: 0, to: 3136, by: 256) {
+        // weight: (16 blocks, 64, 4)   bias: w[4096..<4160]
+        // tile: 4 filters × 3 vectors of 8 pixels
+        Self.parallel(16, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
+        for band in stride(from: 0, to: 3136, by: 240) {
             for block in blocks {
-                let firstFilter: Int = block &* 8
-                let filters: Int = min(8, 64 &- firstFilter)
-                let kernelOffset: Int = block &* 512
+                let firstFilter: Int = block &* 4
+                let filters: Int = min(4, 64 &- firstFilter)
+                let kernelOffset: Int = block &* 256
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 4096 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 256, 3136), by: 32) {
-                    let p: Int = min(start, 3104)
-                    var a0_0 = SIMD16<Float>(repeating: bias[0])
-                    var a0_1 = SIMD16<Float>(repeating: bias[0])
-                    var a1_0 = SIMD16<Float>(repeating: bias[1])
-                    var a1_1 = SIMD16<Float>(repeating: bias[1])
-                    var a2_0 = SIMD16<Float>(repeating: bias[2])
-                    var a2_1 = SIMD16<Float>(repeating: bias[2])
-                    var a3_0 = SIMD16<Float>(repeating: bias[3])
-                    var a3_1 = SIMD16<Float>(repeating: bias[3])
-                    var a4_0 = SIMD16<Float>(repeating: bias[4])
-                    var a4_1 = SIMD16<Float>(repeating: bias[4])
-                    var a5_0 = SIMD16<Float>(repeating: bias[5])
-                    var a5_1 = SIMD16<Float>(repeating: bias[5])
-                    var a6_0 = SIMD16<Float>(repeating: bias[6])
-                    var a6_1 = SIMD16<Float>(repeating: bias[6])
-                    var a7_0 = SIMD16<Float>(repeating: bias[7])
-                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
+                    let p: Int = min(start, 3112)
+                    var a0_0 = SIMD8<Float>(repeating: bias[0])
+                    var a0_1 = SIMD8<Float>(repeating: bias[0])
+                    var a0_2 = SIMD8<Float>(repeating: bias[0])
+                    var a1_0 = SIMD8<Float>(repeating: bias[1])
+                    var a1_1 = SIMD8<Float>(repeating: bias[1])
+                    var a1_2 = SIMD8<Float>(repeating: bias[1])
+                    var a2_0 = SIMD8<Float>(repeating: bias[2])
+                    var a2_1 = SIMD8<Float>(repeating: bias[2])
+                    var a2_2 = SIMD8<Float>(repeating: bias[2])
+                    var a3_0 = SIMD8<Float>(repeating: bias[3])
+                    var a3_1 = SIMD8<Float>(repeating: bias[3])
+                    var a3_2 = SIMD8<Float>(repeating: bias[3])
                     for ic in 0..<64 {
                         let source = x + (ic &* 3136 &+ p)
-                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD8<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 8).loadUnaligned(as: SIMD8<Float>.self)
+                        let v2 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD8<Float>.self)
+                        let k = kernel + ic &* 4
                         Self.multiplyAdd(&a0_0, k[0], v0)
                         Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a0_2, k[0], v2)
                         Self.multiplyAdd(&a1_0, k[1], v0)
                         Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a1_2, k[1], v2)
                         Self.multiplyAdd(&a2_0, k[2], v0)
                         Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a2_2, k[2], v2)
                         Self.multiplyAdd(&a3_0, k[3], v0)
                         Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a4_0, k[4], v0)
-                        Self.multiplyAdd(&a4_1, k[4], v1)
-                        Self.multiplyAdd(&a5_0, k[5], v0)
-                        Self.multiplyAdd(&a5_1, k[5], v1)
-                        Self.multiplyAdd(&a6_0, k[6], v0)
-                        Self.multiplyAdd(&a6_1, k[6], v1)
-                        Self.multiplyAdd(&a7_0, k[7], v0)
-                        Self.multiplyAdd(&a7_1, k[7], v1)
+                        Self.multiplyAdd(&a3_2, k[3], v2)
                     }
                     let outputOffset: Int = firstFilter &* 3136 &+ p
                     tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a1_0
-                    tile[3] = a1_1
-                    tile[4] = a2_0
-                    tile[5] = a2_1
-                    tile[6] = a3_0
-                    tile[7] = a3_1
-                    tile[8] = a4_0
-                    tile[9] = a4_1
-                    tile[10] = a5_0
-                    tile[11] = a5_1
-                    tile[12] = a6_0
-                    tile[13] = a6_1
-                    tile[14] = a7_0
-                    tile[15] = a7_1
+                    tile[2] = a0_1
+                    tile[4] = a0_2
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                     for r in 0..<filters {
-                        for t in 0..<2 {
-                            let index: Int = outputOffset &+ r &* 3136 &+ t &* 16
-                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        for t in 0..<3 {
+                            let index: Int = outputOffset &+ r &* 3136 &+ t &* 8
+                            Self.store8(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index, count: 8)
                         }
                     }
                 }
@@ -1034,393 +1015,94 @@ extension Googlenet {
     @inline(never)
     static func conv3_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 192×56×56
-        // weight: (6 blocks, 64, 3, 3, 32)   bias: w[110_592..<110_784]
-        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        // weight: (12 blocks, 3, 3, 64, 16)   bias: w[110_592..<110_784]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch, threads: threads)
-        Self.parallel(6, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 56, by: 15) {
+        Self.parallel(12, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 18_432
+            let kernelOffset: Int = block &* 9216
             let kernel = w + kernelOffset
-            let biasOffset: Int = 110_592 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 15, 56) {
-                for segment in stride(from: 0, to: 56, by: 14) {
-                    let ow: Int = min(segment, 42)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a0_5 = bias0
-                    var a0_6 = bias0
-                    var a0_7 = bias0
-                    var a0_8 = bias0
-                    var a0_9 = bias0
-                    var a0_10 = bias0
-                    var a0_11 = bias0
-                    var a0_12 = bias0
-                    var a0_13 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    var a1_5 = bias1
-                    var a1_6 = bias1
-                    var a1_7 = bias1
-                    var a1_8 = bias1
-                    var a1_9 = bias1
-                    var a1_10 = bias1
-                    var a1_11 = bias1
-                    var a1_12 = bias1
-                    var a1_13 = bias1
-                    for ic in 0..<64 {
-                        let planeOffset: Int = ic &* 3364 &+ oh &* 58 &+ ow &* 1
-                        let k = kernel + ic &* 288
-                        do {
-                            let tap = scratch + (planeOffset &+ 0)
-                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 1)
-                            let w0 = UnsafeRawPointer(k + (32 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (32 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 2)
-                            let w0 = UnsafeRawPointer(k + (64 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (64 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 58)
-                            let w0 = UnsafeRawPointer(k + (96 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (96 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 59)
-                            let w0 = UnsafeRawPointer(k + (128 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (128 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 60)
-                            let w0 = UnsafeRawPointer(k + (160 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (160 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 116)
-                            let w0 = UnsafeRawPointer(k + (192 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (192 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 117)
-                            let w0 = UnsafeRawPointer(k + (224 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (224 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 118)
-                            let w0 = UnsafeRawPointer(k + (256 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (256 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                    }
-                    tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a0_5
-                    tile[6] = a0_6
-                    tile[7] = a0_7
-                    tile[8] = a0_8
-                    tile[9] = a0_9
-                    tile[10] = a0_10
-                    tile[11] = a0_11
-                    tile[12] = a0_12
-                    tile[13] = a0_13
-                    tile[14] = a1_0
-                    tile[15] = a1_1
-                    tile[16] = a1_2
-                    tile[17] = a1_3
-                    tile[18] = a1_4
-                    tile[19] = a1_5
-                    tile[20] = a1_6
-                    tile[21] = a1_7
-                    tile[22] = a1_8
-                    tile[23] = a1_9
-                    tile[24] = a1_10
-                    tile[25] = a1_11
-                    tile[26] = a1_12
-                    tile[27] = a1_13
-                    for t in 0..<28 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 3136 &+ oh &* 56 &+ ow
-                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
-                        for p in 0..<14 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+            let biasOffset: Int = 110_592 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for group in 0..<523 {
+                let first: Int = min(group &* 6, 3130)
+                let firstChannel = 0
+                let tile = tiles.baseAddress! + 0
+                let q0: Int = first &+ 0
+                let o0: Int = (q0 / 56) &* 58 &+ (q0 % 56) &* 1
+                let q1: Int = first &+ 1
+                let o1: Int = (q1 / 56) &* 58 &+ (q1 % 56) &* 1
+                let q2: Int = first &+ 2
+                let o2: Int = (q2 / 56) &* 58 &+ (q2 % 56) &* 1
+                let q3: Int = first &+ 3
+                let o3: Int = (q3 / 56) &* 58 &+ (q3 % 56) &* 1
+                let q4: Int = first &+ 4
+                let o4: Int = (q4 / 56) &* 58 &+ (q4 % 56) &* 1
+                let q5: Int = first &+ 5
+                let o5: Int = (q5 / 56) &* 58 &+ (q5 % 56) &* 1
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
+                for i in 0..<3 {
+                    for j in 0..<3 {
+                        let tapOffset: Int = i &* 58 &+ j &* 1 &+ firstChannel &* 3364
+                        let tapBase = scratch + tapOffset
+                        let weightOffset: Int = ((i &* 3 &+ j) &* 64 &+ firstChannel) &* 16
+                        let tapKernel = kernel + weightOffset
+                        for ic in 0..<64 {
+                            let tap = tapBase + ic &* 3364
+                            let k = tapKernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
                     }
                 }
+                tile[0] = a0_0
+                tile[2] = a0_1
+                tile[4] = a0_2
+                tile[6] = a0_3
+                tile[8] = a0_4
+                tile[10] = a0_5
+                tile[12] = a1_0
+                tile[14] = a1_1
+                tile[16] = a1_2
+                tile[18] = a1_3
+                tile[20] = a1_4
+                tile[22] = a1_5
+                let tileLanes = lanes + 0
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
+                    }
+                }
             }
-        }
         }
         }
         }
@@ -1467,79 +1149,90 @@ extension Googlenet {
     @inline(never)
     static func inception3a_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×28×28   y: 64×28×28
-        // weight: (8 blocks, 192, 8)   bias: w[12_288..<12_352]
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-        for band in stride(from: 0, to: 784, by: 64) {
-            for block in blocks {
-                let firstFilter: Int = block &* 8
-                let filters: Int = min(8, 64 &- firstFilter)
-                let kernelOffset: Int = block &* 1536
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 12_288 &+ firstFilter
-                let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 64, 784), by: 32) {
-                    let p: Int = min(start, 752)
-                    var a0_0 = SIMD16<Float>(repeating: bias[0])
-                    var a0_1 = SIMD16<Float>(repeating: bias[0])
-                    var a1_0 = SIMD16<Float>(repeating: bias[1])
-                    var a1_1 = SIMD16<Float>(repeating: bias[1])
-                    var a2_0 = SIMD16<Float>(repeating: bias[2])
-                    var a2_1 = SIMD16<Float>(repeating: bias[2])
-                    var a3_0 = SIMD16<Float>(repeating: bias[3])
-                    var a3_1 = SIMD16<Float>(repeating: bias[3])
-                    var a4_0 = SIMD16<Float>(repeating: bias[4])
-                    var a4_1 = SIMD16<Float>(repeating: bias[4])
-                    var a5_0 = SIMD16<Float>(repeating: bias[5])
-                    var a5_1 = SIMD16<Float>(repeating: bias[5])
-                    var a6_0 = SIMD16<Float>(repeating: bias[6])
-                    var a6_1 = SIMD16<Float>(repeating: bias[6])
-                    var a7_0 = SIMD16<Float>(repeating: bias[7])
-                    var a7_1 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<192 {
-                        let source = x + (ic &* 784 &+ p)
-                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0_0, k[0], v0)
-                        Self.multiplyAdd(&a0_1, k[0], v1)
-                        Self.multiplyAdd(&a1_0, k[1], v0)
-                        Self.multiplyAdd(&a1_1, k[1], v1)
-                        Self.multiplyAdd(&a2_0, k[2], v0)
-                        Self.multiplyAdd(&a2_1, k[2], v1)
-                        Self.multiplyAdd(&a3_0, k[3], v0)
-                        Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a4_0, k[4], v0)
-                        Self.multiplyAdd(&a4_1, k[4], v1)
-                        Self.multiplyAdd(&a5_0, k[5], v0)
-                        Self.multiplyAdd(&a5_1, k[5], v1)
-                        Self.multiplyAdd(&a6_0, k[6], v0)
-                        Self.multiplyAdd(&a6_1, k[6], v1)
-                        Self.multiplyAdd(&a7_0, k[7], v0)
-                        Self.multiplyAdd(&a7_1, k[7], v1)
-                    }
-                    let outputOffset: Int = firstFilter &* 784 &+ p
-                    tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a1_0
-                    tile[3] = a1_1
-                    tile[4] = a2_0
-                    tile[5] = a2_1
-                    tile[6] = a3_0
-                    tile[7] = a3_1
-                    tile[8] = a4_0
-                    tile[9] = a4_1
-                    tile[10] = a5_0
-                    tile[11] = a5_1
-                    tile[12] = a6_0
-                    tile[13] = a6_1
-                    tile[14] = a7_0
-                    tile[15] = a7_1
-                    for r in 0..<filters {
-                        for t in 0..<2 {
-                            let index: Int = outputOffset &+ r &* 784 &+ t &* 16
-                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+        // weight: (4 blocks, 1, 1, 192, 16)   bias: w[12_288..<12_352]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for block in blocks {
+            let kernelOffset: Int = block &* 3072
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 12_288 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for group in 0..<131 {
+                let first: Int = min(group &* 6, 778)
+                let firstChannel = 0
+                let tile = tiles.baseAddress! + 0
+                let q0: Int = first &+ 0
+                let o0: Int = (q0 / 28) &* 28 &+ (q0 % 28) &* 1
+                let q1: Int = first &+ 1
+                let o1: Int = (q1 / 28) &* 28 &+ (q1 % 28) &* 1
+                let q2: Int = first &+ 2
+                let o2: Int = (q2 / 28) &* 28 &+ (q2 % 28) &* 1
+                let q3: Int = first &+ 3
+                let o3: Int = (q3 / 28) &* 28 &+ (q3 % 28) &* 1
+                let q4: Int = first &+ 4
+                let o4: Int = (q4 / 28) &* 28 &+ (q4 % 28) &* 1
+                let q5: Int = first &+ 5
+                let o5: Int = (q5 / 28) &* 28 &+ (q5 % 28) &* 1
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
+                for i in 0..<1 {
+                    for j in 0..<1 {
+                        let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
+                        let tapBase = x + tapOffset
+                        let weightOffset: Int = ((i &* 1 &+ j) &* 192 &+ firstChannel) &* 16
+                        let tapKernel = kernel + weightOffset
+                        for ic in 0..<192 {
+                            let tap = tapBase + ic &* 784
+                            let k = tapKernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
+                    }
+                }
+                tile[0] = a0_0
+                tile[2] = a0_1
+                tile[4] = a0_2
+                tile[6] = a0_3
+                tile[8] = a0_4
+                tile[10] = a0_5
+                tile[12] = a1_0
+                tile[14] = a1_1
+                tile[16] = a1_2
+                tile[18] = a1_3
+                tile[20] = a1_4
+                tile[22] = a1_5
+                let tileLanes = lanes + 0
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
@@ -1553,79 +1246,90 @@ extension Googlenet {
     @inline(never)
     static func inception3a_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×28×28   y: 96×28×28
-        // weight: (12 blocks, 192, 8)   bias: w[18_432..<18_528]
-        Self.parallel(12, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-        for band in stride(from: 0, to: 784, by: 64) {
-            for block in blocks {
-                let firstFilter: Int = block &* 8
-                let filters: Int = min(8, 96 &- firstFilter)
-                let kernelOffset: Int = block &* 1536
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 18_432 &+ firstFilter
-                let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 64, 784), by: 32) {
-                    let p: Int = min(start, 752)
-                    var a0_0 = SIMD16<Float>(repeating: bias[0])
-                    var a0_1 = SIMD16<Float>(repeating: bias[0])
-                    var a1_0 = SIMD16<Float>(repeating: bias[1])
-                    var a1_1 = SIMD16<Float>(repeating: bias[1])
-                    var a2_0 = SIMD16<Float>(repeating: bias[2])
-                    var a2_1 = SIMD16<Float>(repeating: bias[2])
-                    var a3_0 = SIMD16<Float>(repeating: bias[3])
-                    var a3_1 = SIMD16<Float>(repeating: bias[3])
-                    var a4_0 = SIMD16<Float>(repeating: bias[4])
-                    var a4_1 = SIMD16<Float>(repeating: bias[4])
-                    var a5_0 = SIMD16<Float>(repeating: bias[5])
-                    var a5_1 = SIMD16<Float>(repeating: bias[5])
-                    var a6_0 = SIMD16<Float>(repeating: bias[6])
-                    var a6_1 = SIMD16<Float>(repeating: bias[6])
-                    var a7_0 = SIMD16<Float>(repeating: bias[7])
-                    var a7_1 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<192 {
-                        let source = x + (ic &* 784 &+ p)
-                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0_0, k[0], v0)
-                        Self.multiplyAdd(&a0_1, k[0], v1)
-                        Self.multiplyAdd(&a1_0, k[1], v0)
-                        Self.multiplyAdd(&a1_1, k[1], v1)
-                        Self.multiplyAdd(&a2_0, k[2], v0)
-                        Self.multiplyAdd(&a2_1, k[2], v1)
-                        Self.multiplyAdd(&a3_0, k[3], v0)
-                        Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a4_0, k[4], v0)
-                        Self.multiplyAdd(&a4_1, k[4], v1)
-                        Self.multiplyAdd(&a5_0, k[5], v0)
-                        Self.multiplyAdd(&a5_1, k[5], v1)
-                        Self.multiplyAdd(&a6_0, k[6], v0)
-                        Self.multiplyAdd(&a6_1, k[6], v1)
-                        Self.multiplyAdd(&a7_0, k[7], v0)
-                        Self.multiplyAdd(&a7_1, k[7], v1)
-                    }
-                    let outputOffset: Int = firstFilter &* 784 &+ p
-                    tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a1_0
-                    tile[3] = a1_1
-                    tile[4] = a2_0
-                    tile[5] = a2_1
-                    tile[6] = a3_0
-                    tile[7] = a3_1
-                    tile[8] = a4_0
-                    tile[9] = a4_1
-                    tile[10] = a5_0
-                    tile[11] = a5_1
-                    tile[12] = a6_0
-                    tile[13] = a6_1
-                    tile[14] = a7_0
-                    tile[15] = a7_1
-                    for r in 0..<filters {
-                        for t in 0..<2 {
-                            let index: Int = outputOffset &+ r &* 784 &+ t &* 16
-                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+        // weight: (6 blocks, 1, 1, 192, 16)   bias: w[18_432..<18_528]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.parallel(6, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for block in blocks {
+            let kernelOffset: Int = block &* 3072
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 18_432 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for group in 0..<131 {
+                let first: Int = min(group &* 6, 778)
+                let firstChannel = 0
+                let tile = tiles.baseAddress! + 0
+                let q0: Int = first &+ 0
+                let o0: Int = (q0 / 28) &* 28 &+ (q0 % 28) &* 1
+                let q1: Int = first &+ 1
+                let o1: Int = (q1 / 28) &* 28 &+ (q1 % 28) &* 1
+                let q2: Int = first &+ 2
+                let o2: Int = (q2 / 28) &* 28 &+ (q2 % 28) &* 1
+                let q3: Int = first &+ 3
+                let o3: Int = (q3 / 28) &* 28 &+ (q3 % 28) &* 1
+                let q4: Int = first &+ 4
+                let o4: Int = (q4 / 28) &* 28 &+ (q4 % 28) &* 1
+                let q5: Int = first &+ 5
+                let o5: Int = (q5 / 28) &* 28 &+ (q5 % 28) &* 1
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
+                for i in 0..<1 {
+                    for j in 0..<1 {
+                        let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
+                        let tapBase = x + tapOffset
+                        let weightOffset: Int = ((i &* 1 &+ j) &* 192 &+ firstChannel) &* 16
+                        let tapKernel = kernel + weightOffset
+                        for ic in 0..<192 {
+                            let tap = tapBase + ic &* 784
+                            let k = tapKernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
+                    }
+                }
+                tile[0] = a0_0
+                tile[2] = a0_1
+                tile[4] = a0_2
+                tile[6] = a0_3
+                tile[8] = a0_4
+                tile[10] = a0_5
+                tile[12] = a1_0
+                tile[14] = a1_1
+                tile[16] = a1_2
+                tile[18] = a1_3
+                tile[20] = a1_4
+                tile[22] = a1_5
+                let tileLanes = lanes + 0
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
@@ -1639,393 +1343,94 @@ extension Googlenet {
     @inline(never)
     static func inception3a_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 96×28×28   y: 128×28×28
-        // weight: (4 blocks, 96, 3, 3, 32)   bias: w[110_592..<110_720]
-        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        // weight: (8 blocks, 3, 3, 96, 16)   bias: w[110_592..<110_720]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 96, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch, threads: threads)
-        Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 28, by: 20) {
+        Self.parallel(8, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 27_648
+            let kernelOffset: Int = block &* 13_824
             let kernel = w + kernelOffset
-            let biasOffset: Int = 110_592 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 20, 28) {
-                for segment in stride(from: 0, to: 28, by: 14) {
-                    let ow: Int = min(segment, 14)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a0_5 = bias0
-                    var a0_6 = bias0
-                    var a0_7 = bias0
-                    var a0_8 = bias0
-                    var a0_9 = bias0
-                    var a0_10 = bias0
-                    var a0_11 = bias0
-                    var a0_12 = bias0
-                    var a0_13 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    var a1_5 = bias1
-                    var a1_6 = bias1
-                    var a1_7 = bias1
-                    var a1_8 = bias1
-                    var a1_9 = bias1
-                    var a1_10 = bias1
-                    var a1_11 = bias1
-                    var a1_12 = bias1
-                    var a1_13 = bias1
-                    for ic in 0..<96 {
-                        let planeOffset: Int = ic &* 900 &+ oh &* 30 &+ ow &* 1
-                        let k = kernel + ic &* 288
-                        do {
-                            let tap = scratch + (planeOffset &+ 0)
-                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 1)
-                            let w0 = UnsafeRawPointer(k + (32 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (32 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 2)
-                            let w0 = UnsafeRawPointer(k + (64 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (64 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 30)
-                            let w0 = UnsafeRawPointer(k + (96 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (96 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 31)
-                            let w0 = UnsafeRawPointer(k + (128 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (128 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 32)
-                            let w0 = UnsafeRawPointer(k + (160 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (160 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 60)
-                            let w0 = UnsafeRawPointer(k + (192 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (192 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 61)
-                            let w0 = UnsafeRawPointer(k + (224 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (224 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 62)
-                            let w0 = UnsafeRawPointer(k + (256 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (256 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                    }
-                    tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a0_5
-                    tile[6] = a0_6
-                    tile[7] = a0_7
-                    tile[8] = a0_8
-                    tile[9] = a0_9
-                    tile[10] = a0_10
-                    tile[11] = a0_11
-                    tile[12] = a0_12
-                    tile[13] = a0_13
-                    tile[14] = a1_0
-                    tile[15] = a1_1
-                    tile[16] = a1_2
-                    tile[17] = a1_3
-                    tile[18] = a1_4
-                    tile[19] = a1_5
-                    tile[20] = a1_6
-                    tile[21] = a1_7
-                    tile[22] = a1_8
-                    tile[23] = a1_9
-                    tile[24] = a1_10
-                    tile[25] = a1_11
-                    tile[26] = a1_12
-                    tile[27] = a1_13
-                    for t in 0..<28 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 784 &+ oh &* 28 &+ ow
-                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
-                        for p in 0..<14 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+            let biasOffset: Int = 110_592 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for group in 0..<131 {
+                let first: Int = min(group &* 6, 778)
+                let firstChannel = 0
+                let tile = tiles.baseAddress! + 0
+                let q0: Int = first &+ 0
+                let o0: Int = (q0 / 28) &* 30 &+ (q0 % 28) &* 1
+                let q1: Int = first &+ 1
+                let o1: Int = (q1 / 28) &* 30 &+ (q1 % 28) &* 1
+                let q2: Int = first &+ 2
+                let o2: Int = (q2 / 28) &* 30 &+ (q2 % 28) &* 1
+                let q3: Int = first &+ 3
+                let o3: Int = (q3 / 28) &* 30 &+ (q3 % 28) &* 1
+                let q4: Int = first &+ 4
+                let o4: Int = (q4 / 28) &* 30 &+ (q4 % 28) &* 1
+                let q5: Int = first &+ 5
+                let o5: Int = (q5 / 28) &* 30 &+ (q5 % 28) &* 1
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
+                for i in 0..<3 {
+                    for j in 0..<3 {
+                        let tapOffset: Int = i &* 30 &+ j &* 1 &+ firstChannel &* 900
+                        let tapBase = scratch + tapOffset
+                        let weightOffset: Int = ((i &* 3 &+ j) &* 96 &+ firstChannel) &* 16
+                        let tapKernel = kernel + weightOffset
+                        for ic in 0..<96 {
+                            let tap = tapBase + ic &* 900
+                            let k = tapKernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
                     }
                 }
+                tile[0] = a0_0
+                tile[2] = a0_1
+                tile[4] = a0_2
+                tile[6] = a0_3
+                tile[8] = a0_4
+                tile[10] = a0_5
+                tile[12] = a1_0
+                tile[14] = a1_1
+                tile[16] = a1_2
+                tile[18] = a1_3
+                tile[20] = a1_4
+                tile[22] = a1_5
+                let tileLanes = lanes + 0
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
+                    }
+                }
             }
-        }
         }
         }
         }
@@ -2036,79 +1441,90 @@ extension Googlenet {
     @inline(never)
     static func inception3a_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×28×28   y: 16×28×28
-        // weight: (2 blocks, 192, 8)   bias: w[3072..<3088]
-        Self.parallel(2, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-        for band in stride(from: 0, to: 784, by: 64) {
-            for block in blocks {
-                let firstFilter: Int = block &* 8
-                let filters: Int = min(8, 16 &- firstFilter)
-                let kernelOffset: Int = block &* 1536
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 3072 &+ firstFilter
-                let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 64, 784), by: 32) {
-                    let p: Int = min(start, 752)
-                    var a0_0 = SIMD16<Float>(repeating: bias[0])
-                    var a0_1 = SIMD16<Float>(repeating: bias[0])
-                    var a1_0 = SIMD16<Float>(repeating: bias[1])
-                    var a1_1 = SIMD16<Float>(repeating: bias[1])
-                    var a2_0 = SIMD16<Float>(repeating: bias[2])
-                    var a2_1 = SIMD16<Float>(repeating: bias[2])
-                    var a3_0 = SIMD16<Float>(repeating: bias[3])
-                    var a3_1 = SIMD16<Float>(repeating: bias[3])
-                    var a4_0 = SIMD16<Float>(repeating: bias[4])
-                    var a4_1 = SIMD16<Float>(repeating: bias[4])
-                    var a5_0 = SIMD16<Float>(repeating: bias[5])
-                    var a5_1 = SIMD16<Float>(repeating: bias[5])
-                    var a6_0 = SIMD16<Float>(repeating: bias[6])
-                    var a6_1 = SIMD16<Float>(repeating: bias[6])
-                    var a7_0 = SIMD16<Float>(repeating: bias[7])
-                    var a7_1 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<192 {
-                        let source = x + (ic &* 784 &+ p)
-                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0_0, k[0], v0)
-                        Self.multiplyAdd(&a0_1, k[0], v1)
-                        Self.multiplyAdd(&a1_0, k[1], v0)
-                        Self.multiplyAdd(&a1_1, k[1], v1)
-                        Self.multiplyAdd(&a2_0, k[2], v0)
-                        Self.multiplyAdd(&a2_1, k[2], v1)
-                        Self.multiplyAdd(&a3_0, k[3], v0)
-                        Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a4_0, k[4], v0)
-                        Self.multiplyAdd(&a4_1, k[4], v1)
-                        Self.multiplyAdd(&a5_0, k[5], v0)
-                        Self.multiplyAdd(&a5_1, k[5], v1)
-                        Self.multiplyAdd(&a6_0, k[6], v0)
-                        Self.multiplyAdd(&a6_1, k[6], v1)
-                        Self.multiplyAdd(&a7_0, k[7], v0)
-                        Self.multiplyAdd(&a7_1, k[7], v1)
-                    }
-                    let outputOffset: Int = firstFilter &* 784 &+ p
-                    tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a1_0
-                    tile[3] = a1_1
-                    tile[4] = a2_0
-                    tile[5] = a2_1
-                    tile[6] = a3_0
-                    tile[7] = a3_1
-                    tile[8] = a4_0
-                    tile[9] = a4_1
-                    tile[10] = a5_0
-                    tile[11] = a5_1
-                    tile[12] = a6_0
-                    tile[13] = a6_1
-                    tile[14] = a7_0
-                    tile[15] = a7_1
-                    for r in 0..<filters {
-                        for t in 0..<2 {
-                            let index: Int = outputOffset &+ r &* 784 &+ t &* 16
-                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+        // weight: (1 blocks, 1, 1, 192, 16)   bias: w[3072..<3088]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.parallel(1, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for block in blocks {
+            let kernelOffset: Int = block &* 3072
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 3072 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for group in 0..<131 {
+                let first: Int = min(group &* 6, 778)
+                let firstChannel = 0
+                let tile = tiles.baseAddress! + 0
+                let q0: Int = first &+ 0
+                let o0: Int = (q0 / 28) &* 28 &+ (q0 % 28) &* 1
+                let q1: Int = first &+ 1
+                let o1: Int = (q1 / 28) &* 28 &+ (q1 % 28) &* 1
+                let q2: Int = first &+ 2
+                let o2: Int = (q2 / 28) &* 28 &+ (q2 % 28) &* 1
+                let q3: Int = first &+ 3
+                let o3: Int = (q3 / 28) &* 28 &+ (q3 % 28) &* 1
+                let q4: Int = first &+ 4
+                let o4: Int = (q4 / 28) &* 28 &+ (q4 % 28) &* 1
+                let q5: Int = first &+ 5
+                let o5: Int = (q5 / 28) &* 28 &+ (q5 % 28) &* 1
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
+                for i in 0..<1 {
+                    for j in 0..<1 {
+                        let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
+                        let tapBase = x + tapOffset
+                        let weightOffset: Int = ((i &* 1 &+ j) &* 192 &+ firstChannel) &* 16
+                        let tapKernel = kernel + weightOffset
+                        for ic in 0..<192 {
+                            let tap = tapBase + ic &* 784
+                            let k = tapKernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
+                    }
+                }
+                tile[0] = a0_0
+                tile[2] = a0_1
+                tile[4] = a0_2
+                tile[6] = a0_3
+                tile[8] = a0_4
+                tile[10] = a0_5
+                tile[12] = a1_0
+                tile[14] = a1_1
+                tile[16] = a1_2
+                tile[18] = a1_3
+                tile[20] = a1_4
+                tile[22] = a1_5
+                let tileLanes = lanes + 0
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
@@ -2122,393 +1538,94 @@ extension Googlenet {
     @inline(never)
     static func inception3a_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 16×28×28   y: 32×28×28
-        // weight: (1 blocks, 16, 3, 3, 32)   bias: w[4608..<4640]
-        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        // weight: (2 blocks, 3, 3, 16, 16)   bias: w[4608..<4640]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 16, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch, threads: threads)
-        Self.parallel(1, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 28, by: 28) {
+        Self.parallel(2, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 4608
+            let kernelOffset: Int = block &* 2304
             let kernel = w + kernelOffset
-            let biasOffset: Int = 4608 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 28, 28) {
-                for segment in stride(from: 0, to: 28, by: 14) {
-                    let ow: Int = min(segment, 14)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a0_5 = bias0
-                    var a0_6 = bias0
-                    var a0_7 = bias0
-                    var a0_8 = bias0
-                    var a0_9 = bias0
-                    var a0_10 = bias0
-                    var a0_11 = bias0
-                    var a0_12 = bias0
-                    var a0_13 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    var a1_5 = bias1
-                    var a1_6 = bias1
-                    var a1_7 = bias1
-                    var a1_8 = bias1
-                    var a1_9 = bias1
-                    var a1_10 = bias1
-                    var a1_11 = bias1
-                    var a1_12 = bias1
-                    var a1_13 = bias1
-                    for ic in 0..<16 {
-                        let planeOffset: Int = ic &* 900 &+ oh &* 30 &+ ow &* 1
-                        let k = kernel + ic &* 288
-                        do {
-                            let tap = scratch + (planeOffset &+ 0)
-                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 1)
-                            let w0 = UnsafeRawPointer(k + (32 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (32 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 2)
-                            let w0 = UnsafeRawPointer(k + (64 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (64 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 30)
-                            let w0 = UnsafeRawPointer(k + (96 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (96 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 31)
-                            let w0 = UnsafeRawPointer(k + (128 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (128 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 32)
-                            let w0 = UnsafeRawPointer(k + (160 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (160 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 60)
-                            let w0 = UnsafeRawPointer(k + (192 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (192 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 61)
-                            let w0 = UnsafeRawPointer(k + (224 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (224 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 62)
-                            let w0 = UnsafeRawPointer(k + (256 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (256 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                    }
-                    tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a0_5
-                    tile[6] = a0_6
-                    tile[7] = a0_7
-                    tile[8] = a0_8
-                    tile[9] = a0_9
-                    tile[10] = a0_10
-                    tile[11] = a0_11
-                    tile[12] = a0_12
-                    tile[13] = a0_13
-                    tile[14] = a1_0
-                    tile[15] = a1_1
-                    tile[16] = a1_2
-                    tile[17] = a1_3
-                    tile[18] = a1_4
-                    tile[19] = a1_5
-                    tile[20] = a1_6
-                    tile[21] = a1_7
-                    tile[22] = a1_8
-                    tile[23] = a1_9
-                    tile[24] = a1_10
-                    tile[25] = a1_11
-                    tile[26] = a1_12
-                    tile[27] = a1_13
-                    for t in 0..<28 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 784 &+ oh &* 28 &+ ow
-                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
-                        for p in 0..<14 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+            let biasOffset: Int = 4608 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for group in 0..<131 {
+                let first: Int = min(group &* 6, 778)
+                let firstChannel = 0
+                let tile = tiles.baseAddress! + 0
+                let q0: Int = first &+ 0
+                let o0: Int = (q0 / 28) &* 30 &+ (q0 % 28) &* 1
+                let q1: Int = first &+ 1
+                let o1: Int = (q1 / 28) &* 30 &+ (q1 % 28) &* 1
+                let q2: Int = first &+ 2
+                let o2: Int = (q2 / 28) &* 30 &+ (q2 % 28) &* 1
+                let q3: Int = first &+ 3
+                let o3: Int = (q3 / 28) &* 30 &+ (q3 % 28) &* 1
+                let q4: Int = first &+ 4
+                let o4: Int = (q4 / 28) &* 30 &+ (q4 % 28) &* 1
+                let q5: Int = first &+ 5
+                let o5: Int = (q5 / 28) &* 30 &+ (q5 % 28) &* 1
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
+                for i in 0..<3 {
+                    for j in 0..<3 {
+                        let tapOffset: Int = i &* 30 &+ j &* 1 &+ firstChannel &* 900
+                        let tapBase = scratch + tapOffset
+                        let weightOffset: Int = ((i &* 3 &+ j) &* 16 &+ firstChannel) &* 16
+                        let tapKernel = kernel + weightOffset
+                        for ic in 0..<16 {
+                            let tap = tapBase + ic &* 900
+                            let k = tapKernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
                     }
                 }
+                tile[0] = a0_0
+                tile[2] = a0_1
+                tile[4] = a0_2
+                tile[6] = a0_3
+                tile[8] = a0_4
+                tile[10] = a0_5
+                tile[12] = a1_0
+                tile[14] = a1_1
+                tile[16] = a1_2
+                tile[18] = a1_3
+                tile[20] = a1_4
+                tile[22] = a1_5
+                let tileLanes = lanes + 0
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
+                    }
+                }
             }
-        }
         }
         }
         }
@@ -2555,79 +1672,90 @@ extension Googlenet {
     @inline(never)
     static func inception3a_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×28×28   y: 32×28×28
-        // weight: (4 blocks, 192, 8)   bias: w[6144..<6176]
-        Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-        for band in stride(from: 0, to: 784, by: 64) {
-            for block in blocks {
-                let firstFilter: Int = block &* 8
-                let filters: Int = min(8, 32 &- firstFilter)
-                let kernelOffset: Int = block &* 1536
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 6144 &+ firstFilter
-                let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 64, 784), by: 32) {
-                    let p: Int = min(start, 752)
-                    var a0_0 = SIMD16<Float>(repeating: bias[0])
-                    var a0_1 = SIMD16<Float>(repeating: bias[0])
-                    var a1_0 = SIMD16<Float>(repeating: bias[1])
-                    var a1_1 = SIMD16<Float>(repeating: bias[1])
-                    var a2_0 = SIMD16<Float>(repeating: bias[2])
-                    var a2_1 = SIMD16<Float>(repeating: bias[2])
-                    var a3_0 = SIMD16<Float>(repeating: bias[3])
-                    var a3_1 = SIMD16<Float>(repeating: bias[3])
-                    var a4_0 = SIMD16<Float>(repeating: bias[4])
-                    var a4_1 = SIMD16<Float>(repeating: bias[4])
-                    var a5_0 = SIMD16<Float>(repeating: bias[5])
-                    var a5_1 = SIMD16<Float>(repeating: bias[5])
-                    var a6_0 = SIMD16<Float>(repeating: bias[6])
-                    var a6_1 = SIMD16<Float>(repeating: bias[6])
-                    var a7_0 = SIMD16<Float>(repeating: bias[7])
-                    var a7_1 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<192 {
-                        let source = x + (ic &* 784 &+ p)
-                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0_0, k[0], v0)
-                        Self.multiplyAdd(&a0_1, k[0], v1)
-                        Self.multiplyAdd(&a1_0, k[1], v0)
-                        Self.multiplyAdd(&a1_1, k[1], v1)
-                        Self.multiplyAdd(&a2_0, k[2], v0)
-                        Self.multiplyAdd(&a2_1, k[2], v1)
-                        Self.multiplyAdd(&a3_0, k[3], v0)
-                        Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a4_0, k[4], v0)
-                        Self.multiplyAdd(&a4_1, k[4], v1)
-                        Self.multiplyAdd(&a5_0, k[5], v0)
-                        Self.multiplyAdd(&a5_1, k[5], v1)
-                        Self.multiplyAdd(&a6_0, k[6], v0)
-                        Self.multiplyAdd(&a6_1, k[6], v1)
-                        Self.multiplyAdd(&a7_0, k[7], v0)
-                        Self.multiplyAdd(&a7_1, k[7], v1)
-                    }
-                    let outputOffset: Int = firstFilter &* 784 &+ p
-                    tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a1_0
-                    tile[3] = a1_1
-                    tile[4] = a2_0
-                    tile[5] = a2_1
-                    tile[6] = a3_0
-                    tile[7] = a3_1
-                    tile[8] = a4_0
-                    tile[9] = a4_1
-                    tile[10] = a5_0
-                    tile[11] = a5_1
-                    tile[12] = a6_0
-                    tile[13] = a6_1
-                    tile[14] = a7_0
-                    tile[15] = a7_1
-                    for r in 0..<filters {
-                        for t in 0..<2 {
-                            let index: Int = outputOffset &+ r &* 784 &+ t &* 16
-                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+        // weight: (2 blocks, 1, 1, 192, 16)   bias: w[6144..<6176]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.parallel(2, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for block in blocks {
+            let kernelOffset: Int = block &* 3072
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 6144 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for group in 0..<131 {
+                let first: Int = min(group &* 6, 778)
+                let firstChannel = 0
+                let tile = tiles.baseAddress! + 0
+                let q0: Int = first &+ 0
+                let o0: Int = (q0 / 28) &* 28 &+ (q0 % 28) &* 1
+                let q1: Int = first &+ 1
+                let o1: Int = (q1 / 28) &* 28 &+ (q1 % 28) &* 1
+                let q2: Int = first &+ 2
+                let o2: Int = (q2 / 28) &* 28 &+ (q2 % 28) &* 1
+                let q3: Int = first &+ 3
+                let o3: Int = (q3 / 28) &* 28 &+ (q3 % 28) &* 1
+                let q4: Int = first &+ 4
+                let o4: Int = (q4 / 28) &* 28 &+ (q4 % 28) &* 1
+                let q5: Int = first &+ 5
+                let o5: Int = (q5 / 28) &* 28 &+ (q5 % 28) &* 1
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
+                for i in 0..<1 {
+                    for j in 0..<1 {
+                        let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
+                        let tapBase = x + tapOffset
+                        let weightOffset: Int = ((i &* 1 &+ j) &* 192 &+ firstChannel) &* 16
+                        let tapKernel = kernel + weightOffset
+                        for ic in 0..<192 {
+                            let tap = tapBase + ic &* 784
+                            let k = tapKernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
+                    }
+                }
+                tile[0] = a0_0
+                tile[2] = a0_1
+                tile[4] = a0_2
+                tile[6] = a0_3
+                tile[8] = a0_4
+                tile[10] = a0_5
+                tile[12] = a1_0
+                tile[14] = a1_1
+                tile[16] = a1_2
+                tile[18] = a1_3
+                tile[20] = a1_4
+                tile[22] = a1_5
+                let tileLanes = lanes + 0
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
@@ -2642,79 +1770,90 @@ extension Googlenet {
     @inline(never)
     static func inception3b_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×28×28   y: 128×28×28
-        // weight: (16 blocks, 256, 8)   bias: w[32_768..<32_896]
-        Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-        for band in stride(from: 0, to: 784, by: 64) {
-            for block in blocks {
-                let firstFilter: Int = block &* 8
-                let filters: Int = min(8, 128 &- firstFilter)
-                let kernelOffset: Int = block &* 2048
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 32_768 &+ firstFilter
-                let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 64, 784), by: 32) {
-                    let p: Int = min(start, 752)
-                    var a0_0 = SIMD16<Float>(repeating: bias[0])
-                    var a0_1 = SIMD16<Float>(repeating: bias[0])
-                    var a1_0 = SIMD16<Float>(repeating: bias[1])
-                    var a1_1 = SIMD16<Float>(repeating: bias[1])
-                    var a2_0 = SIMD16<Float>(repeating: bias[2])
-                    var a2_1 = SIMD16<Float>(repeating: bias[2])
-                    var a3_0 = SIMD16<Float>(repeating: bias[3])
-                    var a3_1 = SIMD16<Float>(repeating: bias[3])
-                    var a4_0 = SIMD16<Float>(repeating: bias[4])
-                    var a4_1 = SIMD16<Float>(repeating: bias[4])
-                    var a5_0 = SIMD16<Float>(repeating: bias[5])
-                    var a5_1 = SIMD16<Float>(repeating: bias[5])
-                    var a6_0 = SIMD16<Float>(repeating: bias[6])
-                    var a6_1 = SIMD16<Float>(repeating: bias[6])
-                    var a7_0 = SIMD16<Float>(repeating: bias[7])
-                    var a7_1 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<256 {
-                        let source = x + (ic &* 784 &+ p)
-                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0_0, k[0], v0)
-                        Self.multiplyAdd(&a0_1, k[0], v1)
-                        Self.multiplyAdd(&a1_0, k[1], v0)
-                        Self.multiplyAdd(&a1_1, k[1], v1)
-                        Self.multiplyAdd(&a2_0, k[2], v0)
-                        Self.multiplyAdd(&a2_1, k[2], v1)
-                        Self.multiplyAdd(&a3_0, k[3], v0)
-                        Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a4_0, k[4], v0)
-                        Self.multiplyAdd(&a4_1, k[4], v1)
-                        Self.multiplyAdd(&a5_0, k[5], v0)
-                        Self.multiplyAdd(&a5_1, k[5], v1)
-                        Self.multiplyAdd(&a6_0, k[6], v0)
-                        Self.multiplyAdd(&a6_1, k[6], v1)
-                        Self.multiplyAdd(&a7_0, k[7], v0)
-                        Self.multiplyAdd(&a7_1, k[7], v1)
-                    }
-                    let outputOffset: Int = firstFilter &* 784 &+ p
-                    tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a1_0
-                    tile[3] = a1_1
-                    tile[4] = a2_0
-                    tile[5] = a2_1
-                    tile[6] = a3_0
-                    tile[7] = a3_1
-                    tile[8] = a4_0
-                    tile[9] = a4_1
-                    tile[10] = a5_0
-                    tile[11] = a5_1
-                    tile[12] = a6_0
-                    tile[13] = a6_1
-                    tile[14] = a7_0
-                    tile[15] = a7_1
-                    for r in 0..<filters {
-                        for t in 0..<2 {
-                            let index: Int = outputOffset &+ r &* 784 &+ t &* 16
-                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+        // weight: (8 blocks, 1, 1, 256, 16)   bias: w[32_768..<32_896]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.parallel(8, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for block in blocks {
+            let kernelOffset: Int = block &* 4096
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 32_768 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for group in 0..<131 {
+                let first: Int = min(group &* 6, 778)
+                let firstChannel = 0
+                let tile = tiles.baseAddress! + 0
+                let q0: Int = first &+ 0
+                let o0: Int = (q0 / 28) &* 28 &+ (q0 % 28) &* 1
+                let q1: Int = first &+ 1
+                let o1: Int = (q1 / 28) &* 28 &+ (q1 % 28) &* 1
+                let q2: Int = first &+ 2
+                let o2: Int = (q2 / 28) &* 28 &+ (q2 % 28) &* 1
+                let q3: Int = first &+ 3
+                let o3: Int = (q3 / 28) &* 28 &+ (q3 % 28) &* 1
+                let q4: Int = first &+ 4
+                let o4: Int = (q4 / 28) &* 28 &+ (q4 % 28) &* 1
+                let q5: Int = first &+ 5
+                let o5: Int = (q5 / 28) &* 28 &+ (q5 % 28) &* 1
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
+                for i in 0..<1 {
+                    for j in 0..<1 {
+                        let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
+                        let tapBase = x + tapOffset
+                        let weightOffset: Int = ((i &* 1 &+ j) &* 256 &+ firstChannel) &* 16
+                        let tapKernel = kernel + weightOffset
+                        for ic in 0..<256 {
+                            let tap = tapBase + ic &* 784
+                            let k = tapKernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
+                    }
+                }
+                tile[0] = a0_0
+                tile[2] = a0_1
+                tile[4] = a0_2
+                tile[6] = a0_3
+                tile[8] = a0_4
+                tile[10] = a0_5
+                tile[12] = a1_0
+                tile[14] = a1_1
+                tile[16] = a1_2
+                tile[18] = a1_3
+                tile[20] = a1_4
+                tile[22] = a1_5
+                let tileLanes = lanes + 0
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
@@ -2728,393 +1867,94 @@ extension Googlenet {
     @inline(never)
     static func inception3b_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 192×28×28
-        // weight: (6 blocks, 128, 3, 3, 32)   bias: w[221_184..<221_376]
-        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        // weight: (12 blocks, 3, 3, 128, 16)   bias: w[221_184..<221_376]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch, threads: threads)
-        Self.parallel(6, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 28, by: 15) {
+        Self.parallel(12, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 36_864
+            let kernelOffset: Int = block &* 18_432
             let kernel = w + kernelOffset
-            let biasOffset: Int = 221_184 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 15, 28) {
-                for segment in stride(from: 0, to: 28, by: 14) {
-                    let ow: Int = min(segment, 14)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a0_5 = bias0
-                    var a0_6 = bias0
-                    var a0_7 = bias0
-                    var a0_8 = bias0
-                    var a0_9 = bias0
-                    var a0_10 = bias0
-                    var a0_11 = bias0
-                    var a0_12 = bias0
-                    var a0_13 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    var a1_5 = bias1
-                    var a1_6 = bias1
-                    var a1_7 = bias1
-                    var a1_8 = bias1
-                    var a1_9 = bias1
-                    var a1_10 = bias1
-                    var a1_11 = bias1
-                    var a1_12 = bias1
-                    var a1_13 = bias1
-                    for ic in 0..<128 {
-                        let planeOffset: Int = ic &* 900 &+ oh &* 30 &+ ow &* 1
-                        let k = kernel + ic &* 288
-                        do {
-                            let tap = scratch + (planeOffset &+ 0)
-                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 1)
-                            let w0 = UnsafeRawPointer(k + (32 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (32 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 2)
-                            let w0 = UnsafeRawPointer(k + (64 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (64 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 30)
-                            let w0 = UnsafeRawPointer(k + (96 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (96 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 31)
-                            let w0 = UnsafeRawPointer(k + (128 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (128 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 32)
-                            let w0 = UnsafeRawPointer(k + (160 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (160 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 60)
-                            let w0 = UnsafeRawPointer(k + (192 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (192 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 61)
-                            let w0 = UnsafeRawPointer(k + (224 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (224 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 62)
-                            let w0 = UnsafeRawPointer(k + (256 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (256 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                    }
-                    tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a0_5
-                    tile[6] = a0_6
-                    tile[7] = a0_7
-                    tile[8] = a0_8
-                    tile[9] = a0_9
-                    tile[10] = a0_10
-                    tile[11] = a0_11
-                    tile[12] = a0_12
-                    tile[13] = a0_13
-                    tile[14] = a1_0
-                    tile[15] = a1_1
-                    tile[16] = a1_2
-                    tile[17] = a1_3
-                    tile[18] = a1_4
-                    tile[19] = a1_5
-                    tile[20] = a1_6
-                    tile[21] = a1_7
-                    tile[22] = a1_8
-                    tile[23] = a1_9
-                    tile[24] = a1_10
-                    tile[25] = a1_11
-                    tile[26] = a1_12
-                    tile[27] = a1_13
-                    for t in 0..<28 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 784 &+ oh &* 28 &+ ow
-                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
-                        for p in 0..<14 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+            let biasOffset: Int = 221_184 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for group in 0..<131 {
+                let first: Int = min(group &* 6, 778)
+                let firstChannel = 0
+                let tile = tiles.baseAddress! + 0
+                let q0: Int = first &+ 0
+                let o0: Int = (q0 / 28) &* 30 &+ (q0 % 28) &* 1
+                let q1: Int = first &+ 1
+                let o1: Int = (q1 / 28) &* 30 &+ (q1 % 28) &* 1
+                let q2: Int = first &+ 2
+                let o2: Int = (q2 / 28) &* 30 &+ (q2 % 28) &* 1
+                let q3: Int = first &+ 3
+                let o3: Int = (q3 / 28) &* 30 &+ (q3 % 28) &* 1
+                let q4: Int = first &+ 4
+                let o4: Int = (q4 / 28) &* 30 &+ (q4 % 28) &* 1
+                let q5: Int = first &+ 5
+                let o5: Int = (q5 / 28) &* 30 &+ (q5 % 28) &* 1
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
+                for i in 0..<3 {
+                    for j in 0..<3 {
+                        let tapOffset: Int = i &* 30 &+ j &* 1 &+ firstChannel &* 900
+                        let tapBase = scratch + tapOffset
+                        let weightOffset: Int = ((i &* 3 &+ j) &* 128 &+ firstChannel) &* 16
+                        let tapKernel = kernel + weightOffset
+                        for ic in 0..<128 {
+                            let tap = tapBase + ic &* 900
+                            let k = tapKernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
                     }
                 }
+                tile[0] = a0_0
+                tile[2] = a0_1
+                tile[4] = a0_2
+                tile[6] = a0_3
+                tile[8] = a0_4
+                tile[10] = a0_5
+                tile[12] = a1_0
+                tile[14] = a1_1
+                tile[16] = a1_2
+                tile[18] = a1_3
+                tile[20] = a1_4
+                tile[22] = a1_5
+                let tileLanes = lanes + 0
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
+                    }
+                }
             }
-        }
         }
         }
         }
@@ -3125,79 +1965,90 @@ extension Googlenet {
     @inline(never)
     static func inception3b_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×28×28   y: 32×28×28
-        // weight: (4 blocks, 256, 8)   bias: w[8192..<8224]
-        Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-        for band in stride(from: 0, to: 784, by: 64) {
-            for block in blocks {
-                let firstFilter: Int = block &* 8
-                let filters: Int = min(8, 32 &- firstFilter)
-                let kernelOffset: Int = block &* 2048
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 8192 &+ firstFilter
-                let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 64, 784), by: 32) {
-                    let p: Int = min(start, 752)
-                    var a0_0 = SIMD16<Float>(repeating: bias[0])
-                    var a0_1 = SIMD16<Float>(repeating: bias[0])
-                    var a1_0 = SIMD16<Float>(repeating: bias[1])
-                    var a1_1 = SIMD16<Float>(repeating: bias[1])
-                    var a2_0 = SIMD16<Float>(repeating: bias[2])
-                    var a2_1 = SIMD16<Float>(repeating: bias[2])
-                    var a3_0 = SIMD16<Float>(repeating: bias[3])
-                    var a3_1 = SIMD16<Float>(repeating: bias[3])
-                    var a4_0 = SIMD16<Float>(repeating: bias[4])
-                    var a4_1 = SIMD16<Float>(repeating: bias[4])
-                    var a5_0 = SIMD16<Float>(repeating: bias[5])
-                    var a5_1 = SIMD16<Float>(repeating: bias[5])
-                    var a6_0 = SIMD16<Float>(repeating: bias[6])
-                    var a6_1 = SIMD16<Float>(repeating: bias[6])
-                    var a7_0 = SIMD16<Float>(repeating: bias[7])
-                    var a7_1 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<256 {
-                        let source = x + (ic &* 784 &+ p)
-                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0_0, k[0], v0)
-                        Self.multiplyAdd(&a0_1, k[0], v1)
-                        Self.multiplyAdd(&a1_0, k[1], v0)
-                        Self.multiplyAdd(&a1_1, k[1], v1)
-                        Self.multiplyAdd(&a2_0, k[2], v0)
-                        Self.multiplyAdd(&a2_1, k[2], v1)
-                        Self.multiplyAdd(&a3_0, k[3], v0)
-                        Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a4_0, k[4], v0)
-                        Self.multiplyAdd(&a4_1, k[4], v1)
-                        Self.multiplyAdd(&a5_0, k[5], v0)
-                        Self.multiplyAdd(&a5_1, k[5], v1)
-                        Self.multiplyAdd(&a6_0, k[6], v0)
-                        Self.multiplyAdd(&a6_1, k[6], v1)
-                        Self.multiplyAdd(&a7_0, k[7], v0)
-                        Self.multiplyAdd(&a7_1, k[7], v1)
-                    }
-                    let outputOffset: Int = firstFilter &* 784 &+ p
-                    tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a1_0
-                    tile[3] = a1_1
-                    tile[4] = a2_0
-                    tile[5] = a2_1
-                    tile[6] = a3_0
-                    tile[7] = a3_1
-                    tile[8] = a4_0
-                    tile[9] = a4_1
-                    tile[10] = a5_0
-                    tile[11] = a5_1
-                    tile[12] = a6_0
-                    tile[13] = a6_1
-                    tile[14] = a7_0
-                    tile[15] = a7_1
-                    for r in 0..<filters {
-                        for t in 0..<2 {
-                            let index: Int = outputOffset &+ r &* 784 &+ t &* 16
-                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+        // weight: (2 blocks, 1, 1, 256, 16)   bias: w[8192..<8224]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.parallel(2, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for block in blocks {
+            let kernelOffset: Int = block &* 4096
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 8192 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for group in 0..<131 {
+                let first: Int = min(group &* 6, 778)
+                let firstChannel = 0
+                let tile = tiles.baseAddress! + 0
+                let q0: Int = first &+ 0
+                let o0: Int = (q0 / 28) &* 28 &+ (q0 % 28) &* 1
+                let q1: Int = first &+ 1
+                let o1: Int = (q1 / 28) &* 28 &+ (q1 % 28) &* 1
+                let q2: Int = first &+ 2
+                let o2: Int = (q2 / 28) &* 28 &+ (q2 % 28) &* 1
+                let q3: Int = first &+ 3
+                let o3: Int = (q3 / 28) &* 28 &+ (q3 % 28) &* 1
+                let q4: Int = first &+ 4
+                let o4: Int = (q4 / 28) &* 28 &+ (q4 % 28) &* 1
+                let q5: Int = first &+ 5
+                let o5: Int = (q5 / 28) &* 28 &+ (q5 % 28) &* 1
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
+                for i in 0..<1 {
+                    for j in 0..<1 {
+                        let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
+                        let tapBase = x + tapOffset
+                        let weightOffset: Int = ((i &* 1 &+ j) &* 256 &+ firstChannel) &* 16
+                        let tapKernel = kernel + weightOffset
+                        for ic in 0..<256 {
+                            let tap = tapBase + ic &* 784
+                            let k = tapKernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
+                    }
+                }
+                tile[0] = a0_0
+                tile[2] = a0_1
+                tile[4] = a0_2
+                tile[6] = a0_3
+                tile[8] = a0_4
+                tile[10] = a0_5
+                tile[12] = a1_0
+                tile[14] = a1_1
+                tile[16] = a1_2
+                tile[18] = a1_3
+                tile[20] = a1_4
+                tile[22] = a1_5
+                let tileLanes = lanes + 0
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
@@ -3211,393 +2062,94 @@ extension Googlenet {
     @inline(never)
     static func inception3b_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×28×28   y: 96×28×28
-        // weight: (3 blocks, 32, 3, 3, 32)   bias: w[27_648..<27_744]
-        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        // weight: (6 blocks, 3, 3, 32, 16)   bias: w[27_648..<27_744]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 32, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch, threads: threads)
-        Self.parallel(3, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 28, by: 28) {
+        Self.parallel(6, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 9216
+            let kernelOffset: Int = block &* 4608
             let kernel = w + kernelOffset
-            let biasOffset: Int = 27_648 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 28, 28) {
-                for segment in stride(from: 0, to: 28, by: 14) {
-                    let ow: Int = min(segment, 14)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a0_5 = bias0
-                    var a0_6 = bias0
-                    var a0_7 = bias0
-                    var a0_8 = bias0
-                    var a0_9 = bias0
-                    var a0_10 = bias0
-                    var a0_11 = bias0
-                    var a0_12 = bias0
-                    var a0_13 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    var a1_5 = bias1
-                    var a1_6 = bias1
-                    var a1_7 = bias1
-                    var a1_8 = bias1
-                    var a1_9 = bias1
-                    var a1_10 = bias1
-                    var a1_11 = bias1
-                    var a1_12 = bias1
-                    var a1_13 = bias1
-                    for ic in 0..<32 {
-                        let planeOffset: Int = ic &* 900 &+ oh &* 30 &+ ow &* 1
-                        let k = kernel + ic &* 288
-                        do {
-                            let tap = scratch + (planeOffset &+ 0)
-                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 1)
-                            let w0 = UnsafeRawPointer(k + (32 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (32 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 2)
-                            let w0 = UnsafeRawPointer(k + (64 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (64 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 30)
-                            let w0 = UnsafeRawPointer(k + (96 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (96 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 31)
-                            let w0 = UnsafeRawPointer(k + (128 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (128 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 32)
-                            let w0 = UnsafeRawPointer(k + (160 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (160 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 60)
-                            let w0 = UnsafeRawPointer(k + (192 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (192 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 61)
-                            let w0 = UnsafeRawPointer(k + (224 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (224 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 62)
-                            let w0 = UnsafeRawPointer(k + (256 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (256 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                    }
-                    tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a0_5
-                    tile[6] = a0_6
-                    tile[7] = a0_7
-                    tile[8] = a0_8
-                    tile[9] = a0_9
-                    tile[10] = a0_10
-                    tile[11] = a0_11
-                    tile[12] = a0_12
-                    tile[13] = a0_13
-                    tile[14] = a1_0
-                    tile[15] = a1_1
-                    tile[16] = a1_2
-                    tile[17] = a1_3
-                    tile[18] = a1_4
-                    tile[19] = a1_5
-                    tile[20] = a1_6
-                    tile[21] = a1_7
-                    tile[22] = a1_8
-                    tile[23] = a1_9
-                    tile[24] = a1_10
-                    tile[25] = a1_11
-                    tile[26] = a1_12
-                    tile[27] = a1_13
-                    for t in 0..<28 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 784 &+ oh &* 28 &+ ow
-                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
-                        for p in 0..<14 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+            let biasOffset: Int = 27_648 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for group in 0..<131 {
+                let first: Int = min(group &* 6, 778)
+                let firstChannel = 0
+                let tile = tiles.baseAddress! + 0
+                let q0: Int = first &+ 0
+                let o0: Int = (q0 / 28) &* 30 &+ (q0 % 28) &* 1
+                let q1: Int = first &+ 1
+                let o1: Int = (q1 / 28) &* 30 &+ (q1 % 28) &* 1
+                let q2: Int = first &+ 2
+                let o2: Int = (q2 / 28) &* 30 &+ (q2 % 28) &* 1
+                let q3: Int = first &+ 3
+                let o3: Int = (q3 / 28) &* 30 &+ (q3 % 28) &* 1
+                let q4: Int = first &+ 4
+                let o4: Int = (q4 / 28) &* 30 &+ (q4 % 28) &* 1
+                let q5: Int = first &+ 5
+                let o5: Int = (q5 / 28) &* 30 &+ (q5 % 28) &* 1
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
+                for i in 0..<3 {
+                    for j in 0..<3 {
+                        let tapOffset: Int = i &* 30 &+ j &* 1 &+ firstChannel &* 900
+                        let tapBase = scratch + tapOffset
+                        let weightOffset: Int = ((i &* 3 &+ j) &* 32 &+ firstChannel) &* 16
+                        let tapKernel = kernel + weightOffset
+                        for ic in 0..<32 {
+                            let tap = tapBase + ic &* 900
+                            let k = tapKernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
                     }
                 }
+                tile[0] = a0_0
+                tile[2] = a0_1
+                tile[4] = a0_2
+                tile[6] = a0_3
+                tile[8] = a0_4
+                tile[10] = a0_5
+                tile[12] = a1_0
+                tile[14] = a1_1
+                tile[16] = a1_2
+                tile[18] = a1_3
+                tile[20] = a1_4
+                tile[22] = a1_5
+                let tileLanes = lanes + 0
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
+                    }
+                }
             }
-        }
         }
         }
         }
@@ -3644,79 +2196,90 @@ extension Googlenet {
     @inline(never)
     static func inception3b_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×28×28   y: 64×28×28
-        // weight: (8 blocks, 256, 8)   bias: w[16_384..<16_448]
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-        for band in stride(from: 0, to: 784, by: 64) {
-            for block in blocks {
-                let firstFilter: Int = block &* 8
-                let filters: Int = min(8, 64 &- firstFilter)
-                let kernelOffset: Int = block &* 2048
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 16_384 &+ firstFilter
-                let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 64, 784), by: 32) {
-                    let p: Int = min(start, 752)
-                    var a0_0 = SIMD16<Float>(repeating: bias[0])
-                    var a0_1 = SIMD16<Float>(repeating: bias[0])
-                    var a1_0 = SIMD16<Float>(repeating: bias[1])
-                    var a1_1 = SIMD16<Float>(repeating: bias[1])
-                    var a2_0 = SIMD16<Float>(repeating: bias[2])
-                    var a2_1 = SIMD16<Float>(repeating: bias[2])
-                    var a3_0 = SIMD16<Float>(repeating: bias[3])
-                    var a3_1 = SIMD16<Float>(repeating: bias[3])
-                    var a4_0 = SIMD16<Float>(repeating: bias[4])
-                    var a4_1 = SIMD16<Float>(repeating: bias[4])
-                    var a5_0 = SIMD16<Float>(repeating: bias[5])
-                    var a5_1 = SIMD16<Float>(repeating: bias[5])
-                    var a6_0 = SIMD16<Float>(repeating: bias[6])
-                    var a6_1 = SIMD16<Float>(repeating: bias[6])
-                    var a7_0 = SIMD16<Float>(repeating: bias[7])
-                    var a7_1 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<256 {
-                        let source = x + (ic &* 784 &+ p)
-                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0_0, k[0], v0)
-                        Self.multiplyAdd(&a0_1, k[0], v1)
-                        Self.multiplyAdd(&a1_0, k[1], v0)
-                        Self.multiplyAdd(&a1_1, k[1], v1)
-                        Self.multiplyAdd(&a2_0, k[2], v0)
-                        Self.multiplyAdd(&a2_1, k[2], v1)
-                        Self.multiplyAdd(&a3_0, k[3], v0)
-                        Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a4_0, k[4], v0)
-                        Self.multiplyAdd(&a4_1, k[4], v1)
-                        Self.multiplyAdd(&a5_0, k[5], v0)
-                        Self.multiplyAdd(&a5_1, k[5], v1)
-                        Self.multiplyAdd(&a6_0, k[6], v0)
-                        Self.multiplyAdd(&a6_1, k[6], v1)
-                        Self.multiplyAdd(&a7_0, k[7], v0)
-                        Self.multiplyAdd(&a7_1, k[7], v1)
-                    }
-                    let outputOffset: Int = firstFilter &* 784 &+ p
-                    tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a1_0
-                    tile[3] = a1_1
-                    tile[4] = a2_0
-                    tile[5] = a2_1
-                    tile[6] = a3_0
-                    tile[7] = a3_1
-                    tile[8] = a4_0
-                    tile[9] = a4_1
-                    tile[10] = a5_0
-                    tile[11] = a5_1
-                    tile[12] = a6_0
-                    tile[13] = a6_1
-                    tile[14] = a7_0
-                    tile[15] = a7_1
-                    for r in 0..<filters {
-                        for t in 0..<2 {
-                            let index: Int = outputOffset &+ r &* 784 &+ t &* 16
-                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+        // weight: (4 blocks, 1, 1, 256, 16)   bias: w[16_384..<16_448]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for block in blocks {
+            let kernelOffset: Int = block &* 4096
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 16_384 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for group in 0..<131 {
+                let first: Int = min(group &* 6, 778)
+                let firstChannel = 0
+                let tile = tiles.baseAddress! + 0
+                let q0: Int = first &+ 0
+                let o0: Int = (q0 / 28) &* 28 &+ (q0 % 28) &* 1
+                let q1: Int = first &+ 1
+                let o1: Int = (q1 / 28) &* 28 &+ (q1 % 28) &* 1
+                let q2: Int = first &+ 2
+                let o2: Int = (q2 / 28) &* 28 &+ (q2 % 28) &* 1
+                let q3: Int = first &+ 3
+                let o3: Int = (q3 / 28) &* 28 &+ (q3 % 28) &* 1
+                let q4: Int = first &+ 4
+                let o4: Int = (q4 / 28) &* 28 &+ (q4 % 28) &* 1
+                let q5: Int = first &+ 5
+                let o5: Int = (q5 / 28) &* 28 &+ (q5 % 28) &* 1
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
+                for i in 0..<1 {
+                    for j in 0..<1 {
+                        let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
+                        let tapBase = x + tapOffset
+                        let weightOffset: Int = ((i &* 1 &+ j) &* 256 &+ firstChannel) &* 16
+                        let tapKernel = kernel + weightOffset
+                        for ic in 0..<256 {
+                            let tap = tapBase + ic &* 784
+                            let k = tapKernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
+                    }
+                }
+                tile[0] = a0_0
+                tile[2] = a0_1
+                tile[4] = a0_2
+                tile[6] = a0_3
+                tile[8] = a0_4
+                tile[10] = a0_5
+                tile[12] = a1_0
+                tile[14] = a1_1
+                tile[16] = a1_2
+                tile[18] = a1_3
+                tile[20] = a1_4
+                tile[22] = a1_5
+                let tileLanes = lanes + 0
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
@@ -3766,128 +2329,93 @@ extension Googlenet {
     @inline(never)
     static func inception4a_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 480×14×14   y: 192×14×14
-        // weight: (6 blocks, 480, 1, 1, 32)   bias: w[92_160..<92_352]
-        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
-        Self.parallel(6, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 1, by: 1) {
+        // weight: (12 blocks, 1, 1, 480, 16)   bias: w[92_160..<92_352]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.parallel(12, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 15_360
+            let kernelOffset: Int = block &* 7680
             let kernel = w + kernelOffset
-            let biasOffset: Int = 92_160 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 1, 1) {
-                for segment in stride(from: 0, to: 196, by: 14) {
-                    let ow: Int = min(segment, 182)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a0_5 = bias0
-                    var a0_6 = bias0
-                    var a0_7 = bias0
-                    var a0_8 = bias0
-                    var a0_9 = bias0
-                    var a0_10 = bias0
-                    var a0_11 = bias0
-                    var a0_12 = bias0
-                    var a0_13 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    var a1_5 = bias1
-                    var a1_6 = bias1
-                    var a1_7 = bias1
-                    var a1_8 = bias1
-                    var a1_9 = bias1
-                    var a1_10 = bias1
-                    var a1_11 = bias1
-                    var a1_12 = bias1
-                    var a1_13 = bias1
-                    for ic in 0..<480 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
-                        let k = kernel + ic &* 32
-                        do {
-                            let tap = x + (planeOffset &+ 0)
-                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                    }
-                    tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a0_5
-                    tile[6] = a0_6
-                    tile[7] = a0_7
-                    tile[8] = a0_8
-                    tile[9] = a0_9
-                    tile[10] = a0_10
-                    tile[11] = a0_11
-                    tile[12] = a0_12
-                    tile[13] = a0_13
-                    tile[14] = a1_0
-                    tile[15] = a1_1
-                    tile[16] = a1_2
-                    tile[17] = a1_3
-                    tile[18] = a1_4
-                    tile[19] = a1_5
-                    tile[20] = a1_6
-                    tile[21] = a1_7
-                    tile[22] = a1_8
-                    tile[23] = a1_9
-                    tile[24] = a1_10
-                    tile[25] = a1_11
-                    tile[26] = a1_12
-                    tile[27] = a1_13
-                    for t in 0..<28 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
-                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
-                        for p in 0..<14 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+            let biasOffset: Int = 92_160 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for group in 0..<33 {
+                let first: Int = min(group &* 6, 190)
+                let firstChannel = 0
+                let tile = tiles.baseAddress! + 0
+                let q0: Int = first &+ 0
+                let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
+                let q1: Int = first &+ 1
+                let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
+                let q2: Int = first &+ 2
+                let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
+                let q3: Int = first &+ 3
+                let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
+                let q4: Int = first &+ 4
+                let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
+                let q5: Int = first &+ 5
+                let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
+                for i in 0..<1 {
+                    for j in 0..<1 {
+                        let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
+                        let tapBase = x + tapOffset
+                        let weightOffset: Int = ((i &* 1 &+ j) &* 480 &+ firstChannel) &* 16
+                        let tapKernel = kernel + weightOffset
+                        for ic in 0..<480 {
+                            let tap = tapBase + ic &* 196
+                            let k = tapKernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
                     }
                 }
+                tile[0] = a0_0
+                tile[2] = a0_1
+                tile[4] = a0_2
+                tile[6] = a0_3
+                tile[8] = a0_4
+                tile[10] = a0_5
+                tile[12] = a1_0
+                tile[14] = a1_1
+                tile[16] = a1_2
+                tile[18] = a1_3
+                tile[20] = a1_4
+                tile[22] = a1_5
+                let tileLanes = lanes + 0
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
+                    }
+                }
             }
-        }
         }
         }
         }
@@ -3898,128 +2426,93 @@ extension Googlenet {
     @inline(never)
     static func inception4a_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 480×14×14   y: 96×14×14
-        // weight: (3 blocks, 480, 1, 1, 32)   bias: w[46_080..<46_176]
-        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
-        Self.parallel(3, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 1, by: 1) {
+        // weight: (6 blocks, 1, 1, 480, 16)   bias: w[46_080..<46_176]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.parallel(6, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 15_360
+            let kernelOffset: Int = block &* 7680
             let kernel = w + kernelOffset
-            let biasOffset: Int = 46_080 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 1, 1) {
-                for segment in stride(from: 0, to: 196, by: 14) {
-                    let ow: Int = min(segment, 182)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a0_5 = bias0
-                    var a0_6 = bias0
-                    var a0_7 = bias0
-                    var a0_8 = bias0
-                    var a0_9 = bias0
-                    var a0_10 = bias0
-                    var a0_11 = bias0
-                    var a0_12 = bias0
-                    var a0_13 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    var a1_5 = bias1
-                    var a1_6 = bias1
-                    var a1_7 = bias1
-                    var a1_8 = bias1
-                    var a1_9 = bias1
-                    var a1_10 = bias1
-                    var a1_11 = bias1
-                    var a1_12 = bias1
-                    var a1_13 = bias1
-                    for ic in 0..<480 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
-                        let k = kernel + ic &* 32
-                        do {
-                            let tap = x + (planeOffset &+ 0)
-                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                    }
-                    tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a0_5
-                    tile[6] = a0_6
-                    tile[7] = a0_7
-                    tile[8] = a0_8
-                    tile[9] = a0_9
-                    tile[10] = a0_10
-                    tile[11] = a0_11
-                    tile[12] = a0_12
-                    tile[13] = a0_13
-                    tile[14] = a1_0
-                    tile[15] = a1_1
-                    tile[16] = a1_2
-                    tile[17] = a1_3
-                    tile[18] = a1_4
-                    tile[19] = a1_5
-                    tile[20] = a1_6
-                    tile[21] = a1_7
-                    tile[22] = a1_8
-                    tile[23] = a1_9
-                    tile[24] = a1_10
-                    tile[25] = a1_11
-                    tile[26] = a1_12
-                    tile[27] = a1_13
-                    for t in 0..<28 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
-                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
-                        for p in 0..<14 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+            let biasOffset: Int = 46_080 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for group in 0..<33 {
+                let first: Int = min(group &* 6, 190)
+                let firstChannel = 0
+                let tile = tiles.baseAddress! + 0
+                let q0: Int = first &+ 0
+                let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
+                let q1: Int = first &+ 1
+                let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
+                let q2: Int = first &+ 2
+                let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
+                let q3: Int = first &+ 3
+                let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
+                let q4: Int = first &+ 4
+                let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
+                let q5: Int = first &+ 5
+                let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
+                for i in 0..<1 {
+                    for j in 0..<1 {
+                        let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
+                        let tapBase = x + tapOffset
+                        let weightOffset: Int = ((i &* 1 &+ j) &* 480 &+ firstChannel) &* 16
+                        let tapKernel = kernel + weightOffset
+                        for ic in 0..<480 {
+                            let tap = tapBase + ic &* 196
+                            let k = tapKernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
                     }
                 }
+                tile[0] = a0_0
+                tile[2] = a0_1
+                tile[4] = a0_2
+                tile[6] = a0_3
+                tile[8] = a0_4
+                tile[10] = a0_5
+                tile[12] = a1_0
+                tile[14] = a1_1
+                tile[16] = a1_2
+                tile[18] = a1_3
+                tile[20] = a1_4
+                tile[22] = a1_5
+                let tileLanes = lanes + 0
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
+                    }
+                }
             }
-        }
         }
         }
         }
@@ -4030,102 +2523,98 @@ extension Googlenet {
     @inline(never)
     static func inception4a_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 96×14×14   y: 208×14×14
-        // weight: (26 blocks, 3, 3, 96, 8)   bias: w[179_712..<179_920]
-        // padded plane: 16×16; output pixel (oh, ow) is position oh·16 + ow
+        // weight: (13 blocks, 3, 3, 96, 16)   bias: w[179_712..<179_920]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
         Self.pad(x, channels: 96, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 24_576).update(repeating: 0, count: 32)
-        Self.parallel(26, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-        for band in stride(from: 0, to: 222, by: 672) {
+        Self.parallel(13, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let firstFilter: Int = (block / 26) &* 208 &+ (block % 26) &* 8
-            let filters: Int = min(8, (block / 26) &* 208 &+ 208 &- firstFilter)
-            let firstChannel: Int = (block / 26) &* 96
-            let kernelOffset: Int = block &* 6912
+            let kernelOffset: Int = block &* 13_824
             let kernel = w + kernelOffset
-            let biasOffset: Int = 179_712 &+ firstFilter
-            let bias = w + biasOffset
-            for p in stride(from: band, to: min(band &+ 672, 222), by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
-                for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 256 &+ p &+ i &* 16
-                    for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 768
-                        let columnOffset: Int = rowOffset &+ j &* 1
-                        for ic in 0..<96 {
-                            let source = scratch + (columnOffset &+ ic &* 256)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+            let biasOffset: Int = 179_712 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for firstChannel in stride(from: 0, to: 96, by: 16) {
+                for group in 0..<33 {
+                    let first: Int = min(group &* 6, 190)
+                    let tile = tiles.baseAddress! + group &* 24
+                    let q0: Int = first &+ 0
+                    let o0: Int = (q0 / 14) &* 16 &+ (q0 % 14) &* 1
+                    let q1: Int = first &+ 1
+                    let o1: Int = (q1 / 14) &* 16 &+ (q1 % 14) &* 1
+                    let q2: Int = first &+ 2
+                    let o2: Int = (q2 / 14) &* 16 &+ (q2 % 14) &* 1
+                    let q3: Int = first &+ 3
+                    let o3: Int = (q3 / 14) &* 16 &+ (q3 % 14) &* 1
+                    let q4: Int = first &+ 4
+                    let o4: Int = (q4 / 14) &* 16 &+ (q4 % 14) &* 1
+                    let q5: Int = first &+ 5
+                    let o5: Int = (q5 / 14) &* 16 &+ (q5 % 14) &* 1
+                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    for i in 0..<3 {
+                        for j in 0..<3 {
+                            let tapOffset: Int = i &* 16 &+ j &* 1 &+ firstChannel &* 256
+                            let tapBase = scratch + tapOffset
+                            let weightOffset: Int = ((i &* 3 &+ j) &* 96 &+ firstChannel) &* 16
+                            let tapKernel = kernel + weightOffset
+                            for ic in 0..<16 {
+                                let tap = tapBase + ic &* 256
+                                let k = tapKernel + ic &* 16
+                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
                         }
                     }
+                    tile[0] = a0_0
+                    tile[2] = a0_1
+                    tile[4] = a0_2
+                    tile[6] = a0_3
+                    tile[8] = a0_4
+                    tile[10] = a0_5
+                    tile[12] = a1_0
+                    tile[14] = a1_1
+                    tile[16] = a1_2
+                    tile[18] = a1_3
+                    tile[20] = a1_4
+                    tile[22] = a1_5
                 }
-                tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 196
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 16
-                        let column: Int = q &- row &* 16
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 14 && q &+ 16 <= 222 {
-                            let index: Int = filterOffset &+ row &* 14 &+ column
-                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 14, columns: 16, end: 222)
-                        }
+            }
+            for group in 0..<33 {
+                let first: Int = min(group &* 6, 190)
+                let tileLanes = lanes + group &* 192
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
-        }
         }
         }
         }
@@ -4136,79 +2625,90 @@ extension Googlenet {
     @inline(never)
     static func inception4a_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 480×14×14   y: 16×14×14
-        // weight: (2 blocks, 480, 8)   bias: w[7680..<7696]
-        Self.parallel(2, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-        for band in stride(from: 0, to: 196, by: 32) {
-            for block in blocks {
-                let firstFilter: Int = block &* 8
-                let filters: Int = min(8, 16 &- firstFilter)
-                let kernelOffset: Int = block &* 3840
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 7680 &+ firstFilter
-                let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 32, 196), by: 32) {
-                    let p: Int = min(start, 164)
-                    var a0_0 = SIMD16<Float>(repeating: bias[0])
-                    var a0_1 = SIMD16<Float>(repeating: bias[0])
-                    var a1_0 = SIMD16<Float>(repeating: bias[1])
-                    var a1_1 = SIMD16<Float>(repeating: bias[1])
-                    var a2_0 = SIMD16<Float>(repeating: bias[2])
-                    var a2_1 = SIMD16<Float>(repeating: bias[2])
-                    var a3_0 = SIMD16<Float>(repeating: bias[3])
-                    var a3_1 = SIMD16<Float>(repeating: bias[3])
-                    var a4_0 = SIMD16<Float>(repeating: bias[4])
-                    var a4_1 = SIMD16<Float>(repeating: bias[4])
-                    var a5_0 = SIMD16<Float>(repeating: bias[5])
-                    var a5_1 = SIMD16<Float>(repeating: bias[5])
-                    var a6_0 = SIMD16<Float>(repeating: bias[6])
-                    var a6_1 = SIMD16<Float>(repeating: bias[6])
-                    var a7_0 = SIMD16<Float>(repeating: bias[7])
-                    var a7_1 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<480 {
-                        let source = x + (ic &* 196 &+ p)
-                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0_0, k[0], v0)
-                        Self.multiplyAdd(&a0_1, k[0], v1)
-                        Self.multiplyAdd(&a1_0, k[1], v0)
-                        Self.multiplyAdd(&a1_1, k[1], v1)
-                        Self.multiplyAdd(&a2_0, k[2], v0)
-                        Self.multiplyAdd(&a2_1, k[2], v1)
-                        Self.multiplyAdd(&a3_0, k[3], v0)
-                        Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a4_0, k[4], v0)
-                        Self.multiplyAdd(&a4_1, k[4], v1)
-                        Self.multiplyAdd(&a5_0, k[5], v0)
-                        Self.multiplyAdd(&a5_1, k[5], v1)
-                        Self.multiplyAdd(&a6_0, k[6], v0)
-                        Self.multiplyAdd(&a6_1, k[6], v1)
-                        Self.multiplyAdd(&a7_0, k[7], v0)
-                        Self.multiplyAdd(&a7_1, k[7], v1)
-                    }
-                    let outputOffset: Int = firstFilter &* 196 &+ p
-                    tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a1_0
-                    tile[3] = a1_1
-                    tile[4] = a2_0
-                    tile[5] = a2_1
-                    tile[6] = a3_0
-                    tile[7] = a3_1
-                    tile[8] = a4_0
-                    tile[9] = a4_1
-                    tile[10] = a5_0
-                    tile[11] = a5_1
-                    tile[12] = a6_0
-                    tile[13] = a6_1
-                    tile[14] = a7_0
-                    tile[15] = a7_1
-                    for r in 0..<filters {
-                        for t in 0..<2 {
-                            let index: Int = outputOffset &+ r &* 196 &+ t &* 16
-                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+        // weight: (1 blocks, 1, 1, 480, 16)   bias: w[7680..<7696]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.parallel(1, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for block in blocks {
+            let kernelOffset: Int = block &* 7680
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 7680 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for group in 0..<33 {
+                let first: Int = min(group &* 6, 190)
+                let firstChannel = 0
+                let tile = tiles.baseAddress! + 0
+                let q0: Int = first &+ 0
+                let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
+                let q1: Int = first &+ 1
+                let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
+                let q2: Int = first &+ 2
+                let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
+                let q3: Int = first &+ 3
+                let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
+                let q4: Int = first &+ 4
+                let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
+                let q5: Int = first &+ 5
+                let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
+                for i in 0..<1 {
+                    for j in 0..<1 {
+                        let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
+                        let tapBase = x + tapOffset
+                        let weightOffset: Int = ((i &* 1 &+ j) &* 480 &+ firstChannel) &* 16
+                        let tapKernel = kernel + weightOffset
+                        for ic in 0..<480 {
+                            let tap = tapBase + ic &* 196
+                            let k = tapKernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
+                    }
+                }
+                tile[0] = a0_0
+                tile[2] = a0_1
+                tile[4] = a0_2
+                tile[6] = a0_3
+                tile[8] = a0_4
+                tile[10] = a0_5
+                tile[12] = a1_0
+                tile[14] = a1_1
+                tile[16] = a1_2
+                tile[18] = a1_3
+                tile[20] = a1_4
+                tile[22] = a1_5
+                let tileLanes = lanes + 0
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
@@ -4222,102 +2722,94 @@ extension Googlenet {
     @inline(never)
     static func inception4a_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 16×14×14   y: 48×14×14
-        // weight: (6 blocks, 3, 3, 16, 8)   bias: w[6912..<6960]
-        // padded plane: 16×16; output pixel (oh, ow) is position oh·16 + ow
+        // weight: (3 blocks, 3, 3, 16, 16)   bias: w[6912..<6960]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 16, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 4096).update(repeating: 0, count: 32)
-        Self.parallel(6, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-        for band in stride(from: 0, to: 222, by: 4096) {
+        Self.parallel(3, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let firstFilter: Int = (block / 6) &* 48 &+ (block % 6) &* 8
-            let filters: Int = min(8, (block / 6) &* 48 &+ 48 &- firstFilter)
-            let firstChannel: Int = (block / 6) &* 16
-            let kernelOffset: Int = block &* 1152
+            let kernelOffset: Int = block &* 2304
             let kernel = w + kernelOffset
-            let biasOffset: Int = 6912 &+ firstFilter
-            let bias = w + biasOffset
-            for p in stride(from: band, to: min(band &+ 4096, 222), by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
+            let biasOffset: Int = 6912 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for group in 0..<33 {
+                let first: Int = min(group &* 6, 190)
+                let firstChannel = 0
+                let tile = tiles.baseAddress! + 0
+                let q0: Int = first &+ 0
+                let o0: Int = (q0 / 14) &* 16 &+ (q0 % 14) &* 1
+                let q1: Int = first &+ 1
+                let o1: Int = (q1 / 14) &* 16 &+ (q1 % 14) &* 1
+                let q2: Int = first &+ 2
+                let o2: Int = (q2 / 14) &* 16 &+ (q2 % 14) &* 1
+                let q3: Int = first &+ 3
+                let o3: Int = (q3 / 14) &* 16 &+ (q3 % 14) &* 1
+                let q4: Int = first &+ 4
+                let o4: Int = (q4 / 14) &* 16 &+ (q4 % 14) &* 1
+                let q5: Int = first &+ 5
+                let o5: Int = (q5 / 14) &* 16 &+ (q5 % 14) &* 1
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
                 for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 256 &+ p &+ i &* 16
                     for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 128
-                        let columnOffset: Int = rowOffset &+ j &* 1
+                        let tapOffset: Int = i &* 16 &+ j &* 1 &+ firstChannel &* 256
+                        let tapBase = scratch + tapOffset
+                        let weightOffset: Int = ((i &* 3 &+ j) &* 16 &+ firstChannel) &* 16
+                        let tapKernel = kernel + weightOffset
                         for ic in 0..<16 {
-                            let source = scratch + (columnOffset &+ ic &* 256)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+                            let tap = tapBase + ic &* 256
+                            let k = tapKernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
                     }
                 }
                 tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 196
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
-                        let row: Int = q / 16
-                        let column: Int = q &- row &* 16
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 14 && q &+ 16 <= 222 {
-                            let index: Int = filterOffset &+ row &* 14 &+ column
-                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
-                        }
-                        else {
-                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 14, columns: 16, end: 222)
-                        }
+                tile[2] = a0_1
+                tile[4] = a0_2
+                tile[6] = a0_3
+                tile[8] = a0_4
+                tile[10] = a0_5
+                tile[12] = a1_0
+                tile[14] = a1_1
+                tile[16] = a1_2
+                tile[18] = a1_3
+                tile[20] = a1_4
+                tile[22] = a1_5
+                let tileLanes = lanes + 0
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
-        }
         }
         }
         }
@@ -4364,128 +2856,93 @@ extension Googlenet {
     @inline(never)
     static func inception4a_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 480×14×14   y: 64×14×14
-        // weight: (2 blocks, 480, 1, 1, 32)   bias: w[30_720..<30_784]
-        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
-        Self.parallel(2, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 1, by: 1) {
+        // weight: (4 blocks, 1, 1, 480, 16)   bias: w[30_720..<30_784]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 15_360
+            let kernelOffset: Int = block &* 7680
             let kernel = w + kernelOffset
-            let biasOffset: Int = 30_720 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 1, 1) {
-                for segment in stride(from: 0, to: 196, by: 14) {
-                    let ow: Int = min(segment, 182)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a0_5 = bias0
-                    var a0_6 = bias0
-                    var a0_7 = bias0
-                    var a0_8 = bias0
-                    var a0_9 = bias0
-                    var a0_10 = bias0
-                    var a0_11 = bias0
-                    var a0_12 = bias0
-                    var a0_13 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    var a1_5 = bias1
-                    var a1_6 = bias1
-                    var a1_7 = bias1
-                    var a1_8 = bias1
-                    var a1_9 = bias1
-                    var a1_10 = bias1
-                    var a1_11 = bias1
-                    var a1_12 = bias1
-                    var a1_13 = bias1
-                    for ic in 0..<480 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
-                        let k = kernel + ic &* 32
-                        do {
-                            let tap = x + (planeOffset &+ 0)
-                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                    }
-                    tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a0_5
-                    tile[6] = a0_6
-                    tile[7] = a0_7
-                    tile[8] = a0_8
-                    tile[9] = a0_9
-                    tile[10] = a0_10
-                    tile[11] = a0_11
-                    tile[12] = a0_12
-                    tile[13] = a0_13
-                    tile[14] = a1_0
-                    tile[15] = a1_1
-                    tile[16] = a1_2
-                    tile[17] = a1_3
-                    tile[18] = a1_4
-                    tile[19] = a1_5
-                    tile[20] = a1_6
-                    tile[21] = a1_7
-                    tile[22] = a1_8
-                    tile[23] = a1_9
-                    tile[24] = a1_10
-                    tile[25] = a1_11
-                    tile[26] = a1_12
-                    tile[27] = a1_13
-                    for t in 0..<28 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
-                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
-                        for p in 0..<14 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+            let biasOffset: Int = 30_720 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for group in 0..<33 {
+                let first: Int = min(group &* 6, 190)
+                let firstChannel = 0
+                let tile = tiles.baseAddress! + 0
+                let q0: Int = first &+ 0
+                let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
+                let q1: Int = first &+ 1
+                let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
+                let q2: Int = first &+ 2
+                let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
+                let q3: Int = first &+ 3
+                let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
+                let q4: Int = first &+ 4
+                let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
+                let q5: Int = first &+ 5
+                let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
+                for i in 0..<1 {
+                    for j in 0..<1 {
+                        let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
+                        let tapBase = x + tapOffset
+                        let weightOffset: Int = ((i &* 1 &+ j) &* 480 &+ firstChannel) &* 16
+                        let tapKernel = kernel + weightOffset
+                        for ic in 0..<480 {
+                            let tap = tapBase + ic &* 196
+                            let k = tapKernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
                     }
                 }
+                tile[0] = a0_0
+                tile[2] = a0_1
+                tile[4] = a0_2
+                tile[6] = a0_3
+                tile[8] = a0_4
+                tile[10] = a0_5
+                tile[12] = a1_0
+                tile[14] = a1_1
+                tile[16] = a1_2
+                tile[18] = a1_3
+                tile[20] = a1_4
+                tile[22] = a1_5
+                let tileLanes = lanes + 0
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
+                    }
+                }
             }
-        }
         }
         }
         }
@@ -4496,128 +2953,97 @@ extension Googlenet {
     @inline(never)
     static func inception4b_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 160×14×14
-        // weight: (5 blocks, 512, 1, 1, 32)   bias: w[81_920..<82_080]
-        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
-        Self.parallel(5, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 1, by: 1) {
+        // weight: (10 blocks, 1, 1, 512, 16)   bias: w[81_920..<82_080]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(10, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 16_384
+            let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
-            let biasOffset: Int = 81_920 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 1, 1) {
-                for segment in stride(from: 0, to: 196, by: 14) {
-                    let ow: Int = min(segment, 182)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a0_5 = bias0
-                    var a0_6 = bias0
-                    var a0_7 = bias0
-                    var a0_8 = bias0
-                    var a0_9 = bias0
-                    var a0_10 = bias0
-                    var a0_11 = bias0
-                    var a0_12 = bias0
-                    var a0_13 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    var a1_5 = bias1
-                    var a1_6 = bias1
-                    var a1_7 = bias1
-                    var a1_8 = bias1
-                    var a1_9 = bias1
-                    var a1_10 = bias1
-                    var a1_11 = bias1
-                    var a1_12 = bias1
-                    var a1_13 = bias1
-                    for ic in 0..<512 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
-                        let k = kernel + ic &* 32
-                        do {
-                            let tap = x + (planeOffset &+ 0)
-                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
+            let biasOffset: Int = 81_920 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for firstChannel in stride(from: 0, to: 512, by: 64) {
+                for group in 0..<33 {
+                    let first: Int = min(group &* 6, 190)
+                    let tile = tiles.baseAddress! + group &* 24
+                    let q0: Int = first &+ 0
+                    let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
+                    let q1: Int = first &+ 1
+                    let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
+                    let q2: Int = first &+ 2
+                    let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
+                    let q3: Int = first &+ 3
+                    let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
+                    let q4: Int = first &+ 4
+                    let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
+                    let q5: Int = first &+ 5
+                    let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    for i in 0..<1 {
+                        for j in 0..<1 {
+                            let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
+                            let tapBase = x + tapOffset
+                            let weightOffset: Int = ((i &* 1 &+ j) &* 512 &+ firstChannel) &* 16
+                            let tapKernel = kernel + weightOffset
+                            for ic in 0..<64 {
+                                let tap = tapBase + ic &* 196
+                                let k = tapKernel + ic &* 16
+                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
                         }
                     }
                     tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a0_5
-                    tile[6] = a0_6
-                    tile[7] = a0_7
-                    tile[8] = a0_8
-                    tile[9] = a0_9
-                    tile[10] = a0_10
-                    tile[11] = a0_11
-                    tile[12] = a0_12
-                    tile[13] = a0_13
-                    tile[14] = a1_0
-                    tile[15] = a1_1
+                    tile[2] = a0_1
+                    tile[4] = a0_2
+                    tile[6] = a0_3
+                    tile[8] = a0_4
+                    tile[10] = a0_5
+                    tile[12] = a1_0
+                    tile[14] = a1_1
                     tile[16] = a1_2
-                    tile[17] = a1_3
-                    tile[18] = a1_4
-                    tile[19] = a1_5
-                    tile[20] = a1_6
-                    tile[21] = a1_7
-                    tile[22] = a1_8
-                    tile[23] = a1_9
-                    tile[24] = a1_10
-                    tile[25] = a1_11
-                    tile[26] = a1_12
-                    tile[27] = a1_13
-                    for t in 0..<28 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
-                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
-                        for p in 0..<14 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
-                        }
+                    tile[18] = a1_3
+                    tile[20] = a1_4
+                    tile[22] = a1_5
+                }
+            }
+            for group in 0..<33 {
+                let first: Int = min(group &* 6, 190)
+                let tileLanes = lanes + group &* 192
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
-        }
         }
         }
         }
@@ -4629,79 +3055,94 @@ extension Googlenet {
     @inline(never)
     static func inception4b_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 112×14×14
-        // weight: (14 blocks, 512, 8)   bias: w[57_344..<57_456]
-        Self.parallel(14, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-        for band in stride(from: 0, to: 196, by: 32) {
-            for block in blocks {
-                let firstFilter: Int = block &* 8
-                let filters: Int = min(8, 112 &- firstFilter)
-                let kernelOffset: Int = block &* 4096
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 57_344 &+ firstFilter
-                let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 32, 196), by: 32) {
-                    let p: Int = min(start, 164)
-                    var a0_0 = SIMD16<Float>(repeating: bias[0])
-                    var a0_1 = SIMD16<Float>(repeating: bias[0])
-                    var a1_0 = SIMD16<Float>(repeating: bias[1])
-                    var a1_1 = SIMD16<Float>(repeating: bias[1])
-                    var a2_0 = SIMD16<Float>(repeating: bias[2])
-                    var a2_1 = SIMD16<Float>(repeating: bias[2])
-                    var a3_0 = SIMD16<Float>(repeating: bias[3])
-                    var a3_1 = SIMD16<Float>(repeating: bias[3])
-                    var a4_0 = SIMD16<Float>(repeating: bias[4])
-                    var a4_1 = SIMD16<Float>(repeating: bias[4])
-                    var a5_0 = SIMD16<Float>(repeating: bias[5])
-                    var a5_1 = SIMD16<Float>(repeating: bias[5])
-                    var a6_0 = SIMD16<Float>(repeating: bias[6])
-                    var a6_1 = SIMD16<Float>(repeating: bias[6])
-                    var a7_0 = SIMD16<Float>(repeating: bias[7])
-                    var a7_1 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<512 {
-                        let source = x + (ic &* 196 &+ p)
-                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0_0, k[0], v0)
-                        Self.multiplyAdd(&a0_1, k[0], v1)
-                        Self.multiplyAdd(&a1_0, k[1], v0)
-                        Self.multiplyAdd(&a1_1, k[1], v1)
-                        Self.multiplyAdd(&a2_0, k[2], v0)
-                        Self.multiplyAdd(&a2_1, k[2], v1)
-                        Self.multiplyAdd(&a3_0, k[3], v0)
-                        Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a4_0, k[4], v0)
-                        Self.multiplyAdd(&a4_1, k[4], v1)
-                        Self.multiplyAdd(&a5_0, k[5], v0)
-                        Self.multiplyAdd(&a5_1, k[5], v1)
-                        Self.multiplyAdd(&a6_0, k[6], v0)
-                        Self.multiplyAdd(&a6_1, k[6], v1)
-                        Self.multiplyAdd(&a7_0, k[7], v0)
-                        Self.multiplyAdd(&a7_1, k[7], v1)
-                    }
-                    let outputOffset: Int = firstFilter &* 196 &+ p
-                    tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a1_0
-                    tile[3] = a1_1
-                    tile[4] = a2_0
-                    tile[5] = a2_1
-                    tile[6] = a3_0
-                    tile[7] = a3_1
-                    tile[8] = a4_0
-                    tile[9] = a4_1
-                    tile[10] = a5_0
-                    tile[11] = a5_1
-                    tile[12] = a6_0
-                    tile[13] = a6_1
-                    tile[14] = a7_0
-                    tile[15] = a7_1
-                    for r in 0..<filters {
-                        for t in 0..<2 {
-                            let index: Int = outputOffset &+ r &* 196 &+ t &* 16
-                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+        // weight: (7 blocks, 1, 1, 512, 16)   bias: w[57_344..<57_456]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(7, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for block in blocks {
+            let kernelOffset: Int = block &* 8192
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 57_344 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for firstChannel in stride(from: 0, to: 512, by: 64) {
+                for group in 0..<33 {
+                    let first: Int = min(group &* 6, 190)
+                    let tile = tiles.baseAddress! + group &* 24
+                    let q0: Int = first &+ 0
+                    let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
+                    let q1: Int = first &+ 1
+                    let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
+                    let q2: Int = first &+ 2
+                    let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
+                    let q3: Int = first &+ 3
+                    let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
+                    let q4: Int = first &+ 4
+                    let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
+                    let q5: Int = first &+ 5
+                    let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    for i in 0..<1 {
+                        for j in 0..<1 {
+                            let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
+                            let tapBase = x + tapOffset
+                            let weightOffset: Int = ((i &* 1 &+ j) &* 512 &+ firstChannel) &* 16
+                            let tapKernel = kernel + weightOffset
+                            for ic in 0..<64 {
+                                let tap = tapBase + ic &* 196
+                                let k = tapKernel + ic &* 16
+                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
                         }
+                    }
+                    tile[0] = a0_0
+                    tile[2] = a0_1
+                    tile[4] = a0_2
+                    tile[6] = a0_3
+                    tile[8] = a0_4
+                    tile[10] = a0_5
+                    tile[12] = a1_0
+                    tile[14] = a1_1
+                    tile[16] = a1_2
+                    tile[18] = a1_3
+                    tile[20] = a1_4
+                    tile[22] = a1_5
+                }
+            }
+            for group in 0..<33 {
+                let first: Int = min(group &* 6, 190)
+                let tileLanes = lanes + group &* 192
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
@@ -4715,393 +3156,98 @@ extension Googlenet {
     @inline(never)
     static func inception4b_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 112×14×14   y: 224×14×14
-        // weight: (7 blocks, 112, 3, 3, 32)   bias: w[225_792..<226_016]
-        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        // weight: (14 blocks, 3, 3, 112, 16)   bias: w[225_792..<226_016]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
         Self.pad(x, channels: 112, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
-        Self.parallel(7, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 14) {
+        Self.parallel(14, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 32_256
+            let kernelOffset: Int = block &* 16_128
             let kernel = w + kernelOffset
-            let biasOffset: Int = 225_792 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 14, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a0_5 = bias0
-                    var a0_6 = bias0
-                    var a0_7 = bias0
-                    var a0_8 = bias0
-                    var a0_9 = bias0
-                    var a0_10 = bias0
-                    var a0_11 = bias0
-                    var a0_12 = bias0
-                    var a0_13 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    var a1_5 = bias1
-                    var a1_6 = bias1
-                    var a1_7 = bias1
-                    var a1_8 = bias1
-                    var a1_9 = bias1
-                    var a1_10 = bias1
-                    var a1_11 = bias1
-                    var a1_12 = bias1
-                    var a1_13 = bias1
-                    for ic in 0..<112 {
-                        let planeOffset: Int = ic &* 256 &+ oh &* 16 &+ ow &* 1
-                        let k = kernel + ic &* 288
-                        do {
-                            let tap = scratch + (planeOffset &+ 0)
-                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 1)
-                            let w0 = UnsafeRawPointer(k + (32 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (32 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 2)
-                            let w0 = UnsafeRawPointer(k + (64 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (64 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 16)
-                            let w0 = UnsafeRawPointer(k + (96 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (96 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 17)
-                            let w0 = UnsafeRawPointer(k + (128 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (128 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 18)
-                            let w0 = UnsafeRawPointer(k + (160 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (160 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 32)
-                            let w0 = UnsafeRawPointer(k + (192 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (192 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 33)
-                            let w0 = UnsafeRawPointer(k + (224 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (224 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 34)
-                            let w0 = UnsafeRawPointer(k + (256 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (256 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
+            let biasOffset: Int = 225_792 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for firstChannel in stride(from: 0, to: 112, by: 16) {
+                for group in 0..<33 {
+                    let first: Int = min(group &* 6, 190)
+                    let tile = tiles.baseAddress! + group &* 24
+                    let q0: Int = first &+ 0
+                    let o0: Int = (q0 / 14) &* 16 &+ (q0 % 14) &* 1
+                    let q1: Int = first &+ 1
+                    let o1: Int = (q1 / 14) &* 16 &+ (q1 % 14) &* 1
+                    let q2: Int = first &+ 2
+                    let o2: Int = (q2 / 14) &* 16 &+ (q2 % 14) &* 1
+                    let q3: Int = first &+ 3
+                    let o3: Int = (q3 / 14) &* 16 &+ (q3 % 14) &* 1
+                    let q4: Int = first &+ 4
+                    let o4: Int = (q4 / 14) &* 16 &+ (q4 % 14) &* 1
+                    let q5: Int = first &+ 5
+                    let o5: Int = (q5 / 14) &* 16 &+ (q5 % 14) &* 1
+                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    for i in 0..<3 {
+                        for j in 0..<3 {
+                            let tapOffset: Int = i &* 16 &+ j &* 1 &+ firstChannel &* 256
+                            let tapBase = scratch + tapOffset
+                            let weightOffset: Int = ((i &* 3 &+ j) &* 112 &+ firstChannel) &* 16
+                            let tapKernel = kernel + weightOffset
+                            for ic in 0..<16 {
+                                let tap = tapBase + ic &* 256
+                                let k = tapKernel + ic &* 16
+                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
                         }
                     }
                     tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a0_5
-                    tile[6] = a0_6
-                    tile[7] = a0_7
-                    tile[8] = a0_8
-                    tile[9] = a0_9
-                    tile[10] = a0_10
-                    tile[11] = a0_11
-                    tile[12] = a0_12
-                    tile[13] = a0_13
-                    tile[14] = a1_0
-                    tile[15] = a1_1
+                    tile[2] = a0_1
+                    tile[4] = a0_2
+                    tile[6] = a0_3
+                    tile[8] = a0_4
+                    tile[10] = a0_5
+                    tile[12] = a1_0
+                    tile[14] = a1_1
                     tile[16] = a1_2
-                    tile[17] = a1_3
-                    tile[18] = a1_4
-                    tile[19] = a1_5
-                    tile[20] = a1_6
-                    tile[21] = a1_7
-                    tile[22] = a1_8
-                    tile[23] = a1_9
-                    tile[24] = a1_10
-                    tile[25] = a1_11
-                    tile[26] = a1_12
-                    tile[27] = a1_13
-                    for t in 0..<28 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
-                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
-                        for p in 0..<14 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
-                        }
+                    tile[18] = a1_3
+                    tile[20] = a1_4
+                    tile[22] = a1_5
+                }
+            }
+            for group in 0..<33 {
+                let first: Int = min(group &* 6, 190)
+                let tileLanes = lanes + group &* 192
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
-        }
         }
         }
         }
@@ -5113,78 +3259,68 @@ extension Googlenet {
     @inline(never)
     static func inception4b_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 24×14×14
-        // weight: (3 blocks, 512, 8)   bias: w[12_288..<12_312]
-        Self.parallel(3, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-        for band in stride(from: 0, to: 196, by: 32) {
+        // weight: (6 blocks, 512, 4)   bias: w[12_288..<12_312]
+        // tile: 4 filters × 3 vectors of 8 pixels
+        Self.parallel(6, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
+        for band in stride(from: 0, to: 196, by: 24) {
             for block in blocks {
-                let firstFilter: Int = block &* 8
-                let filters: Int = min(8, 24 &- firstFilter)
-                let kernelOffset: Int = block &* 4096
+                let firstFilter: Int = block &* 4
+                let filters: Int = min(4, 24 &- firstFilter)
+                let kernelOffset: Int = block &* 2048
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 12_288 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 32, 196), by: 32) {
-                    let p: Int = min(start, 164)
-                    var a0_0 = SIMD16<Float>(repeating: bias[0])
-                    var a0_1 = SIMD16<Float>(repeating: bias[0])
-                    var a1_0 = SIMD16<Float>(repeating: bias[1])
-                    var a1_1 = SIMD16<Float>(repeating: bias[1])
-                    var a2_0 = SIMD16<Float>(repeating: bias[2])
-                    var a2_1 = SIMD16<Float>(repeating: bias[2])
-                    var a3_0 = SIMD16<Float>(repeating: bias[3])
-                    var a3_1 = SIMD16<Float>(repeating: bias[3])
-                    var a4_0 = SIMD16<Float>(repeating: bias[4])
-                    var a4_1 = SIMD16<Float>(repeating: bias[4])
-                    var a5_0 = SIMD16<Float>(repeating: bias[5])
-                    var a5_1 = SIMD16<Float>(repeating: bias[5])
-                    var a6_0 = SIMD16<Float>(repeating: bias[6])
-                    var a6_1 = SIMD16<Float>(repeating: bias[6])
-                    var a7_0 = SIMD16<Float>(repeating: bias[7])
-                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for start in stride(from: band, to: min(band &+ 24, 196), by: 24) {
+                    let p: Int = min(start, 172)
+                    var a0_0 = SIMD8<Float>(repeating: bias[0])
+                    var a0_1 = SIMD8<Float>(repeating: bias[0])
+                    var a0_2 = SIMD8<Float>(repeating: bias[0])
+                    var a1_0 = SIMD8<Float>(repeating: bias[1])
+                    var a1_1 = SIMD8<Float>(repeating: bias[1])
+                    var a1_2 = SIMD8<Float>(repeating: bias[1])
+                    var a2_0 = SIMD8<Float>(repeating: bias[2])
+                    var a2_1 = SIMD8<Float>(repeating: bias[2])
+                    var a2_2 = SIMD8<Float>(repeating: bias[2])
+                    var a3_0 = SIMD8<Float>(repeating: bias[3])
+                    var a3_1 = SIMD8<Float>(repeating: bias[3])
+                    var a3_2 = SIMD8<Float>(repeating: bias[3])
                     for ic in 0..<512 {
                         let source = x + (ic &* 196 &+ p)
-                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD8<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 8).loadUnaligned(as: SIMD8<Float>.self)
+                        let v2 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD8<Float>.self)
+                        let k = kernel + ic &* 4
                         Self.multiplyAdd(&a0_0, k[0], v0)
                         Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a0_2, k[0], v2)
                         Self.multiplyAdd(&a1_0, k[1], v0)
                         Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a1_2, k[1], v2)
                         Self.multiplyAdd(&a2_0, k[2], v0)
                         Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a2_2, k[2], v2)
                         Self.multiplyAdd(&a3_0, k[3], v0)
                         Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a4_0, k[4], v0)
-                        Self.multiplyAdd(&a4_1, k[4], v1)
-                        Self.multiplyAdd(&a5_0, k[5], v0)
-                        Self.multiplyAdd(&a5_1, k[5], v1)
-                        Self.multiplyAdd(&a6_0, k[6], v0)
-                        Self.multiplyAdd(&a6_1, k[6], v1)
-                        Self.multiplyAdd(&a7_0, k[7], v0)
-                        Self.multiplyAdd(&a7_1, k[7], v1)
+                        Self.multiplyAdd(&a3_2, k[3], v2)
                     }
                     let outputOffset: Int = firstFilter &* 196 &+ p
                     tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a1_0
-                    tile[3] = a1_1
-                    tile[4] = a2_0
-                    tile[5] = a2_1
-                    tile[6] = a3_0
-                    tile[7] = a3_1
-                    tile[8] = a4_0
-                    tile[9] = a4_1
-                    tile[10] = a5_0
-                    tile[11] = a5_1
-                    tile[12] = a6_0
-                    tile[13] = a6_1
-                    tile[14] = a7_0
-                    tile[15] = a7_1
+                    tile[2] = a0_1
+                    tile[4] = a0_2
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                     for r in 0..<filters {
-                        for t in 0..<2 {
-                            let index: Int = outputOffset &+ r &* 196 &+ t &* 16
-                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        for t in 0..<3 {
+                            let index: Int = outputOffset &+ r &* 196 &+ t &* 8
+                            Self.store8(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index, count: 8)
                         }
                     }
                 }
@@ -5200,393 +3336,94 @@ extension Googlenet {
     @inline(never)
     static func inception4b_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 24×14×14   y: 64×14×14
-        // weight: (2 blocks, 24, 3, 3, 32)   bias: w[13_824..<13_888]
-        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        // weight: (4 blocks, 3, 3, 24, 16)   bias: w[13_824..<13_888]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 24, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
-        Self.parallel(2, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 14) {
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 6912
+            let kernelOffset: Int = block &* 3456
             let kernel = w + kernelOffset
-            let biasOffset: Int = 13_824 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 14, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a0_5 = bias0
-                    var a0_6 = bias0
-                    var a0_7 = bias0
-                    var a0_8 = bias0
-                    var a0_9 = bias0
-                    var a0_10 = bias0
-                    var a0_11 = bias0
-                    var a0_12 = bias0
-                    var a0_13 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    var a1_5 = bias1
-                    var a1_6 = bias1
-                    var a1_7 = bias1
-                    var a1_8 = bias1
-                    var a1_9 = bias1
-                    var a1_10 = bias1
-                    var a1_11 = bias1
-                    var a1_12 = bias1
-                    var a1_13 = bias1
-                    for ic in 0..<24 {
-                        let planeOffset: Int = ic &* 256 &+ oh &* 16 &+ ow &* 1
-                        let k = kernel + ic &* 288
-                        do {
-                            let tap = scratch + (planeOffset &+ 0)
-                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 1)
-                            let w0 = UnsafeRawPointer(k + (32 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (32 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 2)
-                            let w0 = UnsafeRawPointer(k + (64 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (64 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 16)
-                            let w0 = UnsafeRawPointer(k + (96 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (96 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 17)
-                            let w0 = UnsafeRawPointer(k + (128 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (128 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 18)
-                            let w0 = UnsafeRawPointer(k + (160 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (160 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 32)
-                            let w0 = UnsafeRawPointer(k + (192 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (192 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 33)
-                            let w0 = UnsafeRawPointer(k + (224 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (224 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 34)
-                            let w0 = UnsafeRawPointer(k + (256 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (256 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                    }
-                    tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a0_5
-                    tile[6] = a0_6
-                    tile[7] = a0_7
-                    tile[8] = a0_8
-                    tile[9] = a0_9
-                    tile[10] = a0_10
-                    tile[11] = a0_11
-                    tile[12] = a0_12
-                    tile[13] = a0_13
-                    tile[14] = a1_0
-                    tile[15] = a1_1
-                    tile[16] = a1_2
-                    tile[17] = a1_3
-                    tile[18] = a1_4
-                    tile[19] = a1_5
-                    tile[20] = a1_6
-                    tile[21] = a1_7
-                    tile[22] = a1_8
-                    tile[23] = a1_9
-                    tile[24] = a1_10
-                    tile[25] = a1_11
-                    tile[26] = a1_12
-                    tile[27] = a1_13
-                    for t in 0..<28 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
-                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
-                        for p in 0..<14 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+            let biasOffset: Int = 13_824 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for group in 0..<33 {
+                let first: Int = min(group &* 6, 190)
+                let firstChannel = 0
+                let tile = tiles.baseAddress! + 0
+                let q0: Int = first &+ 0
+                let o0: Int = (q0 / 14) &* 16 &+ (q0 % 14) &* 1
+                let q1: Int = first &+ 1
+                let o1: Int = (q1 / 14) &* 16 &+ (q1 % 14) &* 1
+                let q2: Int = first &+ 2
+                let o2: Int = (q2 / 14) &* 16 &+ (q2 % 14) &* 1
+                let q3: Int = first &+ 3
+                let o3: Int = (q3 / 14) &* 16 &+ (q3 % 14) &* 1
+                let q4: Int = first &+ 4
+                let o4: Int = (q4 / 14) &* 16 &+ (q4 % 14) &* 1
+                let q5: Int = first &+ 5
+                let o5: Int = (q5 / 14) &* 16 &+ (q5 % 14) &* 1
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
+                for i in 0..<3 {
+                    for j in 0..<3 {
+                        let tapOffset: Int = i &* 16 &+ j &* 1 &+ firstChannel &* 256
+                        let tapBase = scratch + tapOffset
+                        let weightOffset: Int = ((i &* 3 &+ j) &* 24 &+ firstChannel) &* 16
+                        let tapKernel = kernel + weightOffset
+                        for ic in 0..<24 {
+                            let tap = tapBase + ic &* 256
+                            let k = tapKernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
                     }
                 }
+                tile[0] = a0_0
+                tile[2] = a0_1
+                tile[4] = a0_2
+                tile[6] = a0_3
+                tile[8] = a0_4
+                tile[10] = a0_5
+                tile[12] = a1_0
+                tile[14] = a1_1
+                tile[16] = a1_2
+                tile[18] = a1_3
+                tile[20] = a1_4
+                tile[22] = a1_5
+                let tileLanes = lanes + 0
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
+                    }
+                }
             }
-        }
         }
         }
         }
@@ -5635,128 +3472,97 @@ extension Googlenet {
     @inline(never)
     static func inception4b_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 64×14×14
-        // weight: (2 blocks, 512, 1, 1, 32)   bias: w[32_768..<32_832]
-        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
-        Self.parallel(2, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 1, by: 1) {
+        // weight: (4 blocks, 1, 1, 512, 16)   bias: w[32_768..<32_832]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 16_384
+            let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
-            let biasOffset: Int = 32_768 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 1, 1) {
-                for segment in stride(from: 0, to: 196, by: 14) {
-                    let ow: Int = min(segment, 182)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a0_5 = bias0
-                    var a0_6 = bias0
-                    var a0_7 = bias0
-                    var a0_8 = bias0
-                    var a0_9 = bias0
-                    var a0_10 = bias0
-                    var a0_11 = bias0
-                    var a0_12 = bias0
-                    var a0_13 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    var a1_5 = bias1
-                    var a1_6 = bias1
-                    var a1_7 = bias1
-                    var a1_8 = bias1
-                    var a1_9 = bias1
-                    var a1_10 = bias1
-                    var a1_11 = bias1
-                    var a1_12 = bias1
-                    var a1_13 = bias1
-                    for ic in 0..<512 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
-                        let k = kernel + ic &* 32
-                        do {
-                            let tap = x + (planeOffset &+ 0)
-                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
+            let biasOffset: Int = 32_768 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for firstChannel in stride(from: 0, to: 512, by: 64) {
+                for group in 0..<33 {
+                    let first: Int = min(group &* 6, 190)
+                    let tile = tiles.baseAddress! + group &* 24
+                    let q0: Int = first &+ 0
+                    let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
+                    let q1: Int = first &+ 1
+                    let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
+                    let q2: Int = first &+ 2
+                    let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
+                    let q3: Int = first &+ 3
+                    let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
+                    let q4: Int = first &+ 4
+                    let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
+                    let q5: Int = first &+ 5
+                    let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    for i in 0..<1 {
+                        for j in 0..<1 {
+                            let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
+                            let tapBase = x + tapOffset
+                            let weightOffset: Int = ((i &* 1 &+ j) &* 512 &+ firstChannel) &* 16
+                            let tapKernel = kernel + weightOffset
+                            for ic in 0..<64 {
+                                let tap = tapBase + ic &* 196
+                                let k = tapKernel + ic &* 16
+                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
                         }
                     }
                     tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a0_5
-                    tile[6] = a0_6
-                    tile[7] = a0_7
-                    tile[8] = a0_8
-                    tile[9] = a0_9
-                    tile[10] = a0_10
-                    tile[11] = a0_11
-                    tile[12] = a0_12
-                    tile[13] = a0_13
-                    tile[14] = a1_0
-                    tile[15] = a1_1
+                    tile[2] = a0_1
+                    tile[4] = a0_2
+                    tile[6] = a0_3
+                    tile[8] = a0_4
+                    tile[10] = a0_5
+                    tile[12] = a1_0
+                    tile[14] = a1_1
                     tile[16] = a1_2
-                    tile[17] = a1_3
-                    tile[18] = a1_4
-                    tile[19] = a1_5
-                    tile[20] = a1_6
-                    tile[21] = a1_7
-                    tile[22] = a1_8
-                    tile[23] = a1_9
-                    tile[24] = a1_10
-                    tile[25] = a1_11
-                    tile[26] = a1_12
-                    tile[27] = a1_13
-                    for t in 0..<28 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
-                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
-                        for p in 0..<14 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
-                        }
+                    tile[18] = a1_3
+                    tile[20] = a1_4
+                    tile[22] = a1_5
+                }
+            }
+            for group in 0..<33 {
+                let first: Int = min(group &* 6, 190)
+                let tileLanes = lanes + group &* 192
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
-        }
         }
         }
         }
@@ -5768,128 +3574,97 @@ extension Googlenet {
     @inline(never)
     static func inception4c_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 128×14×14
-        // weight: (4 blocks, 512, 1, 1, 32)   bias: w[65_536..<65_664]
-        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
-        Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 1, by: 1) {
+        // weight: (8 blocks, 1, 1, 512, 16)   bias: w[65_536..<65_664]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(8, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 16_384
+            let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
-            let biasOffset: Int = 65_536 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 1, 1) {
-                for segment in stride(from: 0, to: 196, by: 14) {
-                    let ow: Int = min(segment, 182)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a0_5 = bias0
-                    var a0_6 = bias0
-                    var a0_7 = bias0
-                    var a0_8 = bias0
-                    var a0_9 = bias0
-                    var a0_10 = bias0
-                    var a0_11 = bias0
-                    var a0_12 = bias0
-                    var a0_13 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    var a1_5 = bias1
-                    var a1_6 = bias1
-                    var a1_7 = bias1
-                    var a1_8 = bias1
-                    var a1_9 = bias1
-                    var a1_10 = bias1
-                    var a1_11 = bias1
-                    var a1_12 = bias1
-                    var a1_13 = bias1
-                    for ic in 0..<512 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
-                        let k = kernel + ic &* 32
-                        do {
-                            let tap = x + (planeOffset &+ 0)
-                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
+            let biasOffset: Int = 65_536 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for firstChannel in stride(from: 0, to: 512, by: 64) {
+                for group in 0..<33 {
+                    let first: Int = min(group &* 6, 190)
+                    let tile = tiles.baseAddress! + group &* 24
+                    let q0: Int = first &+ 0
+                    let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
+                    let q1: Int = first &+ 1
+                    let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
+                    let q2: Int = first &+ 2
+                    let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
+                    let q3: Int = first &+ 3
+                    let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
+                    let q4: Int = first &+ 4
+                    let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
+                    let q5: Int = first &+ 5
+                    let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    for i in 0..<1 {
+                        for j in 0..<1 {
+                            let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
+                            let tapBase = x + tapOffset
+                            let weightOffset: Int = ((i &* 1 &+ j) &* 512 &+ firstChannel) &* 16
+                            let tapKernel = kernel + weightOffset
+                            for ic in 0..<64 {
+                                let tap = tapBase + ic &* 196
+                                let k = tapKernel + ic &* 16
+                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
                         }
                     }
                     tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a0_5
-                    tile[6] = a0_6
-                    tile[7] = a0_7
-                    tile[8] = a0_8
-                    tile[9] = a0_9
-                    tile[10] = a0_10
-                    tile[11] = a0_11
-                    tile[12] = a0_12
-                    tile[13] = a0_13
-                    tile[14] = a1_0
-                    tile[15] = a1_1
+                    tile[2] = a0_1
+                    tile[4] = a0_2
+                    tile[6] = a0_3
+                    tile[8] = a0_4
+                    tile[10] = a0_5
+                    tile[12] = a1_0
+                    tile[14] = a1_1
                     tile[16] = a1_2
-                    tile[17] = a1_3
-                    tile[18] = a1_4
-                    tile[19] = a1_5
-                    tile[20] = a1_6
-                    tile[21] = a1_7
-                    tile[22] = a1_8
-                    tile[23] = a1_9
-                    tile[24] = a1_10
-                    tile[25] = a1_11
-                    tile[26] = a1_12
-                    tile[27] = a1_13
-                    for t in 0..<28 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
-                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
-                        for p in 0..<14 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
-                        }
+                    tile[18] = a1_3
+                    tile[20] = a1_4
+                    tile[22] = a1_5
+                }
+            }
+            for group in 0..<33 {
+                let first: Int = min(group &* 6, 190)
+                let tileLanes = lanes + group &* 192
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
-        }
         }
         }
         }
@@ -5900,393 +3675,98 @@ extension Googlenet {
     @inline(never)
     static func inception4c_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×14×14   y: 256×14×14
-        // weight: (8 blocks, 128, 3, 3, 32)   bias: w[294_912..<295_168]
-        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        // weight: (16 blocks, 3, 3, 128, 16)   bias: w[294_912..<295_168]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
         Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 14) {
+        Self.parallel(16, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 36_864
+            let kernelOffset: Int = block &* 18_432
             let kernel = w + kernelOffset
-            let biasOffset: Int = 294_912 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 14, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a0_5 = bias0
-                    var a0_6 = bias0
-                    var a0_7 = bias0
-                    var a0_8 = bias0
-                    var a0_9 = bias0
-                    var a0_10 = bias0
-                    var a0_11 = bias0
-                    var a0_12 = bias0
-                    var a0_13 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    var a1_5 = bias1
-                    var a1_6 = bias1
-                    var a1_7 = bias1
-                    var a1_8 = bias1
-                    var a1_9 = bias1
-                    var a1_10 = bias1
-                    var a1_11 = bias1
-                    var a1_12 = bias1
-                    var a1_13 = bias1
-                    for ic in 0..<128 {
-                        let planeOffset: Int = ic &* 256 &+ oh &* 16 &+ ow &* 1
-                        let k = kernel + ic &* 288
-                        do {
-                            let tap = scratch + (planeOffset &+ 0)
-                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 1)
-                            let w0 = UnsafeRawPointer(k + (32 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (32 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 2)
-                            let w0 = UnsafeRawPointer(k + (64 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (64 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 16)
-                            let w0 = UnsafeRawPointer(k + (96 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (96 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 17)
-                            let w0 = UnsafeRawPointer(k + (128 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (128 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 18)
-                            let w0 = UnsafeRawPointer(k + (160 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (160 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 32)
-                            let w0 = UnsafeRawPointer(k + (192 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (192 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 33)
-                            let w0 = UnsafeRawPointer(k + (224 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (224 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 34)
-                            let w0 = UnsafeRawPointer(k + (256 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (256 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
+            let biasOffset: Int = 294_912 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for firstChannel in stride(from: 0, to: 128, by: 16) {
+                for group in 0..<33 {
+                    let first: Int = min(group &* 6, 190)
+                    let tile = tiles.baseAddress! + group &* 24
+                    let q0: Int = first &+ 0
+                    let o0: Int = (q0 / 14) &* 16 &+ (q0 % 14) &* 1
+                    let q1: Int = first &+ 1
+                    let o1: Int = (q1 / 14) &* 16 &+ (q1 % 14) &* 1
+                    let q2: Int = first &+ 2
+                    let o2: Int = (q2 / 14) &* 16 &+ (q2 % 14) &* 1
+                    let q3: Int = first &+ 3
+                    let o3: Int = (q3 / 14) &* 16 &+ (q3 % 14) &* 1
+                    let q4: Int = first &+ 4
+                    let o4: Int = (q4 / 14) &* 16 &+ (q4 % 14) &* 1
+                    let q5: Int = first &+ 5
+                    let o5: Int = (q5 / 14) &* 16 &+ (q5 % 14) &* 1
+                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    for i in 0..<3 {
+                        for j in 0..<3 {
+                            let tapOffset: Int = i &* 16 &+ j &* 1 &+ firstChannel &* 256
+                            let tapBase = scratch + tapOffset
+                            let weightOffset: Int = ((i &* 3 &+ j) &* 128 &+ firstChannel) &* 16
+                            let tapKernel = kernel + weightOffset
+                            for ic in 0..<16 {
+                                let tap = tapBase + ic &* 256
+                                let k = tapKernel + ic &* 16
+                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
                         }
                     }
                     tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a0_5
-                    tile[6] = a0_6
-                    tile[7] = a0_7
-                    tile[8] = a0_8
-                    tile[9] = a0_9
-                    tile[10] = a0_10
-                    tile[11] = a0_11
-                    tile[12] = a0_12
-                    tile[13] = a0_13
-                    tile[14] = a1_0
-                    tile[15] = a1_1
+                    tile[2] = a0_1
+                    tile[4] = a0_2
+                    tile[6] = a0_3
+                    tile[8] = a0_4
+                    tile[10] = a0_5
+                    tile[12] = a1_0
+                    tile[14] = a1_1
                     tile[16] = a1_2
-                    tile[17] = a1_3
-                    tile[18] = a1_4
-                    tile[19] = a1_5
-                    tile[20] = a1_6
-                    tile[21] = a1_7
-                    tile[22] = a1_8
-                    tile[23] = a1_9
-                    tile[24] = a1_10
-                    tile[25] = a1_11
-                    tile[26] = a1_12
-                    tile[27] = a1_13
-                    for t in 0..<28 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
-                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
-                        for p in 0..<14 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
-                        }
+                    tile[18] = a1_3
+                    tile[20] = a1_4
+                    tile[22] = a1_5
+                }
+            }
+            for group in 0..<33 {
+                let first: Int = min(group &* 6, 190)
+                let tileLanes = lanes + group &* 192
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
-        }
         }
         }
         }
@@ -6297,79 +3777,94 @@ extension Googlenet {
     @inline(never)
     static func inception4d_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 144×14×14
-        // weight: (18 blocks, 512, 8)   bias: w[73_728..<73_872]
-        Self.parallel(18, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-        for band in stride(from: 0, to: 196, by: 32) {
-            for block in blocks {
-                let firstFilter: Int = block &* 8
-                let filters: Int = min(8, 144 &- firstFilter)
-                let kernelOffset: Int = block &* 4096
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 73_728 &+ firstFilter
-                let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 32, 196), by: 32) {
-                    let p: Int = min(start, 164)
-                    var a0_0 = SIMD16<Float>(repeating: bias[0])
-                    var a0_1 = SIMD16<Float>(repeating: bias[0])
-                    var a1_0 = SIMD16<Float>(repeating: bias[1])
-                    var a1_1 = SIMD16<Float>(repeating: bias[1])
-                    var a2_0 = SIMD16<Float>(repeating: bias[2])
-                    var a2_1 = SIMD16<Float>(repeating: bias[2])
-                    var a3_0 = SIMD16<Float>(repeating: bias[3])
-                    var a3_1 = SIMD16<Float>(repeating: bias[3])
-                    var a4_0 = SIMD16<Float>(repeating: bias[4])
-                    var a4_1 = SIMD16<Float>(repeating: bias[4])
-                    var a5_0 = SIMD16<Float>(repeating: bias[5])
-                    var a5_1 = SIMD16<Float>(repeating: bias[5])
-                    var a6_0 = SIMD16<Float>(repeating: bias[6])
-                    var a6_1 = SIMD16<Float>(repeating: bias[6])
-                    var a7_0 = SIMD16<Float>(repeating: bias[7])
-                    var a7_1 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<512 {
-                        let source = x + (ic &* 196 &+ p)
-                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0_0, k[0], v0)
-                        Self.multiplyAdd(&a0_1, k[0], v1)
-                        Self.multiplyAdd(&a1_0, k[1], v0)
-                        Self.multiplyAdd(&a1_1, k[1], v1)
-                        Self.multiplyAdd(&a2_0, k[2], v0)
-                        Self.multiplyAdd(&a2_1, k[2], v1)
-                        Self.multiplyAdd(&a3_0, k[3], v0)
-                        Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a4_0, k[4], v0)
-                        Self.multiplyAdd(&a4_1, k[4], v1)
-                        Self.multiplyAdd(&a5_0, k[5], v0)
-                        Self.multiplyAdd(&a5_1, k[5], v1)
-                        Self.multiplyAdd(&a6_0, k[6], v0)
-                        Self.multiplyAdd(&a6_1, k[6], v1)
-                        Self.multiplyAdd(&a7_0, k[7], v0)
-                        Self.multiplyAdd(&a7_1, k[7], v1)
-                    }
-                    let outputOffset: Int = firstFilter &* 196 &+ p
-                    tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a1_0
-                    tile[3] = a1_1
-                    tile[4] = a2_0
-                    tile[5] = a2_1
-                    tile[6] = a3_0
-                    tile[7] = a3_1
-                    tile[8] = a4_0
-                    tile[9] = a4_1
-                    tile[10] = a5_0
-                    tile[11] = a5_1
-                    tile[12] = a6_0
-                    tile[13] = a6_1
-                    tile[14] = a7_0
-                    tile[15] = a7_1
-                    for r in 0..<filters {
-                        for t in 0..<2 {
-                            let index: Int = outputOffset &+ r &* 196 &+ t &* 16
-                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+        // weight: (9 blocks, 1, 1, 512, 16)   bias: w[73_728..<73_872]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(9, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for block in blocks {
+            let kernelOffset: Int = block &* 8192
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 73_728 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for firstChannel in stride(from: 0, to: 512, by: 64) {
+                for group in 0..<33 {
+                    let first: Int = min(group &* 6, 190)
+                    let tile = tiles.baseAddress! + group &* 24
+                    let q0: Int = first &+ 0
+                    let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
+                    let q1: Int = first &+ 1
+                    let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
+                    let q2: Int = first &+ 2
+                    let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
+                    let q3: Int = first &+ 3
+                    let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
+                    let q4: Int = first &+ 4
+                    let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
+                    let q5: Int = first &+ 5
+                    let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    for i in 0..<1 {
+                        for j in 0..<1 {
+                            let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
+                            let tapBase = x + tapOffset
+                            let weightOffset: Int = ((i &* 1 &+ j) &* 512 &+ firstChannel) &* 16
+                            let tapKernel = kernel + weightOffset
+                            for ic in 0..<64 {
+                                let tap = tapBase + ic &* 196
+                                let k = tapKernel + ic &* 16
+                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
                         }
+                    }
+                    tile[0] = a0_0
+                    tile[2] = a0_1
+                    tile[4] = a0_2
+                    tile[6] = a0_3
+                    tile[8] = a0_4
+                    tile[10] = a0_5
+                    tile[12] = a1_0
+                    tile[14] = a1_1
+                    tile[16] = a1_2
+                    tile[18] = a1_3
+                    tile[20] = a1_4
+                    tile[22] = a1_5
+                }
+            }
+            for group in 0..<33 {
+                let first: Int = min(group &* 6, 190)
+                let tileLanes = lanes + group &* 192
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
@@ -6383,393 +3878,98 @@ extension Googlenet {
     @inline(never)
     static func inception4d_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 144×14×14   y: 288×14×14
-        // weight: (9 blocks, 144, 3, 3, 32)   bias: w[373_248..<373_536]
-        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        // weight: (18 blocks, 3, 3, 144, 16)   bias: w[373_248..<373_536]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
         Self.pad(x, channels: 144, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
-        Self.parallel(9, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 14) {
+        Self.parallel(18, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 41_472
+            let kernelOffset: Int = block &* 20_736
             let kernel = w + kernelOffset
-            let biasOffset: Int = 373_248 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 14, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a0_5 = bias0
-                    var a0_6 = bias0
-                    var a0_7 = bias0
-                    var a0_8 = bias0
-                    var a0_9 = bias0
-                    var a0_10 = bias0
-                    var a0_11 = bias0
-                    var a0_12 = bias0
-                    var a0_13 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    var a1_5 = bias1
-                    var a1_6 = bias1
-                    var a1_7 = bias1
-                    var a1_8 = bias1
-                    var a1_9 = bias1
-                    var a1_10 = bias1
-                    var a1_11 = bias1
-                    var a1_12 = bias1
-                    var a1_13 = bias1
-                    for ic in 0..<144 {
-                        let planeOffset: Int = ic &* 256 &+ oh &* 16 &+ ow &* 1
-                        let k = kernel + ic &* 288
-                        do {
-                            let tap = scratch + (planeOffset &+ 0)
-                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 1)
-                            let w0 = UnsafeRawPointer(k + (32 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (32 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 2)
-                            let w0 = UnsafeRawPointer(k + (64 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (64 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 16)
-                            let w0 = UnsafeRawPointer(k + (96 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (96 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 17)
-                            let w0 = UnsafeRawPointer(k + (128 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (128 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 18)
-                            let w0 = UnsafeRawPointer(k + (160 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (160 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 32)
-                            let w0 = UnsafeRawPointer(k + (192 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (192 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 33)
-                            let w0 = UnsafeRawPointer(k + (224 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (224 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 34)
-                            let w0 = UnsafeRawPointer(k + (256 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (256 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
+            let biasOffset: Int = 373_248 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for firstChannel in stride(from: 0, to: 144, by: 16) {
+                for group in 0..<33 {
+                    let first: Int = min(group &* 6, 190)
+                    let tile = tiles.baseAddress! + group &* 24
+                    let q0: Int = first &+ 0
+                    let o0: Int = (q0 / 14) &* 16 &+ (q0 % 14) &* 1
+                    let q1: Int = first &+ 1
+                    let o1: Int = (q1 / 14) &* 16 &+ (q1 % 14) &* 1
+                    let q2: Int = first &+ 2
+                    let o2: Int = (q2 / 14) &* 16 &+ (q2 % 14) &* 1
+                    let q3: Int = first &+ 3
+                    let o3: Int = (q3 / 14) &* 16 &+ (q3 % 14) &* 1
+                    let q4: Int = first &+ 4
+                    let o4: Int = (q4 / 14) &* 16 &+ (q4 % 14) &* 1
+                    let q5: Int = first &+ 5
+                    let o5: Int = (q5 / 14) &* 16 &+ (q5 % 14) &* 1
+                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    for i in 0..<3 {
+                        for j in 0..<3 {
+                            let tapOffset: Int = i &* 16 &+ j &* 1 &+ firstChannel &* 256
+                            let tapBase = scratch + tapOffset
+                            let weightOffset: Int = ((i &* 3 &+ j) &* 144 &+ firstChannel) &* 16
+                            let tapKernel = kernel + weightOffset
+                            for ic in 0..<16 {
+                                let tap = tapBase + ic &* 256
+                                let k = tapKernel + ic &* 16
+                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
                         }
                     }
                     tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a0_5
-                    tile[6] = a0_6
-                    tile[7] = a0_7
-                    tile[8] = a0_8
-                    tile[9] = a0_9
-                    tile[10] = a0_10
-                    tile[11] = a0_11
-                    tile[12] = a0_12
-                    tile[13] = a0_13
-                    tile[14] = a1_0
-                    tile[15] = a1_1
+                    tile[2] = a0_1
+                    tile[4] = a0_2
+                    tile[6] = a0_3
+                    tile[8] = a0_4
+                    tile[10] = a0_5
+                    tile[12] = a1_0
+                    tile[14] = a1_1
                     tile[16] = a1_2
-                    tile[17] = a1_3
-                    tile[18] = a1_4
-                    tile[19] = a1_5
-                    tile[20] = a1_6
-                    tile[21] = a1_7
-                    tile[22] = a1_8
-                    tile[23] = a1_9
-                    tile[24] = a1_10
-                    tile[25] = a1_11
-                    tile[26] = a1_12
-                    tile[27] = a1_13
-                    for t in 0..<28 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
-                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
-                        for p in 0..<14 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
-                        }
+                    tile[18] = a1_3
+                    tile[20] = a1_4
+                    tile[22] = a1_5
+                }
+            }
+            for group in 0..<33 {
+                let first: Int = min(group &* 6, 190)
+                let tileLanes = lanes + group &* 192
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
-        }
         }
         }
         }
@@ -6780,128 +3980,97 @@ extension Googlenet {
     @inline(never)
     static func inception4d_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 32×14×14
-        // weight: (1 blocks, 512, 1, 1, 32)   bias: w[16_384..<16_416]
-        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
-        Self.parallel(1, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 1, by: 1) {
+        // weight: (2 blocks, 1, 1, 512, 16)   bias: w[16_384..<16_416]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(2, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 16_384
+            let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
-            let biasOffset: Int = 16_384 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 1, 1) {
-                for segment in stride(from: 0, to: 196, by: 14) {
-                    let ow: Int = min(segment, 182)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a0_5 = bias0
-                    var a0_6 = bias0
-                    var a0_7 = bias0
-                    var a0_8 = bias0
-                    var a0_9 = bias0
-                    var a0_10 = bias0
-                    var a0_11 = bias0
-                    var a0_12 = bias0
-                    var a0_13 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    var a1_5 = bias1
-                    var a1_6 = bias1
-                    var a1_7 = bias1
-                    var a1_8 = bias1
-                    var a1_9 = bias1
-                    var a1_10 = bias1
-                    var a1_11 = bias1
-                    var a1_12 = bias1
-                    var a1_13 = bias1
-                    for ic in 0..<512 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
-                        let k = kernel + ic &* 32
-                        do {
-                            let tap = x + (planeOffset &+ 0)
-                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
+            let biasOffset: Int = 16_384 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for firstChannel in stride(from: 0, to: 512, by: 64) {
+                for group in 0..<33 {
+                    let first: Int = min(group &* 6, 190)
+                    let tile = tiles.baseAddress! + group &* 24
+                    let q0: Int = first &+ 0
+                    let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
+                    let q1: Int = first &+ 1
+                    let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
+                    let q2: Int = first &+ 2
+                    let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
+                    let q3: Int = first &+ 3
+                    let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
+                    let q4: Int = first &+ 4
+                    let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
+                    let q5: Int = first &+ 5
+                    let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    for i in 0..<1 {
+                        for j in 0..<1 {
+                            let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
+                            let tapBase = x + tapOffset
+                            let weightOffset: Int = ((i &* 1 &+ j) &* 512 &+ firstChannel) &* 16
+                            let tapKernel = kernel + weightOffset
+                            for ic in 0..<64 {
+                                let tap = tapBase + ic &* 196
+                                let k = tapKernel + ic &* 16
+                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
                         }
                     }
                     tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a0_5
-                    tile[6] = a0_6
-                    tile[7] = a0_7
-                    tile[8] = a0_8
-                    tile[9] = a0_9
-                    tile[10] = a0_10
-                    tile[11] = a0_11
-                    tile[12] = a0_12
-                    tile[13] = a0_13
-                    tile[14] = a1_0
-                    tile[15] = a1_1
+                    tile[2] = a0_1
+                    tile[4] = a0_2
+                    tile[6] = a0_3
+                    tile[8] = a0_4
+                    tile[10] = a0_5
+                    tile[12] = a1_0
+                    tile[14] = a1_1
                     tile[16] = a1_2
-                    tile[17] = a1_3
-                    tile[18] = a1_4
-                    tile[19] = a1_5
-                    tile[20] = a1_6
-                    tile[21] = a1_7
-                    tile[22] = a1_8
-                    tile[23] = a1_9
-                    tile[24] = a1_10
-                    tile[25] = a1_11
-                    tile[26] = a1_12
-                    tile[27] = a1_13
-                    for t in 0..<28 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
-                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
-                        for p in 0..<14 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
-                        }
+                    tile[18] = a1_3
+                    tile[20] = a1_4
+                    tile[22] = a1_5
+                }
+            }
+            for group in 0..<33 {
+                let first: Int = min(group &* 6, 190)
+                let tileLanes = lanes + group &* 192
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
-        }
         }
         }
         }
@@ -6912,393 +4081,98 @@ extension Googlenet {
     @inline(never)
     static func inception4d_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×14×14   y: 64×14×14
-        // weight: (2 blocks, 32, 3, 3, 32)   bias: w[18_432..<18_496]
-        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        // weight: (4 blocks, 3, 3, 32, 16)   bias: w[18_432..<18_496]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
         Self.pad(x, channels: 32, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
-        Self.parallel(2, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 14) {
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 9216
+            let kernelOffset: Int = block &* 4608
             let kernel = w + kernelOffset
-            let biasOffset: Int = 18_432 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 14, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a0_5 = bias0
-                    var a0_6 = bias0
-                    var a0_7 = bias0
-                    var a0_8 = bias0
-                    var a0_9 = bias0
-                    var a0_10 = bias0
-                    var a0_11 = bias0
-                    var a0_12 = bias0
-                    var a0_13 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    var a1_5 = bias1
-                    var a1_6 = bias1
-                    var a1_7 = bias1
-                    var a1_8 = bias1
-                    var a1_9 = bias1
-                    var a1_10 = bias1
-                    var a1_11 = bias1
-                    var a1_12 = bias1
-                    var a1_13 = bias1
-                    for ic in 0..<32 {
-                        let planeOffset: Int = ic &* 256 &+ oh &* 16 &+ ow &* 1
-                        let k = kernel + ic &* 288
-                        do {
-                            let tap = scratch + (planeOffset &+ 0)
-                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 1)
-                            let w0 = UnsafeRawPointer(k + (32 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (32 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 2)
-                            let w0 = UnsafeRawPointer(k + (64 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (64 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 16)
-                            let w0 = UnsafeRawPointer(k + (96 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (96 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 17)
-                            let w0 = UnsafeRawPointer(k + (128 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (128 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 18)
-                            let w0 = UnsafeRawPointer(k + (160 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (160 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 32)
-                            let w0 = UnsafeRawPointer(k + (192 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (192 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 33)
-                            let w0 = UnsafeRawPointer(k + (224 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (224 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 34)
-                            let w0 = UnsafeRawPointer(k + (256 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (256 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
+            let biasOffset: Int = 18_432 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for firstChannel in stride(from: 0, to: 32, by: 16) {
+                for group in 0..<33 {
+                    let first: Int = min(group &* 6, 190)
+                    let tile = tiles.baseAddress! + group &* 24
+                    let q0: Int = first &+ 0
+                    let o0: Int = (q0 / 14) &* 16 &+ (q0 % 14) &* 1
+                    let q1: Int = first &+ 1
+                    let o1: Int = (q1 / 14) &* 16 &+ (q1 % 14) &* 1
+                    let q2: Int = first &+ 2
+                    let o2: Int = (q2 / 14) &* 16 &+ (q2 % 14) &* 1
+                    let q3: Int = first &+ 3
+                    let o3: Int = (q3 / 14) &* 16 &+ (q3 % 14) &* 1
+                    let q4: Int = first &+ 4
+                    let o4: Int = (q4 / 14) &* 16 &+ (q4 % 14) &* 1
+                    let q5: Int = first &+ 5
+                    let o5: Int = (q5 / 14) &* 16 &+ (q5 % 14) &* 1
+                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    for i in 0..<3 {
+                        for j in 0..<3 {
+                            let tapOffset: Int = i &* 16 &+ j &* 1 &+ firstChannel &* 256
+                            let tapBase = scratch + tapOffset
+                            let weightOffset: Int = ((i &* 3 &+ j) &* 32 &+ firstChannel) &* 16
+                            let tapKernel = kernel + weightOffset
+                            for ic in 0..<16 {
+                                let tap = tapBase + ic &* 256
+                                let k = tapKernel + ic &* 16
+                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
                         }
                     }
                     tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a0_5
-                    tile[6] = a0_6
-                    tile[7] = a0_7
-                    tile[8] = a0_8
-                    tile[9] = a0_9
-                    tile[10] = a0_10
-                    tile[11] = a0_11
-                    tile[12] = a0_12
-                    tile[13] = a0_13
-                    tile[14] = a1_0
-                    tile[15] = a1_1
+                    tile[2] = a0_1
+                    tile[4] = a0_2
+                    tile[6] = a0_3
+                    tile[8] = a0_4
+                    tile[10] = a0_5
+                    tile[12] = a1_0
+                    tile[14] = a1_1
                     tile[16] = a1_2
-                    tile[17] = a1_3
-                    tile[18] = a1_4
-                    tile[19] = a1_5
-                    tile[20] = a1_6
-                    tile[21] = a1_7
-                    tile[22] = a1_8
-                    tile[23] = a1_9
-                    tile[24] = a1_10
-                    tile[25] = a1_11
-                    tile[26] = a1_12
-                    tile[27] = a1_13
-                    for t in 0..<28 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
-                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
-                        for p in 0..<14 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
-                        }
+                    tile[18] = a1_3
+                    tile[20] = a1_4
+                    tile[22] = a1_5
+                }
+            }
+            for group in 0..<33 {
+                let first: Int = min(group &* 6, 190)
+                let tileLanes = lanes + group &* 192
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
-        }
         }
         }
         }
@@ -7309,128 +4183,93 @@ extension Googlenet {
     @inline(never)
     static func inception4e_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 528×14×14   y: 256×14×14
-        // weight: (8 blocks, 528, 1, 1, 32)   bias: w[135_168..<135_424]
-        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 1, by: 1) {
+        // weight: (16 blocks, 1, 1, 528, 16)   bias: w[135_168..<135_424]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.parallel(16, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 16_896
+            let kernelOffset: Int = block &* 8448
             let kernel = w + kernelOffset
-            let biasOffset: Int = 135_168 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 1, 1) {
-                for segment in stride(from: 0, to: 196, by: 14) {
-                    let ow: Int = min(segment, 182)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a0_5 = bias0
-                    var a0_6 = bias0
-                    var a0_7 = bias0
-                    var a0_8 = bias0
-                    var a0_9 = bias0
-                    var a0_10 = bias0
-                    var a0_11 = bias0
-                    var a0_12 = bias0
-                    var a0_13 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    var a1_5 = bias1
-                    var a1_6 = bias1
-                    var a1_7 = bias1
-                    var a1_8 = bias1
-                    var a1_9 = bias1
-                    var a1_10 = bias1
-                    var a1_11 = bias1
-                    var a1_12 = bias1
-                    var a1_13 = bias1
-                    for ic in 0..<528 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
-                        let k = kernel + ic &* 32
-                        do {
-                            let tap = x + (planeOffset &+ 0)
-                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                    }
-                    tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a0_5
-                    tile[6] = a0_6
-                    tile[7] = a0_7
-                    tile[8] = a0_8
-                    tile[9] = a0_9
-                    tile[10] = a0_10
-                    tile[11] = a0_11
-                    tile[12] = a0_12
-                    tile[13] = a0_13
-                    tile[14] = a1_0
-                    tile[15] = a1_1
-                    tile[16] = a1_2
-                    tile[17] = a1_3
-                    tile[18] = a1_4
-                    tile[19] = a1_5
-                    tile[20] = a1_6
-                    tile[21] = a1_7
-                    tile[22] = a1_8
-                    tile[23] = a1_9
-                    tile[24] = a1_10
-                    tile[25] = a1_11
-                    tile[26] = a1_12
-                    tile[27] = a1_13
-                    for t in 0..<28 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
-                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
-                        for p in 0..<14 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+            let biasOffset: Int = 135_168 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for group in 0..<33 {
+                let first: Int = min(group &* 6, 190)
+                let firstChannel = 0
+                let tile = tiles.baseAddress! + 0
+                let q0: Int = first &+ 0
+                let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
+                let q1: Int = first &+ 1
+                let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
+                let q2: Int = first &+ 2
+                let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
+                let q3: Int = first &+ 3
+                let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
+                let q4: Int = first &+ 4
+                let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
+                let q5: Int = first &+ 5
+                let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
+                for i in 0..<1 {
+                    for j in 0..<1 {
+                        let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
+                        let tapBase = x + tapOffset
+                        let weightOffset: Int = ((i &* 1 &+ j) &* 528 &+ firstChannel) &* 16
+                        let tapKernel = kernel + weightOffset
+                        for ic in 0..<528 {
+                            let tap = tapBase + ic &* 196
+                            let k = tapKernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
                     }
                 }
+                tile[0] = a0_0
+                tile[2] = a0_1
+                tile[4] = a0_2
+                tile[6] = a0_3
+                tile[8] = a0_4
+                tile[10] = a0_5
+                tile[12] = a1_0
+                tile[14] = a1_1
+                tile[16] = a1_2
+                tile[18] = a1_3
+                tile[20] = a1_4
+                tile[22] = a1_5
+                let tileLanes = lanes + 0
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
+                    }
+                }
             }
-        }
         }
         }
         }
@@ -7441,128 +4280,93 @@ extension Googlenet {
     @inline(never)
     static func inception4e_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 528×14×14   y: 160×14×14
-        // weight: (5 blocks, 528, 1, 1, 32)   bias: w[84_480..<84_640]
-        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
-        Self.parallel(5, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 1, by: 1) {
+        // weight: (10 blocks, 1, 1, 528, 16)   bias: w[84_480..<84_640]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.parallel(10, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 16_896
+            let kernelOffset: Int = block &* 8448
             let kernel = w + kernelOffset
-            let biasOffset: Int = 84_480 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 1, 1) {
-                for segment in stride(from: 0, to: 196, by: 14) {
-                    let ow: Int = min(segment, 182)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a0_5 = bias0
-                    var a0_6 = bias0
-                    var a0_7 = bias0
-                    var a0_8 = bias0
-                    var a0_9 = bias0
-                    var a0_10 = bias0
-                    var a0_11 = bias0
-                    var a0_12 = bias0
-                    var a0_13 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    var a1_5 = bias1
-                    var a1_6 = bias1
-                    var a1_7 = bias1
-                    var a1_8 = bias1
-                    var a1_9 = bias1
-                    var a1_10 = bias1
-                    var a1_11 = bias1
-                    var a1_12 = bias1
-                    var a1_13 = bias1
-                    for ic in 0..<528 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
-                        let k = kernel + ic &* 32
-                        do {
-                            let tap = x + (planeOffset &+ 0)
-                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                    }
-                    tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a0_5
-                    tile[6] = a0_6
-                    tile[7] = a0_7
-                    tile[8] = a0_8
-                    tile[9] = a0_9
-                    tile[10] = a0_10
-                    tile[11] = a0_11
-                    tile[12] = a0_12
-                    tile[13] = a0_13
-                    tile[14] = a1_0
-                    tile[15] = a1_1
-                    tile[16] = a1_2
-                    tile[17] = a1_3
-                    tile[18] = a1_4
-                    tile[19] = a1_5
-                    tile[20] = a1_6
-                    tile[21] = a1_7
-                    tile[22] = a1_8
-                    tile[23] = a1_9
-                    tile[24] = a1_10
-                    tile[25] = a1_11
-                    tile[26] = a1_12
-                    tile[27] = a1_13
-                    for t in 0..<28 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
-                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
-                        for p in 0..<14 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+            let biasOffset: Int = 84_480 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for group in 0..<33 {
+                let first: Int = min(group &* 6, 190)
+                let firstChannel = 0
+                let tile = tiles.baseAddress! + 0
+                let q0: Int = first &+ 0
+                let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
+                let q1: Int = first &+ 1
+                let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
+                let q2: Int = first &+ 2
+                let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
+                let q3: Int = first &+ 3
+                let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
+                let q4: Int = first &+ 4
+                let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
+                let q5: Int = first &+ 5
+                let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
+                for i in 0..<1 {
+                    for j in 0..<1 {
+                        let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
+                        let tapBase = x + tapOffset
+                        let weightOffset: Int = ((i &* 1 &+ j) &* 528 &+ firstChannel) &* 16
+                        let tapKernel = kernel + weightOffset
+                        for ic in 0..<528 {
+                            let tap = tapBase + ic &* 196
+                            let k = tapKernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
                     }
                 }
+                tile[0] = a0_0
+                tile[2] = a0_1
+                tile[4] = a0_2
+                tile[6] = a0_3
+                tile[8] = a0_4
+                tile[10] = a0_5
+                tile[12] = a1_0
+                tile[14] = a1_1
+                tile[16] = a1_2
+                tile[18] = a1_3
+                tile[20] = a1_4
+                tile[22] = a1_5
+                let tileLanes = lanes + 0
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
+                    }
+                }
             }
-        }
         }
         }
         }
@@ -7573,393 +4377,98 @@ extension Googlenet {
     @inline(never)
     static func inception4e_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 160×14×14   y: 320×14×14
-        // weight: (10 blocks, 160, 3, 3, 32)   bias: w[460_800..<461_120]
-        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        // weight: (20 blocks, 3, 3, 160, 16)   bias: w[460_800..<461_120]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
         Self.pad(x, channels: 160, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
-        Self.parallel(10, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 14) {
+        Self.parallel(20, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 46_080
+            let kernelOffset: Int = block &* 23_040
             let kernel = w + kernelOffset
-            let biasOffset: Int = 460_800 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 14, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a0_5 = bias0
-                    var a0_6 = bias0
-                    var a0_7 = bias0
-                    var a0_8 = bias0
-                    var a0_9 = bias0
-                    var a0_10 = bias0
-                    var a0_11 = bias0
-                    var a0_12 = bias0
-                    var a0_13 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    var a1_5 = bias1
-                    var a1_6 = bias1
-                    var a1_7 = bias1
-                    var a1_8 = bias1
-                    var a1_9 = bias1
-                    var a1_10 = bias1
-                    var a1_11 = bias1
-                    var a1_12 = bias1
-                    var a1_13 = bias1
-                    for ic in 0..<160 {
-                        let planeOffset: Int = ic &* 256 &+ oh &* 16 &+ ow &* 1
-                        let k = kernel + ic &* 288
-                        do {
-                            let tap = scratch + (planeOffset &+ 0)
-                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 1)
-                            let w0 = UnsafeRawPointer(k + (32 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (32 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 2)
-                            let w0 = UnsafeRawPointer(k + (64 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (64 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 16)
-                            let w0 = UnsafeRawPointer(k + (96 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (96 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 17)
-                            let w0 = UnsafeRawPointer(k + (128 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (128 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 18)
-                            let w0 = UnsafeRawPointer(k + (160 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (160 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 32)
-                            let w0 = UnsafeRawPointer(k + (192 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (192 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 33)
-                            let w0 = UnsafeRawPointer(k + (224 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (224 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 34)
-                            let w0 = UnsafeRawPointer(k + (256 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (256 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
+            let biasOffset: Int = 460_800 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for firstChannel in stride(from: 0, to: 160, by: 16) {
+                for group in 0..<33 {
+                    let first: Int = min(group &* 6, 190)
+                    let tile = tiles.baseAddress! + group &* 24
+                    let q0: Int = first &+ 0
+                    let o0: Int = (q0 / 14) &* 16 &+ (q0 % 14) &* 1
+                    let q1: Int = first &+ 1
+                    let o1: Int = (q1 / 14) &* 16 &+ (q1 % 14) &* 1
+                    let q2: Int = first &+ 2
+                    let o2: Int = (q2 / 14) &* 16 &+ (q2 % 14) &* 1
+                    let q3: Int = first &+ 3
+                    let o3: Int = (q3 / 14) &* 16 &+ (q3 % 14) &* 1
+                    let q4: Int = first &+ 4
+                    let o4: Int = (q4 / 14) &* 16 &+ (q4 % 14) &* 1
+                    let q5: Int = first &+ 5
+                    let o5: Int = (q5 / 14) &* 16 &+ (q5 % 14) &* 1
+                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    for i in 0..<3 {
+                        for j in 0..<3 {
+                            let tapOffset: Int = i &* 16 &+ j &* 1 &+ firstChannel &* 256
+                            let tapBase = scratch + tapOffset
+                            let weightOffset: Int = ((i &* 3 &+ j) &* 160 &+ firstChannel) &* 16
+                            let tapKernel = kernel + weightOffset
+                            for ic in 0..<16 {
+                                let tap = tapBase + ic &* 256
+                                let k = tapKernel + ic &* 16
+                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
                         }
                     }
                     tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a0_5
-                    tile[6] = a0_6
-                    tile[7] = a0_7
-                    tile[8] = a0_8
-                    tile[9] = a0_9
-                    tile[10] = a0_10
-                    tile[11] = a0_11
-                    tile[12] = a0_12
-                    tile[13] = a0_13
-                    tile[14] = a1_0
-                    tile[15] = a1_1
+                    tile[2] = a0_1
+                    tile[4] = a0_2
+                    tile[6] = a0_3
+                    tile[8] = a0_4
+                    tile[10] = a0_5
+                    tile[12] = a1_0
+                    tile[14] = a1_1
                     tile[16] = a1_2
-                    tile[17] = a1_3
-                    tile[18] = a1_4
-                    tile[19] = a1_5
-                    tile[20] = a1_6
-                    tile[21] = a1_7
-                    tile[22] = a1_8
-                    tile[23] = a1_9
-                    tile[24] = a1_10
-                    tile[25] = a1_11
-                    tile[26] = a1_12
-                    tile[27] = a1_13
-                    for t in 0..<28 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
-                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
-                        for p in 0..<14 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
-                        }
+                    tile[18] = a1_3
+                    tile[20] = a1_4
+                    tile[22] = a1_5
+                }
+            }
+            for group in 0..<33 {
+                let first: Int = min(group &* 6, 190)
+                let tileLanes = lanes + group &* 192
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
-        }
         }
         }
         }
@@ -7970,128 +4479,93 @@ extension Googlenet {
     @inline(never)
     static func inception4e_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 528×14×14   y: 32×14×14
-        // weight: (1 blocks, 528, 1, 1, 32)   bias: w[16_896..<16_928]
-        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
-        Self.parallel(1, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 1, by: 1) {
+        // weight: (2 blocks, 1, 1, 528, 16)   bias: w[16_896..<16_928]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.parallel(2, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 16_896
+            let kernelOffset: Int = block &* 8448
             let kernel = w + kernelOffset
-            let biasOffset: Int = 16_896 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 1, 1) {
-                for segment in stride(from: 0, to: 196, by: 14) {
-                    let ow: Int = min(segment, 182)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a0_5 = bias0
-                    var a0_6 = bias0
-                    var a0_7 = bias0
-                    var a0_8 = bias0
-                    var a0_9 = bias0
-                    var a0_10 = bias0
-                    var a0_11 = bias0
-                    var a0_12 = bias0
-                    var a0_13 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    var a1_5 = bias1
-                    var a1_6 = bias1
-                    var a1_7 = bias1
-                    var a1_8 = bias1
-                    var a1_9 = bias1
-                    var a1_10 = bias1
-                    var a1_11 = bias1
-                    var a1_12 = bias1
-                    var a1_13 = bias1
-                    for ic in 0..<528 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
-                        let k = kernel + ic &* 32
-                        do {
-                            let tap = x + (planeOffset &+ 0)
-                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                    }
-                    tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a0_5
-                    tile[6] = a0_6
-                    tile[7] = a0_7
-                    tile[8] = a0_8
-                    tile[9] = a0_9
-                    tile[10] = a0_10
-                    tile[11] = a0_11
-                    tile[12] = a0_12
-                    tile[13] = a0_13
-                    tile[14] = a1_0
-                    tile[15] = a1_1
-                    tile[16] = a1_2
-                    tile[17] = a1_3
-                    tile[18] = a1_4
-                    tile[19] = a1_5
-                    tile[20] = a1_6
-                    tile[21] = a1_7
-                    tile[22] = a1_8
-                    tile[23] = a1_9
-                    tile[24] = a1_10
-                    tile[25] = a1_11
-                    tile[26] = a1_12
-                    tile[27] = a1_13
-                    for t in 0..<28 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
-                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
-                        for p in 0..<14 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+            let biasOffset: Int = 16_896 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for group in 0..<33 {
+                let first: Int = min(group &* 6, 190)
+                let firstChannel = 0
+                let tile = tiles.baseAddress! + 0
+                let q0: Int = first &+ 0
+                let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
+                let q1: Int = first &+ 1
+                let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
+                let q2: Int = first &+ 2
+                let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
+                let q3: Int = first &+ 3
+                let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
+                let q4: Int = first &+ 4
+                let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
+                let q5: Int = first &+ 5
+                let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
+                for i in 0..<1 {
+                    for j in 0..<1 {
+                        let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
+                        let tapBase = x + tapOffset
+                        let weightOffset: Int = ((i &* 1 &+ j) &* 528 &+ firstChannel) &* 16
+                        let tapKernel = kernel + weightOffset
+                        for ic in 0..<528 {
+                            let tap = tapBase + ic &* 196
+                            let k = tapKernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
                     }
                 }
+                tile[0] = a0_0
+                tile[2] = a0_1
+                tile[4] = a0_2
+                tile[6] = a0_3
+                tile[8] = a0_4
+                tile[10] = a0_5
+                tile[12] = a1_0
+                tile[14] = a1_1
+                tile[16] = a1_2
+                tile[18] = a1_3
+                tile[20] = a1_4
+                tile[22] = a1_5
+                let tileLanes = lanes + 0
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
+                    }
+                }
             }
-        }
         }
         }
         }
@@ -8102,393 +4576,98 @@ extension Googlenet {
     @inline(never)
     static func inception4e_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×14×14   y: 128×14×14
-        // weight: (4 blocks, 32, 3, 3, 32)   bias: w[36_864..<36_992]
-        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
+        // weight: (8 blocks, 3, 3, 32, 16)   bias: w[36_864..<36_992]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
         Self.pad(x, channels: 32, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
-        Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 14, by: 14) {
+        Self.parallel(8, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 9216
+            let kernelOffset: Int = block &* 4608
             let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 14, 14) {
-                for segment in stride(from: 0, to: 14, by: 14) {
-                    let ow: Int = min(segment, 0)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a0_5 = bias0
-                    var a0_6 = bias0
-                    var a0_7 = bias0
-                    var a0_8 = bias0
-                    var a0_9 = bias0
-                    var a0_10 = bias0
-                    var a0_11 = bias0
-                    var a0_12 = bias0
-                    var a0_13 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    var a1_5 = bias1
-                    var a1_6 = bias1
-                    var a1_7 = bias1
-                    var a1_8 = bias1
-                    var a1_9 = bias1
-                    var a1_10 = bias1
-                    var a1_11 = bias1
-                    var a1_12 = bias1
-                    var a1_13 = bias1
-                    for ic in 0..<32 {
-                        let planeOffset: Int = ic &* 256 &+ oh &* 16 &+ ow &* 1
-                        let k = kernel + ic &* 288
-                        do {
-                            let tap = scratch + (planeOffset &+ 0)
-                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 1)
-                            let w0 = UnsafeRawPointer(k + (32 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (32 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 2)
-                            let w0 = UnsafeRawPointer(k + (64 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (64 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 16)
-                            let w0 = UnsafeRawPointer(k + (96 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (96 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 17)
-                            let w0 = UnsafeRawPointer(k + (128 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (128 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 18)
-                            let w0 = UnsafeRawPointer(k + (160 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (160 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 32)
-                            let w0 = UnsafeRawPointer(k + (192 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (192 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 33)
-                            let w0 = UnsafeRawPointer(k + (224 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (224 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 34)
-                            let w0 = UnsafeRawPointer(k + (256 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (256 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
+            let biasOffset: Int = 36_864 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for firstChannel in stride(from: 0, to: 32, by: 16) {
+                for group in 0..<33 {
+                    let first: Int = min(group &* 6, 190)
+                    let tile = tiles.baseAddress! + group &* 24
+                    let q0: Int = first &+ 0
+                    let o0: Int = (q0 / 14) &* 16 &+ (q0 % 14) &* 1
+                    let q1: Int = first &+ 1
+                    let o1: Int = (q1 / 14) &* 16 &+ (q1 % 14) &* 1
+                    let q2: Int = first &+ 2
+                    let o2: Int = (q2 / 14) &* 16 &+ (q2 % 14) &* 1
+                    let q3: Int = first &+ 3
+                    let o3: Int = (q3 / 14) &* 16 &+ (q3 % 14) &* 1
+                    let q4: Int = first &+ 4
+                    let o4: Int = (q4 / 14) &* 16 &+ (q4 % 14) &* 1
+                    let q5: Int = first &+ 5
+                    let o5: Int = (q5 / 14) &* 16 &+ (q5 % 14) &* 1
+                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    for i in 0..<3 {
+                        for j in 0..<3 {
+                            let tapOffset: Int = i &* 16 &+ j &* 1 &+ firstChannel &* 256
+                            let tapBase = scratch + tapOffset
+                            let weightOffset: Int = ((i &* 3 &+ j) &* 32 &+ firstChannel) &* 16
+                            let tapKernel = kernel + weightOffset
+                            for ic in 0..<16 {
+                                let tap = tapBase + ic &* 256
+                                let k = tapKernel + ic &* 16
+                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
                         }
                     }
                     tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a0_5
-                    tile[6] = a0_6
-                    tile[7] = a0_7
-                    tile[8] = a0_8
-                    tile[9] = a0_9
-                    tile[10] = a0_10
-                    tile[11] = a0_11
-                    tile[12] = a0_12
-                    tile[13] = a0_13
-                    tile[14] = a1_0
-                    tile[15] = a1_1
+                    tile[2] = a0_1
+                    tile[4] = a0_2
+                    tile[6] = a0_3
+                    tile[8] = a0_4
+                    tile[10] = a0_5
+                    tile[12] = a1_0
+                    tile[14] = a1_1
                     tile[16] = a1_2
-                    tile[17] = a1_3
-                    tile[18] = a1_4
-                    tile[19] = a1_5
-                    tile[20] = a1_6
-                    tile[21] = a1_7
-                    tile[22] = a1_8
-                    tile[23] = a1_9
-                    tile[24] = a1_10
-                    tile[25] = a1_11
-                    tile[26] = a1_12
-                    tile[27] = a1_13
-                    for t in 0..<28 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 14 &+ ow
-                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
-                        for p in 0..<14 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
-                        }
+                    tile[18] = a1_3
+                    tile[20] = a1_4
+                    tile[22] = a1_5
+                }
+            }
+            for group in 0..<33 {
+                let first: Int = min(group &* 6, 190)
+                let tileLanes = lanes + group &* 192
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
-        }
         }
         }
         }
@@ -8535,128 +4714,93 @@ extension Googlenet {
     @inline(never)
     static func inception4e_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 528×14×14   y: 128×14×14
-        // weight: (4 blocks, 528, 1, 1, 32)   bias: w[67_584..<67_712]
-        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
-        Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 1, by: 1) {
+        // weight: (8 blocks, 1, 1, 528, 16)   bias: w[67_584..<67_712]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.parallel(8, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 16_896
+            let kernelOffset: Int = block &* 8448
             let kernel = w + kernelOffset
-            let biasOffset: Int = 67_584 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 1, 1) {
-                for segment in stride(from: 0, to: 196, by: 14) {
-                    let ow: Int = min(segment, 182)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a0_5 = bias0
-                    var a0_6 = bias0
-                    var a0_7 = bias0
-                    var a0_8 = bias0
-                    var a0_9 = bias0
-                    var a0_10 = bias0
-                    var a0_11 = bias0
-                    var a0_12 = bias0
-                    var a0_13 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    var a1_5 = bias1
-                    var a1_6 = bias1
-                    var a1_7 = bias1
-                    var a1_8 = bias1
-                    var a1_9 = bias1
-                    var a1_10 = bias1
-                    var a1_11 = bias1
-                    var a1_12 = bias1
-                    var a1_13 = bias1
-                    for ic in 0..<528 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
-                        let k = kernel + ic &* 32
-                        do {
-                            let tap = x + (planeOffset &+ 0)
-                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
-                        }
-                    }
-                    tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a0_5
-                    tile[6] = a0_6
-                    tile[7] = a0_7
-                    tile[8] = a0_8
-                    tile[9] = a0_9
-                    tile[10] = a0_10
-                    tile[11] = a0_11
-                    tile[12] = a0_12
-                    tile[13] = a0_13
-                    tile[14] = a1_0
-                    tile[15] = a1_1
-                    tile[16] = a1_2
-                    tile[17] = a1_3
-                    tile[18] = a1_4
-                    tile[19] = a1_5
-                    tile[20] = a1_6
-                    tile[21] = a1_7
-                    tile[22] = a1_8
-                    tile[23] = a1_9
-                    tile[24] = a1_10
-                    tile[25] = a1_11
-                    tile[26] = a1_12
-                    tile[27] = a1_13
-                    for t in 0..<28 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
-                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
-                        for p in 0..<14 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
+            let biasOffset: Int = 67_584 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for group in 0..<33 {
+                let first: Int = min(group &* 6, 190)
+                let firstChannel = 0
+                let tile = tiles.baseAddress! + 0
+                let q0: Int = first &+ 0
+                let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
+                let q1: Int = first &+ 1
+                let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
+                let q2: Int = first &+ 2
+                let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
+                let q3: Int = first &+ 3
+                let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
+                let q4: Int = first &+ 4
+                let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
+                let q5: Int = first &+ 5
+                let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
+                for i in 0..<1 {
+                    for j in 0..<1 {
+                        let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
+                        let tapBase = x + tapOffset
+                        let weightOffset: Int = ((i &* 1 &+ j) &* 528 &+ firstChannel) &* 16
+                        let tapKernel = kernel + weightOffset
+                        for ic in 0..<528 {
+                            let tap = tapBase + ic &* 196
+                            let k = tapKernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
                     }
                 }
+                tile[0] = a0_0
+                tile[2] = a0_1
+                tile[4] = a0_2
+                tile[6] = a0_3
+                tile[8] = a0_4
+                tile[10] = a0_5
+                tile[12] = a1_0
+                tile[14] = a1_1
+                tile[16] = a1_2
+                tile[18] = a1_3
+                tile[20] = a1_4
+                tile[22] = a1_5
+                let tileLanes = lanes + 0
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
+                    }
+                }
             }
-        }
         }
         }
         }
@@ -8701,86 +4845,97 @@ extension Googlenet {
     @inline(never)
     static func inception5a_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×7×7   y: 256×7×7
-        // weight: (8 blocks, 832, 1, 1, 32)   bias: w[212_992..<213_248]
-        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 1, by: 1) {
+        // weight: (16 blocks, 1, 1, 832, 16)   bias: w[212_992..<213_248]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(16, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 26_624
+            let kernelOffset: Int = block &* 13_312
             let kernel = w + kernelOffset
-            let biasOffset: Int = 212_992 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 1, 1) {
-                for segment in stride(from: 0, to: 49, by: 7) {
-                    let ow: Int = min(segment, 42)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a0_5 = bias0
-                    var a0_6 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    var a1_5 = bias1
-                    var a1_6 = bias1
-                    for ic in 0..<832 {
-                        let planeOffset: Int = ic &* 49 &+ oh &* 49 &+ ow &* 1
-                        let k = kernel + ic &* 32
-                        do {
-                            let tap = x + (planeOffset &+ 0)
-                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
+            let biasOffset: Int = 212_992 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for firstChannel in stride(from: 0, to: 832, by: 64) {
+                for group in 0..<9 {
+                    let first: Int = min(group &* 6, 43)
+                    let tile = tiles.baseAddress! + group &* 24
+                    let q0: Int = first &+ 0
+                    let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
+                    let q1: Int = first &+ 1
+                    let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
+                    let q2: Int = first &+ 2
+                    let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
+                    let q3: Int = first &+ 3
+                    let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
+                    let q4: Int = first &+ 4
+                    let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
+                    let q5: Int = first &+ 5
+                    let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
+                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    for i in 0..<1 {
+                        for j in 0..<1 {
+                            let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
+                            let tapBase = x + tapOffset
+                            let weightOffset: Int = ((i &* 1 &+ j) &* 832 &+ firstChannel) &* 16
+                            let tapKernel = kernel + weightOffset
+                            for ic in 0..<64 {
+                                let tap = tapBase + ic &* 49
+                                let k = tapKernel + ic &* 16
+                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
                         }
                     }
                     tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a0_5
-                    tile[6] = a0_6
-                    tile[7] = a1_0
-                    tile[8] = a1_1
-                    tile[9] = a1_2
-                    tile[10] = a1_3
-                    tile[11] = a1_4
-                    tile[12] = a1_5
-                    tile[13] = a1_6
-                    for t in 0..<14 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 49 &+ ow
-                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
-                        for p in 0..<7 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
-                        }
+                    tile[2] = a0_1
+                    tile[4] = a0_2
+                    tile[6] = a0_3
+                    tile[8] = a0_4
+                    tile[10] = a0_5
+                    tile[12] = a1_0
+                    tile[14] = a1_1
+                    tile[16] = a1_2
+                    tile[18] = a1_3
+                    tile[20] = a1_4
+                    tile[22] = a1_5
+                }
+            }
+            for group in 0..<9 {
+                let first: Int = min(group &* 6, 43)
+                let tileLanes = lanes + group &* 192
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
-        }
         }
         }
         }
@@ -8791,86 +4946,97 @@ extension Googlenet {
     @inline(never)
     static func inception5a_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×7×7   y: 160×7×7
-        // weight: (5 blocks, 832, 1, 1, 32)   bias: w[133_120..<133_280]
-        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
-        Self.parallel(5, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 1, by: 1) {
+        // weight: (10 blocks, 1, 1, 832, 16)   bias: w[133_120..<133_280]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(10, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 26_624
+            let kernelOffset: Int = block &* 13_312
             let kernel = w + kernelOffset
-            let biasOffset: Int = 133_120 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 1, 1) {
-                for segment in stride(from: 0, to: 49, by: 7) {
-                    let ow: Int = min(segment, 42)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a0_5 = bias0
-                    var a0_6 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    var a1_5 = bias1
-                    var a1_6 = bias1
-                    for ic in 0..<832 {
-                        let planeOffset: Int = ic &* 49 &+ oh &* 49 &+ ow &* 1
-                        let k = kernel + ic &* 32
-                        do {
-                            let tap = x + (planeOffset &+ 0)
-                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
+            let biasOffset: Int = 133_120 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for firstChannel in stride(from: 0, to: 832, by: 64) {
+                for group in 0..<9 {
+                    let first: Int = min(group &* 6, 43)
+                    let tile = tiles.baseAddress! + group &* 24
+                    let q0: Int = first &+ 0
+                    let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
+                    let q1: Int = first &+ 1
+                    let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
+                    let q2: Int = first &+ 2
+                    let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
+                    let q3: Int = first &+ 3
+                    let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
+                    let q4: Int = first &+ 4
+                    let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
+                    let q5: Int = first &+ 5
+                    let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
+                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    for i in 0..<1 {
+                        for j in 0..<1 {
+                            let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
+                            let tapBase = x + tapOffset
+                            let weightOffset: Int = ((i &* 1 &+ j) &* 832 &+ firstChannel) &* 16
+                            let tapKernel = kernel + weightOffset
+                            for ic in 0..<64 {
+                                let tap = tapBase + ic &* 49
+                                let k = tapKernel + ic &* 16
+                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
                         }
                     }
                     tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a0_5
-                    tile[6] = a0_6
-                    tile[7] = a1_0
-                    tile[8] = a1_1
-                    tile[9] = a1_2
-                    tile[10] = a1_3
-                    tile[11] = a1_4
-                    tile[12] = a1_5
-                    tile[13] = a1_6
-                    for t in 0..<14 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 49 &+ ow
-                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
-                        for p in 0..<7 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
-                        }
+                    tile[2] = a0_1
+                    tile[4] = a0_2
+                    tile[6] = a0_3
+                    tile[8] = a0_4
+                    tile[10] = a0_5
+                    tile[12] = a1_0
+                    tile[14] = a1_1
+                    tile[16] = a1_2
+                    tile[18] = a1_3
+                    tile[20] = a1_4
+                    tile[22] = a1_5
+                }
+            }
+            for group in 0..<9 {
+                let first: Int = min(group &* 6, 43)
+                let tileLanes = lanes + group &* 192
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
-        }
         }
         }
         }
@@ -8881,239 +5047,98 @@ extension Googlenet {
     @inline(never)
     static func inception5a_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 160×7×7   y: 320×7×7
-        // weight: (10 blocks, 160, 3, 3, 32)   bias: w[460_800..<461_120]
-        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
+        // weight: (20 blocks, 3, 3, 160, 16)   bias: w[460_800..<461_120]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
         Self.pad(x, channels: 160, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 9, into: scratch, threads: threads)
-        Self.parallel(10, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 7) {
+        Self.parallel(20, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 46_080
+            let kernelOffset: Int = block &* 23_040
             let kernel = w + kernelOffset
-            let biasOffset: Int = 460_800 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 7, 7) {
-                for segment in stride(from: 0, to: 7, by: 7) {
-                    let ow: Int = min(segment, 0)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a0_5 = bias0
-                    var a0_6 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    var a1_5 = bias1
-                    var a1_6 = bias1
-                    for ic in 0..<160 {
-                        let planeOffset: Int = ic &* 81 &+ oh &* 9 &+ ow &* 1
-                        let k = kernel + ic &* 288
-                        do {
-                            let tap = scratch + (planeOffset &+ 0)
-                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 1)
-                            let w0 = UnsafeRawPointer(k + (32 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (32 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 2)
-                            let w0 = UnsafeRawPointer(k + (64 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (64 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 9)
-                            let w0 = UnsafeRawPointer(k + (96 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (96 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 10)
-                            let w0 = UnsafeRawPointer(k + (128 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (128 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 11)
-                            let w0 = UnsafeRawPointer(k + (160 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (160 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 18)
-                            let w0 = UnsafeRawPointer(k + (192 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (192 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 19)
-                            let w0 = UnsafeRawPointer(k + (224 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (224 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 20)
-                            let w0 = UnsafeRawPointer(k + (256 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (256 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
+            let biasOffset: Int = 460_800 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for firstChannel in stride(from: 0, to: 160, by: 16) {
+                for group in 0..<9 {
+                    let first: Int = min(group &* 6, 43)
+                    let tile = tiles.baseAddress! + group &* 24
+                    let q0: Int = first &+ 0
+                    let o0: Int = (q0 / 7) &* 9 &+ (q0 % 7) &* 1
+                    let q1: Int = first &+ 1
+                    let o1: Int = (q1 / 7) &* 9 &+ (q1 % 7) &* 1
+                    let q2: Int = first &+ 2
+                    let o2: Int = (q2 / 7) &* 9 &+ (q2 % 7) &* 1
+                    let q3: Int = first &+ 3
+                    let o3: Int = (q3 / 7) &* 9 &+ (q3 % 7) &* 1
+                    let q4: Int = first &+ 4
+                    let o4: Int = (q4 / 7) &* 9 &+ (q4 % 7) &* 1
+                    let q5: Int = first &+ 5
+                    let o5: Int = (q5 / 7) &* 9 &+ (q5 % 7) &* 1
+                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    for i in 0..<3 {
+                        for j in 0..<3 {
+                            let tapOffset: Int = i &* 9 &+ j &* 1 &+ firstChannel &* 81
+                            let tapBase = scratch + tapOffset
+                            let weightOffset: Int = ((i &* 3 &+ j) &* 160 &+ firstChannel) &* 16
+                            let tapKernel = kernel + weightOffset
+                            for ic in 0..<16 {
+                                let tap = tapBase + ic &* 81
+                                let k = tapKernel + ic &* 16
+                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
                         }
                     }
                     tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a0_5
-                    tile[6] = a0_6
-                    tile[7] = a1_0
-                    tile[8] = a1_1
-                    tile[9] = a1_2
-                    tile[10] = a1_3
-                    tile[11] = a1_4
-                    tile[12] = a1_5
-                    tile[13] = a1_6
-                    for t in 0..<14 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
-                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
-                        for p in 0..<7 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
-                        }
+                    tile[2] = a0_1
+                    tile[4] = a0_2
+                    tile[6] = a0_3
+                    tile[8] = a0_4
+                    tile[10] = a0_5
+                    tile[12] = a1_0
+                    tile[14] = a1_1
+                    tile[16] = a1_2
+                    tile[18] = a1_3
+                    tile[20] = a1_4
+                    tile[22] = a1_5
+                }
+            }
+            for group in 0..<9 {
+                let first: Int = min(group &* 6, 43)
+                let tileLanes = lanes + group &* 192
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
-        }
         }
         }
         }
@@ -9124,86 +5149,97 @@ extension Googlenet {
     @inline(never)
     static func inception5a_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×7×7   y: 32×7×7
-        // weight: (1 blocks, 832, 1, 1, 32)   bias: w[26_624..<26_656]
-        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
-        Self.parallel(1, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 1, by: 1) {
+        // weight: (2 blocks, 1, 1, 832, 16)   bias: w[26_624..<26_656]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(2, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 26_624
+            let kernelOffset: Int = block &* 13_312
             let kernel = w + kernelOffset
-            let biasOffset: Int = 26_624 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 1, 1) {
-                for segment in stride(from: 0, to: 49, by: 7) {
-                    let ow: Int = min(segment, 42)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a0_5 = bias0
-                    var a0_6 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    var a1_5 = bias1
-                    var a1_6 = bias1
-                    for ic in 0..<832 {
-                        let planeOffset: Int = ic &* 49 &+ oh &* 49 &+ ow &* 1
-                        let k = kernel + ic &* 32
-                        do {
-                            let tap = x + (planeOffset &+ 0)
-                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
+            let biasOffset: Int = 26_624 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for firstChannel in stride(from: 0, to: 832, by: 64) {
+                for group in 0..<9 {
+                    let first: Int = min(group &* 6, 43)
+                    let tile = tiles.baseAddress! + group &* 24
+                    let q0: Int = first &+ 0
+                    let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
+                    let q1: Int = first &+ 1
+                    let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
+                    let q2: Int = first &+ 2
+                    let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
+                    let q3: Int = first &+ 3
+                    let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
+                    let q4: Int = first &+ 4
+                    let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
+                    let q5: Int = first &+ 5
+                    let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
+                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    for i in 0..<1 {
+                        for j in 0..<1 {
+                            let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
+                            let tapBase = x + tapOffset
+                            let weightOffset: Int = ((i &* 1 &+ j) &* 832 &+ firstChannel) &* 16
+                            let tapKernel = kernel + weightOffset
+                            for ic in 0..<64 {
+                                let tap = tapBase + ic &* 49
+                                let k = tapKernel + ic &* 16
+                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
                         }
                     }
                     tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a0_5
-                    tile[6] = a0_6
-                    tile[7] = a1_0
-                    tile[8] = a1_1
-                    tile[9] = a1_2
-                    tile[10] = a1_3
-                    tile[11] = a1_4
-                    tile[12] = a1_5
-                    tile[13] = a1_6
-                    for t in 0..<14 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 49 &+ ow
-                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
-                        for p in 0..<7 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
-                        }
+                    tile[2] = a0_1
+                    tile[4] = a0_2
+                    tile[6] = a0_3
+                    tile[8] = a0_4
+                    tile[10] = a0_5
+                    tile[12] = a1_0
+                    tile[14] = a1_1
+                    tile[16] = a1_2
+                    tile[18] = a1_3
+                    tile[20] = a1_4
+                    tile[22] = a1_5
+                }
+            }
+            for group in 0..<9 {
+                let first: Int = min(group &* 6, 43)
+                let tileLanes = lanes + group &* 192
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
-        }
         }
         }
         }
@@ -9214,239 +5250,98 @@ extension Googlenet {
     @inline(never)
     static func inception5a_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×7×7   y: 128×7×7
-        // weight: (4 blocks, 32, 3, 3, 32)   bias: w[36_864..<36_992]
-        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
+        // weight: (8 blocks, 3, 3, 32, 16)   bias: w[36_864..<36_992]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
         Self.pad(x, channels: 32, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 9, into: scratch, threads: threads)
-        Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 7) {
+        Self.parallel(8, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 9216
+            let kernelOffset: Int = block &* 4608
             let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 7, 7) {
-                for segment in stride(from: 0, to: 7, by: 7) {
-                    let ow: Int = min(segment, 0)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a0_5 = bias0
-                    var a0_6 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    var a1_5 = bias1
-                    var a1_6 = bias1
-                    for ic in 0..<32 {
-                        let planeOffset: Int = ic &* 81 &+ oh &* 9 &+ ow &* 1
-                        let k = kernel + ic &* 288
-                        do {
-                            let tap = scratch + (planeOffset &+ 0)
-                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 1)
-                            let w0 = UnsafeRawPointer(k + (32 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (32 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 2)
-                            let w0 = UnsafeRawPointer(k + (64 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (64 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 9)
-                            let w0 = UnsafeRawPointer(k + (96 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (96 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 10)
-                            let w0 = UnsafeRawPointer(k + (128 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (128 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 11)
-                            let w0 = UnsafeRawPointer(k + (160 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (160 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 18)
-                            let w0 = UnsafeRawPointer(k + (192 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (192 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 19)
-                            let w0 = UnsafeRawPointer(k + (224 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (224 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 20)
-                            let w0 = UnsafeRawPointer(k + (256 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (256 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
+            let biasOffset: Int = 36_864 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for firstChannel in stride(from: 0, to: 32, by: 16) {
+                for group in 0..<9 {
+                    let first: Int = min(group &* 6, 43)
+                    let tile = tiles.baseAddress! + group &* 24
+                    let q0: Int = first &+ 0
+                    let o0: Int = (q0 / 7) &* 9 &+ (q0 % 7) &* 1
+                    let q1: Int = first &+ 1
+                    let o1: Int = (q1 / 7) &* 9 &+ (q1 % 7) &* 1
+                    let q2: Int = first &+ 2
+                    let o2: Int = (q2 / 7) &* 9 &+ (q2 % 7) &* 1
+                    let q3: Int = first &+ 3
+                    let o3: Int = (q3 / 7) &* 9 &+ (q3 % 7) &* 1
+                    let q4: Int = first &+ 4
+                    let o4: Int = (q4 / 7) &* 9 &+ (q4 % 7) &* 1
+                    let q5: Int = first &+ 5
+                    let o5: Int = (q5 / 7) &* 9 &+ (q5 % 7) &* 1
+                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    for i in 0..<3 {
+                        for j in 0..<3 {
+                            let tapOffset: Int = i &* 9 &+ j &* 1 &+ firstChannel &* 81
+                            let tapBase = scratch + tapOffset
+                            let weightOffset: Int = ((i &* 3 &+ j) &* 32 &+ firstChannel) &* 16
+                            let tapKernel = kernel + weightOffset
+                            for ic in 0..<16 {
+                                let tap = tapBase + ic &* 81
+                                let k = tapKernel + ic &* 16
+                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
                         }
                     }
                     tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a0_5
-                    tile[6] = a0_6
-                    tile[7] = a1_0
-                    tile[8] = a1_1
-                    tile[9] = a1_2
-                    tile[10] = a1_3
-                    tile[11] = a1_4
-                    tile[12] = a1_5
-                    tile[13] = a1_6
-                    for t in 0..<14 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
-                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
-                        for p in 0..<7 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
-                        }
+                    tile[2] = a0_1
+                    tile[4] = a0_2
+                    tile[6] = a0_3
+                    tile[8] = a0_4
+                    tile[10] = a0_5
+                    tile[12] = a1_0
+                    tile[14] = a1_1
+                    tile[16] = a1_2
+                    tile[18] = a1_3
+                    tile[20] = a1_4
+                    tile[22] = a1_5
+                }
+            }
+            for group in 0..<9 {
+                let first: Int = min(group &* 6, 43)
+                let tileLanes = lanes + group &* 192
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
-        }
         }
         }
         }
@@ -9495,86 +5390,97 @@ extension Googlenet {
     @inline(never)
     static func inception5a_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×7×7   y: 128×7×7
-        // weight: (4 blocks, 832, 1, 1, 32)   bias: w[106_496..<106_624]
-        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
-        Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 1, by: 1) {
+        // weight: (8 blocks, 1, 1, 832, 16)   bias: w[106_496..<106_624]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(8, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 26_624
+            let kernelOffset: Int = block &* 13_312
             let kernel = w + kernelOffset
-            let biasOffset: Int = 106_496 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 1, 1) {
-                for segment in stride(from: 0, to: 49, by: 7) {
-                    let ow: Int = min(segment, 42)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a0_5 = bias0
-                    var a0_6 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    var a1_5 = bias1
-                    var a1_6 = bias1
-                    for ic in 0..<832 {
-                        let planeOffset: Int = ic &* 49 &+ oh &* 49 &+ ow &* 1
-                        let k = kernel + ic &* 32
-                        do {
-                            let tap = x + (planeOffset &+ 0)
-                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
+            let biasOffset: Int = 106_496 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for firstChannel in stride(from: 0, to: 832, by: 64) {
+                for group in 0..<9 {
+                    let first: Int = min(group &* 6, 43)
+                    let tile = tiles.baseAddress! + group &* 24
+                    let q0: Int = first &+ 0
+                    let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
+                    let q1: Int = first &+ 1
+                    let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
+                    let q2: Int = first &+ 2
+                    let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
+                    let q3: Int = first &+ 3
+                    let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
+                    let q4: Int = first &+ 4
+                    let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
+                    let q5: Int = first &+ 5
+                    let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
+                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    for i in 0..<1 {
+                        for j in 0..<1 {
+                            let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
+                            let tapBase = x + tapOffset
+                            let weightOffset: Int = ((i &* 1 &+ j) &* 832 &+ firstChannel) &* 16
+                            let tapKernel = kernel + weightOffset
+                            for ic in 0..<64 {
+                                let tap = tapBase + ic &* 49
+                                let k = tapKernel + ic &* 16
+                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
                         }
                     }
                     tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a0_5
-                    tile[6] = a0_6
-                    tile[7] = a1_0
-                    tile[8] = a1_1
-                    tile[9] = a1_2
-                    tile[10] = a1_3
-                    tile[11] = a1_4
-                    tile[12] = a1_5
-                    tile[13] = a1_6
-                    for t in 0..<14 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 49 &+ ow
-                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
-                        for p in 0..<7 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
-                        }
+                    tile[2] = a0_1
+                    tile[4] = a0_2
+                    tile[6] = a0_3
+                    tile[8] = a0_4
+                    tile[10] = a0_5
+                    tile[12] = a1_0
+                    tile[14] = a1_1
+                    tile[16] = a1_2
+                    tile[18] = a1_3
+                    tile[20] = a1_4
+                    tile[22] = a1_5
+                }
+            }
+            for group in 0..<9 {
+                let first: Int = min(group &* 6, 43)
+                let tileLanes = lanes + group &* 192
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
-        }
         }
         }
         }
@@ -9585,86 +5491,97 @@ extension Googlenet {
     @inline(never)
     static func inception5b_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×7×7   y: 384×7×7
-        // weight: (12 blocks, 832, 1, 1, 32)   bias: w[319_488..<319_872]
-        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
-        Self.parallel(12, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 1, by: 1) {
+        // weight: (24 blocks, 1, 1, 832, 16)   bias: w[319_488..<319_872]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(24, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 26_624
+            let kernelOffset: Int = block &* 13_312
             let kernel = w + kernelOffset
-            let biasOffset: Int = 319_488 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 1, 1) {
-                for segment in stride(from: 0, to: 49, by: 7) {
-                    let ow: Int = min(segment, 42)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a0_5 = bias0
-                    var a0_6 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    var a1_5 = bias1
-                    var a1_6 = bias1
-                    for ic in 0..<832 {
-                        let planeOffset: Int = ic &* 49 &+ oh &* 49 &+ ow &* 1
-                        let k = kernel + ic &* 32
-                        do {
-                            let tap = x + (planeOffset &+ 0)
-                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
+            let biasOffset: Int = 319_488 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for firstChannel in stride(from: 0, to: 832, by: 64) {
+                for group in 0..<9 {
+                    let first: Int = min(group &* 6, 43)
+                    let tile = tiles.baseAddress! + group &* 24
+                    let q0: Int = first &+ 0
+                    let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
+                    let q1: Int = first &+ 1
+                    let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
+                    let q2: Int = first &+ 2
+                    let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
+                    let q3: Int = first &+ 3
+                    let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
+                    let q4: Int = first &+ 4
+                    let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
+                    let q5: Int = first &+ 5
+                    let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
+                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    for i in 0..<1 {
+                        for j in 0..<1 {
+                            let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
+                            let tapBase = x + tapOffset
+                            let weightOffset: Int = ((i &* 1 &+ j) &* 832 &+ firstChannel) &* 16
+                            let tapKernel = kernel + weightOffset
+                            for ic in 0..<64 {
+                                let tap = tapBase + ic &* 49
+                                let k = tapKernel + ic &* 16
+                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
                         }
                     }
                     tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a0_5
-                    tile[6] = a0_6
-                    tile[7] = a1_0
-                    tile[8] = a1_1
-                    tile[9] = a1_2
-                    tile[10] = a1_3
-                    tile[11] = a1_4
-                    tile[12] = a1_5
-                    tile[13] = a1_6
-                    for t in 0..<14 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 49 &+ ow
-                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
-                        for p in 0..<7 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
-                        }
+                    tile[2] = a0_1
+                    tile[4] = a0_2
+                    tile[6] = a0_3
+                    tile[8] = a0_4
+                    tile[10] = a0_5
+                    tile[12] = a1_0
+                    tile[14] = a1_1
+                    tile[16] = a1_2
+                    tile[18] = a1_3
+                    tile[20] = a1_4
+                    tile[22] = a1_5
+                }
+            }
+            for group in 0..<9 {
+                let first: Int = min(group &* 6, 43)
+                let tileLanes = lanes + group &* 192
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
-        }
         }
         }
         }
@@ -9675,86 +5592,97 @@ extension Googlenet {
     @inline(never)
     static func inception5b_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×7×7   y: 192×7×7
-        // weight: (6 blocks, 832, 1, 1, 32)   bias: w[159_744..<159_936]
-        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
-        Self.parallel(6, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 1, by: 1) {
+        // weight: (12 blocks, 1, 1, 832, 16)   bias: w[159_744..<159_936]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(12, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 26_624
+            let kernelOffset: Int = block &* 13_312
             let kernel = w + kernelOffset
-            let biasOffset: Int = 159_744 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 1, 1) {
-                for segment in stride(from: 0, to: 49, by: 7) {
-                    let ow: Int = min(segment, 42)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a0_5 = bias0
-                    var a0_6 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    var a1_5 = bias1
-                    var a1_6 = bias1
-                    for ic in 0..<832 {
-                        let planeOffset: Int = ic &* 49 &+ oh &* 49 &+ ow &* 1
-                        let k = kernel + ic &* 32
-                        do {
-                            let tap = x + (planeOffset &+ 0)
-                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
+            let biasOffset: Int = 159_744 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for firstChannel in stride(from: 0, to: 832, by: 64) {
+                for group in 0..<9 {
+                    let first: Int = min(group &* 6, 43)
+                    let tile = tiles.baseAddress! + group &* 24
+                    let q0: Int = first &+ 0
+                    let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
+                    let q1: Int = first &+ 1
+                    let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
+                    let q2: Int = first &+ 2
+                    let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
+                    let q3: Int = first &+ 3
+                    let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
+                    let q4: Int = first &+ 4
+                    let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
+                    let q5: Int = first &+ 5
+                    let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
+                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    for i in 0..<1 {
+                        for j in 0..<1 {
+                            let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
+                            let tapBase = x + tapOffset
+                            let weightOffset: Int = ((i &* 1 &+ j) &* 832 &+ firstChannel) &* 16
+                            let tapKernel = kernel + weightOffset
+                            for ic in 0..<64 {
+                                let tap = tapBase + ic &* 49
+                                let k = tapKernel + ic &* 16
+                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
                         }
                     }
                     tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a0_5
-                    tile[6] = a0_6
-                    tile[7] = a1_0
-                    tile[8] = a1_1
-                    tile[9] = a1_2
-                    tile[10] = a1_3
-                    tile[11] = a1_4
-                    tile[12] = a1_5
-                    tile[13] = a1_6
-                    for t in 0..<14 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 49 &+ ow
-                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
-                        for p in 0..<7 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
-                        }
+                    tile[2] = a0_1
+                    tile[4] = a0_2
+                    tile[6] = a0_3
+                    tile[8] = a0_4
+                    tile[10] = a0_5
+                    tile[12] = a1_0
+                    tile[14] = a1_1
+                    tile[16] = a1_2
+                    tile[18] = a1_3
+                    tile[20] = a1_4
+                    tile[22] = a1_5
+                }
+            }
+            for group in 0..<9 {
+                let first: Int = min(group &* 6, 43)
+                let tileLanes = lanes + group &* 192
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
-        }
         }
         }
         }
@@ -9765,239 +5693,98 @@ extension Googlenet {
     @inline(never)
     static func inception5b_branch2_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×7×7   y: 384×7×7
-        // weight: (12 blocks, 192, 3, 3, 32)   bias: w[663_552..<663_936]
-        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
+        // weight: (24 blocks, 3, 3, 192, 16)   bias: w[663_552..<663_936]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
         Self.pad(x, channels: 192, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 9, into: scratch, threads: threads)
-        Self.parallel(12, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 7) {
+        Self.parallel(24, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 55_296
+            let kernelOffset: Int = block &* 27_648
             let kernel = w + kernelOffset
-            let biasOffset: Int = 663_552 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 7, 7) {
-                for segment in stride(from: 0, to: 7, by: 7) {
-                    let ow: Int = min(segment, 0)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a0_5 = bias0
-                    var a0_6 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    var a1_5 = bias1
-                    var a1_6 = bias1
-                    for ic in 0..<192 {
-                        let planeOffset: Int = ic &* 81 &+ oh &* 9 &+ ow &* 1
-                        let k = kernel + ic &* 288
-                        do {
-                            let tap = scratch + (planeOffset &+ 0)
-                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 1)
-                            let w0 = UnsafeRawPointer(k + (32 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (32 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 2)
-                            let w0 = UnsafeRawPointer(k + (64 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (64 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 9)
-                            let w0 = UnsafeRawPointer(k + (96 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (96 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 10)
-                            let w0 = UnsafeRawPointer(k + (128 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (128 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 11)
-                            let w0 = UnsafeRawPointer(k + (160 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (160 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 18)
-                            let w0 = UnsafeRawPointer(k + (192 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (192 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 19)
-                            let w0 = UnsafeRawPointer(k + (224 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (224 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 20)
-                            let w0 = UnsafeRawPointer(k + (256 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (256 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
+            let biasOffset: Int = 663_552 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for firstChannel in stride(from: 0, to: 192, by: 16) {
+                for group in 0..<9 {
+                    let first: Int = min(group &* 6, 43)
+                    let tile = tiles.baseAddress! + group &* 24
+                    let q0: Int = first &+ 0
+                    let o0: Int = (q0 / 7) &* 9 &+ (q0 % 7) &* 1
+                    let q1: Int = first &+ 1
+                    let o1: Int = (q1 / 7) &* 9 &+ (q1 % 7) &* 1
+                    let q2: Int = first &+ 2
+                    let o2: Int = (q2 / 7) &* 9 &+ (q2 % 7) &* 1
+                    let q3: Int = first &+ 3
+                    let o3: Int = (q3 / 7) &* 9 &+ (q3 % 7) &* 1
+                    let q4: Int = first &+ 4
+                    let o4: Int = (q4 / 7) &* 9 &+ (q4 % 7) &* 1
+                    let q5: Int = first &+ 5
+                    let o5: Int = (q5 / 7) &* 9 &+ (q5 % 7) &* 1
+                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    for i in 0..<3 {
+                        for j in 0..<3 {
+                            let tapOffset: Int = i &* 9 &+ j &* 1 &+ firstChannel &* 81
+                            let tapBase = scratch + tapOffset
+                            let weightOffset: Int = ((i &* 3 &+ j) &* 192 &+ firstChannel) &* 16
+                            let tapKernel = kernel + weightOffset
+                            for ic in 0..<16 {
+                                let tap = tapBase + ic &* 81
+                                let k = tapKernel + ic &* 16
+                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
                         }
                     }
                     tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a0_5
-                    tile[6] = a0_6
-                    tile[7] = a1_0
-                    tile[8] = a1_1
-                    tile[9] = a1_2
-                    tile[10] = a1_3
-                    tile[11] = a1_4
-                    tile[12] = a1_5
-                    tile[13] = a1_6
-                    for t in 0..<14 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
-                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
-                        for p in 0..<7 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
-                        }
+                    tile[2] = a0_1
+                    tile[4] = a0_2
+                    tile[6] = a0_3
+                    tile[8] = a0_4
+                    tile[10] = a0_5
+                    tile[12] = a1_0
+                    tile[14] = a1_1
+                    tile[16] = a1_2
+                    tile[18] = a1_3
+                    tile[20] = a1_4
+                    tile[22] = a1_5
+                }
+            }
+            for group in 0..<9 {
+                let first: Int = min(group &* 6, 43)
+                let tileLanes = lanes + group &* 192
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
-        }
         }
         }
         }
@@ -10008,79 +5795,94 @@ extension Googlenet {
     @inline(never)
     static func inception5b_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×7×7   y: 48×7×7
-        // weight: (6 blocks, 832, 8)   bias: w[39_936..<39_984]
-        Self.parallel(6, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-        for band in stride(from: 0, to: 49, by: 32) {
-            for block in blocks {
-                let firstFilter: Int = block &* 8
-                let filters: Int = min(8, 48 &- firstFilter)
-                let kernelOffset: Int = block &* 6656
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 39_936 &+ firstFilter
-                let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 32, 49), by: 32) {
-                    let p: Int = min(start, 17)
-                    var a0_0 = SIMD16<Float>(repeating: bias[0])
-                    var a0_1 = SIMD16<Float>(repeating: bias[0])
-                    var a1_0 = SIMD16<Float>(repeating: bias[1])
-                    var a1_1 = SIMD16<Float>(repeating: bias[1])
-                    var a2_0 = SIMD16<Float>(repeating: bias[2])
-                    var a2_1 = SIMD16<Float>(repeating: bias[2])
-                    var a3_0 = SIMD16<Float>(repeating: bias[3])
-                    var a3_1 = SIMD16<Float>(repeating: bias[3])
-                    var a4_0 = SIMD16<Float>(repeating: bias[4])
-                    var a4_1 = SIMD16<Float>(repeating: bias[4])
-                    var a5_0 = SIMD16<Float>(repeating: bias[5])
-                    var a5_1 = SIMD16<Float>(repeating: bias[5])
-                    var a6_0 = SIMD16<Float>(repeating: bias[6])
-                    var a6_1 = SIMD16<Float>(repeating: bias[6])
-                    var a7_0 = SIMD16<Float>(repeating: bias[7])
-                    var a7_1 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<832 {
-                        let source = x + (ic &* 49 &+ p)
-                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0_0, k[0], v0)
-                        Self.multiplyAdd(&a0_1, k[0], v1)
-                        Self.multiplyAdd(&a1_0, k[1], v0)
-                        Self.multiplyAdd(&a1_1, k[1], v1)
-                        Self.multiplyAdd(&a2_0, k[2], v0)
-                        Self.multiplyAdd(&a2_1, k[2], v1)
-                        Self.multiplyAdd(&a3_0, k[3], v0)
-                        Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a4_0, k[4], v0)
-                        Self.multiplyAdd(&a4_1, k[4], v1)
-                        Self.multiplyAdd(&a5_0, k[5], v0)
-                        Self.multiplyAdd(&a5_1, k[5], v1)
-                        Self.multiplyAdd(&a6_0, k[6], v0)
-                        Self.multiplyAdd(&a6_1, k[6], v1)
-                        Self.multiplyAdd(&a7_0, k[7], v0)
-                        Self.multiplyAdd(&a7_1, k[7], v1)
-                    }
-                    let outputOffset: Int = firstFilter &* 49 &+ p
-                    tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a1_0
-                    tile[3] = a1_1
-                    tile[4] = a2_0
-                    tile[5] = a2_1
-                    tile[6] = a3_0
-                    tile[7] = a3_1
-                    tile[8] = a4_0
-                    tile[9] = a4_1
-                    tile[10] = a5_0
-                    tile[11] = a5_1
-                    tile[12] = a6_0
-                    tile[13] = a6_1
-                    tile[14] = a7_0
-                    tile[15] = a7_1
-                    for r in 0..<filters {
-                        for t in 0..<2 {
-                            let index: Int = outputOffset &+ r &* 49 &+ t &* 16
-                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+        // weight: (3 blocks, 1, 1, 832, 16)   bias: w[39_936..<39_984]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(3, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for block in blocks {
+            let kernelOffset: Int = block &* 13_312
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 39_936 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for firstChannel in stride(from: 0, to: 832, by: 64) {
+                for group in 0..<9 {
+                    let first: Int = min(group &* 6, 43)
+                    let tile = tiles.baseAddress! + group &* 24
+                    let q0: Int = first &+ 0
+                    let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
+                    let q1: Int = first &+ 1
+                    let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
+                    let q2: Int = first &+ 2
+                    let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
+                    let q3: Int = first &+ 3
+                    let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
+                    let q4: Int = first &+ 4
+                    let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
+                    let q5: Int = first &+ 5
+                    let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
+                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    for i in 0..<1 {
+                        for j in 0..<1 {
+                            let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
+                            let tapBase = x + tapOffset
+                            let weightOffset: Int = ((i &* 1 &+ j) &* 832 &+ firstChannel) &* 16
+                            let tapKernel = kernel + weightOffset
+                            for ic in 0..<64 {
+                                let tap = tapBase + ic &* 49
+                                let k = tapKernel + ic &* 16
+                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
                         }
+                    }
+                    tile[0] = a0_0
+                    tile[2] = a0_1
+                    tile[4] = a0_2
+                    tile[6] = a0_3
+                    tile[8] = a0_4
+                    tile[10] = a0_5
+                    tile[12] = a1_0
+                    tile[14] = a1_1
+                    tile[16] = a1_2
+                    tile[18] = a1_3
+                    tile[20] = a1_4
+                    tile[22] = a1_5
+                }
+            }
+            for group in 0..<9 {
+                let first: Int = min(group &* 6, 43)
+                let tileLanes = lanes + group &* 192
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
@@ -10094,239 +5896,98 @@ extension Googlenet {
     @inline(never)
     static func inception5b_branch3_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 48×7×7   y: 128×7×7
-        // weight: (4 blocks, 48, 3, 3, 32)   bias: w[55_296..<55_424]
-        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
+        // weight: (8 blocks, 3, 3, 48, 16)   bias: w[55_296..<55_424]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
         Self.pad(x, channels: 48, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 9, into: scratch, threads: threads)
-        Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 7, by: 7) {
+        Self.parallel(8, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 13_824
+            let kernelOffset: Int = block &* 6912
             let kernel = w + kernelOffset
-            let biasOffset: Int = 55_296 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 7, 7) {
-                for segment in stride(from: 0, to: 7, by: 7) {
-                    let ow: Int = min(segment, 0)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a0_5 = bias0
-                    var a0_6 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    var a1_5 = bias1
-                    var a1_6 = bias1
-                    for ic in 0..<48 {
-                        let planeOffset: Int = ic &* 81 &+ oh &* 9 &+ ow &* 1
-                        let k = kernel + ic &* 288
-                        do {
-                            let tap = scratch + (planeOffset &+ 0)
-                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 1)
-                            let w0 = UnsafeRawPointer(k + (32 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (32 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 2)
-                            let w0 = UnsafeRawPointer(k + (64 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (64 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 9)
-                            let w0 = UnsafeRawPointer(k + (96 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (96 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 10)
-                            let w0 = UnsafeRawPointer(k + (128 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (128 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 11)
-                            let w0 = UnsafeRawPointer(k + (160 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (160 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 18)
-                            let w0 = UnsafeRawPointer(k + (192 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (192 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 19)
-                            let w0 = UnsafeRawPointer(k + (224 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (224 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                        }
-                        do {
-                            let tap = scratch + (planeOffset &+ 20)
-                            let w0 = UnsafeRawPointer(k + (256 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (256 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
+            let biasOffset: Int = 55_296 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for firstChannel in stride(from: 0, to: 48, by: 16) {
+                for group in 0..<9 {
+                    let first: Int = min(group &* 6, 43)
+                    let tile = tiles.baseAddress! + group &* 24
+                    let q0: Int = first &+ 0
+                    let o0: Int = (q0 / 7) &* 9 &+ (q0 % 7) &* 1
+                    let q1: Int = first &+ 1
+                    let o1: Int = (q1 / 7) &* 9 &+ (q1 % 7) &* 1
+                    let q2: Int = first &+ 2
+                    let o2: Int = (q2 / 7) &* 9 &+ (q2 % 7) &* 1
+                    let q3: Int = first &+ 3
+                    let o3: Int = (q3 / 7) &* 9 &+ (q3 % 7) &* 1
+                    let q4: Int = first &+ 4
+                    let o4: Int = (q4 / 7) &* 9 &+ (q4 % 7) &* 1
+                    let q5: Int = first &+ 5
+                    let o5: Int = (q5 / 7) &* 9 &+ (q5 % 7) &* 1
+                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    for i in 0..<3 {
+                        for j in 0..<3 {
+                            let tapOffset: Int = i &* 9 &+ j &* 1 &+ firstChannel &* 81
+                            let tapBase = scratch + tapOffset
+                            let weightOffset: Int = ((i &* 3 &+ j) &* 48 &+ firstChannel) &* 16
+                            let tapKernel = kernel + weightOffset
+                            for ic in 0..<16 {
+                                let tap = tapBase + ic &* 81
+                                let k = tapKernel + ic &* 16
+                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
                         }
                     }
                     tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a0_5
-                    tile[6] = a0_6
-                    tile[7] = a1_0
-                    tile[8] = a1_1
-                    tile[9] = a1_2
-                    tile[10] = a1_3
-                    tile[11] = a1_4
-                    tile[12] = a1_5
-                    tile[13] = a1_6
-                    for t in 0..<14 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 7 &+ ow
-                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
-                        for p in 0..<7 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
-                        }
+                    tile[2] = a0_1
+                    tile[4] = a0_2
+                    tile[6] = a0_3
+                    tile[8] = a0_4
+                    tile[10] = a0_5
+                    tile[12] = a1_0
+                    tile[14] = a1_1
+                    tile[16] = a1_2
+                    tile[18] = a1_3
+                    tile[20] = a1_4
+                    tile[22] = a1_5
+                }
+            }
+            for group in 0..<9 {
+                let first: Int = min(group &* 6, 43)
+                let tileLanes = lanes + group &* 192
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
-        }
         }
         }
         }
@@ -10466,25 +6127,41 @@ extension Googlenet {
         #endif
     }
 
+    /// a += b · v on eight lanes.
+    @inline(__always)
+    static func multiplyAdd(_ a: inout SIMD8<Float>, _ b: Float, _ v: SIMD8<Float>) {
+        #if CONVC_FMA
+            a = a.addingProduct(SIMD8<Float>(repeating: b), v)
+        #else
+            a += SIMD8<Float>(repeating: b) * v
+        #endif
+    }
+
     /// `v` plus the first `count` values at `r` (a fused residual add).
     @inline(__always)
-    static func plus(_ v: SIMD16<Float>, _ r: UnsafePointer<Float>, count: Int) -> SIMD16<Float> {
+    static func plus16(_ v: SIMD16<Float>, _ r: UnsafePointer<Float>, count: Int) -> SIMD16<Float> {
         v + load16(r, stride: 1, available: count)
+    }
+
+    /// `v` plus the eight values at `r`.
+    @inline(__always)
+    static func plus8(_ v: SIMD8<Float>, _ r: UnsafePointer<Float>, count: Int) -> SIMD8<Float> {
+        v + UnsafeRawPointer(r).loadUnaligned(as: SIMD8<Float>.self)
     }
 
     /// `v` plus the values of `r` at the output places of flat positions from (row, column) on (a fused residual
     /// add where a chunk crosses a row's end).
     @inline(__always)
-    static func plusFlat(_ v: SIMD16<Float>, _ r: UnsafePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) -> SIMD16<Float> {
+    static func plusFlat<V: SIMD>(_ v: V, _ r: UnsafePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) -> V where V.Scalar == Float {
         v + gatherFlat(r, row: row, column: column, width: width, columns: columns, end: end)
     }
 
     /// The values at the output places of flat positions from (row, column) on, zero where a lane is no output pixel.
     @inline(never)
-    static func gatherFlat(_ r: UnsafePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) -> SIMD16<Float> {
-        var v = SIMD16<Float>()
+    static func gatherFlat<V: SIMD>(_ r: UnsafePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) -> V where V.Scalar == Float {
+        var v = V()
         var row = row, column = column
-        for lane in 0..<16 {
+        for lane in 0..<V.scalarCount {
             if column < width && row &* columns &+ column < end { v[lane] = r[row &* width &+ column] }
             column &+= 1
             if column == columns { column = 0; row &+= 1 }
@@ -10494,9 +6171,9 @@ extension Googlenet {
 
     /// Stores the lanes of flat positions from (row, column) on that are output pixels at their dense places.
     @inline(never)
-    static func scatterFlat(_ v: SIMD16<Float>, to y: UnsafeMutablePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) {
+    static func scatterFlat<V: SIMD>(_ v: V, to y: UnsafeMutablePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) where V.Scalar == Float {
         var row = row, column = column
-        for lane in 0..<16 {
+        for lane in 0..<V.scalarCount {
             if column < width && row &* columns &+ column < end { y[row &* width &+ column] = v[lane] }
             column &+= 1
             if column == columns { column = 0; row &+= 1 }
@@ -10514,12 +6191,43 @@ extension Googlenet {
         }
     }
 
+    /// Writes the first `count` of eight lanes (only ever all of them).
+    @inline(__always)
+    static func store8(_ v: SIMD8<Float>, to p: UnsafeMutablePointer<Float>, count: Int) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+    }
+
     /// An activation applied to sixteen values at once.
     @inline(__always)
     static func activate(_ v: SIMD16<Float>, _ f: (Float) -> Float) -> SIMD16<Float> {
         var result = v
         for lane in 0..<16 { result[lane] = f(v[lane]) }
         return result
+    }
+
+    /// max(v, 0) lane by lane, NaN kept (as PyTorch's relu). Not pointwiseMax: the standard library calls its
+    /// own compiled copy of that, out of line (a call per vector made MobileNet's 32→64 conv 1.6 times slower).
+    @inline(__always)
+    static func relu(_ v: SIMD8<Float>) -> SIMD8<Float> {
+        v.replacing(with: SIMD8<Float>(), where: v .< SIMD8<Float>())
+    }
+
+    @inline(__always)
+    static func relu(_ v: SIMD16<Float>) -> SIMD16<Float> {
+        v.replacing(with: SIMD16<Float>(), where: v .< SIMD16<Float>())
+    }
+
+    /// min(max(v, 0), 6) lane by lane, NaN kept.
+    @inline(__always)
+    static func relu6(_ v: SIMD8<Float>) -> SIMD8<Float> {
+        let r = relu(v)
+        return r.replacing(with: SIMD8<Float>(repeating: 6), where: r .> SIMD8<Float>(repeating: 6))
+    }
+
+    @inline(__always)
+    static func relu6(_ v: SIMD16<Float>) -> SIMD16<Float> {
+        let r = relu(v)
+        return r.replacing(with: SIMD16<Float>(repeating: 6), where: r .> SIMD16<Float>(repeating: 6))
     }
 
     /// Lane by lane the larger of `a` and `b`, NaN winning (PyTorch's max pooling).
@@ -10602,19 +6310,19 @@ extension Googlenet {
         }
     }
 
-    /// Rearranges conv weights from (filters, channels, taps) to blocks of eight filters, tap-major:
-    /// (groups · blocks, taps, channels, 8), zero filling each group's last block, so the inner loop reads the
-    /// eight filters' weights for one channel and tap from one place.
-    static func blockFilters(_ p: inout [Float], at offset: Int, filters: Int, groups: Int, channels: Int, taps: Int) {
+    /// Rearranges conv weights from (filters, channels, taps) to blocks of `block` filters, tap-major:
+    /// (groups · blocks, taps, channels, block), zero filling each group's last block, so the inner loop reads the
+    /// block's weights for one channel and tap from one place.
+    static func blockFilters(_ p: inout [Float], at offset: Int, filters: Int, groups: Int, channels: Int, taps: Int, block: Int) {
         let plain = Array(p[offset..<(offset + filters * channels * taps)])
-        let perGroup = filters / groups, blocks = (perGroup + 7) / 8
+        let perGroup = filters / groups, blocks = (perGroup + block - 1) / block
         for g in 0..<groups {
             for b in 0..<blocks {
                 for t in 0..<taps {
                     for c in 0..<channels {
-                        for r in 0..<8 {
-                            let filter = b * 8 + r
-                            p[offset + ((((g * blocks + b) * taps + t) * channels + c) * 8) + r] =
+                        for r in 0..<block {
+                            let filter = b * block + r
+                            p[offset + ((((g * blocks + b) * taps + t) * channels + c) * block) + r] =
                                 filter < perGroup ? plain[((g * perGroup + filter) * channels + c) * taps + t] : 0
                         }
                     }

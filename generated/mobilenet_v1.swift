@@ -16,9 +16,9 @@ public struct MobilenetV1: Sendable {
     /// Floats of activations, placed by liveness after fusion: the peak activation memory `convc summary` reports.
     public static let activationFloats = 1_605_632
     /// Floats of scratch for zero-padded copies of conv inputs.
-    public static let scratchFloats = 153_260
+    public static let scratchFloats = 153_252
     /// Floats of working memory `predict(_:batch:into:arena:)` needs: activations, then scratch.
-    public static let arenaFloats = 1_758_892
+    public static let arenaFloats = 1_758_884
     static let inputCount = 150_528
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -262,72 +262,72 @@ public struct MobilenetV1: Sendable {
         var p = [Float](repeating: 0, count: 4_221_032)
         try Self.copy(tensors, "features.conv0.conv.weight", into: &p, at: 0, count: 864)
         try Self.foldBatchNorm(tensors, "features.conv0.bn", epsilon: 1e-05, into: &p, weight: 0, bias: 864, channels: 32, blocks: 1, blockStride: 0, channelStride: 27, run: 27)
-        Self.blockFilters(&p, at: 0, filters: 32, groups: 1, channels: 3, taps: 9)
+        Self.blockFilters(&p, at: 0, filters: 32, groups: 1, channels: 3, taps: 9, block: 4)
         try Self.copy(tensors, "features.block1.dw.weight", into: &p, at: 896, count: 288)
         try Self.foldBatchNorm(tensors, "features.block1.dw_bn", epsilon: 1e-05, into: &p, weight: 896, bias: 1184, channels: 32, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block1.pw.weight", into: &p, at: 1216, count: 2048)
         try Self.foldBatchNorm(tensors, "features.block1.pw_bn", epsilon: 1e-05, into: &p, weight: 1216, bias: 3264, channels: 64, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
-        Self.blockFilters(&p, at: 1216, filters: 64, groups: 1, channels: 32, taps: 1)
+        Self.blockFilters(&p, at: 1216, filters: 64, groups: 1, channels: 32, taps: 1, block: 4)
         try Self.copy(tensors, "features.block2.dw.weight", into: &p, at: 3328, count: 576)
         try Self.foldBatchNorm(tensors, "features.block2.dw_bn", epsilon: 1e-05, into: &p, weight: 3328, bias: 3904, channels: 64, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block2.pw.weight", into: &p, at: 3968, count: 8192)
         try Self.foldBatchNorm(tensors, "features.block2.pw_bn", epsilon: 1e-05, into: &p, weight: 3968, bias: 12_160, channels: 128, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
-        Self.blockFilters(&p, at: 3968, filters: 128, groups: 1, channels: 64, taps: 1)
+        Self.blockFilters(&p, at: 3968, filters: 128, groups: 1, channels: 64, taps: 1, block: 4)
         try Self.copy(tensors, "features.block3.dw.weight", into: &p, at: 12_288, count: 1152)
         try Self.foldBatchNorm(tensors, "features.block3.dw_bn", epsilon: 1e-05, into: &p, weight: 12_288, bias: 13_440, channels: 128, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block3.pw.weight", into: &p, at: 13_568, count: 16_384)
         try Self.foldBatchNorm(tensors, "features.block3.pw_bn", epsilon: 1e-05, into: &p, weight: 13_568, bias: 29_952, channels: 128, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        Self.blockFilters(&p, at: 13_568, filters: 128, groups: 1, channels: 128, taps: 1)
+        Self.blockFilters(&p, at: 13_568, filters: 128, groups: 1, channels: 128, taps: 1, block: 16)
         try Self.copy(tensors, "features.block4.dw.weight", into: &p, at: 30_080, count: 1152)
         try Self.foldBatchNorm(tensors, "features.block4.dw_bn", epsilon: 1e-05, into: &p, weight: 30_080, bias: 31_232, channels: 128, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block4.pw.weight", into: &p, at: 31_360, count: 32_768)
         try Self.foldBatchNorm(tensors, "features.block4.pw_bn", epsilon: 1e-05, into: &p, weight: 31_360, bias: 64_128, channels: 256, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        Self.blockFilters(&p, at: 31_360, filters: 256, groups: 1, channels: 128, taps: 1)
+        Self.blockFilters(&p, at: 31_360, filters: 256, groups: 1, channels: 128, taps: 1, block: 16)
         try Self.copy(tensors, "features.block5.dw.weight", into: &p, at: 64_384, count: 2304)
         try Self.foldBatchNorm(tensors, "features.block5.dw_bn", epsilon: 1e-05, into: &p, weight: 64_384, bias: 66_688, channels: 256, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block5.pw.weight", into: &p, at: 66_944, count: 65_536)
         try Self.foldBatchNorm(tensors, "features.block5.pw_bn", epsilon: 1e-05, into: &p, weight: 66_944, bias: 132_480, channels: 256, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 66_944, filters: 256, groups: 1, channels: 256, taps: 1)
+        Self.blockFilters(&p, at: 66_944, filters: 256, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "features.block6.dw.weight", into: &p, at: 132_736, count: 2304)
         try Self.foldBatchNorm(tensors, "features.block6.dw_bn", epsilon: 1e-05, into: &p, weight: 132_736, bias: 135_040, channels: 256, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block6.pw.weight", into: &p, at: 135_296, count: 131_072)
         try Self.foldBatchNorm(tensors, "features.block6.pw_bn", epsilon: 1e-05, into: &p, weight: 135_296, bias: 266_368, channels: 512, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.vectorFilters(&p, at: 135_296, filters: 512, channels: 256, taps: 1)
+        Self.blockFilters(&p, at: 135_296, filters: 512, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "features.block7.dw.weight", into: &p, at: 266_880, count: 4608)
         try Self.foldBatchNorm(tensors, "features.block7.dw_bn", epsilon: 1e-05, into: &p, weight: 266_880, bias: 271_488, channels: 512, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block7.pw.weight", into: &p, at: 272_000, count: 262_144)
         try Self.foldBatchNorm(tensors, "features.block7.pw_bn", epsilon: 1e-05, into: &p, weight: 272_000, bias: 534_144, channels: 512, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.vectorFilters(&p, at: 272_000, filters: 512, channels: 512, taps: 1)
+        Self.blockFilters(&p, at: 272_000, filters: 512, groups: 1, channels: 512, taps: 1, block: 16)
         try Self.copy(tensors, "features.block8.dw.weight", into: &p, at: 534_656, count: 4608)
         try Self.foldBatchNorm(tensors, "features.block8.dw_bn", epsilon: 1e-05, into: &p, weight: 534_656, bias: 539_264, channels: 512, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block8.pw.weight", into: &p, at: 539_776, count: 262_144)
         try Self.foldBatchNorm(tensors, "features.block8.pw_bn", epsilon: 1e-05, into: &p, weight: 539_776, bias: 801_920, channels: 512, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.vectorFilters(&p, at: 539_776, filters: 512, channels: 512, taps: 1)
+        Self.blockFilters(&p, at: 539_776, filters: 512, groups: 1, channels: 512, taps: 1, block: 16)
         try Self.copy(tensors, "features.block9.dw.weight", into: &p, at: 802_432, count: 4608)
         try Self.foldBatchNorm(tensors, "features.block9.dw_bn", epsilon: 1e-05, into: &p, weight: 802_432, bias: 807_040, channels: 512, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block9.pw.weight", into: &p, at: 807_552, count: 262_144)
         try Self.foldBatchNorm(tensors, "features.block9.pw_bn", epsilon: 1e-05, into: &p, weight: 807_552, bias: 1_069_696, channels: 512, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.vectorFilters(&p, at: 807_552, filters: 512, channels: 512, taps: 1)
+        Self.blockFilters(&p, at: 807_552, filters: 512, groups: 1, channels: 512, taps: 1, block: 16)
         try Self.copy(tensors, "features.block10.dw.weight", into: &p, at: 1_070_208, count: 4608)
         try Self.foldBatchNorm(tensors, "features.block10.dw_bn", epsilon: 1e-05, into: &p, weight: 1_070_208, bias: 1_074_816, channels: 512, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block10.pw.weight", into: &p, at: 1_075_328, count: 262_144)
         try Self.foldBatchNorm(tensors, "features.block10.pw_bn", epsilon: 1e-05, into: &p, weight: 1_075_328, bias: 1_337_472, channels: 512, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.vectorFilters(&p, at: 1_075_328, filters: 512, channels: 512, taps: 1)
+        Self.blockFilters(&p, at: 1_075_328, filters: 512, groups: 1, channels: 512, taps: 1, block: 16)
         try Self.copy(tensors, "features.block11.dw.weight", into: &p, at: 1_337_984, count: 4608)
         try Self.foldBatchNorm(tensors, "features.block11.dw_bn", epsilon: 1e-05, into: &p, weight: 1_337_984, bias: 1_342_592, channels: 512, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block11.pw.weight", into: &p, at: 1_343_104, count: 262_144)
         try Self.foldBatchNorm(tensors, "features.block11.pw_bn", epsilon: 1e-05, into: &p, weight: 1_343_104, bias: 1_605_248, channels: 512, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.vectorFilters(&p, at: 1_343_104, filters: 512, channels: 512, taps: 1)
+        Self.blockFilters(&p, at: 1_343_104, filters: 512, groups: 1, channels: 512, taps: 1, block: 16)
         try Self.copy(tensors, "features.block12.dw.weight", into: &p, at: 1_605_760, count: 4608)
         try Self.foldBatchNorm(tensors, "features.block12.dw_bn", epsilon: 1e-05, into: &p, weight: 1_605_760, bias: 1_610_368, channels: 512, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block12.pw.weight", into: &p, at: 1_610_880, count: 524_288)
         try Self.foldBatchNorm(tensors, "features.block12.pw_bn", epsilon: 1e-05, into: &p, weight: 1_610_880, bias: 2_135_168, channels: 1024, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.vectorFilters(&p, at: 1_610_880, filters: 1024, channels: 512, taps: 1)
+        Self.blockFilters(&p, at: 1_610_880, filters: 1024, groups: 1, channels: 512, taps: 1, block: 16)
         try Self.copy(tensors, "features.block13.dw.weight", into: &p, at: 2_136_192, count: 9216)
         try Self.foldBatchNorm(tensors, "features.block13.dw_bn", epsilon: 1e-05, into: &p, weight: 2_136_192, bias: 2_145_408, channels: 1024, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block13.pw.weight", into: &p, at: 2_146_432, count: 1_048_576)
         try Self.foldBatchNorm(tensors, "features.block13.pw_bn", epsilon: 1e-05, into: &p, weight: 2_146_432, bias: 3_195_008, channels: 1024, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.vectorFilters(&p, at: 2_146_432, filters: 1024, channels: 1024, taps: 1)
+        Self.blockFilters(&p, at: 2_146_432, filters: 1024, groups: 1, channels: 1024, taps: 1, block: 16)
         try Self.copy(tensors, "fc.weight", into: &p, at: 3_196_032, count: 1_024_000)
         try Self.copy(tensors, "fc.bias", into: &p, at: 4_220_032, count: 1000)
         storage = p
@@ -396,98 +396,88 @@ extension MobilenetV1 {
     @inline(never)
     static func features_conv0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 3×224×224   y: 32×112×112
-        // weight: (4 blocks, 3, 3, 3, 8)   bias: w[864..<896]
+        // weight: (8 blocks, 3, 3, 3, 4)   bias: w[864..<896]
+        // tile: 4 filters × 3 vectors of 8 positions
         // four phase planes of 113×113 per channel (even/odd padded rows × columns): tap (i, j) of
         // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
         Self.padPhases(x, channels: 3, height: 224, width: 224, top: 1, left: 1, rows: 113, columns: 113, into: scratch, threads: threads)
-        // the last tile reads up to 32 floats past the last plane, into lanes it drops
-        (scratch + 153_228).update(repeating: 0, count: 32)
-        Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-        for band in stride(from: 0, to: 12_655, by: 5440) {
+        // the last tile reads up to 24 floats past the last plane, into lanes it drops
+        (scratch + 153_228).update(repeating: 0, count: 24)
+        Self.parallel(8, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
+        for band in stride(from: 0, to: 12_655, by: 5448) {
         for block in blocks {
-            let firstFilter: Int = (block / 4) &* 32 &+ (block % 4) &* 8
-            let filters: Int = min(8, (block / 4) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 4) &* 3
-            let kernelOffset: Int = block &* 216
+            let firstFilter: Int = (block / 8) &* 32 &+ (block % 8) &* 4
+            let filters: Int = min(4, (block / 8) &* 32 &+ 32 &- firstFilter)
+            let firstChannel: Int = (block / 8) &* 3
+            let kernelOffset: Int = block &* 108
             let kernel = w + kernelOffset
             let biasOffset: Int = 864 &+ firstFilter
             let bias = w + biasOffset
-            for p in stride(from: band, to: min(band &+ 5440, 12_655), by: 32) {
-                var a0_0 = SIMD16<Float>(repeating: bias[0])
-                var a0_1 = SIMD16<Float>(repeating: bias[0])
-                var a1_0 = SIMD16<Float>(repeating: bias[1])
-                var a1_1 = SIMD16<Float>(repeating: bias[1])
-                var a2_0 = SIMD16<Float>(repeating: bias[2])
-                var a2_1 = SIMD16<Float>(repeating: bias[2])
-                var a3_0 = SIMD16<Float>(repeating: bias[3])
-                var a3_1 = SIMD16<Float>(repeating: bias[3])
-                var a4_0 = SIMD16<Float>(repeating: bias[4])
-                var a4_1 = SIMD16<Float>(repeating: bias[4])
-                var a5_0 = SIMD16<Float>(repeating: bias[5])
-                var a5_1 = SIMD16<Float>(repeating: bias[5])
-                var a6_0 = SIMD16<Float>(repeating: bias[6])
-                var a6_1 = SIMD16<Float>(repeating: bias[6])
-                var a7_0 = SIMD16<Float>(repeating: bias[7])
-                var a7_1 = SIMD16<Float>(repeating: bias[7])
+            for p in stride(from: band, to: min(band &+ 5448, 12_655), by: 24) {
+                var a0_0 = SIMD8<Float>(repeating: bias[0])
+                var a0_1 = SIMD8<Float>(repeating: bias[0])
+                var a0_2 = SIMD8<Float>(repeating: bias[0])
+                var a1_0 = SIMD8<Float>(repeating: bias[1])
+                var a1_1 = SIMD8<Float>(repeating: bias[1])
+                var a1_2 = SIMD8<Float>(repeating: bias[1])
+                var a2_0 = SIMD8<Float>(repeating: bias[2])
+                var a2_1 = SIMD8<Float>(repeating: bias[2])
+                var a2_2 = SIMD8<Float>(repeating: bias[2])
+                var a3_0 = SIMD8<Float>(repeating: bias[3])
+                var a3_1 = SIMD8<Float>(repeating: bias[3])
+                var a3_2 = SIMD8<Float>(repeating: bias[3])
                 for i in 0..<3 {
                     let rowOffset: Int = firstChannel &* 51_076 &+ p &+ (i & 1) &* 25_538 &+ (i >> 1) &* 113
                     for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 24
+                        let tapOffset: Int = (i &* 3 &+ j) &* 12
                         let columnOffset: Int = rowOffset &+ (j & 1) &* 12_769 &+ (j >> 1)
                         for ic in 0..<3 {
                             let source = scratch + (columnOffset &+ ic &* 51_076)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                            let k = kernel + (tapOffset &+ ic &* 8)
+                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let v1 = UnsafeRawPointer(source + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let v2 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD8<Float>.self)
+                            let k = kernel + (tapOffset &+ ic &* 4)
                             Self.multiplyAdd(&a0_0, k[0], v0)
                             Self.multiplyAdd(&a0_1, k[0], v1)
+                            Self.multiplyAdd(&a0_2, k[0], v2)
                             Self.multiplyAdd(&a1_0, k[1], v0)
                             Self.multiplyAdd(&a1_1, k[1], v1)
+                            Self.multiplyAdd(&a1_2, k[1], v2)
                             Self.multiplyAdd(&a2_0, k[2], v0)
                             Self.multiplyAdd(&a2_1, k[2], v1)
+                            Self.multiplyAdd(&a2_2, k[2], v2)
                             Self.multiplyAdd(&a3_0, k[3], v0)
                             Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a4_0, k[4], v0)
-                            Self.multiplyAdd(&a4_1, k[4], v1)
-                            Self.multiplyAdd(&a5_0, k[5], v0)
-                            Self.multiplyAdd(&a5_1, k[5], v1)
-                            Self.multiplyAdd(&a6_0, k[6], v0)
-                            Self.multiplyAdd(&a6_1, k[6], v1)
-                            Self.multiplyAdd(&a7_0, k[7], v0)
-                            Self.multiplyAdd(&a7_1, k[7], v1)
+                            Self.multiplyAdd(&a3_2, k[3], v2)
                         }
                     }
                 }
                 tile[0] = a0_0
-                tile[1] = a0_1
-                tile[2] = a1_0
-                tile[3] = a1_1
-                tile[4] = a2_0
-                tile[5] = a2_1
-                tile[6] = a3_0
-                tile[7] = a3_1
-                tile[8] = a4_0
-                tile[9] = a4_1
-                tile[10] = a5_0
-                tile[11] = a5_1
-                tile[12] = a6_0
-                tile[13] = a6_1
-                tile[14] = a7_0
-                tile[15] = a7_1
+                tile[2] = a0_1
+                tile[4] = a0_2
+                tile[6] = a1_0
+                tile[8] = a1_1
+                tile[10] = a1_2
+                tile[12] = a2_0
+                tile[14] = a2_1
+                tile[16] = a2_2
+                tile[18] = a3_0
+                tile[20] = a3_1
+                tile[22] = a3_2
                 for r in 0..<filters {
                     let filterOffset: Int = (firstFilter &+ r) &* 12_544
-                    for t in 0..<2 {
-                        let q: Int = p &+ t &* 16
+                    for t in 0..<3 {
+                        let q: Int = p &+ t &* 8
                         let row: Int = q / 113
                         let column: Int = q &- row &* 113
-                        let v = tile[r &* 2 &+ t]
-                        if column &+ 16 <= 112 && q &+ 16 <= 12_655 {
+                        let v = tile[(r &* 3 &+ t) &* 2]
+                        if column &+ 8 <= 112 && q &+ 8 <= 12_655 {
                             let index: Int = filterOffset &+ row &* 112 &+ column
-                            Self.store16(pointwiseMax(v, SIMD16<Float>()), to: y + index, count: 16)
+                            Self.store8(Self.relu(v), to: y + index, count: 8)
                         }
                         else {
-                            Self.scatterFlat(pointwiseMax(v, SIMD16<Float>()), to: y + filterOffset, row: row, column: column, width: 112, columns: 113, end: 12_655)
+                            Self.scatterFlat(Self.relu(v), to: y + filterOffset, row: row, column: column, width: 112, columns: 113, end: 12_655)
                         }
                     }
                 }
@@ -542,10 +532,10 @@ extension MobilenetV1 {
                         }
                     }
                     let count: Int = 16
-                    Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + ((c &* 112 &+ oh0) &* 112 &+ ow), count: count)
-                    Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + ((c &* 112 &+ oh1) &* 112 &+ ow), count: count)
-                    Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + ((c &* 112 &+ oh2) &* 112 &+ ow), count: count)
-                    Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + ((c &* 112 &+ oh3) &* 112 &+ ow), count: count)
+                    Self.store16(Self.relu(a0), to: y + ((c &* 112 &+ oh0) &* 112 &+ ow), count: count)
+                    Self.store16(Self.relu(a1), to: y + ((c &* 112 &+ oh1) &* 112 &+ ow), count: count)
+                    Self.store16(Self.relu(a2), to: y + ((c &* 112 &+ oh2) &* 112 &+ ow), count: count)
+                    Self.store16(Self.relu(a3), to: y + ((c &* 112 &+ oh3) &* 112 &+ ow), count: count)
                 }
             }
         }
@@ -558,78 +548,68 @@ extension MobilenetV1 {
     @inline(never)
     static func features_block1_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×112×112   y: 64×112×112
-        // weight: (8 blocks, 32, 8)   bias: w[2048..<2112]
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-        for band in stride(from: 0, to: 12_544, by: 512) {
+        // weight: (16 blocks, 32, 4)   bias: w[2048..<2112]
+        // tile: 4 filters × 3 vectors of 8 pixels
+        Self.parallel(16, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
+        for band in stride(from: 0, to: 12_544, by: 504) {
             for block in blocks {
-                let firstFilter: Int = block &* 8
-                let filters: Int = min(8, 64 &- firstFilter)
-                let kernelOffset: Int = block &* 256
+                let firstFilter: Int = block &* 4
+                let filters: Int = min(4, 64 &- firstFilter)
+                let kernelOffset: Int = block &* 128
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 2048 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 512, 12_544), by: 32) {
-                    let p: Int = min(start, 12_512)
-                    var a0_0 = SIMD16<Float>(repeating: bias[0])
-                    var a0_1 = SIMD16<Float>(repeating: bias[0])
-                    var a1_0 = SIMD16<Float>(repeating: bias[1])
-                    var a1_1 = SIMD16<Float>(repeating: bias[1])
-                    var a2_0 = SIMD16<Float>(repeating: bias[2])
-                    var a2_1 = SIMD16<Float>(repeating: bias[2])
-                    var a3_0 = SIMD16<Float>(repeating: bias[3])
-                    var a3_1 = SIMD16<Float>(repeating: bias[3])
-                    var a4_0 = SIMD16<Float>(repeating: bias[4])
-                    var a4_1 = SIMD16<Float>(repeating: bias[4])
-                    var a5_0 = SIMD16<Float>(repeating: bias[5])
-                    var a5_1 = SIMD16<Float>(repeating: bias[5])
-                    var a6_0 = SIMD16<Float>(repeating: bias[6])
-                    var a6_1 = SIMD16<Float>(repeating: bias[6])
-                    var a7_0 = SIMD16<Float>(repeating: bias[7])
-                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for start in stride(from: band, to: min(band &+ 504, 12_544), by: 24) {
+                    let p: Int = min(start, 12_520)
+                    var a0_0 = SIMD8<Float>(repeating: bias[0])
+                    var a0_1 = SIMD8<Float>(repeating: bias[0])
+                    var a0_2 = SIMD8<Float>(repeating: bias[0])
+                    var a1_0 = SIMD8<Float>(repeating: bias[1])
+                    var a1_1 = SIMD8<Float>(repeating: bias[1])
+                    var a1_2 = SIMD8<Float>(repeating: bias[1])
+                    var a2_0 = SIMD8<Float>(repeating: bias[2])
+                    var a2_1 = SIMD8<Float>(repeating: bias[2])
+                    var a2_2 = SIMD8<Float>(repeating: bias[2])
+                    var a3_0 = SIMD8<Float>(repeating: bias[3])
+                    var a3_1 = SIMD8<Float>(repeating: bias[3])
+                    var a3_2 = SIMD8<Float>(repeating: bias[3])
                     for ic in 0..<32 {
                         let source = x + (ic &* 12_544 &+ p)
-                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD8<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 8).loadUnaligned(as: SIMD8<Float>.self)
+                        let v2 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD8<Float>.self)
+                        let k = kernel + ic &* 4
                         Self.multiplyAdd(&a0_0, k[0], v0)
                         Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a0_2, k[0], v2)
                         Self.multiplyAdd(&a1_0, k[1], v0)
                         Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a1_2, k[1], v2)
                         Self.multiplyAdd(&a2_0, k[2], v0)
                         Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a2_2, k[2], v2)
                         Self.multiplyAdd(&a3_0, k[3], v0)
                         Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a4_0, k[4], v0)
-                        Self.multiplyAdd(&a4_1, k[4], v1)
-                        Self.multiplyAdd(&a5_0, k[5], v0)
-                        Self.multiplyAdd(&a5_1, k[5], v1)
-                        Self.multiplyAdd(&a6_0, k[6], v0)
-                        Self.multiplyAdd(&a6_1, k[6], v1)
-                        Self.multiplyAdd(&a7_0, k[7], v0)
-                        Self.multiplyAdd(&a7_1, k[7], v1)
+                        Self.multiplyAdd(&a3_2, k[3], v2)
                     }
                     let outputOffset: Int = firstFilter &* 12_544 &+ p
                     tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a1_0
-                    tile[3] = a1_1
-                    tile[4] = a2_0
-                    tile[5] = a2_1
-                    tile[6] = a3_0
-                    tile[7] = a3_1
-                    tile[8] = a4_0
-                    tile[9] = a4_1
-                    tile[10] = a5_0
-                    tile[11] = a5_1
-                    tile[12] = a6_0
-                    tile[13] = a6_1
-                    tile[14] = a7_0
-                    tile[15] = a7_1
+                    tile[2] = a0_1
+                    tile[4] = a0_2
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                     for r in 0..<filters {
-                        for t in 0..<2 {
-                            let index: Int = outputOffset &+ r &* 12_544 &+ t &* 16
-                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        for t in 0..<3 {
+                            let index: Int = outputOffset &+ r &* 12_544 &+ t &* 8
+                            Self.store8(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index, count: 8)
                         }
                     }
                 }
@@ -651,9 +631,16 @@ extension MobilenetV1 {
         planes.update(repeating: 0, count: 14_820)
         func copy(_ c: Int, into plane: UnsafeMutablePointer<Float>) {
             for h in 0..<112 {
-                let row: Int = (h &+ 1) &* 130 &+ 1
-                let source: Int = (c &* 112 &+ h) &* 112
-                (plane + row).update(from: x + source, count: 112)
+                let r: Int = h &+ 1
+                let phaseRow = plane + ((r & 1) &* 2 &* 3705 &+ (r >> 1) &* 65)
+                let evens = phaseRow + 3705
+                let odds = phaseRow + 1
+                let source = x + (c &* 112 &+ h) &* 112
+                for k in stride(from: 0, to: 112, by: 16) {
+                    let v = UnsafeRawPointer(source + k).loadUnaligned(as: SIMD16<Float>.self)
+                    UnsafeMutableRawPointer(evens + k >> 1).storeBytes(of: v.evenHalf, as: SIMD8<Float>.self)
+                    UnsafeMutableRawPointer(odds + k >> 1).storeBytes(of: v.oddHalf, as: SIMD8<Float>.self)
+                }
             }
         }
         for c in channels {
@@ -676,17 +663,19 @@ extension MobilenetV1 {
                     for i in 0..<3 {
                         for j in 0..<3 {
                             let t = k[i &* 3 &+ j]
-                            Self.multiplyAdd(&a0, t, Self.loadEven16(scratch + ((oh0 &* 2 &+ i &* 1) &* 130 &+ ow &* 2 &+ j &* 1)))
-                            Self.multiplyAdd(&a1, t, Self.loadEven16(scratch + ((oh1 &* 2 &+ i &* 1) &* 130 &+ ow &* 2 &+ j &* 1)))
-                            Self.multiplyAdd(&a2, t, Self.loadEven16(scratch + ((oh2 &* 2 &+ i &* 1) &* 130 &+ ow &* 2 &+ j &* 1)))
-                            Self.multiplyAdd(&a3, t, Self.loadEven16(scratch + ((oh3 &* 2 &+ i &* 1) &* 130 &+ ow &* 2 &+ j &* 1)))
+                            let phaseOffset: Int = ((i & 1) &* 2 &+ (j & 1)) &* 3705 &+ (i >> 1) &* 65 &+ ow &+ j >> 1
+                            let phase = scratch + phaseOffset
+                            Self.multiplyAdd(&a0, t, UnsafeRawPointer(phase + oh0 &* 65).loadUnaligned(as: SIMD16<Float>.self))
+                            Self.multiplyAdd(&a1, t, UnsafeRawPointer(phase + oh1 &* 65).loadUnaligned(as: SIMD16<Float>.self))
+                            Self.multiplyAdd(&a2, t, UnsafeRawPointer(phase + oh2 &* 65).loadUnaligned(as: SIMD16<Float>.self))
+                            Self.multiplyAdd(&a3, t, UnsafeRawPointer(phase + oh3 &* 65).loadUnaligned(as: SIMD16<Float>.self))
                         }
                     }
                     let count: Int = 16
-                    Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + ((c &* 56 &+ oh0) &* 56 &+ ow), count: count)
-                    Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + ((c &* 56 &+ oh1) &* 56 &+ ow), count: count)
-                    Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + ((c &* 56 &+ oh2) &* 56 &+ ow), count: count)
-                    Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + ((c &* 56 &+ oh3) &* 56 &+ ow), count: count)
+                    Self.store16(Self.relu(a0), to: y + ((c &* 56 &+ oh0) &* 56 &+ ow), count: count)
+                    Self.store16(Self.relu(a1), to: y + ((c &* 56 &+ oh1) &* 56 &+ ow), count: count)
+                    Self.store16(Self.relu(a2), to: y + ((c &* 56 &+ oh2) &* 56 &+ ow), count: count)
+                    Self.store16(Self.relu(a3), to: y + ((c &* 56 &+ oh3) &* 56 &+ ow), count: count)
                 }
             }
         }
@@ -699,78 +688,68 @@ extension MobilenetV1 {
     @inline(never)
     static func features_block2_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 128×56×56
-        // weight: (16 blocks, 64, 8)   bias: w[8192..<8320]
-        Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-        for band in stride(from: 0, to: 3136, by: 256) {
+        // weight: (32 blocks, 64, 4)   bias: w[8192..<8320]
+        // tile: 4 filters × 3 vectors of 8 pixels
+        Self.parallel(32, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
+        for band in stride(from: 0, to: 3136, by: 240) {
             for block in blocks {
-                let firstFilter: Int = block &* 8
-                let filters: Int = min(8, 128 &- firstFilter)
-                let kernelOffset: Int = block &* 512
+                let firstFilter: Int = block &* 4
+                let filters: Int = min(4, 128 &- firstFilter)
+                let kernelOffset: Int = block &* 256
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 8192 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 256, 3136), by: 32) {
-                    let p: Int = min(start, 3104)
-                    var a0_0 = SIMD16<Float>(repeating: bias[0])
-                    var a0_1 = SIMD16<Float>(repeating: bias[0])
-                    var a1_0 = SIMD16<Float>(repeating: bias[1])
-                    var a1_1 = SIMD16<Float>(repeating: bias[1])
-                    var a2_0 = SIMD16<Float>(repeating: bias[2])
-                    var a2_1 = SIMD16<Float>(repeating: bias[2])
-                    var a3_0 = SIMD16<Float>(repeating: bias[3])
-                    var a3_1 = SIMD16<Float>(repeating: bias[3])
-                    var a4_0 = SIMD16<Float>(repeating: bias[4])
-                    var a4_1 = SIMD16<Float>(repeating: bias[4])
-                    var a5_0 = SIMD16<Float>(repeating: bias[5])
-                    var a5_1 = SIMD16<Float>(repeating: bias[5])
-                    var a6_0 = SIMD16<Float>(repeating: bias[6])
-                    var a6_1 = SIMD16<Float>(repeating: bias[6])
-                    var a7_0 = SIMD16<Float>(repeating: bias[7])
-                    var a7_1 = SIMD16<Float>(repeating: bias[7])
+                for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
+                    let p: Int = min(start, 3112)
+                    var a0_0 = SIMD8<Float>(repeating: bias[0])
+                    var a0_1 = SIMD8<Float>(repeating: bias[0])
+                    var a0_2 = SIMD8<Float>(repeating: bias[0])
+                    var a1_0 = SIMD8<Float>(repeating: bias[1])
+                    var a1_1 = SIMD8<Float>(repeating: bias[1])
+                    var a1_2 = SIMD8<Float>(repeating: bias[1])
+                    var a2_0 = SIMD8<Float>(repeating: bias[2])
+                    var a2_1 = SIMD8<Float>(repeating: bias[2])
+                    var a2_2 = SIMD8<Float>(repeating: bias[2])
+                    var a3_0 = SIMD8<Float>(repeating: bias[3])
+                    var a3_1 = SIMD8<Float>(repeating: bias[3])
+                    var a3_2 = SIMD8<Float>(repeating: bias[3])
                     for ic in 0..<64 {
                         let source = x + (ic &* 3136 &+ p)
-                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
+                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD8<Float>.self)
+                        let v1 = UnsafeRawPointer(source + 8).loadUnaligned(as: SIMD8<Float>.self)
+                        let v2 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD8<Float>.self)
+                        let k = kernel + ic &* 4
                         Self.multiplyAdd(&a0_0, k[0], v0)
                         Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a0_2, k[0], v2)
                         Self.multiplyAdd(&a1_0, k[1], v0)
                         Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a1_2, k[1], v2)
                         Self.multiplyAdd(&a2_0, k[2], v0)
                         Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a2_2, k[2], v2)
                         Self.multiplyAdd(&a3_0, k[3], v0)
                         Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a4_0, k[4], v0)
-                        Self.multiplyAdd(&a4_1, k[4], v1)
-                        Self.multiplyAdd(&a5_0, k[5], v0)
-                        Self.multiplyAdd(&a5_1, k[5], v1)
-                        Self.multiplyAdd(&a6_0, k[6], v0)
-                        Self.multiplyAdd(&a6_1, k[6], v1)
-                        Self.multiplyAdd(&a7_0, k[7], v0)
-                        Self.multiplyAdd(&a7_1, k[7], v1)
+                        Self.multiplyAdd(&a3_2, k[3], v2)
                     }
                     let outputOffset: Int = firstFilter &* 3136 &+ p
                     tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a1_0
-                    tile[3] = a1_1
-                    tile[4] = a2_0
-                    tile[5] = a2_1
-                    tile[6] = a3_0
-                    tile[7] = a3_1
-                    tile[8] = a4_0
-                    tile[9] = a4_1
-                    tile[10] = a5_0
-                    tile[11] = a5_1
-                    tile[12] = a6_0
-                    tile[13] = a6_1
-                    tile[14] = a7_0
-                    tile[15] = a7_1
+                    tile[2] = a0_1
+                    tile[4] = a0_2
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                     for r in 0..<filters {
-                        for t in 0..<2 {
-                            let index: Int = outputOffset &+ r &* 3136 &+ t &* 16
-                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+                        for t in 0..<3 {
+                            let index: Int = outputOffset &+ r &* 3136 &+ t &* 8
+                            Self.store8(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index, count: 8)
                         }
                     }
                 }
@@ -824,10 +803,10 @@ extension MobilenetV1 {
                         }
                     }
                     let count: Int = 16
-                    Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + ((c &* 56 &+ oh0) &* 56 &+ ow), count: count)
-                    Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + ((c &* 56 &+ oh1) &* 56 &+ ow), count: count)
-                    Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + ((c &* 56 &+ oh2) &* 56 &+ ow), count: count)
-                    Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + ((c &* 56 &+ oh3) &* 56 &+ ow), count: count)
+                    Self.store16(Self.relu(a0), to: y + ((c &* 56 &+ oh0) &* 56 &+ ow), count: count)
+                    Self.store16(Self.relu(a1), to: y + ((c &* 56 &+ oh1) &* 56 &+ ow), count: count)
+                    Self.store16(Self.relu(a2), to: y + ((c &* 56 &+ oh2) &* 56 &+ ow), count: count)
+                    Self.store16(Self.relu(a3), to: y + ((c &* 56 &+ oh3) &* 56 &+ ow), count: count)
                 }
             }
         }
@@ -840,79 +819,90 @@ extension MobilenetV1 {
     @inline(never)
     static func features_block3_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×56×56   y: 128×56×56
-        // weight: (16 blocks, 128, 8)   bias: w[16_384..<16_512]
-        Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-        for band in stride(from: 0, to: 3136, by: 128) {
-            for block in blocks {
-                let firstFilter: Int = block &* 8
-                let filters: Int = min(8, 128 &- firstFilter)
-                let kernelOffset: Int = block &* 1024
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 16_384 &+ firstFilter
-                let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 128, 3136), by: 32) {
-                    let p: Int = min(start, 3104)
-                    var a0_0 = SIMD16<Float>(repeating: bias[0])
-                    var a0_1 = SIMD16<Float>(repeating: bias[0])
-                    var a1_0 = SIMD16<Float>(repeating: bias[1])
-                    var a1_1 = SIMD16<Float>(repeating: bias[1])
-                    var a2_0 = SIMD16<Float>(repeating: bias[2])
-                    var a2_1 = SIMD16<Float>(repeating: bias[2])
-                    var a3_0 = SIMD16<Float>(repeating: bias[3])
-                    var a3_1 = SIMD16<Float>(repeating: bias[3])
-                    var a4_0 = SIMD16<Float>(repeating: bias[4])
-                    var a4_1 = SIMD16<Float>(repeating: bias[4])
-                    var a5_0 = SIMD16<Float>(repeating: bias[5])
-                    var a5_1 = SIMD16<Float>(repeating: bias[5])
-                    var a6_0 = SIMD16<Float>(repeating: bias[6])
-                    var a6_1 = SIMD16<Float>(repeating: bias[6])
-                    var a7_0 = SIMD16<Float>(repeating: bias[7])
-                    var a7_1 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<128 {
-                        let source = x + (ic &* 3136 &+ p)
-                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0_0, k[0], v0)
-                        Self.multiplyAdd(&a0_1, k[0], v1)
-                        Self.multiplyAdd(&a1_0, k[1], v0)
-                        Self.multiplyAdd(&a1_1, k[1], v1)
-                        Self.multiplyAdd(&a2_0, k[2], v0)
-                        Self.multiplyAdd(&a2_1, k[2], v1)
-                        Self.multiplyAdd(&a3_0, k[3], v0)
-                        Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a4_0, k[4], v0)
-                        Self.multiplyAdd(&a4_1, k[4], v1)
-                        Self.multiplyAdd(&a5_0, k[5], v0)
-                        Self.multiplyAdd(&a5_1, k[5], v1)
-                        Self.multiplyAdd(&a6_0, k[6], v0)
-                        Self.multiplyAdd(&a6_1, k[6], v1)
-                        Self.multiplyAdd(&a7_0, k[7], v0)
-                        Self.multiplyAdd(&a7_1, k[7], v1)
-                    }
-                    let outputOffset: Int = firstFilter &* 3136 &+ p
-                    tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a1_0
-                    tile[3] = a1_1
-                    tile[4] = a2_0
-                    tile[5] = a2_1
-                    tile[6] = a3_0
-                    tile[7] = a3_1
-                    tile[8] = a4_0
-                    tile[9] = a4_1
-                    tile[10] = a5_0
-                    tile[11] = a5_1
-                    tile[12] = a6_0
-                    tile[13] = a6_1
-                    tile[14] = a7_0
-                    tile[15] = a7_1
-                    for r in 0..<filters {
-                        for t in 0..<2 {
-                            let index: Int = outputOffset &+ r &* 3136 &+ t &* 16
-                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+        // weight: (8 blocks, 1, 1, 128, 16)   bias: w[16_384..<16_512]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.parallel(8, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for block in blocks {
+            let kernelOffset: Int = block &* 2048
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 16_384 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for group in 0..<523 {
+                let first: Int = min(group &* 6, 3130)
+                let firstChannel = 0
+                let tile = tiles.baseAddress! + 0
+                let q0: Int = first &+ 0
+                let o0: Int = (q0 / 56) &* 56 &+ (q0 % 56) &* 1
+                let q1: Int = first &+ 1
+                let o1: Int = (q1 / 56) &* 56 &+ (q1 % 56) &* 1
+                let q2: Int = first &+ 2
+                let o2: Int = (q2 / 56) &* 56 &+ (q2 % 56) &* 1
+                let q3: Int = first &+ 3
+                let o3: Int = (q3 / 56) &* 56 &+ (q3 % 56) &* 1
+                let q4: Int = first &+ 4
+                let o4: Int = (q4 / 56) &* 56 &+ (q4 % 56) &* 1
+                let q5: Int = first &+ 5
+                let o5: Int = (q5 / 56) &* 56 &+ (q5 % 56) &* 1
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
+                for i in 0..<1 {
+                    for j in 0..<1 {
+                        let tapOffset: Int = i &* 56 &+ j &* 1 &+ firstChannel &* 3136
+                        let tapBase = x + tapOffset
+                        let weightOffset: Int = ((i &* 1 &+ j) &* 128 &+ firstChannel) &* 16
+                        let tapKernel = kernel + weightOffset
+                        for ic in 0..<128 {
+                            let tap = tapBase + ic &* 3136
+                            let k = tapKernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
+                    }
+                }
+                tile[0] = a0_0
+                tile[2] = a0_1
+                tile[4] = a0_2
+                tile[6] = a0_3
+                tile[8] = a0_4
+                tile[10] = a0_5
+                tile[12] = a1_0
+                tile[14] = a1_1
+                tile[16] = a1_2
+                tile[18] = a1_3
+                tile[20] = a1_4
+                tile[22] = a1_5
+                let tileLanes = lanes + 0
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
@@ -933,9 +923,19 @@ extension MobilenetV1 {
         planes.update(repeating: 0, count: 3828)
         func copy(_ c: Int, into plane: UnsafeMutablePointer<Float>) {
             for h in 0..<56 {
-                let row: Int = (h &+ 1) &* 66 &+ 1
-                let source: Int = (c &* 56 &+ h) &* 56
-                (plane + row).update(from: x + source, count: 56)
+                let r: Int = h &+ 1
+                let phaseRow = plane + ((r & 1) &* 2 &* 957 &+ (r >> 1) &* 33)
+                let evens = phaseRow + 957
+                let odds = phaseRow + 1
+                let source = x + (c &* 56 &+ h) &* 56
+                for k in stride(from: 0, to: 48, by: 16) {
+                    let v = UnsafeRawPointer(source + k).loadUnaligned(as: SIMD16<Float>.self)
+                    UnsafeMutableRawPointer(evens + k >> 1).storeBytes(of: v.evenHalf, as: SIMD8<Float>.self)
+                    UnsafeMutableRawPointer(odds + k >> 1).storeBytes(of: v.oddHalf, as: SIMD8<Float>.self)
+                }
+                for k in 48..<56 {
+                    (k & 1 == 0 ? evens : odds)[k >> 1] = source[k]
+                }
             }
         }
         for c in channels {
@@ -958,17 +958,19 @@ extension MobilenetV1 {
                     for i in 0..<3 {
                         for j in 0..<3 {
                             let t = k[i &* 3 &+ j]
-                            Self.multiplyAdd(&a0, t, Self.loadEven16(scratch + ((oh0 &* 2 &+ i &* 1) &* 66 &+ ow &* 2 &+ j &* 1)))
-                            Self.multiplyAdd(&a1, t, Self.loadEven16(scratch + ((oh1 &* 2 &+ i &* 1) &* 66 &+ ow &* 2 &+ j &* 1)))
-                            Self.multiplyAdd(&a2, t, Self.loadEven16(scratch + ((oh2 &* 2 &+ i &* 1) &* 66 &+ ow &* 2 &+ j &* 1)))
-                            Self.multiplyAdd(&a3, t, Self.loadEven16(scratch + ((oh3 &* 2 &+ i &* 1) &* 66 &+ ow &* 2 &+ j &* 1)))
+                            let phaseOffset: Int = ((i & 1) &* 2 &+ (j & 1)) &* 957 &+ (i >> 1) &* 33 &+ ow &+ j >> 1
+                            let phase = scratch + phaseOffset
+                            Self.multiplyAdd(&a0, t, UnsafeRawPointer(phase + oh0 &* 33).loadUnaligned(as: SIMD16<Float>.self))
+                            Self.multiplyAdd(&a1, t, UnsafeRawPointer(phase + oh1 &* 33).loadUnaligned(as: SIMD16<Float>.self))
+                            Self.multiplyAdd(&a2, t, UnsafeRawPointer(phase + oh2 &* 33).loadUnaligned(as: SIMD16<Float>.self))
+                            Self.multiplyAdd(&a3, t, UnsafeRawPointer(phase + oh3 &* 33).loadUnaligned(as: SIMD16<Float>.self))
                         }
                     }
                     let count: Int = 16
-                    Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + ((c &* 28 &+ oh0) &* 28 &+ ow), count: count)
-                    Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + ((c &* 28 &+ oh1) &* 28 &+ ow), count: count)
-                    Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + ((c &* 28 &+ oh2) &* 28 &+ ow), count: count)
-                    Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + ((c &* 28 &+ oh3) &* 28 &+ ow), count: count)
+                    Self.store16(Self.relu(a0), to: y + ((c &* 28 &+ oh0) &* 28 &+ ow), count: count)
+                    Self.store16(Self.relu(a1), to: y + ((c &* 28 &+ oh1) &* 28 &+ ow), count: count)
+                    Self.store16(Self.relu(a2), to: y + ((c &* 28 &+ oh2) &* 28 &+ ow), count: count)
+                    Self.store16(Self.relu(a3), to: y + ((c &* 28 &+ oh3) &* 28 &+ ow), count: count)
                 }
             }
         }
@@ -981,79 +983,90 @@ extension MobilenetV1 {
     @inline(never)
     static func features_block4_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 256×28×28
-        // weight: (32 blocks, 128, 8)   bias: w[32_768..<33_024]
-        Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-        for band in stride(from: 0, to: 784, by: 128) {
-            for block in blocks {
-                let firstFilter: Int = block &* 8
-                let filters: Int = min(8, 256 &- firstFilter)
-                let kernelOffset: Int = block &* 1024
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 32_768 &+ firstFilter
-                let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 128, 784), by: 32) {
-                    let p: Int = min(start, 752)
-                    var a0_0 = SIMD16<Float>(repeating: bias[0])
-                    var a0_1 = SIMD16<Float>(repeating: bias[0])
-                    var a1_0 = SIMD16<Float>(repeating: bias[1])
-                    var a1_1 = SIMD16<Float>(repeating: bias[1])
-                    var a2_0 = SIMD16<Float>(repeating: bias[2])
-                    var a2_1 = SIMD16<Float>(repeating: bias[2])
-                    var a3_0 = SIMD16<Float>(repeating: bias[3])
-                    var a3_1 = SIMD16<Float>(repeating: bias[3])
-                    var a4_0 = SIMD16<Float>(repeating: bias[4])
-                    var a4_1 = SIMD16<Float>(repeating: bias[4])
-                    var a5_0 = SIMD16<Float>(repeating: bias[5])
-                    var a5_1 = SIMD16<Float>(repeating: bias[5])
-                    var a6_0 = SIMD16<Float>(repeating: bias[6])
-                    var a6_1 = SIMD16<Float>(repeating: bias[6])
-                    var a7_0 = SIMD16<Float>(repeating: bias[7])
-                    var a7_1 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<128 {
-                        let source = x + (ic &* 784 &+ p)
-                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0_0, k[0], v0)
-                        Self.multiplyAdd(&a0_1, k[0], v1)
-                        Self.multiplyAdd(&a1_0, k[1], v0)
-                        Self.multiplyAdd(&a1_1, k[1], v1)
-                        Self.multiplyAdd(&a2_0, k[2], v0)
-                        Self.multiplyAdd(&a2_1, k[2], v1)
-                        Self.multiplyAdd(&a3_0, k[3], v0)
-                        Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a4_0, k[4], v0)
-                        Self.multiplyAdd(&a4_1, k[4], v1)
-                        Self.multiplyAdd(&a5_0, k[5], v0)
-                        Self.multiplyAdd(&a5_1, k[5], v1)
-                        Self.multiplyAdd(&a6_0, k[6], v0)
-                        Self.multiplyAdd(&a6_1, k[6], v1)
-                        Self.multiplyAdd(&a7_0, k[7], v0)
-                        Self.multiplyAdd(&a7_1, k[7], v1)
-                    }
-                    let outputOffset: Int = firstFilter &* 784 &+ p
-                    tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a1_0
-                    tile[3] = a1_1
-                    tile[4] = a2_0
-                    tile[5] = a2_1
-                    tile[6] = a3_0
-                    tile[7] = a3_1
-                    tile[8] = a4_0
-                    tile[9] = a4_1
-                    tile[10] = a5_0
-                    tile[11] = a5_1
-                    tile[12] = a6_0
-                    tile[13] = a6_1
-                    tile[14] = a7_0
-                    tile[15] = a7_1
-                    for r in 0..<filters {
-                        for t in 0..<2 {
-                            let index: Int = outputOffset &+ r &* 784 &+ t &* 16
-                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+        // weight: (16 blocks, 1, 1, 128, 16)   bias: w[32_768..<33_024]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.parallel(16, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for block in blocks {
+            let kernelOffset: Int = block &* 2048
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 32_768 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for group in 0..<131 {
+                let first: Int = min(group &* 6, 778)
+                let firstChannel = 0
+                let tile = tiles.baseAddress! + 0
+                let q0: Int = first &+ 0
+                let o0: Int = (q0 / 28) &* 28 &+ (q0 % 28) &* 1
+                let q1: Int = first &+ 1
+                let o1: Int = (q1 / 28) &* 28 &+ (q1 % 28) &* 1
+                let q2: Int = first &+ 2
+                let o2: Int = (q2 / 28) &* 28 &+ (q2 % 28) &* 1
+                let q3: Int = first &+ 3
+                let o3: Int = (q3 / 28) &* 28 &+ (q3 % 28) &* 1
+                let q4: Int = first &+ 4
+                let o4: Int = (q4 / 28) &* 28 &+ (q4 % 28) &* 1
+                let q5: Int = first &+ 5
+                let o5: Int = (q5 / 28) &* 28 &+ (q5 % 28) &* 1
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
+                for i in 0..<1 {
+                    for j in 0..<1 {
+                        let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
+                        let tapBase = x + tapOffset
+                        let weightOffset: Int = ((i &* 1 &+ j) &* 128 &+ firstChannel) &* 16
+                        let tapKernel = kernel + weightOffset
+                        for ic in 0..<128 {
+                            let tap = tapBase + ic &* 784
+                            let k = tapKernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
+                    }
+                }
+                tile[0] = a0_0
+                tile[2] = a0_1
+                tile[4] = a0_2
+                tile[6] = a0_3
+                tile[8] = a0_4
+                tile[10] = a0_5
+                tile[12] = a1_0
+                tile[14] = a1_1
+                tile[16] = a1_2
+                tile[18] = a1_3
+                tile[20] = a1_4
+                tile[22] = a1_5
+                let tileLanes = lanes + 0
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
@@ -1106,10 +1119,10 @@ extension MobilenetV1 {
                         }
                     }
                     let count: Int = 16
-                    Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + ((c &* 28 &+ oh0) &* 28 &+ ow), count: count)
-                    Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + ((c &* 28 &+ oh1) &* 28 &+ ow), count: count)
-                    Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + ((c &* 28 &+ oh2) &* 28 &+ ow), count: count)
-                    Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + ((c &* 28 &+ oh3) &* 28 &+ ow), count: count)
+                    Self.store16(Self.relu(a0), to: y + ((c &* 28 &+ oh0) &* 28 &+ ow), count: count)
+                    Self.store16(Self.relu(a1), to: y + ((c &* 28 &+ oh1) &* 28 &+ ow), count: count)
+                    Self.store16(Self.relu(a2), to: y + ((c &* 28 &+ oh2) &* 28 &+ ow), count: count)
+                    Self.store16(Self.relu(a3), to: y + ((c &* 28 &+ oh3) &* 28 &+ ow), count: count)
                 }
             }
         }
@@ -1122,79 +1135,90 @@ extension MobilenetV1 {
     @inline(never)
     static func features_block5_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×28×28   y: 256×28×28
-        // weight: (32 blocks, 256, 8)   bias: w[65_536..<65_792]
-        Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 16) { tile in
-        for band in stride(from: 0, to: 784, by: 64) {
-            for block in blocks {
-                let firstFilter: Int = block &* 8
-                let filters: Int = min(8, 256 &- firstFilter)
-                let kernelOffset: Int = block &* 2048
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 65_536 &+ firstFilter
-                let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 64, 784), by: 32) {
-                    let p: Int = min(start, 752)
-                    var a0_0 = SIMD16<Float>(repeating: bias[0])
-                    var a0_1 = SIMD16<Float>(repeating: bias[0])
-                    var a1_0 = SIMD16<Float>(repeating: bias[1])
-                    var a1_1 = SIMD16<Float>(repeating: bias[1])
-                    var a2_0 = SIMD16<Float>(repeating: bias[2])
-                    var a2_1 = SIMD16<Float>(repeating: bias[2])
-                    var a3_0 = SIMD16<Float>(repeating: bias[3])
-                    var a3_1 = SIMD16<Float>(repeating: bias[3])
-                    var a4_0 = SIMD16<Float>(repeating: bias[4])
-                    var a4_1 = SIMD16<Float>(repeating: bias[4])
-                    var a5_0 = SIMD16<Float>(repeating: bias[5])
-                    var a5_1 = SIMD16<Float>(repeating: bias[5])
-                    var a6_0 = SIMD16<Float>(repeating: bias[6])
-                    var a6_1 = SIMD16<Float>(repeating: bias[6])
-                    var a7_0 = SIMD16<Float>(repeating: bias[7])
-                    var a7_1 = SIMD16<Float>(repeating: bias[7])
-                    for ic in 0..<256 {
-                        let source = x + (ic &* 784 &+ p)
-                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD16<Float>.self)
-                        let v1 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD16<Float>.self)
-                        let k = kernel + ic &* 8
-                        Self.multiplyAdd(&a0_0, k[0], v0)
-                        Self.multiplyAdd(&a0_1, k[0], v1)
-                        Self.multiplyAdd(&a1_0, k[1], v0)
-                        Self.multiplyAdd(&a1_1, k[1], v1)
-                        Self.multiplyAdd(&a2_0, k[2], v0)
-                        Self.multiplyAdd(&a2_1, k[2], v1)
-                        Self.multiplyAdd(&a3_0, k[3], v0)
-                        Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a4_0, k[4], v0)
-                        Self.multiplyAdd(&a4_1, k[4], v1)
-                        Self.multiplyAdd(&a5_0, k[5], v0)
-                        Self.multiplyAdd(&a5_1, k[5], v1)
-                        Self.multiplyAdd(&a6_0, k[6], v0)
-                        Self.multiplyAdd(&a6_1, k[6], v1)
-                        Self.multiplyAdd(&a7_0, k[7], v0)
-                        Self.multiplyAdd(&a7_1, k[7], v1)
-                    }
-                    let outputOffset: Int = firstFilter &* 784 &+ p
-                    tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a1_0
-                    tile[3] = a1_1
-                    tile[4] = a2_0
-                    tile[5] = a2_1
-                    tile[6] = a3_0
-                    tile[7] = a3_1
-                    tile[8] = a4_0
-                    tile[9] = a4_1
-                    tile[10] = a5_0
-                    tile[11] = a5_1
-                    tile[12] = a6_0
-                    tile[13] = a6_1
-                    tile[14] = a7_0
-                    tile[15] = a7_1
-                    for r in 0..<filters {
-                        for t in 0..<2 {
-                            let index: Int = outputOffset &+ r &* 784 &+ t &* 16
-                            Self.store16(pointwiseMax(tile[r &* 2 &+ t], SIMD16<Float>()), to: y + index, count: 16)
+        // weight: (16 blocks, 1, 1, 256, 16)   bias: w[65_536..<65_792]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.parallel(16, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for block in blocks {
+            let kernelOffset: Int = block &* 4096
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 65_536 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for group in 0..<131 {
+                let first: Int = min(group &* 6, 778)
+                let firstChannel = 0
+                let tile = tiles.baseAddress! + 0
+                let q0: Int = first &+ 0
+                let o0: Int = (q0 / 28) &* 28 &+ (q0 % 28) &* 1
+                let q1: Int = first &+ 1
+                let o1: Int = (q1 / 28) &* 28 &+ (q1 % 28) &* 1
+                let q2: Int = first &+ 2
+                let o2: Int = (q2 / 28) &* 28 &+ (q2 % 28) &* 1
+                let q3: Int = first &+ 3
+                let o3: Int = (q3 / 28) &* 28 &+ (q3 % 28) &* 1
+                let q4: Int = first &+ 4
+                let o4: Int = (q4 / 28) &* 28 &+ (q4 % 28) &* 1
+                let q5: Int = first &+ 5
+                let o5: Int = (q5 / 28) &* 28 &+ (q5 % 28) &* 1
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
+                for i in 0..<1 {
+                    for j in 0..<1 {
+                        let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
+                        let tapBase = x + tapOffset
+                        let weightOffset: Int = ((i &* 1 &+ j) &* 256 &+ firstChannel) &* 16
+                        let tapKernel = kernel + weightOffset
+                        for ic in 0..<256 {
+                            let tap = tapBase + ic &* 784
+                            let k = tapKernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
+                    }
+                }
+                tile[0] = a0_0
+                tile[2] = a0_1
+                tile[4] = a0_2
+                tile[6] = a0_3
+                tile[8] = a0_4
+                tile[10] = a0_5
+                tile[12] = a1_0
+                tile[14] = a1_1
+                tile[16] = a1_2
+                tile[18] = a1_3
+                tile[20] = a1_4
+                tile[22] = a1_5
+                let tileLanes = lanes + 0
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
@@ -1215,9 +1239,19 @@ extension MobilenetV1 {
         planes.update(repeating: 0, count: 1020)
         func copy(_ c: Int, into plane: UnsafeMutablePointer<Float>) {
             for h in 0..<28 {
-                let row: Int = (h &+ 1) &* 34 &+ 1
-                let source: Int = (c &* 28 &+ h) &* 28
-                (plane + row).update(from: x + source, count: 28)
+                let r: Int = h &+ 1
+                let phaseRow = plane + ((r & 1) &* 2 &* 255 &+ (r >> 1) &* 17)
+                let evens = phaseRow + 255
+                let odds = phaseRow + 1
+                let source = x + (c &* 28 &+ h) &* 28
+                for k in stride(from: 0, to: 16, by: 16) {
+                    let v = UnsafeRawPointer(source + k).loadUnaligned(as: SIMD16<Float>.self)
+                    UnsafeMutableRawPointer(evens + k >> 1).storeBytes(of: v.evenHalf, as: SIMD8<Float>.self)
+                    UnsafeMutableRawPointer(odds + k >> 1).storeBytes(of: v.oddHalf, as: SIMD8<Float>.self)
+                }
+                for k in 16..<28 {
+                    (k & 1 == 0 ? evens : odds)[k >> 1] = source[k]
+                }
             }
         }
         for c in channels {
@@ -1239,17 +1273,19 @@ extension MobilenetV1 {
                     for i in 0..<3 {
                         for j in 0..<3 {
                             let t = k[i &* 3 &+ j]
-                            Self.multiplyAdd(&a0, t, Self.loadEven16(scratch + ((oh0 &* 2 &+ i &* 1) &* 34 &+ ow &* 2 &+ j &* 1)))
-                            Self.multiplyAdd(&a1, t, Self.loadEven16(scratch + ((oh1 &* 2 &+ i &* 1) &* 34 &+ ow &* 2 &+ j &* 1)))
-                            Self.multiplyAdd(&a2, t, Self.loadEven16(scratch + ((oh2 &* 2 &+ i &* 1) &* 34 &+ ow &* 2 &+ j &* 1)))
-                            Self.multiplyAdd(&a3, t, Self.loadEven16(scratch + ((oh3 &* 2 &+ i &* 1) &* 34 &+ ow &* 2 &+ j &* 1)))
+                            let phaseOffset: Int = ((i & 1) &* 2 &+ (j & 1)) &* 255 &+ (i >> 1) &* 17 &+ ow &+ j >> 1
+                            let phase = scratch + phaseOffset
+                            Self.multiplyAdd(&a0, t, UnsafeRawPointer(phase + oh0 &* 17).loadUnaligned(as: SIMD16<Float>.self))
+                            Self.multiplyAdd(&a1, t, UnsafeRawPointer(phase + oh1 &* 17).loadUnaligned(as: SIMD16<Float>.self))
+                            Self.multiplyAdd(&a2, t, UnsafeRawPointer(phase + oh2 &* 17).loadUnaligned(as: SIMD16<Float>.self))
+                            Self.multiplyAdd(&a3, t, UnsafeRawPointer(phase + oh3 &* 17).loadUnaligned(as: SIMD16<Float>.self))
                         }
                     }
                     let count: Int = min(16, 14 &- ow)
-                    Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + ((c &* 14 &+ oh0) &* 14 &+ ow), count: count)
-                    Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + ((c &* 14 &+ oh1) &* 14 &+ ow), count: count)
-                    Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + ((c &* 14 &+ oh2) &* 14 &+ ow), count: count)
-                    Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + ((c &* 14 &+ oh3) &* 14 &+ ow), count: count)
+                    Self.store16(Self.relu(a0), to: y + ((c &* 14 &+ oh0) &* 14 &+ ow), count: count)
+                    Self.store16(Self.relu(a1), to: y + ((c &* 14 &+ oh1) &* 14 &+ ow), count: count)
+                    Self.store16(Self.relu(a2), to: y + ((c &* 14 &+ oh2) &* 14 &+ ow), count: count)
+                    Self.store16(Self.relu(a3), to: y + ((c &* 14 &+ oh3) &* 14 &+ ow), count: count)
                 }
             }
         }
@@ -1262,128 +1298,97 @@ extension MobilenetV1 {
     @inline(never)
     static func features_block6_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 512×14×14
-        // weight: (16 blocks, 256, 1, 1, 32)   bias: w[131_072..<131_584]
-        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
-        Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 1, by: 1) {
+        // weight: (32 blocks, 1, 1, 256, 16)   bias: w[131_072..<131_584]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(32, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 8192
+            let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
-            let biasOffset: Int = 131_072 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 1, 1) {
-                for segment in stride(from: 0, to: 196, by: 14) {
-                    let ow: Int = min(segment, 182)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a0_5 = bias0
-                    var a0_6 = bias0
-                    var a0_7 = bias0
-                    var a0_8 = bias0
-                    var a0_9 = bias0
-                    var a0_10 = bias0
-                    var a0_11 = bias0
-                    var a0_12 = bias0
-                    var a0_13 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    var a1_5 = bias1
-                    var a1_6 = bias1
-                    var a1_7 = bias1
-                    var a1_8 = bias1
-                    var a1_9 = bias1
-                    var a1_10 = bias1
-                    var a1_11 = bias1
-                    var a1_12 = bias1
-                    var a1_13 = bias1
-                    for ic in 0..<256 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
-                        let k = kernel + ic &* 32
-                        do {
-                            let tap = x + (planeOffset &+ 0)
-                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
+            let biasOffset: Int = 131_072 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for firstChannel in stride(from: 0, to: 256, by: 64) {
+                for group in 0..<33 {
+                    let first: Int = min(group &* 6, 190)
+                    let tile = tiles.baseAddress! + group &* 24
+                    let q0: Int = first &+ 0
+                    let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
+                    let q1: Int = first &+ 1
+                    let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
+                    let q2: Int = first &+ 2
+                    let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
+                    let q3: Int = first &+ 3
+                    let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
+                    let q4: Int = first &+ 4
+                    let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
+                    let q5: Int = first &+ 5
+                    let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    for i in 0..<1 {
+                        for j in 0..<1 {
+                            let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
+                            let tapBase = x + tapOffset
+                            let weightOffset: Int = ((i &* 1 &+ j) &* 256 &+ firstChannel) &* 16
+                            let tapKernel = kernel + weightOffset
+                            for ic in 0..<64 {
+                                let tap = tapBase + ic &* 196
+                                let k = tapKernel + ic &* 16
+                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
                         }
                     }
                     tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a0_5
-                    tile[6] = a0_6
-                    tile[7] = a0_7
-                    tile[8] = a0_8
-                    tile[9] = a0_9
-                    tile[10] = a0_10
-                    tile[11] = a0_11
-                    tile[12] = a0_12
-                    tile[13] = a0_13
-                    tile[14] = a1_0
-                    tile[15] = a1_1
+                    tile[2] = a0_1
+                    tile[4] = a0_2
+                    tile[6] = a0_3
+                    tile[8] = a0_4
+                    tile[10] = a0_5
+                    tile[12] = a1_0
+                    tile[14] = a1_1
                     tile[16] = a1_2
-                    tile[17] = a1_3
-                    tile[18] = a1_4
-                    tile[19] = a1_5
-                    tile[20] = a1_6
-                    tile[21] = a1_7
-                    tile[22] = a1_8
-                    tile[23] = a1_9
-                    tile[24] = a1_10
-                    tile[25] = a1_11
-                    tile[26] = a1_12
-                    tile[27] = a1_13
-                    for t in 0..<28 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
-                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
-                        for p in 0..<14 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
-                        }
+                    tile[18] = a1_3
+                    tile[20] = a1_4
+                    tile[22] = a1_5
+                }
+            }
+            for group in 0..<33 {
+                let first: Int = min(group &* 6, 190)
+                let tileLanes = lanes + group &* 192
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
-        }
         }
         }
         }
@@ -1436,10 +1441,10 @@ extension MobilenetV1 {
                         }
                     }
                     let count: Int = min(16, 14 &- ow)
-                    Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + ((c &* 14 &+ oh0) &* 14 &+ ow), count: count)
-                    Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + ((c &* 14 &+ oh1) &* 14 &+ ow), count: count)
-                    Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + ((c &* 14 &+ oh2) &* 14 &+ ow), count: count)
-                    Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + ((c &* 14 &+ oh3) &* 14 &+ ow), count: count)
+                    Self.store16(Self.relu(a0), to: y + ((c &* 14 &+ oh0) &* 14 &+ ow), count: count)
+                    Self.store16(Self.relu(a1), to: y + ((c &* 14 &+ oh1) &* 14 &+ ow), count: count)
+                    Self.store16(Self.relu(a2), to: y + ((c &* 14 &+ oh2) &* 14 &+ ow), count: count)
+                    Self.store16(Self.relu(a3), to: y + ((c &* 14 &+ oh3) &* 14 &+ ow), count: count)
                 }
             }
         }
@@ -1453,128 +1458,97 @@ extension MobilenetV1 {
     @inline(never)
     static func features_block7_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 512×14×14
-        // weight: (16 blocks, 512, 1, 1, 32)   bias: w[262_144..<262_656]
-        // tile: 32 channels × 14 pixels of an output row, sixteen channels to a vector
-        Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 28) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 1, by: 1) {
+        // weight: (32 blocks, 1, 1, 512, 16)   bias: w[262_144..<262_656]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(32, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 16_384
+            let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
-            let biasOffset: Int = 262_144 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 1, 1) {
-                for segment in stride(from: 0, to: 196, by: 14) {
-                    let ow: Int = min(segment, 182)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a0_5 = bias0
-                    var a0_6 = bias0
-                    var a0_7 = bias0
-                    var a0_8 = bias0
-                    var a0_9 = bias0
-                    var a0_10 = bias0
-                    var a0_11 = bias0
-                    var a0_12 = bias0
-                    var a0_13 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    var a1_5 = bias1
-                    var a1_6 = bias1
-                    var a1_7 = bias1
-                    var a1_8 = bias1
-                    var a1_9 = bias1
-                    var a1_10 = bias1
-                    var a1_11 = bias1
-                    var a1_12 = bias1
-                    var a1_13 = bias1
-                    for ic in 0..<512 {
-                        let planeOffset: Int = ic &* 196 &+ oh &* 196 &+ ow &* 1
-                        let k = kernel + ic &* 32
-                        do {
-                            let tap = x + (planeOffset &+ 0)
-                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
-                            Self.multiplyAdd(&a0_7, tap[7], w0)
-                            Self.multiplyAdd(&a1_7, tap[7], w1)
-                            Self.multiplyAdd(&a0_8, tap[8], w0)
-                            Self.multiplyAdd(&a1_8, tap[8], w1)
-                            Self.multiplyAdd(&a0_9, tap[9], w0)
-                            Self.multiplyAdd(&a1_9, tap[9], w1)
-                            Self.multiplyAdd(&a0_10, tap[10], w0)
-                            Self.multiplyAdd(&a1_10, tap[10], w1)
-                            Self.multiplyAdd(&a0_11, tap[11], w0)
-                            Self.multiplyAdd(&a1_11, tap[11], w1)
-                            Self.multiplyAdd(&a0_12, tap[12], w0)
-                            Self.multiplyAdd(&a1_12, tap[12], w1)
-                            Self.multiplyAdd(&a0_13, tap[13], w0)
-                            Self.multiplyAdd(&a1_13, tap[13], w1)
+            let biasOffset: Int = 262_144 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for firstChannel in stride(from: 0, to: 512, by: 64) {
+                for group in 0..<33 {
+                    let first: Int = min(group &* 6, 190)
+                    let tile = tiles.baseAddress! + group &* 24
+                    let q0: Int = first &+ 0
+                    let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
+                    let q1: Int = first &+ 1
+                    let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
+                    let q2: Int = first &+ 2
+                    let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
+                    let q3: Int = first &+ 3
+                    let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
+                    let q4: Int = first &+ 4
+                    let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
+                    let q5: Int = first &+ 5
+                    let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    for i in 0..<1 {
+                        for j in 0..<1 {
+                            let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
+                            let tapBase = x + tapOffset
+                            let weightOffset: Int = ((i &* 1 &+ j) &* 512 &+ firstChannel) &* 16
+                            let tapKernel = kernel + weightOffset
+                            for ic in 0..<64 {
+                                let tap = tapBase + ic &* 196
+                                let k = tapKernel + ic &* 16
+                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
                         }
                     }
                     tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a0_5
-                    tile[6] = a0_6
-                    tile[7] = a0_7
-                    tile[8] = a0_8
-                    tile[9] = a0_9
-                    tile[10] = a0_10
-                    tile[11] = a0_11
-                    tile[12] = a0_12
-                    tile[13] = a0_13
-                    tile[14] = a1_0
-                    tile[15] = a1_1
+                    tile[2] = a0_1
+                    tile[4] = a0_2
+                    tile[6] = a0_3
+                    tile[8] = a0_4
+                    tile[10] = a0_5
+                    tile[12] = a1_0
+                    tile[14] = a1_1
                     tile[16] = a1_2
-                    tile[17] = a1_3
-                    tile[18] = a1_4
-                    tile[19] = a1_5
-                    tile[20] = a1_6
-                    tile[21] = a1_7
-                    tile[22] = a1_8
-                    tile[23] = a1_9
-                    tile[24] = a1_10
-                    tile[25] = a1_11
-                    tile[26] = a1_12
-                    tile[27] = a1_13
-                    for t in 0..<28 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ oh &* 196 &+ ow
-                        let lane: Int = (oc >> 4) &* 224 &+ (oc & 15)
-                        for p in 0..<14 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
-                        }
+                    tile[18] = a1_3
+                    tile[20] = a1_4
+                    tile[22] = a1_5
+                }
+            }
+            for group in 0..<33 {
+                let first: Int = min(group &* 6, 190)
+                let tileLanes = lanes + group &* 192
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
-        }
         }
         }
         }
@@ -1592,9 +1566,14 @@ extension MobilenetV1 {
         planes.update(repeating: 0, count: 1088)
         func copy(_ c: Int, into plane: UnsafeMutablePointer<Float>) {
             for h in 0..<14 {
-                let row: Int = (h &+ 1) &* 34 &+ 1
-                let source: Int = (c &* 14 &+ h) &* 14
-                UnsafeMutableRawPointer(plane + row).storeBytes(of: Self.load16(x + source, stride: 1, available: 14), as: SIMD16<Float>.self)
+                let r: Int = h &+ 1
+                let phaseRow = plane + ((r & 1) &* 2 &* 136 &+ (r >> 1) &* 17)
+                let evens = phaseRow + 136
+                let odds = phaseRow + 1
+                let source = x + (c &* 14 &+ h) &* 14
+                for k in 0..<14 {
+                    (k & 1 == 0 ? evens : odds)[k >> 1] = source[k]
+                }
             }
         }
         copy(channels.lowerBound, into: planes)
@@ -1619,17 +1598,19 @@ extension MobilenetV1 {
                     for i in 0..<3 {
                         for j in 0..<3 {
                             let t = k[i &* 3 &+ j]
-                            Self.multiplyAdd(&a0, t, Self.loadEven16(scratch + ((oh0 &* 2 &+ i &* 1) &* 34 &+ ow &* 2 &+ j &* 1)))
-                            Self.multiplyAdd(&a1, t, Self.loadEven16(scratch + ((oh1 &* 2 &+ i &* 1) &* 34 &+ ow &* 2 &+ j &* 1)))
-                            Self.multiplyAdd(&a2, t, Self.loadEven16(scratch + ((oh2 &* 2 &+ i &* 1) &* 34 &+ ow &* 2 &+ j &* 1)))
-                            Self.multiplyAdd(&a3, t, Self.loadEven16(scratch + ((oh3 &* 2 &+ i &* 1) &* 34 &+ ow &* 2 &+ j &* 1)))
+                            let phaseOffset: Int = ((i & 1) &* 2 &+ (j & 1)) &* 136 &+ (i >> 1) &* 17 &+ ow &+ j >> 1
+                            let phase = scratch + phaseOffset
+                            Self.multiplyAdd(&a0, t, UnsafeRawPointer(phase + oh0 &* 17).loadUnaligned(as: SIMD16<Float>.self))
+                            Self.multiplyAdd(&a1, t, UnsafeRawPointer(phase + oh1 &* 17).loadUnaligned(as: SIMD16<Float>.self))
+                            Self.multiplyAdd(&a2, t, UnsafeRawPointer(phase + oh2 &* 17).loadUnaligned(as: SIMD16<Float>.self))
+                            Self.multiplyAdd(&a3, t, UnsafeRawPointer(phase + oh3 &* 17).loadUnaligned(as: SIMD16<Float>.self))
                         }
                     }
                     let count: Int = min(16, 7 &- ow)
-                    Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + ((c &* 7 &+ oh0) &* 7 &+ ow), count: count)
-                    Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + ((c &* 7 &+ oh1) &* 7 &+ ow), count: count)
-                    Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + ((c &* 7 &+ oh2) &* 7 &+ ow), count: count)
-                    Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + ((c &* 7 &+ oh3) &* 7 &+ ow), count: count)
+                    Self.store16(Self.relu(a0), to: y + ((c &* 7 &+ oh0) &* 7 &+ ow), count: count)
+                    Self.store16(Self.relu(a1), to: y + ((c &* 7 &+ oh1) &* 7 &+ ow), count: count)
+                    Self.store16(Self.relu(a2), to: y + ((c &* 7 &+ oh2) &* 7 &+ ow), count: count)
+                    Self.store16(Self.relu(a3), to: y + ((c &* 7 &+ oh3) &* 7 &+ ow), count: count)
                 }
             }
         }
@@ -1642,86 +1623,97 @@ extension MobilenetV1 {
     @inline(never)
     static func features_block12_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 1024×7×7
-        // weight: (32 blocks, 512, 1, 1, 32)   bias: w[524_288..<525_312]
-        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
-        Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 1, by: 1) {
+        // weight: (64 blocks, 1, 1, 512, 16)   bias: w[524_288..<525_312]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(64, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 16_384
+            let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
-            let biasOffset: Int = 524_288 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 1, 1) {
-                for segment in stride(from: 0, to: 49, by: 7) {
-                    let ow: Int = min(segment, 42)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a0_5 = bias0
-                    var a0_6 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    var a1_5 = bias1
-                    var a1_6 = bias1
-                    for ic in 0..<512 {
-                        let planeOffset: Int = ic &* 49 &+ oh &* 49 &+ ow &* 1
-                        let k = kernel + ic &* 32
-                        do {
-                            let tap = x + (planeOffset &+ 0)
-                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
+            let biasOffset: Int = 524_288 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for firstChannel in stride(from: 0, to: 512, by: 64) {
+                for group in 0..<9 {
+                    let first: Int = min(group &* 6, 43)
+                    let tile = tiles.baseAddress! + group &* 24
+                    let q0: Int = first &+ 0
+                    let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
+                    let q1: Int = first &+ 1
+                    let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
+                    let q2: Int = first &+ 2
+                    let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
+                    let q3: Int = first &+ 3
+                    let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
+                    let q4: Int = first &+ 4
+                    let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
+                    let q5: Int = first &+ 5
+                    let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
+                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    for i in 0..<1 {
+                        for j in 0..<1 {
+                            let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
+                            let tapBase = x + tapOffset
+                            let weightOffset: Int = ((i &* 1 &+ j) &* 512 &+ firstChannel) &* 16
+                            let tapKernel = kernel + weightOffset
+                            for ic in 0..<64 {
+                                let tap = tapBase + ic &* 49
+                                let k = tapKernel + ic &* 16
+                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
                         }
                     }
                     tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a0_5
-                    tile[6] = a0_6
-                    tile[7] = a1_0
-                    tile[8] = a1_1
-                    tile[9] = a1_2
-                    tile[10] = a1_3
-                    tile[11] = a1_4
-                    tile[12] = a1_5
-                    tile[13] = a1_6
-                    for t in 0..<14 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 49 &+ ow
-                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
-                        for p in 0..<7 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
-                        }
+                    tile[2] = a0_1
+                    tile[4] = a0_2
+                    tile[6] = a0_3
+                    tile[8] = a0_4
+                    tile[10] = a0_5
+                    tile[12] = a1_0
+                    tile[14] = a1_1
+                    tile[16] = a1_2
+                    tile[18] = a1_3
+                    tile[20] = a1_4
+                    tile[22] = a1_5
+                }
+            }
+            for group in 0..<9 {
+                let first: Int = min(group &* 6, 43)
+                let tileLanes = lanes + group &* 192
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
-        }
         }
         }
         }
@@ -1773,10 +1765,10 @@ extension MobilenetV1 {
                         }
                     }
                     let count: Int = min(16, 7 &- ow)
-                    Self.store16(pointwiseMax(a0, SIMD16<Float>()), to: y + ((c &* 7 &+ oh0) &* 7 &+ ow), count: count)
-                    Self.store16(pointwiseMax(a1, SIMD16<Float>()), to: y + ((c &* 7 &+ oh1) &* 7 &+ ow), count: count)
-                    Self.store16(pointwiseMax(a2, SIMD16<Float>()), to: y + ((c &* 7 &+ oh2) &* 7 &+ ow), count: count)
-                    Self.store16(pointwiseMax(a3, SIMD16<Float>()), to: y + ((c &* 7 &+ oh3) &* 7 &+ ow), count: count)
+                    Self.store16(Self.relu(a0), to: y + ((c &* 7 &+ oh0) &* 7 &+ ow), count: count)
+                    Self.store16(Self.relu(a1), to: y + ((c &* 7 &+ oh1) &* 7 &+ ow), count: count)
+                    Self.store16(Self.relu(a2), to: y + ((c &* 7 &+ oh2) &* 7 &+ ow), count: count)
+                    Self.store16(Self.relu(a3), to: y + ((c &* 7 &+ oh3) &* 7 &+ ow), count: count)
                 }
             }
         }
@@ -1789,86 +1781,97 @@ extension MobilenetV1 {
     @inline(never)
     static func features_block13_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×7×7   y: 1024×7×7
-        // weight: (32 blocks, 1024, 1, 1, 32)   bias: w[1_048_576..<1_049_600]
-        // tile: 32 channels × 7 pixels of an output row, sixteen channels to a vector
-        Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 14) { tile in
-        let lanes = UnsafeMutableRawPointer(tile.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 1, by: 1) {
+        // weight: (64 blocks, 1, 1, 1024, 16)   bias: w[1_048_576..<1_049_600]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(64, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for block in blocks {
-            let kernelOffset: Int = block &* 32_768
+            let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
-            let biasOffset: Int = 1_048_576 &+ block &* 32
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-            for oh in band..<min(band &+ 1, 1) {
-                for segment in stride(from: 0, to: 49, by: 7) {
-                    let ow: Int = min(segment, 42)
-                    var a0_0 = bias0
-                    var a0_1 = bias0
-                    var a0_2 = bias0
-                    var a0_3 = bias0
-                    var a0_4 = bias0
-                    var a0_5 = bias0
-                    var a0_6 = bias0
-                    var a1_0 = bias1
-                    var a1_1 = bias1
-                    var a1_2 = bias1
-                    var a1_3 = bias1
-                    var a1_4 = bias1
-                    var a1_5 = bias1
-                    var a1_6 = bias1
-                    for ic in 0..<1024 {
-                        let planeOffset: Int = ic &* 49 &+ oh &* 49 &+ ow &* 1
-                        let k = kernel + ic &* 32
-                        do {
-                            let tap = x + (planeOffset &+ 0)
-                            let w0 = UnsafeRawPointer(k + (0 &+ 0)).loadUnaligned(as: SIMD16<Float>.self)
-                            let w1 = UnsafeRawPointer(k + (0 &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[0], w0)
-                            Self.multiplyAdd(&a1_0, tap[0], w1)
-                            Self.multiplyAdd(&a0_1, tap[1], w0)
-                            Self.multiplyAdd(&a1_1, tap[1], w1)
-                            Self.multiplyAdd(&a0_2, tap[2], w0)
-                            Self.multiplyAdd(&a1_2, tap[2], w1)
-                            Self.multiplyAdd(&a0_3, tap[3], w0)
-                            Self.multiplyAdd(&a1_3, tap[3], w1)
-                            Self.multiplyAdd(&a0_4, tap[4], w0)
-                            Self.multiplyAdd(&a1_4, tap[4], w1)
-                            Self.multiplyAdd(&a0_5, tap[5], w0)
-                            Self.multiplyAdd(&a1_5, tap[5], w1)
-                            Self.multiplyAdd(&a0_6, tap[6], w0)
-                            Self.multiplyAdd(&a1_6, tap[6], w1)
+            let biasOffset: Int = 1_048_576 &+ block &* 16
+            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            for firstChannel in stride(from: 0, to: 1024, by: 64) {
+                for group in 0..<9 {
+                    let first: Int = min(group &* 6, 43)
+                    let tile = tiles.baseAddress! + group &* 24
+                    let q0: Int = first &+ 0
+                    let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
+                    let q1: Int = first &+ 1
+                    let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
+                    let q2: Int = first &+ 2
+                    let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
+                    let q3: Int = first &+ 3
+                    let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
+                    let q4: Int = first &+ 4
+                    let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
+                    let q5: Int = first &+ 5
+                    let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
+                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    for i in 0..<1 {
+                        for j in 0..<1 {
+                            let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
+                            let tapBase = x + tapOffset
+                            let weightOffset: Int = ((i &* 1 &+ j) &* 1024 &+ firstChannel) &* 16
+                            let tapKernel = kernel + weightOffset
+                            for ic in 0..<64 {
+                                let tap = tapBase + ic &* 49
+                                let k = tapKernel + ic &* 16
+                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
                         }
                     }
                     tile[0] = a0_0
-                    tile[1] = a0_1
-                    tile[2] = a0_2
-                    tile[3] = a0_3
-                    tile[4] = a0_4
-                    tile[5] = a0_5
-                    tile[6] = a0_6
-                    tile[7] = a1_0
-                    tile[8] = a1_1
-                    tile[9] = a1_2
-                    tile[10] = a1_3
-                    tile[11] = a1_4
-                    tile[12] = a1_5
-                    tile[13] = a1_6
-                    for t in 0..<14 {
-                        let v = tile[t]
-                        tile[t] = pointwiseMax(v, SIMD16<Float>())
-                    }
-                    for oc in 0..<32 {
-                        let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ oh &* 49 &+ ow
-                        let lane: Int = (oc >> 4) &* 112 &+ (oc & 15)
-                        for p in 0..<7 {
-                            y[outputOffset &+ p] = lanes[lane &+ p &* 16]
-                        }
+                    tile[2] = a0_1
+                    tile[4] = a0_2
+                    tile[6] = a0_3
+                    tile[8] = a0_4
+                    tile[10] = a0_5
+                    tile[12] = a1_0
+                    tile[14] = a1_1
+                    tile[16] = a1_2
+                    tile[18] = a1_3
+                    tile[20] = a1_4
+                    tile[22] = a1_5
+                }
+            }
+            for group in 0..<9 {
+                let first: Int = min(group &* 6, 43)
+                let tileLanes = lanes + group &* 192
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
                     }
                 }
             }
-        }
         }
         }
         }
@@ -2021,25 +2024,41 @@ extension MobilenetV1 {
         #endif
     }
 
+    /// a += b · v on eight lanes.
+    @inline(__always)
+    static func multiplyAdd(_ a: inout SIMD8<Float>, _ b: Float, _ v: SIMD8<Float>) {
+        #if CONVC_FMA
+            a = a.addingProduct(SIMD8<Float>(repeating: b), v)
+        #else
+            a += SIMD8<Float>(repeating: b) * v
+        #endif
+    }
+
     /// `v` plus the first `count` values at `r` (a fused residual add).
     @inline(__always)
-    static func plus(_ v: SIMD16<Float>, _ r: UnsafePointer<Float>, count: Int) -> SIMD16<Float> {
+    static func plus16(_ v: SIMD16<Float>, _ r: UnsafePointer<Float>, count: Int) -> SIMD16<Float> {
         v + load16(r, stride: 1, available: count)
+    }
+
+    /// `v` plus the eight values at `r`.
+    @inline(__always)
+    static func plus8(_ v: SIMD8<Float>, _ r: UnsafePointer<Float>, count: Int) -> SIMD8<Float> {
+        v + UnsafeRawPointer(r).loadUnaligned(as: SIMD8<Float>.self)
     }
 
     /// `v` plus the values of `r` at the output places of flat positions from (row, column) on (a fused residual
     /// add where a chunk crosses a row's end).
     @inline(__always)
-    static func plusFlat(_ v: SIMD16<Float>, _ r: UnsafePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) -> SIMD16<Float> {
+    static func plusFlat<V: SIMD>(_ v: V, _ r: UnsafePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) -> V where V.Scalar == Float {
         v + gatherFlat(r, row: row, column: column, width: width, columns: columns, end: end)
     }
 
     /// The values at the output places of flat positions from (row, column) on, zero where a lane is no output pixel.
     @inline(never)
-    static func gatherFlat(_ r: UnsafePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) -> SIMD16<Float> {
-        var v = SIMD16<Float>()
+    static func gatherFlat<V: SIMD>(_ r: UnsafePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) -> V where V.Scalar == Float {
+        var v = V()
         var row = row, column = column
-        for lane in 0..<16 {
+        for lane in 0..<V.scalarCount {
             if column < width && row &* columns &+ column < end { v[lane] = r[row &* width &+ column] }
             column &+= 1
             if column == columns { column = 0; row &+= 1 }
@@ -2049,9 +2068,9 @@ extension MobilenetV1 {
 
     /// Stores the lanes of flat positions from (row, column) on that are output pixels at their dense places.
     @inline(never)
-    static func scatterFlat(_ v: SIMD16<Float>, to y: UnsafeMutablePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) {
+    static func scatterFlat<V: SIMD>(_ v: V, to y: UnsafeMutablePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) where V.Scalar == Float {
         var row = row, column = column
-        for lane in 0..<16 {
+        for lane in 0..<V.scalarCount {
             if column < width && row &* columns &+ column < end { y[row &* width &+ column] = v[lane] }
             column &+= 1
             if column == columns { column = 0; row &+= 1 }
@@ -2069,12 +2088,43 @@ extension MobilenetV1 {
         }
     }
 
+    /// Writes the first `count` of eight lanes (only ever all of them).
+    @inline(__always)
+    static func store8(_ v: SIMD8<Float>, to p: UnsafeMutablePointer<Float>, count: Int) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+    }
+
     /// An activation applied to sixteen values at once.
     @inline(__always)
     static func activate(_ v: SIMD16<Float>, _ f: (Float) -> Float) -> SIMD16<Float> {
         var result = v
         for lane in 0..<16 { result[lane] = f(v[lane]) }
         return result
+    }
+
+    /// max(v, 0) lane by lane, NaN kept (as PyTorch's relu). Not pointwiseMax: the standard library calls its
+    /// own compiled copy of that, out of line (a call per vector made MobileNet's 32→64 conv 1.6 times slower).
+    @inline(__always)
+    static func relu(_ v: SIMD8<Float>) -> SIMD8<Float> {
+        v.replacing(with: SIMD8<Float>(), where: v .< SIMD8<Float>())
+    }
+
+    @inline(__always)
+    static func relu(_ v: SIMD16<Float>) -> SIMD16<Float> {
+        v.replacing(with: SIMD16<Float>(), where: v .< SIMD16<Float>())
+    }
+
+    /// min(max(v, 0), 6) lane by lane, NaN kept.
+    @inline(__always)
+    static func relu6(_ v: SIMD8<Float>) -> SIMD8<Float> {
+        let r = relu(v)
+        return r.replacing(with: SIMD8<Float>(repeating: 6), where: r .> SIMD8<Float>(repeating: 6))
+    }
+
+    @inline(__always)
+    static func relu6(_ v: SIMD16<Float>) -> SIMD16<Float> {
+        let r = relu(v)
+        return r.replacing(with: SIMD16<Float>(repeating: 6), where: r .> SIMD16<Float>(repeating: 6))
     }
 
     /// Lane by lane the larger of `a` and `b`, NaN winning (PyTorch's max pooling).
@@ -2157,19 +2207,19 @@ extension MobilenetV1 {
         }
     }
 
-    /// Rearranges conv weights from (filters, channels, taps) to blocks of eight filters, tap-major:
-    /// (groups · blocks, taps, channels, 8), zero filling each group's last block, so the inner loop reads the
-    /// eight filters' weights for one channel and tap from one place.
-    static func blockFilters(_ p: inout [Float], at offset: Int, filters: Int, groups: Int, channels: Int, taps: Int) {
+    /// Rearranges conv weights from (filters, channels, taps) to blocks of `block` filters, tap-major:
+    /// (groups · blocks, taps, channels, block), zero filling each group's last block, so the inner loop reads the
+    /// block's weights for one channel and tap from one place.
+    static func blockFilters(_ p: inout [Float], at offset: Int, filters: Int, groups: Int, channels: Int, taps: Int, block: Int) {
         let plain = Array(p[offset..<(offset + filters * channels * taps)])
-        let perGroup = filters / groups, blocks = (perGroup + 7) / 8
+        let perGroup = filters / groups, blocks = (perGroup + block - 1) / block
         for g in 0..<groups {
             for b in 0..<blocks {
                 for t in 0..<taps {
                     for c in 0..<channels {
-                        for r in 0..<8 {
-                            let filter = b * 8 + r
-                            p[offset + ((((g * blocks + b) * taps + t) * channels + c) * 8) + r] =
+                        for r in 0..<block {
+                            let filter = b * block + r
+                            p[offset + ((((g * blocks + b) * taps + t) * channels + c) * block) + r] =
                                 filter < perGroup ? plain[((g * perGroup + filter) * channels + c) * taps + t] : 0
                         }
                     }

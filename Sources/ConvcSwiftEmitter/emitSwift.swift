@@ -12,11 +12,17 @@ public struct EmitOptions: Sendable {
     public var typeName: String?
     /// `public` or `internal`.
     public var access: String
+    /// The vector registers the convolution kernels keep their tiles in.
+    public var target: EmitTarget
+    /// Whether the forward pass adds each step's time to `stepNanoseconds` (for `convc verify --profile`).
+    public var profiling: Bool
 
-    public init(sourcePath: String, typeName: String? = nil, access: String = "public") {
+    public init(sourcePath: String, typeName: String? = nil, access: String = "public", target: EmitTarget = .avx2, profiling: Bool = false) {
         self.sourcePath = sourcePath
         self.typeName = typeName
         self.access = access
+        self.target = target
+        self.profiling = profiling
     }
 }
 
@@ -43,111 +49,12 @@ struct ParameterSlots {
     var count = 0
 }
 
-/// Output channels a blocked conv computes together (eight SIMD16 accumulators of sixteen pixels each).
-let filterBlock = 8
-
-/// How a conv is lowered.
-enum ConvolutionKind {
-    /// One filter per channel: per-channel rows of sixteen pixels.
-    case depthwise
-    /// One group, filters a multiple of 32, at most 28×28 output pixels (for 1×1 convs, only where pixel vectors
-    /// would leave a tenth of their lanes idle): vectors of sixteen output channels, two of them × a row segment of
-    /// up to fourteen pixels in registers, each input value broadcast; no lanes are wasted however narrow the map
-    /// (a pixel-vectorised 7×7 map fills 49 of 64 lanes). Reads the input directly when there is no padding.
-    case channelVectors
-    /// 1×1, stride 1, no padding, one group: the input planes are the matrix; no padded copy.
-    case pointwise
-    /// Other stride-1 convs, and undilated stride-2 ones: the input is copied into a zero-padded plane (for
-    /// stride 2, four phase planes of even/odd rows × columns, which make the conv a stride-1 one over them) and
-    /// the output computed over the plane's flat positions (rows `padded width` apart), so sixteen-pixel chunks
-    /// run across row ends and small maps fill their lanes; the positions past a row's end are dropped.
-    case flat
-    /// Everything else: the input is copied once into a zero-padded scratch plane, then eight output channels ×
-    /// sixteen pixels are accumulated in registers with no bounds checks.
-    case blocked
-}
-
-func convolutionKind(_ c: Convolution, output: Shape) -> ConvolutionKind {
-    if c.groups > 1 && c.groups == c.inChannels && c.groups == c.filters { return .depthwise }
-    let plane = output.height * output.width
-    let unitKernel = c.kernel == Pair(1, 1) && c.stride == Pair(1, 1) && c.padding == .zero
-    // A 1×1 conv has little work per output to hide the channel-vector transpose behind: it goes by pixels unless
-    // those would leave a tenth of the lanes idle (a 14×14 map fills 196 of 224).
-    if c.groups == 1 && c.filters % channelBlock == 0 && plane <= 56 * 56
-        && (!unitKernel || plane * 10 < (plane + 31) / 32 * 32 * 9)
-    {
-        return .channelVectors
-    }
-    if c.kernel == Pair(1, 1) && c.stride == Pair(1, 1) && c.padding == .zero && c.groups == 1 { return .pointwise }
-    if c.stride == Pair(1, 1) || (c.stride == Pair(2, 2) && c.dilation == Pair(1, 1)) { return .flat }
-    return .blocked
-}
-
-/// Output channels a channel-vector conv computes together: two SIMD16 vectors.
-let channelBlock = 32
-
-/// Filters per group rounded up to whole blocks, times the groups.
-func paddedFilters(_ c: Convolution) -> Int {
-    let perGroup = c.filters / c.groups
-    return (perGroup + filterBlock - 1) / filterBlock * filterBlock * c.groups
-}
-
-/// The zero-padded copy of the input a blocked or depthwise conv reads: (channels, rows, columns), wide enough
-/// that the last sixteen-pixel chunk of every output row stays inside it.
-func paddedInput(_ c: Convolution, input: Shape, output: Shape) -> (rows: Int, columns: Int) {
-    paddedWindows(kernel: c.kernel, stride: c.stride, dilation: c.dilation, padding: c.padding, input: input, output: output)
-}
-
-/// The padded copy a window operation (conv or pool) reads in sixteen-pixel output chunks.
-func paddedWindows(kernel: Pair, stride: Pair, dilation: Pair, padding: Padding, input: Shape, output: Shape) -> (rows: Int, columns: Int) {
-    let chunks = (output.width + 15) / 16
-    // Stride 2 reads two whole vectors (32 columns) per chunk and keeps the even lanes.
-    let lastRead = stride.w == 2
-        ? chunks * 32 + (kernel.w - 1) * dilation.w
-        : (chunks * 16 - 1) * stride.w + (kernel.w - 1) * dilation.w + 1
-    let rows = max(input.height + padding.top + padding.bottom, (output.height - 1) * stride.h + (kernel.h - 1) * dilation.h + 1)
-    return (rows, max(input.width + padding.left + padding.right, lastRead))
-}
-
-/// A max pool without indices runs on sixteen-pixel vectors over rows bordered with −∞ (as far as a ceil-mode
-/// window reaches); one that keeps indices for a max_unpool, and average pools, run pixel by pixel.
-func isVectorPool(_ p: Pooling, indexed: Bool) -> Bool { p.kind == .max && !indexed }
-
-/// Flat positions a flat conv computes per tile: two sixteen-lane chunks, so eight filters × two chunks keep
-/// sixteen accumulators in flight.
-let flatTile = 32
-
-/// The zero-padded planes a flat conv reads per input channel: one (stride 1), or four phase planes (stride 2) of
-/// half the padded size, rounded up.
-func flatInput(_ c: Convolution, input: Shape) -> (rows: Int, columns: Int, phases: Int) {
-    let rows = input.height + c.padding.top + c.padding.bottom
-    let columns = input.width + c.padding.left + c.padding.right
-    return c.stride == Pair(2, 2) ? ((rows + 1) / 2, (columns + 1) / 2, 4) : (rows, columns, 1)
-}
-
-/// Scratch floats a conv needs for its padded input copy. A flat conv's last tile reads up to `flatTile` floats
-/// past the last plane (lanes it then drops).
-func paddedCopyFloats(_ c: Convolution, input: Shape, output: Shape) -> Int {
-    switch convolutionKind(c, output: output) {
-    case .pointwise: return 0
-    case .channelVectors:
-        guard c.padding != .zero else { return 0 }
-        return c.inChannels * (input.height + c.padding.top + c.padding.bottom) * (input.width + c.padding.left + c.padding.right)
-    case .flat:
-        let padded = flatInput(c, input: input)
-        return c.inChannels * padded.phases * padded.rows * padded.columns + flatTile
-    case .depthwise: return 0  // each channel is padded on the thread's own stack
-    case .blocked:
-        let padded = paddedInput(c, input: input, output: output)
-        return c.inChannels * padded.rows * padded.columns
-    }
-}
-
 struct Emitter {
     let model: Model
     let plan: ExecutionPlan
     let options: EmitOptions
     let typeName: String
+    let tiling: Tiling
     var slots: [Int: ParameterSlots] = [:]
     var parameterFloats = 0
     /// Floats of scratch after the arena, for padded input copies.
@@ -158,22 +65,23 @@ struct Emitter {
         self.plan = planExecution(model)
         self.options = options
         self.typeName = options.typeName ?? defaultTypeName(for: model.name)
+        self.tiling = options.target.tiling
         for step in plan.steps {
             let layer = model.layers[step.layer]
             var slot = ParameterSlots()
             switch layer.op {
-            case .conv(let c) where convolutionKind(c, output: layer.outputShape) != .depthwise:
-                // Blocked layout: filters padded to whole blocks of eight.
-                let weights = paddedFilters(c) * layer.parameters[0].elementCount / c.filters
-                slot = ParameterSlots(
-                    weight: parameterFloats, bias: parameterFloats + weights, count: weights + paddedFilters(c))
-                scratchFloats = max(scratchFloats, paddedCopyFloats(c, input: model.layers[layer.inputs[0]].outputShape, output: layer.outputShape))
+            case .conv(let c) where tiling.convolutionKind(c, output: layer.outputShape) != .depthwise:
+                // Blocked layout: filters padded to whole blocks.
+                let filters = tiling.paddedFilters(c)
+                let weights = filters * layer.parameters[0].elementCount / c.filters
+                slot = ParameterSlots(weight: parameterFloats, bias: parameterFloats + weights, count: weights + filters)
+                scratchFloats = max(scratchFloats, tiling.paddedCopyFloats(c, input: model.layers[layer.inputs[0]].outputShape, output: layer.outputShape))
             case .conv(let c), .convTranspose(let c):
                 slot = ParameterSlots(
                     weight: parameterFloats, bias: parameterFloats + layer.parameters[0].elementCount,
                     count: layer.parameters[0].elementCount + c.filters)
                 if case .conv = layer.op {
-                    scratchFloats = max(scratchFloats, paddedCopyFloats(c, input: model.layers[layer.inputs[0]].outputShape, output: layer.outputShape))
+                    scratchFloats = max(scratchFloats, tiling.paddedCopyFloats(c, input: model.layers[layer.inputs[0]].outputShape, output: layer.outputShape))
                 }
             case .dense(let inFeatures, let units, _, _):
                 slot = ParameterSlots(weight: parameterFloats, bias: parameterFloats + inFeatures * units, count: inFeatures * units + units)
@@ -215,7 +123,7 @@ struct Emitter {
     func needsScratch(_ step: PlannedStep) -> Bool {
         let main = layer(step.layer)
         switch main.op {
-        case .conv(let c): return paddedCopyFloats(c, input: layer(main.inputs[0]).outputShape, output: main.outputShape) > 0
+        case .conv(let c): return tiling.paddedCopyFloats(c, input: layer(main.inputs[0]).outputShape, output: main.outputShape) > 0
         default: return false
         }
     }
@@ -320,6 +228,12 @@ struct Emitter {
             w.line("    (\"\(parameter.name)\", \(list(parameter.shape))),")
         }
         w.line("]")
+        if options.profiling {
+            w.doc("Time spent in each step of the forward pass, summed over calls: (layer name, nanoseconds).")
+            w.line("nonisolated(unsafe) static var stepNanoseconds: [(name: String, nanoseconds: UInt64)] = [")
+            for step in plan.steps { w.line("    (\"\(layer(step.layer).name)\", 0),") }
+            w.line("]")
+        }
         w.line()
         w.doc("Folded weights in the order the layers read them.")
         w.line("let storage: [Float]")
@@ -345,11 +259,11 @@ struct Emitter {
                         w.line("try Self.copy(tensors, \"\(name).bias\", into: &p, at: \(literal(slot.bias)), count: \(literal(c.filters)))")
                     }
                     defer {
-                        let kind = convolutionKind(c, output: layer.outputShape)
+                        let kind = tiling.convolutionKind(c, output: layer.outputShape)
                         if case .conv = layer.op, kind == .channelVectors {
                             w.line("Self.vectorFilters(&p, at: \(literal(slot.weight)), filters: \(c.filters), channels: \(c.inChannels), taps: \(c.kernel.h * c.kernel.w))")
                         } else if case .conv = layer.op, kind != .depthwise {
-                            w.line("Self.blockFilters(&p, at: \(literal(slot.weight)), filters: \(c.filters), groups: \(c.groups), channels: \(c.inChannels / c.groups), taps: \(c.kernel.h * c.kernel.w))")
+                            w.line("Self.blockFilters(&p, at: \(literal(slot.weight)), filters: \(c.filters), groups: \(c.groups), channels: \(c.inChannels / c.groups), taps: \(c.kernel.h * c.kernel.w), block: \(tiling.weightBlock(kind)))")
                         }
                     }
                     if let bn = step.foldedBatchNorm, case .batchNorm(let epsilon) = self.layer(bn).op {
@@ -405,7 +319,13 @@ struct Emitter {
                 w.line("let w = buffer.baseAddress!")
                 w.block("for n in 0..<batch") { w in
                     w.line("let x = input + n &* Self.inputCount")
-                    for step in plan.steps {
+                    for (index, step) in plan.steps.enumerated() {
+                        if options.profiling { w.line("let start\(index) = DispatchTime.now().uptimeNanoseconds") }
+                        defer {
+                            if options.profiling {
+                                w.line("Self.stepNanoseconds[\(index)].nanoseconds += DispatchTime.now().uptimeNanoseconds - start\(index)")
+                            }
+                        }
                         var arguments = step.inputs.map(buffer)
                         if case .maxUnpool(_, _, _, let pool) = layer(step.layer).op {
                             arguments.append("a + \(literal(plan.offsets[plan.bufferOf[pool] * -1 - 1]!))")

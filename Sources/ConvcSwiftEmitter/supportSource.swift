@@ -98,25 +98,41 @@ extension TYPE {
         #endif
     }
 
+    /// a += b · v on eight lanes.
+    @inline(__always)
+    static func multiplyAdd(_ a: inout SIMD8<Float>, _ b: Float, _ v: SIMD8<Float>) {
+        #if CONVC_FMA
+            a = a.addingProduct(SIMD8<Float>(repeating: b), v)
+        #else
+            a += SIMD8<Float>(repeating: b) * v
+        #endif
+    }
+
     /// `v` plus the first `count` values at `r` (a fused residual add).
     @inline(__always)
-    static func plus(_ v: SIMD16<Float>, _ r: UnsafePointer<Float>, count: Int) -> SIMD16<Float> {
+    static func plus16(_ v: SIMD16<Float>, _ r: UnsafePointer<Float>, count: Int) -> SIMD16<Float> {
         v + load16(r, stride: 1, available: count)
+    }
+
+    /// `v` plus the eight values at `r`.
+    @inline(__always)
+    static func plus8(_ v: SIMD8<Float>, _ r: UnsafePointer<Float>, count: Int) -> SIMD8<Float> {
+        v + UnsafeRawPointer(r).loadUnaligned(as: SIMD8<Float>.self)
     }
 
     /// `v` plus the values of `r` at the output places of flat positions from (row, column) on (a fused residual
     /// add where a chunk crosses a row's end).
     @inline(__always)
-    static func plusFlat(_ v: SIMD16<Float>, _ r: UnsafePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) -> SIMD16<Float> {
+    static func plusFlat<V: SIMD>(_ v: V, _ r: UnsafePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) -> V where V.Scalar == Float {
         v + gatherFlat(r, row: row, column: column, width: width, columns: columns, end: end)
     }
 
     /// The values at the output places of flat positions from (row, column) on, zero where a lane is no output pixel.
     @inline(never)
-    static func gatherFlat(_ r: UnsafePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) -> SIMD16<Float> {
-        var v = SIMD16<Float>()
+    static func gatherFlat<V: SIMD>(_ r: UnsafePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) -> V where V.Scalar == Float {
+        var v = V()
         var row = row, column = column
-        for lane in 0..<16 {
+        for lane in 0..<V.scalarCount {
             if column < width && row &* columns &+ column < end { v[lane] = r[row &* width &+ column] }
             column &+= 1
             if column == columns { column = 0; row &+= 1 }
@@ -126,9 +142,9 @@ extension TYPE {
 
     /// Stores the lanes of flat positions from (row, column) on that are output pixels at their dense places.
     @inline(never)
-    static func scatterFlat(_ v: SIMD16<Float>, to y: UnsafeMutablePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) {
+    static func scatterFlat<V: SIMD>(_ v: V, to y: UnsafeMutablePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) where V.Scalar == Float {
         var row = row, column = column
-        for lane in 0..<16 {
+        for lane in 0..<V.scalarCount {
             if column < width && row &* columns &+ column < end { y[row &* width &+ column] = v[lane] }
             column &+= 1
             if column == columns { column = 0; row &+= 1 }
@@ -146,12 +162,43 @@ extension TYPE {
         }
     }
 
+    /// Writes the first `count` of eight lanes (only ever all of them).
+    @inline(__always)
+    static func store8(_ v: SIMD8<Float>, to p: UnsafeMutablePointer<Float>, count: Int) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+    }
+
     /// An activation applied to sixteen values at once.
     @inline(__always)
     static func activate(_ v: SIMD16<Float>, _ f: (Float) -> Float) -> SIMD16<Float> {
         var result = v
         for lane in 0..<16 { result[lane] = f(v[lane]) }
         return result
+    }
+
+    /// max(v, 0) lane by lane, NaN kept (as PyTorch's relu). Not pointwiseMax: the standard library calls its
+    /// own compiled copy of that, out of line (a call per vector made MobileNet's 32→64 conv 1.6 times slower).
+    @inline(__always)
+    static func relu(_ v: SIMD8<Float>) -> SIMD8<Float> {
+        v.replacing(with: SIMD8<Float>(), where: v .< SIMD8<Float>())
+    }
+
+    @inline(__always)
+    static func relu(_ v: SIMD16<Float>) -> SIMD16<Float> {
+        v.replacing(with: SIMD16<Float>(), where: v .< SIMD16<Float>())
+    }
+
+    /// min(max(v, 0), 6) lane by lane, NaN kept.
+    @inline(__always)
+    static func relu6(_ v: SIMD8<Float>) -> SIMD8<Float> {
+        let r = relu(v)
+        return r.replacing(with: SIMD8<Float>(repeating: 6), where: r .> SIMD8<Float>(repeating: 6))
+    }
+
+    @inline(__always)
+    static func relu6(_ v: SIMD16<Float>) -> SIMD16<Float> {
+        let r = relu(v)
+        return r.replacing(with: SIMD16<Float>(repeating: 6), where: r .> SIMD16<Float>(repeating: 6))
     }
 
     /// Lane by lane the larger of `a` and `b`, NaN winning (PyTorch's max pooling).
@@ -234,19 +281,19 @@ extension TYPE {
         }
     }
 
-    /// Rearranges conv weights from (filters, channels, taps) to blocks of eight filters, tap-major:
-    /// (groups · blocks, taps, channels, 8), zero filling each group's last block, so the inner loop reads the
-    /// eight filters' weights for one channel and tap from one place.
-    static func blockFilters(_ p: inout [Float], at offset: Int, filters: Int, groups: Int, channels: Int, taps: Int) {
+    /// Rearranges conv weights from (filters, channels, taps) to blocks of `block` filters, tap-major:
+    /// (groups · blocks, taps, channels, block), zero filling each group's last block, so the inner loop reads the
+    /// block's weights for one channel and tap from one place.
+    static func blockFilters(_ p: inout [Float], at offset: Int, filters: Int, groups: Int, channels: Int, taps: Int, block: Int) {
         let plain = Array(p[offset..<(offset + filters * channels * taps)])
-        let perGroup = filters / groups, blocks = (perGroup + 7) / 8
+        let perGroup = filters / groups, blocks = (perGroup + block - 1) / block
         for g in 0..<groups {
             for b in 0..<blocks {
                 for t in 0..<taps {
                     for c in 0..<channels {
-                        for r in 0..<8 {
-                            let filter = b * 8 + r
-                            p[offset + ((((g * blocks + b) * taps + t) * channels + c) * 8) + r] =
+                        for r in 0..<block {
+                            let filter = b * block + r
+                            p[offset + ((((g * blocks + b) * taps + t) * channels + c) * block) + r] =
                                 filter < perGroup ? plain[((g * perGroup + filter) * channels + c) * taps + t] : 0
                         }
                     }

@@ -4,6 +4,8 @@ import ArgumentParser
 import ConvcSwiftEmitter
 import Foundation
 
+extension EmitTarget: ExpressibleByArgument {}
+
 struct Emit: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write a standalone Swift source file for a spec.",
@@ -11,7 +13,9 @@ struct Emit: ParsableCommand {
             The file declares one type (named after the model, or --type-name) with the model's metadata, \
             init(weights:) reading the same .safetensors files as `convc run`, init(tensors:), and predict \
             (allocating and allocation-free). It depends on nothing but Foundation. Compile it with \
-            `swiftc -O -target-cpu native` (or `-Xswiftc -target-cpu -Xswiftc native` through SwiftPM).
+            `swiftc -O -target-cpu native -DCONVC_FMA` (or `-Xswiftc -target-cpu -Xswiftc native -Xswiftc -DCONVC_FMA` \
+            through SwiftPM). --target sizes the convolutions' register tiles: avx2 (the default, and right for Arm) \
+            or avx512; code for either runs on any CPU, fastest on the one it names.
             """)
 
     @Argument(help: "The spec file (YAML).", completion: .file(extensions: ["yaml", "yml"]))
@@ -26,6 +30,9 @@ struct Emit: ParsableCommand {
     @Option(help: "Access level of the emitted API: public or internal.")
     var access: String = "public"
 
+    @Option(help: "The vector registers the convolutions' tiles fit: \(EmitTarget.allValueStrings.joined(separator: " or ")).")
+    var target: EmitTarget = .avx2
+
     func validate() throws {
         guard access == "public" || access == "internal" else {
             throw ValidationError("--access must be public or internal")
@@ -39,7 +46,7 @@ struct Emit: ParsableCommand {
 
     func run() throws {
         let model = try requireModel(spec)
-        let source = emitSwift(model, options: EmitOptions(sourcePath: spec, typeName: typeName, access: access))
+        let source = emitSwift(model, options: EmitOptions(sourcePath: spec, typeName: typeName, access: access, target: target))
         if let output {
             try writeAtomically(Array(source.utf8), to: output)
         } else {

@@ -34,6 +34,19 @@ struct Verify: ParsableCommand {
     @Option(help: "The Swift compiler to use.")
     var swiftc: String = "swiftc"
 
+    @Option(
+        help: ArgumentHelp(
+            "Keep the emitted source, the compiled model, the weights and the input in this folder.",
+            discussion: "The model then runs as `FOLDER/model weights.safetensors input.npy output.npy THREADS [RUNS]` and prints its median time.",
+            valueName: "folder"))
+    var keep: String?
+
+    @Flag(help: "Also print the emitted code's mean time per layer, slowest first.")
+    var profile = false
+
+    @Option(help: "The vector registers the convolutions' tiles fit (as for `convc emit`): \(EmitTarget.allValueStrings.joined(separator: " or ")).")
+    var target: EmitTarget = .avx2
+
     func validate() throws {
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
@@ -41,16 +54,17 @@ struct Verify: ParsableCommand {
 
     func run() throws {
         let model = try requireModel(spec)
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("convc-verify-\(UUID().uuidString)")
+        let folder = keep.map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("convc-verify-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
+        defer { if keep == nil { try? FileManager.default.removeItem(at: folder) } }
         func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
 
         let tensors = initialWeights(for: model, seed: seed, randomStatistics: true)
         try writeAtomically(SafeTensors.serialize(tensors), to: path("weights.safetensors"))
         let input = seededInput(shape: [1] + model.inputShape.dims, seed: seed &+ 1)
         try writeAtomically(NPY.serialize(shape: input.shape, values: input.values), to: path("input.npy"))
-        let source = emitSwift(model, options: EmitOptions(sourcePath: spec, typeName: "VerifiedModel", access: "internal"))
+        let source = emitSwift(model, options: EmitOptions(sourcePath: spec, typeName: "VerifiedModel", access: "internal", target: target, profiling: profile))
         try writeAtomically(Array(source.utf8), to: path("Model.swift"))
         try writeAtomically(Array(harness(runs: runs).utf8), to: path("main.swift"))
 
@@ -66,7 +80,8 @@ struct Verify: ParsableCommand {
         guard execution.status == 0 else {
             throw fail("the compiled model failed (exit status \(execution.status)):\n\(execution.output)")
         }
-        let emittedMilliseconds = Double(execution.output.split(separator: " ").first ?? "") ?? .nan
+        let emittedMilliseconds = Double(execution.output.split(whereSeparator: \.isWhitespace).first ?? "") ?? .nan
+        if profile { print(execution.output.split(separator: "\n").dropFirst().joined(separator: "\n")) }
         let emitted = try NPY.parse(readBytes(path("output.npy"))).values
 
         var stored: [String: StoredTensor] = [:]
@@ -123,12 +138,13 @@ struct Verify: ParsableCommand {
         let model = try VerifiedModel(weights: URL(fileURLWithPath: arguments[1]))
         let input = try readArray(arguments[2])
         let threads = Int(arguments[4]) ?? 1
+        let runs = arguments.count > 5 ? max(1, Int(arguments[5]) ?? 1) : \(runs)
         let output = try model.predict(input, threads: threads)
         // Timed: the allocation-free forward pass with the arena allocated once, as a service would run it.
         var arena = [Float](repeating: 0, count: VerifiedModel.arenaFloats)
         var timed = [Float](repeating: 0, count: output.count)
         var times: [Double] = []
-        for _ in 0..<\(runs) {
+        for _ in 0..<runs {
             let start = Date()
             input.withUnsafeBufferPointer { x in timed.withUnsafeMutableBufferPointer { y in arena.withUnsafeMutableBufferPointer { a in
                 model.predict(x.baseAddress!, batch: 1, into: y.baseAddress!, arena: a.baseAddress!, threads: threads)
@@ -147,9 +163,19 @@ struct Verify: ParsableCommand {
         for value in output { withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes += $0 } }
         try Data(bytes).write(to: URL(fileURLWithPath: arguments[3]))
         print(times.sorted()[times.count / 2], "ms")
+        \(profile ? profileReport : "")
         """
     }
 }
+
+/// Swift that prints the profiled steps' times, slowest first, as milliseconds per run and shares.
+let profileReport = """
+    let total = VerifiedModel.stepNanoseconds.reduce(0) { $0 + $1.nanoseconds }
+    for step in VerifiedModel.stepNanoseconds.sorted(by: { $0.nanoseconds > $1.nanoseconds }) {
+        let milliseconds = Double(step.nanoseconds) / 1e6 / Double(times.count + 1)
+        print(String(format: "%9.3f ms %5.1f%%  ", milliseconds, 100 * Double(step.nanoseconds) / Double(max(total, 1))) + step.name)
+    }
+    """
 
 /// Runs a program and returns its exit status and combined output.
 func runProcess(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {

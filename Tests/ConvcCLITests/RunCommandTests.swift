@@ -117,10 +117,63 @@ import Testing
         let source = try convc("emit", spec.path).stdout
         #expect(source.contains("static func first(") && !source.contains("static func second("))
         #expect(source.contains("/// Also runs second (the same shapes and fusions)."))
-        #expect(source.contains("Self.first(x, w + 0,") && source.contains("Self.first(a + 0, w + 152,"))
+        #expect(source.contains("Self.first(x, w + 0,") && source.contains("Self.first(a + 0, w + 76,"))
         #expect(source.contains("static func third("))
         let run = try convc("verify", spec.path, "--runs", "1")
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+    }
+
+    /// One conv of each kernel either target picks (pixel vectors flat and phased, pixel groups plain and in
+    /// chunks with a fused residual, channel vectors, 1×1 pixel tiles, stride 3, depthwise), compiled and checked
+    /// against the interpreter for both register files.
+    @Test(arguments: ["avx2", "avx512"])
+    func everyKernelAgreesWithTheInterpreter(target: String) throws {
+        let spec = FileManager.default.temporaryDirectory.appendingPathComponent("kernels-\(UUID().uuidString).yaml")
+        try """
+            input: [3, 32, 32]
+            layers:
+              - conv: { name: flat, filters: 8, kernel: 3, padding: 1 }
+              - relu
+              - conv: { name: strided, filters: 32, kernel: 3, stride: 2, padding: 1 }
+              - relu6
+              - conv: { name: pointwise, filters: 24, kernel: 1 }
+              - conv: { name: depthwise, depthwise: true, kernel: 3, padding: 1 }
+              - conv: { name: blocked, filters: 20, kernel: 3, stride: 3, padding: 1 }
+              - conv: { name: widen, filters: 32, kernel: 1 }
+              - residual:
+                  body:
+                    - conv: { name: chunked, filters: 32, kernel: 3, padding: 1 }
+                    - relu
+                    - conv: { name: chunked2, filters: 32, kernel: 3, padding: 1 }
+              - relu
+              - global_avg_pool
+              - flatten
+              - dense: { name: fc, units: 10 }
+            """.write(to: spec, atomically: true, encoding: .utf8)
+        let source = try convc("emit", spec.path, "--target", target).stdout
+        let tiles = source.split(separator: "\n").filter { $0.contains("// tile: ") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        if target == "avx2" {
+            #expect(tiles == [
+                "// tile: 4 filters × 3 vectors of 8 positions",
+                "// tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast",
+                "// tile: 4 filters × 3 vectors of 8 pixels",
+                "// tile: 4 filters × 3 vectors of 8 pixels",
+                "// tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16",
+                "// tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16",
+            ])
+        } else {
+            #expect(tiles == [
+                "// tile: 8 filters × 2 vectors of 16 positions",
+                "// tile: 32 channels × 4 pixels of an output row, sixteen channels to a vector",
+                "// tile: 8 filters × 2 vectors of 16 pixels",
+                "// tile: 32 channels × 12 pixels of an output row, sixteen channels to a vector",
+                "// tile: 32 channels × 6 pixels of an output row, sixteen channels to a vector",
+                "// tile: 32 channels × 6 pixels of an output row, sixteen channels to a vector",
+            ])
+        }
+        let run = try convc("verify", spec.path, "--runs", "1", "--target", target)
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.hasSuffix("agree\n"))
     }
 
     @Test func verifyCompilesRunsAndAgrees() throws {

@@ -109,27 +109,47 @@ let generatedTolerance: Float = 1e-4
         #expect(Resnet18.arenaFloats == Resnet18.activationFloats + Resnet18.scratchFloats)
     }
 
-    @Test func resNet18ConvsPickTheirKernelsByMapSize() throws {
+    /// The body of `static func name(` in an emitted file, up to the next function.
+    func body(_ name: String, in source: String) -> Substring {
+        guard let start = source.range(of: "static func \(name)(") else { return "" }
+        let rest = source[start.upperBound...]
+        return rest[..<(rest.range(of: "static func ")?.lowerBound ?? rest.endIndex)]
+    }
+
+    @Test func resNet18ConvsPickTheirKernelsForSixteenRegisters() throws {
         let source = try String(contentsOf: packageRoot.appendingPathComponent("generated/resnet18.swift"), encoding: .utf8)
-        func body(_ name: String) -> Substring {
-            guard let start = source.range(of: "static func \(name)(") else { return "" }
-            let rest = source[start.upperBound...]
-            return rest[..<(rest.range(of: "static func ")?.lowerBound ?? rest.endIndex)]
+        // every conv with at least 64 multiply-adds per output: 16 channels × 6 pixels anywhere in the map, whatever
+        // the stride or kernel (conv1 is 7×7 stride 2 over 3 channels: 147)
+        for name in ["conv1", "layer1_0_conv1", "layer3_0_conv1", "layer4_0_conv2", "layer4_0_downsample_0"] {
+            #expect(body(name, in: source).contains("tile: 16 channels (2 vectors) × 6 output pixels"), "\(name)")
         }
-        // 7×7 stride 2 on 224 + 2·3 padding: four phase planes of 115×115, stride-1 reads over them
-        #expect(body("conv1").contains("four phase planes of 115×115"))
-        // 56×56 and below: channel vectors, 32 channels × 14 pixels (7 on a 7×7 map)
-        #expect(body("layer1_0_conv1").contains("tile: 32 channels × 14 pixels"))
-        #expect(body("layer2_1_conv1").contains("tile: 32 channels × 14 pixels"))
-        #expect(body("layer4_0_conv2").contains("tile: 32 channels × 7 pixels"))
-        // a strided 3×3 conv takes segments of at most 7 pixels (its overlapping taps would spill 28 accumulators)
-        #expect(body("layer3_0_conv1").contains("tile: 32 channels × 7 pixels"))
+        // 14×14 and 7×7 maps sum their input channels in chunks: 16 for 3×3 kernels, 64 for 1×1
+        #expect(body("layer3_0_conv2", in: source).contains("input channels in chunks of 16"))
+        #expect(body("layer4_0_downsample_0", in: source).contains("input channels in chunks of 64"))
+        #expect(!body("layer1_0_conv1", in: source).contains("chunks"))
+        // a padded conv reads a zero-padded copy; the 1×1 projection reads its input directly
+        #expect(body("layer1_0_conv1", in: source).contains("Self.pad("))
+        #expect(!body("layer4_0_downsample_0", in: source).contains("Self.pad("))
+        // the residual add and the relu after it run in the projection's output loop
+        #expect(body("layer4_0_downsample_0", in: source).contains("+ x1[outputOffset &+ p]"))
         // the max pool combines rows on the thread's stack: no padded copy of its 64×112×112 input
-        #expect(body("maxpool").contains("withUnsafeTemporaryAllocation") && !body("maxpool").contains("Self.pad"))
+        #expect(body("maxpool", in: source).contains("withUnsafeTemporaryAllocation") && !body("maxpool", in: source).contains("Self.pad"))
+    }
+
+    @Test func resNet18ConvsPickTheirKernelsForThirtyTwoRegisters() throws {
+        let source = emitSwift(try loadModel("resnet18"), options: EmitOptions(sourcePath: "specs/resnet18.yaml", target: .avx512))
+        // 7×7 stride 2 on 224 + 2·3 padding: four phase planes of 115×115, stride-1 reads over them
+        #expect(body("conv1", in: source).contains("four phase planes of 115×115"))
+        #expect(body("conv1", in: source).contains("tile: 8 filters × 2 vectors of 16 positions"))
+        // 56×56 and below: channel vectors, 32 channels × 14 pixels (7 on a 7×7 map)
+        #expect(body("layer1_0_conv1", in: source).contains("tile: 32 channels × 14 pixels"))
+        #expect(body("layer2_1_conv1", in: source).contains("tile: 32 channels × 14 pixels"))
+        #expect(body("layer4_0_conv2", in: source).contains("tile: 32 channels × 7 pixels"))
+        // a strided 3×3 conv takes segments of at most 7 pixels (its overlapping taps would spill 28 accumulators)
+        #expect(body("layer3_0_conv1", in: source).contains("tile: 32 channels × 7 pixels"))
         // a 1×1 stride-2 projection has no padding, so it reads its input directly
-        #expect(body("layer4_0_downsample_0").contains("tile: 32 channels × 7 pixels") && !body("layer4_0_downsample_0").contains("Self.pad"))
-        // the residual add and the relu after it run in the second conv's output loop
-        #expect(body("layer4_0_downsample_0").contains("+ x1[outputOffset &+ p]"))
+        #expect(body("layer4_0_downsample_0", in: source).contains("tile: 32 channels × 7 pixels") && !body("layer4_0_downsample_0", in: source).contains("Self.pad"))
+        #expect(body("layer4_0_downsample_0", in: source).contains("+ x1[outputOffset &+ p]"))
     }
 
     @Test(arguments: specNames)

@@ -79,8 +79,9 @@ extension Emitter {
         }
     }
 
-    /// The step's activation as an expression over a SIMD16 value `v` (vector operations where they exist).
-    func vectorActivation(_ step: PlannedStep, _ v: String) -> String {
+    /// The step's activation as an expression over a vector `v` of `lanes` floats (vector operations where they
+    /// exist).
+    func vectorActivation(_ step: PlannedStep, _ v: String, lanes: Int = 16) -> String {
         guard activationExpression(step) != nil else { return v }
         var activation: Activation?
         switch layer(step.layer).op {
@@ -89,19 +90,19 @@ extension Emitter {
         }
         if let fused = step.fusedActivation, case .activation(let a) = layer(fused).op { activation = a }
         switch activation {
-        case .relu: return "pointwiseMax(\(v), SIMD16<Float>())"
-        case .relu6: return "pointwiseMin(pointwiseMax(\(v), SIMD16<Float>()), SIMD16<Float>(repeating: 6))"
+        case .relu: return "Self.relu(\(v))"
+        case .relu6: return "Self.relu6(\(v))"
         case .leakyReLU(let slope): return "\(v).replacing(with: \(v) * \(literal(slope)), where: \(v) .< 0)"
         case .sigmoid, .tanh: return "Self.activate(\(v), { v in \(activationExpression(step)!) })"
         case nil: return v
         }
     }
 
-    /// The value stored for accumulator `v` at output index `index` (`count` lanes valid): plus the fused add's
-    /// other operand there (the step's last input), then the activation.
-    func finished(_ step: PlannedStep, _ v: String, index: String, count: String) -> String {
-        guard step.fusedAdd != nil else { return vectorActivation(step, v) }
-        return vectorActivation(step, "Self.plus(\(v), x\(step.inputs.count - 1) + (\(index)), count: \(count))")
+    /// The value stored for accumulator `v` (of `lanes` floats) at output index `index` (`count` lanes valid): plus
+    /// the fused add's other operand there (the step's last input), then the activation.
+    func finished(_ step: PlannedStep, _ v: String, index: String, count: String, lanes: Int = 16) -> String {
+        guard step.fusedAdd != nil else { return vectorActivation(step, v, lanes: lanes) }
+        return vectorActivation(step, "Self.plus\(lanes)(\(v), x\(step.inputs.count - 1) + (\(index)), count: \(count))", lanes: lanes)
     }
 
     /// Writes `y[i] = activation(y[i])` over `count` values starting at `base`, if the step has an activation.
@@ -115,9 +116,10 @@ extension Emitter {
 
     // MARK: Convolution
 
-    /// Where block `block` of eight filters starts: its filters, input channels (its group's), weights and bias.
+    /// Where block `block` of filters starts: its filters, input channels (its group's), weights and bias.
     /// Bias is (filters) padded with zeros to whole blocks; lanes past `filters` are never stored.
     func filterBlockPreamble(_ c: Convolution, slot: ParameterSlots, into w: inout SwiftWriter) {
+        let filterBlock = tiling.filterBlock
         let inPerGroup = c.inChannels / c.groups, outPerGroup = c.filters / c.groups
         let blocksPerGroup = (outPerGroup + filterBlock - 1) / filterBlock
         w.line("let firstFilter: Int = (block / \(blocksPerGroup)) &* \(outPerGroup) &+ (block % \(blocksPerGroup)) &* \(filterBlock)")
@@ -129,12 +131,13 @@ extension Emitter {
         w.line("let bias = w + biasOffset")
     }
 
-    /// Convolution with the output tile in registers: eight output channels × sixteen pixels of one output row in
-    /// eight SIMD16 accumulators, summed over input channels and kernel taps; the input is first copied into a
+    /// Convolution with the output tile in registers: a block of output channels × sixteen pixels of one output
+    /// row in SIMD16 accumulators, summed over input channels and kernel taps; the input is first copied into a
     /// zero-padded scratch plane, so no load needs a bounds check (1×1 stride-1 convs read the input directly).
     func lowerConvolution(_ c: Convolution, input: Shape, output: Shape, step: PlannedStep, into w: inout SwiftWriter) {
         let slot = slots[step.layer]!
-        let kind = convolutionKind(c, output: output)
+        let filterBlock = tiling.filterBlock
+        let kind = tiling.convolutionKind(c, output: output)
         let inPerGroup = c.inChannels / c.groups, outPerGroup = c.filters / c.groups
         let plane = output.height * output.width
         if kind == .depthwise {
@@ -156,7 +159,11 @@ extension Emitter {
             }
             return
         }
-        if kind == .pointwise && plane >= 2 * 16 {
+        if kind == .pixelGroups {
+            lowerPixelGroups(c, input: input, output: output, step: step, into: &w)
+            return
+        }
+        if kind == .pointwise && plane >= tiling.pixelTile {
             lowerPointwise(c, output: output, step: step, into: &w)
             return
         }
@@ -340,22 +347,138 @@ extension Emitter {
         w.line("}")
     }
 
-    /// A 1×1 stride-1 conv over at least thirty-two pixels: the input planes are the matrix. Eight filters ×
-    /// thirty-two pixels in sixteen SIMD16 accumulators; the last tile is shifted back to end at the last pixel,
-    /// so a few pixels are computed twice and every load and store is a whole vector.
+    /// Vectors of output channels × a group of output pixels (consecutive in the map, across row ends), summed
+    /// over taps and input channels with each input value broadcast. Every pixel's input is found through its own
+    /// offset, so strides, row ends and narrow maps cost nothing. Deep layers on small maps sum their input
+    /// channels in chunks whose weights and inputs stay in L1, keeping partial sums between chunks.
+    func lowerPixelGroups(_ c: Convolution, input: Shape, output: Shape, step: PlannedStep, into w: inout SwiftWriter) {
+        let slot = slots[step.layer]!
+        let (lanes, vector, vectors, pixels) = (tiling.lanes, tiling.vector, tiling.groupVectors, tiling.groupPixels)
+        let channels = tiling.groupChannels
+        let taps = c.kernel.h * c.kernel.w
+        let blocks = c.filters / channels
+        let plane = output.height * output.width
+        let groups = (plane + pixels - 1) / pixels
+        let padded = c.padding != .zero
+        let rows = padded ? input.height + c.padding.top + c.padding.bottom : input.height
+        let columns = padded ? input.width + c.padding.left + c.padding.right : input.width
+        let source = padded ? "scratch" : "x"
+        // Small maps are read by every group of pixels: their weights (from L2) and inputs would not stay in L1
+        // (measured at 7×7: 512→512 3×3 from 66 to 80 GFLOP/s, 1024→1024 1×1 from 56 to 78).
+        let chunk = taps == 1 ? 64 : 16
+        let chunked = plane <= 14 * 14 && c.inChannels > chunk && c.inChannels % chunk == 0
+        let chunkChannels = chunked ? chunk : c.inChannels
+        let tileVectors = vectors * pixels
+        w.comment("weight: (\(blocks) blocks, \(c.kernel.h), \(c.kernel.w), \(c.inChannels), \(channels))   bias: w[\(literal(slot.bias - slot.weight))..<\(literal(slot.count))]")
+        w.comment("tile: \(channels) channels (\(vectors) vectors) × \(pixels) output pixels, each input value broadcast" + (chunked ? "; input channels in chunks of \(chunk)" : ""))
+        if padded {
+            w.line("Self.pad(x, channels: \(c.inChannels), height: \(input.height), width: \(input.width), top: \(c.padding.top), left: \(c.padding.left), rows: \(rows), columns: \(columns), into: scratch, threads: threads)")
+        }
+        // Blocks write disjoint output channels and only read the input, so threads split them. Tile slots are
+        // every other vector (see lowerPointwise); with chunks, each group of pixels keeps its partial sums.
+        w.line("Self.parallel(\(blocks), threads: threads) { blocks in")
+        w.line("withUnsafeTemporaryAllocation(of: \(vector).self, capacity: \(literal(2 * tileVectors * (chunked ? groups : 1)))) { tiles in")
+        w.line("let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)")
+        w.block("for block in blocks") { w in
+            w.line("let kernelOffset: Int = block &* \(literal(c.inChannels * taps * channels))")
+            w.line("let kernel = w + kernelOffset")
+            w.line("let biasOffset: Int = \(literal(slot.bias - slot.weight)) &+ block &* \(channels)")
+            for v in 0..<vectors {
+                w.line("let bias\(v) = UnsafeRawPointer(w + (biasOffset &+ \(lanes * v))).loadUnaligned(as: \(vector).self)")
+            }
+            func groupLoop(_ body: (inout SwiftWriter) -> Void, into w: inout SwiftWriter) {
+                w.block("for group in 0..<\(groups)") { w in
+                    // The last group shifts back to end at the map's end; a few pixels are computed twice.
+                    w.line("let first: Int = min(group &* \(pixels), \(plane - pixels))")
+                    body(&w)
+                }
+            }
+            func accumulate(_ w: inout SwiftWriter) {
+                w.line("let tile = tiles.baseAddress! + \(chunked ? "group &* \(2 * tileVectors)" : "0")")
+                for p in 0..<pixels {
+                    // The input offset of pixel p of the group: its window's top-left corner.
+                    w.line("let q\(p): Int = first &+ \(p)")
+                    w.line("let o\(p): Int = (q\(p) / \(output.width)) &* \(literal(c.stride.h * columns)) &+ (q\(p) % \(output.width)) &* \(c.stride.w)")
+                }
+                for v in 0..<vectors {
+                    for p in 0..<pixels {
+                        let start = chunked ? "firstChannel == 0 ? bias\(v) : tile[\(2 * (v * pixels + p))]" : "bias\(v)"
+                        w.line("var a\(v)_\(p) = \(start)")
+                    }
+                }
+                // Tap-major, channels innermost: one tap's loads in an iteration, so the optimiser cannot share
+                // input values across taps (keeping them live spilled the accumulators).
+                w.block("for i in 0..<\(c.kernel.h)") { w in
+                    w.block("for j in 0..<\(c.kernel.w)") { w in
+                        w.line("let tapOffset: Int = i &* \(literal(c.dilation.h * columns)) &+ j &* \(c.dilation.w) &+ firstChannel &* \(literal(rows * columns))")
+                        w.line("let tapBase = \(source) + tapOffset")
+                        w.line("let weightOffset: Int = ((i &* \(c.kernel.w) &+ j) &* \(c.inChannels) &+ firstChannel) &* \(channels)")
+                        w.line("let tapKernel = kernel + weightOffset")
+                        w.block("for ic in 0..<\(chunkChannels)") { w in
+                            w.line("let tap = tapBase + ic &* \(literal(rows * columns))")
+                            w.line("let k = tapKernel + ic &* \(channels)")
+                            for v in 0..<vectors {
+                                w.line("let w\(v) = UnsafeRawPointer(k + \(lanes * v)).loadUnaligned(as: \(vector).self)")
+                            }
+                            for p in 0..<pixels {
+                                for v in 0..<vectors { w.line("Self.multiplyAdd(&a\(v)_\(p), tap[o\(p)], w\(v))") }
+                            }
+                        }
+                    }
+                }
+                for v in 0..<vectors {
+                    for p in 0..<pixels { w.line("tile[\(2 * (v * pixels + p))] = a\(v)_\(p)") }
+                }
+            }
+            // The tile in memory goes out channel by channel (the output is channels-first), with the residual
+            // and the activation.
+            func writeOut(_ w: inout SwiftWriter) {
+                w.line("let tileLanes = lanes + \(chunked ? "group &* \(2 * tileVectors * lanes)" : "0")")
+                w.block("for oc in 0..<\(channels)") { w in
+                    w.line("let outputOffset: Int = (block &* \(channels) &+ oc) &* \(literal(plane)) &+ first")
+                    w.line("let lane: Int = (oc / \(lanes)) &* \(2 * pixels * lanes) &+ oc % \(lanes)")
+                    w.block("for p in 0..<\(pixels)") { w in
+                        w.line("let v = tileLanes[lane &+ p &* \(2 * lanes)]\(step.fusedAdd != nil ? " + x\(step.inputs.count - 1)[outputOffset &+ p]" : "")")
+                        w.line("y[outputOffset &+ p] = \(activationExpression(step) ?? "v")")
+                    }
+                }
+            }
+            if chunked {
+                w.block("for firstChannel in stride(from: 0, to: \(c.inChannels), by: \(chunk))") { w in
+                    groupLoop(accumulate, into: &w)
+                }
+                groupLoop(writeOut, into: &w)
+            } else {
+                groupLoop({ w in
+                    w.line("let firstChannel = 0")
+                    accumulate(&w)
+                    writeOut(&w)
+                }, into: &w)
+            }
+        }
+        w.line("}")
+        w.line("}")
+    }
+
+    /// A 1×1 stride-1 conv over at least one tile of pixels: the input planes are the matrix. A block of filters ×
+    /// vectors of pixels in accumulators; the last tile is shifted back to end at the last pixel, so a few pixels
+    /// are computed twice and every load and store is a whole vector.
     func lowerPointwise(_ c: Convolution, output: Shape, step: PlannedStep, into w: inout SwiftWriter) {
         let slot = slots[step.layer]!
         let plane = output.height * output.width
+        let (filterBlock, chunks, lanes, vector) = (tiling.filterBlock, tiling.pixelChunks, tiling.lanes, tiling.vector)
         let blocks = (c.filters + filterBlock - 1) / filterBlock
-        let chunks = 2
         w.comment("weight: (\(blocks) blocks, \(c.inChannels), \(filterBlock))   bias: w[\(literal(slot.bias - slot.weight))..<\(literal(slot.count))]")
+        w.comment("tile: \(filterBlock) filters × \(chunks) vectors of \(lanes) pixels")
         // Bands of pixels whose input (about 64 KB) stays in L1 and L2 while every filter block reads it. Within a
-        // band each block sweeps the pixels, so its eight output rows are written as eight streams the hardware
-        // prefetcher follows; pixel tiles outermost would write a line of every filter's row at once.
-        let tilePixels = 16 * chunks
+        // band each block sweeps the pixels, so its output rows are written as streams the hardware prefetcher
+        // follows; pixel tiles outermost would write a line of every filter's row at once.
+        let tilePixels = tiling.pixelTile
         let band = max(tilePixels, 16_384 / c.inChannels / tilePixels * tilePixels)
         w.line("Self.parallel(\(blocks), threads: threads) { blocks in")
-        w.line("withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: \(filterBlock * chunks)) { tile in")
+        // Every other slot of the tile: consecutive vector stores would let the optimiser fuse accumulators into
+        // wider vectors, which it then splits into halves across the whole loop.
+        w.line("withUnsafeTemporaryAllocation(of: \(vector).self, capacity: \(2 * filterBlock * chunks)) { tile in")
         w.block("for band in stride(from: 0, to: \(literal(plane)), by: \(literal(band)))") { w in
             w.block("for block in blocks") { w in
                 w.line("let firstFilter: Int = block &* \(filterBlock)")
@@ -367,12 +490,12 @@ extension Emitter {
                 w.block("for start in stride(from: band, to: min(band &+ \(literal(band)), \(literal(plane))), by: \(tilePixels))") { w in
                     w.line("let p: Int = min(start, \(literal(plane - tilePixels)))")
                     for r in 0..<filterBlock {
-                        for t in 0..<chunks { w.line("var a\(r)_\(t) = SIMD16<Float>(repeating: bias[\(r)])") }
+                        for t in 0..<chunks { w.line("var a\(r)_\(t) = \(vector)(repeating: bias[\(r)])") }
                     }
                     w.block("for ic in 0..<\(c.inChannels)") { w in
                         w.line("let source = x + (ic &* \(literal(plane)) &+ p)")
                         for t in 0..<chunks {
-                            w.line("let v\(t) = UnsafeRawPointer(source + \(16 * t)).loadUnaligned(as: SIMD16<Float>.self)")
+                            w.line("let v\(t) = UnsafeRawPointer(source + \(lanes * t)).loadUnaligned(as: \(vector).self)")
                         }
                         w.line("let k = kernel + ic &* \(filterBlock)")
                         for r in 0..<filterBlock {
@@ -384,12 +507,12 @@ extension Emitter {
                     // accumulators, swiftc splits them into quarter vectors inside the channel loop (measured: a
                     // 32→64 conv at 112×112 ran 1.7 times slower).
                     for r in 0..<filterBlock {
-                        for t in 0..<chunks { w.line("tile[\(r * chunks + t)] = a\(r)_\(t)") }
+                        for t in 0..<chunks { w.line("tile[\(2 * (r * chunks + t))] = a\(r)_\(t)") }
                     }
                     w.block("for r in 0..<filters") { w in
                         w.block("for t in 0..<\(chunks)") { w in
-                            w.line("let index: Int = outputOffset &+ r &* \(literal(plane)) &+ t &* 16")
-                            w.line("Self.store16(\(finished(step, "tile[r &* \(chunks) &+ t]", index: "index", count: "16")), to: y + index, count: 16)")
+                            w.line("let index: Int = outputOffset &+ r &* \(literal(plane)) &+ t &* \(lanes)")
+                            w.line("Self.store\(lanes)(\(finished(step, "tile[(r &* \(chunks) &+ t) &* 2]", index: "index", count: "\(lanes)", lanes: lanes)), to: y + index, count: \(lanes))")
                         }
                     }
                 }
@@ -401,10 +524,11 @@ extension Emitter {
 
     /// A stride-1 conv over the flat positions of its zero-padded input: output pixel (oh, ow) is position
     /// oh · columns + ow, and tap (i, j) reads position + i · columns + j, so each input load is one contiguous
-    /// vector whatever the row width. Eight filters × thirty-two positions stay in sixteen SIMD16 accumulators;
-    /// positions past a row's end (ow ≥ output width) are computed and dropped at the store.
+    /// vector whatever the row width. A block of filters × vectors of positions stays in accumulators; positions
+    /// past a row's end (ow ≥ output width) are computed and dropped at the store.
     func lowerFlatConvolution(_ c: Convolution, input: Shape, output: Shape, step: PlannedStep, into w: inout SwiftWriter) {
         let slot = slots[step.layer]!
+        let (filterBlock, chunks, lanes, vector, flatTile) = (tiling.filterBlock, tiling.pixelChunks, tiling.lanes, tiling.vector, tiling.pixelTile)
         let padded = flatInput(c, input: input)
         let phasePlane = padded.rows * padded.columns
         let planeStride = padded.phases * phasePlane
@@ -412,9 +536,9 @@ extension Emitter {
         let blocksPerGroup = (outPerGroup + filterBlock - 1) / filterBlock
         let positions = (output.height - 1) * padded.columns + output.width
         let plane = output.height * output.width
-        let chunks = flatTile / 16
         let tapStride = inPerGroup * filterBlock
         w.comment("weight: (\(c.groups * blocksPerGroup) blocks, \(c.kernel.h), \(c.kernel.w), \(inPerGroup), \(filterBlock))   bias: w[\(literal(slot.bias - slot.weight))..<\(literal(slot.count))]")
+        w.comment("tile: \(filterBlock) filters × \(chunks) vectors of \(lanes) positions")
         if padded.phases == 1 {
             w.comment("padded plane: \(padded.rows)×\(padded.columns); output pixel (oh, ow) is position oh·\(padded.columns) + ow")
             w.line("Self.pad(x, channels: \(c.inChannels), height: \(input.height), width: \(input.width), top: \(c.padding.top), left: \(c.padding.left), rows: \(padded.rows), columns: \(padded.columns), into: scratch, threads: threads)")
@@ -429,13 +553,14 @@ extension Emitter {
         // Bands of positions whose input (about 256 KB) stays in L2 while every block reads it.
         let band = max(flatTile, 65_536 / (inPerGroup * padded.phases) / flatTile * flatTile)
         w.line("Self.parallel(\(c.groups * blocksPerGroup), threads: threads) { blocks in")
-        w.line("withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: \(filterBlock * chunks)) { tile in")
+        // Every other slot of the tile: see lowerPointwise.
+        w.line("withUnsafeTemporaryAllocation(of: \(vector).self, capacity: \(2 * filterBlock * chunks)) { tile in")
         w.line("for band in stride(from: 0, to: \(literal(positions)), by: \(literal(band))) {")
         w.block("for block in blocks") { w in
             filterBlockPreamble(c, slot: slot, into: &w)
             w.block("for p in stride(from: band, to: min(band &+ \(literal(band)), \(literal(positions))), by: \(flatTile))") { w in
                 for r in 0..<filterBlock {
-                    for t in 0..<chunks { w.line("var a\(r)_\(t) = SIMD16<Float>(repeating: bias[\(r)])") }
+                    for t in 0..<chunks { w.line("var a\(r)_\(t) = \(vector)(repeating: bias[\(r)])") }
                 }
                 w.block("for i in 0..<\(c.kernel.h)") { w in
                     w.line("let rowOffset: Int = firstChannel &* \(literal(planeStride)) &+ p &+ \(padded.phases == 1 ? "i &* \(literal(c.dilation.h * padded.columns))" : "(i & 1) &* \(literal(2 * phasePlane)) &+ (i >> 1) &* \(padded.columns)")")
@@ -445,7 +570,7 @@ extension Emitter {
                         w.block("for ic in 0..<\(inPerGroup)") { w in
                             w.line("let source = scratch + (columnOffset &+ ic &* \(literal(planeStride)))")
                             for t in 0..<chunks {
-                                w.line("let v\(t) = UnsafeRawPointer(source + \(16 * t)).loadUnaligned(as: SIMD16<Float>.self)")
+                                w.line("let v\(t) = UnsafeRawPointer(source + \(lanes * t)).loadUnaligned(as: \(vector).self)")
                             }
                             w.line("let k = kernel + (tapOffset &+ ic &* \(filterBlock))")
                             for r in 0..<filterBlock {
@@ -457,26 +582,26 @@ extension Emitter {
                 // The tile goes to memory first: the stores below call out of line where a chunk crosses a row's
                 // end, and vector registers do not survive a call, so live accumulators would be spilled.
                 for r in 0..<filterBlock {
-                    for t in 0..<chunks { w.line("tile[\(r * chunks + t)] = a\(r)_\(t)") }
+                    for t in 0..<chunks { w.line("tile[\(2 * (r * chunks + t))] = a\(r)_\(t)") }
                 }
                 w.block("for r in 0..<filters") { w in
                     w.line("let filterOffset: Int = (firstFilter &+ r) &* \(literal(plane))")
                     w.block("for t in 0..<\(chunks)") { w in
-                        w.line("let q: Int = p &+ t &* 16")
+                        w.line("let q: Int = p &+ t &* \(lanes)")
                         w.line("let row: Int = q / \(padded.columns)")
                         w.line("let column: Int = q &- row &* \(padded.columns)")
-                        w.line("let v = tile[r &* \(chunks) &+ t]")
-                        // Sixteen pixels of one output row: one vector store; else lane by lane, out of line.
-                        w.block("if column &+ 16 <= \(output.width) && q &+ 16 <= \(literal(positions))") { w in
+                        w.line("let v = tile[(r &* \(chunks) &+ t) &* 2]")
+                        // A whole vector of one output row: one vector store; else lane by lane, out of line.
+                        w.block("if column &+ \(lanes) <= \(output.width) && q &+ \(lanes) <= \(literal(positions))") { w in
                             w.line("let index: Int = filterOffset &+ row &* \(output.width) &+ column")
-                            w.line("Self.store16(\(finished(step, "v", index: "index", count: "16")), to: y + index, count: 16)")
+                            w.line("Self.store\(lanes)(\(finished(step, "v", index: "index", count: "\(lanes)", lanes: lanes)), to: y + index, count: \(lanes))")
                         }
                         w.block("else") { w in
                             var partial = "v"
                             if step.fusedAdd != nil {
                                 partial = "Self.plusFlat(v, x\(step.inputs.count - 1) + filterOffset, row: row, column: column, width: \(output.width), columns: \(padded.columns), end: \(literal(positions)))"
                             }
-                            w.line("Self.scatterFlat(\(vectorActivation(step, partial)), to: y + filterOffset, row: row, column: column, width: \(output.width), columns: \(padded.columns), end: \(literal(positions)))")
+                            w.line("Self.scatterFlat(\(vectorActivation(step, partial, lanes: lanes)), to: y + filterOffset, row: row, column: column, width: \(output.width), columns: \(padded.columns), end: \(literal(positions)))")
                         }
                     }
                 }
@@ -497,13 +622,46 @@ extension Emitter {
         // input is read once. Borders are zeroed once; copies write the interior. A small map's loads would wait
         // on its copy's stores, still in flight (a 7×7 map ran five times slower), so two planes take turns there:
         // the next channel is copied while this one is computed.
-        let planeFloats = padded.rows * padded.columns
+        // Stride 2 splits each padded channel into four phase planes (even/odd rows × columns) as it copies, so
+        // tap (i, j) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2): one load per tap, not two and a shuffle.
+        let phased = c.stride == Pair(2, 2) && c.dilation == Pair(1, 1)
+        let phaseRows = max((padded.rows + 1) / 2, output.height + (c.kernel.h - 1) / 2)
+        let phaseColumns = max((padded.columns + 1) / 2, max(output.width, 16) + (c.kernel.w - 1) / 2)
+        let phasePlane = phaseRows * phaseColumns
+        let planeFloats = phased ? 4 * phasePlane : padded.rows * padded.columns
         let planeCount = input.width < 16 ? 2 : 1
         w.line("Self.parallel(\(c.filters), threads: threads) { channels in")
         w.line("withUnsafeTemporaryAllocation(of: Float.self, capacity: \(literal(planeCount * planeFloats))) { buffer in")
         w.line("let planes = buffer.baseAddress!")
         w.line("planes.update(repeating: 0, count: \(literal(planeCount * planeFloats)))")
         w.block("func copy(_ c: Int, into plane: UnsafeMutablePointer<Float>)") { w in
+            if phased {
+                // Padded column left + w: even w goes to phase column parity left % 2 at (left + w) / 2, odd w to
+                // the other parity at (left + w) / 2 as well; sixteen values at a time split into their halves.
+                let (top, left) = (c.padding.top, c.padding.left)
+                let evenPhase = left & 1, evenStart = left >> 1, oddStart = (left + 1) >> 1
+                w.block("for h in 0..<\(input.height)") { w in
+                    w.line("let r: Int = h &+ \(top)")
+                    w.line("let phaseRow = plane + ((r & 1) &* 2 &* \(literal(phasePlane)) &+ (r >> 1) &* \(phaseColumns))")
+                    w.line("let evens = phaseRow + \(literal(evenPhase * phasePlane + evenStart))")
+                    w.line("let odds = phaseRow + \(literal((1 - evenPhase) * phasePlane + oddStart))")
+                    w.line("let source = x + (c &* \(input.height) &+ h) &* \(input.width)")
+                    let whole = input.width / 16 * 16
+                    if whole > 0 {
+                        w.block("for k in stride(from: 0, to: \(whole), by: 16)") { w in
+                            w.line("let v = UnsafeRawPointer(source + k).loadUnaligned(as: SIMD16<Float>.self)")
+                            w.line("UnsafeMutableRawPointer(evens + k >> 1).storeBytes(of: v.evenHalf, as: SIMD8<Float>.self)")
+                            w.line("UnsafeMutableRawPointer(odds + k >> 1).storeBytes(of: v.oddHalf, as: SIMD8<Float>.self)")
+                        }
+                    }
+                    if whole < input.width {
+                        w.block("for k in \(whole)..<\(input.width)") { w in
+                            w.line("(k & 1 == 0 ? evens : odds)[k >> 1] = source[k]")
+                        }
+                    }
+                }
+                return
+            }
             w.block("for h in 0..<\(input.height)") { w in
                 w.line("let row: Int = (h &+ \(c.padding.top)) &* \(padded.columns) &+ \(c.padding.left)")
                 w.line("let source: Int = (c &* \(input.height) &+ h) &* \(input.width)")
@@ -550,9 +708,15 @@ extension Emitter {
                     w.block("for i in 0..<\(c.kernel.h)") { w in
                         w.block("for j in 0..<\(c.kernel.w)") { w in
                             w.line("let t = k[i &* \(c.kernel.w) &+ j]")
+                            if phased {
+                                w.line("let phaseOffset: Int = ((i & 1) &* 2 &+ (j & 1)) &* \(literal(phasePlane)) &+ (i >> 1) &* \(phaseColumns) &+ ow &+ j >> 1")
+                                w.line("let phase = scratch + phaseOffset")
+                            }
                             for r in 0..<rows {
                                 let source = "scratch + ((oh\(r) &* \(c.stride.h) &+ i &* \(c.dilation.h)) &* \(padded.columns) &+ ow &* \(c.stride.w) &+ j &* \(c.dilation.w))"
-                                let load = c.stride.w == 1
+                                let load = phased
+                                    ? "UnsafeRawPointer(phase + oh\(r) &* \(phaseColumns)).loadUnaligned(as: SIMD16<Float>.self)"
+                                    : c.stride.w == 1
                                     ? "UnsafeRawPointer(\(source)).loadUnaligned(as: SIMD16<Float>.self)"
                                     : c.stride.w == 2
                                         ? "Self.loadEven16(\(source))"

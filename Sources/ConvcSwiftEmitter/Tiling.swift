@@ -1,0 +1,159 @@
+// Which kernel each conv gets, and the register tiles the kernels use on each target.
+
+import ConvcIR
+
+/// The register file a convolution's output tile must fit: a tile with more accumulators than registers spills on
+/// every multiply-add (measured on AVX2: eight filters × thirty-two pixels, 32 ymm registers' worth, ran at 34
+/// GFLOP/s; four filters × twenty-four pixels, 12 registers, at 79).
+public enum EmitTarget: String, CaseIterable, Sendable {
+    /// Sixteen 256-bit vector registers: x86-64 with AVX2 and FMA. Also the tiles for Arm (NEON's thirty-two
+    /// 128-bit registers hold as many floats).
+    case avx2
+    /// Thirty-two 512-bit vector registers: x86-64 with AVX-512.
+    case avx512
+
+    var tiling: Tiling {
+        switch self {
+        // 4 filters × 3 vectors of 8 pixels: 12 accumulators, 3 input vectors and a broadcast weight in 16.
+        // Pixel groups: 2 vectors of 8 channels × 6 pixels, 12 accumulators, 2 weight vectors and a broadcast.
+        case .avx2: Tiling(lanes: 8, filterBlock: 4, pixelChunks: 3, channelVectors: false, pixelGroups: true)
+        // 8 filters × 2 vectors of 16 pixels: 16 accumulators; channel vectors (28 accumulators) on small maps.
+        case .avx512: Tiling(lanes: 16, filterBlock: 8, pixelChunks: 2, channelVectors: true, pixelGroups: false)
+        }
+    }
+}
+
+/// The register tile of pixel-vector convolutions (a block of filters × vectors of pixels), and whether small maps
+/// use channel vectors.
+struct Tiling {
+    /// Floats per vector in the tile.
+    let lanes: Int
+    /// Output channels a pixel-vector tile computes together; conv weights are stored in blocks of this many.
+    let filterBlock: Int
+    /// Vectors of pixels per filter in a pixel-vector tile.
+    let pixelChunks: Int
+    /// Whether small maps use channel vectors (32 output channels × up to 14 pixels: 28 accumulators).
+    let channelVectors: Bool
+    /// Whether convs with enough work per output use pixel groups (`groupVectors` vectors of output channels ×
+    /// `groupPixels` output pixels anywhere in the map).
+    let pixelGroups: Bool
+    let groupVectors = 2
+    let groupPixels = 6
+
+    /// Pixels (flat positions) one pixel-vector tile computes.
+    var pixelTile: Int { lanes * pixelChunks }
+    /// The tile's vector type.
+    var vector: String { "SIMD\(lanes)<Float>" }
+    /// Output channels a pixel-group tile computes: its weights are stored in blocks of this many.
+    var groupChannels: Int { groupVectors * lanes }
+}
+
+/// How a conv is lowered.
+enum ConvolutionKind {
+    /// One filter per channel: per-channel rows of sixteen pixels.
+    case depthwise
+    /// One group, filters a multiple of 32, at most 56×56 output pixels (for 1×1 convs, only where pixel vectors
+    /// would leave a tenth of their lanes idle), on targets with 32 registers: vectors of sixteen output channels,
+    /// two of them × a row segment of up to fourteen pixels in registers, each input value broadcast; no lanes are
+    /// wasted however narrow the map (a pixel-vectorised 7×7 map fills 49 of 64 lanes). Reads the input directly
+    /// when there is no padding.
+    case channelVectors
+    /// One group, filters a multiple of the group's channels, at least 128 multiply-adds per output and a map of
+    /// at least one group of pixels, on targets with 16 registers: vectors of output channels × a group of output
+    /// pixels anywhere in the map (six consecutive ones, across row ends), each input value broadcast. No lane is
+    /// idle whatever the map's width or the stride, and the weights of a tap come as vectors from one place; the
+    /// tile is written out channel by channel, a cost the multiply-adds per output must cover.
+    case pixelGroups
+    /// 1×1, stride 1, no padding, one group: the input planes are the matrix; no padded copy.
+    case pointwise
+    /// Other stride-1 convs, and undilated stride-2 ones: the input is copied into a zero-padded plane (for
+    /// stride 2, four phase planes of even/odd rows × columns, which make the conv a stride-1 one over them) and
+    /// the output computed over the plane's flat positions (rows `padded width` apart), so pixel vectors run
+    /// across row ends and small maps fill their lanes; the positions past a row's end are dropped.
+    case flat
+    /// Everything else: the input is copied once into a zero-padded scratch plane, then a block of output
+    /// channels × sixteen pixels is accumulated in registers with no bounds checks.
+    case blocked
+}
+
+/// Output channels a channel-vector conv computes together: two SIMD16 vectors.
+let channelBlock = 32
+
+extension Tiling {
+    func convolutionKind(_ c: Convolution, output: Shape) -> ConvolutionKind {
+        if c.groups > 1 && c.groups == c.inChannels && c.groups == c.filters { return .depthwise }
+        let plane = output.height * output.width
+        let unitKernel = c.kernel == Pair(1, 1) && c.stride == Pair(1, 1) && c.padding == .zero
+        // A 1×1 conv has little work per output to hide the channel-vector transpose behind: it goes by pixels
+        // unless those would leave a tenth of the lanes idle (a 14×14 map fills 196 of 224).
+        if channelVectors && c.groups == 1 && c.filters % channelBlock == 0 && plane <= 56 * 56
+            && (!unitKernel || plane * 10 < (plane + 31) / 32 * 32 * 9)
+        {
+            return .channelVectors
+        }
+        if pixelGroups && c.groups == 1 && c.filters % groupChannels == 0 && plane >= groupPixels
+            && c.inChannels * c.kernel.h * c.kernel.w >= (unitKernel ? 128 : 64)
+        {
+            return .pixelGroups
+        }
+        if unitKernel && c.groups == 1 { return .pointwise }
+        if c.stride == Pair(1, 1) || (c.stride == Pair(2, 2) && c.dilation == Pair(1, 1)) { return .flat }
+        return .blocked
+    }
+
+    /// Filters per block of a conv's stored weights, as its kernel reads them.
+    func weightBlock(_ kind: ConvolutionKind) -> Int { kind == .pixelGroups ? groupChannels : filterBlock }
+
+    /// Filters per group rounded up to whole blocks, times the groups.
+    func paddedFilters(_ c: Convolution) -> Int {
+        let perGroup = c.filters / c.groups
+        return (perGroup + filterBlock - 1) / filterBlock * filterBlock * c.groups
+    }
+
+    /// Scratch floats a conv needs for its padded input copy. A flat conv's last tile reads up to `pixelTile`
+    /// floats past the last plane (lanes it then drops).
+    func paddedCopyFloats(_ c: Convolution, input: Shape, output: Shape) -> Int {
+        switch convolutionKind(c, output: output) {
+        case .pointwise: return 0
+        case .channelVectors, .pixelGroups:
+            guard c.padding != .zero else { return 0 }
+            return c.inChannels * (input.height + c.padding.top + c.padding.bottom) * (input.width + c.padding.left + c.padding.right)
+        case .flat:
+            let padded = flatInput(c, input: input)
+            return c.inChannels * padded.phases * padded.rows * padded.columns + pixelTile
+        case .depthwise: return 0  // each channel is padded on the thread's own stack
+        case .blocked:
+            let padded = paddedInput(c, input: input, output: output)
+            return c.inChannels * padded.rows * padded.columns
+        }
+    }
+}
+
+/// The zero-padded copy of the input a blocked or depthwise conv reads: (channels, rows, columns), wide enough
+/// that the last sixteen-pixel chunk of every output row stays inside it.
+func paddedInput(_ c: Convolution, input: Shape, output: Shape) -> (rows: Int, columns: Int) {
+    paddedWindows(kernel: c.kernel, stride: c.stride, dilation: c.dilation, padding: c.padding, input: input, output: output)
+}
+
+/// The padded copy a window operation (conv or pool) reads in sixteen-pixel output chunks.
+func paddedWindows(kernel: Pair, stride: Pair, dilation: Pair, padding: Padding, input: Shape, output: Shape) -> (rows: Int, columns: Int) {
+    let chunks = (output.width + 15) / 16
+    // Stride 2 reads two whole vectors (32 columns) per chunk and keeps the even lanes.
+    let lastRead = stride.w == 2
+        ? chunks * 32 + (kernel.w - 1) * dilation.w
+        : (chunks * 16 - 1) * stride.w + (kernel.w - 1) * dilation.w + 1
+    let rows = max(input.height + padding.top + padding.bottom, (output.height - 1) * stride.h + (kernel.h - 1) * dilation.h + 1)
+    return (rows, max(input.width + padding.left + padding.right, lastRead))
+}
+
+/// A max pool without indices runs on sixteen-pixel vectors over rows bordered with −∞ (as far as a ceil-mode
+/// window reaches); one that keeps indices for a max_unpool, and average pools, run pixel by pixel.
+func isVectorPool(_ p: Pooling, indexed: Bool) -> Bool { p.kind == .max && !indexed }
+
+/// The zero-padded planes a flat conv reads per input channel: one (stride 1), or four phase planes (stride 2) of
+/// half the padded size, rounded up.
+func flatInput(_ c: Convolution, input: Shape) -> (rows: Int, columns: Int, phases: Int) {
+    let rows = input.height + c.padding.top + c.padding.bottom
+    let columns = input.width + c.padding.left + c.padding.right
+    return c.stride == Pair(2, 2) ? ((rows + 1) / 2, (columns + 1) / 2, 4) : (rows, columns, 1)
+}
