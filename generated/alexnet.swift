@@ -16,9 +16,9 @@ public struct Alexnet: Sendable {
     /// Floats of activations, placed by liveness after fusion: the peak activation memory `convc summary` reports.
     public static let activationFloats = 240_256
     /// Floats of scratch for zero-padded copies of conv inputs.
-    public static let scratchFloats = 155_952
+    public static let scratchFloats = 655_360
     /// Floats of working memory `predict(_:batch:into:arena:)` needs: activations, then scratch.
-    public static let arenaFloats = 396_208
+    public static let arenaFloats = 895_616
     static let inputCount = 150_528
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -76,7 +76,7 @@ public struct Alexnet: Sendable {
 
     /// Builds the model from tensors by name, each in PyTorch's layout (row-major, as `state_dict` has them).
     public init(tensors: [String: [Float]]) throws {
-        var p = [Float](repeating: 0, count: 61_100_840)
+        var p = [Float](repeating: 0, count: 62_763_816)
         try Self.copy(tensors, "features.0.weight", into: &p, at: 0, count: 23_232)
         try Self.copy(tensors, "features.0.bias", into: &p, at: 23_232, count: 64)
         Self.blockFilters(&p, at: 0, filters: 64, groups: 1, channels: 3, taps: 121, block: 16)
@@ -84,20 +84,20 @@ public struct Alexnet: Sendable {
         try Self.copy(tensors, "features.3.bias", into: &p, at: 330_496, count: 192)
         Self.blockFilters(&p, at: 23_296, filters: 192, groups: 1, channels: 64, taps: 25, block: 16)
         try Self.copy(tensors, "features.6.weight", into: &p, at: 330_688, count: 663_552)
-        try Self.copy(tensors, "features.6.bias", into: &p, at: 994_240, count: 384)
-        Self.blockFilters(&p, at: 330_688, filters: 384, groups: 1, channels: 192, taps: 9, block: 16)
-        try Self.copy(tensors, "features.8.weight", into: &p, at: 994_624, count: 884_736)
-        try Self.copy(tensors, "features.8.bias", into: &p, at: 1_879_360, count: 256)
-        Self.blockFilters(&p, at: 994_624, filters: 256, groups: 1, channels: 384, taps: 9, block: 16)
-        try Self.copy(tensors, "features.10.weight", into: &p, at: 1_879_616, count: 589_824)
-        try Self.copy(tensors, "features.10.bias", into: &p, at: 2_469_440, count: 256)
-        Self.blockFilters(&p, at: 1_879_616, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "classifier.1.weight", into: &p, at: 2_469_696, count: 37_748_736)
-        try Self.copy(tensors, "classifier.1.bias", into: &p, at: 40_218_432, count: 4096)
-        try Self.copy(tensors, "classifier.4.weight", into: &p, at: 40_222_528, count: 16_777_216)
-        try Self.copy(tensors, "classifier.4.bias", into: &p, at: 56_999_744, count: 4096)
-        try Self.copy(tensors, "classifier.6.weight", into: &p, at: 57_003_840, count: 4_096_000)
-        try Self.copy(tensors, "classifier.6.bias", into: &p, at: 61_099_840, count: 1000)
+        try Self.copy(tensors, "features.6.bias", into: &p, at: 1_510_336, count: 384)
+        Self.winogradFilters(&p, at: 330_688, filters: 384, channels: 192)
+        try Self.copy(tensors, "features.8.weight", into: &p, at: 1_510_720, count: 884_736)
+        try Self.copy(tensors, "features.8.bias", into: &p, at: 3_083_584, count: 256)
+        Self.winogradFilters(&p, at: 1_510_720, filters: 256, channels: 384)
+        try Self.copy(tensors, "features.10.weight", into: &p, at: 3_083_840, count: 589_824)
+        try Self.copy(tensors, "features.10.bias", into: &p, at: 4_132_416, count: 256)
+        Self.winogradFilters(&p, at: 3_083_840, filters: 256, channels: 256)
+        try Self.copy(tensors, "classifier.1.weight", into: &p, at: 4_132_672, count: 37_748_736)
+        try Self.copy(tensors, "classifier.1.bias", into: &p, at: 41_881_408, count: 4096)
+        try Self.copy(tensors, "classifier.4.weight", into: &p, at: 41_885_504, count: 16_777_216)
+        try Self.copy(tensors, "classifier.4.bias", into: &p, at: 58_662_720, count: 4096)
+        try Self.copy(tensors, "classifier.6.weight", into: &p, at: 58_666_816, count: 4_096_000)
+        try Self.copy(tensors, "classifier.6.bias", into: &p, at: 62_762_816, count: 1000)
         storage = p
     }
 
@@ -128,13 +128,13 @@ public struct Alexnet: Sendable {
                 Self.features_3(a + 193_600, w + 23_296, a + 0, a + 240_256, threads)
                 Self.features_5(a + 0, a + 139_968, threads)
                 Self.features_6(a + 139_968, w + 330_688, a + 0, a + 240_256, threads)
-                Self.features_8(a + 0, w + 994_624, a + 64_896, a + 240_256, threads)
-                Self.features_10(a + 64_896, w + 1_879_616, a + 0, a + 240_256, threads)
+                Self.features_8(a + 0, w + 1_510_720, a + 64_896, a + 240_256, threads)
+                Self.features_10(a + 64_896, w + 3_083_840, a + 0, a + 240_256, threads)
                 Self.features_12(a + 0, a + 43_264, threads)
                 Self.avgpool(a + 43_264, a + 0)
-                Self.classifier_1(a + 0, w + 2_469_696, a + 9216, threads)
-                Self.classifier_4(a + 9216, w + 40_222_528, a + 0, threads)
-                Self.classifier_6(a + 0, w + 57_003_840, a + 4096, threads)
+                Self.classifier_1(a + 0, w + 4_132_672, a + 9216, threads)
+                Self.classifier_4(a + 9216, w + 41_885_504, a + 0, threads)
+                Self.classifier_6(a + 0, w + 58_666_816, a + 4096, threads)
                 (output + n &* Self.outputCount).update(from: a + 4096, count: Self.outputCount)
             }
         }
@@ -153,13 +153,14 @@ extension Alexnet {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 505, by: 82) {
         for block in blocks {
             let kernelOffset: Int = block &* 5808
             let kernel = w + kernelOffset
             let biasOffset: Int = 23_232 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<505 {
+            for group in band..<min(band &+ 82, 505) {
                 let first: Int = min(group &* 6, 3019)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -238,6 +239,7 @@ extension Alexnet {
         }
         }
         }
+        }
     }
 
     /// features.2: max_pool 3×3, stride 2×2, padding 0.
@@ -286,13 +288,14 @@ extension Alexnet {
         Self.parallel(12, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 122, by: 54) {
         for block in blocks {
             let kernelOffset: Int = block &* 25_600
             let kernel = w + kernelOffset
             let biasOffset: Int = 307_200 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<122 {
+            for group in band..<min(band &+ 54, 122) {
                 let first: Int = min(group &* 6, 723)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -371,6 +374,7 @@ extension Alexnet {
         }
         }
         }
+        }
     }
 
     /// features.5: max_pool 3×3, stride 2×2, padding 0.
@@ -413,100 +417,194 @@ extension Alexnet {
     @inline(never)
     static func features_6(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×13×13   y: 384×13×13
-        // weight: (24 blocks, 3, 3, 192, 16)   bias: w[663_552..<663_936]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
-        Self.pad(x, channels: 192, height: 13, width: 13, top: 1, left: 1, rows: 15, columns: 15, into: scratch, threads: threads)
-        Self.parallel(24, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 696) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for block in blocks {
-            let kernelOffset: Int = block &* 27_648
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 663_552 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for firstChannel in stride(from: 0, to: 192, by: 16) {
-                for group in 0..<29 {
-                    let first: Int = min(group &* 6, 163)
-                    let tile = tiles.baseAddress! + group &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 13) &* 15 &+ (q0 % 13) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 13) &* 15 &+ (q1 % 13) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 13) &* 15 &+ (q2 % 13) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 13) &* 15 &+ (q3 % 13) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 13) &* 15 &+ (q4 % 13) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 13) &* 15 &+ (q5 % 13) &* 1
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<3 {
-                        for j in 0..<3 {
-                            let tapOffset: Int = i &* 15 &+ j &* 1 &+ firstChannel &* 225
-                            let tapBase = scratch + tapOffset
-                            let weightOffset: Int = ((i &* 3 &+ j) &* 192 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<16 {
-                                let tap = tapBase + ic &* 225
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
+        // weight: (16 values, 24 blocks, 192, 16): G g Gᵀ of each filter and input channel   bias: w[1_179_648..<1_180_032]
+        // Winograd F(2×2, 3×3): 7×7 tiles in bands of 7 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
+        Self.pad(x, channels: 192, height: 13, width: 13, top: 1, left: 1, rows: 16, columns: 18, into: scratch, threads: threads)
+        let transformed = scratch + 55_296
+        let products = transformed + 172_032
+        for firstRow in stride(from: 0, to: 7, by: 7) {
+            let bandRows: Int = min(7, 7 &- firstRow)
+            let tiles: Int = bandRows &* 7
+            // input tiles to the transformed domain, input channels split over threads
+            Self.parallel(192, threads: threads) { inputChannels in
+            for ic in inputChannels {
+                for r in 0..<bandRows {
+                    let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                    let window = scratch + rowOffset
+                    let targetOffset: Int = ic &* 56 &+ r &* 8
+                    let target = transformed + targetOffset
+                    for tx in stride(from: 0, to: 8, by: 8) {
+                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                        let a1 = UnsafeRawPointer(window + (18 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b1 = UnsafeRawPointer(window + (20 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                        let a2 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b2 = UnsafeRawPointer(window + (38 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                        let a3 = UnsafeRawPointer(window + (54 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b3 = UnsafeRawPointer(window + (56 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (10_752 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (21_504 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (32_256 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (43_008 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (53_760 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (64_512 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (75_264 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (86_016 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (96_768 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (107_520 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (118_272 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (129_024 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (139_776 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (150_528 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (161_280 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // sixteen products over input channels, blocks of 16 filters split over threads
+            Self.parallel(24, threads: threads) { blocks in
+            for value in 0..<16 {
+                let sourceOffset: Int = value &* 10_752
+                let source = transformed + sourceOffset
+                for block in blocks {
+                    let kernelOffset: Int = (value &* 24 &+ block) &* 3072
+                    let kernel = w + kernelOffset
+                    for group in 0..<(tiles &+ 5) / 6 {
+                        let first: Int = min(group &* 6, tiles &- 6)
+                        let q0: Int = first &+ 0
+                        let o0: Int = (q0 / 7) &* 8 &+ q0 % 7
+                        let q1: Int = first &+ 1
+                        let o1: Int = (q1 / 7) &* 8 &+ q1 % 7
+                        let q2: Int = first &+ 2
+                        let o2: Int = (q2 / 7) &* 8 &+ q2 % 7
+                        let q3: Int = first &+ 3
+                        let o3: Int = (q3 / 7) &* 8 &+ q3 % 7
+                        let q4: Int = first &+ 4
+                        let o4: Int = (q4 / 7) &* 8 &+ q4 % 7
+                        let q5: Int = first &+ 5
+                        let o5: Int = (q5 / 7) &* 8 &+ q5 % 7
+                        var a0_0 = SIMD8<Float>()
+                        var a0_1 = SIMD8<Float>()
+                        var a0_2 = SIMD8<Float>()
+                        var a0_3 = SIMD8<Float>()
+                        var a0_4 = SIMD8<Float>()
+                        var a0_5 = SIMD8<Float>()
+                        var a1_0 = SIMD8<Float>()
+                        var a1_1 = SIMD8<Float>()
+                        var a1_2 = SIMD8<Float>()
+                        var a1_3 = SIMD8<Float>()
+                        var a1_4 = SIMD8<Float>()
+                        var a1_5 = SIMD8<Float>()
+                        for ic in 0..<192 {
+                            let tap = source + ic &* 56
+                            let k = kernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        }
+                        let productOffset0: Int = (q0 &* 16 &+ value) &* 384 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
+                        let productOffset1: Int = (q1 &* 16 &+ value) &* 384 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
+                        let productOffset2: Int = (q2 &* 16 &+ value) &* 384 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
+                        let productOffset3: Int = (q3 &* 16 &+ value) &* 384 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
+                        let productOffset4: Int = (q4 &* 16 &+ value) &* 384 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
+                        let productOffset5: Int = (q5 &* 16 &+ value) &* 384 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(48, threads: threads) { filterVectors in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+            for f in filterVectors {
+                let bias = UnsafeRawPointer(w + (1_179_648 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                for q in 0..<tiles {
+                    let productOffset: Int = q &* 6144 &+ f &* 8
+                    let m = products + productOffset
+                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_1 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_2 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_3 = UnsafeRawPointer(m + 1152).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_0 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_1 = UnsafeRawPointer(m + 1920).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_2 = UnsafeRawPointer(m + 2304).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_3 = UnsafeRawPointer(m + 2688).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_0 = UnsafeRawPointer(m + 3072).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_1 = UnsafeRawPointer(m + 3456).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_2 = UnsafeRawPointer(m + 3840).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_3 = UnsafeRawPointer(m + 4224).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_0 = UnsafeRawPointer(m + 4608).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_1 = UnsafeRawPointer(m + 4992).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_2 = UnsafeRawPointer(m + 5376).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_3 = UnsafeRawPointer(m + 5760).loadUnaligned(as: SIMD8<Float>.self)
+                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                    let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                    for lane in 0..<8 {
+                        let planeOffset: Int = (f &* 8 &+ lane) &* 169
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 13 &+ ow &+ 0
+                            let v = lanes[0 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        if ow &+ 1 < 13 {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 13 &+ ow &+ 1
+                            let v = lanes[8 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        if oh &+ 1 < 13 {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 13 &+ ow &+ 0
+                            let v = lanes[16 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        if oh &+ 1 < 13 && ow &+ 1 < 13 {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 13 &+ ow &+ 1
+                            let v = lanes[24 &+ lane]
+                            y[index] = max(v, 0)
                         }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
                 }
             }
-            for group in 0..<29 {
-                let first: Int = min(group &* 6, 163)
-                let tileLanes = lanes + group &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 169 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
             }
-        }
-        }
+            }
         }
     }
 
@@ -515,100 +613,194 @@ extension Alexnet {
     @inline(never)
     static func features_8(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 384×13×13   y: 256×13×13
-        // weight: (16 blocks, 3, 3, 384, 16)   bias: w[884_736..<884_992]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
-        Self.pad(x, channels: 384, height: 13, width: 13, top: 1, left: 1, rows: 15, columns: 15, into: scratch, threads: threads)
-        Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 696) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for block in blocks {
-            let kernelOffset: Int = block &* 55_296
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 884_736 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for firstChannel in stride(from: 0, to: 384, by: 16) {
-                for group in 0..<29 {
-                    let first: Int = min(group &* 6, 163)
-                    let tile = tiles.baseAddress! + group &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 13) &* 15 &+ (q0 % 13) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 13) &* 15 &+ (q1 % 13) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 13) &* 15 &+ (q2 % 13) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 13) &* 15 &+ (q3 % 13) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 13) &* 15 &+ (q4 % 13) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 13) &* 15 &+ (q5 % 13) &* 1
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<3 {
-                        for j in 0..<3 {
-                            let tapOffset: Int = i &* 15 &+ j &* 1 &+ firstChannel &* 225
-                            let tapBase = scratch + tapOffset
-                            let weightOffset: Int = ((i &* 3 &+ j) &* 384 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<16 {
-                                let tap = tapBase + ic &* 225
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
+        // weight: (16 values, 16 blocks, 384, 16): G g Gᵀ of each filter and input channel   bias: w[1_572_864..<1_573_120]
+        // Winograd F(2×2, 3×3): 7×7 tiles in bands of 7 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
+        Self.pad(x, channels: 384, height: 13, width: 13, top: 1, left: 1, rows: 16, columns: 18, into: scratch, threads: threads)
+        let transformed = scratch + 110_592
+        let products = transformed + 344_064
+        for firstRow in stride(from: 0, to: 7, by: 7) {
+            let bandRows: Int = min(7, 7 &- firstRow)
+            let tiles: Int = bandRows &* 7
+            // input tiles to the transformed domain, input channels split over threads
+            Self.parallel(384, threads: threads) { inputChannels in
+            for ic in inputChannels {
+                for r in 0..<bandRows {
+                    let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                    let window = scratch + rowOffset
+                    let targetOffset: Int = ic &* 56 &+ r &* 8
+                    let target = transformed + targetOffset
+                    for tx in stride(from: 0, to: 8, by: 8) {
+                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                        let a1 = UnsafeRawPointer(window + (18 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b1 = UnsafeRawPointer(window + (20 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                        let a2 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b2 = UnsafeRawPointer(window + (38 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                        let a3 = UnsafeRawPointer(window + (54 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b3 = UnsafeRawPointer(window + (56 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (21_504 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (43_008 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (64_512 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (86_016 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (107_520 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (129_024 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (150_528 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (172_032 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (193_536 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (215_040 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (236_544 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (258_048 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (279_552 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (301_056 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (322_560 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // sixteen products over input channels, blocks of 16 filters split over threads
+            Self.parallel(16, threads: threads) { blocks in
+            for value in 0..<16 {
+                let sourceOffset: Int = value &* 21_504
+                let source = transformed + sourceOffset
+                for block in blocks {
+                    let kernelOffset: Int = (value &* 16 &+ block) &* 6144
+                    let kernel = w + kernelOffset
+                    for group in 0..<(tiles &+ 5) / 6 {
+                        let first: Int = min(group &* 6, tiles &- 6)
+                        let q0: Int = first &+ 0
+                        let o0: Int = (q0 / 7) &* 8 &+ q0 % 7
+                        let q1: Int = first &+ 1
+                        let o1: Int = (q1 / 7) &* 8 &+ q1 % 7
+                        let q2: Int = first &+ 2
+                        let o2: Int = (q2 / 7) &* 8 &+ q2 % 7
+                        let q3: Int = first &+ 3
+                        let o3: Int = (q3 / 7) &* 8 &+ q3 % 7
+                        let q4: Int = first &+ 4
+                        let o4: Int = (q4 / 7) &* 8 &+ q4 % 7
+                        let q5: Int = first &+ 5
+                        let o5: Int = (q5 / 7) &* 8 &+ q5 % 7
+                        var a0_0 = SIMD8<Float>()
+                        var a0_1 = SIMD8<Float>()
+                        var a0_2 = SIMD8<Float>()
+                        var a0_3 = SIMD8<Float>()
+                        var a0_4 = SIMD8<Float>()
+                        var a0_5 = SIMD8<Float>()
+                        var a1_0 = SIMD8<Float>()
+                        var a1_1 = SIMD8<Float>()
+                        var a1_2 = SIMD8<Float>()
+                        var a1_3 = SIMD8<Float>()
+                        var a1_4 = SIMD8<Float>()
+                        var a1_5 = SIMD8<Float>()
+                        for ic in 0..<384 {
+                            let tap = source + ic &* 56
+                            let k = kernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        }
+                        let productOffset0: Int = (q0 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
+                        let productOffset1: Int = (q1 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
+                        let productOffset2: Int = (q2 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
+                        let productOffset3: Int = (q3 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
+                        let productOffset4: Int = (q4 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
+                        let productOffset5: Int = (q5 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(32, threads: threads) { filterVectors in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+            for f in filterVectors {
+                let bias = UnsafeRawPointer(w + (1_572_864 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                for q in 0..<tiles {
+                    let productOffset: Int = q &* 4096 &+ f &* 8
+                    let m = products + productOffset
+                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_1 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_2 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_3 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_0 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_1 = UnsafeRawPointer(m + 1280).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_2 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_3 = UnsafeRawPointer(m + 1792).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_0 = UnsafeRawPointer(m + 2048).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_1 = UnsafeRawPointer(m + 2304).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_2 = UnsafeRawPointer(m + 2560).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_3 = UnsafeRawPointer(m + 2816).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_0 = UnsafeRawPointer(m + 3072).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_1 = UnsafeRawPointer(m + 3328).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_2 = UnsafeRawPointer(m + 3584).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_3 = UnsafeRawPointer(m + 3840).loadUnaligned(as: SIMD8<Float>.self)
+                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                    let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                    for lane in 0..<8 {
+                        let planeOffset: Int = (f &* 8 &+ lane) &* 169
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 13 &+ ow &+ 0
+                            let v = lanes[0 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        if ow &+ 1 < 13 {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 13 &+ ow &+ 1
+                            let v = lanes[8 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        if oh &+ 1 < 13 {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 13 &+ ow &+ 0
+                            let v = lanes[16 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        if oh &+ 1 < 13 && ow &+ 1 < 13 {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 13 &+ ow &+ 1
+                            let v = lanes[24 &+ lane]
+                            y[index] = max(v, 0)
                         }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
                 }
             }
-            for group in 0..<29 {
-                let first: Int = min(group &* 6, 163)
-                let tileLanes = lanes + group &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 169 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
             }
-        }
-        }
+            }
         }
     }
 
@@ -617,100 +809,194 @@ extension Alexnet {
     @inline(never)
     static func features_10(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×13×13   y: 256×13×13
-        // weight: (16 blocks, 3, 3, 256, 16)   bias: w[589_824..<590_080]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
-        Self.pad(x, channels: 256, height: 13, width: 13, top: 1, left: 1, rows: 15, columns: 15, into: scratch, threads: threads)
-        Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 696) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for block in blocks {
-            let kernelOffset: Int = block &* 36_864
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 589_824 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for firstChannel in stride(from: 0, to: 256, by: 16) {
-                for group in 0..<29 {
-                    let first: Int = min(group &* 6, 163)
-                    let tile = tiles.baseAddress! + group &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 13) &* 15 &+ (q0 % 13) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 13) &* 15 &+ (q1 % 13) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 13) &* 15 &+ (q2 % 13) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 13) &* 15 &+ (q3 % 13) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 13) &* 15 &+ (q4 % 13) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 13) &* 15 &+ (q5 % 13) &* 1
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<3 {
-                        for j in 0..<3 {
-                            let tapOffset: Int = i &* 15 &+ j &* 1 &+ firstChannel &* 225
-                            let tapBase = scratch + tapOffset
-                            let weightOffset: Int = ((i &* 3 &+ j) &* 256 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<16 {
-                                let tap = tapBase + ic &* 225
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
+        // weight: (16 values, 16 blocks, 256, 16): G g Gᵀ of each filter and input channel   bias: w[1_048_576..<1_048_832]
+        // Winograd F(2×2, 3×3): 7×7 tiles in bands of 7 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
+        Self.pad(x, channels: 256, height: 13, width: 13, top: 1, left: 1, rows: 16, columns: 18, into: scratch, threads: threads)
+        let transformed = scratch + 73_728
+        let products = transformed + 229_376
+        for firstRow in stride(from: 0, to: 7, by: 7) {
+            let bandRows: Int = min(7, 7 &- firstRow)
+            let tiles: Int = bandRows &* 7
+            // input tiles to the transformed domain, input channels split over threads
+            Self.parallel(256, threads: threads) { inputChannels in
+            for ic in inputChannels {
+                for r in 0..<bandRows {
+                    let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                    let window = scratch + rowOffset
+                    let targetOffset: Int = ic &* 56 &+ r &* 8
+                    let target = transformed + targetOffset
+                    for tx in stride(from: 0, to: 8, by: 8) {
+                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                        let a1 = UnsafeRawPointer(window + (18 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b1 = UnsafeRawPointer(window + (20 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                        let a2 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b2 = UnsafeRawPointer(window + (38 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                        let a3 = UnsafeRawPointer(window + (54 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b3 = UnsafeRawPointer(window + (56 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (14_336 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (28_672 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (43_008 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (57_344 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (71_680 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (86_016 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (100_352 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (114_688 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (129_024 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (143_360 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (157_696 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (172_032 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (186_368 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (200_704 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (215_040 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // sixteen products over input channels, blocks of 16 filters split over threads
+            Self.parallel(16, threads: threads) { blocks in
+            for value in 0..<16 {
+                let sourceOffset: Int = value &* 14_336
+                let source = transformed + sourceOffset
+                for block in blocks {
+                    let kernelOffset: Int = (value &* 16 &+ block) &* 4096
+                    let kernel = w + kernelOffset
+                    for group in 0..<(tiles &+ 5) / 6 {
+                        let first: Int = min(group &* 6, tiles &- 6)
+                        let q0: Int = first &+ 0
+                        let o0: Int = (q0 / 7) &* 8 &+ q0 % 7
+                        let q1: Int = first &+ 1
+                        let o1: Int = (q1 / 7) &* 8 &+ q1 % 7
+                        let q2: Int = first &+ 2
+                        let o2: Int = (q2 / 7) &* 8 &+ q2 % 7
+                        let q3: Int = first &+ 3
+                        let o3: Int = (q3 / 7) &* 8 &+ q3 % 7
+                        let q4: Int = first &+ 4
+                        let o4: Int = (q4 / 7) &* 8 &+ q4 % 7
+                        let q5: Int = first &+ 5
+                        let o5: Int = (q5 / 7) &* 8 &+ q5 % 7
+                        var a0_0 = SIMD8<Float>()
+                        var a0_1 = SIMD8<Float>()
+                        var a0_2 = SIMD8<Float>()
+                        var a0_3 = SIMD8<Float>()
+                        var a0_4 = SIMD8<Float>()
+                        var a0_5 = SIMD8<Float>()
+                        var a1_0 = SIMD8<Float>()
+                        var a1_1 = SIMD8<Float>()
+                        var a1_2 = SIMD8<Float>()
+                        var a1_3 = SIMD8<Float>()
+                        var a1_4 = SIMD8<Float>()
+                        var a1_5 = SIMD8<Float>()
+                        for ic in 0..<256 {
+                            let tap = source + ic &* 56
+                            let k = kernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        }
+                        let productOffset0: Int = (q0 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
+                        let productOffset1: Int = (q1 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
+                        let productOffset2: Int = (q2 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
+                        let productOffset3: Int = (q3 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
+                        let productOffset4: Int = (q4 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
+                        let productOffset5: Int = (q5 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(32, threads: threads) { filterVectors in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+            for f in filterVectors {
+                let bias = UnsafeRawPointer(w + (1_048_576 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                for q in 0..<tiles {
+                    let productOffset: Int = q &* 4096 &+ f &* 8
+                    let m = products + productOffset
+                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_1 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_2 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_3 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_0 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_1 = UnsafeRawPointer(m + 1280).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_2 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_3 = UnsafeRawPointer(m + 1792).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_0 = UnsafeRawPointer(m + 2048).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_1 = UnsafeRawPointer(m + 2304).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_2 = UnsafeRawPointer(m + 2560).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_3 = UnsafeRawPointer(m + 2816).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_0 = UnsafeRawPointer(m + 3072).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_1 = UnsafeRawPointer(m + 3328).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_2 = UnsafeRawPointer(m + 3584).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_3 = UnsafeRawPointer(m + 3840).loadUnaligned(as: SIMD8<Float>.self)
+                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                    let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                    for lane in 0..<8 {
+                        let planeOffset: Int = (f &* 8 &+ lane) &* 169
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 13 &+ ow &+ 0
+                            let v = lanes[0 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        if ow &+ 1 < 13 {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 13 &+ ow &+ 1
+                            let v = lanes[8 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        if oh &+ 1 < 13 {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 13 &+ ow &+ 0
+                            let v = lanes[16 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        if oh &+ 1 < 13 && ow &+ 1 < 13 {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 13 &+ ow &+ 1
+                            let v = lanes[24 &+ lane]
+                            y[index] = max(v, 0)
                         }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
                 }
             }
-            for group in 0..<29 {
-                let first: Int = min(group &* 6, 163)
-                let tileLanes = lanes + group &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 169 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
             }
-        }
-        }
+            }
         }
     }
 
@@ -1102,6 +1388,39 @@ extension Alexnet {
                 for t in 0..<taps {
                     for r in 0..<32 {
                         p[offset + ((b * channels + c) * taps + t) * 32 + r] = plain[((b * 32 + r) * channels + c) * taps + t]
+                    }
+                }
+            }
+        }
+    }
+
+    /// Transforms 3×3 conv weights (filters, channels, 3, 3) to Winograd F(2×2, 3×3)'s domain, U = G g Gᵀ with
+    /// G = (1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1), stored (16 values, filters / 16, channels, 16): a product reads the
+    /// sixteen filters of a block for one value and channel as two vectors. Computed in Double.
+    static func winogradFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int) {
+        let plain = Array(p[offset..<(offset + filters * channels * 9)])
+        let blocks = filters / 16
+        for k in 0..<filters {
+            for c in 0..<channels {
+                let g = (k * channels + c) * 9
+                func tap(_ i: Int, _ j: Int) -> Double { Double(plain[g + 3 * i + j]) }
+                for i in 0..<4 {
+                    // Row i of G g: (G row i) · g.
+                    var row = (0.0, 0.0, 0.0)
+                    for j in 0..<3 {
+                        let value: Double
+                        switch i {
+                        case 0: value = tap(0, j)
+                        case 1: value = (tap(0, j) + tap(1, j) + tap(2, j)) / 2
+                        case 2: value = (tap(0, j) - tap(1, j) + tap(2, j)) / 2
+                        default: value = tap(2, j)
+                        }
+                        if j == 0 { row.0 = value } else if j == 1 { row.1 = value } else { row.2 = value }
+                    }
+                    // (G g) Gᵀ along the row.
+                    let transformed = [row.0, (row.0 + row.1 + row.2) / 2, (row.0 - row.1 + row.2) / 2, row.2]
+                    for j in 0..<4 {
+                        p[offset + (((4 * i + j) * blocks + k / 16) * channels + c) * 16 + k % 16] = Float(transformed[j])
                     }
                 }
             }

@@ -16,9 +16,9 @@ public struct Densenet121: Sendable {
     /// Floats of activations, placed by liveness after fusion: the peak activation memory `convc summary` reports.
     public static let activationFloats = 2_007_040
     /// Floats of scratch for zero-padded copies of conv inputs.
-    public static let scratchFloats = 430_592
+    public static let scratchFloats = 1_128_960
     /// Floats of working memory `predict(_:batch:into:arena:)` needs: activations, then scratch.
-    public static let arenaFloats = 2_437_632
+    public static let arenaFloats = 3_136_000
     static let inputCount = 150_528
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -1071,7 +1071,7 @@ public struct Densenet121: Sendable {
 
     /// Builds the model from tensors by name, each in PyTorch's layout (row-major, as `state_dict` has them).
     public init(tensors: [String: [Float]]) throws {
-        var p = [Float](repeating: 0, count: 7_974_120)
+        var p = [Float](repeating: 0, count: 9_637_096)
         try Self.copy(tensors, "features.conv0.weight", into: &p, at: 0, count: 9408)
         try Self.foldBatchNorm(tensors, "features.norm0", epsilon: 1e-05, into: &p, weight: 0, bias: 9408, channels: 64, blocks: 1, blockStride: 0, channelStride: 147, run: 147)
         Self.blockFilters(&p, at: 0, filters: 64, groups: 1, channels: 3, taps: 49, block: 16)
@@ -1080,361 +1080,361 @@ public struct Densenet121: Sendable {
         try Self.foldBatchNorm(tensors, "features.denseblock1.denselayer1.norm2", epsilon: 1e-05, into: &p, weight: 9600, bias: 17_792, channels: 128, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
         Self.blockFilters(&p, at: 9600, filters: 128, groups: 1, channels: 64, taps: 1, block: 4)
         try Self.copy(tensors, "features.denseblock1.denselayer1.conv2.weight", into: &p, at: 17_920, count: 36_864)
-        Self.blockFilters(&p, at: 17_920, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock1.denselayer2.norm1", epsilon: 1e-05, into: &p, scale: 54_816, shift: 54_912, channels: 96)
-        try Self.copy(tensors, "features.denseblock1.denselayer2.conv1.weight", into: &p, at: 55_008, count: 12_288)
-        try Self.foldBatchNorm(tensors, "features.denseblock1.denselayer2.norm2", epsilon: 1e-05, into: &p, weight: 55_008, bias: 67_296, channels: 128, blocks: 1, blockStride: 0, channelStride: 96, run: 96)
-        Self.blockFilters(&p, at: 55_008, filters: 128, groups: 1, channels: 96, taps: 1, block: 4)
-        try Self.copy(tensors, "features.denseblock1.denselayer2.conv2.weight", into: &p, at: 67_424, count: 36_864)
-        Self.blockFilters(&p, at: 67_424, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock1.denselayer3.norm1", epsilon: 1e-05, into: &p, scale: 104_320, shift: 104_448, channels: 128)
-        try Self.copy(tensors, "features.denseblock1.denselayer3.conv1.weight", into: &p, at: 104_576, count: 16_384)
-        try Self.foldBatchNorm(tensors, "features.denseblock1.denselayer3.norm2", epsilon: 1e-05, into: &p, weight: 104_576, bias: 120_960, channels: 128, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        Self.blockFilters(&p, at: 104_576, filters: 128, groups: 1, channels: 128, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock1.denselayer3.conv2.weight", into: &p, at: 121_088, count: 36_864)
-        Self.blockFilters(&p, at: 121_088, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock1.denselayer4.norm1", epsilon: 1e-05, into: &p, scale: 157_984, shift: 158_144, channels: 160)
-        try Self.copy(tensors, "features.denseblock1.denselayer4.conv1.weight", into: &p, at: 158_304, count: 20_480)
-        try Self.foldBatchNorm(tensors, "features.denseblock1.denselayer4.norm2", epsilon: 1e-05, into: &p, weight: 158_304, bias: 178_784, channels: 128, blocks: 1, blockStride: 0, channelStride: 160, run: 160)
-        Self.blockFilters(&p, at: 158_304, filters: 128, groups: 1, channels: 160, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock1.denselayer4.conv2.weight", into: &p, at: 178_912, count: 36_864)
-        Self.blockFilters(&p, at: 178_912, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock1.denselayer5.norm1", epsilon: 1e-05, into: &p, scale: 215_808, shift: 216_000, channels: 192)
-        try Self.copy(tensors, "features.denseblock1.denselayer5.conv1.weight", into: &p, at: 216_192, count: 24_576)
-        try Self.foldBatchNorm(tensors, "features.denseblock1.denselayer5.norm2", epsilon: 1e-05, into: &p, weight: 216_192, bias: 240_768, channels: 128, blocks: 1, blockStride: 0, channelStride: 192, run: 192)
-        Self.blockFilters(&p, at: 216_192, filters: 128, groups: 1, channels: 192, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock1.denselayer5.conv2.weight", into: &p, at: 240_896, count: 36_864)
-        Self.blockFilters(&p, at: 240_896, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock1.denselayer6.norm1", epsilon: 1e-05, into: &p, scale: 277_792, shift: 278_016, channels: 224)
-        try Self.copy(tensors, "features.denseblock1.denselayer6.conv1.weight", into: &p, at: 278_240, count: 28_672)
-        try Self.foldBatchNorm(tensors, "features.denseblock1.denselayer6.norm2", epsilon: 1e-05, into: &p, weight: 278_240, bias: 306_912, channels: 128, blocks: 1, blockStride: 0, channelStride: 224, run: 224)
-        Self.blockFilters(&p, at: 278_240, filters: 128, groups: 1, channels: 224, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock1.denselayer6.conv2.weight", into: &p, at: 307_040, count: 36_864)
-        Self.blockFilters(&p, at: 307_040, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.transition1.norm", epsilon: 1e-05, into: &p, scale: 343_936, shift: 344_192, channels: 256)
-        try Self.copy(tensors, "features.transition1.conv.weight", into: &p, at: 344_448, count: 32_768)
-        Self.blockFilters(&p, at: 344_448, filters: 128, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock2.denselayer1.norm1", epsilon: 1e-05, into: &p, scale: 377_344, shift: 377_472, channels: 128)
-        try Self.copy(tensors, "features.denseblock2.denselayer1.conv1.weight", into: &p, at: 377_600, count: 16_384)
-        try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer1.norm2", epsilon: 1e-05, into: &p, weight: 377_600, bias: 393_984, channels: 128, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        Self.blockFilters(&p, at: 377_600, filters: 128, groups: 1, channels: 128, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock2.denselayer1.conv2.weight", into: &p, at: 394_112, count: 36_864)
-        Self.blockFilters(&p, at: 394_112, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock2.denselayer2.norm1", epsilon: 1e-05, into: &p, scale: 431_008, shift: 431_168, channels: 160)
-        try Self.copy(tensors, "features.denseblock2.denselayer2.conv1.weight", into: &p, at: 431_328, count: 20_480)
-        try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer2.norm2", epsilon: 1e-05, into: &p, weight: 431_328, bias: 451_808, channels: 128, blocks: 1, blockStride: 0, channelStride: 160, run: 160)
-        Self.blockFilters(&p, at: 431_328, filters: 128, groups: 1, channels: 160, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock2.denselayer2.conv2.weight", into: &p, at: 451_936, count: 36_864)
-        Self.blockFilters(&p, at: 451_936, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock2.denselayer3.norm1", epsilon: 1e-05, into: &p, scale: 488_832, shift: 489_024, channels: 192)
-        try Self.copy(tensors, "features.denseblock2.denselayer3.conv1.weight", into: &p, at: 489_216, count: 24_576)
-        try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer3.norm2", epsilon: 1e-05, into: &p, weight: 489_216, bias: 513_792, channels: 128, blocks: 1, blockStride: 0, channelStride: 192, run: 192)
-        Self.blockFilters(&p, at: 489_216, filters: 128, groups: 1, channels: 192, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock2.denselayer3.conv2.weight", into: &p, at: 513_920, count: 36_864)
-        Self.blockFilters(&p, at: 513_920, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock2.denselayer4.norm1", epsilon: 1e-05, into: &p, scale: 550_816, shift: 551_040, channels: 224)
-        try Self.copy(tensors, "features.denseblock2.denselayer4.conv1.weight", into: &p, at: 551_264, count: 28_672)
-        try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer4.norm2", epsilon: 1e-05, into: &p, weight: 551_264, bias: 579_936, channels: 128, blocks: 1, blockStride: 0, channelStride: 224, run: 224)
-        Self.blockFilters(&p, at: 551_264, filters: 128, groups: 1, channels: 224, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock2.denselayer4.conv2.weight", into: &p, at: 580_064, count: 36_864)
-        Self.blockFilters(&p, at: 580_064, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock2.denselayer5.norm1", epsilon: 1e-05, into: &p, scale: 616_960, shift: 617_216, channels: 256)
-        try Self.copy(tensors, "features.denseblock2.denselayer5.conv1.weight", into: &p, at: 617_472, count: 32_768)
-        try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer5.norm2", epsilon: 1e-05, into: &p, weight: 617_472, bias: 650_240, channels: 128, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 617_472, filters: 128, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock2.denselayer5.conv2.weight", into: &p, at: 650_368, count: 36_864)
-        Self.blockFilters(&p, at: 650_368, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock2.denselayer6.norm1", epsilon: 1e-05, into: &p, scale: 687_264, shift: 687_552, channels: 288)
-        try Self.copy(tensors, "features.denseblock2.denselayer6.conv1.weight", into: &p, at: 687_840, count: 36_864)
-        try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer6.norm2", epsilon: 1e-05, into: &p, weight: 687_840, bias: 724_704, channels: 128, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
-        Self.blockFilters(&p, at: 687_840, filters: 128, groups: 1, channels: 288, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock2.denselayer6.conv2.weight", into: &p, at: 724_832, count: 36_864)
-        Self.blockFilters(&p, at: 724_832, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock2.denselayer7.norm1", epsilon: 1e-05, into: &p, scale: 761_728, shift: 762_048, channels: 320)
-        try Self.copy(tensors, "features.denseblock2.denselayer7.conv1.weight", into: &p, at: 762_368, count: 40_960)
-        try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer7.norm2", epsilon: 1e-05, into: &p, weight: 762_368, bias: 803_328, channels: 128, blocks: 1, blockStride: 0, channelStride: 320, run: 320)
-        Self.blockFilters(&p, at: 762_368, filters: 128, groups: 1, channels: 320, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock2.denselayer7.conv2.weight", into: &p, at: 803_456, count: 36_864)
-        Self.blockFilters(&p, at: 803_456, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock2.denselayer8.norm1", epsilon: 1e-05, into: &p, scale: 840_352, shift: 840_704, channels: 352)
-        try Self.copy(tensors, "features.denseblock2.denselayer8.conv1.weight", into: &p, at: 841_056, count: 45_056)
-        try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer8.norm2", epsilon: 1e-05, into: &p, weight: 841_056, bias: 886_112, channels: 128, blocks: 1, blockStride: 0, channelStride: 352, run: 352)
-        Self.blockFilters(&p, at: 841_056, filters: 128, groups: 1, channels: 352, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock2.denselayer8.conv2.weight", into: &p, at: 886_240, count: 36_864)
-        Self.blockFilters(&p, at: 886_240, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock2.denselayer9.norm1", epsilon: 1e-05, into: &p, scale: 923_136, shift: 923_520, channels: 384)
-        try Self.copy(tensors, "features.denseblock2.denselayer9.conv1.weight", into: &p, at: 923_904, count: 49_152)
-        try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer9.norm2", epsilon: 1e-05, into: &p, weight: 923_904, bias: 973_056, channels: 128, blocks: 1, blockStride: 0, channelStride: 384, run: 384)
-        Self.blockFilters(&p, at: 923_904, filters: 128, groups: 1, channels: 384, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock2.denselayer9.conv2.weight", into: &p, at: 973_184, count: 36_864)
-        Self.blockFilters(&p, at: 973_184, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock2.denselayer10.norm1", epsilon: 1e-05, into: &p, scale: 1_010_080, shift: 1_010_496, channels: 416)
-        try Self.copy(tensors, "features.denseblock2.denselayer10.conv1.weight", into: &p, at: 1_010_912, count: 53_248)
-        try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer10.norm2", epsilon: 1e-05, into: &p, weight: 1_010_912, bias: 1_064_160, channels: 128, blocks: 1, blockStride: 0, channelStride: 416, run: 416)
-        Self.blockFilters(&p, at: 1_010_912, filters: 128, groups: 1, channels: 416, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock2.denselayer10.conv2.weight", into: &p, at: 1_064_288, count: 36_864)
-        Self.blockFilters(&p, at: 1_064_288, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock2.denselayer11.norm1", epsilon: 1e-05, into: &p, scale: 1_101_184, shift: 1_101_632, channels: 448)
-        try Self.copy(tensors, "features.denseblock2.denselayer11.conv1.weight", into: &p, at: 1_102_080, count: 57_344)
-        try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer11.norm2", epsilon: 1e-05, into: &p, weight: 1_102_080, bias: 1_159_424, channels: 128, blocks: 1, blockStride: 0, channelStride: 448, run: 448)
-        Self.blockFilters(&p, at: 1_102_080, filters: 128, groups: 1, channels: 448, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock2.denselayer11.conv2.weight", into: &p, at: 1_159_552, count: 36_864)
-        Self.blockFilters(&p, at: 1_159_552, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock2.denselayer12.norm1", epsilon: 1e-05, into: &p, scale: 1_196_448, shift: 1_196_928, channels: 480)
-        try Self.copy(tensors, "features.denseblock2.denselayer12.conv1.weight", into: &p, at: 1_197_408, count: 61_440)
-        try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer12.norm2", epsilon: 1e-05, into: &p, weight: 1_197_408, bias: 1_258_848, channels: 128, blocks: 1, blockStride: 0, channelStride: 480, run: 480)
-        Self.blockFilters(&p, at: 1_197_408, filters: 128, groups: 1, channels: 480, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock2.denselayer12.conv2.weight", into: &p, at: 1_258_976, count: 36_864)
-        Self.blockFilters(&p, at: 1_258_976, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.transition2.norm", epsilon: 1e-05, into: &p, scale: 1_295_872, shift: 1_296_384, channels: 512)
-        try Self.copy(tensors, "features.transition2.conv.weight", into: &p, at: 1_296_896, count: 131_072)
-        Self.blockFilters(&p, at: 1_296_896, filters: 256, groups: 1, channels: 512, taps: 1, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer1.norm1", epsilon: 1e-05, into: &p, scale: 1_428_224, shift: 1_428_480, channels: 256)
-        try Self.copy(tensors, "features.denseblock3.denselayer1.conv1.weight", into: &p, at: 1_428_736, count: 32_768)
-        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer1.norm2", epsilon: 1e-05, into: &p, weight: 1_428_736, bias: 1_461_504, channels: 128, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 1_428_736, filters: 128, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock3.denselayer1.conv2.weight", into: &p, at: 1_461_632, count: 36_864)
-        Self.blockFilters(&p, at: 1_461_632, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer2.norm1", epsilon: 1e-05, into: &p, scale: 1_498_528, shift: 1_498_816, channels: 288)
-        try Self.copy(tensors, "features.denseblock3.denselayer2.conv1.weight", into: &p, at: 1_499_104, count: 36_864)
-        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer2.norm2", epsilon: 1e-05, into: &p, weight: 1_499_104, bias: 1_535_968, channels: 128, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
-        Self.blockFilters(&p, at: 1_499_104, filters: 128, groups: 1, channels: 288, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock3.denselayer2.conv2.weight", into: &p, at: 1_536_096, count: 36_864)
-        Self.blockFilters(&p, at: 1_536_096, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer3.norm1", epsilon: 1e-05, into: &p, scale: 1_572_992, shift: 1_573_312, channels: 320)
-        try Self.copy(tensors, "features.denseblock3.denselayer3.conv1.weight", into: &p, at: 1_573_632, count: 40_960)
-        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer3.norm2", epsilon: 1e-05, into: &p, weight: 1_573_632, bias: 1_614_592, channels: 128, blocks: 1, blockStride: 0, channelStride: 320, run: 320)
-        Self.blockFilters(&p, at: 1_573_632, filters: 128, groups: 1, channels: 320, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock3.denselayer3.conv2.weight", into: &p, at: 1_614_720, count: 36_864)
-        Self.blockFilters(&p, at: 1_614_720, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer4.norm1", epsilon: 1e-05, into: &p, scale: 1_651_616, shift: 1_651_968, channels: 352)
-        try Self.copy(tensors, "features.denseblock3.denselayer4.conv1.weight", into: &p, at: 1_652_320, count: 45_056)
-        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer4.norm2", epsilon: 1e-05, into: &p, weight: 1_652_320, bias: 1_697_376, channels: 128, blocks: 1, blockStride: 0, channelStride: 352, run: 352)
-        Self.blockFilters(&p, at: 1_652_320, filters: 128, groups: 1, channels: 352, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock3.denselayer4.conv2.weight", into: &p, at: 1_697_504, count: 36_864)
-        Self.blockFilters(&p, at: 1_697_504, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer5.norm1", epsilon: 1e-05, into: &p, scale: 1_734_400, shift: 1_734_784, channels: 384)
-        try Self.copy(tensors, "features.denseblock3.denselayer5.conv1.weight", into: &p, at: 1_735_168, count: 49_152)
-        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer5.norm2", epsilon: 1e-05, into: &p, weight: 1_735_168, bias: 1_784_320, channels: 128, blocks: 1, blockStride: 0, channelStride: 384, run: 384)
-        Self.blockFilters(&p, at: 1_735_168, filters: 128, groups: 1, channels: 384, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock3.denselayer5.conv2.weight", into: &p, at: 1_784_448, count: 36_864)
-        Self.blockFilters(&p, at: 1_784_448, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer6.norm1", epsilon: 1e-05, into: &p, scale: 1_821_344, shift: 1_821_760, channels: 416)
-        try Self.copy(tensors, "features.denseblock3.denselayer6.conv1.weight", into: &p, at: 1_822_176, count: 53_248)
-        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer6.norm2", epsilon: 1e-05, into: &p, weight: 1_822_176, bias: 1_875_424, channels: 128, blocks: 1, blockStride: 0, channelStride: 416, run: 416)
-        Self.blockFilters(&p, at: 1_822_176, filters: 128, groups: 1, channels: 416, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock3.denselayer6.conv2.weight", into: &p, at: 1_875_552, count: 36_864)
-        Self.blockFilters(&p, at: 1_875_552, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer7.norm1", epsilon: 1e-05, into: &p, scale: 1_912_448, shift: 1_912_896, channels: 448)
-        try Self.copy(tensors, "features.denseblock3.denselayer7.conv1.weight", into: &p, at: 1_913_344, count: 57_344)
-        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer7.norm2", epsilon: 1e-05, into: &p, weight: 1_913_344, bias: 1_970_688, channels: 128, blocks: 1, blockStride: 0, channelStride: 448, run: 448)
-        Self.blockFilters(&p, at: 1_913_344, filters: 128, groups: 1, channels: 448, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock3.denselayer7.conv2.weight", into: &p, at: 1_970_816, count: 36_864)
-        Self.blockFilters(&p, at: 1_970_816, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer8.norm1", epsilon: 1e-05, into: &p, scale: 2_007_712, shift: 2_008_192, channels: 480)
-        try Self.copy(tensors, "features.denseblock3.denselayer8.conv1.weight", into: &p, at: 2_008_672, count: 61_440)
-        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer8.norm2", epsilon: 1e-05, into: &p, weight: 2_008_672, bias: 2_070_112, channels: 128, blocks: 1, blockStride: 0, channelStride: 480, run: 480)
-        Self.blockFilters(&p, at: 2_008_672, filters: 128, groups: 1, channels: 480, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock3.denselayer8.conv2.weight", into: &p, at: 2_070_240, count: 36_864)
-        Self.blockFilters(&p, at: 2_070_240, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer9.norm1", epsilon: 1e-05, into: &p, scale: 2_107_136, shift: 2_107_648, channels: 512)
-        try Self.copy(tensors, "features.denseblock3.denselayer9.conv1.weight", into: &p, at: 2_108_160, count: 65_536)
-        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer9.norm2", epsilon: 1e-05, into: &p, weight: 2_108_160, bias: 2_173_696, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 2_108_160, filters: 128, groups: 1, channels: 512, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock3.denselayer9.conv2.weight", into: &p, at: 2_173_824, count: 36_864)
-        Self.blockFilters(&p, at: 2_173_824, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer10.norm1", epsilon: 1e-05, into: &p, scale: 2_210_720, shift: 2_211_264, channels: 544)
-        try Self.copy(tensors, "features.denseblock3.denselayer10.conv1.weight", into: &p, at: 2_211_808, count: 69_632)
-        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer10.norm2", epsilon: 1e-05, into: &p, weight: 2_211_808, bias: 2_281_440, channels: 128, blocks: 1, blockStride: 0, channelStride: 544, run: 544)
-        Self.blockFilters(&p, at: 2_211_808, filters: 128, groups: 1, channels: 544, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock3.denselayer10.conv2.weight", into: &p, at: 2_281_568, count: 36_864)
-        Self.blockFilters(&p, at: 2_281_568, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer11.norm1", epsilon: 1e-05, into: &p, scale: 2_318_464, shift: 2_319_040, channels: 576)
-        try Self.copy(tensors, "features.denseblock3.denselayer11.conv1.weight", into: &p, at: 2_319_616, count: 73_728)
-        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer11.norm2", epsilon: 1e-05, into: &p, weight: 2_319_616, bias: 2_393_344, channels: 128, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
-        Self.blockFilters(&p, at: 2_319_616, filters: 128, groups: 1, channels: 576, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock3.denselayer11.conv2.weight", into: &p, at: 2_393_472, count: 36_864)
-        Self.blockFilters(&p, at: 2_393_472, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer12.norm1", epsilon: 1e-05, into: &p, scale: 2_430_368, shift: 2_430_976, channels: 608)
-        try Self.copy(tensors, "features.denseblock3.denselayer12.conv1.weight", into: &p, at: 2_431_584, count: 77_824)
-        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer12.norm2", epsilon: 1e-05, into: &p, weight: 2_431_584, bias: 2_509_408, channels: 128, blocks: 1, blockStride: 0, channelStride: 608, run: 608)
-        Self.blockFilters(&p, at: 2_431_584, filters: 128, groups: 1, channels: 608, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock3.denselayer12.conv2.weight", into: &p, at: 2_509_536, count: 36_864)
-        Self.blockFilters(&p, at: 2_509_536, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer13.norm1", epsilon: 1e-05, into: &p, scale: 2_546_432, shift: 2_547_072, channels: 640)
-        try Self.copy(tensors, "features.denseblock3.denselayer13.conv1.weight", into: &p, at: 2_547_712, count: 81_920)
-        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer13.norm2", epsilon: 1e-05, into: &p, weight: 2_547_712, bias: 2_629_632, channels: 128, blocks: 1, blockStride: 0, channelStride: 640, run: 640)
-        Self.blockFilters(&p, at: 2_547_712, filters: 128, groups: 1, channels: 640, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock3.denselayer13.conv2.weight", into: &p, at: 2_629_760, count: 36_864)
-        Self.blockFilters(&p, at: 2_629_760, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer14.norm1", epsilon: 1e-05, into: &p, scale: 2_666_656, shift: 2_667_328, channels: 672)
-        try Self.copy(tensors, "features.denseblock3.denselayer14.conv1.weight", into: &p, at: 2_668_000, count: 86_016)
-        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer14.norm2", epsilon: 1e-05, into: &p, weight: 2_668_000, bias: 2_754_016, channels: 128, blocks: 1, blockStride: 0, channelStride: 672, run: 672)
-        Self.blockFilters(&p, at: 2_668_000, filters: 128, groups: 1, channels: 672, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock3.denselayer14.conv2.weight", into: &p, at: 2_754_144, count: 36_864)
-        Self.blockFilters(&p, at: 2_754_144, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer15.norm1", epsilon: 1e-05, into: &p, scale: 2_791_040, shift: 2_791_744, channels: 704)
-        try Self.copy(tensors, "features.denseblock3.denselayer15.conv1.weight", into: &p, at: 2_792_448, count: 90_112)
-        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer15.norm2", epsilon: 1e-05, into: &p, weight: 2_792_448, bias: 2_882_560, channels: 128, blocks: 1, blockStride: 0, channelStride: 704, run: 704)
-        Self.blockFilters(&p, at: 2_792_448, filters: 128, groups: 1, channels: 704, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock3.denselayer15.conv2.weight", into: &p, at: 2_882_688, count: 36_864)
-        Self.blockFilters(&p, at: 2_882_688, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer16.norm1", epsilon: 1e-05, into: &p, scale: 2_919_584, shift: 2_920_320, channels: 736)
-        try Self.copy(tensors, "features.denseblock3.denselayer16.conv1.weight", into: &p, at: 2_921_056, count: 94_208)
-        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer16.norm2", epsilon: 1e-05, into: &p, weight: 2_921_056, bias: 3_015_264, channels: 128, blocks: 1, blockStride: 0, channelStride: 736, run: 736)
-        Self.blockFilters(&p, at: 2_921_056, filters: 128, groups: 1, channels: 736, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock3.denselayer16.conv2.weight", into: &p, at: 3_015_392, count: 36_864)
-        Self.blockFilters(&p, at: 3_015_392, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer17.norm1", epsilon: 1e-05, into: &p, scale: 3_052_288, shift: 3_053_056, channels: 768)
-        try Self.copy(tensors, "features.denseblock3.denselayer17.conv1.weight", into: &p, at: 3_053_824, count: 98_304)
-        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer17.norm2", epsilon: 1e-05, into: &p, weight: 3_053_824, bias: 3_152_128, channels: 128, blocks: 1, blockStride: 0, channelStride: 768, run: 768)
-        Self.blockFilters(&p, at: 3_053_824, filters: 128, groups: 1, channels: 768, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock3.denselayer17.conv2.weight", into: &p, at: 3_152_256, count: 36_864)
-        Self.blockFilters(&p, at: 3_152_256, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer18.norm1", epsilon: 1e-05, into: &p, scale: 3_189_152, shift: 3_189_952, channels: 800)
-        try Self.copy(tensors, "features.denseblock3.denselayer18.conv1.weight", into: &p, at: 3_190_752, count: 102_400)
-        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer18.norm2", epsilon: 1e-05, into: &p, weight: 3_190_752, bias: 3_293_152, channels: 128, blocks: 1, blockStride: 0, channelStride: 800, run: 800)
-        Self.blockFilters(&p, at: 3_190_752, filters: 128, groups: 1, channels: 800, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock3.denselayer18.conv2.weight", into: &p, at: 3_293_280, count: 36_864)
-        Self.blockFilters(&p, at: 3_293_280, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer19.norm1", epsilon: 1e-05, into: &p, scale: 3_330_176, shift: 3_331_008, channels: 832)
-        try Self.copy(tensors, "features.denseblock3.denselayer19.conv1.weight", into: &p, at: 3_331_840, count: 106_496)
-        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer19.norm2", epsilon: 1e-05, into: &p, weight: 3_331_840, bias: 3_438_336, channels: 128, blocks: 1, blockStride: 0, channelStride: 832, run: 832)
-        Self.blockFilters(&p, at: 3_331_840, filters: 128, groups: 1, channels: 832, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock3.denselayer19.conv2.weight", into: &p, at: 3_438_464, count: 36_864)
-        Self.blockFilters(&p, at: 3_438_464, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer20.norm1", epsilon: 1e-05, into: &p, scale: 3_475_360, shift: 3_476_224, channels: 864)
-        try Self.copy(tensors, "features.denseblock3.denselayer20.conv1.weight", into: &p, at: 3_477_088, count: 110_592)
-        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer20.norm2", epsilon: 1e-05, into: &p, weight: 3_477_088, bias: 3_587_680, channels: 128, blocks: 1, blockStride: 0, channelStride: 864, run: 864)
-        Self.blockFilters(&p, at: 3_477_088, filters: 128, groups: 1, channels: 864, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock3.denselayer20.conv2.weight", into: &p, at: 3_587_808, count: 36_864)
-        Self.blockFilters(&p, at: 3_587_808, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer21.norm1", epsilon: 1e-05, into: &p, scale: 3_624_704, shift: 3_625_600, channels: 896)
-        try Self.copy(tensors, "features.denseblock3.denselayer21.conv1.weight", into: &p, at: 3_626_496, count: 114_688)
-        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer21.norm2", epsilon: 1e-05, into: &p, weight: 3_626_496, bias: 3_741_184, channels: 128, blocks: 1, blockStride: 0, channelStride: 896, run: 896)
-        Self.blockFilters(&p, at: 3_626_496, filters: 128, groups: 1, channels: 896, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock3.denselayer21.conv2.weight", into: &p, at: 3_741_312, count: 36_864)
-        Self.blockFilters(&p, at: 3_741_312, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer22.norm1", epsilon: 1e-05, into: &p, scale: 3_778_208, shift: 3_779_136, channels: 928)
-        try Self.copy(tensors, "features.denseblock3.denselayer22.conv1.weight", into: &p, at: 3_780_064, count: 118_784)
-        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer22.norm2", epsilon: 1e-05, into: &p, weight: 3_780_064, bias: 3_898_848, channels: 128, blocks: 1, blockStride: 0, channelStride: 928, run: 928)
-        Self.blockFilters(&p, at: 3_780_064, filters: 128, groups: 1, channels: 928, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock3.denselayer22.conv2.weight", into: &p, at: 3_898_976, count: 36_864)
-        Self.blockFilters(&p, at: 3_898_976, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer23.norm1", epsilon: 1e-05, into: &p, scale: 3_935_872, shift: 3_936_832, channels: 960)
-        try Self.copy(tensors, "features.denseblock3.denselayer23.conv1.weight", into: &p, at: 3_937_792, count: 122_880)
-        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer23.norm2", epsilon: 1e-05, into: &p, weight: 3_937_792, bias: 4_060_672, channels: 128, blocks: 1, blockStride: 0, channelStride: 960, run: 960)
-        Self.blockFilters(&p, at: 3_937_792, filters: 128, groups: 1, channels: 960, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock3.denselayer23.conv2.weight", into: &p, at: 4_060_800, count: 36_864)
-        Self.blockFilters(&p, at: 4_060_800, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer24.norm1", epsilon: 1e-05, into: &p, scale: 4_097_696, shift: 4_098_688, channels: 992)
-        try Self.copy(tensors, "features.denseblock3.denselayer24.conv1.weight", into: &p, at: 4_099_680, count: 126_976)
-        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer24.norm2", epsilon: 1e-05, into: &p, weight: 4_099_680, bias: 4_226_656, channels: 128, blocks: 1, blockStride: 0, channelStride: 992, run: 992)
-        Self.blockFilters(&p, at: 4_099_680, filters: 128, groups: 1, channels: 992, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock3.denselayer24.conv2.weight", into: &p, at: 4_226_784, count: 36_864)
-        Self.blockFilters(&p, at: 4_226_784, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.transition3.norm", epsilon: 1e-05, into: &p, scale: 4_263_680, shift: 4_264_704, channels: 1024)
-        try Self.copy(tensors, "features.transition3.conv.weight", into: &p, at: 4_265_728, count: 524_288)
-        Self.blockFilters(&p, at: 4_265_728, filters: 512, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock4.denselayer1.norm1", epsilon: 1e-05, into: &p, scale: 4_790_528, shift: 4_791_040, channels: 512)
-        try Self.copy(tensors, "features.denseblock4.denselayer1.conv1.weight", into: &p, at: 4_791_552, count: 65_536)
-        try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer1.norm2", epsilon: 1e-05, into: &p, weight: 4_791_552, bias: 4_857_088, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 4_791_552, filters: 128, groups: 1, channels: 512, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock4.denselayer1.conv2.weight", into: &p, at: 4_857_216, count: 36_864)
-        Self.blockFilters(&p, at: 4_857_216, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock4.denselayer2.norm1", epsilon: 1e-05, into: &p, scale: 4_894_112, shift: 4_894_656, channels: 544)
-        try Self.copy(tensors, "features.denseblock4.denselayer2.conv1.weight", into: &p, at: 4_895_200, count: 69_632)
-        try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer2.norm2", epsilon: 1e-05, into: &p, weight: 4_895_200, bias: 4_964_832, channels: 128, blocks: 1, blockStride: 0, channelStride: 544, run: 544)
-        Self.blockFilters(&p, at: 4_895_200, filters: 128, groups: 1, channels: 544, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock4.denselayer2.conv2.weight", into: &p, at: 4_964_960, count: 36_864)
-        Self.blockFilters(&p, at: 4_964_960, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock4.denselayer3.norm1", epsilon: 1e-05, into: &p, scale: 5_001_856, shift: 5_002_432, channels: 576)
-        try Self.copy(tensors, "features.denseblock4.denselayer3.conv1.weight", into: &p, at: 5_003_008, count: 73_728)
-        try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer3.norm2", epsilon: 1e-05, into: &p, weight: 5_003_008, bias: 5_076_736, channels: 128, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
-        Self.blockFilters(&p, at: 5_003_008, filters: 128, groups: 1, channels: 576, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock4.denselayer3.conv2.weight", into: &p, at: 5_076_864, count: 36_864)
-        Self.blockFilters(&p, at: 5_076_864, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock4.denselayer4.norm1", epsilon: 1e-05, into: &p, scale: 5_113_760, shift: 5_114_368, channels: 608)
-        try Self.copy(tensors, "features.denseblock4.denselayer4.conv1.weight", into: &p, at: 5_114_976, count: 77_824)
-        try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer4.norm2", epsilon: 1e-05, into: &p, weight: 5_114_976, bias: 5_192_800, channels: 128, blocks: 1, blockStride: 0, channelStride: 608, run: 608)
-        Self.blockFilters(&p, at: 5_114_976, filters: 128, groups: 1, channels: 608, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock4.denselayer4.conv2.weight", into: &p, at: 5_192_928, count: 36_864)
-        Self.blockFilters(&p, at: 5_192_928, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock4.denselayer5.norm1", epsilon: 1e-05, into: &p, scale: 5_229_824, shift: 5_230_464, channels: 640)
-        try Self.copy(tensors, "features.denseblock4.denselayer5.conv1.weight", into: &p, at: 5_231_104, count: 81_920)
-        try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer5.norm2", epsilon: 1e-05, into: &p, weight: 5_231_104, bias: 5_313_024, channels: 128, blocks: 1, blockStride: 0, channelStride: 640, run: 640)
-        Self.blockFilters(&p, at: 5_231_104, filters: 128, groups: 1, channels: 640, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock4.denselayer5.conv2.weight", into: &p, at: 5_313_152, count: 36_864)
-        Self.blockFilters(&p, at: 5_313_152, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock4.denselayer6.norm1", epsilon: 1e-05, into: &p, scale: 5_350_048, shift: 5_350_720, channels: 672)
-        try Self.copy(tensors, "features.denseblock4.denselayer6.conv1.weight", into: &p, at: 5_351_392, count: 86_016)
-        try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer6.norm2", epsilon: 1e-05, into: &p, weight: 5_351_392, bias: 5_437_408, channels: 128, blocks: 1, blockStride: 0, channelStride: 672, run: 672)
-        Self.blockFilters(&p, at: 5_351_392, filters: 128, groups: 1, channels: 672, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock4.denselayer6.conv2.weight", into: &p, at: 5_437_536, count: 36_864)
-        Self.blockFilters(&p, at: 5_437_536, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock4.denselayer7.norm1", epsilon: 1e-05, into: &p, scale: 5_474_432, shift: 5_475_136, channels: 704)
-        try Self.copy(tensors, "features.denseblock4.denselayer7.conv1.weight", into: &p, at: 5_475_840, count: 90_112)
-        try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer7.norm2", epsilon: 1e-05, into: &p, weight: 5_475_840, bias: 5_565_952, channels: 128, blocks: 1, blockStride: 0, channelStride: 704, run: 704)
-        Self.blockFilters(&p, at: 5_475_840, filters: 128, groups: 1, channels: 704, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock4.denselayer7.conv2.weight", into: &p, at: 5_566_080, count: 36_864)
-        Self.blockFilters(&p, at: 5_566_080, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock4.denselayer8.norm1", epsilon: 1e-05, into: &p, scale: 5_602_976, shift: 5_603_712, channels: 736)
-        try Self.copy(tensors, "features.denseblock4.denselayer8.conv1.weight", into: &p, at: 5_604_448, count: 94_208)
-        try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer8.norm2", epsilon: 1e-05, into: &p, weight: 5_604_448, bias: 5_698_656, channels: 128, blocks: 1, blockStride: 0, channelStride: 736, run: 736)
-        Self.blockFilters(&p, at: 5_604_448, filters: 128, groups: 1, channels: 736, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock4.denselayer8.conv2.weight", into: &p, at: 5_698_784, count: 36_864)
-        Self.blockFilters(&p, at: 5_698_784, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock4.denselayer9.norm1", epsilon: 1e-05, into: &p, scale: 5_735_680, shift: 5_736_448, channels: 768)
-        try Self.copy(tensors, "features.denseblock4.denselayer9.conv1.weight", into: &p, at: 5_737_216, count: 98_304)
-        try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer9.norm2", epsilon: 1e-05, into: &p, weight: 5_737_216, bias: 5_835_520, channels: 128, blocks: 1, blockStride: 0, channelStride: 768, run: 768)
-        Self.blockFilters(&p, at: 5_737_216, filters: 128, groups: 1, channels: 768, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock4.denselayer9.conv2.weight", into: &p, at: 5_835_648, count: 36_864)
-        Self.blockFilters(&p, at: 5_835_648, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock4.denselayer10.norm1", epsilon: 1e-05, into: &p, scale: 5_872_544, shift: 5_873_344, channels: 800)
-        try Self.copy(tensors, "features.denseblock4.denselayer10.conv1.weight", into: &p, at: 5_874_144, count: 102_400)
-        try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer10.norm2", epsilon: 1e-05, into: &p, weight: 5_874_144, bias: 5_976_544, channels: 128, blocks: 1, blockStride: 0, channelStride: 800, run: 800)
-        Self.blockFilters(&p, at: 5_874_144, filters: 128, groups: 1, channels: 800, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock4.denselayer10.conv2.weight", into: &p, at: 5_976_672, count: 36_864)
-        Self.blockFilters(&p, at: 5_976_672, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock4.denselayer11.norm1", epsilon: 1e-05, into: &p, scale: 6_013_568, shift: 6_014_400, channels: 832)
-        try Self.copy(tensors, "features.denseblock4.denselayer11.conv1.weight", into: &p, at: 6_015_232, count: 106_496)
-        try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer11.norm2", epsilon: 1e-05, into: &p, weight: 6_015_232, bias: 6_121_728, channels: 128, blocks: 1, blockStride: 0, channelStride: 832, run: 832)
-        Self.blockFilters(&p, at: 6_015_232, filters: 128, groups: 1, channels: 832, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock4.denselayer11.conv2.weight", into: &p, at: 6_121_856, count: 36_864)
-        Self.blockFilters(&p, at: 6_121_856, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock4.denselayer12.norm1", epsilon: 1e-05, into: &p, scale: 6_158_752, shift: 6_159_616, channels: 864)
-        try Self.copy(tensors, "features.denseblock4.denselayer12.conv1.weight", into: &p, at: 6_160_480, count: 110_592)
-        try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer12.norm2", epsilon: 1e-05, into: &p, weight: 6_160_480, bias: 6_271_072, channels: 128, blocks: 1, blockStride: 0, channelStride: 864, run: 864)
-        Self.blockFilters(&p, at: 6_160_480, filters: 128, groups: 1, channels: 864, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock4.denselayer12.conv2.weight", into: &p, at: 6_271_200, count: 36_864)
-        Self.blockFilters(&p, at: 6_271_200, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock4.denselayer13.norm1", epsilon: 1e-05, into: &p, scale: 6_308_096, shift: 6_308_992, channels: 896)
-        try Self.copy(tensors, "features.denseblock4.denselayer13.conv1.weight", into: &p, at: 6_309_888, count: 114_688)
-        try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer13.norm2", epsilon: 1e-05, into: &p, weight: 6_309_888, bias: 6_424_576, channels: 128, blocks: 1, blockStride: 0, channelStride: 896, run: 896)
-        Self.blockFilters(&p, at: 6_309_888, filters: 128, groups: 1, channels: 896, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock4.denselayer13.conv2.weight", into: &p, at: 6_424_704, count: 36_864)
-        Self.blockFilters(&p, at: 6_424_704, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock4.denselayer14.norm1", epsilon: 1e-05, into: &p, scale: 6_461_600, shift: 6_462_528, channels: 928)
-        try Self.copy(tensors, "features.denseblock4.denselayer14.conv1.weight", into: &p, at: 6_463_456, count: 118_784)
-        try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer14.norm2", epsilon: 1e-05, into: &p, weight: 6_463_456, bias: 6_582_240, channels: 128, blocks: 1, blockStride: 0, channelStride: 928, run: 928)
-        Self.blockFilters(&p, at: 6_463_456, filters: 128, groups: 1, channels: 928, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock4.denselayer14.conv2.weight", into: &p, at: 6_582_368, count: 36_864)
-        Self.blockFilters(&p, at: 6_582_368, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock4.denselayer15.norm1", epsilon: 1e-05, into: &p, scale: 6_619_264, shift: 6_620_224, channels: 960)
-        try Self.copy(tensors, "features.denseblock4.denselayer15.conv1.weight", into: &p, at: 6_621_184, count: 122_880)
-        try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer15.norm2", epsilon: 1e-05, into: &p, weight: 6_621_184, bias: 6_744_064, channels: 128, blocks: 1, blockStride: 0, channelStride: 960, run: 960)
-        Self.blockFilters(&p, at: 6_621_184, filters: 128, groups: 1, channels: 960, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock4.denselayer15.conv2.weight", into: &p, at: 6_744_192, count: 36_864)
-        Self.blockFilters(&p, at: 6_744_192, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.denseblock4.denselayer16.norm1", epsilon: 1e-05, into: &p, scale: 6_781_088, shift: 6_782_080, channels: 992)
-        try Self.copy(tensors, "features.denseblock4.denselayer16.conv1.weight", into: &p, at: 6_783_072, count: 126_976)
-        try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer16.norm2", epsilon: 1e-05, into: &p, weight: 6_783_072, bias: 6_910_048, channels: 128, blocks: 1, blockStride: 0, channelStride: 992, run: 992)
-        Self.blockFilters(&p, at: 6_783_072, filters: 128, groups: 1, channels: 992, taps: 1, block: 16)
-        try Self.copy(tensors, "features.denseblock4.denselayer16.conv2.weight", into: &p, at: 6_910_176, count: 36_864)
-        Self.blockFilters(&p, at: 6_910_176, filters: 32, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.batchNormAffine(tensors, "features.norm5", epsilon: 1e-05, into: &p, scale: 6_947_072, shift: 6_948_096, channels: 1024)
-        try Self.copy(tensors, "classifier.weight", into: &p, at: 6_949_120, count: 1_024_000)
-        try Self.copy(tensors, "classifier.bias", into: &p, at: 7_973_120, count: 1000)
+        Self.winogradFilters(&p, at: 17_920, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock1.denselayer2.norm1", epsilon: 1e-05, into: &p, scale: 83_488, shift: 83_584, channels: 96)
+        try Self.copy(tensors, "features.denseblock1.denselayer2.conv1.weight", into: &p, at: 83_680, count: 12_288)
+        try Self.foldBatchNorm(tensors, "features.denseblock1.denselayer2.norm2", epsilon: 1e-05, into: &p, weight: 83_680, bias: 95_968, channels: 128, blocks: 1, blockStride: 0, channelStride: 96, run: 96)
+        Self.blockFilters(&p, at: 83_680, filters: 128, groups: 1, channels: 96, taps: 1, block: 4)
+        try Self.copy(tensors, "features.denseblock1.denselayer2.conv2.weight", into: &p, at: 96_096, count: 36_864)
+        Self.winogradFilters(&p, at: 96_096, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock1.denselayer3.norm1", epsilon: 1e-05, into: &p, scale: 161_664, shift: 161_792, channels: 128)
+        try Self.copy(tensors, "features.denseblock1.denselayer3.conv1.weight", into: &p, at: 161_920, count: 16_384)
+        try Self.foldBatchNorm(tensors, "features.denseblock1.denselayer3.norm2", epsilon: 1e-05, into: &p, weight: 161_920, bias: 178_304, channels: 128, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 161_920, filters: 128, groups: 1, channels: 128, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock1.denselayer3.conv2.weight", into: &p, at: 178_432, count: 36_864)
+        Self.winogradFilters(&p, at: 178_432, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock1.denselayer4.norm1", epsilon: 1e-05, into: &p, scale: 244_000, shift: 244_160, channels: 160)
+        try Self.copy(tensors, "features.denseblock1.denselayer4.conv1.weight", into: &p, at: 244_320, count: 20_480)
+        try Self.foldBatchNorm(tensors, "features.denseblock1.denselayer4.norm2", epsilon: 1e-05, into: &p, weight: 244_320, bias: 264_800, channels: 128, blocks: 1, blockStride: 0, channelStride: 160, run: 160)
+        Self.blockFilters(&p, at: 244_320, filters: 128, groups: 1, channels: 160, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock1.denselayer4.conv2.weight", into: &p, at: 264_928, count: 36_864)
+        Self.winogradFilters(&p, at: 264_928, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock1.denselayer5.norm1", epsilon: 1e-05, into: &p, scale: 330_496, shift: 330_688, channels: 192)
+        try Self.copy(tensors, "features.denseblock1.denselayer5.conv1.weight", into: &p, at: 330_880, count: 24_576)
+        try Self.foldBatchNorm(tensors, "features.denseblock1.denselayer5.norm2", epsilon: 1e-05, into: &p, weight: 330_880, bias: 355_456, channels: 128, blocks: 1, blockStride: 0, channelStride: 192, run: 192)
+        Self.blockFilters(&p, at: 330_880, filters: 128, groups: 1, channels: 192, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock1.denselayer5.conv2.weight", into: &p, at: 355_584, count: 36_864)
+        Self.winogradFilters(&p, at: 355_584, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock1.denselayer6.norm1", epsilon: 1e-05, into: &p, scale: 421_152, shift: 421_376, channels: 224)
+        try Self.copy(tensors, "features.denseblock1.denselayer6.conv1.weight", into: &p, at: 421_600, count: 28_672)
+        try Self.foldBatchNorm(tensors, "features.denseblock1.denselayer6.norm2", epsilon: 1e-05, into: &p, weight: 421_600, bias: 450_272, channels: 128, blocks: 1, blockStride: 0, channelStride: 224, run: 224)
+        Self.blockFilters(&p, at: 421_600, filters: 128, groups: 1, channels: 224, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock1.denselayer6.conv2.weight", into: &p, at: 450_400, count: 36_864)
+        Self.winogradFilters(&p, at: 450_400, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.transition1.norm", epsilon: 1e-05, into: &p, scale: 515_968, shift: 516_224, channels: 256)
+        try Self.copy(tensors, "features.transition1.conv.weight", into: &p, at: 516_480, count: 32_768)
+        Self.blockFilters(&p, at: 516_480, filters: 128, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.batchNormAffine(tensors, "features.denseblock2.denselayer1.norm1", epsilon: 1e-05, into: &p, scale: 549_376, shift: 549_504, channels: 128)
+        try Self.copy(tensors, "features.denseblock2.denselayer1.conv1.weight", into: &p, at: 549_632, count: 16_384)
+        try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer1.norm2", epsilon: 1e-05, into: &p, weight: 549_632, bias: 566_016, channels: 128, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 549_632, filters: 128, groups: 1, channels: 128, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock2.denselayer1.conv2.weight", into: &p, at: 566_144, count: 36_864)
+        Self.winogradFilters(&p, at: 566_144, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock2.denselayer2.norm1", epsilon: 1e-05, into: &p, scale: 631_712, shift: 631_872, channels: 160)
+        try Self.copy(tensors, "features.denseblock2.denselayer2.conv1.weight", into: &p, at: 632_032, count: 20_480)
+        try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer2.norm2", epsilon: 1e-05, into: &p, weight: 632_032, bias: 652_512, channels: 128, blocks: 1, blockStride: 0, channelStride: 160, run: 160)
+        Self.blockFilters(&p, at: 632_032, filters: 128, groups: 1, channels: 160, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock2.denselayer2.conv2.weight", into: &p, at: 652_640, count: 36_864)
+        Self.winogradFilters(&p, at: 652_640, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock2.denselayer3.norm1", epsilon: 1e-05, into: &p, scale: 718_208, shift: 718_400, channels: 192)
+        try Self.copy(tensors, "features.denseblock2.denselayer3.conv1.weight", into: &p, at: 718_592, count: 24_576)
+        try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer3.norm2", epsilon: 1e-05, into: &p, weight: 718_592, bias: 743_168, channels: 128, blocks: 1, blockStride: 0, channelStride: 192, run: 192)
+        Self.blockFilters(&p, at: 718_592, filters: 128, groups: 1, channels: 192, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock2.denselayer3.conv2.weight", into: &p, at: 743_296, count: 36_864)
+        Self.winogradFilters(&p, at: 743_296, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock2.denselayer4.norm1", epsilon: 1e-05, into: &p, scale: 808_864, shift: 809_088, channels: 224)
+        try Self.copy(tensors, "features.denseblock2.denselayer4.conv1.weight", into: &p, at: 809_312, count: 28_672)
+        try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer4.norm2", epsilon: 1e-05, into: &p, weight: 809_312, bias: 837_984, channels: 128, blocks: 1, blockStride: 0, channelStride: 224, run: 224)
+        Self.blockFilters(&p, at: 809_312, filters: 128, groups: 1, channels: 224, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock2.denselayer4.conv2.weight", into: &p, at: 838_112, count: 36_864)
+        Self.winogradFilters(&p, at: 838_112, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock2.denselayer5.norm1", epsilon: 1e-05, into: &p, scale: 903_680, shift: 903_936, channels: 256)
+        try Self.copy(tensors, "features.denseblock2.denselayer5.conv1.weight", into: &p, at: 904_192, count: 32_768)
+        try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer5.norm2", epsilon: 1e-05, into: &p, weight: 904_192, bias: 936_960, channels: 128, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 904_192, filters: 128, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock2.denselayer5.conv2.weight", into: &p, at: 937_088, count: 36_864)
+        Self.winogradFilters(&p, at: 937_088, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock2.denselayer6.norm1", epsilon: 1e-05, into: &p, scale: 1_002_656, shift: 1_002_944, channels: 288)
+        try Self.copy(tensors, "features.denseblock2.denselayer6.conv1.weight", into: &p, at: 1_003_232, count: 36_864)
+        try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer6.norm2", epsilon: 1e-05, into: &p, weight: 1_003_232, bias: 1_040_096, channels: 128, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
+        Self.blockFilters(&p, at: 1_003_232, filters: 128, groups: 1, channels: 288, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock2.denselayer6.conv2.weight", into: &p, at: 1_040_224, count: 36_864)
+        Self.winogradFilters(&p, at: 1_040_224, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock2.denselayer7.norm1", epsilon: 1e-05, into: &p, scale: 1_105_792, shift: 1_106_112, channels: 320)
+        try Self.copy(tensors, "features.denseblock2.denselayer7.conv1.weight", into: &p, at: 1_106_432, count: 40_960)
+        try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer7.norm2", epsilon: 1e-05, into: &p, weight: 1_106_432, bias: 1_147_392, channels: 128, blocks: 1, blockStride: 0, channelStride: 320, run: 320)
+        Self.blockFilters(&p, at: 1_106_432, filters: 128, groups: 1, channels: 320, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock2.denselayer7.conv2.weight", into: &p, at: 1_147_520, count: 36_864)
+        Self.winogradFilters(&p, at: 1_147_520, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock2.denselayer8.norm1", epsilon: 1e-05, into: &p, scale: 1_213_088, shift: 1_213_440, channels: 352)
+        try Self.copy(tensors, "features.denseblock2.denselayer8.conv1.weight", into: &p, at: 1_213_792, count: 45_056)
+        try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer8.norm2", epsilon: 1e-05, into: &p, weight: 1_213_792, bias: 1_258_848, channels: 128, blocks: 1, blockStride: 0, channelStride: 352, run: 352)
+        Self.blockFilters(&p, at: 1_213_792, filters: 128, groups: 1, channels: 352, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock2.denselayer8.conv2.weight", into: &p, at: 1_258_976, count: 36_864)
+        Self.winogradFilters(&p, at: 1_258_976, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock2.denselayer9.norm1", epsilon: 1e-05, into: &p, scale: 1_324_544, shift: 1_324_928, channels: 384)
+        try Self.copy(tensors, "features.denseblock2.denselayer9.conv1.weight", into: &p, at: 1_325_312, count: 49_152)
+        try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer9.norm2", epsilon: 1e-05, into: &p, weight: 1_325_312, bias: 1_374_464, channels: 128, blocks: 1, blockStride: 0, channelStride: 384, run: 384)
+        Self.blockFilters(&p, at: 1_325_312, filters: 128, groups: 1, channels: 384, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock2.denselayer9.conv2.weight", into: &p, at: 1_374_592, count: 36_864)
+        Self.winogradFilters(&p, at: 1_374_592, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock2.denselayer10.norm1", epsilon: 1e-05, into: &p, scale: 1_440_160, shift: 1_440_576, channels: 416)
+        try Self.copy(tensors, "features.denseblock2.denselayer10.conv1.weight", into: &p, at: 1_440_992, count: 53_248)
+        try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer10.norm2", epsilon: 1e-05, into: &p, weight: 1_440_992, bias: 1_494_240, channels: 128, blocks: 1, blockStride: 0, channelStride: 416, run: 416)
+        Self.blockFilters(&p, at: 1_440_992, filters: 128, groups: 1, channels: 416, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock2.denselayer10.conv2.weight", into: &p, at: 1_494_368, count: 36_864)
+        Self.winogradFilters(&p, at: 1_494_368, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock2.denselayer11.norm1", epsilon: 1e-05, into: &p, scale: 1_559_936, shift: 1_560_384, channels: 448)
+        try Self.copy(tensors, "features.denseblock2.denselayer11.conv1.weight", into: &p, at: 1_560_832, count: 57_344)
+        try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer11.norm2", epsilon: 1e-05, into: &p, weight: 1_560_832, bias: 1_618_176, channels: 128, blocks: 1, blockStride: 0, channelStride: 448, run: 448)
+        Self.blockFilters(&p, at: 1_560_832, filters: 128, groups: 1, channels: 448, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock2.denselayer11.conv2.weight", into: &p, at: 1_618_304, count: 36_864)
+        Self.winogradFilters(&p, at: 1_618_304, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock2.denselayer12.norm1", epsilon: 1e-05, into: &p, scale: 1_683_872, shift: 1_684_352, channels: 480)
+        try Self.copy(tensors, "features.denseblock2.denselayer12.conv1.weight", into: &p, at: 1_684_832, count: 61_440)
+        try Self.foldBatchNorm(tensors, "features.denseblock2.denselayer12.norm2", epsilon: 1e-05, into: &p, weight: 1_684_832, bias: 1_746_272, channels: 128, blocks: 1, blockStride: 0, channelStride: 480, run: 480)
+        Self.blockFilters(&p, at: 1_684_832, filters: 128, groups: 1, channels: 480, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock2.denselayer12.conv2.weight", into: &p, at: 1_746_400, count: 36_864)
+        Self.winogradFilters(&p, at: 1_746_400, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.transition2.norm", epsilon: 1e-05, into: &p, scale: 1_811_968, shift: 1_812_480, channels: 512)
+        try Self.copy(tensors, "features.transition2.conv.weight", into: &p, at: 1_812_992, count: 131_072)
+        Self.blockFilters(&p, at: 1_812_992, filters: 256, groups: 1, channels: 512, taps: 1, block: 16)
+        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer1.norm1", epsilon: 1e-05, into: &p, scale: 1_944_320, shift: 1_944_576, channels: 256)
+        try Self.copy(tensors, "features.denseblock3.denselayer1.conv1.weight", into: &p, at: 1_944_832, count: 32_768)
+        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer1.norm2", epsilon: 1e-05, into: &p, weight: 1_944_832, bias: 1_977_600, channels: 128, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 1_944_832, filters: 128, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock3.denselayer1.conv2.weight", into: &p, at: 1_977_728, count: 36_864)
+        Self.winogradFilters(&p, at: 1_977_728, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer2.norm1", epsilon: 1e-05, into: &p, scale: 2_043_296, shift: 2_043_584, channels: 288)
+        try Self.copy(tensors, "features.denseblock3.denselayer2.conv1.weight", into: &p, at: 2_043_872, count: 36_864)
+        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer2.norm2", epsilon: 1e-05, into: &p, weight: 2_043_872, bias: 2_080_736, channels: 128, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
+        Self.blockFilters(&p, at: 2_043_872, filters: 128, groups: 1, channels: 288, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock3.denselayer2.conv2.weight", into: &p, at: 2_080_864, count: 36_864)
+        Self.winogradFilters(&p, at: 2_080_864, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer3.norm1", epsilon: 1e-05, into: &p, scale: 2_146_432, shift: 2_146_752, channels: 320)
+        try Self.copy(tensors, "features.denseblock3.denselayer3.conv1.weight", into: &p, at: 2_147_072, count: 40_960)
+        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer3.norm2", epsilon: 1e-05, into: &p, weight: 2_147_072, bias: 2_188_032, channels: 128, blocks: 1, blockStride: 0, channelStride: 320, run: 320)
+        Self.blockFilters(&p, at: 2_147_072, filters: 128, groups: 1, channels: 320, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock3.denselayer3.conv2.weight", into: &p, at: 2_188_160, count: 36_864)
+        Self.winogradFilters(&p, at: 2_188_160, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer4.norm1", epsilon: 1e-05, into: &p, scale: 2_253_728, shift: 2_254_080, channels: 352)
+        try Self.copy(tensors, "features.denseblock3.denselayer4.conv1.weight", into: &p, at: 2_254_432, count: 45_056)
+        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer4.norm2", epsilon: 1e-05, into: &p, weight: 2_254_432, bias: 2_299_488, channels: 128, blocks: 1, blockStride: 0, channelStride: 352, run: 352)
+        Self.blockFilters(&p, at: 2_254_432, filters: 128, groups: 1, channels: 352, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock3.denselayer4.conv2.weight", into: &p, at: 2_299_616, count: 36_864)
+        Self.winogradFilters(&p, at: 2_299_616, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer5.norm1", epsilon: 1e-05, into: &p, scale: 2_365_184, shift: 2_365_568, channels: 384)
+        try Self.copy(tensors, "features.denseblock3.denselayer5.conv1.weight", into: &p, at: 2_365_952, count: 49_152)
+        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer5.norm2", epsilon: 1e-05, into: &p, weight: 2_365_952, bias: 2_415_104, channels: 128, blocks: 1, blockStride: 0, channelStride: 384, run: 384)
+        Self.blockFilters(&p, at: 2_365_952, filters: 128, groups: 1, channels: 384, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock3.denselayer5.conv2.weight", into: &p, at: 2_415_232, count: 36_864)
+        Self.winogradFilters(&p, at: 2_415_232, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer6.norm1", epsilon: 1e-05, into: &p, scale: 2_480_800, shift: 2_481_216, channels: 416)
+        try Self.copy(tensors, "features.denseblock3.denselayer6.conv1.weight", into: &p, at: 2_481_632, count: 53_248)
+        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer6.norm2", epsilon: 1e-05, into: &p, weight: 2_481_632, bias: 2_534_880, channels: 128, blocks: 1, blockStride: 0, channelStride: 416, run: 416)
+        Self.blockFilters(&p, at: 2_481_632, filters: 128, groups: 1, channels: 416, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock3.denselayer6.conv2.weight", into: &p, at: 2_535_008, count: 36_864)
+        Self.winogradFilters(&p, at: 2_535_008, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer7.norm1", epsilon: 1e-05, into: &p, scale: 2_600_576, shift: 2_601_024, channels: 448)
+        try Self.copy(tensors, "features.denseblock3.denselayer7.conv1.weight", into: &p, at: 2_601_472, count: 57_344)
+        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer7.norm2", epsilon: 1e-05, into: &p, weight: 2_601_472, bias: 2_658_816, channels: 128, blocks: 1, blockStride: 0, channelStride: 448, run: 448)
+        Self.blockFilters(&p, at: 2_601_472, filters: 128, groups: 1, channels: 448, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock3.denselayer7.conv2.weight", into: &p, at: 2_658_944, count: 36_864)
+        Self.winogradFilters(&p, at: 2_658_944, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer8.norm1", epsilon: 1e-05, into: &p, scale: 2_724_512, shift: 2_724_992, channels: 480)
+        try Self.copy(tensors, "features.denseblock3.denselayer8.conv1.weight", into: &p, at: 2_725_472, count: 61_440)
+        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer8.norm2", epsilon: 1e-05, into: &p, weight: 2_725_472, bias: 2_786_912, channels: 128, blocks: 1, blockStride: 0, channelStride: 480, run: 480)
+        Self.blockFilters(&p, at: 2_725_472, filters: 128, groups: 1, channels: 480, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock3.denselayer8.conv2.weight", into: &p, at: 2_787_040, count: 36_864)
+        Self.winogradFilters(&p, at: 2_787_040, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer9.norm1", epsilon: 1e-05, into: &p, scale: 2_852_608, shift: 2_853_120, channels: 512)
+        try Self.copy(tensors, "features.denseblock3.denselayer9.conv1.weight", into: &p, at: 2_853_632, count: 65_536)
+        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer9.norm2", epsilon: 1e-05, into: &p, weight: 2_853_632, bias: 2_919_168, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 2_853_632, filters: 128, groups: 1, channels: 512, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock3.denselayer9.conv2.weight", into: &p, at: 2_919_296, count: 36_864)
+        Self.winogradFilters(&p, at: 2_919_296, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer10.norm1", epsilon: 1e-05, into: &p, scale: 2_984_864, shift: 2_985_408, channels: 544)
+        try Self.copy(tensors, "features.denseblock3.denselayer10.conv1.weight", into: &p, at: 2_985_952, count: 69_632)
+        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer10.norm2", epsilon: 1e-05, into: &p, weight: 2_985_952, bias: 3_055_584, channels: 128, blocks: 1, blockStride: 0, channelStride: 544, run: 544)
+        Self.blockFilters(&p, at: 2_985_952, filters: 128, groups: 1, channels: 544, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock3.denselayer10.conv2.weight", into: &p, at: 3_055_712, count: 36_864)
+        Self.winogradFilters(&p, at: 3_055_712, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer11.norm1", epsilon: 1e-05, into: &p, scale: 3_121_280, shift: 3_121_856, channels: 576)
+        try Self.copy(tensors, "features.denseblock3.denselayer11.conv1.weight", into: &p, at: 3_122_432, count: 73_728)
+        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer11.norm2", epsilon: 1e-05, into: &p, weight: 3_122_432, bias: 3_196_160, channels: 128, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
+        Self.blockFilters(&p, at: 3_122_432, filters: 128, groups: 1, channels: 576, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock3.denselayer11.conv2.weight", into: &p, at: 3_196_288, count: 36_864)
+        Self.winogradFilters(&p, at: 3_196_288, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer12.norm1", epsilon: 1e-05, into: &p, scale: 3_261_856, shift: 3_262_464, channels: 608)
+        try Self.copy(tensors, "features.denseblock3.denselayer12.conv1.weight", into: &p, at: 3_263_072, count: 77_824)
+        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer12.norm2", epsilon: 1e-05, into: &p, weight: 3_263_072, bias: 3_340_896, channels: 128, blocks: 1, blockStride: 0, channelStride: 608, run: 608)
+        Self.blockFilters(&p, at: 3_263_072, filters: 128, groups: 1, channels: 608, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock3.denselayer12.conv2.weight", into: &p, at: 3_341_024, count: 36_864)
+        Self.winogradFilters(&p, at: 3_341_024, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer13.norm1", epsilon: 1e-05, into: &p, scale: 3_406_592, shift: 3_407_232, channels: 640)
+        try Self.copy(tensors, "features.denseblock3.denselayer13.conv1.weight", into: &p, at: 3_407_872, count: 81_920)
+        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer13.norm2", epsilon: 1e-05, into: &p, weight: 3_407_872, bias: 3_489_792, channels: 128, blocks: 1, blockStride: 0, channelStride: 640, run: 640)
+        Self.blockFilters(&p, at: 3_407_872, filters: 128, groups: 1, channels: 640, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock3.denselayer13.conv2.weight", into: &p, at: 3_489_920, count: 36_864)
+        Self.winogradFilters(&p, at: 3_489_920, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer14.norm1", epsilon: 1e-05, into: &p, scale: 3_555_488, shift: 3_556_160, channels: 672)
+        try Self.copy(tensors, "features.denseblock3.denselayer14.conv1.weight", into: &p, at: 3_556_832, count: 86_016)
+        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer14.norm2", epsilon: 1e-05, into: &p, weight: 3_556_832, bias: 3_642_848, channels: 128, blocks: 1, blockStride: 0, channelStride: 672, run: 672)
+        Self.blockFilters(&p, at: 3_556_832, filters: 128, groups: 1, channels: 672, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock3.denselayer14.conv2.weight", into: &p, at: 3_642_976, count: 36_864)
+        Self.winogradFilters(&p, at: 3_642_976, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer15.norm1", epsilon: 1e-05, into: &p, scale: 3_708_544, shift: 3_709_248, channels: 704)
+        try Self.copy(tensors, "features.denseblock3.denselayer15.conv1.weight", into: &p, at: 3_709_952, count: 90_112)
+        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer15.norm2", epsilon: 1e-05, into: &p, weight: 3_709_952, bias: 3_800_064, channels: 128, blocks: 1, blockStride: 0, channelStride: 704, run: 704)
+        Self.blockFilters(&p, at: 3_709_952, filters: 128, groups: 1, channels: 704, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock3.denselayer15.conv2.weight", into: &p, at: 3_800_192, count: 36_864)
+        Self.winogradFilters(&p, at: 3_800_192, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer16.norm1", epsilon: 1e-05, into: &p, scale: 3_865_760, shift: 3_866_496, channels: 736)
+        try Self.copy(tensors, "features.denseblock3.denselayer16.conv1.weight", into: &p, at: 3_867_232, count: 94_208)
+        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer16.norm2", epsilon: 1e-05, into: &p, weight: 3_867_232, bias: 3_961_440, channels: 128, blocks: 1, blockStride: 0, channelStride: 736, run: 736)
+        Self.blockFilters(&p, at: 3_867_232, filters: 128, groups: 1, channels: 736, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock3.denselayer16.conv2.weight", into: &p, at: 3_961_568, count: 36_864)
+        Self.winogradFilters(&p, at: 3_961_568, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer17.norm1", epsilon: 1e-05, into: &p, scale: 4_027_136, shift: 4_027_904, channels: 768)
+        try Self.copy(tensors, "features.denseblock3.denselayer17.conv1.weight", into: &p, at: 4_028_672, count: 98_304)
+        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer17.norm2", epsilon: 1e-05, into: &p, weight: 4_028_672, bias: 4_126_976, channels: 128, blocks: 1, blockStride: 0, channelStride: 768, run: 768)
+        Self.blockFilters(&p, at: 4_028_672, filters: 128, groups: 1, channels: 768, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock3.denselayer17.conv2.weight", into: &p, at: 4_127_104, count: 36_864)
+        Self.winogradFilters(&p, at: 4_127_104, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer18.norm1", epsilon: 1e-05, into: &p, scale: 4_192_672, shift: 4_193_472, channels: 800)
+        try Self.copy(tensors, "features.denseblock3.denselayer18.conv1.weight", into: &p, at: 4_194_272, count: 102_400)
+        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer18.norm2", epsilon: 1e-05, into: &p, weight: 4_194_272, bias: 4_296_672, channels: 128, blocks: 1, blockStride: 0, channelStride: 800, run: 800)
+        Self.blockFilters(&p, at: 4_194_272, filters: 128, groups: 1, channels: 800, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock3.denselayer18.conv2.weight", into: &p, at: 4_296_800, count: 36_864)
+        Self.winogradFilters(&p, at: 4_296_800, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer19.norm1", epsilon: 1e-05, into: &p, scale: 4_362_368, shift: 4_363_200, channels: 832)
+        try Self.copy(tensors, "features.denseblock3.denselayer19.conv1.weight", into: &p, at: 4_364_032, count: 106_496)
+        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer19.norm2", epsilon: 1e-05, into: &p, weight: 4_364_032, bias: 4_470_528, channels: 128, blocks: 1, blockStride: 0, channelStride: 832, run: 832)
+        Self.blockFilters(&p, at: 4_364_032, filters: 128, groups: 1, channels: 832, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock3.denselayer19.conv2.weight", into: &p, at: 4_470_656, count: 36_864)
+        Self.winogradFilters(&p, at: 4_470_656, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer20.norm1", epsilon: 1e-05, into: &p, scale: 4_536_224, shift: 4_537_088, channels: 864)
+        try Self.copy(tensors, "features.denseblock3.denselayer20.conv1.weight", into: &p, at: 4_537_952, count: 110_592)
+        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer20.norm2", epsilon: 1e-05, into: &p, weight: 4_537_952, bias: 4_648_544, channels: 128, blocks: 1, blockStride: 0, channelStride: 864, run: 864)
+        Self.blockFilters(&p, at: 4_537_952, filters: 128, groups: 1, channels: 864, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock3.denselayer20.conv2.weight", into: &p, at: 4_648_672, count: 36_864)
+        Self.winogradFilters(&p, at: 4_648_672, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer21.norm1", epsilon: 1e-05, into: &p, scale: 4_714_240, shift: 4_715_136, channels: 896)
+        try Self.copy(tensors, "features.denseblock3.denselayer21.conv1.weight", into: &p, at: 4_716_032, count: 114_688)
+        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer21.norm2", epsilon: 1e-05, into: &p, weight: 4_716_032, bias: 4_830_720, channels: 128, blocks: 1, blockStride: 0, channelStride: 896, run: 896)
+        Self.blockFilters(&p, at: 4_716_032, filters: 128, groups: 1, channels: 896, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock3.denselayer21.conv2.weight", into: &p, at: 4_830_848, count: 36_864)
+        Self.winogradFilters(&p, at: 4_830_848, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer22.norm1", epsilon: 1e-05, into: &p, scale: 4_896_416, shift: 4_897_344, channels: 928)
+        try Self.copy(tensors, "features.denseblock3.denselayer22.conv1.weight", into: &p, at: 4_898_272, count: 118_784)
+        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer22.norm2", epsilon: 1e-05, into: &p, weight: 4_898_272, bias: 5_017_056, channels: 128, blocks: 1, blockStride: 0, channelStride: 928, run: 928)
+        Self.blockFilters(&p, at: 4_898_272, filters: 128, groups: 1, channels: 928, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock3.denselayer22.conv2.weight", into: &p, at: 5_017_184, count: 36_864)
+        Self.winogradFilters(&p, at: 5_017_184, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer23.norm1", epsilon: 1e-05, into: &p, scale: 5_082_752, shift: 5_083_712, channels: 960)
+        try Self.copy(tensors, "features.denseblock3.denselayer23.conv1.weight", into: &p, at: 5_084_672, count: 122_880)
+        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer23.norm2", epsilon: 1e-05, into: &p, weight: 5_084_672, bias: 5_207_552, channels: 128, blocks: 1, blockStride: 0, channelStride: 960, run: 960)
+        Self.blockFilters(&p, at: 5_084_672, filters: 128, groups: 1, channels: 960, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock3.denselayer23.conv2.weight", into: &p, at: 5_207_680, count: 36_864)
+        Self.winogradFilters(&p, at: 5_207_680, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock3.denselayer24.norm1", epsilon: 1e-05, into: &p, scale: 5_273_248, shift: 5_274_240, channels: 992)
+        try Self.copy(tensors, "features.denseblock3.denselayer24.conv1.weight", into: &p, at: 5_275_232, count: 126_976)
+        try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer24.norm2", epsilon: 1e-05, into: &p, weight: 5_275_232, bias: 5_402_208, channels: 128, blocks: 1, blockStride: 0, channelStride: 992, run: 992)
+        Self.blockFilters(&p, at: 5_275_232, filters: 128, groups: 1, channels: 992, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock3.denselayer24.conv2.weight", into: &p, at: 5_402_336, count: 36_864)
+        Self.winogradFilters(&p, at: 5_402_336, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.transition3.norm", epsilon: 1e-05, into: &p, scale: 5_467_904, shift: 5_468_928, channels: 1024)
+        try Self.copy(tensors, "features.transition3.conv.weight", into: &p, at: 5_469_952, count: 524_288)
+        Self.blockFilters(&p, at: 5_469_952, filters: 512, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.batchNormAffine(tensors, "features.denseblock4.denselayer1.norm1", epsilon: 1e-05, into: &p, scale: 5_994_752, shift: 5_995_264, channels: 512)
+        try Self.copy(tensors, "features.denseblock4.denselayer1.conv1.weight", into: &p, at: 5_995_776, count: 65_536)
+        try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer1.norm2", epsilon: 1e-05, into: &p, weight: 5_995_776, bias: 6_061_312, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 5_995_776, filters: 128, groups: 1, channels: 512, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock4.denselayer1.conv2.weight", into: &p, at: 6_061_440, count: 36_864)
+        Self.winogradFilters(&p, at: 6_061_440, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock4.denselayer2.norm1", epsilon: 1e-05, into: &p, scale: 6_127_008, shift: 6_127_552, channels: 544)
+        try Self.copy(tensors, "features.denseblock4.denselayer2.conv1.weight", into: &p, at: 6_128_096, count: 69_632)
+        try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer2.norm2", epsilon: 1e-05, into: &p, weight: 6_128_096, bias: 6_197_728, channels: 128, blocks: 1, blockStride: 0, channelStride: 544, run: 544)
+        Self.blockFilters(&p, at: 6_128_096, filters: 128, groups: 1, channels: 544, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock4.denselayer2.conv2.weight", into: &p, at: 6_197_856, count: 36_864)
+        Self.winogradFilters(&p, at: 6_197_856, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock4.denselayer3.norm1", epsilon: 1e-05, into: &p, scale: 6_263_424, shift: 6_264_000, channels: 576)
+        try Self.copy(tensors, "features.denseblock4.denselayer3.conv1.weight", into: &p, at: 6_264_576, count: 73_728)
+        try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer3.norm2", epsilon: 1e-05, into: &p, weight: 6_264_576, bias: 6_338_304, channels: 128, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
+        Self.blockFilters(&p, at: 6_264_576, filters: 128, groups: 1, channels: 576, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock4.denselayer3.conv2.weight", into: &p, at: 6_338_432, count: 36_864)
+        Self.winogradFilters(&p, at: 6_338_432, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock4.denselayer4.norm1", epsilon: 1e-05, into: &p, scale: 6_404_000, shift: 6_404_608, channels: 608)
+        try Self.copy(tensors, "features.denseblock4.denselayer4.conv1.weight", into: &p, at: 6_405_216, count: 77_824)
+        try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer4.norm2", epsilon: 1e-05, into: &p, weight: 6_405_216, bias: 6_483_040, channels: 128, blocks: 1, blockStride: 0, channelStride: 608, run: 608)
+        Self.blockFilters(&p, at: 6_405_216, filters: 128, groups: 1, channels: 608, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock4.denselayer4.conv2.weight", into: &p, at: 6_483_168, count: 36_864)
+        Self.winogradFilters(&p, at: 6_483_168, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock4.denselayer5.norm1", epsilon: 1e-05, into: &p, scale: 6_548_736, shift: 6_549_376, channels: 640)
+        try Self.copy(tensors, "features.denseblock4.denselayer5.conv1.weight", into: &p, at: 6_550_016, count: 81_920)
+        try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer5.norm2", epsilon: 1e-05, into: &p, weight: 6_550_016, bias: 6_631_936, channels: 128, blocks: 1, blockStride: 0, channelStride: 640, run: 640)
+        Self.blockFilters(&p, at: 6_550_016, filters: 128, groups: 1, channels: 640, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock4.denselayer5.conv2.weight", into: &p, at: 6_632_064, count: 36_864)
+        Self.winogradFilters(&p, at: 6_632_064, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock4.denselayer6.norm1", epsilon: 1e-05, into: &p, scale: 6_697_632, shift: 6_698_304, channels: 672)
+        try Self.copy(tensors, "features.denseblock4.denselayer6.conv1.weight", into: &p, at: 6_698_976, count: 86_016)
+        try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer6.norm2", epsilon: 1e-05, into: &p, weight: 6_698_976, bias: 6_784_992, channels: 128, blocks: 1, blockStride: 0, channelStride: 672, run: 672)
+        Self.blockFilters(&p, at: 6_698_976, filters: 128, groups: 1, channels: 672, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock4.denselayer6.conv2.weight", into: &p, at: 6_785_120, count: 36_864)
+        Self.winogradFilters(&p, at: 6_785_120, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock4.denselayer7.norm1", epsilon: 1e-05, into: &p, scale: 6_850_688, shift: 6_851_392, channels: 704)
+        try Self.copy(tensors, "features.denseblock4.denselayer7.conv1.weight", into: &p, at: 6_852_096, count: 90_112)
+        try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer7.norm2", epsilon: 1e-05, into: &p, weight: 6_852_096, bias: 6_942_208, channels: 128, blocks: 1, blockStride: 0, channelStride: 704, run: 704)
+        Self.blockFilters(&p, at: 6_852_096, filters: 128, groups: 1, channels: 704, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock4.denselayer7.conv2.weight", into: &p, at: 6_942_336, count: 36_864)
+        Self.winogradFilters(&p, at: 6_942_336, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock4.denselayer8.norm1", epsilon: 1e-05, into: &p, scale: 7_007_904, shift: 7_008_640, channels: 736)
+        try Self.copy(tensors, "features.denseblock4.denselayer8.conv1.weight", into: &p, at: 7_009_376, count: 94_208)
+        try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer8.norm2", epsilon: 1e-05, into: &p, weight: 7_009_376, bias: 7_103_584, channels: 128, blocks: 1, blockStride: 0, channelStride: 736, run: 736)
+        Self.blockFilters(&p, at: 7_009_376, filters: 128, groups: 1, channels: 736, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock4.denselayer8.conv2.weight", into: &p, at: 7_103_712, count: 36_864)
+        Self.winogradFilters(&p, at: 7_103_712, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock4.denselayer9.norm1", epsilon: 1e-05, into: &p, scale: 7_169_280, shift: 7_170_048, channels: 768)
+        try Self.copy(tensors, "features.denseblock4.denselayer9.conv1.weight", into: &p, at: 7_170_816, count: 98_304)
+        try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer9.norm2", epsilon: 1e-05, into: &p, weight: 7_170_816, bias: 7_269_120, channels: 128, blocks: 1, blockStride: 0, channelStride: 768, run: 768)
+        Self.blockFilters(&p, at: 7_170_816, filters: 128, groups: 1, channels: 768, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock4.denselayer9.conv2.weight", into: &p, at: 7_269_248, count: 36_864)
+        Self.winogradFilters(&p, at: 7_269_248, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock4.denselayer10.norm1", epsilon: 1e-05, into: &p, scale: 7_334_816, shift: 7_335_616, channels: 800)
+        try Self.copy(tensors, "features.denseblock4.denselayer10.conv1.weight", into: &p, at: 7_336_416, count: 102_400)
+        try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer10.norm2", epsilon: 1e-05, into: &p, weight: 7_336_416, bias: 7_438_816, channels: 128, blocks: 1, blockStride: 0, channelStride: 800, run: 800)
+        Self.blockFilters(&p, at: 7_336_416, filters: 128, groups: 1, channels: 800, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock4.denselayer10.conv2.weight", into: &p, at: 7_438_944, count: 36_864)
+        Self.winogradFilters(&p, at: 7_438_944, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock4.denselayer11.norm1", epsilon: 1e-05, into: &p, scale: 7_504_512, shift: 7_505_344, channels: 832)
+        try Self.copy(tensors, "features.denseblock4.denselayer11.conv1.weight", into: &p, at: 7_506_176, count: 106_496)
+        try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer11.norm2", epsilon: 1e-05, into: &p, weight: 7_506_176, bias: 7_612_672, channels: 128, blocks: 1, blockStride: 0, channelStride: 832, run: 832)
+        Self.blockFilters(&p, at: 7_506_176, filters: 128, groups: 1, channels: 832, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock4.denselayer11.conv2.weight", into: &p, at: 7_612_800, count: 36_864)
+        Self.winogradFilters(&p, at: 7_612_800, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock4.denselayer12.norm1", epsilon: 1e-05, into: &p, scale: 7_678_368, shift: 7_679_232, channels: 864)
+        try Self.copy(tensors, "features.denseblock4.denselayer12.conv1.weight", into: &p, at: 7_680_096, count: 110_592)
+        try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer12.norm2", epsilon: 1e-05, into: &p, weight: 7_680_096, bias: 7_790_688, channels: 128, blocks: 1, blockStride: 0, channelStride: 864, run: 864)
+        Self.blockFilters(&p, at: 7_680_096, filters: 128, groups: 1, channels: 864, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock4.denselayer12.conv2.weight", into: &p, at: 7_790_816, count: 36_864)
+        Self.winogradFilters(&p, at: 7_790_816, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock4.denselayer13.norm1", epsilon: 1e-05, into: &p, scale: 7_856_384, shift: 7_857_280, channels: 896)
+        try Self.copy(tensors, "features.denseblock4.denselayer13.conv1.weight", into: &p, at: 7_858_176, count: 114_688)
+        try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer13.norm2", epsilon: 1e-05, into: &p, weight: 7_858_176, bias: 7_972_864, channels: 128, blocks: 1, blockStride: 0, channelStride: 896, run: 896)
+        Self.blockFilters(&p, at: 7_858_176, filters: 128, groups: 1, channels: 896, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock4.denselayer13.conv2.weight", into: &p, at: 7_972_992, count: 36_864)
+        Self.winogradFilters(&p, at: 7_972_992, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock4.denselayer14.norm1", epsilon: 1e-05, into: &p, scale: 8_038_560, shift: 8_039_488, channels: 928)
+        try Self.copy(tensors, "features.denseblock4.denselayer14.conv1.weight", into: &p, at: 8_040_416, count: 118_784)
+        try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer14.norm2", epsilon: 1e-05, into: &p, weight: 8_040_416, bias: 8_159_200, channels: 128, blocks: 1, blockStride: 0, channelStride: 928, run: 928)
+        Self.blockFilters(&p, at: 8_040_416, filters: 128, groups: 1, channels: 928, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock4.denselayer14.conv2.weight", into: &p, at: 8_159_328, count: 36_864)
+        Self.winogradFilters(&p, at: 8_159_328, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock4.denselayer15.norm1", epsilon: 1e-05, into: &p, scale: 8_224_896, shift: 8_225_856, channels: 960)
+        try Self.copy(tensors, "features.denseblock4.denselayer15.conv1.weight", into: &p, at: 8_226_816, count: 122_880)
+        try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer15.norm2", epsilon: 1e-05, into: &p, weight: 8_226_816, bias: 8_349_696, channels: 128, blocks: 1, blockStride: 0, channelStride: 960, run: 960)
+        Self.blockFilters(&p, at: 8_226_816, filters: 128, groups: 1, channels: 960, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock4.denselayer15.conv2.weight", into: &p, at: 8_349_824, count: 36_864)
+        Self.winogradFilters(&p, at: 8_349_824, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.denseblock4.denselayer16.norm1", epsilon: 1e-05, into: &p, scale: 8_415_392, shift: 8_416_384, channels: 992)
+        try Self.copy(tensors, "features.denseblock4.denselayer16.conv1.weight", into: &p, at: 8_417_376, count: 126_976)
+        try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer16.norm2", epsilon: 1e-05, into: &p, weight: 8_417_376, bias: 8_544_352, channels: 128, blocks: 1, blockStride: 0, channelStride: 992, run: 992)
+        Self.blockFilters(&p, at: 8_417_376, filters: 128, groups: 1, channels: 992, taps: 1, block: 16)
+        try Self.copy(tensors, "features.denseblock4.denselayer16.conv2.weight", into: &p, at: 8_544_480, count: 36_864)
+        Self.winogradFilters(&p, at: 8_544_480, filters: 32, channels: 128)
+        try Self.batchNormAffine(tensors, "features.norm5", epsilon: 1e-05, into: &p, scale: 8_610_048, shift: 8_611_072, channels: 1024)
+        try Self.copy(tensors, "classifier.weight", into: &p, at: 8_612_096, count: 1_024_000)
+        try Self.copy(tensors, "classifier.bias", into: &p, at: 9_636_096, count: 1000)
         storage = p
     }
 
@@ -1465,189 +1465,189 @@ public struct Densenet121: Sendable {
                 Self.features_denseblock1_denselayer1_norm1(a + 802_816, w + 9472, a + 0)
                 Self.features_denseblock1_denselayer1_conv1(a + 0, w + 9600, a + 200_704, threads)
                 Self.features_denseblock1_denselayer1_conv2(a + 200_704, w + 17_920, a + 1_003_520, a + 2_007_040, threads)
-                Self.features_denseblock1_denselayer2_norm1(a + 802_816, w + 54_816, a + 0)
-                Self.features_denseblock1_denselayer2_conv1(a + 0, w + 55_008, a + 301_056, threads)
-                Self.features_denseblock1_denselayer1_conv2(a + 301_056, w + 67_424, a + 1_103_872, a + 2_007_040, threads)
-                Self.features_denseblock1_denselayer3_norm1(a + 802_816, w + 104_320, a + 0)
-                Self.features_denseblock1_denselayer3_conv1(a + 0, w + 104_576, a + 401_408, threads)
-                Self.features_denseblock1_denselayer1_conv2(a + 401_408, w + 121_088, a + 1_204_224, a + 2_007_040, threads)
-                Self.features_denseblock1_denselayer4_norm1(a + 802_816, w + 157_984, a + 0)
-                Self.features_denseblock1_denselayer4_conv1(a + 0, w + 158_304, a + 1_605_632, threads)
-                Self.features_denseblock1_denselayer1_conv2(a + 1_605_632, w + 178_912, a + 1_304_576, a + 2_007_040, threads)
-                Self.features_denseblock1_denselayer5_norm1(a + 802_816, w + 215_808, a + 0)
-                Self.features_denseblock1_denselayer5_conv1(a + 0, w + 216_192, a + 1_605_632, threads)
-                Self.features_denseblock1_denselayer1_conv2(a + 1_605_632, w + 240_896, a + 1_404_928, a + 2_007_040, threads)
-                Self.features_denseblock1_denselayer6_norm1(a + 802_816, w + 277_792, a + 0)
-                Self.features_denseblock1_denselayer6_conv1(a + 0, w + 278_240, a + 1_605_632, threads)
-                Self.features_denseblock1_denselayer1_conv2(a + 1_605_632, w + 307_040, a + 1_505_280, a + 2_007_040, threads)
-                Self.features_transition1_norm(a + 802_816, w + 343_936, a + 0)
-                Self.features_transition1_conv(a + 0, w + 344_448, a + 802_816, threads)
+                Self.features_denseblock1_denselayer2_norm1(a + 802_816, w + 83_488, a + 0)
+                Self.features_denseblock1_denselayer2_conv1(a + 0, w + 83_680, a + 301_056, threads)
+                Self.features_denseblock1_denselayer1_conv2(a + 301_056, w + 96_096, a + 1_103_872, a + 2_007_040, threads)
+                Self.features_denseblock1_denselayer3_norm1(a + 802_816, w + 161_664, a + 0)
+                Self.features_denseblock1_denselayer3_conv1(a + 0, w + 161_920, a + 401_408, threads)
+                Self.features_denseblock1_denselayer1_conv2(a + 401_408, w + 178_432, a + 1_204_224, a + 2_007_040, threads)
+                Self.features_denseblock1_denselayer4_norm1(a + 802_816, w + 244_000, a + 0)
+                Self.features_denseblock1_denselayer4_conv1(a + 0, w + 244_320, a + 1_605_632, threads)
+                Self.features_denseblock1_denselayer1_conv2(a + 1_605_632, w + 264_928, a + 1_304_576, a + 2_007_040, threads)
+                Self.features_denseblock1_denselayer5_norm1(a + 802_816, w + 330_496, a + 0)
+                Self.features_denseblock1_denselayer5_conv1(a + 0, w + 330_880, a + 1_605_632, threads)
+                Self.features_denseblock1_denselayer1_conv2(a + 1_605_632, w + 355_584, a + 1_404_928, a + 2_007_040, threads)
+                Self.features_denseblock1_denselayer6_norm1(a + 802_816, w + 421_152, a + 0)
+                Self.features_denseblock1_denselayer6_conv1(a + 0, w + 421_600, a + 1_605_632, threads)
+                Self.features_denseblock1_denselayer1_conv2(a + 1_605_632, w + 450_400, a + 1_505_280, a + 2_007_040, threads)
+                Self.features_transition1_norm(a + 802_816, w + 515_968, a + 0)
+                Self.features_transition1_conv(a + 0, w + 516_480, a + 802_816, threads)
                 Self.features_transition1_pool(a + 802_816, a + 0)
-                Self.features_denseblock2_denselayer1_norm1(a + 0, w + 377_344, a + 401_408)
-                Self.features_denseblock2_denselayer1_conv1(a + 401_408, w + 377_600, a + 501_760, threads)
-                Self.features_denseblock2_denselayer1_conv2(a + 501_760, w + 394_112, a + 100_352, a + 2_007_040, threads)
-                Self.features_denseblock2_denselayer2_norm1(a + 0, w + 431_008, a + 401_408)
-                Self.features_denseblock2_denselayer2_conv1(a + 401_408, w + 431_328, a + 526_848, threads)
-                Self.features_denseblock2_denselayer1_conv2(a + 526_848, w + 451_936, a + 125_440, a + 2_007_040, threads)
-                Self.features_denseblock2_denselayer3_norm1(a + 0, w + 488_832, a + 401_408)
-                Self.features_denseblock2_denselayer3_conv1(a + 401_408, w + 489_216, a + 551_936, threads)
-                Self.features_denseblock2_denselayer1_conv2(a + 551_936, w + 513_920, a + 150_528, a + 2_007_040, threads)
-                Self.features_denseblock2_denselayer4_norm1(a + 0, w + 550_816, a + 401_408)
-                Self.features_denseblock2_denselayer4_conv1(a + 401_408, w + 551_264, a + 577_024, threads)
-                Self.features_denseblock2_denselayer1_conv2(a + 577_024, w + 580_064, a + 175_616, a + 2_007_040, threads)
-                Self.features_denseblock2_denselayer5_norm1(a + 0, w + 616_960, a + 401_408)
-                Self.features_denseblock2_denselayer5_conv1(a + 401_408, w + 617_472, a + 602_112, threads)
-                Self.features_denseblock2_denselayer1_conv2(a + 602_112, w + 650_368, a + 200_704, a + 2_007_040, threads)
-                Self.features_denseblock2_denselayer6_norm1(a + 0, w + 687_264, a + 401_408)
-                Self.features_denseblock2_denselayer6_conv1(a + 401_408, w + 687_840, a + 627_200, threads)
-                Self.features_denseblock2_denselayer1_conv2(a + 627_200, w + 724_832, a + 225_792, a + 2_007_040, threads)
-                Self.features_denseblock2_denselayer7_norm1(a + 0, w + 761_728, a + 401_408)
-                Self.features_denseblock2_denselayer7_conv1(a + 401_408, w + 762_368, a + 652_288, threads)
-                Self.features_denseblock2_denselayer1_conv2(a + 652_288, w + 803_456, a + 250_880, a + 2_007_040, threads)
-                Self.features_denseblock2_denselayer8_norm1(a + 0, w + 840_352, a + 401_408)
-                Self.features_denseblock2_denselayer8_conv1(a + 401_408, w + 841_056, a + 677_376, threads)
-                Self.features_denseblock2_denselayer1_conv2(a + 677_376, w + 886_240, a + 275_968, a + 2_007_040, threads)
-                Self.features_denseblock2_denselayer9_norm1(a + 0, w + 923_136, a + 401_408)
-                Self.features_denseblock2_denselayer9_conv1(a + 401_408, w + 923_904, a + 702_464, threads)
-                Self.features_denseblock2_denselayer1_conv2(a + 702_464, w + 973_184, a + 301_056, a + 2_007_040, threads)
-                Self.features_denseblock2_denselayer10_norm1(a + 0, w + 1_010_080, a + 401_408)
-                Self.features_denseblock2_denselayer10_conv1(a + 401_408, w + 1_010_912, a + 727_552, threads)
-                Self.features_denseblock2_denselayer1_conv2(a + 727_552, w + 1_064_288, a + 326_144, a + 2_007_040, threads)
-                Self.features_denseblock2_denselayer11_norm1(a + 0, w + 1_101_184, a + 401_408)
-                Self.features_denseblock2_denselayer11_conv1(a + 401_408, w + 1_102_080, a + 752_640, threads)
-                Self.features_denseblock2_denselayer1_conv2(a + 752_640, w + 1_159_552, a + 351_232, a + 2_007_040, threads)
-                Self.features_denseblock2_denselayer12_norm1(a + 0, w + 1_196_448, a + 401_408)
-                Self.features_denseblock2_denselayer12_conv1(a + 401_408, w + 1_197_408, a + 777_728, threads)
-                Self.features_denseblock2_denselayer1_conv2(a + 777_728, w + 1_258_976, a + 376_320, a + 2_007_040, threads)
-                Self.features_transition2_norm(a + 0, w + 1_295_872, a + 401_408)
-                Self.features_transition2_conv(a + 401_408, w + 1_296_896, a + 0, threads)
+                Self.features_denseblock2_denselayer1_norm1(a + 0, w + 549_376, a + 401_408)
+                Self.features_denseblock2_denselayer1_conv1(a + 401_408, w + 549_632, a + 501_760, threads)
+                Self.features_denseblock2_denselayer1_conv2(a + 501_760, w + 566_144, a + 100_352, a + 2_007_040, threads)
+                Self.features_denseblock2_denselayer2_norm1(a + 0, w + 631_712, a + 401_408)
+                Self.features_denseblock2_denselayer2_conv1(a + 401_408, w + 632_032, a + 526_848, threads)
+                Self.features_denseblock2_denselayer1_conv2(a + 526_848, w + 652_640, a + 125_440, a + 2_007_040, threads)
+                Self.features_denseblock2_denselayer3_norm1(a + 0, w + 718_208, a + 401_408)
+                Self.features_denseblock2_denselayer3_conv1(a + 401_408, w + 718_592, a + 551_936, threads)
+                Self.features_denseblock2_denselayer1_conv2(a + 551_936, w + 743_296, a + 150_528, a + 2_007_040, threads)
+                Self.features_denseblock2_denselayer4_norm1(a + 0, w + 808_864, a + 401_408)
+                Self.features_denseblock2_denselayer4_conv1(a + 401_408, w + 809_312, a + 577_024, threads)
+                Self.features_denseblock2_denselayer1_conv2(a + 577_024, w + 838_112, a + 175_616, a + 2_007_040, threads)
+                Self.features_denseblock2_denselayer5_norm1(a + 0, w + 903_680, a + 401_408)
+                Self.features_denseblock2_denselayer5_conv1(a + 401_408, w + 904_192, a + 602_112, threads)
+                Self.features_denseblock2_denselayer1_conv2(a + 602_112, w + 937_088, a + 200_704, a + 2_007_040, threads)
+                Self.features_denseblock2_denselayer6_norm1(a + 0, w + 1_002_656, a + 401_408)
+                Self.features_denseblock2_denselayer6_conv1(a + 401_408, w + 1_003_232, a + 627_200, threads)
+                Self.features_denseblock2_denselayer1_conv2(a + 627_200, w + 1_040_224, a + 225_792, a + 2_007_040, threads)
+                Self.features_denseblock2_denselayer7_norm1(a + 0, w + 1_105_792, a + 401_408)
+                Self.features_denseblock2_denselayer7_conv1(a + 401_408, w + 1_106_432, a + 652_288, threads)
+                Self.features_denseblock2_denselayer1_conv2(a + 652_288, w + 1_147_520, a + 250_880, a + 2_007_040, threads)
+                Self.features_denseblock2_denselayer8_norm1(a + 0, w + 1_213_088, a + 401_408)
+                Self.features_denseblock2_denselayer8_conv1(a + 401_408, w + 1_213_792, a + 677_376, threads)
+                Self.features_denseblock2_denselayer1_conv2(a + 677_376, w + 1_258_976, a + 275_968, a + 2_007_040, threads)
+                Self.features_denseblock2_denselayer9_norm1(a + 0, w + 1_324_544, a + 401_408)
+                Self.features_denseblock2_denselayer9_conv1(a + 401_408, w + 1_325_312, a + 702_464, threads)
+                Self.features_denseblock2_denselayer1_conv2(a + 702_464, w + 1_374_592, a + 301_056, a + 2_007_040, threads)
+                Self.features_denseblock2_denselayer10_norm1(a + 0, w + 1_440_160, a + 401_408)
+                Self.features_denseblock2_denselayer10_conv1(a + 401_408, w + 1_440_992, a + 727_552, threads)
+                Self.features_denseblock2_denselayer1_conv2(a + 727_552, w + 1_494_368, a + 326_144, a + 2_007_040, threads)
+                Self.features_denseblock2_denselayer11_norm1(a + 0, w + 1_559_936, a + 401_408)
+                Self.features_denseblock2_denselayer11_conv1(a + 401_408, w + 1_560_832, a + 752_640, threads)
+                Self.features_denseblock2_denselayer1_conv2(a + 752_640, w + 1_618_304, a + 351_232, a + 2_007_040, threads)
+                Self.features_denseblock2_denselayer12_norm1(a + 0, w + 1_683_872, a + 401_408)
+                Self.features_denseblock2_denselayer12_conv1(a + 401_408, w + 1_684_832, a + 777_728, threads)
+                Self.features_denseblock2_denselayer1_conv2(a + 777_728, w + 1_746_400, a + 376_320, a + 2_007_040, threads)
+                Self.features_transition2_norm(a + 0, w + 1_811_968, a + 401_408)
+                Self.features_transition2_conv(a + 401_408, w + 1_812_992, a + 0, threads)
                 Self.features_transition2_pool(a + 0, a + 200_704)
-                Self.features_denseblock3_denselayer1_norm1(a + 200_704, w + 1_428_224, a + 0)
-                Self.features_denseblock3_denselayer1_conv1(a + 0, w + 1_428_736, a + 50_176, threads)
-                Self.features_denseblock3_denselayer1_conv2(a + 50_176, w + 1_461_632, a + 250_880, a + 2_007_040, threads)
-                Self.features_denseblock3_denselayer2_norm1(a + 200_704, w + 1_498_528, a + 0)
-                Self.features_denseblock3_denselayer2_conv1(a + 0, w + 1_499_104, a + 56_448, threads)
-                Self.features_denseblock3_denselayer1_conv2(a + 56_448, w + 1_536_096, a + 257_152, a + 2_007_040, threads)
-                Self.features_denseblock3_denselayer3_norm1(a + 200_704, w + 1_572_992, a + 0)
-                Self.features_denseblock3_denselayer3_conv1(a + 0, w + 1_573_632, a + 62_720, threads)
-                Self.features_denseblock3_denselayer1_conv2(a + 62_720, w + 1_614_720, a + 263_424, a + 2_007_040, threads)
-                Self.features_denseblock3_denselayer4_norm1(a + 200_704, w + 1_651_616, a + 0)
-                Self.features_denseblock3_denselayer4_conv1(a + 0, w + 1_652_320, a + 68_992, threads)
-                Self.features_denseblock3_denselayer1_conv2(a + 68_992, w + 1_697_504, a + 269_696, a + 2_007_040, threads)
-                Self.features_denseblock3_denselayer5_norm1(a + 200_704, w + 1_734_400, a + 0)
-                Self.features_denseblock3_denselayer5_conv1(a + 0, w + 1_735_168, a + 75_264, threads)
-                Self.features_denseblock3_denselayer1_conv2(a + 75_264, w + 1_784_448, a + 275_968, a + 2_007_040, threads)
-                Self.features_denseblock3_denselayer6_norm1(a + 200_704, w + 1_821_344, a + 0)
-                Self.features_denseblock3_denselayer6_conv1(a + 0, w + 1_822_176, a + 81_536, threads)
-                Self.features_denseblock3_denselayer1_conv2(a + 81_536, w + 1_875_552, a + 282_240, a + 2_007_040, threads)
-                Self.features_denseblock3_denselayer7_norm1(a + 200_704, w + 1_912_448, a + 0)
-                Self.features_denseblock3_denselayer7_conv1(a + 0, w + 1_913_344, a + 87_808, threads)
-                Self.features_denseblock3_denselayer1_conv2(a + 87_808, w + 1_970_816, a + 288_512, a + 2_007_040, threads)
-                Self.features_denseblock3_denselayer8_norm1(a + 200_704, w + 2_007_712, a + 0)
-                Self.features_denseblock3_denselayer8_conv1(a + 0, w + 2_008_672, a + 94_080, threads)
-                Self.features_denseblock3_denselayer1_conv2(a + 94_080, w + 2_070_240, a + 294_784, a + 2_007_040, threads)
-                Self.features_denseblock3_denselayer9_norm1(a + 200_704, w + 2_107_136, a + 0)
-                Self.features_denseblock3_denselayer9_conv1(a + 0, w + 2_108_160, a + 100_352, threads)
-                Self.features_denseblock3_denselayer1_conv2(a + 100_352, w + 2_173_824, a + 301_056, a + 2_007_040, threads)
-                Self.features_denseblock3_denselayer10_norm1(a + 200_704, w + 2_210_720, a + 0)
-                Self.features_denseblock3_denselayer10_conv1(a + 0, w + 2_211_808, a + 106_624, threads)
-                Self.features_denseblock3_denselayer1_conv2(a + 106_624, w + 2_281_568, a + 307_328, a + 2_007_040, threads)
-                Self.features_denseblock3_denselayer11_norm1(a + 200_704, w + 2_318_464, a + 0)
-                Self.features_denseblock3_denselayer11_conv1(a + 0, w + 2_319_616, a + 112_896, threads)
-                Self.features_denseblock3_denselayer1_conv2(a + 112_896, w + 2_393_472, a + 313_600, a + 2_007_040, threads)
-                Self.features_denseblock3_denselayer12_norm1(a + 200_704, w + 2_430_368, a + 0)
-                Self.features_denseblock3_denselayer12_conv1(a + 0, w + 2_431_584, a + 119_168, threads)
-                Self.features_denseblock3_denselayer1_conv2(a + 119_168, w + 2_509_536, a + 319_872, a + 2_007_040, threads)
-                Self.features_denseblock3_denselayer13_norm1(a + 200_704, w + 2_546_432, a + 0)
-                Self.features_denseblock3_denselayer13_conv1(a + 0, w + 2_547_712, a + 125_440, threads)
-                Self.features_denseblock3_denselayer1_conv2(a + 125_440, w + 2_629_760, a + 326_144, a + 2_007_040, threads)
-                Self.features_denseblock3_denselayer14_norm1(a + 200_704, w + 2_666_656, a + 0)
-                Self.features_denseblock3_denselayer14_conv1(a + 0, w + 2_668_000, a + 131_712, threads)
-                Self.features_denseblock3_denselayer1_conv2(a + 131_712, w + 2_754_144, a + 332_416, a + 2_007_040, threads)
-                Self.features_denseblock3_denselayer15_norm1(a + 200_704, w + 2_791_040, a + 0)
-                Self.features_denseblock3_denselayer15_conv1(a + 0, w + 2_792_448, a + 137_984, threads)
-                Self.features_denseblock3_denselayer1_conv2(a + 137_984, w + 2_882_688, a + 338_688, a + 2_007_040, threads)
-                Self.features_denseblock3_denselayer16_norm1(a + 200_704, w + 2_919_584, a + 0)
-                Self.features_denseblock3_denselayer16_conv1(a + 0, w + 2_921_056, a + 144_256, threads)
-                Self.features_denseblock3_denselayer1_conv2(a + 144_256, w + 3_015_392, a + 344_960, a + 2_007_040, threads)
-                Self.features_denseblock3_denselayer17_norm1(a + 200_704, w + 3_052_288, a + 0)
-                Self.features_denseblock3_denselayer17_conv1(a + 0, w + 3_053_824, a + 150_528, threads)
-                Self.features_denseblock3_denselayer1_conv2(a + 150_528, w + 3_152_256, a + 351_232, a + 2_007_040, threads)
-                Self.features_denseblock3_denselayer18_norm1(a + 200_704, w + 3_189_152, a + 0)
-                Self.features_denseblock3_denselayer18_conv1(a + 0, w + 3_190_752, a + 156_800, threads)
-                Self.features_denseblock3_denselayer1_conv2(a + 156_800, w + 3_293_280, a + 357_504, a + 2_007_040, threads)
-                Self.features_denseblock3_denselayer19_norm1(a + 200_704, w + 3_330_176, a + 0)
-                Self.features_denseblock3_denselayer19_conv1(a + 0, w + 3_331_840, a + 163_072, threads)
-                Self.features_denseblock3_denselayer1_conv2(a + 163_072, w + 3_438_464, a + 363_776, a + 2_007_040, threads)
-                Self.features_denseblock3_denselayer20_norm1(a + 200_704, w + 3_475_360, a + 0)
-                Self.features_denseblock3_denselayer20_conv1(a + 0, w + 3_477_088, a + 169_344, threads)
-                Self.features_denseblock3_denselayer1_conv2(a + 169_344, w + 3_587_808, a + 370_048, a + 2_007_040, threads)
-                Self.features_denseblock3_denselayer21_norm1(a + 200_704, w + 3_624_704, a + 0)
-                Self.features_denseblock3_denselayer21_conv1(a + 0, w + 3_626_496, a + 175_616, threads)
-                Self.features_denseblock3_denselayer1_conv2(a + 175_616, w + 3_741_312, a + 376_320, a + 2_007_040, threads)
-                Self.features_denseblock3_denselayer22_norm1(a + 200_704, w + 3_778_208, a + 0)
-                Self.features_denseblock3_denselayer22_conv1(a + 0, w + 3_780_064, a + 401_408, threads)
-                Self.features_denseblock3_denselayer1_conv2(a + 401_408, w + 3_898_976, a + 382_592, a + 2_007_040, threads)
-                Self.features_denseblock3_denselayer23_norm1(a + 200_704, w + 3_935_872, a + 0)
-                Self.features_denseblock3_denselayer23_conv1(a + 0, w + 3_937_792, a + 401_408, threads)
-                Self.features_denseblock3_denselayer1_conv2(a + 401_408, w + 4_060_800, a + 388_864, a + 2_007_040, threads)
-                Self.features_denseblock3_denselayer24_norm1(a + 200_704, w + 4_097_696, a + 0)
-                Self.features_denseblock3_denselayer24_conv1(a + 0, w + 4_099_680, a + 401_408, threads)
-                Self.features_denseblock3_denselayer1_conv2(a + 401_408, w + 4_226_784, a + 395_136, a + 2_007_040, threads)
-                Self.features_transition3_norm(a + 200_704, w + 4_263_680, a + 0)
-                Self.features_transition3_conv(a + 0, w + 4_265_728, a + 200_704, threads)
+                Self.features_denseblock3_denselayer1_norm1(a + 200_704, w + 1_944_320, a + 0)
+                Self.features_denseblock3_denselayer1_conv1(a + 0, w + 1_944_832, a + 50_176, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 50_176, w + 1_977_728, a + 250_880, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer2_norm1(a + 200_704, w + 2_043_296, a + 0)
+                Self.features_denseblock3_denselayer2_conv1(a + 0, w + 2_043_872, a + 56_448, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 56_448, w + 2_080_864, a + 257_152, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer3_norm1(a + 200_704, w + 2_146_432, a + 0)
+                Self.features_denseblock3_denselayer3_conv1(a + 0, w + 2_147_072, a + 62_720, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 62_720, w + 2_188_160, a + 263_424, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer4_norm1(a + 200_704, w + 2_253_728, a + 0)
+                Self.features_denseblock3_denselayer4_conv1(a + 0, w + 2_254_432, a + 68_992, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 68_992, w + 2_299_616, a + 269_696, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer5_norm1(a + 200_704, w + 2_365_184, a + 0)
+                Self.features_denseblock3_denselayer5_conv1(a + 0, w + 2_365_952, a + 75_264, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 75_264, w + 2_415_232, a + 275_968, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer6_norm1(a + 200_704, w + 2_480_800, a + 0)
+                Self.features_denseblock3_denselayer6_conv1(a + 0, w + 2_481_632, a + 81_536, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 81_536, w + 2_535_008, a + 282_240, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer7_norm1(a + 200_704, w + 2_600_576, a + 0)
+                Self.features_denseblock3_denselayer7_conv1(a + 0, w + 2_601_472, a + 87_808, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 87_808, w + 2_658_944, a + 288_512, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer8_norm1(a + 200_704, w + 2_724_512, a + 0)
+                Self.features_denseblock3_denselayer8_conv1(a + 0, w + 2_725_472, a + 94_080, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 94_080, w + 2_787_040, a + 294_784, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer9_norm1(a + 200_704, w + 2_852_608, a + 0)
+                Self.features_denseblock3_denselayer9_conv1(a + 0, w + 2_853_632, a + 100_352, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 100_352, w + 2_919_296, a + 301_056, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer10_norm1(a + 200_704, w + 2_984_864, a + 0)
+                Self.features_denseblock3_denselayer10_conv1(a + 0, w + 2_985_952, a + 106_624, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 106_624, w + 3_055_712, a + 307_328, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer11_norm1(a + 200_704, w + 3_121_280, a + 0)
+                Self.features_denseblock3_denselayer11_conv1(a + 0, w + 3_122_432, a + 112_896, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 112_896, w + 3_196_288, a + 313_600, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer12_norm1(a + 200_704, w + 3_261_856, a + 0)
+                Self.features_denseblock3_denselayer12_conv1(a + 0, w + 3_263_072, a + 119_168, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 119_168, w + 3_341_024, a + 319_872, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer13_norm1(a + 200_704, w + 3_406_592, a + 0)
+                Self.features_denseblock3_denselayer13_conv1(a + 0, w + 3_407_872, a + 125_440, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 125_440, w + 3_489_920, a + 326_144, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer14_norm1(a + 200_704, w + 3_555_488, a + 0)
+                Self.features_denseblock3_denselayer14_conv1(a + 0, w + 3_556_832, a + 131_712, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 131_712, w + 3_642_976, a + 332_416, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer15_norm1(a + 200_704, w + 3_708_544, a + 0)
+                Self.features_denseblock3_denselayer15_conv1(a + 0, w + 3_709_952, a + 137_984, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 137_984, w + 3_800_192, a + 338_688, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer16_norm1(a + 200_704, w + 3_865_760, a + 0)
+                Self.features_denseblock3_denselayer16_conv1(a + 0, w + 3_867_232, a + 144_256, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 144_256, w + 3_961_568, a + 344_960, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer17_norm1(a + 200_704, w + 4_027_136, a + 0)
+                Self.features_denseblock3_denselayer17_conv1(a + 0, w + 4_028_672, a + 150_528, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 150_528, w + 4_127_104, a + 351_232, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer18_norm1(a + 200_704, w + 4_192_672, a + 0)
+                Self.features_denseblock3_denselayer18_conv1(a + 0, w + 4_194_272, a + 156_800, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 156_800, w + 4_296_800, a + 357_504, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer19_norm1(a + 200_704, w + 4_362_368, a + 0)
+                Self.features_denseblock3_denselayer19_conv1(a + 0, w + 4_364_032, a + 163_072, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 163_072, w + 4_470_656, a + 363_776, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer20_norm1(a + 200_704, w + 4_536_224, a + 0)
+                Self.features_denseblock3_denselayer20_conv1(a + 0, w + 4_537_952, a + 169_344, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 169_344, w + 4_648_672, a + 370_048, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer21_norm1(a + 200_704, w + 4_714_240, a + 0)
+                Self.features_denseblock3_denselayer21_conv1(a + 0, w + 4_716_032, a + 175_616, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 175_616, w + 4_830_848, a + 376_320, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer22_norm1(a + 200_704, w + 4_896_416, a + 0)
+                Self.features_denseblock3_denselayer22_conv1(a + 0, w + 4_898_272, a + 401_408, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 401_408, w + 5_017_184, a + 382_592, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer23_norm1(a + 200_704, w + 5_082_752, a + 0)
+                Self.features_denseblock3_denselayer23_conv1(a + 0, w + 5_084_672, a + 401_408, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 401_408, w + 5_207_680, a + 388_864, a + 2_007_040, threads)
+                Self.features_denseblock3_denselayer24_norm1(a + 200_704, w + 5_273_248, a + 0)
+                Self.features_denseblock3_denselayer24_conv1(a + 0, w + 5_275_232, a + 401_408, threads)
+                Self.features_denseblock3_denselayer1_conv2(a + 401_408, w + 5_402_336, a + 395_136, a + 2_007_040, threads)
+                Self.features_transition3_norm(a + 200_704, w + 5_467_904, a + 0)
+                Self.features_transition3_conv(a + 0, w + 5_469_952, a + 200_704, threads)
                 Self.features_transition3_pool(a + 200_704, a + 0)
-                Self.features_denseblock4_denselayer1_norm1(a + 0, w + 4_790_528, a + 50_176)
-                Self.features_denseblock4_denselayer1_conv1(a + 50_176, w + 4_791_552, a + 75_264, threads)
-                Self.features_denseblock4_denselayer1_conv2(a + 75_264, w + 4_857_216, a + 25_088, a + 2_007_040, threads)
-                Self.features_denseblock4_denselayer2_norm1(a + 0, w + 4_894_112, a + 50_176)
-                Self.features_denseblock4_denselayer2_conv1(a + 50_176, w + 4_895_200, a + 76_832, threads)
-                Self.features_denseblock4_denselayer1_conv2(a + 76_832, w + 4_964_960, a + 26_656, a + 2_007_040, threads)
-                Self.features_denseblock4_denselayer3_norm1(a + 0, w + 5_001_856, a + 50_176)
-                Self.features_denseblock4_denselayer3_conv1(a + 50_176, w + 5_003_008, a + 78_400, threads)
-                Self.features_denseblock4_denselayer1_conv2(a + 78_400, w + 5_076_864, a + 28_224, a + 2_007_040, threads)
-                Self.features_denseblock4_denselayer4_norm1(a + 0, w + 5_113_760, a + 50_176)
-                Self.features_denseblock4_denselayer4_conv1(a + 50_176, w + 5_114_976, a + 79_968, threads)
-                Self.features_denseblock4_denselayer1_conv2(a + 79_968, w + 5_192_928, a + 29_792, a + 2_007_040, threads)
-                Self.features_denseblock4_denselayer5_norm1(a + 0, w + 5_229_824, a + 50_176)
-                Self.features_denseblock4_denselayer5_conv1(a + 50_176, w + 5_231_104, a + 81_536, threads)
-                Self.features_denseblock4_denselayer1_conv2(a + 81_536, w + 5_313_152, a + 31_360, a + 2_007_040, threads)
-                Self.features_denseblock4_denselayer6_norm1(a + 0, w + 5_350_048, a + 50_176)
-                Self.features_denseblock4_denselayer6_conv1(a + 50_176, w + 5_351_392, a + 83_104, threads)
-                Self.features_denseblock4_denselayer1_conv2(a + 83_104, w + 5_437_536, a + 32_928, a + 2_007_040, threads)
-                Self.features_denseblock4_denselayer7_norm1(a + 0, w + 5_474_432, a + 50_176)
-                Self.features_denseblock4_denselayer7_conv1(a + 50_176, w + 5_475_840, a + 84_672, threads)
-                Self.features_denseblock4_denselayer1_conv2(a + 84_672, w + 5_566_080, a + 34_496, a + 2_007_040, threads)
-                Self.features_denseblock4_denselayer8_norm1(a + 0, w + 5_602_976, a + 50_176)
-                Self.features_denseblock4_denselayer8_conv1(a + 50_176, w + 5_604_448, a + 86_240, threads)
-                Self.features_denseblock4_denselayer1_conv2(a + 86_240, w + 5_698_784, a + 36_064, a + 2_007_040, threads)
-                Self.features_denseblock4_denselayer9_norm1(a + 0, w + 5_735_680, a + 50_176)
-                Self.features_denseblock4_denselayer9_conv1(a + 50_176, w + 5_737_216, a + 87_808, threads)
-                Self.features_denseblock4_denselayer1_conv2(a + 87_808, w + 5_835_648, a + 37_632, a + 2_007_040, threads)
-                Self.features_denseblock4_denselayer10_norm1(a + 0, w + 5_872_544, a + 50_176)
-                Self.features_denseblock4_denselayer10_conv1(a + 50_176, w + 5_874_144, a + 89_376, threads)
-                Self.features_denseblock4_denselayer1_conv2(a + 89_376, w + 5_976_672, a + 39_200, a + 2_007_040, threads)
-                Self.features_denseblock4_denselayer11_norm1(a + 0, w + 6_013_568, a + 50_176)
-                Self.features_denseblock4_denselayer11_conv1(a + 50_176, w + 6_015_232, a + 90_944, threads)
-                Self.features_denseblock4_denselayer1_conv2(a + 90_944, w + 6_121_856, a + 40_768, a + 2_007_040, threads)
-                Self.features_denseblock4_denselayer12_norm1(a + 0, w + 6_158_752, a + 50_176)
-                Self.features_denseblock4_denselayer12_conv1(a + 50_176, w + 6_160_480, a + 92_512, threads)
-                Self.features_denseblock4_denselayer1_conv2(a + 92_512, w + 6_271_200, a + 42_336, a + 2_007_040, threads)
-                Self.features_denseblock4_denselayer13_norm1(a + 0, w + 6_308_096, a + 50_176)
-                Self.features_denseblock4_denselayer13_conv1(a + 50_176, w + 6_309_888, a + 94_080, threads)
-                Self.features_denseblock4_denselayer1_conv2(a + 94_080, w + 6_424_704, a + 43_904, a + 2_007_040, threads)
-                Self.features_denseblock4_denselayer14_norm1(a + 0, w + 6_461_600, a + 50_176)
-                Self.features_denseblock4_denselayer14_conv1(a + 50_176, w + 6_463_456, a + 95_648, threads)
-                Self.features_denseblock4_denselayer1_conv2(a + 95_648, w + 6_582_368, a + 45_472, a + 2_007_040, threads)
-                Self.features_denseblock4_denselayer15_norm1(a + 0, w + 6_619_264, a + 50_176)
-                Self.features_denseblock4_denselayer15_conv1(a + 50_176, w + 6_621_184, a + 97_216, threads)
-                Self.features_denseblock4_denselayer1_conv2(a + 97_216, w + 6_744_192, a + 47_040, a + 2_007_040, threads)
-                Self.features_denseblock4_denselayer16_norm1(a + 0, w + 6_781_088, a + 50_176)
-                Self.features_denseblock4_denselayer16_conv1(a + 50_176, w + 6_783_072, a + 98_784, threads)
-                Self.features_denseblock4_denselayer1_conv2(a + 98_784, w + 6_910_176, a + 48_608, a + 2_007_040, threads)
-                Self.features_norm5(a + 0, w + 6_947_072, a + 50_176)
+                Self.features_denseblock4_denselayer1_norm1(a + 0, w + 5_994_752, a + 50_176)
+                Self.features_denseblock4_denselayer1_conv1(a + 50_176, w + 5_995_776, a + 75_264, threads)
+                Self.features_denseblock4_denselayer1_conv2(a + 75_264, w + 6_061_440, a + 25_088, a + 2_007_040, threads)
+                Self.features_denseblock4_denselayer2_norm1(a + 0, w + 6_127_008, a + 50_176)
+                Self.features_denseblock4_denselayer2_conv1(a + 50_176, w + 6_128_096, a + 76_832, threads)
+                Self.features_denseblock4_denselayer1_conv2(a + 76_832, w + 6_197_856, a + 26_656, a + 2_007_040, threads)
+                Self.features_denseblock4_denselayer3_norm1(a + 0, w + 6_263_424, a + 50_176)
+                Self.features_denseblock4_denselayer3_conv1(a + 50_176, w + 6_264_576, a + 78_400, threads)
+                Self.features_denseblock4_denselayer1_conv2(a + 78_400, w + 6_338_432, a + 28_224, a + 2_007_040, threads)
+                Self.features_denseblock4_denselayer4_norm1(a + 0, w + 6_404_000, a + 50_176)
+                Self.features_denseblock4_denselayer4_conv1(a + 50_176, w + 6_405_216, a + 79_968, threads)
+                Self.features_denseblock4_denselayer1_conv2(a + 79_968, w + 6_483_168, a + 29_792, a + 2_007_040, threads)
+                Self.features_denseblock4_denselayer5_norm1(a + 0, w + 6_548_736, a + 50_176)
+                Self.features_denseblock4_denselayer5_conv1(a + 50_176, w + 6_550_016, a + 81_536, threads)
+                Self.features_denseblock4_denselayer1_conv2(a + 81_536, w + 6_632_064, a + 31_360, a + 2_007_040, threads)
+                Self.features_denseblock4_denselayer6_norm1(a + 0, w + 6_697_632, a + 50_176)
+                Self.features_denseblock4_denselayer6_conv1(a + 50_176, w + 6_698_976, a + 83_104, threads)
+                Self.features_denseblock4_denselayer1_conv2(a + 83_104, w + 6_785_120, a + 32_928, a + 2_007_040, threads)
+                Self.features_denseblock4_denselayer7_norm1(a + 0, w + 6_850_688, a + 50_176)
+                Self.features_denseblock4_denselayer7_conv1(a + 50_176, w + 6_852_096, a + 84_672, threads)
+                Self.features_denseblock4_denselayer1_conv2(a + 84_672, w + 6_942_336, a + 34_496, a + 2_007_040, threads)
+                Self.features_denseblock4_denselayer8_norm1(a + 0, w + 7_007_904, a + 50_176)
+                Self.features_denseblock4_denselayer8_conv1(a + 50_176, w + 7_009_376, a + 86_240, threads)
+                Self.features_denseblock4_denselayer1_conv2(a + 86_240, w + 7_103_712, a + 36_064, a + 2_007_040, threads)
+                Self.features_denseblock4_denselayer9_norm1(a + 0, w + 7_169_280, a + 50_176)
+                Self.features_denseblock4_denselayer9_conv1(a + 50_176, w + 7_170_816, a + 87_808, threads)
+                Self.features_denseblock4_denselayer1_conv2(a + 87_808, w + 7_269_248, a + 37_632, a + 2_007_040, threads)
+                Self.features_denseblock4_denselayer10_norm1(a + 0, w + 7_334_816, a + 50_176)
+                Self.features_denseblock4_denselayer10_conv1(a + 50_176, w + 7_336_416, a + 89_376, threads)
+                Self.features_denseblock4_denselayer1_conv2(a + 89_376, w + 7_438_944, a + 39_200, a + 2_007_040, threads)
+                Self.features_denseblock4_denselayer11_norm1(a + 0, w + 7_504_512, a + 50_176)
+                Self.features_denseblock4_denselayer11_conv1(a + 50_176, w + 7_506_176, a + 90_944, threads)
+                Self.features_denseblock4_denselayer1_conv2(a + 90_944, w + 7_612_800, a + 40_768, a + 2_007_040, threads)
+                Self.features_denseblock4_denselayer12_norm1(a + 0, w + 7_678_368, a + 50_176)
+                Self.features_denseblock4_denselayer12_conv1(a + 50_176, w + 7_680_096, a + 92_512, threads)
+                Self.features_denseblock4_denselayer1_conv2(a + 92_512, w + 7_790_816, a + 42_336, a + 2_007_040, threads)
+                Self.features_denseblock4_denselayer13_norm1(a + 0, w + 7_856_384, a + 50_176)
+                Self.features_denseblock4_denselayer13_conv1(a + 50_176, w + 7_858_176, a + 94_080, threads)
+                Self.features_denseblock4_denselayer1_conv2(a + 94_080, w + 7_972_992, a + 43_904, a + 2_007_040, threads)
+                Self.features_denseblock4_denselayer14_norm1(a + 0, w + 8_038_560, a + 50_176)
+                Self.features_denseblock4_denselayer14_conv1(a + 50_176, w + 8_040_416, a + 95_648, threads)
+                Self.features_denseblock4_denselayer1_conv2(a + 95_648, w + 8_159_328, a + 45_472, a + 2_007_040, threads)
+                Self.features_denseblock4_denselayer15_norm1(a + 0, w + 8_224_896, a + 50_176)
+                Self.features_denseblock4_denselayer15_conv1(a + 50_176, w + 8_226_816, a + 97_216, threads)
+                Self.features_denseblock4_denselayer1_conv2(a + 97_216, w + 8_349_824, a + 47_040, a + 2_007_040, threads)
+                Self.features_denseblock4_denselayer16_norm1(a + 0, w + 8_415_392, a + 50_176)
+                Self.features_denseblock4_denselayer16_conv1(a + 50_176, w + 8_417_376, a + 98_784, threads)
+                Self.features_denseblock4_denselayer1_conv2(a + 98_784, w + 8_544_480, a + 48_608, a + 2_007_040, threads)
+                Self.features_norm5(a + 0, w + 8_610_048, a + 50_176)
                 Self.adaptive_avg_pool(a + 50_176, a + 0)
-                Self.classifier(a + 0, w + 6_949_120, a + 1024, threads)
+                Self.classifier(a + 0, w + 8_612_096, a + 1024, threads)
                 (output + n &* Self.outputCount).update(from: a + 1024, count: Self.outputCount)
             }
         }
@@ -1666,13 +1666,14 @@ extension Densenet121 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 2091, by: 373) {
         for block in blocks {
             let kernelOffset: Int = block &* 2352
             let kernel = w + kernelOffset
             let biasOffset: Int = 9408 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<2091 {
+            for group in band..<min(band &+ 373, 2091) {
                 let first: Int = min(group &* 6, 12538)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -1751,6 +1752,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.pool0: max_pool 3×3, stride 2×2, padding 1.
@@ -1813,7 +1815,7 @@ extension Densenet121 {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(32, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 3136, by: 240) {
+        for band in stride(from: 0, to: 3136, by: 48) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 128 &- firstFilter)
@@ -1821,7 +1823,7 @@ extension Densenet121 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 8192 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
+                for start in stride(from: band, to: min(band &+ 48, 3136), by: 24) {
                     let p: Int = min(start, 3112)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])
@@ -1886,55 +1888,96 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock1_denselayer1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×56×56   y: 32×56×56
-        // weight: (2 blocks, 3, 3, 128, 16)   bias: w[36_864..<36_896]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
-        Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch, threads: threads)
-        Self.parallel(2, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for block in blocks {
-            let kernelOffset: Int = block &* 18_432
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<523 {
-                let first: Int = min(group &* 6, 3130)
-                let firstChannel = 0
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 56) &* 58 &+ (q0 % 56) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 56) &* 58 &+ (q1 % 56) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 56) &* 58 &+ (q2 % 56) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 56) &* 58 &+ (q3 % 56) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 56) &* 58 &+ (q4 % 56) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 56) &* 58 &+ (q5 % 56) &* 1
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<3 {
-                    for j in 0..<3 {
-                        let tapOffset: Int = i &* 58 &+ j &* 1 &+ firstChannel &* 3364
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 3 &+ j) &* 128 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
+        // weight: (16 values, 2 blocks, 128, 16): G g Gᵀ of each filter and input channel   bias: w[65_536..<65_568]
+        // Winograd F(2×2, 3×3): 28×28 tiles in bands of 8 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
+        Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch, threads: threads)
+        let transformed = scratch + 489_984
+        let products = transformed + 524_288
+        for firstRow in stride(from: 0, to: 28, by: 8) {
+            let bandRows: Int = min(8, 28 &- firstRow)
+            let tiles: Int = bandRows &* 28
+            // input tiles to the transformed domain, input channels split over threads
+            Self.parallel(128, threads: threads) { inputChannels in
+            for ic in inputChannels {
+                for r in 0..<bandRows {
+                    let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
+                    let window = scratch + rowOffset
+                    let targetOffset: Int = ic &* 256 &+ r &* 32
+                    let target = transformed + targetOffset
+                    for tx in stride(from: 0, to: 32, by: 8) {
+                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                        let a1 = UnsafeRawPointer(window + (66 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b1 = UnsafeRawPointer(window + (68 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                        let a2 = UnsafeRawPointer(window + (132 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b2 = UnsafeRawPointer(window + (134 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                        let a3 = UnsafeRawPointer(window + (198 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b3 = UnsafeRawPointer(window + (200 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (32_768 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (65_536 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (98_304 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (131_072 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (163_840 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (196_608 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (229_376 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (262_144 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (294_912 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (327_680 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (360_448 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (393_216 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (425_984 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (458_752 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (491_520 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // sixteen products over input channels, blocks of 16 filters split over threads
+            Self.parallel(2, threads: threads) { blocks in
+            for value in 0..<16 {
+                let sourceOffset: Int = value &* 32_768
+                let source = transformed + sourceOffset
+                for block in blocks {
+                    let kernelOffset: Int = (value &* 2 &+ block) &* 2048
+                    let kernel = w + kernelOffset
+                    for group in 0..<(tiles &+ 5) / 6 {
+                        let first: Int = min(group &* 6, tiles &- 6)
+                        let q0: Int = first &+ 0
+                        let o0: Int = (q0 / 28) &* 32 &+ q0 % 28
+                        let q1: Int = first &+ 1
+                        let o1: Int = (q1 / 28) &* 32 &+ q1 % 28
+                        let q2: Int = first &+ 2
+                        let o2: Int = (q2 / 28) &* 32 &+ q2 % 28
+                        let q3: Int = first &+ 3
+                        let o3: Int = (q3 / 28) &* 32 &+ q3 % 28
+                        let q4: Int = first &+ 4
+                        let o4: Int = (q4 / 28) &* 32 &+ q4 % 28
+                        let q5: Int = first &+ 5
+                        let o5: Int = (q5 / 28) &* 32 &+ q5 % 28
+                        var a0_0 = SIMD8<Float>()
+                        var a0_1 = SIMD8<Float>()
+                        var a0_2 = SIMD8<Float>()
+                        var a0_3 = SIMD8<Float>()
+                        var a0_4 = SIMD8<Float>()
+                        var a0_5 = SIMD8<Float>()
+                        var a1_0 = SIMD8<Float>()
+                        var a1_1 = SIMD8<Float>()
+                        var a1_2 = SIMD8<Float>()
+                        var a1_3 = SIMD8<Float>()
+                        var a1_4 = SIMD8<Float>()
+                        var a1_5 = SIMD8<Float>()
                         for ic in 0..<128 {
-                            let tap = tapBase + ic &* 3364
-                            let k = tapKernel + ic &* 16
+                            let tap = source + ic &* 256
+                            let k = kernel + ic &* 16
                             let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                             let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
@@ -1950,32 +1993,89 @@ extension Densenet121 {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                    }
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = v
+                        let productOffset0: Int = (q0 &* 16 &+ value) &* 32 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
+                        let productOffset1: Int = (q1 &* 16 &+ value) &* 32 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
+                        let productOffset2: Int = (q2 &* 16 &+ value) &* 32 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
+                        let productOffset3: Int = (q3 &* 16 &+ value) &* 32 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
+                        let productOffset4: Int = (q4 &* 16 &+ value) &* 32 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
+                        let productOffset5: Int = (q5 &* 16 &+ value) &* 32 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
                     }
                 }
             }
-        }
-        }
+            }
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(4, threads: threads) { filterVectors in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+            for f in filterVectors {
+                let bias = UnsafeRawPointer(w + (65_536 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                for q in 0..<tiles {
+                    let productOffset: Int = q &* 512 &+ f &* 8
+                    let m = products + productOffset
+                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_1 = UnsafeRawPointer(m + 32).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_2 = UnsafeRawPointer(m + 64).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_3 = UnsafeRawPointer(m + 96).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_0 = UnsafeRawPointer(m + 128).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_1 = UnsafeRawPointer(m + 160).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_2 = UnsafeRawPointer(m + 192).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_3 = UnsafeRawPointer(m + 224).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_0 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_1 = UnsafeRawPointer(m + 288).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_2 = UnsafeRawPointer(m + 320).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_3 = UnsafeRawPointer(m + 352).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_0 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_1 = UnsafeRawPointer(m + 416).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_2 = UnsafeRawPointer(m + 448).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_3 = UnsafeRawPointer(m + 480).loadUnaligned(as: SIMD8<Float>.self)
+                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                    let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
+                    for lane in 0..<8 {
+                        let planeOffset: Int = (f &* 8 &+ lane) &* 3136
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 56 &+ ow &+ 0
+                            let v = lanes[0 &+ lane]
+                            y[index] = v
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 56 &+ ow &+ 1
+                            let v = lanes[8 &+ lane]
+                            y[index] = v
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 56 &+ ow &+ 0
+                            let v = lanes[16 &+ lane]
+                            y[index] = v
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 56 &+ ow &+ 1
+                            let v = lanes[24 &+ lane]
+                            y[index] = v
+                        }
+                    }
+                }
+            }
+            }
+            }
         }
     }
 
@@ -2003,7 +2103,7 @@ extension Densenet121 {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(32, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 3136, by: 168) {
+        for band in stride(from: 0, to: 3136, by: 24) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 128 &- firstFilter)
@@ -2011,7 +2111,7 @@ extension Densenet121 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 12_288 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 168, 3136), by: 24) {
+                for start in stride(from: band, to: min(band &+ 24, 3136), by: 24) {
                     let p: Int = min(start, 3112)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])
@@ -2095,13 +2195,14 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 523, by: 37) {
         for block in blocks {
             let kernelOffset: Int = block &* 2048
             let kernel = w + kernelOffset
             let biasOffset: Int = 16_384 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<523 {
+            for group in band..<min(band &+ 37, 523) {
                 let first: Int = min(group &* 6, 3130)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -2180,6 +2281,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.denseblock1.denselayer4.norm1: batch_norm, + features.denseblock1.denselayer4.relu1 fused.
@@ -2207,13 +2309,14 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 523, by: 28) {
         for block in blocks {
             let kernelOffset: Int = block &* 2560
             let kernel = w + kernelOffset
             let biasOffset: Int = 20_480 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<523 {
+            for group in band..<min(band &+ 28, 523) {
                 let first: Int = min(group &* 6, 3130)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -2292,6 +2395,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.denseblock1.denselayer5.norm1: batch_norm, + features.denseblock1.denselayer5.relu1 fused.
@@ -2319,13 +2423,14 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 523, by: 28) {
         for block in blocks {
             let kernelOffset: Int = block &* 3072
             let kernel = w + kernelOffset
             let biasOffset: Int = 24_576 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<523 {
+            for group in band..<min(band &+ 28, 523) {
                 let first: Int = min(group &* 6, 3130)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -2404,6 +2509,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.denseblock1.denselayer6.norm1: batch_norm, + features.denseblock1.denselayer6.relu1 fused.
@@ -2431,13 +2537,14 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 523, by: 18) {
         for block in blocks {
             let kernelOffset: Int = block &* 3584
             let kernel = w + kernelOffset
             let biasOffset: Int = 28_672 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<523 {
+            for group in band..<min(band &+ 18, 523) {
                 let first: Int = min(group &* 6, 3130)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -2516,6 +2623,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.transition1.norm: batch_norm, + features.transition1.relu fused.
@@ -2543,13 +2651,14 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 523, by: 18) {
         for block in blocks {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 32_768 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<523 {
+            for group in band..<min(band &+ 18, 523) {
                 let first: Int = min(group &* 6, 3130)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -2625,6 +2734,7 @@ extension Densenet121 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -2687,13 +2797,14 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 131, by: 42) {
         for block in blocks {
             let kernelOffset: Int = block &* 2048
             let kernel = w + kernelOffset
             let biasOffset: Int = 16_384 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<131 {
+            for group in band..<min(band &+ 42, 131) {
                 let first: Int = min(group &* 6, 778)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -2772,6 +2883,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.denseblock2.denselayer1.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
@@ -2780,55 +2892,96 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock2_denselayer1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 32×28×28
-        // weight: (2 blocks, 3, 3, 128, 16)   bias: w[36_864..<36_896]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch, threads: threads)
-        Self.parallel(2, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for block in blocks {
-            let kernelOffset: Int = block &* 18_432
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<131 {
-                let first: Int = min(group &* 6, 778)
-                let firstChannel = 0
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 28) &* 30 &+ (q0 % 28) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 30 &+ (q1 % 28) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 30 &+ (q2 % 28) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 30 &+ (q3 % 28) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 30 &+ (q4 % 28) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 30 &+ (q5 % 28) &* 1
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<3 {
-                    for j in 0..<3 {
-                        let tapOffset: Int = i &* 30 &+ j &* 1 &+ firstChannel &* 900
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 3 &+ j) &* 128 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
+        // weight: (16 values, 2 blocks, 128, 16): G g Gᵀ of each filter and input channel   bias: w[65_536..<65_568]
+        // Winograd F(2×2, 3×3): 14×14 tiles in bands of 14 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch, threads: threads)
+        let transformed = scratch + 130_560
+        let products = transformed + 458_752
+        for firstRow in stride(from: 0, to: 14, by: 14) {
+            let bandRows: Int = min(14, 14 &- firstRow)
+            let tiles: Int = bandRows &* 14
+            // input tiles to the transformed domain, input channels split over threads
+            Self.parallel(128, threads: threads) { inputChannels in
+            for ic in inputChannels {
+                for r in 0..<bandRows {
+                    let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
+                    let window = scratch + rowOffset
+                    let targetOffset: Int = ic &* 224 &+ r &* 16
+                    let target = transformed + targetOffset
+                    for tx in stride(from: 0, to: 16, by: 8) {
+                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                        let a1 = UnsafeRawPointer(window + (34 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b1 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                        let a2 = UnsafeRawPointer(window + (68 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b2 = UnsafeRawPointer(window + (70 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                        let a3 = UnsafeRawPointer(window + (102 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b3 = UnsafeRawPointer(window + (104 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (28_672 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (57_344 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (86_016 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (114_688 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (143_360 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (172_032 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (200_704 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (229_376 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (258_048 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (286_720 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (315_392 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (344_064 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (372_736 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (401_408 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (430_080 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // sixteen products over input channels, blocks of 16 filters split over threads
+            Self.parallel(2, threads: threads) { blocks in
+            for value in 0..<16 {
+                let sourceOffset: Int = value &* 28_672
+                let source = transformed + sourceOffset
+                for block in blocks {
+                    let kernelOffset: Int = (value &* 2 &+ block) &* 2048
+                    let kernel = w + kernelOffset
+                    for group in 0..<(tiles &+ 5) / 6 {
+                        let first: Int = min(group &* 6, tiles &- 6)
+                        let q0: Int = first &+ 0
+                        let o0: Int = (q0 / 14) &* 16 &+ q0 % 14
+                        let q1: Int = first &+ 1
+                        let o1: Int = (q1 / 14) &* 16 &+ q1 % 14
+                        let q2: Int = first &+ 2
+                        let o2: Int = (q2 / 14) &* 16 &+ q2 % 14
+                        let q3: Int = first &+ 3
+                        let o3: Int = (q3 / 14) &* 16 &+ q3 % 14
+                        let q4: Int = first &+ 4
+                        let o4: Int = (q4 / 14) &* 16 &+ q4 % 14
+                        let q5: Int = first &+ 5
+                        let o5: Int = (q5 / 14) &* 16 &+ q5 % 14
+                        var a0_0 = SIMD8<Float>()
+                        var a0_1 = SIMD8<Float>()
+                        var a0_2 = SIMD8<Float>()
+                        var a0_3 = SIMD8<Float>()
+                        var a0_4 = SIMD8<Float>()
+                        var a0_5 = SIMD8<Float>()
+                        var a1_0 = SIMD8<Float>()
+                        var a1_1 = SIMD8<Float>()
+                        var a1_2 = SIMD8<Float>()
+                        var a1_3 = SIMD8<Float>()
+                        var a1_4 = SIMD8<Float>()
+                        var a1_5 = SIMD8<Float>()
                         for ic in 0..<128 {
-                            let tap = tapBase + ic &* 900
-                            let k = tapKernel + ic &* 16
+                            let tap = source + ic &* 224
+                            let k = kernel + ic &* 16
                             let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                             let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
@@ -2844,32 +2997,89 @@ extension Densenet121 {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                    }
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = v
+                        let productOffset0: Int = (q0 &* 16 &+ value) &* 32 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
+                        let productOffset1: Int = (q1 &* 16 &+ value) &* 32 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
+                        let productOffset2: Int = (q2 &* 16 &+ value) &* 32 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
+                        let productOffset3: Int = (q3 &* 16 &+ value) &* 32 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
+                        let productOffset4: Int = (q4 &* 16 &+ value) &* 32 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
+                        let productOffset5: Int = (q5 &* 16 &+ value) &* 32 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
                     }
                 }
             }
-        }
-        }
+            }
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(4, threads: threads) { filterVectors in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+            for f in filterVectors {
+                let bias = UnsafeRawPointer(w + (65_536 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                for q in 0..<tiles {
+                    let productOffset: Int = q &* 512 &+ f &* 8
+                    let m = products + productOffset
+                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_1 = UnsafeRawPointer(m + 32).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_2 = UnsafeRawPointer(m + 64).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_3 = UnsafeRawPointer(m + 96).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_0 = UnsafeRawPointer(m + 128).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_1 = UnsafeRawPointer(m + 160).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_2 = UnsafeRawPointer(m + 192).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_3 = UnsafeRawPointer(m + 224).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_0 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_1 = UnsafeRawPointer(m + 288).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_2 = UnsafeRawPointer(m + 320).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_3 = UnsafeRawPointer(m + 352).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_0 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_1 = UnsafeRawPointer(m + 416).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_2 = UnsafeRawPointer(m + 448).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_3 = UnsafeRawPointer(m + 480).loadUnaligned(as: SIMD8<Float>.self)
+                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                    let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
+                    for lane in 0..<8 {
+                        let planeOffset: Int = (f &* 8 &+ lane) &* 784
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 28 &+ ow &+ 0
+                            let v = lanes[0 &+ lane]
+                            y[index] = v
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 28 &+ ow &+ 1
+                            let v = lanes[8 &+ lane]
+                            y[index] = v
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 28 &+ ow &+ 0
+                            let v = lanes[16 &+ lane]
+                            y[index] = v
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 28 &+ ow &+ 1
+                            let v = lanes[24 &+ lane]
+                            y[index] = v
+                        }
+                    }
+                }
+            }
+            }
+            }
         }
     }
 
@@ -2898,13 +3108,14 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 131, by: 32) {
         for block in blocks {
             let kernelOffset: Int = block &* 2560
             let kernel = w + kernelOffset
             let biasOffset: Int = 20_480 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<131 {
+            for group in band..<min(band &+ 32, 131) {
                 let first: Int = min(group &* 6, 778)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -2983,6 +3194,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.denseblock2.denselayer3.norm1: batch_norm, + features.denseblock2.denselayer3.relu1 fused.
@@ -3010,13 +3222,14 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 131, by: 28) {
         for block in blocks {
             let kernelOffset: Int = block &* 3072
             let kernel = w + kernelOffset
             let biasOffset: Int = 24_576 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<131 {
+            for group in band..<min(band &+ 28, 131) {
                 let first: Int = min(group &* 6, 778)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -3095,6 +3308,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.denseblock2.denselayer4.norm1: batch_norm, + features.denseblock2.denselayer4.relu1 fused.
@@ -3122,13 +3336,14 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 131, by: 23) {
         for block in blocks {
             let kernelOffset: Int = block &* 3584
             let kernel = w + kernelOffset
             let biasOffset: Int = 28_672 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<131 {
+            for group in band..<min(band &+ 23, 131) {
                 let first: Int = min(group &* 6, 778)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -3207,6 +3422,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.denseblock2.denselayer5.norm1: batch_norm, + features.denseblock2.denselayer5.relu1 fused.
@@ -3234,13 +3450,14 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 131, by: 18) {
         for block in blocks {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 32_768 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<131 {
+            for group in band..<min(band &+ 18, 131) {
                 let first: Int = min(group &* 6, 778)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -3319,6 +3536,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.denseblock2.denselayer6.norm1: batch_norm, + features.denseblock2.denselayer6.relu1 fused.
@@ -3346,13 +3564,14 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 131, by: 18) {
         for block in blocks {
             let kernelOffset: Int = block &* 4608
             let kernel = w + kernelOffset
             let biasOffset: Int = 36_864 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<131 {
+            for group in band..<min(band &+ 18, 131) {
                 let first: Int = min(group &* 6, 778)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -3431,6 +3650,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.denseblock2.denselayer7.norm1: batch_norm, + features.denseblock2.denselayer7.relu1 fused.
@@ -3458,13 +3678,14 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 131, by: 14) {
         for block in blocks {
             let kernelOffset: Int = block &* 5120
             let kernel = w + kernelOffset
             let biasOffset: Int = 40_960 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<131 {
+            for group in band..<min(band &+ 14, 131) {
                 let first: Int = min(group &* 6, 778)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -3543,6 +3764,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.denseblock2.denselayer8.norm1: batch_norm, + features.denseblock2.denselayer8.relu1 fused.
@@ -3570,13 +3792,14 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 131, by: 14) {
         for block in blocks {
             let kernelOffset: Int = block &* 5632
             let kernel = w + kernelOffset
             let biasOffset: Int = 45_056 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<131 {
+            for group in band..<min(band &+ 14, 131) {
                 let first: Int = min(group &* 6, 778)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -3655,6 +3878,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.denseblock2.denselayer9.norm1: batch_norm, + features.denseblock2.denselayer9.relu1 fused.
@@ -3682,13 +3906,14 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 131, by: 14) {
         for block in blocks {
             let kernelOffset: Int = block &* 6144
             let kernel = w + kernelOffset
             let biasOffset: Int = 49_152 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<131 {
+            for group in band..<min(band &+ 14, 131) {
                 let first: Int = min(group &* 6, 778)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -3767,6 +3992,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.denseblock2.denselayer10.norm1: batch_norm, + features.denseblock2.denselayer10.relu1 fused.
@@ -3794,13 +4020,14 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 131, by: 9) {
         for block in blocks {
             let kernelOffset: Int = block &* 6656
             let kernel = w + kernelOffset
             let biasOffset: Int = 53_248 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<131 {
+            for group in band..<min(band &+ 9, 131) {
                 let first: Int = min(group &* 6, 778)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -3879,6 +4106,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.denseblock2.denselayer11.norm1: batch_norm, + features.denseblock2.denselayer11.relu1 fused.
@@ -3906,13 +4134,14 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 131, by: 9) {
         for block in blocks {
             let kernelOffset: Int = block &* 7168
             let kernel = w + kernelOffset
             let biasOffset: Int = 57_344 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<131 {
+            for group in band..<min(band &+ 9, 131) {
                 let first: Int = min(group &* 6, 778)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -3991,6 +4220,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.denseblock2.denselayer12.norm1: batch_norm, + features.denseblock2.denselayer12.relu1 fused.
@@ -4018,13 +4248,14 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 131, by: 9) {
         for block in blocks {
             let kernelOffset: Int = block &* 7680
             let kernel = w + kernelOffset
             let biasOffset: Int = 61_440 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<131 {
+            for group in band..<min(band &+ 9, 131) {
                 let first: Int = min(group &* 6, 778)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -4103,6 +4334,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.transition2.norm: batch_norm, + features.transition2.relu fused.
@@ -4130,13 +4362,14 @@ extension Densenet121 {
         Self.parallel(16, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 131, by: 9) {
         for block in blocks {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
             let biasOffset: Int = 131_072 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<131 {
+            for group in band..<min(band &+ 9, 131) {
                 let first: Int = min(group &* 6, 778)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -4215,6 +4448,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.transition2.pool: avg_pool 2×2, stride 2×2, padding 0.
@@ -4272,8 +4506,9 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 256, 16)   bias: w[32_768..<32_896]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 504) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 21) {
         for block in blocks {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
@@ -4281,9 +4516,9 @@ extension Densenet121 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 256, by: 64) {
-                for group in 0..<33 {
+                for group in band..<min(band &+ 21, 33) {
                     let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
                     let q1: Int = first &+ 1
@@ -4348,9 +4583,9 @@ extension Densenet121 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<33 {
+            for group in band..<min(band &+ 21, 33) {
                 let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -4363,6 +4598,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.denseblock3.denselayer1.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
@@ -4371,100 +4607,194 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×14×14   y: 32×14×14
-        // weight: (2 blocks, 3, 3, 128, 16)   bias: w[36_864..<36_896]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
-        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
-        Self.parallel(2, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for block in blocks {
-            let kernelOffset: Int = block &* 18_432
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for firstChannel in stride(from: 0, to: 128, by: 16) {
-                for group in 0..<33 {
-                    let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + group &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 14) &* 16 &+ (q0 % 14) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 14) &* 16 &+ (q1 % 14) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 14) &* 16 &+ (q2 % 14) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 14) &* 16 &+ (q3 % 14) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 14) &* 16 &+ (q4 % 14) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 14) &* 16 &+ (q5 % 14) &* 1
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<3 {
-                        for j in 0..<3 {
-                            let tapOffset: Int = i &* 16 &+ j &* 1 &+ firstChannel &* 256
-                            let tapBase = scratch + tapOffset
-                            let weightOffset: Int = ((i &* 3 &+ j) &* 128 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<16 {
-                                let tap = tapBase + ic &* 256
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
+        // weight: (16 values, 2 blocks, 128, 16): G g Gᵀ of each filter and input channel   bias: w[65_536..<65_568]
+        // Winograd F(2×2, 3×3): 7×7 tiles in bands of 7 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
+        Self.pad(x, channels: 128, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch, threads: threads)
+        let transformed = scratch + 36_864
+        let products = transformed + 114_688
+        for firstRow in stride(from: 0, to: 7, by: 7) {
+            let bandRows: Int = min(7, 7 &- firstRow)
+            let tiles: Int = bandRows &* 7
+            // input tiles to the transformed domain, input channels split over threads
+            Self.parallel(128, threads: threads) { inputChannels in
+            for ic in inputChannels {
+                for r in 0..<bandRows {
+                    let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                    let window = scratch + rowOffset
+                    let targetOffset: Int = ic &* 56 &+ r &* 8
+                    let target = transformed + targetOffset
+                    for tx in stride(from: 0, to: 8, by: 8) {
+                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                        let a1 = UnsafeRawPointer(window + (18 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b1 = UnsafeRawPointer(window + (20 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                        let a2 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b2 = UnsafeRawPointer(window + (38 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                        let a3 = UnsafeRawPointer(window + (54 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b3 = UnsafeRawPointer(window + (56 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (7168 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (14_336 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (21_504 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (28_672 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (35_840 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (43_008 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (50_176 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (57_344 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (64_512 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (71_680 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (78_848 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (86_016 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (93_184 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (100_352 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (107_520 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // sixteen products over input channels, blocks of 16 filters split over threads
+            Self.parallel(2, threads: threads) { blocks in
+            for value in 0..<16 {
+                let sourceOffset: Int = value &* 7168
+                let source = transformed + sourceOffset
+                for block in blocks {
+                    let kernelOffset: Int = (value &* 2 &+ block) &* 2048
+                    let kernel = w + kernelOffset
+                    for group in 0..<(tiles &+ 5) / 6 {
+                        let first: Int = min(group &* 6, tiles &- 6)
+                        let q0: Int = first &+ 0
+                        let o0: Int = (q0 / 7) &* 8 &+ q0 % 7
+                        let q1: Int = first &+ 1
+                        let o1: Int = (q1 / 7) &* 8 &+ q1 % 7
+                        let q2: Int = first &+ 2
+                        let o2: Int = (q2 / 7) &* 8 &+ q2 % 7
+                        let q3: Int = first &+ 3
+                        let o3: Int = (q3 / 7) &* 8 &+ q3 % 7
+                        let q4: Int = first &+ 4
+                        let o4: Int = (q4 / 7) &* 8 &+ q4 % 7
+                        let q5: Int = first &+ 5
+                        let o5: Int = (q5 / 7) &* 8 &+ q5 % 7
+                        var a0_0 = SIMD8<Float>()
+                        var a0_1 = SIMD8<Float>()
+                        var a0_2 = SIMD8<Float>()
+                        var a0_3 = SIMD8<Float>()
+                        var a0_4 = SIMD8<Float>()
+                        var a0_5 = SIMD8<Float>()
+                        var a1_0 = SIMD8<Float>()
+                        var a1_1 = SIMD8<Float>()
+                        var a1_2 = SIMD8<Float>()
+                        var a1_3 = SIMD8<Float>()
+                        var a1_4 = SIMD8<Float>()
+                        var a1_5 = SIMD8<Float>()
+                        for ic in 0..<128 {
+                            let tap = source + ic &* 56
+                            let k = kernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        }
+                        let productOffset0: Int = (q0 &* 16 &+ value) &* 32 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
+                        let productOffset1: Int = (q1 &* 16 &+ value) &* 32 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
+                        let productOffset2: Int = (q2 &* 16 &+ value) &* 32 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
+                        let productOffset3: Int = (q3 &* 16 &+ value) &* 32 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
+                        let productOffset4: Int = (q4 &* 16 &+ value) &* 32 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
+                        let productOffset5: Int = (q5 &* 16 &+ value) &* 32 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(4, threads: threads) { filterVectors in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+            for f in filterVectors {
+                let bias = UnsafeRawPointer(w + (65_536 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                for q in 0..<tiles {
+                    let productOffset: Int = q &* 512 &+ f &* 8
+                    let m = products + productOffset
+                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_1 = UnsafeRawPointer(m + 32).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_2 = UnsafeRawPointer(m + 64).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_3 = UnsafeRawPointer(m + 96).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_0 = UnsafeRawPointer(m + 128).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_1 = UnsafeRawPointer(m + 160).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_2 = UnsafeRawPointer(m + 192).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_3 = UnsafeRawPointer(m + 224).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_0 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_1 = UnsafeRawPointer(m + 288).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_2 = UnsafeRawPointer(m + 320).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_3 = UnsafeRawPointer(m + 352).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_0 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_1 = UnsafeRawPointer(m + 416).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_2 = UnsafeRawPointer(m + 448).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_3 = UnsafeRawPointer(m + 480).loadUnaligned(as: SIMD8<Float>.self)
+                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                    let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                    for lane in 0..<8 {
+                        let planeOffset: Int = (f &* 8 &+ lane) &* 196
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 14 &+ ow &+ 0
+                            let v = lanes[0 &+ lane]
+                            y[index] = v
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 14 &+ ow &+ 1
+                            let v = lanes[8 &+ lane]
+                            y[index] = v
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 14 &+ ow &+ 0
+                            let v = lanes[16 &+ lane]
+                            y[index] = v
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 14 &+ ow &+ 1
+                            let v = lanes[24 &+ lane]
+                            y[index] = v
                         }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
                 }
             }
-            for group in 0..<33 {
-                let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + group &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = v
-                    }
-                }
             }
-        }
-        }
+            }
         }
     }
 
@@ -4493,13 +4823,14 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 18) {
         for block in blocks {
             let kernelOffset: Int = block &* 4608
             let kernel = w + kernelOffset
             let biasOffset: Int = 36_864 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<33 {
+            for group in band..<min(band &+ 18, 33) {
                 let first: Int = min(group &* 6, 190)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -4578,6 +4909,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.denseblock3.denselayer3.norm1: batch_norm, + features.denseblock3.denselayer3.relu1 fused.
@@ -4603,8 +4935,9 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 320, 16)   bias: w[40_960..<41_088]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 384) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 16) {
         for block in blocks {
             let kernelOffset: Int = block &* 5120
             let kernel = w + kernelOffset
@@ -4612,9 +4945,9 @@ extension Densenet121 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 320, by: 64) {
-                for group in 0..<33 {
+                for group in band..<min(band &+ 16, 33) {
                     let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
                     let q1: Int = first &+ 1
@@ -4679,9 +5012,9 @@ extension Densenet121 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<33 {
+            for group in band..<min(band &+ 16, 33) {
                 let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -4691,6 +5024,7 @@ extension Densenet121 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -4721,13 +5055,14 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 14) {
         for block in blocks {
             let kernelOffset: Int = block &* 5632
             let kernel = w + kernelOffset
             let biasOffset: Int = 45_056 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<33 {
+            for group in band..<min(band &+ 14, 33) {
                 let first: Int = min(group &* 6, 190)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -4806,6 +5141,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.denseblock3.denselayer5.norm1: batch_norm, + features.denseblock3.denselayer5.relu1 fused.
@@ -4831,8 +5167,9 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 384, 16)   bias: w[49_152..<49_280]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 336) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 14) {
         for block in blocks {
             let kernelOffset: Int = block &* 6144
             let kernel = w + kernelOffset
@@ -4840,9 +5177,9 @@ extension Densenet121 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 384, by: 64) {
-                for group in 0..<33 {
+                for group in band..<min(band &+ 14, 33) {
                     let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
                     let q1: Int = first &+ 1
@@ -4907,9 +5244,9 @@ extension Densenet121 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<33 {
+            for group in band..<min(band &+ 14, 33) {
                 let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -4919,6 +5256,7 @@ extension Densenet121 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -4949,13 +5287,14 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 11) {
         for block in blocks {
             let kernelOffset: Int = block &* 6656
             let kernel = w + kernelOffset
             let biasOffset: Int = 53_248 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<33 {
+            for group in band..<min(band &+ 11, 33) {
                 let first: Int = min(group &* 6, 190)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -5034,6 +5373,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.denseblock3.denselayer7.norm1: batch_norm, + features.denseblock3.denselayer7.relu1 fused.
@@ -5059,8 +5399,9 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 448, 16)   bias: w[57_344..<57_472]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 264) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 11) {
         for block in blocks {
             let kernelOffset: Int = block &* 7168
             let kernel = w + kernelOffset
@@ -5068,9 +5409,9 @@ extension Densenet121 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 448, by: 64) {
-                for group in 0..<33 {
+                for group in band..<min(band &+ 11, 33) {
                     let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
                     let q1: Int = first &+ 1
@@ -5135,9 +5476,9 @@ extension Densenet121 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<33 {
+            for group in band..<min(band &+ 11, 33) {
                 let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -5147,6 +5488,7 @@ extension Densenet121 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -5177,13 +5519,14 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 9) {
         for block in blocks {
             let kernelOffset: Int = block &* 7680
             let kernel = w + kernelOffset
             let biasOffset: Int = 61_440 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<33 {
+            for group in band..<min(band &+ 9, 33) {
                 let first: Int = min(group &* 6, 190)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -5262,6 +5605,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.denseblock3.denselayer9.norm1: batch_norm, + features.denseblock3.denselayer9.relu1 fused.
@@ -5287,8 +5631,9 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 512, 16)   bias: w[65_536..<65_664]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 9) {
         for block in blocks {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
@@ -5296,9 +5641,9 @@ extension Densenet121 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in 0..<33 {
+                for group in band..<min(band &+ 9, 33) {
                     let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
                     let q1: Int = first &+ 1
@@ -5363,9 +5708,9 @@ extension Densenet121 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<33 {
+            for group in band..<min(band &+ 9, 33) {
                 let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -5375,6 +5720,7 @@ extension Densenet121 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -5405,13 +5751,14 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 9) {
         for block in blocks {
             let kernelOffset: Int = block &* 8704
             let kernel = w + kernelOffset
             let biasOffset: Int = 69_632 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<33 {
+            for group in band..<min(band &+ 9, 33) {
                 let first: Int = min(group &* 6, 190)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -5490,6 +5837,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.denseblock3.denselayer11.norm1: batch_norm, + features.denseblock3.denselayer11.relu1 fused.
@@ -5515,8 +5863,9 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 576, 16)   bias: w[73_728..<73_856]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 9) {
         for block in blocks {
             let kernelOffset: Int = block &* 9216
             let kernel = w + kernelOffset
@@ -5524,9 +5873,9 @@ extension Densenet121 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 576, by: 64) {
-                for group in 0..<33 {
+                for group in band..<min(band &+ 9, 33) {
                     let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
                     let q1: Int = first &+ 1
@@ -5591,9 +5940,9 @@ extension Densenet121 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<33 {
+            for group in band..<min(band &+ 9, 33) {
                 let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -5603,6 +5952,7 @@ extension Densenet121 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -5633,13 +5983,14 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 7) {
         for block in blocks {
             let kernelOffset: Int = block &* 9728
             let kernel = w + kernelOffset
             let biasOffset: Int = 77_824 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<33 {
+            for group in band..<min(band &+ 7, 33) {
                 let first: Int = min(group &* 6, 190)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -5718,6 +6069,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.denseblock3.denselayer13.norm1: batch_norm, + features.denseblock3.denselayer13.relu1 fused.
@@ -5743,8 +6095,9 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 640, 16)   bias: w[81_920..<82_048]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 168) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 7) {
         for block in blocks {
             let kernelOffset: Int = block &* 10_240
             let kernel = w + kernelOffset
@@ -5752,9 +6105,9 @@ extension Densenet121 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 640, by: 64) {
-                for group in 0..<33 {
+                for group in band..<min(band &+ 7, 33) {
                     let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
                     let q1: Int = first &+ 1
@@ -5819,9 +6172,9 @@ extension Densenet121 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<33 {
+            for group in band..<min(band &+ 7, 33) {
                 let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -5831,6 +6184,7 @@ extension Densenet121 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -5861,13 +6215,14 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 7) {
         for block in blocks {
             let kernelOffset: Int = block &* 10_752
             let kernel = w + kernelOffset
             let biasOffset: Int = 86_016 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<33 {
+            for group in band..<min(band &+ 7, 33) {
                 let first: Int = min(group &* 6, 190)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -5946,6 +6301,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.denseblock3.denselayer15.norm1: batch_norm, + features.denseblock3.denselayer15.relu1 fused.
@@ -5971,8 +6327,9 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 704, 16)   bias: w[90_112..<90_240]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 168) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 7) {
         for block in blocks {
             let kernelOffset: Int = block &* 11_264
             let kernel = w + kernelOffset
@@ -5980,9 +6337,9 @@ extension Densenet121 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 704, by: 64) {
-                for group in 0..<33 {
+                for group in band..<min(band &+ 7, 33) {
                     let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
                     let q1: Int = first &+ 1
@@ -6047,9 +6404,9 @@ extension Densenet121 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<33 {
+            for group in band..<min(band &+ 7, 33) {
                 let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -6059,6 +6416,7 @@ extension Densenet121 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -6089,13 +6447,14 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 7) {
         for block in blocks {
             let kernelOffset: Int = block &* 11_776
             let kernel = w + kernelOffset
             let biasOffset: Int = 94_208 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<33 {
+            for group in band..<min(band &+ 7, 33) {
                 let first: Int = min(group &* 6, 190)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -6174,6 +6533,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.denseblock3.denselayer17.norm1: batch_norm, + features.denseblock3.denselayer17.relu1 fused.
@@ -6199,8 +6559,9 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 768, 16)   bias: w[98_304..<98_432]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 168) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 7) {
         for block in blocks {
             let kernelOffset: Int = block &* 12_288
             let kernel = w + kernelOffset
@@ -6208,9 +6569,9 @@ extension Densenet121 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 768, by: 64) {
-                for group in 0..<33 {
+                for group in band..<min(band &+ 7, 33) {
                     let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
                     let q1: Int = first &+ 1
@@ -6275,9 +6636,9 @@ extension Densenet121 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<33 {
+            for group in band..<min(band &+ 7, 33) {
                 let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -6287,6 +6648,7 @@ extension Densenet121 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -6317,13 +6679,14 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 4) {
         for block in blocks {
             let kernelOffset: Int = block &* 12_800
             let kernel = w + kernelOffset
             let biasOffset: Int = 102_400 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<33 {
+            for group in band..<min(band &+ 4, 33) {
                 let first: Int = min(group &* 6, 190)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -6402,6 +6765,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.denseblock3.denselayer19.norm1: batch_norm, + features.denseblock3.denselayer19.relu1 fused.
@@ -6427,8 +6791,9 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 832, 16)   bias: w[106_496..<106_624]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 96) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 4) {
         for block in blocks {
             let kernelOffset: Int = block &* 13_312
             let kernel = w + kernelOffset
@@ -6436,9 +6801,9 @@ extension Densenet121 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 832, by: 64) {
-                for group in 0..<33 {
+                for group in band..<min(band &+ 4, 33) {
                     let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
                     let q1: Int = first &+ 1
@@ -6503,9 +6868,9 @@ extension Densenet121 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<33 {
+            for group in band..<min(band &+ 4, 33) {
                 let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -6515,6 +6880,7 @@ extension Densenet121 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -6545,13 +6911,14 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 4) {
         for block in blocks {
             let kernelOffset: Int = block &* 13_824
             let kernel = w + kernelOffset
             let biasOffset: Int = 110_592 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<33 {
+            for group in band..<min(band &+ 4, 33) {
                 let first: Int = min(group &* 6, 190)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -6630,6 +6997,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.denseblock3.denselayer21.norm1: batch_norm, + features.denseblock3.denselayer21.relu1 fused.
@@ -6655,8 +7023,9 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 896, 16)   bias: w[114_688..<114_816]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 96) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 4) {
         for block in blocks {
             let kernelOffset: Int = block &* 14_336
             let kernel = w + kernelOffset
@@ -6664,9 +7033,9 @@ extension Densenet121 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 896, by: 64) {
-                for group in 0..<33 {
+                for group in band..<min(band &+ 4, 33) {
                     let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
                     let q1: Int = first &+ 1
@@ -6731,9 +7100,9 @@ extension Densenet121 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<33 {
+            for group in band..<min(band &+ 4, 33) {
                 let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -6743,6 +7112,7 @@ extension Densenet121 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -6773,13 +7143,14 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 4) {
         for block in blocks {
             let kernelOffset: Int = block &* 14_848
             let kernel = w + kernelOffset
             let biasOffset: Int = 118_784 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<33 {
+            for group in band..<min(band &+ 4, 33) {
                 let first: Int = min(group &* 6, 190)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -6858,6 +7229,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.denseblock3.denselayer23.norm1: batch_norm, + features.denseblock3.denselayer23.relu1 fused.
@@ -6883,8 +7255,9 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 960, 16)   bias: w[122_880..<123_008]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 96) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 4) {
         for block in blocks {
             let kernelOffset: Int = block &* 15_360
             let kernel = w + kernelOffset
@@ -6892,9 +7265,9 @@ extension Densenet121 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 960, by: 64) {
-                for group in 0..<33 {
+                for group in band..<min(band &+ 4, 33) {
                     let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
                     let q1: Int = first &+ 1
@@ -6959,9 +7332,9 @@ extension Densenet121 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<33 {
+            for group in band..<min(band &+ 4, 33) {
                 let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -6971,6 +7344,7 @@ extension Densenet121 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -7001,13 +7375,14 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 4) {
         for block in blocks {
             let kernelOffset: Int = block &* 15_872
             let kernel = w + kernelOffset
             let biasOffset: Int = 126_976 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<33 {
+            for group in band..<min(band &+ 4, 33) {
                 let first: Int = min(group &* 6, 190)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -7086,6 +7461,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.transition3.norm: batch_norm, + features.transition3.relu fused.
@@ -7111,8 +7487,9 @@ extension Densenet121 {
         // weight: (32 blocks, 1, 1, 1024, 16)   bias: w[524_288..<524_800]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 96) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 4) {
         for block in blocks {
             let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
@@ -7120,9 +7497,9 @@ extension Densenet121 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 1024, by: 64) {
-                for group in 0..<33 {
+                for group in band..<min(band &+ 4, 33) {
                     let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
                     let q1: Int = first &+ 1
@@ -7187,9 +7564,9 @@ extension Densenet121 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<33 {
+            for group in band..<min(band &+ 4, 33) {
                 let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -7199,6 +7576,7 @@ extension Densenet121 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -7261,6 +7639,7 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 9, by: 9) {
         for block in blocks {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
@@ -7268,9 +7647,9 @@ extension Densenet121 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in 0..<9 {
+                for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
                     let q1: Int = first &+ 1
@@ -7335,9 +7714,9 @@ extension Densenet121 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<9 {
+            for group in band..<min(band &+ 9, 9) {
                 let first: Int = min(group &* 6, 43)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -7350,6 +7729,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.denseblock4.denselayer1.conv2: conv 128→32, kernel 3×3, stride 1×1, padding 1.
@@ -7358,100 +7738,194 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×7×7   y: 32×7×7
-        // weight: (2 blocks, 3, 3, 128, 16)   bias: w[36_864..<36_896]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
-        Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 9, into: scratch, threads: threads)
-        Self.parallel(2, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for block in blocks {
-            let kernelOffset: Int = block &* 18_432
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for firstChannel in stride(from: 0, to: 128, by: 16) {
-                for group in 0..<9 {
-                    let first: Int = min(group &* 6, 43)
-                    let tile = tiles.baseAddress! + group &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 7) &* 9 &+ (q0 % 7) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 7) &* 9 &+ (q1 % 7) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 7) &* 9 &+ (q2 % 7) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 7) &* 9 &+ (q3 % 7) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 7) &* 9 &+ (q4 % 7) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 7) &* 9 &+ (q5 % 7) &* 1
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<3 {
-                        for j in 0..<3 {
-                            let tapOffset: Int = i &* 9 &+ j &* 1 &+ firstChannel &* 81
-                            let tapBase = scratch + tapOffset
-                            let weightOffset: Int = ((i &* 3 &+ j) &* 128 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<16 {
-                                let tap = tapBase + ic &* 81
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
+        // weight: (16 values, 2 blocks, 128, 16): G g Gᵀ of each filter and input channel   bias: w[65_536..<65_568]
+        // Winograd F(2×2, 3×3): 4×4 tiles in bands of 4 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
+        Self.pad(x, channels: 128, height: 7, width: 7, top: 1, left: 1, rows: 10, columns: 18, into: scratch, threads: threads)
+        let transformed = scratch + 23_040
+        let products = transformed + 65_536
+        for firstRow in stride(from: 0, to: 4, by: 4) {
+            let bandRows: Int = min(4, 4 &- firstRow)
+            let tiles: Int = bandRows &* 4
+            // input tiles to the transformed domain, input channels split over threads
+            Self.parallel(128, threads: threads) { inputChannels in
+            for ic in inputChannels {
+                for r in 0..<bandRows {
+                    let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
+                    let window = scratch + rowOffset
+                    let targetOffset: Int = ic &* 32 &+ r &* 8
+                    let target = transformed + targetOffset
+                    for tx in stride(from: 0, to: 8, by: 8) {
+                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                        let a1 = UnsafeRawPointer(window + (18 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b1 = UnsafeRawPointer(window + (20 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                        let a2 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b2 = UnsafeRawPointer(window + (38 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                        let a3 = UnsafeRawPointer(window + (54 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b3 = UnsafeRawPointer(window + (56 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (4096 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (8192 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (12_288 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (16_384 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (20_480 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (24_576 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (28_672 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (32_768 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (36_864 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (40_960 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (45_056 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (49_152 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (53_248 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (57_344 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (61_440 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // sixteen products over input channels, blocks of 16 filters split over threads
+            Self.parallel(2, threads: threads) { blocks in
+            for value in 0..<16 {
+                let sourceOffset: Int = value &* 4096
+                let source = transformed + sourceOffset
+                for block in blocks {
+                    let kernelOffset: Int = (value &* 2 &+ block) &* 2048
+                    let kernel = w + kernelOffset
+                    for group in 0..<(tiles &+ 5) / 6 {
+                        let first: Int = min(group &* 6, tiles &- 6)
+                        let q0: Int = first &+ 0
+                        let o0: Int = (q0 / 4) &* 8 &+ q0 % 4
+                        let q1: Int = first &+ 1
+                        let o1: Int = (q1 / 4) &* 8 &+ q1 % 4
+                        let q2: Int = first &+ 2
+                        let o2: Int = (q2 / 4) &* 8 &+ q2 % 4
+                        let q3: Int = first &+ 3
+                        let o3: Int = (q3 / 4) &* 8 &+ q3 % 4
+                        let q4: Int = first &+ 4
+                        let o4: Int = (q4 / 4) &* 8 &+ q4 % 4
+                        let q5: Int = first &+ 5
+                        let o5: Int = (q5 / 4) &* 8 &+ q5 % 4
+                        var a0_0 = SIMD8<Float>()
+                        var a0_1 = SIMD8<Float>()
+                        var a0_2 = SIMD8<Float>()
+                        var a0_3 = SIMD8<Float>()
+                        var a0_4 = SIMD8<Float>()
+                        var a0_5 = SIMD8<Float>()
+                        var a1_0 = SIMD8<Float>()
+                        var a1_1 = SIMD8<Float>()
+                        var a1_2 = SIMD8<Float>()
+                        var a1_3 = SIMD8<Float>()
+                        var a1_4 = SIMD8<Float>()
+                        var a1_5 = SIMD8<Float>()
+                        for ic in 0..<128 {
+                            let tap = source + ic &* 32
+                            let k = kernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        }
+                        let productOffset0: Int = (q0 &* 16 &+ value) &* 32 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
+                        let productOffset1: Int = (q1 &* 16 &+ value) &* 32 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
+                        let productOffset2: Int = (q2 &* 16 &+ value) &* 32 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
+                        let productOffset3: Int = (q3 &* 16 &+ value) &* 32 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
+                        let productOffset4: Int = (q4 &* 16 &+ value) &* 32 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
+                        let productOffset5: Int = (q5 &* 16 &+ value) &* 32 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(4, threads: threads) { filterVectors in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+            for f in filterVectors {
+                let bias = UnsafeRawPointer(w + (65_536 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                for q in 0..<tiles {
+                    let productOffset: Int = q &* 512 &+ f &* 8
+                    let m = products + productOffset
+                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_1 = UnsafeRawPointer(m + 32).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_2 = UnsafeRawPointer(m + 64).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_3 = UnsafeRawPointer(m + 96).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_0 = UnsafeRawPointer(m + 128).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_1 = UnsafeRawPointer(m + 160).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_2 = UnsafeRawPointer(m + 192).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_3 = UnsafeRawPointer(m + 224).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_0 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_1 = UnsafeRawPointer(m + 288).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_2 = UnsafeRawPointer(m + 320).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_3 = UnsafeRawPointer(m + 352).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_0 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_1 = UnsafeRawPointer(m + 416).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_2 = UnsafeRawPointer(m + 448).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_3 = UnsafeRawPointer(m + 480).loadUnaligned(as: SIMD8<Float>.self)
+                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                    let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
+                    for lane in 0..<8 {
+                        let planeOffset: Int = (f &* 8 &+ lane) &* 49
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 7 &+ ow &+ 0
+                            let v = lanes[0 &+ lane]
+                            y[index] = v
+                        }
+                        if ow &+ 1 < 7 {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 7 &+ ow &+ 1
+                            let v = lanes[8 &+ lane]
+                            y[index] = v
+                        }
+                        if oh &+ 1 < 7 {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 7 &+ ow &+ 0
+                            let v = lanes[16 &+ lane]
+                            y[index] = v
+                        }
+                        if oh &+ 1 < 7 && ow &+ 1 < 7 {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 7 &+ ow &+ 1
+                            let v = lanes[24 &+ lane]
+                            y[index] = v
                         }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
                 }
             }
-            for group in 0..<9 {
-                let first: Int = min(group &* 6, 43)
-                let tileLanes = lanes + group &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = v
-                    }
-                }
             }
-        }
-        }
+            }
         }
     }
 
@@ -7480,13 +7954,14 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 9, by: 9) {
         for block in blocks {
             let kernelOffset: Int = block &* 8704
             let kernel = w + kernelOffset
             let biasOffset: Int = 69_632 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<9 {
+            for group in band..<min(band &+ 9, 9) {
                 let first: Int = min(group &* 6, 43)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -7565,6 +8040,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.denseblock4.denselayer3.norm1: batch_norm, + features.denseblock4.denselayer3.relu1 fused.
@@ -7592,6 +8068,7 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 9, by: 9) {
         for block in blocks {
             let kernelOffset: Int = block &* 9216
             let kernel = w + kernelOffset
@@ -7599,9 +8076,9 @@ extension Densenet121 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 576, by: 64) {
-                for group in 0..<9 {
+                for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
                     let q1: Int = first &+ 1
@@ -7666,9 +8143,9 @@ extension Densenet121 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<9 {
+            for group in band..<min(band &+ 9, 9) {
                 let first: Int = min(group &* 6, 43)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -7678,6 +8155,7 @@ extension Densenet121 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -7708,13 +8186,14 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 9, by: 8) {
         for block in blocks {
             let kernelOffset: Int = block &* 9728
             let kernel = w + kernelOffset
             let biasOffset: Int = 77_824 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<9 {
+            for group in band..<min(band &+ 8, 9) {
                 let first: Int = min(group &* 6, 43)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -7793,6 +8272,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.denseblock4.denselayer5.norm1: batch_norm, + features.denseblock4.denselayer5.relu1 fused.
@@ -7818,8 +8298,9 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 640, 16)   bias: w[81_920..<82_048]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 192) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 9, by: 8) {
         for block in blocks {
             let kernelOffset: Int = block &* 10_240
             let kernel = w + kernelOffset
@@ -7827,9 +8308,9 @@ extension Densenet121 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 640, by: 64) {
-                for group in 0..<9 {
+                for group in band..<min(band &+ 8, 9) {
                     let first: Int = min(group &* 6, 43)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
                     let q1: Int = first &+ 1
@@ -7894,9 +8375,9 @@ extension Densenet121 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<9 {
+            for group in band..<min(band &+ 8, 9) {
                 let first: Int = min(group &* 6, 43)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -7906,6 +8387,7 @@ extension Densenet121 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -7936,13 +8418,14 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 9, by: 7) {
         for block in blocks {
             let kernelOffset: Int = block &* 10_752
             let kernel = w + kernelOffset
             let biasOffset: Int = 86_016 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<9 {
+            for group in band..<min(band &+ 7, 9) {
                 let first: Int = min(group &* 6, 43)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -8021,6 +8504,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.denseblock4.denselayer7.norm1: batch_norm, + features.denseblock4.denselayer7.relu1 fused.
@@ -8046,8 +8530,9 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 704, 16)   bias: w[90_112..<90_240]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 168) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 9, by: 7) {
         for block in blocks {
             let kernelOffset: Int = block &* 11_264
             let kernel = w + kernelOffset
@@ -8055,9 +8540,9 @@ extension Densenet121 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 704, by: 64) {
-                for group in 0..<9 {
+                for group in band..<min(band &+ 7, 9) {
                     let first: Int = min(group &* 6, 43)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
                     let q1: Int = first &+ 1
@@ -8122,9 +8607,9 @@ extension Densenet121 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<9 {
+            for group in band..<min(band &+ 7, 9) {
                 let first: Int = min(group &* 6, 43)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -8134,6 +8619,7 @@ extension Densenet121 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -8164,13 +8650,14 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 9, by: 7) {
         for block in blocks {
             let kernelOffset: Int = block &* 11_776
             let kernel = w + kernelOffset
             let biasOffset: Int = 94_208 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<9 {
+            for group in band..<min(band &+ 7, 9) {
                 let first: Int = min(group &* 6, 43)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -8249,6 +8736,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.denseblock4.denselayer9.norm1: batch_norm, + features.denseblock4.denselayer9.relu1 fused.
@@ -8274,8 +8762,9 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 768, 16)   bias: w[98_304..<98_432]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 168) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 9, by: 7) {
         for block in blocks {
             let kernelOffset: Int = block &* 12_288
             let kernel = w + kernelOffset
@@ -8283,9 +8772,9 @@ extension Densenet121 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 768, by: 64) {
-                for group in 0..<9 {
+                for group in band..<min(band &+ 7, 9) {
                     let first: Int = min(group &* 6, 43)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
                     let q1: Int = first &+ 1
@@ -8350,9 +8839,9 @@ extension Densenet121 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<9 {
+            for group in band..<min(band &+ 7, 9) {
                 let first: Int = min(group &* 6, 43)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -8362,6 +8851,7 @@ extension Densenet121 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -8392,13 +8882,14 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 9, by: 5) {
         for block in blocks {
             let kernelOffset: Int = block &* 12_800
             let kernel = w + kernelOffset
             let biasOffset: Int = 102_400 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<9 {
+            for group in band..<min(band &+ 5, 9) {
                 let first: Int = min(group &* 6, 43)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -8477,6 +8968,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.denseblock4.denselayer11.norm1: batch_norm, + features.denseblock4.denselayer11.relu1 fused.
@@ -8502,8 +8994,9 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 832, 16)   bias: w[106_496..<106_624]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 120) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 9, by: 5) {
         for block in blocks {
             let kernelOffset: Int = block &* 13_312
             let kernel = w + kernelOffset
@@ -8511,9 +9004,9 @@ extension Densenet121 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 832, by: 64) {
-                for group in 0..<9 {
+                for group in band..<min(band &+ 5, 9) {
                     let first: Int = min(group &* 6, 43)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
                     let q1: Int = first &+ 1
@@ -8578,9 +9071,9 @@ extension Densenet121 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<9 {
+            for group in band..<min(band &+ 5, 9) {
                 let first: Int = min(group &* 6, 43)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -8590,6 +9083,7 @@ extension Densenet121 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -8620,13 +9114,14 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 9, by: 5) {
         for block in blocks {
             let kernelOffset: Int = block &* 13_824
             let kernel = w + kernelOffset
             let biasOffset: Int = 110_592 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<9 {
+            for group in band..<min(band &+ 5, 9) {
                 let first: Int = min(group &* 6, 43)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -8705,6 +9200,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.denseblock4.denselayer13.norm1: batch_norm, + features.denseblock4.denselayer13.relu1 fused.
@@ -8730,8 +9226,9 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 896, 16)   bias: w[114_688..<114_816]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 120) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 9, by: 5) {
         for block in blocks {
             let kernelOffset: Int = block &* 14_336
             let kernel = w + kernelOffset
@@ -8739,9 +9236,9 @@ extension Densenet121 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 896, by: 64) {
-                for group in 0..<9 {
+                for group in band..<min(band &+ 5, 9) {
                     let first: Int = min(group &* 6, 43)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
                     let q1: Int = first &+ 1
@@ -8806,9 +9303,9 @@ extension Densenet121 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<9 {
+            for group in band..<min(band &+ 5, 9) {
                 let first: Int = min(group &* 6, 43)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -8818,6 +9315,7 @@ extension Densenet121 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -8848,13 +9346,14 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 9, by: 5) {
         for block in blocks {
             let kernelOffset: Int = block &* 14_848
             let kernel = w + kernelOffset
             let biasOffset: Int = 118_784 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<9 {
+            for group in band..<min(band &+ 5, 9) {
                 let first: Int = min(group &* 6, 43)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -8933,6 +9432,7 @@ extension Densenet121 {
         }
         }
         }
+        }
     }
 
     /// features.denseblock4.denselayer15.norm1: batch_norm, + features.denseblock4.denselayer15.relu1 fused.
@@ -8958,8 +9458,9 @@ extension Densenet121 {
         // weight: (8 blocks, 1, 1, 960, 16)   bias: w[122_880..<123_008]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 96) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 9, by: 4) {
         for block in blocks {
             let kernelOffset: Int = block &* 15_360
             let kernel = w + kernelOffset
@@ -8967,9 +9468,9 @@ extension Densenet121 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 960, by: 64) {
-                for group in 0..<9 {
+                for group in band..<min(band &+ 4, 9) {
                     let first: Int = min(group &* 6, 43)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
                     let q1: Int = first &+ 1
@@ -9034,9 +9535,9 @@ extension Densenet121 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<9 {
+            for group in band..<min(band &+ 4, 9) {
                 let first: Int = min(group &* 6, 43)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -9046,6 +9547,7 @@ extension Densenet121 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -9076,13 +9578,14 @@ extension Densenet121 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 9, by: 4) {
         for block in blocks {
             let kernelOffset: Int = block &* 15_872
             let kernel = w + kernelOffset
             let biasOffset: Int = 126_976 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<9 {
+            for group in band..<min(band &+ 4, 9) {
                 let first: Int = min(group &* 6, 43)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -9158,6 +9661,7 @@ extension Densenet121 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -9489,6 +9993,39 @@ extension Densenet121 {
                 for t in 0..<taps {
                     for r in 0..<32 {
                         p[offset + ((b * channels + c) * taps + t) * 32 + r] = plain[((b * 32 + r) * channels + c) * taps + t]
+                    }
+                }
+            }
+        }
+    }
+
+    /// Transforms 3×3 conv weights (filters, channels, 3, 3) to Winograd F(2×2, 3×3)'s domain, U = G g Gᵀ with
+    /// G = (1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1), stored (16 values, filters / 16, channels, 16): a product reads the
+    /// sixteen filters of a block for one value and channel as two vectors. Computed in Double.
+    static func winogradFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int) {
+        let plain = Array(p[offset..<(offset + filters * channels * 9)])
+        let blocks = filters / 16
+        for k in 0..<filters {
+            for c in 0..<channels {
+                let g = (k * channels + c) * 9
+                func tap(_ i: Int, _ j: Int) -> Double { Double(plain[g + 3 * i + j]) }
+                for i in 0..<4 {
+                    // Row i of G g: (G row i) · g.
+                    var row = (0.0, 0.0, 0.0)
+                    for j in 0..<3 {
+                        let value: Double
+                        switch i {
+                        case 0: value = tap(0, j)
+                        case 1: value = (tap(0, j) + tap(1, j) + tap(2, j)) / 2
+                        case 2: value = (tap(0, j) - tap(1, j) + tap(2, j)) / 2
+                        default: value = tap(2, j)
+                        }
+                        if j == 0 { row.0 = value } else if j == 1 { row.1 = value } else { row.2 = value }
+                    }
+                    // (G g) Gᵀ along the row.
+                    let transformed = [row.0, (row.0 + row.1 + row.2) / 2, (row.0 - row.1 + row.2) / 2, row.2]
+                    for j in 0..<4 {
+                        p[offset + (((4 * i + j) * blocks + k / 16) * channels + c) * 16 + k % 16] = Float(transformed[j])
                     }
                 }
             }

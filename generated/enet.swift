@@ -16,9 +16,9 @@ public struct EnetCamvid12: Sendable {
     /// Floats of activations, placed by liveness after fusion: the peak activation memory `convc summary` reports.
     public static let activationFloats = 5_767_168
     /// Floats of scratch for zero-padded copies of conv inputs.
-    public static let scratchFloats = 792_612
+    public static let scratchFloats = 1_187_968
     /// Floats of working memory `predict(_:batch:into:arena:)` needs: activations, then scratch.
-    public static let arenaFloats = 6_559_780
+    public static let arenaFloats = 6_955_136
     static let inputCount = 786_432
     static let outputCount = 3_145_728
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -871,7 +871,7 @@ public struct EnetCamvid12: Sendable {
 
     /// Builds the model from tensors by name, each in PyTorch's layout (row-major, as `state_dict` has them).
     public init(tensors: [String: [Float]]) throws {
-        var p = [Float](repeating: 0, count: 362_988)
+        var p = [Float](repeating: 0, count: 398_828)
         try Self.copy(tensors, "initial.conv.weight", into: &p, at: 0, count: 351)
         try Self.copy(tensors, "initial.conv.bias", into: &p, at: 432, count: 13)
         Self.blockFilters(&p, at: 0, filters: 13, groups: 1, channels: 3, taps: 9, block: 4)
@@ -947,286 +947,286 @@ public struct EnetCamvid12: Sendable {
         Self.blockFilters(&p, at: 23_712, filters: 32, groups: 1, channels: 64, taps: 4, block: 16)
         try Self.copySlopes(tensors, "bottleneck2_0.prelu1.weight", into: &p, at: 31_936, channels: 32, perChannel: true)
         try Self.copy(tensors, "bottleneck2_0.conv.weight", into: &p, at: 32_000, count: 9216)
-        try Self.copy(tensors, "bottleneck2_0.conv.bias", into: &p, at: 41_216, count: 32)
-        try Self.foldBatchNorm(tensors, "bottleneck2_0.bn2", epsilon: 1e-05, into: &p, weight: 32_000, bias: 41_216, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
-        Self.blockFilters(&p, at: 32_000, filters: 32, groups: 1, channels: 32, taps: 9, block: 16)
-        try Self.copySlopes(tensors, "bottleneck2_0.prelu2.weight", into: &p, at: 41_248, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_0.expand.weight", into: &p, at: 41_312, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck2_0.bn3", epsilon: 1e-05, into: &p, weight: 41_312, bias: 45_408, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
-        Self.blockFilters(&p, at: 41_312, filters: 128, groups: 1, channels: 32, taps: 1, block: 4)
-        try Self.copySlopes(tensors, "bottleneck2_0.prelu_out.weight", into: &p, at: 45_536, channels: 128, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_1.proj.weight", into: &p, at: 45_792, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck2_1.bn1", epsilon: 1e-05, into: &p, weight: 45_792, bias: 49_888, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        Self.blockFilters(&p, at: 45_792, filters: 32, groups: 1, channels: 128, taps: 1, block: 16)
-        try Self.copySlopes(tensors, "bottleneck2_1.prelu1.weight", into: &p, at: 49_920, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_1.conv.weight", into: &p, at: 49_984, count: 9216)
-        try Self.copy(tensors, "bottleneck2_1.conv.bias", into: &p, at: 59_200, count: 32)
-        try Self.foldBatchNorm(tensors, "bottleneck2_1.bn2", epsilon: 1e-05, into: &p, weight: 49_984, bias: 59_200, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
-        Self.blockFilters(&p, at: 49_984, filters: 32, groups: 1, channels: 32, taps: 9, block: 16)
-        try Self.copySlopes(tensors, "bottleneck2_1.prelu2.weight", into: &p, at: 59_232, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_1.expand.weight", into: &p, at: 59_296, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck2_1.bn3", epsilon: 1e-05, into: &p, weight: 59_296, bias: 63_392, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
-        Self.blockFilters(&p, at: 59_296, filters: 128, groups: 1, channels: 32, taps: 1, block: 4)
-        try Self.copySlopes(tensors, "bottleneck2_1.prelu_out.weight", into: &p, at: 63_520, channels: 128, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_2.proj.weight", into: &p, at: 63_776, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck2_2.bn1", epsilon: 1e-05, into: &p, weight: 63_776, bias: 67_872, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        Self.blockFilters(&p, at: 63_776, filters: 32, groups: 1, channels: 128, taps: 1, block: 16)
-        try Self.copySlopes(tensors, "bottleneck2_2.prelu1.weight", into: &p, at: 67_904, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_2.conv.weight", into: &p, at: 67_968, count: 9216)
-        try Self.copy(tensors, "bottleneck2_2.conv.bias", into: &p, at: 77_184, count: 32)
-        try Self.foldBatchNorm(tensors, "bottleneck2_2.bn2", epsilon: 1e-05, into: &p, weight: 67_968, bias: 77_184, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
-        Self.blockFilters(&p, at: 67_968, filters: 32, groups: 1, channels: 32, taps: 9, block: 16)
-        try Self.copySlopes(tensors, "bottleneck2_2.prelu2.weight", into: &p, at: 77_216, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_2.expand.weight", into: &p, at: 77_280, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck2_2.bn3", epsilon: 1e-05, into: &p, weight: 77_280, bias: 81_376, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
-        Self.blockFilters(&p, at: 77_280, filters: 128, groups: 1, channels: 32, taps: 1, block: 4)
-        try Self.copySlopes(tensors, "bottleneck2_2.prelu_out.weight", into: &p, at: 81_504, channels: 128, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_3.proj.weight", into: &p, at: 81_760, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck2_3.bn1", epsilon: 1e-05, into: &p, weight: 81_760, bias: 85_856, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        Self.blockFilters(&p, at: 81_760, filters: 32, groups: 1, channels: 128, taps: 1, block: 16)
-        try Self.copySlopes(tensors, "bottleneck2_3.prelu1.weight", into: &p, at: 85_888, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_3.conv.conv_1xk.weight", into: &p, at: 85_952, count: 5120)
-        Self.blockFilters(&p, at: 85_952, filters: 32, groups: 1, channels: 32, taps: 5, block: 16)
-        try Self.copy(tensors, "bottleneck2_3.conv.conv_kx1.weight", into: &p, at: 91_104, count: 5120)
-        try Self.copy(tensors, "bottleneck2_3.conv.conv_kx1.bias", into: &p, at: 96_224, count: 32)
-        try Self.foldBatchNorm(tensors, "bottleneck2_3.bn2", epsilon: 1e-05, into: &p, weight: 91_104, bias: 96_224, channels: 32, blocks: 1, blockStride: 0, channelStride: 160, run: 160)
-        Self.blockFilters(&p, at: 91_104, filters: 32, groups: 1, channels: 32, taps: 5, block: 16)
-        try Self.copySlopes(tensors, "bottleneck2_3.prelu2.weight", into: &p, at: 96_256, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_3.expand.weight", into: &p, at: 96_320, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck2_3.bn3", epsilon: 1e-05, into: &p, weight: 96_320, bias: 100_416, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
-        Self.blockFilters(&p, at: 96_320, filters: 128, groups: 1, channels: 32, taps: 1, block: 4)
-        try Self.copySlopes(tensors, "bottleneck2_3.prelu_out.weight", into: &p, at: 100_544, channels: 128, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_4.proj.weight", into: &p, at: 100_800, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck2_4.bn1", epsilon: 1e-05, into: &p, weight: 100_800, bias: 104_896, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        Self.blockFilters(&p, at: 100_800, filters: 32, groups: 1, channels: 128, taps: 1, block: 16)
-        try Self.copySlopes(tensors, "bottleneck2_4.prelu1.weight", into: &p, at: 104_928, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_4.conv.weight", into: &p, at: 104_992, count: 9216)
-        try Self.copy(tensors, "bottleneck2_4.conv.bias", into: &p, at: 114_208, count: 32)
-        try Self.foldBatchNorm(tensors, "bottleneck2_4.bn2", epsilon: 1e-05, into: &p, weight: 104_992, bias: 114_208, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
-        Self.blockFilters(&p, at: 104_992, filters: 32, groups: 1, channels: 32, taps: 9, block: 16)
-        try Self.copySlopes(tensors, "bottleneck2_4.prelu2.weight", into: &p, at: 114_240, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_4.expand.weight", into: &p, at: 114_304, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck2_4.bn3", epsilon: 1e-05, into: &p, weight: 114_304, bias: 118_400, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
-        Self.blockFilters(&p, at: 114_304, filters: 128, groups: 1, channels: 32, taps: 1, block: 4)
-        try Self.copySlopes(tensors, "bottleneck2_4.prelu_out.weight", into: &p, at: 118_528, channels: 128, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_5.proj.weight", into: &p, at: 118_784, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck2_5.bn1", epsilon: 1e-05, into: &p, weight: 118_784, bias: 122_880, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        Self.blockFilters(&p, at: 118_784, filters: 32, groups: 1, channels: 128, taps: 1, block: 16)
-        try Self.copySlopes(tensors, "bottleneck2_5.prelu1.weight", into: &p, at: 122_912, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_5.conv.weight", into: &p, at: 122_976, count: 9216)
-        try Self.copy(tensors, "bottleneck2_5.conv.bias", into: &p, at: 132_192, count: 32)
-        try Self.foldBatchNorm(tensors, "bottleneck2_5.bn2", epsilon: 1e-05, into: &p, weight: 122_976, bias: 132_192, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
-        Self.blockFilters(&p, at: 122_976, filters: 32, groups: 1, channels: 32, taps: 9, block: 16)
-        try Self.copySlopes(tensors, "bottleneck2_5.prelu2.weight", into: &p, at: 132_224, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_5.expand.weight", into: &p, at: 132_288, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck2_5.bn3", epsilon: 1e-05, into: &p, weight: 132_288, bias: 136_384, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
-        Self.blockFilters(&p, at: 132_288, filters: 128, groups: 1, channels: 32, taps: 1, block: 4)
-        try Self.copySlopes(tensors, "bottleneck2_5.prelu_out.weight", into: &p, at: 136_512, channels: 128, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_6.proj.weight", into: &p, at: 136_768, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck2_6.bn1", epsilon: 1e-05, into: &p, weight: 136_768, bias: 140_864, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        Self.blockFilters(&p, at: 136_768, filters: 32, groups: 1, channels: 128, taps: 1, block: 16)
-        try Self.copySlopes(tensors, "bottleneck2_6.prelu1.weight", into: &p, at: 140_896, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_6.conv.weight", into: &p, at: 140_960, count: 9216)
-        try Self.copy(tensors, "bottleneck2_6.conv.bias", into: &p, at: 150_176, count: 32)
-        try Self.foldBatchNorm(tensors, "bottleneck2_6.bn2", epsilon: 1e-05, into: &p, weight: 140_960, bias: 150_176, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
-        Self.blockFilters(&p, at: 140_960, filters: 32, groups: 1, channels: 32, taps: 9, block: 16)
-        try Self.copySlopes(tensors, "bottleneck2_6.prelu2.weight", into: &p, at: 150_208, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_6.expand.weight", into: &p, at: 150_272, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck2_6.bn3", epsilon: 1e-05, into: &p, weight: 150_272, bias: 154_368, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
-        Self.blockFilters(&p, at: 150_272, filters: 128, groups: 1, channels: 32, taps: 1, block: 4)
-        try Self.copySlopes(tensors, "bottleneck2_6.prelu_out.weight", into: &p, at: 154_496, channels: 128, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_7.proj.weight", into: &p, at: 154_752, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck2_7.bn1", epsilon: 1e-05, into: &p, weight: 154_752, bias: 158_848, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        Self.blockFilters(&p, at: 154_752, filters: 32, groups: 1, channels: 128, taps: 1, block: 16)
-        try Self.copySlopes(tensors, "bottleneck2_7.prelu1.weight", into: &p, at: 158_880, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_7.conv.conv_1xk.weight", into: &p, at: 158_944, count: 5120)
-        Self.blockFilters(&p, at: 158_944, filters: 32, groups: 1, channels: 32, taps: 5, block: 16)
-        try Self.copy(tensors, "bottleneck2_7.conv.conv_kx1.weight", into: &p, at: 164_096, count: 5120)
-        try Self.copy(tensors, "bottleneck2_7.conv.conv_kx1.bias", into: &p, at: 169_216, count: 32)
-        try Self.foldBatchNorm(tensors, "bottleneck2_7.bn2", epsilon: 1e-05, into: &p, weight: 164_096, bias: 169_216, channels: 32, blocks: 1, blockStride: 0, channelStride: 160, run: 160)
-        Self.blockFilters(&p, at: 164_096, filters: 32, groups: 1, channels: 32, taps: 5, block: 16)
-        try Self.copySlopes(tensors, "bottleneck2_7.prelu2.weight", into: &p, at: 169_248, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_7.expand.weight", into: &p, at: 169_312, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck2_7.bn3", epsilon: 1e-05, into: &p, weight: 169_312, bias: 173_408, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
-        Self.blockFilters(&p, at: 169_312, filters: 128, groups: 1, channels: 32, taps: 1, block: 4)
-        try Self.copySlopes(tensors, "bottleneck2_7.prelu_out.weight", into: &p, at: 173_536, channels: 128, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_8.proj.weight", into: &p, at: 173_792, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck2_8.bn1", epsilon: 1e-05, into: &p, weight: 173_792, bias: 177_888, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        Self.blockFilters(&p, at: 173_792, filters: 32, groups: 1, channels: 128, taps: 1, block: 16)
-        try Self.copySlopes(tensors, "bottleneck2_8.prelu1.weight", into: &p, at: 177_920, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_8.conv.weight", into: &p, at: 177_984, count: 9216)
-        try Self.copy(tensors, "bottleneck2_8.conv.bias", into: &p, at: 187_200, count: 32)
-        try Self.foldBatchNorm(tensors, "bottleneck2_8.bn2", epsilon: 1e-05, into: &p, weight: 177_984, bias: 187_200, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
-        Self.blockFilters(&p, at: 177_984, filters: 32, groups: 1, channels: 32, taps: 9, block: 16)
-        try Self.copySlopes(tensors, "bottleneck2_8.prelu2.weight", into: &p, at: 187_232, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck2_8.expand.weight", into: &p, at: 187_296, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck2_8.bn3", epsilon: 1e-05, into: &p, weight: 187_296, bias: 191_392, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
-        Self.blockFilters(&p, at: 187_296, filters: 128, groups: 1, channels: 32, taps: 1, block: 4)
-        try Self.copySlopes(tensors, "bottleneck2_8.prelu_out.weight", into: &p, at: 191_520, channels: 128, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_1.proj.weight", into: &p, at: 191_776, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck3_1.bn1", epsilon: 1e-05, into: &p, weight: 191_776, bias: 195_872, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        Self.blockFilters(&p, at: 191_776, filters: 32, groups: 1, channels: 128, taps: 1, block: 16)
-        try Self.copySlopes(tensors, "bottleneck3_1.prelu1.weight", into: &p, at: 195_904, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_1.conv.weight", into: &p, at: 195_968, count: 9216)
-        try Self.copy(tensors, "bottleneck3_1.conv.bias", into: &p, at: 205_184, count: 32)
-        try Self.foldBatchNorm(tensors, "bottleneck3_1.bn2", epsilon: 1e-05, into: &p, weight: 195_968, bias: 205_184, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
-        Self.blockFilters(&p, at: 195_968, filters: 32, groups: 1, channels: 32, taps: 9, block: 16)
-        try Self.copySlopes(tensors, "bottleneck3_1.prelu2.weight", into: &p, at: 205_216, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_1.expand.weight", into: &p, at: 205_280, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck3_1.bn3", epsilon: 1e-05, into: &p, weight: 205_280, bias: 209_376, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
-        Self.blockFilters(&p, at: 205_280, filters: 128, groups: 1, channels: 32, taps: 1, block: 4)
-        try Self.copySlopes(tensors, "bottleneck3_1.prelu_out.weight", into: &p, at: 209_504, channels: 128, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_2.proj.weight", into: &p, at: 209_760, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck3_2.bn1", epsilon: 1e-05, into: &p, weight: 209_760, bias: 213_856, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        Self.blockFilters(&p, at: 209_760, filters: 32, groups: 1, channels: 128, taps: 1, block: 16)
-        try Self.copySlopes(tensors, "bottleneck3_2.prelu1.weight", into: &p, at: 213_888, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_2.conv.weight", into: &p, at: 213_952, count: 9216)
-        try Self.copy(tensors, "bottleneck3_2.conv.bias", into: &p, at: 223_168, count: 32)
-        try Self.foldBatchNorm(tensors, "bottleneck3_2.bn2", epsilon: 1e-05, into: &p, weight: 213_952, bias: 223_168, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
-        Self.blockFilters(&p, at: 213_952, filters: 32, groups: 1, channels: 32, taps: 9, block: 16)
-        try Self.copySlopes(tensors, "bottleneck3_2.prelu2.weight", into: &p, at: 223_200, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_2.expand.weight", into: &p, at: 223_264, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck3_2.bn3", epsilon: 1e-05, into: &p, weight: 223_264, bias: 227_360, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
-        Self.blockFilters(&p, at: 223_264, filters: 128, groups: 1, channels: 32, taps: 1, block: 4)
-        try Self.copySlopes(tensors, "bottleneck3_2.prelu_out.weight", into: &p, at: 227_488, channels: 128, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_3.proj.weight", into: &p, at: 227_744, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck3_3.bn1", epsilon: 1e-05, into: &p, weight: 227_744, bias: 231_840, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        Self.blockFilters(&p, at: 227_744, filters: 32, groups: 1, channels: 128, taps: 1, block: 16)
-        try Self.copySlopes(tensors, "bottleneck3_3.prelu1.weight", into: &p, at: 231_872, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_3.conv.conv_1xk.weight", into: &p, at: 231_936, count: 5120)
-        Self.blockFilters(&p, at: 231_936, filters: 32, groups: 1, channels: 32, taps: 5, block: 16)
-        try Self.copy(tensors, "bottleneck3_3.conv.conv_kx1.weight", into: &p, at: 237_088, count: 5120)
-        try Self.copy(tensors, "bottleneck3_3.conv.conv_kx1.bias", into: &p, at: 242_208, count: 32)
-        try Self.foldBatchNorm(tensors, "bottleneck3_3.bn2", epsilon: 1e-05, into: &p, weight: 237_088, bias: 242_208, channels: 32, blocks: 1, blockStride: 0, channelStride: 160, run: 160)
-        Self.blockFilters(&p, at: 237_088, filters: 32, groups: 1, channels: 32, taps: 5, block: 16)
-        try Self.copySlopes(tensors, "bottleneck3_3.prelu2.weight", into: &p, at: 242_240, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_3.expand.weight", into: &p, at: 242_304, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck3_3.bn3", epsilon: 1e-05, into: &p, weight: 242_304, bias: 246_400, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
-        Self.blockFilters(&p, at: 242_304, filters: 128, groups: 1, channels: 32, taps: 1, block: 4)
-        try Self.copySlopes(tensors, "bottleneck3_3.prelu_out.weight", into: &p, at: 246_528, channels: 128, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_4.proj.weight", into: &p, at: 246_784, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck3_4.bn1", epsilon: 1e-05, into: &p, weight: 246_784, bias: 250_880, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        Self.blockFilters(&p, at: 246_784, filters: 32, groups: 1, channels: 128, taps: 1, block: 16)
-        try Self.copySlopes(tensors, "bottleneck3_4.prelu1.weight", into: &p, at: 250_912, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_4.conv.weight", into: &p, at: 250_976, count: 9216)
-        try Self.copy(tensors, "bottleneck3_4.conv.bias", into: &p, at: 260_192, count: 32)
-        try Self.foldBatchNorm(tensors, "bottleneck3_4.bn2", epsilon: 1e-05, into: &p, weight: 250_976, bias: 260_192, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
-        Self.blockFilters(&p, at: 250_976, filters: 32, groups: 1, channels: 32, taps: 9, block: 16)
-        try Self.copySlopes(tensors, "bottleneck3_4.prelu2.weight", into: &p, at: 260_224, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_4.expand.weight", into: &p, at: 260_288, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck3_4.bn3", epsilon: 1e-05, into: &p, weight: 260_288, bias: 264_384, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
-        Self.blockFilters(&p, at: 260_288, filters: 128, groups: 1, channels: 32, taps: 1, block: 4)
-        try Self.copySlopes(tensors, "bottleneck3_4.prelu_out.weight", into: &p, at: 264_512, channels: 128, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_5.proj.weight", into: &p, at: 264_768, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck3_5.bn1", epsilon: 1e-05, into: &p, weight: 264_768, bias: 268_864, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        Self.blockFilters(&p, at: 264_768, filters: 32, groups: 1, channels: 128, taps: 1, block: 16)
-        try Self.copySlopes(tensors, "bottleneck3_5.prelu1.weight", into: &p, at: 268_896, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_5.conv.weight", into: &p, at: 268_960, count: 9216)
-        try Self.copy(tensors, "bottleneck3_5.conv.bias", into: &p, at: 278_176, count: 32)
-        try Self.foldBatchNorm(tensors, "bottleneck3_5.bn2", epsilon: 1e-05, into: &p, weight: 268_960, bias: 278_176, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
-        Self.blockFilters(&p, at: 268_960, filters: 32, groups: 1, channels: 32, taps: 9, block: 16)
-        try Self.copySlopes(tensors, "bottleneck3_5.prelu2.weight", into: &p, at: 278_208, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_5.expand.weight", into: &p, at: 278_272, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck3_5.bn3", epsilon: 1e-05, into: &p, weight: 278_272, bias: 282_368, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
-        Self.blockFilters(&p, at: 278_272, filters: 128, groups: 1, channels: 32, taps: 1, block: 4)
-        try Self.copySlopes(tensors, "bottleneck3_5.prelu_out.weight", into: &p, at: 282_496, channels: 128, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_6.proj.weight", into: &p, at: 282_752, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck3_6.bn1", epsilon: 1e-05, into: &p, weight: 282_752, bias: 286_848, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        Self.blockFilters(&p, at: 282_752, filters: 32, groups: 1, channels: 128, taps: 1, block: 16)
-        try Self.copySlopes(tensors, "bottleneck3_6.prelu1.weight", into: &p, at: 286_880, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_6.conv.weight", into: &p, at: 286_944, count: 9216)
-        try Self.copy(tensors, "bottleneck3_6.conv.bias", into: &p, at: 296_160, count: 32)
-        try Self.foldBatchNorm(tensors, "bottleneck3_6.bn2", epsilon: 1e-05, into: &p, weight: 286_944, bias: 296_160, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
-        Self.blockFilters(&p, at: 286_944, filters: 32, groups: 1, channels: 32, taps: 9, block: 16)
-        try Self.copySlopes(tensors, "bottleneck3_6.prelu2.weight", into: &p, at: 296_192, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_6.expand.weight", into: &p, at: 296_256, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck3_6.bn3", epsilon: 1e-05, into: &p, weight: 296_256, bias: 300_352, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
-        Self.blockFilters(&p, at: 296_256, filters: 128, groups: 1, channels: 32, taps: 1, block: 4)
-        try Self.copySlopes(tensors, "bottleneck3_6.prelu_out.weight", into: &p, at: 300_480, channels: 128, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_7.proj.weight", into: &p, at: 300_736, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck3_7.bn1", epsilon: 1e-05, into: &p, weight: 300_736, bias: 304_832, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        Self.blockFilters(&p, at: 300_736, filters: 32, groups: 1, channels: 128, taps: 1, block: 16)
-        try Self.copySlopes(tensors, "bottleneck3_7.prelu1.weight", into: &p, at: 304_864, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_7.conv.conv_1xk.weight", into: &p, at: 304_928, count: 5120)
-        Self.blockFilters(&p, at: 304_928, filters: 32, groups: 1, channels: 32, taps: 5, block: 16)
-        try Self.copy(tensors, "bottleneck3_7.conv.conv_kx1.weight", into: &p, at: 310_080, count: 5120)
-        try Self.copy(tensors, "bottleneck3_7.conv.conv_kx1.bias", into: &p, at: 315_200, count: 32)
-        try Self.foldBatchNorm(tensors, "bottleneck3_7.bn2", epsilon: 1e-05, into: &p, weight: 310_080, bias: 315_200, channels: 32, blocks: 1, blockStride: 0, channelStride: 160, run: 160)
-        Self.blockFilters(&p, at: 310_080, filters: 32, groups: 1, channels: 32, taps: 5, block: 16)
-        try Self.copySlopes(tensors, "bottleneck3_7.prelu2.weight", into: &p, at: 315_232, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_7.expand.weight", into: &p, at: 315_296, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck3_7.bn3", epsilon: 1e-05, into: &p, weight: 315_296, bias: 319_392, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
-        Self.blockFilters(&p, at: 315_296, filters: 128, groups: 1, channels: 32, taps: 1, block: 4)
-        try Self.copySlopes(tensors, "bottleneck3_7.prelu_out.weight", into: &p, at: 319_520, channels: 128, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_8.proj.weight", into: &p, at: 319_776, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck3_8.bn1", epsilon: 1e-05, into: &p, weight: 319_776, bias: 323_872, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        Self.blockFilters(&p, at: 319_776, filters: 32, groups: 1, channels: 128, taps: 1, block: 16)
-        try Self.copySlopes(tensors, "bottleneck3_8.prelu1.weight", into: &p, at: 323_904, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_8.conv.weight", into: &p, at: 323_968, count: 9216)
-        try Self.copy(tensors, "bottleneck3_8.conv.bias", into: &p, at: 333_184, count: 32)
-        try Self.foldBatchNorm(tensors, "bottleneck3_8.bn2", epsilon: 1e-05, into: &p, weight: 323_968, bias: 333_184, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
-        Self.blockFilters(&p, at: 323_968, filters: 32, groups: 1, channels: 32, taps: 9, block: 16)
-        try Self.copySlopes(tensors, "bottleneck3_8.prelu2.weight", into: &p, at: 333_216, channels: 32, perChannel: true)
-        try Self.copy(tensors, "bottleneck3_8.expand.weight", into: &p, at: 333_280, count: 4096)
-        try Self.foldBatchNorm(tensors, "bottleneck3_8.bn3", epsilon: 1e-05, into: &p, weight: 333_280, bias: 337_376, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
-        Self.blockFilters(&p, at: 333_280, filters: 128, groups: 1, channels: 32, taps: 1, block: 4)
-        try Self.copySlopes(tensors, "bottleneck3_8.prelu_out.weight", into: &p, at: 337_504, channels: 128, perChannel: true)
-        try Self.copy(tensors, "bottleneck4_0.proj.weight", into: &p, at: 337_760, count: 2048)
-        try Self.foldBatchNorm(tensors, "bottleneck4_0.bn1", epsilon: 1e-05, into: &p, weight: 337_760, bias: 339_808, channels: 16, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        Self.blockFilters(&p, at: 337_760, filters: 16, groups: 1, channels: 128, taps: 1, block: 16)
-        try Self.copy(tensors, "bottleneck4_0.conv.weight", into: &p, at: 339_824, count: 2304)
-        try Self.copy(tensors, "bottleneck4_0.conv.bias", into: &p, at: 342_128, count: 16)
-        try Self.foldBatchNormTransposed(tensors, "bottleneck4_0.bn2", epsilon: 1e-05, into: &p, weight: 339_824, bias: 342_128, inChannels: 16, outPerGroup: 16, groups: 1, taps: 9)
-        try Self.copy(tensors, "bottleneck4_0.expand.weight", into: &p, at: 342_144, count: 1024)
-        try Self.foldBatchNorm(tensors, "bottleneck4_0.bn3", epsilon: 1e-05, into: &p, weight: 342_144, bias: 343_168, channels: 64, blocks: 1, blockStride: 0, channelStride: 16, run: 16)
-        Self.blockFilters(&p, at: 342_144, filters: 64, groups: 1, channels: 16, taps: 1, block: 4)
-        try Self.copy(tensors, "bottleneck4_0.shortcut_conv.weight", into: &p, at: 343_232, count: 8192)
-        try Self.foldBatchNorm(tensors, "bottleneck4_0.shortcut_bn", epsilon: 1e-05, into: &p, weight: 343_232, bias: 351_424, channels: 64, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        Self.blockFilters(&p, at: 343_232, filters: 64, groups: 1, channels: 128, taps: 1, block: 16)
-        try Self.copy(tensors, "bottleneck4_1.proj.weight", into: &p, at: 351_488, count: 1024)
-        try Self.foldBatchNorm(tensors, "bottleneck4_1.bn1", epsilon: 1e-05, into: &p, weight: 351_488, bias: 352_512, channels: 16, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
-        Self.blockFilters(&p, at: 351_488, filters: 16, groups: 1, channels: 64, taps: 1, block: 4)
-        try Self.copy(tensors, "bottleneck4_1.conv.weight", into: &p, at: 352_528, count: 2304)
-        try Self.copy(tensors, "bottleneck4_1.conv.bias", into: &p, at: 354_832, count: 16)
-        try Self.foldBatchNorm(tensors, "bottleneck4_1.bn2", epsilon: 1e-05, into: &p, weight: 352_528, bias: 354_832, channels: 16, blocks: 1, blockStride: 0, channelStride: 144, run: 144)
-        Self.blockFilters(&p, at: 352_528, filters: 16, groups: 1, channels: 16, taps: 9, block: 16)
-        try Self.copy(tensors, "bottleneck4_1.expand.weight", into: &p, at: 354_848, count: 1024)
-        try Self.foldBatchNorm(tensors, "bottleneck4_1.bn3", epsilon: 1e-05, into: &p, weight: 354_848, bias: 355_872, channels: 64, blocks: 1, blockStride: 0, channelStride: 16, run: 16)
-        Self.blockFilters(&p, at: 354_848, filters: 64, groups: 1, channels: 16, taps: 1, block: 4)
-        try Self.copy(tensors, "bottleneck4_2.proj.weight", into: &p, at: 355_936, count: 1024)
-        try Self.foldBatchNorm(tensors, "bottleneck4_2.bn1", epsilon: 1e-05, into: &p, weight: 355_936, bias: 356_960, channels: 16, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
-        Self.blockFilters(&p, at: 355_936, filters: 16, groups: 1, channels: 64, taps: 1, block: 4)
-        try Self.copy(tensors, "bottleneck4_2.conv.weight", into: &p, at: 356_976, count: 2304)
-        try Self.copy(tensors, "bottleneck4_2.conv.bias", into: &p, at: 359_280, count: 16)
-        try Self.foldBatchNorm(tensors, "bottleneck4_2.bn2", epsilon: 1e-05, into: &p, weight: 356_976, bias: 359_280, channels: 16, blocks: 1, blockStride: 0, channelStride: 144, run: 144)
-        Self.blockFilters(&p, at: 356_976, filters: 16, groups: 1, channels: 16, taps: 9, block: 16)
-        try Self.copy(tensors, "bottleneck4_2.expand.weight", into: &p, at: 359_296, count: 1024)
-        try Self.foldBatchNorm(tensors, "bottleneck4_2.bn3", epsilon: 1e-05, into: &p, weight: 359_296, bias: 360_320, channels: 64, blocks: 1, blockStride: 0, channelStride: 16, run: 16)
-        Self.blockFilters(&p, at: 359_296, filters: 64, groups: 1, channels: 16, taps: 1, block: 4)
-        try Self.copy(tensors, "bottleneck5_0.proj.weight", into: &p, at: 360_384, count: 256)
-        try Self.foldBatchNorm(tensors, "bottleneck5_0.bn1", epsilon: 1e-05, into: &p, weight: 360_384, bias: 360_640, channels: 4, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
-        Self.blockFilters(&p, at: 360_384, filters: 4, groups: 1, channels: 64, taps: 1, block: 4)
-        try Self.copy(tensors, "bottleneck5_0.conv.weight", into: &p, at: 360_644, count: 144)
-        try Self.copy(tensors, "bottleneck5_0.conv.bias", into: &p, at: 360_788, count: 4)
-        try Self.foldBatchNormTransposed(tensors, "bottleneck5_0.bn2", epsilon: 1e-05, into: &p, weight: 360_644, bias: 360_788, inChannels: 4, outPerGroup: 4, groups: 1, taps: 9)
-        try Self.copy(tensors, "bottleneck5_0.expand.weight", into: &p, at: 360_792, count: 64)
-        try Self.foldBatchNorm(tensors, "bottleneck5_0.bn3", epsilon: 1e-05, into: &p, weight: 360_792, bias: 360_856, channels: 16, blocks: 1, blockStride: 0, channelStride: 4, run: 4)
-        Self.blockFilters(&p, at: 360_792, filters: 16, groups: 1, channels: 4, taps: 1, block: 4)
-        try Self.copy(tensors, "bottleneck5_0.shortcut_conv.weight", into: &p, at: 360_872, count: 1024)
-        try Self.foldBatchNorm(tensors, "bottleneck5_0.shortcut_bn", epsilon: 1e-05, into: &p, weight: 360_872, bias: 361_896, channels: 16, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
-        Self.blockFilters(&p, at: 360_872, filters: 16, groups: 1, channels: 64, taps: 1, block: 4)
-        try Self.copy(tensors, "bottleneck5_1.proj.weight", into: &p, at: 361_912, count: 64)
-        try Self.foldBatchNorm(tensors, "bottleneck5_1.bn1", epsilon: 1e-05, into: &p, weight: 361_912, bias: 361_976, channels: 4, blocks: 1, blockStride: 0, channelStride: 16, run: 16)
-        Self.blockFilters(&p, at: 361_912, filters: 4, groups: 1, channels: 16, taps: 1, block: 4)
-        try Self.copy(tensors, "bottleneck5_1.conv.weight", into: &p, at: 361_980, count: 144)
-        try Self.copy(tensors, "bottleneck5_1.conv.bias", into: &p, at: 362_124, count: 4)
-        try Self.foldBatchNorm(tensors, "bottleneck5_1.bn2", epsilon: 1e-05, into: &p, weight: 361_980, bias: 362_124, channels: 4, blocks: 1, blockStride: 0, channelStride: 36, run: 36)
-        Self.blockFilters(&p, at: 361_980, filters: 4, groups: 1, channels: 4, taps: 9, block: 4)
-        try Self.copy(tensors, "bottleneck5_1.expand.weight", into: &p, at: 362_128, count: 64)
-        try Self.foldBatchNorm(tensors, "bottleneck5_1.bn3", epsilon: 1e-05, into: &p, weight: 362_128, bias: 362_192, channels: 16, blocks: 1, blockStride: 0, channelStride: 4, run: 4)
-        Self.blockFilters(&p, at: 362_128, filters: 16, groups: 1, channels: 4, taps: 1, block: 4)
-        try Self.copy(tensors, "fullconv.weight", into: &p, at: 362_208, count: 768)
-        try Self.copy(tensors, "fullconv.bias", into: &p, at: 362_976, count: 12)
+        try Self.copy(tensors, "bottleneck2_0.conv.bias", into: &p, at: 48_384, count: 32)
+        try Self.foldBatchNorm(tensors, "bottleneck2_0.bn2", epsilon: 1e-05, into: &p, weight: 32_000, bias: 48_384, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
+        Self.winogradFilters(&p, at: 32_000, filters: 32, channels: 32)
+        try Self.copySlopes(tensors, "bottleneck2_0.prelu2.weight", into: &p, at: 48_416, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_0.expand.weight", into: &p, at: 48_480, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck2_0.bn3", epsilon: 1e-05, into: &p, weight: 48_480, bias: 52_576, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
+        Self.blockFilters(&p, at: 48_480, filters: 128, groups: 1, channels: 32, taps: 1, block: 4)
+        try Self.copySlopes(tensors, "bottleneck2_0.prelu_out.weight", into: &p, at: 52_704, channels: 128, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_1.proj.weight", into: &p, at: 52_960, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck2_1.bn1", epsilon: 1e-05, into: &p, weight: 52_960, bias: 57_056, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 52_960, filters: 32, groups: 1, channels: 128, taps: 1, block: 16)
+        try Self.copySlopes(tensors, "bottleneck2_1.prelu1.weight", into: &p, at: 57_088, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_1.conv.weight", into: &p, at: 57_152, count: 9216)
+        try Self.copy(tensors, "bottleneck2_1.conv.bias", into: &p, at: 73_536, count: 32)
+        try Self.foldBatchNorm(tensors, "bottleneck2_1.bn2", epsilon: 1e-05, into: &p, weight: 57_152, bias: 73_536, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
+        Self.winogradFilters(&p, at: 57_152, filters: 32, channels: 32)
+        try Self.copySlopes(tensors, "bottleneck2_1.prelu2.weight", into: &p, at: 73_568, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_1.expand.weight", into: &p, at: 73_632, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck2_1.bn3", epsilon: 1e-05, into: &p, weight: 73_632, bias: 77_728, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
+        Self.blockFilters(&p, at: 73_632, filters: 128, groups: 1, channels: 32, taps: 1, block: 4)
+        try Self.copySlopes(tensors, "bottleneck2_1.prelu_out.weight", into: &p, at: 77_856, channels: 128, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_2.proj.weight", into: &p, at: 78_112, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck2_2.bn1", epsilon: 1e-05, into: &p, weight: 78_112, bias: 82_208, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 78_112, filters: 32, groups: 1, channels: 128, taps: 1, block: 16)
+        try Self.copySlopes(tensors, "bottleneck2_2.prelu1.weight", into: &p, at: 82_240, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_2.conv.weight", into: &p, at: 82_304, count: 9216)
+        try Self.copy(tensors, "bottleneck2_2.conv.bias", into: &p, at: 91_520, count: 32)
+        try Self.foldBatchNorm(tensors, "bottleneck2_2.bn2", epsilon: 1e-05, into: &p, weight: 82_304, bias: 91_520, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
+        Self.blockFilters(&p, at: 82_304, filters: 32, groups: 1, channels: 32, taps: 9, block: 16)
+        try Self.copySlopes(tensors, "bottleneck2_2.prelu2.weight", into: &p, at: 91_552, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_2.expand.weight", into: &p, at: 91_616, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck2_2.bn3", epsilon: 1e-05, into: &p, weight: 91_616, bias: 95_712, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
+        Self.blockFilters(&p, at: 91_616, filters: 128, groups: 1, channels: 32, taps: 1, block: 4)
+        try Self.copySlopes(tensors, "bottleneck2_2.prelu_out.weight", into: &p, at: 95_840, channels: 128, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_3.proj.weight", into: &p, at: 96_096, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck2_3.bn1", epsilon: 1e-05, into: &p, weight: 96_096, bias: 100_192, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 96_096, filters: 32, groups: 1, channels: 128, taps: 1, block: 16)
+        try Self.copySlopes(tensors, "bottleneck2_3.prelu1.weight", into: &p, at: 100_224, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_3.conv.conv_1xk.weight", into: &p, at: 100_288, count: 5120)
+        Self.blockFilters(&p, at: 100_288, filters: 32, groups: 1, channels: 32, taps: 5, block: 16)
+        try Self.copy(tensors, "bottleneck2_3.conv.conv_kx1.weight", into: &p, at: 105_440, count: 5120)
+        try Self.copy(tensors, "bottleneck2_3.conv.conv_kx1.bias", into: &p, at: 110_560, count: 32)
+        try Self.foldBatchNorm(tensors, "bottleneck2_3.bn2", epsilon: 1e-05, into: &p, weight: 105_440, bias: 110_560, channels: 32, blocks: 1, blockStride: 0, channelStride: 160, run: 160)
+        Self.blockFilters(&p, at: 105_440, filters: 32, groups: 1, channels: 32, taps: 5, block: 16)
+        try Self.copySlopes(tensors, "bottleneck2_3.prelu2.weight", into: &p, at: 110_592, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_3.expand.weight", into: &p, at: 110_656, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck2_3.bn3", epsilon: 1e-05, into: &p, weight: 110_656, bias: 114_752, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
+        Self.blockFilters(&p, at: 110_656, filters: 128, groups: 1, channels: 32, taps: 1, block: 4)
+        try Self.copySlopes(tensors, "bottleneck2_3.prelu_out.weight", into: &p, at: 114_880, channels: 128, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_4.proj.weight", into: &p, at: 115_136, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck2_4.bn1", epsilon: 1e-05, into: &p, weight: 115_136, bias: 119_232, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 115_136, filters: 32, groups: 1, channels: 128, taps: 1, block: 16)
+        try Self.copySlopes(tensors, "bottleneck2_4.prelu1.weight", into: &p, at: 119_264, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_4.conv.weight", into: &p, at: 119_328, count: 9216)
+        try Self.copy(tensors, "bottleneck2_4.conv.bias", into: &p, at: 128_544, count: 32)
+        try Self.foldBatchNorm(tensors, "bottleneck2_4.bn2", epsilon: 1e-05, into: &p, weight: 119_328, bias: 128_544, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
+        Self.blockFilters(&p, at: 119_328, filters: 32, groups: 1, channels: 32, taps: 9, block: 16)
+        try Self.copySlopes(tensors, "bottleneck2_4.prelu2.weight", into: &p, at: 128_576, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_4.expand.weight", into: &p, at: 128_640, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck2_4.bn3", epsilon: 1e-05, into: &p, weight: 128_640, bias: 132_736, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
+        Self.blockFilters(&p, at: 128_640, filters: 128, groups: 1, channels: 32, taps: 1, block: 4)
+        try Self.copySlopes(tensors, "bottleneck2_4.prelu_out.weight", into: &p, at: 132_864, channels: 128, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_5.proj.weight", into: &p, at: 133_120, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck2_5.bn1", epsilon: 1e-05, into: &p, weight: 133_120, bias: 137_216, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 133_120, filters: 32, groups: 1, channels: 128, taps: 1, block: 16)
+        try Self.copySlopes(tensors, "bottleneck2_5.prelu1.weight", into: &p, at: 137_248, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_5.conv.weight", into: &p, at: 137_312, count: 9216)
+        try Self.copy(tensors, "bottleneck2_5.conv.bias", into: &p, at: 153_696, count: 32)
+        try Self.foldBatchNorm(tensors, "bottleneck2_5.bn2", epsilon: 1e-05, into: &p, weight: 137_312, bias: 153_696, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
+        Self.winogradFilters(&p, at: 137_312, filters: 32, channels: 32)
+        try Self.copySlopes(tensors, "bottleneck2_5.prelu2.weight", into: &p, at: 153_728, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_5.expand.weight", into: &p, at: 153_792, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck2_5.bn3", epsilon: 1e-05, into: &p, weight: 153_792, bias: 157_888, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
+        Self.blockFilters(&p, at: 153_792, filters: 128, groups: 1, channels: 32, taps: 1, block: 4)
+        try Self.copySlopes(tensors, "bottleneck2_5.prelu_out.weight", into: &p, at: 158_016, channels: 128, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_6.proj.weight", into: &p, at: 158_272, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck2_6.bn1", epsilon: 1e-05, into: &p, weight: 158_272, bias: 162_368, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 158_272, filters: 32, groups: 1, channels: 128, taps: 1, block: 16)
+        try Self.copySlopes(tensors, "bottleneck2_6.prelu1.weight", into: &p, at: 162_400, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_6.conv.weight", into: &p, at: 162_464, count: 9216)
+        try Self.copy(tensors, "bottleneck2_6.conv.bias", into: &p, at: 171_680, count: 32)
+        try Self.foldBatchNorm(tensors, "bottleneck2_6.bn2", epsilon: 1e-05, into: &p, weight: 162_464, bias: 171_680, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
+        Self.blockFilters(&p, at: 162_464, filters: 32, groups: 1, channels: 32, taps: 9, block: 16)
+        try Self.copySlopes(tensors, "bottleneck2_6.prelu2.weight", into: &p, at: 171_712, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_6.expand.weight", into: &p, at: 171_776, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck2_6.bn3", epsilon: 1e-05, into: &p, weight: 171_776, bias: 175_872, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
+        Self.blockFilters(&p, at: 171_776, filters: 128, groups: 1, channels: 32, taps: 1, block: 4)
+        try Self.copySlopes(tensors, "bottleneck2_6.prelu_out.weight", into: &p, at: 176_000, channels: 128, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_7.proj.weight", into: &p, at: 176_256, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck2_7.bn1", epsilon: 1e-05, into: &p, weight: 176_256, bias: 180_352, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 176_256, filters: 32, groups: 1, channels: 128, taps: 1, block: 16)
+        try Self.copySlopes(tensors, "bottleneck2_7.prelu1.weight", into: &p, at: 180_384, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_7.conv.conv_1xk.weight", into: &p, at: 180_448, count: 5120)
+        Self.blockFilters(&p, at: 180_448, filters: 32, groups: 1, channels: 32, taps: 5, block: 16)
+        try Self.copy(tensors, "bottleneck2_7.conv.conv_kx1.weight", into: &p, at: 185_600, count: 5120)
+        try Self.copy(tensors, "bottleneck2_7.conv.conv_kx1.bias", into: &p, at: 190_720, count: 32)
+        try Self.foldBatchNorm(tensors, "bottleneck2_7.bn2", epsilon: 1e-05, into: &p, weight: 185_600, bias: 190_720, channels: 32, blocks: 1, blockStride: 0, channelStride: 160, run: 160)
+        Self.blockFilters(&p, at: 185_600, filters: 32, groups: 1, channels: 32, taps: 5, block: 16)
+        try Self.copySlopes(tensors, "bottleneck2_7.prelu2.weight", into: &p, at: 190_752, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_7.expand.weight", into: &p, at: 190_816, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck2_7.bn3", epsilon: 1e-05, into: &p, weight: 190_816, bias: 194_912, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
+        Self.blockFilters(&p, at: 190_816, filters: 128, groups: 1, channels: 32, taps: 1, block: 4)
+        try Self.copySlopes(tensors, "bottleneck2_7.prelu_out.weight", into: &p, at: 195_040, channels: 128, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_8.proj.weight", into: &p, at: 195_296, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck2_8.bn1", epsilon: 1e-05, into: &p, weight: 195_296, bias: 199_392, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 195_296, filters: 32, groups: 1, channels: 128, taps: 1, block: 16)
+        try Self.copySlopes(tensors, "bottleneck2_8.prelu1.weight", into: &p, at: 199_424, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_8.conv.weight", into: &p, at: 199_488, count: 9216)
+        try Self.copy(tensors, "bottleneck2_8.conv.bias", into: &p, at: 208_704, count: 32)
+        try Self.foldBatchNorm(tensors, "bottleneck2_8.bn2", epsilon: 1e-05, into: &p, weight: 199_488, bias: 208_704, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
+        Self.blockFilters(&p, at: 199_488, filters: 32, groups: 1, channels: 32, taps: 9, block: 16)
+        try Self.copySlopes(tensors, "bottleneck2_8.prelu2.weight", into: &p, at: 208_736, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck2_8.expand.weight", into: &p, at: 208_800, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck2_8.bn3", epsilon: 1e-05, into: &p, weight: 208_800, bias: 212_896, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
+        Self.blockFilters(&p, at: 208_800, filters: 128, groups: 1, channels: 32, taps: 1, block: 4)
+        try Self.copySlopes(tensors, "bottleneck2_8.prelu_out.weight", into: &p, at: 213_024, channels: 128, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_1.proj.weight", into: &p, at: 213_280, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck3_1.bn1", epsilon: 1e-05, into: &p, weight: 213_280, bias: 217_376, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 213_280, filters: 32, groups: 1, channels: 128, taps: 1, block: 16)
+        try Self.copySlopes(tensors, "bottleneck3_1.prelu1.weight", into: &p, at: 217_408, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_1.conv.weight", into: &p, at: 217_472, count: 9216)
+        try Self.copy(tensors, "bottleneck3_1.conv.bias", into: &p, at: 233_856, count: 32)
+        try Self.foldBatchNorm(tensors, "bottleneck3_1.bn2", epsilon: 1e-05, into: &p, weight: 217_472, bias: 233_856, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
+        Self.winogradFilters(&p, at: 217_472, filters: 32, channels: 32)
+        try Self.copySlopes(tensors, "bottleneck3_1.prelu2.weight", into: &p, at: 233_888, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_1.expand.weight", into: &p, at: 233_952, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck3_1.bn3", epsilon: 1e-05, into: &p, weight: 233_952, bias: 238_048, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
+        Self.blockFilters(&p, at: 233_952, filters: 128, groups: 1, channels: 32, taps: 1, block: 4)
+        try Self.copySlopes(tensors, "bottleneck3_1.prelu_out.weight", into: &p, at: 238_176, channels: 128, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_2.proj.weight", into: &p, at: 238_432, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck3_2.bn1", epsilon: 1e-05, into: &p, weight: 238_432, bias: 242_528, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 238_432, filters: 32, groups: 1, channels: 128, taps: 1, block: 16)
+        try Self.copySlopes(tensors, "bottleneck3_2.prelu1.weight", into: &p, at: 242_560, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_2.conv.weight", into: &p, at: 242_624, count: 9216)
+        try Self.copy(tensors, "bottleneck3_2.conv.bias", into: &p, at: 251_840, count: 32)
+        try Self.foldBatchNorm(tensors, "bottleneck3_2.bn2", epsilon: 1e-05, into: &p, weight: 242_624, bias: 251_840, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
+        Self.blockFilters(&p, at: 242_624, filters: 32, groups: 1, channels: 32, taps: 9, block: 16)
+        try Self.copySlopes(tensors, "bottleneck3_2.prelu2.weight", into: &p, at: 251_872, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_2.expand.weight", into: &p, at: 251_936, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck3_2.bn3", epsilon: 1e-05, into: &p, weight: 251_936, bias: 256_032, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
+        Self.blockFilters(&p, at: 251_936, filters: 128, groups: 1, channels: 32, taps: 1, block: 4)
+        try Self.copySlopes(tensors, "bottleneck3_2.prelu_out.weight", into: &p, at: 256_160, channels: 128, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_3.proj.weight", into: &p, at: 256_416, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck3_3.bn1", epsilon: 1e-05, into: &p, weight: 256_416, bias: 260_512, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 256_416, filters: 32, groups: 1, channels: 128, taps: 1, block: 16)
+        try Self.copySlopes(tensors, "bottleneck3_3.prelu1.weight", into: &p, at: 260_544, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_3.conv.conv_1xk.weight", into: &p, at: 260_608, count: 5120)
+        Self.blockFilters(&p, at: 260_608, filters: 32, groups: 1, channels: 32, taps: 5, block: 16)
+        try Self.copy(tensors, "bottleneck3_3.conv.conv_kx1.weight", into: &p, at: 265_760, count: 5120)
+        try Self.copy(tensors, "bottleneck3_3.conv.conv_kx1.bias", into: &p, at: 270_880, count: 32)
+        try Self.foldBatchNorm(tensors, "bottleneck3_3.bn2", epsilon: 1e-05, into: &p, weight: 265_760, bias: 270_880, channels: 32, blocks: 1, blockStride: 0, channelStride: 160, run: 160)
+        Self.blockFilters(&p, at: 265_760, filters: 32, groups: 1, channels: 32, taps: 5, block: 16)
+        try Self.copySlopes(tensors, "bottleneck3_3.prelu2.weight", into: &p, at: 270_912, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_3.expand.weight", into: &p, at: 270_976, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck3_3.bn3", epsilon: 1e-05, into: &p, weight: 270_976, bias: 275_072, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
+        Self.blockFilters(&p, at: 270_976, filters: 128, groups: 1, channels: 32, taps: 1, block: 4)
+        try Self.copySlopes(tensors, "bottleneck3_3.prelu_out.weight", into: &p, at: 275_200, channels: 128, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_4.proj.weight", into: &p, at: 275_456, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck3_4.bn1", epsilon: 1e-05, into: &p, weight: 275_456, bias: 279_552, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 275_456, filters: 32, groups: 1, channels: 128, taps: 1, block: 16)
+        try Self.copySlopes(tensors, "bottleneck3_4.prelu1.weight", into: &p, at: 279_584, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_4.conv.weight", into: &p, at: 279_648, count: 9216)
+        try Self.copy(tensors, "bottleneck3_4.conv.bias", into: &p, at: 288_864, count: 32)
+        try Self.foldBatchNorm(tensors, "bottleneck3_4.bn2", epsilon: 1e-05, into: &p, weight: 279_648, bias: 288_864, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
+        Self.blockFilters(&p, at: 279_648, filters: 32, groups: 1, channels: 32, taps: 9, block: 16)
+        try Self.copySlopes(tensors, "bottleneck3_4.prelu2.weight", into: &p, at: 288_896, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_4.expand.weight", into: &p, at: 288_960, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck3_4.bn3", epsilon: 1e-05, into: &p, weight: 288_960, bias: 293_056, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
+        Self.blockFilters(&p, at: 288_960, filters: 128, groups: 1, channels: 32, taps: 1, block: 4)
+        try Self.copySlopes(tensors, "bottleneck3_4.prelu_out.weight", into: &p, at: 293_184, channels: 128, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_5.proj.weight", into: &p, at: 293_440, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck3_5.bn1", epsilon: 1e-05, into: &p, weight: 293_440, bias: 297_536, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 293_440, filters: 32, groups: 1, channels: 128, taps: 1, block: 16)
+        try Self.copySlopes(tensors, "bottleneck3_5.prelu1.weight", into: &p, at: 297_568, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_5.conv.weight", into: &p, at: 297_632, count: 9216)
+        try Self.copy(tensors, "bottleneck3_5.conv.bias", into: &p, at: 314_016, count: 32)
+        try Self.foldBatchNorm(tensors, "bottleneck3_5.bn2", epsilon: 1e-05, into: &p, weight: 297_632, bias: 314_016, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
+        Self.winogradFilters(&p, at: 297_632, filters: 32, channels: 32)
+        try Self.copySlopes(tensors, "bottleneck3_5.prelu2.weight", into: &p, at: 314_048, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_5.expand.weight", into: &p, at: 314_112, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck3_5.bn3", epsilon: 1e-05, into: &p, weight: 314_112, bias: 318_208, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
+        Self.blockFilters(&p, at: 314_112, filters: 128, groups: 1, channels: 32, taps: 1, block: 4)
+        try Self.copySlopes(tensors, "bottleneck3_5.prelu_out.weight", into: &p, at: 318_336, channels: 128, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_6.proj.weight", into: &p, at: 318_592, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck3_6.bn1", epsilon: 1e-05, into: &p, weight: 318_592, bias: 322_688, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 318_592, filters: 32, groups: 1, channels: 128, taps: 1, block: 16)
+        try Self.copySlopes(tensors, "bottleneck3_6.prelu1.weight", into: &p, at: 322_720, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_6.conv.weight", into: &p, at: 322_784, count: 9216)
+        try Self.copy(tensors, "bottleneck3_6.conv.bias", into: &p, at: 332_000, count: 32)
+        try Self.foldBatchNorm(tensors, "bottleneck3_6.bn2", epsilon: 1e-05, into: &p, weight: 322_784, bias: 332_000, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
+        Self.blockFilters(&p, at: 322_784, filters: 32, groups: 1, channels: 32, taps: 9, block: 16)
+        try Self.copySlopes(tensors, "bottleneck3_6.prelu2.weight", into: &p, at: 332_032, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_6.expand.weight", into: &p, at: 332_096, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck3_6.bn3", epsilon: 1e-05, into: &p, weight: 332_096, bias: 336_192, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
+        Self.blockFilters(&p, at: 332_096, filters: 128, groups: 1, channels: 32, taps: 1, block: 4)
+        try Self.copySlopes(tensors, "bottleneck3_6.prelu_out.weight", into: &p, at: 336_320, channels: 128, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_7.proj.weight", into: &p, at: 336_576, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck3_7.bn1", epsilon: 1e-05, into: &p, weight: 336_576, bias: 340_672, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 336_576, filters: 32, groups: 1, channels: 128, taps: 1, block: 16)
+        try Self.copySlopes(tensors, "bottleneck3_7.prelu1.weight", into: &p, at: 340_704, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_7.conv.conv_1xk.weight", into: &p, at: 340_768, count: 5120)
+        Self.blockFilters(&p, at: 340_768, filters: 32, groups: 1, channels: 32, taps: 5, block: 16)
+        try Self.copy(tensors, "bottleneck3_7.conv.conv_kx1.weight", into: &p, at: 345_920, count: 5120)
+        try Self.copy(tensors, "bottleneck3_7.conv.conv_kx1.bias", into: &p, at: 351_040, count: 32)
+        try Self.foldBatchNorm(tensors, "bottleneck3_7.bn2", epsilon: 1e-05, into: &p, weight: 345_920, bias: 351_040, channels: 32, blocks: 1, blockStride: 0, channelStride: 160, run: 160)
+        Self.blockFilters(&p, at: 345_920, filters: 32, groups: 1, channels: 32, taps: 5, block: 16)
+        try Self.copySlopes(tensors, "bottleneck3_7.prelu2.weight", into: &p, at: 351_072, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_7.expand.weight", into: &p, at: 351_136, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck3_7.bn3", epsilon: 1e-05, into: &p, weight: 351_136, bias: 355_232, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
+        Self.blockFilters(&p, at: 351_136, filters: 128, groups: 1, channels: 32, taps: 1, block: 4)
+        try Self.copySlopes(tensors, "bottleneck3_7.prelu_out.weight", into: &p, at: 355_360, channels: 128, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_8.proj.weight", into: &p, at: 355_616, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck3_8.bn1", epsilon: 1e-05, into: &p, weight: 355_616, bias: 359_712, channels: 32, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 355_616, filters: 32, groups: 1, channels: 128, taps: 1, block: 16)
+        try Self.copySlopes(tensors, "bottleneck3_8.prelu1.weight", into: &p, at: 359_744, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_8.conv.weight", into: &p, at: 359_808, count: 9216)
+        try Self.copy(tensors, "bottleneck3_8.conv.bias", into: &p, at: 369_024, count: 32)
+        try Self.foldBatchNorm(tensors, "bottleneck3_8.bn2", epsilon: 1e-05, into: &p, weight: 359_808, bias: 369_024, channels: 32, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
+        Self.blockFilters(&p, at: 359_808, filters: 32, groups: 1, channels: 32, taps: 9, block: 16)
+        try Self.copySlopes(tensors, "bottleneck3_8.prelu2.weight", into: &p, at: 369_056, channels: 32, perChannel: true)
+        try Self.copy(tensors, "bottleneck3_8.expand.weight", into: &p, at: 369_120, count: 4096)
+        try Self.foldBatchNorm(tensors, "bottleneck3_8.bn3", epsilon: 1e-05, into: &p, weight: 369_120, bias: 373_216, channels: 128, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
+        Self.blockFilters(&p, at: 369_120, filters: 128, groups: 1, channels: 32, taps: 1, block: 4)
+        try Self.copySlopes(tensors, "bottleneck3_8.prelu_out.weight", into: &p, at: 373_344, channels: 128, perChannel: true)
+        try Self.copy(tensors, "bottleneck4_0.proj.weight", into: &p, at: 373_600, count: 2048)
+        try Self.foldBatchNorm(tensors, "bottleneck4_0.bn1", epsilon: 1e-05, into: &p, weight: 373_600, bias: 375_648, channels: 16, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 373_600, filters: 16, groups: 1, channels: 128, taps: 1, block: 16)
+        try Self.copy(tensors, "bottleneck4_0.conv.weight", into: &p, at: 375_664, count: 2304)
+        try Self.copy(tensors, "bottleneck4_0.conv.bias", into: &p, at: 377_968, count: 16)
+        try Self.foldBatchNormTransposed(tensors, "bottleneck4_0.bn2", epsilon: 1e-05, into: &p, weight: 375_664, bias: 377_968, inChannels: 16, outPerGroup: 16, groups: 1, taps: 9)
+        try Self.copy(tensors, "bottleneck4_0.expand.weight", into: &p, at: 377_984, count: 1024)
+        try Self.foldBatchNorm(tensors, "bottleneck4_0.bn3", epsilon: 1e-05, into: &p, weight: 377_984, bias: 379_008, channels: 64, blocks: 1, blockStride: 0, channelStride: 16, run: 16)
+        Self.blockFilters(&p, at: 377_984, filters: 64, groups: 1, channels: 16, taps: 1, block: 4)
+        try Self.copy(tensors, "bottleneck4_0.shortcut_conv.weight", into: &p, at: 379_072, count: 8192)
+        try Self.foldBatchNorm(tensors, "bottleneck4_0.shortcut_bn", epsilon: 1e-05, into: &p, weight: 379_072, bias: 387_264, channels: 64, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 379_072, filters: 64, groups: 1, channels: 128, taps: 1, block: 16)
+        try Self.copy(tensors, "bottleneck4_1.proj.weight", into: &p, at: 387_328, count: 1024)
+        try Self.foldBatchNorm(tensors, "bottleneck4_1.bn1", epsilon: 1e-05, into: &p, weight: 387_328, bias: 388_352, channels: 16, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
+        Self.blockFilters(&p, at: 387_328, filters: 16, groups: 1, channels: 64, taps: 1, block: 4)
+        try Self.copy(tensors, "bottleneck4_1.conv.weight", into: &p, at: 388_368, count: 2304)
+        try Self.copy(tensors, "bottleneck4_1.conv.bias", into: &p, at: 390_672, count: 16)
+        try Self.foldBatchNorm(tensors, "bottleneck4_1.bn2", epsilon: 1e-05, into: &p, weight: 388_368, bias: 390_672, channels: 16, blocks: 1, blockStride: 0, channelStride: 144, run: 144)
+        Self.blockFilters(&p, at: 388_368, filters: 16, groups: 1, channels: 16, taps: 9, block: 16)
+        try Self.copy(tensors, "bottleneck4_1.expand.weight", into: &p, at: 390_688, count: 1024)
+        try Self.foldBatchNorm(tensors, "bottleneck4_1.bn3", epsilon: 1e-05, into: &p, weight: 390_688, bias: 391_712, channels: 64, blocks: 1, blockStride: 0, channelStride: 16, run: 16)
+        Self.blockFilters(&p, at: 390_688, filters: 64, groups: 1, channels: 16, taps: 1, block: 4)
+        try Self.copy(tensors, "bottleneck4_2.proj.weight", into: &p, at: 391_776, count: 1024)
+        try Self.foldBatchNorm(tensors, "bottleneck4_2.bn1", epsilon: 1e-05, into: &p, weight: 391_776, bias: 392_800, channels: 16, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
+        Self.blockFilters(&p, at: 391_776, filters: 16, groups: 1, channels: 64, taps: 1, block: 4)
+        try Self.copy(tensors, "bottleneck4_2.conv.weight", into: &p, at: 392_816, count: 2304)
+        try Self.copy(tensors, "bottleneck4_2.conv.bias", into: &p, at: 395_120, count: 16)
+        try Self.foldBatchNorm(tensors, "bottleneck4_2.bn2", epsilon: 1e-05, into: &p, weight: 392_816, bias: 395_120, channels: 16, blocks: 1, blockStride: 0, channelStride: 144, run: 144)
+        Self.blockFilters(&p, at: 392_816, filters: 16, groups: 1, channels: 16, taps: 9, block: 16)
+        try Self.copy(tensors, "bottleneck4_2.expand.weight", into: &p, at: 395_136, count: 1024)
+        try Self.foldBatchNorm(tensors, "bottleneck4_2.bn3", epsilon: 1e-05, into: &p, weight: 395_136, bias: 396_160, channels: 64, blocks: 1, blockStride: 0, channelStride: 16, run: 16)
+        Self.blockFilters(&p, at: 395_136, filters: 64, groups: 1, channels: 16, taps: 1, block: 4)
+        try Self.copy(tensors, "bottleneck5_0.proj.weight", into: &p, at: 396_224, count: 256)
+        try Self.foldBatchNorm(tensors, "bottleneck5_0.bn1", epsilon: 1e-05, into: &p, weight: 396_224, bias: 396_480, channels: 4, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
+        Self.blockFilters(&p, at: 396_224, filters: 4, groups: 1, channels: 64, taps: 1, block: 4)
+        try Self.copy(tensors, "bottleneck5_0.conv.weight", into: &p, at: 396_484, count: 144)
+        try Self.copy(tensors, "bottleneck5_0.conv.bias", into: &p, at: 396_628, count: 4)
+        try Self.foldBatchNormTransposed(tensors, "bottleneck5_0.bn2", epsilon: 1e-05, into: &p, weight: 396_484, bias: 396_628, inChannels: 4, outPerGroup: 4, groups: 1, taps: 9)
+        try Self.copy(tensors, "bottleneck5_0.expand.weight", into: &p, at: 396_632, count: 64)
+        try Self.foldBatchNorm(tensors, "bottleneck5_0.bn3", epsilon: 1e-05, into: &p, weight: 396_632, bias: 396_696, channels: 16, blocks: 1, blockStride: 0, channelStride: 4, run: 4)
+        Self.blockFilters(&p, at: 396_632, filters: 16, groups: 1, channels: 4, taps: 1, block: 4)
+        try Self.copy(tensors, "bottleneck5_0.shortcut_conv.weight", into: &p, at: 396_712, count: 1024)
+        try Self.foldBatchNorm(tensors, "bottleneck5_0.shortcut_bn", epsilon: 1e-05, into: &p, weight: 396_712, bias: 397_736, channels: 16, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
+        Self.blockFilters(&p, at: 396_712, filters: 16, groups: 1, channels: 64, taps: 1, block: 4)
+        try Self.copy(tensors, "bottleneck5_1.proj.weight", into: &p, at: 397_752, count: 64)
+        try Self.foldBatchNorm(tensors, "bottleneck5_1.bn1", epsilon: 1e-05, into: &p, weight: 397_752, bias: 397_816, channels: 4, blocks: 1, blockStride: 0, channelStride: 16, run: 16)
+        Self.blockFilters(&p, at: 397_752, filters: 4, groups: 1, channels: 16, taps: 1, block: 4)
+        try Self.copy(tensors, "bottleneck5_1.conv.weight", into: &p, at: 397_820, count: 144)
+        try Self.copy(tensors, "bottleneck5_1.conv.bias", into: &p, at: 397_964, count: 4)
+        try Self.foldBatchNorm(tensors, "bottleneck5_1.bn2", epsilon: 1e-05, into: &p, weight: 397_820, bias: 397_964, channels: 4, blocks: 1, blockStride: 0, channelStride: 36, run: 36)
+        Self.blockFilters(&p, at: 397_820, filters: 4, groups: 1, channels: 4, taps: 9, block: 4)
+        try Self.copy(tensors, "bottleneck5_1.expand.weight", into: &p, at: 397_968, count: 64)
+        try Self.foldBatchNorm(tensors, "bottleneck5_1.bn3", epsilon: 1e-05, into: &p, weight: 397_968, bias: 398_032, channels: 16, blocks: 1, blockStride: 0, channelStride: 4, run: 4)
+        Self.blockFilters(&p, at: 397_968, filters: 16, groups: 1, channels: 4, taps: 1, block: 4)
+        try Self.copy(tensors, "fullconv.weight", into: &p, at: 398_048, count: 768)
+        try Self.copy(tensors, "fullconv.bias", into: &p, at: 398_816, count: 12)
         storage = p
     }
 
@@ -1296,152 +1296,152 @@ public struct EnetCamvid12: Sendable {
                 Self.bottleneck2_0_proj(a + 0, w + 23_712, a + 1_048_576, threads)
                 Self.bottleneck2_0_prelu1(a + 1_048_576, w + 31_936, a + 1_179_648)
                 Self.bottleneck2_0_conv(a + 1_179_648, w + 32_000, a + 1_048_576, a + 5_767_168, threads)
-                Self.bottleneck2_0_prelu1(a + 1_048_576, w + 41_248, a + 1_179_648)
-                Self.bottleneck2_0_expand(a + 1_179_648, w + 41_312, a + 1_572_864, threads)
+                Self.bottleneck2_0_prelu1(a + 1_048_576, w + 48_416, a + 1_179_648)
+                Self.bottleneck2_0_expand(a + 1_179_648, w + 48_480, a + 1_572_864, threads)
                 Self.bottleneck2_0_pool(a + 0, a + 1_048_576, a + 2_097_152)
                 Self.bottleneck2_0_channel_pad(a + 1_048_576, a + 0)
                 Self.bottleneck2_0_add(a + 1_572_864, a + 0, a + 524_288)
-                Self.bottleneck2_0_prelu_out(a + 524_288, w + 45_536, a + 0)
-                Self.bottleneck2_1_proj(a + 0, w + 45_792, a + 524_288, threads)
-                Self.bottleneck2_0_prelu1(a + 524_288, w + 49_920, a + 655_360)
-                Self.bottleneck2_0_conv(a + 655_360, w + 49_984, a + 524_288, a + 5_767_168, threads)
-                Self.bottleneck2_0_prelu1(a + 524_288, w + 59_232, a + 655_360)
-                Self.bottleneck2_0_expand(a + 655_360, w + 59_296, a + 786_432, threads)
+                Self.bottleneck2_0_prelu_out(a + 524_288, w + 52_704, a + 0)
+                Self.bottleneck2_1_proj(a + 0, w + 52_960, a + 524_288, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 57_088, a + 655_360)
+                Self.bottleneck2_0_conv(a + 655_360, w + 57_152, a + 524_288, a + 5_767_168, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 73_568, a + 655_360)
+                Self.bottleneck2_0_expand(a + 655_360, w + 73_632, a + 786_432, threads)
                 Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
-                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 63_520, a + 0)
-                Self.bottleneck2_1_proj(a + 0, w + 63_776, a + 524_288, threads)
-                Self.bottleneck2_0_prelu1(a + 524_288, w + 67_904, a + 655_360)
-                Self.bottleneck2_2_conv(a + 655_360, w + 67_968, a + 524_288, a + 5_767_168, threads)
-                Self.bottleneck2_0_prelu1(a + 524_288, w + 77_216, a + 655_360)
-                Self.bottleneck2_0_expand(a + 655_360, w + 77_280, a + 786_432, threads)
+                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 77_856, a + 0)
+                Self.bottleneck2_1_proj(a + 0, w + 78_112, a + 524_288, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 82_240, a + 655_360)
+                Self.bottleneck2_2_conv(a + 655_360, w + 82_304, a + 524_288, a + 5_767_168, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 91_552, a + 655_360)
+                Self.bottleneck2_0_expand(a + 655_360, w + 91_616, a + 786_432, threads)
                 Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
-                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 81_504, a + 0)
-                Self.bottleneck2_1_proj(a + 0, w + 81_760, a + 524_288, threads)
-                Self.bottleneck2_0_prelu1(a + 524_288, w + 85_888, a + 655_360)
-                Self.bottleneck2_3_conv_conv_1xk(a + 655_360, w + 85_952, a + 524_288, a + 5_767_168, threads)
-                Self.bottleneck2_3_conv_conv_kx1(a + 524_288, w + 91_104, a + 655_360, a + 5_767_168, threads)
-                Self.bottleneck2_0_prelu1(a + 655_360, w + 96_256, a + 524_288)
-                Self.bottleneck2_0_expand(a + 524_288, w + 96_320, a + 655_360, threads)
+                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 95_840, a + 0)
+                Self.bottleneck2_1_proj(a + 0, w + 96_096, a + 524_288, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 100_224, a + 655_360)
+                Self.bottleneck2_3_conv_conv_1xk(a + 655_360, w + 100_288, a + 524_288, a + 5_767_168, threads)
+                Self.bottleneck2_3_conv_conv_kx1(a + 524_288, w + 105_440, a + 655_360, a + 5_767_168, threads)
+                Self.bottleneck2_0_prelu1(a + 655_360, w + 110_592, a + 524_288)
+                Self.bottleneck2_0_expand(a + 524_288, w + 110_656, a + 655_360, threads)
                 Self.bottleneck2_0_add(a + 655_360, a + 0, a + 1_572_864)
-                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 100_544, a + 0)
-                Self.bottleneck2_1_proj(a + 0, w + 100_800, a + 524_288, threads)
-                Self.bottleneck2_0_prelu1(a + 524_288, w + 104_928, a + 655_360)
-                Self.bottleneck2_4_conv(a + 655_360, w + 104_992, a + 524_288, a + 5_767_168, threads)
-                Self.bottleneck2_0_prelu1(a + 524_288, w + 114_240, a + 655_360)
-                Self.bottleneck2_0_expand(a + 655_360, w + 114_304, a + 786_432, threads)
+                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 114_880, a + 0)
+                Self.bottleneck2_1_proj(a + 0, w + 115_136, a + 524_288, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 119_264, a + 655_360)
+                Self.bottleneck2_4_conv(a + 655_360, w + 119_328, a + 524_288, a + 5_767_168, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 128_576, a + 655_360)
+                Self.bottleneck2_0_expand(a + 655_360, w + 128_640, a + 786_432, threads)
                 Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
-                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 118_528, a + 0)
-                Self.bottleneck2_1_proj(a + 0, w + 118_784, a + 524_288, threads)
-                Self.bottleneck2_0_prelu1(a + 524_288, w + 122_912, a + 655_360)
-                Self.bottleneck2_0_conv(a + 655_360, w + 122_976, a + 524_288, a + 5_767_168, threads)
-                Self.bottleneck2_0_prelu1(a + 524_288, w + 132_224, a + 655_360)
-                Self.bottleneck2_0_expand(a + 655_360, w + 132_288, a + 786_432, threads)
+                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 132_864, a + 0)
+                Self.bottleneck2_1_proj(a + 0, w + 133_120, a + 524_288, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 137_248, a + 655_360)
+                Self.bottleneck2_0_conv(a + 655_360, w + 137_312, a + 524_288, a + 5_767_168, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 153_728, a + 655_360)
+                Self.bottleneck2_0_expand(a + 655_360, w + 153_792, a + 786_432, threads)
                 Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
-                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 136_512, a + 0)
-                Self.bottleneck2_1_proj(a + 0, w + 136_768, a + 524_288, threads)
-                Self.bottleneck2_0_prelu1(a + 524_288, w + 140_896, a + 655_360)
-                Self.bottleneck2_6_conv(a + 655_360, w + 140_960, a + 524_288, a + 5_767_168, threads)
-                Self.bottleneck2_0_prelu1(a + 524_288, w + 150_208, a + 655_360)
-                Self.bottleneck2_0_expand(a + 655_360, w + 150_272, a + 786_432, threads)
+                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 158_016, a + 0)
+                Self.bottleneck2_1_proj(a + 0, w + 158_272, a + 524_288, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 162_400, a + 655_360)
+                Self.bottleneck2_6_conv(a + 655_360, w + 162_464, a + 524_288, a + 5_767_168, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 171_712, a + 655_360)
+                Self.bottleneck2_0_expand(a + 655_360, w + 171_776, a + 786_432, threads)
                 Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
-                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 154_496, a + 0)
-                Self.bottleneck2_1_proj(a + 0, w + 154_752, a + 524_288, threads)
-                Self.bottleneck2_0_prelu1(a + 524_288, w + 158_880, a + 655_360)
-                Self.bottleneck2_3_conv_conv_1xk(a + 655_360, w + 158_944, a + 524_288, a + 5_767_168, threads)
-                Self.bottleneck2_3_conv_conv_kx1(a + 524_288, w + 164_096, a + 655_360, a + 5_767_168, threads)
-                Self.bottleneck2_0_prelu1(a + 655_360, w + 169_248, a + 524_288)
-                Self.bottleneck2_0_expand(a + 524_288, w + 169_312, a + 655_360, threads)
+                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 176_000, a + 0)
+                Self.bottleneck2_1_proj(a + 0, w + 176_256, a + 524_288, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 180_384, a + 655_360)
+                Self.bottleneck2_3_conv_conv_1xk(a + 655_360, w + 180_448, a + 524_288, a + 5_767_168, threads)
+                Self.bottleneck2_3_conv_conv_kx1(a + 524_288, w + 185_600, a + 655_360, a + 5_767_168, threads)
+                Self.bottleneck2_0_prelu1(a + 655_360, w + 190_752, a + 524_288)
+                Self.bottleneck2_0_expand(a + 524_288, w + 190_816, a + 655_360, threads)
                 Self.bottleneck2_0_add(a + 655_360, a + 0, a + 1_572_864)
-                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 173_536, a + 0)
-                Self.bottleneck2_1_proj(a + 0, w + 173_792, a + 524_288, threads)
-                Self.bottleneck2_0_prelu1(a + 524_288, w + 177_920, a + 655_360)
-                Self.bottleneck2_8_conv(a + 655_360, w + 177_984, a + 524_288, a + 5_767_168, threads)
-                Self.bottleneck2_0_prelu1(a + 524_288, w + 187_232, a + 655_360)
-                Self.bottleneck2_0_expand(a + 655_360, w + 187_296, a + 786_432, threads)
+                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 195_040, a + 0)
+                Self.bottleneck2_1_proj(a + 0, w + 195_296, a + 524_288, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 199_424, a + 655_360)
+                Self.bottleneck2_8_conv(a + 655_360, w + 199_488, a + 524_288, a + 5_767_168, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 208_736, a + 655_360)
+                Self.bottleneck2_0_expand(a + 655_360, w + 208_800, a + 786_432, threads)
                 Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
-                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 191_520, a + 0)
-                Self.bottleneck2_1_proj(a + 0, w + 191_776, a + 524_288, threads)
-                Self.bottleneck2_0_prelu1(a + 524_288, w + 195_904, a + 655_360)
-                Self.bottleneck2_0_conv(a + 655_360, w + 195_968, a + 524_288, a + 5_767_168, threads)
-                Self.bottleneck2_0_prelu1(a + 524_288, w + 205_216, a + 655_360)
-                Self.bottleneck2_0_expand(a + 655_360, w + 205_280, a + 786_432, threads)
+                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 213_024, a + 0)
+                Self.bottleneck2_1_proj(a + 0, w + 213_280, a + 524_288, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 217_408, a + 655_360)
+                Self.bottleneck2_0_conv(a + 655_360, w + 217_472, a + 524_288, a + 5_767_168, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 233_888, a + 655_360)
+                Self.bottleneck2_0_expand(a + 655_360, w + 233_952, a + 786_432, threads)
                 Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
-                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 209_504, a + 0)
-                Self.bottleneck2_1_proj(a + 0, w + 209_760, a + 524_288, threads)
-                Self.bottleneck2_0_prelu1(a + 524_288, w + 213_888, a + 655_360)
-                Self.bottleneck2_2_conv(a + 655_360, w + 213_952, a + 524_288, a + 5_767_168, threads)
-                Self.bottleneck2_0_prelu1(a + 524_288, w + 223_200, a + 655_360)
-                Self.bottleneck2_0_expand(a + 655_360, w + 223_264, a + 786_432, threads)
+                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 238_176, a + 0)
+                Self.bottleneck2_1_proj(a + 0, w + 238_432, a + 524_288, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 242_560, a + 655_360)
+                Self.bottleneck2_2_conv(a + 655_360, w + 242_624, a + 524_288, a + 5_767_168, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 251_872, a + 655_360)
+                Self.bottleneck2_0_expand(a + 655_360, w + 251_936, a + 786_432, threads)
                 Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
-                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 227_488, a + 0)
-                Self.bottleneck2_1_proj(a + 0, w + 227_744, a + 524_288, threads)
-                Self.bottleneck2_0_prelu1(a + 524_288, w + 231_872, a + 655_360)
-                Self.bottleneck2_3_conv_conv_1xk(a + 655_360, w + 231_936, a + 524_288, a + 5_767_168, threads)
-                Self.bottleneck2_3_conv_conv_kx1(a + 524_288, w + 237_088, a + 655_360, a + 5_767_168, threads)
-                Self.bottleneck2_0_prelu1(a + 655_360, w + 242_240, a + 524_288)
-                Self.bottleneck2_0_expand(a + 524_288, w + 242_304, a + 655_360, threads)
+                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 256_160, a + 0)
+                Self.bottleneck2_1_proj(a + 0, w + 256_416, a + 524_288, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 260_544, a + 655_360)
+                Self.bottleneck2_3_conv_conv_1xk(a + 655_360, w + 260_608, a + 524_288, a + 5_767_168, threads)
+                Self.bottleneck2_3_conv_conv_kx1(a + 524_288, w + 265_760, a + 655_360, a + 5_767_168, threads)
+                Self.bottleneck2_0_prelu1(a + 655_360, w + 270_912, a + 524_288)
+                Self.bottleneck2_0_expand(a + 524_288, w + 270_976, a + 655_360, threads)
                 Self.bottleneck2_0_add(a + 655_360, a + 0, a + 1_572_864)
-                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 246_528, a + 0)
-                Self.bottleneck2_1_proj(a + 0, w + 246_784, a + 524_288, threads)
-                Self.bottleneck2_0_prelu1(a + 524_288, w + 250_912, a + 655_360)
-                Self.bottleneck2_4_conv(a + 655_360, w + 250_976, a + 524_288, a + 5_767_168, threads)
-                Self.bottleneck2_0_prelu1(a + 524_288, w + 260_224, a + 655_360)
-                Self.bottleneck2_0_expand(a + 655_360, w + 260_288, a + 786_432, threads)
+                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 275_200, a + 0)
+                Self.bottleneck2_1_proj(a + 0, w + 275_456, a + 524_288, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 279_584, a + 655_360)
+                Self.bottleneck2_4_conv(a + 655_360, w + 279_648, a + 524_288, a + 5_767_168, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 288_896, a + 655_360)
+                Self.bottleneck2_0_expand(a + 655_360, w + 288_960, a + 786_432, threads)
                 Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
-                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 264_512, a + 0)
-                Self.bottleneck2_1_proj(a + 0, w + 264_768, a + 524_288, threads)
-                Self.bottleneck2_0_prelu1(a + 524_288, w + 268_896, a + 655_360)
-                Self.bottleneck2_0_conv(a + 655_360, w + 268_960, a + 524_288, a + 5_767_168, threads)
-                Self.bottleneck2_0_prelu1(a + 524_288, w + 278_208, a + 655_360)
-                Self.bottleneck2_0_expand(a + 655_360, w + 278_272, a + 786_432, threads)
+                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 293_184, a + 0)
+                Self.bottleneck2_1_proj(a + 0, w + 293_440, a + 524_288, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 297_568, a + 655_360)
+                Self.bottleneck2_0_conv(a + 655_360, w + 297_632, a + 524_288, a + 5_767_168, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 314_048, a + 655_360)
+                Self.bottleneck2_0_expand(a + 655_360, w + 314_112, a + 786_432, threads)
                 Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
-                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 282_496, a + 0)
-                Self.bottleneck2_1_proj(a + 0, w + 282_752, a + 524_288, threads)
-                Self.bottleneck2_0_prelu1(a + 524_288, w + 286_880, a + 655_360)
-                Self.bottleneck2_6_conv(a + 655_360, w + 286_944, a + 524_288, a + 5_767_168, threads)
-                Self.bottleneck2_0_prelu1(a + 524_288, w + 296_192, a + 655_360)
-                Self.bottleneck2_0_expand(a + 655_360, w + 296_256, a + 786_432, threads)
+                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 318_336, a + 0)
+                Self.bottleneck2_1_proj(a + 0, w + 318_592, a + 524_288, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 322_720, a + 655_360)
+                Self.bottleneck2_6_conv(a + 655_360, w + 322_784, a + 524_288, a + 5_767_168, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 332_032, a + 655_360)
+                Self.bottleneck2_0_expand(a + 655_360, w + 332_096, a + 786_432, threads)
                 Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
-                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 300_480, a + 0)
-                Self.bottleneck2_1_proj(a + 0, w + 300_736, a + 524_288, threads)
-                Self.bottleneck2_0_prelu1(a + 524_288, w + 304_864, a + 655_360)
-                Self.bottleneck2_3_conv_conv_1xk(a + 655_360, w + 304_928, a + 524_288, a + 5_767_168, threads)
-                Self.bottleneck2_3_conv_conv_kx1(a + 524_288, w + 310_080, a + 655_360, a + 5_767_168, threads)
-                Self.bottleneck2_0_prelu1(a + 655_360, w + 315_232, a + 524_288)
-                Self.bottleneck2_0_expand(a + 524_288, w + 315_296, a + 655_360, threads)
+                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 336_320, a + 0)
+                Self.bottleneck2_1_proj(a + 0, w + 336_576, a + 524_288, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 340_704, a + 655_360)
+                Self.bottleneck2_3_conv_conv_1xk(a + 655_360, w + 340_768, a + 524_288, a + 5_767_168, threads)
+                Self.bottleneck2_3_conv_conv_kx1(a + 524_288, w + 345_920, a + 655_360, a + 5_767_168, threads)
+                Self.bottleneck2_0_prelu1(a + 655_360, w + 351_072, a + 524_288)
+                Self.bottleneck2_0_expand(a + 524_288, w + 351_136, a + 655_360, threads)
                 Self.bottleneck2_0_add(a + 655_360, a + 0, a + 1_572_864)
-                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 319_520, a + 0)
-                Self.bottleneck2_1_proj(a + 0, w + 319_776, a + 524_288, threads)
-                Self.bottleneck2_0_prelu1(a + 524_288, w + 323_904, a + 655_360)
-                Self.bottleneck2_8_conv(a + 655_360, w + 323_968, a + 524_288, a + 5_767_168, threads)
-                Self.bottleneck2_0_prelu1(a + 524_288, w + 333_216, a + 655_360)
-                Self.bottleneck2_0_expand(a + 655_360, w + 333_280, a + 786_432, threads)
+                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 355_360, a + 0)
+                Self.bottleneck2_1_proj(a + 0, w + 355_616, a + 524_288, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 359_744, a + 655_360)
+                Self.bottleneck2_8_conv(a + 655_360, w + 359_808, a + 524_288, a + 5_767_168, threads)
+                Self.bottleneck2_0_prelu1(a + 524_288, w + 369_056, a + 655_360)
+                Self.bottleneck2_0_expand(a + 655_360, w + 369_120, a + 786_432, threads)
                 Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
-                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 337_504, a + 0)
-                Self.bottleneck4_0_proj(a + 0, w + 337_760, a + 524_288, threads)
-                Self.bottleneck4_0_conv(a + 524_288, w + 339_824, a + 589_824)
-                Self.bottleneck1_0_expand(a + 589_824, w + 342_144, a + 2_359_296, threads)
-                Self.bottleneck4_0_shortcut_conv(a + 0, w + 343_232, a + 524_288, threads)
+                Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 373_344, a + 0)
+                Self.bottleneck4_0_proj(a + 0, w + 373_600, a + 524_288, threads)
+                Self.bottleneck4_0_conv(a + 524_288, w + 375_664, a + 589_824)
+                Self.bottleneck1_0_expand(a + 589_824, w + 377_984, a + 2_359_296, threads)
+                Self.bottleneck4_0_shortcut_conv(a + 0, w + 379_072, a + 524_288, threads)
                 Self.bottleneck4_0_unpool(a + 524_288, a + 2_097_152, a + 3_407_872)
                 Self.bottleneck1_0_add(a + 2_359_296, a + 3_407_872, a + 0)
                 Self.bottleneck4_0_relu_out(a + 0, a + 1_572_864)
-                Self.bottleneck4_1_proj(a + 1_572_864, w + 351_488, a + 0, threads)
-                Self.bottleneck4_1_conv(a + 0, w + 352_528, a + 262_144, a + 5_767_168, threads)
-                Self.bottleneck4_1_expand(a + 262_144, a + 1_572_864, w + 354_848, a + 2_621_440, threads)
-                Self.bottleneck4_1_proj(a + 2_621_440, w + 355_936, a + 0, threads)
-                Self.bottleneck4_1_conv(a + 0, w + 356_976, a + 262_144, a + 5_767_168, threads)
-                Self.bottleneck4_1_expand(a + 262_144, a + 2_621_440, w + 359_296, a + 1_572_864, threads)
-                Self.bottleneck5_0_proj(a + 1_572_864, w + 360_384, a + 0, threads)
-                Self.bottleneck5_0_conv(a + 0, w + 360_644, a + 65_536)
-                Self.bottleneck5_0_expand(a + 65_536, w + 360_792, a + 2_621_440, threads)
-                Self.bottleneck1_1_proj(a + 1_572_864, w + 360_872, a + 0, threads)
+                Self.bottleneck4_1_proj(a + 1_572_864, w + 387_328, a + 0, threads)
+                Self.bottleneck4_1_conv(a + 0, w + 388_368, a + 262_144, a + 5_767_168, threads)
+                Self.bottleneck4_1_expand(a + 262_144, a + 1_572_864, w + 390_688, a + 2_621_440, threads)
+                Self.bottleneck4_1_proj(a + 2_621_440, w + 391_776, a + 0, threads)
+                Self.bottleneck4_1_conv(a + 0, w + 392_816, a + 262_144, a + 5_767_168, threads)
+                Self.bottleneck4_1_expand(a + 262_144, a + 2_621_440, w + 395_136, a + 1_572_864, threads)
+                Self.bottleneck5_0_proj(a + 1_572_864, w + 396_224, a + 0, threads)
+                Self.bottleneck5_0_conv(a + 0, w + 396_484, a + 65_536)
+                Self.bottleneck5_0_expand(a + 65_536, w + 396_632, a + 2_621_440, threads)
+                Self.bottleneck1_1_proj(a + 1_572_864, w + 396_712, a + 0, threads)
                 Self.bottleneck5_0_unpool(a + 0, a + 1_310_720, a + 262_144)
                 Self.bottleneck5_0_add(a + 2_621_440, a + 262_144, a + 1_310_720)
                 Self.bottleneck5_0_relu_out(a + 1_310_720, a + 0)
-                Self.bottleneck5_1_proj(a + 0, w + 361_912, a + 1_048_576, threads)
-                Self.bottleneck5_1_conv(a + 1_048_576, w + 361_980, a + 1_310_720, a + 5_767_168, threads)
-                Self.bottleneck5_1_expand(a + 1_310_720, a + 0, w + 362_128, a + 1_572_864, threads)
-                Self.fullconv(a + 1_572_864, w + 362_208, a + 2_621_440)
+                Self.bottleneck5_1_proj(a + 0, w + 397_752, a + 1_048_576, threads)
+                Self.bottleneck5_1_conv(a + 1_048_576, w + 397_820, a + 1_310_720, a + 5_767_168, threads)
+                Self.bottleneck5_1_expand(a + 1_310_720, a + 0, w + 397_968, a + 1_572_864, threads)
+                Self.fullconv(a + 1_572_864, w + 398_048, a + 2_621_440)
                 (output + n &* Self.outputCount).update(from: a + 2_621_440, count: Self.outputCount)
             }
         }
@@ -1619,13 +1619,14 @@ extension EnetCamvid12 {
         Self.parallel(1, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 2731, by: 64) {
         for block in blocks {
             let kernelOffset: Int = block &* 1024
             let kernel = w + kernelOffset
             let biasOffset: Int = 1024 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<2731 {
+            for group in band..<min(band &+ 64, 2731) {
                 let first: Int = min(group &* 6, 16378)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -1704,6 +1705,7 @@ extension EnetCamvid12 {
         }
         }
         }
+        }
     }
 
     /// bottleneck1_0.prelu1: prelu.
@@ -1733,13 +1735,14 @@ extension EnetCamvid12 {
         Self.parallel(1, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 2731, by: 277) {
         for block in blocks {
             let kernelOffset: Int = block &* 2304
             let kernel = w + kernelOffset
             let biasOffset: Int = 2304 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<2731 {
+            for group in band..<min(band &+ 277, 2731) {
                 let first: Int = min(group &* 6, 16378)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -1818,6 +1821,7 @@ extension EnetCamvid12 {
         }
         }
         }
+        }
     }
 
     /// bottleneck1_0.expand: conv 16→64, kernel 1×1, stride 1×1, padding 0, + bottleneck1_0.bn3 folded.
@@ -1830,7 +1834,7 @@ extension EnetCamvid12 {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(16, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 16_384, by: 1008) {
+        for band in stride(from: 0, to: 16_384, by: 240) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 64 &- firstFilter)
@@ -1838,7 +1842,7 @@ extension EnetCamvid12 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 1024 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 1008, 16_384), by: 24) {
+                for start in stride(from: band, to: min(band &+ 240, 16_384), by: 24) {
                     let p: Int = min(start, 16_360)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])
@@ -1974,7 +1978,7 @@ extension EnetCamvid12 {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 16_384, by: 240) {
+        for band in stride(from: 0, to: 16_384, by: 48) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 16 &- firstFilter)
@@ -1982,7 +1986,7 @@ extension EnetCamvid12 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 1024 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 240, 16_384), by: 24) {
+                for start in stride(from: band, to: min(band &+ 48, 16_384), by: 24) {
                     let p: Int = min(start, 16_360)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])
@@ -2051,13 +2055,14 @@ extension EnetCamvid12 {
         Self.parallel(2, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 683, by: 10) {
         for block in blocks {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 8192 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<683 {
+            for group in band..<min(band &+ 10, 683) {
                 let first: Int = min(group &* 6, 4090)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -2136,6 +2141,7 @@ extension EnetCamvid12 {
         }
         }
         }
+        }
     }
 
     /// bottleneck2_0.prelu1: prelu.
@@ -2159,55 +2165,96 @@ extension EnetCamvid12 {
     @inline(never)
     static func bottleneck2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 32×64×64   y: 32×64×64
-        // weight: (2 blocks, 3, 3, 32, 16)   bias: w[9216..<9248]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        // weight: (16 values, 2 blocks, 32, 16): G g Gᵀ of each filter and input channel   bias: w[16_384..<16_416]
+        // Winograd F(2×2, 3×3): 32×32 tiles in bands of 32 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
         Self.pad(x, channels: 32, height: 64, width: 64, top: 1, left: 1, rows: 66, columns: 66, into: scratch, threads: threads)
-        Self.parallel(2, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for block in blocks {
-            let kernelOffset: Int = block &* 4608
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 9216 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<683 {
-                let first: Int = min(group &* 6, 4090)
-                let firstChannel = 0
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 64) &* 66 &+ (q0 % 64) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 64) &* 66 &+ (q1 % 64) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 64) &* 66 &+ (q2 % 64) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 64) &* 66 &+ (q3 % 64) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 64) &* 66 &+ (q4 % 64) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 64) &* 66 &+ (q5 % 64) &* 1
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<3 {
-                    for j in 0..<3 {
-                        let tapOffset: Int = i &* 66 &+ j &* 1 &+ firstChannel &* 4356
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 3 &+ j) &* 32 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
+        let transformed = scratch + 139_392
+        let products = transformed + 524_288
+        for firstRow in stride(from: 0, to: 32, by: 32) {
+            let bandRows: Int = min(32, 32 &- firstRow)
+            let tiles: Int = bandRows &* 32
+            // input tiles to the transformed domain, input channels split over threads
+            Self.parallel(32, threads: threads) { inputChannels in
+            for ic in inputChannels {
+                for r in 0..<bandRows {
+                    let rowOffset: Int = ic &* 4356 &+ (firstRow &+ r) &* 132
+                    let window = scratch + rowOffset
+                    let targetOffset: Int = ic &* 1024 &+ r &* 32
+                    let target = transformed + targetOffset
+                    for tx in stride(from: 0, to: 32, by: 8) {
+                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                        let a1 = UnsafeRawPointer(window + (66 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b1 = UnsafeRawPointer(window + (68 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                        let a2 = UnsafeRawPointer(window + (132 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b2 = UnsafeRawPointer(window + (134 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                        let a3 = UnsafeRawPointer(window + (198 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b3 = UnsafeRawPointer(window + (200 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (32_768 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (65_536 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (98_304 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (131_072 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (163_840 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (196_608 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (229_376 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (262_144 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (294_912 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (327_680 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (360_448 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (393_216 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (425_984 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (458_752 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (491_520 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // sixteen products over input channels, blocks of 16 filters split over threads
+            Self.parallel(2, threads: threads) { blocks in
+            for value in 0..<16 {
+                let sourceOffset: Int = value &* 32_768
+                let source = transformed + sourceOffset
+                for block in blocks {
+                    let kernelOffset: Int = (value &* 2 &+ block) &* 512
+                    let kernel = w + kernelOffset
+                    for group in 0..<(tiles &+ 5) / 6 {
+                        let first: Int = min(group &* 6, tiles &- 6)
+                        let q0: Int = first &+ 0
+                        let o0: Int = (q0 / 32) &* 32 &+ q0 % 32
+                        let q1: Int = first &+ 1
+                        let o1: Int = (q1 / 32) &* 32 &+ q1 % 32
+                        let q2: Int = first &+ 2
+                        let o2: Int = (q2 / 32) &* 32 &+ q2 % 32
+                        let q3: Int = first &+ 3
+                        let o3: Int = (q3 / 32) &* 32 &+ q3 % 32
+                        let q4: Int = first &+ 4
+                        let o4: Int = (q4 / 32) &* 32 &+ q4 % 32
+                        let q5: Int = first &+ 5
+                        let o5: Int = (q5 / 32) &* 32 &+ q5 % 32
+                        var a0_0 = SIMD8<Float>()
+                        var a0_1 = SIMD8<Float>()
+                        var a0_2 = SIMD8<Float>()
+                        var a0_3 = SIMD8<Float>()
+                        var a0_4 = SIMD8<Float>()
+                        var a0_5 = SIMD8<Float>()
+                        var a1_0 = SIMD8<Float>()
+                        var a1_1 = SIMD8<Float>()
+                        var a1_2 = SIMD8<Float>()
+                        var a1_3 = SIMD8<Float>()
+                        var a1_4 = SIMD8<Float>()
+                        var a1_5 = SIMD8<Float>()
                         for ic in 0..<32 {
-                            let tap = tapBase + ic &* 4356
-                            let k = tapKernel + ic &* 16
+                            let tap = source + ic &* 1024
+                            let k = kernel + ic &* 16
                             let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                             let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
@@ -2223,32 +2270,89 @@ extension EnetCamvid12 {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                    }
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 4096 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = v
+                        let productOffset0: Int = (q0 &* 16 &+ value) &* 32 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
+                        let productOffset1: Int = (q1 &* 16 &+ value) &* 32 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
+                        let productOffset2: Int = (q2 &* 16 &+ value) &* 32 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
+                        let productOffset3: Int = (q3 &* 16 &+ value) &* 32 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
+                        let productOffset4: Int = (q4 &* 16 &+ value) &* 32 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
+                        let productOffset5: Int = (q5 &* 16 &+ value) &* 32 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
                     }
                 }
             }
-        }
-        }
+            }
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(4, threads: threads) { filterVectors in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+            for f in filterVectors {
+                let bias = UnsafeRawPointer(w + (16_384 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                for q in 0..<tiles {
+                    let productOffset: Int = q &* 512 &+ f &* 8
+                    let m = products + productOffset
+                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_1 = UnsafeRawPointer(m + 32).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_2 = UnsafeRawPointer(m + 64).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_3 = UnsafeRawPointer(m + 96).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_0 = UnsafeRawPointer(m + 128).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_1 = UnsafeRawPointer(m + 160).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_2 = UnsafeRawPointer(m + 192).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_3 = UnsafeRawPointer(m + 224).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_0 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_1 = UnsafeRawPointer(m + 288).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_2 = UnsafeRawPointer(m + 320).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_3 = UnsafeRawPointer(m + 352).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_0 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_1 = UnsafeRawPointer(m + 416).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_2 = UnsafeRawPointer(m + 448).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_3 = UnsafeRawPointer(m + 480).loadUnaligned(as: SIMD8<Float>.self)
+                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                    let oh: Int = (firstRow &+ q / 32) &* 2, ow: Int = q % 32 &* 2
+                    for lane in 0..<8 {
+                        let planeOffset: Int = (f &* 8 &+ lane) &* 4096
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 64 &+ ow &+ 0
+                            let v = lanes[0 &+ lane]
+                            y[index] = v
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 64 &+ ow &+ 1
+                            let v = lanes[8 &+ lane]
+                            y[index] = v
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 64 &+ ow &+ 0
+                            let v = lanes[16 &+ lane]
+                            y[index] = v
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 64 &+ ow &+ 1
+                            let v = lanes[24 &+ lane]
+                            y[index] = v
+                        }
+                    }
+                }
+            }
+            }
+            }
         }
     }
 
@@ -2262,7 +2366,7 @@ extension EnetCamvid12 {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(32, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 4096, by: 504) {
+        for band in stride(from: 0, to: 4096, by: 120) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 128 &- firstFilter)
@@ -2270,7 +2374,7 @@ extension EnetCamvid12 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 4096 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 504, 4096), by: 24) {
+                for start in stride(from: band, to: min(band &+ 120, 4096), by: 24) {
                     let p: Int = min(start, 4072)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])
@@ -2407,13 +2511,14 @@ extension EnetCamvid12 {
         Self.parallel(2, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 683, by: 42) {
         for block in blocks {
             let kernelOffset: Int = block &* 2048
             let kernel = w + kernelOffset
             let biasOffset: Int = 4096 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<683 {
+            for group in band..<min(band &+ 42, 683) {
                 let first: Int = min(group &* 6, 4090)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -2492,6 +2597,7 @@ extension EnetCamvid12 {
         }
         }
         }
+        }
     }
 
     /// bottleneck2_2.conv: conv 32→32, kernel 3×3, stride 1×1, padding 2, dilation 2×2, + bottleneck2_2.bn2 folded.
@@ -2506,13 +2612,14 @@ extension EnetCamvid12 {
         Self.parallel(2, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 683, by: 117) {
         for block in blocks {
             let kernelOffset: Int = block &* 4608
             let kernel = w + kernelOffset
             let biasOffset: Int = 9216 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<683 {
+            for group in band..<min(band &+ 117, 683) {
                 let first: Int = min(group &* 6, 4090)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -2591,6 +2698,7 @@ extension EnetCamvid12 {
         }
         }
         }
+        }
     }
 
     /// bottleneck2_3.conv.conv_1xk: conv 32→32, kernel 1×5, stride 1×1, padding [0, 2].
@@ -2605,13 +2713,14 @@ extension EnetCamvid12 {
         Self.parallel(2, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 683, by: 160) {
         for block in blocks {
             let kernelOffset: Int = block &* 2560
             let kernel = w + kernelOffset
             let biasOffset: Int = 5120 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<683 {
+            for group in band..<min(band &+ 160, 683) {
                 let first: Int = min(group &* 6, 4090)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -2690,6 +2799,7 @@ extension EnetCamvid12 {
         }
         }
         }
+        }
     }
 
     /// bottleneck2_3.conv.conv_kx1: conv 32→32, kernel 5×1, stride 1×1, padding [2, 0], + bottleneck2_3.bn2 folded.
@@ -2704,13 +2814,14 @@ extension EnetCamvid12 {
         Self.parallel(2, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 683, by: 128) {
         for block in blocks {
             let kernelOffset: Int = block &* 2560
             let kernel = w + kernelOffset
             let biasOffset: Int = 5120 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<683 {
+            for group in band..<min(band &+ 128, 683) {
                 let first: Int = min(group &* 6, 4090)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -2789,6 +2900,7 @@ extension EnetCamvid12 {
         }
         }
         }
+        }
     }
 
     /// bottleneck2_4.conv: conv 32→32, kernel 3×3, stride 1×1, padding 4, dilation 4×4, + bottleneck2_4.bn2 folded.
@@ -2803,13 +2915,14 @@ extension EnetCamvid12 {
         Self.parallel(2, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 683, by: 64) {
         for block in blocks {
             let kernelOffset: Int = block &* 4608
             let kernel = w + kernelOffset
             let biasOffset: Int = 9216 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<683 {
+            for group in band..<min(band &+ 64, 683) {
                 let first: Int = min(group &* 6, 4090)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -2888,6 +3001,7 @@ extension EnetCamvid12 {
         }
         }
         }
+        }
     }
 
     /// bottleneck2_6.conv: conv 32→32, kernel 3×3, stride 1×1, padding 8, dilation 8×8, + bottleneck2_6.bn2 folded.
@@ -2902,13 +3016,14 @@ extension EnetCamvid12 {
         Self.parallel(2, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 683, by: 10) {
         for block in blocks {
             let kernelOffset: Int = block &* 4608
             let kernel = w + kernelOffset
             let biasOffset: Int = 9216 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<683 {
+            for group in band..<min(band &+ 10, 683) {
                 let first: Int = min(group &* 6, 4090)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -2987,6 +3102,7 @@ extension EnetCamvid12 {
         }
         }
         }
+        }
     }
 
     /// bottleneck2_8.conv: conv 32→32, kernel 3×3, stride 1×1, padding 16, dilation 16×16, + bottleneck2_8.bn2 folded.
@@ -3001,13 +3117,14 @@ extension EnetCamvid12 {
         Self.parallel(2, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 683, by: 10) {
         for block in blocks {
             let kernelOffset: Int = block &* 4608
             let kernel = w + kernelOffset
             let biasOffset: Int = 9216 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<683 {
+            for group in band..<min(band &+ 10, 683) {
                 let first: Int = min(group &* 6, 4090)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -3086,6 +3203,7 @@ extension EnetCamvid12 {
         }
         }
         }
+        }
     }
 
     /// bottleneck4_0.proj: conv 128→16, kernel 1×1, stride 1×1, padding 0, + bottleneck4_0.bn1 folded, + bottleneck4_0.relu1 fused.
@@ -3098,13 +3216,14 @@ extension EnetCamvid12 {
         Self.parallel(1, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 683, by: 42) {
         for block in blocks {
             let kernelOffset: Int = block &* 2048
             let kernel = w + kernelOffset
             let biasOffset: Int = 2048 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<683 {
+            for group in band..<min(band &+ 42, 683) {
                 let first: Int = min(group &* 6, 4090)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -3183,6 +3302,7 @@ extension EnetCamvid12 {
         }
         }
         }
+        }
     }
 
     /// bottleneck4_0.conv: conv_transpose 16→16, kernel 3×3, stride 2×2, padding 1, + bottleneck4_0.bn2 folded, + bottleneck4_0.relu2 fused.
@@ -3235,13 +3355,14 @@ extension EnetCamvid12 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 683, by: 42) {
         for block in blocks {
             let kernelOffset: Int = block &* 2048
             let kernel = w + kernelOffset
             let biasOffset: Int = 8192 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<683 {
+            for group in band..<min(band &+ 42, 683) {
                 let first: Int = min(group &* 6, 4090)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -3320,6 +3441,7 @@ extension EnetCamvid12 {
         }
         }
         }
+        }
     }
 
     /// bottleneck4_0.unpool: max_unpool.
@@ -3357,7 +3479,7 @@ extension EnetCamvid12 {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 16_384, by: 240) {
+        for band in stride(from: 0, to: 16_384, by: 48) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 16 &- firstFilter)
@@ -3365,7 +3487,7 @@ extension EnetCamvid12 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 1024 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 240, 16_384), by: 24) {
+                for start in stride(from: band, to: min(band &+ 48, 16_384), by: 24) {
                     let p: Int = min(start, 16_360)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])
@@ -3436,13 +3558,14 @@ extension EnetCamvid12 {
         Self.parallel(1, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 2731, by: 277) {
         for block in blocks {
             let kernelOffset: Int = block &* 2304
             let kernel = w + kernelOffset
             let biasOffset: Int = 2304 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<2731 {
+            for group in band..<min(band &+ 277, 2731) {
                 let first: Int = min(group &* 6, 16378)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -3521,6 +3644,7 @@ extension EnetCamvid12 {
         }
         }
         }
+        }
     }
 
     /// bottleneck4_1.expand: conv 16→64, kernel 1×1, stride 1×1, padding 0, + bottleneck4_1.bn3 folded, + bottleneck4_1.add (the residual) fused, + bottleneck4_1.relu_out fused.
@@ -3533,7 +3657,7 @@ extension EnetCamvid12 {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(16, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 16_384, by: 1008) {
+        for band in stride(from: 0, to: 16_384, by: 240) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 64 &- firstFilter)
@@ -3541,7 +3665,7 @@ extension EnetCamvid12 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 1024 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 1008, 16_384), by: 24) {
+                for start in stride(from: band, to: min(band &+ 240, 16_384), by: 24) {
                     let p: Int = min(start, 16_360)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])
@@ -3609,7 +3733,7 @@ extension EnetCamvid12 {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(1, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 16_384, by: 240) {
+        for band in stride(from: 0, to: 16_384, by: 48) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 4 &- firstFilter)
@@ -3617,7 +3741,7 @@ extension EnetCamvid12 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 256 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 240, 16_384), by: 24) {
+                for start in stride(from: band, to: min(band &+ 48, 16_384), by: 24) {
                     let p: Int = min(start, 16_360)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])
@@ -3725,7 +3849,7 @@ extension EnetCamvid12 {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 65_536, by: 4080) {
+        for band in stride(from: 0, to: 65_536, by: 1008) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 16 &- firstFilter)
@@ -3733,7 +3857,7 @@ extension EnetCamvid12 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 64 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 4080, 65_536), by: 24) {
+                for start in stride(from: band, to: min(band &+ 1008, 65_536), by: 24) {
                     let p: Int = min(start, 65_512)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])
@@ -3837,7 +3961,7 @@ extension EnetCamvid12 {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(1, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 65_536, by: 1008) {
+        for band in stride(from: 0, to: 65_536, by: 240) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 4 &- firstFilter)
@@ -3845,7 +3969,7 @@ extension EnetCamvid12 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 64 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 1008, 65_536), by: 24) {
+                for start in stride(from: band, to: min(band &+ 240, 65_536), by: 24) {
                     let p: Int = min(start, 65_512)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])
@@ -4009,7 +4133,7 @@ extension EnetCamvid12 {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 65_536, by: 4080) {
+        for band in stride(from: 0, to: 65_536, by: 1008) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 16 &- firstFilter)
@@ -4017,7 +4141,7 @@ extension EnetCamvid12 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 64 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 4080, 65_536), by: 24) {
+                for start in stride(from: band, to: min(band &+ 1008, 65_536), by: 24) {
                     let p: Int = min(start, 65_512)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])
@@ -4387,6 +4511,39 @@ extension EnetCamvid12 {
                 for t in 0..<taps {
                     for r in 0..<32 {
                         p[offset + ((b * channels + c) * taps + t) * 32 + r] = plain[((b * 32 + r) * channels + c) * taps + t]
+                    }
+                }
+            }
+        }
+    }
+
+    /// Transforms 3×3 conv weights (filters, channels, 3, 3) to Winograd F(2×2, 3×3)'s domain, U = G g Gᵀ with
+    /// G = (1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1), stored (16 values, filters / 16, channels, 16): a product reads the
+    /// sixteen filters of a block for one value and channel as two vectors. Computed in Double.
+    static func winogradFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int) {
+        let plain = Array(p[offset..<(offset + filters * channels * 9)])
+        let blocks = filters / 16
+        for k in 0..<filters {
+            for c in 0..<channels {
+                let g = (k * channels + c) * 9
+                func tap(_ i: Int, _ j: Int) -> Double { Double(plain[g + 3 * i + j]) }
+                for i in 0..<4 {
+                    // Row i of G g: (G row i) · g.
+                    var row = (0.0, 0.0, 0.0)
+                    for j in 0..<3 {
+                        let value: Double
+                        switch i {
+                        case 0: value = tap(0, j)
+                        case 1: value = (tap(0, j) + tap(1, j) + tap(2, j)) / 2
+                        case 2: value = (tap(0, j) - tap(1, j) + tap(2, j)) / 2
+                        default: value = tap(2, j)
+                        }
+                        if j == 0 { row.0 = value } else if j == 1 { row.1 = value } else { row.2 = value }
+                    }
+                    // (G g) Gᵀ along the row.
+                    let transformed = [row.0, (row.0 + row.1 + row.2) / 2, (row.0 - row.1 + row.2) / 2, row.2]
+                    for j in 0..<4 {
+                        p[offset + (((4 * i + j) * blocks + k / 16) * channels + c) * 16 + k % 16] = Float(transformed[j])
                     }
                 }
             }

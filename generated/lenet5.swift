@@ -252,13 +252,14 @@ extension Lenet5 {
         Self.parallel(1, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 17, by: 17) {
         for block in blocks {
             let kernelOffset: Int = block &* 2400
             let kernel = w + kernelOffset
             let biasOffset: Int = 2400 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<17 {
+            for group in band..<min(band &+ 17, 17) {
                 let first: Int = min(group &* 6, 94)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -334,6 +335,7 @@ extension Lenet5 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -710,6 +712,39 @@ extension Lenet5 {
                 for t in 0..<taps {
                     for r in 0..<32 {
                         p[offset + ((b * channels + c) * taps + t) * 32 + r] = plain[((b * 32 + r) * channels + c) * taps + t]
+                    }
+                }
+            }
+        }
+    }
+
+    /// Transforms 3×3 conv weights (filters, channels, 3, 3) to Winograd F(2×2, 3×3)'s domain, U = G g Gᵀ with
+    /// G = (1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1), stored (16 values, filters / 16, channels, 16): a product reads the
+    /// sixteen filters of a block for one value and channel as two vectors. Computed in Double.
+    static func winogradFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int) {
+        let plain = Array(p[offset..<(offset + filters * channels * 9)])
+        let blocks = filters / 16
+        for k in 0..<filters {
+            for c in 0..<channels {
+                let g = (k * channels + c) * 9
+                func tap(_ i: Int, _ j: Int) -> Double { Double(plain[g + 3 * i + j]) }
+                for i in 0..<4 {
+                    // Row i of G g: (G row i) · g.
+                    var row = (0.0, 0.0, 0.0)
+                    for j in 0..<3 {
+                        let value: Double
+                        switch i {
+                        case 0: value = tap(0, j)
+                        case 1: value = (tap(0, j) + tap(1, j) + tap(2, j)) / 2
+                        case 2: value = (tap(0, j) - tap(1, j) + tap(2, j)) / 2
+                        default: value = tap(2, j)
+                        }
+                        if j == 0 { row.0 = value } else if j == 1 { row.1 = value } else { row.2 = value }
+                    }
+                    // (G g) Gᵀ along the row.
+                    let transformed = [row.0, (row.0 + row.1 + row.2) / 2, (row.0 - row.1 + row.2) / 2, row.2]
+                    for j in 0..<4 {
+                        p[offset + (((4 * i + j) * blocks + k / 16) * channels + c) * 16 + k % 16] = Float(transformed[j])
                     }
                 }
             }

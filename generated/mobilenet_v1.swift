@@ -552,7 +552,7 @@ extension MobilenetV1 {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(16, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 12_544, by: 504) {
+        for band in stride(from: 0, to: 12_544, by: 120) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 64 &- firstFilter)
@@ -560,7 +560,7 @@ extension MobilenetV1 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 2048 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 504, 12_544), by: 24) {
+                for start in stride(from: band, to: min(band &+ 120, 12_544), by: 24) {
                     let p: Int = min(start, 12_520)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])
@@ -692,7 +692,7 @@ extension MobilenetV1 {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(32, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 3136, by: 240) {
+        for band in stride(from: 0, to: 3136, by: 48) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 128 &- firstFilter)
@@ -700,7 +700,7 @@ extension MobilenetV1 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 8192 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
+                for start in stride(from: band, to: min(band &+ 48, 3136), by: 24) {
                     let p: Int = min(start, 3112)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])
@@ -824,13 +824,14 @@ extension MobilenetV1 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 523, by: 37) {
         for block in blocks {
             let kernelOffset: Int = block &* 2048
             let kernel = w + kernelOffset
             let biasOffset: Int = 16_384 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<523 {
+            for group in band..<min(band &+ 37, 523) {
                 let first: Int = min(group &* 6, 3130)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -906,6 +907,7 @@ extension MobilenetV1 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -988,13 +990,14 @@ extension MobilenetV1 {
         Self.parallel(16, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 131, by: 42) {
         for block in blocks {
             let kernelOffset: Int = block &* 2048
             let kernel = w + kernelOffset
             let biasOffset: Int = 32_768 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<131 {
+            for group in band..<min(band &+ 42, 131) {
                 let first: Int = min(group &* 6, 778)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -1073,6 +1076,7 @@ extension MobilenetV1 {
         }
         }
         }
+        }
     }
 
     /// features.block5.dw: conv (depthwise) 256→256, kernel 3×3, stride 1×1, padding 1, groups 256, + features.block5.dw_bn folded, + features.block5.dw_relu fused.
@@ -1140,13 +1144,14 @@ extension MobilenetV1 {
         Self.parallel(16, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 131, by: 18) {
         for block in blocks {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 65_536 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<131 {
+            for group in band..<min(band &+ 18, 131) {
                 let first: Int = min(group &* 6, 778)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -1222,6 +1227,7 @@ extension MobilenetV1 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -1301,8 +1307,9 @@ extension MobilenetV1 {
         // weight: (32 blocks, 1, 1, 256, 16)   bias: w[131_072..<131_584]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 504) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 21) {
         for block in blocks {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
@@ -1310,9 +1317,9 @@ extension MobilenetV1 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 256, by: 64) {
-                for group in 0..<33 {
+                for group in band..<min(band &+ 21, 33) {
                     let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
                     let q1: Int = first &+ 1
@@ -1377,9 +1384,9 @@ extension MobilenetV1 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<33 {
+            for group in band..<min(band &+ 21, 33) {
                 let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -1389,6 +1396,7 @@ extension MobilenetV1 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -1461,8 +1469,9 @@ extension MobilenetV1 {
         // weight: (32 blocks, 1, 1, 512, 16)   bias: w[262_144..<262_656]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 9) {
         for block in blocks {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
@@ -1470,9 +1479,9 @@ extension MobilenetV1 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in 0..<33 {
+                for group in band..<min(band &+ 9, 33) {
                     let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
                     let q1: Int = first &+ 1
@@ -1537,9 +1546,9 @@ extension MobilenetV1 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<33 {
+            for group in band..<min(band &+ 9, 33) {
                 let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -1549,6 +1558,7 @@ extension MobilenetV1 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -1628,6 +1638,7 @@ extension MobilenetV1 {
         Self.parallel(64, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 9, by: 9) {
         for block in blocks {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
@@ -1635,9 +1646,9 @@ extension MobilenetV1 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in 0..<9 {
+                for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
                     let q1: Int = first &+ 1
@@ -1702,9 +1713,9 @@ extension MobilenetV1 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<9 {
+            for group in band..<min(band &+ 9, 9) {
                 let first: Int = min(group &* 6, 43)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -1714,6 +1725,7 @@ extension MobilenetV1 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -1784,8 +1796,9 @@ extension MobilenetV1 {
         // weight: (64 blocks, 1, 1, 1024, 16)   bias: w[1_048_576..<1_049_600]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(64, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 96) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 9, by: 4) {
         for block in blocks {
             let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
@@ -1793,9 +1806,9 @@ extension MobilenetV1 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 1024, by: 64) {
-                for group in 0..<9 {
+                for group in band..<min(band &+ 4, 9) {
                     let first: Int = min(group &* 6, 43)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
                     let q1: Int = first &+ 1
@@ -1860,9 +1873,9 @@ extension MobilenetV1 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<9 {
+            for group in band..<min(band &+ 4, 9) {
                 let first: Int = min(group &* 6, 43)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -1872,6 +1885,7 @@ extension MobilenetV1 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -2201,6 +2215,39 @@ extension MobilenetV1 {
                 for t in 0..<taps {
                     for r in 0..<32 {
                         p[offset + ((b * channels + c) * taps + t) * 32 + r] = plain[((b * 32 + r) * channels + c) * taps + t]
+                    }
+                }
+            }
+        }
+    }
+
+    /// Transforms 3×3 conv weights (filters, channels, 3, 3) to Winograd F(2×2, 3×3)'s domain, U = G g Gᵀ with
+    /// G = (1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1), stored (16 values, filters / 16, channels, 16): a product reads the
+    /// sixteen filters of a block for one value and channel as two vectors. Computed in Double.
+    static func winogradFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int) {
+        let plain = Array(p[offset..<(offset + filters * channels * 9)])
+        let blocks = filters / 16
+        for k in 0..<filters {
+            for c in 0..<channels {
+                let g = (k * channels + c) * 9
+                func tap(_ i: Int, _ j: Int) -> Double { Double(plain[g + 3 * i + j]) }
+                for i in 0..<4 {
+                    // Row i of G g: (G row i) · g.
+                    var row = (0.0, 0.0, 0.0)
+                    for j in 0..<3 {
+                        let value: Double
+                        switch i {
+                        case 0: value = tap(0, j)
+                        case 1: value = (tap(0, j) + tap(1, j) + tap(2, j)) / 2
+                        case 2: value = (tap(0, j) - tap(1, j) + tap(2, j)) / 2
+                        default: value = tap(2, j)
+                        }
+                        if j == 0 { row.0 = value } else if j == 1 { row.1 = value } else { row.2 = value }
+                    }
+                    // (G g) Gᵀ along the row.
+                    let transformed = [row.0, (row.0 + row.1 + row.2) / 2, (row.0 - row.1 + row.2) / 2, row.2]
+                    for j in 0..<4 {
+                        p[offset + (((4 * i + j) * blocks + k / 16) * channels + c) * 16 + k % 16] = Float(transformed[j])
                     }
                 }
             }

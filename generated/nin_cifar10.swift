@@ -16,9 +16,9 @@ public struct NinCifar10: Sendable {
     /// Floats of activations, placed by liveness after fusion: the peak activation memory `convc summary` reports.
     public static let activationFloats = 360_448
     /// Floats of scratch for zero-padded copies of conv inputs.
-    public static let scratchFloats = 38_400
+    public static let scratchFloats = 182_016
     /// Floats of working memory `predict(_:batch:into:arena:)` needs: activations, then scratch.
-    public static let arenaFloats = 398_848
+    public static let arenaFloats = 542_464
     static let inputCount = 3072
     static let outputCount = 10
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -80,7 +80,7 @@ public struct NinCifar10: Sendable {
 
     /// Builds the model from tensors by name, each in PyTorch's layout (row-major, as `state_dict` has them).
     public init(tensors: [String: [Float]]) throws {
-        var p = [Float](repeating: 0, count: 967_372)
+        var p = [Float](repeating: 0, count: 1_225_420)
         try Self.copy(tensors, "features.conv1.weight", into: &p, at: 0, count: 14_400)
         try Self.copy(tensors, "features.conv1.bias", into: &p, at: 14_400, count: 192)
         Self.blockFilters(&p, at: 0, filters: 192, groups: 1, channels: 3, taps: 25, block: 16)
@@ -100,14 +100,14 @@ public struct NinCifar10: Sendable {
         try Self.copy(tensors, "features.cccp4.bias", into: &p, at: 595_840, count: 192)
         Self.blockFilters(&p, at: 558_976, filters: 192, groups: 1, channels: 192, taps: 1, block: 16)
         try Self.copy(tensors, "features.conv3.weight", into: &p, at: 596_032, count: 331_776)
-        try Self.copy(tensors, "features.conv3.bias", into: &p, at: 927_808, count: 192)
-        Self.blockFilters(&p, at: 596_032, filters: 192, groups: 1, channels: 192, taps: 9, block: 16)
-        try Self.copy(tensors, "features.cccp5.weight", into: &p, at: 928_000, count: 36_864)
-        try Self.copy(tensors, "features.cccp5.bias", into: &p, at: 964_864, count: 192)
-        Self.blockFilters(&p, at: 928_000, filters: 192, groups: 1, channels: 192, taps: 1, block: 16)
-        try Self.copy(tensors, "features.cccp6.weight", into: &p, at: 965_056, count: 1920)
-        try Self.copy(tensors, "features.cccp6.bias", into: &p, at: 967_360, count: 10)
-        Self.blockFilters(&p, at: 965_056, filters: 10, groups: 1, channels: 192, taps: 1, block: 4)
+        try Self.copy(tensors, "features.conv3.bias", into: &p, at: 1_185_856, count: 192)
+        Self.winogradFilters(&p, at: 596_032, filters: 192, channels: 192)
+        try Self.copy(tensors, "features.cccp5.weight", into: &p, at: 1_186_048, count: 36_864)
+        try Self.copy(tensors, "features.cccp5.bias", into: &p, at: 1_222_912, count: 192)
+        Self.blockFilters(&p, at: 1_186_048, filters: 192, groups: 1, channels: 192, taps: 1, block: 16)
+        try Self.copy(tensors, "features.cccp6.weight", into: &p, at: 1_223_104, count: 1920)
+        try Self.copy(tensors, "features.cccp6.bias", into: &p, at: 1_225_408, count: 10)
+        Self.blockFilters(&p, at: 1_223_104, filters: 10, groups: 1, channels: 192, taps: 1, block: 4)
         storage = p
     }
 
@@ -142,8 +142,8 @@ public struct NinCifar10: Sendable {
                 Self.features_cccp3(a + 49_152, w + 558_976, a + 0, threads)
                 Self.features_pool2(a + 0, a + 49_152)
                 Self.features_conv3(a + 49_152, w + 596_032, a + 0, a + 360_448, threads)
-                Self.features_cccp5(a + 0, w + 928_000, a + 12_288, threads)
-                Self.features_cccp6(a + 12_288, w + 965_056, a + 0, threads)
+                Self.features_cccp5(a + 0, w + 1_186_048, a + 12_288, threads)
+                Self.features_cccp6(a + 12_288, w + 1_223_104, a + 0, threads)
                 Self.pool3(a + 0, a + 640)
                 (output + n &* Self.outputCount).update(from: a + 640, count: Self.outputCount)
             }
@@ -163,13 +163,14 @@ extension NinCifar10 {
         Self.parallel(12, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 171, by: 171) {
         for block in blocks {
             let kernelOffset: Int = block &* 1200
             let kernel = w + kernelOffset
             let biasOffset: Int = 14_400 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<171 {
+            for group in band..<min(band &+ 171, 171) {
                 let first: Int = min(group &* 6, 1018)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -248,6 +249,7 @@ extension NinCifar10 {
         }
         }
         }
+        }
     }
 
     /// features.cccp1: conv 192→160, kernel 1×1, stride 1×1, padding 0, + features.relu_cccp1 fused.
@@ -260,13 +262,14 @@ extension NinCifar10 {
         Self.parallel(10, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 171, by: 26) {
         for block in blocks {
             let kernelOffset: Int = block &* 3072
             let kernel = w + kernelOffset
             let biasOffset: Int = 30_720 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<171 {
+            for group in band..<min(band &+ 26, 171) {
                 let first: Int = min(group &* 6, 1018)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -345,6 +348,7 @@ extension NinCifar10 {
         }
         }
         }
+        }
     }
 
     /// features.cccp2: conv 160→96, kernel 1×1, stride 1×1, padding 0, + features.relu_cccp2 fused.
@@ -357,13 +361,14 @@ extension NinCifar10 {
         Self.parallel(6, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 171, by: 32) {
         for block in blocks {
             let kernelOffset: Int = block &* 2560
             let kernel = w + kernelOffset
             let biasOffset: Int = 15_360 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<171 {
+            for group in band..<min(band &+ 32, 171) {
                 let first: Int = min(group &* 6, 1018)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -442,6 +447,7 @@ extension NinCifar10 {
         }
         }
         }
+        }
     }
 
     /// features.pool1: max_pool 3×3, stride 2×2, padding 0, ceil mode.
@@ -486,84 +492,89 @@ extension NinCifar10 {
     static func features_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 96×16×16   y: 192×16×16
         // weight: (12 blocks, 5, 5, 96, 16)   bias: w[460_800..<460_992]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
         Self.pad(x, channels: 96, height: 16, width: 16, top: 2, left: 2, rows: 20, columns: 20, into: scratch, threads: threads)
         Self.parallel(12, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 816) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 43, by: 34) {
         for block in blocks {
             let kernelOffset: Int = block &* 38_400
             let kernel = w + kernelOffset
             let biasOffset: Int = 460_800 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<43 {
-                let first: Int = min(group &* 6, 250)
-                let firstChannel = 0
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 16) &* 20 &+ (q0 % 16) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 16) &* 20 &+ (q1 % 16) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 16) &* 20 &+ (q2 % 16) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 16) &* 20 &+ (q3 % 16) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 16) &* 20 &+ (q4 % 16) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 16) &* 20 &+ (q5 % 16) &* 1
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<5 {
-                    for j in 0..<5 {
-                        let tapOffset: Int = i &* 20 &+ j &* 1 &+ firstChannel &* 400
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 5 &+ j) &* 96 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<96 {
-                            let tap = tapBase + ic &* 400
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+            for firstChannel in stride(from: 0, to: 96, by: 16) {
+                for group in band..<min(band &+ 34, 43) {
+                    let first: Int = min(group &* 6, 250)
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
+                    let q0: Int = first &+ 0
+                    let o0: Int = (q0 / 16) &* 20 &+ (q0 % 16) &* 1
+                    let q1: Int = first &+ 1
+                    let o1: Int = (q1 / 16) &* 20 &+ (q1 % 16) &* 1
+                    let q2: Int = first &+ 2
+                    let o2: Int = (q2 / 16) &* 20 &+ (q2 % 16) &* 1
+                    let q3: Int = first &+ 3
+                    let o3: Int = (q3 / 16) &* 20 &+ (q3 % 16) &* 1
+                    let q4: Int = first &+ 4
+                    let o4: Int = (q4 / 16) &* 20 &+ (q4 % 16) &* 1
+                    let q5: Int = first &+ 5
+                    let o5: Int = (q5 / 16) &* 20 &+ (q5 % 16) &* 1
+                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
+                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
+                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
+                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    for i in 0..<5 {
+                        for j in 0..<5 {
+                            let tapOffset: Int = i &* 20 &+ j &* 1 &+ firstChannel &* 400
+                            let tapBase = scratch + tapOffset
+                            let weightOffset: Int = ((i &* 5 &+ j) &* 96 &+ firstChannel) &* 16
+                            let tapKernel = kernel + weightOffset
+                            for ic in 0..<16 {
+                                let tap = tapBase + ic &* 400
+                                let k = tapKernel + ic &* 16
+                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                                Self.multiplyAdd(&a0_0, tap[o0], w0)
+                                Self.multiplyAdd(&a1_0, tap[o0], w1)
+                                Self.multiplyAdd(&a0_1, tap[o1], w0)
+                                Self.multiplyAdd(&a1_1, tap[o1], w1)
+                                Self.multiplyAdd(&a0_2, tap[o2], w0)
+                                Self.multiplyAdd(&a1_2, tap[o2], w1)
+                                Self.multiplyAdd(&a0_3, tap[o3], w0)
+                                Self.multiplyAdd(&a1_3, tap[o3], w1)
+                                Self.multiplyAdd(&a0_4, tap[o4], w0)
+                                Self.multiplyAdd(&a1_4, tap[o4], w1)
+                                Self.multiplyAdd(&a0_5, tap[o5], w0)
+                                Self.multiplyAdd(&a1_5, tap[o5], w1)
+                            }
                         }
                     }
+                    tile[0] = a0_0
+                    tile[2] = a0_1
+                    tile[4] = a0_2
+                    tile[6] = a0_3
+                    tile[8] = a0_4
+                    tile[10] = a0_5
+                    tile[12] = a1_0
+                    tile[14] = a1_1
+                    tile[16] = a1_2
+                    tile[18] = a1_3
+                    tile[20] = a1_4
+                    tile[22] = a1_5
                 }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
+            }
+            for group in band..<min(band &+ 34, 43) {
+                let first: Int = min(group &* 6, 250)
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 256 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -573,6 +584,7 @@ extension NinCifar10 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -589,13 +601,14 @@ extension NinCifar10 {
         Self.parallel(12, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 43, by: 26) {
         for block in blocks {
             let kernelOffset: Int = block &* 3072
             let kernel = w + kernelOffset
             let biasOffset: Int = 36_864 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<43 {
+            for group in band..<min(band &+ 26, 43) {
                 let first: Int = min(group &* 6, 250)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -674,6 +687,7 @@ extension NinCifar10 {
         }
         }
         }
+        }
     }
 
     /// features.pool2: avg_pool 3×3, stride 2×2, padding 0, ceil mode.
@@ -713,100 +727,194 @@ extension NinCifar10 {
     @inline(never)
     static func features_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×8×8   y: 192×8×8
-        // weight: (12 blocks, 3, 3, 192, 16)   bias: w[331_776..<331_968]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
-        Self.pad(x, channels: 192, height: 8, width: 8, top: 1, left: 1, rows: 10, columns: 10, into: scratch, threads: threads)
-        Self.parallel(12, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 264) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for block in blocks {
-            let kernelOffset: Int = block &* 27_648
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 331_776 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for firstChannel in stride(from: 0, to: 192, by: 16) {
-                for group in 0..<11 {
-                    let first: Int = min(group &* 6, 58)
-                    let tile = tiles.baseAddress! + group &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 8) &* 10 &+ (q0 % 8) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 8) &* 10 &+ (q1 % 8) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 8) &* 10 &+ (q2 % 8) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 8) &* 10 &+ (q3 % 8) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 8) &* 10 &+ (q4 % 8) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 8) &* 10 &+ (q5 % 8) &* 1
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<3 {
-                        for j in 0..<3 {
-                            let tapOffset: Int = i &* 10 &+ j &* 1 &+ firstChannel &* 100
-                            let tapBase = scratch + tapOffset
-                            let weightOffset: Int = ((i &* 3 &+ j) &* 192 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<16 {
-                                let tap = tapBase + ic &* 100
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
+        // weight: (16 values, 12 blocks, 192, 16): G g Gᵀ of each filter and input channel   bias: w[589_824..<590_016]
+        // Winograd F(2×2, 3×3): 4×4 tiles in bands of 4 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
+        Self.pad(x, channels: 192, height: 8, width: 8, top: 1, left: 1, rows: 10, columns: 18, into: scratch, threads: threads)
+        let transformed = scratch + 34_560
+        let products = transformed + 98_304
+        for firstRow in stride(from: 0, to: 4, by: 4) {
+            let bandRows: Int = min(4, 4 &- firstRow)
+            let tiles: Int = bandRows &* 4
+            // input tiles to the transformed domain, input channels split over threads
+            Self.parallel(192, threads: threads) { inputChannels in
+            for ic in inputChannels {
+                for r in 0..<bandRows {
+                    let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
+                    let window = scratch + rowOffset
+                    let targetOffset: Int = ic &* 32 &+ r &* 8
+                    let target = transformed + targetOffset
+                    for tx in stride(from: 0, to: 8, by: 8) {
+                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                        let a1 = UnsafeRawPointer(window + (18 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b1 = UnsafeRawPointer(window + (20 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                        let a2 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b2 = UnsafeRawPointer(window + (38 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                        let a3 = UnsafeRawPointer(window + (54 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b3 = UnsafeRawPointer(window + (56 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (6144 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (12_288 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (18_432 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (24_576 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (30_720 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (36_864 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (43_008 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (49_152 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (55_296 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (61_440 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (67_584 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (73_728 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (79_872 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (86_016 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (92_160 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // sixteen products over input channels, blocks of 16 filters split over threads
+            Self.parallel(12, threads: threads) { blocks in
+            for value in 0..<16 {
+                let sourceOffset: Int = value &* 6144
+                let source = transformed + sourceOffset
+                for block in blocks {
+                    let kernelOffset: Int = (value &* 12 &+ block) &* 3072
+                    let kernel = w + kernelOffset
+                    for group in 0..<(tiles &+ 5) / 6 {
+                        let first: Int = min(group &* 6, tiles &- 6)
+                        let q0: Int = first &+ 0
+                        let o0: Int = (q0 / 4) &* 8 &+ q0 % 4
+                        let q1: Int = first &+ 1
+                        let o1: Int = (q1 / 4) &* 8 &+ q1 % 4
+                        let q2: Int = first &+ 2
+                        let o2: Int = (q2 / 4) &* 8 &+ q2 % 4
+                        let q3: Int = first &+ 3
+                        let o3: Int = (q3 / 4) &* 8 &+ q3 % 4
+                        let q4: Int = first &+ 4
+                        let o4: Int = (q4 / 4) &* 8 &+ q4 % 4
+                        let q5: Int = first &+ 5
+                        let o5: Int = (q5 / 4) &* 8 &+ q5 % 4
+                        var a0_0 = SIMD8<Float>()
+                        var a0_1 = SIMD8<Float>()
+                        var a0_2 = SIMD8<Float>()
+                        var a0_3 = SIMD8<Float>()
+                        var a0_4 = SIMD8<Float>()
+                        var a0_5 = SIMD8<Float>()
+                        var a1_0 = SIMD8<Float>()
+                        var a1_1 = SIMD8<Float>()
+                        var a1_2 = SIMD8<Float>()
+                        var a1_3 = SIMD8<Float>()
+                        var a1_4 = SIMD8<Float>()
+                        var a1_5 = SIMD8<Float>()
+                        for ic in 0..<192 {
+                            let tap = source + ic &* 32
+                            let k = kernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        }
+                        let productOffset0: Int = (q0 &* 16 &+ value) &* 192 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
+                        let productOffset1: Int = (q1 &* 16 &+ value) &* 192 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
+                        let productOffset2: Int = (q2 &* 16 &+ value) &* 192 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
+                        let productOffset3: Int = (q3 &* 16 &+ value) &* 192 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
+                        let productOffset4: Int = (q4 &* 16 &+ value) &* 192 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
+                        let productOffset5: Int = (q5 &* 16 &+ value) &* 192 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(24, threads: threads) { filterVectors in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+            for f in filterVectors {
+                let bias = UnsafeRawPointer(w + (589_824 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                for q in 0..<tiles {
+                    let productOffset: Int = q &* 3072 &+ f &* 8
+                    let m = products + productOffset
+                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_1 = UnsafeRawPointer(m + 192).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_2 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_3 = UnsafeRawPointer(m + 576).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_0 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_1 = UnsafeRawPointer(m + 960).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_2 = UnsafeRawPointer(m + 1152).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_3 = UnsafeRawPointer(m + 1344).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_0 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_1 = UnsafeRawPointer(m + 1728).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_2 = UnsafeRawPointer(m + 1920).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_3 = UnsafeRawPointer(m + 2112).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_0 = UnsafeRawPointer(m + 2304).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_1 = UnsafeRawPointer(m + 2496).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_2 = UnsafeRawPointer(m + 2688).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_3 = UnsafeRawPointer(m + 2880).loadUnaligned(as: SIMD8<Float>.self)
+                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                    let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
+                    for lane in 0..<8 {
+                        let planeOffset: Int = (f &* 8 &+ lane) &* 64
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 8 &+ ow &+ 0
+                            let v = lanes[0 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 8 &+ ow &+ 1
+                            let v = lanes[8 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 8 &+ ow &+ 0
+                            let v = lanes[16 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 8 &+ ow &+ 1
+                            let v = lanes[24 &+ lane]
+                            y[index] = max(v, 0)
                         }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
                 }
             }
-            for group in 0..<11 {
-                let first: Int = min(group &* 6, 58)
-                let tileLanes = lanes + group &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 64 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
             }
-        }
-        }
+            }
         }
     }
 
@@ -820,6 +928,7 @@ extension NinCifar10 {
         Self.parallel(12, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 264) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 11, by: 11) {
         for block in blocks {
             let kernelOffset: Int = block &* 3072
             let kernel = w + kernelOffset
@@ -827,9 +936,9 @@ extension NinCifar10 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 192, by: 64) {
-                for group in 0..<11 {
+                for group in band..<min(band &+ 11, 11) {
                     let first: Int = min(group &* 6, 58)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 8) &* 8 &+ (q0 % 8) &* 1
                     let q1: Int = first &+ 1
@@ -894,9 +1003,9 @@ extension NinCifar10 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<11 {
+            for group in band..<min(band &+ 11, 11) {
                 let first: Int = min(group &* 6, 58)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 64 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -906,6 +1015,7 @@ extension NinCifar10 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -920,7 +1030,7 @@ extension NinCifar10 {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(3, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 64, by: 72) {
+        for band in stride(from: 0, to: 64, by: 24) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 10 &- firstFilter)
@@ -928,7 +1038,7 @@ extension NinCifar10 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 2304 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 72, 64), by: 24) {
+                for start in stride(from: band, to: min(band &+ 24, 64), by: 24) {
                     let p: Int = min(start, 40)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])
@@ -1294,6 +1404,39 @@ extension NinCifar10 {
                 for t in 0..<taps {
                     for r in 0..<32 {
                         p[offset + ((b * channels + c) * taps + t) * 32 + r] = plain[((b * 32 + r) * channels + c) * taps + t]
+                    }
+                }
+            }
+        }
+    }
+
+    /// Transforms 3×3 conv weights (filters, channels, 3, 3) to Winograd F(2×2, 3×3)'s domain, U = G g Gᵀ with
+    /// G = (1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1), stored (16 values, filters / 16, channels, 16): a product reads the
+    /// sixteen filters of a block for one value and channel as two vectors. Computed in Double.
+    static func winogradFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int) {
+        let plain = Array(p[offset..<(offset + filters * channels * 9)])
+        let blocks = filters / 16
+        for k in 0..<filters {
+            for c in 0..<channels {
+                let g = (k * channels + c) * 9
+                func tap(_ i: Int, _ j: Int) -> Double { Double(plain[g + 3 * i + j]) }
+                for i in 0..<4 {
+                    // Row i of G g: (G row i) · g.
+                    var row = (0.0, 0.0, 0.0)
+                    for j in 0..<3 {
+                        let value: Double
+                        switch i {
+                        case 0: value = tap(0, j)
+                        case 1: value = (tap(0, j) + tap(1, j) + tap(2, j)) / 2
+                        case 2: value = (tap(0, j) - tap(1, j) + tap(2, j)) / 2
+                        default: value = tap(2, j)
+                        }
+                        if j == 0 { row.0 = value } else if j == 1 { row.1 = value } else { row.2 = value }
+                    }
+                    // (G g) Gᵀ along the row.
+                    let transformed = [row.0, (row.0 + row.1 + row.2) / 2, (row.0 - row.1 + row.2) / 2, row.2]
+                    for j in 0..<4 {
+                        p[offset + (((4 * i + j) * blocks + k / 16) * channels + c) * 16 + k % 16] = Float(transformed[j])
                     }
                 }
             }

@@ -16,9 +16,9 @@ public struct Resnet101: Sendable {
     /// Floats of activations, placed by liveness after fusion: the peak activation memory `convc summary` reports.
     public static let activationFloats = 2_007_040
     /// Floats of scratch for zero-padded copies of conv inputs.
-    public static let scratchFloats = 430_592
+    public static let scratchFloats = 1_228_032
     /// Floats of working memory `predict(_:batch:into:arena:)` needs: activations, then scratch.
-    public static let arenaFloats = 2_437_632
+    public static let arenaFloats = 3_235_072
     static let inputCount = 150_528
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -905,7 +905,7 @@ public struct Resnet101: Sendable {
 
     /// Builds the model from tensors by name, each in PyTorch's layout (row-major, as `state_dict` has them).
     public init(tensors: [String: [Float]]) throws {
-        var p = [Float](repeating: 0, count: 44_496_488)
+        var p = [Float](repeating: 0, count: 58_689_128)
         try Self.copy(tensors, "conv1.weight", into: &p, at: 0, count: 9408)
         try Self.foldBatchNorm(tensors, "bn1", epsilon: 1e-05, into: &p, weight: 0, bias: 9408, channels: 64, blocks: 1, blockStride: 0, channelStride: 147, run: 147)
         Self.blockFilters(&p, at: 0, filters: 64, groups: 1, channels: 3, taps: 49, block: 16)
@@ -913,313 +913,313 @@ public struct Resnet101: Sendable {
         try Self.foldBatchNorm(tensors, "layer1.0.bn1", epsilon: 1e-05, into: &p, weight: 9472, bias: 13_568, channels: 64, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
         Self.blockFilters(&p, at: 9472, filters: 64, groups: 1, channels: 64, taps: 1, block: 4)
         try Self.copy(tensors, "layer1.0.conv2.weight", into: &p, at: 13_632, count: 36_864)
-        try Self.foldBatchNorm(tensors, "layer1.0.bn2", epsilon: 1e-05, into: &p, weight: 13_632, bias: 50_496, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
-        Self.blockFilters(&p, at: 13_632, filters: 64, groups: 1, channels: 64, taps: 9, block: 16)
-        try Self.copy(tensors, "layer1.0.conv3.weight", into: &p, at: 50_560, count: 16_384)
-        try Self.foldBatchNorm(tensors, "layer1.0.bn3", epsilon: 1e-05, into: &p, weight: 50_560, bias: 66_944, channels: 256, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
-        Self.blockFilters(&p, at: 50_560, filters: 256, groups: 1, channels: 64, taps: 1, block: 4)
-        try Self.copy(tensors, "layer1.0.downsample.0.weight", into: &p, at: 67_200, count: 16_384)
-        try Self.foldBatchNorm(tensors, "layer1.0.downsample.1", epsilon: 1e-05, into: &p, weight: 67_200, bias: 83_584, channels: 256, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
-        Self.blockFilters(&p, at: 67_200, filters: 256, groups: 1, channels: 64, taps: 1, block: 4)
-        try Self.copy(tensors, "layer1.1.conv1.weight", into: &p, at: 83_840, count: 16_384)
-        try Self.foldBatchNorm(tensors, "layer1.1.bn1", epsilon: 1e-05, into: &p, weight: 83_840, bias: 100_224, channels: 64, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 83_840, filters: 64, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer1.1.conv2.weight", into: &p, at: 100_288, count: 36_864)
-        try Self.foldBatchNorm(tensors, "layer1.1.bn2", epsilon: 1e-05, into: &p, weight: 100_288, bias: 137_152, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
-        Self.blockFilters(&p, at: 100_288, filters: 64, groups: 1, channels: 64, taps: 9, block: 16)
-        try Self.copy(tensors, "layer1.1.conv3.weight", into: &p, at: 137_216, count: 16_384)
-        try Self.foldBatchNorm(tensors, "layer1.1.bn3", epsilon: 1e-05, into: &p, weight: 137_216, bias: 153_600, channels: 256, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
-        Self.blockFilters(&p, at: 137_216, filters: 256, groups: 1, channels: 64, taps: 1, block: 4)
-        try Self.copy(tensors, "layer1.2.conv1.weight", into: &p, at: 153_856, count: 16_384)
-        try Self.foldBatchNorm(tensors, "layer1.2.bn1", epsilon: 1e-05, into: &p, weight: 153_856, bias: 170_240, channels: 64, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 153_856, filters: 64, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer1.2.conv2.weight", into: &p, at: 170_304, count: 36_864)
-        try Self.foldBatchNorm(tensors, "layer1.2.bn2", epsilon: 1e-05, into: &p, weight: 170_304, bias: 207_168, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
-        Self.blockFilters(&p, at: 170_304, filters: 64, groups: 1, channels: 64, taps: 9, block: 16)
-        try Self.copy(tensors, "layer1.2.conv3.weight", into: &p, at: 207_232, count: 16_384)
-        try Self.foldBatchNorm(tensors, "layer1.2.bn3", epsilon: 1e-05, into: &p, weight: 207_232, bias: 223_616, channels: 256, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
-        Self.blockFilters(&p, at: 207_232, filters: 256, groups: 1, channels: 64, taps: 1, block: 4)
-        try Self.copy(tensors, "layer2.0.conv1.weight", into: &p, at: 223_872, count: 32_768)
-        try Self.foldBatchNorm(tensors, "layer2.0.bn1", epsilon: 1e-05, into: &p, weight: 223_872, bias: 256_640, channels: 128, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 223_872, filters: 128, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer2.0.conv2.weight", into: &p, at: 256_768, count: 147_456)
-        try Self.foldBatchNorm(tensors, "layer2.0.bn2", epsilon: 1e-05, into: &p, weight: 256_768, bias: 404_224, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
-        Self.blockFilters(&p, at: 256_768, filters: 128, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.copy(tensors, "layer2.0.conv3.weight", into: &p, at: 404_352, count: 65_536)
-        try Self.foldBatchNorm(tensors, "layer2.0.bn3", epsilon: 1e-05, into: &p, weight: 404_352, bias: 469_888, channels: 512, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        Self.blockFilters(&p, at: 404_352, filters: 512, groups: 1, channels: 128, taps: 1, block: 16)
-        try Self.copy(tensors, "layer2.0.downsample.0.weight", into: &p, at: 470_400, count: 131_072)
-        try Self.foldBatchNorm(tensors, "layer2.0.downsample.1", epsilon: 1e-05, into: &p, weight: 470_400, bias: 601_472, channels: 512, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 470_400, filters: 512, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer2.1.conv1.weight", into: &p, at: 601_984, count: 65_536)
-        try Self.foldBatchNorm(tensors, "layer2.1.bn1", epsilon: 1e-05, into: &p, weight: 601_984, bias: 667_520, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 601_984, filters: 128, groups: 1, channels: 512, taps: 1, block: 16)
-        try Self.copy(tensors, "layer2.1.conv2.weight", into: &p, at: 667_648, count: 147_456)
-        try Self.foldBatchNorm(tensors, "layer2.1.bn2", epsilon: 1e-05, into: &p, weight: 667_648, bias: 815_104, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
-        Self.blockFilters(&p, at: 667_648, filters: 128, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.copy(tensors, "layer2.1.conv3.weight", into: &p, at: 815_232, count: 65_536)
-        try Self.foldBatchNorm(tensors, "layer2.1.bn3", epsilon: 1e-05, into: &p, weight: 815_232, bias: 880_768, channels: 512, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        Self.blockFilters(&p, at: 815_232, filters: 512, groups: 1, channels: 128, taps: 1, block: 16)
-        try Self.copy(tensors, "layer2.2.conv1.weight", into: &p, at: 881_280, count: 65_536)
-        try Self.foldBatchNorm(tensors, "layer2.2.bn1", epsilon: 1e-05, into: &p, weight: 881_280, bias: 946_816, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 881_280, filters: 128, groups: 1, channels: 512, taps: 1, block: 16)
-        try Self.copy(tensors, "layer2.2.conv2.weight", into: &p, at: 946_944, count: 147_456)
-        try Self.foldBatchNorm(tensors, "layer2.2.bn2", epsilon: 1e-05, into: &p, weight: 946_944, bias: 1_094_400, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
-        Self.blockFilters(&p, at: 946_944, filters: 128, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.copy(tensors, "layer2.2.conv3.weight", into: &p, at: 1_094_528, count: 65_536)
-        try Self.foldBatchNorm(tensors, "layer2.2.bn3", epsilon: 1e-05, into: &p, weight: 1_094_528, bias: 1_160_064, channels: 512, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        Self.blockFilters(&p, at: 1_094_528, filters: 512, groups: 1, channels: 128, taps: 1, block: 16)
-        try Self.copy(tensors, "layer2.3.conv1.weight", into: &p, at: 1_160_576, count: 65_536)
-        try Self.foldBatchNorm(tensors, "layer2.3.bn1", epsilon: 1e-05, into: &p, weight: 1_160_576, bias: 1_226_112, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 1_160_576, filters: 128, groups: 1, channels: 512, taps: 1, block: 16)
-        try Self.copy(tensors, "layer2.3.conv2.weight", into: &p, at: 1_226_240, count: 147_456)
-        try Self.foldBatchNorm(tensors, "layer2.3.bn2", epsilon: 1e-05, into: &p, weight: 1_226_240, bias: 1_373_696, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
-        Self.blockFilters(&p, at: 1_226_240, filters: 128, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.copy(tensors, "layer2.3.conv3.weight", into: &p, at: 1_373_824, count: 65_536)
-        try Self.foldBatchNorm(tensors, "layer2.3.bn3", epsilon: 1e-05, into: &p, weight: 1_373_824, bias: 1_439_360, channels: 512, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        Self.blockFilters(&p, at: 1_373_824, filters: 512, groups: 1, channels: 128, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.0.conv1.weight", into: &p, at: 1_439_872, count: 131_072)
-        try Self.foldBatchNorm(tensors, "layer3.0.bn1", epsilon: 1e-05, into: &p, weight: 1_439_872, bias: 1_570_944, channels: 256, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 1_439_872, filters: 256, groups: 1, channels: 512, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.0.conv2.weight", into: &p, at: 1_571_200, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.0.bn2", epsilon: 1e-05, into: &p, weight: 1_571_200, bias: 2_161_024, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 1_571_200, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.0.conv3.weight", into: &p, at: 2_161_280, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.0.bn3", epsilon: 1e-05, into: &p, weight: 2_161_280, bias: 2_423_424, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 2_161_280, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.0.downsample.0.weight", into: &p, at: 2_424_448, count: 524_288)
-        try Self.foldBatchNorm(tensors, "layer3.0.downsample.1", epsilon: 1e-05, into: &p, weight: 2_424_448, bias: 2_948_736, channels: 1024, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 2_424_448, filters: 1024, groups: 1, channels: 512, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.1.conv1.weight", into: &p, at: 2_949_760, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.1.bn1", epsilon: 1e-05, into: &p, weight: 2_949_760, bias: 3_211_904, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 2_949_760, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.1.conv2.weight", into: &p, at: 3_212_160, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.1.bn2", epsilon: 1e-05, into: &p, weight: 3_212_160, bias: 3_801_984, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 3_212_160, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.1.conv3.weight", into: &p, at: 3_802_240, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.1.bn3", epsilon: 1e-05, into: &p, weight: 3_802_240, bias: 4_064_384, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 3_802_240, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.2.conv1.weight", into: &p, at: 4_065_408, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.2.bn1", epsilon: 1e-05, into: &p, weight: 4_065_408, bias: 4_327_552, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 4_065_408, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.2.conv2.weight", into: &p, at: 4_327_808, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.2.bn2", epsilon: 1e-05, into: &p, weight: 4_327_808, bias: 4_917_632, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 4_327_808, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.2.conv3.weight", into: &p, at: 4_917_888, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.2.bn3", epsilon: 1e-05, into: &p, weight: 4_917_888, bias: 5_180_032, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 4_917_888, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.3.conv1.weight", into: &p, at: 5_181_056, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.3.bn1", epsilon: 1e-05, into: &p, weight: 5_181_056, bias: 5_443_200, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 5_181_056, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.3.conv2.weight", into: &p, at: 5_443_456, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.3.bn2", epsilon: 1e-05, into: &p, weight: 5_443_456, bias: 6_033_280, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 5_443_456, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.3.conv3.weight", into: &p, at: 6_033_536, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.3.bn3", epsilon: 1e-05, into: &p, weight: 6_033_536, bias: 6_295_680, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 6_033_536, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.4.conv1.weight", into: &p, at: 6_296_704, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.4.bn1", epsilon: 1e-05, into: &p, weight: 6_296_704, bias: 6_558_848, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 6_296_704, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.4.conv2.weight", into: &p, at: 6_559_104, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.4.bn2", epsilon: 1e-05, into: &p, weight: 6_559_104, bias: 7_148_928, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 6_559_104, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.4.conv3.weight", into: &p, at: 7_149_184, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.4.bn3", epsilon: 1e-05, into: &p, weight: 7_149_184, bias: 7_411_328, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 7_149_184, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.5.conv1.weight", into: &p, at: 7_412_352, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.5.bn1", epsilon: 1e-05, into: &p, weight: 7_412_352, bias: 7_674_496, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 7_412_352, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.5.conv2.weight", into: &p, at: 7_674_752, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.5.bn2", epsilon: 1e-05, into: &p, weight: 7_674_752, bias: 8_264_576, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 7_674_752, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.5.conv3.weight", into: &p, at: 8_264_832, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.5.bn3", epsilon: 1e-05, into: &p, weight: 8_264_832, bias: 8_526_976, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 8_264_832, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.6.conv1.weight", into: &p, at: 8_528_000, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.6.bn1", epsilon: 1e-05, into: &p, weight: 8_528_000, bias: 8_790_144, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 8_528_000, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.6.conv2.weight", into: &p, at: 8_790_400, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.6.bn2", epsilon: 1e-05, into: &p, weight: 8_790_400, bias: 9_380_224, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 8_790_400, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.6.conv3.weight", into: &p, at: 9_380_480, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.6.bn3", epsilon: 1e-05, into: &p, weight: 9_380_480, bias: 9_642_624, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 9_380_480, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.7.conv1.weight", into: &p, at: 9_643_648, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.7.bn1", epsilon: 1e-05, into: &p, weight: 9_643_648, bias: 9_905_792, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 9_643_648, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.7.conv2.weight", into: &p, at: 9_906_048, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.7.bn2", epsilon: 1e-05, into: &p, weight: 9_906_048, bias: 10_495_872, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 9_906_048, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.7.conv3.weight", into: &p, at: 10_496_128, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.7.bn3", epsilon: 1e-05, into: &p, weight: 10_496_128, bias: 10_758_272, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 10_496_128, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.8.conv1.weight", into: &p, at: 10_759_296, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.8.bn1", epsilon: 1e-05, into: &p, weight: 10_759_296, bias: 11_021_440, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 10_759_296, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.8.conv2.weight", into: &p, at: 11_021_696, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.8.bn2", epsilon: 1e-05, into: &p, weight: 11_021_696, bias: 11_611_520, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 11_021_696, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.8.conv3.weight", into: &p, at: 11_611_776, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.8.bn3", epsilon: 1e-05, into: &p, weight: 11_611_776, bias: 11_873_920, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 11_611_776, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.9.conv1.weight", into: &p, at: 11_874_944, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.9.bn1", epsilon: 1e-05, into: &p, weight: 11_874_944, bias: 12_137_088, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 11_874_944, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.9.conv2.weight", into: &p, at: 12_137_344, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.9.bn2", epsilon: 1e-05, into: &p, weight: 12_137_344, bias: 12_727_168, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 12_137_344, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.9.conv3.weight", into: &p, at: 12_727_424, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.9.bn3", epsilon: 1e-05, into: &p, weight: 12_727_424, bias: 12_989_568, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 12_727_424, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.10.conv1.weight", into: &p, at: 12_990_592, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.10.bn1", epsilon: 1e-05, into: &p, weight: 12_990_592, bias: 13_252_736, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 12_990_592, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.10.conv2.weight", into: &p, at: 13_252_992, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.10.bn2", epsilon: 1e-05, into: &p, weight: 13_252_992, bias: 13_842_816, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 13_252_992, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.10.conv3.weight", into: &p, at: 13_843_072, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.10.bn3", epsilon: 1e-05, into: &p, weight: 13_843_072, bias: 14_105_216, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 13_843_072, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.11.conv1.weight", into: &p, at: 14_106_240, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.11.bn1", epsilon: 1e-05, into: &p, weight: 14_106_240, bias: 14_368_384, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 14_106_240, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.11.conv2.weight", into: &p, at: 14_368_640, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.11.bn2", epsilon: 1e-05, into: &p, weight: 14_368_640, bias: 14_958_464, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 14_368_640, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.11.conv3.weight", into: &p, at: 14_958_720, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.11.bn3", epsilon: 1e-05, into: &p, weight: 14_958_720, bias: 15_220_864, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 14_958_720, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.12.conv1.weight", into: &p, at: 15_221_888, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.12.bn1", epsilon: 1e-05, into: &p, weight: 15_221_888, bias: 15_484_032, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 15_221_888, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.12.conv2.weight", into: &p, at: 15_484_288, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.12.bn2", epsilon: 1e-05, into: &p, weight: 15_484_288, bias: 16_074_112, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 15_484_288, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.12.conv3.weight", into: &p, at: 16_074_368, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.12.bn3", epsilon: 1e-05, into: &p, weight: 16_074_368, bias: 16_336_512, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 16_074_368, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.13.conv1.weight", into: &p, at: 16_337_536, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.13.bn1", epsilon: 1e-05, into: &p, weight: 16_337_536, bias: 16_599_680, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 16_337_536, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.13.conv2.weight", into: &p, at: 16_599_936, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.13.bn2", epsilon: 1e-05, into: &p, weight: 16_599_936, bias: 17_189_760, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 16_599_936, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.13.conv3.weight", into: &p, at: 17_190_016, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.13.bn3", epsilon: 1e-05, into: &p, weight: 17_190_016, bias: 17_452_160, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 17_190_016, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.14.conv1.weight", into: &p, at: 17_453_184, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.14.bn1", epsilon: 1e-05, into: &p, weight: 17_453_184, bias: 17_715_328, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 17_453_184, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.14.conv2.weight", into: &p, at: 17_715_584, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.14.bn2", epsilon: 1e-05, into: &p, weight: 17_715_584, bias: 18_305_408, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 17_715_584, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.14.conv3.weight", into: &p, at: 18_305_664, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.14.bn3", epsilon: 1e-05, into: &p, weight: 18_305_664, bias: 18_567_808, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 18_305_664, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.15.conv1.weight", into: &p, at: 18_568_832, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.15.bn1", epsilon: 1e-05, into: &p, weight: 18_568_832, bias: 18_830_976, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 18_568_832, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.15.conv2.weight", into: &p, at: 18_831_232, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.15.bn2", epsilon: 1e-05, into: &p, weight: 18_831_232, bias: 19_421_056, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 18_831_232, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.15.conv3.weight", into: &p, at: 19_421_312, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.15.bn3", epsilon: 1e-05, into: &p, weight: 19_421_312, bias: 19_683_456, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 19_421_312, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.16.conv1.weight", into: &p, at: 19_684_480, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.16.bn1", epsilon: 1e-05, into: &p, weight: 19_684_480, bias: 19_946_624, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 19_684_480, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.16.conv2.weight", into: &p, at: 19_946_880, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.16.bn2", epsilon: 1e-05, into: &p, weight: 19_946_880, bias: 20_536_704, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 19_946_880, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.16.conv3.weight", into: &p, at: 20_536_960, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.16.bn3", epsilon: 1e-05, into: &p, weight: 20_536_960, bias: 20_799_104, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 20_536_960, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.17.conv1.weight", into: &p, at: 20_800_128, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.17.bn1", epsilon: 1e-05, into: &p, weight: 20_800_128, bias: 21_062_272, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 20_800_128, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.17.conv2.weight", into: &p, at: 21_062_528, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.17.bn2", epsilon: 1e-05, into: &p, weight: 21_062_528, bias: 21_652_352, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 21_062_528, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.17.conv3.weight", into: &p, at: 21_652_608, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.17.bn3", epsilon: 1e-05, into: &p, weight: 21_652_608, bias: 21_914_752, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 21_652_608, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.18.conv1.weight", into: &p, at: 21_915_776, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.18.bn1", epsilon: 1e-05, into: &p, weight: 21_915_776, bias: 22_177_920, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 21_915_776, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.18.conv2.weight", into: &p, at: 22_178_176, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.18.bn2", epsilon: 1e-05, into: &p, weight: 22_178_176, bias: 22_768_000, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 22_178_176, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.18.conv3.weight", into: &p, at: 22_768_256, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.18.bn3", epsilon: 1e-05, into: &p, weight: 22_768_256, bias: 23_030_400, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 22_768_256, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.19.conv1.weight", into: &p, at: 23_031_424, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.19.bn1", epsilon: 1e-05, into: &p, weight: 23_031_424, bias: 23_293_568, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 23_031_424, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.19.conv2.weight", into: &p, at: 23_293_824, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.19.bn2", epsilon: 1e-05, into: &p, weight: 23_293_824, bias: 23_883_648, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 23_293_824, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.19.conv3.weight", into: &p, at: 23_883_904, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.19.bn3", epsilon: 1e-05, into: &p, weight: 23_883_904, bias: 24_146_048, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 23_883_904, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.20.conv1.weight", into: &p, at: 24_147_072, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.20.bn1", epsilon: 1e-05, into: &p, weight: 24_147_072, bias: 24_409_216, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 24_147_072, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.20.conv2.weight", into: &p, at: 24_409_472, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.20.bn2", epsilon: 1e-05, into: &p, weight: 24_409_472, bias: 24_999_296, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 24_409_472, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.20.conv3.weight", into: &p, at: 24_999_552, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.20.bn3", epsilon: 1e-05, into: &p, weight: 24_999_552, bias: 25_261_696, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 24_999_552, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.21.conv1.weight", into: &p, at: 25_262_720, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.21.bn1", epsilon: 1e-05, into: &p, weight: 25_262_720, bias: 25_524_864, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 25_262_720, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.21.conv2.weight", into: &p, at: 25_525_120, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.21.bn2", epsilon: 1e-05, into: &p, weight: 25_525_120, bias: 26_114_944, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 25_525_120, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.21.conv3.weight", into: &p, at: 26_115_200, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.21.bn3", epsilon: 1e-05, into: &p, weight: 26_115_200, bias: 26_377_344, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 26_115_200, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.22.conv1.weight", into: &p, at: 26_378_368, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.22.bn1", epsilon: 1e-05, into: &p, weight: 26_378_368, bias: 26_640_512, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 26_378_368, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.22.conv2.weight", into: &p, at: 26_640_768, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.22.bn2", epsilon: 1e-05, into: &p, weight: 26_640_768, bias: 27_230_592, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 26_640_768, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.22.conv3.weight", into: &p, at: 27_230_848, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.22.bn3", epsilon: 1e-05, into: &p, weight: 27_230_848, bias: 27_492_992, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 27_230_848, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer4.0.conv1.weight", into: &p, at: 27_494_016, count: 524_288)
-        try Self.foldBatchNorm(tensors, "layer4.0.bn1", epsilon: 1e-05, into: &p, weight: 27_494_016, bias: 28_018_304, channels: 512, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 27_494_016, filters: 512, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer4.0.conv2.weight", into: &p, at: 28_018_816, count: 2_359_296)
-        try Self.foldBatchNorm(tensors, "layer4.0.bn2", epsilon: 1e-05, into: &p, weight: 28_018_816, bias: 30_378_112, channels: 512, blocks: 1, blockStride: 0, channelStride: 4608, run: 4608)
-        Self.blockFilters(&p, at: 28_018_816, filters: 512, groups: 1, channels: 512, taps: 9, block: 16)
-        try Self.copy(tensors, "layer4.0.conv3.weight", into: &p, at: 30_378_624, count: 1_048_576)
-        try Self.foldBatchNorm(tensors, "layer4.0.bn3", epsilon: 1e-05, into: &p, weight: 30_378_624, bias: 31_427_200, channels: 2048, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 30_378_624, filters: 2048, groups: 1, channels: 512, taps: 1, block: 16)
-        try Self.copy(tensors, "layer4.0.downsample.0.weight", into: &p, at: 31_429_248, count: 2_097_152)
-        try Self.foldBatchNorm(tensors, "layer4.0.downsample.1", epsilon: 1e-05, into: &p, weight: 31_429_248, bias: 33_526_400, channels: 2048, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 31_429_248, filters: 2048, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer4.1.conv1.weight", into: &p, at: 33_528_448, count: 1_048_576)
-        try Self.foldBatchNorm(tensors, "layer4.1.bn1", epsilon: 1e-05, into: &p, weight: 33_528_448, bias: 34_577_024, channels: 512, blocks: 1, blockStride: 0, channelStride: 2048, run: 2048)
-        Self.blockFilters(&p, at: 33_528_448, filters: 512, groups: 1, channels: 2048, taps: 1, block: 16)
-        try Self.copy(tensors, "layer4.1.conv2.weight", into: &p, at: 34_577_536, count: 2_359_296)
-        try Self.foldBatchNorm(tensors, "layer4.1.bn2", epsilon: 1e-05, into: &p, weight: 34_577_536, bias: 36_936_832, channels: 512, blocks: 1, blockStride: 0, channelStride: 4608, run: 4608)
-        Self.blockFilters(&p, at: 34_577_536, filters: 512, groups: 1, channels: 512, taps: 9, block: 16)
-        try Self.copy(tensors, "layer4.1.conv3.weight", into: &p, at: 36_937_344, count: 1_048_576)
-        try Self.foldBatchNorm(tensors, "layer4.1.bn3", epsilon: 1e-05, into: &p, weight: 36_937_344, bias: 37_985_920, channels: 2048, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 36_937_344, filters: 2048, groups: 1, channels: 512, taps: 1, block: 16)
-        try Self.copy(tensors, "layer4.2.conv1.weight", into: &p, at: 37_987_968, count: 1_048_576)
-        try Self.foldBatchNorm(tensors, "layer4.2.bn1", epsilon: 1e-05, into: &p, weight: 37_987_968, bias: 39_036_544, channels: 512, blocks: 1, blockStride: 0, channelStride: 2048, run: 2048)
-        Self.blockFilters(&p, at: 37_987_968, filters: 512, groups: 1, channels: 2048, taps: 1, block: 16)
-        try Self.copy(tensors, "layer4.2.conv2.weight", into: &p, at: 39_037_056, count: 2_359_296)
-        try Self.foldBatchNorm(tensors, "layer4.2.bn2", epsilon: 1e-05, into: &p, weight: 39_037_056, bias: 41_396_352, channels: 512, blocks: 1, blockStride: 0, channelStride: 4608, run: 4608)
-        Self.blockFilters(&p, at: 39_037_056, filters: 512, groups: 1, channels: 512, taps: 9, block: 16)
-        try Self.copy(tensors, "layer4.2.conv3.weight", into: &p, at: 41_396_864, count: 1_048_576)
-        try Self.foldBatchNorm(tensors, "layer4.2.bn3", epsilon: 1e-05, into: &p, weight: 41_396_864, bias: 42_445_440, channels: 2048, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 41_396_864, filters: 2048, groups: 1, channels: 512, taps: 1, block: 16)
-        try Self.copy(tensors, "fc.weight", into: &p, at: 42_447_488, count: 2_048_000)
-        try Self.copy(tensors, "fc.bias", into: &p, at: 44_495_488, count: 1000)
+        try Self.foldBatchNorm(tensors, "layer1.0.bn2", epsilon: 1e-05, into: &p, weight: 13_632, bias: 79_168, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
+        Self.winogradFilters(&p, at: 13_632, filters: 64, channels: 64)
+        try Self.copy(tensors, "layer1.0.conv3.weight", into: &p, at: 79_232, count: 16_384)
+        try Self.foldBatchNorm(tensors, "layer1.0.bn3", epsilon: 1e-05, into: &p, weight: 79_232, bias: 95_616, channels: 256, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
+        Self.blockFilters(&p, at: 79_232, filters: 256, groups: 1, channels: 64, taps: 1, block: 4)
+        try Self.copy(tensors, "layer1.0.downsample.0.weight", into: &p, at: 95_872, count: 16_384)
+        try Self.foldBatchNorm(tensors, "layer1.0.downsample.1", epsilon: 1e-05, into: &p, weight: 95_872, bias: 112_256, channels: 256, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
+        Self.blockFilters(&p, at: 95_872, filters: 256, groups: 1, channels: 64, taps: 1, block: 4)
+        try Self.copy(tensors, "layer1.1.conv1.weight", into: &p, at: 112_512, count: 16_384)
+        try Self.foldBatchNorm(tensors, "layer1.1.bn1", epsilon: 1e-05, into: &p, weight: 112_512, bias: 128_896, channels: 64, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 112_512, filters: 64, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer1.1.conv2.weight", into: &p, at: 128_960, count: 36_864)
+        try Self.foldBatchNorm(tensors, "layer1.1.bn2", epsilon: 1e-05, into: &p, weight: 128_960, bias: 194_496, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
+        Self.winogradFilters(&p, at: 128_960, filters: 64, channels: 64)
+        try Self.copy(tensors, "layer1.1.conv3.weight", into: &p, at: 194_560, count: 16_384)
+        try Self.foldBatchNorm(tensors, "layer1.1.bn3", epsilon: 1e-05, into: &p, weight: 194_560, bias: 210_944, channels: 256, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
+        Self.blockFilters(&p, at: 194_560, filters: 256, groups: 1, channels: 64, taps: 1, block: 4)
+        try Self.copy(tensors, "layer1.2.conv1.weight", into: &p, at: 211_200, count: 16_384)
+        try Self.foldBatchNorm(tensors, "layer1.2.bn1", epsilon: 1e-05, into: &p, weight: 211_200, bias: 227_584, channels: 64, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 211_200, filters: 64, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer1.2.conv2.weight", into: &p, at: 227_648, count: 36_864)
+        try Self.foldBatchNorm(tensors, "layer1.2.bn2", epsilon: 1e-05, into: &p, weight: 227_648, bias: 293_184, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
+        Self.winogradFilters(&p, at: 227_648, filters: 64, channels: 64)
+        try Self.copy(tensors, "layer1.2.conv3.weight", into: &p, at: 293_248, count: 16_384)
+        try Self.foldBatchNorm(tensors, "layer1.2.bn3", epsilon: 1e-05, into: &p, weight: 293_248, bias: 309_632, channels: 256, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
+        Self.blockFilters(&p, at: 293_248, filters: 256, groups: 1, channels: 64, taps: 1, block: 4)
+        try Self.copy(tensors, "layer2.0.conv1.weight", into: &p, at: 309_888, count: 32_768)
+        try Self.foldBatchNorm(tensors, "layer2.0.bn1", epsilon: 1e-05, into: &p, weight: 309_888, bias: 342_656, channels: 128, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 309_888, filters: 128, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer2.0.conv2.weight", into: &p, at: 342_784, count: 147_456)
+        try Self.foldBatchNorm(tensors, "layer2.0.bn2", epsilon: 1e-05, into: &p, weight: 342_784, bias: 490_240, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
+        Self.blockFilters(&p, at: 342_784, filters: 128, groups: 1, channels: 128, taps: 9, block: 16)
+        try Self.copy(tensors, "layer2.0.conv3.weight", into: &p, at: 490_368, count: 65_536)
+        try Self.foldBatchNorm(tensors, "layer2.0.bn3", epsilon: 1e-05, into: &p, weight: 490_368, bias: 555_904, channels: 512, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 490_368, filters: 512, groups: 1, channels: 128, taps: 1, block: 16)
+        try Self.copy(tensors, "layer2.0.downsample.0.weight", into: &p, at: 556_416, count: 131_072)
+        try Self.foldBatchNorm(tensors, "layer2.0.downsample.1", epsilon: 1e-05, into: &p, weight: 556_416, bias: 687_488, channels: 512, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 556_416, filters: 512, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer2.1.conv1.weight", into: &p, at: 688_000, count: 65_536)
+        try Self.foldBatchNorm(tensors, "layer2.1.bn1", epsilon: 1e-05, into: &p, weight: 688_000, bias: 753_536, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 688_000, filters: 128, groups: 1, channels: 512, taps: 1, block: 16)
+        try Self.copy(tensors, "layer2.1.conv2.weight", into: &p, at: 753_664, count: 147_456)
+        try Self.foldBatchNorm(tensors, "layer2.1.bn2", epsilon: 1e-05, into: &p, weight: 753_664, bias: 1_015_808, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
+        Self.winogradFilters(&p, at: 753_664, filters: 128, channels: 128)
+        try Self.copy(tensors, "layer2.1.conv3.weight", into: &p, at: 1_015_936, count: 65_536)
+        try Self.foldBatchNorm(tensors, "layer2.1.bn3", epsilon: 1e-05, into: &p, weight: 1_015_936, bias: 1_081_472, channels: 512, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 1_015_936, filters: 512, groups: 1, channels: 128, taps: 1, block: 16)
+        try Self.copy(tensors, "layer2.2.conv1.weight", into: &p, at: 1_081_984, count: 65_536)
+        try Self.foldBatchNorm(tensors, "layer2.2.bn1", epsilon: 1e-05, into: &p, weight: 1_081_984, bias: 1_147_520, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 1_081_984, filters: 128, groups: 1, channels: 512, taps: 1, block: 16)
+        try Self.copy(tensors, "layer2.2.conv2.weight", into: &p, at: 1_147_648, count: 147_456)
+        try Self.foldBatchNorm(tensors, "layer2.2.bn2", epsilon: 1e-05, into: &p, weight: 1_147_648, bias: 1_409_792, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
+        Self.winogradFilters(&p, at: 1_147_648, filters: 128, channels: 128)
+        try Self.copy(tensors, "layer2.2.conv3.weight", into: &p, at: 1_409_920, count: 65_536)
+        try Self.foldBatchNorm(tensors, "layer2.2.bn3", epsilon: 1e-05, into: &p, weight: 1_409_920, bias: 1_475_456, channels: 512, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 1_409_920, filters: 512, groups: 1, channels: 128, taps: 1, block: 16)
+        try Self.copy(tensors, "layer2.3.conv1.weight", into: &p, at: 1_475_968, count: 65_536)
+        try Self.foldBatchNorm(tensors, "layer2.3.bn1", epsilon: 1e-05, into: &p, weight: 1_475_968, bias: 1_541_504, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 1_475_968, filters: 128, groups: 1, channels: 512, taps: 1, block: 16)
+        try Self.copy(tensors, "layer2.3.conv2.weight", into: &p, at: 1_541_632, count: 147_456)
+        try Self.foldBatchNorm(tensors, "layer2.3.bn2", epsilon: 1e-05, into: &p, weight: 1_541_632, bias: 1_803_776, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
+        Self.winogradFilters(&p, at: 1_541_632, filters: 128, channels: 128)
+        try Self.copy(tensors, "layer2.3.conv3.weight", into: &p, at: 1_803_904, count: 65_536)
+        try Self.foldBatchNorm(tensors, "layer2.3.bn3", epsilon: 1e-05, into: &p, weight: 1_803_904, bias: 1_869_440, channels: 512, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 1_803_904, filters: 512, groups: 1, channels: 128, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.0.conv1.weight", into: &p, at: 1_869_952, count: 131_072)
+        try Self.foldBatchNorm(tensors, "layer3.0.bn1", epsilon: 1e-05, into: &p, weight: 1_869_952, bias: 2_001_024, channels: 256, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 1_869_952, filters: 256, groups: 1, channels: 512, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.0.conv2.weight", into: &p, at: 2_001_280, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.0.bn2", epsilon: 1e-05, into: &p, weight: 2_001_280, bias: 2_591_104, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.blockFilters(&p, at: 2_001_280, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
+        try Self.copy(tensors, "layer3.0.conv3.weight", into: &p, at: 2_591_360, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.0.bn3", epsilon: 1e-05, into: &p, weight: 2_591_360, bias: 2_853_504, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 2_591_360, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.0.downsample.0.weight", into: &p, at: 2_854_528, count: 524_288)
+        try Self.foldBatchNorm(tensors, "layer3.0.downsample.1", epsilon: 1e-05, into: &p, weight: 2_854_528, bias: 3_378_816, channels: 1024, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 2_854_528, filters: 1024, groups: 1, channels: 512, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.1.conv1.weight", into: &p, at: 3_379_840, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.1.bn1", epsilon: 1e-05, into: &p, weight: 3_379_840, bias: 3_641_984, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 3_379_840, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.1.conv2.weight", into: &p, at: 3_642_240, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.1.bn2", epsilon: 1e-05, into: &p, weight: 3_642_240, bias: 4_690_816, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 3_642_240, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.1.conv3.weight", into: &p, at: 4_691_072, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.1.bn3", epsilon: 1e-05, into: &p, weight: 4_691_072, bias: 4_953_216, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 4_691_072, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.2.conv1.weight", into: &p, at: 4_954_240, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.2.bn1", epsilon: 1e-05, into: &p, weight: 4_954_240, bias: 5_216_384, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 4_954_240, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.2.conv2.weight", into: &p, at: 5_216_640, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.2.bn2", epsilon: 1e-05, into: &p, weight: 5_216_640, bias: 6_265_216, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 5_216_640, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.2.conv3.weight", into: &p, at: 6_265_472, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.2.bn3", epsilon: 1e-05, into: &p, weight: 6_265_472, bias: 6_527_616, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 6_265_472, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.3.conv1.weight", into: &p, at: 6_528_640, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.3.bn1", epsilon: 1e-05, into: &p, weight: 6_528_640, bias: 6_790_784, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 6_528_640, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.3.conv2.weight", into: &p, at: 6_791_040, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.3.bn2", epsilon: 1e-05, into: &p, weight: 6_791_040, bias: 7_839_616, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 6_791_040, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.3.conv3.weight", into: &p, at: 7_839_872, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.3.bn3", epsilon: 1e-05, into: &p, weight: 7_839_872, bias: 8_102_016, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 7_839_872, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.4.conv1.weight", into: &p, at: 8_103_040, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.4.bn1", epsilon: 1e-05, into: &p, weight: 8_103_040, bias: 8_365_184, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 8_103_040, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.4.conv2.weight", into: &p, at: 8_365_440, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.4.bn2", epsilon: 1e-05, into: &p, weight: 8_365_440, bias: 9_414_016, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 8_365_440, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.4.conv3.weight", into: &p, at: 9_414_272, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.4.bn3", epsilon: 1e-05, into: &p, weight: 9_414_272, bias: 9_676_416, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 9_414_272, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.5.conv1.weight", into: &p, at: 9_677_440, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.5.bn1", epsilon: 1e-05, into: &p, weight: 9_677_440, bias: 9_939_584, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 9_677_440, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.5.conv2.weight", into: &p, at: 9_939_840, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.5.bn2", epsilon: 1e-05, into: &p, weight: 9_939_840, bias: 10_988_416, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 9_939_840, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.5.conv3.weight", into: &p, at: 10_988_672, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.5.bn3", epsilon: 1e-05, into: &p, weight: 10_988_672, bias: 11_250_816, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 10_988_672, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.6.conv1.weight", into: &p, at: 11_251_840, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.6.bn1", epsilon: 1e-05, into: &p, weight: 11_251_840, bias: 11_513_984, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 11_251_840, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.6.conv2.weight", into: &p, at: 11_514_240, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.6.bn2", epsilon: 1e-05, into: &p, weight: 11_514_240, bias: 12_562_816, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 11_514_240, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.6.conv3.weight", into: &p, at: 12_563_072, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.6.bn3", epsilon: 1e-05, into: &p, weight: 12_563_072, bias: 12_825_216, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 12_563_072, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.7.conv1.weight", into: &p, at: 12_826_240, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.7.bn1", epsilon: 1e-05, into: &p, weight: 12_826_240, bias: 13_088_384, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 12_826_240, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.7.conv2.weight", into: &p, at: 13_088_640, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.7.bn2", epsilon: 1e-05, into: &p, weight: 13_088_640, bias: 14_137_216, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 13_088_640, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.7.conv3.weight", into: &p, at: 14_137_472, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.7.bn3", epsilon: 1e-05, into: &p, weight: 14_137_472, bias: 14_399_616, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 14_137_472, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.8.conv1.weight", into: &p, at: 14_400_640, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.8.bn1", epsilon: 1e-05, into: &p, weight: 14_400_640, bias: 14_662_784, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 14_400_640, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.8.conv2.weight", into: &p, at: 14_663_040, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.8.bn2", epsilon: 1e-05, into: &p, weight: 14_663_040, bias: 15_711_616, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 14_663_040, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.8.conv3.weight", into: &p, at: 15_711_872, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.8.bn3", epsilon: 1e-05, into: &p, weight: 15_711_872, bias: 15_974_016, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 15_711_872, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.9.conv1.weight", into: &p, at: 15_975_040, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.9.bn1", epsilon: 1e-05, into: &p, weight: 15_975_040, bias: 16_237_184, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 15_975_040, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.9.conv2.weight", into: &p, at: 16_237_440, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.9.bn2", epsilon: 1e-05, into: &p, weight: 16_237_440, bias: 17_286_016, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 16_237_440, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.9.conv3.weight", into: &p, at: 17_286_272, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.9.bn3", epsilon: 1e-05, into: &p, weight: 17_286_272, bias: 17_548_416, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 17_286_272, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.10.conv1.weight", into: &p, at: 17_549_440, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.10.bn1", epsilon: 1e-05, into: &p, weight: 17_549_440, bias: 17_811_584, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 17_549_440, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.10.conv2.weight", into: &p, at: 17_811_840, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.10.bn2", epsilon: 1e-05, into: &p, weight: 17_811_840, bias: 18_860_416, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 17_811_840, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.10.conv3.weight", into: &p, at: 18_860_672, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.10.bn3", epsilon: 1e-05, into: &p, weight: 18_860_672, bias: 19_122_816, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 18_860_672, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.11.conv1.weight", into: &p, at: 19_123_840, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.11.bn1", epsilon: 1e-05, into: &p, weight: 19_123_840, bias: 19_385_984, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 19_123_840, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.11.conv2.weight", into: &p, at: 19_386_240, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.11.bn2", epsilon: 1e-05, into: &p, weight: 19_386_240, bias: 20_434_816, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 19_386_240, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.11.conv3.weight", into: &p, at: 20_435_072, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.11.bn3", epsilon: 1e-05, into: &p, weight: 20_435_072, bias: 20_697_216, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 20_435_072, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.12.conv1.weight", into: &p, at: 20_698_240, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.12.bn1", epsilon: 1e-05, into: &p, weight: 20_698_240, bias: 20_960_384, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 20_698_240, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.12.conv2.weight", into: &p, at: 20_960_640, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.12.bn2", epsilon: 1e-05, into: &p, weight: 20_960_640, bias: 22_009_216, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 20_960_640, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.12.conv3.weight", into: &p, at: 22_009_472, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.12.bn3", epsilon: 1e-05, into: &p, weight: 22_009_472, bias: 22_271_616, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 22_009_472, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.13.conv1.weight", into: &p, at: 22_272_640, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.13.bn1", epsilon: 1e-05, into: &p, weight: 22_272_640, bias: 22_534_784, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 22_272_640, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.13.conv2.weight", into: &p, at: 22_535_040, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.13.bn2", epsilon: 1e-05, into: &p, weight: 22_535_040, bias: 23_583_616, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 22_535_040, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.13.conv3.weight", into: &p, at: 23_583_872, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.13.bn3", epsilon: 1e-05, into: &p, weight: 23_583_872, bias: 23_846_016, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 23_583_872, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.14.conv1.weight", into: &p, at: 23_847_040, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.14.bn1", epsilon: 1e-05, into: &p, weight: 23_847_040, bias: 24_109_184, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 23_847_040, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.14.conv2.weight", into: &p, at: 24_109_440, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.14.bn2", epsilon: 1e-05, into: &p, weight: 24_109_440, bias: 25_158_016, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 24_109_440, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.14.conv3.weight", into: &p, at: 25_158_272, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.14.bn3", epsilon: 1e-05, into: &p, weight: 25_158_272, bias: 25_420_416, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 25_158_272, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.15.conv1.weight", into: &p, at: 25_421_440, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.15.bn1", epsilon: 1e-05, into: &p, weight: 25_421_440, bias: 25_683_584, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 25_421_440, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.15.conv2.weight", into: &p, at: 25_683_840, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.15.bn2", epsilon: 1e-05, into: &p, weight: 25_683_840, bias: 26_732_416, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 25_683_840, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.15.conv3.weight", into: &p, at: 26_732_672, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.15.bn3", epsilon: 1e-05, into: &p, weight: 26_732_672, bias: 26_994_816, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 26_732_672, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.16.conv1.weight", into: &p, at: 26_995_840, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.16.bn1", epsilon: 1e-05, into: &p, weight: 26_995_840, bias: 27_257_984, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 26_995_840, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.16.conv2.weight", into: &p, at: 27_258_240, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.16.bn2", epsilon: 1e-05, into: &p, weight: 27_258_240, bias: 28_306_816, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 27_258_240, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.16.conv3.weight", into: &p, at: 28_307_072, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.16.bn3", epsilon: 1e-05, into: &p, weight: 28_307_072, bias: 28_569_216, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 28_307_072, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.17.conv1.weight", into: &p, at: 28_570_240, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.17.bn1", epsilon: 1e-05, into: &p, weight: 28_570_240, bias: 28_832_384, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 28_570_240, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.17.conv2.weight", into: &p, at: 28_832_640, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.17.bn2", epsilon: 1e-05, into: &p, weight: 28_832_640, bias: 29_881_216, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 28_832_640, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.17.conv3.weight", into: &p, at: 29_881_472, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.17.bn3", epsilon: 1e-05, into: &p, weight: 29_881_472, bias: 30_143_616, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 29_881_472, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.18.conv1.weight", into: &p, at: 30_144_640, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.18.bn1", epsilon: 1e-05, into: &p, weight: 30_144_640, bias: 30_406_784, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 30_144_640, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.18.conv2.weight", into: &p, at: 30_407_040, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.18.bn2", epsilon: 1e-05, into: &p, weight: 30_407_040, bias: 31_455_616, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 30_407_040, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.18.conv3.weight", into: &p, at: 31_455_872, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.18.bn3", epsilon: 1e-05, into: &p, weight: 31_455_872, bias: 31_718_016, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 31_455_872, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.19.conv1.weight", into: &p, at: 31_719_040, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.19.bn1", epsilon: 1e-05, into: &p, weight: 31_719_040, bias: 31_981_184, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 31_719_040, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.19.conv2.weight", into: &p, at: 31_981_440, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.19.bn2", epsilon: 1e-05, into: &p, weight: 31_981_440, bias: 33_030_016, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 31_981_440, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.19.conv3.weight", into: &p, at: 33_030_272, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.19.bn3", epsilon: 1e-05, into: &p, weight: 33_030_272, bias: 33_292_416, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 33_030_272, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.20.conv1.weight", into: &p, at: 33_293_440, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.20.bn1", epsilon: 1e-05, into: &p, weight: 33_293_440, bias: 33_555_584, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 33_293_440, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.20.conv2.weight", into: &p, at: 33_555_840, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.20.bn2", epsilon: 1e-05, into: &p, weight: 33_555_840, bias: 34_604_416, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 33_555_840, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.20.conv3.weight", into: &p, at: 34_604_672, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.20.bn3", epsilon: 1e-05, into: &p, weight: 34_604_672, bias: 34_866_816, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 34_604_672, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.21.conv1.weight", into: &p, at: 34_867_840, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.21.bn1", epsilon: 1e-05, into: &p, weight: 34_867_840, bias: 35_129_984, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 34_867_840, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.21.conv2.weight", into: &p, at: 35_130_240, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.21.bn2", epsilon: 1e-05, into: &p, weight: 35_130_240, bias: 36_178_816, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 35_130_240, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.21.conv3.weight", into: &p, at: 36_179_072, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.21.bn3", epsilon: 1e-05, into: &p, weight: 36_179_072, bias: 36_441_216, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 36_179_072, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.22.conv1.weight", into: &p, at: 36_442_240, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.22.bn1", epsilon: 1e-05, into: &p, weight: 36_442_240, bias: 36_704_384, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 36_442_240, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.22.conv2.weight", into: &p, at: 36_704_640, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.22.bn2", epsilon: 1e-05, into: &p, weight: 36_704_640, bias: 37_753_216, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 36_704_640, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.22.conv3.weight", into: &p, at: 37_753_472, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.22.bn3", epsilon: 1e-05, into: &p, weight: 37_753_472, bias: 38_015_616, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 37_753_472, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer4.0.conv1.weight", into: &p, at: 38_016_640, count: 524_288)
+        try Self.foldBatchNorm(tensors, "layer4.0.bn1", epsilon: 1e-05, into: &p, weight: 38_016_640, bias: 38_540_928, channels: 512, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 38_016_640, filters: 512, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer4.0.conv2.weight", into: &p, at: 38_541_440, count: 2_359_296)
+        try Self.foldBatchNorm(tensors, "layer4.0.bn2", epsilon: 1e-05, into: &p, weight: 38_541_440, bias: 40_900_736, channels: 512, blocks: 1, blockStride: 0, channelStride: 4608, run: 4608)
+        Self.blockFilters(&p, at: 38_541_440, filters: 512, groups: 1, channels: 512, taps: 9, block: 16)
+        try Self.copy(tensors, "layer4.0.conv3.weight", into: &p, at: 40_901_248, count: 1_048_576)
+        try Self.foldBatchNorm(tensors, "layer4.0.bn3", epsilon: 1e-05, into: &p, weight: 40_901_248, bias: 41_949_824, channels: 2048, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 40_901_248, filters: 2048, groups: 1, channels: 512, taps: 1, block: 16)
+        try Self.copy(tensors, "layer4.0.downsample.0.weight", into: &p, at: 41_951_872, count: 2_097_152)
+        try Self.foldBatchNorm(tensors, "layer4.0.downsample.1", epsilon: 1e-05, into: &p, weight: 41_951_872, bias: 44_049_024, channels: 2048, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 41_951_872, filters: 2048, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer4.1.conv1.weight", into: &p, at: 44_051_072, count: 1_048_576)
+        try Self.foldBatchNorm(tensors, "layer4.1.bn1", epsilon: 1e-05, into: &p, weight: 44_051_072, bias: 45_099_648, channels: 512, blocks: 1, blockStride: 0, channelStride: 2048, run: 2048)
+        Self.blockFilters(&p, at: 44_051_072, filters: 512, groups: 1, channels: 2048, taps: 1, block: 16)
+        try Self.copy(tensors, "layer4.1.conv2.weight", into: &p, at: 45_100_160, count: 2_359_296)
+        try Self.foldBatchNorm(tensors, "layer4.1.bn2", epsilon: 1e-05, into: &p, weight: 45_100_160, bias: 49_294_464, channels: 512, blocks: 1, blockStride: 0, channelStride: 4608, run: 4608)
+        Self.winogradFilters(&p, at: 45_100_160, filters: 512, channels: 512)
+        try Self.copy(tensors, "layer4.1.conv3.weight", into: &p, at: 49_294_976, count: 1_048_576)
+        try Self.foldBatchNorm(tensors, "layer4.1.bn3", epsilon: 1e-05, into: &p, weight: 49_294_976, bias: 50_343_552, channels: 2048, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 49_294_976, filters: 2048, groups: 1, channels: 512, taps: 1, block: 16)
+        try Self.copy(tensors, "layer4.2.conv1.weight", into: &p, at: 50_345_600, count: 1_048_576)
+        try Self.foldBatchNorm(tensors, "layer4.2.bn1", epsilon: 1e-05, into: &p, weight: 50_345_600, bias: 51_394_176, channels: 512, blocks: 1, blockStride: 0, channelStride: 2048, run: 2048)
+        Self.blockFilters(&p, at: 50_345_600, filters: 512, groups: 1, channels: 2048, taps: 1, block: 16)
+        try Self.copy(tensors, "layer4.2.conv2.weight", into: &p, at: 51_394_688, count: 2_359_296)
+        try Self.foldBatchNorm(tensors, "layer4.2.bn2", epsilon: 1e-05, into: &p, weight: 51_394_688, bias: 55_588_992, channels: 512, blocks: 1, blockStride: 0, channelStride: 4608, run: 4608)
+        Self.winogradFilters(&p, at: 51_394_688, filters: 512, channels: 512)
+        try Self.copy(tensors, "layer4.2.conv3.weight", into: &p, at: 55_589_504, count: 1_048_576)
+        try Self.foldBatchNorm(tensors, "layer4.2.bn3", epsilon: 1e-05, into: &p, weight: 55_589_504, bias: 56_638_080, channels: 2048, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 55_589_504, filters: 2048, groups: 1, channels: 512, taps: 1, block: 16)
+        try Self.copy(tensors, "fc.weight", into: &p, at: 56_640_128, count: 2_048_000)
+        try Self.copy(tensors, "fc.bias", into: &p, at: 58_688_128, count: 1000)
         storage = p
     }
 
@@ -1249,109 +1249,109 @@ public struct Resnet101: Sendable {
                 Self.maxpool(a + 0, a + 802_816, threads)
                 Self.layer1_0_conv1(a + 802_816, w + 9472, a + 0, threads)
                 Self.layer1_0_conv2(a + 0, w + 13_632, a + 200_704, a + 2_007_040, threads)
-                Self.layer1_0_conv3(a + 200_704, w + 50_560, a + 1_003_520, threads)
-                Self.layer1_0_downsample_0(a + 802_816, a + 1_003_520, w + 67_200, a + 0, threads)
-                Self.layer1_1_conv1(a + 0, w + 83_840, a + 802_816, threads)
-                Self.layer1_0_conv2(a + 802_816, w + 100_288, a + 1_003_520, a + 2_007_040, threads)
-                Self.layer1_0_downsample_0(a + 1_003_520, a + 0, w + 137_216, a + 1_204_224, threads)
-                Self.layer1_1_conv1(a + 1_204_224, w + 153_856, a + 0, threads)
-                Self.layer1_0_conv2(a + 0, w + 170_304, a + 200_704, a + 2_007_040, threads)
-                Self.layer1_0_downsample_0(a + 200_704, a + 1_204_224, w + 207_232, a + 401_408, threads)
-                Self.layer2_0_conv1(a + 401_408, w + 223_872, a + 0, threads)
-                Self.layer2_0_conv2(a + 0, w + 256_768, a + 1_204_224, a + 2_007_040, threads)
-                Self.layer2_0_conv3(a + 1_204_224, w + 404_352, a + 0, threads)
-                Self.layer2_0_downsample_0(a + 401_408, a + 0, w + 470_400, a + 1_204_224, threads)
-                Self.layer2_1_conv1(a + 1_204_224, w + 601_984, a + 0, threads)
-                Self.layer2_1_conv2(a + 0, w + 667_648, a + 100_352, a + 2_007_040, threads)
-                Self.layer2_1_conv3(a + 100_352, a + 1_204_224, w + 815_232, a + 200_704, threads)
-                Self.layer2_1_conv1(a + 200_704, w + 881_280, a + 0, threads)
-                Self.layer2_1_conv2(a + 0, w + 946_944, a + 100_352, a + 2_007_040, threads)
-                Self.layer2_1_conv3(a + 100_352, a + 200_704, w + 1_094_528, a + 602_112, threads)
-                Self.layer2_1_conv1(a + 602_112, w + 1_160_576, a + 0, threads)
-                Self.layer2_1_conv2(a + 0, w + 1_226_240, a + 100_352, a + 2_007_040, threads)
-                Self.layer2_1_conv3(a + 100_352, a + 602_112, w + 1_373_824, a + 200_704, threads)
-                Self.layer3_0_conv1(a + 200_704, w + 1_439_872, a + 0, threads)
-                Self.layer3_0_conv2(a + 0, w + 1_571_200, a + 602_112, a + 2_007_040, threads)
-                Self.layer3_0_conv3(a + 602_112, w + 2_161_280, a + 0, threads)
-                Self.layer3_0_downsample_0(a + 200_704, a + 0, w + 2_424_448, a + 602_112, threads)
-                Self.layer3_1_conv1(a + 602_112, w + 2_949_760, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 3_212_160, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 602_112, w + 3_802_240, a + 100_352, threads)
-                Self.layer3_1_conv1(a + 100_352, w + 4_065_408, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 4_327_808, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 4_917_888, a + 301_056, threads)
-                Self.layer3_1_conv1(a + 301_056, w + 5_181_056, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 5_443_456, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 6_033_536, a + 100_352, threads)
-                Self.layer3_1_conv1(a + 100_352, w + 6_296_704, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 6_559_104, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 7_149_184, a + 301_056, threads)
-                Self.layer3_1_conv1(a + 301_056, w + 7_412_352, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 7_674_752, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 8_264_832, a + 100_352, threads)
-                Self.layer3_1_conv1(a + 100_352, w + 8_528_000, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 8_790_400, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 9_380_480, a + 301_056, threads)
-                Self.layer3_1_conv1(a + 301_056, w + 9_643_648, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 9_906_048, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 10_496_128, a + 100_352, threads)
-                Self.layer3_1_conv1(a + 100_352, w + 10_759_296, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 11_021_696, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 11_611_776, a + 301_056, threads)
-                Self.layer3_1_conv1(a + 301_056, w + 11_874_944, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 12_137_344, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 12_727_424, a + 100_352, threads)
-                Self.layer3_1_conv1(a + 100_352, w + 12_990_592, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 13_252_992, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 13_843_072, a + 301_056, threads)
-                Self.layer3_1_conv1(a + 301_056, w + 14_106_240, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 14_368_640, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 14_958_720, a + 100_352, threads)
-                Self.layer3_1_conv1(a + 100_352, w + 15_221_888, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 15_484_288, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 16_074_368, a + 301_056, threads)
-                Self.layer3_1_conv1(a + 301_056, w + 16_337_536, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 16_599_936, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 17_190_016, a + 100_352, threads)
-                Self.layer3_1_conv1(a + 100_352, w + 17_453_184, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 17_715_584, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 18_305_664, a + 301_056, threads)
-                Self.layer3_1_conv1(a + 301_056, w + 18_568_832, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 18_831_232, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 19_421_312, a + 100_352, threads)
-                Self.layer3_1_conv1(a + 100_352, w + 19_684_480, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 19_946_880, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 20_536_960, a + 301_056, threads)
-                Self.layer3_1_conv1(a + 301_056, w + 20_800_128, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 21_062_528, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 21_652_608, a + 100_352, threads)
-                Self.layer3_1_conv1(a + 100_352, w + 21_915_776, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 22_178_176, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 22_768_256, a + 301_056, threads)
-                Self.layer3_1_conv1(a + 301_056, w + 23_031_424, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 23_293_824, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 23_883_904, a + 100_352, threads)
-                Self.layer3_1_conv1(a + 100_352, w + 24_147_072, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 24_409_472, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 24_999_552, a + 301_056, threads)
-                Self.layer3_1_conv1(a + 301_056, w + 25_262_720, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 25_525_120, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 26_115_200, a + 100_352, threads)
-                Self.layer3_1_conv1(a + 100_352, w + 26_378_368, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 26_640_768, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 27_230_848, a + 301_056, threads)
-                Self.layer4_0_conv1(a + 301_056, w + 27_494_016, a + 0, threads)
-                Self.layer4_0_conv2(a + 0, w + 28_018_816, a + 100_352, a + 2_007_040, threads)
-                Self.layer4_0_conv3(a + 100_352, w + 30_378_624, a + 0, threads)
-                Self.layer4_0_downsample_0(a + 301_056, a + 0, w + 31_429_248, a + 100_352, threads)
-                Self.layer4_1_conv1(a + 100_352, w + 33_528_448, a + 0, threads)
-                Self.layer4_1_conv2(a + 0, w + 34_577_536, a + 25_088, a + 2_007_040, threads)
-                Self.layer4_1_conv3(a + 25_088, a + 100_352, w + 36_937_344, a + 200_704, threads)
-                Self.layer4_1_conv1(a + 200_704, w + 37_987_968, a + 0, threads)
-                Self.layer4_1_conv2(a + 0, w + 39_037_056, a + 25_088, a + 2_007_040, threads)
-                Self.layer4_1_conv3(a + 25_088, a + 200_704, w + 41_396_864, a + 50_176, threads)
+                Self.layer1_0_conv3(a + 200_704, w + 79_232, a + 1_003_520, threads)
+                Self.layer1_0_downsample_0(a + 802_816, a + 1_003_520, w + 95_872, a + 0, threads)
+                Self.layer1_1_conv1(a + 0, w + 112_512, a + 802_816, threads)
+                Self.layer1_0_conv2(a + 802_816, w + 128_960, a + 1_003_520, a + 2_007_040, threads)
+                Self.layer1_0_downsample_0(a + 1_003_520, a + 0, w + 194_560, a + 1_204_224, threads)
+                Self.layer1_1_conv1(a + 1_204_224, w + 211_200, a + 0, threads)
+                Self.layer1_0_conv2(a + 0, w + 227_648, a + 200_704, a + 2_007_040, threads)
+                Self.layer1_0_downsample_0(a + 200_704, a + 1_204_224, w + 293_248, a + 401_408, threads)
+                Self.layer2_0_conv1(a + 401_408, w + 309_888, a + 0, threads)
+                Self.layer2_0_conv2(a + 0, w + 342_784, a + 1_204_224, a + 2_007_040, threads)
+                Self.layer2_0_conv3(a + 1_204_224, w + 490_368, a + 0, threads)
+                Self.layer2_0_downsample_0(a + 401_408, a + 0, w + 556_416, a + 1_204_224, threads)
+                Self.layer2_1_conv1(a + 1_204_224, w + 688_000, a + 0, threads)
+                Self.layer2_1_conv2(a + 0, w + 753_664, a + 100_352, a + 2_007_040, threads)
+                Self.layer2_1_conv3(a + 100_352, a + 1_204_224, w + 1_015_936, a + 200_704, threads)
+                Self.layer2_1_conv1(a + 200_704, w + 1_081_984, a + 0, threads)
+                Self.layer2_1_conv2(a + 0, w + 1_147_648, a + 100_352, a + 2_007_040, threads)
+                Self.layer2_1_conv3(a + 100_352, a + 200_704, w + 1_409_920, a + 602_112, threads)
+                Self.layer2_1_conv1(a + 602_112, w + 1_475_968, a + 0, threads)
+                Self.layer2_1_conv2(a + 0, w + 1_541_632, a + 100_352, a + 2_007_040, threads)
+                Self.layer2_1_conv3(a + 100_352, a + 602_112, w + 1_803_904, a + 200_704, threads)
+                Self.layer3_0_conv1(a + 200_704, w + 1_869_952, a + 0, threads)
+                Self.layer3_0_conv2(a + 0, w + 2_001_280, a + 602_112, a + 2_007_040, threads)
+                Self.layer3_0_conv3(a + 602_112, w + 2_591_360, a + 0, threads)
+                Self.layer3_0_downsample_0(a + 200_704, a + 0, w + 2_854_528, a + 602_112, threads)
+                Self.layer3_1_conv1(a + 602_112, w + 3_379_840, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 3_642_240, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 602_112, w + 4_691_072, a + 100_352, threads)
+                Self.layer3_1_conv1(a + 100_352, w + 4_954_240, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 5_216_640, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 6_265_472, a + 301_056, threads)
+                Self.layer3_1_conv1(a + 301_056, w + 6_528_640, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 6_791_040, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 7_839_872, a + 100_352, threads)
+                Self.layer3_1_conv1(a + 100_352, w + 8_103_040, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 8_365_440, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 9_414_272, a + 301_056, threads)
+                Self.layer3_1_conv1(a + 301_056, w + 9_677_440, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 9_939_840, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 10_988_672, a + 100_352, threads)
+                Self.layer3_1_conv1(a + 100_352, w + 11_251_840, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 11_514_240, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 12_563_072, a + 301_056, threads)
+                Self.layer3_1_conv1(a + 301_056, w + 12_826_240, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 13_088_640, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 14_137_472, a + 100_352, threads)
+                Self.layer3_1_conv1(a + 100_352, w + 14_400_640, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 14_663_040, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 15_711_872, a + 301_056, threads)
+                Self.layer3_1_conv1(a + 301_056, w + 15_975_040, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 16_237_440, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 17_286_272, a + 100_352, threads)
+                Self.layer3_1_conv1(a + 100_352, w + 17_549_440, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 17_811_840, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 18_860_672, a + 301_056, threads)
+                Self.layer3_1_conv1(a + 301_056, w + 19_123_840, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 19_386_240, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 20_435_072, a + 100_352, threads)
+                Self.layer3_1_conv1(a + 100_352, w + 20_698_240, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 20_960_640, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 22_009_472, a + 301_056, threads)
+                Self.layer3_1_conv1(a + 301_056, w + 22_272_640, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 22_535_040, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 23_583_872, a + 100_352, threads)
+                Self.layer3_1_conv1(a + 100_352, w + 23_847_040, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 24_109_440, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 25_158_272, a + 301_056, threads)
+                Self.layer3_1_conv1(a + 301_056, w + 25_421_440, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 25_683_840, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 26_732_672, a + 100_352, threads)
+                Self.layer3_1_conv1(a + 100_352, w + 26_995_840, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 27_258_240, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 28_307_072, a + 301_056, threads)
+                Self.layer3_1_conv1(a + 301_056, w + 28_570_240, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 28_832_640, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 29_881_472, a + 100_352, threads)
+                Self.layer3_1_conv1(a + 100_352, w + 30_144_640, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 30_407_040, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 31_455_872, a + 301_056, threads)
+                Self.layer3_1_conv1(a + 301_056, w + 31_719_040, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 31_981_440, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 33_030_272, a + 100_352, threads)
+                Self.layer3_1_conv1(a + 100_352, w + 33_293_440, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 33_555_840, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 34_604_672, a + 301_056, threads)
+                Self.layer3_1_conv1(a + 301_056, w + 34_867_840, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 35_130_240, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 36_179_072, a + 100_352, threads)
+                Self.layer3_1_conv1(a + 100_352, w + 36_442_240, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 36_704_640, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 37_753_472, a + 301_056, threads)
+                Self.layer4_0_conv1(a + 301_056, w + 38_016_640, a + 0, threads)
+                Self.layer4_0_conv2(a + 0, w + 38_541_440, a + 100_352, a + 2_007_040, threads)
+                Self.layer4_0_conv3(a + 100_352, w + 40_901_248, a + 0, threads)
+                Self.layer4_0_downsample_0(a + 301_056, a + 0, w + 41_951_872, a + 100_352, threads)
+                Self.layer4_1_conv1(a + 100_352, w + 44_051_072, a + 0, threads)
+                Self.layer4_1_conv2(a + 0, w + 45_100_160, a + 25_088, a + 2_007_040, threads)
+                Self.layer4_1_conv3(a + 25_088, a + 100_352, w + 49_294_976, a + 200_704, threads)
+                Self.layer4_1_conv1(a + 200_704, w + 50_345_600, a + 0, threads)
+                Self.layer4_1_conv2(a + 0, w + 51_394_688, a + 25_088, a + 2_007_040, threads)
+                Self.layer4_1_conv3(a + 25_088, a + 200_704, w + 55_589_504, a + 50_176, threads)
                 Self.avgpool(a + 50_176, a + 0)
-                Self.fc(a + 0, w + 42_447_488, a + 2048, threads)
+                Self.fc(a + 0, w + 56_640_128, a + 2048, threads)
                 (output + n &* Self.outputCount).update(from: a + 2048, count: Self.outputCount)
             }
         }
@@ -1370,13 +1370,14 @@ extension Resnet101 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 2091, by: 373) {
         for block in blocks {
             let kernelOffset: Int = block &* 2352
             let kernel = w + kernelOffset
             let biasOffset: Int = 9408 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<2091 {
+            for group in band..<min(band &+ 373, 2091) {
                 let first: Int = min(group &* 6, 12538)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -1455,6 +1456,7 @@ extension Resnet101 {
         }
         }
         }
+        }
     }
 
     /// maxpool: max_pool 3×3, stride 2×2, padding 1.
@@ -1502,7 +1504,7 @@ extension Resnet101 {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(16, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 3136, by: 240) {
+        for band in stride(from: 0, to: 3136, by: 48) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 64 &- firstFilter)
@@ -1510,7 +1512,7 @@ extension Resnet101 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 4096 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
+                for start in stride(from: band, to: min(band &+ 48, 3136), by: 24) {
                     let p: Int = min(start, 3112)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])
@@ -1575,55 +1577,96 @@ extension Resnet101 {
     @inline(never)
     static func layer1_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 64×56×56
-        // weight: (4 blocks, 3, 3, 64, 16)   bias: w[36_864..<36_928]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
-        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch, threads: threads)
-        Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for block in blocks {
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<523 {
-                let first: Int = min(group &* 6, 3130)
-                let firstChannel = 0
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 56) &* 58 &+ (q0 % 56) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 56) &* 58 &+ (q1 % 56) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 56) &* 58 &+ (q2 % 56) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 56) &* 58 &+ (q3 % 56) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 56) &* 58 &+ (q4 % 56) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 56) &* 58 &+ (q5 % 56) &* 1
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<3 {
-                    for j in 0..<3 {
-                        let tapOffset: Int = i &* 58 &+ j &* 1 &+ firstChannel &* 3364
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 3 &+ j) &* 64 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
+        // weight: (16 values, 4 blocks, 64, 16): G g Gᵀ of each filter and input channel   bias: w[65_536..<65_600]
+        // Winograd F(2×2, 3×3): 28×28 tiles in bands of 16 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
+        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch, threads: threads)
+        let transformed = scratch + 244_992
+        let products = transformed + 524_288
+        for firstRow in stride(from: 0, to: 28, by: 16) {
+            let bandRows: Int = min(16, 28 &- firstRow)
+            let tiles: Int = bandRows &* 28
+            // input tiles to the transformed domain, input channels split over threads
+            Self.parallel(64, threads: threads) { inputChannels in
+            for ic in inputChannels {
+                for r in 0..<bandRows {
+                    let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
+                    let window = scratch + rowOffset
+                    let targetOffset: Int = ic &* 512 &+ r &* 32
+                    let target = transformed + targetOffset
+                    for tx in stride(from: 0, to: 32, by: 8) {
+                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                        let a1 = UnsafeRawPointer(window + (66 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b1 = UnsafeRawPointer(window + (68 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                        let a2 = UnsafeRawPointer(window + (132 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b2 = UnsafeRawPointer(window + (134 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                        let a3 = UnsafeRawPointer(window + (198 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b3 = UnsafeRawPointer(window + (200 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (32_768 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (65_536 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (98_304 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (131_072 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (163_840 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (196_608 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (229_376 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (262_144 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (294_912 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (327_680 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (360_448 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (393_216 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (425_984 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (458_752 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (491_520 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // sixteen products over input channels, blocks of 16 filters split over threads
+            Self.parallel(4, threads: threads) { blocks in
+            for value in 0..<16 {
+                let sourceOffset: Int = value &* 32_768
+                let source = transformed + sourceOffset
+                for block in blocks {
+                    let kernelOffset: Int = (value &* 4 &+ block) &* 1024
+                    let kernel = w + kernelOffset
+                    for group in 0..<(tiles &+ 5) / 6 {
+                        let first: Int = min(group &* 6, tiles &- 6)
+                        let q0: Int = first &+ 0
+                        let o0: Int = (q0 / 28) &* 32 &+ q0 % 28
+                        let q1: Int = first &+ 1
+                        let o1: Int = (q1 / 28) &* 32 &+ q1 % 28
+                        let q2: Int = first &+ 2
+                        let o2: Int = (q2 / 28) &* 32 &+ q2 % 28
+                        let q3: Int = first &+ 3
+                        let o3: Int = (q3 / 28) &* 32 &+ q3 % 28
+                        let q4: Int = first &+ 4
+                        let o4: Int = (q4 / 28) &* 32 &+ q4 % 28
+                        let q5: Int = first &+ 5
+                        let o5: Int = (q5 / 28) &* 32 &+ q5 % 28
+                        var a0_0 = SIMD8<Float>()
+                        var a0_1 = SIMD8<Float>()
+                        var a0_2 = SIMD8<Float>()
+                        var a0_3 = SIMD8<Float>()
+                        var a0_4 = SIMD8<Float>()
+                        var a0_5 = SIMD8<Float>()
+                        var a1_0 = SIMD8<Float>()
+                        var a1_1 = SIMD8<Float>()
+                        var a1_2 = SIMD8<Float>()
+                        var a1_3 = SIMD8<Float>()
+                        var a1_4 = SIMD8<Float>()
+                        var a1_5 = SIMD8<Float>()
                         for ic in 0..<64 {
-                            let tap = tapBase + ic &* 3364
-                            let k = tapKernel + ic &* 16
+                            let tap = source + ic &* 512
+                            let k = kernel + ic &* 16
                             let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                             let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
@@ -1639,32 +1682,89 @@ extension Resnet101 {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                    }
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+                        let productOffset0: Int = (q0 &* 16 &+ value) &* 64 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
+                        let productOffset1: Int = (q1 &* 16 &+ value) &* 64 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
+                        let productOffset2: Int = (q2 &* 16 &+ value) &* 64 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
+                        let productOffset3: Int = (q3 &* 16 &+ value) &* 64 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
+                        let productOffset4: Int = (q4 &* 16 &+ value) &* 64 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
+                        let productOffset5: Int = (q5 &* 16 &+ value) &* 64 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
                     }
                 }
             }
-        }
-        }
+            }
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(8, threads: threads) { filterVectors in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+            for f in filterVectors {
+                let bias = UnsafeRawPointer(w + (65_536 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                for q in 0..<tiles {
+                    let productOffset: Int = q &* 1024 &+ f &* 8
+                    let m = products + productOffset
+                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_1 = UnsafeRawPointer(m + 64).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_2 = UnsafeRawPointer(m + 128).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_3 = UnsafeRawPointer(m + 192).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_0 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_1 = UnsafeRawPointer(m + 320).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_2 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_3 = UnsafeRawPointer(m + 448).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_0 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_1 = UnsafeRawPointer(m + 576).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_2 = UnsafeRawPointer(m + 640).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_3 = UnsafeRawPointer(m + 704).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_0 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_1 = UnsafeRawPointer(m + 832).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_2 = UnsafeRawPointer(m + 896).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_3 = UnsafeRawPointer(m + 960).loadUnaligned(as: SIMD8<Float>.self)
+                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                    let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
+                    for lane in 0..<8 {
+                        let planeOffset: Int = (f &* 8 &+ lane) &* 3136
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 56 &+ ow &+ 0
+                            let v = lanes[0 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 56 &+ ow &+ 1
+                            let v = lanes[8 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 56 &+ ow &+ 0
+                            let v = lanes[16 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 56 &+ ow &+ 1
+                            let v = lanes[24 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                    }
+                }
+            }
+            }
+            }
         }
     }
 
@@ -1677,7 +1777,7 @@ extension Resnet101 {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(64, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 3136, by: 240) {
+        for band in stride(from: 0, to: 3136, by: 48) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 256 &- firstFilter)
@@ -1685,7 +1785,7 @@ extension Resnet101 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 16_384 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
+                for start in stride(from: band, to: min(band &+ 48, 3136), by: 24) {
                     let p: Int = min(start, 3112)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])
@@ -1754,7 +1854,7 @@ extension Resnet101 {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(64, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 3136, by: 240) {
+        for band in stride(from: 0, to: 3136, by: 48) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 256 &- firstFilter)
@@ -1762,7 +1862,7 @@ extension Resnet101 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 16_384 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
+                for start in stride(from: band, to: min(band &+ 48, 3136), by: 24) {
                     let p: Int = min(start, 3112)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])
@@ -1832,13 +1932,14 @@ extension Resnet101 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 523, by: 18) {
         for block in blocks {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 16_384 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<523 {
+            for group in band..<min(band &+ 18, 523) {
                 let first: Int = min(group &* 6, 3130)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -1914,6 +2015,7 @@ extension Resnet101 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -1929,13 +2031,14 @@ extension Resnet101 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 523, by: 18) {
         for block in blocks {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 32_768 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<523 {
+            for group in band..<min(band &+ 18, 523) {
                 let first: Int = min(group &* 6, 3130)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -2011,6 +2114,7 @@ extension Resnet101 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -2027,13 +2131,14 @@ extension Resnet101 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 131, by: 4) {
         for block in blocks {
             let kernelOffset: Int = block &* 18_432
             let kernel = w + kernelOffset
             let biasOffset: Int = 147_456 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<131 {
+            for group in band..<min(band &+ 4, 131) {
                 let first: Int = min(group &* 6, 778)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -2112,6 +2217,7 @@ extension Resnet101 {
         }
         }
         }
+        }
     }
 
     /// layer2.0.conv3: conv 128→512, kernel 1×1, stride 1×1, padding 0, + layer2.0.bn3 folded.
@@ -2124,13 +2230,14 @@ extension Resnet101 {
         Self.parallel(32, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 131, by: 42) {
         for block in blocks {
             let kernelOffset: Int = block &* 2048
             let kernel = w + kernelOffset
             let biasOffset: Int = 65_536 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<131 {
+            for group in band..<min(band &+ 42, 131) {
                 let first: Int = min(group &* 6, 778)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -2209,6 +2316,7 @@ extension Resnet101 {
         }
         }
         }
+        }
     }
 
     /// layer2.0.downsample.0: conv 256→512, kernel 1×1, stride 2×2, padding 0, + layer2.0.downsample.1 folded, + layer2.0.add (the residual) fused, + layer2.0.relu_2 fused.
@@ -2221,13 +2329,14 @@ extension Resnet101 {
         Self.parallel(32, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 131, by: 4) {
         for block in blocks {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 131_072 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<131 {
+            for group in band..<min(band &+ 4, 131) {
                 let first: Int = min(group &* 6, 778)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -2306,6 +2415,7 @@ extension Resnet101 {
         }
         }
         }
+        }
     }
 
     /// layer2.1.conv1: conv 512→128, kernel 1×1, stride 1×1, padding 0, + layer2.1.bn1 folded, + layer2.1.relu fused.
@@ -2319,13 +2429,14 @@ extension Resnet101 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 131, by: 9) {
         for block in blocks {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
             let biasOffset: Int = 65_536 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<131 {
+            for group in band..<min(band &+ 9, 131) {
                 let first: Int = min(group &* 6, 778)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -2404,6 +2515,7 @@ extension Resnet101 {
         }
         }
         }
+        }
     }
 
     /// layer2.1.conv2: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.1.bn2 folded, + layer2.1.relu_1 fused.
@@ -2412,55 +2524,96 @@ extension Resnet101 {
     @inline(never)
     static func layer2_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 128×28×28
-        // weight: (8 blocks, 3, 3, 128, 16)   bias: w[147_456..<147_584]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch, threads: threads)
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for block in blocks {
-            let kernelOffset: Int = block &* 18_432
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 147_456 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<131 {
-                let first: Int = min(group &* 6, 778)
-                let firstChannel = 0
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 28) &* 30 &+ (q0 % 28) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 30 &+ (q1 % 28) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 30 &+ (q2 % 28) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 30 &+ (q3 % 28) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 30 &+ (q4 % 28) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 30 &+ (q5 % 28) &* 1
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<3 {
-                    for j in 0..<3 {
-                        let tapOffset: Int = i &* 30 &+ j &* 1 &+ firstChannel &* 900
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 3 &+ j) &* 128 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
+        // weight: (16 values, 8 blocks, 128, 16): G g Gᵀ of each filter and input channel   bias: w[262_144..<262_272]
+        // Winograd F(2×2, 3×3): 14×14 tiles in bands of 14 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch, threads: threads)
+        let transformed = scratch + 130_560
+        let products = transformed + 458_752
+        for firstRow in stride(from: 0, to: 14, by: 14) {
+            let bandRows: Int = min(14, 14 &- firstRow)
+            let tiles: Int = bandRows &* 14
+            // input tiles to the transformed domain, input channels split over threads
+            Self.parallel(128, threads: threads) { inputChannels in
+            for ic in inputChannels {
+                for r in 0..<bandRows {
+                    let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
+                    let window = scratch + rowOffset
+                    let targetOffset: Int = ic &* 224 &+ r &* 16
+                    let target = transformed + targetOffset
+                    for tx in stride(from: 0, to: 16, by: 8) {
+                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                        let a1 = UnsafeRawPointer(window + (34 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b1 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                        let a2 = UnsafeRawPointer(window + (68 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b2 = UnsafeRawPointer(window + (70 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                        let a3 = UnsafeRawPointer(window + (102 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b3 = UnsafeRawPointer(window + (104 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (28_672 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (57_344 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (86_016 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (114_688 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (143_360 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (172_032 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (200_704 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (229_376 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (258_048 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (286_720 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (315_392 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (344_064 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (372_736 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (401_408 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (430_080 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // sixteen products over input channels, blocks of 16 filters split over threads
+            Self.parallel(8, threads: threads) { blocks in
+            for value in 0..<16 {
+                let sourceOffset: Int = value &* 28_672
+                let source = transformed + sourceOffset
+                for block in blocks {
+                    let kernelOffset: Int = (value &* 8 &+ block) &* 2048
+                    let kernel = w + kernelOffset
+                    for group in 0..<(tiles &+ 5) / 6 {
+                        let first: Int = min(group &* 6, tiles &- 6)
+                        let q0: Int = first &+ 0
+                        let o0: Int = (q0 / 14) &* 16 &+ q0 % 14
+                        let q1: Int = first &+ 1
+                        let o1: Int = (q1 / 14) &* 16 &+ q1 % 14
+                        let q2: Int = first &+ 2
+                        let o2: Int = (q2 / 14) &* 16 &+ q2 % 14
+                        let q3: Int = first &+ 3
+                        let o3: Int = (q3 / 14) &* 16 &+ q3 % 14
+                        let q4: Int = first &+ 4
+                        let o4: Int = (q4 / 14) &* 16 &+ q4 % 14
+                        let q5: Int = first &+ 5
+                        let o5: Int = (q5 / 14) &* 16 &+ q5 % 14
+                        var a0_0 = SIMD8<Float>()
+                        var a0_1 = SIMD8<Float>()
+                        var a0_2 = SIMD8<Float>()
+                        var a0_3 = SIMD8<Float>()
+                        var a0_4 = SIMD8<Float>()
+                        var a0_5 = SIMD8<Float>()
+                        var a1_0 = SIMD8<Float>()
+                        var a1_1 = SIMD8<Float>()
+                        var a1_2 = SIMD8<Float>()
+                        var a1_3 = SIMD8<Float>()
+                        var a1_4 = SIMD8<Float>()
+                        var a1_5 = SIMD8<Float>()
                         for ic in 0..<128 {
-                            let tap = tapBase + ic &* 900
-                            let k = tapKernel + ic &* 16
+                            let tap = source + ic &* 224
+                            let k = kernel + ic &* 16
                             let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                             let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
@@ -2476,32 +2629,89 @@ extension Resnet101 {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                    }
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+                        let productOffset0: Int = (q0 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
+                        let productOffset1: Int = (q1 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
+                        let productOffset2: Int = (q2 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
+                        let productOffset3: Int = (q3 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
+                        let productOffset4: Int = (q4 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
+                        let productOffset5: Int = (q5 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
                     }
                 }
             }
-        }
-        }
+            }
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(16, threads: threads) { filterVectors in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+            for f in filterVectors {
+                let bias = UnsafeRawPointer(w + (262_144 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                for q in 0..<tiles {
+                    let productOffset: Int = q &* 2048 &+ f &* 8
+                    let m = products + productOffset
+                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_1 = UnsafeRawPointer(m + 128).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_2 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_3 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_0 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_1 = UnsafeRawPointer(m + 640).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_2 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_3 = UnsafeRawPointer(m + 896).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_0 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_1 = UnsafeRawPointer(m + 1152).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_2 = UnsafeRawPointer(m + 1280).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_3 = UnsafeRawPointer(m + 1408).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_0 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_1 = UnsafeRawPointer(m + 1664).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_2 = UnsafeRawPointer(m + 1792).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_3 = UnsafeRawPointer(m + 1920).loadUnaligned(as: SIMD8<Float>.self)
+                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                    let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
+                    for lane in 0..<8 {
+                        let planeOffset: Int = (f &* 8 &+ lane) &* 784
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 28 &+ ow &+ 0
+                            let v = lanes[0 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 28 &+ ow &+ 1
+                            let v = lanes[8 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 28 &+ ow &+ 0
+                            let v = lanes[16 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 28 &+ ow &+ 1
+                            let v = lanes[24 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                    }
+                }
+            }
+            }
+            }
         }
     }
 
@@ -2516,13 +2726,14 @@ extension Resnet101 {
         Self.parallel(32, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 131, by: 42) {
         for block in blocks {
             let kernelOffset: Int = block &* 2048
             let kernel = w + kernelOffset
             let biasOffset: Int = 65_536 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<131 {
+            for group in band..<min(band &+ 42, 131) {
                 let first: Int = min(group &* 6, 778)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -2601,6 +2812,7 @@ extension Resnet101 {
         }
         }
         }
+        }
     }
 
     /// layer3.0.conv1: conv 512→256, kernel 1×1, stride 1×1, padding 0, + layer3.0.bn1 folded, + layer3.0.relu fused.
@@ -2613,13 +2825,14 @@ extension Resnet101 {
         Self.parallel(16, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 131, by: 9) {
         for block in blocks {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
             let biasOffset: Int = 131_072 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<131 {
+            for group in band..<min(band &+ 9, 131) {
                 let first: Int = min(group &* 6, 778)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -2698,6 +2911,7 @@ extension Resnet101 {
         }
         }
         }
+        }
     }
 
     /// layer3.0.conv2: conv 256→256, kernel 3×3, stride 2×2, padding 1, + layer3.0.bn2 folded, + layer3.0.relu_1 fused.
@@ -2709,8 +2923,9 @@ extension Resnet101 {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
         Self.pad(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch, threads: threads)
         Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 48) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 2) {
         for block in blocks {
             let kernelOffset: Int = block &* 36_864
             let kernel = w + kernelOffset
@@ -2718,9 +2933,9 @@ extension Resnet101 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 256, by: 16) {
-                for group in 0..<33 {
+                for group in band..<min(band &+ 2, 33) {
                     let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 14) &* 60 &+ (q0 % 14) &* 2
                     let q1: Int = first &+ 1
@@ -2785,9 +3000,9 @@ extension Resnet101 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<33 {
+            for group in band..<min(band &+ 2, 33) {
                 let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -2797,6 +3012,7 @@ extension Resnet101 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -2810,8 +3026,9 @@ extension Resnet101 {
         // weight: (64 blocks, 1, 1, 256, 16)   bias: w[262_144..<263_168]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(64, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 504) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 21) {
         for block in blocks {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
@@ -2819,9 +3036,9 @@ extension Resnet101 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 256, by: 64) {
-                for group in 0..<33 {
+                for group in band..<min(band &+ 21, 33) {
                     let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
                     let q1: Int = first &+ 1
@@ -2886,9 +3103,9 @@ extension Resnet101 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<33 {
+            for group in band..<min(band &+ 21, 33) {
                 let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -2898,6 +3115,7 @@ extension Resnet101 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -2911,8 +3129,9 @@ extension Resnet101 {
         // weight: (64 blocks, 1, 1, 512, 16)   bias: w[524_288..<525_312]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(64, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 48) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 2) {
         for block in blocks {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
@@ -2920,9 +3139,9 @@ extension Resnet101 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in 0..<33 {
+                for group in band..<min(band &+ 2, 33) {
                     let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 14) &* 56 &+ (q0 % 14) &* 2
                     let q1: Int = first &+ 1
@@ -2987,9 +3206,9 @@ extension Resnet101 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<33 {
+            for group in band..<min(band &+ 2, 33) {
                 let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -2999,6 +3218,7 @@ extension Resnet101 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -3013,8 +3233,9 @@ extension Resnet101 {
         // weight: (16 blocks, 1, 1, 1024, 16)   bias: w[262_144..<262_400]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 96) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 4) {
         for block in blocks {
             let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
@@ -3022,9 +3243,9 @@ extension Resnet101 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 1024, by: 64) {
-                for group in 0..<33 {
+                for group in band..<min(band &+ 4, 33) {
                     let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
                     let q1: Int = first &+ 1
@@ -3089,9 +3310,9 @@ extension Resnet101 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<33 {
+            for group in band..<min(band &+ 4, 33) {
                 let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -3101,6 +3322,7 @@ extension Resnet101 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -3112,100 +3334,194 @@ extension Resnet101 {
     @inline(never)
     static func layer3_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
-        // weight: (16 blocks, 3, 3, 256, 16)   bias: w[589_824..<590_080]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
-        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
-        Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for block in blocks {
-            let kernelOffset: Int = block &* 36_864
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 589_824 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for firstChannel in stride(from: 0, to: 256, by: 16) {
-                for group in 0..<33 {
-                    let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + group &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 14) &* 16 &+ (q0 % 14) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 14) &* 16 &+ (q1 % 14) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 14) &* 16 &+ (q2 % 14) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 14) &* 16 &+ (q3 % 14) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 14) &* 16 &+ (q4 % 14) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 14) &* 16 &+ (q5 % 14) &* 1
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<3 {
-                        for j in 0..<3 {
-                            let tapOffset: Int = i &* 16 &+ j &* 1 &+ firstChannel &* 256
-                            let tapBase = scratch + tapOffset
-                            let weightOffset: Int = ((i &* 3 &+ j) &* 256 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<16 {
-                                let tap = tapBase + ic &* 256
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
+        // weight: (16 values, 16 blocks, 256, 16): G g Gᵀ of each filter and input channel   bias: w[1_048_576..<1_048_832]
+        // Winograd F(2×2, 3×3): 7×7 tiles in bands of 7 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
+        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch, threads: threads)
+        let transformed = scratch + 73_728
+        let products = transformed + 229_376
+        for firstRow in stride(from: 0, to: 7, by: 7) {
+            let bandRows: Int = min(7, 7 &- firstRow)
+            let tiles: Int = bandRows &* 7
+            // input tiles to the transformed domain, input channels split over threads
+            Self.parallel(256, threads: threads) { inputChannels in
+            for ic in inputChannels {
+                for r in 0..<bandRows {
+                    let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                    let window = scratch + rowOffset
+                    let targetOffset: Int = ic &* 56 &+ r &* 8
+                    let target = transformed + targetOffset
+                    for tx in stride(from: 0, to: 8, by: 8) {
+                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                        let a1 = UnsafeRawPointer(window + (18 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b1 = UnsafeRawPointer(window + (20 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                        let a2 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b2 = UnsafeRawPointer(window + (38 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                        let a3 = UnsafeRawPointer(window + (54 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b3 = UnsafeRawPointer(window + (56 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (14_336 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (28_672 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (43_008 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (57_344 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (71_680 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (86_016 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (100_352 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (114_688 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (129_024 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (143_360 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (157_696 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (172_032 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (186_368 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (200_704 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (215_040 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // sixteen products over input channels, blocks of 16 filters split over threads
+            Self.parallel(16, threads: threads) { blocks in
+            for value in 0..<16 {
+                let sourceOffset: Int = value &* 14_336
+                let source = transformed + sourceOffset
+                for block in blocks {
+                    let kernelOffset: Int = (value &* 16 &+ block) &* 4096
+                    let kernel = w + kernelOffset
+                    for group in 0..<(tiles &+ 5) / 6 {
+                        let first: Int = min(group &* 6, tiles &- 6)
+                        let q0: Int = first &+ 0
+                        let o0: Int = (q0 / 7) &* 8 &+ q0 % 7
+                        let q1: Int = first &+ 1
+                        let o1: Int = (q1 / 7) &* 8 &+ q1 % 7
+                        let q2: Int = first &+ 2
+                        let o2: Int = (q2 / 7) &* 8 &+ q2 % 7
+                        let q3: Int = first &+ 3
+                        let o3: Int = (q3 / 7) &* 8 &+ q3 % 7
+                        let q4: Int = first &+ 4
+                        let o4: Int = (q4 / 7) &* 8 &+ q4 % 7
+                        let q5: Int = first &+ 5
+                        let o5: Int = (q5 / 7) &* 8 &+ q5 % 7
+                        var a0_0 = SIMD8<Float>()
+                        var a0_1 = SIMD8<Float>()
+                        var a0_2 = SIMD8<Float>()
+                        var a0_3 = SIMD8<Float>()
+                        var a0_4 = SIMD8<Float>()
+                        var a0_5 = SIMD8<Float>()
+                        var a1_0 = SIMD8<Float>()
+                        var a1_1 = SIMD8<Float>()
+                        var a1_2 = SIMD8<Float>()
+                        var a1_3 = SIMD8<Float>()
+                        var a1_4 = SIMD8<Float>()
+                        var a1_5 = SIMD8<Float>()
+                        for ic in 0..<256 {
+                            let tap = source + ic &* 56
+                            let k = kernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        }
+                        let productOffset0: Int = (q0 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
+                        let productOffset1: Int = (q1 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
+                        let productOffset2: Int = (q2 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
+                        let productOffset3: Int = (q3 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
+                        let productOffset4: Int = (q4 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
+                        let productOffset5: Int = (q5 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(32, threads: threads) { filterVectors in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+            for f in filterVectors {
+                let bias = UnsafeRawPointer(w + (1_048_576 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                for q in 0..<tiles {
+                    let productOffset: Int = q &* 4096 &+ f &* 8
+                    let m = products + productOffset
+                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_1 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_2 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_3 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_0 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_1 = UnsafeRawPointer(m + 1280).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_2 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_3 = UnsafeRawPointer(m + 1792).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_0 = UnsafeRawPointer(m + 2048).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_1 = UnsafeRawPointer(m + 2304).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_2 = UnsafeRawPointer(m + 2560).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_3 = UnsafeRawPointer(m + 2816).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_0 = UnsafeRawPointer(m + 3072).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_1 = UnsafeRawPointer(m + 3328).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_2 = UnsafeRawPointer(m + 3584).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_3 = UnsafeRawPointer(m + 3840).loadUnaligned(as: SIMD8<Float>.self)
+                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                    let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                    for lane in 0..<8 {
+                        let planeOffset: Int = (f &* 8 &+ lane) &* 196
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 14 &+ ow &+ 0
+                            let v = lanes[0 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 14 &+ ow &+ 1
+                            let v = lanes[8 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 14 &+ ow &+ 0
+                            let v = lanes[16 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 14 &+ ow &+ 1
+                            let v = lanes[24 &+ lane]
+                            y[index] = max(v, 0)
                         }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
                 }
             }
-            for group in 0..<33 {
-                let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + group &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
             }
-        }
-        }
+            }
         }
     }
 
@@ -3218,8 +3534,9 @@ extension Resnet101 {
         // weight: (64 blocks, 1, 1, 256, 16)   bias: w[262_144..<263_168]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(64, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 504) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 21) {
         for block in blocks {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
@@ -3227,9 +3544,9 @@ extension Resnet101 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 256, by: 64) {
-                for group in 0..<33 {
+                for group in band..<min(band &+ 21, 33) {
                     let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
                     let q1: Int = first &+ 1
@@ -3294,9 +3611,9 @@ extension Resnet101 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<33 {
+            for group in band..<min(band &+ 21, 33) {
                 let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -3306,6 +3623,7 @@ extension Resnet101 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -3319,8 +3637,9 @@ extension Resnet101 {
         // weight: (32 blocks, 1, 1, 1024, 16)   bias: w[524_288..<524_800]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 96) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 4) {
         for block in blocks {
             let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
@@ -3328,9 +3647,9 @@ extension Resnet101 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 1024, by: 64) {
-                for group in 0..<33 {
+                for group in band..<min(band &+ 4, 33) {
                     let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
                     let q1: Int = first &+ 1
@@ -3395,9 +3714,9 @@ extension Resnet101 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<33 {
+            for group in band..<min(band &+ 4, 33) {
                 let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -3407,6 +3726,7 @@ extension Resnet101 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -3421,8 +3741,9 @@ extension Resnet101 {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
         Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
         Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 9, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 73_728
             let kernel = w + kernelOffset
@@ -3430,9 +3751,9 @@ extension Resnet101 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 512, by: 16) {
-                for group in 0..<9 {
+                for group in band..<min(band &+ 1, 9) {
                     let first: Int = min(group &* 6, 43)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 7) &* 32 &+ (q0 % 7) &* 2
                     let q1: Int = first &+ 1
@@ -3497,9 +3818,9 @@ extension Resnet101 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<9 {
+            for group in band..<min(band &+ 1, 9) {
                 let first: Int = min(group &* 6, 43)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -3509,6 +3830,7 @@ extension Resnet101 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -3524,6 +3846,7 @@ extension Resnet101 {
         Self.parallel(128, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 9, by: 9) {
         for block in blocks {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
@@ -3531,9 +3854,9 @@ extension Resnet101 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in 0..<9 {
+                for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
                     let q1: Int = first &+ 1
@@ -3598,9 +3921,9 @@ extension Resnet101 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<9 {
+            for group in band..<min(band &+ 9, 9) {
                 let first: Int = min(group &* 6, 43)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -3610,6 +3933,7 @@ extension Resnet101 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -3623,8 +3947,9 @@ extension Resnet101 {
         // weight: (128 blocks, 1, 1, 1024, 16)   bias: w[2_097_152..<2_099_200]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(128, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 9, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
@@ -3632,9 +3957,9 @@ extension Resnet101 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 1024, by: 64) {
-                for group in 0..<9 {
+                for group in band..<min(band &+ 1, 9) {
                     let first: Int = min(group &* 6, 43)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 7) &* 28 &+ (q0 % 7) &* 2
                     let q1: Int = first &+ 1
@@ -3699,9 +4024,9 @@ extension Resnet101 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<9 {
+            for group in band..<min(band &+ 1, 9) {
                 let first: Int = min(group &* 6, 43)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -3711,6 +4036,7 @@ extension Resnet101 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -3725,8 +4051,9 @@ extension Resnet101 {
         // weight: (32 blocks, 1, 1, 2048, 16)   bias: w[1_048_576..<1_049_088]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 48) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 9, by: 2) {
         for block in blocks {
             let kernelOffset: Int = block &* 32_768
             let kernel = w + kernelOffset
@@ -3734,9 +4061,9 @@ extension Resnet101 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 2048, by: 64) {
-                for group in 0..<9 {
+                for group in band..<min(band &+ 2, 9) {
                     let first: Int = min(group &* 6, 43)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
                     let q1: Int = first &+ 1
@@ -3801,9 +4128,9 @@ extension Resnet101 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<9 {
+            for group in band..<min(band &+ 2, 9) {
                 let first: Int = min(group &* 6, 43)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -3813,6 +4140,7 @@ extension Resnet101 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -3824,100 +4152,194 @@ extension Resnet101 {
     @inline(never)
     static func layer4_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 512×7×7
-        // weight: (32 blocks, 3, 3, 512, 16)   bias: w[2_359_296..<2_359_808]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
-        Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 9, into: scratch, threads: threads)
-        Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for block in blocks {
-            let kernelOffset: Int = block &* 73_728
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 2_359_296 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for firstChannel in stride(from: 0, to: 512, by: 16) {
-                for group in 0..<9 {
-                    let first: Int = min(group &* 6, 43)
-                    let tile = tiles.baseAddress! + group &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 7) &* 9 &+ (q0 % 7) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 7) &* 9 &+ (q1 % 7) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 7) &* 9 &+ (q2 % 7) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 7) &* 9 &+ (q3 % 7) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 7) &* 9 &+ (q4 % 7) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 7) &* 9 &+ (q5 % 7) &* 1
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<3 {
-                        for j in 0..<3 {
-                            let tapOffset: Int = i &* 9 &+ j &* 1 &+ firstChannel &* 81
-                            let tapBase = scratch + tapOffset
-                            let weightOffset: Int = ((i &* 3 &+ j) &* 512 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<16 {
-                                let tap = tapBase + ic &* 81
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
+        // weight: (16 values, 32 blocks, 512, 16): G g Gᵀ of each filter and input channel   bias: w[4_194_304..<4_194_816]
+        // Winograd F(2×2, 3×3): 4×4 tiles in bands of 4 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
+        Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 10, columns: 18, into: scratch, threads: threads)
+        let transformed = scratch + 92_160
+        let products = transformed + 262_144
+        for firstRow in stride(from: 0, to: 4, by: 4) {
+            let bandRows: Int = min(4, 4 &- firstRow)
+            let tiles: Int = bandRows &* 4
+            // input tiles to the transformed domain, input channels split over threads
+            Self.parallel(512, threads: threads) { inputChannels in
+            for ic in inputChannels {
+                for r in 0..<bandRows {
+                    let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
+                    let window = scratch + rowOffset
+                    let targetOffset: Int = ic &* 32 &+ r &* 8
+                    let target = transformed + targetOffset
+                    for tx in stride(from: 0, to: 8, by: 8) {
+                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                        let a1 = UnsafeRawPointer(window + (18 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b1 = UnsafeRawPointer(window + (20 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                        let a2 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b2 = UnsafeRawPointer(window + (38 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                        let a3 = UnsafeRawPointer(window + (54 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b3 = UnsafeRawPointer(window + (56 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (16_384 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (32_768 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (49_152 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (65_536 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (81_920 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (98_304 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (114_688 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (131_072 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (147_456 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (163_840 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (180_224 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (196_608 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (212_992 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (229_376 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (245_760 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // sixteen products over input channels, blocks of 16 filters split over threads
+            Self.parallel(32, threads: threads) { blocks in
+            for value in 0..<16 {
+                let sourceOffset: Int = value &* 16_384
+                let source = transformed + sourceOffset
+                for block in blocks {
+                    let kernelOffset: Int = (value &* 32 &+ block) &* 8192
+                    let kernel = w + kernelOffset
+                    for group in 0..<(tiles &+ 5) / 6 {
+                        let first: Int = min(group &* 6, tiles &- 6)
+                        let q0: Int = first &+ 0
+                        let o0: Int = (q0 / 4) &* 8 &+ q0 % 4
+                        let q1: Int = first &+ 1
+                        let o1: Int = (q1 / 4) &* 8 &+ q1 % 4
+                        let q2: Int = first &+ 2
+                        let o2: Int = (q2 / 4) &* 8 &+ q2 % 4
+                        let q3: Int = first &+ 3
+                        let o3: Int = (q3 / 4) &* 8 &+ q3 % 4
+                        let q4: Int = first &+ 4
+                        let o4: Int = (q4 / 4) &* 8 &+ q4 % 4
+                        let q5: Int = first &+ 5
+                        let o5: Int = (q5 / 4) &* 8 &+ q5 % 4
+                        var a0_0 = SIMD8<Float>()
+                        var a0_1 = SIMD8<Float>()
+                        var a0_2 = SIMD8<Float>()
+                        var a0_3 = SIMD8<Float>()
+                        var a0_4 = SIMD8<Float>()
+                        var a0_5 = SIMD8<Float>()
+                        var a1_0 = SIMD8<Float>()
+                        var a1_1 = SIMD8<Float>()
+                        var a1_2 = SIMD8<Float>()
+                        var a1_3 = SIMD8<Float>()
+                        var a1_4 = SIMD8<Float>()
+                        var a1_5 = SIMD8<Float>()
+                        for ic in 0..<512 {
+                            let tap = source + ic &* 32
+                            let k = kernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        }
+                        let productOffset0: Int = (q0 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
+                        let productOffset1: Int = (q1 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
+                        let productOffset2: Int = (q2 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
+                        let productOffset3: Int = (q3 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
+                        let productOffset4: Int = (q4 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
+                        let productOffset5: Int = (q5 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(64, threads: threads) { filterVectors in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+            for f in filterVectors {
+                let bias = UnsafeRawPointer(w + (4_194_304 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                for q in 0..<tiles {
+                    let productOffset: Int = q &* 8192 &+ f &* 8
+                    let m = products + productOffset
+                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_1 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_2 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_3 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_0 = UnsafeRawPointer(m + 2048).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_1 = UnsafeRawPointer(m + 2560).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_2 = UnsafeRawPointer(m + 3072).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_3 = UnsafeRawPointer(m + 3584).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_0 = UnsafeRawPointer(m + 4096).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_1 = UnsafeRawPointer(m + 4608).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_2 = UnsafeRawPointer(m + 5120).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_3 = UnsafeRawPointer(m + 5632).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_0 = UnsafeRawPointer(m + 6144).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_1 = UnsafeRawPointer(m + 6656).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_2 = UnsafeRawPointer(m + 7168).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_3 = UnsafeRawPointer(m + 7680).loadUnaligned(as: SIMD8<Float>.self)
+                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                    let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
+                    for lane in 0..<8 {
+                        let planeOffset: Int = (f &* 8 &+ lane) &* 49
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 7 &+ ow &+ 0
+                            let v = lanes[0 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        if ow &+ 1 < 7 {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 7 &+ ow &+ 1
+                            let v = lanes[8 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        if oh &+ 1 < 7 {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 7 &+ ow &+ 0
+                            let v = lanes[16 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        if oh &+ 1 < 7 && ow &+ 1 < 7 {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 7 &+ ow &+ 1
+                            let v = lanes[24 &+ lane]
+                            y[index] = max(v, 0)
                         }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
                 }
             }
-            for group in 0..<9 {
-                let first: Int = min(group &* 6, 43)
-                let tileLanes = lanes + group &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
             }
-        }
-        }
+            }
         }
     }
 
@@ -3932,6 +4354,7 @@ extension Resnet101 {
         Self.parallel(128, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 9, by: 9) {
         for block in blocks {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
@@ -3939,9 +4362,9 @@ extension Resnet101 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in 0..<9 {
+                for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
                     let q1: Int = first &+ 1
@@ -4006,9 +4429,9 @@ extension Resnet101 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<9 {
+            for group in band..<min(band &+ 9, 9) {
                 let first: Int = min(group &* 6, 43)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -4018,6 +4441,7 @@ extension Resnet101 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -4334,6 +4758,39 @@ extension Resnet101 {
                 for t in 0..<taps {
                     for r in 0..<32 {
                         p[offset + ((b * channels + c) * taps + t) * 32 + r] = plain[((b * 32 + r) * channels + c) * taps + t]
+                    }
+                }
+            }
+        }
+    }
+
+    /// Transforms 3×3 conv weights (filters, channels, 3, 3) to Winograd F(2×2, 3×3)'s domain, U = G g Gᵀ with
+    /// G = (1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1), stored (16 values, filters / 16, channels, 16): a product reads the
+    /// sixteen filters of a block for one value and channel as two vectors. Computed in Double.
+    static func winogradFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int) {
+        let plain = Array(p[offset..<(offset + filters * channels * 9)])
+        let blocks = filters / 16
+        for k in 0..<filters {
+            for c in 0..<channels {
+                let g = (k * channels + c) * 9
+                func tap(_ i: Int, _ j: Int) -> Double { Double(plain[g + 3 * i + j]) }
+                for i in 0..<4 {
+                    // Row i of G g: (G row i) · g.
+                    var row = (0.0, 0.0, 0.0)
+                    for j in 0..<3 {
+                        let value: Double
+                        switch i {
+                        case 0: value = tap(0, j)
+                        case 1: value = (tap(0, j) + tap(1, j) + tap(2, j)) / 2
+                        case 2: value = (tap(0, j) - tap(1, j) + tap(2, j)) / 2
+                        default: value = tap(2, j)
+                        }
+                        if j == 0 { row.0 = value } else if j == 1 { row.1 = value } else { row.2 = value }
+                    }
+                    // (G g) Gᵀ along the row.
+                    let transformed = [row.0, (row.0 + row.1 + row.2) / 2, (row.0 - row.1 + row.2) / 2, row.2]
+                    for j in 0..<4 {
+                        p[offset + (((4 * i + j) * blocks + k / 16) * channels + c) * 16 + k % 16] = Float(transformed[j])
                     }
                 }
             }

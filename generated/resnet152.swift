@@ -16,9 +16,9 @@ public struct Resnet152: Sendable {
     /// Floats of activations, placed by liveness after fusion: the peak activation memory `convc summary` reports.
     public static let activationFloats = 2_007_040
     /// Floats of scratch for zero-padded copies of conv inputs.
-    public static let scratchFloats = 430_592
+    public static let scratchFloats = 1_228_032
     /// Floats of working memory `predict(_:batch:into:arena:)` needs: activations, then scratch.
-    public static let arenaFloats = 2_437_632
+    public static let arenaFloats = 3_235_072
     static let inputCount = 150_528
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -1330,7 +1330,7 @@ public struct Resnet152: Sendable {
 
     /// Builds the model from tensors by name, each in PyTorch's layout (row-major, as `state_dict` has them).
     public init(tensors: [String: [Float]]) throws {
-        var p = [Float](repeating: 0, count: 60_117_096)
+        var p = [Float](repeating: 0, count: 80_732_264)
         try Self.copy(tensors, "conv1.weight", into: &p, at: 0, count: 9408)
         try Self.foldBatchNorm(tensors, "bn1", epsilon: 1e-05, into: &p, weight: 0, bias: 9408, channels: 64, blocks: 1, blockStride: 0, channelStride: 147, run: 147)
         Self.blockFilters(&p, at: 0, filters: 64, groups: 1, channels: 3, taps: 49, block: 16)
@@ -1338,466 +1338,466 @@ public struct Resnet152: Sendable {
         try Self.foldBatchNorm(tensors, "layer1.0.bn1", epsilon: 1e-05, into: &p, weight: 9472, bias: 13_568, channels: 64, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
         Self.blockFilters(&p, at: 9472, filters: 64, groups: 1, channels: 64, taps: 1, block: 4)
         try Self.copy(tensors, "layer1.0.conv2.weight", into: &p, at: 13_632, count: 36_864)
-        try Self.foldBatchNorm(tensors, "layer1.0.bn2", epsilon: 1e-05, into: &p, weight: 13_632, bias: 50_496, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
-        Self.blockFilters(&p, at: 13_632, filters: 64, groups: 1, channels: 64, taps: 9, block: 16)
-        try Self.copy(tensors, "layer1.0.conv3.weight", into: &p, at: 50_560, count: 16_384)
-        try Self.foldBatchNorm(tensors, "layer1.0.bn3", epsilon: 1e-05, into: &p, weight: 50_560, bias: 66_944, channels: 256, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
-        Self.blockFilters(&p, at: 50_560, filters: 256, groups: 1, channels: 64, taps: 1, block: 4)
-        try Self.copy(tensors, "layer1.0.downsample.0.weight", into: &p, at: 67_200, count: 16_384)
-        try Self.foldBatchNorm(tensors, "layer1.0.downsample.1", epsilon: 1e-05, into: &p, weight: 67_200, bias: 83_584, channels: 256, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
-        Self.blockFilters(&p, at: 67_200, filters: 256, groups: 1, channels: 64, taps: 1, block: 4)
-        try Self.copy(tensors, "layer1.1.conv1.weight", into: &p, at: 83_840, count: 16_384)
-        try Self.foldBatchNorm(tensors, "layer1.1.bn1", epsilon: 1e-05, into: &p, weight: 83_840, bias: 100_224, channels: 64, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 83_840, filters: 64, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer1.1.conv2.weight", into: &p, at: 100_288, count: 36_864)
-        try Self.foldBatchNorm(tensors, "layer1.1.bn2", epsilon: 1e-05, into: &p, weight: 100_288, bias: 137_152, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
-        Self.blockFilters(&p, at: 100_288, filters: 64, groups: 1, channels: 64, taps: 9, block: 16)
-        try Self.copy(tensors, "layer1.1.conv3.weight", into: &p, at: 137_216, count: 16_384)
-        try Self.foldBatchNorm(tensors, "layer1.1.bn3", epsilon: 1e-05, into: &p, weight: 137_216, bias: 153_600, channels: 256, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
-        Self.blockFilters(&p, at: 137_216, filters: 256, groups: 1, channels: 64, taps: 1, block: 4)
-        try Self.copy(tensors, "layer1.2.conv1.weight", into: &p, at: 153_856, count: 16_384)
-        try Self.foldBatchNorm(tensors, "layer1.2.bn1", epsilon: 1e-05, into: &p, weight: 153_856, bias: 170_240, channels: 64, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 153_856, filters: 64, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer1.2.conv2.weight", into: &p, at: 170_304, count: 36_864)
-        try Self.foldBatchNorm(tensors, "layer1.2.bn2", epsilon: 1e-05, into: &p, weight: 170_304, bias: 207_168, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
-        Self.blockFilters(&p, at: 170_304, filters: 64, groups: 1, channels: 64, taps: 9, block: 16)
-        try Self.copy(tensors, "layer1.2.conv3.weight", into: &p, at: 207_232, count: 16_384)
-        try Self.foldBatchNorm(tensors, "layer1.2.bn3", epsilon: 1e-05, into: &p, weight: 207_232, bias: 223_616, channels: 256, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
-        Self.blockFilters(&p, at: 207_232, filters: 256, groups: 1, channels: 64, taps: 1, block: 4)
-        try Self.copy(tensors, "layer2.0.conv1.weight", into: &p, at: 223_872, count: 32_768)
-        try Self.foldBatchNorm(tensors, "layer2.0.bn1", epsilon: 1e-05, into: &p, weight: 223_872, bias: 256_640, channels: 128, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 223_872, filters: 128, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer2.0.conv2.weight", into: &p, at: 256_768, count: 147_456)
-        try Self.foldBatchNorm(tensors, "layer2.0.bn2", epsilon: 1e-05, into: &p, weight: 256_768, bias: 404_224, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
-        Self.blockFilters(&p, at: 256_768, filters: 128, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.copy(tensors, "layer2.0.conv3.weight", into: &p, at: 404_352, count: 65_536)
-        try Self.foldBatchNorm(tensors, "layer2.0.bn3", epsilon: 1e-05, into: &p, weight: 404_352, bias: 469_888, channels: 512, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        Self.blockFilters(&p, at: 404_352, filters: 512, groups: 1, channels: 128, taps: 1, block: 16)
-        try Self.copy(tensors, "layer2.0.downsample.0.weight", into: &p, at: 470_400, count: 131_072)
-        try Self.foldBatchNorm(tensors, "layer2.0.downsample.1", epsilon: 1e-05, into: &p, weight: 470_400, bias: 601_472, channels: 512, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 470_400, filters: 512, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer2.1.conv1.weight", into: &p, at: 601_984, count: 65_536)
-        try Self.foldBatchNorm(tensors, "layer2.1.bn1", epsilon: 1e-05, into: &p, weight: 601_984, bias: 667_520, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 601_984, filters: 128, groups: 1, channels: 512, taps: 1, block: 16)
-        try Self.copy(tensors, "layer2.1.conv2.weight", into: &p, at: 667_648, count: 147_456)
-        try Self.foldBatchNorm(tensors, "layer2.1.bn2", epsilon: 1e-05, into: &p, weight: 667_648, bias: 815_104, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
-        Self.blockFilters(&p, at: 667_648, filters: 128, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.copy(tensors, "layer2.1.conv3.weight", into: &p, at: 815_232, count: 65_536)
-        try Self.foldBatchNorm(tensors, "layer2.1.bn3", epsilon: 1e-05, into: &p, weight: 815_232, bias: 880_768, channels: 512, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        Self.blockFilters(&p, at: 815_232, filters: 512, groups: 1, channels: 128, taps: 1, block: 16)
-        try Self.copy(tensors, "layer2.2.conv1.weight", into: &p, at: 881_280, count: 65_536)
-        try Self.foldBatchNorm(tensors, "layer2.2.bn1", epsilon: 1e-05, into: &p, weight: 881_280, bias: 946_816, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 881_280, filters: 128, groups: 1, channels: 512, taps: 1, block: 16)
-        try Self.copy(tensors, "layer2.2.conv2.weight", into: &p, at: 946_944, count: 147_456)
-        try Self.foldBatchNorm(tensors, "layer2.2.bn2", epsilon: 1e-05, into: &p, weight: 946_944, bias: 1_094_400, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
-        Self.blockFilters(&p, at: 946_944, filters: 128, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.copy(tensors, "layer2.2.conv3.weight", into: &p, at: 1_094_528, count: 65_536)
-        try Self.foldBatchNorm(tensors, "layer2.2.bn3", epsilon: 1e-05, into: &p, weight: 1_094_528, bias: 1_160_064, channels: 512, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        Self.blockFilters(&p, at: 1_094_528, filters: 512, groups: 1, channels: 128, taps: 1, block: 16)
-        try Self.copy(tensors, "layer2.3.conv1.weight", into: &p, at: 1_160_576, count: 65_536)
-        try Self.foldBatchNorm(tensors, "layer2.3.bn1", epsilon: 1e-05, into: &p, weight: 1_160_576, bias: 1_226_112, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 1_160_576, filters: 128, groups: 1, channels: 512, taps: 1, block: 16)
-        try Self.copy(tensors, "layer2.3.conv2.weight", into: &p, at: 1_226_240, count: 147_456)
-        try Self.foldBatchNorm(tensors, "layer2.3.bn2", epsilon: 1e-05, into: &p, weight: 1_226_240, bias: 1_373_696, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
-        Self.blockFilters(&p, at: 1_226_240, filters: 128, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.copy(tensors, "layer2.3.conv3.weight", into: &p, at: 1_373_824, count: 65_536)
-        try Self.foldBatchNorm(tensors, "layer2.3.bn3", epsilon: 1e-05, into: &p, weight: 1_373_824, bias: 1_439_360, channels: 512, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        Self.blockFilters(&p, at: 1_373_824, filters: 512, groups: 1, channels: 128, taps: 1, block: 16)
-        try Self.copy(tensors, "layer2.4.conv1.weight", into: &p, at: 1_439_872, count: 65_536)
-        try Self.foldBatchNorm(tensors, "layer2.4.bn1", epsilon: 1e-05, into: &p, weight: 1_439_872, bias: 1_505_408, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 1_439_872, filters: 128, groups: 1, channels: 512, taps: 1, block: 16)
-        try Self.copy(tensors, "layer2.4.conv2.weight", into: &p, at: 1_505_536, count: 147_456)
-        try Self.foldBatchNorm(tensors, "layer2.4.bn2", epsilon: 1e-05, into: &p, weight: 1_505_536, bias: 1_652_992, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
-        Self.blockFilters(&p, at: 1_505_536, filters: 128, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.copy(tensors, "layer2.4.conv3.weight", into: &p, at: 1_653_120, count: 65_536)
-        try Self.foldBatchNorm(tensors, "layer2.4.bn3", epsilon: 1e-05, into: &p, weight: 1_653_120, bias: 1_718_656, channels: 512, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        Self.blockFilters(&p, at: 1_653_120, filters: 512, groups: 1, channels: 128, taps: 1, block: 16)
-        try Self.copy(tensors, "layer2.5.conv1.weight", into: &p, at: 1_719_168, count: 65_536)
-        try Self.foldBatchNorm(tensors, "layer2.5.bn1", epsilon: 1e-05, into: &p, weight: 1_719_168, bias: 1_784_704, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 1_719_168, filters: 128, groups: 1, channels: 512, taps: 1, block: 16)
-        try Self.copy(tensors, "layer2.5.conv2.weight", into: &p, at: 1_784_832, count: 147_456)
-        try Self.foldBatchNorm(tensors, "layer2.5.bn2", epsilon: 1e-05, into: &p, weight: 1_784_832, bias: 1_932_288, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
-        Self.blockFilters(&p, at: 1_784_832, filters: 128, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.copy(tensors, "layer2.5.conv3.weight", into: &p, at: 1_932_416, count: 65_536)
-        try Self.foldBatchNorm(tensors, "layer2.5.bn3", epsilon: 1e-05, into: &p, weight: 1_932_416, bias: 1_997_952, channels: 512, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        Self.blockFilters(&p, at: 1_932_416, filters: 512, groups: 1, channels: 128, taps: 1, block: 16)
-        try Self.copy(tensors, "layer2.6.conv1.weight", into: &p, at: 1_998_464, count: 65_536)
-        try Self.foldBatchNorm(tensors, "layer2.6.bn1", epsilon: 1e-05, into: &p, weight: 1_998_464, bias: 2_064_000, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 1_998_464, filters: 128, groups: 1, channels: 512, taps: 1, block: 16)
-        try Self.copy(tensors, "layer2.6.conv2.weight", into: &p, at: 2_064_128, count: 147_456)
-        try Self.foldBatchNorm(tensors, "layer2.6.bn2", epsilon: 1e-05, into: &p, weight: 2_064_128, bias: 2_211_584, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
-        Self.blockFilters(&p, at: 2_064_128, filters: 128, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.copy(tensors, "layer2.6.conv3.weight", into: &p, at: 2_211_712, count: 65_536)
-        try Self.foldBatchNorm(tensors, "layer2.6.bn3", epsilon: 1e-05, into: &p, weight: 2_211_712, bias: 2_277_248, channels: 512, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        Self.blockFilters(&p, at: 2_211_712, filters: 512, groups: 1, channels: 128, taps: 1, block: 16)
-        try Self.copy(tensors, "layer2.7.conv1.weight", into: &p, at: 2_277_760, count: 65_536)
-        try Self.foldBatchNorm(tensors, "layer2.7.bn1", epsilon: 1e-05, into: &p, weight: 2_277_760, bias: 2_343_296, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 2_277_760, filters: 128, groups: 1, channels: 512, taps: 1, block: 16)
-        try Self.copy(tensors, "layer2.7.conv2.weight", into: &p, at: 2_343_424, count: 147_456)
-        try Self.foldBatchNorm(tensors, "layer2.7.bn2", epsilon: 1e-05, into: &p, weight: 2_343_424, bias: 2_490_880, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
-        Self.blockFilters(&p, at: 2_343_424, filters: 128, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.copy(tensors, "layer2.7.conv3.weight", into: &p, at: 2_491_008, count: 65_536)
-        try Self.foldBatchNorm(tensors, "layer2.7.bn3", epsilon: 1e-05, into: &p, weight: 2_491_008, bias: 2_556_544, channels: 512, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        Self.blockFilters(&p, at: 2_491_008, filters: 512, groups: 1, channels: 128, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.0.conv1.weight", into: &p, at: 2_557_056, count: 131_072)
-        try Self.foldBatchNorm(tensors, "layer3.0.bn1", epsilon: 1e-05, into: &p, weight: 2_557_056, bias: 2_688_128, channels: 256, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 2_557_056, filters: 256, groups: 1, channels: 512, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.0.conv2.weight", into: &p, at: 2_688_384, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.0.bn2", epsilon: 1e-05, into: &p, weight: 2_688_384, bias: 3_278_208, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 2_688_384, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.0.conv3.weight", into: &p, at: 3_278_464, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.0.bn3", epsilon: 1e-05, into: &p, weight: 3_278_464, bias: 3_540_608, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 3_278_464, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.0.downsample.0.weight", into: &p, at: 3_541_632, count: 524_288)
-        try Self.foldBatchNorm(tensors, "layer3.0.downsample.1", epsilon: 1e-05, into: &p, weight: 3_541_632, bias: 4_065_920, channels: 1024, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 3_541_632, filters: 1024, groups: 1, channels: 512, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.1.conv1.weight", into: &p, at: 4_066_944, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.1.bn1", epsilon: 1e-05, into: &p, weight: 4_066_944, bias: 4_329_088, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 4_066_944, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.1.conv2.weight", into: &p, at: 4_329_344, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.1.bn2", epsilon: 1e-05, into: &p, weight: 4_329_344, bias: 4_919_168, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 4_329_344, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.1.conv3.weight", into: &p, at: 4_919_424, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.1.bn3", epsilon: 1e-05, into: &p, weight: 4_919_424, bias: 5_181_568, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 4_919_424, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.2.conv1.weight", into: &p, at: 5_182_592, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.2.bn1", epsilon: 1e-05, into: &p, weight: 5_182_592, bias: 5_444_736, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 5_182_592, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.2.conv2.weight", into: &p, at: 5_444_992, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.2.bn2", epsilon: 1e-05, into: &p, weight: 5_444_992, bias: 6_034_816, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 5_444_992, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.2.conv3.weight", into: &p, at: 6_035_072, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.2.bn3", epsilon: 1e-05, into: &p, weight: 6_035_072, bias: 6_297_216, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 6_035_072, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.3.conv1.weight", into: &p, at: 6_298_240, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.3.bn1", epsilon: 1e-05, into: &p, weight: 6_298_240, bias: 6_560_384, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 6_298_240, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.3.conv2.weight", into: &p, at: 6_560_640, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.3.bn2", epsilon: 1e-05, into: &p, weight: 6_560_640, bias: 7_150_464, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 6_560_640, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.3.conv3.weight", into: &p, at: 7_150_720, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.3.bn3", epsilon: 1e-05, into: &p, weight: 7_150_720, bias: 7_412_864, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 7_150_720, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.4.conv1.weight", into: &p, at: 7_413_888, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.4.bn1", epsilon: 1e-05, into: &p, weight: 7_413_888, bias: 7_676_032, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 7_413_888, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.4.conv2.weight", into: &p, at: 7_676_288, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.4.bn2", epsilon: 1e-05, into: &p, weight: 7_676_288, bias: 8_266_112, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 7_676_288, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.4.conv3.weight", into: &p, at: 8_266_368, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.4.bn3", epsilon: 1e-05, into: &p, weight: 8_266_368, bias: 8_528_512, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 8_266_368, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.5.conv1.weight", into: &p, at: 8_529_536, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.5.bn1", epsilon: 1e-05, into: &p, weight: 8_529_536, bias: 8_791_680, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 8_529_536, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.5.conv2.weight", into: &p, at: 8_791_936, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.5.bn2", epsilon: 1e-05, into: &p, weight: 8_791_936, bias: 9_381_760, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 8_791_936, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.5.conv3.weight", into: &p, at: 9_382_016, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.5.bn3", epsilon: 1e-05, into: &p, weight: 9_382_016, bias: 9_644_160, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 9_382_016, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.6.conv1.weight", into: &p, at: 9_645_184, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.6.bn1", epsilon: 1e-05, into: &p, weight: 9_645_184, bias: 9_907_328, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 9_645_184, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.6.conv2.weight", into: &p, at: 9_907_584, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.6.bn2", epsilon: 1e-05, into: &p, weight: 9_907_584, bias: 10_497_408, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 9_907_584, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.6.conv3.weight", into: &p, at: 10_497_664, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.6.bn3", epsilon: 1e-05, into: &p, weight: 10_497_664, bias: 10_759_808, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 10_497_664, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.7.conv1.weight", into: &p, at: 10_760_832, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.7.bn1", epsilon: 1e-05, into: &p, weight: 10_760_832, bias: 11_022_976, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 10_760_832, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.7.conv2.weight", into: &p, at: 11_023_232, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.7.bn2", epsilon: 1e-05, into: &p, weight: 11_023_232, bias: 11_613_056, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 11_023_232, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.7.conv3.weight", into: &p, at: 11_613_312, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.7.bn3", epsilon: 1e-05, into: &p, weight: 11_613_312, bias: 11_875_456, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 11_613_312, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.8.conv1.weight", into: &p, at: 11_876_480, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.8.bn1", epsilon: 1e-05, into: &p, weight: 11_876_480, bias: 12_138_624, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 11_876_480, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.8.conv2.weight", into: &p, at: 12_138_880, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.8.bn2", epsilon: 1e-05, into: &p, weight: 12_138_880, bias: 12_728_704, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 12_138_880, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.8.conv3.weight", into: &p, at: 12_728_960, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.8.bn3", epsilon: 1e-05, into: &p, weight: 12_728_960, bias: 12_991_104, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 12_728_960, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.9.conv1.weight", into: &p, at: 12_992_128, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.9.bn1", epsilon: 1e-05, into: &p, weight: 12_992_128, bias: 13_254_272, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 12_992_128, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.9.conv2.weight", into: &p, at: 13_254_528, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.9.bn2", epsilon: 1e-05, into: &p, weight: 13_254_528, bias: 13_844_352, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 13_254_528, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.9.conv3.weight", into: &p, at: 13_844_608, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.9.bn3", epsilon: 1e-05, into: &p, weight: 13_844_608, bias: 14_106_752, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 13_844_608, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.10.conv1.weight", into: &p, at: 14_107_776, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.10.bn1", epsilon: 1e-05, into: &p, weight: 14_107_776, bias: 14_369_920, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 14_107_776, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.10.conv2.weight", into: &p, at: 14_370_176, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.10.bn2", epsilon: 1e-05, into: &p, weight: 14_370_176, bias: 14_960_000, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 14_370_176, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.10.conv3.weight", into: &p, at: 14_960_256, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.10.bn3", epsilon: 1e-05, into: &p, weight: 14_960_256, bias: 15_222_400, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 14_960_256, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.11.conv1.weight", into: &p, at: 15_223_424, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.11.bn1", epsilon: 1e-05, into: &p, weight: 15_223_424, bias: 15_485_568, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 15_223_424, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.11.conv2.weight", into: &p, at: 15_485_824, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.11.bn2", epsilon: 1e-05, into: &p, weight: 15_485_824, bias: 16_075_648, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 15_485_824, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.11.conv3.weight", into: &p, at: 16_075_904, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.11.bn3", epsilon: 1e-05, into: &p, weight: 16_075_904, bias: 16_338_048, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 16_075_904, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.12.conv1.weight", into: &p, at: 16_339_072, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.12.bn1", epsilon: 1e-05, into: &p, weight: 16_339_072, bias: 16_601_216, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 16_339_072, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.12.conv2.weight", into: &p, at: 16_601_472, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.12.bn2", epsilon: 1e-05, into: &p, weight: 16_601_472, bias: 17_191_296, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 16_601_472, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.12.conv3.weight", into: &p, at: 17_191_552, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.12.bn3", epsilon: 1e-05, into: &p, weight: 17_191_552, bias: 17_453_696, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 17_191_552, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.13.conv1.weight", into: &p, at: 17_454_720, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.13.bn1", epsilon: 1e-05, into: &p, weight: 17_454_720, bias: 17_716_864, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 17_454_720, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.13.conv2.weight", into: &p, at: 17_717_120, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.13.bn2", epsilon: 1e-05, into: &p, weight: 17_717_120, bias: 18_306_944, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 17_717_120, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.13.conv3.weight", into: &p, at: 18_307_200, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.13.bn3", epsilon: 1e-05, into: &p, weight: 18_307_200, bias: 18_569_344, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 18_307_200, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.14.conv1.weight", into: &p, at: 18_570_368, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.14.bn1", epsilon: 1e-05, into: &p, weight: 18_570_368, bias: 18_832_512, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 18_570_368, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.14.conv2.weight", into: &p, at: 18_832_768, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.14.bn2", epsilon: 1e-05, into: &p, weight: 18_832_768, bias: 19_422_592, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 18_832_768, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.14.conv3.weight", into: &p, at: 19_422_848, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.14.bn3", epsilon: 1e-05, into: &p, weight: 19_422_848, bias: 19_684_992, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 19_422_848, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.15.conv1.weight", into: &p, at: 19_686_016, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.15.bn1", epsilon: 1e-05, into: &p, weight: 19_686_016, bias: 19_948_160, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 19_686_016, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.15.conv2.weight", into: &p, at: 19_948_416, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.15.bn2", epsilon: 1e-05, into: &p, weight: 19_948_416, bias: 20_538_240, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 19_948_416, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.15.conv3.weight", into: &p, at: 20_538_496, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.15.bn3", epsilon: 1e-05, into: &p, weight: 20_538_496, bias: 20_800_640, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 20_538_496, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.16.conv1.weight", into: &p, at: 20_801_664, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.16.bn1", epsilon: 1e-05, into: &p, weight: 20_801_664, bias: 21_063_808, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 20_801_664, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.16.conv2.weight", into: &p, at: 21_064_064, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.16.bn2", epsilon: 1e-05, into: &p, weight: 21_064_064, bias: 21_653_888, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 21_064_064, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.16.conv3.weight", into: &p, at: 21_654_144, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.16.bn3", epsilon: 1e-05, into: &p, weight: 21_654_144, bias: 21_916_288, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 21_654_144, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.17.conv1.weight", into: &p, at: 21_917_312, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.17.bn1", epsilon: 1e-05, into: &p, weight: 21_917_312, bias: 22_179_456, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 21_917_312, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.17.conv2.weight", into: &p, at: 22_179_712, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.17.bn2", epsilon: 1e-05, into: &p, weight: 22_179_712, bias: 22_769_536, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 22_179_712, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.17.conv3.weight", into: &p, at: 22_769_792, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.17.bn3", epsilon: 1e-05, into: &p, weight: 22_769_792, bias: 23_031_936, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 22_769_792, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.18.conv1.weight", into: &p, at: 23_032_960, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.18.bn1", epsilon: 1e-05, into: &p, weight: 23_032_960, bias: 23_295_104, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 23_032_960, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.18.conv2.weight", into: &p, at: 23_295_360, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.18.bn2", epsilon: 1e-05, into: &p, weight: 23_295_360, bias: 23_885_184, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 23_295_360, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.18.conv3.weight", into: &p, at: 23_885_440, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.18.bn3", epsilon: 1e-05, into: &p, weight: 23_885_440, bias: 24_147_584, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 23_885_440, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.19.conv1.weight", into: &p, at: 24_148_608, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.19.bn1", epsilon: 1e-05, into: &p, weight: 24_148_608, bias: 24_410_752, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 24_148_608, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.19.conv2.weight", into: &p, at: 24_411_008, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.19.bn2", epsilon: 1e-05, into: &p, weight: 24_411_008, bias: 25_000_832, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 24_411_008, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.19.conv3.weight", into: &p, at: 25_001_088, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.19.bn3", epsilon: 1e-05, into: &p, weight: 25_001_088, bias: 25_263_232, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 25_001_088, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.20.conv1.weight", into: &p, at: 25_264_256, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.20.bn1", epsilon: 1e-05, into: &p, weight: 25_264_256, bias: 25_526_400, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 25_264_256, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.20.conv2.weight", into: &p, at: 25_526_656, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.20.bn2", epsilon: 1e-05, into: &p, weight: 25_526_656, bias: 26_116_480, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 25_526_656, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.20.conv3.weight", into: &p, at: 26_116_736, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.20.bn3", epsilon: 1e-05, into: &p, weight: 26_116_736, bias: 26_378_880, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 26_116_736, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.21.conv1.weight", into: &p, at: 26_379_904, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.21.bn1", epsilon: 1e-05, into: &p, weight: 26_379_904, bias: 26_642_048, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 26_379_904, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.21.conv2.weight", into: &p, at: 26_642_304, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.21.bn2", epsilon: 1e-05, into: &p, weight: 26_642_304, bias: 27_232_128, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 26_642_304, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.21.conv3.weight", into: &p, at: 27_232_384, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.21.bn3", epsilon: 1e-05, into: &p, weight: 27_232_384, bias: 27_494_528, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 27_232_384, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.22.conv1.weight", into: &p, at: 27_495_552, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.22.bn1", epsilon: 1e-05, into: &p, weight: 27_495_552, bias: 27_757_696, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 27_495_552, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.22.conv2.weight", into: &p, at: 27_757_952, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.22.bn2", epsilon: 1e-05, into: &p, weight: 27_757_952, bias: 28_347_776, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 27_757_952, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.22.conv3.weight", into: &p, at: 28_348_032, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.22.bn3", epsilon: 1e-05, into: &p, weight: 28_348_032, bias: 28_610_176, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 28_348_032, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.23.conv1.weight", into: &p, at: 28_611_200, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.23.bn1", epsilon: 1e-05, into: &p, weight: 28_611_200, bias: 28_873_344, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 28_611_200, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.23.conv2.weight", into: &p, at: 28_873_600, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.23.bn2", epsilon: 1e-05, into: &p, weight: 28_873_600, bias: 29_463_424, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 28_873_600, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.23.conv3.weight", into: &p, at: 29_463_680, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.23.bn3", epsilon: 1e-05, into: &p, weight: 29_463_680, bias: 29_725_824, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 29_463_680, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.24.conv1.weight", into: &p, at: 29_726_848, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.24.bn1", epsilon: 1e-05, into: &p, weight: 29_726_848, bias: 29_988_992, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 29_726_848, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.24.conv2.weight", into: &p, at: 29_989_248, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.24.bn2", epsilon: 1e-05, into: &p, weight: 29_989_248, bias: 30_579_072, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 29_989_248, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.24.conv3.weight", into: &p, at: 30_579_328, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.24.bn3", epsilon: 1e-05, into: &p, weight: 30_579_328, bias: 30_841_472, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 30_579_328, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.25.conv1.weight", into: &p, at: 30_842_496, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.25.bn1", epsilon: 1e-05, into: &p, weight: 30_842_496, bias: 31_104_640, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 30_842_496, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.25.conv2.weight", into: &p, at: 31_104_896, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.25.bn2", epsilon: 1e-05, into: &p, weight: 31_104_896, bias: 31_694_720, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 31_104_896, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.25.conv3.weight", into: &p, at: 31_694_976, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.25.bn3", epsilon: 1e-05, into: &p, weight: 31_694_976, bias: 31_957_120, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 31_694_976, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.26.conv1.weight", into: &p, at: 31_958_144, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.26.bn1", epsilon: 1e-05, into: &p, weight: 31_958_144, bias: 32_220_288, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 31_958_144, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.26.conv2.weight", into: &p, at: 32_220_544, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.26.bn2", epsilon: 1e-05, into: &p, weight: 32_220_544, bias: 32_810_368, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 32_220_544, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.26.conv3.weight", into: &p, at: 32_810_624, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.26.bn3", epsilon: 1e-05, into: &p, weight: 32_810_624, bias: 33_072_768, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 32_810_624, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.27.conv1.weight", into: &p, at: 33_073_792, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.27.bn1", epsilon: 1e-05, into: &p, weight: 33_073_792, bias: 33_335_936, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 33_073_792, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.27.conv2.weight", into: &p, at: 33_336_192, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.27.bn2", epsilon: 1e-05, into: &p, weight: 33_336_192, bias: 33_926_016, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 33_336_192, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.27.conv3.weight", into: &p, at: 33_926_272, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.27.bn3", epsilon: 1e-05, into: &p, weight: 33_926_272, bias: 34_188_416, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 33_926_272, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.28.conv1.weight", into: &p, at: 34_189_440, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.28.bn1", epsilon: 1e-05, into: &p, weight: 34_189_440, bias: 34_451_584, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 34_189_440, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.28.conv2.weight", into: &p, at: 34_451_840, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.28.bn2", epsilon: 1e-05, into: &p, weight: 34_451_840, bias: 35_041_664, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 34_451_840, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.28.conv3.weight", into: &p, at: 35_041_920, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.28.bn3", epsilon: 1e-05, into: &p, weight: 35_041_920, bias: 35_304_064, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 35_041_920, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.29.conv1.weight", into: &p, at: 35_305_088, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.29.bn1", epsilon: 1e-05, into: &p, weight: 35_305_088, bias: 35_567_232, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 35_305_088, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.29.conv2.weight", into: &p, at: 35_567_488, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.29.bn2", epsilon: 1e-05, into: &p, weight: 35_567_488, bias: 36_157_312, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 35_567_488, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.29.conv3.weight", into: &p, at: 36_157_568, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.29.bn3", epsilon: 1e-05, into: &p, weight: 36_157_568, bias: 36_419_712, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 36_157_568, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.30.conv1.weight", into: &p, at: 36_420_736, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.30.bn1", epsilon: 1e-05, into: &p, weight: 36_420_736, bias: 36_682_880, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 36_420_736, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.30.conv2.weight", into: &p, at: 36_683_136, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.30.bn2", epsilon: 1e-05, into: &p, weight: 36_683_136, bias: 37_272_960, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 36_683_136, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.30.conv3.weight", into: &p, at: 37_273_216, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.30.bn3", epsilon: 1e-05, into: &p, weight: 37_273_216, bias: 37_535_360, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 37_273_216, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.31.conv1.weight", into: &p, at: 37_536_384, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.31.bn1", epsilon: 1e-05, into: &p, weight: 37_536_384, bias: 37_798_528, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 37_536_384, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.31.conv2.weight", into: &p, at: 37_798_784, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.31.bn2", epsilon: 1e-05, into: &p, weight: 37_798_784, bias: 38_388_608, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 37_798_784, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.31.conv3.weight", into: &p, at: 38_388_864, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.31.bn3", epsilon: 1e-05, into: &p, weight: 38_388_864, bias: 38_651_008, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 38_388_864, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.32.conv1.weight", into: &p, at: 38_652_032, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.32.bn1", epsilon: 1e-05, into: &p, weight: 38_652_032, bias: 38_914_176, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 38_652_032, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.32.conv2.weight", into: &p, at: 38_914_432, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.32.bn2", epsilon: 1e-05, into: &p, weight: 38_914_432, bias: 39_504_256, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 38_914_432, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.32.conv3.weight", into: &p, at: 39_504_512, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.32.bn3", epsilon: 1e-05, into: &p, weight: 39_504_512, bias: 39_766_656, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 39_504_512, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.33.conv1.weight", into: &p, at: 39_767_680, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.33.bn1", epsilon: 1e-05, into: &p, weight: 39_767_680, bias: 40_029_824, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 39_767_680, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.33.conv2.weight", into: &p, at: 40_030_080, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.33.bn2", epsilon: 1e-05, into: &p, weight: 40_030_080, bias: 40_619_904, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 40_030_080, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.33.conv3.weight", into: &p, at: 40_620_160, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.33.bn3", epsilon: 1e-05, into: &p, weight: 40_620_160, bias: 40_882_304, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 40_620_160, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.34.conv1.weight", into: &p, at: 40_883_328, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.34.bn1", epsilon: 1e-05, into: &p, weight: 40_883_328, bias: 41_145_472, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 40_883_328, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.34.conv2.weight", into: &p, at: 41_145_728, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.34.bn2", epsilon: 1e-05, into: &p, weight: 41_145_728, bias: 41_735_552, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 41_145_728, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.34.conv3.weight", into: &p, at: 41_735_808, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.34.bn3", epsilon: 1e-05, into: &p, weight: 41_735_808, bias: 41_997_952, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 41_735_808, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.35.conv1.weight", into: &p, at: 41_998_976, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.35.bn1", epsilon: 1e-05, into: &p, weight: 41_998_976, bias: 42_261_120, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 41_998_976, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.35.conv2.weight", into: &p, at: 42_261_376, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.35.bn2", epsilon: 1e-05, into: &p, weight: 42_261_376, bias: 42_851_200, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 42_261_376, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.35.conv3.weight", into: &p, at: 42_851_456, count: 262_144)
-        try Self.foldBatchNorm(tensors, "layer3.35.bn3", epsilon: 1e-05, into: &p, weight: 42_851_456, bias: 43_113_600, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 42_851_456, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer4.0.conv1.weight", into: &p, at: 43_114_624, count: 524_288)
-        try Self.foldBatchNorm(tensors, "layer4.0.bn1", epsilon: 1e-05, into: &p, weight: 43_114_624, bias: 43_638_912, channels: 512, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 43_114_624, filters: 512, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer4.0.conv2.weight", into: &p, at: 43_639_424, count: 2_359_296)
-        try Self.foldBatchNorm(tensors, "layer4.0.bn2", epsilon: 1e-05, into: &p, weight: 43_639_424, bias: 45_998_720, channels: 512, blocks: 1, blockStride: 0, channelStride: 4608, run: 4608)
-        Self.blockFilters(&p, at: 43_639_424, filters: 512, groups: 1, channels: 512, taps: 9, block: 16)
-        try Self.copy(tensors, "layer4.0.conv3.weight", into: &p, at: 45_999_232, count: 1_048_576)
-        try Self.foldBatchNorm(tensors, "layer4.0.bn3", epsilon: 1e-05, into: &p, weight: 45_999_232, bias: 47_047_808, channels: 2048, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 45_999_232, filters: 2048, groups: 1, channels: 512, taps: 1, block: 16)
-        try Self.copy(tensors, "layer4.0.downsample.0.weight", into: &p, at: 47_049_856, count: 2_097_152)
-        try Self.foldBatchNorm(tensors, "layer4.0.downsample.1", epsilon: 1e-05, into: &p, weight: 47_049_856, bias: 49_147_008, channels: 2048, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 47_049_856, filters: 2048, groups: 1, channels: 1024, taps: 1, block: 16)
-        try Self.copy(tensors, "layer4.1.conv1.weight", into: &p, at: 49_149_056, count: 1_048_576)
-        try Self.foldBatchNorm(tensors, "layer4.1.bn1", epsilon: 1e-05, into: &p, weight: 49_149_056, bias: 50_197_632, channels: 512, blocks: 1, blockStride: 0, channelStride: 2048, run: 2048)
-        Self.blockFilters(&p, at: 49_149_056, filters: 512, groups: 1, channels: 2048, taps: 1, block: 16)
-        try Self.copy(tensors, "layer4.1.conv2.weight", into: &p, at: 50_198_144, count: 2_359_296)
-        try Self.foldBatchNorm(tensors, "layer4.1.bn2", epsilon: 1e-05, into: &p, weight: 50_198_144, bias: 52_557_440, channels: 512, blocks: 1, blockStride: 0, channelStride: 4608, run: 4608)
-        Self.blockFilters(&p, at: 50_198_144, filters: 512, groups: 1, channels: 512, taps: 9, block: 16)
-        try Self.copy(tensors, "layer4.1.conv3.weight", into: &p, at: 52_557_952, count: 1_048_576)
-        try Self.foldBatchNorm(tensors, "layer4.1.bn3", epsilon: 1e-05, into: &p, weight: 52_557_952, bias: 53_606_528, channels: 2048, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 52_557_952, filters: 2048, groups: 1, channels: 512, taps: 1, block: 16)
-        try Self.copy(tensors, "layer4.2.conv1.weight", into: &p, at: 53_608_576, count: 1_048_576)
-        try Self.foldBatchNorm(tensors, "layer4.2.bn1", epsilon: 1e-05, into: &p, weight: 53_608_576, bias: 54_657_152, channels: 512, blocks: 1, blockStride: 0, channelStride: 2048, run: 2048)
-        Self.blockFilters(&p, at: 53_608_576, filters: 512, groups: 1, channels: 2048, taps: 1, block: 16)
-        try Self.copy(tensors, "layer4.2.conv2.weight", into: &p, at: 54_657_664, count: 2_359_296)
-        try Self.foldBatchNorm(tensors, "layer4.2.bn2", epsilon: 1e-05, into: &p, weight: 54_657_664, bias: 57_016_960, channels: 512, blocks: 1, blockStride: 0, channelStride: 4608, run: 4608)
-        Self.blockFilters(&p, at: 54_657_664, filters: 512, groups: 1, channels: 512, taps: 9, block: 16)
-        try Self.copy(tensors, "layer4.2.conv3.weight", into: &p, at: 57_017_472, count: 1_048_576)
-        try Self.foldBatchNorm(tensors, "layer4.2.bn3", epsilon: 1e-05, into: &p, weight: 57_017_472, bias: 58_066_048, channels: 2048, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 57_017_472, filters: 2048, groups: 1, channels: 512, taps: 1, block: 16)
-        try Self.copy(tensors, "fc.weight", into: &p, at: 58_068_096, count: 2_048_000)
-        try Self.copy(tensors, "fc.bias", into: &p, at: 60_116_096, count: 1000)
+        try Self.foldBatchNorm(tensors, "layer1.0.bn2", epsilon: 1e-05, into: &p, weight: 13_632, bias: 79_168, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
+        Self.winogradFilters(&p, at: 13_632, filters: 64, channels: 64)
+        try Self.copy(tensors, "layer1.0.conv3.weight", into: &p, at: 79_232, count: 16_384)
+        try Self.foldBatchNorm(tensors, "layer1.0.bn3", epsilon: 1e-05, into: &p, weight: 79_232, bias: 95_616, channels: 256, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
+        Self.blockFilters(&p, at: 79_232, filters: 256, groups: 1, channels: 64, taps: 1, block: 4)
+        try Self.copy(tensors, "layer1.0.downsample.0.weight", into: &p, at: 95_872, count: 16_384)
+        try Self.foldBatchNorm(tensors, "layer1.0.downsample.1", epsilon: 1e-05, into: &p, weight: 95_872, bias: 112_256, channels: 256, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
+        Self.blockFilters(&p, at: 95_872, filters: 256, groups: 1, channels: 64, taps: 1, block: 4)
+        try Self.copy(tensors, "layer1.1.conv1.weight", into: &p, at: 112_512, count: 16_384)
+        try Self.foldBatchNorm(tensors, "layer1.1.bn1", epsilon: 1e-05, into: &p, weight: 112_512, bias: 128_896, channels: 64, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 112_512, filters: 64, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer1.1.conv2.weight", into: &p, at: 128_960, count: 36_864)
+        try Self.foldBatchNorm(tensors, "layer1.1.bn2", epsilon: 1e-05, into: &p, weight: 128_960, bias: 194_496, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
+        Self.winogradFilters(&p, at: 128_960, filters: 64, channels: 64)
+        try Self.copy(tensors, "layer1.1.conv3.weight", into: &p, at: 194_560, count: 16_384)
+        try Self.foldBatchNorm(tensors, "layer1.1.bn3", epsilon: 1e-05, into: &p, weight: 194_560, bias: 210_944, channels: 256, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
+        Self.blockFilters(&p, at: 194_560, filters: 256, groups: 1, channels: 64, taps: 1, block: 4)
+        try Self.copy(tensors, "layer1.2.conv1.weight", into: &p, at: 211_200, count: 16_384)
+        try Self.foldBatchNorm(tensors, "layer1.2.bn1", epsilon: 1e-05, into: &p, weight: 211_200, bias: 227_584, channels: 64, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 211_200, filters: 64, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer1.2.conv2.weight", into: &p, at: 227_648, count: 36_864)
+        try Self.foldBatchNorm(tensors, "layer1.2.bn2", epsilon: 1e-05, into: &p, weight: 227_648, bias: 293_184, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
+        Self.winogradFilters(&p, at: 227_648, filters: 64, channels: 64)
+        try Self.copy(tensors, "layer1.2.conv3.weight", into: &p, at: 293_248, count: 16_384)
+        try Self.foldBatchNorm(tensors, "layer1.2.bn3", epsilon: 1e-05, into: &p, weight: 293_248, bias: 309_632, channels: 256, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
+        Self.blockFilters(&p, at: 293_248, filters: 256, groups: 1, channels: 64, taps: 1, block: 4)
+        try Self.copy(tensors, "layer2.0.conv1.weight", into: &p, at: 309_888, count: 32_768)
+        try Self.foldBatchNorm(tensors, "layer2.0.bn1", epsilon: 1e-05, into: &p, weight: 309_888, bias: 342_656, channels: 128, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 309_888, filters: 128, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer2.0.conv2.weight", into: &p, at: 342_784, count: 147_456)
+        try Self.foldBatchNorm(tensors, "layer2.0.bn2", epsilon: 1e-05, into: &p, weight: 342_784, bias: 490_240, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
+        Self.blockFilters(&p, at: 342_784, filters: 128, groups: 1, channels: 128, taps: 9, block: 16)
+        try Self.copy(tensors, "layer2.0.conv3.weight", into: &p, at: 490_368, count: 65_536)
+        try Self.foldBatchNorm(tensors, "layer2.0.bn3", epsilon: 1e-05, into: &p, weight: 490_368, bias: 555_904, channels: 512, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 490_368, filters: 512, groups: 1, channels: 128, taps: 1, block: 16)
+        try Self.copy(tensors, "layer2.0.downsample.0.weight", into: &p, at: 556_416, count: 131_072)
+        try Self.foldBatchNorm(tensors, "layer2.0.downsample.1", epsilon: 1e-05, into: &p, weight: 556_416, bias: 687_488, channels: 512, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 556_416, filters: 512, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer2.1.conv1.weight", into: &p, at: 688_000, count: 65_536)
+        try Self.foldBatchNorm(tensors, "layer2.1.bn1", epsilon: 1e-05, into: &p, weight: 688_000, bias: 753_536, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 688_000, filters: 128, groups: 1, channels: 512, taps: 1, block: 16)
+        try Self.copy(tensors, "layer2.1.conv2.weight", into: &p, at: 753_664, count: 147_456)
+        try Self.foldBatchNorm(tensors, "layer2.1.bn2", epsilon: 1e-05, into: &p, weight: 753_664, bias: 1_015_808, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
+        Self.winogradFilters(&p, at: 753_664, filters: 128, channels: 128)
+        try Self.copy(tensors, "layer2.1.conv3.weight", into: &p, at: 1_015_936, count: 65_536)
+        try Self.foldBatchNorm(tensors, "layer2.1.bn3", epsilon: 1e-05, into: &p, weight: 1_015_936, bias: 1_081_472, channels: 512, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 1_015_936, filters: 512, groups: 1, channels: 128, taps: 1, block: 16)
+        try Self.copy(tensors, "layer2.2.conv1.weight", into: &p, at: 1_081_984, count: 65_536)
+        try Self.foldBatchNorm(tensors, "layer2.2.bn1", epsilon: 1e-05, into: &p, weight: 1_081_984, bias: 1_147_520, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 1_081_984, filters: 128, groups: 1, channels: 512, taps: 1, block: 16)
+        try Self.copy(tensors, "layer2.2.conv2.weight", into: &p, at: 1_147_648, count: 147_456)
+        try Self.foldBatchNorm(tensors, "layer2.2.bn2", epsilon: 1e-05, into: &p, weight: 1_147_648, bias: 1_409_792, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
+        Self.winogradFilters(&p, at: 1_147_648, filters: 128, channels: 128)
+        try Self.copy(tensors, "layer2.2.conv3.weight", into: &p, at: 1_409_920, count: 65_536)
+        try Self.foldBatchNorm(tensors, "layer2.2.bn3", epsilon: 1e-05, into: &p, weight: 1_409_920, bias: 1_475_456, channels: 512, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 1_409_920, filters: 512, groups: 1, channels: 128, taps: 1, block: 16)
+        try Self.copy(tensors, "layer2.3.conv1.weight", into: &p, at: 1_475_968, count: 65_536)
+        try Self.foldBatchNorm(tensors, "layer2.3.bn1", epsilon: 1e-05, into: &p, weight: 1_475_968, bias: 1_541_504, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 1_475_968, filters: 128, groups: 1, channels: 512, taps: 1, block: 16)
+        try Self.copy(tensors, "layer2.3.conv2.weight", into: &p, at: 1_541_632, count: 147_456)
+        try Self.foldBatchNorm(tensors, "layer2.3.bn2", epsilon: 1e-05, into: &p, weight: 1_541_632, bias: 1_803_776, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
+        Self.winogradFilters(&p, at: 1_541_632, filters: 128, channels: 128)
+        try Self.copy(tensors, "layer2.3.conv3.weight", into: &p, at: 1_803_904, count: 65_536)
+        try Self.foldBatchNorm(tensors, "layer2.3.bn3", epsilon: 1e-05, into: &p, weight: 1_803_904, bias: 1_869_440, channels: 512, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 1_803_904, filters: 512, groups: 1, channels: 128, taps: 1, block: 16)
+        try Self.copy(tensors, "layer2.4.conv1.weight", into: &p, at: 1_869_952, count: 65_536)
+        try Self.foldBatchNorm(tensors, "layer2.4.bn1", epsilon: 1e-05, into: &p, weight: 1_869_952, bias: 1_935_488, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 1_869_952, filters: 128, groups: 1, channels: 512, taps: 1, block: 16)
+        try Self.copy(tensors, "layer2.4.conv2.weight", into: &p, at: 1_935_616, count: 147_456)
+        try Self.foldBatchNorm(tensors, "layer2.4.bn2", epsilon: 1e-05, into: &p, weight: 1_935_616, bias: 2_197_760, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
+        Self.winogradFilters(&p, at: 1_935_616, filters: 128, channels: 128)
+        try Self.copy(tensors, "layer2.4.conv3.weight", into: &p, at: 2_197_888, count: 65_536)
+        try Self.foldBatchNorm(tensors, "layer2.4.bn3", epsilon: 1e-05, into: &p, weight: 2_197_888, bias: 2_263_424, channels: 512, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 2_197_888, filters: 512, groups: 1, channels: 128, taps: 1, block: 16)
+        try Self.copy(tensors, "layer2.5.conv1.weight", into: &p, at: 2_263_936, count: 65_536)
+        try Self.foldBatchNorm(tensors, "layer2.5.bn1", epsilon: 1e-05, into: &p, weight: 2_263_936, bias: 2_329_472, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 2_263_936, filters: 128, groups: 1, channels: 512, taps: 1, block: 16)
+        try Self.copy(tensors, "layer2.5.conv2.weight", into: &p, at: 2_329_600, count: 147_456)
+        try Self.foldBatchNorm(tensors, "layer2.5.bn2", epsilon: 1e-05, into: &p, weight: 2_329_600, bias: 2_591_744, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
+        Self.winogradFilters(&p, at: 2_329_600, filters: 128, channels: 128)
+        try Self.copy(tensors, "layer2.5.conv3.weight", into: &p, at: 2_591_872, count: 65_536)
+        try Self.foldBatchNorm(tensors, "layer2.5.bn3", epsilon: 1e-05, into: &p, weight: 2_591_872, bias: 2_657_408, channels: 512, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 2_591_872, filters: 512, groups: 1, channels: 128, taps: 1, block: 16)
+        try Self.copy(tensors, "layer2.6.conv1.weight", into: &p, at: 2_657_920, count: 65_536)
+        try Self.foldBatchNorm(tensors, "layer2.6.bn1", epsilon: 1e-05, into: &p, weight: 2_657_920, bias: 2_723_456, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 2_657_920, filters: 128, groups: 1, channels: 512, taps: 1, block: 16)
+        try Self.copy(tensors, "layer2.6.conv2.weight", into: &p, at: 2_723_584, count: 147_456)
+        try Self.foldBatchNorm(tensors, "layer2.6.bn2", epsilon: 1e-05, into: &p, weight: 2_723_584, bias: 2_985_728, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
+        Self.winogradFilters(&p, at: 2_723_584, filters: 128, channels: 128)
+        try Self.copy(tensors, "layer2.6.conv3.weight", into: &p, at: 2_985_856, count: 65_536)
+        try Self.foldBatchNorm(tensors, "layer2.6.bn3", epsilon: 1e-05, into: &p, weight: 2_985_856, bias: 3_051_392, channels: 512, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 2_985_856, filters: 512, groups: 1, channels: 128, taps: 1, block: 16)
+        try Self.copy(tensors, "layer2.7.conv1.weight", into: &p, at: 3_051_904, count: 65_536)
+        try Self.foldBatchNorm(tensors, "layer2.7.bn1", epsilon: 1e-05, into: &p, weight: 3_051_904, bias: 3_117_440, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 3_051_904, filters: 128, groups: 1, channels: 512, taps: 1, block: 16)
+        try Self.copy(tensors, "layer2.7.conv2.weight", into: &p, at: 3_117_568, count: 147_456)
+        try Self.foldBatchNorm(tensors, "layer2.7.bn2", epsilon: 1e-05, into: &p, weight: 3_117_568, bias: 3_379_712, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
+        Self.winogradFilters(&p, at: 3_117_568, filters: 128, channels: 128)
+        try Self.copy(tensors, "layer2.7.conv3.weight", into: &p, at: 3_379_840, count: 65_536)
+        try Self.foldBatchNorm(tensors, "layer2.7.bn3", epsilon: 1e-05, into: &p, weight: 3_379_840, bias: 3_445_376, channels: 512, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 3_379_840, filters: 512, groups: 1, channels: 128, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.0.conv1.weight", into: &p, at: 3_445_888, count: 131_072)
+        try Self.foldBatchNorm(tensors, "layer3.0.bn1", epsilon: 1e-05, into: &p, weight: 3_445_888, bias: 3_576_960, channels: 256, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 3_445_888, filters: 256, groups: 1, channels: 512, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.0.conv2.weight", into: &p, at: 3_577_216, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.0.bn2", epsilon: 1e-05, into: &p, weight: 3_577_216, bias: 4_167_040, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.blockFilters(&p, at: 3_577_216, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
+        try Self.copy(tensors, "layer3.0.conv3.weight", into: &p, at: 4_167_296, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.0.bn3", epsilon: 1e-05, into: &p, weight: 4_167_296, bias: 4_429_440, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 4_167_296, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.0.downsample.0.weight", into: &p, at: 4_430_464, count: 524_288)
+        try Self.foldBatchNorm(tensors, "layer3.0.downsample.1", epsilon: 1e-05, into: &p, weight: 4_430_464, bias: 4_954_752, channels: 1024, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 4_430_464, filters: 1024, groups: 1, channels: 512, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.1.conv1.weight", into: &p, at: 4_955_776, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.1.bn1", epsilon: 1e-05, into: &p, weight: 4_955_776, bias: 5_217_920, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 4_955_776, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.1.conv2.weight", into: &p, at: 5_218_176, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.1.bn2", epsilon: 1e-05, into: &p, weight: 5_218_176, bias: 6_266_752, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 5_218_176, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.1.conv3.weight", into: &p, at: 6_267_008, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.1.bn3", epsilon: 1e-05, into: &p, weight: 6_267_008, bias: 6_529_152, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 6_267_008, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.2.conv1.weight", into: &p, at: 6_530_176, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.2.bn1", epsilon: 1e-05, into: &p, weight: 6_530_176, bias: 6_792_320, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 6_530_176, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.2.conv2.weight", into: &p, at: 6_792_576, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.2.bn2", epsilon: 1e-05, into: &p, weight: 6_792_576, bias: 7_841_152, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 6_792_576, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.2.conv3.weight", into: &p, at: 7_841_408, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.2.bn3", epsilon: 1e-05, into: &p, weight: 7_841_408, bias: 8_103_552, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 7_841_408, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.3.conv1.weight", into: &p, at: 8_104_576, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.3.bn1", epsilon: 1e-05, into: &p, weight: 8_104_576, bias: 8_366_720, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 8_104_576, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.3.conv2.weight", into: &p, at: 8_366_976, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.3.bn2", epsilon: 1e-05, into: &p, weight: 8_366_976, bias: 9_415_552, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 8_366_976, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.3.conv3.weight", into: &p, at: 9_415_808, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.3.bn3", epsilon: 1e-05, into: &p, weight: 9_415_808, bias: 9_677_952, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 9_415_808, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.4.conv1.weight", into: &p, at: 9_678_976, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.4.bn1", epsilon: 1e-05, into: &p, weight: 9_678_976, bias: 9_941_120, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 9_678_976, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.4.conv2.weight", into: &p, at: 9_941_376, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.4.bn2", epsilon: 1e-05, into: &p, weight: 9_941_376, bias: 10_989_952, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 9_941_376, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.4.conv3.weight", into: &p, at: 10_990_208, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.4.bn3", epsilon: 1e-05, into: &p, weight: 10_990_208, bias: 11_252_352, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 10_990_208, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.5.conv1.weight", into: &p, at: 11_253_376, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.5.bn1", epsilon: 1e-05, into: &p, weight: 11_253_376, bias: 11_515_520, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 11_253_376, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.5.conv2.weight", into: &p, at: 11_515_776, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.5.bn2", epsilon: 1e-05, into: &p, weight: 11_515_776, bias: 12_564_352, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 11_515_776, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.5.conv3.weight", into: &p, at: 12_564_608, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.5.bn3", epsilon: 1e-05, into: &p, weight: 12_564_608, bias: 12_826_752, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 12_564_608, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.6.conv1.weight", into: &p, at: 12_827_776, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.6.bn1", epsilon: 1e-05, into: &p, weight: 12_827_776, bias: 13_089_920, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 12_827_776, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.6.conv2.weight", into: &p, at: 13_090_176, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.6.bn2", epsilon: 1e-05, into: &p, weight: 13_090_176, bias: 14_138_752, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 13_090_176, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.6.conv3.weight", into: &p, at: 14_139_008, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.6.bn3", epsilon: 1e-05, into: &p, weight: 14_139_008, bias: 14_401_152, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 14_139_008, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.7.conv1.weight", into: &p, at: 14_402_176, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.7.bn1", epsilon: 1e-05, into: &p, weight: 14_402_176, bias: 14_664_320, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 14_402_176, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.7.conv2.weight", into: &p, at: 14_664_576, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.7.bn2", epsilon: 1e-05, into: &p, weight: 14_664_576, bias: 15_713_152, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 14_664_576, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.7.conv3.weight", into: &p, at: 15_713_408, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.7.bn3", epsilon: 1e-05, into: &p, weight: 15_713_408, bias: 15_975_552, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 15_713_408, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.8.conv1.weight", into: &p, at: 15_976_576, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.8.bn1", epsilon: 1e-05, into: &p, weight: 15_976_576, bias: 16_238_720, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 15_976_576, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.8.conv2.weight", into: &p, at: 16_238_976, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.8.bn2", epsilon: 1e-05, into: &p, weight: 16_238_976, bias: 17_287_552, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 16_238_976, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.8.conv3.weight", into: &p, at: 17_287_808, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.8.bn3", epsilon: 1e-05, into: &p, weight: 17_287_808, bias: 17_549_952, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 17_287_808, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.9.conv1.weight", into: &p, at: 17_550_976, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.9.bn1", epsilon: 1e-05, into: &p, weight: 17_550_976, bias: 17_813_120, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 17_550_976, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.9.conv2.weight", into: &p, at: 17_813_376, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.9.bn2", epsilon: 1e-05, into: &p, weight: 17_813_376, bias: 18_861_952, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 17_813_376, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.9.conv3.weight", into: &p, at: 18_862_208, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.9.bn3", epsilon: 1e-05, into: &p, weight: 18_862_208, bias: 19_124_352, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 18_862_208, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.10.conv1.weight", into: &p, at: 19_125_376, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.10.bn1", epsilon: 1e-05, into: &p, weight: 19_125_376, bias: 19_387_520, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 19_125_376, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.10.conv2.weight", into: &p, at: 19_387_776, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.10.bn2", epsilon: 1e-05, into: &p, weight: 19_387_776, bias: 20_436_352, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 19_387_776, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.10.conv3.weight", into: &p, at: 20_436_608, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.10.bn3", epsilon: 1e-05, into: &p, weight: 20_436_608, bias: 20_698_752, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 20_436_608, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.11.conv1.weight", into: &p, at: 20_699_776, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.11.bn1", epsilon: 1e-05, into: &p, weight: 20_699_776, bias: 20_961_920, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 20_699_776, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.11.conv2.weight", into: &p, at: 20_962_176, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.11.bn2", epsilon: 1e-05, into: &p, weight: 20_962_176, bias: 22_010_752, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 20_962_176, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.11.conv3.weight", into: &p, at: 22_011_008, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.11.bn3", epsilon: 1e-05, into: &p, weight: 22_011_008, bias: 22_273_152, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 22_011_008, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.12.conv1.weight", into: &p, at: 22_274_176, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.12.bn1", epsilon: 1e-05, into: &p, weight: 22_274_176, bias: 22_536_320, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 22_274_176, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.12.conv2.weight", into: &p, at: 22_536_576, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.12.bn2", epsilon: 1e-05, into: &p, weight: 22_536_576, bias: 23_585_152, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 22_536_576, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.12.conv3.weight", into: &p, at: 23_585_408, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.12.bn3", epsilon: 1e-05, into: &p, weight: 23_585_408, bias: 23_847_552, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 23_585_408, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.13.conv1.weight", into: &p, at: 23_848_576, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.13.bn1", epsilon: 1e-05, into: &p, weight: 23_848_576, bias: 24_110_720, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 23_848_576, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.13.conv2.weight", into: &p, at: 24_110_976, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.13.bn2", epsilon: 1e-05, into: &p, weight: 24_110_976, bias: 25_159_552, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 24_110_976, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.13.conv3.weight", into: &p, at: 25_159_808, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.13.bn3", epsilon: 1e-05, into: &p, weight: 25_159_808, bias: 25_421_952, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 25_159_808, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.14.conv1.weight", into: &p, at: 25_422_976, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.14.bn1", epsilon: 1e-05, into: &p, weight: 25_422_976, bias: 25_685_120, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 25_422_976, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.14.conv2.weight", into: &p, at: 25_685_376, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.14.bn2", epsilon: 1e-05, into: &p, weight: 25_685_376, bias: 26_733_952, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 25_685_376, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.14.conv3.weight", into: &p, at: 26_734_208, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.14.bn3", epsilon: 1e-05, into: &p, weight: 26_734_208, bias: 26_996_352, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 26_734_208, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.15.conv1.weight", into: &p, at: 26_997_376, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.15.bn1", epsilon: 1e-05, into: &p, weight: 26_997_376, bias: 27_259_520, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 26_997_376, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.15.conv2.weight", into: &p, at: 27_259_776, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.15.bn2", epsilon: 1e-05, into: &p, weight: 27_259_776, bias: 28_308_352, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 27_259_776, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.15.conv3.weight", into: &p, at: 28_308_608, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.15.bn3", epsilon: 1e-05, into: &p, weight: 28_308_608, bias: 28_570_752, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 28_308_608, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.16.conv1.weight", into: &p, at: 28_571_776, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.16.bn1", epsilon: 1e-05, into: &p, weight: 28_571_776, bias: 28_833_920, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 28_571_776, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.16.conv2.weight", into: &p, at: 28_834_176, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.16.bn2", epsilon: 1e-05, into: &p, weight: 28_834_176, bias: 29_882_752, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 28_834_176, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.16.conv3.weight", into: &p, at: 29_883_008, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.16.bn3", epsilon: 1e-05, into: &p, weight: 29_883_008, bias: 30_145_152, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 29_883_008, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.17.conv1.weight", into: &p, at: 30_146_176, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.17.bn1", epsilon: 1e-05, into: &p, weight: 30_146_176, bias: 30_408_320, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 30_146_176, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.17.conv2.weight", into: &p, at: 30_408_576, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.17.bn2", epsilon: 1e-05, into: &p, weight: 30_408_576, bias: 31_457_152, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 30_408_576, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.17.conv3.weight", into: &p, at: 31_457_408, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.17.bn3", epsilon: 1e-05, into: &p, weight: 31_457_408, bias: 31_719_552, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 31_457_408, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.18.conv1.weight", into: &p, at: 31_720_576, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.18.bn1", epsilon: 1e-05, into: &p, weight: 31_720_576, bias: 31_982_720, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 31_720_576, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.18.conv2.weight", into: &p, at: 31_982_976, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.18.bn2", epsilon: 1e-05, into: &p, weight: 31_982_976, bias: 33_031_552, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 31_982_976, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.18.conv3.weight", into: &p, at: 33_031_808, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.18.bn3", epsilon: 1e-05, into: &p, weight: 33_031_808, bias: 33_293_952, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 33_031_808, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.19.conv1.weight", into: &p, at: 33_294_976, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.19.bn1", epsilon: 1e-05, into: &p, weight: 33_294_976, bias: 33_557_120, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 33_294_976, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.19.conv2.weight", into: &p, at: 33_557_376, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.19.bn2", epsilon: 1e-05, into: &p, weight: 33_557_376, bias: 34_605_952, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 33_557_376, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.19.conv3.weight", into: &p, at: 34_606_208, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.19.bn3", epsilon: 1e-05, into: &p, weight: 34_606_208, bias: 34_868_352, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 34_606_208, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.20.conv1.weight", into: &p, at: 34_869_376, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.20.bn1", epsilon: 1e-05, into: &p, weight: 34_869_376, bias: 35_131_520, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 34_869_376, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.20.conv2.weight", into: &p, at: 35_131_776, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.20.bn2", epsilon: 1e-05, into: &p, weight: 35_131_776, bias: 36_180_352, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 35_131_776, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.20.conv3.weight", into: &p, at: 36_180_608, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.20.bn3", epsilon: 1e-05, into: &p, weight: 36_180_608, bias: 36_442_752, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 36_180_608, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.21.conv1.weight", into: &p, at: 36_443_776, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.21.bn1", epsilon: 1e-05, into: &p, weight: 36_443_776, bias: 36_705_920, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 36_443_776, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.21.conv2.weight", into: &p, at: 36_706_176, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.21.bn2", epsilon: 1e-05, into: &p, weight: 36_706_176, bias: 37_754_752, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 36_706_176, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.21.conv3.weight", into: &p, at: 37_755_008, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.21.bn3", epsilon: 1e-05, into: &p, weight: 37_755_008, bias: 38_017_152, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 37_755_008, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.22.conv1.weight", into: &p, at: 38_018_176, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.22.bn1", epsilon: 1e-05, into: &p, weight: 38_018_176, bias: 38_280_320, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 38_018_176, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.22.conv2.weight", into: &p, at: 38_280_576, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.22.bn2", epsilon: 1e-05, into: &p, weight: 38_280_576, bias: 39_329_152, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 38_280_576, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.22.conv3.weight", into: &p, at: 39_329_408, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.22.bn3", epsilon: 1e-05, into: &p, weight: 39_329_408, bias: 39_591_552, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 39_329_408, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.23.conv1.weight", into: &p, at: 39_592_576, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.23.bn1", epsilon: 1e-05, into: &p, weight: 39_592_576, bias: 39_854_720, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 39_592_576, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.23.conv2.weight", into: &p, at: 39_854_976, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.23.bn2", epsilon: 1e-05, into: &p, weight: 39_854_976, bias: 40_903_552, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 39_854_976, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.23.conv3.weight", into: &p, at: 40_903_808, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.23.bn3", epsilon: 1e-05, into: &p, weight: 40_903_808, bias: 41_165_952, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 40_903_808, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.24.conv1.weight", into: &p, at: 41_166_976, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.24.bn1", epsilon: 1e-05, into: &p, weight: 41_166_976, bias: 41_429_120, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 41_166_976, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.24.conv2.weight", into: &p, at: 41_429_376, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.24.bn2", epsilon: 1e-05, into: &p, weight: 41_429_376, bias: 42_477_952, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 41_429_376, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.24.conv3.weight", into: &p, at: 42_478_208, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.24.bn3", epsilon: 1e-05, into: &p, weight: 42_478_208, bias: 42_740_352, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 42_478_208, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.25.conv1.weight", into: &p, at: 42_741_376, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.25.bn1", epsilon: 1e-05, into: &p, weight: 42_741_376, bias: 43_003_520, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 42_741_376, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.25.conv2.weight", into: &p, at: 43_003_776, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.25.bn2", epsilon: 1e-05, into: &p, weight: 43_003_776, bias: 44_052_352, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 43_003_776, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.25.conv3.weight", into: &p, at: 44_052_608, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.25.bn3", epsilon: 1e-05, into: &p, weight: 44_052_608, bias: 44_314_752, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 44_052_608, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.26.conv1.weight", into: &p, at: 44_315_776, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.26.bn1", epsilon: 1e-05, into: &p, weight: 44_315_776, bias: 44_577_920, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 44_315_776, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.26.conv2.weight", into: &p, at: 44_578_176, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.26.bn2", epsilon: 1e-05, into: &p, weight: 44_578_176, bias: 45_626_752, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 44_578_176, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.26.conv3.weight", into: &p, at: 45_627_008, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.26.bn3", epsilon: 1e-05, into: &p, weight: 45_627_008, bias: 45_889_152, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 45_627_008, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.27.conv1.weight", into: &p, at: 45_890_176, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.27.bn1", epsilon: 1e-05, into: &p, weight: 45_890_176, bias: 46_152_320, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 45_890_176, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.27.conv2.weight", into: &p, at: 46_152_576, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.27.bn2", epsilon: 1e-05, into: &p, weight: 46_152_576, bias: 47_201_152, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 46_152_576, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.27.conv3.weight", into: &p, at: 47_201_408, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.27.bn3", epsilon: 1e-05, into: &p, weight: 47_201_408, bias: 47_463_552, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 47_201_408, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.28.conv1.weight", into: &p, at: 47_464_576, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.28.bn1", epsilon: 1e-05, into: &p, weight: 47_464_576, bias: 47_726_720, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 47_464_576, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.28.conv2.weight", into: &p, at: 47_726_976, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.28.bn2", epsilon: 1e-05, into: &p, weight: 47_726_976, bias: 48_775_552, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 47_726_976, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.28.conv3.weight", into: &p, at: 48_775_808, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.28.bn3", epsilon: 1e-05, into: &p, weight: 48_775_808, bias: 49_037_952, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 48_775_808, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.29.conv1.weight", into: &p, at: 49_038_976, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.29.bn1", epsilon: 1e-05, into: &p, weight: 49_038_976, bias: 49_301_120, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 49_038_976, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.29.conv2.weight", into: &p, at: 49_301_376, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.29.bn2", epsilon: 1e-05, into: &p, weight: 49_301_376, bias: 50_349_952, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 49_301_376, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.29.conv3.weight", into: &p, at: 50_350_208, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.29.bn3", epsilon: 1e-05, into: &p, weight: 50_350_208, bias: 50_612_352, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 50_350_208, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.30.conv1.weight", into: &p, at: 50_613_376, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.30.bn1", epsilon: 1e-05, into: &p, weight: 50_613_376, bias: 50_875_520, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 50_613_376, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.30.conv2.weight", into: &p, at: 50_875_776, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.30.bn2", epsilon: 1e-05, into: &p, weight: 50_875_776, bias: 51_924_352, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 50_875_776, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.30.conv3.weight", into: &p, at: 51_924_608, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.30.bn3", epsilon: 1e-05, into: &p, weight: 51_924_608, bias: 52_186_752, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 51_924_608, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.31.conv1.weight", into: &p, at: 52_187_776, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.31.bn1", epsilon: 1e-05, into: &p, weight: 52_187_776, bias: 52_449_920, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 52_187_776, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.31.conv2.weight", into: &p, at: 52_450_176, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.31.bn2", epsilon: 1e-05, into: &p, weight: 52_450_176, bias: 53_498_752, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 52_450_176, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.31.conv3.weight", into: &p, at: 53_499_008, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.31.bn3", epsilon: 1e-05, into: &p, weight: 53_499_008, bias: 53_761_152, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 53_499_008, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.32.conv1.weight", into: &p, at: 53_762_176, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.32.bn1", epsilon: 1e-05, into: &p, weight: 53_762_176, bias: 54_024_320, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 53_762_176, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.32.conv2.weight", into: &p, at: 54_024_576, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.32.bn2", epsilon: 1e-05, into: &p, weight: 54_024_576, bias: 55_073_152, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 54_024_576, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.32.conv3.weight", into: &p, at: 55_073_408, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.32.bn3", epsilon: 1e-05, into: &p, weight: 55_073_408, bias: 55_335_552, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 55_073_408, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.33.conv1.weight", into: &p, at: 55_336_576, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.33.bn1", epsilon: 1e-05, into: &p, weight: 55_336_576, bias: 55_598_720, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 55_336_576, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.33.conv2.weight", into: &p, at: 55_598_976, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.33.bn2", epsilon: 1e-05, into: &p, weight: 55_598_976, bias: 56_647_552, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 55_598_976, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.33.conv3.weight", into: &p, at: 56_647_808, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.33.bn3", epsilon: 1e-05, into: &p, weight: 56_647_808, bias: 56_909_952, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 56_647_808, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.34.conv1.weight", into: &p, at: 56_910_976, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.34.bn1", epsilon: 1e-05, into: &p, weight: 56_910_976, bias: 57_173_120, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 56_910_976, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.34.conv2.weight", into: &p, at: 57_173_376, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.34.bn2", epsilon: 1e-05, into: &p, weight: 57_173_376, bias: 58_221_952, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 57_173_376, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.34.conv3.weight", into: &p, at: 58_222_208, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.34.bn3", epsilon: 1e-05, into: &p, weight: 58_222_208, bias: 58_484_352, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 58_222_208, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.35.conv1.weight", into: &p, at: 58_485_376, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.35.bn1", epsilon: 1e-05, into: &p, weight: 58_485_376, bias: 58_747_520, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 58_485_376, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.35.conv2.weight", into: &p, at: 58_747_776, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.35.bn2", epsilon: 1e-05, into: &p, weight: 58_747_776, bias: 59_796_352, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 58_747_776, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.35.conv3.weight", into: &p, at: 59_796_608, count: 262_144)
+        try Self.foldBatchNorm(tensors, "layer3.35.bn3", epsilon: 1e-05, into: &p, weight: 59_796_608, bias: 60_058_752, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 59_796_608, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer4.0.conv1.weight", into: &p, at: 60_059_776, count: 524_288)
+        try Self.foldBatchNorm(tensors, "layer4.0.bn1", epsilon: 1e-05, into: &p, weight: 60_059_776, bias: 60_584_064, channels: 512, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 60_059_776, filters: 512, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer4.0.conv2.weight", into: &p, at: 60_584_576, count: 2_359_296)
+        try Self.foldBatchNorm(tensors, "layer4.0.bn2", epsilon: 1e-05, into: &p, weight: 60_584_576, bias: 62_943_872, channels: 512, blocks: 1, blockStride: 0, channelStride: 4608, run: 4608)
+        Self.blockFilters(&p, at: 60_584_576, filters: 512, groups: 1, channels: 512, taps: 9, block: 16)
+        try Self.copy(tensors, "layer4.0.conv3.weight", into: &p, at: 62_944_384, count: 1_048_576)
+        try Self.foldBatchNorm(tensors, "layer4.0.bn3", epsilon: 1e-05, into: &p, weight: 62_944_384, bias: 63_992_960, channels: 2048, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 62_944_384, filters: 2048, groups: 1, channels: 512, taps: 1, block: 16)
+        try Self.copy(tensors, "layer4.0.downsample.0.weight", into: &p, at: 63_995_008, count: 2_097_152)
+        try Self.foldBatchNorm(tensors, "layer4.0.downsample.1", epsilon: 1e-05, into: &p, weight: 63_995_008, bias: 66_092_160, channels: 2048, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
+        Self.blockFilters(&p, at: 63_995_008, filters: 2048, groups: 1, channels: 1024, taps: 1, block: 16)
+        try Self.copy(tensors, "layer4.1.conv1.weight", into: &p, at: 66_094_208, count: 1_048_576)
+        try Self.foldBatchNorm(tensors, "layer4.1.bn1", epsilon: 1e-05, into: &p, weight: 66_094_208, bias: 67_142_784, channels: 512, blocks: 1, blockStride: 0, channelStride: 2048, run: 2048)
+        Self.blockFilters(&p, at: 66_094_208, filters: 512, groups: 1, channels: 2048, taps: 1, block: 16)
+        try Self.copy(tensors, "layer4.1.conv2.weight", into: &p, at: 67_143_296, count: 2_359_296)
+        try Self.foldBatchNorm(tensors, "layer4.1.bn2", epsilon: 1e-05, into: &p, weight: 67_143_296, bias: 71_337_600, channels: 512, blocks: 1, blockStride: 0, channelStride: 4608, run: 4608)
+        Self.winogradFilters(&p, at: 67_143_296, filters: 512, channels: 512)
+        try Self.copy(tensors, "layer4.1.conv3.weight", into: &p, at: 71_338_112, count: 1_048_576)
+        try Self.foldBatchNorm(tensors, "layer4.1.bn3", epsilon: 1e-05, into: &p, weight: 71_338_112, bias: 72_386_688, channels: 2048, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 71_338_112, filters: 2048, groups: 1, channels: 512, taps: 1, block: 16)
+        try Self.copy(tensors, "layer4.2.conv1.weight", into: &p, at: 72_388_736, count: 1_048_576)
+        try Self.foldBatchNorm(tensors, "layer4.2.bn1", epsilon: 1e-05, into: &p, weight: 72_388_736, bias: 73_437_312, channels: 512, blocks: 1, blockStride: 0, channelStride: 2048, run: 2048)
+        Self.blockFilters(&p, at: 72_388_736, filters: 512, groups: 1, channels: 2048, taps: 1, block: 16)
+        try Self.copy(tensors, "layer4.2.conv2.weight", into: &p, at: 73_437_824, count: 2_359_296)
+        try Self.foldBatchNorm(tensors, "layer4.2.bn2", epsilon: 1e-05, into: &p, weight: 73_437_824, bias: 77_632_128, channels: 512, blocks: 1, blockStride: 0, channelStride: 4608, run: 4608)
+        Self.winogradFilters(&p, at: 73_437_824, filters: 512, channels: 512)
+        try Self.copy(tensors, "layer4.2.conv3.weight", into: &p, at: 77_632_640, count: 1_048_576)
+        try Self.foldBatchNorm(tensors, "layer4.2.bn3", epsilon: 1e-05, into: &p, weight: 77_632_640, bias: 78_681_216, channels: 2048, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
+        Self.blockFilters(&p, at: 77_632_640, filters: 2048, groups: 1, channels: 512, taps: 1, block: 16)
+        try Self.copy(tensors, "fc.weight", into: &p, at: 78_683_264, count: 2_048_000)
+        try Self.copy(tensors, "fc.bias", into: &p, at: 80_731_264, count: 1000)
         storage = p
     }
 
@@ -1827,160 +1827,160 @@ public struct Resnet152: Sendable {
                 Self.maxpool(a + 0, a + 802_816, threads)
                 Self.layer1_0_conv1(a + 802_816, w + 9472, a + 0, threads)
                 Self.layer1_0_conv2(a + 0, w + 13_632, a + 200_704, a + 2_007_040, threads)
-                Self.layer1_0_conv3(a + 200_704, w + 50_560, a + 1_003_520, threads)
-                Self.layer1_0_downsample_0(a + 802_816, a + 1_003_520, w + 67_200, a + 0, threads)
-                Self.layer1_1_conv1(a + 0, w + 83_840, a + 802_816, threads)
-                Self.layer1_0_conv2(a + 802_816, w + 100_288, a + 1_003_520, a + 2_007_040, threads)
-                Self.layer1_0_downsample_0(a + 1_003_520, a + 0, w + 137_216, a + 1_204_224, threads)
-                Self.layer1_1_conv1(a + 1_204_224, w + 153_856, a + 0, threads)
-                Self.layer1_0_conv2(a + 0, w + 170_304, a + 200_704, a + 2_007_040, threads)
-                Self.layer1_0_downsample_0(a + 200_704, a + 1_204_224, w + 207_232, a + 401_408, threads)
-                Self.layer2_0_conv1(a + 401_408, w + 223_872, a + 0, threads)
-                Self.layer2_0_conv2(a + 0, w + 256_768, a + 1_204_224, a + 2_007_040, threads)
-                Self.layer2_0_conv3(a + 1_204_224, w + 404_352, a + 0, threads)
-                Self.layer2_0_downsample_0(a + 401_408, a + 0, w + 470_400, a + 1_204_224, threads)
-                Self.layer2_1_conv1(a + 1_204_224, w + 601_984, a + 0, threads)
-                Self.layer2_1_conv2(a + 0, w + 667_648, a + 100_352, a + 2_007_040, threads)
-                Self.layer2_1_conv3(a + 100_352, a + 1_204_224, w + 815_232, a + 200_704, threads)
-                Self.layer2_1_conv1(a + 200_704, w + 881_280, a + 0, threads)
-                Self.layer2_1_conv2(a + 0, w + 946_944, a + 100_352, a + 2_007_040, threads)
-                Self.layer2_1_conv3(a + 100_352, a + 200_704, w + 1_094_528, a + 602_112, threads)
-                Self.layer2_1_conv1(a + 602_112, w + 1_160_576, a + 0, threads)
-                Self.layer2_1_conv2(a + 0, w + 1_226_240, a + 100_352, a + 2_007_040, threads)
-                Self.layer2_1_conv3(a + 100_352, a + 602_112, w + 1_373_824, a + 200_704, threads)
-                Self.layer2_1_conv1(a + 200_704, w + 1_439_872, a + 0, threads)
-                Self.layer2_1_conv2(a + 0, w + 1_505_536, a + 100_352, a + 2_007_040, threads)
-                Self.layer2_1_conv3(a + 100_352, a + 200_704, w + 1_653_120, a + 602_112, threads)
-                Self.layer2_1_conv1(a + 602_112, w + 1_719_168, a + 0, threads)
-                Self.layer2_1_conv2(a + 0, w + 1_784_832, a + 100_352, a + 2_007_040, threads)
-                Self.layer2_1_conv3(a + 100_352, a + 602_112, w + 1_932_416, a + 200_704, threads)
-                Self.layer2_1_conv1(a + 200_704, w + 1_998_464, a + 0, threads)
-                Self.layer2_1_conv2(a + 0, w + 2_064_128, a + 100_352, a + 2_007_040, threads)
-                Self.layer2_1_conv3(a + 100_352, a + 200_704, w + 2_211_712, a + 602_112, threads)
-                Self.layer2_1_conv1(a + 602_112, w + 2_277_760, a + 0, threads)
-                Self.layer2_1_conv2(a + 0, w + 2_343_424, a + 100_352, a + 2_007_040, threads)
-                Self.layer2_1_conv3(a + 100_352, a + 602_112, w + 2_491_008, a + 200_704, threads)
-                Self.layer3_0_conv1(a + 200_704, w + 2_557_056, a + 0, threads)
-                Self.layer3_0_conv2(a + 0, w + 2_688_384, a + 602_112, a + 2_007_040, threads)
-                Self.layer3_0_conv3(a + 602_112, w + 3_278_464, a + 0, threads)
-                Self.layer3_0_downsample_0(a + 200_704, a + 0, w + 3_541_632, a + 602_112, threads)
-                Self.layer3_1_conv1(a + 602_112, w + 4_066_944, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 4_329_344, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 602_112, w + 4_919_424, a + 100_352, threads)
-                Self.layer3_1_conv1(a + 100_352, w + 5_182_592, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 5_444_992, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 6_035_072, a + 301_056, threads)
-                Self.layer3_1_conv1(a + 301_056, w + 6_298_240, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 6_560_640, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 7_150_720, a + 100_352, threads)
-                Self.layer3_1_conv1(a + 100_352, w + 7_413_888, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 7_676_288, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 8_266_368, a + 301_056, threads)
-                Self.layer3_1_conv1(a + 301_056, w + 8_529_536, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 8_791_936, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 9_382_016, a + 100_352, threads)
-                Self.layer3_1_conv1(a + 100_352, w + 9_645_184, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 9_907_584, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 10_497_664, a + 301_056, threads)
-                Self.layer3_1_conv1(a + 301_056, w + 10_760_832, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 11_023_232, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 11_613_312, a + 100_352, threads)
-                Self.layer3_1_conv1(a + 100_352, w + 11_876_480, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 12_138_880, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 12_728_960, a + 301_056, threads)
-                Self.layer3_1_conv1(a + 301_056, w + 12_992_128, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 13_254_528, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 13_844_608, a + 100_352, threads)
-                Self.layer3_1_conv1(a + 100_352, w + 14_107_776, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 14_370_176, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 14_960_256, a + 301_056, threads)
-                Self.layer3_1_conv1(a + 301_056, w + 15_223_424, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 15_485_824, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 16_075_904, a + 100_352, threads)
-                Self.layer3_1_conv1(a + 100_352, w + 16_339_072, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 16_601_472, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 17_191_552, a + 301_056, threads)
-                Self.layer3_1_conv1(a + 301_056, w + 17_454_720, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 17_717_120, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 18_307_200, a + 100_352, threads)
-                Self.layer3_1_conv1(a + 100_352, w + 18_570_368, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 18_832_768, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 19_422_848, a + 301_056, threads)
-                Self.layer3_1_conv1(a + 301_056, w + 19_686_016, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 19_948_416, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 20_538_496, a + 100_352, threads)
-                Self.layer3_1_conv1(a + 100_352, w + 20_801_664, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 21_064_064, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 21_654_144, a + 301_056, threads)
-                Self.layer3_1_conv1(a + 301_056, w + 21_917_312, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 22_179_712, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 22_769_792, a + 100_352, threads)
-                Self.layer3_1_conv1(a + 100_352, w + 23_032_960, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 23_295_360, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 23_885_440, a + 301_056, threads)
-                Self.layer3_1_conv1(a + 301_056, w + 24_148_608, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 24_411_008, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 25_001_088, a + 100_352, threads)
-                Self.layer3_1_conv1(a + 100_352, w + 25_264_256, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 25_526_656, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 26_116_736, a + 301_056, threads)
-                Self.layer3_1_conv1(a + 301_056, w + 26_379_904, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 26_642_304, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 27_232_384, a + 100_352, threads)
-                Self.layer3_1_conv1(a + 100_352, w + 27_495_552, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 27_757_952, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 28_348_032, a + 301_056, threads)
-                Self.layer3_1_conv1(a + 301_056, w + 28_611_200, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 28_873_600, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 29_463_680, a + 100_352, threads)
-                Self.layer3_1_conv1(a + 100_352, w + 29_726_848, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 29_989_248, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 30_579_328, a + 301_056, threads)
-                Self.layer3_1_conv1(a + 301_056, w + 30_842_496, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 31_104_896, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 31_694_976, a + 100_352, threads)
-                Self.layer3_1_conv1(a + 100_352, w + 31_958_144, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 32_220_544, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 32_810_624, a + 301_056, threads)
-                Self.layer3_1_conv1(a + 301_056, w + 33_073_792, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 33_336_192, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 33_926_272, a + 100_352, threads)
-                Self.layer3_1_conv1(a + 100_352, w + 34_189_440, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 34_451_840, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 35_041_920, a + 301_056, threads)
-                Self.layer3_1_conv1(a + 301_056, w + 35_305_088, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 35_567_488, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 36_157_568, a + 100_352, threads)
-                Self.layer3_1_conv1(a + 100_352, w + 36_420_736, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 36_683_136, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 37_273_216, a + 301_056, threads)
-                Self.layer3_1_conv1(a + 301_056, w + 37_536_384, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 37_798_784, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 38_388_864, a + 100_352, threads)
-                Self.layer3_1_conv1(a + 100_352, w + 38_652_032, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 38_914_432, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 39_504_512, a + 301_056, threads)
-                Self.layer3_1_conv1(a + 301_056, w + 39_767_680, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 40_030_080, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 40_620_160, a + 100_352, threads)
-                Self.layer3_1_conv1(a + 100_352, w + 40_883_328, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 41_145_728, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 41_735_808, a + 301_056, threads)
-                Self.layer3_1_conv1(a + 301_056, w + 41_998_976, a + 0, threads)
-                Self.layer3_1_conv2(a + 0, w + 42_261_376, a + 50_176, a + 2_007_040, threads)
-                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 42_851_456, a + 100_352, threads)
-                Self.layer4_0_conv1(a + 100_352, w + 43_114_624, a + 0, threads)
-                Self.layer4_0_conv2(a + 0, w + 43_639_424, a + 301_056, a + 2_007_040, threads)
-                Self.layer4_0_conv3(a + 301_056, w + 45_999_232, a + 0, threads)
-                Self.layer4_0_downsample_0(a + 100_352, a + 0, w + 47_049_856, a + 301_056, threads)
-                Self.layer4_1_conv1(a + 301_056, w + 49_149_056, a + 0, threads)
-                Self.layer4_1_conv2(a + 0, w + 50_198_144, a + 25_088, a + 2_007_040, threads)
-                Self.layer4_1_conv3(a + 25_088, a + 301_056, w + 52_557_952, a + 50_176, threads)
-                Self.layer4_1_conv1(a + 50_176, w + 53_608_576, a + 0, threads)
-                Self.layer4_1_conv2(a + 0, w + 54_657_664, a + 25_088, a + 2_007_040, threads)
-                Self.layer4_1_conv3(a + 25_088, a + 50_176, w + 57_017_472, a + 150_528, threads)
+                Self.layer1_0_conv3(a + 200_704, w + 79_232, a + 1_003_520, threads)
+                Self.layer1_0_downsample_0(a + 802_816, a + 1_003_520, w + 95_872, a + 0, threads)
+                Self.layer1_1_conv1(a + 0, w + 112_512, a + 802_816, threads)
+                Self.layer1_0_conv2(a + 802_816, w + 128_960, a + 1_003_520, a + 2_007_040, threads)
+                Self.layer1_0_downsample_0(a + 1_003_520, a + 0, w + 194_560, a + 1_204_224, threads)
+                Self.layer1_1_conv1(a + 1_204_224, w + 211_200, a + 0, threads)
+                Self.layer1_0_conv2(a + 0, w + 227_648, a + 200_704, a + 2_007_040, threads)
+                Self.layer1_0_downsample_0(a + 200_704, a + 1_204_224, w + 293_248, a + 401_408, threads)
+                Self.layer2_0_conv1(a + 401_408, w + 309_888, a + 0, threads)
+                Self.layer2_0_conv2(a + 0, w + 342_784, a + 1_204_224, a + 2_007_040, threads)
+                Self.layer2_0_conv3(a + 1_204_224, w + 490_368, a + 0, threads)
+                Self.layer2_0_downsample_0(a + 401_408, a + 0, w + 556_416, a + 1_204_224, threads)
+                Self.layer2_1_conv1(a + 1_204_224, w + 688_000, a + 0, threads)
+                Self.layer2_1_conv2(a + 0, w + 753_664, a + 100_352, a + 2_007_040, threads)
+                Self.layer2_1_conv3(a + 100_352, a + 1_204_224, w + 1_015_936, a + 200_704, threads)
+                Self.layer2_1_conv1(a + 200_704, w + 1_081_984, a + 0, threads)
+                Self.layer2_1_conv2(a + 0, w + 1_147_648, a + 100_352, a + 2_007_040, threads)
+                Self.layer2_1_conv3(a + 100_352, a + 200_704, w + 1_409_920, a + 602_112, threads)
+                Self.layer2_1_conv1(a + 602_112, w + 1_475_968, a + 0, threads)
+                Self.layer2_1_conv2(a + 0, w + 1_541_632, a + 100_352, a + 2_007_040, threads)
+                Self.layer2_1_conv3(a + 100_352, a + 602_112, w + 1_803_904, a + 200_704, threads)
+                Self.layer2_1_conv1(a + 200_704, w + 1_869_952, a + 0, threads)
+                Self.layer2_1_conv2(a + 0, w + 1_935_616, a + 100_352, a + 2_007_040, threads)
+                Self.layer2_1_conv3(a + 100_352, a + 200_704, w + 2_197_888, a + 602_112, threads)
+                Self.layer2_1_conv1(a + 602_112, w + 2_263_936, a + 0, threads)
+                Self.layer2_1_conv2(a + 0, w + 2_329_600, a + 100_352, a + 2_007_040, threads)
+                Self.layer2_1_conv3(a + 100_352, a + 602_112, w + 2_591_872, a + 200_704, threads)
+                Self.layer2_1_conv1(a + 200_704, w + 2_657_920, a + 0, threads)
+                Self.layer2_1_conv2(a + 0, w + 2_723_584, a + 100_352, a + 2_007_040, threads)
+                Self.layer2_1_conv3(a + 100_352, a + 200_704, w + 2_985_856, a + 602_112, threads)
+                Self.layer2_1_conv1(a + 602_112, w + 3_051_904, a + 0, threads)
+                Self.layer2_1_conv2(a + 0, w + 3_117_568, a + 100_352, a + 2_007_040, threads)
+                Self.layer2_1_conv3(a + 100_352, a + 602_112, w + 3_379_840, a + 200_704, threads)
+                Self.layer3_0_conv1(a + 200_704, w + 3_445_888, a + 0, threads)
+                Self.layer3_0_conv2(a + 0, w + 3_577_216, a + 602_112, a + 2_007_040, threads)
+                Self.layer3_0_conv3(a + 602_112, w + 4_167_296, a + 0, threads)
+                Self.layer3_0_downsample_0(a + 200_704, a + 0, w + 4_430_464, a + 602_112, threads)
+                Self.layer3_1_conv1(a + 602_112, w + 4_955_776, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 5_218_176, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 602_112, w + 6_267_008, a + 100_352, threads)
+                Self.layer3_1_conv1(a + 100_352, w + 6_530_176, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 6_792_576, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 7_841_408, a + 301_056, threads)
+                Self.layer3_1_conv1(a + 301_056, w + 8_104_576, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 8_366_976, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 9_415_808, a + 100_352, threads)
+                Self.layer3_1_conv1(a + 100_352, w + 9_678_976, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 9_941_376, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 10_990_208, a + 301_056, threads)
+                Self.layer3_1_conv1(a + 301_056, w + 11_253_376, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 11_515_776, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 12_564_608, a + 100_352, threads)
+                Self.layer3_1_conv1(a + 100_352, w + 12_827_776, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 13_090_176, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 14_139_008, a + 301_056, threads)
+                Self.layer3_1_conv1(a + 301_056, w + 14_402_176, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 14_664_576, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 15_713_408, a + 100_352, threads)
+                Self.layer3_1_conv1(a + 100_352, w + 15_976_576, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 16_238_976, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 17_287_808, a + 301_056, threads)
+                Self.layer3_1_conv1(a + 301_056, w + 17_550_976, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 17_813_376, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 18_862_208, a + 100_352, threads)
+                Self.layer3_1_conv1(a + 100_352, w + 19_125_376, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 19_387_776, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 20_436_608, a + 301_056, threads)
+                Self.layer3_1_conv1(a + 301_056, w + 20_699_776, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 20_962_176, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 22_011_008, a + 100_352, threads)
+                Self.layer3_1_conv1(a + 100_352, w + 22_274_176, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 22_536_576, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 23_585_408, a + 301_056, threads)
+                Self.layer3_1_conv1(a + 301_056, w + 23_848_576, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 24_110_976, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 25_159_808, a + 100_352, threads)
+                Self.layer3_1_conv1(a + 100_352, w + 25_422_976, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 25_685_376, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 26_734_208, a + 301_056, threads)
+                Self.layer3_1_conv1(a + 301_056, w + 26_997_376, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 27_259_776, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 28_308_608, a + 100_352, threads)
+                Self.layer3_1_conv1(a + 100_352, w + 28_571_776, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 28_834_176, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 29_883_008, a + 301_056, threads)
+                Self.layer3_1_conv1(a + 301_056, w + 30_146_176, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 30_408_576, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 31_457_408, a + 100_352, threads)
+                Self.layer3_1_conv1(a + 100_352, w + 31_720_576, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 31_982_976, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 33_031_808, a + 301_056, threads)
+                Self.layer3_1_conv1(a + 301_056, w + 33_294_976, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 33_557_376, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 34_606_208, a + 100_352, threads)
+                Self.layer3_1_conv1(a + 100_352, w + 34_869_376, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 35_131_776, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 36_180_608, a + 301_056, threads)
+                Self.layer3_1_conv1(a + 301_056, w + 36_443_776, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 36_706_176, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 37_755_008, a + 100_352, threads)
+                Self.layer3_1_conv1(a + 100_352, w + 38_018_176, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 38_280_576, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 39_329_408, a + 301_056, threads)
+                Self.layer3_1_conv1(a + 301_056, w + 39_592_576, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 39_854_976, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 40_903_808, a + 100_352, threads)
+                Self.layer3_1_conv1(a + 100_352, w + 41_166_976, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 41_429_376, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 42_478_208, a + 301_056, threads)
+                Self.layer3_1_conv1(a + 301_056, w + 42_741_376, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 43_003_776, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 44_052_608, a + 100_352, threads)
+                Self.layer3_1_conv1(a + 100_352, w + 44_315_776, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 44_578_176, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 45_627_008, a + 301_056, threads)
+                Self.layer3_1_conv1(a + 301_056, w + 45_890_176, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 46_152_576, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 47_201_408, a + 100_352, threads)
+                Self.layer3_1_conv1(a + 100_352, w + 47_464_576, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 47_726_976, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 48_775_808, a + 301_056, threads)
+                Self.layer3_1_conv1(a + 301_056, w + 49_038_976, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 49_301_376, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 50_350_208, a + 100_352, threads)
+                Self.layer3_1_conv1(a + 100_352, w + 50_613_376, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 50_875_776, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 51_924_608, a + 301_056, threads)
+                Self.layer3_1_conv1(a + 301_056, w + 52_187_776, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 52_450_176, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 53_499_008, a + 100_352, threads)
+                Self.layer3_1_conv1(a + 100_352, w + 53_762_176, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 54_024_576, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 55_073_408, a + 301_056, threads)
+                Self.layer3_1_conv1(a + 301_056, w + 55_336_576, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 55_598_976, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 56_647_808, a + 100_352, threads)
+                Self.layer3_1_conv1(a + 100_352, w + 56_910_976, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 57_173_376, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 100_352, w + 58_222_208, a + 301_056, threads)
+                Self.layer3_1_conv1(a + 301_056, w + 58_485_376, a + 0, threads)
+                Self.layer3_1_conv2(a + 0, w + 58_747_776, a + 50_176, a + 2_007_040, threads)
+                Self.layer3_1_conv3(a + 50_176, a + 301_056, w + 59_796_608, a + 100_352, threads)
+                Self.layer4_0_conv1(a + 100_352, w + 60_059_776, a + 0, threads)
+                Self.layer4_0_conv2(a + 0, w + 60_584_576, a + 301_056, a + 2_007_040, threads)
+                Self.layer4_0_conv3(a + 301_056, w + 62_944_384, a + 0, threads)
+                Self.layer4_0_downsample_0(a + 100_352, a + 0, w + 63_995_008, a + 301_056, threads)
+                Self.layer4_1_conv1(a + 301_056, w + 66_094_208, a + 0, threads)
+                Self.layer4_1_conv2(a + 0, w + 67_143_296, a + 25_088, a + 2_007_040, threads)
+                Self.layer4_1_conv3(a + 25_088, a + 301_056, w + 71_338_112, a + 50_176, threads)
+                Self.layer4_1_conv1(a + 50_176, w + 72_388_736, a + 0, threads)
+                Self.layer4_1_conv2(a + 0, w + 73_437_824, a + 25_088, a + 2_007_040, threads)
+                Self.layer4_1_conv3(a + 25_088, a + 50_176, w + 77_632_640, a + 150_528, threads)
                 Self.avgpool(a + 150_528, a + 0)
-                Self.fc(a + 0, w + 58_068_096, a + 2048, threads)
+                Self.fc(a + 0, w + 78_683_264, a + 2048, threads)
                 (output + n &* Self.outputCount).update(from: a + 2048, count: Self.outputCount)
             }
         }
@@ -1999,13 +1999,14 @@ extension Resnet152 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 2091, by: 373) {
         for block in blocks {
             let kernelOffset: Int = block &* 2352
             let kernel = w + kernelOffset
             let biasOffset: Int = 9408 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<2091 {
+            for group in band..<min(band &+ 373, 2091) {
                 let first: Int = min(group &* 6, 12538)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -2084,6 +2085,7 @@ extension Resnet152 {
         }
         }
         }
+        }
     }
 
     /// maxpool: max_pool 3×3, stride 2×2, padding 1.
@@ -2131,7 +2133,7 @@ extension Resnet152 {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(16, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 3136, by: 240) {
+        for band in stride(from: 0, to: 3136, by: 48) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 64 &- firstFilter)
@@ -2139,7 +2141,7 @@ extension Resnet152 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 4096 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
+                for start in stride(from: band, to: min(band &+ 48, 3136), by: 24) {
                     let p: Int = min(start, 3112)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])
@@ -2204,55 +2206,96 @@ extension Resnet152 {
     @inline(never)
     static func layer1_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 64×56×56
-        // weight: (4 blocks, 3, 3, 64, 16)   bias: w[36_864..<36_928]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
-        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch, threads: threads)
-        Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for block in blocks {
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<523 {
-                let first: Int = min(group &* 6, 3130)
-                let firstChannel = 0
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 56) &* 58 &+ (q0 % 56) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 56) &* 58 &+ (q1 % 56) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 56) &* 58 &+ (q2 % 56) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 56) &* 58 &+ (q3 % 56) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 56) &* 58 &+ (q4 % 56) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 56) &* 58 &+ (q5 % 56) &* 1
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<3 {
-                    for j in 0..<3 {
-                        let tapOffset: Int = i &* 58 &+ j &* 1 &+ firstChannel &* 3364
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 3 &+ j) &* 64 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
+        // weight: (16 values, 4 blocks, 64, 16): G g Gᵀ of each filter and input channel   bias: w[65_536..<65_600]
+        // Winograd F(2×2, 3×3): 28×28 tiles in bands of 16 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
+        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch, threads: threads)
+        let transformed = scratch + 244_992
+        let products = transformed + 524_288
+        for firstRow in stride(from: 0, to: 28, by: 16) {
+            let bandRows: Int = min(16, 28 &- firstRow)
+            let tiles: Int = bandRows &* 28
+            // input tiles to the transformed domain, input channels split over threads
+            Self.parallel(64, threads: threads) { inputChannels in
+            for ic in inputChannels {
+                for r in 0..<bandRows {
+                    let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
+                    let window = scratch + rowOffset
+                    let targetOffset: Int = ic &* 512 &+ r &* 32
+                    let target = transformed + targetOffset
+                    for tx in stride(from: 0, to: 32, by: 8) {
+                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                        let a1 = UnsafeRawPointer(window + (66 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b1 = UnsafeRawPointer(window + (68 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                        let a2 = UnsafeRawPointer(window + (132 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b2 = UnsafeRawPointer(window + (134 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                        let a3 = UnsafeRawPointer(window + (198 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b3 = UnsafeRawPointer(window + (200 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (32_768 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (65_536 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (98_304 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (131_072 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (163_840 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (196_608 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (229_376 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (262_144 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (294_912 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (327_680 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (360_448 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (393_216 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (425_984 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (458_752 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (491_520 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // sixteen products over input channels, blocks of 16 filters split over threads
+            Self.parallel(4, threads: threads) { blocks in
+            for value in 0..<16 {
+                let sourceOffset: Int = value &* 32_768
+                let source = transformed + sourceOffset
+                for block in blocks {
+                    let kernelOffset: Int = (value &* 4 &+ block) &* 1024
+                    let kernel = w + kernelOffset
+                    for group in 0..<(tiles &+ 5) / 6 {
+                        let first: Int = min(group &* 6, tiles &- 6)
+                        let q0: Int = first &+ 0
+                        let o0: Int = (q0 / 28) &* 32 &+ q0 % 28
+                        let q1: Int = first &+ 1
+                        let o1: Int = (q1 / 28) &* 32 &+ q1 % 28
+                        let q2: Int = first &+ 2
+                        let o2: Int = (q2 / 28) &* 32 &+ q2 % 28
+                        let q3: Int = first &+ 3
+                        let o3: Int = (q3 / 28) &* 32 &+ q3 % 28
+                        let q4: Int = first &+ 4
+                        let o4: Int = (q4 / 28) &* 32 &+ q4 % 28
+                        let q5: Int = first &+ 5
+                        let o5: Int = (q5 / 28) &* 32 &+ q5 % 28
+                        var a0_0 = SIMD8<Float>()
+                        var a0_1 = SIMD8<Float>()
+                        var a0_2 = SIMD8<Float>()
+                        var a0_3 = SIMD8<Float>()
+                        var a0_4 = SIMD8<Float>()
+                        var a0_5 = SIMD8<Float>()
+                        var a1_0 = SIMD8<Float>()
+                        var a1_1 = SIMD8<Float>()
+                        var a1_2 = SIMD8<Float>()
+                        var a1_3 = SIMD8<Float>()
+                        var a1_4 = SIMD8<Float>()
+                        var a1_5 = SIMD8<Float>()
                         for ic in 0..<64 {
-                            let tap = tapBase + ic &* 3364
-                            let k = tapKernel + ic &* 16
+                            let tap = source + ic &* 512
+                            let k = kernel + ic &* 16
                             let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                             let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
@@ -2268,32 +2311,89 @@ extension Resnet152 {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                    }
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+                        let productOffset0: Int = (q0 &* 16 &+ value) &* 64 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
+                        let productOffset1: Int = (q1 &* 16 &+ value) &* 64 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
+                        let productOffset2: Int = (q2 &* 16 &+ value) &* 64 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
+                        let productOffset3: Int = (q3 &* 16 &+ value) &* 64 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
+                        let productOffset4: Int = (q4 &* 16 &+ value) &* 64 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
+                        let productOffset5: Int = (q5 &* 16 &+ value) &* 64 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
                     }
                 }
             }
-        }
-        }
+            }
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(8, threads: threads) { filterVectors in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+            for f in filterVectors {
+                let bias = UnsafeRawPointer(w + (65_536 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                for q in 0..<tiles {
+                    let productOffset: Int = q &* 1024 &+ f &* 8
+                    let m = products + productOffset
+                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_1 = UnsafeRawPointer(m + 64).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_2 = UnsafeRawPointer(m + 128).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_3 = UnsafeRawPointer(m + 192).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_0 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_1 = UnsafeRawPointer(m + 320).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_2 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_3 = UnsafeRawPointer(m + 448).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_0 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_1 = UnsafeRawPointer(m + 576).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_2 = UnsafeRawPointer(m + 640).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_3 = UnsafeRawPointer(m + 704).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_0 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_1 = UnsafeRawPointer(m + 832).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_2 = UnsafeRawPointer(m + 896).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_3 = UnsafeRawPointer(m + 960).loadUnaligned(as: SIMD8<Float>.self)
+                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                    let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
+                    for lane in 0..<8 {
+                        let planeOffset: Int = (f &* 8 &+ lane) &* 3136
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 56 &+ ow &+ 0
+                            let v = lanes[0 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 56 &+ ow &+ 1
+                            let v = lanes[8 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 56 &+ ow &+ 0
+                            let v = lanes[16 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 56 &+ ow &+ 1
+                            let v = lanes[24 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                    }
+                }
+            }
+            }
+            }
         }
     }
 
@@ -2306,7 +2406,7 @@ extension Resnet152 {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(64, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 3136, by: 240) {
+        for band in stride(from: 0, to: 3136, by: 48) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 256 &- firstFilter)
@@ -2314,7 +2414,7 @@ extension Resnet152 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 16_384 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
+                for start in stride(from: band, to: min(band &+ 48, 3136), by: 24) {
                     let p: Int = min(start, 3112)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])
@@ -2383,7 +2483,7 @@ extension Resnet152 {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(64, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 3136, by: 240) {
+        for band in stride(from: 0, to: 3136, by: 48) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 256 &- firstFilter)
@@ -2391,7 +2491,7 @@ extension Resnet152 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 16_384 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
+                for start in stride(from: band, to: min(band &+ 48, 3136), by: 24) {
                     let p: Int = min(start, 3112)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])
@@ -2461,13 +2561,14 @@ extension Resnet152 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 523, by: 18) {
         for block in blocks {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 16_384 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<523 {
+            for group in band..<min(band &+ 18, 523) {
                 let first: Int = min(group &* 6, 3130)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -2543,6 +2644,7 @@ extension Resnet152 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -2558,13 +2660,14 @@ extension Resnet152 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 523, by: 18) {
         for block in blocks {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 32_768 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<523 {
+            for group in band..<min(band &+ 18, 523) {
                 let first: Int = min(group &* 6, 3130)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -2640,6 +2743,7 @@ extension Resnet152 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -2656,13 +2760,14 @@ extension Resnet152 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 131, by: 4) {
         for block in blocks {
             let kernelOffset: Int = block &* 18_432
             let kernel = w + kernelOffset
             let biasOffset: Int = 147_456 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<131 {
+            for group in band..<min(band &+ 4, 131) {
                 let first: Int = min(group &* 6, 778)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -2741,6 +2846,7 @@ extension Resnet152 {
         }
         }
         }
+        }
     }
 
     /// layer2.0.conv3: conv 128→512, kernel 1×1, stride 1×1, padding 0, + layer2.0.bn3 folded.
@@ -2753,13 +2859,14 @@ extension Resnet152 {
         Self.parallel(32, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 131, by: 42) {
         for block in blocks {
             let kernelOffset: Int = block &* 2048
             let kernel = w + kernelOffset
             let biasOffset: Int = 65_536 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<131 {
+            for group in band..<min(band &+ 42, 131) {
                 let first: Int = min(group &* 6, 778)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -2838,6 +2945,7 @@ extension Resnet152 {
         }
         }
         }
+        }
     }
 
     /// layer2.0.downsample.0: conv 256→512, kernel 1×1, stride 2×2, padding 0, + layer2.0.downsample.1 folded, + layer2.0.add (the residual) fused, + layer2.0.relu_2 fused.
@@ -2850,13 +2958,14 @@ extension Resnet152 {
         Self.parallel(32, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 131, by: 4) {
         for block in blocks {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 131_072 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<131 {
+            for group in band..<min(band &+ 4, 131) {
                 let first: Int = min(group &* 6, 778)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -2935,6 +3044,7 @@ extension Resnet152 {
         }
         }
         }
+        }
     }
 
     /// layer2.1.conv1: conv 512→128, kernel 1×1, stride 1×1, padding 0, + layer2.1.bn1 folded, + layer2.1.relu fused.
@@ -2948,13 +3058,14 @@ extension Resnet152 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 131, by: 9) {
         for block in blocks {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
             let biasOffset: Int = 65_536 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<131 {
+            for group in band..<min(band &+ 9, 131) {
                 let first: Int = min(group &* 6, 778)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -3033,6 +3144,7 @@ extension Resnet152 {
         }
         }
         }
+        }
     }
 
     /// layer2.1.conv2: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.1.bn2 folded, + layer2.1.relu_1 fused.
@@ -3041,55 +3153,96 @@ extension Resnet152 {
     @inline(never)
     static func layer2_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 128×28×28
-        // weight: (8 blocks, 3, 3, 128, 16)   bias: w[147_456..<147_584]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch, threads: threads)
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for block in blocks {
-            let kernelOffset: Int = block &* 18_432
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 147_456 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<131 {
-                let first: Int = min(group &* 6, 778)
-                let firstChannel = 0
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 28) &* 30 &+ (q0 % 28) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 30 &+ (q1 % 28) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 30 &+ (q2 % 28) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 30 &+ (q3 % 28) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 30 &+ (q4 % 28) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 30 &+ (q5 % 28) &* 1
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<3 {
-                    for j in 0..<3 {
-                        let tapOffset: Int = i &* 30 &+ j &* 1 &+ firstChannel &* 900
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 3 &+ j) &* 128 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
+        // weight: (16 values, 8 blocks, 128, 16): G g Gᵀ of each filter and input channel   bias: w[262_144..<262_272]
+        // Winograd F(2×2, 3×3): 14×14 tiles in bands of 14 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch, threads: threads)
+        let transformed = scratch + 130_560
+        let products = transformed + 458_752
+        for firstRow in stride(from: 0, to: 14, by: 14) {
+            let bandRows: Int = min(14, 14 &- firstRow)
+            let tiles: Int = bandRows &* 14
+            // input tiles to the transformed domain, input channels split over threads
+            Self.parallel(128, threads: threads) { inputChannels in
+            for ic in inputChannels {
+                for r in 0..<bandRows {
+                    let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
+                    let window = scratch + rowOffset
+                    let targetOffset: Int = ic &* 224 &+ r &* 16
+                    let target = transformed + targetOffset
+                    for tx in stride(from: 0, to: 16, by: 8) {
+                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                        let a1 = UnsafeRawPointer(window + (34 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b1 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                        let a2 = UnsafeRawPointer(window + (68 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b2 = UnsafeRawPointer(window + (70 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                        let a3 = UnsafeRawPointer(window + (102 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b3 = UnsafeRawPointer(window + (104 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (28_672 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (57_344 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (86_016 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (114_688 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (143_360 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (172_032 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (200_704 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (229_376 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (258_048 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (286_720 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (315_392 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (344_064 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (372_736 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (401_408 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (430_080 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // sixteen products over input channels, blocks of 16 filters split over threads
+            Self.parallel(8, threads: threads) { blocks in
+            for value in 0..<16 {
+                let sourceOffset: Int = value &* 28_672
+                let source = transformed + sourceOffset
+                for block in blocks {
+                    let kernelOffset: Int = (value &* 8 &+ block) &* 2048
+                    let kernel = w + kernelOffset
+                    for group in 0..<(tiles &+ 5) / 6 {
+                        let first: Int = min(group &* 6, tiles &- 6)
+                        let q0: Int = first &+ 0
+                        let o0: Int = (q0 / 14) &* 16 &+ q0 % 14
+                        let q1: Int = first &+ 1
+                        let o1: Int = (q1 / 14) &* 16 &+ q1 % 14
+                        let q2: Int = first &+ 2
+                        let o2: Int = (q2 / 14) &* 16 &+ q2 % 14
+                        let q3: Int = first &+ 3
+                        let o3: Int = (q3 / 14) &* 16 &+ q3 % 14
+                        let q4: Int = first &+ 4
+                        let o4: Int = (q4 / 14) &* 16 &+ q4 % 14
+                        let q5: Int = first &+ 5
+                        let o5: Int = (q5 / 14) &* 16 &+ q5 % 14
+                        var a0_0 = SIMD8<Float>()
+                        var a0_1 = SIMD8<Float>()
+                        var a0_2 = SIMD8<Float>()
+                        var a0_3 = SIMD8<Float>()
+                        var a0_4 = SIMD8<Float>()
+                        var a0_5 = SIMD8<Float>()
+                        var a1_0 = SIMD8<Float>()
+                        var a1_1 = SIMD8<Float>()
+                        var a1_2 = SIMD8<Float>()
+                        var a1_3 = SIMD8<Float>()
+                        var a1_4 = SIMD8<Float>()
+                        var a1_5 = SIMD8<Float>()
                         for ic in 0..<128 {
-                            let tap = tapBase + ic &* 900
-                            let k = tapKernel + ic &* 16
+                            let tap = source + ic &* 224
+                            let k = kernel + ic &* 16
                             let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                             let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
@@ -3105,32 +3258,89 @@ extension Resnet152 {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                    }
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+                        let productOffset0: Int = (q0 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
+                        let productOffset1: Int = (q1 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
+                        let productOffset2: Int = (q2 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
+                        let productOffset3: Int = (q3 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
+                        let productOffset4: Int = (q4 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
+                        let productOffset5: Int = (q5 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
                     }
                 }
             }
-        }
-        }
+            }
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(16, threads: threads) { filterVectors in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+            for f in filterVectors {
+                let bias = UnsafeRawPointer(w + (262_144 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                for q in 0..<tiles {
+                    let productOffset: Int = q &* 2048 &+ f &* 8
+                    let m = products + productOffset
+                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_1 = UnsafeRawPointer(m + 128).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_2 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_3 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_0 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_1 = UnsafeRawPointer(m + 640).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_2 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_3 = UnsafeRawPointer(m + 896).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_0 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_1 = UnsafeRawPointer(m + 1152).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_2 = UnsafeRawPointer(m + 1280).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_3 = UnsafeRawPointer(m + 1408).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_0 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_1 = UnsafeRawPointer(m + 1664).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_2 = UnsafeRawPointer(m + 1792).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_3 = UnsafeRawPointer(m + 1920).loadUnaligned(as: SIMD8<Float>.self)
+                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                    let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
+                    for lane in 0..<8 {
+                        let planeOffset: Int = (f &* 8 &+ lane) &* 784
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 28 &+ ow &+ 0
+                            let v = lanes[0 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 28 &+ ow &+ 1
+                            let v = lanes[8 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 28 &+ ow &+ 0
+                            let v = lanes[16 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 28 &+ ow &+ 1
+                            let v = lanes[24 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                    }
+                }
+            }
+            }
+            }
         }
     }
 
@@ -3145,13 +3355,14 @@ extension Resnet152 {
         Self.parallel(32, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 131, by: 42) {
         for block in blocks {
             let kernelOffset: Int = block &* 2048
             let kernel = w + kernelOffset
             let biasOffset: Int = 65_536 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<131 {
+            for group in band..<min(band &+ 42, 131) {
                 let first: Int = min(group &* 6, 778)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -3230,6 +3441,7 @@ extension Resnet152 {
         }
         }
         }
+        }
     }
 
     /// layer3.0.conv1: conv 512→256, kernel 1×1, stride 1×1, padding 0, + layer3.0.bn1 folded, + layer3.0.relu fused.
@@ -3242,13 +3454,14 @@ extension Resnet152 {
         Self.parallel(16, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 131, by: 9) {
         for block in blocks {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
             let biasOffset: Int = 131_072 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<131 {
+            for group in band..<min(band &+ 9, 131) {
                 let first: Int = min(group &* 6, 778)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -3327,6 +3540,7 @@ extension Resnet152 {
         }
         }
         }
+        }
     }
 
     /// layer3.0.conv2: conv 256→256, kernel 3×3, stride 2×2, padding 1, + layer3.0.bn2 folded, + layer3.0.relu_1 fused.
@@ -3338,8 +3552,9 @@ extension Resnet152 {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
         Self.pad(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch, threads: threads)
         Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 48) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 2) {
         for block in blocks {
             let kernelOffset: Int = block &* 36_864
             let kernel = w + kernelOffset
@@ -3347,9 +3562,9 @@ extension Resnet152 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 256, by: 16) {
-                for group in 0..<33 {
+                for group in band..<min(band &+ 2, 33) {
                     let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 14) &* 60 &+ (q0 % 14) &* 2
                     let q1: Int = first &+ 1
@@ -3414,9 +3629,9 @@ extension Resnet152 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<33 {
+            for group in band..<min(band &+ 2, 33) {
                 let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -3426,6 +3641,7 @@ extension Resnet152 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -3439,8 +3655,9 @@ extension Resnet152 {
         // weight: (64 blocks, 1, 1, 256, 16)   bias: w[262_144..<263_168]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(64, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 504) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 21) {
         for block in blocks {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
@@ -3448,9 +3665,9 @@ extension Resnet152 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 256, by: 64) {
-                for group in 0..<33 {
+                for group in band..<min(band &+ 21, 33) {
                     let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
                     let q1: Int = first &+ 1
@@ -3515,9 +3732,9 @@ extension Resnet152 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<33 {
+            for group in band..<min(band &+ 21, 33) {
                 let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -3527,6 +3744,7 @@ extension Resnet152 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -3540,8 +3758,9 @@ extension Resnet152 {
         // weight: (64 blocks, 1, 1, 512, 16)   bias: w[524_288..<525_312]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(64, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 48) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 2) {
         for block in blocks {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
@@ -3549,9 +3768,9 @@ extension Resnet152 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in 0..<33 {
+                for group in band..<min(band &+ 2, 33) {
                     let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 14) &* 56 &+ (q0 % 14) &* 2
                     let q1: Int = first &+ 1
@@ -3616,9 +3835,9 @@ extension Resnet152 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<33 {
+            for group in band..<min(band &+ 2, 33) {
                 let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -3628,6 +3847,7 @@ extension Resnet152 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -3642,8 +3862,9 @@ extension Resnet152 {
         // weight: (16 blocks, 1, 1, 1024, 16)   bias: w[262_144..<262_400]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 96) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 4) {
         for block in blocks {
             let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
@@ -3651,9 +3872,9 @@ extension Resnet152 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 1024, by: 64) {
-                for group in 0..<33 {
+                for group in band..<min(band &+ 4, 33) {
                     let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
                     let q1: Int = first &+ 1
@@ -3718,9 +3939,9 @@ extension Resnet152 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<33 {
+            for group in band..<min(band &+ 4, 33) {
                 let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -3730,6 +3951,7 @@ extension Resnet152 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -3741,100 +3963,194 @@ extension Resnet152 {
     @inline(never)
     static func layer3_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
-        // weight: (16 blocks, 3, 3, 256, 16)   bias: w[589_824..<590_080]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
-        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
-        Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for block in blocks {
-            let kernelOffset: Int = block &* 36_864
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 589_824 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for firstChannel in stride(from: 0, to: 256, by: 16) {
-                for group in 0..<33 {
-                    let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + group &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 14) &* 16 &+ (q0 % 14) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 14) &* 16 &+ (q1 % 14) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 14) &* 16 &+ (q2 % 14) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 14) &* 16 &+ (q3 % 14) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 14) &* 16 &+ (q4 % 14) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 14) &* 16 &+ (q5 % 14) &* 1
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<3 {
-                        for j in 0..<3 {
-                            let tapOffset: Int = i &* 16 &+ j &* 1 &+ firstChannel &* 256
-                            let tapBase = scratch + tapOffset
-                            let weightOffset: Int = ((i &* 3 &+ j) &* 256 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<16 {
-                                let tap = tapBase + ic &* 256
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
+        // weight: (16 values, 16 blocks, 256, 16): G g Gᵀ of each filter and input channel   bias: w[1_048_576..<1_048_832]
+        // Winograd F(2×2, 3×3): 7×7 tiles in bands of 7 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
+        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch, threads: threads)
+        let transformed = scratch + 73_728
+        let products = transformed + 229_376
+        for firstRow in stride(from: 0, to: 7, by: 7) {
+            let bandRows: Int = min(7, 7 &- firstRow)
+            let tiles: Int = bandRows &* 7
+            // input tiles to the transformed domain, input channels split over threads
+            Self.parallel(256, threads: threads) { inputChannels in
+            for ic in inputChannels {
+                for r in 0..<bandRows {
+                    let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                    let window = scratch + rowOffset
+                    let targetOffset: Int = ic &* 56 &+ r &* 8
+                    let target = transformed + targetOffset
+                    for tx in stride(from: 0, to: 8, by: 8) {
+                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                        let a1 = UnsafeRawPointer(window + (18 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b1 = UnsafeRawPointer(window + (20 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                        let a2 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b2 = UnsafeRawPointer(window + (38 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                        let a3 = UnsafeRawPointer(window + (54 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b3 = UnsafeRawPointer(window + (56 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (14_336 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (28_672 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (43_008 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (57_344 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (71_680 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (86_016 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (100_352 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (114_688 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (129_024 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (143_360 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (157_696 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (172_032 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (186_368 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (200_704 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (215_040 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // sixteen products over input channels, blocks of 16 filters split over threads
+            Self.parallel(16, threads: threads) { blocks in
+            for value in 0..<16 {
+                let sourceOffset: Int = value &* 14_336
+                let source = transformed + sourceOffset
+                for block in blocks {
+                    let kernelOffset: Int = (value &* 16 &+ block) &* 4096
+                    let kernel = w + kernelOffset
+                    for group in 0..<(tiles &+ 5) / 6 {
+                        let first: Int = min(group &* 6, tiles &- 6)
+                        let q0: Int = first &+ 0
+                        let o0: Int = (q0 / 7) &* 8 &+ q0 % 7
+                        let q1: Int = first &+ 1
+                        let o1: Int = (q1 / 7) &* 8 &+ q1 % 7
+                        let q2: Int = first &+ 2
+                        let o2: Int = (q2 / 7) &* 8 &+ q2 % 7
+                        let q3: Int = first &+ 3
+                        let o3: Int = (q3 / 7) &* 8 &+ q3 % 7
+                        let q4: Int = first &+ 4
+                        let o4: Int = (q4 / 7) &* 8 &+ q4 % 7
+                        let q5: Int = first &+ 5
+                        let o5: Int = (q5 / 7) &* 8 &+ q5 % 7
+                        var a0_0 = SIMD8<Float>()
+                        var a0_1 = SIMD8<Float>()
+                        var a0_2 = SIMD8<Float>()
+                        var a0_3 = SIMD8<Float>()
+                        var a0_4 = SIMD8<Float>()
+                        var a0_5 = SIMD8<Float>()
+                        var a1_0 = SIMD8<Float>()
+                        var a1_1 = SIMD8<Float>()
+                        var a1_2 = SIMD8<Float>()
+                        var a1_3 = SIMD8<Float>()
+                        var a1_4 = SIMD8<Float>()
+                        var a1_5 = SIMD8<Float>()
+                        for ic in 0..<256 {
+                            let tap = source + ic &* 56
+                            let k = kernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        }
+                        let productOffset0: Int = (q0 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
+                        let productOffset1: Int = (q1 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
+                        let productOffset2: Int = (q2 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
+                        let productOffset3: Int = (q3 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
+                        let productOffset4: Int = (q4 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
+                        let productOffset5: Int = (q5 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(32, threads: threads) { filterVectors in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+            for f in filterVectors {
+                let bias = UnsafeRawPointer(w + (1_048_576 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                for q in 0..<tiles {
+                    let productOffset: Int = q &* 4096 &+ f &* 8
+                    let m = products + productOffset
+                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_1 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_2 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_3 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_0 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_1 = UnsafeRawPointer(m + 1280).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_2 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_3 = UnsafeRawPointer(m + 1792).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_0 = UnsafeRawPointer(m + 2048).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_1 = UnsafeRawPointer(m + 2304).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_2 = UnsafeRawPointer(m + 2560).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_3 = UnsafeRawPointer(m + 2816).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_0 = UnsafeRawPointer(m + 3072).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_1 = UnsafeRawPointer(m + 3328).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_2 = UnsafeRawPointer(m + 3584).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_3 = UnsafeRawPointer(m + 3840).loadUnaligned(as: SIMD8<Float>.self)
+                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                    let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                    for lane in 0..<8 {
+                        let planeOffset: Int = (f &* 8 &+ lane) &* 196
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 14 &+ ow &+ 0
+                            let v = lanes[0 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 14 &+ ow &+ 1
+                            let v = lanes[8 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 14 &+ ow &+ 0
+                            let v = lanes[16 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 14 &+ ow &+ 1
+                            let v = lanes[24 &+ lane]
+                            y[index] = max(v, 0)
                         }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
                 }
             }
-            for group in 0..<33 {
-                let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + group &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
             }
-        }
-        }
+            }
         }
     }
 
@@ -3847,8 +4163,9 @@ extension Resnet152 {
         // weight: (64 blocks, 1, 1, 256, 16)   bias: w[262_144..<263_168]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(64, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 504) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 21) {
         for block in blocks {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
@@ -3856,9 +4173,9 @@ extension Resnet152 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 256, by: 64) {
-                for group in 0..<33 {
+                for group in band..<min(band &+ 21, 33) {
                     let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
                     let q1: Int = first &+ 1
@@ -3923,9 +4240,9 @@ extension Resnet152 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<33 {
+            for group in band..<min(band &+ 21, 33) {
                 let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -3935,6 +4252,7 @@ extension Resnet152 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -3948,8 +4266,9 @@ extension Resnet152 {
         // weight: (32 blocks, 1, 1, 1024, 16)   bias: w[524_288..<524_800]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 96) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 4) {
         for block in blocks {
             let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
@@ -3957,9 +4276,9 @@ extension Resnet152 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 1024, by: 64) {
-                for group in 0..<33 {
+                for group in band..<min(band &+ 4, 33) {
                     let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
                     let q1: Int = first &+ 1
@@ -4024,9 +4343,9 @@ extension Resnet152 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<33 {
+            for group in band..<min(band &+ 4, 33) {
                 let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -4036,6 +4355,7 @@ extension Resnet152 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -4050,8 +4370,9 @@ extension Resnet152 {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
         Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
         Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 9, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 73_728
             let kernel = w + kernelOffset
@@ -4059,9 +4380,9 @@ extension Resnet152 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 512, by: 16) {
-                for group in 0..<9 {
+                for group in band..<min(band &+ 1, 9) {
                     let first: Int = min(group &* 6, 43)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 7) &* 32 &+ (q0 % 7) &* 2
                     let q1: Int = first &+ 1
@@ -4126,9 +4447,9 @@ extension Resnet152 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<9 {
+            for group in band..<min(band &+ 1, 9) {
                 let first: Int = min(group &* 6, 43)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -4138,6 +4459,7 @@ extension Resnet152 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -4153,6 +4475,7 @@ extension Resnet152 {
         Self.parallel(128, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 9, by: 9) {
         for block in blocks {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
@@ -4160,9 +4483,9 @@ extension Resnet152 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in 0..<9 {
+                for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
                     let q1: Int = first &+ 1
@@ -4227,9 +4550,9 @@ extension Resnet152 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<9 {
+            for group in band..<min(band &+ 9, 9) {
                 let first: Int = min(group &* 6, 43)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -4239,6 +4562,7 @@ extension Resnet152 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -4252,8 +4576,9 @@ extension Resnet152 {
         // weight: (128 blocks, 1, 1, 1024, 16)   bias: w[2_097_152..<2_099_200]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(128, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 9, by: 1) {
         for block in blocks {
             let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
@@ -4261,9 +4586,9 @@ extension Resnet152 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 1024, by: 64) {
-                for group in 0..<9 {
+                for group in band..<min(band &+ 1, 9) {
                     let first: Int = min(group &* 6, 43)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 7) &* 28 &+ (q0 % 7) &* 2
                     let q1: Int = first &+ 1
@@ -4328,9 +4653,9 @@ extension Resnet152 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<9 {
+            for group in band..<min(band &+ 1, 9) {
                 let first: Int = min(group &* 6, 43)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -4340,6 +4665,7 @@ extension Resnet152 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -4354,8 +4680,9 @@ extension Resnet152 {
         // weight: (32 blocks, 1, 1, 2048, 16)   bias: w[1_048_576..<1_049_088]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 48) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 9, by: 2) {
         for block in blocks {
             let kernelOffset: Int = block &* 32_768
             let kernel = w + kernelOffset
@@ -4363,9 +4690,9 @@ extension Resnet152 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 2048, by: 64) {
-                for group in 0..<9 {
+                for group in band..<min(band &+ 2, 9) {
                     let first: Int = min(group &* 6, 43)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
                     let q1: Int = first &+ 1
@@ -4430,9 +4757,9 @@ extension Resnet152 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<9 {
+            for group in band..<min(band &+ 2, 9) {
                 let first: Int = min(group &* 6, 43)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -4442,6 +4769,7 @@ extension Resnet152 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -4453,100 +4781,194 @@ extension Resnet152 {
     @inline(never)
     static func layer4_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 512×7×7
-        // weight: (32 blocks, 3, 3, 512, 16)   bias: w[2_359_296..<2_359_808]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
-        Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 9, into: scratch, threads: threads)
-        Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for block in blocks {
-            let kernelOffset: Int = block &* 73_728
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 2_359_296 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for firstChannel in stride(from: 0, to: 512, by: 16) {
-                for group in 0..<9 {
-                    let first: Int = min(group &* 6, 43)
-                    let tile = tiles.baseAddress! + group &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 7) &* 9 &+ (q0 % 7) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 7) &* 9 &+ (q1 % 7) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 7) &* 9 &+ (q2 % 7) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 7) &* 9 &+ (q3 % 7) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 7) &* 9 &+ (q4 % 7) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 7) &* 9 &+ (q5 % 7) &* 1
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<3 {
-                        for j in 0..<3 {
-                            let tapOffset: Int = i &* 9 &+ j &* 1 &+ firstChannel &* 81
-                            let tapBase = scratch + tapOffset
-                            let weightOffset: Int = ((i &* 3 &+ j) &* 512 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<16 {
-                                let tap = tapBase + ic &* 81
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
+        // weight: (16 values, 32 blocks, 512, 16): G g Gᵀ of each filter and input channel   bias: w[4_194_304..<4_194_816]
+        // Winograd F(2×2, 3×3): 4×4 tiles in bands of 4 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
+        Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 10, columns: 18, into: scratch, threads: threads)
+        let transformed = scratch + 92_160
+        let products = transformed + 262_144
+        for firstRow in stride(from: 0, to: 4, by: 4) {
+            let bandRows: Int = min(4, 4 &- firstRow)
+            let tiles: Int = bandRows &* 4
+            // input tiles to the transformed domain, input channels split over threads
+            Self.parallel(512, threads: threads) { inputChannels in
+            for ic in inputChannels {
+                for r in 0..<bandRows {
+                    let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
+                    let window = scratch + rowOffset
+                    let targetOffset: Int = ic &* 32 &+ r &* 8
+                    let target = transformed + targetOffset
+                    for tx in stride(from: 0, to: 8, by: 8) {
+                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                        let a1 = UnsafeRawPointer(window + (18 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b1 = UnsafeRawPointer(window + (20 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                        let a2 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b2 = UnsafeRawPointer(window + (38 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                        let a3 = UnsafeRawPointer(window + (54 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b3 = UnsafeRawPointer(window + (56 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (16_384 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (32_768 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (49_152 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (65_536 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (81_920 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (98_304 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (114_688 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (131_072 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (147_456 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (163_840 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (180_224 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (196_608 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (212_992 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (229_376 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (245_760 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // sixteen products over input channels, blocks of 16 filters split over threads
+            Self.parallel(32, threads: threads) { blocks in
+            for value in 0..<16 {
+                let sourceOffset: Int = value &* 16_384
+                let source = transformed + sourceOffset
+                for block in blocks {
+                    let kernelOffset: Int = (value &* 32 &+ block) &* 8192
+                    let kernel = w + kernelOffset
+                    for group in 0..<(tiles &+ 5) / 6 {
+                        let first: Int = min(group &* 6, tiles &- 6)
+                        let q0: Int = first &+ 0
+                        let o0: Int = (q0 / 4) &* 8 &+ q0 % 4
+                        let q1: Int = first &+ 1
+                        let o1: Int = (q1 / 4) &* 8 &+ q1 % 4
+                        let q2: Int = first &+ 2
+                        let o2: Int = (q2 / 4) &* 8 &+ q2 % 4
+                        let q3: Int = first &+ 3
+                        let o3: Int = (q3 / 4) &* 8 &+ q3 % 4
+                        let q4: Int = first &+ 4
+                        let o4: Int = (q4 / 4) &* 8 &+ q4 % 4
+                        let q5: Int = first &+ 5
+                        let o5: Int = (q5 / 4) &* 8 &+ q5 % 4
+                        var a0_0 = SIMD8<Float>()
+                        var a0_1 = SIMD8<Float>()
+                        var a0_2 = SIMD8<Float>()
+                        var a0_3 = SIMD8<Float>()
+                        var a0_4 = SIMD8<Float>()
+                        var a0_5 = SIMD8<Float>()
+                        var a1_0 = SIMD8<Float>()
+                        var a1_1 = SIMD8<Float>()
+                        var a1_2 = SIMD8<Float>()
+                        var a1_3 = SIMD8<Float>()
+                        var a1_4 = SIMD8<Float>()
+                        var a1_5 = SIMD8<Float>()
+                        for ic in 0..<512 {
+                            let tap = source + ic &* 32
+                            let k = kernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        }
+                        let productOffset0: Int = (q0 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
+                        let productOffset1: Int = (q1 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
+                        let productOffset2: Int = (q2 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
+                        let productOffset3: Int = (q3 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
+                        let productOffset4: Int = (q4 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
+                        let productOffset5: Int = (q5 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(64, threads: threads) { filterVectors in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+            for f in filterVectors {
+                let bias = UnsafeRawPointer(w + (4_194_304 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                for q in 0..<tiles {
+                    let productOffset: Int = q &* 8192 &+ f &* 8
+                    let m = products + productOffset
+                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_1 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_2 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_3 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_0 = UnsafeRawPointer(m + 2048).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_1 = UnsafeRawPointer(m + 2560).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_2 = UnsafeRawPointer(m + 3072).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_3 = UnsafeRawPointer(m + 3584).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_0 = UnsafeRawPointer(m + 4096).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_1 = UnsafeRawPointer(m + 4608).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_2 = UnsafeRawPointer(m + 5120).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_3 = UnsafeRawPointer(m + 5632).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_0 = UnsafeRawPointer(m + 6144).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_1 = UnsafeRawPointer(m + 6656).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_2 = UnsafeRawPointer(m + 7168).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_3 = UnsafeRawPointer(m + 7680).loadUnaligned(as: SIMD8<Float>.self)
+                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                    let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
+                    for lane in 0..<8 {
+                        let planeOffset: Int = (f &* 8 &+ lane) &* 49
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 7 &+ ow &+ 0
+                            let v = lanes[0 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        if ow &+ 1 < 7 {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 7 &+ ow &+ 1
+                            let v = lanes[8 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        if oh &+ 1 < 7 {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 7 &+ ow &+ 0
+                            let v = lanes[16 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        if oh &+ 1 < 7 && ow &+ 1 < 7 {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 7 &+ ow &+ 1
+                            let v = lanes[24 &+ lane]
+                            y[index] = max(v, 0)
                         }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
                 }
             }
-            for group in 0..<9 {
-                let first: Int = min(group &* 6, 43)
-                let tileLanes = lanes + group &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
             }
-        }
-        }
+            }
         }
     }
 
@@ -4561,6 +4983,7 @@ extension Resnet152 {
         Self.parallel(128, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 9, by: 9) {
         for block in blocks {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
@@ -4568,9 +4991,9 @@ extension Resnet152 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in 0..<9 {
+                for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
                     let q1: Int = first &+ 1
@@ -4635,9 +5058,9 @@ extension Resnet152 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<9 {
+            for group in band..<min(band &+ 9, 9) {
                 let first: Int = min(group &* 6, 43)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -4647,6 +5070,7 @@ extension Resnet152 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -4963,6 +5387,39 @@ extension Resnet152 {
                 for t in 0..<taps {
                     for r in 0..<32 {
                         p[offset + ((b * channels + c) * taps + t) * 32 + r] = plain[((b * 32 + r) * channels + c) * taps + t]
+                    }
+                }
+            }
+        }
+    }
+
+    /// Transforms 3×3 conv weights (filters, channels, 3, 3) to Winograd F(2×2, 3×3)'s domain, U = G g Gᵀ with
+    /// G = (1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1), stored (16 values, filters / 16, channels, 16): a product reads the
+    /// sixteen filters of a block for one value and channel as two vectors. Computed in Double.
+    static func winogradFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int) {
+        let plain = Array(p[offset..<(offset + filters * channels * 9)])
+        let blocks = filters / 16
+        for k in 0..<filters {
+            for c in 0..<channels {
+                let g = (k * channels + c) * 9
+                func tap(_ i: Int, _ j: Int) -> Double { Double(plain[g + 3 * i + j]) }
+                for i in 0..<4 {
+                    // Row i of G g: (G row i) · g.
+                    var row = (0.0, 0.0, 0.0)
+                    for j in 0..<3 {
+                        let value: Double
+                        switch i {
+                        case 0: value = tap(0, j)
+                        case 1: value = (tap(0, j) + tap(1, j) + tap(2, j)) / 2
+                        case 2: value = (tap(0, j) - tap(1, j) + tap(2, j)) / 2
+                        default: value = tap(2, j)
+                        }
+                        if j == 0 { row.0 = value } else if j == 1 { row.1 = value } else { row.2 = value }
+                    }
+                    // (G g) Gᵀ along the row.
+                    let transformed = [row.0, (row.0 + row.1 + row.2) / 2, (row.0 - row.1 + row.2) / 2, row.2]
+                    for j in 0..<4 {
+                        p[offset + (((4 * i + j) * blocks + k / 16) * channels + c) * 16 + k % 16] = Float(transformed[j])
                     }
                 }
             }

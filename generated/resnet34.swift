@@ -16,9 +16,9 @@ public struct Resnet34: Sendable {
     /// Floats of activations, placed by liveness after fusion: the peak activation memory `convc summary` reports.
     public static let activationFloats = 1_003_520
     /// Floats of scratch for zero-padded copies of conv inputs.
-    public static let scratchFloats = 215_296
+    public static let scratchFloats = 1_228_032
     /// Floats of working memory `predict(_:batch:into:arena:)` needs: activations, then scratch.
-    public static let arenaFloats = 1_218_816
+    public static let arenaFloats = 2_231_552
     static let inputCount = 150_528
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -345,117 +345,117 @@ public struct Resnet34: Sendable {
 
     /// Builds the model from tensors by name, each in PyTorch's layout (row-major, as `state_dict` has them).
     public init(tensors: [String: [Float]]) throws {
-        var p = [Float](repeating: 0, count: 21_789_160)
+        var p = [Float](repeating: 0, count: 36_985_320)
         try Self.copy(tensors, "conv1.weight", into: &p, at: 0, count: 9408)
         try Self.foldBatchNorm(tensors, "bn1", epsilon: 1e-05, into: &p, weight: 0, bias: 9408, channels: 64, blocks: 1, blockStride: 0, channelStride: 147, run: 147)
         Self.blockFilters(&p, at: 0, filters: 64, groups: 1, channels: 3, taps: 49, block: 16)
         try Self.copy(tensors, "layer1.0.conv1.weight", into: &p, at: 9472, count: 36_864)
-        try Self.foldBatchNorm(tensors, "layer1.0.bn1", epsilon: 1e-05, into: &p, weight: 9472, bias: 46_336, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
-        Self.blockFilters(&p, at: 9472, filters: 64, groups: 1, channels: 64, taps: 9, block: 16)
-        try Self.copy(tensors, "layer1.0.conv2.weight", into: &p, at: 46_400, count: 36_864)
-        try Self.foldBatchNorm(tensors, "layer1.0.bn2", epsilon: 1e-05, into: &p, weight: 46_400, bias: 83_264, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
-        Self.blockFilters(&p, at: 46_400, filters: 64, groups: 1, channels: 64, taps: 9, block: 16)
-        try Self.copy(tensors, "layer1.1.conv1.weight", into: &p, at: 83_328, count: 36_864)
-        try Self.foldBatchNorm(tensors, "layer1.1.bn1", epsilon: 1e-05, into: &p, weight: 83_328, bias: 120_192, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
-        Self.blockFilters(&p, at: 83_328, filters: 64, groups: 1, channels: 64, taps: 9, block: 16)
-        try Self.copy(tensors, "layer1.1.conv2.weight", into: &p, at: 120_256, count: 36_864)
-        try Self.foldBatchNorm(tensors, "layer1.1.bn2", epsilon: 1e-05, into: &p, weight: 120_256, bias: 157_120, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
-        Self.blockFilters(&p, at: 120_256, filters: 64, groups: 1, channels: 64, taps: 9, block: 16)
-        try Self.copy(tensors, "layer1.2.conv1.weight", into: &p, at: 157_184, count: 36_864)
-        try Self.foldBatchNorm(tensors, "layer1.2.bn1", epsilon: 1e-05, into: &p, weight: 157_184, bias: 194_048, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
-        Self.blockFilters(&p, at: 157_184, filters: 64, groups: 1, channels: 64, taps: 9, block: 16)
-        try Self.copy(tensors, "layer1.2.conv2.weight", into: &p, at: 194_112, count: 36_864)
-        try Self.foldBatchNorm(tensors, "layer1.2.bn2", epsilon: 1e-05, into: &p, weight: 194_112, bias: 230_976, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
-        Self.blockFilters(&p, at: 194_112, filters: 64, groups: 1, channels: 64, taps: 9, block: 16)
-        try Self.copy(tensors, "layer2.0.conv1.weight", into: &p, at: 231_040, count: 73_728)
-        try Self.foldBatchNorm(tensors, "layer2.0.bn1", epsilon: 1e-05, into: &p, weight: 231_040, bias: 304_768, channels: 128, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
-        Self.blockFilters(&p, at: 231_040, filters: 128, groups: 1, channels: 64, taps: 9, block: 16)
-        try Self.copy(tensors, "layer2.0.conv2.weight", into: &p, at: 304_896, count: 147_456)
-        try Self.foldBatchNorm(tensors, "layer2.0.bn2", epsilon: 1e-05, into: &p, weight: 304_896, bias: 452_352, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
-        Self.blockFilters(&p, at: 304_896, filters: 128, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.copy(tensors, "layer2.0.downsample.0.weight", into: &p, at: 452_480, count: 8192)
-        try Self.foldBatchNorm(tensors, "layer2.0.downsample.1", epsilon: 1e-05, into: &p, weight: 452_480, bias: 460_672, channels: 128, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
-        Self.blockFilters(&p, at: 452_480, filters: 128, groups: 1, channels: 64, taps: 1, block: 16)
-        try Self.copy(tensors, "layer2.1.conv1.weight", into: &p, at: 460_800, count: 147_456)
-        try Self.foldBatchNorm(tensors, "layer2.1.bn1", epsilon: 1e-05, into: &p, weight: 460_800, bias: 608_256, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
-        Self.blockFilters(&p, at: 460_800, filters: 128, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.copy(tensors, "layer2.1.conv2.weight", into: &p, at: 608_384, count: 147_456)
-        try Self.foldBatchNorm(tensors, "layer2.1.bn2", epsilon: 1e-05, into: &p, weight: 608_384, bias: 755_840, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
-        Self.blockFilters(&p, at: 608_384, filters: 128, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.copy(tensors, "layer2.2.conv1.weight", into: &p, at: 755_968, count: 147_456)
-        try Self.foldBatchNorm(tensors, "layer2.2.bn1", epsilon: 1e-05, into: &p, weight: 755_968, bias: 903_424, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
-        Self.blockFilters(&p, at: 755_968, filters: 128, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.copy(tensors, "layer2.2.conv2.weight", into: &p, at: 903_552, count: 147_456)
-        try Self.foldBatchNorm(tensors, "layer2.2.bn2", epsilon: 1e-05, into: &p, weight: 903_552, bias: 1_051_008, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
-        Self.blockFilters(&p, at: 903_552, filters: 128, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.copy(tensors, "layer2.3.conv1.weight", into: &p, at: 1_051_136, count: 147_456)
-        try Self.foldBatchNorm(tensors, "layer2.3.bn1", epsilon: 1e-05, into: &p, weight: 1_051_136, bias: 1_198_592, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
-        Self.blockFilters(&p, at: 1_051_136, filters: 128, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.copy(tensors, "layer2.3.conv2.weight", into: &p, at: 1_198_720, count: 147_456)
-        try Self.foldBatchNorm(tensors, "layer2.3.bn2", epsilon: 1e-05, into: &p, weight: 1_198_720, bias: 1_346_176, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
-        Self.blockFilters(&p, at: 1_198_720, filters: 128, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.0.conv1.weight", into: &p, at: 1_346_304, count: 294_912)
-        try Self.foldBatchNorm(tensors, "layer3.0.bn1", epsilon: 1e-05, into: &p, weight: 1_346_304, bias: 1_641_216, channels: 256, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
-        Self.blockFilters(&p, at: 1_346_304, filters: 256, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.0.conv2.weight", into: &p, at: 1_641_472, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.0.bn2", epsilon: 1e-05, into: &p, weight: 1_641_472, bias: 2_231_296, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 1_641_472, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.0.downsample.0.weight", into: &p, at: 2_231_552, count: 32_768)
-        try Self.foldBatchNorm(tensors, "layer3.0.downsample.1", epsilon: 1e-05, into: &p, weight: 2_231_552, bias: 2_264_320, channels: 256, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        Self.blockFilters(&p, at: 2_231_552, filters: 256, groups: 1, channels: 128, taps: 1, block: 16)
-        try Self.copy(tensors, "layer3.1.conv1.weight", into: &p, at: 2_264_576, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.1.bn1", epsilon: 1e-05, into: &p, weight: 2_264_576, bias: 2_854_400, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 2_264_576, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.1.conv2.weight", into: &p, at: 2_854_656, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.1.bn2", epsilon: 1e-05, into: &p, weight: 2_854_656, bias: 3_444_480, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 2_854_656, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.2.conv1.weight", into: &p, at: 3_444_736, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.2.bn1", epsilon: 1e-05, into: &p, weight: 3_444_736, bias: 4_034_560, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 3_444_736, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.2.conv2.weight", into: &p, at: 4_034_816, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.2.bn2", epsilon: 1e-05, into: &p, weight: 4_034_816, bias: 4_624_640, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 4_034_816, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.3.conv1.weight", into: &p, at: 4_624_896, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.3.bn1", epsilon: 1e-05, into: &p, weight: 4_624_896, bias: 5_214_720, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 4_624_896, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.3.conv2.weight", into: &p, at: 5_214_976, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.3.bn2", epsilon: 1e-05, into: &p, weight: 5_214_976, bias: 5_804_800, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 5_214_976, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.4.conv1.weight", into: &p, at: 5_805_056, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.4.bn1", epsilon: 1e-05, into: &p, weight: 5_805_056, bias: 6_394_880, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 5_805_056, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.4.conv2.weight", into: &p, at: 6_395_136, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.4.bn2", epsilon: 1e-05, into: &p, weight: 6_395_136, bias: 6_984_960, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 6_395_136, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.5.conv1.weight", into: &p, at: 6_985_216, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.5.bn1", epsilon: 1e-05, into: &p, weight: 6_985_216, bias: 7_575_040, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 6_985_216, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer3.5.conv2.weight", into: &p, at: 7_575_296, count: 589_824)
-        try Self.foldBatchNorm(tensors, "layer3.5.bn2", epsilon: 1e-05, into: &p, weight: 7_575_296, bias: 8_165_120, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 7_575_296, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer4.0.conv1.weight", into: &p, at: 8_165_376, count: 1_179_648)
-        try Self.foldBatchNorm(tensors, "layer4.0.bn1", epsilon: 1e-05, into: &p, weight: 8_165_376, bias: 9_345_024, channels: 512, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
-        Self.blockFilters(&p, at: 8_165_376, filters: 512, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "layer4.0.conv2.weight", into: &p, at: 9_345_536, count: 2_359_296)
-        try Self.foldBatchNorm(tensors, "layer4.0.bn2", epsilon: 1e-05, into: &p, weight: 9_345_536, bias: 11_704_832, channels: 512, blocks: 1, blockStride: 0, channelStride: 4608, run: 4608)
-        Self.blockFilters(&p, at: 9_345_536, filters: 512, groups: 1, channels: 512, taps: 9, block: 16)
-        try Self.copy(tensors, "layer4.0.downsample.0.weight", into: &p, at: 11_705_344, count: 131_072)
-        try Self.foldBatchNorm(tensors, "layer4.0.downsample.1", epsilon: 1e-05, into: &p, weight: 11_705_344, bias: 11_836_416, channels: 512, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 11_705_344, filters: 512, groups: 1, channels: 256, taps: 1, block: 16)
-        try Self.copy(tensors, "layer4.1.conv1.weight", into: &p, at: 11_836_928, count: 2_359_296)
-        try Self.foldBatchNorm(tensors, "layer4.1.bn1", epsilon: 1e-05, into: &p, weight: 11_836_928, bias: 14_196_224, channels: 512, blocks: 1, blockStride: 0, channelStride: 4608, run: 4608)
-        Self.blockFilters(&p, at: 11_836_928, filters: 512, groups: 1, channels: 512, taps: 9, block: 16)
-        try Self.copy(tensors, "layer4.1.conv2.weight", into: &p, at: 14_196_736, count: 2_359_296)
-        try Self.foldBatchNorm(tensors, "layer4.1.bn2", epsilon: 1e-05, into: &p, weight: 14_196_736, bias: 16_556_032, channels: 512, blocks: 1, blockStride: 0, channelStride: 4608, run: 4608)
-        Self.blockFilters(&p, at: 14_196_736, filters: 512, groups: 1, channels: 512, taps: 9, block: 16)
-        try Self.copy(tensors, "layer4.2.conv1.weight", into: &p, at: 16_556_544, count: 2_359_296)
-        try Self.foldBatchNorm(tensors, "layer4.2.bn1", epsilon: 1e-05, into: &p, weight: 16_556_544, bias: 18_915_840, channels: 512, blocks: 1, blockStride: 0, channelStride: 4608, run: 4608)
-        Self.blockFilters(&p, at: 16_556_544, filters: 512, groups: 1, channels: 512, taps: 9, block: 16)
-        try Self.copy(tensors, "layer4.2.conv2.weight", into: &p, at: 18_916_352, count: 2_359_296)
-        try Self.foldBatchNorm(tensors, "layer4.2.bn2", epsilon: 1e-05, into: &p, weight: 18_916_352, bias: 21_275_648, channels: 512, blocks: 1, blockStride: 0, channelStride: 4608, run: 4608)
-        Self.blockFilters(&p, at: 18_916_352, filters: 512, groups: 1, channels: 512, taps: 9, block: 16)
-        try Self.copy(tensors, "fc.weight", into: &p, at: 21_276_160, count: 512_000)
-        try Self.copy(tensors, "fc.bias", into: &p, at: 21_788_160, count: 1000)
+        try Self.foldBatchNorm(tensors, "layer1.0.bn1", epsilon: 1e-05, into: &p, weight: 9472, bias: 75_008, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
+        Self.winogradFilters(&p, at: 9472, filters: 64, channels: 64)
+        try Self.copy(tensors, "layer1.0.conv2.weight", into: &p, at: 75_072, count: 36_864)
+        try Self.foldBatchNorm(tensors, "layer1.0.bn2", epsilon: 1e-05, into: &p, weight: 75_072, bias: 140_608, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
+        Self.winogradFilters(&p, at: 75_072, filters: 64, channels: 64)
+        try Self.copy(tensors, "layer1.1.conv1.weight", into: &p, at: 140_672, count: 36_864)
+        try Self.foldBatchNorm(tensors, "layer1.1.bn1", epsilon: 1e-05, into: &p, weight: 140_672, bias: 206_208, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
+        Self.winogradFilters(&p, at: 140_672, filters: 64, channels: 64)
+        try Self.copy(tensors, "layer1.1.conv2.weight", into: &p, at: 206_272, count: 36_864)
+        try Self.foldBatchNorm(tensors, "layer1.1.bn2", epsilon: 1e-05, into: &p, weight: 206_272, bias: 271_808, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
+        Self.winogradFilters(&p, at: 206_272, filters: 64, channels: 64)
+        try Self.copy(tensors, "layer1.2.conv1.weight", into: &p, at: 271_872, count: 36_864)
+        try Self.foldBatchNorm(tensors, "layer1.2.bn1", epsilon: 1e-05, into: &p, weight: 271_872, bias: 337_408, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
+        Self.winogradFilters(&p, at: 271_872, filters: 64, channels: 64)
+        try Self.copy(tensors, "layer1.2.conv2.weight", into: &p, at: 337_472, count: 36_864)
+        try Self.foldBatchNorm(tensors, "layer1.2.bn2", epsilon: 1e-05, into: &p, weight: 337_472, bias: 403_008, channels: 64, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
+        Self.winogradFilters(&p, at: 337_472, filters: 64, channels: 64)
+        try Self.copy(tensors, "layer2.0.conv1.weight", into: &p, at: 403_072, count: 73_728)
+        try Self.foldBatchNorm(tensors, "layer2.0.bn1", epsilon: 1e-05, into: &p, weight: 403_072, bias: 476_800, channels: 128, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
+        Self.blockFilters(&p, at: 403_072, filters: 128, groups: 1, channels: 64, taps: 9, block: 16)
+        try Self.copy(tensors, "layer2.0.conv2.weight", into: &p, at: 476_928, count: 147_456)
+        try Self.foldBatchNorm(tensors, "layer2.0.bn2", epsilon: 1e-05, into: &p, weight: 476_928, bias: 739_072, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
+        Self.winogradFilters(&p, at: 476_928, filters: 128, channels: 128)
+        try Self.copy(tensors, "layer2.0.downsample.0.weight", into: &p, at: 739_200, count: 8192)
+        try Self.foldBatchNorm(tensors, "layer2.0.downsample.1", epsilon: 1e-05, into: &p, weight: 739_200, bias: 747_392, channels: 128, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
+        Self.blockFilters(&p, at: 739_200, filters: 128, groups: 1, channels: 64, taps: 1, block: 16)
+        try Self.copy(tensors, "layer2.1.conv1.weight", into: &p, at: 747_520, count: 147_456)
+        try Self.foldBatchNorm(tensors, "layer2.1.bn1", epsilon: 1e-05, into: &p, weight: 747_520, bias: 1_009_664, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
+        Self.winogradFilters(&p, at: 747_520, filters: 128, channels: 128)
+        try Self.copy(tensors, "layer2.1.conv2.weight", into: &p, at: 1_009_792, count: 147_456)
+        try Self.foldBatchNorm(tensors, "layer2.1.bn2", epsilon: 1e-05, into: &p, weight: 1_009_792, bias: 1_271_936, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
+        Self.winogradFilters(&p, at: 1_009_792, filters: 128, channels: 128)
+        try Self.copy(tensors, "layer2.2.conv1.weight", into: &p, at: 1_272_064, count: 147_456)
+        try Self.foldBatchNorm(tensors, "layer2.2.bn1", epsilon: 1e-05, into: &p, weight: 1_272_064, bias: 1_534_208, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
+        Self.winogradFilters(&p, at: 1_272_064, filters: 128, channels: 128)
+        try Self.copy(tensors, "layer2.2.conv2.weight", into: &p, at: 1_534_336, count: 147_456)
+        try Self.foldBatchNorm(tensors, "layer2.2.bn2", epsilon: 1e-05, into: &p, weight: 1_534_336, bias: 1_796_480, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
+        Self.winogradFilters(&p, at: 1_534_336, filters: 128, channels: 128)
+        try Self.copy(tensors, "layer2.3.conv1.weight", into: &p, at: 1_796_608, count: 147_456)
+        try Self.foldBatchNorm(tensors, "layer2.3.bn1", epsilon: 1e-05, into: &p, weight: 1_796_608, bias: 2_058_752, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
+        Self.winogradFilters(&p, at: 1_796_608, filters: 128, channels: 128)
+        try Self.copy(tensors, "layer2.3.conv2.weight", into: &p, at: 2_058_880, count: 147_456)
+        try Self.foldBatchNorm(tensors, "layer2.3.bn2", epsilon: 1e-05, into: &p, weight: 2_058_880, bias: 2_321_024, channels: 128, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
+        Self.winogradFilters(&p, at: 2_058_880, filters: 128, channels: 128)
+        try Self.copy(tensors, "layer3.0.conv1.weight", into: &p, at: 2_321_152, count: 294_912)
+        try Self.foldBatchNorm(tensors, "layer3.0.bn1", epsilon: 1e-05, into: &p, weight: 2_321_152, bias: 2_616_064, channels: 256, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
+        Self.blockFilters(&p, at: 2_321_152, filters: 256, groups: 1, channels: 128, taps: 9, block: 16)
+        try Self.copy(tensors, "layer3.0.conv2.weight", into: &p, at: 2_616_320, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.0.bn2", epsilon: 1e-05, into: &p, weight: 2_616_320, bias: 3_664_896, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 2_616_320, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.0.downsample.0.weight", into: &p, at: 3_665_152, count: 32_768)
+        try Self.foldBatchNorm(tensors, "layer3.0.downsample.1", epsilon: 1e-05, into: &p, weight: 3_665_152, bias: 3_697_920, channels: 256, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
+        Self.blockFilters(&p, at: 3_665_152, filters: 256, groups: 1, channels: 128, taps: 1, block: 16)
+        try Self.copy(tensors, "layer3.1.conv1.weight", into: &p, at: 3_698_176, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.1.bn1", epsilon: 1e-05, into: &p, weight: 3_698_176, bias: 4_746_752, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 3_698_176, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.1.conv2.weight", into: &p, at: 4_747_008, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.1.bn2", epsilon: 1e-05, into: &p, weight: 4_747_008, bias: 5_795_584, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 4_747_008, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.2.conv1.weight", into: &p, at: 5_795_840, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.2.bn1", epsilon: 1e-05, into: &p, weight: 5_795_840, bias: 6_844_416, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 5_795_840, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.2.conv2.weight", into: &p, at: 6_844_672, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.2.bn2", epsilon: 1e-05, into: &p, weight: 6_844_672, bias: 7_893_248, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 6_844_672, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.3.conv1.weight", into: &p, at: 7_893_504, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.3.bn1", epsilon: 1e-05, into: &p, weight: 7_893_504, bias: 8_942_080, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 7_893_504, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.3.conv2.weight", into: &p, at: 8_942_336, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.3.bn2", epsilon: 1e-05, into: &p, weight: 8_942_336, bias: 9_990_912, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 8_942_336, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.4.conv1.weight", into: &p, at: 9_991_168, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.4.bn1", epsilon: 1e-05, into: &p, weight: 9_991_168, bias: 11_039_744, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 9_991_168, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.4.conv2.weight", into: &p, at: 11_040_000, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.4.bn2", epsilon: 1e-05, into: &p, weight: 11_040_000, bias: 12_088_576, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 11_040_000, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.5.conv1.weight", into: &p, at: 12_088_832, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.5.bn1", epsilon: 1e-05, into: &p, weight: 12_088_832, bias: 13_137_408, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 12_088_832, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer3.5.conv2.weight", into: &p, at: 13_137_664, count: 589_824)
+        try Self.foldBatchNorm(tensors, "layer3.5.bn2", epsilon: 1e-05, into: &p, weight: 13_137_664, bias: 14_186_240, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.winogradFilters(&p, at: 13_137_664, filters: 256, channels: 256)
+        try Self.copy(tensors, "layer4.0.conv1.weight", into: &p, at: 14_186_496, count: 1_179_648)
+        try Self.foldBatchNorm(tensors, "layer4.0.bn1", epsilon: 1e-05, into: &p, weight: 14_186_496, bias: 15_366_144, channels: 512, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
+        Self.blockFilters(&p, at: 14_186_496, filters: 512, groups: 1, channels: 256, taps: 9, block: 16)
+        try Self.copy(tensors, "layer4.0.conv2.weight", into: &p, at: 15_366_656, count: 2_359_296)
+        try Self.foldBatchNorm(tensors, "layer4.0.bn2", epsilon: 1e-05, into: &p, weight: 15_366_656, bias: 19_560_960, channels: 512, blocks: 1, blockStride: 0, channelStride: 4608, run: 4608)
+        Self.winogradFilters(&p, at: 15_366_656, filters: 512, channels: 512)
+        try Self.copy(tensors, "layer4.0.downsample.0.weight", into: &p, at: 19_561_472, count: 131_072)
+        try Self.foldBatchNorm(tensors, "layer4.0.downsample.1", epsilon: 1e-05, into: &p, weight: 19_561_472, bias: 19_692_544, channels: 512, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
+        Self.blockFilters(&p, at: 19_561_472, filters: 512, groups: 1, channels: 256, taps: 1, block: 16)
+        try Self.copy(tensors, "layer4.1.conv1.weight", into: &p, at: 19_693_056, count: 2_359_296)
+        try Self.foldBatchNorm(tensors, "layer4.1.bn1", epsilon: 1e-05, into: &p, weight: 19_693_056, bias: 23_887_360, channels: 512, blocks: 1, blockStride: 0, channelStride: 4608, run: 4608)
+        Self.winogradFilters(&p, at: 19_693_056, filters: 512, channels: 512)
+        try Self.copy(tensors, "layer4.1.conv2.weight", into: &p, at: 23_887_872, count: 2_359_296)
+        try Self.foldBatchNorm(tensors, "layer4.1.bn2", epsilon: 1e-05, into: &p, weight: 23_887_872, bias: 28_082_176, channels: 512, blocks: 1, blockStride: 0, channelStride: 4608, run: 4608)
+        Self.winogradFilters(&p, at: 23_887_872, filters: 512, channels: 512)
+        try Self.copy(tensors, "layer4.2.conv1.weight", into: &p, at: 28_082_688, count: 2_359_296)
+        try Self.foldBatchNorm(tensors, "layer4.2.bn1", epsilon: 1e-05, into: &p, weight: 28_082_688, bias: 32_276_992, channels: 512, blocks: 1, blockStride: 0, channelStride: 4608, run: 4608)
+        Self.winogradFilters(&p, at: 28_082_688, filters: 512, channels: 512)
+        try Self.copy(tensors, "layer4.2.conv2.weight", into: &p, at: 32_277_504, count: 2_359_296)
+        try Self.foldBatchNorm(tensors, "layer4.2.bn2", epsilon: 1e-05, into: &p, weight: 32_277_504, bias: 36_471_808, channels: 512, blocks: 1, blockStride: 0, channelStride: 4608, run: 4608)
+        Self.winogradFilters(&p, at: 32_277_504, filters: 512, channels: 512)
+        try Self.copy(tensors, "fc.weight", into: &p, at: 36_472_320, count: 512_000)
+        try Self.copy(tensors, "fc.bias", into: &p, at: 36_984_320, count: 1000)
         storage = p
     }
 
@@ -484,42 +484,42 @@ public struct Resnet34: Sendable {
                 Self.conv1(x, w + 0, a + 0, a + 1_003_520, threads)
                 Self.maxpool(a + 0, a + 802_816, threads)
                 Self.layer1_0_conv1(a + 802_816, w + 9472, a + 0, a + 1_003_520, threads)
-                Self.layer1_0_conv2(a + 0, a + 802_816, w + 46_400, a + 200_704, a + 1_003_520, threads)
-                Self.layer1_0_conv1(a + 200_704, w + 83_328, a + 0, a + 1_003_520, threads)
-                Self.layer1_0_conv2(a + 0, a + 200_704, w + 120_256, a + 401_408, a + 1_003_520, threads)
-                Self.layer1_0_conv1(a + 401_408, w + 157_184, a + 0, a + 1_003_520, threads)
-                Self.layer1_0_conv2(a + 0, a + 401_408, w + 194_112, a + 200_704, a + 1_003_520, threads)
-                Self.layer2_0_conv1(a + 200_704, w + 231_040, a + 0, a + 1_003_520, threads)
-                Self.layer2_0_conv2(a + 0, w + 304_896, a + 100_352, a + 1_003_520, threads)
-                Self.layer2_0_downsample_0(a + 200_704, a + 100_352, w + 452_480, a + 0, threads)
-                Self.layer2_1_conv1(a + 0, w + 460_800, a + 100_352, a + 1_003_520, threads)
-                Self.layer2_1_conv2(a + 100_352, a + 0, w + 608_384, a + 200_704, a + 1_003_520, threads)
-                Self.layer2_1_conv1(a + 200_704, w + 755_968, a + 0, a + 1_003_520, threads)
-                Self.layer2_1_conv2(a + 0, a + 200_704, w + 903_552, a + 100_352, a + 1_003_520, threads)
-                Self.layer2_1_conv1(a + 100_352, w + 1_051_136, a + 0, a + 1_003_520, threads)
-                Self.layer2_1_conv2(a + 0, a + 100_352, w + 1_198_720, a + 200_704, a + 1_003_520, threads)
-                Self.layer3_0_conv1(a + 200_704, w + 1_346_304, a + 0, a + 1_003_520, threads)
-                Self.layer3_0_conv2(a + 0, w + 1_641_472, a + 50_176, a + 1_003_520, threads)
-                Self.layer3_0_downsample_0(a + 200_704, a + 50_176, w + 2_231_552, a + 0, threads)
-                Self.layer3_1_conv1(a + 0, w + 2_264_576, a + 50_176, a + 1_003_520, threads)
-                Self.layer3_1_conv2(a + 50_176, a + 0, w + 2_854_656, a + 100_352, a + 1_003_520, threads)
-                Self.layer3_1_conv1(a + 100_352, w + 3_444_736, a + 0, a + 1_003_520, threads)
-                Self.layer3_1_conv2(a + 0, a + 100_352, w + 4_034_816, a + 50_176, a + 1_003_520, threads)
-                Self.layer3_1_conv1(a + 50_176, w + 4_624_896, a + 0, a + 1_003_520, threads)
-                Self.layer3_1_conv2(a + 0, a + 50_176, w + 5_214_976, a + 100_352, a + 1_003_520, threads)
-                Self.layer3_1_conv1(a + 100_352, w + 5_805_056, a + 0, a + 1_003_520, threads)
-                Self.layer3_1_conv2(a + 0, a + 100_352, w + 6_395_136, a + 50_176, a + 1_003_520, threads)
-                Self.layer3_1_conv1(a + 50_176, w + 6_985_216, a + 0, a + 1_003_520, threads)
-                Self.layer3_1_conv2(a + 0, a + 50_176, w + 7_575_296, a + 100_352, a + 1_003_520, threads)
-                Self.layer4_0_conv1(a + 100_352, w + 8_165_376, a + 0, a + 1_003_520, threads)
-                Self.layer4_0_conv2(a + 0, w + 9_345_536, a + 25_088, a + 1_003_520, threads)
-                Self.layer4_0_downsample_0(a + 100_352, a + 25_088, w + 11_705_344, a + 0, threads)
-                Self.layer4_1_conv1(a + 0, w + 11_836_928, a + 25_088, a + 1_003_520, threads)
-                Self.layer4_1_conv2(a + 25_088, a + 0, w + 14_196_736, a + 50_176, a + 1_003_520, threads)
-                Self.layer4_1_conv1(a + 50_176, w + 16_556_544, a + 0, a + 1_003_520, threads)
-                Self.layer4_1_conv2(a + 0, a + 50_176, w + 18_916_352, a + 25_088, a + 1_003_520, threads)
+                Self.layer1_0_conv2(a + 0, a + 802_816, w + 75_072, a + 200_704, a + 1_003_520, threads)
+                Self.layer1_0_conv1(a + 200_704, w + 140_672, a + 0, a + 1_003_520, threads)
+                Self.layer1_0_conv2(a + 0, a + 200_704, w + 206_272, a + 401_408, a + 1_003_520, threads)
+                Self.layer1_0_conv1(a + 401_408, w + 271_872, a + 0, a + 1_003_520, threads)
+                Self.layer1_0_conv2(a + 0, a + 401_408, w + 337_472, a + 200_704, a + 1_003_520, threads)
+                Self.layer2_0_conv1(a + 200_704, w + 403_072, a + 0, a + 1_003_520, threads)
+                Self.layer2_0_conv2(a + 0, w + 476_928, a + 100_352, a + 1_003_520, threads)
+                Self.layer2_0_downsample_0(a + 200_704, a + 100_352, w + 739_200, a + 0, threads)
+                Self.layer2_1_conv1(a + 0, w + 747_520, a + 100_352, a + 1_003_520, threads)
+                Self.layer2_1_conv2(a + 100_352, a + 0, w + 1_009_792, a + 200_704, a + 1_003_520, threads)
+                Self.layer2_1_conv1(a + 200_704, w + 1_272_064, a + 0, a + 1_003_520, threads)
+                Self.layer2_1_conv2(a + 0, a + 200_704, w + 1_534_336, a + 100_352, a + 1_003_520, threads)
+                Self.layer2_1_conv1(a + 100_352, w + 1_796_608, a + 0, a + 1_003_520, threads)
+                Self.layer2_1_conv2(a + 0, a + 100_352, w + 2_058_880, a + 200_704, a + 1_003_520, threads)
+                Self.layer3_0_conv1(a + 200_704, w + 2_321_152, a + 0, a + 1_003_520, threads)
+                Self.layer3_0_conv2(a + 0, w + 2_616_320, a + 50_176, a + 1_003_520, threads)
+                Self.layer3_0_downsample_0(a + 200_704, a + 50_176, w + 3_665_152, a + 0, threads)
+                Self.layer3_1_conv1(a + 0, w + 3_698_176, a + 50_176, a + 1_003_520, threads)
+                Self.layer3_1_conv2(a + 50_176, a + 0, w + 4_747_008, a + 100_352, a + 1_003_520, threads)
+                Self.layer3_1_conv1(a + 100_352, w + 5_795_840, a + 0, a + 1_003_520, threads)
+                Self.layer3_1_conv2(a + 0, a + 100_352, w + 6_844_672, a + 50_176, a + 1_003_520, threads)
+                Self.layer3_1_conv1(a + 50_176, w + 7_893_504, a + 0, a + 1_003_520, threads)
+                Self.layer3_1_conv2(a + 0, a + 50_176, w + 8_942_336, a + 100_352, a + 1_003_520, threads)
+                Self.layer3_1_conv1(a + 100_352, w + 9_991_168, a + 0, a + 1_003_520, threads)
+                Self.layer3_1_conv2(a + 0, a + 100_352, w + 11_040_000, a + 50_176, a + 1_003_520, threads)
+                Self.layer3_1_conv1(a + 50_176, w + 12_088_832, a + 0, a + 1_003_520, threads)
+                Self.layer3_1_conv2(a + 0, a + 50_176, w + 13_137_664, a + 100_352, a + 1_003_520, threads)
+                Self.layer4_0_conv1(a + 100_352, w + 14_186_496, a + 0, a + 1_003_520, threads)
+                Self.layer4_0_conv2(a + 0, w + 15_366_656, a + 25_088, a + 1_003_520, threads)
+                Self.layer4_0_downsample_0(a + 100_352, a + 25_088, w + 19_561_472, a + 0, threads)
+                Self.layer4_1_conv1(a + 0, w + 19_693_056, a + 25_088, a + 1_003_520, threads)
+                Self.layer4_1_conv2(a + 25_088, a + 0, w + 23_887_872, a + 50_176, a + 1_003_520, threads)
+                Self.layer4_1_conv1(a + 50_176, w + 28_082_688, a + 0, a + 1_003_520, threads)
+                Self.layer4_1_conv2(a + 0, a + 50_176, w + 32_277_504, a + 25_088, a + 1_003_520, threads)
                 Self.avgpool(a + 25_088, a + 0)
-                Self.fc(a + 0, w + 21_276_160, a + 512, threads)
+                Self.fc(a + 0, w + 36_472_320, a + 512, threads)
                 (output + n &* Self.outputCount).update(from: a + 512, count: Self.outputCount)
             }
         }
@@ -538,13 +538,14 @@ extension Resnet34 {
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 2091, by: 373) {
         for block in blocks {
             let kernelOffset: Int = block &* 2352
             let kernel = w + kernelOffset
             let biasOffset: Int = 9408 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<2091 {
+            for group in band..<min(band &+ 373, 2091) {
                 let first: Int = min(group &* 6, 12538)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -623,6 +624,7 @@ extension Resnet34 {
         }
         }
         }
+        }
     }
 
     /// maxpool: max_pool 3×3, stride 2×2, padding 1.
@@ -667,55 +669,96 @@ extension Resnet34 {
     @inline(never)
     static func layer1_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 64×56×56
-        // weight: (4 blocks, 3, 3, 64, 16)   bias: w[36_864..<36_928]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
-        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch, threads: threads)
-        Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for block in blocks {
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<523 {
-                let first: Int = min(group &* 6, 3130)
-                let firstChannel = 0
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 56) &* 58 &+ (q0 % 56) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 56) &* 58 &+ (q1 % 56) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 56) &* 58 &+ (q2 % 56) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 56) &* 58 &+ (q3 % 56) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 56) &* 58 &+ (q4 % 56) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 56) &* 58 &+ (q5 % 56) &* 1
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<3 {
-                    for j in 0..<3 {
-                        let tapOffset: Int = i &* 58 &+ j &* 1 &+ firstChannel &* 3364
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 3 &+ j) &* 64 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
+        // weight: (16 values, 4 blocks, 64, 16): G g Gᵀ of each filter and input channel   bias: w[65_536..<65_600]
+        // Winograd F(2×2, 3×3): 28×28 tiles in bands of 16 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
+        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch, threads: threads)
+        let transformed = scratch + 244_992
+        let products = transformed + 524_288
+        for firstRow in stride(from: 0, to: 28, by: 16) {
+            let bandRows: Int = min(16, 28 &- firstRow)
+            let tiles: Int = bandRows &* 28
+            // input tiles to the transformed domain, input channels split over threads
+            Self.parallel(64, threads: threads) { inputChannels in
+            for ic in inputChannels {
+                for r in 0..<bandRows {
+                    let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
+                    let window = scratch + rowOffset
+                    let targetOffset: Int = ic &* 512 &+ r &* 32
+                    let target = transformed + targetOffset
+                    for tx in stride(from: 0, to: 32, by: 8) {
+                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                        let a1 = UnsafeRawPointer(window + (66 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b1 = UnsafeRawPointer(window + (68 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                        let a2 = UnsafeRawPointer(window + (132 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b2 = UnsafeRawPointer(window + (134 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                        let a3 = UnsafeRawPointer(window + (198 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b3 = UnsafeRawPointer(window + (200 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (32_768 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (65_536 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (98_304 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (131_072 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (163_840 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (196_608 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (229_376 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (262_144 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (294_912 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (327_680 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (360_448 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (393_216 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (425_984 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (458_752 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (491_520 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // sixteen products over input channels, blocks of 16 filters split over threads
+            Self.parallel(4, threads: threads) { blocks in
+            for value in 0..<16 {
+                let sourceOffset: Int = value &* 32_768
+                let source = transformed + sourceOffset
+                for block in blocks {
+                    let kernelOffset: Int = (value &* 4 &+ block) &* 1024
+                    let kernel = w + kernelOffset
+                    for group in 0..<(tiles &+ 5) / 6 {
+                        let first: Int = min(group &* 6, tiles &- 6)
+                        let q0: Int = first &+ 0
+                        let o0: Int = (q0 / 28) &* 32 &+ q0 % 28
+                        let q1: Int = first &+ 1
+                        let o1: Int = (q1 / 28) &* 32 &+ q1 % 28
+                        let q2: Int = first &+ 2
+                        let o2: Int = (q2 / 28) &* 32 &+ q2 % 28
+                        let q3: Int = first &+ 3
+                        let o3: Int = (q3 / 28) &* 32 &+ q3 % 28
+                        let q4: Int = first &+ 4
+                        let o4: Int = (q4 / 28) &* 32 &+ q4 % 28
+                        let q5: Int = first &+ 5
+                        let o5: Int = (q5 / 28) &* 32 &+ q5 % 28
+                        var a0_0 = SIMD8<Float>()
+                        var a0_1 = SIMD8<Float>()
+                        var a0_2 = SIMD8<Float>()
+                        var a0_3 = SIMD8<Float>()
+                        var a0_4 = SIMD8<Float>()
+                        var a0_5 = SIMD8<Float>()
+                        var a1_0 = SIMD8<Float>()
+                        var a1_1 = SIMD8<Float>()
+                        var a1_2 = SIMD8<Float>()
+                        var a1_3 = SIMD8<Float>()
+                        var a1_4 = SIMD8<Float>()
+                        var a1_5 = SIMD8<Float>()
                         for ic in 0..<64 {
-                            let tap = tapBase + ic &* 3364
-                            let k = tapKernel + ic &* 16
+                            let tap = source + ic &* 512
+                            let k = kernel + ic &* 16
                             let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                             let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
@@ -731,32 +774,89 @@ extension Resnet34 {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                    }
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+                        let productOffset0: Int = (q0 &* 16 &+ value) &* 64 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
+                        let productOffset1: Int = (q1 &* 16 &+ value) &* 64 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
+                        let productOffset2: Int = (q2 &* 16 &+ value) &* 64 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
+                        let productOffset3: Int = (q3 &* 16 &+ value) &* 64 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
+                        let productOffset4: Int = (q4 &* 16 &+ value) &* 64 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
+                        let productOffset5: Int = (q5 &* 16 &+ value) &* 64 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
                     }
                 }
             }
-        }
-        }
+            }
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(8, threads: threads) { filterVectors in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+            for f in filterVectors {
+                let bias = UnsafeRawPointer(w + (65_536 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                for q in 0..<tiles {
+                    let productOffset: Int = q &* 1024 &+ f &* 8
+                    let m = products + productOffset
+                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_1 = UnsafeRawPointer(m + 64).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_2 = UnsafeRawPointer(m + 128).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_3 = UnsafeRawPointer(m + 192).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_0 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_1 = UnsafeRawPointer(m + 320).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_2 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_3 = UnsafeRawPointer(m + 448).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_0 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_1 = UnsafeRawPointer(m + 576).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_2 = UnsafeRawPointer(m + 640).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_3 = UnsafeRawPointer(m + 704).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_0 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_1 = UnsafeRawPointer(m + 832).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_2 = UnsafeRawPointer(m + 896).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_3 = UnsafeRawPointer(m + 960).loadUnaligned(as: SIMD8<Float>.self)
+                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                    let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
+                    for lane in 0..<8 {
+                        let planeOffset: Int = (f &* 8 &+ lane) &* 3136
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 56 &+ ow &+ 0
+                            let v = lanes[0 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 56 &+ ow &+ 1
+                            let v = lanes[8 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 56 &+ ow &+ 0
+                            let v = lanes[16 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 56 &+ ow &+ 1
+                            let v = lanes[24 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                    }
+                }
+            }
+            }
+            }
         }
     }
 
@@ -766,55 +866,96 @@ extension Resnet34 {
     @inline(never)
     static func layer1_0_conv2(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 64×56×56
-        // weight: (4 blocks, 3, 3, 64, 16)   bias: w[36_864..<36_928]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
-        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch, threads: threads)
-        Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for block in blocks {
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<523 {
-                let first: Int = min(group &* 6, 3130)
-                let firstChannel = 0
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 56) &* 58 &+ (q0 % 56) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 56) &* 58 &+ (q1 % 56) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 56) &* 58 &+ (q2 % 56) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 56) &* 58 &+ (q3 % 56) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 56) &* 58 &+ (q4 % 56) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 56) &* 58 &+ (q5 % 56) &* 1
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<3 {
-                    for j in 0..<3 {
-                        let tapOffset: Int = i &* 58 &+ j &* 1 &+ firstChannel &* 3364
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 3 &+ j) &* 64 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
+        // weight: (16 values, 4 blocks, 64, 16): G g Gᵀ of each filter and input channel   bias: w[65_536..<65_600]
+        // Winograd F(2×2, 3×3): 28×28 tiles in bands of 16 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
+        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch, threads: threads)
+        let transformed = scratch + 244_992
+        let products = transformed + 524_288
+        for firstRow in stride(from: 0, to: 28, by: 16) {
+            let bandRows: Int = min(16, 28 &- firstRow)
+            let tiles: Int = bandRows &* 28
+            // input tiles to the transformed domain, input channels split over threads
+            Self.parallel(64, threads: threads) { inputChannels in
+            for ic in inputChannels {
+                for r in 0..<bandRows {
+                    let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
+                    let window = scratch + rowOffset
+                    let targetOffset: Int = ic &* 512 &+ r &* 32
+                    let target = transformed + targetOffset
+                    for tx in stride(from: 0, to: 32, by: 8) {
+                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                        let a1 = UnsafeRawPointer(window + (66 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b1 = UnsafeRawPointer(window + (68 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                        let a2 = UnsafeRawPointer(window + (132 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b2 = UnsafeRawPointer(window + (134 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                        let a3 = UnsafeRawPointer(window + (198 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b3 = UnsafeRawPointer(window + (200 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (32_768 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (65_536 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (98_304 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (131_072 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (163_840 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (196_608 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (229_376 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (262_144 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (294_912 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (327_680 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (360_448 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (393_216 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (425_984 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (458_752 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (491_520 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // sixteen products over input channels, blocks of 16 filters split over threads
+            Self.parallel(4, threads: threads) { blocks in
+            for value in 0..<16 {
+                let sourceOffset: Int = value &* 32_768
+                let source = transformed + sourceOffset
+                for block in blocks {
+                    let kernelOffset: Int = (value &* 4 &+ block) &* 1024
+                    let kernel = w + kernelOffset
+                    for group in 0..<(tiles &+ 5) / 6 {
+                        let first: Int = min(group &* 6, tiles &- 6)
+                        let q0: Int = first &+ 0
+                        let o0: Int = (q0 / 28) &* 32 &+ q0 % 28
+                        let q1: Int = first &+ 1
+                        let o1: Int = (q1 / 28) &* 32 &+ q1 % 28
+                        let q2: Int = first &+ 2
+                        let o2: Int = (q2 / 28) &* 32 &+ q2 % 28
+                        let q3: Int = first &+ 3
+                        let o3: Int = (q3 / 28) &* 32 &+ q3 % 28
+                        let q4: Int = first &+ 4
+                        let o4: Int = (q4 / 28) &* 32 &+ q4 % 28
+                        let q5: Int = first &+ 5
+                        let o5: Int = (q5 / 28) &* 32 &+ q5 % 28
+                        var a0_0 = SIMD8<Float>()
+                        var a0_1 = SIMD8<Float>()
+                        var a0_2 = SIMD8<Float>()
+                        var a0_3 = SIMD8<Float>()
+                        var a0_4 = SIMD8<Float>()
+                        var a0_5 = SIMD8<Float>()
+                        var a1_0 = SIMD8<Float>()
+                        var a1_1 = SIMD8<Float>()
+                        var a1_2 = SIMD8<Float>()
+                        var a1_3 = SIMD8<Float>()
+                        var a1_4 = SIMD8<Float>()
+                        var a1_5 = SIMD8<Float>()
                         for ic in 0..<64 {
-                            let tap = tapBase + ic &* 3364
-                            let k = tapKernel + ic &* 16
+                            let tap = source + ic &* 512
+                            let k = kernel + ic &* 16
                             let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                             let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
@@ -830,32 +971,89 @@ extension Resnet34 {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                    }
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16] + x1[outputOffset &+ p]
-                        y[outputOffset &+ p] = max(v, 0)
+                        let productOffset0: Int = (q0 &* 16 &+ value) &* 64 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
+                        let productOffset1: Int = (q1 &* 16 &+ value) &* 64 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
+                        let productOffset2: Int = (q2 &* 16 &+ value) &* 64 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
+                        let productOffset3: Int = (q3 &* 16 &+ value) &* 64 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
+                        let productOffset4: Int = (q4 &* 16 &+ value) &* 64 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
+                        let productOffset5: Int = (q5 &* 16 &+ value) &* 64 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
                     }
                 }
             }
-        }
-        }
+            }
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(8, threads: threads) { filterVectors in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+            for f in filterVectors {
+                let bias = UnsafeRawPointer(w + (65_536 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                for q in 0..<tiles {
+                    let productOffset: Int = q &* 1024 &+ f &* 8
+                    let m = products + productOffset
+                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_1 = UnsafeRawPointer(m + 64).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_2 = UnsafeRawPointer(m + 128).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_3 = UnsafeRawPointer(m + 192).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_0 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_1 = UnsafeRawPointer(m + 320).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_2 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_3 = UnsafeRawPointer(m + 448).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_0 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_1 = UnsafeRawPointer(m + 576).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_2 = UnsafeRawPointer(m + 640).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_3 = UnsafeRawPointer(m + 704).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_0 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_1 = UnsafeRawPointer(m + 832).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_2 = UnsafeRawPointer(m + 896).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_3 = UnsafeRawPointer(m + 960).loadUnaligned(as: SIMD8<Float>.self)
+                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                    let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
+                    for lane in 0..<8 {
+                        let planeOffset: Int = (f &* 8 &+ lane) &* 3136
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 56 &+ ow &+ 0
+                            let v = lanes[0 &+ lane] + x1[index]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 56 &+ ow &+ 1
+                            let v = lanes[8 &+ lane] + x1[index]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 56 &+ ow &+ 0
+                            let v = lanes[16 &+ lane] + x1[index]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 56 &+ ow &+ 1
+                            let v = lanes[24 &+ lane] + x1[index]
+                            y[index] = max(v, 0)
+                        }
+                    }
+                }
+            }
+            }
+            }
         }
     }
 
@@ -870,13 +1068,14 @@ extension Resnet34 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 131, by: 14) {
         for block in blocks {
             let kernelOffset: Int = block &* 9216
             let kernel = w + kernelOffset
             let biasOffset: Int = 73_728 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<131 {
+            for group in band..<min(band &+ 14, 131) {
                 let first: Int = min(group &* 6, 778)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -955,6 +1154,7 @@ extension Resnet34 {
         }
         }
         }
+        }
     }
 
     /// layer2.0.conv2: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.0.bn2 folded.
@@ -962,55 +1162,96 @@ extension Resnet34 {
     @inline(never)
     static func layer2_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 128×28×28
-        // weight: (8 blocks, 3, 3, 128, 16)   bias: w[147_456..<147_584]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch, threads: threads)
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for block in blocks {
-            let kernelOffset: Int = block &* 18_432
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 147_456 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<131 {
-                let first: Int = min(group &* 6, 778)
-                let firstChannel = 0
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 28) &* 30 &+ (q0 % 28) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 30 &+ (q1 % 28) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 30 &+ (q2 % 28) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 30 &+ (q3 % 28) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 30 &+ (q4 % 28) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 30 &+ (q5 % 28) &* 1
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<3 {
-                    for j in 0..<3 {
-                        let tapOffset: Int = i &* 30 &+ j &* 1 &+ firstChannel &* 900
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 3 &+ j) &* 128 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
+        // weight: (16 values, 8 blocks, 128, 16): G g Gᵀ of each filter and input channel   bias: w[262_144..<262_272]
+        // Winograd F(2×2, 3×3): 14×14 tiles in bands of 14 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch, threads: threads)
+        let transformed = scratch + 130_560
+        let products = transformed + 458_752
+        for firstRow in stride(from: 0, to: 14, by: 14) {
+            let bandRows: Int = min(14, 14 &- firstRow)
+            let tiles: Int = bandRows &* 14
+            // input tiles to the transformed domain, input channels split over threads
+            Self.parallel(128, threads: threads) { inputChannels in
+            for ic in inputChannels {
+                for r in 0..<bandRows {
+                    let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
+                    let window = scratch + rowOffset
+                    let targetOffset: Int = ic &* 224 &+ r &* 16
+                    let target = transformed + targetOffset
+                    for tx in stride(from: 0, to: 16, by: 8) {
+                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                        let a1 = UnsafeRawPointer(window + (34 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b1 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                        let a2 = UnsafeRawPointer(window + (68 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b2 = UnsafeRawPointer(window + (70 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                        let a3 = UnsafeRawPointer(window + (102 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b3 = UnsafeRawPointer(window + (104 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (28_672 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (57_344 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (86_016 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (114_688 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (143_360 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (172_032 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (200_704 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (229_376 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (258_048 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (286_720 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (315_392 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (344_064 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (372_736 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (401_408 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (430_080 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // sixteen products over input channels, blocks of 16 filters split over threads
+            Self.parallel(8, threads: threads) { blocks in
+            for value in 0..<16 {
+                let sourceOffset: Int = value &* 28_672
+                let source = transformed + sourceOffset
+                for block in blocks {
+                    let kernelOffset: Int = (value &* 8 &+ block) &* 2048
+                    let kernel = w + kernelOffset
+                    for group in 0..<(tiles &+ 5) / 6 {
+                        let first: Int = min(group &* 6, tiles &- 6)
+                        let q0: Int = first &+ 0
+                        let o0: Int = (q0 / 14) &* 16 &+ q0 % 14
+                        let q1: Int = first &+ 1
+                        let o1: Int = (q1 / 14) &* 16 &+ q1 % 14
+                        let q2: Int = first &+ 2
+                        let o2: Int = (q2 / 14) &* 16 &+ q2 % 14
+                        let q3: Int = first &+ 3
+                        let o3: Int = (q3 / 14) &* 16 &+ q3 % 14
+                        let q4: Int = first &+ 4
+                        let o4: Int = (q4 / 14) &* 16 &+ q4 % 14
+                        let q5: Int = first &+ 5
+                        let o5: Int = (q5 / 14) &* 16 &+ q5 % 14
+                        var a0_0 = SIMD8<Float>()
+                        var a0_1 = SIMD8<Float>()
+                        var a0_2 = SIMD8<Float>()
+                        var a0_3 = SIMD8<Float>()
+                        var a0_4 = SIMD8<Float>()
+                        var a0_5 = SIMD8<Float>()
+                        var a1_0 = SIMD8<Float>()
+                        var a1_1 = SIMD8<Float>()
+                        var a1_2 = SIMD8<Float>()
+                        var a1_3 = SIMD8<Float>()
+                        var a1_4 = SIMD8<Float>()
+                        var a1_5 = SIMD8<Float>()
                         for ic in 0..<128 {
-                            let tap = tapBase + ic &* 900
-                            let k = tapKernel + ic &* 16
+                            let tap = source + ic &* 224
+                            let k = kernel + ic &* 16
                             let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                             let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
@@ -1026,32 +1267,89 @@ extension Resnet34 {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                    }
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = v
+                        let productOffset0: Int = (q0 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
+                        let productOffset1: Int = (q1 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
+                        let productOffset2: Int = (q2 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
+                        let productOffset3: Int = (q3 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
+                        let productOffset4: Int = (q4 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
+                        let productOffset5: Int = (q5 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
                     }
                 }
             }
-        }
-        }
+            }
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(16, threads: threads) { filterVectors in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+            for f in filterVectors {
+                let bias = UnsafeRawPointer(w + (262_144 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                for q in 0..<tiles {
+                    let productOffset: Int = q &* 2048 &+ f &* 8
+                    let m = products + productOffset
+                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_1 = UnsafeRawPointer(m + 128).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_2 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_3 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_0 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_1 = UnsafeRawPointer(m + 640).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_2 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_3 = UnsafeRawPointer(m + 896).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_0 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_1 = UnsafeRawPointer(m + 1152).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_2 = UnsafeRawPointer(m + 1280).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_3 = UnsafeRawPointer(m + 1408).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_0 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_1 = UnsafeRawPointer(m + 1664).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_2 = UnsafeRawPointer(m + 1792).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_3 = UnsafeRawPointer(m + 1920).loadUnaligned(as: SIMD8<Float>.self)
+                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                    let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
+                    for lane in 0..<8 {
+                        let planeOffset: Int = (f &* 8 &+ lane) &* 784
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 28 &+ ow &+ 0
+                            let v = lanes[0 &+ lane]
+                            y[index] = v
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 28 &+ ow &+ 1
+                            let v = lanes[8 &+ lane]
+                            y[index] = v
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 28 &+ ow &+ 0
+                            let v = lanes[16 &+ lane]
+                            y[index] = v
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 28 &+ ow &+ 1
+                            let v = lanes[24 &+ lane]
+                            y[index] = v
+                        }
+                    }
+                }
+            }
+            }
+            }
         }
     }
 
@@ -1065,13 +1363,14 @@ extension Resnet34 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 131, by: 18) {
         for block in blocks {
             let kernelOffset: Int = block &* 1024
             let kernel = w + kernelOffset
             let biasOffset: Int = 8192 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<131 {
+            for group in band..<min(band &+ 18, 131) {
                 let first: Int = min(group &* 6, 778)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -1150,6 +1449,7 @@ extension Resnet34 {
         }
         }
         }
+        }
     }
 
     /// layer2.1.conv1: conv 128→128, kernel 3×3, stride 1×1, padding 1, + layer2.1.bn1 folded, + layer2.1.relu fused.
@@ -1158,55 +1458,96 @@ extension Resnet34 {
     @inline(never)
     static func layer2_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 128×28×28
-        // weight: (8 blocks, 3, 3, 128, 16)   bias: w[147_456..<147_584]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch, threads: threads)
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for block in blocks {
-            let kernelOffset: Int = block &* 18_432
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 147_456 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<131 {
-                let first: Int = min(group &* 6, 778)
-                let firstChannel = 0
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 28) &* 30 &+ (q0 % 28) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 30 &+ (q1 % 28) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 30 &+ (q2 % 28) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 30 &+ (q3 % 28) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 30 &+ (q4 % 28) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 30 &+ (q5 % 28) &* 1
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<3 {
-                    for j in 0..<3 {
-                        let tapOffset: Int = i &* 30 &+ j &* 1 &+ firstChannel &* 900
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 3 &+ j) &* 128 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
+        // weight: (16 values, 8 blocks, 128, 16): G g Gᵀ of each filter and input channel   bias: w[262_144..<262_272]
+        // Winograd F(2×2, 3×3): 14×14 tiles in bands of 14 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch, threads: threads)
+        let transformed = scratch + 130_560
+        let products = transformed + 458_752
+        for firstRow in stride(from: 0, to: 14, by: 14) {
+            let bandRows: Int = min(14, 14 &- firstRow)
+            let tiles: Int = bandRows &* 14
+            // input tiles to the transformed domain, input channels split over threads
+            Self.parallel(128, threads: threads) { inputChannels in
+            for ic in inputChannels {
+                for r in 0..<bandRows {
+                    let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
+                    let window = scratch + rowOffset
+                    let targetOffset: Int = ic &* 224 &+ r &* 16
+                    let target = transformed + targetOffset
+                    for tx in stride(from: 0, to: 16, by: 8) {
+                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                        let a1 = UnsafeRawPointer(window + (34 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b1 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                        let a2 = UnsafeRawPointer(window + (68 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b2 = UnsafeRawPointer(window + (70 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                        let a3 = UnsafeRawPointer(window + (102 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b3 = UnsafeRawPointer(window + (104 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (28_672 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (57_344 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (86_016 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (114_688 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (143_360 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (172_032 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (200_704 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (229_376 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (258_048 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (286_720 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (315_392 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (344_064 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (372_736 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (401_408 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (430_080 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // sixteen products over input channels, blocks of 16 filters split over threads
+            Self.parallel(8, threads: threads) { blocks in
+            for value in 0..<16 {
+                let sourceOffset: Int = value &* 28_672
+                let source = transformed + sourceOffset
+                for block in blocks {
+                    let kernelOffset: Int = (value &* 8 &+ block) &* 2048
+                    let kernel = w + kernelOffset
+                    for group in 0..<(tiles &+ 5) / 6 {
+                        let first: Int = min(group &* 6, tiles &- 6)
+                        let q0: Int = first &+ 0
+                        let o0: Int = (q0 / 14) &* 16 &+ q0 % 14
+                        let q1: Int = first &+ 1
+                        let o1: Int = (q1 / 14) &* 16 &+ q1 % 14
+                        let q2: Int = first &+ 2
+                        let o2: Int = (q2 / 14) &* 16 &+ q2 % 14
+                        let q3: Int = first &+ 3
+                        let o3: Int = (q3 / 14) &* 16 &+ q3 % 14
+                        let q4: Int = first &+ 4
+                        let o4: Int = (q4 / 14) &* 16 &+ q4 % 14
+                        let q5: Int = first &+ 5
+                        let o5: Int = (q5 / 14) &* 16 &+ q5 % 14
+                        var a0_0 = SIMD8<Float>()
+                        var a0_1 = SIMD8<Float>()
+                        var a0_2 = SIMD8<Float>()
+                        var a0_3 = SIMD8<Float>()
+                        var a0_4 = SIMD8<Float>()
+                        var a0_5 = SIMD8<Float>()
+                        var a1_0 = SIMD8<Float>()
+                        var a1_1 = SIMD8<Float>()
+                        var a1_2 = SIMD8<Float>()
+                        var a1_3 = SIMD8<Float>()
+                        var a1_4 = SIMD8<Float>()
+                        var a1_5 = SIMD8<Float>()
                         for ic in 0..<128 {
-                            let tap = tapBase + ic &* 900
-                            let k = tapKernel + ic &* 16
+                            let tap = source + ic &* 224
+                            let k = kernel + ic &* 16
                             let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                             let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
@@ -1222,32 +1563,89 @@ extension Resnet34 {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                    }
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+                        let productOffset0: Int = (q0 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
+                        let productOffset1: Int = (q1 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
+                        let productOffset2: Int = (q2 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
+                        let productOffset3: Int = (q3 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
+                        let productOffset4: Int = (q4 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
+                        let productOffset5: Int = (q5 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
                     }
                 }
             }
-        }
-        }
+            }
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(16, threads: threads) { filterVectors in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+            for f in filterVectors {
+                let bias = UnsafeRawPointer(w + (262_144 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                for q in 0..<tiles {
+                    let productOffset: Int = q &* 2048 &+ f &* 8
+                    let m = products + productOffset
+                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_1 = UnsafeRawPointer(m + 128).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_2 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_3 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_0 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_1 = UnsafeRawPointer(m + 640).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_2 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_3 = UnsafeRawPointer(m + 896).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_0 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_1 = UnsafeRawPointer(m + 1152).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_2 = UnsafeRawPointer(m + 1280).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_3 = UnsafeRawPointer(m + 1408).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_0 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_1 = UnsafeRawPointer(m + 1664).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_2 = UnsafeRawPointer(m + 1792).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_3 = UnsafeRawPointer(m + 1920).loadUnaligned(as: SIMD8<Float>.self)
+                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                    let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
+                    for lane in 0..<8 {
+                        let planeOffset: Int = (f &* 8 &+ lane) &* 784
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 28 &+ ow &+ 0
+                            let v = lanes[0 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 28 &+ ow &+ 1
+                            let v = lanes[8 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 28 &+ ow &+ 0
+                            let v = lanes[16 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 28 &+ ow &+ 1
+                            let v = lanes[24 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                    }
+                }
+            }
+            }
+            }
         }
     }
 
@@ -1257,55 +1655,96 @@ extension Resnet34 {
     @inline(never)
     static func layer2_1_conv2(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 128×28×28
-        // weight: (8 blocks, 3, 3, 128, 16)   bias: w[147_456..<147_584]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
-        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch, threads: threads)
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for block in blocks {
-            let kernelOffset: Int = block &* 18_432
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 147_456 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<131 {
-                let first: Int = min(group &* 6, 778)
-                let firstChannel = 0
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 28) &* 30 &+ (q0 % 28) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 30 &+ (q1 % 28) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 30 &+ (q2 % 28) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 30 &+ (q3 % 28) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 30 &+ (q4 % 28) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 30 &+ (q5 % 28) &* 1
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<3 {
-                    for j in 0..<3 {
-                        let tapOffset: Int = i &* 30 &+ j &* 1 &+ firstChannel &* 900
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 3 &+ j) &* 128 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
+        // weight: (16 values, 8 blocks, 128, 16): G g Gᵀ of each filter and input channel   bias: w[262_144..<262_272]
+        // Winograd F(2×2, 3×3): 14×14 tiles in bands of 14 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
+        Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch, threads: threads)
+        let transformed = scratch + 130_560
+        let products = transformed + 458_752
+        for firstRow in stride(from: 0, to: 14, by: 14) {
+            let bandRows: Int = min(14, 14 &- firstRow)
+            let tiles: Int = bandRows &* 14
+            // input tiles to the transformed domain, input channels split over threads
+            Self.parallel(128, threads: threads) { inputChannels in
+            for ic in inputChannels {
+                for r in 0..<bandRows {
+                    let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
+                    let window = scratch + rowOffset
+                    let targetOffset: Int = ic &* 224 &+ r &* 16
+                    let target = transformed + targetOffset
+                    for tx in stride(from: 0, to: 16, by: 8) {
+                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                        let a1 = UnsafeRawPointer(window + (34 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b1 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                        let a2 = UnsafeRawPointer(window + (68 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b2 = UnsafeRawPointer(window + (70 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                        let a3 = UnsafeRawPointer(window + (102 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b3 = UnsafeRawPointer(window + (104 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (28_672 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (57_344 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (86_016 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (114_688 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (143_360 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (172_032 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (200_704 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (229_376 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (258_048 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (286_720 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (315_392 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (344_064 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (372_736 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (401_408 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (430_080 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // sixteen products over input channels, blocks of 16 filters split over threads
+            Self.parallel(8, threads: threads) { blocks in
+            for value in 0..<16 {
+                let sourceOffset: Int = value &* 28_672
+                let source = transformed + sourceOffset
+                for block in blocks {
+                    let kernelOffset: Int = (value &* 8 &+ block) &* 2048
+                    let kernel = w + kernelOffset
+                    for group in 0..<(tiles &+ 5) / 6 {
+                        let first: Int = min(group &* 6, tiles &- 6)
+                        let q0: Int = first &+ 0
+                        let o0: Int = (q0 / 14) &* 16 &+ q0 % 14
+                        let q1: Int = first &+ 1
+                        let o1: Int = (q1 / 14) &* 16 &+ q1 % 14
+                        let q2: Int = first &+ 2
+                        let o2: Int = (q2 / 14) &* 16 &+ q2 % 14
+                        let q3: Int = first &+ 3
+                        let o3: Int = (q3 / 14) &* 16 &+ q3 % 14
+                        let q4: Int = first &+ 4
+                        let o4: Int = (q4 / 14) &* 16 &+ q4 % 14
+                        let q5: Int = first &+ 5
+                        let o5: Int = (q5 / 14) &* 16 &+ q5 % 14
+                        var a0_0 = SIMD8<Float>()
+                        var a0_1 = SIMD8<Float>()
+                        var a0_2 = SIMD8<Float>()
+                        var a0_3 = SIMD8<Float>()
+                        var a0_4 = SIMD8<Float>()
+                        var a0_5 = SIMD8<Float>()
+                        var a1_0 = SIMD8<Float>()
+                        var a1_1 = SIMD8<Float>()
+                        var a1_2 = SIMD8<Float>()
+                        var a1_3 = SIMD8<Float>()
+                        var a1_4 = SIMD8<Float>()
+                        var a1_5 = SIMD8<Float>()
                         for ic in 0..<128 {
-                            let tap = tapBase + ic &* 900
-                            let k = tapKernel + ic &* 16
+                            let tap = source + ic &* 224
+                            let k = kernel + ic &* 16
                             let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                             let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
@@ -1321,32 +1760,89 @@ extension Resnet34 {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                    }
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16] + x1[outputOffset &+ p]
-                        y[outputOffset &+ p] = max(v, 0)
+                        let productOffset0: Int = (q0 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
+                        let productOffset1: Int = (q1 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
+                        let productOffset2: Int = (q2 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
+                        let productOffset3: Int = (q3 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
+                        let productOffset4: Int = (q4 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
+                        let productOffset5: Int = (q5 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
                     }
                 }
             }
-        }
-        }
+            }
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(16, threads: threads) { filterVectors in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+            for f in filterVectors {
+                let bias = UnsafeRawPointer(w + (262_144 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                for q in 0..<tiles {
+                    let productOffset: Int = q &* 2048 &+ f &* 8
+                    let m = products + productOffset
+                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_1 = UnsafeRawPointer(m + 128).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_2 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_3 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_0 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_1 = UnsafeRawPointer(m + 640).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_2 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_3 = UnsafeRawPointer(m + 896).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_0 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_1 = UnsafeRawPointer(m + 1152).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_2 = UnsafeRawPointer(m + 1280).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_3 = UnsafeRawPointer(m + 1408).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_0 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_1 = UnsafeRawPointer(m + 1664).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_2 = UnsafeRawPointer(m + 1792).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_3 = UnsafeRawPointer(m + 1920).loadUnaligned(as: SIMD8<Float>.self)
+                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                    let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
+                    for lane in 0..<8 {
+                        let planeOffset: Int = (f &* 8 &+ lane) &* 784
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 28 &+ ow &+ 0
+                            let v = lanes[0 &+ lane] + x1[index]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 28 &+ ow &+ 1
+                            let v = lanes[8 &+ lane] + x1[index]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 28 &+ ow &+ 0
+                            let v = lanes[16 &+ lane] + x1[index]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 28 &+ ow &+ 1
+                            let v = lanes[24 &+ lane] + x1[index]
+                            y[index] = max(v, 0)
+                        }
+                    }
+                }
+            }
+            }
+            }
         }
     }
 
@@ -1359,8 +1855,9 @@ extension Resnet34 {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch, threads: threads)
         Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 168) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 7) {
         for block in blocks {
             let kernelOffset: Int = block &* 18_432
             let kernel = w + kernelOffset
@@ -1368,9 +1865,9 @@ extension Resnet34 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 128, by: 16) {
-                for group in 0..<33 {
+                for group in band..<min(band &+ 7, 33) {
                     let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 14) &* 60 &+ (q0 % 14) &* 2
                     let q1: Int = first &+ 1
@@ -1435,9 +1932,9 @@ extension Resnet34 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<33 {
+            for group in band..<min(band &+ 7, 33) {
                 let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -1450,6 +1947,7 @@ extension Resnet34 {
         }
         }
         }
+        }
     }
 
     /// layer3.0.conv2: conv 256→256, kernel 3×3, stride 1×1, padding 1, + layer3.0.bn2 folded.
@@ -1457,100 +1955,194 @@ extension Resnet34 {
     @inline(never)
     static func layer3_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
-        // weight: (16 blocks, 3, 3, 256, 16)   bias: w[589_824..<590_080]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
-        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
-        Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for block in blocks {
-            let kernelOffset: Int = block &* 36_864
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 589_824 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for firstChannel in stride(from: 0, to: 256, by: 16) {
-                for group in 0..<33 {
-                    let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + group &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 14) &* 16 &+ (q0 % 14) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 14) &* 16 &+ (q1 % 14) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 14) &* 16 &+ (q2 % 14) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 14) &* 16 &+ (q3 % 14) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 14) &* 16 &+ (q4 % 14) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 14) &* 16 &+ (q5 % 14) &* 1
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<3 {
-                        for j in 0..<3 {
-                            let tapOffset: Int = i &* 16 &+ j &* 1 &+ firstChannel &* 256
-                            let tapBase = scratch + tapOffset
-                            let weightOffset: Int = ((i &* 3 &+ j) &* 256 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<16 {
-                                let tap = tapBase + ic &* 256
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
+        // weight: (16 values, 16 blocks, 256, 16): G g Gᵀ of each filter and input channel   bias: w[1_048_576..<1_048_832]
+        // Winograd F(2×2, 3×3): 7×7 tiles in bands of 7 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
+        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch, threads: threads)
+        let transformed = scratch + 73_728
+        let products = transformed + 229_376
+        for firstRow in stride(from: 0, to: 7, by: 7) {
+            let bandRows: Int = min(7, 7 &- firstRow)
+            let tiles: Int = bandRows &* 7
+            // input tiles to the transformed domain, input channels split over threads
+            Self.parallel(256, threads: threads) { inputChannels in
+            for ic in inputChannels {
+                for r in 0..<bandRows {
+                    let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                    let window = scratch + rowOffset
+                    let targetOffset: Int = ic &* 56 &+ r &* 8
+                    let target = transformed + targetOffset
+                    for tx in stride(from: 0, to: 8, by: 8) {
+                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                        let a1 = UnsafeRawPointer(window + (18 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b1 = UnsafeRawPointer(window + (20 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                        let a2 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b2 = UnsafeRawPointer(window + (38 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                        let a3 = UnsafeRawPointer(window + (54 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b3 = UnsafeRawPointer(window + (56 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (14_336 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (28_672 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (43_008 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (57_344 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (71_680 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (86_016 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (100_352 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (114_688 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (129_024 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (143_360 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (157_696 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (172_032 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (186_368 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (200_704 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (215_040 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // sixteen products over input channels, blocks of 16 filters split over threads
+            Self.parallel(16, threads: threads) { blocks in
+            for value in 0..<16 {
+                let sourceOffset: Int = value &* 14_336
+                let source = transformed + sourceOffset
+                for block in blocks {
+                    let kernelOffset: Int = (value &* 16 &+ block) &* 4096
+                    let kernel = w + kernelOffset
+                    for group in 0..<(tiles &+ 5) / 6 {
+                        let first: Int = min(group &* 6, tiles &- 6)
+                        let q0: Int = first &+ 0
+                        let o0: Int = (q0 / 7) &* 8 &+ q0 % 7
+                        let q1: Int = first &+ 1
+                        let o1: Int = (q1 / 7) &* 8 &+ q1 % 7
+                        let q2: Int = first &+ 2
+                        let o2: Int = (q2 / 7) &* 8 &+ q2 % 7
+                        let q3: Int = first &+ 3
+                        let o3: Int = (q3 / 7) &* 8 &+ q3 % 7
+                        let q4: Int = first &+ 4
+                        let o4: Int = (q4 / 7) &* 8 &+ q4 % 7
+                        let q5: Int = first &+ 5
+                        let o5: Int = (q5 / 7) &* 8 &+ q5 % 7
+                        var a0_0 = SIMD8<Float>()
+                        var a0_1 = SIMD8<Float>()
+                        var a0_2 = SIMD8<Float>()
+                        var a0_3 = SIMD8<Float>()
+                        var a0_4 = SIMD8<Float>()
+                        var a0_5 = SIMD8<Float>()
+                        var a1_0 = SIMD8<Float>()
+                        var a1_1 = SIMD8<Float>()
+                        var a1_2 = SIMD8<Float>()
+                        var a1_3 = SIMD8<Float>()
+                        var a1_4 = SIMD8<Float>()
+                        var a1_5 = SIMD8<Float>()
+                        for ic in 0..<256 {
+                            let tap = source + ic &* 56
+                            let k = kernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        }
+                        let productOffset0: Int = (q0 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
+                        let productOffset1: Int = (q1 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
+                        let productOffset2: Int = (q2 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
+                        let productOffset3: Int = (q3 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
+                        let productOffset4: Int = (q4 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
+                        let productOffset5: Int = (q5 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(32, threads: threads) { filterVectors in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+            for f in filterVectors {
+                let bias = UnsafeRawPointer(w + (1_048_576 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                for q in 0..<tiles {
+                    let productOffset: Int = q &* 4096 &+ f &* 8
+                    let m = products + productOffset
+                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_1 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_2 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_3 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_0 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_1 = UnsafeRawPointer(m + 1280).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_2 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_3 = UnsafeRawPointer(m + 1792).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_0 = UnsafeRawPointer(m + 2048).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_1 = UnsafeRawPointer(m + 2304).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_2 = UnsafeRawPointer(m + 2560).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_3 = UnsafeRawPointer(m + 2816).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_0 = UnsafeRawPointer(m + 3072).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_1 = UnsafeRawPointer(m + 3328).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_2 = UnsafeRawPointer(m + 3584).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_3 = UnsafeRawPointer(m + 3840).loadUnaligned(as: SIMD8<Float>.self)
+                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                    let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                    for lane in 0..<8 {
+                        let planeOffset: Int = (f &* 8 &+ lane) &* 196
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 14 &+ ow &+ 0
+                            let v = lanes[0 &+ lane]
+                            y[index] = v
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 14 &+ ow &+ 1
+                            let v = lanes[8 &+ lane]
+                            y[index] = v
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 14 &+ ow &+ 0
+                            let v = lanes[16 &+ lane]
+                            y[index] = v
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 14 &+ ow &+ 1
+                            let v = lanes[24 &+ lane]
+                            y[index] = v
                         }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
                 }
             }
-            for group in 0..<33 {
-                let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + group &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = v
-                    }
-                }
             }
-        }
-        }
+            }
         }
     }
 
@@ -1562,8 +2154,9 @@ extension Resnet34 {
         // weight: (16 blocks, 1, 1, 128, 16)   bias: w[32_768..<33_024]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 33, by: 9) {
         for block in blocks {
             let kernelOffset: Int = block &* 2048
             let kernel = w + kernelOffset
@@ -1571,9 +2164,9 @@ extension Resnet34 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 128, by: 64) {
-                for group in 0..<33 {
+                for group in band..<min(band &+ 9, 33) {
                     let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 14) &* 56 &+ (q0 % 14) &* 2
                     let q1: Int = first &+ 1
@@ -1638,9 +2231,9 @@ extension Resnet34 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<33 {
+            for group in band..<min(band &+ 9, 33) {
                 let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -1650,6 +2243,7 @@ extension Resnet34 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -1661,100 +2255,194 @@ extension Resnet34 {
     @inline(never)
     static func layer3_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
-        // weight: (16 blocks, 3, 3, 256, 16)   bias: w[589_824..<590_080]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
-        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
-        Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for block in blocks {
-            let kernelOffset: Int = block &* 36_864
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 589_824 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for firstChannel in stride(from: 0, to: 256, by: 16) {
-                for group in 0..<33 {
-                    let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + group &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 14) &* 16 &+ (q0 % 14) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 14) &* 16 &+ (q1 % 14) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 14) &* 16 &+ (q2 % 14) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 14) &* 16 &+ (q3 % 14) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 14) &* 16 &+ (q4 % 14) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 14) &* 16 &+ (q5 % 14) &* 1
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<3 {
-                        for j in 0..<3 {
-                            let tapOffset: Int = i &* 16 &+ j &* 1 &+ firstChannel &* 256
-                            let tapBase = scratch + tapOffset
-                            let weightOffset: Int = ((i &* 3 &+ j) &* 256 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<16 {
-                                let tap = tapBase + ic &* 256
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
+        // weight: (16 values, 16 blocks, 256, 16): G g Gᵀ of each filter and input channel   bias: w[1_048_576..<1_048_832]
+        // Winograd F(2×2, 3×3): 7×7 tiles in bands of 7 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
+        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch, threads: threads)
+        let transformed = scratch + 73_728
+        let products = transformed + 229_376
+        for firstRow in stride(from: 0, to: 7, by: 7) {
+            let bandRows: Int = min(7, 7 &- firstRow)
+            let tiles: Int = bandRows &* 7
+            // input tiles to the transformed domain, input channels split over threads
+            Self.parallel(256, threads: threads) { inputChannels in
+            for ic in inputChannels {
+                for r in 0..<bandRows {
+                    let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                    let window = scratch + rowOffset
+                    let targetOffset: Int = ic &* 56 &+ r &* 8
+                    let target = transformed + targetOffset
+                    for tx in stride(from: 0, to: 8, by: 8) {
+                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                        let a1 = UnsafeRawPointer(window + (18 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b1 = UnsafeRawPointer(window + (20 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                        let a2 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b2 = UnsafeRawPointer(window + (38 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                        let a3 = UnsafeRawPointer(window + (54 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b3 = UnsafeRawPointer(window + (56 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (14_336 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (28_672 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (43_008 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (57_344 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (71_680 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (86_016 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (100_352 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (114_688 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (129_024 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (143_360 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (157_696 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (172_032 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (186_368 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (200_704 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (215_040 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // sixteen products over input channels, blocks of 16 filters split over threads
+            Self.parallel(16, threads: threads) { blocks in
+            for value in 0..<16 {
+                let sourceOffset: Int = value &* 14_336
+                let source = transformed + sourceOffset
+                for block in blocks {
+                    let kernelOffset: Int = (value &* 16 &+ block) &* 4096
+                    let kernel = w + kernelOffset
+                    for group in 0..<(tiles &+ 5) / 6 {
+                        let first: Int = min(group &* 6, tiles &- 6)
+                        let q0: Int = first &+ 0
+                        let o0: Int = (q0 / 7) &* 8 &+ q0 % 7
+                        let q1: Int = first &+ 1
+                        let o1: Int = (q1 / 7) &* 8 &+ q1 % 7
+                        let q2: Int = first &+ 2
+                        let o2: Int = (q2 / 7) &* 8 &+ q2 % 7
+                        let q3: Int = first &+ 3
+                        let o3: Int = (q3 / 7) &* 8 &+ q3 % 7
+                        let q4: Int = first &+ 4
+                        let o4: Int = (q4 / 7) &* 8 &+ q4 % 7
+                        let q5: Int = first &+ 5
+                        let o5: Int = (q5 / 7) &* 8 &+ q5 % 7
+                        var a0_0 = SIMD8<Float>()
+                        var a0_1 = SIMD8<Float>()
+                        var a0_2 = SIMD8<Float>()
+                        var a0_3 = SIMD8<Float>()
+                        var a0_4 = SIMD8<Float>()
+                        var a0_5 = SIMD8<Float>()
+                        var a1_0 = SIMD8<Float>()
+                        var a1_1 = SIMD8<Float>()
+                        var a1_2 = SIMD8<Float>()
+                        var a1_3 = SIMD8<Float>()
+                        var a1_4 = SIMD8<Float>()
+                        var a1_5 = SIMD8<Float>()
+                        for ic in 0..<256 {
+                            let tap = source + ic &* 56
+                            let k = kernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        }
+                        let productOffset0: Int = (q0 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
+                        let productOffset1: Int = (q1 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
+                        let productOffset2: Int = (q2 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
+                        let productOffset3: Int = (q3 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
+                        let productOffset4: Int = (q4 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
+                        let productOffset5: Int = (q5 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(32, threads: threads) { filterVectors in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+            for f in filterVectors {
+                let bias = UnsafeRawPointer(w + (1_048_576 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                for q in 0..<tiles {
+                    let productOffset: Int = q &* 4096 &+ f &* 8
+                    let m = products + productOffset
+                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_1 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_2 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_3 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_0 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_1 = UnsafeRawPointer(m + 1280).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_2 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_3 = UnsafeRawPointer(m + 1792).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_0 = UnsafeRawPointer(m + 2048).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_1 = UnsafeRawPointer(m + 2304).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_2 = UnsafeRawPointer(m + 2560).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_3 = UnsafeRawPointer(m + 2816).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_0 = UnsafeRawPointer(m + 3072).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_1 = UnsafeRawPointer(m + 3328).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_2 = UnsafeRawPointer(m + 3584).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_3 = UnsafeRawPointer(m + 3840).loadUnaligned(as: SIMD8<Float>.self)
+                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                    let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                    for lane in 0..<8 {
+                        let planeOffset: Int = (f &* 8 &+ lane) &* 196
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 14 &+ ow &+ 0
+                            let v = lanes[0 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 14 &+ ow &+ 1
+                            let v = lanes[8 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 14 &+ ow &+ 0
+                            let v = lanes[16 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 14 &+ ow &+ 1
+                            let v = lanes[24 &+ lane]
+                            y[index] = max(v, 0)
                         }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
                 }
             }
-            for group in 0..<33 {
-                let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + group &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
             }
-        }
-        }
+            }
         }
     }
 
@@ -1764,100 +2452,194 @@ extension Resnet34 {
     @inline(never)
     static func layer3_1_conv2(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 256×14×14
-        // weight: (16 blocks, 3, 3, 256, 16)   bias: w[589_824..<590_080]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
-        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
-        Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for block in blocks {
-            let kernelOffset: Int = block &* 36_864
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 589_824 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for firstChannel in stride(from: 0, to: 256, by: 16) {
-                for group in 0..<33 {
-                    let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + group &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 14) &* 16 &+ (q0 % 14) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 14) &* 16 &+ (q1 % 14) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 14) &* 16 &+ (q2 % 14) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 14) &* 16 &+ (q3 % 14) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 14) &* 16 &+ (q4 % 14) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 14) &* 16 &+ (q5 % 14) &* 1
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<3 {
-                        for j in 0..<3 {
-                            let tapOffset: Int = i &* 16 &+ j &* 1 &+ firstChannel &* 256
-                            let tapBase = scratch + tapOffset
-                            let weightOffset: Int = ((i &* 3 &+ j) &* 256 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<16 {
-                                let tap = tapBase + ic &* 256
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
+        // weight: (16 values, 16 blocks, 256, 16): G g Gᵀ of each filter and input channel   bias: w[1_048_576..<1_048_832]
+        // Winograd F(2×2, 3×3): 7×7 tiles in bands of 7 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
+        Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch, threads: threads)
+        let transformed = scratch + 73_728
+        let products = transformed + 229_376
+        for firstRow in stride(from: 0, to: 7, by: 7) {
+            let bandRows: Int = min(7, 7 &- firstRow)
+            let tiles: Int = bandRows &* 7
+            // input tiles to the transformed domain, input channels split over threads
+            Self.parallel(256, threads: threads) { inputChannels in
+            for ic in inputChannels {
+                for r in 0..<bandRows {
+                    let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                    let window = scratch + rowOffset
+                    let targetOffset: Int = ic &* 56 &+ r &* 8
+                    let target = transformed + targetOffset
+                    for tx in stride(from: 0, to: 8, by: 8) {
+                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                        let a1 = UnsafeRawPointer(window + (18 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b1 = UnsafeRawPointer(window + (20 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                        let a2 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b2 = UnsafeRawPointer(window + (38 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                        let a3 = UnsafeRawPointer(window + (54 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b3 = UnsafeRawPointer(window + (56 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (14_336 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (28_672 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (43_008 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (57_344 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (71_680 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (86_016 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (100_352 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (114_688 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (129_024 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (143_360 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (157_696 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (172_032 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (186_368 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (200_704 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (215_040 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // sixteen products over input channels, blocks of 16 filters split over threads
+            Self.parallel(16, threads: threads) { blocks in
+            for value in 0..<16 {
+                let sourceOffset: Int = value &* 14_336
+                let source = transformed + sourceOffset
+                for block in blocks {
+                    let kernelOffset: Int = (value &* 16 &+ block) &* 4096
+                    let kernel = w + kernelOffset
+                    for group in 0..<(tiles &+ 5) / 6 {
+                        let first: Int = min(group &* 6, tiles &- 6)
+                        let q0: Int = first &+ 0
+                        let o0: Int = (q0 / 7) &* 8 &+ q0 % 7
+                        let q1: Int = first &+ 1
+                        let o1: Int = (q1 / 7) &* 8 &+ q1 % 7
+                        let q2: Int = first &+ 2
+                        let o2: Int = (q2 / 7) &* 8 &+ q2 % 7
+                        let q3: Int = first &+ 3
+                        let o3: Int = (q3 / 7) &* 8 &+ q3 % 7
+                        let q4: Int = first &+ 4
+                        let o4: Int = (q4 / 7) &* 8 &+ q4 % 7
+                        let q5: Int = first &+ 5
+                        let o5: Int = (q5 / 7) &* 8 &+ q5 % 7
+                        var a0_0 = SIMD8<Float>()
+                        var a0_1 = SIMD8<Float>()
+                        var a0_2 = SIMD8<Float>()
+                        var a0_3 = SIMD8<Float>()
+                        var a0_4 = SIMD8<Float>()
+                        var a0_5 = SIMD8<Float>()
+                        var a1_0 = SIMD8<Float>()
+                        var a1_1 = SIMD8<Float>()
+                        var a1_2 = SIMD8<Float>()
+                        var a1_3 = SIMD8<Float>()
+                        var a1_4 = SIMD8<Float>()
+                        var a1_5 = SIMD8<Float>()
+                        for ic in 0..<256 {
+                            let tap = source + ic &* 56
+                            let k = kernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        }
+                        let productOffset0: Int = (q0 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
+                        let productOffset1: Int = (q1 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
+                        let productOffset2: Int = (q2 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
+                        let productOffset3: Int = (q3 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
+                        let productOffset4: Int = (q4 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
+                        let productOffset5: Int = (q5 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(32, threads: threads) { filterVectors in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+            for f in filterVectors {
+                let bias = UnsafeRawPointer(w + (1_048_576 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                for q in 0..<tiles {
+                    let productOffset: Int = q &* 4096 &+ f &* 8
+                    let m = products + productOffset
+                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_1 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_2 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_3 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_0 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_1 = UnsafeRawPointer(m + 1280).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_2 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_3 = UnsafeRawPointer(m + 1792).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_0 = UnsafeRawPointer(m + 2048).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_1 = UnsafeRawPointer(m + 2304).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_2 = UnsafeRawPointer(m + 2560).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_3 = UnsafeRawPointer(m + 2816).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_0 = UnsafeRawPointer(m + 3072).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_1 = UnsafeRawPointer(m + 3328).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_2 = UnsafeRawPointer(m + 3584).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_3 = UnsafeRawPointer(m + 3840).loadUnaligned(as: SIMD8<Float>.self)
+                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                    let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                    for lane in 0..<8 {
+                        let planeOffset: Int = (f &* 8 &+ lane) &* 196
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 14 &+ ow &+ 0
+                            let v = lanes[0 &+ lane] + x1[index]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 14 &+ ow &+ 1
+                            let v = lanes[8 &+ lane] + x1[index]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 14 &+ ow &+ 0
+                            let v = lanes[16 &+ lane] + x1[index]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 14 &+ ow &+ 1
+                            let v = lanes[24 &+ lane] + x1[index]
+                            y[index] = max(v, 0)
                         }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
                 }
             }
-            for group in 0..<33 {
-                let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + group &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16] + x1[outputOffset &+ p]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
             }
-        }
-        }
+            }
         }
     }
 
@@ -1870,8 +2652,9 @@ extension Resnet34 {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
         Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 72) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 9, by: 3) {
         for block in blocks {
             let kernelOffset: Int = block &* 36_864
             let kernel = w + kernelOffset
@@ -1879,9 +2662,9 @@ extension Resnet34 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 256, by: 16) {
-                for group in 0..<9 {
+                for group in band..<min(band &+ 3, 9) {
                     let first: Int = min(group &* 6, 43)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 7) &* 32 &+ (q0 % 7) &* 2
                     let q1: Int = first &+ 1
@@ -1946,9 +2729,9 @@ extension Resnet34 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<9 {
+            for group in band..<min(band &+ 3, 9) {
                 let first: Int = min(group &* 6, 43)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -1961,6 +2744,7 @@ extension Resnet34 {
         }
         }
         }
+        }
     }
 
     /// layer4.0.conv2: conv 512→512, kernel 3×3, stride 1×1, padding 1, + layer4.0.bn2 folded.
@@ -1968,100 +2752,194 @@ extension Resnet34 {
     @inline(never)
     static func layer4_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 512×7×7
-        // weight: (32 blocks, 3, 3, 512, 16)   bias: w[2_359_296..<2_359_808]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
-        Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 9, into: scratch, threads: threads)
-        Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for block in blocks {
-            let kernelOffset: Int = block &* 73_728
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 2_359_296 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for firstChannel in stride(from: 0, to: 512, by: 16) {
-                for group in 0..<9 {
-                    let first: Int = min(group &* 6, 43)
-                    let tile = tiles.baseAddress! + group &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 7) &* 9 &+ (q0 % 7) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 7) &* 9 &+ (q1 % 7) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 7) &* 9 &+ (q2 % 7) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 7) &* 9 &+ (q3 % 7) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 7) &* 9 &+ (q4 % 7) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 7) &* 9 &+ (q5 % 7) &* 1
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<3 {
-                        for j in 0..<3 {
-                            let tapOffset: Int = i &* 9 &+ j &* 1 &+ firstChannel &* 81
-                            let tapBase = scratch + tapOffset
-                            let weightOffset: Int = ((i &* 3 &+ j) &* 512 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<16 {
-                                let tap = tapBase + ic &* 81
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
+        // weight: (16 values, 32 blocks, 512, 16): G g Gᵀ of each filter and input channel   bias: w[4_194_304..<4_194_816]
+        // Winograd F(2×2, 3×3): 4×4 tiles in bands of 4 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
+        Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 10, columns: 18, into: scratch, threads: threads)
+        let transformed = scratch + 92_160
+        let products = transformed + 262_144
+        for firstRow in stride(from: 0, to: 4, by: 4) {
+            let bandRows: Int = min(4, 4 &- firstRow)
+            let tiles: Int = bandRows &* 4
+            // input tiles to the transformed domain, input channels split over threads
+            Self.parallel(512, threads: threads) { inputChannels in
+            for ic in inputChannels {
+                for r in 0..<bandRows {
+                    let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
+                    let window = scratch + rowOffset
+                    let targetOffset: Int = ic &* 32 &+ r &* 8
+                    let target = transformed + targetOffset
+                    for tx in stride(from: 0, to: 8, by: 8) {
+                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                        let a1 = UnsafeRawPointer(window + (18 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b1 = UnsafeRawPointer(window + (20 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                        let a2 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b2 = UnsafeRawPointer(window + (38 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                        let a3 = UnsafeRawPointer(window + (54 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b3 = UnsafeRawPointer(window + (56 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (16_384 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (32_768 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (49_152 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (65_536 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (81_920 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (98_304 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (114_688 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (131_072 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (147_456 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (163_840 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (180_224 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (196_608 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (212_992 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (229_376 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (245_760 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // sixteen products over input channels, blocks of 16 filters split over threads
+            Self.parallel(32, threads: threads) { blocks in
+            for value in 0..<16 {
+                let sourceOffset: Int = value &* 16_384
+                let source = transformed + sourceOffset
+                for block in blocks {
+                    let kernelOffset: Int = (value &* 32 &+ block) &* 8192
+                    let kernel = w + kernelOffset
+                    for group in 0..<(tiles &+ 5) / 6 {
+                        let first: Int = min(group &* 6, tiles &- 6)
+                        let q0: Int = first &+ 0
+                        let o0: Int = (q0 / 4) &* 8 &+ q0 % 4
+                        let q1: Int = first &+ 1
+                        let o1: Int = (q1 / 4) &* 8 &+ q1 % 4
+                        let q2: Int = first &+ 2
+                        let o2: Int = (q2 / 4) &* 8 &+ q2 % 4
+                        let q3: Int = first &+ 3
+                        let o3: Int = (q3 / 4) &* 8 &+ q3 % 4
+                        let q4: Int = first &+ 4
+                        let o4: Int = (q4 / 4) &* 8 &+ q4 % 4
+                        let q5: Int = first &+ 5
+                        let o5: Int = (q5 / 4) &* 8 &+ q5 % 4
+                        var a0_0 = SIMD8<Float>()
+                        var a0_1 = SIMD8<Float>()
+                        var a0_2 = SIMD8<Float>()
+                        var a0_3 = SIMD8<Float>()
+                        var a0_4 = SIMD8<Float>()
+                        var a0_5 = SIMD8<Float>()
+                        var a1_0 = SIMD8<Float>()
+                        var a1_1 = SIMD8<Float>()
+                        var a1_2 = SIMD8<Float>()
+                        var a1_3 = SIMD8<Float>()
+                        var a1_4 = SIMD8<Float>()
+                        var a1_5 = SIMD8<Float>()
+                        for ic in 0..<512 {
+                            let tap = source + ic &* 32
+                            let k = kernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        }
+                        let productOffset0: Int = (q0 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
+                        let productOffset1: Int = (q1 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
+                        let productOffset2: Int = (q2 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
+                        let productOffset3: Int = (q3 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
+                        let productOffset4: Int = (q4 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
+                        let productOffset5: Int = (q5 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(64, threads: threads) { filterVectors in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+            for f in filterVectors {
+                let bias = UnsafeRawPointer(w + (4_194_304 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                for q in 0..<tiles {
+                    let productOffset: Int = q &* 8192 &+ f &* 8
+                    let m = products + productOffset
+                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_1 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_2 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_3 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_0 = UnsafeRawPointer(m + 2048).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_1 = UnsafeRawPointer(m + 2560).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_2 = UnsafeRawPointer(m + 3072).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_3 = UnsafeRawPointer(m + 3584).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_0 = UnsafeRawPointer(m + 4096).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_1 = UnsafeRawPointer(m + 4608).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_2 = UnsafeRawPointer(m + 5120).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_3 = UnsafeRawPointer(m + 5632).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_0 = UnsafeRawPointer(m + 6144).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_1 = UnsafeRawPointer(m + 6656).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_2 = UnsafeRawPointer(m + 7168).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_3 = UnsafeRawPointer(m + 7680).loadUnaligned(as: SIMD8<Float>.self)
+                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                    let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
+                    for lane in 0..<8 {
+                        let planeOffset: Int = (f &* 8 &+ lane) &* 49
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 7 &+ ow &+ 0
+                            let v = lanes[0 &+ lane]
+                            y[index] = v
+                        }
+                        if ow &+ 1 < 7 {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 7 &+ ow &+ 1
+                            let v = lanes[8 &+ lane]
+                            y[index] = v
+                        }
+                        if oh &+ 1 < 7 {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 7 &+ ow &+ 0
+                            let v = lanes[16 &+ lane]
+                            y[index] = v
+                        }
+                        if oh &+ 1 < 7 && ow &+ 1 < 7 {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 7 &+ ow &+ 1
+                            let v = lanes[24 &+ lane]
+                            y[index] = v
                         }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
                 }
             }
-            for group in 0..<9 {
-                let first: Int = min(group &* 6, 43)
-                let tileLanes = lanes + group &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = v
-                    }
-                }
             }
-        }
-        }
+            }
         }
     }
 
@@ -2073,8 +2951,9 @@ extension Resnet34 {
         // weight: (32 blocks, 1, 1, 256, 16)   bias: w[131_072..<131_584]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 96) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 9, by: 4) {
         for block in blocks {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
@@ -2082,9 +2961,9 @@ extension Resnet34 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 256, by: 64) {
-                for group in 0..<9 {
+                for group in band..<min(band &+ 4, 9) {
                     let first: Int = min(group &* 6, 43)
-                    let tile = tiles.baseAddress! + group &* 24
+                    let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
                     let o0: Int = (q0 / 7) &* 28 &+ (q0 % 7) &* 2
                     let q1: Int = first &+ 1
@@ -2149,9 +3028,9 @@ extension Resnet34 {
                     tile[22] = a1_5
                 }
             }
-            for group in 0..<9 {
+            for group in band..<min(band &+ 4, 9) {
                 let first: Int = min(group &* 6, 43)
-                let tileLanes = lanes + group &* 192
+                let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
@@ -2161,6 +3040,7 @@ extension Resnet34 {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -2172,100 +3052,194 @@ extension Resnet34 {
     @inline(never)
     static func layer4_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 512×7×7
-        // weight: (32 blocks, 3, 3, 512, 16)   bias: w[2_359_296..<2_359_808]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
-        Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 9, into: scratch, threads: threads)
-        Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for block in blocks {
-            let kernelOffset: Int = block &* 73_728
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 2_359_296 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for firstChannel in stride(from: 0, to: 512, by: 16) {
-                for group in 0..<9 {
-                    let first: Int = min(group &* 6, 43)
-                    let tile = tiles.baseAddress! + group &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 7) &* 9 &+ (q0 % 7) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 7) &* 9 &+ (q1 % 7) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 7) &* 9 &+ (q2 % 7) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 7) &* 9 &+ (q3 % 7) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 7) &* 9 &+ (q4 % 7) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 7) &* 9 &+ (q5 % 7) &* 1
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<3 {
-                        for j in 0..<3 {
-                            let tapOffset: Int = i &* 9 &+ j &* 1 &+ firstChannel &* 81
-                            let tapBase = scratch + tapOffset
-                            let weightOffset: Int = ((i &* 3 &+ j) &* 512 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<16 {
-                                let tap = tapBase + ic &* 81
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
+        // weight: (16 values, 32 blocks, 512, 16): G g Gᵀ of each filter and input channel   bias: w[4_194_304..<4_194_816]
+        // Winograd F(2×2, 3×3): 4×4 tiles in bands of 4 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
+        Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 10, columns: 18, into: scratch, threads: threads)
+        let transformed = scratch + 92_160
+        let products = transformed + 262_144
+        for firstRow in stride(from: 0, to: 4, by: 4) {
+            let bandRows: Int = min(4, 4 &- firstRow)
+            let tiles: Int = bandRows &* 4
+            // input tiles to the transformed domain, input channels split over threads
+            Self.parallel(512, threads: threads) { inputChannels in
+            for ic in inputChannels {
+                for r in 0..<bandRows {
+                    let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
+                    let window = scratch + rowOffset
+                    let targetOffset: Int = ic &* 32 &+ r &* 8
+                    let target = transformed + targetOffset
+                    for tx in stride(from: 0, to: 8, by: 8) {
+                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                        let a1 = UnsafeRawPointer(window + (18 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b1 = UnsafeRawPointer(window + (20 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                        let a2 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b2 = UnsafeRawPointer(window + (38 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                        let a3 = UnsafeRawPointer(window + (54 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b3 = UnsafeRawPointer(window + (56 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (16_384 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (32_768 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (49_152 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (65_536 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (81_920 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (98_304 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (114_688 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (131_072 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (147_456 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (163_840 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (180_224 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (196_608 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (212_992 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (229_376 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (245_760 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // sixteen products over input channels, blocks of 16 filters split over threads
+            Self.parallel(32, threads: threads) { blocks in
+            for value in 0..<16 {
+                let sourceOffset: Int = value &* 16_384
+                let source = transformed + sourceOffset
+                for block in blocks {
+                    let kernelOffset: Int = (value &* 32 &+ block) &* 8192
+                    let kernel = w + kernelOffset
+                    for group in 0..<(tiles &+ 5) / 6 {
+                        let first: Int = min(group &* 6, tiles &- 6)
+                        let q0: Int = first &+ 0
+                        let o0: Int = (q0 / 4) &* 8 &+ q0 % 4
+                        let q1: Int = first &+ 1
+                        let o1: Int = (q1 / 4) &* 8 &+ q1 % 4
+                        let q2: Int = first &+ 2
+                        let o2: Int = (q2 / 4) &* 8 &+ q2 % 4
+                        let q3: Int = first &+ 3
+                        let o3: Int = (q3 / 4) &* 8 &+ q3 % 4
+                        let q4: Int = first &+ 4
+                        let o4: Int = (q4 / 4) &* 8 &+ q4 % 4
+                        let q5: Int = first &+ 5
+                        let o5: Int = (q5 / 4) &* 8 &+ q5 % 4
+                        var a0_0 = SIMD8<Float>()
+                        var a0_1 = SIMD8<Float>()
+                        var a0_2 = SIMD8<Float>()
+                        var a0_3 = SIMD8<Float>()
+                        var a0_4 = SIMD8<Float>()
+                        var a0_5 = SIMD8<Float>()
+                        var a1_0 = SIMD8<Float>()
+                        var a1_1 = SIMD8<Float>()
+                        var a1_2 = SIMD8<Float>()
+                        var a1_3 = SIMD8<Float>()
+                        var a1_4 = SIMD8<Float>()
+                        var a1_5 = SIMD8<Float>()
+                        for ic in 0..<512 {
+                            let tap = source + ic &* 32
+                            let k = kernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        }
+                        let productOffset0: Int = (q0 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
+                        let productOffset1: Int = (q1 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
+                        let productOffset2: Int = (q2 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
+                        let productOffset3: Int = (q3 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
+                        let productOffset4: Int = (q4 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
+                        let productOffset5: Int = (q5 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(64, threads: threads) { filterVectors in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+            for f in filterVectors {
+                let bias = UnsafeRawPointer(w + (4_194_304 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                for q in 0..<tiles {
+                    let productOffset: Int = q &* 8192 &+ f &* 8
+                    let m = products + productOffset
+                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_1 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_2 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_3 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_0 = UnsafeRawPointer(m + 2048).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_1 = UnsafeRawPointer(m + 2560).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_2 = UnsafeRawPointer(m + 3072).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_3 = UnsafeRawPointer(m + 3584).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_0 = UnsafeRawPointer(m + 4096).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_1 = UnsafeRawPointer(m + 4608).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_2 = UnsafeRawPointer(m + 5120).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_3 = UnsafeRawPointer(m + 5632).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_0 = UnsafeRawPointer(m + 6144).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_1 = UnsafeRawPointer(m + 6656).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_2 = UnsafeRawPointer(m + 7168).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_3 = UnsafeRawPointer(m + 7680).loadUnaligned(as: SIMD8<Float>.self)
+                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                    let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
+                    for lane in 0..<8 {
+                        let planeOffset: Int = (f &* 8 &+ lane) &* 49
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 7 &+ ow &+ 0
+                            let v = lanes[0 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        if ow &+ 1 < 7 {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 7 &+ ow &+ 1
+                            let v = lanes[8 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        if oh &+ 1 < 7 {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 7 &+ ow &+ 0
+                            let v = lanes[16 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        if oh &+ 1 < 7 && ow &+ 1 < 7 {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 7 &+ ow &+ 1
+                            let v = lanes[24 &+ lane]
+                            y[index] = max(v, 0)
                         }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
                 }
             }
-            for group in 0..<9 {
-                let first: Int = min(group &* 6, 43)
-                let tileLanes = lanes + group &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
             }
-        }
-        }
+            }
         }
     }
 
@@ -2275,100 +3249,194 @@ extension Resnet34 {
     @inline(never)
     static func layer4_1_conv2(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 512×7×7
-        // weight: (32 blocks, 3, 3, 512, 16)   bias: w[2_359_296..<2_359_808]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
-        Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 9, columns: 9, into: scratch, threads: threads)
-        Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for block in blocks {
-            let kernelOffset: Int = block &* 73_728
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 2_359_296 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for firstChannel in stride(from: 0, to: 512, by: 16) {
-                for group in 0..<9 {
-                    let first: Int = min(group &* 6, 43)
-                    let tile = tiles.baseAddress! + group &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 7) &* 9 &+ (q0 % 7) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 7) &* 9 &+ (q1 % 7) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 7) &* 9 &+ (q2 % 7) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 7) &* 9 &+ (q3 % 7) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 7) &* 9 &+ (q4 % 7) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 7) &* 9 &+ (q5 % 7) &* 1
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<3 {
-                        for j in 0..<3 {
-                            let tapOffset: Int = i &* 9 &+ j &* 1 &+ firstChannel &* 81
-                            let tapBase = scratch + tapOffset
-                            let weightOffset: Int = ((i &* 3 &+ j) &* 512 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<16 {
-                                let tap = tapBase + ic &* 81
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
+        // weight: (16 values, 32 blocks, 512, 16): G g Gᵀ of each filter and input channel   bias: w[4_194_304..<4_194_816]
+        // Winograd F(2×2, 3×3): 4×4 tiles in bands of 4 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
+        Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 10, columns: 18, into: scratch, threads: threads)
+        let transformed = scratch + 92_160
+        let products = transformed + 262_144
+        for firstRow in stride(from: 0, to: 4, by: 4) {
+            let bandRows: Int = min(4, 4 &- firstRow)
+            let tiles: Int = bandRows &* 4
+            // input tiles to the transformed domain, input channels split over threads
+            Self.parallel(512, threads: threads) { inputChannels in
+            for ic in inputChannels {
+                for r in 0..<bandRows {
+                    let rowOffset: Int = ic &* 180 &+ (firstRow &+ r) &* 36
+                    let window = scratch + rowOffset
+                    let targetOffset: Int = ic &* 32 &+ r &* 8
+                    let target = transformed + targetOffset
+                    for tx in stride(from: 0, to: 8, by: 8) {
+                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                        let a1 = UnsafeRawPointer(window + (18 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b1 = UnsafeRawPointer(window + (20 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                        let a2 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b2 = UnsafeRawPointer(window + (38 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                        let a3 = UnsafeRawPointer(window + (54 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b3 = UnsafeRawPointer(window + (56 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (16_384 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (32_768 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (49_152 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (65_536 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (81_920 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (98_304 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (114_688 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (131_072 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (147_456 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (163_840 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (180_224 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (196_608 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (212_992 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (229_376 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (245_760 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // sixteen products over input channels, blocks of 16 filters split over threads
+            Self.parallel(32, threads: threads) { blocks in
+            for value in 0..<16 {
+                let sourceOffset: Int = value &* 16_384
+                let source = transformed + sourceOffset
+                for block in blocks {
+                    let kernelOffset: Int = (value &* 32 &+ block) &* 8192
+                    let kernel = w + kernelOffset
+                    for group in 0..<(tiles &+ 5) / 6 {
+                        let first: Int = min(group &* 6, tiles &- 6)
+                        let q0: Int = first &+ 0
+                        let o0: Int = (q0 / 4) &* 8 &+ q0 % 4
+                        let q1: Int = first &+ 1
+                        let o1: Int = (q1 / 4) &* 8 &+ q1 % 4
+                        let q2: Int = first &+ 2
+                        let o2: Int = (q2 / 4) &* 8 &+ q2 % 4
+                        let q3: Int = first &+ 3
+                        let o3: Int = (q3 / 4) &* 8 &+ q3 % 4
+                        let q4: Int = first &+ 4
+                        let o4: Int = (q4 / 4) &* 8 &+ q4 % 4
+                        let q5: Int = first &+ 5
+                        let o5: Int = (q5 / 4) &* 8 &+ q5 % 4
+                        var a0_0 = SIMD8<Float>()
+                        var a0_1 = SIMD8<Float>()
+                        var a0_2 = SIMD8<Float>()
+                        var a0_3 = SIMD8<Float>()
+                        var a0_4 = SIMD8<Float>()
+                        var a0_5 = SIMD8<Float>()
+                        var a1_0 = SIMD8<Float>()
+                        var a1_1 = SIMD8<Float>()
+                        var a1_2 = SIMD8<Float>()
+                        var a1_3 = SIMD8<Float>()
+                        var a1_4 = SIMD8<Float>()
+                        var a1_5 = SIMD8<Float>()
+                        for ic in 0..<512 {
+                            let tap = source + ic &* 32
+                            let k = kernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        }
+                        let productOffset0: Int = (q0 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
+                        let productOffset1: Int = (q1 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
+                        let productOffset2: Int = (q2 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
+                        let productOffset3: Int = (q3 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
+                        let productOffset4: Int = (q4 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
+                        let productOffset5: Int = (q5 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(64, threads: threads) { filterVectors in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+            for f in filterVectors {
+                let bias = UnsafeRawPointer(w + (4_194_304 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                for q in 0..<tiles {
+                    let productOffset: Int = q &* 8192 &+ f &* 8
+                    let m = products + productOffset
+                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_1 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_2 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_3 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_0 = UnsafeRawPointer(m + 2048).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_1 = UnsafeRawPointer(m + 2560).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_2 = UnsafeRawPointer(m + 3072).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_3 = UnsafeRawPointer(m + 3584).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_0 = UnsafeRawPointer(m + 4096).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_1 = UnsafeRawPointer(m + 4608).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_2 = UnsafeRawPointer(m + 5120).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_3 = UnsafeRawPointer(m + 5632).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_0 = UnsafeRawPointer(m + 6144).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_1 = UnsafeRawPointer(m + 6656).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_2 = UnsafeRawPointer(m + 7168).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_3 = UnsafeRawPointer(m + 7680).loadUnaligned(as: SIMD8<Float>.self)
+                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                    let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
+                    for lane in 0..<8 {
+                        let planeOffset: Int = (f &* 8 &+ lane) &* 49
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 7 &+ ow &+ 0
+                            let v = lanes[0 &+ lane] + x1[index]
+                            y[index] = max(v, 0)
+                        }
+                        if ow &+ 1 < 7 {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 7 &+ ow &+ 1
+                            let v = lanes[8 &+ lane] + x1[index]
+                            y[index] = max(v, 0)
+                        }
+                        if oh &+ 1 < 7 {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 7 &+ ow &+ 0
+                            let v = lanes[16 &+ lane] + x1[index]
+                            y[index] = max(v, 0)
+                        }
+                        if oh &+ 1 < 7 && ow &+ 1 < 7 {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 7 &+ ow &+ 1
+                            let v = lanes[24 &+ lane] + x1[index]
+                            y[index] = max(v, 0)
                         }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
                 }
             }
-            for group in 0..<9 {
-                let first: Int = min(group &* 6, 43)
-                let tileLanes = lanes + group &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16] + x1[outputOffset &+ p]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
             }
-        }
-        }
+            }
         }
     }
 
@@ -2683,6 +3751,39 @@ extension Resnet34 {
                 for t in 0..<taps {
                     for r in 0..<32 {
                         p[offset + ((b * channels + c) * taps + t) * 32 + r] = plain[((b * 32 + r) * channels + c) * taps + t]
+                    }
+                }
+            }
+        }
+    }
+
+    /// Transforms 3×3 conv weights (filters, channels, 3, 3) to Winograd F(2×2, 3×3)'s domain, U = G g Gᵀ with
+    /// G = (1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1), stored (16 values, filters / 16, channels, 16): a product reads the
+    /// sixteen filters of a block for one value and channel as two vectors. Computed in Double.
+    static func winogradFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int) {
+        let plain = Array(p[offset..<(offset + filters * channels * 9)])
+        let blocks = filters / 16
+        for k in 0..<filters {
+            for c in 0..<channels {
+                let g = (k * channels + c) * 9
+                func tap(_ i: Int, _ j: Int) -> Double { Double(plain[g + 3 * i + j]) }
+                for i in 0..<4 {
+                    // Row i of G g: (G row i) · g.
+                    var row = (0.0, 0.0, 0.0)
+                    for j in 0..<3 {
+                        let value: Double
+                        switch i {
+                        case 0: value = tap(0, j)
+                        case 1: value = (tap(0, j) + tap(1, j) + tap(2, j)) / 2
+                        case 2: value = (tap(0, j) - tap(1, j) + tap(2, j)) / 2
+                        default: value = tap(2, j)
+                        }
+                        if j == 0 { row.0 = value } else if j == 1 { row.1 = value } else { row.2 = value }
+                    }
+                    // (G g) Gᵀ along the row.
+                    let transformed = [row.0, (row.0 + row.1 + row.2) / 2, (row.0 - row.1 + row.2) / 2, row.2]
+                    for j in 0..<4 {
+                        p[offset + (((4 * i + j) * blocks + k / 16) * channels + c) * 16 + k % 16] = Float(transformed[j])
                     }
                 }
             }

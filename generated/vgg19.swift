@@ -16,9 +16,9 @@ public struct Vgg19: Sendable {
     /// Floats of activations, placed by liveness after fusion: the peak activation memory `convc summary` reports.
     public static let activationFloats = 6_422_528
     /// Floats of scratch for zero-padded copies of conv inputs.
-    public static let scratchFloats = 3_268_864
+    public static let scratchFloats = 4_186_368
     /// Floats of working memory `predict(_:batch:into:arena:)` needs: activations, then scratch.
-    public static let arenaFloats = 9_691_392
+    public static let arenaFloats = 10_608_896
     static let inputCount = 150_528
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -122,61 +122,61 @@ public struct Vgg19: Sendable {
 
     /// Builds the model from tensors by name, each in PyTorch's layout (row-major, as `state_dict` has them).
     public init(tensors: [String: [Float]]) throws {
-        var p = [Float](repeating: 0, count: 143_667_240)
+        var p = [Float](repeating: 0, count: 159_236_136)
         try Self.copy(tensors, "features.0.weight", into: &p, at: 0, count: 1728)
         try Self.copy(tensors, "features.0.bias", into: &p, at: 1728, count: 64)
         Self.blockFilters(&p, at: 0, filters: 64, groups: 1, channels: 3, taps: 9, block: 4)
         try Self.copy(tensors, "features.2.weight", into: &p, at: 1792, count: 36_864)
-        try Self.copy(tensors, "features.2.bias", into: &p, at: 38_656, count: 64)
-        Self.blockFilters(&p, at: 1792, filters: 64, groups: 1, channels: 64, taps: 9, block: 16)
-        try Self.copy(tensors, "features.5.weight", into: &p, at: 38_720, count: 73_728)
-        try Self.copy(tensors, "features.5.bias", into: &p, at: 112_448, count: 128)
-        Self.blockFilters(&p, at: 38_720, filters: 128, groups: 1, channels: 64, taps: 9, block: 16)
-        try Self.copy(tensors, "features.7.weight", into: &p, at: 112_576, count: 147_456)
-        try Self.copy(tensors, "features.7.bias", into: &p, at: 260_032, count: 128)
-        Self.blockFilters(&p, at: 112_576, filters: 128, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.copy(tensors, "features.10.weight", into: &p, at: 260_160, count: 294_912)
-        try Self.copy(tensors, "features.10.bias", into: &p, at: 555_072, count: 256)
-        Self.blockFilters(&p, at: 260_160, filters: 256, groups: 1, channels: 128, taps: 9, block: 16)
-        try Self.copy(tensors, "features.12.weight", into: &p, at: 555_328, count: 589_824)
-        try Self.copy(tensors, "features.12.bias", into: &p, at: 1_145_152, count: 256)
-        Self.blockFilters(&p, at: 555_328, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "features.14.weight", into: &p, at: 1_145_408, count: 589_824)
-        try Self.copy(tensors, "features.14.bias", into: &p, at: 1_735_232, count: 256)
-        Self.blockFilters(&p, at: 1_145_408, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "features.16.weight", into: &p, at: 1_735_488, count: 589_824)
-        try Self.copy(tensors, "features.16.bias", into: &p, at: 2_325_312, count: 256)
-        Self.blockFilters(&p, at: 1_735_488, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "features.19.weight", into: &p, at: 2_325_568, count: 1_179_648)
-        try Self.copy(tensors, "features.19.bias", into: &p, at: 3_505_216, count: 512)
-        Self.blockFilters(&p, at: 2_325_568, filters: 512, groups: 1, channels: 256, taps: 9, block: 16)
-        try Self.copy(tensors, "features.21.weight", into: &p, at: 3_505_728, count: 2_359_296)
-        try Self.copy(tensors, "features.21.bias", into: &p, at: 5_865_024, count: 512)
-        Self.blockFilters(&p, at: 3_505_728, filters: 512, groups: 1, channels: 512, taps: 9, block: 16)
-        try Self.copy(tensors, "features.23.weight", into: &p, at: 5_865_536, count: 2_359_296)
-        try Self.copy(tensors, "features.23.bias", into: &p, at: 8_224_832, count: 512)
-        Self.blockFilters(&p, at: 5_865_536, filters: 512, groups: 1, channels: 512, taps: 9, block: 16)
-        try Self.copy(tensors, "features.25.weight", into: &p, at: 8_225_344, count: 2_359_296)
-        try Self.copy(tensors, "features.25.bias", into: &p, at: 10_584_640, count: 512)
-        Self.blockFilters(&p, at: 8_225_344, filters: 512, groups: 1, channels: 512, taps: 9, block: 16)
-        try Self.copy(tensors, "features.28.weight", into: &p, at: 10_585_152, count: 2_359_296)
-        try Self.copy(tensors, "features.28.bias", into: &p, at: 12_944_448, count: 512)
-        Self.blockFilters(&p, at: 10_585_152, filters: 512, groups: 1, channels: 512, taps: 9, block: 16)
-        try Self.copy(tensors, "features.30.weight", into: &p, at: 12_944_960, count: 2_359_296)
-        try Self.copy(tensors, "features.30.bias", into: &p, at: 15_304_256, count: 512)
-        Self.blockFilters(&p, at: 12_944_960, filters: 512, groups: 1, channels: 512, taps: 9, block: 16)
-        try Self.copy(tensors, "features.32.weight", into: &p, at: 15_304_768, count: 2_359_296)
-        try Self.copy(tensors, "features.32.bias", into: &p, at: 17_664_064, count: 512)
-        Self.blockFilters(&p, at: 15_304_768, filters: 512, groups: 1, channels: 512, taps: 9, block: 16)
-        try Self.copy(tensors, "features.34.weight", into: &p, at: 17_664_576, count: 2_359_296)
-        try Self.copy(tensors, "features.34.bias", into: &p, at: 20_023_872, count: 512)
-        Self.blockFilters(&p, at: 17_664_576, filters: 512, groups: 1, channels: 512, taps: 9, block: 16)
-        try Self.copy(tensors, "classifier.0.weight", into: &p, at: 20_024_384, count: 102_760_448)
-        try Self.copy(tensors, "classifier.0.bias", into: &p, at: 122_784_832, count: 4096)
-        try Self.copy(tensors, "classifier.3.weight", into: &p, at: 122_788_928, count: 16_777_216)
-        try Self.copy(tensors, "classifier.3.bias", into: &p, at: 139_566_144, count: 4096)
-        try Self.copy(tensors, "classifier.6.weight", into: &p, at: 139_570_240, count: 4_096_000)
-        try Self.copy(tensors, "classifier.6.bias", into: &p, at: 143_666_240, count: 1000)
+        try Self.copy(tensors, "features.2.bias", into: &p, at: 67_328, count: 64)
+        Self.winogradFilters(&p, at: 1792, filters: 64, channels: 64)
+        try Self.copy(tensors, "features.5.weight", into: &p, at: 67_392, count: 73_728)
+        try Self.copy(tensors, "features.5.bias", into: &p, at: 198_464, count: 128)
+        Self.winogradFilters(&p, at: 67_392, filters: 128, channels: 64)
+        try Self.copy(tensors, "features.7.weight", into: &p, at: 198_592, count: 147_456)
+        try Self.copy(tensors, "features.7.bias", into: &p, at: 460_736, count: 128)
+        Self.winogradFilters(&p, at: 198_592, filters: 128, channels: 128)
+        try Self.copy(tensors, "features.10.weight", into: &p, at: 460_864, count: 294_912)
+        try Self.copy(tensors, "features.10.bias", into: &p, at: 985_152, count: 256)
+        Self.winogradFilters(&p, at: 460_864, filters: 256, channels: 128)
+        try Self.copy(tensors, "features.12.weight", into: &p, at: 985_408, count: 589_824)
+        try Self.copy(tensors, "features.12.bias", into: &p, at: 2_033_984, count: 256)
+        Self.winogradFilters(&p, at: 985_408, filters: 256, channels: 256)
+        try Self.copy(tensors, "features.14.weight", into: &p, at: 2_034_240, count: 589_824)
+        try Self.copy(tensors, "features.14.bias", into: &p, at: 3_082_816, count: 256)
+        Self.winogradFilters(&p, at: 2_034_240, filters: 256, channels: 256)
+        try Self.copy(tensors, "features.16.weight", into: &p, at: 3_083_072, count: 589_824)
+        try Self.copy(tensors, "features.16.bias", into: &p, at: 4_131_648, count: 256)
+        Self.winogradFilters(&p, at: 3_083_072, filters: 256, channels: 256)
+        try Self.copy(tensors, "features.19.weight", into: &p, at: 4_131_904, count: 1_179_648)
+        try Self.copy(tensors, "features.19.bias", into: &p, at: 6_229_056, count: 512)
+        Self.winogradFilters(&p, at: 4_131_904, filters: 512, channels: 256)
+        try Self.copy(tensors, "features.21.weight", into: &p, at: 6_229_568, count: 2_359_296)
+        try Self.copy(tensors, "features.21.bias", into: &p, at: 10_423_872, count: 512)
+        Self.winogradFilters(&p, at: 6_229_568, filters: 512, channels: 512)
+        try Self.copy(tensors, "features.23.weight", into: &p, at: 10_424_384, count: 2_359_296)
+        try Self.copy(tensors, "features.23.bias", into: &p, at: 14_618_688, count: 512)
+        Self.winogradFilters(&p, at: 10_424_384, filters: 512, channels: 512)
+        try Self.copy(tensors, "features.25.weight", into: &p, at: 14_619_200, count: 2_359_296)
+        try Self.copy(tensors, "features.25.bias", into: &p, at: 18_813_504, count: 512)
+        Self.winogradFilters(&p, at: 14_619_200, filters: 512, channels: 512)
+        try Self.copy(tensors, "features.28.weight", into: &p, at: 18_814_016, count: 2_359_296)
+        try Self.copy(tensors, "features.28.bias", into: &p, at: 23_008_320, count: 512)
+        Self.winogradFilters(&p, at: 18_814_016, filters: 512, channels: 512)
+        try Self.copy(tensors, "features.30.weight", into: &p, at: 23_008_832, count: 2_359_296)
+        try Self.copy(tensors, "features.30.bias", into: &p, at: 27_203_136, count: 512)
+        Self.winogradFilters(&p, at: 23_008_832, filters: 512, channels: 512)
+        try Self.copy(tensors, "features.32.weight", into: &p, at: 27_203_648, count: 2_359_296)
+        try Self.copy(tensors, "features.32.bias", into: &p, at: 31_397_952, count: 512)
+        Self.winogradFilters(&p, at: 27_203_648, filters: 512, channels: 512)
+        try Self.copy(tensors, "features.34.weight", into: &p, at: 31_398_464, count: 2_359_296)
+        try Self.copy(tensors, "features.34.bias", into: &p, at: 35_592_768, count: 512)
+        Self.winogradFilters(&p, at: 31_398_464, filters: 512, channels: 512)
+        try Self.copy(tensors, "classifier.0.weight", into: &p, at: 35_593_280, count: 102_760_448)
+        try Self.copy(tensors, "classifier.0.bias", into: &p, at: 138_353_728, count: 4096)
+        try Self.copy(tensors, "classifier.3.weight", into: &p, at: 138_357_824, count: 16_777_216)
+        try Self.copy(tensors, "classifier.3.bias", into: &p, at: 155_135_040, count: 4096)
+        try Self.copy(tensors, "classifier.6.weight", into: &p, at: 155_139_136, count: 4_096_000)
+        try Self.copy(tensors, "classifier.6.bias", into: &p, at: 159_235_136, count: 1000)
         storage = p
     }
 
@@ -205,28 +205,28 @@ public struct Vgg19: Sendable {
                 Self.features_0(x, w + 0, a + 0, a + 6_422_528, threads)
                 Self.features_2(a + 0, w + 1792, a + 3_211_264, a + 6_422_528, threads)
                 Self.features_4(a + 3_211_264, a + 0, threads)
-                Self.features_5(a + 0, w + 38_720, a + 802_816, a + 6_422_528, threads)
-                Self.features_7(a + 802_816, w + 112_576, a + 2_408_448, a + 6_422_528, threads)
+                Self.features_5(a + 0, w + 67_392, a + 802_816, a + 6_422_528, threads)
+                Self.features_7(a + 802_816, w + 198_592, a + 2_408_448, a + 6_422_528, threads)
                 Self.features_9(a + 2_408_448, a + 0, threads)
-                Self.features_10(a + 0, w + 260_160, a + 401_408, a + 6_422_528, threads)
-                Self.features_12(a + 401_408, w + 555_328, a + 1_204_224, a + 6_422_528, threads)
-                Self.features_12(a + 1_204_224, w + 1_145_408, a + 0, a + 6_422_528, threads)
-                Self.features_12(a + 0, w + 1_735_488, a + 802_816, a + 6_422_528, threads)
+                Self.features_10(a + 0, w + 460_864, a + 401_408, a + 6_422_528, threads)
+                Self.features_12(a + 401_408, w + 985_408, a + 1_204_224, a + 6_422_528, threads)
+                Self.features_12(a + 1_204_224, w + 2_034_240, a + 0, a + 6_422_528, threads)
+                Self.features_12(a + 0, w + 3_083_072, a + 802_816, a + 6_422_528, threads)
                 Self.features_18(a + 802_816, a + 0, threads)
-                Self.features_19(a + 0, w + 2_325_568, a + 200_704, a + 6_422_528, threads)
-                Self.features_21(a + 200_704, w + 3_505_728, a + 602_112, a + 6_422_528, threads)
-                Self.features_21(a + 602_112, w + 5_865_536, a + 0, a + 6_422_528, threads)
-                Self.features_21(a + 0, w + 8_225_344, a + 401_408, a + 6_422_528, threads)
+                Self.features_19(a + 0, w + 4_131_904, a + 200_704, a + 6_422_528, threads)
+                Self.features_21(a + 200_704, w + 6_229_568, a + 602_112, a + 6_422_528, threads)
+                Self.features_21(a + 602_112, w + 10_424_384, a + 0, a + 6_422_528, threads)
+                Self.features_21(a + 0, w + 14_619_200, a + 401_408, a + 6_422_528, threads)
                 Self.features_27(a + 401_408, a + 0, threads)
-                Self.features_28(a + 0, w + 10_585_152, a + 100_352, a + 6_422_528, threads)
-                Self.features_28(a + 100_352, w + 12_944_960, a + 0, a + 6_422_528, threads)
-                Self.features_28(a + 0, w + 15_304_768, a + 100_352, a + 6_422_528, threads)
-                Self.features_28(a + 100_352, w + 17_664_576, a + 0, a + 6_422_528, threads)
+                Self.features_28(a + 0, w + 18_814_016, a + 100_352, a + 6_422_528, threads)
+                Self.features_28(a + 100_352, w + 23_008_832, a + 0, a + 6_422_528, threads)
+                Self.features_28(a + 0, w + 27_203_648, a + 100_352, a + 6_422_528, threads)
+                Self.features_28(a + 100_352, w + 31_398_464, a + 0, a + 6_422_528, threads)
                 Self.features_36(a + 0, a + 100_352, threads)
                 Self.avgpool(a + 100_352, a + 0)
-                Self.classifier_0(a + 0, w + 20_024_384, a + 25_088, threads)
-                Self.classifier_3(a + 25_088, w + 122_788_928, a + 0, threads)
-                Self.classifier_6(a + 0, w + 139_570_240, a + 4096, threads)
+                Self.classifier_0(a + 0, w + 35_593_280, a + 25_088, threads)
+                Self.classifier_3(a + 25_088, w + 138_357_824, a + 0, threads)
+                Self.classifier_6(a + 0, w + 155_139_136, a + 4096, threads)
                 (output + n &* Self.outputCount).update(from: a + 4096, count: Self.outputCount)
             }
         }
@@ -335,55 +335,96 @@ extension Vgg19 {
     @inline(never)
     static func features_2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×224×224   y: 64×224×224
-        // weight: (4 blocks, 3, 3, 64, 16)   bias: w[36_864..<36_928]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        // weight: (16 values, 4 blocks, 64, 16): G g Gᵀ of each filter and input channel   bias: w[65_536..<65_600]
+        // Winograd F(2×2, 3×3): 112×112 tiles in bands of 4 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
         Self.pad(x, channels: 64, height: 224, width: 224, top: 1, left: 1, rows: 226, columns: 226, into: scratch, threads: threads)
-        Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for block in blocks {
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<8363 {
-                let first: Int = min(group &* 6, 50170)
-                let firstChannel = 0
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 224) &* 226 &+ (q0 % 224) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 224) &* 226 &+ (q1 % 224) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 224) &* 226 &+ (q2 % 224) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 224) &* 226 &+ (q3 % 224) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 224) &* 226 &+ (q4 % 224) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 224) &* 226 &+ (q5 % 224) &* 1
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<3 {
-                    for j in 0..<3 {
-                        let tapOffset: Int = i &* 226 &+ j &* 1 &+ firstChannel &* 51_076
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 3 &+ j) &* 64 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
+        let transformed = scratch + 3_268_864
+        let products = transformed + 458_752
+        for firstRow in stride(from: 0, to: 112, by: 4) {
+            let bandRows: Int = min(4, 112 &- firstRow)
+            let tiles: Int = bandRows &* 112
+            // input tiles to the transformed domain, input channels split over threads
+            Self.parallel(64, threads: threads) { inputChannels in
+            for ic in inputChannels {
+                for r in 0..<bandRows {
+                    let rowOffset: Int = ic &* 51_076 &+ (firstRow &+ r) &* 452
+                    let window = scratch + rowOffset
+                    let targetOffset: Int = ic &* 448 &+ r &* 112
+                    let target = transformed + targetOffset
+                    for tx in stride(from: 0, to: 112, by: 8) {
+                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                        let a1 = UnsafeRawPointer(window + (226 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b1 = UnsafeRawPointer(window + (228 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                        let a2 = UnsafeRawPointer(window + (452 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b2 = UnsafeRawPointer(window + (454 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                        let a3 = UnsafeRawPointer(window + (678 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b3 = UnsafeRawPointer(window + (680 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (28_672 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (57_344 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (86_016 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (114_688 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (143_360 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (172_032 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (200_704 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (229_376 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (258_048 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (286_720 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (315_392 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (344_064 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (372_736 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (401_408 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (430_080 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // sixteen products over input channels, blocks of 16 filters split over threads
+            Self.parallel(4, threads: threads) { blocks in
+            for value in 0..<16 {
+                let sourceOffset: Int = value &* 28_672
+                let source = transformed + sourceOffset
+                for block in blocks {
+                    let kernelOffset: Int = (value &* 4 &+ block) &* 1024
+                    let kernel = w + kernelOffset
+                    for group in 0..<(tiles &+ 5) / 6 {
+                        let first: Int = min(group &* 6, tiles &- 6)
+                        let q0: Int = first &+ 0
+                        let o0: Int = (q0 / 112) &* 112 &+ q0 % 112
+                        let q1: Int = first &+ 1
+                        let o1: Int = (q1 / 112) &* 112 &+ q1 % 112
+                        let q2: Int = first &+ 2
+                        let o2: Int = (q2 / 112) &* 112 &+ q2 % 112
+                        let q3: Int = first &+ 3
+                        let o3: Int = (q3 / 112) &* 112 &+ q3 % 112
+                        let q4: Int = first &+ 4
+                        let o4: Int = (q4 / 112) &* 112 &+ q4 % 112
+                        let q5: Int = first &+ 5
+                        let o5: Int = (q5 / 112) &* 112 &+ q5 % 112
+                        var a0_0 = SIMD8<Float>()
+                        var a0_1 = SIMD8<Float>()
+                        var a0_2 = SIMD8<Float>()
+                        var a0_3 = SIMD8<Float>()
+                        var a0_4 = SIMD8<Float>()
+                        var a0_5 = SIMD8<Float>()
+                        var a1_0 = SIMD8<Float>()
+                        var a1_1 = SIMD8<Float>()
+                        var a1_2 = SIMD8<Float>()
+                        var a1_3 = SIMD8<Float>()
+                        var a1_4 = SIMD8<Float>()
+                        var a1_5 = SIMD8<Float>()
                         for ic in 0..<64 {
-                            let tap = tapBase + ic &* 51_076
-                            let k = tapKernel + ic &* 16
+                            let tap = source + ic &* 448
+                            let k = kernel + ic &* 16
                             let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                             let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
@@ -399,32 +440,89 @@ extension Vgg19 {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                    }
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 50_176 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+                        let productOffset0: Int = (q0 &* 16 &+ value) &* 64 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
+                        let productOffset1: Int = (q1 &* 16 &+ value) &* 64 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
+                        let productOffset2: Int = (q2 &* 16 &+ value) &* 64 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
+                        let productOffset3: Int = (q3 &* 16 &+ value) &* 64 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
+                        let productOffset4: Int = (q4 &* 16 &+ value) &* 64 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
+                        let productOffset5: Int = (q5 &* 16 &+ value) &* 64 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
                     }
                 }
             }
-        }
-        }
+            }
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(8, threads: threads) { filterVectors in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+            for f in filterVectors {
+                let bias = UnsafeRawPointer(w + (65_536 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                for q in 0..<tiles {
+                    let productOffset: Int = q &* 1024 &+ f &* 8
+                    let m = products + productOffset
+                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_1 = UnsafeRawPointer(m + 64).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_2 = UnsafeRawPointer(m + 128).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_3 = UnsafeRawPointer(m + 192).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_0 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_1 = UnsafeRawPointer(m + 320).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_2 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_3 = UnsafeRawPointer(m + 448).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_0 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_1 = UnsafeRawPointer(m + 576).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_2 = UnsafeRawPointer(m + 640).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_3 = UnsafeRawPointer(m + 704).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_0 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_1 = UnsafeRawPointer(m + 832).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_2 = UnsafeRawPointer(m + 896).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_3 = UnsafeRawPointer(m + 960).loadUnaligned(as: SIMD8<Float>.self)
+                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                    let oh: Int = (firstRow &+ q / 112) &* 2, ow: Int = q % 112 &* 2
+                    for lane in 0..<8 {
+                        let planeOffset: Int = (f &* 8 &+ lane) &* 50_176
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 224 &+ ow &+ 0
+                            let v = lanes[0 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 224 &+ ow &+ 1
+                            let v = lanes[8 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 224 &+ ow &+ 0
+                            let v = lanes[16 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 224 &+ ow &+ 1
+                            let v = lanes[24 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                    }
+                }
+            }
+            }
+            }
         }
     }
 
@@ -467,55 +565,96 @@ extension Vgg19 {
     @inline(never)
     static func features_5(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×112×112   y: 128×112×112
-        // weight: (8 blocks, 3, 3, 64, 16)   bias: w[73_728..<73_856]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        // weight: (16 values, 8 blocks, 64, 16): G g Gᵀ of each filter and input channel   bias: w[131_072..<131_200]
+        // Winograd F(2×2, 3×3): 56×56 tiles in bands of 9 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
         Self.pad(x, channels: 64, height: 112, width: 112, top: 1, left: 1, rows: 114, columns: 114, into: scratch, threads: threads)
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for block in blocks {
-            let kernelOffset: Int = block &* 9216
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 73_728 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<2091 {
-                let first: Int = min(group &* 6, 12538)
-                let firstChannel = 0
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 112) &* 114 &+ (q0 % 112) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 112) &* 114 &+ (q1 % 112) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 112) &* 114 &+ (q2 % 112) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 112) &* 114 &+ (q3 % 112) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 112) &* 114 &+ (q4 % 112) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 112) &* 114 &+ (q5 % 112) &* 1
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<3 {
-                    for j in 0..<3 {
-                        let tapOffset: Int = i &* 114 &+ j &* 1 &+ firstChannel &* 12_996
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 3 &+ j) &* 64 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
+        let transformed = scratch + 831_744
+        let products = transformed + 516_096
+        for firstRow in stride(from: 0, to: 56, by: 9) {
+            let bandRows: Int = min(9, 56 &- firstRow)
+            let tiles: Int = bandRows &* 56
+            // input tiles to the transformed domain, input channels split over threads
+            Self.parallel(64, threads: threads) { inputChannels in
+            for ic in inputChannels {
+                for r in 0..<bandRows {
+                    let rowOffset: Int = ic &* 12_996 &+ (firstRow &+ r) &* 228
+                    let window = scratch + rowOffset
+                    let targetOffset: Int = ic &* 504 &+ r &* 56
+                    let target = transformed + targetOffset
+                    for tx in stride(from: 0, to: 56, by: 8) {
+                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                        let a1 = UnsafeRawPointer(window + (114 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b1 = UnsafeRawPointer(window + (116 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                        let a2 = UnsafeRawPointer(window + (228 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b2 = UnsafeRawPointer(window + (230 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                        let a3 = UnsafeRawPointer(window + (342 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b3 = UnsafeRawPointer(window + (344 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (32_256 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (64_512 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (96_768 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (129_024 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (161_280 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (193_536 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (225_792 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (258_048 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (290_304 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (322_560 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (354_816 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (387_072 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (419_328 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (451_584 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (483_840 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // sixteen products over input channels, blocks of 16 filters split over threads
+            Self.parallel(8, threads: threads) { blocks in
+            for value in 0..<16 {
+                let sourceOffset: Int = value &* 32_256
+                let source = transformed + sourceOffset
+                for block in blocks {
+                    let kernelOffset: Int = (value &* 8 &+ block) &* 1024
+                    let kernel = w + kernelOffset
+                    for group in 0..<(tiles &+ 5) / 6 {
+                        let first: Int = min(group &* 6, tiles &- 6)
+                        let q0: Int = first &+ 0
+                        let o0: Int = (q0 / 56) &* 56 &+ q0 % 56
+                        let q1: Int = first &+ 1
+                        let o1: Int = (q1 / 56) &* 56 &+ q1 % 56
+                        let q2: Int = first &+ 2
+                        let o2: Int = (q2 / 56) &* 56 &+ q2 % 56
+                        let q3: Int = first &+ 3
+                        let o3: Int = (q3 / 56) &* 56 &+ q3 % 56
+                        let q4: Int = first &+ 4
+                        let o4: Int = (q4 / 56) &* 56 &+ q4 % 56
+                        let q5: Int = first &+ 5
+                        let o5: Int = (q5 / 56) &* 56 &+ q5 % 56
+                        var a0_0 = SIMD8<Float>()
+                        var a0_1 = SIMD8<Float>()
+                        var a0_2 = SIMD8<Float>()
+                        var a0_3 = SIMD8<Float>()
+                        var a0_4 = SIMD8<Float>()
+                        var a0_5 = SIMD8<Float>()
+                        var a1_0 = SIMD8<Float>()
+                        var a1_1 = SIMD8<Float>()
+                        var a1_2 = SIMD8<Float>()
+                        var a1_3 = SIMD8<Float>()
+                        var a1_4 = SIMD8<Float>()
+                        var a1_5 = SIMD8<Float>()
                         for ic in 0..<64 {
-                            let tap = tapBase + ic &* 12_996
-                            let k = tapKernel + ic &* 16
+                            let tap = source + ic &* 504
+                            let k = kernel + ic &* 16
                             let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                             let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
@@ -531,32 +670,89 @@ extension Vgg19 {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                    }
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 12_544 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+                        let productOffset0: Int = (q0 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
+                        let productOffset1: Int = (q1 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
+                        let productOffset2: Int = (q2 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
+                        let productOffset3: Int = (q3 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
+                        let productOffset4: Int = (q4 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
+                        let productOffset5: Int = (q5 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
                     }
                 }
             }
-        }
-        }
+            }
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(16, threads: threads) { filterVectors in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+            for f in filterVectors {
+                let bias = UnsafeRawPointer(w + (131_072 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                for q in 0..<tiles {
+                    let productOffset: Int = q &* 2048 &+ f &* 8
+                    let m = products + productOffset
+                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_1 = UnsafeRawPointer(m + 128).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_2 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_3 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_0 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_1 = UnsafeRawPointer(m + 640).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_2 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_3 = UnsafeRawPointer(m + 896).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_0 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_1 = UnsafeRawPointer(m + 1152).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_2 = UnsafeRawPointer(m + 1280).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_3 = UnsafeRawPointer(m + 1408).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_0 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_1 = UnsafeRawPointer(m + 1664).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_2 = UnsafeRawPointer(m + 1792).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_3 = UnsafeRawPointer(m + 1920).loadUnaligned(as: SIMD8<Float>.self)
+                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                    let oh: Int = (firstRow &+ q / 56) &* 2, ow: Int = q % 56 &* 2
+                    for lane in 0..<8 {
+                        let planeOffset: Int = (f &* 8 &+ lane) &* 12_544
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 112 &+ ow &+ 0
+                            let v = lanes[0 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 112 &+ ow &+ 1
+                            let v = lanes[8 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 112 &+ ow &+ 0
+                            let v = lanes[16 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 112 &+ ow &+ 1
+                            let v = lanes[24 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                    }
+                }
+            }
+            }
+            }
         }
     }
 
@@ -565,55 +761,96 @@ extension Vgg19 {
     @inline(never)
     static func features_7(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×112×112   y: 128×112×112
-        // weight: (8 blocks, 3, 3, 128, 16)   bias: w[147_456..<147_584]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        // weight: (16 values, 8 blocks, 128, 16): G g Gᵀ of each filter and input channel   bias: w[262_144..<262_272]
+        // Winograd F(2×2, 3×3): 56×56 tiles in bands of 4 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
         Self.pad(x, channels: 128, height: 112, width: 112, top: 1, left: 1, rows: 114, columns: 114, into: scratch, threads: threads)
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for block in blocks {
-            let kernelOffset: Int = block &* 18_432
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 147_456 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<2091 {
-                let first: Int = min(group &* 6, 12538)
-                let firstChannel = 0
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 112) &* 114 &+ (q0 % 112) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 112) &* 114 &+ (q1 % 112) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 112) &* 114 &+ (q2 % 112) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 112) &* 114 &+ (q3 % 112) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 112) &* 114 &+ (q4 % 112) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 112) &* 114 &+ (q5 % 112) &* 1
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<3 {
-                    for j in 0..<3 {
-                        let tapOffset: Int = i &* 114 &+ j &* 1 &+ firstChannel &* 12_996
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 3 &+ j) &* 128 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
+        let transformed = scratch + 1_663_488
+        let products = transformed + 458_752
+        for firstRow in stride(from: 0, to: 56, by: 4) {
+            let bandRows: Int = min(4, 56 &- firstRow)
+            let tiles: Int = bandRows &* 56
+            // input tiles to the transformed domain, input channels split over threads
+            Self.parallel(128, threads: threads) { inputChannels in
+            for ic in inputChannels {
+                for r in 0..<bandRows {
+                    let rowOffset: Int = ic &* 12_996 &+ (firstRow &+ r) &* 228
+                    let window = scratch + rowOffset
+                    let targetOffset: Int = ic &* 224 &+ r &* 56
+                    let target = transformed + targetOffset
+                    for tx in stride(from: 0, to: 56, by: 8) {
+                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                        let a1 = UnsafeRawPointer(window + (114 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b1 = UnsafeRawPointer(window + (116 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                        let a2 = UnsafeRawPointer(window + (228 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b2 = UnsafeRawPointer(window + (230 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                        let a3 = UnsafeRawPointer(window + (342 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b3 = UnsafeRawPointer(window + (344 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (28_672 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (57_344 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (86_016 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (114_688 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (143_360 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (172_032 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (200_704 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (229_376 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (258_048 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (286_720 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (315_392 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (344_064 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (372_736 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (401_408 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (430_080 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // sixteen products over input channels, blocks of 16 filters split over threads
+            Self.parallel(8, threads: threads) { blocks in
+            for value in 0..<16 {
+                let sourceOffset: Int = value &* 28_672
+                let source = transformed + sourceOffset
+                for block in blocks {
+                    let kernelOffset: Int = (value &* 8 &+ block) &* 2048
+                    let kernel = w + kernelOffset
+                    for group in 0..<(tiles &+ 5) / 6 {
+                        let first: Int = min(group &* 6, tiles &- 6)
+                        let q0: Int = first &+ 0
+                        let o0: Int = (q0 / 56) &* 56 &+ q0 % 56
+                        let q1: Int = first &+ 1
+                        let o1: Int = (q1 / 56) &* 56 &+ q1 % 56
+                        let q2: Int = first &+ 2
+                        let o2: Int = (q2 / 56) &* 56 &+ q2 % 56
+                        let q3: Int = first &+ 3
+                        let o3: Int = (q3 / 56) &* 56 &+ q3 % 56
+                        let q4: Int = first &+ 4
+                        let o4: Int = (q4 / 56) &* 56 &+ q4 % 56
+                        let q5: Int = first &+ 5
+                        let o5: Int = (q5 / 56) &* 56 &+ q5 % 56
+                        var a0_0 = SIMD8<Float>()
+                        var a0_1 = SIMD8<Float>()
+                        var a0_2 = SIMD8<Float>()
+                        var a0_3 = SIMD8<Float>()
+                        var a0_4 = SIMD8<Float>()
+                        var a0_5 = SIMD8<Float>()
+                        var a1_0 = SIMD8<Float>()
+                        var a1_1 = SIMD8<Float>()
+                        var a1_2 = SIMD8<Float>()
+                        var a1_3 = SIMD8<Float>()
+                        var a1_4 = SIMD8<Float>()
+                        var a1_5 = SIMD8<Float>()
                         for ic in 0..<128 {
-                            let tap = tapBase + ic &* 12_996
-                            let k = tapKernel + ic &* 16
+                            let tap = source + ic &* 224
+                            let k = kernel + ic &* 16
                             let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                             let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
@@ -629,32 +866,89 @@ extension Vgg19 {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                    }
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 12_544 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+                        let productOffset0: Int = (q0 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
+                        let productOffset1: Int = (q1 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
+                        let productOffset2: Int = (q2 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
+                        let productOffset3: Int = (q3 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
+                        let productOffset4: Int = (q4 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
+                        let productOffset5: Int = (q5 &* 16 &+ value) &* 128 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
                     }
                 }
             }
-        }
-        }
+            }
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(16, threads: threads) { filterVectors in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+            for f in filterVectors {
+                let bias = UnsafeRawPointer(w + (262_144 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                for q in 0..<tiles {
+                    let productOffset: Int = q &* 2048 &+ f &* 8
+                    let m = products + productOffset
+                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_1 = UnsafeRawPointer(m + 128).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_2 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_3 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_0 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_1 = UnsafeRawPointer(m + 640).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_2 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_3 = UnsafeRawPointer(m + 896).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_0 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_1 = UnsafeRawPointer(m + 1152).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_2 = UnsafeRawPointer(m + 1280).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_3 = UnsafeRawPointer(m + 1408).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_0 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_1 = UnsafeRawPointer(m + 1664).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_2 = UnsafeRawPointer(m + 1792).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_3 = UnsafeRawPointer(m + 1920).loadUnaligned(as: SIMD8<Float>.self)
+                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                    let oh: Int = (firstRow &+ q / 56) &* 2, ow: Int = q % 56 &* 2
+                    for lane in 0..<8 {
+                        let planeOffset: Int = (f &* 8 &+ lane) &* 12_544
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 112 &+ ow &+ 0
+                            let v = lanes[0 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 112 &+ ow &+ 1
+                            let v = lanes[8 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 112 &+ ow &+ 0
+                            let v = lanes[16 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 112 &+ ow &+ 1
+                            let v = lanes[24 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                    }
+                }
+            }
+            }
+            }
         }
     }
 
@@ -697,55 +991,96 @@ extension Vgg19 {
     @inline(never)
     static func features_10(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×56×56   y: 256×56×56
-        // weight: (16 blocks, 3, 3, 128, 16)   bias: w[294_912..<295_168]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
-        Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch, threads: threads)
-        Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for block in blocks {
-            let kernelOffset: Int = block &* 18_432
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 294_912 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<523 {
-                let first: Int = min(group &* 6, 3130)
-                let firstChannel = 0
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 56) &* 58 &+ (q0 % 56) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 56) &* 58 &+ (q1 % 56) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 56) &* 58 &+ (q2 % 56) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 56) &* 58 &+ (q3 % 56) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 56) &* 58 &+ (q4 % 56) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 56) &* 58 &+ (q5 % 56) &* 1
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<3 {
-                    for j in 0..<3 {
-                        let tapOffset: Int = i &* 58 &+ j &* 1 &+ firstChannel &* 3364
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 3 &+ j) &* 128 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
+        // weight: (16 values, 16 blocks, 128, 16): G g Gᵀ of each filter and input channel   bias: w[524_288..<524_544]
+        // Winograd F(2×2, 3×3): 28×28 tiles in bands of 8 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
+        Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch, threads: threads)
+        let transformed = scratch + 489_984
+        let products = transformed + 524_288
+        for firstRow in stride(from: 0, to: 28, by: 8) {
+            let bandRows: Int = min(8, 28 &- firstRow)
+            let tiles: Int = bandRows &* 28
+            // input tiles to the transformed domain, input channels split over threads
+            Self.parallel(128, threads: threads) { inputChannels in
+            for ic in inputChannels {
+                for r in 0..<bandRows {
+                    let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
+                    let window = scratch + rowOffset
+                    let targetOffset: Int = ic &* 256 &+ r &* 32
+                    let target = transformed + targetOffset
+                    for tx in stride(from: 0, to: 32, by: 8) {
+                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                        let a1 = UnsafeRawPointer(window + (66 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b1 = UnsafeRawPointer(window + (68 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                        let a2 = UnsafeRawPointer(window + (132 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b2 = UnsafeRawPointer(window + (134 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                        let a3 = UnsafeRawPointer(window + (198 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b3 = UnsafeRawPointer(window + (200 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (32_768 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (65_536 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (98_304 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (131_072 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (163_840 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (196_608 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (229_376 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (262_144 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (294_912 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (327_680 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (360_448 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (393_216 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (425_984 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (458_752 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (491_520 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // sixteen products over input channels, blocks of 16 filters split over threads
+            Self.parallel(16, threads: threads) { blocks in
+            for value in 0..<16 {
+                let sourceOffset: Int = value &* 32_768
+                let source = transformed + sourceOffset
+                for block in blocks {
+                    let kernelOffset: Int = (value &* 16 &+ block) &* 2048
+                    let kernel = w + kernelOffset
+                    for group in 0..<(tiles &+ 5) / 6 {
+                        let first: Int = min(group &* 6, tiles &- 6)
+                        let q0: Int = first &+ 0
+                        let o0: Int = (q0 / 28) &* 32 &+ q0 % 28
+                        let q1: Int = first &+ 1
+                        let o1: Int = (q1 / 28) &* 32 &+ q1 % 28
+                        let q2: Int = first &+ 2
+                        let o2: Int = (q2 / 28) &* 32 &+ q2 % 28
+                        let q3: Int = first &+ 3
+                        let o3: Int = (q3 / 28) &* 32 &+ q3 % 28
+                        let q4: Int = first &+ 4
+                        let o4: Int = (q4 / 28) &* 32 &+ q4 % 28
+                        let q5: Int = first &+ 5
+                        let o5: Int = (q5 / 28) &* 32 &+ q5 % 28
+                        var a0_0 = SIMD8<Float>()
+                        var a0_1 = SIMD8<Float>()
+                        var a0_2 = SIMD8<Float>()
+                        var a0_3 = SIMD8<Float>()
+                        var a0_4 = SIMD8<Float>()
+                        var a0_5 = SIMD8<Float>()
+                        var a1_0 = SIMD8<Float>()
+                        var a1_1 = SIMD8<Float>()
+                        var a1_2 = SIMD8<Float>()
+                        var a1_3 = SIMD8<Float>()
+                        var a1_4 = SIMD8<Float>()
+                        var a1_5 = SIMD8<Float>()
                         for ic in 0..<128 {
-                            let tap = tapBase + ic &* 3364
-                            let k = tapKernel + ic &* 16
+                            let tap = source + ic &* 256
+                            let k = kernel + ic &* 16
                             let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                             let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
@@ -761,32 +1096,89 @@ extension Vgg19 {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                    }
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+                        let productOffset0: Int = (q0 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
+                        let productOffset1: Int = (q1 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
+                        let productOffset2: Int = (q2 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
+                        let productOffset3: Int = (q3 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
+                        let productOffset4: Int = (q4 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
+                        let productOffset5: Int = (q5 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
                     }
                 }
             }
-        }
-        }
+            }
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(32, threads: threads) { filterVectors in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+            for f in filterVectors {
+                let bias = UnsafeRawPointer(w + (524_288 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                for q in 0..<tiles {
+                    let productOffset: Int = q &* 4096 &+ f &* 8
+                    let m = products + productOffset
+                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_1 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_2 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_3 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_0 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_1 = UnsafeRawPointer(m + 1280).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_2 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_3 = UnsafeRawPointer(m + 1792).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_0 = UnsafeRawPointer(m + 2048).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_1 = UnsafeRawPointer(m + 2304).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_2 = UnsafeRawPointer(m + 2560).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_3 = UnsafeRawPointer(m + 2816).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_0 = UnsafeRawPointer(m + 3072).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_1 = UnsafeRawPointer(m + 3328).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_2 = UnsafeRawPointer(m + 3584).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_3 = UnsafeRawPointer(m + 3840).loadUnaligned(as: SIMD8<Float>.self)
+                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                    let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
+                    for lane in 0..<8 {
+                        let planeOffset: Int = (f &* 8 &+ lane) &* 3136
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 56 &+ ow &+ 0
+                            let v = lanes[0 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 56 &+ ow &+ 1
+                            let v = lanes[8 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 56 &+ ow &+ 0
+                            let v = lanes[16 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 56 &+ ow &+ 1
+                            let v = lanes[24 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                    }
+                }
+            }
+            }
+            }
         }
     }
 
@@ -796,55 +1188,96 @@ extension Vgg19 {
     @inline(never)
     static func features_12(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×56×56   y: 256×56×56
-        // weight: (16 blocks, 3, 3, 256, 16)   bias: w[589_824..<590_080]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
-        Self.pad(x, channels: 256, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch, threads: threads)
-        Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for block in blocks {
-            let kernelOffset: Int = block &* 36_864
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 589_824 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<523 {
-                let first: Int = min(group &* 6, 3130)
-                let firstChannel = 0
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 56) &* 58 &+ (q0 % 56) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 56) &* 58 &+ (q1 % 56) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 56) &* 58 &+ (q2 % 56) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 56) &* 58 &+ (q3 % 56) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 56) &* 58 &+ (q4 % 56) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 56) &* 58 &+ (q5 % 56) &* 1
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<3 {
-                    for j in 0..<3 {
-                        let tapOffset: Int = i &* 58 &+ j &* 1 &+ firstChannel &* 3364
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 3 &+ j) &* 256 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
+        // weight: (16 values, 16 blocks, 256, 16): G g Gᵀ of each filter and input channel   bias: w[1_048_576..<1_048_832]
+        // Winograd F(2×2, 3×3): 28×28 tiles in bands of 4 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
+        Self.pad(x, channels: 256, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch, threads: threads)
+        let transformed = scratch + 979_968
+        let products = transformed + 524_288
+        for firstRow in stride(from: 0, to: 28, by: 4) {
+            let bandRows: Int = min(4, 28 &- firstRow)
+            let tiles: Int = bandRows &* 28
+            // input tiles to the transformed domain, input channels split over threads
+            Self.parallel(256, threads: threads) { inputChannels in
+            for ic in inputChannels {
+                for r in 0..<bandRows {
+                    let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
+                    let window = scratch + rowOffset
+                    let targetOffset: Int = ic &* 128 &+ r &* 32
+                    let target = transformed + targetOffset
+                    for tx in stride(from: 0, to: 32, by: 8) {
+                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                        let a1 = UnsafeRawPointer(window + (66 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b1 = UnsafeRawPointer(window + (68 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                        let a2 = UnsafeRawPointer(window + (132 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b2 = UnsafeRawPointer(window + (134 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                        let a3 = UnsafeRawPointer(window + (198 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b3 = UnsafeRawPointer(window + (200 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (32_768 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (65_536 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (98_304 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (131_072 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (163_840 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (196_608 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (229_376 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (262_144 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (294_912 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (327_680 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (360_448 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (393_216 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (425_984 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (458_752 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (491_520 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // sixteen products over input channels, blocks of 16 filters split over threads
+            Self.parallel(16, threads: threads) { blocks in
+            for value in 0..<16 {
+                let sourceOffset: Int = value &* 32_768
+                let source = transformed + sourceOffset
+                for block in blocks {
+                    let kernelOffset: Int = (value &* 16 &+ block) &* 4096
+                    let kernel = w + kernelOffset
+                    for group in 0..<(tiles &+ 5) / 6 {
+                        let first: Int = min(group &* 6, tiles &- 6)
+                        let q0: Int = first &+ 0
+                        let o0: Int = (q0 / 28) &* 32 &+ q0 % 28
+                        let q1: Int = first &+ 1
+                        let o1: Int = (q1 / 28) &* 32 &+ q1 % 28
+                        let q2: Int = first &+ 2
+                        let o2: Int = (q2 / 28) &* 32 &+ q2 % 28
+                        let q3: Int = first &+ 3
+                        let o3: Int = (q3 / 28) &* 32 &+ q3 % 28
+                        let q4: Int = first &+ 4
+                        let o4: Int = (q4 / 28) &* 32 &+ q4 % 28
+                        let q5: Int = first &+ 5
+                        let o5: Int = (q5 / 28) &* 32 &+ q5 % 28
+                        var a0_0 = SIMD8<Float>()
+                        var a0_1 = SIMD8<Float>()
+                        var a0_2 = SIMD8<Float>()
+                        var a0_3 = SIMD8<Float>()
+                        var a0_4 = SIMD8<Float>()
+                        var a0_5 = SIMD8<Float>()
+                        var a1_0 = SIMD8<Float>()
+                        var a1_1 = SIMD8<Float>()
+                        var a1_2 = SIMD8<Float>()
+                        var a1_3 = SIMD8<Float>()
+                        var a1_4 = SIMD8<Float>()
+                        var a1_5 = SIMD8<Float>()
                         for ic in 0..<256 {
-                            let tap = tapBase + ic &* 3364
-                            let k = tapKernel + ic &* 16
+                            let tap = source + ic &* 128
+                            let k = kernel + ic &* 16
                             let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                             let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
@@ -860,32 +1293,89 @@ extension Vgg19 {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                    }
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+                        let productOffset0: Int = (q0 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
+                        let productOffset1: Int = (q1 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
+                        let productOffset2: Int = (q2 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
+                        let productOffset3: Int = (q3 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
+                        let productOffset4: Int = (q4 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
+                        let productOffset5: Int = (q5 &* 16 &+ value) &* 256 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
                     }
                 }
             }
-        }
-        }
+            }
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(32, threads: threads) { filterVectors in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+            for f in filterVectors {
+                let bias = UnsafeRawPointer(w + (1_048_576 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                for q in 0..<tiles {
+                    let productOffset: Int = q &* 4096 &+ f &* 8
+                    let m = products + productOffset
+                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_1 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_2 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_3 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_0 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_1 = UnsafeRawPointer(m + 1280).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_2 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_3 = UnsafeRawPointer(m + 1792).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_0 = UnsafeRawPointer(m + 2048).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_1 = UnsafeRawPointer(m + 2304).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_2 = UnsafeRawPointer(m + 2560).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_3 = UnsafeRawPointer(m + 2816).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_0 = UnsafeRawPointer(m + 3072).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_1 = UnsafeRawPointer(m + 3328).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_2 = UnsafeRawPointer(m + 3584).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_3 = UnsafeRawPointer(m + 3840).loadUnaligned(as: SIMD8<Float>.self)
+                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                    let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
+                    for lane in 0..<8 {
+                        let planeOffset: Int = (f &* 8 &+ lane) &* 3136
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 56 &+ ow &+ 0
+                            let v = lanes[0 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 56 &+ ow &+ 1
+                            let v = lanes[8 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 56 &+ ow &+ 0
+                            let v = lanes[16 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 56 &+ ow &+ 1
+                            let v = lanes[24 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                    }
+                }
+            }
+            }
+            }
         }
     }
 
@@ -928,55 +1418,96 @@ extension Vgg19 {
     @inline(never)
     static func features_19(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×28×28   y: 512×28×28
-        // weight: (32 blocks, 3, 3, 256, 16)   bias: w[1_179_648..<1_180_160]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
-        Self.pad(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch, threads: threads)
-        Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for block in blocks {
-            let kernelOffset: Int = block &* 36_864
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 1_179_648 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<131 {
-                let first: Int = min(group &* 6, 778)
-                let firstChannel = 0
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 28) &* 30 &+ (q0 % 28) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 30 &+ (q1 % 28) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 30 &+ (q2 % 28) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 30 &+ (q3 % 28) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 30 &+ (q4 % 28) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 30 &+ (q5 % 28) &* 1
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<3 {
-                    for j in 0..<3 {
-                        let tapOffset: Int = i &* 30 &+ j &* 1 &+ firstChannel &* 900
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 3 &+ j) &* 256 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
+        // weight: (16 values, 32 blocks, 256, 16): G g Gᵀ of each filter and input channel   bias: w[2_097_152..<2_097_664]
+        // Winograd F(2×2, 3×3): 14×14 tiles in bands of 8 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
+        Self.pad(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch, threads: threads)
+        let transformed = scratch + 261_120
+        let products = transformed + 524_288
+        for firstRow in stride(from: 0, to: 14, by: 8) {
+            let bandRows: Int = min(8, 14 &- firstRow)
+            let tiles: Int = bandRows &* 14
+            // input tiles to the transformed domain, input channels split over threads
+            Self.parallel(256, threads: threads) { inputChannels in
+            for ic in inputChannels {
+                for r in 0..<bandRows {
+                    let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
+                    let window = scratch + rowOffset
+                    let targetOffset: Int = ic &* 128 &+ r &* 16
+                    let target = transformed + targetOffset
+                    for tx in stride(from: 0, to: 16, by: 8) {
+                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                        let a1 = UnsafeRawPointer(window + (34 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b1 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                        let a2 = UnsafeRawPointer(window + (68 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b2 = UnsafeRawPointer(window + (70 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                        let a3 = UnsafeRawPointer(window + (102 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b3 = UnsafeRawPointer(window + (104 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (32_768 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (65_536 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (98_304 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (131_072 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (163_840 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (196_608 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (229_376 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (262_144 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (294_912 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (327_680 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (360_448 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (393_216 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (425_984 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (458_752 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (491_520 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // sixteen products over input channels, blocks of 16 filters split over threads
+            Self.parallel(32, threads: threads) { blocks in
+            for value in 0..<16 {
+                let sourceOffset: Int = value &* 32_768
+                let source = transformed + sourceOffset
+                for block in blocks {
+                    let kernelOffset: Int = (value &* 32 &+ block) &* 4096
+                    let kernel = w + kernelOffset
+                    for group in 0..<(tiles &+ 5) / 6 {
+                        let first: Int = min(group &* 6, tiles &- 6)
+                        let q0: Int = first &+ 0
+                        let o0: Int = (q0 / 14) &* 16 &+ q0 % 14
+                        let q1: Int = first &+ 1
+                        let o1: Int = (q1 / 14) &* 16 &+ q1 % 14
+                        let q2: Int = first &+ 2
+                        let o2: Int = (q2 / 14) &* 16 &+ q2 % 14
+                        let q3: Int = first &+ 3
+                        let o3: Int = (q3 / 14) &* 16 &+ q3 % 14
+                        let q4: Int = first &+ 4
+                        let o4: Int = (q4 / 14) &* 16 &+ q4 % 14
+                        let q5: Int = first &+ 5
+                        let o5: Int = (q5 / 14) &* 16 &+ q5 % 14
+                        var a0_0 = SIMD8<Float>()
+                        var a0_1 = SIMD8<Float>()
+                        var a0_2 = SIMD8<Float>()
+                        var a0_3 = SIMD8<Float>()
+                        var a0_4 = SIMD8<Float>()
+                        var a0_5 = SIMD8<Float>()
+                        var a1_0 = SIMD8<Float>()
+                        var a1_1 = SIMD8<Float>()
+                        var a1_2 = SIMD8<Float>()
+                        var a1_3 = SIMD8<Float>()
+                        var a1_4 = SIMD8<Float>()
+                        var a1_5 = SIMD8<Float>()
                         for ic in 0..<256 {
-                            let tap = tapBase + ic &* 900
-                            let k = tapKernel + ic &* 16
+                            let tap = source + ic &* 128
+                            let k = kernel + ic &* 16
                             let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                             let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
@@ -992,32 +1523,89 @@ extension Vgg19 {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                    }
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+                        let productOffset0: Int = (q0 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
+                        let productOffset1: Int = (q1 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
+                        let productOffset2: Int = (q2 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
+                        let productOffset3: Int = (q3 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
+                        let productOffset4: Int = (q4 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
+                        let productOffset5: Int = (q5 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
                     }
                 }
             }
-        }
-        }
+            }
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(64, threads: threads) { filterVectors in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+            for f in filterVectors {
+                let bias = UnsafeRawPointer(w + (2_097_152 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                for q in 0..<tiles {
+                    let productOffset: Int = q &* 8192 &+ f &* 8
+                    let m = products + productOffset
+                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_1 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_2 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_3 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_0 = UnsafeRawPointer(m + 2048).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_1 = UnsafeRawPointer(m + 2560).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_2 = UnsafeRawPointer(m + 3072).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_3 = UnsafeRawPointer(m + 3584).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_0 = UnsafeRawPointer(m + 4096).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_1 = UnsafeRawPointer(m + 4608).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_2 = UnsafeRawPointer(m + 5120).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_3 = UnsafeRawPointer(m + 5632).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_0 = UnsafeRawPointer(m + 6144).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_1 = UnsafeRawPointer(m + 6656).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_2 = UnsafeRawPointer(m + 7168).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_3 = UnsafeRawPointer(m + 7680).loadUnaligned(as: SIMD8<Float>.self)
+                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                    let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
+                    for lane in 0..<8 {
+                        let planeOffset: Int = (f &* 8 &+ lane) &* 784
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 28 &+ ow &+ 0
+                            let v = lanes[0 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 28 &+ ow &+ 1
+                            let v = lanes[8 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 28 &+ ow &+ 0
+                            let v = lanes[16 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 28 &+ ow &+ 1
+                            let v = lanes[24 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                    }
+                }
+            }
+            }
+            }
         }
     }
 
@@ -1027,55 +1615,96 @@ extension Vgg19 {
     @inline(never)
     static func features_21(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×28×28   y: 512×28×28
-        // weight: (32 blocks, 3, 3, 512, 16)   bias: w[2_359_296..<2_359_808]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
-        Self.pad(x, channels: 512, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch, threads: threads)
-        Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for block in blocks {
-            let kernelOffset: Int = block &* 73_728
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 2_359_296 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in 0..<131 {
-                let first: Int = min(group &* 6, 778)
-                let firstChannel = 0
-                let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 28) &* 30 &+ (q0 % 28) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 30 &+ (q1 % 28) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 30 &+ (q2 % 28) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 30 &+ (q3 % 28) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 30 &+ (q4 % 28) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 30 &+ (q5 % 28) &* 1
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                for i in 0..<3 {
-                    for j in 0..<3 {
-                        let tapOffset: Int = i &* 30 &+ j &* 1 &+ firstChannel &* 900
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 3 &+ j) &* 512 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
+        // weight: (16 values, 32 blocks, 512, 16): G g Gᵀ of each filter and input channel   bias: w[4_194_304..<4_194_816]
+        // Winograd F(2×2, 3×3): 14×14 tiles in bands of 4 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
+        Self.pad(x, channels: 512, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch, threads: threads)
+        let transformed = scratch + 522_240
+        let products = transformed + 524_288
+        for firstRow in stride(from: 0, to: 14, by: 4) {
+            let bandRows: Int = min(4, 14 &- firstRow)
+            let tiles: Int = bandRows &* 14
+            // input tiles to the transformed domain, input channels split over threads
+            Self.parallel(512, threads: threads) { inputChannels in
+            for ic in inputChannels {
+                for r in 0..<bandRows {
+                    let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
+                    let window = scratch + rowOffset
+                    let targetOffset: Int = ic &* 64 &+ r &* 16
+                    let target = transformed + targetOffset
+                    for tx in stride(from: 0, to: 16, by: 8) {
+                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                        let a1 = UnsafeRawPointer(window + (34 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b1 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                        let a2 = UnsafeRawPointer(window + (68 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b2 = UnsafeRawPointer(window + (70 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                        let a3 = UnsafeRawPointer(window + (102 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b3 = UnsafeRawPointer(window + (104 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (32_768 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (65_536 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (98_304 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (131_072 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (163_840 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (196_608 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (229_376 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (262_144 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (294_912 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (327_680 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (360_448 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (393_216 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (425_984 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (458_752 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (491_520 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // sixteen products over input channels, blocks of 16 filters split over threads
+            Self.parallel(32, threads: threads) { blocks in
+            for value in 0..<16 {
+                let sourceOffset: Int = value &* 32_768
+                let source = transformed + sourceOffset
+                for block in blocks {
+                    let kernelOffset: Int = (value &* 32 &+ block) &* 8192
+                    let kernel = w + kernelOffset
+                    for group in 0..<(tiles &+ 5) / 6 {
+                        let first: Int = min(group &* 6, tiles &- 6)
+                        let q0: Int = first &+ 0
+                        let o0: Int = (q0 / 14) &* 16 &+ q0 % 14
+                        let q1: Int = first &+ 1
+                        let o1: Int = (q1 / 14) &* 16 &+ q1 % 14
+                        let q2: Int = first &+ 2
+                        let o2: Int = (q2 / 14) &* 16 &+ q2 % 14
+                        let q3: Int = first &+ 3
+                        let o3: Int = (q3 / 14) &* 16 &+ q3 % 14
+                        let q4: Int = first &+ 4
+                        let o4: Int = (q4 / 14) &* 16 &+ q4 % 14
+                        let q5: Int = first &+ 5
+                        let o5: Int = (q5 / 14) &* 16 &+ q5 % 14
+                        var a0_0 = SIMD8<Float>()
+                        var a0_1 = SIMD8<Float>()
+                        var a0_2 = SIMD8<Float>()
+                        var a0_3 = SIMD8<Float>()
+                        var a0_4 = SIMD8<Float>()
+                        var a0_5 = SIMD8<Float>()
+                        var a1_0 = SIMD8<Float>()
+                        var a1_1 = SIMD8<Float>()
+                        var a1_2 = SIMD8<Float>()
+                        var a1_3 = SIMD8<Float>()
+                        var a1_4 = SIMD8<Float>()
+                        var a1_5 = SIMD8<Float>()
                         for ic in 0..<512 {
-                            let tap = tapBase + ic &* 900
-                            let k = tapKernel + ic &* 16
+                            let tap = source + ic &* 64
+                            let k = kernel + ic &* 16
                             let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                             let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
@@ -1091,32 +1720,89 @@ extension Vgg19 {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                    }
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
+                        let productOffset0: Int = (q0 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
+                        let productOffset1: Int = (q1 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
+                        let productOffset2: Int = (q2 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
+                        let productOffset3: Int = (q3 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
+                        let productOffset4: Int = (q4 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
+                        let productOffset5: Int = (q5 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
                     }
                 }
             }
-        }
-        }
+            }
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(64, threads: threads) { filterVectors in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+            for f in filterVectors {
+                let bias = UnsafeRawPointer(w + (4_194_304 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                for q in 0..<tiles {
+                    let productOffset: Int = q &* 8192 &+ f &* 8
+                    let m = products + productOffset
+                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_1 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_2 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_3 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_0 = UnsafeRawPointer(m + 2048).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_1 = UnsafeRawPointer(m + 2560).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_2 = UnsafeRawPointer(m + 3072).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_3 = UnsafeRawPointer(m + 3584).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_0 = UnsafeRawPointer(m + 4096).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_1 = UnsafeRawPointer(m + 4608).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_2 = UnsafeRawPointer(m + 5120).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_3 = UnsafeRawPointer(m + 5632).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_0 = UnsafeRawPointer(m + 6144).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_1 = UnsafeRawPointer(m + 6656).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_2 = UnsafeRawPointer(m + 7168).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_3 = UnsafeRawPointer(m + 7680).loadUnaligned(as: SIMD8<Float>.self)
+                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                    let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
+                    for lane in 0..<8 {
+                        let planeOffset: Int = (f &* 8 &+ lane) &* 784
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 28 &+ ow &+ 0
+                            let v = lanes[0 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 28 &+ ow &+ 1
+                            let v = lanes[8 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 28 &+ ow &+ 0
+                            let v = lanes[16 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 28 &+ ow &+ 1
+                            let v = lanes[24 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                    }
+                }
+            }
+            }
+            }
         }
     }
 
@@ -1160,100 +1846,194 @@ extension Vgg19 {
     @inline(never)
     static func features_28(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 512×14×14
-        // weight: (32 blocks, 3, 3, 512, 16)   bias: w[2_359_296..<2_359_808]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
-        Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
-        Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for block in blocks {
-            let kernelOffset: Int = block &* 73_728
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 2_359_296 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for firstChannel in stride(from: 0, to: 512, by: 16) {
-                for group in 0..<33 {
-                    let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + group &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 14) &* 16 &+ (q0 % 14) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 14) &* 16 &+ (q1 % 14) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 14) &* 16 &+ (q2 % 14) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 14) &* 16 &+ (q3 % 14) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 14) &* 16 &+ (q4 % 14) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 14) &* 16 &+ (q5 % 14) &* 1
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<3 {
-                        for j in 0..<3 {
-                            let tapOffset: Int = i &* 16 &+ j &* 1 &+ firstChannel &* 256
-                            let tapBase = scratch + tapOffset
-                            let weightOffset: Int = ((i &* 3 &+ j) &* 512 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<16 {
-                                let tap = tapBase + ic &* 256
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
+        // weight: (16 values, 32 blocks, 512, 16): G g Gᵀ of each filter and input channel   bias: w[4_194_304..<4_194_816]
+        // Winograd F(2×2, 3×3): 7×7 tiles in bands of 7 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
+        Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch, threads: threads)
+        let transformed = scratch + 147_456
+        let products = transformed + 458_752
+        for firstRow in stride(from: 0, to: 7, by: 7) {
+            let bandRows: Int = min(7, 7 &- firstRow)
+            let tiles: Int = bandRows &* 7
+            // input tiles to the transformed domain, input channels split over threads
+            Self.parallel(512, threads: threads) { inputChannels in
+            for ic in inputChannels {
+                for r in 0..<bandRows {
+                    let rowOffset: Int = ic &* 288 &+ (firstRow &+ r) &* 36
+                    let window = scratch + rowOffset
+                    let targetOffset: Int = ic &* 56 &+ r &* 8
+                    let target = transformed + targetOffset
+                    for tx in stride(from: 0, to: 8, by: 8) {
+                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                        let a1 = UnsafeRawPointer(window + (18 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b1 = UnsafeRawPointer(window + (20 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                        let a2 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b2 = UnsafeRawPointer(window + (38 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                        let a3 = UnsafeRawPointer(window + (54 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let b3 = UnsafeRawPointer(window + (56 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (28_672 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (57_344 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (86_016 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (114_688 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (143_360 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (172_032 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (200_704 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (229_376 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (258_048 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (286_720 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (315_392 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (344_064 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (372_736 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (401_408 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (430_080 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // sixteen products over input channels, blocks of 16 filters split over threads
+            Self.parallel(32, threads: threads) { blocks in
+            for value in 0..<16 {
+                let sourceOffset: Int = value &* 28_672
+                let source = transformed + sourceOffset
+                for block in blocks {
+                    let kernelOffset: Int = (value &* 32 &+ block) &* 8192
+                    let kernel = w + kernelOffset
+                    for group in 0..<(tiles &+ 5) / 6 {
+                        let first: Int = min(group &* 6, tiles &- 6)
+                        let q0: Int = first &+ 0
+                        let o0: Int = (q0 / 7) &* 8 &+ q0 % 7
+                        let q1: Int = first &+ 1
+                        let o1: Int = (q1 / 7) &* 8 &+ q1 % 7
+                        let q2: Int = first &+ 2
+                        let o2: Int = (q2 / 7) &* 8 &+ q2 % 7
+                        let q3: Int = first &+ 3
+                        let o3: Int = (q3 / 7) &* 8 &+ q3 % 7
+                        let q4: Int = first &+ 4
+                        let o4: Int = (q4 / 7) &* 8 &+ q4 % 7
+                        let q5: Int = first &+ 5
+                        let o5: Int = (q5 / 7) &* 8 &+ q5 % 7
+                        var a0_0 = SIMD8<Float>()
+                        var a0_1 = SIMD8<Float>()
+                        var a0_2 = SIMD8<Float>()
+                        var a0_3 = SIMD8<Float>()
+                        var a0_4 = SIMD8<Float>()
+                        var a0_5 = SIMD8<Float>()
+                        var a1_0 = SIMD8<Float>()
+                        var a1_1 = SIMD8<Float>()
+                        var a1_2 = SIMD8<Float>()
+                        var a1_3 = SIMD8<Float>()
+                        var a1_4 = SIMD8<Float>()
+                        var a1_5 = SIMD8<Float>()
+                        for ic in 0..<512 {
+                            let tap = source + ic &* 56
+                            let k = kernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        }
+                        let productOffset0: Int = (q0 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
+                        let productOffset1: Int = (q1 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
+                        let productOffset2: Int = (q2 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
+                        let productOffset3: Int = (q3 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
+                        let productOffset4: Int = (q4 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
+                        let productOffset5: Int = (q5 &* 16 &+ value) &* 512 &+ block &* 16
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                    }
+                }
+            }
+            }
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(64, threads: threads) { filterVectors in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+            for f in filterVectors {
+                let bias = UnsafeRawPointer(w + (4_194_304 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                for q in 0..<tiles {
+                    let productOffset: Int = q &* 8192 &+ f &* 8
+                    let m = products + productOffset
+                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_1 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_2 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_3 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_0 = UnsafeRawPointer(m + 2048).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_1 = UnsafeRawPointer(m + 2560).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_2 = UnsafeRawPointer(m + 3072).loadUnaligned(as: SIMD8<Float>.self)
+                    let m1_3 = UnsafeRawPointer(m + 3584).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_0 = UnsafeRawPointer(m + 4096).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_1 = UnsafeRawPointer(m + 4608).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_2 = UnsafeRawPointer(m + 5120).loadUnaligned(as: SIMD8<Float>.self)
+                    let m2_3 = UnsafeRawPointer(m + 5632).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_0 = UnsafeRawPointer(m + 6144).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_1 = UnsafeRawPointer(m + 6656).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_2 = UnsafeRawPointer(m + 7168).loadUnaligned(as: SIMD8<Float>.self)
+                    let m3_3 = UnsafeRawPointer(m + 7680).loadUnaligned(as: SIMD8<Float>.self)
+                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                    let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
+                    for lane in 0..<8 {
+                        let planeOffset: Int = (f &* 8 &+ lane) &* 196
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 14 &+ ow &+ 0
+                            let v = lanes[0 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 0) &* 14 &+ ow &+ 1
+                            let v = lanes[8 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 14 &+ ow &+ 0
+                            let v = lanes[16 &+ lane]
+                            y[index] = max(v, 0)
+                        }
+                        do {
+                            let index: Int = planeOffset &+ (oh &+ 1) &* 14 &+ ow &+ 1
+                            let v = lanes[24 &+ lane]
+                            y[index] = max(v, 0)
                         }
                     }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
                 }
             }
-            for group in 0..<33 {
-                let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + group &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
             }
-        }
-        }
+            }
         }
     }
 
@@ -1644,6 +2424,39 @@ extension Vgg19 {
                 for t in 0..<taps {
                     for r in 0..<32 {
                         p[offset + ((b * channels + c) * taps + t) * 32 + r] = plain[((b * 32 + r) * channels + c) * taps + t]
+                    }
+                }
+            }
+        }
+    }
+
+    /// Transforms 3×3 conv weights (filters, channels, 3, 3) to Winograd F(2×2, 3×3)'s domain, U = G g Gᵀ with
+    /// G = (1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1), stored (16 values, filters / 16, channels, 16): a product reads the
+    /// sixteen filters of a block for one value and channel as two vectors. Computed in Double.
+    static func winogradFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int) {
+        let plain = Array(p[offset..<(offset + filters * channels * 9)])
+        let blocks = filters / 16
+        for k in 0..<filters {
+            for c in 0..<channels {
+                let g = (k * channels + c) * 9
+                func tap(_ i: Int, _ j: Int) -> Double { Double(plain[g + 3 * i + j]) }
+                for i in 0..<4 {
+                    // Row i of G g: (G row i) · g.
+                    var row = (0.0, 0.0, 0.0)
+                    for j in 0..<3 {
+                        let value: Double
+                        switch i {
+                        case 0: value = tap(0, j)
+                        case 1: value = (tap(0, j) + tap(1, j) + tap(2, j)) / 2
+                        case 2: value = (tap(0, j) - tap(1, j) + tap(2, j)) / 2
+                        default: value = tap(2, j)
+                        }
+                        if j == 0 { row.0 = value } else if j == 1 { row.1 = value } else { row.2 = value }
+                    }
+                    // (G g) Gᵀ along the row.
+                    let transformed = [row.0, (row.0 + row.1 + row.2) / 2, (row.0 - row.1 + row.2) / 2, row.2]
+                    for j in 0..<4 {
+                        p[offset + (((4 * i + j) * blocks + k / 16) * channels + c) * 16 + k % 16] = Float(transformed[j])
                     }
                 }
             }

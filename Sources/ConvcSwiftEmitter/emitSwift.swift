@@ -71,9 +71,9 @@ struct Emitter {
             var slot = ParameterSlots()
             switch layer.op {
             case .conv(let c) where tiling.convolutionKind(c, output: layer.outputShape) != .depthwise:
-                // Blocked layout: filters padded to whole blocks.
+                // Blocked layout: filters padded to whole blocks (or Winograd's transformed filters).
                 let filters = tiling.paddedFilters(c)
-                let weights = filters * layer.parameters[0].elementCount / c.filters
+                let weights = tiling.weightFloats(c, kind: tiling.convolutionKind(c, output: layer.outputShape))
                 slot = ParameterSlots(weight: parameterFloats, bias: parameterFloats + weights, count: weights + filters)
                 scratchFloats = max(scratchFloats, tiling.paddedCopyFloats(c, input: model.layers[layer.inputs[0]].outputShape, output: layer.outputShape))
             case .conv(let c), .convTranspose(let c):
@@ -260,7 +260,9 @@ struct Emitter {
                     }
                     defer {
                         let kind = tiling.convolutionKind(c, output: layer.outputShape)
-                        if case .conv = layer.op, kind == .channelVectors {
+                        if case .conv = layer.op, kind == .winograd {
+                            w.line("Self.winogradFilters(&p, at: \(literal(slot.weight)), filters: \(c.filters), channels: \(c.inChannels))")
+                        } else if case .conv = layer.op, kind == .channelVectors {
                             w.line("Self.vectorFilters(&p, at: \(literal(slot.weight)), filters: \(c.filters), channels: \(c.inChannels), taps: \(c.kernel.h * c.kernel.w))")
                         } else if case .conv = layer.op, kind != .depthwise {
                             w.line("Self.blockFilters(&p, at: \(literal(slot.weight)), filters: \(c.filters), groups: \(c.groups), channels: \(c.inChannels / c.groups), taps: \(c.kernel.h * c.kernel.w), block: \(tiling.weightBlock(kind)))")

@@ -281,6 +281,39 @@ extension TYPE {
         }
     }
 
+    /// Transforms 3×3 conv weights (filters, channels, 3, 3) to Winograd F(2×2, 3×3)'s domain, U = G g Gᵀ with
+    /// G = (1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1), stored (16 values, filters / 16, channels, 16): a product reads the
+    /// sixteen filters of a block for one value and channel as two vectors. Computed in Double.
+    static func winogradFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int) {
+        let plain = Array(p[offset..<(offset + filters * channels * 9)])
+        let blocks = filters / 16
+        for k in 0..<filters {
+            for c in 0..<channels {
+                let g = (k * channels + c) * 9
+                func tap(_ i: Int, _ j: Int) -> Double { Double(plain[g + 3 * i + j]) }
+                for i in 0..<4 {
+                    // Row i of G g: (G row i) · g.
+                    var row = (0.0, 0.0, 0.0)
+                    for j in 0..<3 {
+                        let value: Double
+                        switch i {
+                        case 0: value = tap(0, j)
+                        case 1: value = (tap(0, j) + tap(1, j) + tap(2, j)) / 2
+                        case 2: value = (tap(0, j) - tap(1, j) + tap(2, j)) / 2
+                        default: value = tap(2, j)
+                        }
+                        if j == 0 { row.0 = value } else if j == 1 { row.1 = value } else { row.2 = value }
+                    }
+                    // (G g) Gᵀ along the row.
+                    let transformed = [row.0, (row.0 + row.1 + row.2) / 2, (row.0 - row.1 + row.2) / 2, row.2]
+                    for j in 0..<4 {
+                        p[offset + (((4 * i + j) * blocks + k / 16) * channels + c) * 16 + k % 16] = Float(transformed[j])
+                    }
+                }
+            }
+        }
+    }
+
     /// Rearranges conv weights from (filters, channels, taps) to blocks of `block` filters, tap-major:
     /// (groups · blocks, taps, channels, block), zero filling each group's last block, so the inner loop reads the
     /// block's weights for one channel and tap from one place.

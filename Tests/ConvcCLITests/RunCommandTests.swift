@@ -124,8 +124,8 @@ import Testing
     }
 
     /// One conv of each kernel either target picks (pixel vectors flat and phased, pixel groups plain and in
-    /// chunks with a fused residual, channel vectors, 1×1 pixel tiles, stride 3, depthwise), compiled and checked
-    /// against the interpreter for both register files.
+    /// chunks with a fused residual, Winograd on an odd map, channel vectors, 1×1 pixel tiles, stride 3,
+    /// depthwise), compiled and checked against the interpreter for both register files.
     @Test(arguments: ["avx2", "avx512"])
     func everyKernelAgreesWithTheInterpreter(target: String) throws {
         let spec = FileManager.default.temporaryDirectory.appendingPathComponent("kernels-\(UUID().uuidString).yaml")
@@ -136,9 +136,10 @@ import Testing
               - relu
               - conv: { name: strided, filters: 32, kernel: 3, stride: 2, padding: 1 }
               - relu6
+              - conv: { name: winograd, filters: 32, kernel: 3, padding: [1, 0, 1, 0] }
               - conv: { name: pointwise, filters: 24, kernel: 1 }
               - conv: { name: depthwise, depthwise: true, kernel: 3, padding: 1 }
-              - conv: { name: blocked, filters: 20, kernel: 3, stride: 3, padding: 1 }
+              - conv: { name: blocked, filters: 20, kernel: 3, stride: 3 }
               - conv: { name: widen, filters: 32, kernel: 1 }
               - residual:
                   body:
@@ -151,11 +152,13 @@ import Testing
               - dense: { name: fc, units: 10 }
             """.write(to: spec, atomically: true, encoding: .utf8)
         let source = try convc("emit", spec.path, "--target", target).stdout
-        let tiles = source.split(separator: "\n").filter { $0.contains("// tile: ") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        let tiles = source.split(separator: "\n").filter { $0.contains("// tile: ") || $0.contains("// Winograd") }
+            .map { $0.trimmingCharacters(in: .whitespaces) }
         if target == "avx2" {
             #expect(tiles == [
                 "// tile: 4 filters × 3 vectors of 8 positions",
                 "// tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast",
+                "// Winograd F(2×2, 3×3): 8×8 tiles in bands of 8 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast",
                 "// tile: 4 filters × 3 vectors of 8 pixels",
                 "// tile: 4 filters × 3 vectors of 8 pixels",
                 "// tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16",
@@ -165,10 +168,11 @@ import Testing
             #expect(tiles == [
                 "// tile: 8 filters × 2 vectors of 16 positions",
                 "// tile: 32 channels × 4 pixels of an output row, sixteen channels to a vector",
+                "// tile: 32 channels × 8 pixels of an output row, sixteen channels to a vector",
                 "// tile: 8 filters × 2 vectors of 16 pixels",
-                "// tile: 32 channels × 12 pixels of an output row, sixteen channels to a vector",
-                "// tile: 32 channels × 6 pixels of an output row, sixteen channels to a vector",
-                "// tile: 32 channels × 6 pixels of an output row, sixteen channels to a vector",
+                "// tile: 32 channels × 13 pixels of an output row, sixteen channels to a vector",
+                "// tile: 32 channels × 5 pixels of an output row, sixteen channels to a vector",
+                "// tile: 32 channels × 5 pixels of an output row, sixteen channels to a vector",
             ])
         }
         let run = try convc("verify", spec.path, "--runs", "1", "--target", target)

@@ -118,20 +118,26 @@ let generatedTolerance: Float = 1e-4
 
     @Test func resNet18ConvsPickTheirKernelsForSixteenRegisters() throws {
         let source = try String(contentsOf: packageRoot.appendingPathComponent("generated/resnet18.swift"), encoding: .utf8)
-        // every conv with at least 64 multiply-adds per output: 16 channels × 6 pixels anywhere in the map, whatever
-        // the stride or kernel (conv1 is 7×7 stride 2 over 3 channels: 147)
-        for name in ["conv1", "layer1_0_conv1", "layer3_0_conv1", "layer4_0_conv2", "layer4_0_downsample_0"] {
+        // stride-1 3×3 convs from 56×56 down to 7×7: Winograd F(2×2, 3×3), in bands of tile rows (56×56 with
+        // 64 channels: 16 rows of 28 tiles, so that one value's transformed inputs are 128 KB)
+        #expect(body("layer1_0_conv1", in: source).contains("Winograd F(2×2, 3×3): 28×28 tiles in bands of 16 tile rows"))
+        #expect(body("layer4_0_conv2", in: source).contains("Winograd F(2×2, 3×3): 4×4 tiles in bands of 4 tile rows"))
+        // other convs with at least 64 multiply-adds per output: 16 channels × 6 pixels anywhere in the map,
+        // whatever the stride or kernel (conv1 is 7×7 stride 2 over 3 channels: 147)
+        for name in ["conv1", "layer3_0_conv1", "layer4_0_downsample_0"] {
             #expect(body(name, in: source).contains("tile: 16 channels (2 vectors) × 6 output pixels"), "\(name)")
         }
-        // 14×14 and 7×7 maps sum their input channels in chunks: 16 for 3×3 kernels, 64 for 1×1
-        #expect(body("layer3_0_conv2", in: source).contains("input channels in chunks of 16"))
+        // 14×14 and 7×7 maps sum their input channels in chunks (64 for 1×1); 28×28 ones with 128 KB of weights
+        // per block too (16 for 3×3)
         #expect(body("layer4_0_downsample_0", in: source).contains("input channels in chunks of 64"))
-        #expect(!body("layer1_0_conv1", in: source).contains("chunks"))
+        #expect(body("layer4_0_conv1", in: source).contains("input channels in chunks of 16"))
+        #expect(!body("layer2_0_conv1", in: source).contains("chunks"))
         // a padded conv reads a zero-padded copy; the 1×1 projection reads its input directly
-        #expect(body("layer1_0_conv1", in: source).contains("Self.pad("))
+        #expect(body("layer3_0_conv1", in: source).contains("Self.pad("))
         #expect(!body("layer4_0_downsample_0", in: source).contains("Self.pad("))
-        // the residual add and the relu after it run in the projection's output loop
+        // the residual add and the relu after it run in the projection's output loop, and in Winograd's
         #expect(body("layer4_0_downsample_0", in: source).contains("+ x1[outputOffset &+ p]"))
+        #expect(body("layer1_0_conv2", in: source).contains("+ x1[index]"))
         // the max pool combines rows on the thread's stack: no padded copy of its 64×112×112 input
         #expect(body("maxpool", in: source).contains("withUnsafeTemporaryAllocation") && !body("maxpool", in: source).contains("Self.pad"))
     }

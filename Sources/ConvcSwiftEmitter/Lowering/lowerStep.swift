@@ -163,6 +163,10 @@ extension Emitter {
             lowerPixelGroups(c, input: input, output: output, step: step, into: &w)
             return
         }
+        if kind == .winograd {
+            lowerWinograd(c, input: input, output: output, step: step, into: &w)
+            return
+        }
         if kind == .pointwise && plane >= tiling.pixelTile {
             lowerPointwise(c, output: output, step: step, into: &w)
             return
@@ -349,8 +353,9 @@ extension Emitter {
 
     /// Vectors of output channels × a group of output pixels (consecutive in the map, across row ends), summed
     /// over taps and input channels with each input value broadcast. Every pixel's input is found through its own
-    /// offset, so strides, row ends and narrow maps cost nothing. Deep layers on small maps sum their input
-    /// channels in chunks whose weights and inputs stay in L1, keeping partial sums between chunks.
+    /// offset, so strides, row ends and narrow maps cost nothing. The map goes in bands of groups whose input
+    /// stays in L2 while every block of channels reads it. Deep layers sum their input channels in chunks whose
+    /// weights (and, on small maps, inputs) stay in L1, keeping the band's partial sums between chunks.
     func lowerPixelGroups(_ c: Convolution, input: Shape, output: Shape, step: PlannedStep, into w: inout SwiftWriter) {
         let slot = slots[step.layer]!
         let (lanes, vector, vectors, pixels) = (tiling.lanes, tiling.vector, tiling.groupVectors, tiling.groupPixels)
@@ -363,11 +368,19 @@ extension Emitter {
         let rows = padded ? input.height + c.padding.top + c.padding.bottom : input.height
         let columns = padded ? input.width + c.padding.left + c.padding.right : input.width
         let source = padded ? "scratch" : "x"
-        // Small maps are read by every group of pixels: their weights (from L2) and inputs would not stay in L1
-        // (measured at 7×7: 512→512 3×3 from 66 to 80 GFLOP/s, 1024→1024 1×1 from 56 to 78).
+        // Every group of pixels reads all of its block's weights: past 128 KB they stream from L2 or beyond, and
+        // on small maps the inputs every group reads would not stay in L1 either (measured at 7×7: 512→512 3×3
+        // from 66 to 80 GFLOP/s, 1024→1024 1×1 from 56 to 78; at 28×28, 512→512 3×3 from 75 to 86).
         let chunk = taps == 1 ? 64 : 16
-        let chunked = plane <= 14 * 14 && c.inChannels > chunk && c.inChannels % chunk == 0
+        let chunked = c.inChannels > chunk && c.inChannels % chunk == 0
+            && (plane <= 14 * 14 || c.inChannels * taps * channels * 4 > 128 * 1024)
         let chunkChannels = chunked ? chunk : c.inChannels
+        // Output rows whose input (all channels) fits in about 128 KB, at least one; at most 64 groups with
+        // chunks (their partial sums, 48 KB, stay in L1 and L2). A 1×1 stride-2 projection read its 3.2 MB input
+        // from L3 once per block without bands (ResNet-50's 256→512 at 28×28: 45 GFLOP/s).
+        let inputRowBytes = c.inChannels * columns * 4
+        let bandRows = max(1, ((128 * 1024 / inputRowBytes) - (c.kernel.h - 1) * c.dilation.h) / c.stride.h)
+        let bandGroups = min(groups, chunked ? 64 : groups, max(1, bandRows * output.width / pixels))
         let tileVectors = vectors * pixels
         w.comment("weight: (\(blocks) blocks, \(c.kernel.h), \(c.kernel.w), \(c.inChannels), \(channels))   bias: w[\(literal(slot.bias - slot.weight))..<\(literal(slot.count))]")
         w.comment("tile: \(channels) channels (\(vectors) vectors) × \(pixels) output pixels, each input value broadcast" + (chunked ? "; input channels in chunks of \(chunk)" : ""))
@@ -377,8 +390,9 @@ extension Emitter {
         // Blocks write disjoint output channels and only read the input, so threads split them. Tile slots are
         // every other vector (see lowerPointwise); with chunks, each group of pixels keeps its partial sums.
         w.line("Self.parallel(\(blocks), threads: threads) { blocks in")
-        w.line("withUnsafeTemporaryAllocation(of: \(vector).self, capacity: \(literal(2 * tileVectors * (chunked ? groups : 1)))) { tiles in")
+        w.line("withUnsafeTemporaryAllocation(of: \(vector).self, capacity: \(literal(2 * tileVectors * (chunked ? bandGroups : 1)))) { tiles in")
         w.line("let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)")
+        w.line("for band in stride(from: 0, to: \(groups), by: \(bandGroups)) {")
         w.block("for block in blocks") { w in
             w.line("let kernelOffset: Int = block &* \(literal(c.inChannels * taps * channels))")
             w.line("let kernel = w + kernelOffset")
@@ -387,14 +401,14 @@ extension Emitter {
                 w.line("let bias\(v) = UnsafeRawPointer(w + (biasOffset &+ \(lanes * v))).loadUnaligned(as: \(vector).self)")
             }
             func groupLoop(_ body: (inout SwiftWriter) -> Void, into w: inout SwiftWriter) {
-                w.block("for group in 0..<\(groups)") { w in
+                w.block("for group in band..<min(band &+ \(bandGroups), \(groups))") { w in
                     // The last group shifts back to end at the map's end; a few pixels are computed twice.
                     w.line("let first: Int = min(group &* \(pixels), \(plane - pixels))")
                     body(&w)
                 }
             }
             func accumulate(_ w: inout SwiftWriter) {
-                w.line("let tile = tiles.baseAddress! + \(chunked ? "group &* \(2 * tileVectors)" : "0")")
+                w.line("let tile = tiles.baseAddress! + \(chunked ? "(group &- band) &* \(2 * tileVectors)" : "0")")
                 for p in 0..<pixels {
                     // The input offset of pixel p of the group: its window's top-left corner.
                     w.line("let q\(p): Int = first &+ \(p)")
@@ -433,7 +447,7 @@ extension Emitter {
             // The tile in memory goes out channel by channel (the output is channels-first), with the residual
             // and the activation.
             func writeOut(_ w: inout SwiftWriter) {
-                w.line("let tileLanes = lanes + \(chunked ? "group &* \(2 * tileVectors * lanes)" : "0")")
+                w.line("let tileLanes = lanes + \(chunked ? "(group &- band) &* \(2 * tileVectors * lanes)" : "0")")
                 w.block("for oc in 0..<\(channels)") { w in
                     w.line("let outputOffset: Int = (block &* \(channels) &+ oc) &* \(literal(plane)) &+ first")
                     w.line("let lane: Int = (oc / \(lanes)) &* \(2 * pixels * lanes) &+ oc % \(lanes)")
@@ -458,6 +472,152 @@ extension Emitter {
         }
         w.line("}")
         w.line("}")
+        w.line("}")
+    }
+
+    /// Winograd's F(2×2, 3×3) in bands of tile rows: the band's 4×4 input tiles go to the transformed domain
+    /// (Bᵀ d B, eight tiles at a time), sixteen products over channels run as pixel groups whose "pixels" are tiles
+    /// (16 filters × 6 tiles in registers, each transformed input broadcast), and each 2×2 output tile comes back
+    /// as Aᵀ m A, eight filters at a time, with the bias, the residual and the activation.
+    func lowerWinograd(_ c: Convolution, input: Shape, output: Shape, step: PlannedStep, into w: inout SwiftWriter) {
+        let slot = slots[step.layer]!
+        let plan = WinogradPlan(c, input: input, output: output)
+        let (vectors, pixels, channels) = (tiling.groupVectors, tiling.groupPixels, tiling.groupChannels)
+        let (inChannels, filters) = (c.inChannels, c.filters)
+        let blocks = filters / channels
+        let (columns, tileColumns, vectorColumns) = (plan.columns, plan.tileColumns, plan.vectorColumns)
+        let planeFloats = plan.rows * columns
+        // Floats of one transformed value of one input channel: the band's tiles, rows `vectorColumns` apart.
+        let valueStride = plan.bandRows * vectorColumns
+        let biasOffset = slot.bias - slot.weight
+        w.comment("weight: (16 values, \(blocks) blocks, \(inChannels), \(channels)): G g Gᵀ of each filter and input channel   bias: w[\(literal(biasOffset))..<\(literal(slot.count))]")
+        w.comment("Winograd F(2×2, 3×3): \(plan.tileRows)×\(tileColumns) tiles in bands of \(plan.bandRows) tile rows; products: \(channels) filters × \(pixels) tiles, each transformed input broadcast")
+        w.line("Self.pad(x, channels: \(inChannels), height: \(input.height), width: \(input.width), top: \(c.padding.top), left: \(c.padding.left), rows: \(plan.rows), columns: \(columns), into: scratch, threads: threads)")
+        w.line("let transformed = scratch + \(literal(plan.paddedFloats))")
+        w.line("let products = transformed + \(literal(plan.transformedFloats))")
+        w.block("for firstRow in stride(from: 0, to: \(plan.tileRows), by: \(plan.bandRows))") { w in
+            w.line("let bandRows: Int = min(\(plan.bandRows), \(plan.tileRows) &- firstRow)")
+            w.line("let tiles: Int = bandRows &* \(tileColumns)")
+            // Bᵀ d B on eight tiles of a tile row at once: tile t's window starts at column 2t, so its four
+            // columns are the even and odd lanes of sixteen values from 2t and from 2t + 2.
+            w.comment("input tiles to the transformed domain, input channels split over threads")
+            w.line("Self.parallel(\(inChannels), threads: threads) { inputChannels in")
+            w.block("for ic in inputChannels") { w in
+                w.block("for r in 0..<bandRows") { w in
+                    w.line("let rowOffset: Int = ic &* \(literal(planeFloats)) &+ (firstRow &+ r) &* \(2 * columns)")
+                    w.line("let window = scratch + rowOffset")
+                    w.line("let targetOffset: Int = ic &* \(literal(valueStride)) &+ r &* \(vectorColumns)")
+                    w.line("let target = transformed + targetOffset")
+                    w.block("for tx in stride(from: 0, to: \(vectorColumns), by: 8)") { w in
+                        for r in 0..<4 {
+                            w.line("let a\(r) = UnsafeRawPointer(window + (\(r * columns) &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)")
+                            w.line("let b\(r) = UnsafeRawPointer(window + (\(r * columns + 2) &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)")
+                            w.line("let d\(r)_0 = a\(r).evenHalf, d\(r)_1 = a\(r).oddHalf, d\(r)_2 = b\(r).evenHalf, d\(r)_3 = b\(r).oddHalf")
+                        }
+                        for j in 0..<4 {
+                            w.line("let t0_\(j) = d0_\(j) - d2_\(j), t1_\(j) = d1_\(j) + d2_\(j), t2_\(j) = d2_\(j) - d1_\(j), t3_\(j) = d1_\(j) - d3_\(j)")
+                        }
+                        for i in 0..<4 {
+                            let values = ["t\(i)_0 - t\(i)_2", "t\(i)_1 + t\(i)_2", "t\(i)_2 - t\(i)_1", "t\(i)_1 - t\(i)_3"]
+                            for j in 0..<4 {
+                                let offset = literal((4 * i + j) * inChannels * valueStride)
+                                w.line("UnsafeMutableRawPointer(target + (\(offset) &+ tx)).storeBytes(of: \(values[j]), as: SIMD8<Float>.self)")
+                            }
+                        }
+                    }
+                }
+            }
+            w.line("}")
+            // Product `value`: m[tile][value][filters] = Σ over input channels of U[value][filters][channel] ·
+            // V[value][channel][tile], 16 filters × 6 tiles in registers.
+            w.comment("sixteen products over input channels, blocks of \(channels) filters split over threads")
+            w.line("Self.parallel(\(blocks), threads: threads) { blocks in")
+            w.block("for value in 0..<16") { w in
+                w.line("let sourceOffset: Int = value &* \(literal(inChannels * valueStride))")
+                w.line("let source = transformed + sourceOffset")
+                w.block("for block in blocks") { w in
+                    w.line("let kernelOffset: Int = (value &* \(blocks) &+ block) &* \(literal(inChannels * channels))")
+                    w.line("let kernel = w + kernelOffset")
+                    w.block("for group in 0..<(tiles &+ \(pixels - 1)) / \(pixels)") { w in
+                        // The last group shifts back to end at the band's last tile.
+                        w.line("let first: Int = min(group &* \(pixels), tiles &- \(pixels))")
+                        for p in 0..<pixels {
+                            w.line("let q\(p): Int = first &+ \(p)")
+                            w.line("let o\(p): Int = (q\(p) / \(tileColumns)) &* \(vectorColumns) &+ q\(p) % \(tileColumns)")
+                        }
+                        for v in 0..<vectors {
+                            for p in 0..<pixels { w.line("var a\(v)_\(p) = SIMD8<Float>()") }
+                        }
+                        w.block("for ic in 0..<\(inChannels)") { w in
+                            w.line("let tap = source + ic &* \(literal(valueStride))")
+                            w.line("let k = kernel + ic &* \(channels)")
+                            for v in 0..<vectors {
+                                w.line("let w\(v) = UnsafeRawPointer(k + \(8 * v)).loadUnaligned(as: SIMD8<Float>.self)")
+                            }
+                            for p in 0..<pixels {
+                                for v in 0..<vectors { w.line("Self.multiplyAdd(&a\(v)_\(p), tap[o\(p)], w\(v))") }
+                            }
+                        }
+                        for p in 0..<pixels {
+                            w.line("let productOffset\(p): Int = (q\(p) &* 16 &+ value) &* \(filters) &+ block &* \(channels)")
+                            for v in 0..<vectors {
+                                w.line("UnsafeMutableRawPointer(products + (productOffset\(p) &+ \(8 * v))).storeBytes(of: a\(v)_\(p), as: SIMD8<Float>.self)")
+                            }
+                        }
+                    }
+                }
+            }
+            w.line("}")
+            // Aᵀ m A with Aᵀ = (1 1 1 0; 0 1 −1 −1), eight filters at a time; the four outputs go through memory
+            // to the four places of each filter's plane.
+            w.comment("output tiles back from the transformed domain, vectors of eight filters split over threads")
+            w.line("Self.parallel(\(filters / 8), threads: threads) { filterVectors in")
+            w.line("withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in")
+            w.line("let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)")
+            w.block("for f in filterVectors") { w in
+                w.line("let bias = UnsafeRawPointer(w + (\(literal(biasOffset)) &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)")
+                w.block("for q in 0..<tiles") { w in
+                    w.line("let productOffset: Int = q &* \(literal(16 * filters)) &+ f &* 8")
+                    w.line("let m = products + productOffset")
+                    for i in 0..<4 {
+                        for j in 0..<4 {
+                            w.line("let m\(i)_\(j) = UnsafeRawPointer(m + \(literal((4 * i + j) * filters))).loadUnaligned(as: SIMD8<Float>.self)")
+                        }
+                    }
+                    for j in 0..<4 {
+                        w.line("let s0_\(j) = m0_\(j) + m1_\(j) + m2_\(j), s1_\(j) = m1_\(j) - m2_\(j) - m3_\(j)")
+                    }
+                    for a in 0..<2 {
+                        w.line("outputs[\(2 * a)] = s\(a)_0 + s\(a)_1 + s\(a)_2 + bias")
+                        w.line("outputs[\(2 * a + 1)] = s\(a)_1 - s\(a)_2 - s\(a)_3 + bias")
+                    }
+                    w.line("let oh: Int = (firstRow &+ q / \(tileColumns)) &* 2, ow: Int = q % \(tileColumns) &* 2")
+                    w.block("for lane in 0..<8") { w in
+                        w.line("let planeOffset: Int = (f &* 8 &+ lane) &* \(literal(output.height * output.width))")
+                        for a in 0..<2 {
+                            for b in 0..<2 {
+                                var guards: [String] = []
+                                if a == 1 && output.height % 2 == 1 { guards.append("oh &+ 1 < \(output.height)") }
+                                if b == 1 && output.width % 2 == 1 { guards.append("ow &+ 1 < \(output.width)") }
+                                let index = "planeOffset &+ (oh &+ \(a)) &* \(output.width) &+ ow &+ \(b)"
+                                let body = { (w: inout SwiftWriter) in
+                                    w.line("let index: Int = \(index)")
+                                    w.line("let v = lanes[\((2 * a + b) * 8) &+ lane]\(step.fusedAdd != nil ? " + x\(step.inputs.count - 1)[index]" : "")")
+                                    w.line("y[index] = \(self.activationExpression(step) ?? "v")")
+                                }
+                                if guards.isEmpty {
+                                    w.block("do", body)
+                                } else {
+                                    w.block("if \(guards.joined(separator: " && "))", body)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            w.line("}")
+            w.line("}")
+        }
     }
 
     /// A 1×1 stride-1 conv over at least one tile of pixels: the input planes are the matrix. A block of filters ×
@@ -474,7 +634,7 @@ extension Emitter {
         // band each block sweeps the pixels, so its output rows are written as streams the hardware prefetcher
         // follows; pixel tiles outermost would write a line of every filter's row at once.
         let tilePixels = tiling.pixelTile
-        let band = max(tilePixels, 16_384 / c.inChannels / tilePixels * tilePixels)
+        let band = max(tilePixels, 4096 / c.inChannels / tilePixels * tilePixels)
         w.line("Self.parallel(\(blocks), threads: threads) { blocks in")
         // Every other slot of the tile: consecutive vector stores would let the optimiser fuse accumulators into
         // wider vectors, which it then splits into halves across the whole loop.
