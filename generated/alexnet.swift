@@ -288,14 +288,14 @@ extension Alexnet {
         Self.parallel(12, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 122, by: 54) {
+        for band in stride(from: 0, to: 122, by: 122) {
         for block in blocks {
             let kernelOffset: Int = block &* 25_600
             let kernel = w + kernelOffset
             let biasOffset: Int = 307_200 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in band..<min(band &+ 54, 122) {
+            for group in band..<min(band &+ 122, 122) {
                 let first: Int = min(group &* 6, 723)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0

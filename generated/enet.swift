@@ -1834,7 +1834,7 @@ extension EnetCamvid12 {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(16, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 16_384, by: 240) {
+        for band in stride(from: 0, to: 16_384, by: 1008) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 64 &- firstFilter)
@@ -1842,7 +1842,7 @@ extension EnetCamvid12 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 1024 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 240, 16_384), by: 24) {
+                for start in stride(from: band, to: min(band &+ 1008, 16_384), by: 24) {
                     let p: Int = min(start, 16_360)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])
@@ -1978,7 +1978,7 @@ extension EnetCamvid12 {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 16_384, by: 48) {
+        for band in stride(from: 0, to: 16_384, by: 240) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 16 &- firstFilter)
@@ -1986,7 +1986,7 @@ extension EnetCamvid12 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 1024 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 48, 16_384), by: 24) {
+                for start in stride(from: band, to: min(band &+ 240, 16_384), by: 24) {
                     let p: Int = min(start, 16_360)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])
@@ -2366,7 +2366,7 @@ extension EnetCamvid12 {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(32, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 4096, by: 120) {
+        for band in stride(from: 0, to: 4096, by: 504) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 128 &- firstFilter)
@@ -2374,7 +2374,7 @@ extension EnetCamvid12 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 4096 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 120, 4096), by: 24) {
+                for start in stride(from: band, to: min(band &+ 504, 4096), by: 24) {
                     let p: Int = min(start, 4072)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])
@@ -3479,7 +3479,7 @@ extension EnetCamvid12 {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 16_384, by: 48) {
+        for band in stride(from: 0, to: 16_384, by: 240) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 16 &- firstFilter)
@@ -3487,7 +3487,7 @@ extension EnetCamvid12 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 1024 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 48, 16_384), by: 24) {
+                for start in stride(from: band, to: min(band &+ 240, 16_384), by: 24) {
                     let p: Int = min(start, 16_360)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])
@@ -3657,7 +3657,7 @@ extension EnetCamvid12 {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(16, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 16_384, by: 240) {
+        for band in stride(from: 0, to: 16_384, by: 1008) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 64 &- firstFilter)
@@ -3665,7 +3665,7 @@ extension EnetCamvid12 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 1024 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 240, 16_384), by: 24) {
+                for start in stride(from: band, to: min(band &+ 1008, 16_384), by: 24) {
                     let p: Int = min(start, 16_360)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])
@@ -3733,7 +3733,7 @@ extension EnetCamvid12 {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(1, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 16_384, by: 48) {
+        for band in stride(from: 0, to: 16_384, by: 240) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 4 &- firstFilter)
@@ -3741,7 +3741,7 @@ extension EnetCamvid12 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 256 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 48, 16_384), by: 24) {
+                for start in stride(from: band, to: min(band &+ 240, 16_384), by: 24) {
                     let p: Int = min(start, 16_360)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])
@@ -3849,7 +3849,7 @@ extension EnetCamvid12 {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 65_536, by: 1008) {
+        for band in stride(from: 0, to: 65_536, by: 4080) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 16 &- firstFilter)
@@ -3857,7 +3857,7 @@ extension EnetCamvid12 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 64 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 1008, 65_536), by: 24) {
+                for start in stride(from: band, to: min(band &+ 4080, 65_536), by: 24) {
                     let p: Int = min(start, 65_512)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])
@@ -3961,7 +3961,7 @@ extension EnetCamvid12 {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(1, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 65_536, by: 240) {
+        for band in stride(from: 0, to: 65_536, by: 1008) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 4 &- firstFilter)
@@ -3969,7 +3969,7 @@ extension EnetCamvid12 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 64 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 240, 65_536), by: 24) {
+                for start in stride(from: band, to: min(band &+ 1008, 65_536), by: 24) {
                     let p: Int = min(start, 65_512)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])
@@ -4133,7 +4133,7 @@ extension EnetCamvid12 {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 65_536, by: 1008) {
+        for band in stride(from: 0, to: 65_536, by: 4080) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 16 &- firstFilter)
@@ -4141,7 +4141,7 @@ extension EnetCamvid12 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 64 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 1008, 65_536), by: 24) {
+                for start in stride(from: band, to: min(band &+ 4080, 65_536), by: 24) {
                     let p: Int = min(start, 65_512)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])

@@ -945,7 +945,7 @@ extension Googlenet {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(16, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 3136, by: 48) {
+        for band in stride(from: 0, to: 3136, by: 240) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 64 &- firstFilter)
@@ -953,7 +953,7 @@ extension Googlenet {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 4096 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 48, 3136), by: 24) {
+                for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
                     let p: Int = min(start, 3112)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])
@@ -5092,14 +5092,14 @@ extension Googlenet {
         Self.parallel(16, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 9) {
+        for band in stride(from: 0, to: 33, by: 33) {
         for block in blocks {
             let kernelOffset: Int = block &* 8448
             let kernel = w + kernelOffset
             let biasOffset: Int = 135_168 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in band..<min(band &+ 9, 33) {
+            for group in band..<min(band &+ 33, 33) {
                 let first: Int = min(group &* 6, 190)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
@@ -5948,9 +5948,9 @@ extension Googlenet {
         // weight: (16 blocks, 1, 1, 832, 16)   bias: w[212_992..<213_248]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 120) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 5) {
+        for band in stride(from: 0, to: 9, by: 9) {
         for block in blocks {
             let kernelOffset: Int = block &* 13_312
             let kernel = w + kernelOffset
@@ -5958,7 +5958,7 @@ extension Googlenet {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 832, by: 64) {
-                for group in band..<min(band &+ 5, 9) {
+                for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
@@ -6025,7 +6025,7 @@ extension Googlenet {
                     tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 5, 9) {
+            for group in band..<min(band &+ 9, 9) {
                 let first: Int = min(group &* 6, 43)
                 let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
@@ -6051,9 +6051,9 @@ extension Googlenet {
         // weight: (10 blocks, 1, 1, 832, 16)   bias: w[133_120..<133_280]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(10, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 120) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 5) {
+        for band in stride(from: 0, to: 9, by: 9) {
         for block in blocks {
             let kernelOffset: Int = block &* 13_312
             let kernel = w + kernelOffset
@@ -6061,7 +6061,7 @@ extension Googlenet {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 832, by: 64) {
-                for group in band..<min(band &+ 5, 9) {
+                for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
@@ -6128,7 +6128,7 @@ extension Googlenet {
                     tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 5, 9) {
+            for group in band..<min(band &+ 9, 9) {
                 let first: Int = min(group &* 6, 43)
                 let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
@@ -6687,9 +6687,9 @@ extension Googlenet {
         // weight: (8 blocks, 1, 1, 832, 16)   bias: w[106_496..<106_624]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 120) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 5) {
+        for band in stride(from: 0, to: 9, by: 9) {
         for block in blocks {
             let kernelOffset: Int = block &* 13_312
             let kernel = w + kernelOffset
@@ -6697,7 +6697,7 @@ extension Googlenet {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 832, by: 64) {
-                for group in band..<min(band &+ 5, 9) {
+                for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
@@ -6764,7 +6764,7 @@ extension Googlenet {
                     tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 5, 9) {
+            for group in band..<min(band &+ 9, 9) {
                 let first: Int = min(group &* 6, 43)
                 let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
@@ -6790,9 +6790,9 @@ extension Googlenet {
         // weight: (24 blocks, 1, 1, 832, 16)   bias: w[319_488..<319_872]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(24, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 120) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 5) {
+        for band in stride(from: 0, to: 9, by: 9) {
         for block in blocks {
             let kernelOffset: Int = block &* 13_312
             let kernel = w + kernelOffset
@@ -6800,7 +6800,7 @@ extension Googlenet {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 832, by: 64) {
-                for group in band..<min(band &+ 5, 9) {
+                for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
@@ -6867,7 +6867,7 @@ extension Googlenet {
                     tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 5, 9) {
+            for group in band..<min(band &+ 9, 9) {
                 let first: Int = min(group &* 6, 43)
                 let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
@@ -6893,9 +6893,9 @@ extension Googlenet {
         // weight: (12 blocks, 1, 1, 832, 16)   bias: w[159_744..<159_936]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(12, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 120) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 5) {
+        for band in stride(from: 0, to: 9, by: 9) {
         for block in blocks {
             let kernelOffset: Int = block &* 13_312
             let kernel = w + kernelOffset
@@ -6903,7 +6903,7 @@ extension Googlenet {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 832, by: 64) {
-                for group in band..<min(band &+ 5, 9) {
+                for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
@@ -6970,7 +6970,7 @@ extension Googlenet {
                     tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 5, 9) {
+            for group in band..<min(band &+ 9, 9) {
                 let first: Int = min(group &* 6, 43)
                 let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {

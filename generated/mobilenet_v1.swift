@@ -552,7 +552,7 @@ extension MobilenetV1 {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(16, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 12_544, by: 120) {
+        for band in stride(from: 0, to: 12_544, by: 504) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 64 &- firstFilter)
@@ -560,7 +560,7 @@ extension MobilenetV1 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 2048 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 120, 12_544), by: 24) {
+                for start in stride(from: band, to: min(band &+ 504, 12_544), by: 24) {
                     let p: Int = min(start, 12_520)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])
@@ -692,7 +692,7 @@ extension MobilenetV1 {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(32, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 3136, by: 48) {
+        for band in stride(from: 0, to: 3136, by: 240) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 128 &- firstFilter)
@@ -700,7 +700,7 @@ extension MobilenetV1 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 8192 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 48, 3136), by: 24) {
+                for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
                     let p: Int = min(start, 3112)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])
@@ -1307,9 +1307,9 @@ extension MobilenetV1 {
         // weight: (32 blocks, 1, 1, 256, 16)   bias: w[131_072..<131_584]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 504) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 21) {
+        for band in stride(from: 0, to: 33, by: 33) {
         for block in blocks {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
@@ -1317,7 +1317,7 @@ extension MobilenetV1 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 256, by: 64) {
-                for group in band..<min(band &+ 21, 33) {
+                for group in band..<min(band &+ 33, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
@@ -1384,7 +1384,7 @@ extension MobilenetV1 {
                     tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 21, 33) {
+            for group in band..<min(band &+ 33, 33) {
                 let first: Int = min(group &* 6, 190)
                 let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
@@ -1469,9 +1469,9 @@ extension MobilenetV1 {
         // weight: (32 blocks, 1, 1, 512, 16)   bias: w[262_144..<262_656]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 9) {
+        for band in stride(from: 0, to: 33, by: 33) {
         for block in blocks {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
@@ -1479,7 +1479,7 @@ extension MobilenetV1 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in band..<min(band &+ 9, 33) {
+                for group in band..<min(band &+ 33, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
@@ -1546,7 +1546,7 @@ extension MobilenetV1 {
                     tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 9, 33) {
+            for group in band..<min(band &+ 33, 33) {
                 let first: Int = min(group &* 6, 190)
                 let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
@@ -1796,9 +1796,9 @@ extension MobilenetV1 {
         // weight: (64 blocks, 1, 1, 1024, 16)   bias: w[1_048_576..<1_049_600]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(64, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 96) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 4) {
+        for band in stride(from: 0, to: 9, by: 9) {
         for block in blocks {
             let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
@@ -1806,7 +1806,7 @@ extension MobilenetV1 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 1024, by: 64) {
-                for group in band..<min(band &+ 4, 9) {
+                for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
@@ -1873,7 +1873,7 @@ extension MobilenetV1 {
                     tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 4, 9) {
+            for group in band..<min(band &+ 9, 9) {
                 let first: Int = min(group &* 6, 43)
                 let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {

@@ -495,9 +495,9 @@ extension NinCifar10 {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
         Self.pad(x, channels: 96, height: 16, width: 16, top: 2, left: 2, rows: 20, columns: 20, into: scratch, threads: threads)
         Self.parallel(12, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 816) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 1032) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 43, by: 34) {
+        for band in stride(from: 0, to: 43, by: 43) {
         for block in blocks {
             let kernelOffset: Int = block &* 38_400
             let kernel = w + kernelOffset
@@ -505,7 +505,7 @@ extension NinCifar10 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 96, by: 16) {
-                for group in band..<min(band &+ 34, 43) {
+                for group in band..<min(band &+ 43, 43) {
                     let first: Int = min(group &* 6, 250)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
@@ -572,7 +572,7 @@ extension NinCifar10 {
                     tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 34, 43) {
+            for group in band..<min(band &+ 43, 43) {
                 let first: Int = min(group &* 6, 250)
                 let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
@@ -1030,7 +1030,7 @@ extension NinCifar10 {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(3, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 64, by: 24) {
+        for band in stride(from: 0, to: 64, by: 72) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 10 &- firstFilter)
@@ -1038,7 +1038,7 @@ extension NinCifar10 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 2304 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 24, 64), by: 24) {
+                for start in stride(from: band, to: min(band &+ 72, 64), by: 24) {
                     let p: Int = min(start, 40)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])

@@ -1504,7 +1504,7 @@ extension Resnet101 {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(16, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 3136, by: 48) {
+        for band in stride(from: 0, to: 3136, by: 240) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 64 &- firstFilter)
@@ -1512,7 +1512,7 @@ extension Resnet101 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 4096 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 48, 3136), by: 24) {
+                for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
                     let p: Int = min(start, 3112)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])
@@ -1777,7 +1777,7 @@ extension Resnet101 {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(64, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 3136, by: 48) {
+        for band in stride(from: 0, to: 3136, by: 240) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 256 &- firstFilter)
@@ -1785,7 +1785,7 @@ extension Resnet101 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 16_384 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 48, 3136), by: 24) {
+                for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
                     let p: Int = min(start, 3112)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])
@@ -1854,7 +1854,7 @@ extension Resnet101 {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(64, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 3136, by: 48) {
+        for band in stride(from: 0, to: 3136, by: 240) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 256 &- firstFilter)
@@ -1862,7 +1862,7 @@ extension Resnet101 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 16_384 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 48, 3136), by: 24) {
+                for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
                     let p: Int = min(start, 3112)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])
@@ -2923,9 +2923,9 @@ extension Resnet101 {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
         Self.pad(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch, threads: threads)
         Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 48) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 2) {
+        for band in stride(from: 0, to: 33, by: 33) {
         for block in blocks {
             let kernelOffset: Int = block &* 36_864
             let kernel = w + kernelOffset
@@ -2933,7 +2933,7 @@ extension Resnet101 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 256, by: 16) {
-                for group in band..<min(band &+ 2, 33) {
+                for group in band..<min(band &+ 33, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
@@ -3000,7 +3000,7 @@ extension Resnet101 {
                     tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 2, 33) {
+            for group in band..<min(band &+ 33, 33) {
                 let first: Int = min(group &* 6, 190)
                 let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
@@ -3026,9 +3026,9 @@ extension Resnet101 {
         // weight: (64 blocks, 1, 1, 256, 16)   bias: w[262_144..<263_168]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(64, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 504) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 21) {
+        for band in stride(from: 0, to: 33, by: 33) {
         for block in blocks {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
@@ -3036,7 +3036,7 @@ extension Resnet101 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 256, by: 64) {
-                for group in band..<min(band &+ 21, 33) {
+                for group in band..<min(band &+ 33, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
@@ -3103,7 +3103,7 @@ extension Resnet101 {
                     tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 21, 33) {
+            for group in band..<min(band &+ 33, 33) {
                 let first: Int = min(group &* 6, 190)
                 let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
@@ -3129,9 +3129,9 @@ extension Resnet101 {
         // weight: (64 blocks, 1, 1, 512, 16)   bias: w[524_288..<525_312]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(64, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 48) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 2) {
+        for band in stride(from: 0, to: 33, by: 33) {
         for block in blocks {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
@@ -3139,7 +3139,7 @@ extension Resnet101 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in band..<min(band &+ 2, 33) {
+                for group in band..<min(band &+ 33, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
@@ -3206,7 +3206,7 @@ extension Resnet101 {
                     tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 2, 33) {
+            for group in band..<min(band &+ 33, 33) {
                 let first: Int = min(group &* 6, 190)
                 let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
@@ -3233,9 +3233,9 @@ extension Resnet101 {
         // weight: (16 blocks, 1, 1, 1024, 16)   bias: w[262_144..<262_400]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 96) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 4) {
+        for band in stride(from: 0, to: 33, by: 33) {
         for block in blocks {
             let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
@@ -3243,7 +3243,7 @@ extension Resnet101 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 1024, by: 64) {
-                for group in band..<min(band &+ 4, 33) {
+                for group in band..<min(band &+ 33, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
@@ -3310,7 +3310,7 @@ extension Resnet101 {
                     tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 4, 33) {
+            for group in band..<min(band &+ 33, 33) {
                 let first: Int = min(group &* 6, 190)
                 let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
@@ -3534,9 +3534,9 @@ extension Resnet101 {
         // weight: (64 blocks, 1, 1, 256, 16)   bias: w[262_144..<263_168]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(64, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 504) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 21) {
+        for band in stride(from: 0, to: 33, by: 33) {
         for block in blocks {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
@@ -3544,7 +3544,7 @@ extension Resnet101 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 256, by: 64) {
-                for group in band..<min(band &+ 21, 33) {
+                for group in band..<min(band &+ 33, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
@@ -3611,7 +3611,7 @@ extension Resnet101 {
                     tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 21, 33) {
+            for group in band..<min(band &+ 33, 33) {
                 let first: Int = min(group &* 6, 190)
                 let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
@@ -3637,9 +3637,9 @@ extension Resnet101 {
         // weight: (32 blocks, 1, 1, 1024, 16)   bias: w[524_288..<524_800]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 96) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 4) {
+        for band in stride(from: 0, to: 33, by: 33) {
         for block in blocks {
             let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
@@ -3647,7 +3647,7 @@ extension Resnet101 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 1024, by: 64) {
-                for group in band..<min(band &+ 4, 33) {
+                for group in band..<min(band &+ 33, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
@@ -3714,7 +3714,7 @@ extension Resnet101 {
                     tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 4, 33) {
+            for group in band..<min(band &+ 33, 33) {
                 let first: Int = min(group &* 6, 190)
                 let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
@@ -3741,9 +3741,9 @@ extension Resnet101 {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
         Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
         Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 1) {
+        for band in stride(from: 0, to: 9, by: 9) {
         for block in blocks {
             let kernelOffset: Int = block &* 73_728
             let kernel = w + kernelOffset
@@ -3751,7 +3751,7 @@ extension Resnet101 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 512, by: 16) {
-                for group in band..<min(band &+ 1, 9) {
+                for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
@@ -3818,7 +3818,7 @@ extension Resnet101 {
                     tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 1, 9) {
+            for group in band..<min(band &+ 9, 9) {
                 let first: Int = min(group &* 6, 43)
                 let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
@@ -3947,9 +3947,9 @@ extension Resnet101 {
         // weight: (128 blocks, 1, 1, 1024, 16)   bias: w[2_097_152..<2_099_200]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(128, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 1) {
+        for band in stride(from: 0, to: 9, by: 9) {
         for block in blocks {
             let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
@@ -3957,7 +3957,7 @@ extension Resnet101 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 1024, by: 64) {
-                for group in band..<min(band &+ 1, 9) {
+                for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
@@ -4024,7 +4024,7 @@ extension Resnet101 {
                     tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 1, 9) {
+            for group in band..<min(band &+ 9, 9) {
                 let first: Int = min(group &* 6, 43)
                 let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
@@ -4051,9 +4051,9 @@ extension Resnet101 {
         // weight: (32 blocks, 1, 1, 2048, 16)   bias: w[1_048_576..<1_049_088]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 48) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 2) {
+        for band in stride(from: 0, to: 9, by: 9) {
         for block in blocks {
             let kernelOffset: Int = block &* 32_768
             let kernel = w + kernelOffset
@@ -4061,7 +4061,7 @@ extension Resnet101 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 2048, by: 64) {
-                for group in band..<min(band &+ 2, 9) {
+                for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
@@ -4128,7 +4128,7 @@ extension Resnet101 {
                     tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 2, 9) {
+            for group in band..<min(band &+ 9, 9) {
                 let first: Int = min(group &* 6, 43)
                 let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {

@@ -1653,9 +1653,9 @@ extension Resnet18 {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch, threads: threads)
         Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 168) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 7) {
+        for band in stride(from: 0, to: 33, by: 33) {
         for block in blocks {
             let kernelOffset: Int = block &* 18_432
             let kernel = w + kernelOffset
@@ -1663,7 +1663,7 @@ extension Resnet18 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 128, by: 16) {
-                for group in band..<min(band &+ 7, 33) {
+                for group in band..<min(band &+ 33, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
@@ -1730,7 +1730,7 @@ extension Resnet18 {
                     tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 7, 33) {
+            for group in band..<min(band &+ 33, 33) {
                 let first: Int = min(group &* 6, 190)
                 let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
@@ -2448,9 +2448,9 @@ extension Resnet18 {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
         Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 72) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 3) {
+        for band in stride(from: 0, to: 9, by: 9) {
         for block in blocks {
             let kernelOffset: Int = block &* 36_864
             let kernel = w + kernelOffset
@@ -2458,7 +2458,7 @@ extension Resnet18 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 256, by: 16) {
-                for group in band..<min(band &+ 3, 9) {
+                for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
@@ -2525,7 +2525,7 @@ extension Resnet18 {
                     tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 3, 9) {
+            for group in band..<min(band &+ 9, 9) {
                 let first: Int = min(group &* 6, 43)
                 let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
@@ -2747,9 +2747,9 @@ extension Resnet18 {
         // weight: (32 blocks, 1, 1, 256, 16)   bias: w[131_072..<131_584]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 96) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 4) {
+        for band in stride(from: 0, to: 9, by: 9) {
         for block in blocks {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
@@ -2757,7 +2757,7 @@ extension Resnet18 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 256, by: 64) {
-                for group in band..<min(band &+ 4, 9) {
+                for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
@@ -2824,7 +2824,7 @@ extension Resnet18 {
                     tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 4, 9) {
+            for group in band..<min(band &+ 9, 9) {
                 let first: Int = min(group &* 6, 43)
                 let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {

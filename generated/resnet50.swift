@@ -875,7 +875,7 @@ extension Resnet50 {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(16, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 3136, by: 48) {
+        for band in stride(from: 0, to: 3136, by: 240) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 64 &- firstFilter)
@@ -883,7 +883,7 @@ extension Resnet50 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 4096 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 48, 3136), by: 24) {
+                for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
                     let p: Int = min(start, 3112)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])
@@ -1148,7 +1148,7 @@ extension Resnet50 {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(64, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 3136, by: 48) {
+        for band in stride(from: 0, to: 3136, by: 240) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 256 &- firstFilter)
@@ -1156,7 +1156,7 @@ extension Resnet50 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 16_384 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 48, 3136), by: 24) {
+                for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
                     let p: Int = min(start, 3112)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])
@@ -1225,7 +1225,7 @@ extension Resnet50 {
         // tile: 4 filters × 3 vectors of 8 pixels
         Self.parallel(64, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 3136, by: 48) {
+        for band in stride(from: 0, to: 3136, by: 240) {
             for block in blocks {
                 let firstFilter: Int = block &* 4
                 let filters: Int = min(4, 256 &- firstFilter)
@@ -1233,7 +1233,7 @@ extension Resnet50 {
                 let kernel = w + kernelOffset
                 let biasOffset: Int = 16_384 &+ firstFilter
                 let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 48, 3136), by: 24) {
+                for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
                     let p: Int = min(start, 3112)
                     var a0_0 = SIMD8<Float>(repeating: bias[0])
                     var a0_1 = SIMD8<Float>(repeating: bias[0])
@@ -2294,9 +2294,9 @@ extension Resnet50 {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
         Self.pad(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch, threads: threads)
         Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 48) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 2) {
+        for band in stride(from: 0, to: 33, by: 33) {
         for block in blocks {
             let kernelOffset: Int = block &* 36_864
             let kernel = w + kernelOffset
@@ -2304,7 +2304,7 @@ extension Resnet50 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 256, by: 16) {
-                for group in band..<min(band &+ 2, 33) {
+                for group in band..<min(band &+ 33, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
@@ -2371,7 +2371,7 @@ extension Resnet50 {
                     tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 2, 33) {
+            for group in band..<min(band &+ 33, 33) {
                 let first: Int = min(group &* 6, 190)
                 let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
@@ -2397,9 +2397,9 @@ extension Resnet50 {
         // weight: (64 blocks, 1, 1, 256, 16)   bias: w[262_144..<263_168]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(64, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 504) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 21) {
+        for band in stride(from: 0, to: 33, by: 33) {
         for block in blocks {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
@@ -2407,7 +2407,7 @@ extension Resnet50 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 256, by: 64) {
-                for group in band..<min(band &+ 21, 33) {
+                for group in band..<min(band &+ 33, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
@@ -2474,7 +2474,7 @@ extension Resnet50 {
                     tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 21, 33) {
+            for group in band..<min(band &+ 33, 33) {
                 let first: Int = min(group &* 6, 190)
                 let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
@@ -2500,9 +2500,9 @@ extension Resnet50 {
         // weight: (64 blocks, 1, 1, 512, 16)   bias: w[524_288..<525_312]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(64, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 48) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 2) {
+        for band in stride(from: 0, to: 33, by: 33) {
         for block in blocks {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
@@ -2510,7 +2510,7 @@ extension Resnet50 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in band..<min(band &+ 2, 33) {
+                for group in band..<min(band &+ 33, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
@@ -2577,7 +2577,7 @@ extension Resnet50 {
                     tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 2, 33) {
+            for group in band..<min(band &+ 33, 33) {
                 let first: Int = min(group &* 6, 190)
                 let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
@@ -2604,9 +2604,9 @@ extension Resnet50 {
         // weight: (16 blocks, 1, 1, 1024, 16)   bias: w[262_144..<262_400]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 96) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 4) {
+        for band in stride(from: 0, to: 33, by: 33) {
         for block in blocks {
             let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
@@ -2614,7 +2614,7 @@ extension Resnet50 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 1024, by: 64) {
-                for group in band..<min(band &+ 4, 33) {
+                for group in band..<min(band &+ 33, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
@@ -2681,7 +2681,7 @@ extension Resnet50 {
                     tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 4, 33) {
+            for group in band..<min(band &+ 33, 33) {
                 let first: Int = min(group &* 6, 190)
                 let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
@@ -2905,9 +2905,9 @@ extension Resnet50 {
         // weight: (64 blocks, 1, 1, 256, 16)   bias: w[262_144..<263_168]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(64, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 504) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 21) {
+        for band in stride(from: 0, to: 33, by: 33) {
         for block in blocks {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
@@ -2915,7 +2915,7 @@ extension Resnet50 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 256, by: 64) {
-                for group in band..<min(band &+ 21, 33) {
+                for group in band..<min(band &+ 33, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
@@ -2982,7 +2982,7 @@ extension Resnet50 {
                     tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 21, 33) {
+            for group in band..<min(band &+ 33, 33) {
                 let first: Int = min(group &* 6, 190)
                 let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
@@ -3008,9 +3008,9 @@ extension Resnet50 {
         // weight: (32 blocks, 1, 1, 1024, 16)   bias: w[524_288..<524_800]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 96) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 4) {
+        for band in stride(from: 0, to: 33, by: 33) {
         for block in blocks {
             let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
@@ -3018,7 +3018,7 @@ extension Resnet50 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 1024, by: 64) {
-                for group in band..<min(band &+ 4, 33) {
+                for group in band..<min(band &+ 33, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
@@ -3085,7 +3085,7 @@ extension Resnet50 {
                     tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 4, 33) {
+            for group in band..<min(band &+ 33, 33) {
                 let first: Int = min(group &* 6, 190)
                 let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
@@ -3112,9 +3112,9 @@ extension Resnet50 {
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
         Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
         Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 1) {
+        for band in stride(from: 0, to: 9, by: 9) {
         for block in blocks {
             let kernelOffset: Int = block &* 73_728
             let kernel = w + kernelOffset
@@ -3122,7 +3122,7 @@ extension Resnet50 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 512, by: 16) {
-                for group in band..<min(band &+ 1, 9) {
+                for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
@@ -3189,7 +3189,7 @@ extension Resnet50 {
                     tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 1, 9) {
+            for group in band..<min(band &+ 9, 9) {
                 let first: Int = min(group &* 6, 43)
                 let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
@@ -3318,9 +3318,9 @@ extension Resnet50 {
         // weight: (128 blocks, 1, 1, 1024, 16)   bias: w[2_097_152..<2_099_200]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(128, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 1) {
+        for band in stride(from: 0, to: 9, by: 9) {
         for block in blocks {
             let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
@@ -3328,7 +3328,7 @@ extension Resnet50 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 1024, by: 64) {
-                for group in band..<min(band &+ 1, 9) {
+                for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
@@ -3395,7 +3395,7 @@ extension Resnet50 {
                     tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 1, 9) {
+            for group in band..<min(band &+ 9, 9) {
                 let first: Int = min(group &* 6, 43)
                 let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
@@ -3422,9 +3422,9 @@ extension Resnet50 {
         // weight: (32 blocks, 1, 1, 2048, 16)   bias: w[1_048_576..<1_049_088]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
         Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 48) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 2) {
+        for band in stride(from: 0, to: 9, by: 9) {
         for block in blocks {
             let kernelOffset: Int = block &* 32_768
             let kernel = w + kernelOffset
@@ -3432,7 +3432,7 @@ extension Resnet50 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 2048, by: 64) {
-                for group in band..<min(band &+ 2, 9) {
+                for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
@@ -3499,7 +3499,7 @@ extension Resnet50 {
                     tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 2, 9) {
+            for group in band..<min(band &+ 9, 9) {
                 let first: Int = min(group &* 6, 43)
                 let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {

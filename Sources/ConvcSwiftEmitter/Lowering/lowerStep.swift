@@ -375,12 +375,15 @@ extension Emitter {
         let chunked = c.inChannels > chunk && c.inChannels % chunk == 0
             && (plane <= 14 * 14 || c.inChannels * taps * channels * 4 > 128 * 1024)
         let chunkChannels = chunked ? chunk : c.inChannels
-        // Output rows whose input (all channels) fits in about 128 KB, at least one; at most 64 groups with
-        // chunks (their partial sums, 48 KB, stay in L1 and L2). A 1×1 stride-2 projection read its 3.2 MB input
-        // from L3 once per block without bands (ResNet-50's 256→512 at 28×28: 45 GFLOP/s).
+        // Every band reads all the weights, and every block of filters reads the band's input. Where the input is
+        // the larger, bands of output rows whose input (all channels) fits in about 128 KB (at least one row; at
+        // most 64 groups with chunks, whose partial sums, 48 KB, stay in L1 and L2): a 1×1 stride-2 projection read
+        // its 3.2 MB input from L3 once per block without bands (ResNet-50's 256→512 at 28×28: 45 GFLOP/s). Where
+        // the weights are, one band: MobileNet's last 1×1 conv read its 4 MB of weights three times.
         let inputRowBytes = c.inChannels * columns * 4
         let bandRows = max(1, ((128 * 1024 / inputRowBytes) - (c.kernel.h - 1) * c.dilation.h) / c.stride.h)
-        let bandGroups = min(groups, chunked ? 64 : groups, max(1, bandRows * output.width / pixels))
+        let weightsDominate = c.filters * c.inChannels * taps >= c.inChannels * rows * columns
+        let bandGroups = weightsDominate ? groups : min(groups, chunked ? 64 : groups, max(1, bandRows * output.width / pixels))
         let tileVectors = vectors * pixels
         w.comment("weight: (\(blocks) blocks, \(c.kernel.h), \(c.kernel.w), \(c.inChannels), \(channels))   bias: w[\(literal(slot.bias - slot.weight))..<\(literal(slot.count))]")
         w.comment("tile: \(channels) channels (\(vectors) vectors) × \(pixels) output pixels, each input value broadcast" + (chunked ? "; input channels in chunks of \(chunk)" : ""))
@@ -632,9 +635,11 @@ extension Emitter {
         w.comment("tile: \(filterBlock) filters × \(chunks) vectors of \(lanes) pixels")
         // Bands of pixels whose input (about 64 KB) stays in L1 and L2 while every filter block reads it. Within a
         // band each block sweeps the pixels, so its output rows are written as streams the hardware prefetcher
-        // follows; pixel tiles outermost would write a line of every filter's row at once.
+        // follows; pixel tiles outermost would write a line of every filter's row at once. L1-sized bands (16 KB)
+        // ran faster alone but slower within a network, where the output and residual rows come from memory in
+        // short runs (ResNet-50: 109 ms against 101).
         let tilePixels = tiling.pixelTile
-        let band = max(tilePixels, 4096 / c.inChannels / tilePixels * tilePixels)
+        let band = max(tilePixels, 16_384 / c.inChannels / tilePixels * tilePixels)
         w.line("Self.parallel(\(blocks), threads: threads) { blocks in")
         // Every other slot of the tile: consecutive vector stores would let the optimiser fuse accumulators into
         // wider vectors, which it then splits into halves across the whole loop.
