@@ -16,9 +16,9 @@ public struct EnetCamvid12: Sendable {
     /// Floats of activations, placed by liveness after fusion: the peak activation memory `convc summary` reports.
     public static let activationFloats = 5_767_168
     /// Floats of scratch for zero-padded copies of conv inputs.
-    public static let scratchFloats = 1_187_968
+    public static let scratchFloats = 1_196_160
     /// Floats of working memory `predict(_:batch:into:arena:)` needs: activations, then scratch.
-    public static let arenaFloats = 6_955_136
+    public static let arenaFloats = 6_963_328
     static let inputCount = 786_432
     static let outputCount = 3_145_728
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -1256,7 +1256,7 @@ public struct EnetCamvid12: Sendable {
                 Self.initial_pool(x, a + 851_968, threads)
                 Self.initial_bn(a + 0, w + 448, a + 1_048_576)
                 Self.initial_prelu(a + 1_048_576, w + 480, a + 0)
-                Self.bottleneck1_0_proj(a + 0, w + 512, a + 1_048_576, threads)
+                Self.bottleneck1_0_proj(a + 0, w + 512, a + 1_048_576, a + 5_767_168, threads)
                 Self.bottleneck1_0_prelu1(a + 1_048_576, w + 1552, a + 1_310_720)
                 Self.bottleneck1_0_conv(a + 1_310_720, w + 1584, a + 1_048_576, a + 5_767_168, threads)
                 Self.bottleneck1_0_prelu1(a + 1_048_576, w + 3904, a + 1_310_720)
@@ -1293,7 +1293,7 @@ public struct EnetCamvid12: Sendable {
                 Self.bottleneck1_0_expand(a + 1_572_864, w + 22_496, a + 1_835_008, threads)
                 Self.bottleneck1_0_add(a + 1_835_008, a + 0, a + 2_883_584)
                 Self.bottleneck1_0_prelu_out(a + 2_883_584, w + 23_584, a + 0)
-                Self.bottleneck2_0_proj(a + 0, w + 23_712, a + 1_048_576, threads)
+                Self.bottleneck2_0_proj(a + 0, w + 23_712, a + 1_048_576, a + 5_767_168, threads)
                 Self.bottleneck2_0_prelu1(a + 1_048_576, w + 31_936, a + 1_179_648)
                 Self.bottleneck2_0_conv(a + 1_179_648, w + 32_000, a + 1_048_576, a + 5_767_168, threads)
                 Self.bottleneck2_0_prelu1(a + 1_048_576, w + 48_416, a + 1_179_648)
@@ -1302,21 +1302,21 @@ public struct EnetCamvid12: Sendable {
                 Self.bottleneck2_0_channel_pad(a + 1_048_576, a + 0)
                 Self.bottleneck2_0_add(a + 1_572_864, a + 0, a + 524_288)
                 Self.bottleneck2_0_prelu_out(a + 524_288, w + 52_704, a + 0)
-                Self.bottleneck2_1_proj(a + 0, w + 52_960, a + 524_288, threads)
+                Self.bottleneck2_1_proj(a + 0, w + 52_960, a + 524_288, a + 5_767_168, threads)
                 Self.bottleneck2_0_prelu1(a + 524_288, w + 57_088, a + 655_360)
                 Self.bottleneck2_0_conv(a + 655_360, w + 57_152, a + 524_288, a + 5_767_168, threads)
                 Self.bottleneck2_0_prelu1(a + 524_288, w + 73_568, a + 655_360)
                 Self.bottleneck2_0_expand(a + 655_360, w + 73_632, a + 786_432, threads)
                 Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
                 Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 77_856, a + 0)
-                Self.bottleneck2_1_proj(a + 0, w + 78_112, a + 524_288, threads)
+                Self.bottleneck2_1_proj(a + 0, w + 78_112, a + 524_288, a + 5_767_168, threads)
                 Self.bottleneck2_0_prelu1(a + 524_288, w + 82_240, a + 655_360)
                 Self.bottleneck2_2_conv(a + 655_360, w + 82_304, a + 524_288, a + 5_767_168, threads)
                 Self.bottleneck2_0_prelu1(a + 524_288, w + 91_552, a + 655_360)
                 Self.bottleneck2_0_expand(a + 655_360, w + 91_616, a + 786_432, threads)
                 Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
                 Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 95_840, a + 0)
-                Self.bottleneck2_1_proj(a + 0, w + 96_096, a + 524_288, threads)
+                Self.bottleneck2_1_proj(a + 0, w + 96_096, a + 524_288, a + 5_767_168, threads)
                 Self.bottleneck2_0_prelu1(a + 524_288, w + 100_224, a + 655_360)
                 Self.bottleneck2_3_conv_conv_1xk(a + 655_360, w + 100_288, a + 524_288, a + 5_767_168, threads)
                 Self.bottleneck2_3_conv_conv_kx1(a + 524_288, w + 105_440, a + 655_360, a + 5_767_168, threads)
@@ -1324,28 +1324,28 @@ public struct EnetCamvid12: Sendable {
                 Self.bottleneck2_0_expand(a + 524_288, w + 110_656, a + 655_360, threads)
                 Self.bottleneck2_0_add(a + 655_360, a + 0, a + 1_572_864)
                 Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 114_880, a + 0)
-                Self.bottleneck2_1_proj(a + 0, w + 115_136, a + 524_288, threads)
+                Self.bottleneck2_1_proj(a + 0, w + 115_136, a + 524_288, a + 5_767_168, threads)
                 Self.bottleneck2_0_prelu1(a + 524_288, w + 119_264, a + 655_360)
                 Self.bottleneck2_4_conv(a + 655_360, w + 119_328, a + 524_288, a + 5_767_168, threads)
                 Self.bottleneck2_0_prelu1(a + 524_288, w + 128_576, a + 655_360)
                 Self.bottleneck2_0_expand(a + 655_360, w + 128_640, a + 786_432, threads)
                 Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
                 Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 132_864, a + 0)
-                Self.bottleneck2_1_proj(a + 0, w + 133_120, a + 524_288, threads)
+                Self.bottleneck2_1_proj(a + 0, w + 133_120, a + 524_288, a + 5_767_168, threads)
                 Self.bottleneck2_0_prelu1(a + 524_288, w + 137_248, a + 655_360)
                 Self.bottleneck2_0_conv(a + 655_360, w + 137_312, a + 524_288, a + 5_767_168, threads)
                 Self.bottleneck2_0_prelu1(a + 524_288, w + 153_728, a + 655_360)
                 Self.bottleneck2_0_expand(a + 655_360, w + 153_792, a + 786_432, threads)
                 Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
                 Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 158_016, a + 0)
-                Self.bottleneck2_1_proj(a + 0, w + 158_272, a + 524_288, threads)
+                Self.bottleneck2_1_proj(a + 0, w + 158_272, a + 524_288, a + 5_767_168, threads)
                 Self.bottleneck2_0_prelu1(a + 524_288, w + 162_400, a + 655_360)
                 Self.bottleneck2_6_conv(a + 655_360, w + 162_464, a + 524_288, a + 5_767_168, threads)
                 Self.bottleneck2_0_prelu1(a + 524_288, w + 171_712, a + 655_360)
                 Self.bottleneck2_0_expand(a + 655_360, w + 171_776, a + 786_432, threads)
                 Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
                 Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 176_000, a + 0)
-                Self.bottleneck2_1_proj(a + 0, w + 176_256, a + 524_288, threads)
+                Self.bottleneck2_1_proj(a + 0, w + 176_256, a + 524_288, a + 5_767_168, threads)
                 Self.bottleneck2_0_prelu1(a + 524_288, w + 180_384, a + 655_360)
                 Self.bottleneck2_3_conv_conv_1xk(a + 655_360, w + 180_448, a + 524_288, a + 5_767_168, threads)
                 Self.bottleneck2_3_conv_conv_kx1(a + 524_288, w + 185_600, a + 655_360, a + 5_767_168, threads)
@@ -1353,28 +1353,28 @@ public struct EnetCamvid12: Sendable {
                 Self.bottleneck2_0_expand(a + 524_288, w + 190_816, a + 655_360, threads)
                 Self.bottleneck2_0_add(a + 655_360, a + 0, a + 1_572_864)
                 Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 195_040, a + 0)
-                Self.bottleneck2_1_proj(a + 0, w + 195_296, a + 524_288, threads)
+                Self.bottleneck2_1_proj(a + 0, w + 195_296, a + 524_288, a + 5_767_168, threads)
                 Self.bottleneck2_0_prelu1(a + 524_288, w + 199_424, a + 655_360)
                 Self.bottleneck2_8_conv(a + 655_360, w + 199_488, a + 524_288, a + 5_767_168, threads)
                 Self.bottleneck2_0_prelu1(a + 524_288, w + 208_736, a + 655_360)
                 Self.bottleneck2_0_expand(a + 655_360, w + 208_800, a + 786_432, threads)
                 Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
                 Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 213_024, a + 0)
-                Self.bottleneck2_1_proj(a + 0, w + 213_280, a + 524_288, threads)
+                Self.bottleneck2_1_proj(a + 0, w + 213_280, a + 524_288, a + 5_767_168, threads)
                 Self.bottleneck2_0_prelu1(a + 524_288, w + 217_408, a + 655_360)
                 Self.bottleneck2_0_conv(a + 655_360, w + 217_472, a + 524_288, a + 5_767_168, threads)
                 Self.bottleneck2_0_prelu1(a + 524_288, w + 233_888, a + 655_360)
                 Self.bottleneck2_0_expand(a + 655_360, w + 233_952, a + 786_432, threads)
                 Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
                 Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 238_176, a + 0)
-                Self.bottleneck2_1_proj(a + 0, w + 238_432, a + 524_288, threads)
+                Self.bottleneck2_1_proj(a + 0, w + 238_432, a + 524_288, a + 5_767_168, threads)
                 Self.bottleneck2_0_prelu1(a + 524_288, w + 242_560, a + 655_360)
                 Self.bottleneck2_2_conv(a + 655_360, w + 242_624, a + 524_288, a + 5_767_168, threads)
                 Self.bottleneck2_0_prelu1(a + 524_288, w + 251_872, a + 655_360)
                 Self.bottleneck2_0_expand(a + 655_360, w + 251_936, a + 786_432, threads)
                 Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
                 Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 256_160, a + 0)
-                Self.bottleneck2_1_proj(a + 0, w + 256_416, a + 524_288, threads)
+                Self.bottleneck2_1_proj(a + 0, w + 256_416, a + 524_288, a + 5_767_168, threads)
                 Self.bottleneck2_0_prelu1(a + 524_288, w + 260_544, a + 655_360)
                 Self.bottleneck2_3_conv_conv_1xk(a + 655_360, w + 260_608, a + 524_288, a + 5_767_168, threads)
                 Self.bottleneck2_3_conv_conv_kx1(a + 524_288, w + 265_760, a + 655_360, a + 5_767_168, threads)
@@ -1382,28 +1382,28 @@ public struct EnetCamvid12: Sendable {
                 Self.bottleneck2_0_expand(a + 524_288, w + 270_976, a + 655_360, threads)
                 Self.bottleneck2_0_add(a + 655_360, a + 0, a + 1_572_864)
                 Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 275_200, a + 0)
-                Self.bottleneck2_1_proj(a + 0, w + 275_456, a + 524_288, threads)
+                Self.bottleneck2_1_proj(a + 0, w + 275_456, a + 524_288, a + 5_767_168, threads)
                 Self.bottleneck2_0_prelu1(a + 524_288, w + 279_584, a + 655_360)
                 Self.bottleneck2_4_conv(a + 655_360, w + 279_648, a + 524_288, a + 5_767_168, threads)
                 Self.bottleneck2_0_prelu1(a + 524_288, w + 288_896, a + 655_360)
                 Self.bottleneck2_0_expand(a + 655_360, w + 288_960, a + 786_432, threads)
                 Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
                 Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 293_184, a + 0)
-                Self.bottleneck2_1_proj(a + 0, w + 293_440, a + 524_288, threads)
+                Self.bottleneck2_1_proj(a + 0, w + 293_440, a + 524_288, a + 5_767_168, threads)
                 Self.bottleneck2_0_prelu1(a + 524_288, w + 297_568, a + 655_360)
                 Self.bottleneck2_0_conv(a + 655_360, w + 297_632, a + 524_288, a + 5_767_168, threads)
                 Self.bottleneck2_0_prelu1(a + 524_288, w + 314_048, a + 655_360)
                 Self.bottleneck2_0_expand(a + 655_360, w + 314_112, a + 786_432, threads)
                 Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
                 Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 318_336, a + 0)
-                Self.bottleneck2_1_proj(a + 0, w + 318_592, a + 524_288, threads)
+                Self.bottleneck2_1_proj(a + 0, w + 318_592, a + 524_288, a + 5_767_168, threads)
                 Self.bottleneck2_0_prelu1(a + 524_288, w + 322_720, a + 655_360)
                 Self.bottleneck2_6_conv(a + 655_360, w + 322_784, a + 524_288, a + 5_767_168, threads)
                 Self.bottleneck2_0_prelu1(a + 524_288, w + 332_032, a + 655_360)
                 Self.bottleneck2_0_expand(a + 655_360, w + 332_096, a + 786_432, threads)
                 Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
                 Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 336_320, a + 0)
-                Self.bottleneck2_1_proj(a + 0, w + 336_576, a + 524_288, threads)
+                Self.bottleneck2_1_proj(a + 0, w + 336_576, a + 524_288, a + 5_767_168, threads)
                 Self.bottleneck2_0_prelu1(a + 524_288, w + 340_704, a + 655_360)
                 Self.bottleneck2_3_conv_conv_1xk(a + 655_360, w + 340_768, a + 524_288, a + 5_767_168, threads)
                 Self.bottleneck2_3_conv_conv_kx1(a + 524_288, w + 345_920, a + 655_360, a + 5_767_168, threads)
@@ -1411,17 +1411,17 @@ public struct EnetCamvid12: Sendable {
                 Self.bottleneck2_0_expand(a + 524_288, w + 351_136, a + 655_360, threads)
                 Self.bottleneck2_0_add(a + 655_360, a + 0, a + 1_572_864)
                 Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 355_360, a + 0)
-                Self.bottleneck2_1_proj(a + 0, w + 355_616, a + 524_288, threads)
+                Self.bottleneck2_1_proj(a + 0, w + 355_616, a + 524_288, a + 5_767_168, threads)
                 Self.bottleneck2_0_prelu1(a + 524_288, w + 359_744, a + 655_360)
                 Self.bottleneck2_8_conv(a + 655_360, w + 359_808, a + 524_288, a + 5_767_168, threads)
                 Self.bottleneck2_0_prelu1(a + 524_288, w + 369_056, a + 655_360)
                 Self.bottleneck2_0_expand(a + 655_360, w + 369_120, a + 786_432, threads)
                 Self.bottleneck2_0_add(a + 786_432, a + 0, a + 1_572_864)
                 Self.bottleneck2_0_prelu_out(a + 1_572_864, w + 373_344, a + 0)
-                Self.bottleneck4_0_proj(a + 0, w + 373_600, a + 524_288, threads)
+                Self.bottleneck4_0_proj(a + 0, w + 373_600, a + 524_288, a + 5_767_168, threads)
                 Self.bottleneck4_0_conv(a + 524_288, w + 375_664, a + 589_824)
                 Self.bottleneck1_0_expand(a + 589_824, w + 377_984, a + 2_359_296, threads)
-                Self.bottleneck4_0_shortcut_conv(a + 0, w + 379_072, a + 524_288, threads)
+                Self.bottleneck4_0_shortcut_conv(a + 0, w + 379_072, a + 524_288, a + 5_767_168, threads)
                 Self.bottleneck4_0_unpool(a + 524_288, a + 2_097_152, a + 3_407_872)
                 Self.bottleneck1_0_add(a + 2_359_296, a + 3_407_872, a + 0)
                 Self.bottleneck4_0_relu_out(a + 0, a + 1_572_864)
@@ -1612,10 +1612,11 @@ extension EnetCamvid12 {
     /// bottleneck1_0.proj: conv 16→16, kernel 2×2, stride 2×2, padding 0, + bottleneck1_0.bn1 folded.
     /// Generated from specs/enet.yaml:15:13.
     @inline(never)
-    static func bottleneck1_0_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func bottleneck1_0_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 16×256×256   y: 16×128×128
         // weight: (1 blocks, 2, 2, 16, 16)   bias: w[1024..<1040]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.pad(x, channels: 16, height: 256, width: 256, top: 0, left: 0, rows: 257, columns: 256, into: scratch, threads: threads)
         Self.parallel(1, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -1656,12 +1657,12 @@ extension EnetCamvid12 {
                 var a1_5 = bias1
                 for i in 0..<2 {
                     for j in 0..<2 {
-                        let tapOffset: Int = i &* 256 &+ j &* 1 &+ firstChannel &* 65_536
-                        let tapBase = x + tapOffset
+                        let tapOffset: Int = i &* 256 &+ j &* 1 &+ firstChannel &* 65_792
+                        let tapBase = scratch + tapOffset
                         let weightOffset: Int = ((i &* 2 &+ j) &* 16 &+ firstChannel) &* 16
                         let tapKernel = kernel + weightOffset
                         for ic in 0..<16 {
-                            let tap = tapBase + ic &* 65_536
+                            let tap = tapBase + ic &* 65_792
                             let k = tapKernel + ic &* 16
                             let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                             let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
@@ -2048,10 +2049,11 @@ extension EnetCamvid12 {
     /// bottleneck2_0.proj: conv 64→32, kernel 2×2, stride 2×2, padding 0, + bottleneck2_0.bn1 folded.
     /// Generated from specs/enet.yaml:15:13.
     @inline(never)
-    static func bottleneck2_0_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func bottleneck2_0_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×128×128   y: 32×64×64
         // weight: (2 blocks, 2, 2, 64, 16)   bias: w[8192..<8224]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.pad(x, channels: 64, height: 128, width: 128, top: 0, left: 0, rows: 129, columns: 128, into: scratch, threads: threads)
         Self.parallel(2, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -2092,12 +2094,12 @@ extension EnetCamvid12 {
                 var a1_5 = bias1
                 for i in 0..<2 {
                     for j in 0..<2 {
-                        let tapOffset: Int = i &* 128 &+ j &* 1 &+ firstChannel &* 16_384
-                        let tapBase = x + tapOffset
+                        let tapOffset: Int = i &* 128 &+ j &* 1 &+ firstChannel &* 16_512
+                        let tapBase = scratch + tapOffset
                         let weightOffset: Int = ((i &* 2 &+ j) &* 64 &+ firstChannel) &* 16
                         let tapKernel = kernel + weightOffset
                         for ic in 0..<64 {
-                            let tap = tapBase + ic &* 16_384
+                            let tap = tapBase + ic &* 16_512
                             let k = tapKernel + ic &* 16
                             let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                             let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
@@ -2169,7 +2171,7 @@ extension EnetCamvid12 {
         // Winograd F(2×2, 3×3): 32×32 tiles in bands of 32 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
         Self.pad(x, channels: 32, height: 64, width: 64, top: 1, left: 1, rows: 66, columns: 66, into: scratch, threads: threads)
         let transformed = scratch + 139_392
-        let products = transformed + 524_288
+        let products = transformed + 532_480
         for firstRow in stride(from: 0, to: 32, by: 32) {
             let bandRows: Int = min(32, 32 &- firstRow)
             let tiles: Int = bandRows &* 32
@@ -2179,7 +2181,7 @@ extension EnetCamvid12 {
                 for r in 0..<bandRows {
                     let rowOffset: Int = ic &* 4356 &+ (firstRow &+ r) &* 132
                     let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 1024 &+ r &* 32
+                    let targetOffset: Int = ic &* 1040 &+ r &* 32
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 32, by: 8) {
                         let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
@@ -2199,21 +2201,21 @@ extension EnetCamvid12 {
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
                         UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (32_768 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (65_536 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (98_304 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (131_072 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (163_840 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (196_608 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (229_376 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (262_144 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (294_912 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (327_680 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (360_448 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (393_216 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (425_984 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (458_752 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (491_520 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (33_280 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (66_560 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (99_840 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (133_120 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (166_400 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (199_680 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (232_960 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (266_240 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (299_520 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (332_800 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (366_080 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (399_360 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (432_640 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (465_920 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (499_200 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
                     }
                 }
             }
@@ -2221,7 +2223,7 @@ extension EnetCamvid12 {
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(2, threads: threads) { blocks in
             for value in 0..<16 {
-                let sourceOffset: Int = value &* 32_768
+                let sourceOffset: Int = value &* 33_280
                 let source = transformed + sourceOffset
                 for block in blocks {
                     let kernelOffset: Int = (value &* 2 &+ block) &* 512
@@ -2253,7 +2255,7 @@ extension EnetCamvid12 {
                         var a1_4 = SIMD8<Float>()
                         var a1_5 = SIMD8<Float>()
                         for ic in 0..<32 {
-                            let tap = source + ic &* 1024
+                            let tap = source + ic &* 1040
                             let k = kernel + ic &* 16
                             let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                             let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
@@ -2504,10 +2506,11 @@ extension EnetCamvid12 {
     /// Generated from specs/enet.yaml:33:13.
     /// Also runs bottleneck2_2.proj, bottleneck2_3.proj, bottleneck2_4.proj, bottleneck2_5.proj, bottleneck2_6.proj, bottleneck2_7.proj, bottleneck2_8.proj, bottleneck3_1.proj, bottleneck3_2.proj, bottleneck3_3.proj, bottleneck3_4.proj, bottleneck3_5.proj, bottleneck3_6.proj, bottleneck3_7.proj, bottleneck3_8.proj (the same shapes and fusions).
     @inline(never)
-    static func bottleneck2_1_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func bottleneck2_1_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×64×64   y: 32×64×64
         // weight: (2 blocks, 1, 1, 128, 16)   bias: w[4096..<4128]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.pad(x, channels: 128, height: 64, width: 64, top: 0, left: 0, rows: 65, columns: 64, into: scratch, threads: threads)
         Self.parallel(2, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -2548,12 +2551,12 @@ extension EnetCamvid12 {
                 var a1_5 = bias1
                 for i in 0..<1 {
                     for j in 0..<1 {
-                        let tapOffset: Int = i &* 64 &+ j &* 1 &+ firstChannel &* 4096
-                        let tapBase = x + tapOffset
+                        let tapOffset: Int = i &* 64 &+ j &* 1 &+ firstChannel &* 4160
+                        let tapBase = scratch + tapOffset
                         let weightOffset: Int = ((i &* 1 &+ j) &* 128 &+ firstChannel) &* 16
                         let tapKernel = kernel + weightOffset
                         for ic in 0..<128 {
-                            let tap = tapBase + ic &* 4096
+                            let tap = tapBase + ic &* 4160
                             let k = tapKernel + ic &* 16
                             let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                             let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
@@ -3113,7 +3116,7 @@ extension EnetCamvid12 {
         // x: 32×64×64   y: 32×64×64
         // weight: (2 blocks, 3, 3, 32, 16)   bias: w[9216..<9248]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
-        Self.pad(x, channels: 32, height: 64, width: 64, top: 16, left: 16, rows: 96, columns: 96, into: scratch, threads: threads)
+        Self.pad(x, channels: 32, height: 64, width: 64, top: 16, left: 16, rows: 97, columns: 96, into: scratch, threads: threads)
         Self.parallel(2, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -3154,12 +3157,12 @@ extension EnetCamvid12 {
                 var a1_5 = bias1
                 for i in 0..<3 {
                     for j in 0..<3 {
-                        let tapOffset: Int = i &* 1536 &+ j &* 16 &+ firstChannel &* 9216
+                        let tapOffset: Int = i &* 1536 &+ j &* 16 &+ firstChannel &* 9312
                         let tapBase = scratch + tapOffset
                         let weightOffset: Int = ((i &* 3 &+ j) &* 32 &+ firstChannel) &* 16
                         let tapKernel = kernel + weightOffset
                         for ic in 0..<32 {
-                            let tap = tapBase + ic &* 9216
+                            let tap = tapBase + ic &* 9312
                             let k = tapKernel + ic &* 16
                             let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                             let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
@@ -3209,10 +3212,11 @@ extension EnetCamvid12 {
     /// bottleneck4_0.proj: conv 128→16, kernel 1×1, stride 1×1, padding 0, + bottleneck4_0.bn1 folded, + bottleneck4_0.relu1 fused.
     /// Generated from specs/enet.yaml:70:13.
     @inline(never)
-    static func bottleneck4_0_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func bottleneck4_0_proj(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×64×64   y: 16×64×64
         // weight: (1 blocks, 1, 1, 128, 16)   bias: w[2048..<2064]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.pad(x, channels: 128, height: 64, width: 64, top: 0, left: 0, rows: 65, columns: 64, into: scratch, threads: threads)
         Self.parallel(1, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -3253,12 +3257,12 @@ extension EnetCamvid12 {
                 var a1_5 = bias1
                 for i in 0..<1 {
                     for j in 0..<1 {
-                        let tapOffset: Int = i &* 64 &+ j &* 1 &+ firstChannel &* 4096
-                        let tapBase = x + tapOffset
+                        let tapOffset: Int = i &* 64 &+ j &* 1 &+ firstChannel &* 4160
+                        let tapBase = scratch + tapOffset
                         let weightOffset: Int = ((i &* 1 &+ j) &* 128 &+ firstChannel) &* 16
                         let tapKernel = kernel + weightOffset
                         for ic in 0..<128 {
-                            let tap = tapBase + ic &* 4096
+                            let tap = tapBase + ic &* 4160
                             let k = tapKernel + ic &* 16
                             let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                             let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
@@ -3348,10 +3352,11 @@ extension EnetCamvid12 {
     /// bottleneck4_0.shortcut_conv: conv 128→64, kernel 1×1, stride 1×1, padding 0, + bottleneck4_0.shortcut_bn folded.
     /// Generated from specs/enet.yaml:79:13.
     @inline(never)
-    static func bottleneck4_0_shortcut_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func bottleneck4_0_shortcut_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×64×64   y: 64×64×64
         // weight: (4 blocks, 1, 1, 128, 16)   bias: w[8192..<8256]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.pad(x, channels: 128, height: 64, width: 64, top: 0, left: 0, rows: 65, columns: 64, into: scratch, threads: threads)
         Self.parallel(4, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -3392,12 +3397,12 @@ extension EnetCamvid12 {
                 var a1_5 = bias1
                 for i in 0..<1 {
                     for j in 0..<1 {
-                        let tapOffset: Int = i &* 64 &+ j &* 1 &+ firstChannel &* 4096
-                        let tapBase = x + tapOffset
+                        let tapOffset: Int = i &* 64 &+ j &* 1 &+ firstChannel &* 4160
+                        let tapBase = scratch + tapOffset
                         let weightOffset: Int = ((i &* 1 &+ j) &* 128 &+ firstChannel) &* 16
                         let tapKernel = kernel + weightOffset
                         for ic in 0..<128 {
-                            let tap = tapBase + ic &* 4096
+                            let tap = tapBase + ic &* 4160
                             let k = tapKernel + ic &* 16
                             let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                             let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)

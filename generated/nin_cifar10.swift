@@ -16,9 +16,9 @@ public struct NinCifar10: Sendable {
     /// Floats of activations, placed by liveness after fusion: the peak activation memory `convc summary` reports.
     public static let activationFloats = 360_448
     /// Floats of scratch for zero-padded copies of conv inputs.
-    public static let scratchFloats = 182_016
+    public static let scratchFloats = 202_752
     /// Floats of working memory `predict(_:batch:into:arena:)` needs: activations, then scratch.
-    public static let arenaFloats = 542_464
+    public static let arenaFloats = 563_200
     static let inputCount = 3072
     static let outputCount = 10
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -134,8 +134,8 @@ public struct NinCifar10: Sendable {
             for n in 0..<batch {
                 let x = input + n &* Self.inputCount
                 Self.features_conv1(x, w + 0, a + 0, a + 360_448, threads)
-                Self.features_cccp1(a + 0, w + 14_592, a + 196_608, threads)
-                Self.features_cccp2(a + 196_608, w + 45_472, a + 0, threads)
+                Self.features_cccp1(a + 0, w + 14_592, a + 196_608, a + 360_448, threads)
+                Self.features_cccp2(a + 196_608, w + 45_472, a + 0, a + 360_448, threads)
                 Self.features_pool1(a + 0, a + 98_304, threads)
                 Self.features_conv2(a + 98_304, w + 60_928, a + 0, a + 360_448, threads)
                 Self.features_cccp3(a + 0, w + 521_920, a + 49_152, threads)
@@ -255,10 +255,11 @@ extension NinCifar10 {
     /// features.cccp1: conv 192→160, kernel 1×1, stride 1×1, padding 0, + features.relu_cccp1 fused.
     /// Generated from specs/nin_cifar10.yaml:18:11.
     @inline(never)
-    static func features_cccp1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func features_cccp1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 192×32×32   y: 160×32×32
         // weight: (10 blocks, 1, 1, 192, 16)   bias: w[30_720..<30_880]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.pad(x, channels: 192, height: 32, width: 32, top: 0, left: 0, rows: 33, columns: 32, into: scratch, threads: threads)
         Self.parallel(10, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -299,12 +300,12 @@ extension NinCifar10 {
                 var a1_5 = bias1
                 for i in 0..<1 {
                     for j in 0..<1 {
-                        let tapOffset: Int = i &* 32 &+ j &* 1 &+ firstChannel &* 1024
-                        let tapBase = x + tapOffset
+                        let tapOffset: Int = i &* 32 &+ j &* 1 &+ firstChannel &* 1056
+                        let tapBase = scratch + tapOffset
                         let weightOffset: Int = ((i &* 1 &+ j) &* 192 &+ firstChannel) &* 16
                         let tapKernel = kernel + weightOffset
                         for ic in 0..<192 {
-                            let tap = tapBase + ic &* 1024
+                            let tap = tapBase + ic &* 1056
                             let k = tapKernel + ic &* 16
                             let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                             let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
@@ -354,10 +355,11 @@ extension NinCifar10 {
     /// features.cccp2: conv 160→96, kernel 1×1, stride 1×1, padding 0, + features.relu_cccp2 fused.
     /// Generated from specs/nin_cifar10.yaml:20:11.
     @inline(never)
-    static func features_cccp2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func features_cccp2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 160×32×32   y: 96×32×32
         // weight: (6 blocks, 1, 1, 160, 16)   bias: w[15_360..<15_456]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.pad(x, channels: 160, height: 32, width: 32, top: 0, left: 0, rows: 33, columns: 32, into: scratch, threads: threads)
         Self.parallel(6, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -398,12 +400,12 @@ extension NinCifar10 {
                 var a1_5 = bias1
                 for i in 0..<1 {
                     for j in 0..<1 {
-                        let tapOffset: Int = i &* 32 &+ j &* 1 &+ firstChannel &* 1024
-                        let tapBase = x + tapOffset
+                        let tapOffset: Int = i &* 32 &+ j &* 1 &+ firstChannel &* 1056
+                        let tapBase = scratch + tapOffset
                         let weightOffset: Int = ((i &* 1 &+ j) &* 160 &+ firstChannel) &* 16
                         let tapKernel = kernel + weightOffset
                         for ic in 0..<160 {
-                            let tap = tapBase + ic &* 1024
+                            let tap = tapBase + ic &* 1056
                             let k = tapKernel + ic &* 16
                             let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                             let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
@@ -492,10 +494,10 @@ extension NinCifar10 {
     static func features_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 96×16×16   y: 192×16×16
         // weight: (12 blocks, 5, 5, 96, 16)   bias: w[460_800..<460_992]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 96, height: 16, width: 16, top: 2, left: 2, rows: 20, columns: 20, into: scratch, threads: threads)
         Self.parallel(12, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 1032) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for band in stride(from: 0, to: 43, by: 43) {
         for block in blocks {
@@ -504,77 +506,73 @@ extension NinCifar10 {
             let biasOffset: Int = 460_800 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for firstChannel in stride(from: 0, to: 96, by: 16) {
-                for group in band..<min(band &+ 43, 43) {
-                    let first: Int = min(group &* 6, 250)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 16) &* 20 &+ (q0 % 16) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 16) &* 20 &+ (q1 % 16) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 16) &* 20 &+ (q2 % 16) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 16) &* 20 &+ (q3 % 16) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 16) &* 20 &+ (q4 % 16) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 16) &* 20 &+ (q5 % 16) &* 1
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<5 {
-                        for j in 0..<5 {
-                            let tapOffset: Int = i &* 20 &+ j &* 1 &+ firstChannel &* 400
-                            let tapBase = scratch + tapOffset
-                            let weightOffset: Int = ((i &* 5 &+ j) &* 96 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<16 {
-                                let tap = tapBase + ic &* 400
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
-                    }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
-                }
-            }
             for group in band..<min(band &+ 43, 43) {
                 let first: Int = min(group &* 6, 250)
-                let tileLanes = lanes + (group &- band) &* 192
+                let firstChannel = 0
+                let tile = tiles.baseAddress! + 0
+                let q0: Int = first &+ 0
+                let o0: Int = (q0 / 16) &* 20 &+ (q0 % 16) &* 1
+                let q1: Int = first &+ 1
+                let o1: Int = (q1 / 16) &* 20 &+ (q1 % 16) &* 1
+                let q2: Int = first &+ 2
+                let o2: Int = (q2 / 16) &* 20 &+ (q2 % 16) &* 1
+                let q3: Int = first &+ 3
+                let o3: Int = (q3 / 16) &* 20 &+ (q3 % 16) &* 1
+                let q4: Int = first &+ 4
+                let o4: Int = (q4 / 16) &* 20 &+ (q4 % 16) &* 1
+                let q5: Int = first &+ 5
+                let o5: Int = (q5 / 16) &* 20 &+ (q5 % 16) &* 1
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
+                for i in 0..<5 {
+                    for j in 0..<5 {
+                        let tapOffset: Int = i &* 20 &+ j &* 1 &+ firstChannel &* 400
+                        let tapBase = scratch + tapOffset
+                        let weightOffset: Int = ((i &* 5 &+ j) &* 96 &+ firstChannel) &* 16
+                        let tapKernel = kernel + weightOffset
+                        for ic in 0..<96 {
+                            let tap = tapBase + ic &* 400
+                            let k = tapKernel + ic &* 16
+                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
+                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        }
+                    }
+                }
+                tile[0] = a0_0
+                tile[2] = a0_1
+                tile[4] = a0_2
+                tile[6] = a0_3
+                tile[8] = a0_4
+                tile[10] = a0_5
+                tile[12] = a1_0
+                tile[14] = a1_1
+                tile[16] = a1_2
+                tile[18] = a1_3
+                tile[20] = a1_4
+                tile[22] = a1_5
+                let tileLanes = lanes + 0
                 for oc in 0..<16 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 256 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8

@@ -16,9 +16,9 @@ public struct Resnet34: Sendable {
     /// Floats of activations, placed by liveness after fusion: the peak activation memory `convc summary` reports.
     public static let activationFloats = 1_003_520
     /// Floats of scratch for zero-padded copies of conv inputs.
-    public static let scratchFloats = 1_228_032
+    public static let scratchFloats = 1_244_416
     /// Floats of working memory `predict(_:batch:into:arena:)` needs: activations, then scratch.
-    public static let arenaFloats = 2_231_552
+    public static let arenaFloats = 2_247_936
     static let inputCount = 150_528
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -673,7 +673,7 @@ extension Resnet34 {
         // Winograd F(2×2, 3×3): 28×28 tiles in bands of 16 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
         Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch, threads: threads)
         let transformed = scratch + 244_992
-        let products = transformed + 524_288
+        let products = transformed + 540_672
         for firstRow in stride(from: 0, to: 28, by: 16) {
             let bandRows: Int = min(16, 28 &- firstRow)
             let tiles: Int = bandRows &* 28
@@ -683,7 +683,7 @@ extension Resnet34 {
                 for r in 0..<bandRows {
                     let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
                     let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 512 &+ r &* 32
+                    let targetOffset: Int = ic &* 528 &+ r &* 32
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 32, by: 8) {
                         let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
@@ -703,21 +703,21 @@ extension Resnet34 {
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
                         UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (32_768 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (65_536 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (98_304 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (131_072 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (163_840 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (196_608 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (229_376 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (262_144 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (294_912 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (327_680 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (360_448 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (393_216 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (425_984 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (458_752 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (491_520 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (33_792 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (67_584 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (101_376 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (135_168 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (168_960 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (202_752 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (236_544 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (270_336 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (304_128 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (337_920 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (371_712 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (405_504 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (439_296 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (473_088 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (506_880 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
                     }
                 }
             }
@@ -725,7 +725,7 @@ extension Resnet34 {
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(4, threads: threads) { blocks in
             for value in 0..<16 {
-                let sourceOffset: Int = value &* 32_768
+                let sourceOffset: Int = value &* 33_792
                 let source = transformed + sourceOffset
                 for block in blocks {
                     let kernelOffset: Int = (value &* 4 &+ block) &* 1024
@@ -757,7 +757,7 @@ extension Resnet34 {
                         var a1_4 = SIMD8<Float>()
                         var a1_5 = SIMD8<Float>()
                         for ic in 0..<64 {
-                            let tap = source + ic &* 512
+                            let tap = source + ic &* 528
                             let k = kernel + ic &* 16
                             let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                             let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
@@ -870,7 +870,7 @@ extension Resnet34 {
         // Winograd F(2×2, 3×3): 28×28 tiles in bands of 16 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
         Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch, threads: threads)
         let transformed = scratch + 244_992
-        let products = transformed + 524_288
+        let products = transformed + 540_672
         for firstRow in stride(from: 0, to: 28, by: 16) {
             let bandRows: Int = min(16, 28 &- firstRow)
             let tiles: Int = bandRows &* 28
@@ -880,7 +880,7 @@ extension Resnet34 {
                 for r in 0..<bandRows {
                     let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
                     let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 512 &+ r &* 32
+                    let targetOffset: Int = ic &* 528 &+ r &* 32
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 32, by: 8) {
                         let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
@@ -900,21 +900,21 @@ extension Resnet34 {
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
                         UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (32_768 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (65_536 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (98_304 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (131_072 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (163_840 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (196_608 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (229_376 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (262_144 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (294_912 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (327_680 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (360_448 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (393_216 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (425_984 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (458_752 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (491_520 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (33_792 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (67_584 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (101_376 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (135_168 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (168_960 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (202_752 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (236_544 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (270_336 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (304_128 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (337_920 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (371_712 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (405_504 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (439_296 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (473_088 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (506_880 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
                     }
                 }
             }
@@ -922,7 +922,7 @@ extension Resnet34 {
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(4, threads: threads) { blocks in
             for value in 0..<16 {
-                let sourceOffset: Int = value &* 32_768
+                let sourceOffset: Int = value &* 33_792
                 let source = transformed + sourceOffset
                 for block in blocks {
                     let kernelOffset: Int = (value &* 4 &+ block) &* 1024
@@ -954,7 +954,7 @@ extension Resnet34 {
                         var a1_4 = SIMD8<Float>()
                         var a1_5 = SIMD8<Float>()
                         for ic in 0..<64 {
-                            let tap = source + ic &* 512
+                            let tap = source + ic &* 528
                             let k = kernel + ic &* 16
                             let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                             let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)

@@ -971,7 +971,7 @@ extension Vgg16 {
         // Winograd F(2×2, 3×3): 28×28 tiles in bands of 8 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
         Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch, threads: threads)
         let transformed = scratch + 489_984
-        let products = transformed + 524_288
+        let products = transformed + 557_056
         for firstRow in stride(from: 0, to: 28, by: 8) {
             let bandRows: Int = min(8, 28 &- firstRow)
             let tiles: Int = bandRows &* 28
@@ -981,7 +981,7 @@ extension Vgg16 {
                 for r in 0..<bandRows {
                     let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
                     let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 256 &+ r &* 32
+                    let targetOffset: Int = ic &* 272 &+ r &* 32
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 32, by: 8) {
                         let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
@@ -1001,21 +1001,21 @@ extension Vgg16 {
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
                         UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (32_768 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (65_536 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (98_304 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (131_072 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (163_840 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (196_608 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (229_376 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (262_144 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (294_912 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (327_680 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (360_448 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (393_216 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (425_984 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (458_752 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (491_520 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (34_816 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (69_632 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (104_448 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (139_264 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (174_080 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (208_896 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (243_712 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (278_528 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (313_344 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (348_160 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (382_976 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (417_792 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (452_608 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (487_424 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (522_240 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
                     }
                 }
             }
@@ -1023,7 +1023,7 @@ extension Vgg16 {
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(16, threads: threads) { blocks in
             for value in 0..<16 {
-                let sourceOffset: Int = value &* 32_768
+                let sourceOffset: Int = value &* 34_816
                 let source = transformed + sourceOffset
                 for block in blocks {
                     let kernelOffset: Int = (value &* 16 &+ block) &* 2048
@@ -1055,7 +1055,7 @@ extension Vgg16 {
                         var a1_4 = SIMD8<Float>()
                         var a1_5 = SIMD8<Float>()
                         for ic in 0..<128 {
-                            let tap = source + ic &* 256
+                            let tap = source + ic &* 272
                             let k = kernel + ic &* 16
                             let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                             let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
@@ -1168,7 +1168,7 @@ extension Vgg16 {
         // Winograd F(2×2, 3×3): 28×28 tiles in bands of 4 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
         Self.pad(x, channels: 256, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch, threads: threads)
         let transformed = scratch + 979_968
-        let products = transformed + 524_288
+        let products = transformed + 589_824
         for firstRow in stride(from: 0, to: 28, by: 4) {
             let bandRows: Int = min(4, 28 &- firstRow)
             let tiles: Int = bandRows &* 28
@@ -1178,7 +1178,7 @@ extension Vgg16 {
                 for r in 0..<bandRows {
                     let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
                     let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 128 &+ r &* 32
+                    let targetOffset: Int = ic &* 144 &+ r &* 32
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 32, by: 8) {
                         let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
@@ -1198,21 +1198,21 @@ extension Vgg16 {
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
                         UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (32_768 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (65_536 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (98_304 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (131_072 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (163_840 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (196_608 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (229_376 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (262_144 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (294_912 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (327_680 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (360_448 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (393_216 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (425_984 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (458_752 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (491_520 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (36_864 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (73_728 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (110_592 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (147_456 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (184_320 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (221_184 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (258_048 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (294_912 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (331_776 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (368_640 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (405_504 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (442_368 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (479_232 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (516_096 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (552_960 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
                     }
                 }
             }
@@ -1220,7 +1220,7 @@ extension Vgg16 {
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(16, threads: threads) { blocks in
             for value in 0..<16 {
-                let sourceOffset: Int = value &* 32_768
+                let sourceOffset: Int = value &* 36_864
                 let source = transformed + sourceOffset
                 for block in blocks {
                     let kernelOffset: Int = (value &* 16 &+ block) &* 4096
@@ -1252,7 +1252,7 @@ extension Vgg16 {
                         var a1_4 = SIMD8<Float>()
                         var a1_5 = SIMD8<Float>()
                         for ic in 0..<256 {
-                            let tap = source + ic &* 128
+                            let tap = source + ic &* 144
                             let k = kernel + ic &* 16
                             let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                             let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
@@ -1398,7 +1398,7 @@ extension Vgg16 {
         // Winograd F(2×2, 3×3): 14×14 tiles in bands of 8 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
         Self.pad(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch, threads: threads)
         let transformed = scratch + 261_120
-        let products = transformed + 524_288
+        let products = transformed + 589_824
         for firstRow in stride(from: 0, to: 14, by: 8) {
             let bandRows: Int = min(8, 14 &- firstRow)
             let tiles: Int = bandRows &* 14
@@ -1408,7 +1408,7 @@ extension Vgg16 {
                 for r in 0..<bandRows {
                     let rowOffset: Int = ic &* 1020 &+ (firstRow &+ r) &* 68
                     let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 128 &+ r &* 16
+                    let targetOffset: Int = ic &* 144 &+ r &* 16
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 16, by: 8) {
                         let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
@@ -1428,21 +1428,21 @@ extension Vgg16 {
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
                         UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (32_768 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (65_536 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (98_304 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (131_072 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (163_840 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (196_608 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (229_376 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (262_144 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (294_912 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (327_680 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (360_448 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (393_216 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (425_984 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (458_752 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (491_520 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (36_864 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (73_728 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (110_592 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (147_456 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (184_320 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (221_184 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (258_048 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (294_912 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (331_776 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (368_640 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (405_504 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (442_368 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (479_232 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (516_096 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(target + (552_960 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
                     }
                 }
             }
@@ -1450,7 +1450,7 @@ extension Vgg16 {
             // sixteen products over input channels, blocks of 16 filters split over threads
             Self.parallel(32, threads: threads) { blocks in
             for value in 0..<16 {
-                let sourceOffset: Int = value &* 32_768
+                let sourceOffset: Int = value &* 36_864
                 let source = transformed + sourceOffset
                 for block in blocks {
                     let kernelOffset: Int = (value &* 32 &+ block) &* 4096
@@ -1482,7 +1482,7 @@ extension Vgg16 {
                         var a1_4 = SIMD8<Float>()
                         var a1_5 = SIMD8<Float>()
                         for ic in 0..<256 {
-                            let tap = source + ic &* 128
+                            let tap = source + ic &* 144
                             let k = kernel + ic &* 16
                             let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                             let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)

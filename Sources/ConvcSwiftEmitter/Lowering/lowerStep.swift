@@ -364,15 +364,13 @@ extension Emitter {
         let blocks = c.filters / channels
         let plane = output.height * output.width
         let groups = (plane + pixels - 1) / pixels
-        let padded = c.padding != .zero
-        let rows = padded ? input.height + c.padding.top + c.padding.bottom : input.height
-        let columns = padded ? input.width + c.padding.left + c.padding.right : input.width
-        let source = padded ? "scratch" : "x"
+        let (rows, columns, copied) = pixelGroupSource(c, input: input)
+        let source = copied ? "scratch" : "x"
         // Every group of pixels reads all of its block's weights: past 128 KB they stream from L2 or beyond, and
         // on small maps the inputs every group reads would not stay in L1 either (measured at 7×7: 512→512 3×3
         // from 66 to 80 GFLOP/s, 1024→1024 1×1 from 56 to 78; at 28×28, 512→512 3×3 from 75 to 86).
         let chunk = taps == 1 ? 64 : 16
-        let chunked = c.inChannels > chunk && c.inChannels % chunk == 0
+        let chunked = c.inChannels > chunk && c.inChannels % chunk == 0 && taps <= 9
             && (plane <= 14 * 14 || c.inChannels * taps * channels * 4 > 128 * 1024)
         let chunkChannels = chunked ? chunk : c.inChannels
         // Every band reads all the weights, and every block of filters reads the band's input. Where the input is
@@ -387,7 +385,7 @@ extension Emitter {
         let tileVectors = vectors * pixels
         w.comment("weight: (\(blocks) blocks, \(c.kernel.h), \(c.kernel.w), \(c.inChannels), \(channels))   bias: w[\(literal(slot.bias - slot.weight))..<\(literal(slot.count))]")
         w.comment("tile: \(channels) channels (\(vectors) vectors) × \(pixels) output pixels, each input value broadcast" + (chunked ? "; input channels in chunks of \(chunk)" : ""))
-        if padded {
+        if copied {
             w.line("Self.pad(x, channels: \(c.inChannels), height: \(input.height), width: \(input.width), top: \(c.padding.top), left: \(c.padding.left), rows: \(rows), columns: \(columns), into: scratch, threads: threads)")
         }
         // Blocks write disjoint output channels and only read the input, so threads split them. Tile slots are
@@ -491,7 +489,7 @@ extension Emitter {
         let (columns, tileColumns, vectorColumns) = (plan.columns, plan.tileColumns, plan.vectorColumns)
         let planeFloats = plan.rows * columns
         // Floats of one transformed value of one input channel: the band's tiles, rows `vectorColumns` apart.
-        let valueStride = plan.bandRows * vectorColumns
+        let valueStride = plan.valueStride
         let biasOffset = slot.bias - slot.weight
         w.comment("weight: (16 values, \(blocks) blocks, \(inChannels), \(channels)): G g Gᵀ of each filter and input channel   bias: w[\(literal(biasOffset))..<\(literal(slot.count))]")
         w.comment("Winograd F(2×2, 3×3): \(plan.tileRows)×\(tileColumns) tiles in bands of \(plan.bandRows) tile rows; products: \(channels) filters × \(pixels) tiles, each transformed input broadcast")
