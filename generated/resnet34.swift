@@ -491,7 +491,7 @@ public struct Resnet34: Sendable {
                 Self.layer1_0_conv2(a + 0, a + 401_408, w + 337_472, a + 200_704, a + 1_003_520, threads)
                 Self.layer2_0_conv1(a + 200_704, w + 403_072, a + 0, a + 1_003_520, threads)
                 Self.layer2_0_conv2(a + 0, w + 476_928, a + 100_352, a + 1_003_520, threads)
-                Self.layer2_0_downsample_0(a + 200_704, a + 100_352, w + 739_200, a + 0, threads)
+                Self.layer2_0_downsample_0(a + 200_704, a + 100_352, w + 739_200, a + 0, a + 1_003_520, threads)
                 Self.layer2_1_conv1(a + 0, w + 747_520, a + 100_352, a + 1_003_520, threads)
                 Self.layer2_1_conv2(a + 100_352, a + 0, w + 1_009_792, a + 200_704, a + 1_003_520, threads)
                 Self.layer2_1_conv1(a + 200_704, w + 1_272_064, a + 0, a + 1_003_520, threads)
@@ -500,7 +500,7 @@ public struct Resnet34: Sendable {
                 Self.layer2_1_conv2(a + 0, a + 100_352, w + 2_058_880, a + 200_704, a + 1_003_520, threads)
                 Self.layer3_0_conv1(a + 200_704, w + 2_321_152, a + 0, a + 1_003_520, threads)
                 Self.layer3_0_conv2(a + 0, w + 2_616_320, a + 50_176, a + 1_003_520, threads)
-                Self.layer3_0_downsample_0(a + 200_704, a + 50_176, w + 3_665_152, a + 0, threads)
+                Self.layer3_0_downsample_0(a + 200_704, a + 50_176, w + 3_665_152, a + 0, a + 1_003_520, threads)
                 Self.layer3_1_conv1(a + 0, w + 3_698_176, a + 50_176, a + 1_003_520, threads)
                 Self.layer3_1_conv2(a + 50_176, a + 0, w + 4_747_008, a + 100_352, a + 1_003_520, threads)
                 Self.layer3_1_conv1(a + 100_352, w + 5_795_840, a + 0, a + 1_003_520, threads)
@@ -513,7 +513,7 @@ public struct Resnet34: Sendable {
                 Self.layer3_1_conv2(a + 0, a + 50_176, w + 13_137_664, a + 100_352, a + 1_003_520, threads)
                 Self.layer4_0_conv1(a + 100_352, w + 14_186_496, a + 0, a + 1_003_520, threads)
                 Self.layer4_0_conv2(a + 0, w + 15_366_656, a + 25_088, a + 1_003_520, threads)
-                Self.layer4_0_downsample_0(a + 100_352, a + 25_088, w + 19_561_472, a + 0, threads)
+                Self.layer4_0_downsample_0(a + 100_352, a + 25_088, w + 19_561_472, a + 0, a + 1_003_520, threads)
                 Self.layer4_1_conv1(a + 0, w + 19_693_056, a + 25_088, a + 1_003_520, threads)
                 Self.layer4_1_conv2(a + 25_088, a + 0, w + 23_887_872, a + 50_176, a + 1_003_520, threads)
                 Self.layer4_1_conv1(a + 50_176, w + 28_082_688, a + 0, a + 1_003_520, threads)
@@ -1356,36 +1356,37 @@ extension Resnet34 {
     /// layer2.0.downsample.0: conv 64→128, kernel 1×1, stride 2×2, padding 0, + layer2.0.downsample.1 folded, + layer2.0.add (the residual) fused, + layer2.0.relu_1 fused.
     /// Generated from specs/resnet34.yaml:19:19.
     @inline(never)
-    static func layer2_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func layer2_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 128×28×28
         // weight: (8 blocks, 1, 1, 64, 16)   bias: w[8192..<8320]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.subsample(x, channels: 64, height: 56, width: 56, stride: (2, 2), rows: 28, outputHeight: 28, outputWidth: 28, into: scratch, threads: threads)
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 131, by: 18) {
+        for band in stride(from: 0, to: 131, by: 84) {
         for block in blocks {
             let kernelOffset: Int = block &* 1024
             let kernel = w + kernelOffset
             let biasOffset: Int = 8192 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in band..<min(band &+ 18, 131) {
+            for group in band..<min(band &+ 84, 131) {
                 let first: Int = min(group &* 6, 778)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
                 let q0: Int = first &+ 0
-                let o0: Int = (q0 / 28) &* 112 &+ (q0 % 28) &* 2
+                let o0: Int = (q0 / 28) &* 28 &+ (q0 % 28) &* 1
                 let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 112 &+ (q1 % 28) &* 2
+                let o1: Int = (q1 / 28) &* 28 &+ (q1 % 28) &* 1
                 let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 112 &+ (q2 % 28) &* 2
+                let o2: Int = (q2 / 28) &* 28 &+ (q2 % 28) &* 1
                 let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 112 &+ (q3 % 28) &* 2
+                let o3: Int = (q3 / 28) &* 28 &+ (q3 % 28) &* 1
                 let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 112 &+ (q4 % 28) &* 2
+                let o4: Int = (q4 / 28) &* 28 &+ (q4 % 28) &* 1
                 let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 112 &+ (q5 % 28) &* 2
+                let o5: Int = (q5 / 28) &* 28 &+ (q5 % 28) &* 1
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -1400,12 +1401,12 @@ extension Resnet34 {
                 var a1_5 = bias1
                 for i in 0..<1 {
                     for j in 0..<1 {
-                        let tapOffset: Int = i &* 56 &+ j &* 1 &+ firstChannel &* 3136
-                        let tapBase = x + tapOffset
+                        let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
+                        let tapBase = scratch + tapOffset
                         let weightOffset: Int = ((i &* 1 &+ j) &* 64 &+ firstChannel) &* 16
                         let tapKernel = kernel + weightOffset
                         for ic in 0..<64 {
-                            let tap = tapBase + ic &* 3136
+                            let tap = tapBase + ic &* 784
                             let k = tapKernel + ic &* 16
                             let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                             let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
@@ -2149,14 +2150,15 @@ extension Resnet34 {
     /// layer3.0.downsample.0: conv 128→256, kernel 1×1, stride 2×2, padding 0, + layer3.0.downsample.1 folded, + layer3.0.add (the residual) fused, + layer3.0.relu_1 fused.
     /// Generated from specs/resnet34.yaml:19:19.
     @inline(never)
-    static func layer3_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func layer3_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 256×14×14
         // weight: (16 blocks, 1, 1, 128, 16)   bias: w[32_768..<33_024]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.subsample(x, channels: 128, height: 28, width: 28, stride: (2, 2), rows: 14, outputHeight: 14, outputWidth: 14, into: scratch, threads: threads)
         Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 9) {
+        for band in stride(from: 0, to: 33, by: 33) {
         for block in blocks {
             let kernelOffset: Int = block &* 2048
             let kernel = w + kernelOffset
@@ -2164,21 +2166,21 @@ extension Resnet34 {
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
             for firstChannel in stride(from: 0, to: 128, by: 64) {
-                for group in band..<min(band &+ 9, 33) {
+                for group in band..<min(band &+ 33, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 14) &* 56 &+ (q0 % 14) &* 2
+                    let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
                     let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 14) &* 56 &+ (q1 % 14) &* 2
+                    let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
                     let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 14) &* 56 &+ (q2 % 14) &* 2
+                    let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
                     let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 14) &* 56 &+ (q3 % 14) &* 2
+                    let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
                     let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 14) &* 56 &+ (q4 % 14) &* 2
+                    let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
                     let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 14) &* 56 &+ (q5 % 14) &* 2
+                    let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -2193,12 +2195,12 @@ extension Resnet34 {
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
                     for i in 0..<1 {
                         for j in 0..<1 {
-                            let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
-                            let tapBase = x + tapOffset
+                            let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
+                            let tapBase = scratch + tapOffset
                             let weightOffset: Int = ((i &* 1 &+ j) &* 128 &+ firstChannel) &* 16
                             let tapKernel = kernel + weightOffset
                             for ic in 0..<64 {
-                                let tap = tapBase + ic &* 784
+                                let tap = tapBase + ic &* 196
                                 let k = tapKernel + ic &* 16
                                 let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                                 let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
@@ -2231,7 +2233,7 @@ extension Resnet34 {
                     tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 9, 33) {
+            for group in band..<min(band &+ 33, 33) {
                 let first: Int = min(group &* 6, 190)
                 let tileLanes = lanes + (group &- band) &* 192
                 for oc in 0..<16 {
@@ -2946,10 +2948,11 @@ extension Resnet34 {
     /// layer4.0.downsample.0: conv 256→512, kernel 1×1, stride 2×2, padding 0, + layer4.0.downsample.1 folded, + layer4.0.add (the residual) fused, + layer4.0.relu_1 fused.
     /// Generated from specs/resnet34.yaml:19:19.
     @inline(never)
-    static func layer4_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func layer4_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 512×7×7
         // weight: (32 blocks, 1, 1, 256, 16)   bias: w[131_072..<131_584]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.subsample(x, channels: 256, height: 14, width: 14, stride: (2, 2), rows: 7, outputHeight: 7, outputWidth: 7, into: scratch, threads: threads)
         Self.parallel(32, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -2965,17 +2968,17 @@ extension Resnet34 {
                     let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 7) &* 28 &+ (q0 % 7) &* 2
+                    let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
                     let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 7) &* 28 &+ (q1 % 7) &* 2
+                    let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
                     let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 7) &* 28 &+ (q2 % 7) &* 2
+                    let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
                     let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 7) &* 28 &+ (q3 % 7) &* 2
+                    let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
                     let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 7) &* 28 &+ (q4 % 7) &* 2
+                    let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
                     let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 7) &* 28 &+ (q5 % 7) &* 2
+                    let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -2990,12 +2993,12 @@ extension Resnet34 {
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
                     for i in 0..<1 {
                         for j in 0..<1 {
-                            let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                            let tapBase = x + tapOffset
+                            let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
+                            let tapBase = scratch + tapOffset
                             let weightOffset: Int = ((i &* 1 &+ j) &* 256 &+ firstChannel) &* 16
                             let tapKernel = kernel + weightOffset
                             for ic in 0..<64 {
-                                let tap = tapBase + ic &* 196
+                                let tap = tapBase + ic &* 49
                                 let k = tapKernel + ic &* 16
                                 let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                                 let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
@@ -3706,6 +3709,22 @@ extension Resnet34 {
     static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, threads: Int) {
         parallel(channels, threads: threads) { part in
             pad(x + part.lowerBound &* height &* width, channels: part.count, height: height, width: width, top: top, left: left, rows: rows, columns: columns, into: s + part.lowerBound &* rows &* columns)
+        }
+    }
+
+    /// Copies every `stride`-th pixel of every `stride`-th row of (channels, height, width) into (channels, rows,
+    /// outputWidth), rows past `outputHeight` zero: the pixels a strided 1×1 conv reads, made compact.
+    static func subsample(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, stride: (Int, Int), rows: Int, outputHeight: Int, outputWidth: Int, into s: UnsafeMutablePointer<Float>, threads: Int) {
+        parallel(channels, threads: threads) { part in
+            for c in part {
+                let plane = s + c &* rows &* outputWidth
+                for oh in 0..<outputHeight {
+                    let source = x + (c &* height &+ oh &* stride.0) &* width
+                    let target = plane + oh &* outputWidth
+                    for ow in 0..<outputWidth { target[ow] = source[ow &* stride.1] }
+                }
+                (plane + outputHeight &* outputWidth).update(repeating: 0, count: (rows &- outputHeight) &* outputWidth)
+            }
         }
     }
 

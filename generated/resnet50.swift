@@ -682,7 +682,7 @@ public struct Resnet50: Sendable {
                 Self.layer2_0_conv1(a + 401_408, w + 309_888, a + 0, threads)
                 Self.layer2_0_conv2(a + 0, w + 342_784, a + 1_204_224, a + 2_007_040, threads)
                 Self.layer2_0_conv3(a + 1_204_224, w + 490_368, a + 0, threads)
-                Self.layer2_0_downsample_0(a + 401_408, a + 0, w + 556_416, a + 1_204_224, threads)
+                Self.layer2_0_downsample_0(a + 401_408, a + 0, w + 556_416, a + 1_204_224, a + 2_007_040, threads)
                 Self.layer2_1_conv1(a + 1_204_224, w + 688_000, a + 0, threads)
                 Self.layer2_1_conv2(a + 0, w + 753_664, a + 100_352, a + 2_007_040, threads)
                 Self.layer2_1_conv3(a + 100_352, a + 1_204_224, w + 1_015_936, a + 200_704, threads)
@@ -695,7 +695,7 @@ public struct Resnet50: Sendable {
                 Self.layer3_0_conv1(a + 200_704, w + 1_869_952, a + 0, threads)
                 Self.layer3_0_conv2(a + 0, w + 2_001_280, a + 602_112, a + 2_007_040, threads)
                 Self.layer3_0_conv3(a + 602_112, w + 2_591_360, a + 0, threads)
-                Self.layer3_0_downsample_0(a + 200_704, a + 0, w + 2_854_528, a + 602_112, threads)
+                Self.layer3_0_downsample_0(a + 200_704, a + 0, w + 2_854_528, a + 602_112, a + 2_007_040, threads)
                 Self.layer3_1_conv1(a + 602_112, w + 3_379_840, a + 0, threads)
                 Self.layer3_1_conv2(a + 0, w + 3_642_240, a + 50_176, a + 2_007_040, threads)
                 Self.layer3_1_conv3(a + 50_176, a + 602_112, w + 4_691_072, a + 100_352, threads)
@@ -714,7 +714,7 @@ public struct Resnet50: Sendable {
                 Self.layer4_0_conv1(a + 100_352, w + 11_251_840, a + 0, threads)
                 Self.layer4_0_conv2(a + 0, w + 11_776_640, a + 301_056, a + 2_007_040, threads)
                 Self.layer4_0_conv3(a + 301_056, w + 14_136_448, a + 0, threads)
-                Self.layer4_0_downsample_0(a + 100_352, a + 0, w + 15_187_072, a + 301_056, threads)
+                Self.layer4_0_downsample_0(a + 100_352, a + 0, w + 15_187_072, a + 301_056, a + 2_007_040, threads)
                 Self.layer4_1_conv1(a + 301_056, w + 17_286_272, a + 0, threads)
                 Self.layer4_1_conv2(a + 0, w + 18_335_360, a + 25_088, a + 2_007_040, threads)
                 Self.layer4_1_conv3(a + 25_088, a + 301_056, w + 22_530_176, a + 50_176, threads)
@@ -1693,36 +1693,37 @@ extension Resnet50 {
     /// layer2.0.downsample.0: conv 256→512, kernel 1×1, stride 2×2, padding 0, + layer2.0.downsample.1 folded, + layer2.0.add (the residual) fused, + layer2.0.relu_2 fused.
     /// Generated from specs/resnet50.yaml:23:19.
     @inline(never)
-    static func layer2_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func layer2_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×56×56   y: 512×28×28
         // weight: (32 blocks, 1, 1, 256, 16)   bias: w[131_072..<131_584]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.subsample(x, channels: 256, height: 56, width: 56, stride: (2, 2), rows: 28, outputHeight: 28, outputWidth: 28, into: scratch, threads: threads)
         Self.parallel(32, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 131, by: 4) {
+        for band in stride(from: 0, to: 131, by: 18) {
         for block in blocks {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 131_072 &+ block &* 16
             let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
             let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
-            for group in band..<min(band &+ 4, 131) {
+            for group in band..<min(band &+ 18, 131) {
                 let first: Int = min(group &* 6, 778)
                 let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
                 let q0: Int = first &+ 0
-                let o0: Int = (q0 / 28) &* 112 &+ (q0 % 28) &* 2
+                let o0: Int = (q0 / 28) &* 28 &+ (q0 % 28) &* 1
                 let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 112 &+ (q1 % 28) &* 2
+                let o1: Int = (q1 / 28) &* 28 &+ (q1 % 28) &* 1
                 let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 112 &+ (q2 % 28) &* 2
+                let o2: Int = (q2 / 28) &* 28 &+ (q2 % 28) &* 1
                 let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 112 &+ (q3 % 28) &* 2
+                let o3: Int = (q3 / 28) &* 28 &+ (q3 % 28) &* 1
                 let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 112 &+ (q4 % 28) &* 2
+                let o4: Int = (q4 / 28) &* 28 &+ (q4 % 28) &* 1
                 let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 112 &+ (q5 % 28) &* 2
+                let o5: Int = (q5 / 28) &* 28 &+ (q5 % 28) &* 1
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -1737,12 +1738,12 @@ extension Resnet50 {
                 var a1_5 = bias1
                 for i in 0..<1 {
                     for j in 0..<1 {
-                        let tapOffset: Int = i &* 56 &+ j &* 1 &+ firstChannel &* 3136
-                        let tapBase = x + tapOffset
+                        let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
+                        let tapBase = scratch + tapOffset
                         let weightOffset: Int = ((i &* 1 &+ j) &* 256 &+ firstChannel) &* 16
                         let tapKernel = kernel + weightOffset
                         for ic in 0..<256 {
-                            let tap = tapBase + ic &* 3136
+                            let tap = tapBase + ic &* 784
                             let k = tapKernel + ic &* 16
                             let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                             let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
@@ -2495,10 +2496,11 @@ extension Resnet50 {
     /// layer3.0.downsample.0: conv 512→1024, kernel 1×1, stride 2×2, padding 0, + layer3.0.downsample.1 folded, + layer3.0.add (the residual) fused, + layer3.0.relu_2 fused.
     /// Generated from specs/resnet50.yaml:23:19.
     @inline(never)
-    static func layer3_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func layer3_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×28×28   y: 1024×14×14
         // weight: (64 blocks, 1, 1, 512, 16)   bias: w[524_288..<525_312]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.subsample(x, channels: 512, height: 28, width: 28, stride: (2, 2), rows: 14, outputHeight: 14, outputWidth: 14, into: scratch, threads: threads)
         Self.parallel(64, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -2514,17 +2516,17 @@ extension Resnet50 {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 14) &* 56 &+ (q0 % 14) &* 2
+                    let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
                     let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 14) &* 56 &+ (q1 % 14) &* 2
+                    let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
                     let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 14) &* 56 &+ (q2 % 14) &* 2
+                    let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
                     let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 14) &* 56 &+ (q3 % 14) &* 2
+                    let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
                     let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 14) &* 56 &+ (q4 % 14) &* 2
+                    let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
                     let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 14) &* 56 &+ (q5 % 14) &* 2
+                    let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -2539,12 +2541,12 @@ extension Resnet50 {
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
                     for i in 0..<1 {
                         for j in 0..<1 {
-                            let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
-                            let tapBase = x + tapOffset
+                            let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
+                            let tapBase = scratch + tapOffset
                             let weightOffset: Int = ((i &* 1 &+ j) &* 512 &+ firstChannel) &* 16
                             let tapKernel = kernel + weightOffset
                             for ic in 0..<64 {
-                                let tap = tapBase + ic &* 784
+                                let tap = tapBase + ic &* 196
                                 let k = tapKernel + ic &* 16
                                 let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                                 let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
@@ -3313,10 +3315,11 @@ extension Resnet50 {
     /// layer4.0.downsample.0: conv 1024→2048, kernel 1×1, stride 2×2, padding 0, + layer4.0.downsample.1 folded, + layer4.0.add (the residual) fused, + layer4.0.relu_2 fused.
     /// Generated from specs/resnet50.yaml:23:19.
     @inline(never)
-    static func layer4_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
+    static func layer4_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 2048×7×7
         // weight: (128 blocks, 1, 1, 1024, 16)   bias: w[2_097_152..<2_099_200]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.subsample(x, channels: 1024, height: 14, width: 14, stride: (2, 2), rows: 7, outputHeight: 7, outputWidth: 7, into: scratch, threads: threads)
         Self.parallel(128, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -3332,17 +3335,17 @@ extension Resnet50 {
                     let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 7) &* 28 &+ (q0 % 7) &* 2
+                    let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
                     let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 7) &* 28 &+ (q1 % 7) &* 2
+                    let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
                     let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 7) &* 28 &+ (q2 % 7) &* 2
+                    let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
                     let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 7) &* 28 &+ (q3 % 7) &* 2
+                    let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
                     let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 7) &* 28 &+ (q4 % 7) &* 2
+                    let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
                     let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 7) &* 28 &+ (q5 % 7) &* 2
+                    let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -3357,12 +3360,12 @@ extension Resnet50 {
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
                     for i in 0..<1 {
                         for j in 0..<1 {
-                            let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                            let tapBase = x + tapOffset
+                            let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
+                            let tapBase = scratch + tapOffset
                             let weightOffset: Int = ((i &* 1 &+ j) &* 1024 &+ firstChannel) &* 16
                             let tapKernel = kernel + weightOffset
                             for ic in 0..<64 {
-                                let tap = tapBase + ic &* 196
+                                let tap = tapBase + ic &* 49
                                 let k = tapKernel + ic &* 16
                                 let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
                                 let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
@@ -4084,6 +4087,22 @@ extension Resnet50 {
     static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, threads: Int) {
         parallel(channels, threads: threads) { part in
             pad(x + part.lowerBound &* height &* width, channels: part.count, height: height, width: width, top: top, left: left, rows: rows, columns: columns, into: s + part.lowerBound &* rows &* columns)
+        }
+    }
+
+    /// Copies every `stride`-th pixel of every `stride`-th row of (channels, height, width) into (channels, rows,
+    /// outputWidth), rows past `outputHeight` zero: the pixels a strided 1×1 conv reads, made compact.
+    static func subsample(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, stride: (Int, Int), rows: Int, outputHeight: Int, outputWidth: Int, into s: UnsafeMutablePointer<Float>, threads: Int) {
+        parallel(channels, threads: threads) { part in
+            for c in part {
+                let plane = s + c &* rows &* outputWidth
+                for oh in 0..<outputHeight {
+                    let source = x + (c &* height &+ oh &* stride.0) &* width
+                    let target = plane + oh &* outputWidth
+                    for ow in 0..<outputWidth { target[ow] = source[ow &* stride.1] }
+                }
+                (plane + outputHeight &* outputWidth).update(repeating: 0, count: (rows &- outputHeight) &* outputWidth)
+            }
         }
     }
 

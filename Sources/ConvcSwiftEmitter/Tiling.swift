@@ -135,7 +135,7 @@ extension Tiling {
         switch convolutionKind(c, output: output) {
         case .pointwise: return 0
         case .pixelGroups:
-            let source = pixelGroupSource(c, input: input)
+            let source = pixelGroupSource(c, input: input, output: output)
             return source.copied ? c.inChannels * source.rows * source.columns : 0
         case .channelVectors:
             guard c.padding != .zero else { return 0 }
@@ -169,15 +169,19 @@ func skewedRows(_ rows: Int, columns: Int) -> Int {
     return rows
 }
 
-/// What a pixel-group conv reads: the input itself, or a zero-padded copy, also made where the input's planes
-/// would fall in fewer than four cache sets, with rows added as zeros until its planes do not: NiN's 192→160 1×1
-/// conv at 32×32, planes 4 KB apart, went from 0.94 to 0.87 ms, copy included. (At four sets, the 16×16 convs
-/// after it, the copy cost more than it saved.)
-func pixelGroupSource(_ c: Convolution, input: Shape) -> (rows: Int, columns: Int, copied: Bool) {
+/// What a pixel-group conv reads: the input itself, or a copy. The copy is zero-padded; also made where the input's
+/// planes would fall in fewer than four cache sets, with rows added as zeros until they do not (NiN's 192→160 1×1
+/// conv at 32×32, planes 4 KB apart, went from 0.94 to 0.87 ms, copy included; at four sets, the 16×16 convs after
+/// it, the copy cost more than it saved); and for a strided 1×1 conv, which then reads a compact copy of the pixels
+/// it uses at stride 1 (`subsampled`).
+func pixelGroupSource(_ c: Convolution, input: Shape, output: Shape) -> (rows: Int, columns: Int, copied: Bool, subsampled: Bool) {
+    if c.kernel == Pair(1, 1) && c.stride != Pair(1, 1) && c.padding == .zero {
+        return (skewedRows(output.height, columns: output.width), output.width, true, true)
+    }
     let rows = input.height + c.padding.top + c.padding.bottom
     let columns = input.width + c.padding.left + c.padding.right
     let skewed = skewedRows(rows, columns: columns)
-    return (skewed, columns, c.padding != .zero || skewed != rows)
+    return (skewed, columns, c.padding != .zero || skewed != rows, false)
 }
 
 /// The zero-padded copy of the input a blocked or depthwise conv reads: (channels, rows, columns), wide enough

@@ -233,6 +233,22 @@ extension TYPE {
         }
     }
 
+    /// Copies every `stride`-th pixel of every `stride`-th row of (channels, height, width) into (channels, rows,
+    /// outputWidth), rows past `outputHeight` zero: the pixels a strided 1×1 conv reads, made compact.
+    static func subsample(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, stride: (Int, Int), rows: Int, outputHeight: Int, outputWidth: Int, into s: UnsafeMutablePointer<Float>, threads: Int) {
+        parallel(channels, threads: threads) { part in
+            for c in part {
+                let plane = s + c &* rows &* outputWidth
+                for oh in 0..<outputHeight {
+                    let source = x + (c &* height &+ oh &* stride.0) &* width
+                    let target = plane + oh &* outputWidth
+                    for ow in 0..<outputWidth { target[ow] = source[ow &* stride.1] }
+                }
+                (plane + outputHeight &* outputWidth).update(repeating: 0, count: (rows &- outputHeight) &* outputWidth)
+            }
+        }
+    }
+
     /// `padPhases` with the channels split over threads.
     static func padPhases(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, threads: Int) {
         parallel(channels, threads: threads) { part in

@@ -364,8 +364,11 @@ extension Emitter {
         let blocks = c.filters / channels
         let plane = output.height * output.width
         let groups = (plane + pixels - 1) / pixels
-        let (rows, columns, copied) = pixelGroupSource(c, input: input)
+        let (rows, columns, copied, subsampled) = pixelGroupSource(c, input: input, output: output)
         let source = copied ? "scratch" : "x"
+        // A subsampled copy holds just the pixels a strided 1×1 conv reads (ResNet-50's projections read every
+        // other pixel of every other row, half of each cache line they fetch): the conv reads it at stride 1.
+        let stride = subsampled ? Pair(1, 1) : c.stride
         // Every group of pixels reads all of its block's weights: past 128 KB they stream from L2 or beyond, and
         // on small maps the inputs every group reads would not stay in L1 either (measured at 7×7: 512→512 3×3
         // from 66 to 80 GFLOP/s, 1024→1024 1×1 from 56 to 78; at 28×28, 512→512 3×3 from 75 to 86).
@@ -379,13 +382,15 @@ extension Emitter {
         // its 3.2 MB input from L3 once per block without bands (ResNet-50's 256→512 at 28×28: 45 GFLOP/s). Where
         // the weights are, one band: MobileNet's last 1×1 conv read its 4 MB of weights three times.
         let inputRowBytes = c.inChannels * columns * 4
-        let bandRows = max(1, ((128 * 1024 / inputRowBytes) - (c.kernel.h - 1) * c.dilation.h) / c.stride.h)
+        let bandRows = max(1, ((128 * 1024 / inputRowBytes) - (c.kernel.h - 1) * c.dilation.h) / stride.h)
         let weightsDominate = c.filters * c.inChannels * taps >= c.inChannels * rows * columns
         let bandGroups = weightsDominate ? groups : min(groups, chunked ? 64 : groups, max(1, bandRows * output.width / pixels))
         let tileVectors = vectors * pixels
         w.comment("weight: (\(blocks) blocks, \(c.kernel.h), \(c.kernel.w), \(c.inChannels), \(channels))   bias: w[\(literal(slot.bias - slot.weight))..<\(literal(slot.count))]")
         w.comment("tile: \(channels) channels (\(vectors) vectors) × \(pixels) output pixels, each input value broadcast" + (chunked ? "; input channels in chunks of \(chunk)" : ""))
-        if copied {
+        if subsampled {
+            w.line("Self.subsample(x, channels: \(c.inChannels), height: \(input.height), width: \(input.width), stride: (\(c.stride.h), \(c.stride.w)), rows: \(rows), outputHeight: \(output.height), outputWidth: \(output.width), into: scratch, threads: threads)")
+        } else if copied {
             w.line("Self.pad(x, channels: \(c.inChannels), height: \(input.height), width: \(input.width), top: \(c.padding.top), left: \(c.padding.left), rows: \(rows), columns: \(columns), into: scratch, threads: threads)")
         }
         // Blocks write disjoint output channels and only read the input, so threads split them. Tile slots are
@@ -413,7 +418,7 @@ extension Emitter {
                 for p in 0..<pixels {
                     // The input offset of pixel p of the group: its window's top-left corner.
                     w.line("let q\(p): Int = first &+ \(p)")
-                    w.line("let o\(p): Int = (q\(p) / \(output.width)) &* \(literal(c.stride.h * columns)) &+ (q\(p) % \(output.width)) &* \(c.stride.w)")
+                    w.line("let o\(p): Int = (q\(p) / \(output.width)) &* \(literal(stride.h * columns)) &+ (q\(p) % \(output.width)) &* \(stride.w)")
                 }
                 for v in 0..<vectors {
                     for p in 0..<pixels {
