@@ -615,6 +615,23 @@ extension Lenet5 {
         return result
     }
 
+    /// y[i] = y[i] + r[i] for i in start ..< end, then max(·, 0) if `relu`: a fused residual add on a stretch of an
+    /// output plane, eight values at a time.
+    @inline(__always)
+    static func addResidual(_ y: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>, from start: Int, to end: Int, relu: Bool) {
+        var i = start
+        while i &+ 8 <= end {
+            let v = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self) + UnsafeRawPointer(r + i).loadUnaligned(as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(y + i).storeBytes(of: relu ? Self.relu(v) : v, as: SIMD8<Float>.self)
+            i &+= 8
+        }
+        while i < end {
+            let v = y[i] + r[i]
+            y[i] = relu ? (v < 0 ? 0 : v) : v
+            i &+= 1
+        }
+    }
+
     /// max(v, 0) lane by lane, NaN kept (as PyTorch's relu). Not pointwiseMax: the standard library calls its
     /// own compiled copy of that, out of line (a call per vector made MobileNet's 32→64 conv 1.6 times slower).
     @inline(__always)

@@ -3037,10 +3037,15 @@ extension Resnet152 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
                     for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16] + x1[outputOffset &+ p]
-                        y[outputOffset &+ p] = max(v, 0)
+                        y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
                     }
                 }
+            }
+            let firstPixel: Int = min(band &* 6, 778)
+            let endPixel: Int = min((band &+ 18) &* 6, 784)
+            for oc in 0..<16 {
+                let planeOffset: Int = (block &* 16 &+ oc) &* 784
+                Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
             }
         }
         }
@@ -3434,10 +3439,15 @@ extension Resnet152 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
                     for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16] + x1[outputOffset &+ p]
-                        y[outputOffset &+ p] = max(v, 0)
+                        y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
                     }
                 }
+            }
+            let firstPixel: Int = min(band &* 6, 778)
+            let endPixel: Int = min((band &+ 42) &* 6, 784)
+            for oc in 0..<16 {
+                let planeOffset: Int = (block &* 16 &+ oc) &* 784
+                Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
             }
         }
         }
@@ -3844,10 +3854,15 @@ extension Resnet152 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
                     for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16] + x1[outputOffset &+ p]
-                        y[outputOffset &+ p] = max(v, 0)
+                        y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
                     }
                 }
+            }
+            let firstPixel: Int = min(band &* 6, 190)
+            let endPixel: Int = min((band &+ 33) &* 6, 196)
+            for oc in 0..<16 {
+                let planeOffset: Int = (block &* 16 &+ oc) &* 196
+                Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
             }
         }
         }
@@ -4249,10 +4264,15 @@ extension Resnet152 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
                     for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16] + x1[outputOffset &+ p]
-                        y[outputOffset &+ p] = max(v, 0)
+                        y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
                     }
                 }
+            }
+            let firstPixel: Int = min(band &* 6, 190)
+            let endPixel: Int = min((band &+ 33) &* 6, 196)
+            for oc in 0..<16 {
+                let planeOffset: Int = (block &* 16 &+ oc) &* 196
+                Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
             }
         }
         }
@@ -4663,10 +4683,15 @@ extension Resnet152 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
                     for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16] + x1[outputOffset &+ p]
-                        y[outputOffset &+ p] = max(v, 0)
+                        y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
                     }
                 }
+            }
+            let firstPixel: Int = min(band &* 6, 43)
+            let endPixel: Int = min((band &+ 9) &* 6, 49)
+            for oc in 0..<16 {
+                let planeOffset: Int = (block &* 16 &+ oc) &* 49
+                Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
             }
         }
         }
@@ -5068,10 +5093,15 @@ extension Resnet152 {
                     let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
                     let lane: Int = (oc / 8) &* 96 &+ oc % 8
                     for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16] + x1[outputOffset &+ p]
-                        y[outputOffset &+ p] = max(v, 0)
+                        y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
                     }
                 }
+            }
+            let firstPixel: Int = min(band &* 6, 43)
+            let endPixel: Int = min((band &+ 9) &* 6, 49)
+            for oc in 0..<16 {
+                let planeOffset: Int = (block &* 16 &+ oc) &* 49
+                Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
             }
         }
         }
@@ -5291,6 +5321,23 @@ extension Resnet152 {
         var result = v
         for lane in 0..<16 { result[lane] = f(v[lane]) }
         return result
+    }
+
+    /// y[i] = y[i] + r[i] for i in start ..< end, then max(·, 0) if `relu`: a fused residual add on a stretch of an
+    /// output plane, eight values at a time.
+    @inline(__always)
+    static func addResidual(_ y: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>, from start: Int, to end: Int, relu: Bool) {
+        var i = start
+        while i &+ 8 <= end {
+            let v = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self) + UnsafeRawPointer(r + i).loadUnaligned(as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(y + i).storeBytes(of: relu ? Self.relu(v) : v, as: SIMD8<Float>.self)
+            i &+= 8
+        }
+        while i < end {
+            let v = y[i] + r[i]
+            y[i] = relu ? (v < 0 ? 0 : v) : v
+            i &+= 1
+        }
     }
 
     /// max(v, 0) lane by lane, NaN kept (as PyTorch's relu). Not pointwiseMax: the standard library calls its

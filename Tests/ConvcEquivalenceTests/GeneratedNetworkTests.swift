@@ -132,11 +132,12 @@ let generatedTolerance: Float = 1e-4
         #expect(body("layer4_0_downsample_0", in: source).contains("input channels in chunks of 64"))
         #expect(body("layer4_0_conv1", in: source).contains("input channels in chunks of 16"))
         #expect(!body("layer2_0_conv1", in: source).contains("chunks"))
-        // a padded conv reads a zero-padded copy; the 1×1 projection reads its input directly
+        // a padded conv reads a zero-padded copy; the 1×1 stride-2 projection a compact copy of every other pixel
         #expect(body("layer3_0_conv1", in: source).contains("Self.pad("))
-        #expect(!body("layer4_0_downsample_0", in: source).contains("Self.pad("))
-        // the residual add and the relu after it run in the projection's output loop, and in Winograd's
-        #expect(body("layer4_0_downsample_0", in: source).contains("+ x1[outputOffset &+ p]"))
+        #expect(body("layer4_0_downsample_0", in: source).contains("Self.subsample(x, channels: 256, height: 14, width: 14, stride: (2, 2)"))
+        // the residual add and the relu after it run in the projection (a vector pass over each block's planes),
+        // and in Winograd's output loop
+        #expect(body("layer4_0_downsample_0", in: source).contains("Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)"))
         #expect(body("layer1_0_conv2", in: source).contains("+ x1[index]"))
         // the max pool combines rows on the thread's stack: no padded copy of its 64×112×112 input
         #expect(body("maxpool", in: source).contains("withUnsafeTemporaryAllocation") && !body("maxpool", in: source).contains("Self.pad"))

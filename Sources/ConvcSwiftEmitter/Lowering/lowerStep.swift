@@ -4,17 +4,20 @@
 import ConvcIR
 
 extension Emitter {
+    /// The activation a step applies: its layer's own, or the one fused after it.
+    func activation(of step: PlannedStep) -> Activation? {
+        if let fused = step.fusedActivation, case .activation(let a) = layer(fused).op { return a }
+        switch layer(step.layer).op {
+        case .conv(let c), .convTranspose(let c): return c.activation
+        case .dense(_, _, _, let a): return a
+        case .activation(let a): return a
+        default: return nil
+        }
+    }
+
     /// The activation applied in an output loop: a Swift expression of `v`.
     func activationExpression(_ step: PlannedStep) -> String? {
-        var activation: Activation?
-        switch layer(step.layer).op {
-        case .conv(let c), .convTranspose(let c): activation = c.activation
-        case .dense(_, _, _, let a): activation = a
-        case .activation(let a): activation = a
-        default: break
-        }
-        if let fused = step.fusedActivation, case .activation(let a) = layer(fused).op { activation = a }
-        switch activation {
+        switch activation(of: step) {
         case nil: return nil
         case .relu: return "max(v, 0)"
         case .relu6: return "min(max(v, 0), 6)"
@@ -82,14 +85,7 @@ extension Emitter {
     /// The step's activation as an expression over a vector `v` of `lanes` floats (vector operations where they
     /// exist).
     func vectorActivation(_ step: PlannedStep, _ v: String, lanes: Int = 16) -> String {
-        guard activationExpression(step) != nil else { return v }
-        var activation: Activation?
-        switch layer(step.layer).op {
-        case .conv(let c): activation = c.activation
-        default: break
-        }
-        if let fused = step.fusedActivation, case .activation(let a) = layer(fused).op { activation = a }
-        switch activation {
+        switch activation(of: step) {
         case .relu: return "Self.relu(\(v))"
         case .relu6: return "Self.relu6(\(v))"
         case .leakyReLU(let slope): return "\(v).replacing(with: \(v) * \(literal(slope)), where: \(v) .< 0)"
@@ -452,15 +448,32 @@ extension Emitter {
             }
             // The tile in memory goes out channel by channel (the output is channels-first), with the residual
             // and the activation.
+            // With a residual, the sums go out as they are and a pass over the band's stretch of the block's planes
+            // adds the residual and applies the activation, a vector at a time: read lane by lane, the residual
+            // came from sixteen planes at once (ResNet-50's 1×1 convs with a residual were 30 % slower than without).
+            let relu = activation(of: step) == .relu
+            let residual = step.fusedAdd != nil && (relu || activation(of: step) == nil)
             func writeOut(_ w: inout SwiftWriter) {
                 w.line("let tileLanes = lanes + \(chunked ? "(group &- band) &* \(2 * tileVectors * lanes)" : "0")")
                 w.block("for oc in 0..<\(channels)") { w in
                     w.line("let outputOffset: Int = (block &* \(channels) &+ oc) &* \(literal(plane)) &+ first")
                     w.line("let lane: Int = (oc / \(lanes)) &* \(2 * pixels * lanes) &+ oc % \(lanes)")
                     w.block("for p in 0..<\(pixels)") { w in
-                        w.line("let v = tileLanes[lane &+ p &* \(2 * lanes)]\(step.fusedAdd != nil ? " + x\(step.inputs.count - 1)[outputOffset &+ p]" : "")")
-                        w.line("y[outputOffset &+ p] = \(activationExpression(step) ?? "v")")
+                        if residual {
+                            w.line("y[outputOffset &+ p] = tileLanes[lane &+ p &* \(2 * lanes)]")
+                        } else {
+                            w.line("let v = tileLanes[lane &+ p &* \(2 * lanes)]\(step.fusedAdd != nil ? " + x\(step.inputs.count - 1)[outputOffset &+ p]" : "")")
+                            w.line("y[outputOffset &+ p] = \(activationExpression(step) ?? "v")")
+                        }
                     }
+                }
+            }
+            func addResidual(_ w: inout SwiftWriter) {
+                w.line("let firstPixel: Int = min(band &* \(pixels), \(plane - pixels))")
+                w.line("let endPixel: Int = min((band &+ \(bandGroups)) &* \(pixels), \(plane))")
+                w.block("for oc in 0..<\(channels)") { w in
+                    w.line("let planeOffset: Int = (block &* \(channels) &+ oc) &* \(literal(plane))")
+                    w.line("Self.addResidual(y + planeOffset, x\(step.inputs.count - 1) + planeOffset, from: firstPixel, to: endPixel, relu: \(relu))")
                 }
             }
             if chunked {
@@ -475,6 +488,7 @@ extension Emitter {
                     writeOut(&w)
                 }, into: &w)
             }
+            if residual { addResidual(&w) }
         }
         w.line("}")
         w.line("}")
