@@ -22,50 +22,50 @@ public struct Alexnet2012Groups2: Sendable {
     static let inputCount = 154_587
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
-    public static let layers: [(name: String, kind: String, outputShape: [Int], parameters: Int)] = [
-        ("features.conv1", "conv", [96, 55, 55], 34_944),
-        ("features.relu1", "relu", [96, 55, 55], 0),
-        ("features.norm1", "local_response_norm", [96, 55, 55], 0),
-        ("features.pool1", "max_pool", [96, 27, 27], 0),
-        ("features.conv2", "conv", [256, 27, 27], 307_456),
-        ("features.relu2", "relu", [256, 27, 27], 0),
-        ("features.norm2", "local_response_norm", [256, 27, 27], 0),
-        ("features.pool2", "max_pool", [256, 13, 13], 0),
-        ("features.conv3", "conv", [384, 13, 13], 885_120),
-        ("features.relu3", "relu", [384, 13, 13], 0),
-        ("features.conv4", "conv", [384, 13, 13], 663_936),
-        ("features.relu4", "relu", [384, 13, 13], 0),
-        ("features.conv5", "conv", [256, 13, 13], 442_624),
-        ("features.relu5", "relu", [256, 13, 13], 0),
-        ("features.pool5", "max_pool", [256, 6, 6], 0),
-        ("classifier.flatten", "flatten", [9216], 0),
-        ("classifier.fc6", "dense", [4096], 37_752_832),
-        ("classifier.relu6", "relu", [4096], 0),
-        ("classifier.drop6", "dropout", [4096], 0),
-        ("classifier.fc7", "dense", [4096], 16_781_312),
-        ("classifier.relu7", "relu", [4096], 0),
-        ("classifier.drop7", "dropout", [4096], 0),
-        ("classifier.fc8", "dense", [1000], 4_097_000),
-    ]
+    public static let layers: [(name: String, kind: String, outputShape: [Int], parameters: Int)] = Self.layerTable(#"""
+        features.conv1      conv                 96×55×55   34944
+        features.relu1      relu                 96×55×55   0
+        features.norm1      local_response_norm  96×55×55   0
+        features.pool1      max_pool             96×27×27   0
+        features.conv2      conv                 256×27×27  307456
+        features.relu2      relu                 256×27×27  0
+        features.norm2      local_response_norm  256×27×27  0
+        features.pool2      max_pool             256×13×13  0
+        features.conv3      conv                 384×13×13  885120
+        features.relu3      relu                 384×13×13  0
+        features.conv4      conv                 384×13×13  663936
+        features.relu4      relu                 384×13×13  0
+        features.conv5      conv                 256×13×13  442624
+        features.relu5      relu                 256×13×13  0
+        features.pool5      max_pool             256×6×6    0
+        classifier.flatten  flatten              9216       0
+        classifier.fc6      dense                4096       37752832
+        classifier.relu6    relu                 4096       0
+        classifier.drop6    dropout              4096       0
+        classifier.fc7      dense                4096       16781312
+        classifier.relu7    relu                 4096       0
+        classifier.drop7    dropout              4096       0
+        classifier.fc8      dense                1000       4097000
+        """#)
     /// Every tensor the weights must provide, with PyTorch's shape.
-    static let tensorShapes: [(name: String, shape: [Int])] = [
-        ("features.conv1.weight", [96, 3, 11, 11]),
-        ("features.conv1.bias", [96]),
-        ("features.conv2.weight", [256, 48, 5, 5]),
-        ("features.conv2.bias", [256]),
-        ("features.conv3.weight", [384, 256, 3, 3]),
-        ("features.conv3.bias", [384]),
-        ("features.conv4.weight", [384, 192, 3, 3]),
-        ("features.conv4.bias", [384]),
-        ("features.conv5.weight", [256, 192, 3, 3]),
-        ("features.conv5.bias", [256]),
-        ("classifier.fc6.weight", [4096, 9216]),
-        ("classifier.fc6.bias", [4096]),
-        ("classifier.fc7.weight", [4096, 4096]),
-        ("classifier.fc7.bias", [4096]),
-        ("classifier.fc8.weight", [1000, 4096]),
-        ("classifier.fc8.bias", [1000]),
-    ]
+    static let tensorShapes: [(name: String, shape: [Int])] = Self.tensorTable(#"""
+        features.conv1.weight  96×3×11×11
+        features.conv1.bias    96
+        features.conv2.weight  256×48×5×5
+        features.conv2.bias    256
+        features.conv3.weight  384×256×3×3
+        features.conv3.bias    384
+        features.conv4.weight  384×192×3×3
+        features.conv4.bias    384
+        features.conv5.weight  256×192×3×3
+        features.conv5.bias    256
+        classifier.fc6.weight  4096×9216
+        classifier.fc6.bias    4096
+        classifier.fc7.weight  4096×4096
+        classifier.fc7.bias    4096
+        classifier.fc8.weight  1000×4096
+        classifier.fc8.bias    1000
+        """#)
 
     /// Folded weights in the order the layers read them.
     let storage: [Float]
@@ -159,13 +159,12 @@ extension Alexnet2012Groups2 {
             let kernelOffset: Int = block &* 5808
             let kernel = w + kernelOffset
             let biasOffset: Int = 34_848 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 82, 505) {
                 let first: Int = min(group &* 6, 3019)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
+                let q0: Int = first
                 let o0: Int = (q0 / 55) &* 908 &+ (q0 % 55) &* 4
                 let q1: Int = first &+ 1
                 let o1: Int = (q1 / 55) &* 908 &+ (q1 % 55) &* 4
@@ -191,15 +190,13 @@ extension Alexnet2012Groups2 {
                 var a1_5 = bias1
                 for i in 0..<11 {
                     for j in 0..<11 {
-                        let tapOffset: Int = i &* 227 &+ j &* 1 &+ firstChannel &* 51_529
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 11 &+ j) &* 3 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
+                        let tapBase = x + (i &* 227 &+ j)
+                        let tapKernel = kernel + (i &* 528 &+ j &* 48)
                         for ic in 0..<3 {
                             let tap = tapBase + ic &* 51_529
                             let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -336,9 +333,9 @@ extension Alexnet2012Groups2 {
                         let columnOffset: Int = rowOffset &+ j &* 1
                         for ic in 0..<48 {
                             let source = scratch + (columnOffset &+ ic &* 961)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            let v2 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD8<Float>.self)
+                            let v0 = Self.load8(source + 0)
+                            let v1 = Self.load8(source + 8)
+                            let v2 = Self.load8(source + 16)
                             let k = kernel + (tapOffset &+ ic &* 4)
                             Self.multiplyAdd(&a0_0, k[0], v0)
                             Self.multiplyAdd(&a0_1, k[0], v1)
@@ -463,38 +460,38 @@ extension Alexnet2012Groups2 {
                     let targetOffset: Int = ic &* 56 &+ r &* 8
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 8, by: 8) {
-                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
+                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = UnsafeRawPointer(window + (18 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b1 = UnsafeRawPointer(window + (20 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a1 = Self.load16(window + (18 &+ 2 &* tx))
+                        let b1 = Self.load16(window + (20 &+ 2 &* tx))
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b2 = UnsafeRawPointer(window + (38 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a2 = Self.load16(window + (36 &+ 2 &* tx))
+                        let b2 = Self.load16(window + (38 &+ 2 &* tx))
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = UnsafeRawPointer(window + (54 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b3 = UnsafeRawPointer(window + (56 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a3 = Self.load16(window + (54 &+ 2 &* tx))
+                        let b3 = Self.load16(window + (56 &+ 2 &* tx))
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (14_336 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (28_672 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (43_008 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (57_344 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (71_680 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (86_016 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (100_352 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (114_688 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (129_024 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (143_360 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (157_696 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (172_032 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (186_368 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (200_704 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (215_040 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
+                        Self.store(t0_1 + t0_2, to: target + (14_336 &+ tx))
+                        Self.store(t0_2 - t0_1, to: target + (28_672 &+ tx))
+                        Self.store(t0_1 - t0_3, to: target + (43_008 &+ tx))
+                        Self.store(t1_0 - t1_2, to: target + (57_344 &+ tx))
+                        Self.store(t1_1 + t1_2, to: target + (71_680 &+ tx))
+                        Self.store(t1_2 - t1_1, to: target + (86_016 &+ tx))
+                        Self.store(t1_1 - t1_3, to: target + (100_352 &+ tx))
+                        Self.store(t2_0 - t2_2, to: target + (114_688 &+ tx))
+                        Self.store(t2_1 + t2_2, to: target + (129_024 &+ tx))
+                        Self.store(t2_2 - t2_1, to: target + (143_360 &+ tx))
+                        Self.store(t2_1 - t2_3, to: target + (157_696 &+ tx))
+                        Self.store(t3_0 - t3_2, to: target + (172_032 &+ tx))
+                        Self.store(t3_1 + t3_2, to: target + (186_368 &+ tx))
+                        Self.store(t3_2 - t3_1, to: target + (200_704 &+ tx))
+                        Self.store(t3_1 - t3_3, to: target + (215_040 &+ tx))
                     }
                 }
             }
@@ -507,20 +504,21 @@ extension Alexnet2012Groups2 {
                 for block in blocks {
                     let kernelOffset: Int = (value &* 24 &+ block) &* 4096
                     let kernel = w + kernelOffset
+                    let productBlock = products + (value &* 384 &+ block &* 16)
                     for group in 0..<(tiles &+ 5) / 6 {
                         let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first &+ 0
-                        let o0: Int = (q0 / 7) &* 8 &+ q0 % 7
+                        let q0: Int = first
+                        let o0: Int = q0 &+ (q0 / 7) &* 1
                         let q1: Int = first &+ 1
-                        let o1: Int = (q1 / 7) &* 8 &+ q1 % 7
+                        let o1: Int = q1 &+ (q1 / 7) &* 1
                         let q2: Int = first &+ 2
-                        let o2: Int = (q2 / 7) &* 8 &+ q2 % 7
+                        let o2: Int = q2 &+ (q2 / 7) &* 1
                         let q3: Int = first &+ 3
-                        let o3: Int = (q3 / 7) &* 8 &+ q3 % 7
+                        let o3: Int = q3 &+ (q3 / 7) &* 1
                         let q4: Int = first &+ 4
-                        let o4: Int = (q4 / 7) &* 8 &+ q4 % 7
+                        let o4: Int = q4 &+ (q4 / 7) &* 1
                         let q5: Int = first &+ 5
-                        let o5: Int = (q5 / 7) &* 8 &+ q5 % 7
+                        let o5: Int = q5 &+ (q5 / 7) &* 1
                         var a0_0 = SIMD8<Float>()
                         var a0_1 = SIMD8<Float>()
                         var a0_2 = SIMD8<Float>()
@@ -536,8 +534,8 @@ extension Alexnet2012Groups2 {
                         for ic in 0..<256 {
                             let tap = source + ic &* 56
                             let k = kernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -551,24 +549,24 @@ extension Alexnet2012Groups2 {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                        let productOffset0: Int = (q0 &* 16 &+ value) &* 384 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
-                        let productOffset1: Int = (q1 &* 16 &+ value) &* 384 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
-                        let productOffset2: Int = (q2 &* 16 &+ value) &* 384 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
-                        let productOffset3: Int = (q3 &* 16 &+ value) &* 384 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
-                        let productOffset4: Int = (q4 &* 16 &+ value) &* 384 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
-                        let productOffset5: Int = (q5 &* 16 &+ value) &* 384 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                        let product0 = productBlock + q0 &* 6144
+                        Self.store(a0_0, to: product0)
+                        Self.store(a1_0, to: product0 + 8)
+                        let product1 = productBlock + q1 &* 6144
+                        Self.store(a0_1, to: product1)
+                        Self.store(a1_1, to: product1 + 8)
+                        let product2 = productBlock + q2 &* 6144
+                        Self.store(a0_2, to: product2)
+                        Self.store(a1_2, to: product2 + 8)
+                        let product3 = productBlock + q3 &* 6144
+                        Self.store(a0_3, to: product3)
+                        Self.store(a1_3, to: product3 + 8)
+                        let product4 = productBlock + q4 &* 6144
+                        Self.store(a0_4, to: product4)
+                        Self.store(a1_4, to: product4 + 8)
+                        let product5 = productBlock + q5 &* 6144
+                        Self.store(a0_5, to: product5)
+                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
             }
@@ -578,26 +576,26 @@ extension Alexnet2012Groups2 {
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
             let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
             for f in filterVectors {
-                let bias = UnsafeRawPointer(w + (1_572_864 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                let bias = Self.load8(w + (1_572_864 &+ f &* 8))
                 for q in 0..<tiles {
                     let productOffset: Int = q &* 6144 &+ f &* 8
                     let m = products + productOffset
-                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_1 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_2 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_3 = UnsafeRawPointer(m + 1152).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_0 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_1 = UnsafeRawPointer(m + 1920).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_2 = UnsafeRawPointer(m + 2304).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_3 = UnsafeRawPointer(m + 2688).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_0 = UnsafeRawPointer(m + 3072).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_1 = UnsafeRawPointer(m + 3456).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_2 = UnsafeRawPointer(m + 3840).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_3 = UnsafeRawPointer(m + 4224).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_0 = UnsafeRawPointer(m + 4608).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_1 = UnsafeRawPointer(m + 4992).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_2 = UnsafeRawPointer(m + 5376).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_3 = UnsafeRawPointer(m + 5760).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_0 = Self.load8(m + 0)
+                    let m0_1 = Self.load8(m + 384)
+                    let m0_2 = Self.load8(m + 768)
+                    let m0_3 = Self.load8(m + 1152)
+                    let m1_0 = Self.load8(m + 1536)
+                    let m1_1 = Self.load8(m + 1920)
+                    let m1_2 = Self.load8(m + 2304)
+                    let m1_3 = Self.load8(m + 2688)
+                    let m2_0 = Self.load8(m + 3072)
+                    let m2_1 = Self.load8(m + 3456)
+                    let m2_2 = Self.load8(m + 3840)
+                    let m2_3 = Self.load8(m + 4224)
+                    let m3_0 = Self.load8(m + 4608)
+                    let m3_1 = Self.load8(m + 4992)
+                    let m3_2 = Self.load8(m + 5376)
+                    let m3_3 = Self.load8(m + 5760)
                     let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
                     let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
                     let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
@@ -679,9 +677,9 @@ extension Alexnet2012Groups2 {
                         let columnOffset: Int = rowOffset &+ j &* 1
                         for ic in 0..<192 {
                             let source = scratch + (columnOffset &+ ic &* 225)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            let v2 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD8<Float>.self)
+                            let v0 = Self.load8(source + 0)
+                            let v1 = Self.load8(source + 8)
+                            let v2 = Self.load8(source + 16)
                             let k = kernel + (tapOffset &+ ic &* 4)
                             Self.multiplyAdd(&a0_0, k[0], v0)
                             Self.multiplyAdd(&a0_1, k[0], v1)
@@ -775,9 +773,9 @@ extension Alexnet2012Groups2 {
                         let columnOffset: Int = rowOffset &+ j &* 1
                         for ic in 0..<192 {
                             let source = scratch + (columnOffset &+ ic &* 225)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            let v2 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD8<Float>.self)
+                            let v0 = Self.load8(source + 0)
+                            let v1 = Self.load8(source + 8)
+                            let v2 = Self.load8(source + 16)
                             let k = kernel + (tapOffset &+ ic &* 4)
                             Self.multiplyAdd(&a0_0, k[0], v0)
                             Self.multiplyAdd(&a0_1, k[0], v1)
@@ -1093,6 +1091,27 @@ extension Alexnet2012Groups2 {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
     }
 
+    /// Whole vectors to and from memory, in calls that type-check faster than the raw-pointer expressions.
+    @inline(__always)
+    static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    static func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+    }
+
+    @inline(__always)
+    static func store(_ v: SIMD8<Float>, to p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    static func store(_ v: SIMD16<Float>, to p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+    }
+
     /// An activation applied to sixteen values at once.
     @inline(__always)
     static func activate(_ v: SIMD16<Float>, _ f: (Float) -> Float) -> SIMD16<Float> {
@@ -1224,8 +1243,11 @@ extension Alexnet2012Groups2 {
         }
     }
 
+    // The loading helpers stay out of line: inlined into a large network's init, they took the optimiser seconds.
+
     /// Rearranges conv weights from (filters, channels, taps) to blocks of 32 filters, channel-major:
     /// (filters / 32, channels, taps, 32), so one load gives sixteen filters' weights for a channel and tap.
+    @inline(never)
     static func vectorFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int, taps: Int) {
         let plain = Array(p[offset..<(offset + filters * channels * taps)])
         for b in 0..<(filters / 32) {
@@ -1242,6 +1264,7 @@ extension Alexnet2012Groups2 {
     /// Transforms 3×3 conv weights (filters, channels, 3, 3) to Winograd F(2×2, 3×3)'s domain, U = G g Gᵀ with
     /// G = (1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1), stored (16 values, filters / 16, channels, 16): a product reads the
     /// sixteen filters of a block for one value and channel as two vectors. Computed in Double.
+    @inline(never)
     static func winogradFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int) {
         let plain = Array(p[offset..<(offset + filters * channels * 9)])
         let blocks = filters / 16
@@ -1275,6 +1298,7 @@ extension Alexnet2012Groups2 {
     /// Rearranges conv weights from (filters, channels, taps) to blocks of `block` filters, tap-major:
     /// (groups · blocks, taps, channels, block), zero filling each group's last block, so the inner loop reads the
     /// block's weights for one channel and tap from one place.
+    @inline(never)
     static func blockFilters(_ p: inout [Float], at offset: Int, filters: Int, groups: Int, channels: Int, taps: Int, block: Int) {
         let plain = Array(p[offset..<(offset + filters * channels * taps)])
         let perGroup = filters / groups, blocks = (perGroup + block - 1) / block
@@ -1293,6 +1317,29 @@ extension Alexnet2012Groups2 {
         }
     }
 
+    /// Rows of a metadata table: name, kind (which may hold single spaces), output shape, parameters. A table in
+    /// a string literal compiles in a fraction of the time an array literal of tuples takes the optimiser
+    /// (seconds for a large network).
+    static func layerTable(_ text: String) -> [(name: String, kind: String, outputShape: [Int], parameters: Int)] {
+        text.split(separator: "\n").map { line in
+            let fields = line.split(separator: " ")
+            let kind = fields[1..<(fields.count - 2)].joined(separator: " ")
+            return (String(fields[0]), kind, shape(fields[fields.count - 2]), Int(fields[fields.count - 1])!)
+        }
+    }
+
+    /// Rows of a table of tensor names and shapes.
+    static func tensorTable(_ text: String) -> [(name: String, shape: [Int])] {
+        text.split(separator: "\n").map { line in
+            let fields = line.split(separator: " ")
+            return (String(fields[0]), shape(fields[1]))
+        }
+    }
+
+    /// `64×3×7×7` as [64, 3, 7, 7]; `[]` as [].
+    static func shape(_ text: Substring) -> [Int] { text.split(separator: "×").compactMap { Int($0) } }
+
+    @inline(never)
     static func tensor(_ tensors: [String: [Float]], _ name: String, count: Int) throws -> [Float] {
         guard let values = tensors[name] else { throw WeightError("missing tensor '\(name)'") }
         guard values.count == count else {
@@ -1301,11 +1348,13 @@ extension Alexnet2012Groups2 {
         return values
     }
 
+    @inline(never)
     static func copy(_ tensors: [String: [Float]], _ name: String, into p: inout [Float], at offset: Int, count: Int) throws {
         let values = try tensor(tensors, name, count: count)
         for i in 0..<count { p[offset + i] = values[i] }
     }
 
+    @inline(never)
     static func copySlopes(_ tensors: [String: [Float]], _ name: String, into p: inout [Float], at offset: Int, channels: Int, perChannel: Bool) throws {
         let values = try tensor(tensors, name, count: perChannel ? channels : 1)
         for c in 0..<channels { p[offset + c] = values[perChannel ? c : 0] }
@@ -1313,6 +1362,7 @@ extension Alexnet2012Groups2 {
     }
 
     /// Scale and shift of an inference batch norm: γ / √(var + ε) and β − mean · scale.
+    @inline(never)
     static func batchNormFactors(_ tensors: [String: [Float]], _ name: String, epsilon: Double, channels: Int) throws -> (scale: [Float], shift: [Float]) {
         let gamma = try tensor(tensors, name + ".weight", count: channels), beta = try tensor(tensors, name + ".bias", count: channels)
         let mean = try tensor(tensors, name + ".running_mean", count: channels), variance = try tensor(tensors, name + ".running_var", count: channels)
@@ -1325,6 +1375,7 @@ extension Alexnet2012Groups2 {
         return (scale, shift)
     }
 
+    @inline(never)
     static func batchNormAffine(_ tensors: [String: [Float]], _ name: String, epsilon: Double, into p: inout [Float], scale: Int, shift: Int, channels: Int) throws {
         let factors = try batchNormFactors(tensors, name, epsilon: epsilon, channels: channels)
         for c in 0..<channels {
@@ -1334,6 +1385,7 @@ extension Alexnet2012Groups2 {
     }
 
     /// Folds a batch norm into the layer before it: each output channel's weights scaled, its bias scaled and shifted.
+    @inline(never)
     static func foldBatchNorm(_ tensors: [String: [Float]], _ name: String, epsilon: Double, into p: inout [Float], weight: Int, bias: Int, channels: Int, blocks: Int, blockStride: Int, channelStride: Int, run: Int) throws {
         let factors = try batchNormFactors(tensors, name, epsilon: epsilon, channels: channels)
         for c in 0..<channels {
@@ -1343,6 +1395,7 @@ extension Alexnet2012Groups2 {
     }
 
     /// The same for a transposed conv, whose weight is (in, out / groups, kh, kw).
+    @inline(never)
     static func foldBatchNormTransposed(_ tensors: [String: [Float]], _ name: String, epsilon: Double, into p: inout [Float], weight: Int, bias: Int, inChannels: Int, outPerGroup: Int, groups: Int, taps: Int) throws {
         let channels = outPerGroup * groups
         let factors = try batchNormFactors(tensors, name, epsilon: epsilon, channels: channels)

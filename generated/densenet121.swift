@@ -22,1044 +22,1044 @@ public struct Densenet121: Sendable {
     static let inputCount = 150_528
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
-    public static let layers: [(name: String, kind: String, outputShape: [Int], parameters: Int)] = [
-        ("features.conv0", "conv", [64, 112, 112], 9408),
-        ("features.norm0", "batch_norm", [64, 112, 112], 128),
-        ("features.relu0", "relu", [64, 112, 112], 0),
-        ("features.pool0", "max_pool", [64, 56, 56], 0),
-        ("features.denseblock1.denselayer1.norm1", "batch_norm", [64, 56, 56], 128),
-        ("features.denseblock1.denselayer1.relu1", "relu", [64, 56, 56], 0),
-        ("features.denseblock1.denselayer1.conv1", "conv", [128, 56, 56], 8192),
-        ("features.denseblock1.denselayer1.norm2", "batch_norm", [128, 56, 56], 256),
-        ("features.denseblock1.denselayer1.relu2", "relu", [128, 56, 56], 0),
-        ("features.denseblock1.denselayer1.conv2", "conv", [32, 56, 56], 36_864),
-        ("features.denseblock1.denselayer1.concat", "concat", [96, 56, 56], 0),
-        ("features.denseblock1.denselayer2.norm1", "batch_norm", [96, 56, 56], 192),
-        ("features.denseblock1.denselayer2.relu1", "relu", [96, 56, 56], 0),
-        ("features.denseblock1.denselayer2.conv1", "conv", [128, 56, 56], 12_288),
-        ("features.denseblock1.denselayer2.norm2", "batch_norm", [128, 56, 56], 256),
-        ("features.denseblock1.denselayer2.relu2", "relu", [128, 56, 56], 0),
-        ("features.denseblock1.denselayer2.conv2", "conv", [32, 56, 56], 36_864),
-        ("features.denseblock1.denselayer2.concat", "concat", [128, 56, 56], 0),
-        ("features.denseblock1.denselayer3.norm1", "batch_norm", [128, 56, 56], 256),
-        ("features.denseblock1.denselayer3.relu1", "relu", [128, 56, 56], 0),
-        ("features.denseblock1.denselayer3.conv1", "conv", [128, 56, 56], 16_384),
-        ("features.denseblock1.denselayer3.norm2", "batch_norm", [128, 56, 56], 256),
-        ("features.denseblock1.denselayer3.relu2", "relu", [128, 56, 56], 0),
-        ("features.denseblock1.denselayer3.conv2", "conv", [32, 56, 56], 36_864),
-        ("features.denseblock1.denselayer3.concat", "concat", [160, 56, 56], 0),
-        ("features.denseblock1.denselayer4.norm1", "batch_norm", [160, 56, 56], 320),
-        ("features.denseblock1.denselayer4.relu1", "relu", [160, 56, 56], 0),
-        ("features.denseblock1.denselayer4.conv1", "conv", [128, 56, 56], 20_480),
-        ("features.denseblock1.denselayer4.norm2", "batch_norm", [128, 56, 56], 256),
-        ("features.denseblock1.denselayer4.relu2", "relu", [128, 56, 56], 0),
-        ("features.denseblock1.denselayer4.conv2", "conv", [32, 56, 56], 36_864),
-        ("features.denseblock1.denselayer4.concat", "concat", [192, 56, 56], 0),
-        ("features.denseblock1.denselayer5.norm1", "batch_norm", [192, 56, 56], 384),
-        ("features.denseblock1.denselayer5.relu1", "relu", [192, 56, 56], 0),
-        ("features.denseblock1.denselayer5.conv1", "conv", [128, 56, 56], 24_576),
-        ("features.denseblock1.denselayer5.norm2", "batch_norm", [128, 56, 56], 256),
-        ("features.denseblock1.denselayer5.relu2", "relu", [128, 56, 56], 0),
-        ("features.denseblock1.denselayer5.conv2", "conv", [32, 56, 56], 36_864),
-        ("features.denseblock1.denselayer5.concat", "concat", [224, 56, 56], 0),
-        ("features.denseblock1.denselayer6.norm1", "batch_norm", [224, 56, 56], 448),
-        ("features.denseblock1.denselayer6.relu1", "relu", [224, 56, 56], 0),
-        ("features.denseblock1.denselayer6.conv1", "conv", [128, 56, 56], 28_672),
-        ("features.denseblock1.denselayer6.norm2", "batch_norm", [128, 56, 56], 256),
-        ("features.denseblock1.denselayer6.relu2", "relu", [128, 56, 56], 0),
-        ("features.denseblock1.denselayer6.conv2", "conv", [32, 56, 56], 36_864),
-        ("features.denseblock1.denselayer6.concat", "concat", [256, 56, 56], 0),
-        ("features.transition1.norm", "batch_norm", [256, 56, 56], 512),
-        ("features.transition1.relu", "relu", [256, 56, 56], 0),
-        ("features.transition1.conv", "conv", [128, 56, 56], 32_768),
-        ("features.transition1.pool", "avg_pool", [128, 28, 28], 0),
-        ("features.denseblock2.denselayer1.norm1", "batch_norm", [128, 28, 28], 256),
-        ("features.denseblock2.denselayer1.relu1", "relu", [128, 28, 28], 0),
-        ("features.denseblock2.denselayer1.conv1", "conv", [128, 28, 28], 16_384),
-        ("features.denseblock2.denselayer1.norm2", "batch_norm", [128, 28, 28], 256),
-        ("features.denseblock2.denselayer1.relu2", "relu", [128, 28, 28], 0),
-        ("features.denseblock2.denselayer1.conv2", "conv", [32, 28, 28], 36_864),
-        ("features.denseblock2.denselayer1.concat", "concat", [160, 28, 28], 0),
-        ("features.denseblock2.denselayer2.norm1", "batch_norm", [160, 28, 28], 320),
-        ("features.denseblock2.denselayer2.relu1", "relu", [160, 28, 28], 0),
-        ("features.denseblock2.denselayer2.conv1", "conv", [128, 28, 28], 20_480),
-        ("features.denseblock2.denselayer2.norm2", "batch_norm", [128, 28, 28], 256),
-        ("features.denseblock2.denselayer2.relu2", "relu", [128, 28, 28], 0),
-        ("features.denseblock2.denselayer2.conv2", "conv", [32, 28, 28], 36_864),
-        ("features.denseblock2.denselayer2.concat", "concat", [192, 28, 28], 0),
-        ("features.denseblock2.denselayer3.norm1", "batch_norm", [192, 28, 28], 384),
-        ("features.denseblock2.denselayer3.relu1", "relu", [192, 28, 28], 0),
-        ("features.denseblock2.denselayer3.conv1", "conv", [128, 28, 28], 24_576),
-        ("features.denseblock2.denselayer3.norm2", "batch_norm", [128, 28, 28], 256),
-        ("features.denseblock2.denselayer3.relu2", "relu", [128, 28, 28], 0),
-        ("features.denseblock2.denselayer3.conv2", "conv", [32, 28, 28], 36_864),
-        ("features.denseblock2.denselayer3.concat", "concat", [224, 28, 28], 0),
-        ("features.denseblock2.denselayer4.norm1", "batch_norm", [224, 28, 28], 448),
-        ("features.denseblock2.denselayer4.relu1", "relu", [224, 28, 28], 0),
-        ("features.denseblock2.denselayer4.conv1", "conv", [128, 28, 28], 28_672),
-        ("features.denseblock2.denselayer4.norm2", "batch_norm", [128, 28, 28], 256),
-        ("features.denseblock2.denselayer4.relu2", "relu", [128, 28, 28], 0),
-        ("features.denseblock2.denselayer4.conv2", "conv", [32, 28, 28], 36_864),
-        ("features.denseblock2.denselayer4.concat", "concat", [256, 28, 28], 0),
-        ("features.denseblock2.denselayer5.norm1", "batch_norm", [256, 28, 28], 512),
-        ("features.denseblock2.denselayer5.relu1", "relu", [256, 28, 28], 0),
-        ("features.denseblock2.denselayer5.conv1", "conv", [128, 28, 28], 32_768),
-        ("features.denseblock2.denselayer5.norm2", "batch_norm", [128, 28, 28], 256),
-        ("features.denseblock2.denselayer5.relu2", "relu", [128, 28, 28], 0),
-        ("features.denseblock2.denselayer5.conv2", "conv", [32, 28, 28], 36_864),
-        ("features.denseblock2.denselayer5.concat", "concat", [288, 28, 28], 0),
-        ("features.denseblock2.denselayer6.norm1", "batch_norm", [288, 28, 28], 576),
-        ("features.denseblock2.denselayer6.relu1", "relu", [288, 28, 28], 0),
-        ("features.denseblock2.denselayer6.conv1", "conv", [128, 28, 28], 36_864),
-        ("features.denseblock2.denselayer6.norm2", "batch_norm", [128, 28, 28], 256),
-        ("features.denseblock2.denselayer6.relu2", "relu", [128, 28, 28], 0),
-        ("features.denseblock2.denselayer6.conv2", "conv", [32, 28, 28], 36_864),
-        ("features.denseblock2.denselayer6.concat", "concat", [320, 28, 28], 0),
-        ("features.denseblock2.denselayer7.norm1", "batch_norm", [320, 28, 28], 640),
-        ("features.denseblock2.denselayer7.relu1", "relu", [320, 28, 28], 0),
-        ("features.denseblock2.denselayer7.conv1", "conv", [128, 28, 28], 40_960),
-        ("features.denseblock2.denselayer7.norm2", "batch_norm", [128, 28, 28], 256),
-        ("features.denseblock2.denselayer7.relu2", "relu", [128, 28, 28], 0),
-        ("features.denseblock2.denselayer7.conv2", "conv", [32, 28, 28], 36_864),
-        ("features.denseblock2.denselayer7.concat", "concat", [352, 28, 28], 0),
-        ("features.denseblock2.denselayer8.norm1", "batch_norm", [352, 28, 28], 704),
-        ("features.denseblock2.denselayer8.relu1", "relu", [352, 28, 28], 0),
-        ("features.denseblock2.denselayer8.conv1", "conv", [128, 28, 28], 45_056),
-        ("features.denseblock2.denselayer8.norm2", "batch_norm", [128, 28, 28], 256),
-        ("features.denseblock2.denselayer8.relu2", "relu", [128, 28, 28], 0),
-        ("features.denseblock2.denselayer8.conv2", "conv", [32, 28, 28], 36_864),
-        ("features.denseblock2.denselayer8.concat", "concat", [384, 28, 28], 0),
-        ("features.denseblock2.denselayer9.norm1", "batch_norm", [384, 28, 28], 768),
-        ("features.denseblock2.denselayer9.relu1", "relu", [384, 28, 28], 0),
-        ("features.denseblock2.denselayer9.conv1", "conv", [128, 28, 28], 49_152),
-        ("features.denseblock2.denselayer9.norm2", "batch_norm", [128, 28, 28], 256),
-        ("features.denseblock2.denselayer9.relu2", "relu", [128, 28, 28], 0),
-        ("features.denseblock2.denselayer9.conv2", "conv", [32, 28, 28], 36_864),
-        ("features.denseblock2.denselayer9.concat", "concat", [416, 28, 28], 0),
-        ("features.denseblock2.denselayer10.norm1", "batch_norm", [416, 28, 28], 832),
-        ("features.denseblock2.denselayer10.relu1", "relu", [416, 28, 28], 0),
-        ("features.denseblock2.denselayer10.conv1", "conv", [128, 28, 28], 53_248),
-        ("features.denseblock2.denselayer10.norm2", "batch_norm", [128, 28, 28], 256),
-        ("features.denseblock2.denselayer10.relu2", "relu", [128, 28, 28], 0),
-        ("features.denseblock2.denselayer10.conv2", "conv", [32, 28, 28], 36_864),
-        ("features.denseblock2.denselayer10.concat", "concat", [448, 28, 28], 0),
-        ("features.denseblock2.denselayer11.norm1", "batch_norm", [448, 28, 28], 896),
-        ("features.denseblock2.denselayer11.relu1", "relu", [448, 28, 28], 0),
-        ("features.denseblock2.denselayer11.conv1", "conv", [128, 28, 28], 57_344),
-        ("features.denseblock2.denselayer11.norm2", "batch_norm", [128, 28, 28], 256),
-        ("features.denseblock2.denselayer11.relu2", "relu", [128, 28, 28], 0),
-        ("features.denseblock2.denselayer11.conv2", "conv", [32, 28, 28], 36_864),
-        ("features.denseblock2.denselayer11.concat", "concat", [480, 28, 28], 0),
-        ("features.denseblock2.denselayer12.norm1", "batch_norm", [480, 28, 28], 960),
-        ("features.denseblock2.denselayer12.relu1", "relu", [480, 28, 28], 0),
-        ("features.denseblock2.denselayer12.conv1", "conv", [128, 28, 28], 61_440),
-        ("features.denseblock2.denselayer12.norm2", "batch_norm", [128, 28, 28], 256),
-        ("features.denseblock2.denselayer12.relu2", "relu", [128, 28, 28], 0),
-        ("features.denseblock2.denselayer12.conv2", "conv", [32, 28, 28], 36_864),
-        ("features.denseblock2.denselayer12.concat", "concat", [512, 28, 28], 0),
-        ("features.transition2.norm", "batch_norm", [512, 28, 28], 1024),
-        ("features.transition2.relu", "relu", [512, 28, 28], 0),
-        ("features.transition2.conv", "conv", [256, 28, 28], 131_072),
-        ("features.transition2.pool", "avg_pool", [256, 14, 14], 0),
-        ("features.denseblock3.denselayer1.norm1", "batch_norm", [256, 14, 14], 512),
-        ("features.denseblock3.denselayer1.relu1", "relu", [256, 14, 14], 0),
-        ("features.denseblock3.denselayer1.conv1", "conv", [128, 14, 14], 32_768),
-        ("features.denseblock3.denselayer1.norm2", "batch_norm", [128, 14, 14], 256),
-        ("features.denseblock3.denselayer1.relu2", "relu", [128, 14, 14], 0),
-        ("features.denseblock3.denselayer1.conv2", "conv", [32, 14, 14], 36_864),
-        ("features.denseblock3.denselayer1.concat", "concat", [288, 14, 14], 0),
-        ("features.denseblock3.denselayer2.norm1", "batch_norm", [288, 14, 14], 576),
-        ("features.denseblock3.denselayer2.relu1", "relu", [288, 14, 14], 0),
-        ("features.denseblock3.denselayer2.conv1", "conv", [128, 14, 14], 36_864),
-        ("features.denseblock3.denselayer2.norm2", "batch_norm", [128, 14, 14], 256),
-        ("features.denseblock3.denselayer2.relu2", "relu", [128, 14, 14], 0),
-        ("features.denseblock3.denselayer2.conv2", "conv", [32, 14, 14], 36_864),
-        ("features.denseblock3.denselayer2.concat", "concat", [320, 14, 14], 0),
-        ("features.denseblock3.denselayer3.norm1", "batch_norm", [320, 14, 14], 640),
-        ("features.denseblock3.denselayer3.relu1", "relu", [320, 14, 14], 0),
-        ("features.denseblock3.denselayer3.conv1", "conv", [128, 14, 14], 40_960),
-        ("features.denseblock3.denselayer3.norm2", "batch_norm", [128, 14, 14], 256),
-        ("features.denseblock3.denselayer3.relu2", "relu", [128, 14, 14], 0),
-        ("features.denseblock3.denselayer3.conv2", "conv", [32, 14, 14], 36_864),
-        ("features.denseblock3.denselayer3.concat", "concat", [352, 14, 14], 0),
-        ("features.denseblock3.denselayer4.norm1", "batch_norm", [352, 14, 14], 704),
-        ("features.denseblock3.denselayer4.relu1", "relu", [352, 14, 14], 0),
-        ("features.denseblock3.denselayer4.conv1", "conv", [128, 14, 14], 45_056),
-        ("features.denseblock3.denselayer4.norm2", "batch_norm", [128, 14, 14], 256),
-        ("features.denseblock3.denselayer4.relu2", "relu", [128, 14, 14], 0),
-        ("features.denseblock3.denselayer4.conv2", "conv", [32, 14, 14], 36_864),
-        ("features.denseblock3.denselayer4.concat", "concat", [384, 14, 14], 0),
-        ("features.denseblock3.denselayer5.norm1", "batch_norm", [384, 14, 14], 768),
-        ("features.denseblock3.denselayer5.relu1", "relu", [384, 14, 14], 0),
-        ("features.denseblock3.denselayer5.conv1", "conv", [128, 14, 14], 49_152),
-        ("features.denseblock3.denselayer5.norm2", "batch_norm", [128, 14, 14], 256),
-        ("features.denseblock3.denselayer5.relu2", "relu", [128, 14, 14], 0),
-        ("features.denseblock3.denselayer5.conv2", "conv", [32, 14, 14], 36_864),
-        ("features.denseblock3.denselayer5.concat", "concat", [416, 14, 14], 0),
-        ("features.denseblock3.denselayer6.norm1", "batch_norm", [416, 14, 14], 832),
-        ("features.denseblock3.denselayer6.relu1", "relu", [416, 14, 14], 0),
-        ("features.denseblock3.denselayer6.conv1", "conv", [128, 14, 14], 53_248),
-        ("features.denseblock3.denselayer6.norm2", "batch_norm", [128, 14, 14], 256),
-        ("features.denseblock3.denselayer6.relu2", "relu", [128, 14, 14], 0),
-        ("features.denseblock3.denselayer6.conv2", "conv", [32, 14, 14], 36_864),
-        ("features.denseblock3.denselayer6.concat", "concat", [448, 14, 14], 0),
-        ("features.denseblock3.denselayer7.norm1", "batch_norm", [448, 14, 14], 896),
-        ("features.denseblock3.denselayer7.relu1", "relu", [448, 14, 14], 0),
-        ("features.denseblock3.denselayer7.conv1", "conv", [128, 14, 14], 57_344),
-        ("features.denseblock3.denselayer7.norm2", "batch_norm", [128, 14, 14], 256),
-        ("features.denseblock3.denselayer7.relu2", "relu", [128, 14, 14], 0),
-        ("features.denseblock3.denselayer7.conv2", "conv", [32, 14, 14], 36_864),
-        ("features.denseblock3.denselayer7.concat", "concat", [480, 14, 14], 0),
-        ("features.denseblock3.denselayer8.norm1", "batch_norm", [480, 14, 14], 960),
-        ("features.denseblock3.denselayer8.relu1", "relu", [480, 14, 14], 0),
-        ("features.denseblock3.denselayer8.conv1", "conv", [128, 14, 14], 61_440),
-        ("features.denseblock3.denselayer8.norm2", "batch_norm", [128, 14, 14], 256),
-        ("features.denseblock3.denselayer8.relu2", "relu", [128, 14, 14], 0),
-        ("features.denseblock3.denselayer8.conv2", "conv", [32, 14, 14], 36_864),
-        ("features.denseblock3.denselayer8.concat", "concat", [512, 14, 14], 0),
-        ("features.denseblock3.denselayer9.norm1", "batch_norm", [512, 14, 14], 1024),
-        ("features.denseblock3.denselayer9.relu1", "relu", [512, 14, 14], 0),
-        ("features.denseblock3.denselayer9.conv1", "conv", [128, 14, 14], 65_536),
-        ("features.denseblock3.denselayer9.norm2", "batch_norm", [128, 14, 14], 256),
-        ("features.denseblock3.denselayer9.relu2", "relu", [128, 14, 14], 0),
-        ("features.denseblock3.denselayer9.conv2", "conv", [32, 14, 14], 36_864),
-        ("features.denseblock3.denselayer9.concat", "concat", [544, 14, 14], 0),
-        ("features.denseblock3.denselayer10.norm1", "batch_norm", [544, 14, 14], 1088),
-        ("features.denseblock3.denselayer10.relu1", "relu", [544, 14, 14], 0),
-        ("features.denseblock3.denselayer10.conv1", "conv", [128, 14, 14], 69_632),
-        ("features.denseblock3.denselayer10.norm2", "batch_norm", [128, 14, 14], 256),
-        ("features.denseblock3.denselayer10.relu2", "relu", [128, 14, 14], 0),
-        ("features.denseblock3.denselayer10.conv2", "conv", [32, 14, 14], 36_864),
-        ("features.denseblock3.denselayer10.concat", "concat", [576, 14, 14], 0),
-        ("features.denseblock3.denselayer11.norm1", "batch_norm", [576, 14, 14], 1152),
-        ("features.denseblock3.denselayer11.relu1", "relu", [576, 14, 14], 0),
-        ("features.denseblock3.denselayer11.conv1", "conv", [128, 14, 14], 73_728),
-        ("features.denseblock3.denselayer11.norm2", "batch_norm", [128, 14, 14], 256),
-        ("features.denseblock3.denselayer11.relu2", "relu", [128, 14, 14], 0),
-        ("features.denseblock3.denselayer11.conv2", "conv", [32, 14, 14], 36_864),
-        ("features.denseblock3.denselayer11.concat", "concat", [608, 14, 14], 0),
-        ("features.denseblock3.denselayer12.norm1", "batch_norm", [608, 14, 14], 1216),
-        ("features.denseblock3.denselayer12.relu1", "relu", [608, 14, 14], 0),
-        ("features.denseblock3.denselayer12.conv1", "conv", [128, 14, 14], 77_824),
-        ("features.denseblock3.denselayer12.norm2", "batch_norm", [128, 14, 14], 256),
-        ("features.denseblock3.denselayer12.relu2", "relu", [128, 14, 14], 0),
-        ("features.denseblock3.denselayer12.conv2", "conv", [32, 14, 14], 36_864),
-        ("features.denseblock3.denselayer12.concat", "concat", [640, 14, 14], 0),
-        ("features.denseblock3.denselayer13.norm1", "batch_norm", [640, 14, 14], 1280),
-        ("features.denseblock3.denselayer13.relu1", "relu", [640, 14, 14], 0),
-        ("features.denseblock3.denselayer13.conv1", "conv", [128, 14, 14], 81_920),
-        ("features.denseblock3.denselayer13.norm2", "batch_norm", [128, 14, 14], 256),
-        ("features.denseblock3.denselayer13.relu2", "relu", [128, 14, 14], 0),
-        ("features.denseblock3.denselayer13.conv2", "conv", [32, 14, 14], 36_864),
-        ("features.denseblock3.denselayer13.concat", "concat", [672, 14, 14], 0),
-        ("features.denseblock3.denselayer14.norm1", "batch_norm", [672, 14, 14], 1344),
-        ("features.denseblock3.denselayer14.relu1", "relu", [672, 14, 14], 0),
-        ("features.denseblock3.denselayer14.conv1", "conv", [128, 14, 14], 86_016),
-        ("features.denseblock3.denselayer14.norm2", "batch_norm", [128, 14, 14], 256),
-        ("features.denseblock3.denselayer14.relu2", "relu", [128, 14, 14], 0),
-        ("features.denseblock3.denselayer14.conv2", "conv", [32, 14, 14], 36_864),
-        ("features.denseblock3.denselayer14.concat", "concat", [704, 14, 14], 0),
-        ("features.denseblock3.denselayer15.norm1", "batch_norm", [704, 14, 14], 1408),
-        ("features.denseblock3.denselayer15.relu1", "relu", [704, 14, 14], 0),
-        ("features.denseblock3.denselayer15.conv1", "conv", [128, 14, 14], 90_112),
-        ("features.denseblock3.denselayer15.norm2", "batch_norm", [128, 14, 14], 256),
-        ("features.denseblock3.denselayer15.relu2", "relu", [128, 14, 14], 0),
-        ("features.denseblock3.denselayer15.conv2", "conv", [32, 14, 14], 36_864),
-        ("features.denseblock3.denselayer15.concat", "concat", [736, 14, 14], 0),
-        ("features.denseblock3.denselayer16.norm1", "batch_norm", [736, 14, 14], 1472),
-        ("features.denseblock3.denselayer16.relu1", "relu", [736, 14, 14], 0),
-        ("features.denseblock3.denselayer16.conv1", "conv", [128, 14, 14], 94_208),
-        ("features.denseblock3.denselayer16.norm2", "batch_norm", [128, 14, 14], 256),
-        ("features.denseblock3.denselayer16.relu2", "relu", [128, 14, 14], 0),
-        ("features.denseblock3.denselayer16.conv2", "conv", [32, 14, 14], 36_864),
-        ("features.denseblock3.denselayer16.concat", "concat", [768, 14, 14], 0),
-        ("features.denseblock3.denselayer17.norm1", "batch_norm", [768, 14, 14], 1536),
-        ("features.denseblock3.denselayer17.relu1", "relu", [768, 14, 14], 0),
-        ("features.denseblock3.denselayer17.conv1", "conv", [128, 14, 14], 98_304),
-        ("features.denseblock3.denselayer17.norm2", "batch_norm", [128, 14, 14], 256),
-        ("features.denseblock3.denselayer17.relu2", "relu", [128, 14, 14], 0),
-        ("features.denseblock3.denselayer17.conv2", "conv", [32, 14, 14], 36_864),
-        ("features.denseblock3.denselayer17.concat", "concat", [800, 14, 14], 0),
-        ("features.denseblock3.denselayer18.norm1", "batch_norm", [800, 14, 14], 1600),
-        ("features.denseblock3.denselayer18.relu1", "relu", [800, 14, 14], 0),
-        ("features.denseblock3.denselayer18.conv1", "conv", [128, 14, 14], 102_400),
-        ("features.denseblock3.denselayer18.norm2", "batch_norm", [128, 14, 14], 256),
-        ("features.denseblock3.denselayer18.relu2", "relu", [128, 14, 14], 0),
-        ("features.denseblock3.denselayer18.conv2", "conv", [32, 14, 14], 36_864),
-        ("features.denseblock3.denselayer18.concat", "concat", [832, 14, 14], 0),
-        ("features.denseblock3.denselayer19.norm1", "batch_norm", [832, 14, 14], 1664),
-        ("features.denseblock3.denselayer19.relu1", "relu", [832, 14, 14], 0),
-        ("features.denseblock3.denselayer19.conv1", "conv", [128, 14, 14], 106_496),
-        ("features.denseblock3.denselayer19.norm2", "batch_norm", [128, 14, 14], 256),
-        ("features.denseblock3.denselayer19.relu2", "relu", [128, 14, 14], 0),
-        ("features.denseblock3.denselayer19.conv2", "conv", [32, 14, 14], 36_864),
-        ("features.denseblock3.denselayer19.concat", "concat", [864, 14, 14], 0),
-        ("features.denseblock3.denselayer20.norm1", "batch_norm", [864, 14, 14], 1728),
-        ("features.denseblock3.denselayer20.relu1", "relu", [864, 14, 14], 0),
-        ("features.denseblock3.denselayer20.conv1", "conv", [128, 14, 14], 110_592),
-        ("features.denseblock3.denselayer20.norm2", "batch_norm", [128, 14, 14], 256),
-        ("features.denseblock3.denselayer20.relu2", "relu", [128, 14, 14], 0),
-        ("features.denseblock3.denselayer20.conv2", "conv", [32, 14, 14], 36_864),
-        ("features.denseblock3.denselayer20.concat", "concat", [896, 14, 14], 0),
-        ("features.denseblock3.denselayer21.norm1", "batch_norm", [896, 14, 14], 1792),
-        ("features.denseblock3.denselayer21.relu1", "relu", [896, 14, 14], 0),
-        ("features.denseblock3.denselayer21.conv1", "conv", [128, 14, 14], 114_688),
-        ("features.denseblock3.denselayer21.norm2", "batch_norm", [128, 14, 14], 256),
-        ("features.denseblock3.denselayer21.relu2", "relu", [128, 14, 14], 0),
-        ("features.denseblock3.denselayer21.conv2", "conv", [32, 14, 14], 36_864),
-        ("features.denseblock3.denselayer21.concat", "concat", [928, 14, 14], 0),
-        ("features.denseblock3.denselayer22.norm1", "batch_norm", [928, 14, 14], 1856),
-        ("features.denseblock3.denselayer22.relu1", "relu", [928, 14, 14], 0),
-        ("features.denseblock3.denselayer22.conv1", "conv", [128, 14, 14], 118_784),
-        ("features.denseblock3.denselayer22.norm2", "batch_norm", [128, 14, 14], 256),
-        ("features.denseblock3.denselayer22.relu2", "relu", [128, 14, 14], 0),
-        ("features.denseblock3.denselayer22.conv2", "conv", [32, 14, 14], 36_864),
-        ("features.denseblock3.denselayer22.concat", "concat", [960, 14, 14], 0),
-        ("features.denseblock3.denselayer23.norm1", "batch_norm", [960, 14, 14], 1920),
-        ("features.denseblock3.denselayer23.relu1", "relu", [960, 14, 14], 0),
-        ("features.denseblock3.denselayer23.conv1", "conv", [128, 14, 14], 122_880),
-        ("features.denseblock3.denselayer23.norm2", "batch_norm", [128, 14, 14], 256),
-        ("features.denseblock3.denselayer23.relu2", "relu", [128, 14, 14], 0),
-        ("features.denseblock3.denselayer23.conv2", "conv", [32, 14, 14], 36_864),
-        ("features.denseblock3.denselayer23.concat", "concat", [992, 14, 14], 0),
-        ("features.denseblock3.denselayer24.norm1", "batch_norm", [992, 14, 14], 1984),
-        ("features.denseblock3.denselayer24.relu1", "relu", [992, 14, 14], 0),
-        ("features.denseblock3.denselayer24.conv1", "conv", [128, 14, 14], 126_976),
-        ("features.denseblock3.denselayer24.norm2", "batch_norm", [128, 14, 14], 256),
-        ("features.denseblock3.denselayer24.relu2", "relu", [128, 14, 14], 0),
-        ("features.denseblock3.denselayer24.conv2", "conv", [32, 14, 14], 36_864),
-        ("features.denseblock3.denselayer24.concat", "concat", [1024, 14, 14], 0),
-        ("features.transition3.norm", "batch_norm", [1024, 14, 14], 2048),
-        ("features.transition3.relu", "relu", [1024, 14, 14], 0),
-        ("features.transition3.conv", "conv", [512, 14, 14], 524_288),
-        ("features.transition3.pool", "avg_pool", [512, 7, 7], 0),
-        ("features.denseblock4.denselayer1.norm1", "batch_norm", [512, 7, 7], 1024),
-        ("features.denseblock4.denselayer1.relu1", "relu", [512, 7, 7], 0),
-        ("features.denseblock4.denselayer1.conv1", "conv", [128, 7, 7], 65_536),
-        ("features.denseblock4.denselayer1.norm2", "batch_norm", [128, 7, 7], 256),
-        ("features.denseblock4.denselayer1.relu2", "relu", [128, 7, 7], 0),
-        ("features.denseblock4.denselayer1.conv2", "conv", [32, 7, 7], 36_864),
-        ("features.denseblock4.denselayer1.concat", "concat", [544, 7, 7], 0),
-        ("features.denseblock4.denselayer2.norm1", "batch_norm", [544, 7, 7], 1088),
-        ("features.denseblock4.denselayer2.relu1", "relu", [544, 7, 7], 0),
-        ("features.denseblock4.denselayer2.conv1", "conv", [128, 7, 7], 69_632),
-        ("features.denseblock4.denselayer2.norm2", "batch_norm", [128, 7, 7], 256),
-        ("features.denseblock4.denselayer2.relu2", "relu", [128, 7, 7], 0),
-        ("features.denseblock4.denselayer2.conv2", "conv", [32, 7, 7], 36_864),
-        ("features.denseblock4.denselayer2.concat", "concat", [576, 7, 7], 0),
-        ("features.denseblock4.denselayer3.norm1", "batch_norm", [576, 7, 7], 1152),
-        ("features.denseblock4.denselayer3.relu1", "relu", [576, 7, 7], 0),
-        ("features.denseblock4.denselayer3.conv1", "conv", [128, 7, 7], 73_728),
-        ("features.denseblock4.denselayer3.norm2", "batch_norm", [128, 7, 7], 256),
-        ("features.denseblock4.denselayer3.relu2", "relu", [128, 7, 7], 0),
-        ("features.denseblock4.denselayer3.conv2", "conv", [32, 7, 7], 36_864),
-        ("features.denseblock4.denselayer3.concat", "concat", [608, 7, 7], 0),
-        ("features.denseblock4.denselayer4.norm1", "batch_norm", [608, 7, 7], 1216),
-        ("features.denseblock4.denselayer4.relu1", "relu", [608, 7, 7], 0),
-        ("features.denseblock4.denselayer4.conv1", "conv", [128, 7, 7], 77_824),
-        ("features.denseblock4.denselayer4.norm2", "batch_norm", [128, 7, 7], 256),
-        ("features.denseblock4.denselayer4.relu2", "relu", [128, 7, 7], 0),
-        ("features.denseblock4.denselayer4.conv2", "conv", [32, 7, 7], 36_864),
-        ("features.denseblock4.denselayer4.concat", "concat", [640, 7, 7], 0),
-        ("features.denseblock4.denselayer5.norm1", "batch_norm", [640, 7, 7], 1280),
-        ("features.denseblock4.denselayer5.relu1", "relu", [640, 7, 7], 0),
-        ("features.denseblock4.denselayer5.conv1", "conv", [128, 7, 7], 81_920),
-        ("features.denseblock4.denselayer5.norm2", "batch_norm", [128, 7, 7], 256),
-        ("features.denseblock4.denselayer5.relu2", "relu", [128, 7, 7], 0),
-        ("features.denseblock4.denselayer5.conv2", "conv", [32, 7, 7], 36_864),
-        ("features.denseblock4.denselayer5.concat", "concat", [672, 7, 7], 0),
-        ("features.denseblock4.denselayer6.norm1", "batch_norm", [672, 7, 7], 1344),
-        ("features.denseblock4.denselayer6.relu1", "relu", [672, 7, 7], 0),
-        ("features.denseblock4.denselayer6.conv1", "conv", [128, 7, 7], 86_016),
-        ("features.denseblock4.denselayer6.norm2", "batch_norm", [128, 7, 7], 256),
-        ("features.denseblock4.denselayer6.relu2", "relu", [128, 7, 7], 0),
-        ("features.denseblock4.denselayer6.conv2", "conv", [32, 7, 7], 36_864),
-        ("features.denseblock4.denselayer6.concat", "concat", [704, 7, 7], 0),
-        ("features.denseblock4.denselayer7.norm1", "batch_norm", [704, 7, 7], 1408),
-        ("features.denseblock4.denselayer7.relu1", "relu", [704, 7, 7], 0),
-        ("features.denseblock4.denselayer7.conv1", "conv", [128, 7, 7], 90_112),
-        ("features.denseblock4.denselayer7.norm2", "batch_norm", [128, 7, 7], 256),
-        ("features.denseblock4.denselayer7.relu2", "relu", [128, 7, 7], 0),
-        ("features.denseblock4.denselayer7.conv2", "conv", [32, 7, 7], 36_864),
-        ("features.denseblock4.denselayer7.concat", "concat", [736, 7, 7], 0),
-        ("features.denseblock4.denselayer8.norm1", "batch_norm", [736, 7, 7], 1472),
-        ("features.denseblock4.denselayer8.relu1", "relu", [736, 7, 7], 0),
-        ("features.denseblock4.denselayer8.conv1", "conv", [128, 7, 7], 94_208),
-        ("features.denseblock4.denselayer8.norm2", "batch_norm", [128, 7, 7], 256),
-        ("features.denseblock4.denselayer8.relu2", "relu", [128, 7, 7], 0),
-        ("features.denseblock4.denselayer8.conv2", "conv", [32, 7, 7], 36_864),
-        ("features.denseblock4.denselayer8.concat", "concat", [768, 7, 7], 0),
-        ("features.denseblock4.denselayer9.norm1", "batch_norm", [768, 7, 7], 1536),
-        ("features.denseblock4.denselayer9.relu1", "relu", [768, 7, 7], 0),
-        ("features.denseblock4.denselayer9.conv1", "conv", [128, 7, 7], 98_304),
-        ("features.denseblock4.denselayer9.norm2", "batch_norm", [128, 7, 7], 256),
-        ("features.denseblock4.denselayer9.relu2", "relu", [128, 7, 7], 0),
-        ("features.denseblock4.denselayer9.conv2", "conv", [32, 7, 7], 36_864),
-        ("features.denseblock4.denselayer9.concat", "concat", [800, 7, 7], 0),
-        ("features.denseblock4.denselayer10.norm1", "batch_norm", [800, 7, 7], 1600),
-        ("features.denseblock4.denselayer10.relu1", "relu", [800, 7, 7], 0),
-        ("features.denseblock4.denselayer10.conv1", "conv", [128, 7, 7], 102_400),
-        ("features.denseblock4.denselayer10.norm2", "batch_norm", [128, 7, 7], 256),
-        ("features.denseblock4.denselayer10.relu2", "relu", [128, 7, 7], 0),
-        ("features.denseblock4.denselayer10.conv2", "conv", [32, 7, 7], 36_864),
-        ("features.denseblock4.denselayer10.concat", "concat", [832, 7, 7], 0),
-        ("features.denseblock4.denselayer11.norm1", "batch_norm", [832, 7, 7], 1664),
-        ("features.denseblock4.denselayer11.relu1", "relu", [832, 7, 7], 0),
-        ("features.denseblock4.denselayer11.conv1", "conv", [128, 7, 7], 106_496),
-        ("features.denseblock4.denselayer11.norm2", "batch_norm", [128, 7, 7], 256),
-        ("features.denseblock4.denselayer11.relu2", "relu", [128, 7, 7], 0),
-        ("features.denseblock4.denselayer11.conv2", "conv", [32, 7, 7], 36_864),
-        ("features.denseblock4.denselayer11.concat", "concat", [864, 7, 7], 0),
-        ("features.denseblock4.denselayer12.norm1", "batch_norm", [864, 7, 7], 1728),
-        ("features.denseblock4.denselayer12.relu1", "relu", [864, 7, 7], 0),
-        ("features.denseblock4.denselayer12.conv1", "conv", [128, 7, 7], 110_592),
-        ("features.denseblock4.denselayer12.norm2", "batch_norm", [128, 7, 7], 256),
-        ("features.denseblock4.denselayer12.relu2", "relu", [128, 7, 7], 0),
-        ("features.denseblock4.denselayer12.conv2", "conv", [32, 7, 7], 36_864),
-        ("features.denseblock4.denselayer12.concat", "concat", [896, 7, 7], 0),
-        ("features.denseblock4.denselayer13.norm1", "batch_norm", [896, 7, 7], 1792),
-        ("features.denseblock4.denselayer13.relu1", "relu", [896, 7, 7], 0),
-        ("features.denseblock4.denselayer13.conv1", "conv", [128, 7, 7], 114_688),
-        ("features.denseblock4.denselayer13.norm2", "batch_norm", [128, 7, 7], 256),
-        ("features.denseblock4.denselayer13.relu2", "relu", [128, 7, 7], 0),
-        ("features.denseblock4.denselayer13.conv2", "conv", [32, 7, 7], 36_864),
-        ("features.denseblock4.denselayer13.concat", "concat", [928, 7, 7], 0),
-        ("features.denseblock4.denselayer14.norm1", "batch_norm", [928, 7, 7], 1856),
-        ("features.denseblock4.denselayer14.relu1", "relu", [928, 7, 7], 0),
-        ("features.denseblock4.denselayer14.conv1", "conv", [128, 7, 7], 118_784),
-        ("features.denseblock4.denselayer14.norm2", "batch_norm", [128, 7, 7], 256),
-        ("features.denseblock4.denselayer14.relu2", "relu", [128, 7, 7], 0),
-        ("features.denseblock4.denselayer14.conv2", "conv", [32, 7, 7], 36_864),
-        ("features.denseblock4.denselayer14.concat", "concat", [960, 7, 7], 0),
-        ("features.denseblock4.denselayer15.norm1", "batch_norm", [960, 7, 7], 1920),
-        ("features.denseblock4.denselayer15.relu1", "relu", [960, 7, 7], 0),
-        ("features.denseblock4.denselayer15.conv1", "conv", [128, 7, 7], 122_880),
-        ("features.denseblock4.denselayer15.norm2", "batch_norm", [128, 7, 7], 256),
-        ("features.denseblock4.denselayer15.relu2", "relu", [128, 7, 7], 0),
-        ("features.denseblock4.denselayer15.conv2", "conv", [32, 7, 7], 36_864),
-        ("features.denseblock4.denselayer15.concat", "concat", [992, 7, 7], 0),
-        ("features.denseblock4.denselayer16.norm1", "batch_norm", [992, 7, 7], 1984),
-        ("features.denseblock4.denselayer16.relu1", "relu", [992, 7, 7], 0),
-        ("features.denseblock4.denselayer16.conv1", "conv", [128, 7, 7], 126_976),
-        ("features.denseblock4.denselayer16.norm2", "batch_norm", [128, 7, 7], 256),
-        ("features.denseblock4.denselayer16.relu2", "relu", [128, 7, 7], 0),
-        ("features.denseblock4.denselayer16.conv2", "conv", [32, 7, 7], 36_864),
-        ("features.denseblock4.denselayer16.concat", "concat", [1024, 7, 7], 0),
-        ("features.norm5", "batch_norm", [1024, 7, 7], 2048),
-        ("relu", "relu", [1024, 7, 7], 0),
-        ("adaptive_avg_pool", "adaptive_avg_pool", [1024, 1, 1], 0),
-        ("flatten", "flatten", [1024], 0),
-        ("classifier", "dense", [1000], 1_025_000),
-    ]
+    public static let layers: [(name: String, kind: String, outputShape: [Int], parameters: Int)] = Self.layerTable(#"""
+        features.conv0                            conv               64×112×112  9408
+        features.norm0                            batch_norm         64×112×112  128
+        features.relu0                            relu               64×112×112  0
+        features.pool0                            max_pool           64×56×56    0
+        features.denseblock1.denselayer1.norm1    batch_norm         64×56×56    128
+        features.denseblock1.denselayer1.relu1    relu               64×56×56    0
+        features.denseblock1.denselayer1.conv1    conv               128×56×56   8192
+        features.denseblock1.denselayer1.norm2    batch_norm         128×56×56   256
+        features.denseblock1.denselayer1.relu2    relu               128×56×56   0
+        features.denseblock1.denselayer1.conv2    conv               32×56×56    36864
+        features.denseblock1.denselayer1.concat   concat             96×56×56    0
+        features.denseblock1.denselayer2.norm1    batch_norm         96×56×56    192
+        features.denseblock1.denselayer2.relu1    relu               96×56×56    0
+        features.denseblock1.denselayer2.conv1    conv               128×56×56   12288
+        features.denseblock1.denselayer2.norm2    batch_norm         128×56×56   256
+        features.denseblock1.denselayer2.relu2    relu               128×56×56   0
+        features.denseblock1.denselayer2.conv2    conv               32×56×56    36864
+        features.denseblock1.denselayer2.concat   concat             128×56×56   0
+        features.denseblock1.denselayer3.norm1    batch_norm         128×56×56   256
+        features.denseblock1.denselayer3.relu1    relu               128×56×56   0
+        features.denseblock1.denselayer3.conv1    conv               128×56×56   16384
+        features.denseblock1.denselayer3.norm2    batch_norm         128×56×56   256
+        features.denseblock1.denselayer3.relu2    relu               128×56×56   0
+        features.denseblock1.denselayer3.conv2    conv               32×56×56    36864
+        features.denseblock1.denselayer3.concat   concat             160×56×56   0
+        features.denseblock1.denselayer4.norm1    batch_norm         160×56×56   320
+        features.denseblock1.denselayer4.relu1    relu               160×56×56   0
+        features.denseblock1.denselayer4.conv1    conv               128×56×56   20480
+        features.denseblock1.denselayer4.norm2    batch_norm         128×56×56   256
+        features.denseblock1.denselayer4.relu2    relu               128×56×56   0
+        features.denseblock1.denselayer4.conv2    conv               32×56×56    36864
+        features.denseblock1.denselayer4.concat   concat             192×56×56   0
+        features.denseblock1.denselayer5.norm1    batch_norm         192×56×56   384
+        features.denseblock1.denselayer5.relu1    relu               192×56×56   0
+        features.denseblock1.denselayer5.conv1    conv               128×56×56   24576
+        features.denseblock1.denselayer5.norm2    batch_norm         128×56×56   256
+        features.denseblock1.denselayer5.relu2    relu               128×56×56   0
+        features.denseblock1.denselayer5.conv2    conv               32×56×56    36864
+        features.denseblock1.denselayer5.concat   concat             224×56×56   0
+        features.denseblock1.denselayer6.norm1    batch_norm         224×56×56   448
+        features.denseblock1.denselayer6.relu1    relu               224×56×56   0
+        features.denseblock1.denselayer6.conv1    conv               128×56×56   28672
+        features.denseblock1.denselayer6.norm2    batch_norm         128×56×56   256
+        features.denseblock1.denselayer6.relu2    relu               128×56×56   0
+        features.denseblock1.denselayer6.conv2    conv               32×56×56    36864
+        features.denseblock1.denselayer6.concat   concat             256×56×56   0
+        features.transition1.norm                 batch_norm         256×56×56   512
+        features.transition1.relu                 relu               256×56×56   0
+        features.transition1.conv                 conv               128×56×56   32768
+        features.transition1.pool                 avg_pool           128×28×28   0
+        features.denseblock2.denselayer1.norm1    batch_norm         128×28×28   256
+        features.denseblock2.denselayer1.relu1    relu               128×28×28   0
+        features.denseblock2.denselayer1.conv1    conv               128×28×28   16384
+        features.denseblock2.denselayer1.norm2    batch_norm         128×28×28   256
+        features.denseblock2.denselayer1.relu2    relu               128×28×28   0
+        features.denseblock2.denselayer1.conv2    conv               32×28×28    36864
+        features.denseblock2.denselayer1.concat   concat             160×28×28   0
+        features.denseblock2.denselayer2.norm1    batch_norm         160×28×28   320
+        features.denseblock2.denselayer2.relu1    relu               160×28×28   0
+        features.denseblock2.denselayer2.conv1    conv               128×28×28   20480
+        features.denseblock2.denselayer2.norm2    batch_norm         128×28×28   256
+        features.denseblock2.denselayer2.relu2    relu               128×28×28   0
+        features.denseblock2.denselayer2.conv2    conv               32×28×28    36864
+        features.denseblock2.denselayer2.concat   concat             192×28×28   0
+        features.denseblock2.denselayer3.norm1    batch_norm         192×28×28   384
+        features.denseblock2.denselayer3.relu1    relu               192×28×28   0
+        features.denseblock2.denselayer3.conv1    conv               128×28×28   24576
+        features.denseblock2.denselayer3.norm2    batch_norm         128×28×28   256
+        features.denseblock2.denselayer3.relu2    relu               128×28×28   0
+        features.denseblock2.denselayer3.conv2    conv               32×28×28    36864
+        features.denseblock2.denselayer3.concat   concat             224×28×28   0
+        features.denseblock2.denselayer4.norm1    batch_norm         224×28×28   448
+        features.denseblock2.denselayer4.relu1    relu               224×28×28   0
+        features.denseblock2.denselayer4.conv1    conv               128×28×28   28672
+        features.denseblock2.denselayer4.norm2    batch_norm         128×28×28   256
+        features.denseblock2.denselayer4.relu2    relu               128×28×28   0
+        features.denseblock2.denselayer4.conv2    conv               32×28×28    36864
+        features.denseblock2.denselayer4.concat   concat             256×28×28   0
+        features.denseblock2.denselayer5.norm1    batch_norm         256×28×28   512
+        features.denseblock2.denselayer5.relu1    relu               256×28×28   0
+        features.denseblock2.denselayer5.conv1    conv               128×28×28   32768
+        features.denseblock2.denselayer5.norm2    batch_norm         128×28×28   256
+        features.denseblock2.denselayer5.relu2    relu               128×28×28   0
+        features.denseblock2.denselayer5.conv2    conv               32×28×28    36864
+        features.denseblock2.denselayer5.concat   concat             288×28×28   0
+        features.denseblock2.denselayer6.norm1    batch_norm         288×28×28   576
+        features.denseblock2.denselayer6.relu1    relu               288×28×28   0
+        features.denseblock2.denselayer6.conv1    conv               128×28×28   36864
+        features.denseblock2.denselayer6.norm2    batch_norm         128×28×28   256
+        features.denseblock2.denselayer6.relu2    relu               128×28×28   0
+        features.denseblock2.denselayer6.conv2    conv               32×28×28    36864
+        features.denseblock2.denselayer6.concat   concat             320×28×28   0
+        features.denseblock2.denselayer7.norm1    batch_norm         320×28×28   640
+        features.denseblock2.denselayer7.relu1    relu               320×28×28   0
+        features.denseblock2.denselayer7.conv1    conv               128×28×28   40960
+        features.denseblock2.denselayer7.norm2    batch_norm         128×28×28   256
+        features.denseblock2.denselayer7.relu2    relu               128×28×28   0
+        features.denseblock2.denselayer7.conv2    conv               32×28×28    36864
+        features.denseblock2.denselayer7.concat   concat             352×28×28   0
+        features.denseblock2.denselayer8.norm1    batch_norm         352×28×28   704
+        features.denseblock2.denselayer8.relu1    relu               352×28×28   0
+        features.denseblock2.denselayer8.conv1    conv               128×28×28   45056
+        features.denseblock2.denselayer8.norm2    batch_norm         128×28×28   256
+        features.denseblock2.denselayer8.relu2    relu               128×28×28   0
+        features.denseblock2.denselayer8.conv2    conv               32×28×28    36864
+        features.denseblock2.denselayer8.concat   concat             384×28×28   0
+        features.denseblock2.denselayer9.norm1    batch_norm         384×28×28   768
+        features.denseblock2.denselayer9.relu1    relu               384×28×28   0
+        features.denseblock2.denselayer9.conv1    conv               128×28×28   49152
+        features.denseblock2.denselayer9.norm2    batch_norm         128×28×28   256
+        features.denseblock2.denselayer9.relu2    relu               128×28×28   0
+        features.denseblock2.denselayer9.conv2    conv               32×28×28    36864
+        features.denseblock2.denselayer9.concat   concat             416×28×28   0
+        features.denseblock2.denselayer10.norm1   batch_norm         416×28×28   832
+        features.denseblock2.denselayer10.relu1   relu               416×28×28   0
+        features.denseblock2.denselayer10.conv1   conv               128×28×28   53248
+        features.denseblock2.denselayer10.norm2   batch_norm         128×28×28   256
+        features.denseblock2.denselayer10.relu2   relu               128×28×28   0
+        features.denseblock2.denselayer10.conv2   conv               32×28×28    36864
+        features.denseblock2.denselayer10.concat  concat             448×28×28   0
+        features.denseblock2.denselayer11.norm1   batch_norm         448×28×28   896
+        features.denseblock2.denselayer11.relu1   relu               448×28×28   0
+        features.denseblock2.denselayer11.conv1   conv               128×28×28   57344
+        features.denseblock2.denselayer11.norm2   batch_norm         128×28×28   256
+        features.denseblock2.denselayer11.relu2   relu               128×28×28   0
+        features.denseblock2.denselayer11.conv2   conv               32×28×28    36864
+        features.denseblock2.denselayer11.concat  concat             480×28×28   0
+        features.denseblock2.denselayer12.norm1   batch_norm         480×28×28   960
+        features.denseblock2.denselayer12.relu1   relu               480×28×28   0
+        features.denseblock2.denselayer12.conv1   conv               128×28×28   61440
+        features.denseblock2.denselayer12.norm2   batch_norm         128×28×28   256
+        features.denseblock2.denselayer12.relu2   relu               128×28×28   0
+        features.denseblock2.denselayer12.conv2   conv               32×28×28    36864
+        features.denseblock2.denselayer12.concat  concat             512×28×28   0
+        features.transition2.norm                 batch_norm         512×28×28   1024
+        features.transition2.relu                 relu               512×28×28   0
+        features.transition2.conv                 conv               256×28×28   131072
+        features.transition2.pool                 avg_pool           256×14×14   0
+        features.denseblock3.denselayer1.norm1    batch_norm         256×14×14   512
+        features.denseblock3.denselayer1.relu1    relu               256×14×14   0
+        features.denseblock3.denselayer1.conv1    conv               128×14×14   32768
+        features.denseblock3.denselayer1.norm2    batch_norm         128×14×14   256
+        features.denseblock3.denselayer1.relu2    relu               128×14×14   0
+        features.denseblock3.denselayer1.conv2    conv               32×14×14    36864
+        features.denseblock3.denselayer1.concat   concat             288×14×14   0
+        features.denseblock3.denselayer2.norm1    batch_norm         288×14×14   576
+        features.denseblock3.denselayer2.relu1    relu               288×14×14   0
+        features.denseblock3.denselayer2.conv1    conv               128×14×14   36864
+        features.denseblock3.denselayer2.norm2    batch_norm         128×14×14   256
+        features.denseblock3.denselayer2.relu2    relu               128×14×14   0
+        features.denseblock3.denselayer2.conv2    conv               32×14×14    36864
+        features.denseblock3.denselayer2.concat   concat             320×14×14   0
+        features.denseblock3.denselayer3.norm1    batch_norm         320×14×14   640
+        features.denseblock3.denselayer3.relu1    relu               320×14×14   0
+        features.denseblock3.denselayer3.conv1    conv               128×14×14   40960
+        features.denseblock3.denselayer3.norm2    batch_norm         128×14×14   256
+        features.denseblock3.denselayer3.relu2    relu               128×14×14   0
+        features.denseblock3.denselayer3.conv2    conv               32×14×14    36864
+        features.denseblock3.denselayer3.concat   concat             352×14×14   0
+        features.denseblock3.denselayer4.norm1    batch_norm         352×14×14   704
+        features.denseblock3.denselayer4.relu1    relu               352×14×14   0
+        features.denseblock3.denselayer4.conv1    conv               128×14×14   45056
+        features.denseblock3.denselayer4.norm2    batch_norm         128×14×14   256
+        features.denseblock3.denselayer4.relu2    relu               128×14×14   0
+        features.denseblock3.denselayer4.conv2    conv               32×14×14    36864
+        features.denseblock3.denselayer4.concat   concat             384×14×14   0
+        features.denseblock3.denselayer5.norm1    batch_norm         384×14×14   768
+        features.denseblock3.denselayer5.relu1    relu               384×14×14   0
+        features.denseblock3.denselayer5.conv1    conv               128×14×14   49152
+        features.denseblock3.denselayer5.norm2    batch_norm         128×14×14   256
+        features.denseblock3.denselayer5.relu2    relu               128×14×14   0
+        features.denseblock3.denselayer5.conv2    conv               32×14×14    36864
+        features.denseblock3.denselayer5.concat   concat             416×14×14   0
+        features.denseblock3.denselayer6.norm1    batch_norm         416×14×14   832
+        features.denseblock3.denselayer6.relu1    relu               416×14×14   0
+        features.denseblock3.denselayer6.conv1    conv               128×14×14   53248
+        features.denseblock3.denselayer6.norm2    batch_norm         128×14×14   256
+        features.denseblock3.denselayer6.relu2    relu               128×14×14   0
+        features.denseblock3.denselayer6.conv2    conv               32×14×14    36864
+        features.denseblock3.denselayer6.concat   concat             448×14×14   0
+        features.denseblock3.denselayer7.norm1    batch_norm         448×14×14   896
+        features.denseblock3.denselayer7.relu1    relu               448×14×14   0
+        features.denseblock3.denselayer7.conv1    conv               128×14×14   57344
+        features.denseblock3.denselayer7.norm2    batch_norm         128×14×14   256
+        features.denseblock3.denselayer7.relu2    relu               128×14×14   0
+        features.denseblock3.denselayer7.conv2    conv               32×14×14    36864
+        features.denseblock3.denselayer7.concat   concat             480×14×14   0
+        features.denseblock3.denselayer8.norm1    batch_norm         480×14×14   960
+        features.denseblock3.denselayer8.relu1    relu               480×14×14   0
+        features.denseblock3.denselayer8.conv1    conv               128×14×14   61440
+        features.denseblock3.denselayer8.norm2    batch_norm         128×14×14   256
+        features.denseblock3.denselayer8.relu2    relu               128×14×14   0
+        features.denseblock3.denselayer8.conv2    conv               32×14×14    36864
+        features.denseblock3.denselayer8.concat   concat             512×14×14   0
+        features.denseblock3.denselayer9.norm1    batch_norm         512×14×14   1024
+        features.denseblock3.denselayer9.relu1    relu               512×14×14   0
+        features.denseblock3.denselayer9.conv1    conv               128×14×14   65536
+        features.denseblock3.denselayer9.norm2    batch_norm         128×14×14   256
+        features.denseblock3.denselayer9.relu2    relu               128×14×14   0
+        features.denseblock3.denselayer9.conv2    conv               32×14×14    36864
+        features.denseblock3.denselayer9.concat   concat             544×14×14   0
+        features.denseblock3.denselayer10.norm1   batch_norm         544×14×14   1088
+        features.denseblock3.denselayer10.relu1   relu               544×14×14   0
+        features.denseblock3.denselayer10.conv1   conv               128×14×14   69632
+        features.denseblock3.denselayer10.norm2   batch_norm         128×14×14   256
+        features.denseblock3.denselayer10.relu2   relu               128×14×14   0
+        features.denseblock3.denselayer10.conv2   conv               32×14×14    36864
+        features.denseblock3.denselayer10.concat  concat             576×14×14   0
+        features.denseblock3.denselayer11.norm1   batch_norm         576×14×14   1152
+        features.denseblock3.denselayer11.relu1   relu               576×14×14   0
+        features.denseblock3.denselayer11.conv1   conv               128×14×14   73728
+        features.denseblock3.denselayer11.norm2   batch_norm         128×14×14   256
+        features.denseblock3.denselayer11.relu2   relu               128×14×14   0
+        features.denseblock3.denselayer11.conv2   conv               32×14×14    36864
+        features.denseblock3.denselayer11.concat  concat             608×14×14   0
+        features.denseblock3.denselayer12.norm1   batch_norm         608×14×14   1216
+        features.denseblock3.denselayer12.relu1   relu               608×14×14   0
+        features.denseblock3.denselayer12.conv1   conv               128×14×14   77824
+        features.denseblock3.denselayer12.norm2   batch_norm         128×14×14   256
+        features.denseblock3.denselayer12.relu2   relu               128×14×14   0
+        features.denseblock3.denselayer12.conv2   conv               32×14×14    36864
+        features.denseblock3.denselayer12.concat  concat             640×14×14   0
+        features.denseblock3.denselayer13.norm1   batch_norm         640×14×14   1280
+        features.denseblock3.denselayer13.relu1   relu               640×14×14   0
+        features.denseblock3.denselayer13.conv1   conv               128×14×14   81920
+        features.denseblock3.denselayer13.norm2   batch_norm         128×14×14   256
+        features.denseblock3.denselayer13.relu2   relu               128×14×14   0
+        features.denseblock3.denselayer13.conv2   conv               32×14×14    36864
+        features.denseblock3.denselayer13.concat  concat             672×14×14   0
+        features.denseblock3.denselayer14.norm1   batch_norm         672×14×14   1344
+        features.denseblock3.denselayer14.relu1   relu               672×14×14   0
+        features.denseblock3.denselayer14.conv1   conv               128×14×14   86016
+        features.denseblock3.denselayer14.norm2   batch_norm         128×14×14   256
+        features.denseblock3.denselayer14.relu2   relu               128×14×14   0
+        features.denseblock3.denselayer14.conv2   conv               32×14×14    36864
+        features.denseblock3.denselayer14.concat  concat             704×14×14   0
+        features.denseblock3.denselayer15.norm1   batch_norm         704×14×14   1408
+        features.denseblock3.denselayer15.relu1   relu               704×14×14   0
+        features.denseblock3.denselayer15.conv1   conv               128×14×14   90112
+        features.denseblock3.denselayer15.norm2   batch_norm         128×14×14   256
+        features.denseblock3.denselayer15.relu2   relu               128×14×14   0
+        features.denseblock3.denselayer15.conv2   conv               32×14×14    36864
+        features.denseblock3.denselayer15.concat  concat             736×14×14   0
+        features.denseblock3.denselayer16.norm1   batch_norm         736×14×14   1472
+        features.denseblock3.denselayer16.relu1   relu               736×14×14   0
+        features.denseblock3.denselayer16.conv1   conv               128×14×14   94208
+        features.denseblock3.denselayer16.norm2   batch_norm         128×14×14   256
+        features.denseblock3.denselayer16.relu2   relu               128×14×14   0
+        features.denseblock3.denselayer16.conv2   conv               32×14×14    36864
+        features.denseblock3.denselayer16.concat  concat             768×14×14   0
+        features.denseblock3.denselayer17.norm1   batch_norm         768×14×14   1536
+        features.denseblock3.denselayer17.relu1   relu               768×14×14   0
+        features.denseblock3.denselayer17.conv1   conv               128×14×14   98304
+        features.denseblock3.denselayer17.norm2   batch_norm         128×14×14   256
+        features.denseblock3.denselayer17.relu2   relu               128×14×14   0
+        features.denseblock3.denselayer17.conv2   conv               32×14×14    36864
+        features.denseblock3.denselayer17.concat  concat             800×14×14   0
+        features.denseblock3.denselayer18.norm1   batch_norm         800×14×14   1600
+        features.denseblock3.denselayer18.relu1   relu               800×14×14   0
+        features.denseblock3.denselayer18.conv1   conv               128×14×14   102400
+        features.denseblock3.denselayer18.norm2   batch_norm         128×14×14   256
+        features.denseblock3.denselayer18.relu2   relu               128×14×14   0
+        features.denseblock3.denselayer18.conv2   conv               32×14×14    36864
+        features.denseblock3.denselayer18.concat  concat             832×14×14   0
+        features.denseblock3.denselayer19.norm1   batch_norm         832×14×14   1664
+        features.denseblock3.denselayer19.relu1   relu               832×14×14   0
+        features.denseblock3.denselayer19.conv1   conv               128×14×14   106496
+        features.denseblock3.denselayer19.norm2   batch_norm         128×14×14   256
+        features.denseblock3.denselayer19.relu2   relu               128×14×14   0
+        features.denseblock3.denselayer19.conv2   conv               32×14×14    36864
+        features.denseblock3.denselayer19.concat  concat             864×14×14   0
+        features.denseblock3.denselayer20.norm1   batch_norm         864×14×14   1728
+        features.denseblock3.denselayer20.relu1   relu               864×14×14   0
+        features.denseblock3.denselayer20.conv1   conv               128×14×14   110592
+        features.denseblock3.denselayer20.norm2   batch_norm         128×14×14   256
+        features.denseblock3.denselayer20.relu2   relu               128×14×14   0
+        features.denseblock3.denselayer20.conv2   conv               32×14×14    36864
+        features.denseblock3.denselayer20.concat  concat             896×14×14   0
+        features.denseblock3.denselayer21.norm1   batch_norm         896×14×14   1792
+        features.denseblock3.denselayer21.relu1   relu               896×14×14   0
+        features.denseblock3.denselayer21.conv1   conv               128×14×14   114688
+        features.denseblock3.denselayer21.norm2   batch_norm         128×14×14   256
+        features.denseblock3.denselayer21.relu2   relu               128×14×14   0
+        features.denseblock3.denselayer21.conv2   conv               32×14×14    36864
+        features.denseblock3.denselayer21.concat  concat             928×14×14   0
+        features.denseblock3.denselayer22.norm1   batch_norm         928×14×14   1856
+        features.denseblock3.denselayer22.relu1   relu               928×14×14   0
+        features.denseblock3.denselayer22.conv1   conv               128×14×14   118784
+        features.denseblock3.denselayer22.norm2   batch_norm         128×14×14   256
+        features.denseblock3.denselayer22.relu2   relu               128×14×14   0
+        features.denseblock3.denselayer22.conv2   conv               32×14×14    36864
+        features.denseblock3.denselayer22.concat  concat             960×14×14   0
+        features.denseblock3.denselayer23.norm1   batch_norm         960×14×14   1920
+        features.denseblock3.denselayer23.relu1   relu               960×14×14   0
+        features.denseblock3.denselayer23.conv1   conv               128×14×14   122880
+        features.denseblock3.denselayer23.norm2   batch_norm         128×14×14   256
+        features.denseblock3.denselayer23.relu2   relu               128×14×14   0
+        features.denseblock3.denselayer23.conv2   conv               32×14×14    36864
+        features.denseblock3.denselayer23.concat  concat             992×14×14   0
+        features.denseblock3.denselayer24.norm1   batch_norm         992×14×14   1984
+        features.denseblock3.denselayer24.relu1   relu               992×14×14   0
+        features.denseblock3.denselayer24.conv1   conv               128×14×14   126976
+        features.denseblock3.denselayer24.norm2   batch_norm         128×14×14   256
+        features.denseblock3.denselayer24.relu2   relu               128×14×14   0
+        features.denseblock3.denselayer24.conv2   conv               32×14×14    36864
+        features.denseblock3.denselayer24.concat  concat             1024×14×14  0
+        features.transition3.norm                 batch_norm         1024×14×14  2048
+        features.transition3.relu                 relu               1024×14×14  0
+        features.transition3.conv                 conv               512×14×14   524288
+        features.transition3.pool                 avg_pool           512×7×7     0
+        features.denseblock4.denselayer1.norm1    batch_norm         512×7×7     1024
+        features.denseblock4.denselayer1.relu1    relu               512×7×7     0
+        features.denseblock4.denselayer1.conv1    conv               128×7×7     65536
+        features.denseblock4.denselayer1.norm2    batch_norm         128×7×7     256
+        features.denseblock4.denselayer1.relu2    relu               128×7×7     0
+        features.denseblock4.denselayer1.conv2    conv               32×7×7      36864
+        features.denseblock4.denselayer1.concat   concat             544×7×7     0
+        features.denseblock4.denselayer2.norm1    batch_norm         544×7×7     1088
+        features.denseblock4.denselayer2.relu1    relu               544×7×7     0
+        features.denseblock4.denselayer2.conv1    conv               128×7×7     69632
+        features.denseblock4.denselayer2.norm2    batch_norm         128×7×7     256
+        features.denseblock4.denselayer2.relu2    relu               128×7×7     0
+        features.denseblock4.denselayer2.conv2    conv               32×7×7      36864
+        features.denseblock4.denselayer2.concat   concat             576×7×7     0
+        features.denseblock4.denselayer3.norm1    batch_norm         576×7×7     1152
+        features.denseblock4.denselayer3.relu1    relu               576×7×7     0
+        features.denseblock4.denselayer3.conv1    conv               128×7×7     73728
+        features.denseblock4.denselayer3.norm2    batch_norm         128×7×7     256
+        features.denseblock4.denselayer3.relu2    relu               128×7×7     0
+        features.denseblock4.denselayer3.conv2    conv               32×7×7      36864
+        features.denseblock4.denselayer3.concat   concat             608×7×7     0
+        features.denseblock4.denselayer4.norm1    batch_norm         608×7×7     1216
+        features.denseblock4.denselayer4.relu1    relu               608×7×7     0
+        features.denseblock4.denselayer4.conv1    conv               128×7×7     77824
+        features.denseblock4.denselayer4.norm2    batch_norm         128×7×7     256
+        features.denseblock4.denselayer4.relu2    relu               128×7×7     0
+        features.denseblock4.denselayer4.conv2    conv               32×7×7      36864
+        features.denseblock4.denselayer4.concat   concat             640×7×7     0
+        features.denseblock4.denselayer5.norm1    batch_norm         640×7×7     1280
+        features.denseblock4.denselayer5.relu1    relu               640×7×7     0
+        features.denseblock4.denselayer5.conv1    conv               128×7×7     81920
+        features.denseblock4.denselayer5.norm2    batch_norm         128×7×7     256
+        features.denseblock4.denselayer5.relu2    relu               128×7×7     0
+        features.denseblock4.denselayer5.conv2    conv               32×7×7      36864
+        features.denseblock4.denselayer5.concat   concat             672×7×7     0
+        features.denseblock4.denselayer6.norm1    batch_norm         672×7×7     1344
+        features.denseblock4.denselayer6.relu1    relu               672×7×7     0
+        features.denseblock4.denselayer6.conv1    conv               128×7×7     86016
+        features.denseblock4.denselayer6.norm2    batch_norm         128×7×7     256
+        features.denseblock4.denselayer6.relu2    relu               128×7×7     0
+        features.denseblock4.denselayer6.conv2    conv               32×7×7      36864
+        features.denseblock4.denselayer6.concat   concat             704×7×7     0
+        features.denseblock4.denselayer7.norm1    batch_norm         704×7×7     1408
+        features.denseblock4.denselayer7.relu1    relu               704×7×7     0
+        features.denseblock4.denselayer7.conv1    conv               128×7×7     90112
+        features.denseblock4.denselayer7.norm2    batch_norm         128×7×7     256
+        features.denseblock4.denselayer7.relu2    relu               128×7×7     0
+        features.denseblock4.denselayer7.conv2    conv               32×7×7      36864
+        features.denseblock4.denselayer7.concat   concat             736×7×7     0
+        features.denseblock4.denselayer8.norm1    batch_norm         736×7×7     1472
+        features.denseblock4.denselayer8.relu1    relu               736×7×7     0
+        features.denseblock4.denselayer8.conv1    conv               128×7×7     94208
+        features.denseblock4.denselayer8.norm2    batch_norm         128×7×7     256
+        features.denseblock4.denselayer8.relu2    relu               128×7×7     0
+        features.denseblock4.denselayer8.conv2    conv               32×7×7      36864
+        features.denseblock4.denselayer8.concat   concat             768×7×7     0
+        features.denseblock4.denselayer9.norm1    batch_norm         768×7×7     1536
+        features.denseblock4.denselayer9.relu1    relu               768×7×7     0
+        features.denseblock4.denselayer9.conv1    conv               128×7×7     98304
+        features.denseblock4.denselayer9.norm2    batch_norm         128×7×7     256
+        features.denseblock4.denselayer9.relu2    relu               128×7×7     0
+        features.denseblock4.denselayer9.conv2    conv               32×7×7      36864
+        features.denseblock4.denselayer9.concat   concat             800×7×7     0
+        features.denseblock4.denselayer10.norm1   batch_norm         800×7×7     1600
+        features.denseblock4.denselayer10.relu1   relu               800×7×7     0
+        features.denseblock4.denselayer10.conv1   conv               128×7×7     102400
+        features.denseblock4.denselayer10.norm2   batch_norm         128×7×7     256
+        features.denseblock4.denselayer10.relu2   relu               128×7×7     0
+        features.denseblock4.denselayer10.conv2   conv               32×7×7      36864
+        features.denseblock4.denselayer10.concat  concat             832×7×7     0
+        features.denseblock4.denselayer11.norm1   batch_norm         832×7×7     1664
+        features.denseblock4.denselayer11.relu1   relu               832×7×7     0
+        features.denseblock4.denselayer11.conv1   conv               128×7×7     106496
+        features.denseblock4.denselayer11.norm2   batch_norm         128×7×7     256
+        features.denseblock4.denselayer11.relu2   relu               128×7×7     0
+        features.denseblock4.denselayer11.conv2   conv               32×7×7      36864
+        features.denseblock4.denselayer11.concat  concat             864×7×7     0
+        features.denseblock4.denselayer12.norm1   batch_norm         864×7×7     1728
+        features.denseblock4.denselayer12.relu1   relu               864×7×7     0
+        features.denseblock4.denselayer12.conv1   conv               128×7×7     110592
+        features.denseblock4.denselayer12.norm2   batch_norm         128×7×7     256
+        features.denseblock4.denselayer12.relu2   relu               128×7×7     0
+        features.denseblock4.denselayer12.conv2   conv               32×7×7      36864
+        features.denseblock4.denselayer12.concat  concat             896×7×7     0
+        features.denseblock4.denselayer13.norm1   batch_norm         896×7×7     1792
+        features.denseblock4.denselayer13.relu1   relu               896×7×7     0
+        features.denseblock4.denselayer13.conv1   conv               128×7×7     114688
+        features.denseblock4.denselayer13.norm2   batch_norm         128×7×7     256
+        features.denseblock4.denselayer13.relu2   relu               128×7×7     0
+        features.denseblock4.denselayer13.conv2   conv               32×7×7      36864
+        features.denseblock4.denselayer13.concat  concat             928×7×7     0
+        features.denseblock4.denselayer14.norm1   batch_norm         928×7×7     1856
+        features.denseblock4.denselayer14.relu1   relu               928×7×7     0
+        features.denseblock4.denselayer14.conv1   conv               128×7×7     118784
+        features.denseblock4.denselayer14.norm2   batch_norm         128×7×7     256
+        features.denseblock4.denselayer14.relu2   relu               128×7×7     0
+        features.denseblock4.denselayer14.conv2   conv               32×7×7      36864
+        features.denseblock4.denselayer14.concat  concat             960×7×7     0
+        features.denseblock4.denselayer15.norm1   batch_norm         960×7×7     1920
+        features.denseblock4.denselayer15.relu1   relu               960×7×7     0
+        features.denseblock4.denselayer15.conv1   conv               128×7×7     122880
+        features.denseblock4.denselayer15.norm2   batch_norm         128×7×7     256
+        features.denseblock4.denselayer15.relu2   relu               128×7×7     0
+        features.denseblock4.denselayer15.conv2   conv               32×7×7      36864
+        features.denseblock4.denselayer15.concat  concat             992×7×7     0
+        features.denseblock4.denselayer16.norm1   batch_norm         992×7×7     1984
+        features.denseblock4.denselayer16.relu1   relu               992×7×7     0
+        features.denseblock4.denselayer16.conv1   conv               128×7×7     126976
+        features.denseblock4.denselayer16.norm2   batch_norm         128×7×7     256
+        features.denseblock4.denselayer16.relu2   relu               128×7×7     0
+        features.denseblock4.denselayer16.conv2   conv               32×7×7      36864
+        features.denseblock4.denselayer16.concat  concat             1024×7×7    0
+        features.norm5                            batch_norm         1024×7×7    2048
+        relu                                      relu               1024×7×7    0
+        adaptive_avg_pool                         adaptive_avg_pool  1024×1×1    0
+        flatten                                   flatten            1024        0
+        classifier                                dense              1000        1025000
+        """#)
     /// Every tensor the weights must provide, with PyTorch's shape.
-    static let tensorShapes: [(name: String, shape: [Int])] = [
-        ("features.conv0.weight", [64, 3, 7, 7]),
-        ("features.norm0.weight", [64]),
-        ("features.norm0.bias", [64]),
-        ("features.norm0.running_mean", [64]),
-        ("features.norm0.running_var", [64]),
-        ("features.denseblock1.denselayer1.norm1.weight", [64]),
-        ("features.denseblock1.denselayer1.norm1.bias", [64]),
-        ("features.denseblock1.denselayer1.norm1.running_mean", [64]),
-        ("features.denseblock1.denselayer1.norm1.running_var", [64]),
-        ("features.denseblock1.denselayer1.conv1.weight", [128, 64, 1, 1]),
-        ("features.denseblock1.denselayer1.norm2.weight", [128]),
-        ("features.denseblock1.denselayer1.norm2.bias", [128]),
-        ("features.denseblock1.denselayer1.norm2.running_mean", [128]),
-        ("features.denseblock1.denselayer1.norm2.running_var", [128]),
-        ("features.denseblock1.denselayer1.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock1.denselayer2.norm1.weight", [96]),
-        ("features.denseblock1.denselayer2.norm1.bias", [96]),
-        ("features.denseblock1.denselayer2.norm1.running_mean", [96]),
-        ("features.denseblock1.denselayer2.norm1.running_var", [96]),
-        ("features.denseblock1.denselayer2.conv1.weight", [128, 96, 1, 1]),
-        ("features.denseblock1.denselayer2.norm2.weight", [128]),
-        ("features.denseblock1.denselayer2.norm2.bias", [128]),
-        ("features.denseblock1.denselayer2.norm2.running_mean", [128]),
-        ("features.denseblock1.denselayer2.norm2.running_var", [128]),
-        ("features.denseblock1.denselayer2.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock1.denselayer3.norm1.weight", [128]),
-        ("features.denseblock1.denselayer3.norm1.bias", [128]),
-        ("features.denseblock1.denselayer3.norm1.running_mean", [128]),
-        ("features.denseblock1.denselayer3.norm1.running_var", [128]),
-        ("features.denseblock1.denselayer3.conv1.weight", [128, 128, 1, 1]),
-        ("features.denseblock1.denselayer3.norm2.weight", [128]),
-        ("features.denseblock1.denselayer3.norm2.bias", [128]),
-        ("features.denseblock1.denselayer3.norm2.running_mean", [128]),
-        ("features.denseblock1.denselayer3.norm2.running_var", [128]),
-        ("features.denseblock1.denselayer3.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock1.denselayer4.norm1.weight", [160]),
-        ("features.denseblock1.denselayer4.norm1.bias", [160]),
-        ("features.denseblock1.denselayer4.norm1.running_mean", [160]),
-        ("features.denseblock1.denselayer4.norm1.running_var", [160]),
-        ("features.denseblock1.denselayer4.conv1.weight", [128, 160, 1, 1]),
-        ("features.denseblock1.denselayer4.norm2.weight", [128]),
-        ("features.denseblock1.denselayer4.norm2.bias", [128]),
-        ("features.denseblock1.denselayer4.norm2.running_mean", [128]),
-        ("features.denseblock1.denselayer4.norm2.running_var", [128]),
-        ("features.denseblock1.denselayer4.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock1.denselayer5.norm1.weight", [192]),
-        ("features.denseblock1.denselayer5.norm1.bias", [192]),
-        ("features.denseblock1.denselayer5.norm1.running_mean", [192]),
-        ("features.denseblock1.denselayer5.norm1.running_var", [192]),
-        ("features.denseblock1.denselayer5.conv1.weight", [128, 192, 1, 1]),
-        ("features.denseblock1.denselayer5.norm2.weight", [128]),
-        ("features.denseblock1.denselayer5.norm2.bias", [128]),
-        ("features.denseblock1.denselayer5.norm2.running_mean", [128]),
-        ("features.denseblock1.denselayer5.norm2.running_var", [128]),
-        ("features.denseblock1.denselayer5.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock1.denselayer6.norm1.weight", [224]),
-        ("features.denseblock1.denselayer6.norm1.bias", [224]),
-        ("features.denseblock1.denselayer6.norm1.running_mean", [224]),
-        ("features.denseblock1.denselayer6.norm1.running_var", [224]),
-        ("features.denseblock1.denselayer6.conv1.weight", [128, 224, 1, 1]),
-        ("features.denseblock1.denselayer6.norm2.weight", [128]),
-        ("features.denseblock1.denselayer6.norm2.bias", [128]),
-        ("features.denseblock1.denselayer6.norm2.running_mean", [128]),
-        ("features.denseblock1.denselayer6.norm2.running_var", [128]),
-        ("features.denseblock1.denselayer6.conv2.weight", [32, 128, 3, 3]),
-        ("features.transition1.norm.weight", [256]),
-        ("features.transition1.norm.bias", [256]),
-        ("features.transition1.norm.running_mean", [256]),
-        ("features.transition1.norm.running_var", [256]),
-        ("features.transition1.conv.weight", [128, 256, 1, 1]),
-        ("features.denseblock2.denselayer1.norm1.weight", [128]),
-        ("features.denseblock2.denselayer1.norm1.bias", [128]),
-        ("features.denseblock2.denselayer1.norm1.running_mean", [128]),
-        ("features.denseblock2.denselayer1.norm1.running_var", [128]),
-        ("features.denseblock2.denselayer1.conv1.weight", [128, 128, 1, 1]),
-        ("features.denseblock2.denselayer1.norm2.weight", [128]),
-        ("features.denseblock2.denselayer1.norm2.bias", [128]),
-        ("features.denseblock2.denselayer1.norm2.running_mean", [128]),
-        ("features.denseblock2.denselayer1.norm2.running_var", [128]),
-        ("features.denseblock2.denselayer1.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock2.denselayer2.norm1.weight", [160]),
-        ("features.denseblock2.denselayer2.norm1.bias", [160]),
-        ("features.denseblock2.denselayer2.norm1.running_mean", [160]),
-        ("features.denseblock2.denselayer2.norm1.running_var", [160]),
-        ("features.denseblock2.denselayer2.conv1.weight", [128, 160, 1, 1]),
-        ("features.denseblock2.denselayer2.norm2.weight", [128]),
-        ("features.denseblock2.denselayer2.norm2.bias", [128]),
-        ("features.denseblock2.denselayer2.norm2.running_mean", [128]),
-        ("features.denseblock2.denselayer2.norm2.running_var", [128]),
-        ("features.denseblock2.denselayer2.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock2.denselayer3.norm1.weight", [192]),
-        ("features.denseblock2.denselayer3.norm1.bias", [192]),
-        ("features.denseblock2.denselayer3.norm1.running_mean", [192]),
-        ("features.denseblock2.denselayer3.norm1.running_var", [192]),
-        ("features.denseblock2.denselayer3.conv1.weight", [128, 192, 1, 1]),
-        ("features.denseblock2.denselayer3.norm2.weight", [128]),
-        ("features.denseblock2.denselayer3.norm2.bias", [128]),
-        ("features.denseblock2.denselayer3.norm2.running_mean", [128]),
-        ("features.denseblock2.denselayer3.norm2.running_var", [128]),
-        ("features.denseblock2.denselayer3.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock2.denselayer4.norm1.weight", [224]),
-        ("features.denseblock2.denselayer4.norm1.bias", [224]),
-        ("features.denseblock2.denselayer4.norm1.running_mean", [224]),
-        ("features.denseblock2.denselayer4.norm1.running_var", [224]),
-        ("features.denseblock2.denselayer4.conv1.weight", [128, 224, 1, 1]),
-        ("features.denseblock2.denselayer4.norm2.weight", [128]),
-        ("features.denseblock2.denselayer4.norm2.bias", [128]),
-        ("features.denseblock2.denselayer4.norm2.running_mean", [128]),
-        ("features.denseblock2.denselayer4.norm2.running_var", [128]),
-        ("features.denseblock2.denselayer4.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock2.denselayer5.norm1.weight", [256]),
-        ("features.denseblock2.denselayer5.norm1.bias", [256]),
-        ("features.denseblock2.denselayer5.norm1.running_mean", [256]),
-        ("features.denseblock2.denselayer5.norm1.running_var", [256]),
-        ("features.denseblock2.denselayer5.conv1.weight", [128, 256, 1, 1]),
-        ("features.denseblock2.denselayer5.norm2.weight", [128]),
-        ("features.denseblock2.denselayer5.norm2.bias", [128]),
-        ("features.denseblock2.denselayer5.norm2.running_mean", [128]),
-        ("features.denseblock2.denselayer5.norm2.running_var", [128]),
-        ("features.denseblock2.denselayer5.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock2.denselayer6.norm1.weight", [288]),
-        ("features.denseblock2.denselayer6.norm1.bias", [288]),
-        ("features.denseblock2.denselayer6.norm1.running_mean", [288]),
-        ("features.denseblock2.denselayer6.norm1.running_var", [288]),
-        ("features.denseblock2.denselayer6.conv1.weight", [128, 288, 1, 1]),
-        ("features.denseblock2.denselayer6.norm2.weight", [128]),
-        ("features.denseblock2.denselayer6.norm2.bias", [128]),
-        ("features.denseblock2.denselayer6.norm2.running_mean", [128]),
-        ("features.denseblock2.denselayer6.norm2.running_var", [128]),
-        ("features.denseblock2.denselayer6.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock2.denselayer7.norm1.weight", [320]),
-        ("features.denseblock2.denselayer7.norm1.bias", [320]),
-        ("features.denseblock2.denselayer7.norm1.running_mean", [320]),
-        ("features.denseblock2.denselayer7.norm1.running_var", [320]),
-        ("features.denseblock2.denselayer7.conv1.weight", [128, 320, 1, 1]),
-        ("features.denseblock2.denselayer7.norm2.weight", [128]),
-        ("features.denseblock2.denselayer7.norm2.bias", [128]),
-        ("features.denseblock2.denselayer7.norm2.running_mean", [128]),
-        ("features.denseblock2.denselayer7.norm2.running_var", [128]),
-        ("features.denseblock2.denselayer7.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock2.denselayer8.norm1.weight", [352]),
-        ("features.denseblock2.denselayer8.norm1.bias", [352]),
-        ("features.denseblock2.denselayer8.norm1.running_mean", [352]),
-        ("features.denseblock2.denselayer8.norm1.running_var", [352]),
-        ("features.denseblock2.denselayer8.conv1.weight", [128, 352, 1, 1]),
-        ("features.denseblock2.denselayer8.norm2.weight", [128]),
-        ("features.denseblock2.denselayer8.norm2.bias", [128]),
-        ("features.denseblock2.denselayer8.norm2.running_mean", [128]),
-        ("features.denseblock2.denselayer8.norm2.running_var", [128]),
-        ("features.denseblock2.denselayer8.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock2.denselayer9.norm1.weight", [384]),
-        ("features.denseblock2.denselayer9.norm1.bias", [384]),
-        ("features.denseblock2.denselayer9.norm1.running_mean", [384]),
-        ("features.denseblock2.denselayer9.norm1.running_var", [384]),
-        ("features.denseblock2.denselayer9.conv1.weight", [128, 384, 1, 1]),
-        ("features.denseblock2.denselayer9.norm2.weight", [128]),
-        ("features.denseblock2.denselayer9.norm2.bias", [128]),
-        ("features.denseblock2.denselayer9.norm2.running_mean", [128]),
-        ("features.denseblock2.denselayer9.norm2.running_var", [128]),
-        ("features.denseblock2.denselayer9.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock2.denselayer10.norm1.weight", [416]),
-        ("features.denseblock2.denselayer10.norm1.bias", [416]),
-        ("features.denseblock2.denselayer10.norm1.running_mean", [416]),
-        ("features.denseblock2.denselayer10.norm1.running_var", [416]),
-        ("features.denseblock2.denselayer10.conv1.weight", [128, 416, 1, 1]),
-        ("features.denseblock2.denselayer10.norm2.weight", [128]),
-        ("features.denseblock2.denselayer10.norm2.bias", [128]),
-        ("features.denseblock2.denselayer10.norm2.running_mean", [128]),
-        ("features.denseblock2.denselayer10.norm2.running_var", [128]),
-        ("features.denseblock2.denselayer10.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock2.denselayer11.norm1.weight", [448]),
-        ("features.denseblock2.denselayer11.norm1.bias", [448]),
-        ("features.denseblock2.denselayer11.norm1.running_mean", [448]),
-        ("features.denseblock2.denselayer11.norm1.running_var", [448]),
-        ("features.denseblock2.denselayer11.conv1.weight", [128, 448, 1, 1]),
-        ("features.denseblock2.denselayer11.norm2.weight", [128]),
-        ("features.denseblock2.denselayer11.norm2.bias", [128]),
-        ("features.denseblock2.denselayer11.norm2.running_mean", [128]),
-        ("features.denseblock2.denselayer11.norm2.running_var", [128]),
-        ("features.denseblock2.denselayer11.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock2.denselayer12.norm1.weight", [480]),
-        ("features.denseblock2.denselayer12.norm1.bias", [480]),
-        ("features.denseblock2.denselayer12.norm1.running_mean", [480]),
-        ("features.denseblock2.denselayer12.norm1.running_var", [480]),
-        ("features.denseblock2.denselayer12.conv1.weight", [128, 480, 1, 1]),
-        ("features.denseblock2.denselayer12.norm2.weight", [128]),
-        ("features.denseblock2.denselayer12.norm2.bias", [128]),
-        ("features.denseblock2.denselayer12.norm2.running_mean", [128]),
-        ("features.denseblock2.denselayer12.norm2.running_var", [128]),
-        ("features.denseblock2.denselayer12.conv2.weight", [32, 128, 3, 3]),
-        ("features.transition2.norm.weight", [512]),
-        ("features.transition2.norm.bias", [512]),
-        ("features.transition2.norm.running_mean", [512]),
-        ("features.transition2.norm.running_var", [512]),
-        ("features.transition2.conv.weight", [256, 512, 1, 1]),
-        ("features.denseblock3.denselayer1.norm1.weight", [256]),
-        ("features.denseblock3.denselayer1.norm1.bias", [256]),
-        ("features.denseblock3.denselayer1.norm1.running_mean", [256]),
-        ("features.denseblock3.denselayer1.norm1.running_var", [256]),
-        ("features.denseblock3.denselayer1.conv1.weight", [128, 256, 1, 1]),
-        ("features.denseblock3.denselayer1.norm2.weight", [128]),
-        ("features.denseblock3.denselayer1.norm2.bias", [128]),
-        ("features.denseblock3.denselayer1.norm2.running_mean", [128]),
-        ("features.denseblock3.denselayer1.norm2.running_var", [128]),
-        ("features.denseblock3.denselayer1.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock3.denselayer2.norm1.weight", [288]),
-        ("features.denseblock3.denselayer2.norm1.bias", [288]),
-        ("features.denseblock3.denselayer2.norm1.running_mean", [288]),
-        ("features.denseblock3.denselayer2.norm1.running_var", [288]),
-        ("features.denseblock3.denselayer2.conv1.weight", [128, 288, 1, 1]),
-        ("features.denseblock3.denselayer2.norm2.weight", [128]),
-        ("features.denseblock3.denselayer2.norm2.bias", [128]),
-        ("features.denseblock3.denselayer2.norm2.running_mean", [128]),
-        ("features.denseblock3.denselayer2.norm2.running_var", [128]),
-        ("features.denseblock3.denselayer2.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock3.denselayer3.norm1.weight", [320]),
-        ("features.denseblock3.denselayer3.norm1.bias", [320]),
-        ("features.denseblock3.denselayer3.norm1.running_mean", [320]),
-        ("features.denseblock3.denselayer3.norm1.running_var", [320]),
-        ("features.denseblock3.denselayer3.conv1.weight", [128, 320, 1, 1]),
-        ("features.denseblock3.denselayer3.norm2.weight", [128]),
-        ("features.denseblock3.denselayer3.norm2.bias", [128]),
-        ("features.denseblock3.denselayer3.norm2.running_mean", [128]),
-        ("features.denseblock3.denselayer3.norm2.running_var", [128]),
-        ("features.denseblock3.denselayer3.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock3.denselayer4.norm1.weight", [352]),
-        ("features.denseblock3.denselayer4.norm1.bias", [352]),
-        ("features.denseblock3.denselayer4.norm1.running_mean", [352]),
-        ("features.denseblock3.denselayer4.norm1.running_var", [352]),
-        ("features.denseblock3.denselayer4.conv1.weight", [128, 352, 1, 1]),
-        ("features.denseblock3.denselayer4.norm2.weight", [128]),
-        ("features.denseblock3.denselayer4.norm2.bias", [128]),
-        ("features.denseblock3.denselayer4.norm2.running_mean", [128]),
-        ("features.denseblock3.denselayer4.norm2.running_var", [128]),
-        ("features.denseblock3.denselayer4.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock3.denselayer5.norm1.weight", [384]),
-        ("features.denseblock3.denselayer5.norm1.bias", [384]),
-        ("features.denseblock3.denselayer5.norm1.running_mean", [384]),
-        ("features.denseblock3.denselayer5.norm1.running_var", [384]),
-        ("features.denseblock3.denselayer5.conv1.weight", [128, 384, 1, 1]),
-        ("features.denseblock3.denselayer5.norm2.weight", [128]),
-        ("features.denseblock3.denselayer5.norm2.bias", [128]),
-        ("features.denseblock3.denselayer5.norm2.running_mean", [128]),
-        ("features.denseblock3.denselayer5.norm2.running_var", [128]),
-        ("features.denseblock3.denselayer5.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock3.denselayer6.norm1.weight", [416]),
-        ("features.denseblock3.denselayer6.norm1.bias", [416]),
-        ("features.denseblock3.denselayer6.norm1.running_mean", [416]),
-        ("features.denseblock3.denselayer6.norm1.running_var", [416]),
-        ("features.denseblock3.denselayer6.conv1.weight", [128, 416, 1, 1]),
-        ("features.denseblock3.denselayer6.norm2.weight", [128]),
-        ("features.denseblock3.denselayer6.norm2.bias", [128]),
-        ("features.denseblock3.denselayer6.norm2.running_mean", [128]),
-        ("features.denseblock3.denselayer6.norm2.running_var", [128]),
-        ("features.denseblock3.denselayer6.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock3.denselayer7.norm1.weight", [448]),
-        ("features.denseblock3.denselayer7.norm1.bias", [448]),
-        ("features.denseblock3.denselayer7.norm1.running_mean", [448]),
-        ("features.denseblock3.denselayer7.norm1.running_var", [448]),
-        ("features.denseblock3.denselayer7.conv1.weight", [128, 448, 1, 1]),
-        ("features.denseblock3.denselayer7.norm2.weight", [128]),
-        ("features.denseblock3.denselayer7.norm2.bias", [128]),
-        ("features.denseblock3.denselayer7.norm2.running_mean", [128]),
-        ("features.denseblock3.denselayer7.norm2.running_var", [128]),
-        ("features.denseblock3.denselayer7.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock3.denselayer8.norm1.weight", [480]),
-        ("features.denseblock3.denselayer8.norm1.bias", [480]),
-        ("features.denseblock3.denselayer8.norm1.running_mean", [480]),
-        ("features.denseblock3.denselayer8.norm1.running_var", [480]),
-        ("features.denseblock3.denselayer8.conv1.weight", [128, 480, 1, 1]),
-        ("features.denseblock3.denselayer8.norm2.weight", [128]),
-        ("features.denseblock3.denselayer8.norm2.bias", [128]),
-        ("features.denseblock3.denselayer8.norm2.running_mean", [128]),
-        ("features.denseblock3.denselayer8.norm2.running_var", [128]),
-        ("features.denseblock3.denselayer8.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock3.denselayer9.norm1.weight", [512]),
-        ("features.denseblock3.denselayer9.norm1.bias", [512]),
-        ("features.denseblock3.denselayer9.norm1.running_mean", [512]),
-        ("features.denseblock3.denselayer9.norm1.running_var", [512]),
-        ("features.denseblock3.denselayer9.conv1.weight", [128, 512, 1, 1]),
-        ("features.denseblock3.denselayer9.norm2.weight", [128]),
-        ("features.denseblock3.denselayer9.norm2.bias", [128]),
-        ("features.denseblock3.denselayer9.norm2.running_mean", [128]),
-        ("features.denseblock3.denselayer9.norm2.running_var", [128]),
-        ("features.denseblock3.denselayer9.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock3.denselayer10.norm1.weight", [544]),
-        ("features.denseblock3.denselayer10.norm1.bias", [544]),
-        ("features.denseblock3.denselayer10.norm1.running_mean", [544]),
-        ("features.denseblock3.denselayer10.norm1.running_var", [544]),
-        ("features.denseblock3.denselayer10.conv1.weight", [128, 544, 1, 1]),
-        ("features.denseblock3.denselayer10.norm2.weight", [128]),
-        ("features.denseblock3.denselayer10.norm2.bias", [128]),
-        ("features.denseblock3.denselayer10.norm2.running_mean", [128]),
-        ("features.denseblock3.denselayer10.norm2.running_var", [128]),
-        ("features.denseblock3.denselayer10.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock3.denselayer11.norm1.weight", [576]),
-        ("features.denseblock3.denselayer11.norm1.bias", [576]),
-        ("features.denseblock3.denselayer11.norm1.running_mean", [576]),
-        ("features.denseblock3.denselayer11.norm1.running_var", [576]),
-        ("features.denseblock3.denselayer11.conv1.weight", [128, 576, 1, 1]),
-        ("features.denseblock3.denselayer11.norm2.weight", [128]),
-        ("features.denseblock3.denselayer11.norm2.bias", [128]),
-        ("features.denseblock3.denselayer11.norm2.running_mean", [128]),
-        ("features.denseblock3.denselayer11.norm2.running_var", [128]),
-        ("features.denseblock3.denselayer11.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock3.denselayer12.norm1.weight", [608]),
-        ("features.denseblock3.denselayer12.norm1.bias", [608]),
-        ("features.denseblock3.denselayer12.norm1.running_mean", [608]),
-        ("features.denseblock3.denselayer12.norm1.running_var", [608]),
-        ("features.denseblock3.denselayer12.conv1.weight", [128, 608, 1, 1]),
-        ("features.denseblock3.denselayer12.norm2.weight", [128]),
-        ("features.denseblock3.denselayer12.norm2.bias", [128]),
-        ("features.denseblock3.denselayer12.norm2.running_mean", [128]),
-        ("features.denseblock3.denselayer12.norm2.running_var", [128]),
-        ("features.denseblock3.denselayer12.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock3.denselayer13.norm1.weight", [640]),
-        ("features.denseblock3.denselayer13.norm1.bias", [640]),
-        ("features.denseblock3.denselayer13.norm1.running_mean", [640]),
-        ("features.denseblock3.denselayer13.norm1.running_var", [640]),
-        ("features.denseblock3.denselayer13.conv1.weight", [128, 640, 1, 1]),
-        ("features.denseblock3.denselayer13.norm2.weight", [128]),
-        ("features.denseblock3.denselayer13.norm2.bias", [128]),
-        ("features.denseblock3.denselayer13.norm2.running_mean", [128]),
-        ("features.denseblock3.denselayer13.norm2.running_var", [128]),
-        ("features.denseblock3.denselayer13.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock3.denselayer14.norm1.weight", [672]),
-        ("features.denseblock3.denselayer14.norm1.bias", [672]),
-        ("features.denseblock3.denselayer14.norm1.running_mean", [672]),
-        ("features.denseblock3.denselayer14.norm1.running_var", [672]),
-        ("features.denseblock3.denselayer14.conv1.weight", [128, 672, 1, 1]),
-        ("features.denseblock3.denselayer14.norm2.weight", [128]),
-        ("features.denseblock3.denselayer14.norm2.bias", [128]),
-        ("features.denseblock3.denselayer14.norm2.running_mean", [128]),
-        ("features.denseblock3.denselayer14.norm2.running_var", [128]),
-        ("features.denseblock3.denselayer14.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock3.denselayer15.norm1.weight", [704]),
-        ("features.denseblock3.denselayer15.norm1.bias", [704]),
-        ("features.denseblock3.denselayer15.norm1.running_mean", [704]),
-        ("features.denseblock3.denselayer15.norm1.running_var", [704]),
-        ("features.denseblock3.denselayer15.conv1.weight", [128, 704, 1, 1]),
-        ("features.denseblock3.denselayer15.norm2.weight", [128]),
-        ("features.denseblock3.denselayer15.norm2.bias", [128]),
-        ("features.denseblock3.denselayer15.norm2.running_mean", [128]),
-        ("features.denseblock3.denselayer15.norm2.running_var", [128]),
-        ("features.denseblock3.denselayer15.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock3.denselayer16.norm1.weight", [736]),
-        ("features.denseblock3.denselayer16.norm1.bias", [736]),
-        ("features.denseblock3.denselayer16.norm1.running_mean", [736]),
-        ("features.denseblock3.denselayer16.norm1.running_var", [736]),
-        ("features.denseblock3.denselayer16.conv1.weight", [128, 736, 1, 1]),
-        ("features.denseblock3.denselayer16.norm2.weight", [128]),
-        ("features.denseblock3.denselayer16.norm2.bias", [128]),
-        ("features.denseblock3.denselayer16.norm2.running_mean", [128]),
-        ("features.denseblock3.denselayer16.norm2.running_var", [128]),
-        ("features.denseblock3.denselayer16.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock3.denselayer17.norm1.weight", [768]),
-        ("features.denseblock3.denselayer17.norm1.bias", [768]),
-        ("features.denseblock3.denselayer17.norm1.running_mean", [768]),
-        ("features.denseblock3.denselayer17.norm1.running_var", [768]),
-        ("features.denseblock3.denselayer17.conv1.weight", [128, 768, 1, 1]),
-        ("features.denseblock3.denselayer17.norm2.weight", [128]),
-        ("features.denseblock3.denselayer17.norm2.bias", [128]),
-        ("features.denseblock3.denselayer17.norm2.running_mean", [128]),
-        ("features.denseblock3.denselayer17.norm2.running_var", [128]),
-        ("features.denseblock3.denselayer17.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock3.denselayer18.norm1.weight", [800]),
-        ("features.denseblock3.denselayer18.norm1.bias", [800]),
-        ("features.denseblock3.denselayer18.norm1.running_mean", [800]),
-        ("features.denseblock3.denselayer18.norm1.running_var", [800]),
-        ("features.denseblock3.denselayer18.conv1.weight", [128, 800, 1, 1]),
-        ("features.denseblock3.denselayer18.norm2.weight", [128]),
-        ("features.denseblock3.denselayer18.norm2.bias", [128]),
-        ("features.denseblock3.denselayer18.norm2.running_mean", [128]),
-        ("features.denseblock3.denselayer18.norm2.running_var", [128]),
-        ("features.denseblock3.denselayer18.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock3.denselayer19.norm1.weight", [832]),
-        ("features.denseblock3.denselayer19.norm1.bias", [832]),
-        ("features.denseblock3.denselayer19.norm1.running_mean", [832]),
-        ("features.denseblock3.denselayer19.norm1.running_var", [832]),
-        ("features.denseblock3.denselayer19.conv1.weight", [128, 832, 1, 1]),
-        ("features.denseblock3.denselayer19.norm2.weight", [128]),
-        ("features.denseblock3.denselayer19.norm2.bias", [128]),
-        ("features.denseblock3.denselayer19.norm2.running_mean", [128]),
-        ("features.denseblock3.denselayer19.norm2.running_var", [128]),
-        ("features.denseblock3.denselayer19.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock3.denselayer20.norm1.weight", [864]),
-        ("features.denseblock3.denselayer20.norm1.bias", [864]),
-        ("features.denseblock3.denselayer20.norm1.running_mean", [864]),
-        ("features.denseblock3.denselayer20.norm1.running_var", [864]),
-        ("features.denseblock3.denselayer20.conv1.weight", [128, 864, 1, 1]),
-        ("features.denseblock3.denselayer20.norm2.weight", [128]),
-        ("features.denseblock3.denselayer20.norm2.bias", [128]),
-        ("features.denseblock3.denselayer20.norm2.running_mean", [128]),
-        ("features.denseblock3.denselayer20.norm2.running_var", [128]),
-        ("features.denseblock3.denselayer20.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock3.denselayer21.norm1.weight", [896]),
-        ("features.denseblock3.denselayer21.norm1.bias", [896]),
-        ("features.denseblock3.denselayer21.norm1.running_mean", [896]),
-        ("features.denseblock3.denselayer21.norm1.running_var", [896]),
-        ("features.denseblock3.denselayer21.conv1.weight", [128, 896, 1, 1]),
-        ("features.denseblock3.denselayer21.norm2.weight", [128]),
-        ("features.denseblock3.denselayer21.norm2.bias", [128]),
-        ("features.denseblock3.denselayer21.norm2.running_mean", [128]),
-        ("features.denseblock3.denselayer21.norm2.running_var", [128]),
-        ("features.denseblock3.denselayer21.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock3.denselayer22.norm1.weight", [928]),
-        ("features.denseblock3.denselayer22.norm1.bias", [928]),
-        ("features.denseblock3.denselayer22.norm1.running_mean", [928]),
-        ("features.denseblock3.denselayer22.norm1.running_var", [928]),
-        ("features.denseblock3.denselayer22.conv1.weight", [128, 928, 1, 1]),
-        ("features.denseblock3.denselayer22.norm2.weight", [128]),
-        ("features.denseblock3.denselayer22.norm2.bias", [128]),
-        ("features.denseblock3.denselayer22.norm2.running_mean", [128]),
-        ("features.denseblock3.denselayer22.norm2.running_var", [128]),
-        ("features.denseblock3.denselayer22.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock3.denselayer23.norm1.weight", [960]),
-        ("features.denseblock3.denselayer23.norm1.bias", [960]),
-        ("features.denseblock3.denselayer23.norm1.running_mean", [960]),
-        ("features.denseblock3.denselayer23.norm1.running_var", [960]),
-        ("features.denseblock3.denselayer23.conv1.weight", [128, 960, 1, 1]),
-        ("features.denseblock3.denselayer23.norm2.weight", [128]),
-        ("features.denseblock3.denselayer23.norm2.bias", [128]),
-        ("features.denseblock3.denselayer23.norm2.running_mean", [128]),
-        ("features.denseblock3.denselayer23.norm2.running_var", [128]),
-        ("features.denseblock3.denselayer23.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock3.denselayer24.norm1.weight", [992]),
-        ("features.denseblock3.denselayer24.norm1.bias", [992]),
-        ("features.denseblock3.denselayer24.norm1.running_mean", [992]),
-        ("features.denseblock3.denselayer24.norm1.running_var", [992]),
-        ("features.denseblock3.denselayer24.conv1.weight", [128, 992, 1, 1]),
-        ("features.denseblock3.denselayer24.norm2.weight", [128]),
-        ("features.denseblock3.denselayer24.norm2.bias", [128]),
-        ("features.denseblock3.denselayer24.norm2.running_mean", [128]),
-        ("features.denseblock3.denselayer24.norm2.running_var", [128]),
-        ("features.denseblock3.denselayer24.conv2.weight", [32, 128, 3, 3]),
-        ("features.transition3.norm.weight", [1024]),
-        ("features.transition3.norm.bias", [1024]),
-        ("features.transition3.norm.running_mean", [1024]),
-        ("features.transition3.norm.running_var", [1024]),
-        ("features.transition3.conv.weight", [512, 1024, 1, 1]),
-        ("features.denseblock4.denselayer1.norm1.weight", [512]),
-        ("features.denseblock4.denselayer1.norm1.bias", [512]),
-        ("features.denseblock4.denselayer1.norm1.running_mean", [512]),
-        ("features.denseblock4.denselayer1.norm1.running_var", [512]),
-        ("features.denseblock4.denselayer1.conv1.weight", [128, 512, 1, 1]),
-        ("features.denseblock4.denselayer1.norm2.weight", [128]),
-        ("features.denseblock4.denselayer1.norm2.bias", [128]),
-        ("features.denseblock4.denselayer1.norm2.running_mean", [128]),
-        ("features.denseblock4.denselayer1.norm2.running_var", [128]),
-        ("features.denseblock4.denselayer1.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock4.denselayer2.norm1.weight", [544]),
-        ("features.denseblock4.denselayer2.norm1.bias", [544]),
-        ("features.denseblock4.denselayer2.norm1.running_mean", [544]),
-        ("features.denseblock4.denselayer2.norm1.running_var", [544]),
-        ("features.denseblock4.denselayer2.conv1.weight", [128, 544, 1, 1]),
-        ("features.denseblock4.denselayer2.norm2.weight", [128]),
-        ("features.denseblock4.denselayer2.norm2.bias", [128]),
-        ("features.denseblock4.denselayer2.norm2.running_mean", [128]),
-        ("features.denseblock4.denselayer2.norm2.running_var", [128]),
-        ("features.denseblock4.denselayer2.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock4.denselayer3.norm1.weight", [576]),
-        ("features.denseblock4.denselayer3.norm1.bias", [576]),
-        ("features.denseblock4.denselayer3.norm1.running_mean", [576]),
-        ("features.denseblock4.denselayer3.norm1.running_var", [576]),
-        ("features.denseblock4.denselayer3.conv1.weight", [128, 576, 1, 1]),
-        ("features.denseblock4.denselayer3.norm2.weight", [128]),
-        ("features.denseblock4.denselayer3.norm2.bias", [128]),
-        ("features.denseblock4.denselayer3.norm2.running_mean", [128]),
-        ("features.denseblock4.denselayer3.norm2.running_var", [128]),
-        ("features.denseblock4.denselayer3.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock4.denselayer4.norm1.weight", [608]),
-        ("features.denseblock4.denselayer4.norm1.bias", [608]),
-        ("features.denseblock4.denselayer4.norm1.running_mean", [608]),
-        ("features.denseblock4.denselayer4.norm1.running_var", [608]),
-        ("features.denseblock4.denselayer4.conv1.weight", [128, 608, 1, 1]),
-        ("features.denseblock4.denselayer4.norm2.weight", [128]),
-        ("features.denseblock4.denselayer4.norm2.bias", [128]),
-        ("features.denseblock4.denselayer4.norm2.running_mean", [128]),
-        ("features.denseblock4.denselayer4.norm2.running_var", [128]),
-        ("features.denseblock4.denselayer4.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock4.denselayer5.norm1.weight", [640]),
-        ("features.denseblock4.denselayer5.norm1.bias", [640]),
-        ("features.denseblock4.denselayer5.norm1.running_mean", [640]),
-        ("features.denseblock4.denselayer5.norm1.running_var", [640]),
-        ("features.denseblock4.denselayer5.conv1.weight", [128, 640, 1, 1]),
-        ("features.denseblock4.denselayer5.norm2.weight", [128]),
-        ("features.denseblock4.denselayer5.norm2.bias", [128]),
-        ("features.denseblock4.denselayer5.norm2.running_mean", [128]),
-        ("features.denseblock4.denselayer5.norm2.running_var", [128]),
-        ("features.denseblock4.denselayer5.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock4.denselayer6.norm1.weight", [672]),
-        ("features.denseblock4.denselayer6.norm1.bias", [672]),
-        ("features.denseblock4.denselayer6.norm1.running_mean", [672]),
-        ("features.denseblock4.denselayer6.norm1.running_var", [672]),
-        ("features.denseblock4.denselayer6.conv1.weight", [128, 672, 1, 1]),
-        ("features.denseblock4.denselayer6.norm2.weight", [128]),
-        ("features.denseblock4.denselayer6.norm2.bias", [128]),
-        ("features.denseblock4.denselayer6.norm2.running_mean", [128]),
-        ("features.denseblock4.denselayer6.norm2.running_var", [128]),
-        ("features.denseblock4.denselayer6.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock4.denselayer7.norm1.weight", [704]),
-        ("features.denseblock4.denselayer7.norm1.bias", [704]),
-        ("features.denseblock4.denselayer7.norm1.running_mean", [704]),
-        ("features.denseblock4.denselayer7.norm1.running_var", [704]),
-        ("features.denseblock4.denselayer7.conv1.weight", [128, 704, 1, 1]),
-        ("features.denseblock4.denselayer7.norm2.weight", [128]),
-        ("features.denseblock4.denselayer7.norm2.bias", [128]),
-        ("features.denseblock4.denselayer7.norm2.running_mean", [128]),
-        ("features.denseblock4.denselayer7.norm2.running_var", [128]),
-        ("features.denseblock4.denselayer7.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock4.denselayer8.norm1.weight", [736]),
-        ("features.denseblock4.denselayer8.norm1.bias", [736]),
-        ("features.denseblock4.denselayer8.norm1.running_mean", [736]),
-        ("features.denseblock4.denselayer8.norm1.running_var", [736]),
-        ("features.denseblock4.denselayer8.conv1.weight", [128, 736, 1, 1]),
-        ("features.denseblock4.denselayer8.norm2.weight", [128]),
-        ("features.denseblock4.denselayer8.norm2.bias", [128]),
-        ("features.denseblock4.denselayer8.norm2.running_mean", [128]),
-        ("features.denseblock4.denselayer8.norm2.running_var", [128]),
-        ("features.denseblock4.denselayer8.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock4.denselayer9.norm1.weight", [768]),
-        ("features.denseblock4.denselayer9.norm1.bias", [768]),
-        ("features.denseblock4.denselayer9.norm1.running_mean", [768]),
-        ("features.denseblock4.denselayer9.norm1.running_var", [768]),
-        ("features.denseblock4.denselayer9.conv1.weight", [128, 768, 1, 1]),
-        ("features.denseblock4.denselayer9.norm2.weight", [128]),
-        ("features.denseblock4.denselayer9.norm2.bias", [128]),
-        ("features.denseblock4.denselayer9.norm2.running_mean", [128]),
-        ("features.denseblock4.denselayer9.norm2.running_var", [128]),
-        ("features.denseblock4.denselayer9.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock4.denselayer10.norm1.weight", [800]),
-        ("features.denseblock4.denselayer10.norm1.bias", [800]),
-        ("features.denseblock4.denselayer10.norm1.running_mean", [800]),
-        ("features.denseblock4.denselayer10.norm1.running_var", [800]),
-        ("features.denseblock4.denselayer10.conv1.weight", [128, 800, 1, 1]),
-        ("features.denseblock4.denselayer10.norm2.weight", [128]),
-        ("features.denseblock4.denselayer10.norm2.bias", [128]),
-        ("features.denseblock4.denselayer10.norm2.running_mean", [128]),
-        ("features.denseblock4.denselayer10.norm2.running_var", [128]),
-        ("features.denseblock4.denselayer10.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock4.denselayer11.norm1.weight", [832]),
-        ("features.denseblock4.denselayer11.norm1.bias", [832]),
-        ("features.denseblock4.denselayer11.norm1.running_mean", [832]),
-        ("features.denseblock4.denselayer11.norm1.running_var", [832]),
-        ("features.denseblock4.denselayer11.conv1.weight", [128, 832, 1, 1]),
-        ("features.denseblock4.denselayer11.norm2.weight", [128]),
-        ("features.denseblock4.denselayer11.norm2.bias", [128]),
-        ("features.denseblock4.denselayer11.norm2.running_mean", [128]),
-        ("features.denseblock4.denselayer11.norm2.running_var", [128]),
-        ("features.denseblock4.denselayer11.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock4.denselayer12.norm1.weight", [864]),
-        ("features.denseblock4.denselayer12.norm1.bias", [864]),
-        ("features.denseblock4.denselayer12.norm1.running_mean", [864]),
-        ("features.denseblock4.denselayer12.norm1.running_var", [864]),
-        ("features.denseblock4.denselayer12.conv1.weight", [128, 864, 1, 1]),
-        ("features.denseblock4.denselayer12.norm2.weight", [128]),
-        ("features.denseblock4.denselayer12.norm2.bias", [128]),
-        ("features.denseblock4.denselayer12.norm2.running_mean", [128]),
-        ("features.denseblock4.denselayer12.norm2.running_var", [128]),
-        ("features.denseblock4.denselayer12.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock4.denselayer13.norm1.weight", [896]),
-        ("features.denseblock4.denselayer13.norm1.bias", [896]),
-        ("features.denseblock4.denselayer13.norm1.running_mean", [896]),
-        ("features.denseblock4.denselayer13.norm1.running_var", [896]),
-        ("features.denseblock4.denselayer13.conv1.weight", [128, 896, 1, 1]),
-        ("features.denseblock4.denselayer13.norm2.weight", [128]),
-        ("features.denseblock4.denselayer13.norm2.bias", [128]),
-        ("features.denseblock4.denselayer13.norm2.running_mean", [128]),
-        ("features.denseblock4.denselayer13.norm2.running_var", [128]),
-        ("features.denseblock4.denselayer13.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock4.denselayer14.norm1.weight", [928]),
-        ("features.denseblock4.denselayer14.norm1.bias", [928]),
-        ("features.denseblock4.denselayer14.norm1.running_mean", [928]),
-        ("features.denseblock4.denselayer14.norm1.running_var", [928]),
-        ("features.denseblock4.denselayer14.conv1.weight", [128, 928, 1, 1]),
-        ("features.denseblock4.denselayer14.norm2.weight", [128]),
-        ("features.denseblock4.denselayer14.norm2.bias", [128]),
-        ("features.denseblock4.denselayer14.norm2.running_mean", [128]),
-        ("features.denseblock4.denselayer14.norm2.running_var", [128]),
-        ("features.denseblock4.denselayer14.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock4.denselayer15.norm1.weight", [960]),
-        ("features.denseblock4.denselayer15.norm1.bias", [960]),
-        ("features.denseblock4.denselayer15.norm1.running_mean", [960]),
-        ("features.denseblock4.denselayer15.norm1.running_var", [960]),
-        ("features.denseblock4.denselayer15.conv1.weight", [128, 960, 1, 1]),
-        ("features.denseblock4.denselayer15.norm2.weight", [128]),
-        ("features.denseblock4.denselayer15.norm2.bias", [128]),
-        ("features.denseblock4.denselayer15.norm2.running_mean", [128]),
-        ("features.denseblock4.denselayer15.norm2.running_var", [128]),
-        ("features.denseblock4.denselayer15.conv2.weight", [32, 128, 3, 3]),
-        ("features.denseblock4.denselayer16.norm1.weight", [992]),
-        ("features.denseblock4.denselayer16.norm1.bias", [992]),
-        ("features.denseblock4.denselayer16.norm1.running_mean", [992]),
-        ("features.denseblock4.denselayer16.norm1.running_var", [992]),
-        ("features.denseblock4.denselayer16.conv1.weight", [128, 992, 1, 1]),
-        ("features.denseblock4.denselayer16.norm2.weight", [128]),
-        ("features.denseblock4.denselayer16.norm2.bias", [128]),
-        ("features.denseblock4.denselayer16.norm2.running_mean", [128]),
-        ("features.denseblock4.denselayer16.norm2.running_var", [128]),
-        ("features.denseblock4.denselayer16.conv2.weight", [32, 128, 3, 3]),
-        ("features.norm5.weight", [1024]),
-        ("features.norm5.bias", [1024]),
-        ("features.norm5.running_mean", [1024]),
-        ("features.norm5.running_var", [1024]),
-        ("classifier.weight", [1000, 1024]),
-        ("classifier.bias", [1000]),
-    ]
+    static let tensorShapes: [(name: String, shape: [Int])] = Self.tensorTable(#"""
+        features.conv0.weight                                 64×3×7×7
+        features.norm0.weight                                 64
+        features.norm0.bias                                   64
+        features.norm0.running_mean                           64
+        features.norm0.running_var                            64
+        features.denseblock1.denselayer1.norm1.weight         64
+        features.denseblock1.denselayer1.norm1.bias           64
+        features.denseblock1.denselayer1.norm1.running_mean   64
+        features.denseblock1.denselayer1.norm1.running_var    64
+        features.denseblock1.denselayer1.conv1.weight         128×64×1×1
+        features.denseblock1.denselayer1.norm2.weight         128
+        features.denseblock1.denselayer1.norm2.bias           128
+        features.denseblock1.denselayer1.norm2.running_mean   128
+        features.denseblock1.denselayer1.norm2.running_var    128
+        features.denseblock1.denselayer1.conv2.weight         32×128×3×3
+        features.denseblock1.denselayer2.norm1.weight         96
+        features.denseblock1.denselayer2.norm1.bias           96
+        features.denseblock1.denselayer2.norm1.running_mean   96
+        features.denseblock1.denselayer2.norm1.running_var    96
+        features.denseblock1.denselayer2.conv1.weight         128×96×1×1
+        features.denseblock1.denselayer2.norm2.weight         128
+        features.denseblock1.denselayer2.norm2.bias           128
+        features.denseblock1.denselayer2.norm2.running_mean   128
+        features.denseblock1.denselayer2.norm2.running_var    128
+        features.denseblock1.denselayer2.conv2.weight         32×128×3×3
+        features.denseblock1.denselayer3.norm1.weight         128
+        features.denseblock1.denselayer3.norm1.bias           128
+        features.denseblock1.denselayer3.norm1.running_mean   128
+        features.denseblock1.denselayer3.norm1.running_var    128
+        features.denseblock1.denselayer3.conv1.weight         128×128×1×1
+        features.denseblock1.denselayer3.norm2.weight         128
+        features.denseblock1.denselayer3.norm2.bias           128
+        features.denseblock1.denselayer3.norm2.running_mean   128
+        features.denseblock1.denselayer3.norm2.running_var    128
+        features.denseblock1.denselayer3.conv2.weight         32×128×3×3
+        features.denseblock1.denselayer4.norm1.weight         160
+        features.denseblock1.denselayer4.norm1.bias           160
+        features.denseblock1.denselayer4.norm1.running_mean   160
+        features.denseblock1.denselayer4.norm1.running_var    160
+        features.denseblock1.denselayer4.conv1.weight         128×160×1×1
+        features.denseblock1.denselayer4.norm2.weight         128
+        features.denseblock1.denselayer4.norm2.bias           128
+        features.denseblock1.denselayer4.norm2.running_mean   128
+        features.denseblock1.denselayer4.norm2.running_var    128
+        features.denseblock1.denselayer4.conv2.weight         32×128×3×3
+        features.denseblock1.denselayer5.norm1.weight         192
+        features.denseblock1.denselayer5.norm1.bias           192
+        features.denseblock1.denselayer5.norm1.running_mean   192
+        features.denseblock1.denselayer5.norm1.running_var    192
+        features.denseblock1.denselayer5.conv1.weight         128×192×1×1
+        features.denseblock1.denselayer5.norm2.weight         128
+        features.denseblock1.denselayer5.norm2.bias           128
+        features.denseblock1.denselayer5.norm2.running_mean   128
+        features.denseblock1.denselayer5.norm2.running_var    128
+        features.denseblock1.denselayer5.conv2.weight         32×128×3×3
+        features.denseblock1.denselayer6.norm1.weight         224
+        features.denseblock1.denselayer6.norm1.bias           224
+        features.denseblock1.denselayer6.norm1.running_mean   224
+        features.denseblock1.denselayer6.norm1.running_var    224
+        features.denseblock1.denselayer6.conv1.weight         128×224×1×1
+        features.denseblock1.denselayer6.norm2.weight         128
+        features.denseblock1.denselayer6.norm2.bias           128
+        features.denseblock1.denselayer6.norm2.running_mean   128
+        features.denseblock1.denselayer6.norm2.running_var    128
+        features.denseblock1.denselayer6.conv2.weight         32×128×3×3
+        features.transition1.norm.weight                      256
+        features.transition1.norm.bias                        256
+        features.transition1.norm.running_mean                256
+        features.transition1.norm.running_var                 256
+        features.transition1.conv.weight                      128×256×1×1
+        features.denseblock2.denselayer1.norm1.weight         128
+        features.denseblock2.denselayer1.norm1.bias           128
+        features.denseblock2.denselayer1.norm1.running_mean   128
+        features.denseblock2.denselayer1.norm1.running_var    128
+        features.denseblock2.denselayer1.conv1.weight         128×128×1×1
+        features.denseblock2.denselayer1.norm2.weight         128
+        features.denseblock2.denselayer1.norm2.bias           128
+        features.denseblock2.denselayer1.norm2.running_mean   128
+        features.denseblock2.denselayer1.norm2.running_var    128
+        features.denseblock2.denselayer1.conv2.weight         32×128×3×3
+        features.denseblock2.denselayer2.norm1.weight         160
+        features.denseblock2.denselayer2.norm1.bias           160
+        features.denseblock2.denselayer2.norm1.running_mean   160
+        features.denseblock2.denselayer2.norm1.running_var    160
+        features.denseblock2.denselayer2.conv1.weight         128×160×1×1
+        features.denseblock2.denselayer2.norm2.weight         128
+        features.denseblock2.denselayer2.norm2.bias           128
+        features.denseblock2.denselayer2.norm2.running_mean   128
+        features.denseblock2.denselayer2.norm2.running_var    128
+        features.denseblock2.denselayer2.conv2.weight         32×128×3×3
+        features.denseblock2.denselayer3.norm1.weight         192
+        features.denseblock2.denselayer3.norm1.bias           192
+        features.denseblock2.denselayer3.norm1.running_mean   192
+        features.denseblock2.denselayer3.norm1.running_var    192
+        features.denseblock2.denselayer3.conv1.weight         128×192×1×1
+        features.denseblock2.denselayer3.norm2.weight         128
+        features.denseblock2.denselayer3.norm2.bias           128
+        features.denseblock2.denselayer3.norm2.running_mean   128
+        features.denseblock2.denselayer3.norm2.running_var    128
+        features.denseblock2.denselayer3.conv2.weight         32×128×3×3
+        features.denseblock2.denselayer4.norm1.weight         224
+        features.denseblock2.denselayer4.norm1.bias           224
+        features.denseblock2.denselayer4.norm1.running_mean   224
+        features.denseblock2.denselayer4.norm1.running_var    224
+        features.denseblock2.denselayer4.conv1.weight         128×224×1×1
+        features.denseblock2.denselayer4.norm2.weight         128
+        features.denseblock2.denselayer4.norm2.bias           128
+        features.denseblock2.denselayer4.norm2.running_mean   128
+        features.denseblock2.denselayer4.norm2.running_var    128
+        features.denseblock2.denselayer4.conv2.weight         32×128×3×3
+        features.denseblock2.denselayer5.norm1.weight         256
+        features.denseblock2.denselayer5.norm1.bias           256
+        features.denseblock2.denselayer5.norm1.running_mean   256
+        features.denseblock2.denselayer5.norm1.running_var    256
+        features.denseblock2.denselayer5.conv1.weight         128×256×1×1
+        features.denseblock2.denselayer5.norm2.weight         128
+        features.denseblock2.denselayer5.norm2.bias           128
+        features.denseblock2.denselayer5.norm2.running_mean   128
+        features.denseblock2.denselayer5.norm2.running_var    128
+        features.denseblock2.denselayer5.conv2.weight         32×128×3×3
+        features.denseblock2.denselayer6.norm1.weight         288
+        features.denseblock2.denselayer6.norm1.bias           288
+        features.denseblock2.denselayer6.norm1.running_mean   288
+        features.denseblock2.denselayer6.norm1.running_var    288
+        features.denseblock2.denselayer6.conv1.weight         128×288×1×1
+        features.denseblock2.denselayer6.norm2.weight         128
+        features.denseblock2.denselayer6.norm2.bias           128
+        features.denseblock2.denselayer6.norm2.running_mean   128
+        features.denseblock2.denselayer6.norm2.running_var    128
+        features.denseblock2.denselayer6.conv2.weight         32×128×3×3
+        features.denseblock2.denselayer7.norm1.weight         320
+        features.denseblock2.denselayer7.norm1.bias           320
+        features.denseblock2.denselayer7.norm1.running_mean   320
+        features.denseblock2.denselayer7.norm1.running_var    320
+        features.denseblock2.denselayer7.conv1.weight         128×320×1×1
+        features.denseblock2.denselayer7.norm2.weight         128
+        features.denseblock2.denselayer7.norm2.bias           128
+        features.denseblock2.denselayer7.norm2.running_mean   128
+        features.denseblock2.denselayer7.norm2.running_var    128
+        features.denseblock2.denselayer7.conv2.weight         32×128×3×3
+        features.denseblock2.denselayer8.norm1.weight         352
+        features.denseblock2.denselayer8.norm1.bias           352
+        features.denseblock2.denselayer8.norm1.running_mean   352
+        features.denseblock2.denselayer8.norm1.running_var    352
+        features.denseblock2.denselayer8.conv1.weight         128×352×1×1
+        features.denseblock2.denselayer8.norm2.weight         128
+        features.denseblock2.denselayer8.norm2.bias           128
+        features.denseblock2.denselayer8.norm2.running_mean   128
+        features.denseblock2.denselayer8.norm2.running_var    128
+        features.denseblock2.denselayer8.conv2.weight         32×128×3×3
+        features.denseblock2.denselayer9.norm1.weight         384
+        features.denseblock2.denselayer9.norm1.bias           384
+        features.denseblock2.denselayer9.norm1.running_mean   384
+        features.denseblock2.denselayer9.norm1.running_var    384
+        features.denseblock2.denselayer9.conv1.weight         128×384×1×1
+        features.denseblock2.denselayer9.norm2.weight         128
+        features.denseblock2.denselayer9.norm2.bias           128
+        features.denseblock2.denselayer9.norm2.running_mean   128
+        features.denseblock2.denselayer9.norm2.running_var    128
+        features.denseblock2.denselayer9.conv2.weight         32×128×3×3
+        features.denseblock2.denselayer10.norm1.weight        416
+        features.denseblock2.denselayer10.norm1.bias          416
+        features.denseblock2.denselayer10.norm1.running_mean  416
+        features.denseblock2.denselayer10.norm1.running_var   416
+        features.denseblock2.denselayer10.conv1.weight        128×416×1×1
+        features.denseblock2.denselayer10.norm2.weight        128
+        features.denseblock2.denselayer10.norm2.bias          128
+        features.denseblock2.denselayer10.norm2.running_mean  128
+        features.denseblock2.denselayer10.norm2.running_var   128
+        features.denseblock2.denselayer10.conv2.weight        32×128×3×3
+        features.denseblock2.denselayer11.norm1.weight        448
+        features.denseblock2.denselayer11.norm1.bias          448
+        features.denseblock2.denselayer11.norm1.running_mean  448
+        features.denseblock2.denselayer11.norm1.running_var   448
+        features.denseblock2.denselayer11.conv1.weight        128×448×1×1
+        features.denseblock2.denselayer11.norm2.weight        128
+        features.denseblock2.denselayer11.norm2.bias          128
+        features.denseblock2.denselayer11.norm2.running_mean  128
+        features.denseblock2.denselayer11.norm2.running_var   128
+        features.denseblock2.denselayer11.conv2.weight        32×128×3×3
+        features.denseblock2.denselayer12.norm1.weight        480
+        features.denseblock2.denselayer12.norm1.bias          480
+        features.denseblock2.denselayer12.norm1.running_mean  480
+        features.denseblock2.denselayer12.norm1.running_var   480
+        features.denseblock2.denselayer12.conv1.weight        128×480×1×1
+        features.denseblock2.denselayer12.norm2.weight        128
+        features.denseblock2.denselayer12.norm2.bias          128
+        features.denseblock2.denselayer12.norm2.running_mean  128
+        features.denseblock2.denselayer12.norm2.running_var   128
+        features.denseblock2.denselayer12.conv2.weight        32×128×3×3
+        features.transition2.norm.weight                      512
+        features.transition2.norm.bias                        512
+        features.transition2.norm.running_mean                512
+        features.transition2.norm.running_var                 512
+        features.transition2.conv.weight                      256×512×1×1
+        features.denseblock3.denselayer1.norm1.weight         256
+        features.denseblock3.denselayer1.norm1.bias           256
+        features.denseblock3.denselayer1.norm1.running_mean   256
+        features.denseblock3.denselayer1.norm1.running_var    256
+        features.denseblock3.denselayer1.conv1.weight         128×256×1×1
+        features.denseblock3.denselayer1.norm2.weight         128
+        features.denseblock3.denselayer1.norm2.bias           128
+        features.denseblock3.denselayer1.norm2.running_mean   128
+        features.denseblock3.denselayer1.norm2.running_var    128
+        features.denseblock3.denselayer1.conv2.weight         32×128×3×3
+        features.denseblock3.denselayer2.norm1.weight         288
+        features.denseblock3.denselayer2.norm1.bias           288
+        features.denseblock3.denselayer2.norm1.running_mean   288
+        features.denseblock3.denselayer2.norm1.running_var    288
+        features.denseblock3.denselayer2.conv1.weight         128×288×1×1
+        features.denseblock3.denselayer2.norm2.weight         128
+        features.denseblock3.denselayer2.norm2.bias           128
+        features.denseblock3.denselayer2.norm2.running_mean   128
+        features.denseblock3.denselayer2.norm2.running_var    128
+        features.denseblock3.denselayer2.conv2.weight         32×128×3×3
+        features.denseblock3.denselayer3.norm1.weight         320
+        features.denseblock3.denselayer3.norm1.bias           320
+        features.denseblock3.denselayer3.norm1.running_mean   320
+        features.denseblock3.denselayer3.norm1.running_var    320
+        features.denseblock3.denselayer3.conv1.weight         128×320×1×1
+        features.denseblock3.denselayer3.norm2.weight         128
+        features.denseblock3.denselayer3.norm2.bias           128
+        features.denseblock3.denselayer3.norm2.running_mean   128
+        features.denseblock3.denselayer3.norm2.running_var    128
+        features.denseblock3.denselayer3.conv2.weight         32×128×3×3
+        features.denseblock3.denselayer4.norm1.weight         352
+        features.denseblock3.denselayer4.norm1.bias           352
+        features.denseblock3.denselayer4.norm1.running_mean   352
+        features.denseblock3.denselayer4.norm1.running_var    352
+        features.denseblock3.denselayer4.conv1.weight         128×352×1×1
+        features.denseblock3.denselayer4.norm2.weight         128
+        features.denseblock3.denselayer4.norm2.bias           128
+        features.denseblock3.denselayer4.norm2.running_mean   128
+        features.denseblock3.denselayer4.norm2.running_var    128
+        features.denseblock3.denselayer4.conv2.weight         32×128×3×3
+        features.denseblock3.denselayer5.norm1.weight         384
+        features.denseblock3.denselayer5.norm1.bias           384
+        features.denseblock3.denselayer5.norm1.running_mean   384
+        features.denseblock3.denselayer5.norm1.running_var    384
+        features.denseblock3.denselayer5.conv1.weight         128×384×1×1
+        features.denseblock3.denselayer5.norm2.weight         128
+        features.denseblock3.denselayer5.norm2.bias           128
+        features.denseblock3.denselayer5.norm2.running_mean   128
+        features.denseblock3.denselayer5.norm2.running_var    128
+        features.denseblock3.denselayer5.conv2.weight         32×128×3×3
+        features.denseblock3.denselayer6.norm1.weight         416
+        features.denseblock3.denselayer6.norm1.bias           416
+        features.denseblock3.denselayer6.norm1.running_mean   416
+        features.denseblock3.denselayer6.norm1.running_var    416
+        features.denseblock3.denselayer6.conv1.weight         128×416×1×1
+        features.denseblock3.denselayer6.norm2.weight         128
+        features.denseblock3.denselayer6.norm2.bias           128
+        features.denseblock3.denselayer6.norm2.running_mean   128
+        features.denseblock3.denselayer6.norm2.running_var    128
+        features.denseblock3.denselayer6.conv2.weight         32×128×3×3
+        features.denseblock3.denselayer7.norm1.weight         448
+        features.denseblock3.denselayer7.norm1.bias           448
+        features.denseblock3.denselayer7.norm1.running_mean   448
+        features.denseblock3.denselayer7.norm1.running_var    448
+        features.denseblock3.denselayer7.conv1.weight         128×448×1×1
+        features.denseblock3.denselayer7.norm2.weight         128
+        features.denseblock3.denselayer7.norm2.bias           128
+        features.denseblock3.denselayer7.norm2.running_mean   128
+        features.denseblock3.denselayer7.norm2.running_var    128
+        features.denseblock3.denselayer7.conv2.weight         32×128×3×3
+        features.denseblock3.denselayer8.norm1.weight         480
+        features.denseblock3.denselayer8.norm1.bias           480
+        features.denseblock3.denselayer8.norm1.running_mean   480
+        features.denseblock3.denselayer8.norm1.running_var    480
+        features.denseblock3.denselayer8.conv1.weight         128×480×1×1
+        features.denseblock3.denselayer8.norm2.weight         128
+        features.denseblock3.denselayer8.norm2.bias           128
+        features.denseblock3.denselayer8.norm2.running_mean   128
+        features.denseblock3.denselayer8.norm2.running_var    128
+        features.denseblock3.denselayer8.conv2.weight         32×128×3×3
+        features.denseblock3.denselayer9.norm1.weight         512
+        features.denseblock3.denselayer9.norm1.bias           512
+        features.denseblock3.denselayer9.norm1.running_mean   512
+        features.denseblock3.denselayer9.norm1.running_var    512
+        features.denseblock3.denselayer9.conv1.weight         128×512×1×1
+        features.denseblock3.denselayer9.norm2.weight         128
+        features.denseblock3.denselayer9.norm2.bias           128
+        features.denseblock3.denselayer9.norm2.running_mean   128
+        features.denseblock3.denselayer9.norm2.running_var    128
+        features.denseblock3.denselayer9.conv2.weight         32×128×3×3
+        features.denseblock3.denselayer10.norm1.weight        544
+        features.denseblock3.denselayer10.norm1.bias          544
+        features.denseblock3.denselayer10.norm1.running_mean  544
+        features.denseblock3.denselayer10.norm1.running_var   544
+        features.denseblock3.denselayer10.conv1.weight        128×544×1×1
+        features.denseblock3.denselayer10.norm2.weight        128
+        features.denseblock3.denselayer10.norm2.bias          128
+        features.denseblock3.denselayer10.norm2.running_mean  128
+        features.denseblock3.denselayer10.norm2.running_var   128
+        features.denseblock3.denselayer10.conv2.weight        32×128×3×3
+        features.denseblock3.denselayer11.norm1.weight        576
+        features.denseblock3.denselayer11.norm1.bias          576
+        features.denseblock3.denselayer11.norm1.running_mean  576
+        features.denseblock3.denselayer11.norm1.running_var   576
+        features.denseblock3.denselayer11.conv1.weight        128×576×1×1
+        features.denseblock3.denselayer11.norm2.weight        128
+        features.denseblock3.denselayer11.norm2.bias          128
+        features.denseblock3.denselayer11.norm2.running_mean  128
+        features.denseblock3.denselayer11.norm2.running_var   128
+        features.denseblock3.denselayer11.conv2.weight        32×128×3×3
+        features.denseblock3.denselayer12.norm1.weight        608
+        features.denseblock3.denselayer12.norm1.bias          608
+        features.denseblock3.denselayer12.norm1.running_mean  608
+        features.denseblock3.denselayer12.norm1.running_var   608
+        features.denseblock3.denselayer12.conv1.weight        128×608×1×1
+        features.denseblock3.denselayer12.norm2.weight        128
+        features.denseblock3.denselayer12.norm2.bias          128
+        features.denseblock3.denselayer12.norm2.running_mean  128
+        features.denseblock3.denselayer12.norm2.running_var   128
+        features.denseblock3.denselayer12.conv2.weight        32×128×3×3
+        features.denseblock3.denselayer13.norm1.weight        640
+        features.denseblock3.denselayer13.norm1.bias          640
+        features.denseblock3.denselayer13.norm1.running_mean  640
+        features.denseblock3.denselayer13.norm1.running_var   640
+        features.denseblock3.denselayer13.conv1.weight        128×640×1×1
+        features.denseblock3.denselayer13.norm2.weight        128
+        features.denseblock3.denselayer13.norm2.bias          128
+        features.denseblock3.denselayer13.norm2.running_mean  128
+        features.denseblock3.denselayer13.norm2.running_var   128
+        features.denseblock3.denselayer13.conv2.weight        32×128×3×3
+        features.denseblock3.denselayer14.norm1.weight        672
+        features.denseblock3.denselayer14.norm1.bias          672
+        features.denseblock3.denselayer14.norm1.running_mean  672
+        features.denseblock3.denselayer14.norm1.running_var   672
+        features.denseblock3.denselayer14.conv1.weight        128×672×1×1
+        features.denseblock3.denselayer14.norm2.weight        128
+        features.denseblock3.denselayer14.norm2.bias          128
+        features.denseblock3.denselayer14.norm2.running_mean  128
+        features.denseblock3.denselayer14.norm2.running_var   128
+        features.denseblock3.denselayer14.conv2.weight        32×128×3×3
+        features.denseblock3.denselayer15.norm1.weight        704
+        features.denseblock3.denselayer15.norm1.bias          704
+        features.denseblock3.denselayer15.norm1.running_mean  704
+        features.denseblock3.denselayer15.norm1.running_var   704
+        features.denseblock3.denselayer15.conv1.weight        128×704×1×1
+        features.denseblock3.denselayer15.norm2.weight        128
+        features.denseblock3.denselayer15.norm2.bias          128
+        features.denseblock3.denselayer15.norm2.running_mean  128
+        features.denseblock3.denselayer15.norm2.running_var   128
+        features.denseblock3.denselayer15.conv2.weight        32×128×3×3
+        features.denseblock3.denselayer16.norm1.weight        736
+        features.denseblock3.denselayer16.norm1.bias          736
+        features.denseblock3.denselayer16.norm1.running_mean  736
+        features.denseblock3.denselayer16.norm1.running_var   736
+        features.denseblock3.denselayer16.conv1.weight        128×736×1×1
+        features.denseblock3.denselayer16.norm2.weight        128
+        features.denseblock3.denselayer16.norm2.bias          128
+        features.denseblock3.denselayer16.norm2.running_mean  128
+        features.denseblock3.denselayer16.norm2.running_var   128
+        features.denseblock3.denselayer16.conv2.weight        32×128×3×3
+        features.denseblock3.denselayer17.norm1.weight        768
+        features.denseblock3.denselayer17.norm1.bias          768
+        features.denseblock3.denselayer17.norm1.running_mean  768
+        features.denseblock3.denselayer17.norm1.running_var   768
+        features.denseblock3.denselayer17.conv1.weight        128×768×1×1
+        features.denseblock3.denselayer17.norm2.weight        128
+        features.denseblock3.denselayer17.norm2.bias          128
+        features.denseblock3.denselayer17.norm2.running_mean  128
+        features.denseblock3.denselayer17.norm2.running_var   128
+        features.denseblock3.denselayer17.conv2.weight        32×128×3×3
+        features.denseblock3.denselayer18.norm1.weight        800
+        features.denseblock3.denselayer18.norm1.bias          800
+        features.denseblock3.denselayer18.norm1.running_mean  800
+        features.denseblock3.denselayer18.norm1.running_var   800
+        features.denseblock3.denselayer18.conv1.weight        128×800×1×1
+        features.denseblock3.denselayer18.norm2.weight        128
+        features.denseblock3.denselayer18.norm2.bias          128
+        features.denseblock3.denselayer18.norm2.running_mean  128
+        features.denseblock3.denselayer18.norm2.running_var   128
+        features.denseblock3.denselayer18.conv2.weight        32×128×3×3
+        features.denseblock3.denselayer19.norm1.weight        832
+        features.denseblock3.denselayer19.norm1.bias          832
+        features.denseblock3.denselayer19.norm1.running_mean  832
+        features.denseblock3.denselayer19.norm1.running_var   832
+        features.denseblock3.denselayer19.conv1.weight        128×832×1×1
+        features.denseblock3.denselayer19.norm2.weight        128
+        features.denseblock3.denselayer19.norm2.bias          128
+        features.denseblock3.denselayer19.norm2.running_mean  128
+        features.denseblock3.denselayer19.norm2.running_var   128
+        features.denseblock3.denselayer19.conv2.weight        32×128×3×3
+        features.denseblock3.denselayer20.norm1.weight        864
+        features.denseblock3.denselayer20.norm1.bias          864
+        features.denseblock3.denselayer20.norm1.running_mean  864
+        features.denseblock3.denselayer20.norm1.running_var   864
+        features.denseblock3.denselayer20.conv1.weight        128×864×1×1
+        features.denseblock3.denselayer20.norm2.weight        128
+        features.denseblock3.denselayer20.norm2.bias          128
+        features.denseblock3.denselayer20.norm2.running_mean  128
+        features.denseblock3.denselayer20.norm2.running_var   128
+        features.denseblock3.denselayer20.conv2.weight        32×128×3×3
+        features.denseblock3.denselayer21.norm1.weight        896
+        features.denseblock3.denselayer21.norm1.bias          896
+        features.denseblock3.denselayer21.norm1.running_mean  896
+        features.denseblock3.denselayer21.norm1.running_var   896
+        features.denseblock3.denselayer21.conv1.weight        128×896×1×1
+        features.denseblock3.denselayer21.norm2.weight        128
+        features.denseblock3.denselayer21.norm2.bias          128
+        features.denseblock3.denselayer21.norm2.running_mean  128
+        features.denseblock3.denselayer21.norm2.running_var   128
+        features.denseblock3.denselayer21.conv2.weight        32×128×3×3
+        features.denseblock3.denselayer22.norm1.weight        928
+        features.denseblock3.denselayer22.norm1.bias          928
+        features.denseblock3.denselayer22.norm1.running_mean  928
+        features.denseblock3.denselayer22.norm1.running_var   928
+        features.denseblock3.denselayer22.conv1.weight        128×928×1×1
+        features.denseblock3.denselayer22.norm2.weight        128
+        features.denseblock3.denselayer22.norm2.bias          128
+        features.denseblock3.denselayer22.norm2.running_mean  128
+        features.denseblock3.denselayer22.norm2.running_var   128
+        features.denseblock3.denselayer22.conv2.weight        32×128×3×3
+        features.denseblock3.denselayer23.norm1.weight        960
+        features.denseblock3.denselayer23.norm1.bias          960
+        features.denseblock3.denselayer23.norm1.running_mean  960
+        features.denseblock3.denselayer23.norm1.running_var   960
+        features.denseblock3.denselayer23.conv1.weight        128×960×1×1
+        features.denseblock3.denselayer23.norm2.weight        128
+        features.denseblock3.denselayer23.norm2.bias          128
+        features.denseblock3.denselayer23.norm2.running_mean  128
+        features.denseblock3.denselayer23.norm2.running_var   128
+        features.denseblock3.denselayer23.conv2.weight        32×128×3×3
+        features.denseblock3.denselayer24.norm1.weight        992
+        features.denseblock3.denselayer24.norm1.bias          992
+        features.denseblock3.denselayer24.norm1.running_mean  992
+        features.denseblock3.denselayer24.norm1.running_var   992
+        features.denseblock3.denselayer24.conv1.weight        128×992×1×1
+        features.denseblock3.denselayer24.norm2.weight        128
+        features.denseblock3.denselayer24.norm2.bias          128
+        features.denseblock3.denselayer24.norm2.running_mean  128
+        features.denseblock3.denselayer24.norm2.running_var   128
+        features.denseblock3.denselayer24.conv2.weight        32×128×3×3
+        features.transition3.norm.weight                      1024
+        features.transition3.norm.bias                        1024
+        features.transition3.norm.running_mean                1024
+        features.transition3.norm.running_var                 1024
+        features.transition3.conv.weight                      512×1024×1×1
+        features.denseblock4.denselayer1.norm1.weight         512
+        features.denseblock4.denselayer1.norm1.bias           512
+        features.denseblock4.denselayer1.norm1.running_mean   512
+        features.denseblock4.denselayer1.norm1.running_var    512
+        features.denseblock4.denselayer1.conv1.weight         128×512×1×1
+        features.denseblock4.denselayer1.norm2.weight         128
+        features.denseblock4.denselayer1.norm2.bias           128
+        features.denseblock4.denselayer1.norm2.running_mean   128
+        features.denseblock4.denselayer1.norm2.running_var    128
+        features.denseblock4.denselayer1.conv2.weight         32×128×3×3
+        features.denseblock4.denselayer2.norm1.weight         544
+        features.denseblock4.denselayer2.norm1.bias           544
+        features.denseblock4.denselayer2.norm1.running_mean   544
+        features.denseblock4.denselayer2.norm1.running_var    544
+        features.denseblock4.denselayer2.conv1.weight         128×544×1×1
+        features.denseblock4.denselayer2.norm2.weight         128
+        features.denseblock4.denselayer2.norm2.bias           128
+        features.denseblock4.denselayer2.norm2.running_mean   128
+        features.denseblock4.denselayer2.norm2.running_var    128
+        features.denseblock4.denselayer2.conv2.weight         32×128×3×3
+        features.denseblock4.denselayer3.norm1.weight         576
+        features.denseblock4.denselayer3.norm1.bias           576
+        features.denseblock4.denselayer3.norm1.running_mean   576
+        features.denseblock4.denselayer3.norm1.running_var    576
+        features.denseblock4.denselayer3.conv1.weight         128×576×1×1
+        features.denseblock4.denselayer3.norm2.weight         128
+        features.denseblock4.denselayer3.norm2.bias           128
+        features.denseblock4.denselayer3.norm2.running_mean   128
+        features.denseblock4.denselayer3.norm2.running_var    128
+        features.denseblock4.denselayer3.conv2.weight         32×128×3×3
+        features.denseblock4.denselayer4.norm1.weight         608
+        features.denseblock4.denselayer4.norm1.bias           608
+        features.denseblock4.denselayer4.norm1.running_mean   608
+        features.denseblock4.denselayer4.norm1.running_var    608
+        features.denseblock4.denselayer4.conv1.weight         128×608×1×1
+        features.denseblock4.denselayer4.norm2.weight         128
+        features.denseblock4.denselayer4.norm2.bias           128
+        features.denseblock4.denselayer4.norm2.running_mean   128
+        features.denseblock4.denselayer4.norm2.running_var    128
+        features.denseblock4.denselayer4.conv2.weight         32×128×3×3
+        features.denseblock4.denselayer5.norm1.weight         640
+        features.denseblock4.denselayer5.norm1.bias           640
+        features.denseblock4.denselayer5.norm1.running_mean   640
+        features.denseblock4.denselayer5.norm1.running_var    640
+        features.denseblock4.denselayer5.conv1.weight         128×640×1×1
+        features.denseblock4.denselayer5.norm2.weight         128
+        features.denseblock4.denselayer5.norm2.bias           128
+        features.denseblock4.denselayer5.norm2.running_mean   128
+        features.denseblock4.denselayer5.norm2.running_var    128
+        features.denseblock4.denselayer5.conv2.weight         32×128×3×3
+        features.denseblock4.denselayer6.norm1.weight         672
+        features.denseblock4.denselayer6.norm1.bias           672
+        features.denseblock4.denselayer6.norm1.running_mean   672
+        features.denseblock4.denselayer6.norm1.running_var    672
+        features.denseblock4.denselayer6.conv1.weight         128×672×1×1
+        features.denseblock4.denselayer6.norm2.weight         128
+        features.denseblock4.denselayer6.norm2.bias           128
+        features.denseblock4.denselayer6.norm2.running_mean   128
+        features.denseblock4.denselayer6.norm2.running_var    128
+        features.denseblock4.denselayer6.conv2.weight         32×128×3×3
+        features.denseblock4.denselayer7.norm1.weight         704
+        features.denseblock4.denselayer7.norm1.bias           704
+        features.denseblock4.denselayer7.norm1.running_mean   704
+        features.denseblock4.denselayer7.norm1.running_var    704
+        features.denseblock4.denselayer7.conv1.weight         128×704×1×1
+        features.denseblock4.denselayer7.norm2.weight         128
+        features.denseblock4.denselayer7.norm2.bias           128
+        features.denseblock4.denselayer7.norm2.running_mean   128
+        features.denseblock4.denselayer7.norm2.running_var    128
+        features.denseblock4.denselayer7.conv2.weight         32×128×3×3
+        features.denseblock4.denselayer8.norm1.weight         736
+        features.denseblock4.denselayer8.norm1.bias           736
+        features.denseblock4.denselayer8.norm1.running_mean   736
+        features.denseblock4.denselayer8.norm1.running_var    736
+        features.denseblock4.denselayer8.conv1.weight         128×736×1×1
+        features.denseblock4.denselayer8.norm2.weight         128
+        features.denseblock4.denselayer8.norm2.bias           128
+        features.denseblock4.denselayer8.norm2.running_mean   128
+        features.denseblock4.denselayer8.norm2.running_var    128
+        features.denseblock4.denselayer8.conv2.weight         32×128×3×3
+        features.denseblock4.denselayer9.norm1.weight         768
+        features.denseblock4.denselayer9.norm1.bias           768
+        features.denseblock4.denselayer9.norm1.running_mean   768
+        features.denseblock4.denselayer9.norm1.running_var    768
+        features.denseblock4.denselayer9.conv1.weight         128×768×1×1
+        features.denseblock4.denselayer9.norm2.weight         128
+        features.denseblock4.denselayer9.norm2.bias           128
+        features.denseblock4.denselayer9.norm2.running_mean   128
+        features.denseblock4.denselayer9.norm2.running_var    128
+        features.denseblock4.denselayer9.conv2.weight         32×128×3×3
+        features.denseblock4.denselayer10.norm1.weight        800
+        features.denseblock4.denselayer10.norm1.bias          800
+        features.denseblock4.denselayer10.norm1.running_mean  800
+        features.denseblock4.denselayer10.norm1.running_var   800
+        features.denseblock4.denselayer10.conv1.weight        128×800×1×1
+        features.denseblock4.denselayer10.norm2.weight        128
+        features.denseblock4.denselayer10.norm2.bias          128
+        features.denseblock4.denselayer10.norm2.running_mean  128
+        features.denseblock4.denselayer10.norm2.running_var   128
+        features.denseblock4.denselayer10.conv2.weight        32×128×3×3
+        features.denseblock4.denselayer11.norm1.weight        832
+        features.denseblock4.denselayer11.norm1.bias          832
+        features.denseblock4.denselayer11.norm1.running_mean  832
+        features.denseblock4.denselayer11.norm1.running_var   832
+        features.denseblock4.denselayer11.conv1.weight        128×832×1×1
+        features.denseblock4.denselayer11.norm2.weight        128
+        features.denseblock4.denselayer11.norm2.bias          128
+        features.denseblock4.denselayer11.norm2.running_mean  128
+        features.denseblock4.denselayer11.norm2.running_var   128
+        features.denseblock4.denselayer11.conv2.weight        32×128×3×3
+        features.denseblock4.denselayer12.norm1.weight        864
+        features.denseblock4.denselayer12.norm1.bias          864
+        features.denseblock4.denselayer12.norm1.running_mean  864
+        features.denseblock4.denselayer12.norm1.running_var   864
+        features.denseblock4.denselayer12.conv1.weight        128×864×1×1
+        features.denseblock4.denselayer12.norm2.weight        128
+        features.denseblock4.denselayer12.norm2.bias          128
+        features.denseblock4.denselayer12.norm2.running_mean  128
+        features.denseblock4.denselayer12.norm2.running_var   128
+        features.denseblock4.denselayer12.conv2.weight        32×128×3×3
+        features.denseblock4.denselayer13.norm1.weight        896
+        features.denseblock4.denselayer13.norm1.bias          896
+        features.denseblock4.denselayer13.norm1.running_mean  896
+        features.denseblock4.denselayer13.norm1.running_var   896
+        features.denseblock4.denselayer13.conv1.weight        128×896×1×1
+        features.denseblock4.denselayer13.norm2.weight        128
+        features.denseblock4.denselayer13.norm2.bias          128
+        features.denseblock4.denselayer13.norm2.running_mean  128
+        features.denseblock4.denselayer13.norm2.running_var   128
+        features.denseblock4.denselayer13.conv2.weight        32×128×3×3
+        features.denseblock4.denselayer14.norm1.weight        928
+        features.denseblock4.denselayer14.norm1.bias          928
+        features.denseblock4.denselayer14.norm1.running_mean  928
+        features.denseblock4.denselayer14.norm1.running_var   928
+        features.denseblock4.denselayer14.conv1.weight        128×928×1×1
+        features.denseblock4.denselayer14.norm2.weight        128
+        features.denseblock4.denselayer14.norm2.bias          128
+        features.denseblock4.denselayer14.norm2.running_mean  128
+        features.denseblock4.denselayer14.norm2.running_var   128
+        features.denseblock4.denselayer14.conv2.weight        32×128×3×3
+        features.denseblock4.denselayer15.norm1.weight        960
+        features.denseblock4.denselayer15.norm1.bias          960
+        features.denseblock4.denselayer15.norm1.running_mean  960
+        features.denseblock4.denselayer15.norm1.running_var   960
+        features.denseblock4.denselayer15.conv1.weight        128×960×1×1
+        features.denseblock4.denselayer15.norm2.weight        128
+        features.denseblock4.denselayer15.norm2.bias          128
+        features.denseblock4.denselayer15.norm2.running_mean  128
+        features.denseblock4.denselayer15.norm2.running_var   128
+        features.denseblock4.denselayer15.conv2.weight        32×128×3×3
+        features.denseblock4.denselayer16.norm1.weight        992
+        features.denseblock4.denselayer16.norm1.bias          992
+        features.denseblock4.denselayer16.norm1.running_mean  992
+        features.denseblock4.denselayer16.norm1.running_var   992
+        features.denseblock4.denselayer16.conv1.weight        128×992×1×1
+        features.denseblock4.denselayer16.norm2.weight        128
+        features.denseblock4.denselayer16.norm2.bias          128
+        features.denseblock4.denselayer16.norm2.running_mean  128
+        features.denseblock4.denselayer16.norm2.running_var   128
+        features.denseblock4.denselayer16.conv2.weight        32×128×3×3
+        features.norm5.weight                                 1024
+        features.norm5.bias                                   1024
+        features.norm5.running_mean                           1024
+        features.norm5.running_var                            1024
+        classifier.weight                                     1000×1024
+        classifier.bias                                       1000
+        """#)
 
     /// Folded weights in the order the layers read them.
     let storage: [Float]
@@ -1671,13 +1671,12 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 2352
             let kernel = w + kernelOffset
             let biasOffset: Int = 9408 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 373, 2091) {
                 let first: Int = min(group &* 6, 12538)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
+                let q0: Int = first
                 let o0: Int = (q0 / 112) &* 460 &+ (q0 % 112) &* 2
                 let q1: Int = first &+ 1
                 let o1: Int = (q1 / 112) &* 460 &+ (q1 % 112) &* 2
@@ -1703,15 +1702,13 @@ extension Densenet121 {
                 var a1_5 = bias1
                 for i in 0..<7 {
                     for j in 0..<7 {
-                        let tapOffset: Int = i &* 230 &+ j &* 1 &+ firstChannel &* 52_900
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 7 &+ j) &* 3 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
+                        let tapBase = scratch + (i &* 230 &+ j)
+                        let tapKernel = kernel + (i &* 336 &+ j &* 48)
                         for ic in 0..<3 {
                             let tap = tapBase + ic &* 52_900
                             let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -1839,9 +1836,9 @@ extension Densenet121 {
                     var a3_2 = SIMD8<Float>(repeating: bias[3])
                     for ic in 0..<64 {
                         let source = x + (ic &* 3136 &+ p)
-                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD8<Float>.self)
-                        let v1 = UnsafeRawPointer(source + 8).loadUnaligned(as: SIMD8<Float>.self)
-                        let v2 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD8<Float>.self)
+                        let v0 = Self.load8(source + 0)
+                        let v1 = Self.load8(source + 8)
+                        let v2 = Self.load8(source + 16)
                         let k = kernel + ic &* 4
                         Self.multiplyAdd(&a0_0, k[0], v0)
                         Self.multiplyAdd(&a0_1, k[0], v1)
@@ -1905,38 +1902,38 @@ extension Densenet121 {
                     let targetOffset: Int = ic &* 272 &+ r &* 32
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 32, by: 8) {
-                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
+                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = UnsafeRawPointer(window + (66 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b1 = UnsafeRawPointer(window + (68 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a1 = Self.load16(window + (66 &+ 2 &* tx))
+                        let b1 = Self.load16(window + (68 &+ 2 &* tx))
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = UnsafeRawPointer(window + (132 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b2 = UnsafeRawPointer(window + (134 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a2 = Self.load16(window + (132 &+ 2 &* tx))
+                        let b2 = Self.load16(window + (134 &+ 2 &* tx))
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = UnsafeRawPointer(window + (198 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b3 = UnsafeRawPointer(window + (200 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a3 = Self.load16(window + (198 &+ 2 &* tx))
+                        let b3 = Self.load16(window + (200 &+ 2 &* tx))
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (34_816 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (69_632 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (104_448 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (139_264 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (174_080 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (208_896 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (243_712 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (278_528 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (313_344 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (348_160 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (382_976 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (417_792 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (452_608 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (487_424 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (522_240 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
+                        Self.store(t0_1 + t0_2, to: target + (34_816 &+ tx))
+                        Self.store(t0_2 - t0_1, to: target + (69_632 &+ tx))
+                        Self.store(t0_1 - t0_3, to: target + (104_448 &+ tx))
+                        Self.store(t1_0 - t1_2, to: target + (139_264 &+ tx))
+                        Self.store(t1_1 + t1_2, to: target + (174_080 &+ tx))
+                        Self.store(t1_2 - t1_1, to: target + (208_896 &+ tx))
+                        Self.store(t1_1 - t1_3, to: target + (243_712 &+ tx))
+                        Self.store(t2_0 - t2_2, to: target + (278_528 &+ tx))
+                        Self.store(t2_1 + t2_2, to: target + (313_344 &+ tx))
+                        Self.store(t2_2 - t2_1, to: target + (348_160 &+ tx))
+                        Self.store(t2_1 - t2_3, to: target + (382_976 &+ tx))
+                        Self.store(t3_0 - t3_2, to: target + (417_792 &+ tx))
+                        Self.store(t3_1 + t3_2, to: target + (452_608 &+ tx))
+                        Self.store(t3_2 - t3_1, to: target + (487_424 &+ tx))
+                        Self.store(t3_1 - t3_3, to: target + (522_240 &+ tx))
                     }
                 }
             }
@@ -1949,20 +1946,21 @@ extension Densenet121 {
                 for block in blocks {
                     let kernelOffset: Int = (value &* 2 &+ block) &* 2048
                     let kernel = w + kernelOffset
+                    let productBlock = products + (value &* 32 &+ block &* 16)
                     for group in 0..<(tiles &+ 5) / 6 {
                         let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first &+ 0
-                        let o0: Int = (q0 / 28) &* 32 &+ q0 % 28
+                        let q0: Int = first
+                        let o0: Int = q0 &+ (q0 / 28) &* 4
                         let q1: Int = first &+ 1
-                        let o1: Int = (q1 / 28) &* 32 &+ q1 % 28
+                        let o1: Int = q1 &+ (q1 / 28) &* 4
                         let q2: Int = first &+ 2
-                        let o2: Int = (q2 / 28) &* 32 &+ q2 % 28
+                        let o2: Int = q2 &+ (q2 / 28) &* 4
                         let q3: Int = first &+ 3
-                        let o3: Int = (q3 / 28) &* 32 &+ q3 % 28
+                        let o3: Int = q3 &+ (q3 / 28) &* 4
                         let q4: Int = first &+ 4
-                        let o4: Int = (q4 / 28) &* 32 &+ q4 % 28
+                        let o4: Int = q4 &+ (q4 / 28) &* 4
                         let q5: Int = first &+ 5
-                        let o5: Int = (q5 / 28) &* 32 &+ q5 % 28
+                        let o5: Int = q5 &+ (q5 / 28) &* 4
                         var a0_0 = SIMD8<Float>()
                         var a0_1 = SIMD8<Float>()
                         var a0_2 = SIMD8<Float>()
@@ -1978,8 +1976,8 @@ extension Densenet121 {
                         for ic in 0..<128 {
                             let tap = source + ic &* 272
                             let k = kernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -1993,24 +1991,24 @@ extension Densenet121 {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                        let productOffset0: Int = (q0 &* 16 &+ value) &* 32 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
-                        let productOffset1: Int = (q1 &* 16 &+ value) &* 32 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
-                        let productOffset2: Int = (q2 &* 16 &+ value) &* 32 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
-                        let productOffset3: Int = (q3 &* 16 &+ value) &* 32 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
-                        let productOffset4: Int = (q4 &* 16 &+ value) &* 32 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
-                        let productOffset5: Int = (q5 &* 16 &+ value) &* 32 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                        let product0 = productBlock + q0 &* 512
+                        Self.store(a0_0, to: product0)
+                        Self.store(a1_0, to: product0 + 8)
+                        let product1 = productBlock + q1 &* 512
+                        Self.store(a0_1, to: product1)
+                        Self.store(a1_1, to: product1 + 8)
+                        let product2 = productBlock + q2 &* 512
+                        Self.store(a0_2, to: product2)
+                        Self.store(a1_2, to: product2 + 8)
+                        let product3 = productBlock + q3 &* 512
+                        Self.store(a0_3, to: product3)
+                        Self.store(a1_3, to: product3 + 8)
+                        let product4 = productBlock + q4 &* 512
+                        Self.store(a0_4, to: product4)
+                        Self.store(a1_4, to: product4 + 8)
+                        let product5 = productBlock + q5 &* 512
+                        Self.store(a0_5, to: product5)
+                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
             }
@@ -2020,26 +2018,26 @@ extension Densenet121 {
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
             let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
             for f in filterVectors {
-                let bias = UnsafeRawPointer(w + (65_536 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                let bias = Self.load8(w + (65_536 &+ f &* 8))
                 for q in 0..<tiles {
                     let productOffset: Int = q &* 512 &+ f &* 8
                     let m = products + productOffset
-                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_1 = UnsafeRawPointer(m + 32).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_2 = UnsafeRawPointer(m + 64).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_3 = UnsafeRawPointer(m + 96).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_0 = UnsafeRawPointer(m + 128).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_1 = UnsafeRawPointer(m + 160).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_2 = UnsafeRawPointer(m + 192).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_3 = UnsafeRawPointer(m + 224).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_0 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_1 = UnsafeRawPointer(m + 288).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_2 = UnsafeRawPointer(m + 320).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_3 = UnsafeRawPointer(m + 352).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_0 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_1 = UnsafeRawPointer(m + 416).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_2 = UnsafeRawPointer(m + 448).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_3 = UnsafeRawPointer(m + 480).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_0 = Self.load8(m + 0)
+                    let m0_1 = Self.load8(m + 32)
+                    let m0_2 = Self.load8(m + 64)
+                    let m0_3 = Self.load8(m + 96)
+                    let m1_0 = Self.load8(m + 128)
+                    let m1_1 = Self.load8(m + 160)
+                    let m1_2 = Self.load8(m + 192)
+                    let m1_3 = Self.load8(m + 224)
+                    let m2_0 = Self.load8(m + 256)
+                    let m2_1 = Self.load8(m + 288)
+                    let m2_2 = Self.load8(m + 320)
+                    let m2_3 = Self.load8(m + 352)
+                    let m3_0 = Self.load8(m + 384)
+                    let m3_1 = Self.load8(m + 416)
+                    let m3_2 = Self.load8(m + 448)
+                    let m3_3 = Self.load8(m + 480)
                     let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
                     let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
                     let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
@@ -2127,9 +2125,9 @@ extension Densenet121 {
                     var a3_2 = SIMD8<Float>(repeating: bias[3])
                     for ic in 0..<96 {
                         let source = x + (ic &* 3136 &+ p)
-                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD8<Float>.self)
-                        let v1 = UnsafeRawPointer(source + 8).loadUnaligned(as: SIMD8<Float>.self)
-                        let v2 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD8<Float>.self)
+                        let v0 = Self.load8(source + 0)
+                        let v1 = Self.load8(source + 8)
+                        let v2 = Self.load8(source + 16)
                         let k = kernel + ic &* 4
                         Self.multiplyAdd(&a0_0, k[0], v0)
                         Self.multiplyAdd(&a0_1, k[0], v1)
@@ -2200,24 +2198,17 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 2048
             let kernel = w + kernelOffset
             let biasOffset: Int = 16_384 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 37, 523) {
                 let first: Int = min(group &* 6, 3130)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 56) &* 56 &+ (q0 % 56) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 56) &* 56 &+ (q1 % 56) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 56) &* 56 &+ (q2 % 56) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 56) &* 56 &+ (q3 % 56) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 56) &* 56 &+ (q4 % 56) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 56) &* 56 &+ (q5 % 56) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -2230,31 +2221,25 @@ extension Densenet121 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 56 &+ j &* 1 &+ firstChannel &* 3136
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 128 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<128 {
-                            let tap = tapBase + ic &* 3136
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<128 {
+                    let tap = tapBase + ic &* 3136
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -2314,24 +2299,17 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 2560
             let kernel = w + kernelOffset
             let biasOffset: Int = 20_480 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 28, 523) {
                 let first: Int = min(group &* 6, 3130)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 56) &* 56 &+ (q0 % 56) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 56) &* 56 &+ (q1 % 56) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 56) &* 56 &+ (q2 % 56) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 56) &* 56 &+ (q3 % 56) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 56) &* 56 &+ (q4 % 56) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 56) &* 56 &+ (q5 % 56) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -2344,31 +2322,25 @@ extension Densenet121 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 56 &+ j &* 1 &+ firstChannel &* 3136
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 160 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<160 {
-                            let tap = tapBase + ic &* 3136
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<160 {
+                    let tap = tapBase + ic &* 3136
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -2428,24 +2400,17 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 3072
             let kernel = w + kernelOffset
             let biasOffset: Int = 24_576 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 28, 523) {
                 let first: Int = min(group &* 6, 3130)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 56) &* 56 &+ (q0 % 56) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 56) &* 56 &+ (q1 % 56) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 56) &* 56 &+ (q2 % 56) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 56) &* 56 &+ (q3 % 56) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 56) &* 56 &+ (q4 % 56) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 56) &* 56 &+ (q5 % 56) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -2458,31 +2423,25 @@ extension Densenet121 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 56 &+ j &* 1 &+ firstChannel &* 3136
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 192 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<192 {
-                            let tap = tapBase + ic &* 3136
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<192 {
+                    let tap = tapBase + ic &* 3136
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -2542,24 +2501,17 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 3584
             let kernel = w + kernelOffset
             let biasOffset: Int = 28_672 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 18, 523) {
                 let first: Int = min(group &* 6, 3130)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 56) &* 56 &+ (q0 % 56) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 56) &* 56 &+ (q1 % 56) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 56) &* 56 &+ (q2 % 56) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 56) &* 56 &+ (q3 % 56) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 56) &* 56 &+ (q4 % 56) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 56) &* 56 &+ (q5 % 56) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -2572,31 +2524,25 @@ extension Densenet121 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 56 &+ j &* 1 &+ firstChannel &* 3136
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 224 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<224 {
-                            let tap = tapBase + ic &* 3136
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<224 {
+                    let tap = tapBase + ic &* 3136
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -2656,24 +2602,17 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 32_768 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 18, 523) {
                 let first: Int = min(group &* 6, 3130)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 56) &* 56 &+ (q0 % 56) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 56) &* 56 &+ (q1 % 56) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 56) &* 56 &+ (q2 % 56) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 56) &* 56 &+ (q3 % 56) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 56) &* 56 &+ (q4 % 56) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 56) &* 56 &+ (q5 % 56) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -2686,31 +2625,25 @@ extension Densenet121 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 56 &+ j &* 1 &+ firstChannel &* 3136
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 256 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<256 {
-                            let tap = tapBase + ic &* 3136
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<256 {
+                    let tap = tapBase + ic &* 3136
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -2802,24 +2735,17 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 2048
             let kernel = w + kernelOffset
             let biasOffset: Int = 16_384 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 42, 131) {
                 let first: Int = min(group &* 6, 778)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 28) &* 28 &+ (q0 % 28) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 28 &+ (q1 % 28) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 28 &+ (q2 % 28) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 28 &+ (q3 % 28) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 28 &+ (q4 % 28) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 28 &+ (q5 % 28) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -2832,31 +2758,25 @@ extension Densenet121 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 128 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<128 {
-                            let tap = tapBase + ic &* 784
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<128 {
+                    let tap = tapBase + ic &* 784
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -2909,38 +2829,38 @@ extension Densenet121 {
                     let targetOffset: Int = ic &* 224 &+ r &* 16
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 16, by: 8) {
-                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
+                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = UnsafeRawPointer(window + (34 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b1 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a1 = Self.load16(window + (34 &+ 2 &* tx))
+                        let b1 = Self.load16(window + (36 &+ 2 &* tx))
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = UnsafeRawPointer(window + (68 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b2 = UnsafeRawPointer(window + (70 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a2 = Self.load16(window + (68 &+ 2 &* tx))
+                        let b2 = Self.load16(window + (70 &+ 2 &* tx))
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = UnsafeRawPointer(window + (102 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b3 = UnsafeRawPointer(window + (104 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a3 = Self.load16(window + (102 &+ 2 &* tx))
+                        let b3 = Self.load16(window + (104 &+ 2 &* tx))
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (28_672 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (57_344 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (86_016 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (114_688 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (143_360 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (172_032 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (200_704 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (229_376 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (258_048 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (286_720 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (315_392 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (344_064 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (372_736 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (401_408 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (430_080 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
+                        Self.store(t0_1 + t0_2, to: target + (28_672 &+ tx))
+                        Self.store(t0_2 - t0_1, to: target + (57_344 &+ tx))
+                        Self.store(t0_1 - t0_3, to: target + (86_016 &+ tx))
+                        Self.store(t1_0 - t1_2, to: target + (114_688 &+ tx))
+                        Self.store(t1_1 + t1_2, to: target + (143_360 &+ tx))
+                        Self.store(t1_2 - t1_1, to: target + (172_032 &+ tx))
+                        Self.store(t1_1 - t1_3, to: target + (200_704 &+ tx))
+                        Self.store(t2_0 - t2_2, to: target + (229_376 &+ tx))
+                        Self.store(t2_1 + t2_2, to: target + (258_048 &+ tx))
+                        Self.store(t2_2 - t2_1, to: target + (286_720 &+ tx))
+                        Self.store(t2_1 - t2_3, to: target + (315_392 &+ tx))
+                        Self.store(t3_0 - t3_2, to: target + (344_064 &+ tx))
+                        Self.store(t3_1 + t3_2, to: target + (372_736 &+ tx))
+                        Self.store(t3_2 - t3_1, to: target + (401_408 &+ tx))
+                        Self.store(t3_1 - t3_3, to: target + (430_080 &+ tx))
                     }
                 }
             }
@@ -2953,20 +2873,21 @@ extension Densenet121 {
                 for block in blocks {
                     let kernelOffset: Int = (value &* 2 &+ block) &* 2048
                     let kernel = w + kernelOffset
+                    let productBlock = products + (value &* 32 &+ block &* 16)
                     for group in 0..<(tiles &+ 5) / 6 {
                         let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first &+ 0
-                        let o0: Int = (q0 / 14) &* 16 &+ q0 % 14
+                        let q0: Int = first
+                        let o0: Int = q0 &+ (q0 / 14) &* 2
                         let q1: Int = first &+ 1
-                        let o1: Int = (q1 / 14) &* 16 &+ q1 % 14
+                        let o1: Int = q1 &+ (q1 / 14) &* 2
                         let q2: Int = first &+ 2
-                        let o2: Int = (q2 / 14) &* 16 &+ q2 % 14
+                        let o2: Int = q2 &+ (q2 / 14) &* 2
                         let q3: Int = first &+ 3
-                        let o3: Int = (q3 / 14) &* 16 &+ q3 % 14
+                        let o3: Int = q3 &+ (q3 / 14) &* 2
                         let q4: Int = first &+ 4
-                        let o4: Int = (q4 / 14) &* 16 &+ q4 % 14
+                        let o4: Int = q4 &+ (q4 / 14) &* 2
                         let q5: Int = first &+ 5
-                        let o5: Int = (q5 / 14) &* 16 &+ q5 % 14
+                        let o5: Int = q5 &+ (q5 / 14) &* 2
                         var a0_0 = SIMD8<Float>()
                         var a0_1 = SIMD8<Float>()
                         var a0_2 = SIMD8<Float>()
@@ -2982,8 +2903,8 @@ extension Densenet121 {
                         for ic in 0..<128 {
                             let tap = source + ic &* 224
                             let k = kernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -2997,24 +2918,24 @@ extension Densenet121 {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                        let productOffset0: Int = (q0 &* 16 &+ value) &* 32 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
-                        let productOffset1: Int = (q1 &* 16 &+ value) &* 32 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
-                        let productOffset2: Int = (q2 &* 16 &+ value) &* 32 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
-                        let productOffset3: Int = (q3 &* 16 &+ value) &* 32 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
-                        let productOffset4: Int = (q4 &* 16 &+ value) &* 32 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
-                        let productOffset5: Int = (q5 &* 16 &+ value) &* 32 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                        let product0 = productBlock + q0 &* 512
+                        Self.store(a0_0, to: product0)
+                        Self.store(a1_0, to: product0 + 8)
+                        let product1 = productBlock + q1 &* 512
+                        Self.store(a0_1, to: product1)
+                        Self.store(a1_1, to: product1 + 8)
+                        let product2 = productBlock + q2 &* 512
+                        Self.store(a0_2, to: product2)
+                        Self.store(a1_2, to: product2 + 8)
+                        let product3 = productBlock + q3 &* 512
+                        Self.store(a0_3, to: product3)
+                        Self.store(a1_3, to: product3 + 8)
+                        let product4 = productBlock + q4 &* 512
+                        Self.store(a0_4, to: product4)
+                        Self.store(a1_4, to: product4 + 8)
+                        let product5 = productBlock + q5 &* 512
+                        Self.store(a0_5, to: product5)
+                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
             }
@@ -3024,26 +2945,26 @@ extension Densenet121 {
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
             let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
             for f in filterVectors {
-                let bias = UnsafeRawPointer(w + (65_536 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                let bias = Self.load8(w + (65_536 &+ f &* 8))
                 for q in 0..<tiles {
                     let productOffset: Int = q &* 512 &+ f &* 8
                     let m = products + productOffset
-                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_1 = UnsafeRawPointer(m + 32).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_2 = UnsafeRawPointer(m + 64).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_3 = UnsafeRawPointer(m + 96).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_0 = UnsafeRawPointer(m + 128).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_1 = UnsafeRawPointer(m + 160).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_2 = UnsafeRawPointer(m + 192).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_3 = UnsafeRawPointer(m + 224).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_0 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_1 = UnsafeRawPointer(m + 288).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_2 = UnsafeRawPointer(m + 320).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_3 = UnsafeRawPointer(m + 352).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_0 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_1 = UnsafeRawPointer(m + 416).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_2 = UnsafeRawPointer(m + 448).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_3 = UnsafeRawPointer(m + 480).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_0 = Self.load8(m + 0)
+                    let m0_1 = Self.load8(m + 32)
+                    let m0_2 = Self.load8(m + 64)
+                    let m0_3 = Self.load8(m + 96)
+                    let m1_0 = Self.load8(m + 128)
+                    let m1_1 = Self.load8(m + 160)
+                    let m1_2 = Self.load8(m + 192)
+                    let m1_3 = Self.load8(m + 224)
+                    let m2_0 = Self.load8(m + 256)
+                    let m2_1 = Self.load8(m + 288)
+                    let m2_2 = Self.load8(m + 320)
+                    let m2_3 = Self.load8(m + 352)
+                    let m3_0 = Self.load8(m + 384)
+                    let m3_1 = Self.load8(m + 416)
+                    let m3_2 = Self.load8(m + 448)
+                    let m3_3 = Self.load8(m + 480)
                     let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
                     let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
                     let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
@@ -3113,24 +3034,17 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 2560
             let kernel = w + kernelOffset
             let biasOffset: Int = 20_480 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 32, 131) {
                 let first: Int = min(group &* 6, 778)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 28) &* 28 &+ (q0 % 28) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 28 &+ (q1 % 28) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 28 &+ (q2 % 28) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 28 &+ (q3 % 28) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 28 &+ (q4 % 28) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 28 &+ (q5 % 28) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -3143,31 +3057,25 @@ extension Densenet121 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 160 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<160 {
-                            let tap = tapBase + ic &* 784
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<160 {
+                    let tap = tapBase + ic &* 784
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -3227,24 +3135,17 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 3072
             let kernel = w + kernelOffset
             let biasOffset: Int = 24_576 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 28, 131) {
                 let first: Int = min(group &* 6, 778)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 28) &* 28 &+ (q0 % 28) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 28 &+ (q1 % 28) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 28 &+ (q2 % 28) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 28 &+ (q3 % 28) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 28 &+ (q4 % 28) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 28 &+ (q5 % 28) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -3257,31 +3158,25 @@ extension Densenet121 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 192 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<192 {
-                            let tap = tapBase + ic &* 784
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<192 {
+                    let tap = tapBase + ic &* 784
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -3341,24 +3236,17 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 3584
             let kernel = w + kernelOffset
             let biasOffset: Int = 28_672 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 23, 131) {
                 let first: Int = min(group &* 6, 778)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 28) &* 28 &+ (q0 % 28) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 28 &+ (q1 % 28) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 28 &+ (q2 % 28) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 28 &+ (q3 % 28) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 28 &+ (q4 % 28) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 28 &+ (q5 % 28) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -3371,31 +3259,25 @@ extension Densenet121 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 224 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<224 {
-                            let tap = tapBase + ic &* 784
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<224 {
+                    let tap = tapBase + ic &* 784
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -3455,24 +3337,17 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 32_768 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 18, 131) {
                 let first: Int = min(group &* 6, 778)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 28) &* 28 &+ (q0 % 28) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 28 &+ (q1 % 28) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 28 &+ (q2 % 28) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 28 &+ (q3 % 28) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 28 &+ (q4 % 28) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 28 &+ (q5 % 28) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -3485,31 +3360,25 @@ extension Densenet121 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 256 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<256 {
-                            let tap = tapBase + ic &* 784
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<256 {
+                    let tap = tapBase + ic &* 784
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -3569,24 +3438,17 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 4608
             let kernel = w + kernelOffset
             let biasOffset: Int = 36_864 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 18, 131) {
                 let first: Int = min(group &* 6, 778)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 28) &* 28 &+ (q0 % 28) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 28 &+ (q1 % 28) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 28 &+ (q2 % 28) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 28 &+ (q3 % 28) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 28 &+ (q4 % 28) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 28 &+ (q5 % 28) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -3599,31 +3461,25 @@ extension Densenet121 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 288 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<288 {
-                            let tap = tapBase + ic &* 784
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<288 {
+                    let tap = tapBase + ic &* 784
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -3683,24 +3539,17 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 5120
             let kernel = w + kernelOffset
             let biasOffset: Int = 40_960 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 14, 131) {
                 let first: Int = min(group &* 6, 778)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 28) &* 28 &+ (q0 % 28) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 28 &+ (q1 % 28) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 28 &+ (q2 % 28) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 28 &+ (q3 % 28) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 28 &+ (q4 % 28) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 28 &+ (q5 % 28) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -3713,31 +3562,25 @@ extension Densenet121 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 320 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<320 {
-                            let tap = tapBase + ic &* 784
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<320 {
+                    let tap = tapBase + ic &* 784
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -3797,24 +3640,17 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 5632
             let kernel = w + kernelOffset
             let biasOffset: Int = 45_056 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 14, 131) {
                 let first: Int = min(group &* 6, 778)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 28) &* 28 &+ (q0 % 28) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 28 &+ (q1 % 28) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 28 &+ (q2 % 28) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 28 &+ (q3 % 28) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 28 &+ (q4 % 28) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 28 &+ (q5 % 28) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -3827,31 +3663,25 @@ extension Densenet121 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 352 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<352 {
-                            let tap = tapBase + ic &* 784
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<352 {
+                    let tap = tapBase + ic &* 784
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -3911,24 +3741,17 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 6144
             let kernel = w + kernelOffset
             let biasOffset: Int = 49_152 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 14, 131) {
                 let first: Int = min(group &* 6, 778)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 28) &* 28 &+ (q0 % 28) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 28 &+ (q1 % 28) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 28 &+ (q2 % 28) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 28 &+ (q3 % 28) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 28 &+ (q4 % 28) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 28 &+ (q5 % 28) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -3941,31 +3764,25 @@ extension Densenet121 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 384 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<384 {
-                            let tap = tapBase + ic &* 784
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<384 {
+                    let tap = tapBase + ic &* 784
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -4025,24 +3842,17 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 6656
             let kernel = w + kernelOffset
             let biasOffset: Int = 53_248 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 9, 131) {
                 let first: Int = min(group &* 6, 778)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 28) &* 28 &+ (q0 % 28) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 28 &+ (q1 % 28) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 28 &+ (q2 % 28) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 28 &+ (q3 % 28) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 28 &+ (q4 % 28) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 28 &+ (q5 % 28) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -4055,31 +3865,25 @@ extension Densenet121 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 416 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<416 {
-                            let tap = tapBase + ic &* 784
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<416 {
+                    let tap = tapBase + ic &* 784
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -4139,24 +3943,17 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 7168
             let kernel = w + kernelOffset
             let biasOffset: Int = 57_344 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 9, 131) {
                 let first: Int = min(group &* 6, 778)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 28) &* 28 &+ (q0 % 28) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 28 &+ (q1 % 28) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 28 &+ (q2 % 28) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 28 &+ (q3 % 28) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 28 &+ (q4 % 28) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 28 &+ (q5 % 28) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -4169,31 +3966,25 @@ extension Densenet121 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 448 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<448 {
-                            let tap = tapBase + ic &* 784
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<448 {
+                    let tap = tapBase + ic &* 784
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -4253,24 +4044,17 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 7680
             let kernel = w + kernelOffset
             let biasOffset: Int = 61_440 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 9, 131) {
                 let first: Int = min(group &* 6, 778)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 28) &* 28 &+ (q0 % 28) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 28 &+ (q1 % 28) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 28 &+ (q2 % 28) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 28 &+ (q3 % 28) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 28 &+ (q4 % 28) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 28 &+ (q5 % 28) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -4283,31 +4067,25 @@ extension Densenet121 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 480 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<480 {
-                            let tap = tapBase + ic &* 784
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<480 {
+                    let tap = tapBase + ic &* 784
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -4367,24 +4145,17 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
             let biasOffset: Int = 131_072 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 9, 131) {
                 let first: Int = min(group &* 6, 778)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 28) &* 28 &+ (q0 % 28) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 28 &+ (q1 % 28) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 28 &+ (q2 % 28) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 28 &+ (q3 % 28) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 28 &+ (q4 % 28) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 28 &+ (q5 % 28) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -4397,31 +4168,25 @@ extension Densenet121 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 512 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<512 {
-                            let tap = tapBase + ic &* 784
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<512 {
+                    let tap = tapBase + ic &* 784
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -4513,24 +4278,18 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 32_768 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 256, by: 64) {
                 for group in band..<min(band &+ 21, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -4543,31 +4302,25 @@ extension Densenet121 {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 256 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 196
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 196
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 196
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -4624,38 +4377,38 @@ extension Densenet121 {
                     let targetOffset: Int = ic &* 56 &+ r &* 8
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 8, by: 8) {
-                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
+                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = UnsafeRawPointer(window + (18 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b1 = UnsafeRawPointer(window + (20 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a1 = Self.load16(window + (18 &+ 2 &* tx))
+                        let b1 = Self.load16(window + (20 &+ 2 &* tx))
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b2 = UnsafeRawPointer(window + (38 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a2 = Self.load16(window + (36 &+ 2 &* tx))
+                        let b2 = Self.load16(window + (38 &+ 2 &* tx))
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = UnsafeRawPointer(window + (54 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b3 = UnsafeRawPointer(window + (56 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a3 = Self.load16(window + (54 &+ 2 &* tx))
+                        let b3 = Self.load16(window + (56 &+ 2 &* tx))
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (7168 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (14_336 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (21_504 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (28_672 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (35_840 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (43_008 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (50_176 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (57_344 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (64_512 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (71_680 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (78_848 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (86_016 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (93_184 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (100_352 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (107_520 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
+                        Self.store(t0_1 + t0_2, to: target + (7168 &+ tx))
+                        Self.store(t0_2 - t0_1, to: target + (14_336 &+ tx))
+                        Self.store(t0_1 - t0_3, to: target + (21_504 &+ tx))
+                        Self.store(t1_0 - t1_2, to: target + (28_672 &+ tx))
+                        Self.store(t1_1 + t1_2, to: target + (35_840 &+ tx))
+                        Self.store(t1_2 - t1_1, to: target + (43_008 &+ tx))
+                        Self.store(t1_1 - t1_3, to: target + (50_176 &+ tx))
+                        Self.store(t2_0 - t2_2, to: target + (57_344 &+ tx))
+                        Self.store(t2_1 + t2_2, to: target + (64_512 &+ tx))
+                        Self.store(t2_2 - t2_1, to: target + (71_680 &+ tx))
+                        Self.store(t2_1 - t2_3, to: target + (78_848 &+ tx))
+                        Self.store(t3_0 - t3_2, to: target + (86_016 &+ tx))
+                        Self.store(t3_1 + t3_2, to: target + (93_184 &+ tx))
+                        Self.store(t3_2 - t3_1, to: target + (100_352 &+ tx))
+                        Self.store(t3_1 - t3_3, to: target + (107_520 &+ tx))
                     }
                 }
             }
@@ -4668,20 +4421,21 @@ extension Densenet121 {
                 for block in blocks {
                     let kernelOffset: Int = (value &* 2 &+ block) &* 2048
                     let kernel = w + kernelOffset
+                    let productBlock = products + (value &* 32 &+ block &* 16)
                     for group in 0..<(tiles &+ 5) / 6 {
                         let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first &+ 0
-                        let o0: Int = (q0 / 7) &* 8 &+ q0 % 7
+                        let q0: Int = first
+                        let o0: Int = q0 &+ (q0 / 7) &* 1
                         let q1: Int = first &+ 1
-                        let o1: Int = (q1 / 7) &* 8 &+ q1 % 7
+                        let o1: Int = q1 &+ (q1 / 7) &* 1
                         let q2: Int = first &+ 2
-                        let o2: Int = (q2 / 7) &* 8 &+ q2 % 7
+                        let o2: Int = q2 &+ (q2 / 7) &* 1
                         let q3: Int = first &+ 3
-                        let o3: Int = (q3 / 7) &* 8 &+ q3 % 7
+                        let o3: Int = q3 &+ (q3 / 7) &* 1
                         let q4: Int = first &+ 4
-                        let o4: Int = (q4 / 7) &* 8 &+ q4 % 7
+                        let o4: Int = q4 &+ (q4 / 7) &* 1
                         let q5: Int = first &+ 5
-                        let o5: Int = (q5 / 7) &* 8 &+ q5 % 7
+                        let o5: Int = q5 &+ (q5 / 7) &* 1
                         var a0_0 = SIMD8<Float>()
                         var a0_1 = SIMD8<Float>()
                         var a0_2 = SIMD8<Float>()
@@ -4697,8 +4451,8 @@ extension Densenet121 {
                         for ic in 0..<128 {
                             let tap = source + ic &* 56
                             let k = kernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -4712,24 +4466,24 @@ extension Densenet121 {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                        let productOffset0: Int = (q0 &* 16 &+ value) &* 32 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
-                        let productOffset1: Int = (q1 &* 16 &+ value) &* 32 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
-                        let productOffset2: Int = (q2 &* 16 &+ value) &* 32 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
-                        let productOffset3: Int = (q3 &* 16 &+ value) &* 32 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
-                        let productOffset4: Int = (q4 &* 16 &+ value) &* 32 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
-                        let productOffset5: Int = (q5 &* 16 &+ value) &* 32 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                        let product0 = productBlock + q0 &* 512
+                        Self.store(a0_0, to: product0)
+                        Self.store(a1_0, to: product0 + 8)
+                        let product1 = productBlock + q1 &* 512
+                        Self.store(a0_1, to: product1)
+                        Self.store(a1_1, to: product1 + 8)
+                        let product2 = productBlock + q2 &* 512
+                        Self.store(a0_2, to: product2)
+                        Self.store(a1_2, to: product2 + 8)
+                        let product3 = productBlock + q3 &* 512
+                        Self.store(a0_3, to: product3)
+                        Self.store(a1_3, to: product3 + 8)
+                        let product4 = productBlock + q4 &* 512
+                        Self.store(a0_4, to: product4)
+                        Self.store(a1_4, to: product4 + 8)
+                        let product5 = productBlock + q5 &* 512
+                        Self.store(a0_5, to: product5)
+                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
             }
@@ -4739,26 +4493,26 @@ extension Densenet121 {
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
             let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
             for f in filterVectors {
-                let bias = UnsafeRawPointer(w + (65_536 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                let bias = Self.load8(w + (65_536 &+ f &* 8))
                 for q in 0..<tiles {
                     let productOffset: Int = q &* 512 &+ f &* 8
                     let m = products + productOffset
-                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_1 = UnsafeRawPointer(m + 32).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_2 = UnsafeRawPointer(m + 64).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_3 = UnsafeRawPointer(m + 96).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_0 = UnsafeRawPointer(m + 128).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_1 = UnsafeRawPointer(m + 160).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_2 = UnsafeRawPointer(m + 192).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_3 = UnsafeRawPointer(m + 224).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_0 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_1 = UnsafeRawPointer(m + 288).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_2 = UnsafeRawPointer(m + 320).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_3 = UnsafeRawPointer(m + 352).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_0 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_1 = UnsafeRawPointer(m + 416).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_2 = UnsafeRawPointer(m + 448).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_3 = UnsafeRawPointer(m + 480).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_0 = Self.load8(m + 0)
+                    let m0_1 = Self.load8(m + 32)
+                    let m0_2 = Self.load8(m + 64)
+                    let m0_3 = Self.load8(m + 96)
+                    let m1_0 = Self.load8(m + 128)
+                    let m1_1 = Self.load8(m + 160)
+                    let m1_2 = Self.load8(m + 192)
+                    let m1_3 = Self.load8(m + 224)
+                    let m2_0 = Self.load8(m + 256)
+                    let m2_1 = Self.load8(m + 288)
+                    let m2_2 = Self.load8(m + 320)
+                    let m2_3 = Self.load8(m + 352)
+                    let m3_0 = Self.load8(m + 384)
+                    let m3_1 = Self.load8(m + 416)
+                    let m3_2 = Self.load8(m + 448)
+                    let m3_3 = Self.load8(m + 480)
                     let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
                     let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
                     let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
@@ -4828,24 +4582,17 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 4608
             let kernel = w + kernelOffset
             let biasOffset: Int = 36_864 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 18, 33) {
                 let first: Int = min(group &* 6, 190)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -4858,31 +4605,25 @@ extension Densenet121 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 288 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<288 {
-                            let tap = tapBase + ic &* 196
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<288 {
+                    let tap = tapBase + ic &* 196
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -4942,24 +4683,18 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 5120
             let kernel = w + kernelOffset
             let biasOffset: Int = 40_960 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 320, by: 64) {
                 for group in band..<min(band &+ 16, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -4972,31 +4707,25 @@ extension Densenet121 {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 320 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 196
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 196
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 196
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -5060,24 +4789,17 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 5632
             let kernel = w + kernelOffset
             let biasOffset: Int = 45_056 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 14, 33) {
                 let first: Int = min(group &* 6, 190)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -5090,31 +4812,25 @@ extension Densenet121 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 352 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<352 {
-                            let tap = tapBase + ic &* 196
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<352 {
+                    let tap = tapBase + ic &* 196
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -5174,24 +4890,18 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 6144
             let kernel = w + kernelOffset
             let biasOffset: Int = 49_152 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 384, by: 64) {
                 for group in band..<min(band &+ 14, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -5204,31 +4914,25 @@ extension Densenet121 {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 384 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 196
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 196
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 196
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -5292,24 +4996,17 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 6656
             let kernel = w + kernelOffset
             let biasOffset: Int = 53_248 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 11, 33) {
                 let first: Int = min(group &* 6, 190)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -5322,31 +5019,25 @@ extension Densenet121 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 416 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<416 {
-                            let tap = tapBase + ic &* 196
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<416 {
+                    let tap = tapBase + ic &* 196
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -5406,24 +5097,18 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 7168
             let kernel = w + kernelOffset
             let biasOffset: Int = 57_344 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 448, by: 64) {
                 for group in band..<min(band &+ 11, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -5436,31 +5121,25 @@ extension Densenet121 {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 448 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 196
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 196
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 196
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -5524,24 +5203,17 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 7680
             let kernel = w + kernelOffset
             let biasOffset: Int = 61_440 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 9, 33) {
                 let first: Int = min(group &* 6, 190)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -5554,31 +5226,25 @@ extension Densenet121 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 480 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<480 {
-                            let tap = tapBase + ic &* 196
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<480 {
+                    let tap = tapBase + ic &* 196
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -5638,24 +5304,18 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
             let biasOffset: Int = 65_536 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 512, by: 64) {
                 for group in band..<min(band &+ 9, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -5668,31 +5328,25 @@ extension Densenet121 {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 512 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 196
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 196
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 196
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -5756,24 +5410,17 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 8704
             let kernel = w + kernelOffset
             let biasOffset: Int = 69_632 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 9, 33) {
                 let first: Int = min(group &* 6, 190)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -5786,31 +5433,25 @@ extension Densenet121 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 544 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<544 {
-                            let tap = tapBase + ic &* 196
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<544 {
+                    let tap = tapBase + ic &* 196
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -5870,24 +5511,18 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 9216
             let kernel = w + kernelOffset
             let biasOffset: Int = 73_728 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 576, by: 64) {
                 for group in band..<min(band &+ 9, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -5900,31 +5535,25 @@ extension Densenet121 {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 576 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 196
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 196
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 196
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -5988,24 +5617,17 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 9728
             let kernel = w + kernelOffset
             let biasOffset: Int = 77_824 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 7, 33) {
                 let first: Int = min(group &* 6, 190)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -6018,31 +5640,25 @@ extension Densenet121 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 608 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<608 {
-                            let tap = tapBase + ic &* 196
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<608 {
+                    let tap = tapBase + ic &* 196
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -6102,24 +5718,18 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 10_240
             let kernel = w + kernelOffset
             let biasOffset: Int = 81_920 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 640, by: 64) {
                 for group in band..<min(band &+ 7, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -6132,31 +5742,25 @@ extension Densenet121 {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 640 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 196
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 196
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 196
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -6220,24 +5824,17 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 10_752
             let kernel = w + kernelOffset
             let biasOffset: Int = 86_016 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 7, 33) {
                 let first: Int = min(group &* 6, 190)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -6250,31 +5847,25 @@ extension Densenet121 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 672 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<672 {
-                            let tap = tapBase + ic &* 196
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<672 {
+                    let tap = tapBase + ic &* 196
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -6334,24 +5925,18 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 11_264
             let kernel = w + kernelOffset
             let biasOffset: Int = 90_112 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 704, by: 64) {
                 for group in band..<min(band &+ 7, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -6364,31 +5949,25 @@ extension Densenet121 {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 704 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 196
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 196
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 196
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -6452,24 +6031,17 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 11_776
             let kernel = w + kernelOffset
             let biasOffset: Int = 94_208 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 7, 33) {
                 let first: Int = min(group &* 6, 190)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -6482,31 +6054,25 @@ extension Densenet121 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 736 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<736 {
-                            let tap = tapBase + ic &* 196
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<736 {
+                    let tap = tapBase + ic &* 196
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -6566,24 +6132,18 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 12_288
             let kernel = w + kernelOffset
             let biasOffset: Int = 98_304 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 768, by: 64) {
                 for group in band..<min(band &+ 7, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -6596,31 +6156,25 @@ extension Densenet121 {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 768 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 196
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 196
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 196
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -6684,24 +6238,17 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 12_800
             let kernel = w + kernelOffset
             let biasOffset: Int = 102_400 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 4, 33) {
                 let first: Int = min(group &* 6, 190)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -6714,31 +6261,25 @@ extension Densenet121 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 800 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<800 {
-                            let tap = tapBase + ic &* 196
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<800 {
+                    let tap = tapBase + ic &* 196
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -6798,24 +6339,18 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 13_312
             let kernel = w + kernelOffset
             let biasOffset: Int = 106_496 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 832, by: 64) {
                 for group in band..<min(band &+ 4, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -6828,31 +6363,25 @@ extension Densenet121 {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 832 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 196
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 196
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 196
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -6916,24 +6445,17 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 13_824
             let kernel = w + kernelOffset
             let biasOffset: Int = 110_592 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 4, 33) {
                 let first: Int = min(group &* 6, 190)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -6946,31 +6468,25 @@ extension Densenet121 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 864 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<864 {
-                            let tap = tapBase + ic &* 196
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<864 {
+                    let tap = tapBase + ic &* 196
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -7030,24 +6546,18 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 14_336
             let kernel = w + kernelOffset
             let biasOffset: Int = 114_688 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 896, by: 64) {
                 for group in band..<min(band &+ 4, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -7060,31 +6570,25 @@ extension Densenet121 {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 896 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 196
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 196
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 196
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -7148,24 +6652,17 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 14_848
             let kernel = w + kernelOffset
             let biasOffset: Int = 118_784 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 4, 33) {
                 let first: Int = min(group &* 6, 190)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -7178,31 +6675,25 @@ extension Densenet121 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 928 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<928 {
-                            let tap = tapBase + ic &* 196
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<928 {
+                    let tap = tapBase + ic &* 196
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -7262,24 +6753,18 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 15_360
             let kernel = w + kernelOffset
             let biasOffset: Int = 122_880 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 960, by: 64) {
                 for group in band..<min(band &+ 4, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -7292,31 +6777,25 @@ extension Densenet121 {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 960 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 196
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 196
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 196
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -7380,24 +6859,17 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 15_872
             let kernel = w + kernelOffset
             let biasOffset: Int = 126_976 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 4, 33) {
                 let first: Int = min(group &* 6, 190)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -7410,31 +6882,25 @@ extension Densenet121 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 992 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<992 {
-                            let tap = tapBase + ic &* 196
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<992 {
+                    let tap = tapBase + ic &* 196
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -7494,24 +6960,18 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
             let biasOffset: Int = 524_288 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 1024, by: 64) {
                 for group in band..<min(band &+ 33, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -7524,31 +6984,25 @@ extension Densenet121 {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 1024 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 196
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 196
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 196
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -7644,24 +7098,18 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
             let biasOffset: Int = 65_536 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 512, by: 64) {
                 for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -7674,31 +7122,25 @@ extension Densenet121 {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 512 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 49
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 49
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 49
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -7755,38 +7197,38 @@ extension Densenet121 {
                     let targetOffset: Int = ic &* 32 &+ r &* 8
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 8, by: 8) {
-                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
+                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = UnsafeRawPointer(window + (18 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b1 = UnsafeRawPointer(window + (20 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a1 = Self.load16(window + (18 &+ 2 &* tx))
+                        let b1 = Self.load16(window + (20 &+ 2 &* tx))
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b2 = UnsafeRawPointer(window + (38 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a2 = Self.load16(window + (36 &+ 2 &* tx))
+                        let b2 = Self.load16(window + (38 &+ 2 &* tx))
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = UnsafeRawPointer(window + (54 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b3 = UnsafeRawPointer(window + (56 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a3 = Self.load16(window + (54 &+ 2 &* tx))
+                        let b3 = Self.load16(window + (56 &+ 2 &* tx))
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (4096 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (8192 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (12_288 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (16_384 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (20_480 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (24_576 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (28_672 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (32_768 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (36_864 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (40_960 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (45_056 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (49_152 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (53_248 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (57_344 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (61_440 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
+                        Self.store(t0_1 + t0_2, to: target + (4096 &+ tx))
+                        Self.store(t0_2 - t0_1, to: target + (8192 &+ tx))
+                        Self.store(t0_1 - t0_3, to: target + (12_288 &+ tx))
+                        Self.store(t1_0 - t1_2, to: target + (16_384 &+ tx))
+                        Self.store(t1_1 + t1_2, to: target + (20_480 &+ tx))
+                        Self.store(t1_2 - t1_1, to: target + (24_576 &+ tx))
+                        Self.store(t1_1 - t1_3, to: target + (28_672 &+ tx))
+                        Self.store(t2_0 - t2_2, to: target + (32_768 &+ tx))
+                        Self.store(t2_1 + t2_2, to: target + (36_864 &+ tx))
+                        Self.store(t2_2 - t2_1, to: target + (40_960 &+ tx))
+                        Self.store(t2_1 - t2_3, to: target + (45_056 &+ tx))
+                        Self.store(t3_0 - t3_2, to: target + (49_152 &+ tx))
+                        Self.store(t3_1 + t3_2, to: target + (53_248 &+ tx))
+                        Self.store(t3_2 - t3_1, to: target + (57_344 &+ tx))
+                        Self.store(t3_1 - t3_3, to: target + (61_440 &+ tx))
                     }
                 }
             }
@@ -7799,20 +7241,21 @@ extension Densenet121 {
                 for block in blocks {
                     let kernelOffset: Int = (value &* 2 &+ block) &* 2048
                     let kernel = w + kernelOffset
+                    let productBlock = products + (value &* 32 &+ block &* 16)
                     for group in 0..<(tiles &+ 5) / 6 {
                         let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first &+ 0
-                        let o0: Int = (q0 / 4) &* 8 &+ q0 % 4
+                        let q0: Int = first
+                        let o0: Int = q0 &+ (q0 / 4) &* 4
                         let q1: Int = first &+ 1
-                        let o1: Int = (q1 / 4) &* 8 &+ q1 % 4
+                        let o1: Int = q1 &+ (q1 / 4) &* 4
                         let q2: Int = first &+ 2
-                        let o2: Int = (q2 / 4) &* 8 &+ q2 % 4
+                        let o2: Int = q2 &+ (q2 / 4) &* 4
                         let q3: Int = first &+ 3
-                        let o3: Int = (q3 / 4) &* 8 &+ q3 % 4
+                        let o3: Int = q3 &+ (q3 / 4) &* 4
                         let q4: Int = first &+ 4
-                        let o4: Int = (q4 / 4) &* 8 &+ q4 % 4
+                        let o4: Int = q4 &+ (q4 / 4) &* 4
                         let q5: Int = first &+ 5
-                        let o5: Int = (q5 / 4) &* 8 &+ q5 % 4
+                        let o5: Int = q5 &+ (q5 / 4) &* 4
                         var a0_0 = SIMD8<Float>()
                         var a0_1 = SIMD8<Float>()
                         var a0_2 = SIMD8<Float>()
@@ -7828,8 +7271,8 @@ extension Densenet121 {
                         for ic in 0..<128 {
                             let tap = source + ic &* 32
                             let k = kernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -7843,24 +7286,24 @@ extension Densenet121 {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                        let productOffset0: Int = (q0 &* 16 &+ value) &* 32 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
-                        let productOffset1: Int = (q1 &* 16 &+ value) &* 32 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
-                        let productOffset2: Int = (q2 &* 16 &+ value) &* 32 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
-                        let productOffset3: Int = (q3 &* 16 &+ value) &* 32 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
-                        let productOffset4: Int = (q4 &* 16 &+ value) &* 32 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
-                        let productOffset5: Int = (q5 &* 16 &+ value) &* 32 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                        let product0 = productBlock + q0 &* 512
+                        Self.store(a0_0, to: product0)
+                        Self.store(a1_0, to: product0 + 8)
+                        let product1 = productBlock + q1 &* 512
+                        Self.store(a0_1, to: product1)
+                        Self.store(a1_1, to: product1 + 8)
+                        let product2 = productBlock + q2 &* 512
+                        Self.store(a0_2, to: product2)
+                        Self.store(a1_2, to: product2 + 8)
+                        let product3 = productBlock + q3 &* 512
+                        Self.store(a0_3, to: product3)
+                        Self.store(a1_3, to: product3 + 8)
+                        let product4 = productBlock + q4 &* 512
+                        Self.store(a0_4, to: product4)
+                        Self.store(a1_4, to: product4 + 8)
+                        let product5 = productBlock + q5 &* 512
+                        Self.store(a0_5, to: product5)
+                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
             }
@@ -7870,26 +7313,26 @@ extension Densenet121 {
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
             let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
             for f in filterVectors {
-                let bias = UnsafeRawPointer(w + (65_536 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                let bias = Self.load8(w + (65_536 &+ f &* 8))
                 for q in 0..<tiles {
                     let productOffset: Int = q &* 512 &+ f &* 8
                     let m = products + productOffset
-                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_1 = UnsafeRawPointer(m + 32).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_2 = UnsafeRawPointer(m + 64).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_3 = UnsafeRawPointer(m + 96).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_0 = UnsafeRawPointer(m + 128).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_1 = UnsafeRawPointer(m + 160).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_2 = UnsafeRawPointer(m + 192).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_3 = UnsafeRawPointer(m + 224).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_0 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_1 = UnsafeRawPointer(m + 288).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_2 = UnsafeRawPointer(m + 320).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_3 = UnsafeRawPointer(m + 352).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_0 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_1 = UnsafeRawPointer(m + 416).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_2 = UnsafeRawPointer(m + 448).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_3 = UnsafeRawPointer(m + 480).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_0 = Self.load8(m + 0)
+                    let m0_1 = Self.load8(m + 32)
+                    let m0_2 = Self.load8(m + 64)
+                    let m0_3 = Self.load8(m + 96)
+                    let m1_0 = Self.load8(m + 128)
+                    let m1_1 = Self.load8(m + 160)
+                    let m1_2 = Self.load8(m + 192)
+                    let m1_3 = Self.load8(m + 224)
+                    let m2_0 = Self.load8(m + 256)
+                    let m2_1 = Self.load8(m + 288)
+                    let m2_2 = Self.load8(m + 320)
+                    let m2_3 = Self.load8(m + 352)
+                    let m3_0 = Self.load8(m + 384)
+                    let m3_1 = Self.load8(m + 416)
+                    let m3_2 = Self.load8(m + 448)
+                    let m3_3 = Self.load8(m + 480)
                     let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
                     let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
                     let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
@@ -7959,24 +7402,17 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 8704
             let kernel = w + kernelOffset
             let biasOffset: Int = 69_632 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 9, 9) {
                 let first: Int = min(group &* 6, 43)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -7989,31 +7425,25 @@ extension Densenet121 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 544 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<544 {
-                            let tap = tapBase + ic &* 49
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<544 {
+                    let tap = tapBase + ic &* 49
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -8073,24 +7503,18 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 9216
             let kernel = w + kernelOffset
             let biasOffset: Int = 73_728 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 576, by: 64) {
                 for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -8103,31 +7527,25 @@ extension Densenet121 {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 576 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 49
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 49
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 49
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -8191,24 +7609,17 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 9728
             let kernel = w + kernelOffset
             let biasOffset: Int = 77_824 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 9, 9) {
                 let first: Int = min(group &* 6, 43)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -8221,31 +7632,25 @@ extension Densenet121 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 608 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<608 {
-                            let tap = tapBase + ic &* 49
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<608 {
+                    let tap = tapBase + ic &* 49
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -8305,24 +7710,18 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 10_240
             let kernel = w + kernelOffset
             let biasOffset: Int = 81_920 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 640, by: 64) {
                 for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -8335,31 +7734,25 @@ extension Densenet121 {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 640 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 49
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 49
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 49
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -8423,24 +7816,17 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 10_752
             let kernel = w + kernelOffset
             let biasOffset: Int = 86_016 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 9, 9) {
                 let first: Int = min(group &* 6, 43)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -8453,31 +7839,25 @@ extension Densenet121 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 672 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<672 {
-                            let tap = tapBase + ic &* 49
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<672 {
+                    let tap = tapBase + ic &* 49
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -8537,24 +7917,18 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 11_264
             let kernel = w + kernelOffset
             let biasOffset: Int = 90_112 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 704, by: 64) {
                 for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -8567,31 +7941,25 @@ extension Densenet121 {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 704 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 49
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 49
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 49
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -8655,24 +8023,17 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 11_776
             let kernel = w + kernelOffset
             let biasOffset: Int = 94_208 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 9, 9) {
                 let first: Int = min(group &* 6, 43)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -8685,31 +8046,25 @@ extension Densenet121 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 736 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<736 {
-                            let tap = tapBase + ic &* 49
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<736 {
+                    let tap = tapBase + ic &* 49
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -8769,24 +8124,18 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 12_288
             let kernel = w + kernelOffset
             let biasOffset: Int = 98_304 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 768, by: 64) {
                 for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -8799,31 +8148,25 @@ extension Densenet121 {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 768 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 49
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 49
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 49
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -8887,24 +8230,17 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 12_800
             let kernel = w + kernelOffset
             let biasOffset: Int = 102_400 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 9, 9) {
                 let first: Int = min(group &* 6, 43)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -8917,31 +8253,25 @@ extension Densenet121 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 800 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<800 {
-                            let tap = tapBase + ic &* 49
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<800 {
+                    let tap = tapBase + ic &* 49
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -9001,24 +8331,18 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 13_312
             let kernel = w + kernelOffset
             let biasOffset: Int = 106_496 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 832, by: 64) {
                 for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -9031,31 +8355,25 @@ extension Densenet121 {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 832 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 49
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 49
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 49
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -9119,24 +8437,17 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 13_824
             let kernel = w + kernelOffset
             let biasOffset: Int = 110_592 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 9, 9) {
                 let first: Int = min(group &* 6, 43)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -9149,31 +8460,25 @@ extension Densenet121 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 864 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<864 {
-                            let tap = tapBase + ic &* 49
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<864 {
+                    let tap = tapBase + ic &* 49
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -9233,24 +8538,18 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 14_336
             let kernel = w + kernelOffset
             let biasOffset: Int = 114_688 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 896, by: 64) {
                 for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -9263,31 +8562,25 @@ extension Densenet121 {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 896 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 49
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 49
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 49
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -9351,24 +8644,17 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 14_848
             let kernel = w + kernelOffset
             let biasOffset: Int = 118_784 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 9, 9) {
                 let first: Int = min(group &* 6, 43)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -9381,31 +8667,25 @@ extension Densenet121 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 928 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<928 {
-                            let tap = tapBase + ic &* 49
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<928 {
+                    let tap = tapBase + ic &* 49
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -9465,24 +8745,18 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 15_360
             let kernel = w + kernelOffset
             let biasOffset: Int = 122_880 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 960, by: 64) {
                 for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -9495,31 +8769,25 @@ extension Densenet121 {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 960 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 49
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 49
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 49
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -9583,24 +8851,17 @@ extension Densenet121 {
             let kernelOffset: Int = block &* 15_872
             let kernel = w + kernelOffset
             let biasOffset: Int = 126_976 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 9, 9) {
                 let first: Int = min(group &* 6, 43)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -9613,31 +8874,25 @@ extension Densenet121 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 992 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<992 {
-                            let tap = tapBase + ic &* 49
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<992 {
+                    let tap = tapBase + ic &* 49
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -9888,6 +9143,27 @@ extension Densenet121 {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
     }
 
+    /// Whole vectors to and from memory, in calls that type-check faster than the raw-pointer expressions.
+    @inline(__always)
+    static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    static func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+    }
+
+    @inline(__always)
+    static func store(_ v: SIMD8<Float>, to p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    static func store(_ v: SIMD16<Float>, to p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+    }
+
     /// An activation applied to sixteen values at once.
     @inline(__always)
     static func activate(_ v: SIMD16<Float>, _ f: (Float) -> Float) -> SIMD16<Float> {
@@ -10019,8 +9295,11 @@ extension Densenet121 {
         }
     }
 
+    // The loading helpers stay out of line: inlined into a large network's init, they took the optimiser seconds.
+
     /// Rearranges conv weights from (filters, channels, taps) to blocks of 32 filters, channel-major:
     /// (filters / 32, channels, taps, 32), so one load gives sixteen filters' weights for a channel and tap.
+    @inline(never)
     static func vectorFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int, taps: Int) {
         let plain = Array(p[offset..<(offset + filters * channels * taps)])
         for b in 0..<(filters / 32) {
@@ -10037,6 +9316,7 @@ extension Densenet121 {
     /// Transforms 3×3 conv weights (filters, channels, 3, 3) to Winograd F(2×2, 3×3)'s domain, U = G g Gᵀ with
     /// G = (1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1), stored (16 values, filters / 16, channels, 16): a product reads the
     /// sixteen filters of a block for one value and channel as two vectors. Computed in Double.
+    @inline(never)
     static func winogradFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int) {
         let plain = Array(p[offset..<(offset + filters * channels * 9)])
         let blocks = filters / 16
@@ -10070,6 +9350,7 @@ extension Densenet121 {
     /// Rearranges conv weights from (filters, channels, taps) to blocks of `block` filters, tap-major:
     /// (groups · blocks, taps, channels, block), zero filling each group's last block, so the inner loop reads the
     /// block's weights for one channel and tap from one place.
+    @inline(never)
     static func blockFilters(_ p: inout [Float], at offset: Int, filters: Int, groups: Int, channels: Int, taps: Int, block: Int) {
         let plain = Array(p[offset..<(offset + filters * channels * taps)])
         let perGroup = filters / groups, blocks = (perGroup + block - 1) / block
@@ -10088,6 +9369,29 @@ extension Densenet121 {
         }
     }
 
+    /// Rows of a metadata table: name, kind (which may hold single spaces), output shape, parameters. A table in
+    /// a string literal compiles in a fraction of the time an array literal of tuples takes the optimiser
+    /// (seconds for a large network).
+    static func layerTable(_ text: String) -> [(name: String, kind: String, outputShape: [Int], parameters: Int)] {
+        text.split(separator: "\n").map { line in
+            let fields = line.split(separator: " ")
+            let kind = fields[1..<(fields.count - 2)].joined(separator: " ")
+            return (String(fields[0]), kind, shape(fields[fields.count - 2]), Int(fields[fields.count - 1])!)
+        }
+    }
+
+    /// Rows of a table of tensor names and shapes.
+    static func tensorTable(_ text: String) -> [(name: String, shape: [Int])] {
+        text.split(separator: "\n").map { line in
+            let fields = line.split(separator: " ")
+            return (String(fields[0]), shape(fields[1]))
+        }
+    }
+
+    /// `64×3×7×7` as [64, 3, 7, 7]; `[]` as [].
+    static func shape(_ text: Substring) -> [Int] { text.split(separator: "×").compactMap { Int($0) } }
+
+    @inline(never)
     static func tensor(_ tensors: [String: [Float]], _ name: String, count: Int) throws -> [Float] {
         guard let values = tensors[name] else { throw WeightError("missing tensor '\(name)'") }
         guard values.count == count else {
@@ -10096,11 +9400,13 @@ extension Densenet121 {
         return values
     }
 
+    @inline(never)
     static func copy(_ tensors: [String: [Float]], _ name: String, into p: inout [Float], at offset: Int, count: Int) throws {
         let values = try tensor(tensors, name, count: count)
         for i in 0..<count { p[offset + i] = values[i] }
     }
 
+    @inline(never)
     static func copySlopes(_ tensors: [String: [Float]], _ name: String, into p: inout [Float], at offset: Int, channels: Int, perChannel: Bool) throws {
         let values = try tensor(tensors, name, count: perChannel ? channels : 1)
         for c in 0..<channels { p[offset + c] = values[perChannel ? c : 0] }
@@ -10108,6 +9414,7 @@ extension Densenet121 {
     }
 
     /// Scale and shift of an inference batch norm: γ / √(var + ε) and β − mean · scale.
+    @inline(never)
     static func batchNormFactors(_ tensors: [String: [Float]], _ name: String, epsilon: Double, channels: Int) throws -> (scale: [Float], shift: [Float]) {
         let gamma = try tensor(tensors, name + ".weight", count: channels), beta = try tensor(tensors, name + ".bias", count: channels)
         let mean = try tensor(tensors, name + ".running_mean", count: channels), variance = try tensor(tensors, name + ".running_var", count: channels)
@@ -10120,6 +9427,7 @@ extension Densenet121 {
         return (scale, shift)
     }
 
+    @inline(never)
     static func batchNormAffine(_ tensors: [String: [Float]], _ name: String, epsilon: Double, into p: inout [Float], scale: Int, shift: Int, channels: Int) throws {
         let factors = try batchNormFactors(tensors, name, epsilon: epsilon, channels: channels)
         for c in 0..<channels {
@@ -10129,6 +9437,7 @@ extension Densenet121 {
     }
 
     /// Folds a batch norm into the layer before it: each output channel's weights scaled, its bias scaled and shifted.
+    @inline(never)
     static func foldBatchNorm(_ tensors: [String: [Float]], _ name: String, epsilon: Double, into p: inout [Float], weight: Int, bias: Int, channels: Int, blocks: Int, blockStride: Int, channelStride: Int, run: Int) throws {
         let factors = try batchNormFactors(tensors, name, epsilon: epsilon, channels: channels)
         for c in 0..<channels {
@@ -10138,6 +9447,7 @@ extension Densenet121 {
     }
 
     /// The same for a transposed conv, whose weight is (in, out / groups, kh, kw).
+    @inline(never)
     static func foldBatchNormTransposed(_ tensors: [String: [Float]], _ name: String, epsilon: Double, into p: inout [Float], weight: Int, bias: Int, inChannels: Int, outPerGroup: Int, groups: Int, taps: Int) throws {
         let channels = outPerGroup * groups
         let factors = try batchNormFactors(tensors, name, epsilon: epsilon, channels: channels)

@@ -22,844 +22,844 @@ public struct EnetCamvid12: Sendable {
     static let inputCount = 786_432
     static let outputCount = 3_145_728
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
-    public static let layers: [(name: String, kind: String, outputShape: [Int], parameters: Int)] = [
-        ("initial.conv", "conv", [13, 256, 256], 364),
-        ("initial.pool", "max_pool", [3, 256, 256], 0),
-        ("initial.concat", "concat", [16, 256, 256], 0),
-        ("initial.bn", "batch_norm", [16, 256, 256], 32),
-        ("initial.prelu", "prelu", [16, 256, 256], 16),
-        ("bottleneck1_0.proj", "conv", [16, 128, 128], 1024),
-        ("bottleneck1_0.bn1", "batch_norm", [16, 128, 128], 32),
-        ("bottleneck1_0.prelu1", "prelu", [16, 128, 128], 16),
-        ("bottleneck1_0.conv", "conv", [16, 128, 128], 2320),
-        ("bottleneck1_0.bn2", "batch_norm", [16, 128, 128], 32),
-        ("bottleneck1_0.prelu2", "prelu", [16, 128, 128], 16),
-        ("bottleneck1_0.expand", "conv", [64, 128, 128], 1024),
-        ("bottleneck1_0.bn3", "batch_norm", [64, 128, 128], 128),
-        ("bottleneck1_0.dropout", "spatial_dropout", [64, 128, 128], 0),
-        ("bottleneck1_0.pool", "max_pool", [16, 128, 128], 0),
-        ("bottleneck1_0.channel_pad", "channel_pad", [64, 128, 128], 0),
-        ("bottleneck1_0.add", "add", [64, 128, 128], 0),
-        ("bottleneck1_0.prelu_out", "prelu", [64, 128, 128], 64),
-        ("bottleneck1_1.proj", "conv", [16, 128, 128], 1024),
-        ("bottleneck1_1.bn1", "batch_norm", [16, 128, 128], 32),
-        ("bottleneck1_1.prelu1", "prelu", [16, 128, 128], 16),
-        ("bottleneck1_1.conv", "conv", [16, 128, 128], 2320),
-        ("bottleneck1_1.bn2", "batch_norm", [16, 128, 128], 32),
-        ("bottleneck1_1.prelu2", "prelu", [16, 128, 128], 16),
-        ("bottleneck1_1.expand", "conv", [64, 128, 128], 1024),
-        ("bottleneck1_1.bn3", "batch_norm", [64, 128, 128], 128),
-        ("bottleneck1_1.dropout", "spatial_dropout", [64, 128, 128], 0),
-        ("bottleneck1_1.add", "add", [64, 128, 128], 0),
-        ("bottleneck1_1.prelu_out", "prelu", [64, 128, 128], 64),
-        ("bottleneck1_2.proj", "conv", [16, 128, 128], 1024),
-        ("bottleneck1_2.bn1", "batch_norm", [16, 128, 128], 32),
-        ("bottleneck1_2.prelu1", "prelu", [16, 128, 128], 16),
-        ("bottleneck1_2.conv", "conv", [16, 128, 128], 2320),
-        ("bottleneck1_2.bn2", "batch_norm", [16, 128, 128], 32),
-        ("bottleneck1_2.prelu2", "prelu", [16, 128, 128], 16),
-        ("bottleneck1_2.expand", "conv", [64, 128, 128], 1024),
-        ("bottleneck1_2.bn3", "batch_norm", [64, 128, 128], 128),
-        ("bottleneck1_2.dropout", "spatial_dropout", [64, 128, 128], 0),
-        ("bottleneck1_2.add", "add", [64, 128, 128], 0),
-        ("bottleneck1_2.prelu_out", "prelu", [64, 128, 128], 64),
-        ("bottleneck1_3.proj", "conv", [16, 128, 128], 1024),
-        ("bottleneck1_3.bn1", "batch_norm", [16, 128, 128], 32),
-        ("bottleneck1_3.prelu1", "prelu", [16, 128, 128], 16),
-        ("bottleneck1_3.conv", "conv", [16, 128, 128], 2320),
-        ("bottleneck1_3.bn2", "batch_norm", [16, 128, 128], 32),
-        ("bottleneck1_3.prelu2", "prelu", [16, 128, 128], 16),
-        ("bottleneck1_3.expand", "conv", [64, 128, 128], 1024),
-        ("bottleneck1_3.bn3", "batch_norm", [64, 128, 128], 128),
-        ("bottleneck1_3.dropout", "spatial_dropout", [64, 128, 128], 0),
-        ("bottleneck1_3.add", "add", [64, 128, 128], 0),
-        ("bottleneck1_3.prelu_out", "prelu", [64, 128, 128], 64),
-        ("bottleneck1_4.proj", "conv", [16, 128, 128], 1024),
-        ("bottleneck1_4.bn1", "batch_norm", [16, 128, 128], 32),
-        ("bottleneck1_4.prelu1", "prelu", [16, 128, 128], 16),
-        ("bottleneck1_4.conv", "conv", [16, 128, 128], 2320),
-        ("bottleneck1_4.bn2", "batch_norm", [16, 128, 128], 32),
-        ("bottleneck1_4.prelu2", "prelu", [16, 128, 128], 16),
-        ("bottleneck1_4.expand", "conv", [64, 128, 128], 1024),
-        ("bottleneck1_4.bn3", "batch_norm", [64, 128, 128], 128),
-        ("bottleneck1_4.dropout", "spatial_dropout", [64, 128, 128], 0),
-        ("bottleneck1_4.add", "add", [64, 128, 128], 0),
-        ("bottleneck1_4.prelu_out", "prelu", [64, 128, 128], 64),
-        ("bottleneck2_0.proj", "conv", [32, 64, 64], 8192),
-        ("bottleneck2_0.bn1", "batch_norm", [32, 64, 64], 64),
-        ("bottleneck2_0.prelu1", "prelu", [32, 64, 64], 32),
-        ("bottleneck2_0.conv", "conv", [32, 64, 64], 9248),
-        ("bottleneck2_0.bn2", "batch_norm", [32, 64, 64], 64),
-        ("bottleneck2_0.prelu2", "prelu", [32, 64, 64], 32),
-        ("bottleneck2_0.expand", "conv", [128, 64, 64], 4096),
-        ("bottleneck2_0.bn3", "batch_norm", [128, 64, 64], 256),
-        ("bottleneck2_0.dropout", "spatial_dropout", [128, 64, 64], 0),
-        ("bottleneck2_0.pool", "max_pool", [64, 64, 64], 0),
-        ("bottleneck2_0.channel_pad", "channel_pad", [128, 64, 64], 0),
-        ("bottleneck2_0.add", "add", [128, 64, 64], 0),
-        ("bottleneck2_0.prelu_out", "prelu", [128, 64, 64], 128),
-        ("bottleneck2_1.proj", "conv", [32, 64, 64], 4096),
-        ("bottleneck2_1.bn1", "batch_norm", [32, 64, 64], 64),
-        ("bottleneck2_1.prelu1", "prelu", [32, 64, 64], 32),
-        ("bottleneck2_1.conv", "conv", [32, 64, 64], 9248),
-        ("bottleneck2_1.bn2", "batch_norm", [32, 64, 64], 64),
-        ("bottleneck2_1.prelu2", "prelu", [32, 64, 64], 32),
-        ("bottleneck2_1.expand", "conv", [128, 64, 64], 4096),
-        ("bottleneck2_1.bn3", "batch_norm", [128, 64, 64], 256),
-        ("bottleneck2_1.dropout", "spatial_dropout", [128, 64, 64], 0),
-        ("bottleneck2_1.add", "add", [128, 64, 64], 0),
-        ("bottleneck2_1.prelu_out", "prelu", [128, 64, 64], 128),
-        ("bottleneck2_2.proj", "conv", [32, 64, 64], 4096),
-        ("bottleneck2_2.bn1", "batch_norm", [32, 64, 64], 64),
-        ("bottleneck2_2.prelu1", "prelu", [32, 64, 64], 32),
-        ("bottleneck2_2.conv", "conv", [32, 64, 64], 9248),
-        ("bottleneck2_2.bn2", "batch_norm", [32, 64, 64], 64),
-        ("bottleneck2_2.prelu2", "prelu", [32, 64, 64], 32),
-        ("bottleneck2_2.expand", "conv", [128, 64, 64], 4096),
-        ("bottleneck2_2.bn3", "batch_norm", [128, 64, 64], 256),
-        ("bottleneck2_2.dropout", "spatial_dropout", [128, 64, 64], 0),
-        ("bottleneck2_2.add", "add", [128, 64, 64], 0),
-        ("bottleneck2_2.prelu_out", "prelu", [128, 64, 64], 128),
-        ("bottleneck2_3.proj", "conv", [32, 64, 64], 4096),
-        ("bottleneck2_3.bn1", "batch_norm", [32, 64, 64], 64),
-        ("bottleneck2_3.prelu1", "prelu", [32, 64, 64], 32),
-        ("bottleneck2_3.conv.conv_1xk", "conv", [32, 64, 64], 5120),
-        ("bottleneck2_3.conv.conv_kx1", "conv", [32, 64, 64], 5152),
-        ("bottleneck2_3.bn2", "batch_norm", [32, 64, 64], 64),
-        ("bottleneck2_3.prelu2", "prelu", [32, 64, 64], 32),
-        ("bottleneck2_3.expand", "conv", [128, 64, 64], 4096),
-        ("bottleneck2_3.bn3", "batch_norm", [128, 64, 64], 256),
-        ("bottleneck2_3.dropout", "spatial_dropout", [128, 64, 64], 0),
-        ("bottleneck2_3.add", "add", [128, 64, 64], 0),
-        ("bottleneck2_3.prelu_out", "prelu", [128, 64, 64], 128),
-        ("bottleneck2_4.proj", "conv", [32, 64, 64], 4096),
-        ("bottleneck2_4.bn1", "batch_norm", [32, 64, 64], 64),
-        ("bottleneck2_4.prelu1", "prelu", [32, 64, 64], 32),
-        ("bottleneck2_4.conv", "conv", [32, 64, 64], 9248),
-        ("bottleneck2_4.bn2", "batch_norm", [32, 64, 64], 64),
-        ("bottleneck2_4.prelu2", "prelu", [32, 64, 64], 32),
-        ("bottleneck2_4.expand", "conv", [128, 64, 64], 4096),
-        ("bottleneck2_4.bn3", "batch_norm", [128, 64, 64], 256),
-        ("bottleneck2_4.dropout", "spatial_dropout", [128, 64, 64], 0),
-        ("bottleneck2_4.add", "add", [128, 64, 64], 0),
-        ("bottleneck2_4.prelu_out", "prelu", [128, 64, 64], 128),
-        ("bottleneck2_5.proj", "conv", [32, 64, 64], 4096),
-        ("bottleneck2_5.bn1", "batch_norm", [32, 64, 64], 64),
-        ("bottleneck2_5.prelu1", "prelu", [32, 64, 64], 32),
-        ("bottleneck2_5.conv", "conv", [32, 64, 64], 9248),
-        ("bottleneck2_5.bn2", "batch_norm", [32, 64, 64], 64),
-        ("bottleneck2_5.prelu2", "prelu", [32, 64, 64], 32),
-        ("bottleneck2_5.expand", "conv", [128, 64, 64], 4096),
-        ("bottleneck2_5.bn3", "batch_norm", [128, 64, 64], 256),
-        ("bottleneck2_5.dropout", "spatial_dropout", [128, 64, 64], 0),
-        ("bottleneck2_5.add", "add", [128, 64, 64], 0),
-        ("bottleneck2_5.prelu_out", "prelu", [128, 64, 64], 128),
-        ("bottleneck2_6.proj", "conv", [32, 64, 64], 4096),
-        ("bottleneck2_6.bn1", "batch_norm", [32, 64, 64], 64),
-        ("bottleneck2_6.prelu1", "prelu", [32, 64, 64], 32),
-        ("bottleneck2_6.conv", "conv", [32, 64, 64], 9248),
-        ("bottleneck2_6.bn2", "batch_norm", [32, 64, 64], 64),
-        ("bottleneck2_6.prelu2", "prelu", [32, 64, 64], 32),
-        ("bottleneck2_6.expand", "conv", [128, 64, 64], 4096),
-        ("bottleneck2_6.bn3", "batch_norm", [128, 64, 64], 256),
-        ("bottleneck2_6.dropout", "spatial_dropout", [128, 64, 64], 0),
-        ("bottleneck2_6.add", "add", [128, 64, 64], 0),
-        ("bottleneck2_6.prelu_out", "prelu", [128, 64, 64], 128),
-        ("bottleneck2_7.proj", "conv", [32, 64, 64], 4096),
-        ("bottleneck2_7.bn1", "batch_norm", [32, 64, 64], 64),
-        ("bottleneck2_7.prelu1", "prelu", [32, 64, 64], 32),
-        ("bottleneck2_7.conv.conv_1xk", "conv", [32, 64, 64], 5120),
-        ("bottleneck2_7.conv.conv_kx1", "conv", [32, 64, 64], 5152),
-        ("bottleneck2_7.bn2", "batch_norm", [32, 64, 64], 64),
-        ("bottleneck2_7.prelu2", "prelu", [32, 64, 64], 32),
-        ("bottleneck2_7.expand", "conv", [128, 64, 64], 4096),
-        ("bottleneck2_7.bn3", "batch_norm", [128, 64, 64], 256),
-        ("bottleneck2_7.dropout", "spatial_dropout", [128, 64, 64], 0),
-        ("bottleneck2_7.add", "add", [128, 64, 64], 0),
-        ("bottleneck2_7.prelu_out", "prelu", [128, 64, 64], 128),
-        ("bottleneck2_8.proj", "conv", [32, 64, 64], 4096),
-        ("bottleneck2_8.bn1", "batch_norm", [32, 64, 64], 64),
-        ("bottleneck2_8.prelu1", "prelu", [32, 64, 64], 32),
-        ("bottleneck2_8.conv", "conv", [32, 64, 64], 9248),
-        ("bottleneck2_8.bn2", "batch_norm", [32, 64, 64], 64),
-        ("bottleneck2_8.prelu2", "prelu", [32, 64, 64], 32),
-        ("bottleneck2_8.expand", "conv", [128, 64, 64], 4096),
-        ("bottleneck2_8.bn3", "batch_norm", [128, 64, 64], 256),
-        ("bottleneck2_8.dropout", "spatial_dropout", [128, 64, 64], 0),
-        ("bottleneck2_8.add", "add", [128, 64, 64], 0),
-        ("bottleneck2_8.prelu_out", "prelu", [128, 64, 64], 128),
-        ("bottleneck3_1.proj", "conv", [32, 64, 64], 4096),
-        ("bottleneck3_1.bn1", "batch_norm", [32, 64, 64], 64),
-        ("bottleneck3_1.prelu1", "prelu", [32, 64, 64], 32),
-        ("bottleneck3_1.conv", "conv", [32, 64, 64], 9248),
-        ("bottleneck3_1.bn2", "batch_norm", [32, 64, 64], 64),
-        ("bottleneck3_1.prelu2", "prelu", [32, 64, 64], 32),
-        ("bottleneck3_1.expand", "conv", [128, 64, 64], 4096),
-        ("bottleneck3_1.bn3", "batch_norm", [128, 64, 64], 256),
-        ("bottleneck3_1.dropout", "spatial_dropout", [128, 64, 64], 0),
-        ("bottleneck3_1.add", "add", [128, 64, 64], 0),
-        ("bottleneck3_1.prelu_out", "prelu", [128, 64, 64], 128),
-        ("bottleneck3_2.proj", "conv", [32, 64, 64], 4096),
-        ("bottleneck3_2.bn1", "batch_norm", [32, 64, 64], 64),
-        ("bottleneck3_2.prelu1", "prelu", [32, 64, 64], 32),
-        ("bottleneck3_2.conv", "conv", [32, 64, 64], 9248),
-        ("bottleneck3_2.bn2", "batch_norm", [32, 64, 64], 64),
-        ("bottleneck3_2.prelu2", "prelu", [32, 64, 64], 32),
-        ("bottleneck3_2.expand", "conv", [128, 64, 64], 4096),
-        ("bottleneck3_2.bn3", "batch_norm", [128, 64, 64], 256),
-        ("bottleneck3_2.dropout", "spatial_dropout", [128, 64, 64], 0),
-        ("bottleneck3_2.add", "add", [128, 64, 64], 0),
-        ("bottleneck3_2.prelu_out", "prelu", [128, 64, 64], 128),
-        ("bottleneck3_3.proj", "conv", [32, 64, 64], 4096),
-        ("bottleneck3_3.bn1", "batch_norm", [32, 64, 64], 64),
-        ("bottleneck3_3.prelu1", "prelu", [32, 64, 64], 32),
-        ("bottleneck3_3.conv.conv_1xk", "conv", [32, 64, 64], 5120),
-        ("bottleneck3_3.conv.conv_kx1", "conv", [32, 64, 64], 5152),
-        ("bottleneck3_3.bn2", "batch_norm", [32, 64, 64], 64),
-        ("bottleneck3_3.prelu2", "prelu", [32, 64, 64], 32),
-        ("bottleneck3_3.expand", "conv", [128, 64, 64], 4096),
-        ("bottleneck3_3.bn3", "batch_norm", [128, 64, 64], 256),
-        ("bottleneck3_3.dropout", "spatial_dropout", [128, 64, 64], 0),
-        ("bottleneck3_3.add", "add", [128, 64, 64], 0),
-        ("bottleneck3_3.prelu_out", "prelu", [128, 64, 64], 128),
-        ("bottleneck3_4.proj", "conv", [32, 64, 64], 4096),
-        ("bottleneck3_4.bn1", "batch_norm", [32, 64, 64], 64),
-        ("bottleneck3_4.prelu1", "prelu", [32, 64, 64], 32),
-        ("bottleneck3_4.conv", "conv", [32, 64, 64], 9248),
-        ("bottleneck3_4.bn2", "batch_norm", [32, 64, 64], 64),
-        ("bottleneck3_4.prelu2", "prelu", [32, 64, 64], 32),
-        ("bottleneck3_4.expand", "conv", [128, 64, 64], 4096),
-        ("bottleneck3_4.bn3", "batch_norm", [128, 64, 64], 256),
-        ("bottleneck3_4.dropout", "spatial_dropout", [128, 64, 64], 0),
-        ("bottleneck3_4.add", "add", [128, 64, 64], 0),
-        ("bottleneck3_4.prelu_out", "prelu", [128, 64, 64], 128),
-        ("bottleneck3_5.proj", "conv", [32, 64, 64], 4096),
-        ("bottleneck3_5.bn1", "batch_norm", [32, 64, 64], 64),
-        ("bottleneck3_5.prelu1", "prelu", [32, 64, 64], 32),
-        ("bottleneck3_5.conv", "conv", [32, 64, 64], 9248),
-        ("bottleneck3_5.bn2", "batch_norm", [32, 64, 64], 64),
-        ("bottleneck3_5.prelu2", "prelu", [32, 64, 64], 32),
-        ("bottleneck3_5.expand", "conv", [128, 64, 64], 4096),
-        ("bottleneck3_5.bn3", "batch_norm", [128, 64, 64], 256),
-        ("bottleneck3_5.dropout", "spatial_dropout", [128, 64, 64], 0),
-        ("bottleneck3_5.add", "add", [128, 64, 64], 0),
-        ("bottleneck3_5.prelu_out", "prelu", [128, 64, 64], 128),
-        ("bottleneck3_6.proj", "conv", [32, 64, 64], 4096),
-        ("bottleneck3_6.bn1", "batch_norm", [32, 64, 64], 64),
-        ("bottleneck3_6.prelu1", "prelu", [32, 64, 64], 32),
-        ("bottleneck3_6.conv", "conv", [32, 64, 64], 9248),
-        ("bottleneck3_6.bn2", "batch_norm", [32, 64, 64], 64),
-        ("bottleneck3_6.prelu2", "prelu", [32, 64, 64], 32),
-        ("bottleneck3_6.expand", "conv", [128, 64, 64], 4096),
-        ("bottleneck3_6.bn3", "batch_norm", [128, 64, 64], 256),
-        ("bottleneck3_6.dropout", "spatial_dropout", [128, 64, 64], 0),
-        ("bottleneck3_6.add", "add", [128, 64, 64], 0),
-        ("bottleneck3_6.prelu_out", "prelu", [128, 64, 64], 128),
-        ("bottleneck3_7.proj", "conv", [32, 64, 64], 4096),
-        ("bottleneck3_7.bn1", "batch_norm", [32, 64, 64], 64),
-        ("bottleneck3_7.prelu1", "prelu", [32, 64, 64], 32),
-        ("bottleneck3_7.conv.conv_1xk", "conv", [32, 64, 64], 5120),
-        ("bottleneck3_7.conv.conv_kx1", "conv", [32, 64, 64], 5152),
-        ("bottleneck3_7.bn2", "batch_norm", [32, 64, 64], 64),
-        ("bottleneck3_7.prelu2", "prelu", [32, 64, 64], 32),
-        ("bottleneck3_7.expand", "conv", [128, 64, 64], 4096),
-        ("bottleneck3_7.bn3", "batch_norm", [128, 64, 64], 256),
-        ("bottleneck3_7.dropout", "spatial_dropout", [128, 64, 64], 0),
-        ("bottleneck3_7.add", "add", [128, 64, 64], 0),
-        ("bottleneck3_7.prelu_out", "prelu", [128, 64, 64], 128),
-        ("bottleneck3_8.proj", "conv", [32, 64, 64], 4096),
-        ("bottleneck3_8.bn1", "batch_norm", [32, 64, 64], 64),
-        ("bottleneck3_8.prelu1", "prelu", [32, 64, 64], 32),
-        ("bottleneck3_8.conv", "conv", [32, 64, 64], 9248),
-        ("bottleneck3_8.bn2", "batch_norm", [32, 64, 64], 64),
-        ("bottleneck3_8.prelu2", "prelu", [32, 64, 64], 32),
-        ("bottleneck3_8.expand", "conv", [128, 64, 64], 4096),
-        ("bottleneck3_8.bn3", "batch_norm", [128, 64, 64], 256),
-        ("bottleneck3_8.dropout", "spatial_dropout", [128, 64, 64], 0),
-        ("bottleneck3_8.add", "add", [128, 64, 64], 0),
-        ("bottleneck3_8.prelu_out", "prelu", [128, 64, 64], 128),
-        ("bottleneck4_0.proj", "conv", [16, 64, 64], 2048),
-        ("bottleneck4_0.bn1", "batch_norm", [16, 64, 64], 32),
-        ("bottleneck4_0.relu1", "relu", [16, 64, 64], 0),
-        ("bottleneck4_0.conv", "conv_transpose", [16, 128, 128], 2320),
-        ("bottleneck4_0.bn2", "batch_norm", [16, 128, 128], 32),
-        ("bottleneck4_0.relu2", "relu", [16, 128, 128], 0),
-        ("bottleneck4_0.expand", "conv", [64, 128, 128], 1024),
-        ("bottleneck4_0.bn3", "batch_norm", [64, 128, 128], 128),
-        ("bottleneck4_0.shortcut_conv", "conv", [64, 64, 64], 8192),
-        ("bottleneck4_0.shortcut_bn", "batch_norm", [64, 64, 64], 128),
-        ("bottleneck4_0.unpool", "max_unpool", [64, 128, 128], 0),
-        ("bottleneck4_0.add", "add", [64, 128, 128], 0),
-        ("bottleneck4_0.relu_out", "relu", [64, 128, 128], 0),
-        ("bottleneck4_1.proj", "conv", [16, 128, 128], 1024),
-        ("bottleneck4_1.bn1", "batch_norm", [16, 128, 128], 32),
-        ("bottleneck4_1.relu1", "relu", [16, 128, 128], 0),
-        ("bottleneck4_1.conv", "conv", [16, 128, 128], 2320),
-        ("bottleneck4_1.bn2", "batch_norm", [16, 128, 128], 32),
-        ("bottleneck4_1.relu2", "relu", [16, 128, 128], 0),
-        ("bottleneck4_1.expand", "conv", [64, 128, 128], 1024),
-        ("bottleneck4_1.bn3", "batch_norm", [64, 128, 128], 128),
-        ("bottleneck4_1.add", "add", [64, 128, 128], 0),
-        ("bottleneck4_1.relu_out", "relu", [64, 128, 128], 0),
-        ("bottleneck4_2.proj", "conv", [16, 128, 128], 1024),
-        ("bottleneck4_2.bn1", "batch_norm", [16, 128, 128], 32),
-        ("bottleneck4_2.relu1", "relu", [16, 128, 128], 0),
-        ("bottleneck4_2.conv", "conv", [16, 128, 128], 2320),
-        ("bottleneck4_2.bn2", "batch_norm", [16, 128, 128], 32),
-        ("bottleneck4_2.relu2", "relu", [16, 128, 128], 0),
-        ("bottleneck4_2.expand", "conv", [64, 128, 128], 1024),
-        ("bottleneck4_2.bn3", "batch_norm", [64, 128, 128], 128),
-        ("bottleneck4_2.add", "add", [64, 128, 128], 0),
-        ("bottleneck4_2.relu_out", "relu", [64, 128, 128], 0),
-        ("bottleneck5_0.proj", "conv", [4, 128, 128], 256),
-        ("bottleneck5_0.bn1", "batch_norm", [4, 128, 128], 8),
-        ("bottleneck5_0.relu1", "relu", [4, 128, 128], 0),
-        ("bottleneck5_0.conv", "conv_transpose", [4, 256, 256], 148),
-        ("bottleneck5_0.bn2", "batch_norm", [4, 256, 256], 8),
-        ("bottleneck5_0.relu2", "relu", [4, 256, 256], 0),
-        ("bottleneck5_0.expand", "conv", [16, 256, 256], 64),
-        ("bottleneck5_0.bn3", "batch_norm", [16, 256, 256], 32),
-        ("bottleneck5_0.shortcut_conv", "conv", [16, 128, 128], 1024),
-        ("bottleneck5_0.shortcut_bn", "batch_norm", [16, 128, 128], 32),
-        ("bottleneck5_0.unpool", "max_unpool", [16, 256, 256], 0),
-        ("bottleneck5_0.add", "add", [16, 256, 256], 0),
-        ("bottleneck5_0.relu_out", "relu", [16, 256, 256], 0),
-        ("bottleneck5_1.proj", "conv", [4, 256, 256], 64),
-        ("bottleneck5_1.bn1", "batch_norm", [4, 256, 256], 8),
-        ("bottleneck5_1.relu1", "relu", [4, 256, 256], 0),
-        ("bottleneck5_1.conv", "conv", [4, 256, 256], 148),
-        ("bottleneck5_1.bn2", "batch_norm", [4, 256, 256], 8),
-        ("bottleneck5_1.relu2", "relu", [4, 256, 256], 0),
-        ("bottleneck5_1.expand", "conv", [16, 256, 256], 64),
-        ("bottleneck5_1.bn3", "batch_norm", [16, 256, 256], 32),
-        ("bottleneck5_1.add", "add", [16, 256, 256], 0),
-        ("bottleneck5_1.relu_out", "relu", [16, 256, 256], 0),
-        ("fullconv", "conv_transpose", [12, 512, 512], 780),
-    ]
+    public static let layers: [(name: String, kind: String, outputShape: [Int], parameters: Int)] = Self.layerTable(#"""
+        initial.conv                 conv             13×256×256  364
+        initial.pool                 max_pool         3×256×256   0
+        initial.concat               concat           16×256×256  0
+        initial.bn                   batch_norm       16×256×256  32
+        initial.prelu                prelu            16×256×256  16
+        bottleneck1_0.proj           conv             16×128×128  1024
+        bottleneck1_0.bn1            batch_norm       16×128×128  32
+        bottleneck1_0.prelu1         prelu            16×128×128  16
+        bottleneck1_0.conv           conv             16×128×128  2320
+        bottleneck1_0.bn2            batch_norm       16×128×128  32
+        bottleneck1_0.prelu2         prelu            16×128×128  16
+        bottleneck1_0.expand         conv             64×128×128  1024
+        bottleneck1_0.bn3            batch_norm       64×128×128  128
+        bottleneck1_0.dropout        spatial_dropout  64×128×128  0
+        bottleneck1_0.pool           max_pool         16×128×128  0
+        bottleneck1_0.channel_pad    channel_pad      64×128×128  0
+        bottleneck1_0.add            add              64×128×128  0
+        bottleneck1_0.prelu_out      prelu            64×128×128  64
+        bottleneck1_1.proj           conv             16×128×128  1024
+        bottleneck1_1.bn1            batch_norm       16×128×128  32
+        bottleneck1_1.prelu1         prelu            16×128×128  16
+        bottleneck1_1.conv           conv             16×128×128  2320
+        bottleneck1_1.bn2            batch_norm       16×128×128  32
+        bottleneck1_1.prelu2         prelu            16×128×128  16
+        bottleneck1_1.expand         conv             64×128×128  1024
+        bottleneck1_1.bn3            batch_norm       64×128×128  128
+        bottleneck1_1.dropout        spatial_dropout  64×128×128  0
+        bottleneck1_1.add            add              64×128×128  0
+        bottleneck1_1.prelu_out      prelu            64×128×128  64
+        bottleneck1_2.proj           conv             16×128×128  1024
+        bottleneck1_2.bn1            batch_norm       16×128×128  32
+        bottleneck1_2.prelu1         prelu            16×128×128  16
+        bottleneck1_2.conv           conv             16×128×128  2320
+        bottleneck1_2.bn2            batch_norm       16×128×128  32
+        bottleneck1_2.prelu2         prelu            16×128×128  16
+        bottleneck1_2.expand         conv             64×128×128  1024
+        bottleneck1_2.bn3            batch_norm       64×128×128  128
+        bottleneck1_2.dropout        spatial_dropout  64×128×128  0
+        bottleneck1_2.add            add              64×128×128  0
+        bottleneck1_2.prelu_out      prelu            64×128×128  64
+        bottleneck1_3.proj           conv             16×128×128  1024
+        bottleneck1_3.bn1            batch_norm       16×128×128  32
+        bottleneck1_3.prelu1         prelu            16×128×128  16
+        bottleneck1_3.conv           conv             16×128×128  2320
+        bottleneck1_3.bn2            batch_norm       16×128×128  32
+        bottleneck1_3.prelu2         prelu            16×128×128  16
+        bottleneck1_3.expand         conv             64×128×128  1024
+        bottleneck1_3.bn3            batch_norm       64×128×128  128
+        bottleneck1_3.dropout        spatial_dropout  64×128×128  0
+        bottleneck1_3.add            add              64×128×128  0
+        bottleneck1_3.prelu_out      prelu            64×128×128  64
+        bottleneck1_4.proj           conv             16×128×128  1024
+        bottleneck1_4.bn1            batch_norm       16×128×128  32
+        bottleneck1_4.prelu1         prelu            16×128×128  16
+        bottleneck1_4.conv           conv             16×128×128  2320
+        bottleneck1_4.bn2            batch_norm       16×128×128  32
+        bottleneck1_4.prelu2         prelu            16×128×128  16
+        bottleneck1_4.expand         conv             64×128×128  1024
+        bottleneck1_4.bn3            batch_norm       64×128×128  128
+        bottleneck1_4.dropout        spatial_dropout  64×128×128  0
+        bottleneck1_4.add            add              64×128×128  0
+        bottleneck1_4.prelu_out      prelu            64×128×128  64
+        bottleneck2_0.proj           conv             32×64×64    8192
+        bottleneck2_0.bn1            batch_norm       32×64×64    64
+        bottleneck2_0.prelu1         prelu            32×64×64    32
+        bottleneck2_0.conv           conv             32×64×64    9248
+        bottleneck2_0.bn2            batch_norm       32×64×64    64
+        bottleneck2_0.prelu2         prelu            32×64×64    32
+        bottleneck2_0.expand         conv             128×64×64   4096
+        bottleneck2_0.bn3            batch_norm       128×64×64   256
+        bottleneck2_0.dropout        spatial_dropout  128×64×64   0
+        bottleneck2_0.pool           max_pool         64×64×64    0
+        bottleneck2_0.channel_pad    channel_pad      128×64×64   0
+        bottleneck2_0.add            add              128×64×64   0
+        bottleneck2_0.prelu_out      prelu            128×64×64   128
+        bottleneck2_1.proj           conv             32×64×64    4096
+        bottleneck2_1.bn1            batch_norm       32×64×64    64
+        bottleneck2_1.prelu1         prelu            32×64×64    32
+        bottleneck2_1.conv           conv             32×64×64    9248
+        bottleneck2_1.bn2            batch_norm       32×64×64    64
+        bottleneck2_1.prelu2         prelu            32×64×64    32
+        bottleneck2_1.expand         conv             128×64×64   4096
+        bottleneck2_1.bn3            batch_norm       128×64×64   256
+        bottleneck2_1.dropout        spatial_dropout  128×64×64   0
+        bottleneck2_1.add            add              128×64×64   0
+        bottleneck2_1.prelu_out      prelu            128×64×64   128
+        bottleneck2_2.proj           conv             32×64×64    4096
+        bottleneck2_2.bn1            batch_norm       32×64×64    64
+        bottleneck2_2.prelu1         prelu            32×64×64    32
+        bottleneck2_2.conv           conv             32×64×64    9248
+        bottleneck2_2.bn2            batch_norm       32×64×64    64
+        bottleneck2_2.prelu2         prelu            32×64×64    32
+        bottleneck2_2.expand         conv             128×64×64   4096
+        bottleneck2_2.bn3            batch_norm       128×64×64   256
+        bottleneck2_2.dropout        spatial_dropout  128×64×64   0
+        bottleneck2_2.add            add              128×64×64   0
+        bottleneck2_2.prelu_out      prelu            128×64×64   128
+        bottleneck2_3.proj           conv             32×64×64    4096
+        bottleneck2_3.bn1            batch_norm       32×64×64    64
+        bottleneck2_3.prelu1         prelu            32×64×64    32
+        bottleneck2_3.conv.conv_1xk  conv             32×64×64    5120
+        bottleneck2_3.conv.conv_kx1  conv             32×64×64    5152
+        bottleneck2_3.bn2            batch_norm       32×64×64    64
+        bottleneck2_3.prelu2         prelu            32×64×64    32
+        bottleneck2_3.expand         conv             128×64×64   4096
+        bottleneck2_3.bn3            batch_norm       128×64×64   256
+        bottleneck2_3.dropout        spatial_dropout  128×64×64   0
+        bottleneck2_3.add            add              128×64×64   0
+        bottleneck2_3.prelu_out      prelu            128×64×64   128
+        bottleneck2_4.proj           conv             32×64×64    4096
+        bottleneck2_4.bn1            batch_norm       32×64×64    64
+        bottleneck2_4.prelu1         prelu            32×64×64    32
+        bottleneck2_4.conv           conv             32×64×64    9248
+        bottleneck2_4.bn2            batch_norm       32×64×64    64
+        bottleneck2_4.prelu2         prelu            32×64×64    32
+        bottleneck2_4.expand         conv             128×64×64   4096
+        bottleneck2_4.bn3            batch_norm       128×64×64   256
+        bottleneck2_4.dropout        spatial_dropout  128×64×64   0
+        bottleneck2_4.add            add              128×64×64   0
+        bottleneck2_4.prelu_out      prelu            128×64×64   128
+        bottleneck2_5.proj           conv             32×64×64    4096
+        bottleneck2_5.bn1            batch_norm       32×64×64    64
+        bottleneck2_5.prelu1         prelu            32×64×64    32
+        bottleneck2_5.conv           conv             32×64×64    9248
+        bottleneck2_5.bn2            batch_norm       32×64×64    64
+        bottleneck2_5.prelu2         prelu            32×64×64    32
+        bottleneck2_5.expand         conv             128×64×64   4096
+        bottleneck2_5.bn3            batch_norm       128×64×64   256
+        bottleneck2_5.dropout        spatial_dropout  128×64×64   0
+        bottleneck2_5.add            add              128×64×64   0
+        bottleneck2_5.prelu_out      prelu            128×64×64   128
+        bottleneck2_6.proj           conv             32×64×64    4096
+        bottleneck2_6.bn1            batch_norm       32×64×64    64
+        bottleneck2_6.prelu1         prelu            32×64×64    32
+        bottleneck2_6.conv           conv             32×64×64    9248
+        bottleneck2_6.bn2            batch_norm       32×64×64    64
+        bottleneck2_6.prelu2         prelu            32×64×64    32
+        bottleneck2_6.expand         conv             128×64×64   4096
+        bottleneck2_6.bn3            batch_norm       128×64×64   256
+        bottleneck2_6.dropout        spatial_dropout  128×64×64   0
+        bottleneck2_6.add            add              128×64×64   0
+        bottleneck2_6.prelu_out      prelu            128×64×64   128
+        bottleneck2_7.proj           conv             32×64×64    4096
+        bottleneck2_7.bn1            batch_norm       32×64×64    64
+        bottleneck2_7.prelu1         prelu            32×64×64    32
+        bottleneck2_7.conv.conv_1xk  conv             32×64×64    5120
+        bottleneck2_7.conv.conv_kx1  conv             32×64×64    5152
+        bottleneck2_7.bn2            batch_norm       32×64×64    64
+        bottleneck2_7.prelu2         prelu            32×64×64    32
+        bottleneck2_7.expand         conv             128×64×64   4096
+        bottleneck2_7.bn3            batch_norm       128×64×64   256
+        bottleneck2_7.dropout        spatial_dropout  128×64×64   0
+        bottleneck2_7.add            add              128×64×64   0
+        bottleneck2_7.prelu_out      prelu            128×64×64   128
+        bottleneck2_8.proj           conv             32×64×64    4096
+        bottleneck2_8.bn1            batch_norm       32×64×64    64
+        bottleneck2_8.prelu1         prelu            32×64×64    32
+        bottleneck2_8.conv           conv             32×64×64    9248
+        bottleneck2_8.bn2            batch_norm       32×64×64    64
+        bottleneck2_8.prelu2         prelu            32×64×64    32
+        bottleneck2_8.expand         conv             128×64×64   4096
+        bottleneck2_8.bn3            batch_norm       128×64×64   256
+        bottleneck2_8.dropout        spatial_dropout  128×64×64   0
+        bottleneck2_8.add            add              128×64×64   0
+        bottleneck2_8.prelu_out      prelu            128×64×64   128
+        bottleneck3_1.proj           conv             32×64×64    4096
+        bottleneck3_1.bn1            batch_norm       32×64×64    64
+        bottleneck3_1.prelu1         prelu            32×64×64    32
+        bottleneck3_1.conv           conv             32×64×64    9248
+        bottleneck3_1.bn2            batch_norm       32×64×64    64
+        bottleneck3_1.prelu2         prelu            32×64×64    32
+        bottleneck3_1.expand         conv             128×64×64   4096
+        bottleneck3_1.bn3            batch_norm       128×64×64   256
+        bottleneck3_1.dropout        spatial_dropout  128×64×64   0
+        bottleneck3_1.add            add              128×64×64   0
+        bottleneck3_1.prelu_out      prelu            128×64×64   128
+        bottleneck3_2.proj           conv             32×64×64    4096
+        bottleneck3_2.bn1            batch_norm       32×64×64    64
+        bottleneck3_2.prelu1         prelu            32×64×64    32
+        bottleneck3_2.conv           conv             32×64×64    9248
+        bottleneck3_2.bn2            batch_norm       32×64×64    64
+        bottleneck3_2.prelu2         prelu            32×64×64    32
+        bottleneck3_2.expand         conv             128×64×64   4096
+        bottleneck3_2.bn3            batch_norm       128×64×64   256
+        bottleneck3_2.dropout        spatial_dropout  128×64×64   0
+        bottleneck3_2.add            add              128×64×64   0
+        bottleneck3_2.prelu_out      prelu            128×64×64   128
+        bottleneck3_3.proj           conv             32×64×64    4096
+        bottleneck3_3.bn1            batch_norm       32×64×64    64
+        bottleneck3_3.prelu1         prelu            32×64×64    32
+        bottleneck3_3.conv.conv_1xk  conv             32×64×64    5120
+        bottleneck3_3.conv.conv_kx1  conv             32×64×64    5152
+        bottleneck3_3.bn2            batch_norm       32×64×64    64
+        bottleneck3_3.prelu2         prelu            32×64×64    32
+        bottleneck3_3.expand         conv             128×64×64   4096
+        bottleneck3_3.bn3            batch_norm       128×64×64   256
+        bottleneck3_3.dropout        spatial_dropout  128×64×64   0
+        bottleneck3_3.add            add              128×64×64   0
+        bottleneck3_3.prelu_out      prelu            128×64×64   128
+        bottleneck3_4.proj           conv             32×64×64    4096
+        bottleneck3_4.bn1            batch_norm       32×64×64    64
+        bottleneck3_4.prelu1         prelu            32×64×64    32
+        bottleneck3_4.conv           conv             32×64×64    9248
+        bottleneck3_4.bn2            batch_norm       32×64×64    64
+        bottleneck3_4.prelu2         prelu            32×64×64    32
+        bottleneck3_4.expand         conv             128×64×64   4096
+        bottleneck3_4.bn3            batch_norm       128×64×64   256
+        bottleneck3_4.dropout        spatial_dropout  128×64×64   0
+        bottleneck3_4.add            add              128×64×64   0
+        bottleneck3_4.prelu_out      prelu            128×64×64   128
+        bottleneck3_5.proj           conv             32×64×64    4096
+        bottleneck3_5.bn1            batch_norm       32×64×64    64
+        bottleneck3_5.prelu1         prelu            32×64×64    32
+        bottleneck3_5.conv           conv             32×64×64    9248
+        bottleneck3_5.bn2            batch_norm       32×64×64    64
+        bottleneck3_5.prelu2         prelu            32×64×64    32
+        bottleneck3_5.expand         conv             128×64×64   4096
+        bottleneck3_5.bn3            batch_norm       128×64×64   256
+        bottleneck3_5.dropout        spatial_dropout  128×64×64   0
+        bottleneck3_5.add            add              128×64×64   0
+        bottleneck3_5.prelu_out      prelu            128×64×64   128
+        bottleneck3_6.proj           conv             32×64×64    4096
+        bottleneck3_6.bn1            batch_norm       32×64×64    64
+        bottleneck3_6.prelu1         prelu            32×64×64    32
+        bottleneck3_6.conv           conv             32×64×64    9248
+        bottleneck3_6.bn2            batch_norm       32×64×64    64
+        bottleneck3_6.prelu2         prelu            32×64×64    32
+        bottleneck3_6.expand         conv             128×64×64   4096
+        bottleneck3_6.bn3            batch_norm       128×64×64   256
+        bottleneck3_6.dropout        spatial_dropout  128×64×64   0
+        bottleneck3_6.add            add              128×64×64   0
+        bottleneck3_6.prelu_out      prelu            128×64×64   128
+        bottleneck3_7.proj           conv             32×64×64    4096
+        bottleneck3_7.bn1            batch_norm       32×64×64    64
+        bottleneck3_7.prelu1         prelu            32×64×64    32
+        bottleneck3_7.conv.conv_1xk  conv             32×64×64    5120
+        bottleneck3_7.conv.conv_kx1  conv             32×64×64    5152
+        bottleneck3_7.bn2            batch_norm       32×64×64    64
+        bottleneck3_7.prelu2         prelu            32×64×64    32
+        bottleneck3_7.expand         conv             128×64×64   4096
+        bottleneck3_7.bn3            batch_norm       128×64×64   256
+        bottleneck3_7.dropout        spatial_dropout  128×64×64   0
+        bottleneck3_7.add            add              128×64×64   0
+        bottleneck3_7.prelu_out      prelu            128×64×64   128
+        bottleneck3_8.proj           conv             32×64×64    4096
+        bottleneck3_8.bn1            batch_norm       32×64×64    64
+        bottleneck3_8.prelu1         prelu            32×64×64    32
+        bottleneck3_8.conv           conv             32×64×64    9248
+        bottleneck3_8.bn2            batch_norm       32×64×64    64
+        bottleneck3_8.prelu2         prelu            32×64×64    32
+        bottleneck3_8.expand         conv             128×64×64   4096
+        bottleneck3_8.bn3            batch_norm       128×64×64   256
+        bottleneck3_8.dropout        spatial_dropout  128×64×64   0
+        bottleneck3_8.add            add              128×64×64   0
+        bottleneck3_8.prelu_out      prelu            128×64×64   128
+        bottleneck4_0.proj           conv             16×64×64    2048
+        bottleneck4_0.bn1            batch_norm       16×64×64    32
+        bottleneck4_0.relu1          relu             16×64×64    0
+        bottleneck4_0.conv           conv_transpose   16×128×128  2320
+        bottleneck4_0.bn2            batch_norm       16×128×128  32
+        bottleneck4_0.relu2          relu             16×128×128  0
+        bottleneck4_0.expand         conv             64×128×128  1024
+        bottleneck4_0.bn3            batch_norm       64×128×128  128
+        bottleneck4_0.shortcut_conv  conv             64×64×64    8192
+        bottleneck4_0.shortcut_bn    batch_norm       64×64×64    128
+        bottleneck4_0.unpool         max_unpool       64×128×128  0
+        bottleneck4_0.add            add              64×128×128  0
+        bottleneck4_0.relu_out       relu             64×128×128  0
+        bottleneck4_1.proj           conv             16×128×128  1024
+        bottleneck4_1.bn1            batch_norm       16×128×128  32
+        bottleneck4_1.relu1          relu             16×128×128  0
+        bottleneck4_1.conv           conv             16×128×128  2320
+        bottleneck4_1.bn2            batch_norm       16×128×128  32
+        bottleneck4_1.relu2          relu             16×128×128  0
+        bottleneck4_1.expand         conv             64×128×128  1024
+        bottleneck4_1.bn3            batch_norm       64×128×128  128
+        bottleneck4_1.add            add              64×128×128  0
+        bottleneck4_1.relu_out       relu             64×128×128  0
+        bottleneck4_2.proj           conv             16×128×128  1024
+        bottleneck4_2.bn1            batch_norm       16×128×128  32
+        bottleneck4_2.relu1          relu             16×128×128  0
+        bottleneck4_2.conv           conv             16×128×128  2320
+        bottleneck4_2.bn2            batch_norm       16×128×128  32
+        bottleneck4_2.relu2          relu             16×128×128  0
+        bottleneck4_2.expand         conv             64×128×128  1024
+        bottleneck4_2.bn3            batch_norm       64×128×128  128
+        bottleneck4_2.add            add              64×128×128  0
+        bottleneck4_2.relu_out       relu             64×128×128  0
+        bottleneck5_0.proj           conv             4×128×128   256
+        bottleneck5_0.bn1            batch_norm       4×128×128   8
+        bottleneck5_0.relu1          relu             4×128×128   0
+        bottleneck5_0.conv           conv_transpose   4×256×256   148
+        bottleneck5_0.bn2            batch_norm       4×256×256   8
+        bottleneck5_0.relu2          relu             4×256×256   0
+        bottleneck5_0.expand         conv             16×256×256  64
+        bottleneck5_0.bn3            batch_norm       16×256×256  32
+        bottleneck5_0.shortcut_conv  conv             16×128×128  1024
+        bottleneck5_0.shortcut_bn    batch_norm       16×128×128  32
+        bottleneck5_0.unpool         max_unpool       16×256×256  0
+        bottleneck5_0.add            add              16×256×256  0
+        bottleneck5_0.relu_out       relu             16×256×256  0
+        bottleneck5_1.proj           conv             4×256×256   64
+        bottleneck5_1.bn1            batch_norm       4×256×256   8
+        bottleneck5_1.relu1          relu             4×256×256   0
+        bottleneck5_1.conv           conv             4×256×256   148
+        bottleneck5_1.bn2            batch_norm       4×256×256   8
+        bottleneck5_1.relu2          relu             4×256×256   0
+        bottleneck5_1.expand         conv             16×256×256  64
+        bottleneck5_1.bn3            batch_norm       16×256×256  32
+        bottleneck5_1.add            add              16×256×256  0
+        bottleneck5_1.relu_out       relu             16×256×256  0
+        fullconv                     conv_transpose   12×512×512  780
+        """#)
     /// Every tensor the weights must provide, with PyTorch's shape.
-    static let tensorShapes: [(name: String, shape: [Int])] = [
-        ("initial.conv.weight", [13, 3, 3, 3]),
-        ("initial.conv.bias", [13]),
-        ("initial.bn.weight", [16]),
-        ("initial.bn.bias", [16]),
-        ("initial.bn.running_mean", [16]),
-        ("initial.bn.running_var", [16]),
-        ("initial.prelu.weight", [16]),
-        ("bottleneck1_0.proj.weight", [16, 16, 2, 2]),
-        ("bottleneck1_0.bn1.weight", [16]),
-        ("bottleneck1_0.bn1.bias", [16]),
-        ("bottleneck1_0.bn1.running_mean", [16]),
-        ("bottleneck1_0.bn1.running_var", [16]),
-        ("bottleneck1_0.prelu1.weight", [16]),
-        ("bottleneck1_0.conv.weight", [16, 16, 3, 3]),
-        ("bottleneck1_0.conv.bias", [16]),
-        ("bottleneck1_0.bn2.weight", [16]),
-        ("bottleneck1_0.bn2.bias", [16]),
-        ("bottleneck1_0.bn2.running_mean", [16]),
-        ("bottleneck1_0.bn2.running_var", [16]),
-        ("bottleneck1_0.prelu2.weight", [16]),
-        ("bottleneck1_0.expand.weight", [64, 16, 1, 1]),
-        ("bottleneck1_0.bn3.weight", [64]),
-        ("bottleneck1_0.bn3.bias", [64]),
-        ("bottleneck1_0.bn3.running_mean", [64]),
-        ("bottleneck1_0.bn3.running_var", [64]),
-        ("bottleneck1_0.prelu_out.weight", [64]),
-        ("bottleneck1_1.proj.weight", [16, 64, 1, 1]),
-        ("bottleneck1_1.bn1.weight", [16]),
-        ("bottleneck1_1.bn1.bias", [16]),
-        ("bottleneck1_1.bn1.running_mean", [16]),
-        ("bottleneck1_1.bn1.running_var", [16]),
-        ("bottleneck1_1.prelu1.weight", [16]),
-        ("bottleneck1_1.conv.weight", [16, 16, 3, 3]),
-        ("bottleneck1_1.conv.bias", [16]),
-        ("bottleneck1_1.bn2.weight", [16]),
-        ("bottleneck1_1.bn2.bias", [16]),
-        ("bottleneck1_1.bn2.running_mean", [16]),
-        ("bottleneck1_1.bn2.running_var", [16]),
-        ("bottleneck1_1.prelu2.weight", [16]),
-        ("bottleneck1_1.expand.weight", [64, 16, 1, 1]),
-        ("bottleneck1_1.bn3.weight", [64]),
-        ("bottleneck1_1.bn3.bias", [64]),
-        ("bottleneck1_1.bn3.running_mean", [64]),
-        ("bottleneck1_1.bn3.running_var", [64]),
-        ("bottleneck1_1.prelu_out.weight", [64]),
-        ("bottleneck1_2.proj.weight", [16, 64, 1, 1]),
-        ("bottleneck1_2.bn1.weight", [16]),
-        ("bottleneck1_2.bn1.bias", [16]),
-        ("bottleneck1_2.bn1.running_mean", [16]),
-        ("bottleneck1_2.bn1.running_var", [16]),
-        ("bottleneck1_2.prelu1.weight", [16]),
-        ("bottleneck1_2.conv.weight", [16, 16, 3, 3]),
-        ("bottleneck1_2.conv.bias", [16]),
-        ("bottleneck1_2.bn2.weight", [16]),
-        ("bottleneck1_2.bn2.bias", [16]),
-        ("bottleneck1_2.bn2.running_mean", [16]),
-        ("bottleneck1_2.bn2.running_var", [16]),
-        ("bottleneck1_2.prelu2.weight", [16]),
-        ("bottleneck1_2.expand.weight", [64, 16, 1, 1]),
-        ("bottleneck1_2.bn3.weight", [64]),
-        ("bottleneck1_2.bn3.bias", [64]),
-        ("bottleneck1_2.bn3.running_mean", [64]),
-        ("bottleneck1_2.bn3.running_var", [64]),
-        ("bottleneck1_2.prelu_out.weight", [64]),
-        ("bottleneck1_3.proj.weight", [16, 64, 1, 1]),
-        ("bottleneck1_3.bn1.weight", [16]),
-        ("bottleneck1_3.bn1.bias", [16]),
-        ("bottleneck1_3.bn1.running_mean", [16]),
-        ("bottleneck1_3.bn1.running_var", [16]),
-        ("bottleneck1_3.prelu1.weight", [16]),
-        ("bottleneck1_3.conv.weight", [16, 16, 3, 3]),
-        ("bottleneck1_3.conv.bias", [16]),
-        ("bottleneck1_3.bn2.weight", [16]),
-        ("bottleneck1_3.bn2.bias", [16]),
-        ("bottleneck1_3.bn2.running_mean", [16]),
-        ("bottleneck1_3.bn2.running_var", [16]),
-        ("bottleneck1_3.prelu2.weight", [16]),
-        ("bottleneck1_3.expand.weight", [64, 16, 1, 1]),
-        ("bottleneck1_3.bn3.weight", [64]),
-        ("bottleneck1_3.bn3.bias", [64]),
-        ("bottleneck1_3.bn3.running_mean", [64]),
-        ("bottleneck1_3.bn3.running_var", [64]),
-        ("bottleneck1_3.prelu_out.weight", [64]),
-        ("bottleneck1_4.proj.weight", [16, 64, 1, 1]),
-        ("bottleneck1_4.bn1.weight", [16]),
-        ("bottleneck1_4.bn1.bias", [16]),
-        ("bottleneck1_4.bn1.running_mean", [16]),
-        ("bottleneck1_4.bn1.running_var", [16]),
-        ("bottleneck1_4.prelu1.weight", [16]),
-        ("bottleneck1_4.conv.weight", [16, 16, 3, 3]),
-        ("bottleneck1_4.conv.bias", [16]),
-        ("bottleneck1_4.bn2.weight", [16]),
-        ("bottleneck1_4.bn2.bias", [16]),
-        ("bottleneck1_4.bn2.running_mean", [16]),
-        ("bottleneck1_4.bn2.running_var", [16]),
-        ("bottleneck1_4.prelu2.weight", [16]),
-        ("bottleneck1_4.expand.weight", [64, 16, 1, 1]),
-        ("bottleneck1_4.bn3.weight", [64]),
-        ("bottleneck1_4.bn3.bias", [64]),
-        ("bottleneck1_4.bn3.running_mean", [64]),
-        ("bottleneck1_4.bn3.running_var", [64]),
-        ("bottleneck1_4.prelu_out.weight", [64]),
-        ("bottleneck2_0.proj.weight", [32, 64, 2, 2]),
-        ("bottleneck2_0.bn1.weight", [32]),
-        ("bottleneck2_0.bn1.bias", [32]),
-        ("bottleneck2_0.bn1.running_mean", [32]),
-        ("bottleneck2_0.bn1.running_var", [32]),
-        ("bottleneck2_0.prelu1.weight", [32]),
-        ("bottleneck2_0.conv.weight", [32, 32, 3, 3]),
-        ("bottleneck2_0.conv.bias", [32]),
-        ("bottleneck2_0.bn2.weight", [32]),
-        ("bottleneck2_0.bn2.bias", [32]),
-        ("bottleneck2_0.bn2.running_mean", [32]),
-        ("bottleneck2_0.bn2.running_var", [32]),
-        ("bottleneck2_0.prelu2.weight", [32]),
-        ("bottleneck2_0.expand.weight", [128, 32, 1, 1]),
-        ("bottleneck2_0.bn3.weight", [128]),
-        ("bottleneck2_0.bn3.bias", [128]),
-        ("bottleneck2_0.bn3.running_mean", [128]),
-        ("bottleneck2_0.bn3.running_var", [128]),
-        ("bottleneck2_0.prelu_out.weight", [128]),
-        ("bottleneck2_1.proj.weight", [32, 128, 1, 1]),
-        ("bottleneck2_1.bn1.weight", [32]),
-        ("bottleneck2_1.bn1.bias", [32]),
-        ("bottleneck2_1.bn1.running_mean", [32]),
-        ("bottleneck2_1.bn1.running_var", [32]),
-        ("bottleneck2_1.prelu1.weight", [32]),
-        ("bottleneck2_1.conv.weight", [32, 32, 3, 3]),
-        ("bottleneck2_1.conv.bias", [32]),
-        ("bottleneck2_1.bn2.weight", [32]),
-        ("bottleneck2_1.bn2.bias", [32]),
-        ("bottleneck2_1.bn2.running_mean", [32]),
-        ("bottleneck2_1.bn2.running_var", [32]),
-        ("bottleneck2_1.prelu2.weight", [32]),
-        ("bottleneck2_1.expand.weight", [128, 32, 1, 1]),
-        ("bottleneck2_1.bn3.weight", [128]),
-        ("bottleneck2_1.bn3.bias", [128]),
-        ("bottleneck2_1.bn3.running_mean", [128]),
-        ("bottleneck2_1.bn3.running_var", [128]),
-        ("bottleneck2_1.prelu_out.weight", [128]),
-        ("bottleneck2_2.proj.weight", [32, 128, 1, 1]),
-        ("bottleneck2_2.bn1.weight", [32]),
-        ("bottleneck2_2.bn1.bias", [32]),
-        ("bottleneck2_2.bn1.running_mean", [32]),
-        ("bottleneck2_2.bn1.running_var", [32]),
-        ("bottleneck2_2.prelu1.weight", [32]),
-        ("bottleneck2_2.conv.weight", [32, 32, 3, 3]),
-        ("bottleneck2_2.conv.bias", [32]),
-        ("bottleneck2_2.bn2.weight", [32]),
-        ("bottleneck2_2.bn2.bias", [32]),
-        ("bottleneck2_2.bn2.running_mean", [32]),
-        ("bottleneck2_2.bn2.running_var", [32]),
-        ("bottleneck2_2.prelu2.weight", [32]),
-        ("bottleneck2_2.expand.weight", [128, 32, 1, 1]),
-        ("bottleneck2_2.bn3.weight", [128]),
-        ("bottleneck2_2.bn3.bias", [128]),
-        ("bottleneck2_2.bn3.running_mean", [128]),
-        ("bottleneck2_2.bn3.running_var", [128]),
-        ("bottleneck2_2.prelu_out.weight", [128]),
-        ("bottleneck2_3.proj.weight", [32, 128, 1, 1]),
-        ("bottleneck2_3.bn1.weight", [32]),
-        ("bottleneck2_3.bn1.bias", [32]),
-        ("bottleneck2_3.bn1.running_mean", [32]),
-        ("bottleneck2_3.bn1.running_var", [32]),
-        ("bottleneck2_3.prelu1.weight", [32]),
-        ("bottleneck2_3.conv.conv_1xk.weight", [32, 32, 1, 5]),
-        ("bottleneck2_3.conv.conv_kx1.weight", [32, 32, 5, 1]),
-        ("bottleneck2_3.conv.conv_kx1.bias", [32]),
-        ("bottleneck2_3.bn2.weight", [32]),
-        ("bottleneck2_3.bn2.bias", [32]),
-        ("bottleneck2_3.bn2.running_mean", [32]),
-        ("bottleneck2_3.bn2.running_var", [32]),
-        ("bottleneck2_3.prelu2.weight", [32]),
-        ("bottleneck2_3.expand.weight", [128, 32, 1, 1]),
-        ("bottleneck2_3.bn3.weight", [128]),
-        ("bottleneck2_3.bn3.bias", [128]),
-        ("bottleneck2_3.bn3.running_mean", [128]),
-        ("bottleneck2_3.bn3.running_var", [128]),
-        ("bottleneck2_3.prelu_out.weight", [128]),
-        ("bottleneck2_4.proj.weight", [32, 128, 1, 1]),
-        ("bottleneck2_4.bn1.weight", [32]),
-        ("bottleneck2_4.bn1.bias", [32]),
-        ("bottleneck2_4.bn1.running_mean", [32]),
-        ("bottleneck2_4.bn1.running_var", [32]),
-        ("bottleneck2_4.prelu1.weight", [32]),
-        ("bottleneck2_4.conv.weight", [32, 32, 3, 3]),
-        ("bottleneck2_4.conv.bias", [32]),
-        ("bottleneck2_4.bn2.weight", [32]),
-        ("bottleneck2_4.bn2.bias", [32]),
-        ("bottleneck2_4.bn2.running_mean", [32]),
-        ("bottleneck2_4.bn2.running_var", [32]),
-        ("bottleneck2_4.prelu2.weight", [32]),
-        ("bottleneck2_4.expand.weight", [128, 32, 1, 1]),
-        ("bottleneck2_4.bn3.weight", [128]),
-        ("bottleneck2_4.bn3.bias", [128]),
-        ("bottleneck2_4.bn3.running_mean", [128]),
-        ("bottleneck2_4.bn3.running_var", [128]),
-        ("bottleneck2_4.prelu_out.weight", [128]),
-        ("bottleneck2_5.proj.weight", [32, 128, 1, 1]),
-        ("bottleneck2_5.bn1.weight", [32]),
-        ("bottleneck2_5.bn1.bias", [32]),
-        ("bottleneck2_5.bn1.running_mean", [32]),
-        ("bottleneck2_5.bn1.running_var", [32]),
-        ("bottleneck2_5.prelu1.weight", [32]),
-        ("bottleneck2_5.conv.weight", [32, 32, 3, 3]),
-        ("bottleneck2_5.conv.bias", [32]),
-        ("bottleneck2_5.bn2.weight", [32]),
-        ("bottleneck2_5.bn2.bias", [32]),
-        ("bottleneck2_5.bn2.running_mean", [32]),
-        ("bottleneck2_5.bn2.running_var", [32]),
-        ("bottleneck2_5.prelu2.weight", [32]),
-        ("bottleneck2_5.expand.weight", [128, 32, 1, 1]),
-        ("bottleneck2_5.bn3.weight", [128]),
-        ("bottleneck2_5.bn3.bias", [128]),
-        ("bottleneck2_5.bn3.running_mean", [128]),
-        ("bottleneck2_5.bn3.running_var", [128]),
-        ("bottleneck2_5.prelu_out.weight", [128]),
-        ("bottleneck2_6.proj.weight", [32, 128, 1, 1]),
-        ("bottleneck2_6.bn1.weight", [32]),
-        ("bottleneck2_6.bn1.bias", [32]),
-        ("bottleneck2_6.bn1.running_mean", [32]),
-        ("bottleneck2_6.bn1.running_var", [32]),
-        ("bottleneck2_6.prelu1.weight", [32]),
-        ("bottleneck2_6.conv.weight", [32, 32, 3, 3]),
-        ("bottleneck2_6.conv.bias", [32]),
-        ("bottleneck2_6.bn2.weight", [32]),
-        ("bottleneck2_6.bn2.bias", [32]),
-        ("bottleneck2_6.bn2.running_mean", [32]),
-        ("bottleneck2_6.bn2.running_var", [32]),
-        ("bottleneck2_6.prelu2.weight", [32]),
-        ("bottleneck2_6.expand.weight", [128, 32, 1, 1]),
-        ("bottleneck2_6.bn3.weight", [128]),
-        ("bottleneck2_6.bn3.bias", [128]),
-        ("bottleneck2_6.bn3.running_mean", [128]),
-        ("bottleneck2_6.bn3.running_var", [128]),
-        ("bottleneck2_6.prelu_out.weight", [128]),
-        ("bottleneck2_7.proj.weight", [32, 128, 1, 1]),
-        ("bottleneck2_7.bn1.weight", [32]),
-        ("bottleneck2_7.bn1.bias", [32]),
-        ("bottleneck2_7.bn1.running_mean", [32]),
-        ("bottleneck2_7.bn1.running_var", [32]),
-        ("bottleneck2_7.prelu1.weight", [32]),
-        ("bottleneck2_7.conv.conv_1xk.weight", [32, 32, 1, 5]),
-        ("bottleneck2_7.conv.conv_kx1.weight", [32, 32, 5, 1]),
-        ("bottleneck2_7.conv.conv_kx1.bias", [32]),
-        ("bottleneck2_7.bn2.weight", [32]),
-        ("bottleneck2_7.bn2.bias", [32]),
-        ("bottleneck2_7.bn2.running_mean", [32]),
-        ("bottleneck2_7.bn2.running_var", [32]),
-        ("bottleneck2_7.prelu2.weight", [32]),
-        ("bottleneck2_7.expand.weight", [128, 32, 1, 1]),
-        ("bottleneck2_7.bn3.weight", [128]),
-        ("bottleneck2_7.bn3.bias", [128]),
-        ("bottleneck2_7.bn3.running_mean", [128]),
-        ("bottleneck2_7.bn3.running_var", [128]),
-        ("bottleneck2_7.prelu_out.weight", [128]),
-        ("bottleneck2_8.proj.weight", [32, 128, 1, 1]),
-        ("bottleneck2_8.bn1.weight", [32]),
-        ("bottleneck2_8.bn1.bias", [32]),
-        ("bottleneck2_8.bn1.running_mean", [32]),
-        ("bottleneck2_8.bn1.running_var", [32]),
-        ("bottleneck2_8.prelu1.weight", [32]),
-        ("bottleneck2_8.conv.weight", [32, 32, 3, 3]),
-        ("bottleneck2_8.conv.bias", [32]),
-        ("bottleneck2_8.bn2.weight", [32]),
-        ("bottleneck2_8.bn2.bias", [32]),
-        ("bottleneck2_8.bn2.running_mean", [32]),
-        ("bottleneck2_8.bn2.running_var", [32]),
-        ("bottleneck2_8.prelu2.weight", [32]),
-        ("bottleneck2_8.expand.weight", [128, 32, 1, 1]),
-        ("bottleneck2_8.bn3.weight", [128]),
-        ("bottleneck2_8.bn3.bias", [128]),
-        ("bottleneck2_8.bn3.running_mean", [128]),
-        ("bottleneck2_8.bn3.running_var", [128]),
-        ("bottleneck2_8.prelu_out.weight", [128]),
-        ("bottleneck3_1.proj.weight", [32, 128, 1, 1]),
-        ("bottleneck3_1.bn1.weight", [32]),
-        ("bottleneck3_1.bn1.bias", [32]),
-        ("bottleneck3_1.bn1.running_mean", [32]),
-        ("bottleneck3_1.bn1.running_var", [32]),
-        ("bottleneck3_1.prelu1.weight", [32]),
-        ("bottleneck3_1.conv.weight", [32, 32, 3, 3]),
-        ("bottleneck3_1.conv.bias", [32]),
-        ("bottleneck3_1.bn2.weight", [32]),
-        ("bottleneck3_1.bn2.bias", [32]),
-        ("bottleneck3_1.bn2.running_mean", [32]),
-        ("bottleneck3_1.bn2.running_var", [32]),
-        ("bottleneck3_1.prelu2.weight", [32]),
-        ("bottleneck3_1.expand.weight", [128, 32, 1, 1]),
-        ("bottleneck3_1.bn3.weight", [128]),
-        ("bottleneck3_1.bn3.bias", [128]),
-        ("bottleneck3_1.bn3.running_mean", [128]),
-        ("bottleneck3_1.bn3.running_var", [128]),
-        ("bottleneck3_1.prelu_out.weight", [128]),
-        ("bottleneck3_2.proj.weight", [32, 128, 1, 1]),
-        ("bottleneck3_2.bn1.weight", [32]),
-        ("bottleneck3_2.bn1.bias", [32]),
-        ("bottleneck3_2.bn1.running_mean", [32]),
-        ("bottleneck3_2.bn1.running_var", [32]),
-        ("bottleneck3_2.prelu1.weight", [32]),
-        ("bottleneck3_2.conv.weight", [32, 32, 3, 3]),
-        ("bottleneck3_2.conv.bias", [32]),
-        ("bottleneck3_2.bn2.weight", [32]),
-        ("bottleneck3_2.bn2.bias", [32]),
-        ("bottleneck3_2.bn2.running_mean", [32]),
-        ("bottleneck3_2.bn2.running_var", [32]),
-        ("bottleneck3_2.prelu2.weight", [32]),
-        ("bottleneck3_2.expand.weight", [128, 32, 1, 1]),
-        ("bottleneck3_2.bn3.weight", [128]),
-        ("bottleneck3_2.bn3.bias", [128]),
-        ("bottleneck3_2.bn3.running_mean", [128]),
-        ("bottleneck3_2.bn3.running_var", [128]),
-        ("bottleneck3_2.prelu_out.weight", [128]),
-        ("bottleneck3_3.proj.weight", [32, 128, 1, 1]),
-        ("bottleneck3_3.bn1.weight", [32]),
-        ("bottleneck3_3.bn1.bias", [32]),
-        ("bottleneck3_3.bn1.running_mean", [32]),
-        ("bottleneck3_3.bn1.running_var", [32]),
-        ("bottleneck3_3.prelu1.weight", [32]),
-        ("bottleneck3_3.conv.conv_1xk.weight", [32, 32, 1, 5]),
-        ("bottleneck3_3.conv.conv_kx1.weight", [32, 32, 5, 1]),
-        ("bottleneck3_3.conv.conv_kx1.bias", [32]),
-        ("bottleneck3_3.bn2.weight", [32]),
-        ("bottleneck3_3.bn2.bias", [32]),
-        ("bottleneck3_3.bn2.running_mean", [32]),
-        ("bottleneck3_3.bn2.running_var", [32]),
-        ("bottleneck3_3.prelu2.weight", [32]),
-        ("bottleneck3_3.expand.weight", [128, 32, 1, 1]),
-        ("bottleneck3_3.bn3.weight", [128]),
-        ("bottleneck3_3.bn3.bias", [128]),
-        ("bottleneck3_3.bn3.running_mean", [128]),
-        ("bottleneck3_3.bn3.running_var", [128]),
-        ("bottleneck3_3.prelu_out.weight", [128]),
-        ("bottleneck3_4.proj.weight", [32, 128, 1, 1]),
-        ("bottleneck3_4.bn1.weight", [32]),
-        ("bottleneck3_4.bn1.bias", [32]),
-        ("bottleneck3_4.bn1.running_mean", [32]),
-        ("bottleneck3_4.bn1.running_var", [32]),
-        ("bottleneck3_4.prelu1.weight", [32]),
-        ("bottleneck3_4.conv.weight", [32, 32, 3, 3]),
-        ("bottleneck3_4.conv.bias", [32]),
-        ("bottleneck3_4.bn2.weight", [32]),
-        ("bottleneck3_4.bn2.bias", [32]),
-        ("bottleneck3_4.bn2.running_mean", [32]),
-        ("bottleneck3_4.bn2.running_var", [32]),
-        ("bottleneck3_4.prelu2.weight", [32]),
-        ("bottleneck3_4.expand.weight", [128, 32, 1, 1]),
-        ("bottleneck3_4.bn3.weight", [128]),
-        ("bottleneck3_4.bn3.bias", [128]),
-        ("bottleneck3_4.bn3.running_mean", [128]),
-        ("bottleneck3_4.bn3.running_var", [128]),
-        ("bottleneck3_4.prelu_out.weight", [128]),
-        ("bottleneck3_5.proj.weight", [32, 128, 1, 1]),
-        ("bottleneck3_5.bn1.weight", [32]),
-        ("bottleneck3_5.bn1.bias", [32]),
-        ("bottleneck3_5.bn1.running_mean", [32]),
-        ("bottleneck3_5.bn1.running_var", [32]),
-        ("bottleneck3_5.prelu1.weight", [32]),
-        ("bottleneck3_5.conv.weight", [32, 32, 3, 3]),
-        ("bottleneck3_5.conv.bias", [32]),
-        ("bottleneck3_5.bn2.weight", [32]),
-        ("bottleneck3_5.bn2.bias", [32]),
-        ("bottleneck3_5.bn2.running_mean", [32]),
-        ("bottleneck3_5.bn2.running_var", [32]),
-        ("bottleneck3_5.prelu2.weight", [32]),
-        ("bottleneck3_5.expand.weight", [128, 32, 1, 1]),
-        ("bottleneck3_5.bn3.weight", [128]),
-        ("bottleneck3_5.bn3.bias", [128]),
-        ("bottleneck3_5.bn3.running_mean", [128]),
-        ("bottleneck3_5.bn3.running_var", [128]),
-        ("bottleneck3_5.prelu_out.weight", [128]),
-        ("bottleneck3_6.proj.weight", [32, 128, 1, 1]),
-        ("bottleneck3_6.bn1.weight", [32]),
-        ("bottleneck3_6.bn1.bias", [32]),
-        ("bottleneck3_6.bn1.running_mean", [32]),
-        ("bottleneck3_6.bn1.running_var", [32]),
-        ("bottleneck3_6.prelu1.weight", [32]),
-        ("bottleneck3_6.conv.weight", [32, 32, 3, 3]),
-        ("bottleneck3_6.conv.bias", [32]),
-        ("bottleneck3_6.bn2.weight", [32]),
-        ("bottleneck3_6.bn2.bias", [32]),
-        ("bottleneck3_6.bn2.running_mean", [32]),
-        ("bottleneck3_6.bn2.running_var", [32]),
-        ("bottleneck3_6.prelu2.weight", [32]),
-        ("bottleneck3_6.expand.weight", [128, 32, 1, 1]),
-        ("bottleneck3_6.bn3.weight", [128]),
-        ("bottleneck3_6.bn3.bias", [128]),
-        ("bottleneck3_6.bn3.running_mean", [128]),
-        ("bottleneck3_6.bn3.running_var", [128]),
-        ("bottleneck3_6.prelu_out.weight", [128]),
-        ("bottleneck3_7.proj.weight", [32, 128, 1, 1]),
-        ("bottleneck3_7.bn1.weight", [32]),
-        ("bottleneck3_7.bn1.bias", [32]),
-        ("bottleneck3_7.bn1.running_mean", [32]),
-        ("bottleneck3_7.bn1.running_var", [32]),
-        ("bottleneck3_7.prelu1.weight", [32]),
-        ("bottleneck3_7.conv.conv_1xk.weight", [32, 32, 1, 5]),
-        ("bottleneck3_7.conv.conv_kx1.weight", [32, 32, 5, 1]),
-        ("bottleneck3_7.conv.conv_kx1.bias", [32]),
-        ("bottleneck3_7.bn2.weight", [32]),
-        ("bottleneck3_7.bn2.bias", [32]),
-        ("bottleneck3_7.bn2.running_mean", [32]),
-        ("bottleneck3_7.bn2.running_var", [32]),
-        ("bottleneck3_7.prelu2.weight", [32]),
-        ("bottleneck3_7.expand.weight", [128, 32, 1, 1]),
-        ("bottleneck3_7.bn3.weight", [128]),
-        ("bottleneck3_7.bn3.bias", [128]),
-        ("bottleneck3_7.bn3.running_mean", [128]),
-        ("bottleneck3_7.bn3.running_var", [128]),
-        ("bottleneck3_7.prelu_out.weight", [128]),
-        ("bottleneck3_8.proj.weight", [32, 128, 1, 1]),
-        ("bottleneck3_8.bn1.weight", [32]),
-        ("bottleneck3_8.bn1.bias", [32]),
-        ("bottleneck3_8.bn1.running_mean", [32]),
-        ("bottleneck3_8.bn1.running_var", [32]),
-        ("bottleneck3_8.prelu1.weight", [32]),
-        ("bottleneck3_8.conv.weight", [32, 32, 3, 3]),
-        ("bottleneck3_8.conv.bias", [32]),
-        ("bottleneck3_8.bn2.weight", [32]),
-        ("bottleneck3_8.bn2.bias", [32]),
-        ("bottleneck3_8.bn2.running_mean", [32]),
-        ("bottleneck3_8.bn2.running_var", [32]),
-        ("bottleneck3_8.prelu2.weight", [32]),
-        ("bottleneck3_8.expand.weight", [128, 32, 1, 1]),
-        ("bottleneck3_8.bn3.weight", [128]),
-        ("bottleneck3_8.bn3.bias", [128]),
-        ("bottleneck3_8.bn3.running_mean", [128]),
-        ("bottleneck3_8.bn3.running_var", [128]),
-        ("bottleneck3_8.prelu_out.weight", [128]),
-        ("bottleneck4_0.proj.weight", [16, 128, 1, 1]),
-        ("bottleneck4_0.bn1.weight", [16]),
-        ("bottleneck4_0.bn1.bias", [16]),
-        ("bottleneck4_0.bn1.running_mean", [16]),
-        ("bottleneck4_0.bn1.running_var", [16]),
-        ("bottleneck4_0.conv.weight", [16, 16, 3, 3]),
-        ("bottleneck4_0.conv.bias", [16]),
-        ("bottleneck4_0.bn2.weight", [16]),
-        ("bottleneck4_0.bn2.bias", [16]),
-        ("bottleneck4_0.bn2.running_mean", [16]),
-        ("bottleneck4_0.bn2.running_var", [16]),
-        ("bottleneck4_0.expand.weight", [64, 16, 1, 1]),
-        ("bottleneck4_0.bn3.weight", [64]),
-        ("bottleneck4_0.bn3.bias", [64]),
-        ("bottleneck4_0.bn3.running_mean", [64]),
-        ("bottleneck4_0.bn3.running_var", [64]),
-        ("bottleneck4_0.shortcut_conv.weight", [64, 128, 1, 1]),
-        ("bottleneck4_0.shortcut_bn.weight", [64]),
-        ("bottleneck4_0.shortcut_bn.bias", [64]),
-        ("bottleneck4_0.shortcut_bn.running_mean", [64]),
-        ("bottleneck4_0.shortcut_bn.running_var", [64]),
-        ("bottleneck4_1.proj.weight", [16, 64, 1, 1]),
-        ("bottleneck4_1.bn1.weight", [16]),
-        ("bottleneck4_1.bn1.bias", [16]),
-        ("bottleneck4_1.bn1.running_mean", [16]),
-        ("bottleneck4_1.bn1.running_var", [16]),
-        ("bottleneck4_1.conv.weight", [16, 16, 3, 3]),
-        ("bottleneck4_1.conv.bias", [16]),
-        ("bottleneck4_1.bn2.weight", [16]),
-        ("bottleneck4_1.bn2.bias", [16]),
-        ("bottleneck4_1.bn2.running_mean", [16]),
-        ("bottleneck4_1.bn2.running_var", [16]),
-        ("bottleneck4_1.expand.weight", [64, 16, 1, 1]),
-        ("bottleneck4_1.bn3.weight", [64]),
-        ("bottleneck4_1.bn3.bias", [64]),
-        ("bottleneck4_1.bn3.running_mean", [64]),
-        ("bottleneck4_1.bn3.running_var", [64]),
-        ("bottleneck4_2.proj.weight", [16, 64, 1, 1]),
-        ("bottleneck4_2.bn1.weight", [16]),
-        ("bottleneck4_2.bn1.bias", [16]),
-        ("bottleneck4_2.bn1.running_mean", [16]),
-        ("bottleneck4_2.bn1.running_var", [16]),
-        ("bottleneck4_2.conv.weight", [16, 16, 3, 3]),
-        ("bottleneck4_2.conv.bias", [16]),
-        ("bottleneck4_2.bn2.weight", [16]),
-        ("bottleneck4_2.bn2.bias", [16]),
-        ("bottleneck4_2.bn2.running_mean", [16]),
-        ("bottleneck4_2.bn2.running_var", [16]),
-        ("bottleneck4_2.expand.weight", [64, 16, 1, 1]),
-        ("bottleneck4_2.bn3.weight", [64]),
-        ("bottleneck4_2.bn3.bias", [64]),
-        ("bottleneck4_2.bn3.running_mean", [64]),
-        ("bottleneck4_2.bn3.running_var", [64]),
-        ("bottleneck5_0.proj.weight", [4, 64, 1, 1]),
-        ("bottleneck5_0.bn1.weight", [4]),
-        ("bottleneck5_0.bn1.bias", [4]),
-        ("bottleneck5_0.bn1.running_mean", [4]),
-        ("bottleneck5_0.bn1.running_var", [4]),
-        ("bottleneck5_0.conv.weight", [4, 4, 3, 3]),
-        ("bottleneck5_0.conv.bias", [4]),
-        ("bottleneck5_0.bn2.weight", [4]),
-        ("bottleneck5_0.bn2.bias", [4]),
-        ("bottleneck5_0.bn2.running_mean", [4]),
-        ("bottleneck5_0.bn2.running_var", [4]),
-        ("bottleneck5_0.expand.weight", [16, 4, 1, 1]),
-        ("bottleneck5_0.bn3.weight", [16]),
-        ("bottleneck5_0.bn3.bias", [16]),
-        ("bottleneck5_0.bn3.running_mean", [16]),
-        ("bottleneck5_0.bn3.running_var", [16]),
-        ("bottleneck5_0.shortcut_conv.weight", [16, 64, 1, 1]),
-        ("bottleneck5_0.shortcut_bn.weight", [16]),
-        ("bottleneck5_0.shortcut_bn.bias", [16]),
-        ("bottleneck5_0.shortcut_bn.running_mean", [16]),
-        ("bottleneck5_0.shortcut_bn.running_var", [16]),
-        ("bottleneck5_1.proj.weight", [4, 16, 1, 1]),
-        ("bottleneck5_1.bn1.weight", [4]),
-        ("bottleneck5_1.bn1.bias", [4]),
-        ("bottleneck5_1.bn1.running_mean", [4]),
-        ("bottleneck5_1.bn1.running_var", [4]),
-        ("bottleneck5_1.conv.weight", [4, 4, 3, 3]),
-        ("bottleneck5_1.conv.bias", [4]),
-        ("bottleneck5_1.bn2.weight", [4]),
-        ("bottleneck5_1.bn2.bias", [4]),
-        ("bottleneck5_1.bn2.running_mean", [4]),
-        ("bottleneck5_1.bn2.running_var", [4]),
-        ("bottleneck5_1.expand.weight", [16, 4, 1, 1]),
-        ("bottleneck5_1.bn3.weight", [16]),
-        ("bottleneck5_1.bn3.bias", [16]),
-        ("bottleneck5_1.bn3.running_mean", [16]),
-        ("bottleneck5_1.bn3.running_var", [16]),
-        ("fullconv.weight", [16, 12, 2, 2]),
-        ("fullconv.bias", [12]),
-    ]
+    static let tensorShapes: [(name: String, shape: [Int])] = Self.tensorTable(#"""
+        initial.conv.weight                     13×3×3×3
+        initial.conv.bias                       13
+        initial.bn.weight                       16
+        initial.bn.bias                         16
+        initial.bn.running_mean                 16
+        initial.bn.running_var                  16
+        initial.prelu.weight                    16
+        bottleneck1_0.proj.weight               16×16×2×2
+        bottleneck1_0.bn1.weight                16
+        bottleneck1_0.bn1.bias                  16
+        bottleneck1_0.bn1.running_mean          16
+        bottleneck1_0.bn1.running_var           16
+        bottleneck1_0.prelu1.weight             16
+        bottleneck1_0.conv.weight               16×16×3×3
+        bottleneck1_0.conv.bias                 16
+        bottleneck1_0.bn2.weight                16
+        bottleneck1_0.bn2.bias                  16
+        bottleneck1_0.bn2.running_mean          16
+        bottleneck1_0.bn2.running_var           16
+        bottleneck1_0.prelu2.weight             16
+        bottleneck1_0.expand.weight             64×16×1×1
+        bottleneck1_0.bn3.weight                64
+        bottleneck1_0.bn3.bias                  64
+        bottleneck1_0.bn3.running_mean          64
+        bottleneck1_0.bn3.running_var           64
+        bottleneck1_0.prelu_out.weight          64
+        bottleneck1_1.proj.weight               16×64×1×1
+        bottleneck1_1.bn1.weight                16
+        bottleneck1_1.bn1.bias                  16
+        bottleneck1_1.bn1.running_mean          16
+        bottleneck1_1.bn1.running_var           16
+        bottleneck1_1.prelu1.weight             16
+        bottleneck1_1.conv.weight               16×16×3×3
+        bottleneck1_1.conv.bias                 16
+        bottleneck1_1.bn2.weight                16
+        bottleneck1_1.bn2.bias                  16
+        bottleneck1_1.bn2.running_mean          16
+        bottleneck1_1.bn2.running_var           16
+        bottleneck1_1.prelu2.weight             16
+        bottleneck1_1.expand.weight             64×16×1×1
+        bottleneck1_1.bn3.weight                64
+        bottleneck1_1.bn3.bias                  64
+        bottleneck1_1.bn3.running_mean          64
+        bottleneck1_1.bn3.running_var           64
+        bottleneck1_1.prelu_out.weight          64
+        bottleneck1_2.proj.weight               16×64×1×1
+        bottleneck1_2.bn1.weight                16
+        bottleneck1_2.bn1.bias                  16
+        bottleneck1_2.bn1.running_mean          16
+        bottleneck1_2.bn1.running_var           16
+        bottleneck1_2.prelu1.weight             16
+        bottleneck1_2.conv.weight               16×16×3×3
+        bottleneck1_2.conv.bias                 16
+        bottleneck1_2.bn2.weight                16
+        bottleneck1_2.bn2.bias                  16
+        bottleneck1_2.bn2.running_mean          16
+        bottleneck1_2.bn2.running_var           16
+        bottleneck1_2.prelu2.weight             16
+        bottleneck1_2.expand.weight             64×16×1×1
+        bottleneck1_2.bn3.weight                64
+        bottleneck1_2.bn3.bias                  64
+        bottleneck1_2.bn3.running_mean          64
+        bottleneck1_2.bn3.running_var           64
+        bottleneck1_2.prelu_out.weight          64
+        bottleneck1_3.proj.weight               16×64×1×1
+        bottleneck1_3.bn1.weight                16
+        bottleneck1_3.bn1.bias                  16
+        bottleneck1_3.bn1.running_mean          16
+        bottleneck1_3.bn1.running_var           16
+        bottleneck1_3.prelu1.weight             16
+        bottleneck1_3.conv.weight               16×16×3×3
+        bottleneck1_3.conv.bias                 16
+        bottleneck1_3.bn2.weight                16
+        bottleneck1_3.bn2.bias                  16
+        bottleneck1_3.bn2.running_mean          16
+        bottleneck1_3.bn2.running_var           16
+        bottleneck1_3.prelu2.weight             16
+        bottleneck1_3.expand.weight             64×16×1×1
+        bottleneck1_3.bn3.weight                64
+        bottleneck1_3.bn3.bias                  64
+        bottleneck1_3.bn3.running_mean          64
+        bottleneck1_3.bn3.running_var           64
+        bottleneck1_3.prelu_out.weight          64
+        bottleneck1_4.proj.weight               16×64×1×1
+        bottleneck1_4.bn1.weight                16
+        bottleneck1_4.bn1.bias                  16
+        bottleneck1_4.bn1.running_mean          16
+        bottleneck1_4.bn1.running_var           16
+        bottleneck1_4.prelu1.weight             16
+        bottleneck1_4.conv.weight               16×16×3×3
+        bottleneck1_4.conv.bias                 16
+        bottleneck1_4.bn2.weight                16
+        bottleneck1_4.bn2.bias                  16
+        bottleneck1_4.bn2.running_mean          16
+        bottleneck1_4.bn2.running_var           16
+        bottleneck1_4.prelu2.weight             16
+        bottleneck1_4.expand.weight             64×16×1×1
+        bottleneck1_4.bn3.weight                64
+        bottleneck1_4.bn3.bias                  64
+        bottleneck1_4.bn3.running_mean          64
+        bottleneck1_4.bn3.running_var           64
+        bottleneck1_4.prelu_out.weight          64
+        bottleneck2_0.proj.weight               32×64×2×2
+        bottleneck2_0.bn1.weight                32
+        bottleneck2_0.bn1.bias                  32
+        bottleneck2_0.bn1.running_mean          32
+        bottleneck2_0.bn1.running_var           32
+        bottleneck2_0.prelu1.weight             32
+        bottleneck2_0.conv.weight               32×32×3×3
+        bottleneck2_0.conv.bias                 32
+        bottleneck2_0.bn2.weight                32
+        bottleneck2_0.bn2.bias                  32
+        bottleneck2_0.bn2.running_mean          32
+        bottleneck2_0.bn2.running_var           32
+        bottleneck2_0.prelu2.weight             32
+        bottleneck2_0.expand.weight             128×32×1×1
+        bottleneck2_0.bn3.weight                128
+        bottleneck2_0.bn3.bias                  128
+        bottleneck2_0.bn3.running_mean          128
+        bottleneck2_0.bn3.running_var           128
+        bottleneck2_0.prelu_out.weight          128
+        bottleneck2_1.proj.weight               32×128×1×1
+        bottleneck2_1.bn1.weight                32
+        bottleneck2_1.bn1.bias                  32
+        bottleneck2_1.bn1.running_mean          32
+        bottleneck2_1.bn1.running_var           32
+        bottleneck2_1.prelu1.weight             32
+        bottleneck2_1.conv.weight               32×32×3×3
+        bottleneck2_1.conv.bias                 32
+        bottleneck2_1.bn2.weight                32
+        bottleneck2_1.bn2.bias                  32
+        bottleneck2_1.bn2.running_mean          32
+        bottleneck2_1.bn2.running_var           32
+        bottleneck2_1.prelu2.weight             32
+        bottleneck2_1.expand.weight             128×32×1×1
+        bottleneck2_1.bn3.weight                128
+        bottleneck2_1.bn3.bias                  128
+        bottleneck2_1.bn3.running_mean          128
+        bottleneck2_1.bn3.running_var           128
+        bottleneck2_1.prelu_out.weight          128
+        bottleneck2_2.proj.weight               32×128×1×1
+        bottleneck2_2.bn1.weight                32
+        bottleneck2_2.bn1.bias                  32
+        bottleneck2_2.bn1.running_mean          32
+        bottleneck2_2.bn1.running_var           32
+        bottleneck2_2.prelu1.weight             32
+        bottleneck2_2.conv.weight               32×32×3×3
+        bottleneck2_2.conv.bias                 32
+        bottleneck2_2.bn2.weight                32
+        bottleneck2_2.bn2.bias                  32
+        bottleneck2_2.bn2.running_mean          32
+        bottleneck2_2.bn2.running_var           32
+        bottleneck2_2.prelu2.weight             32
+        bottleneck2_2.expand.weight             128×32×1×1
+        bottleneck2_2.bn3.weight                128
+        bottleneck2_2.bn3.bias                  128
+        bottleneck2_2.bn3.running_mean          128
+        bottleneck2_2.bn3.running_var           128
+        bottleneck2_2.prelu_out.weight          128
+        bottleneck2_3.proj.weight               32×128×1×1
+        bottleneck2_3.bn1.weight                32
+        bottleneck2_3.bn1.bias                  32
+        bottleneck2_3.bn1.running_mean          32
+        bottleneck2_3.bn1.running_var           32
+        bottleneck2_3.prelu1.weight             32
+        bottleneck2_3.conv.conv_1xk.weight      32×32×1×5
+        bottleneck2_3.conv.conv_kx1.weight      32×32×5×1
+        bottleneck2_3.conv.conv_kx1.bias        32
+        bottleneck2_3.bn2.weight                32
+        bottleneck2_3.bn2.bias                  32
+        bottleneck2_3.bn2.running_mean          32
+        bottleneck2_3.bn2.running_var           32
+        bottleneck2_3.prelu2.weight             32
+        bottleneck2_3.expand.weight             128×32×1×1
+        bottleneck2_3.bn3.weight                128
+        bottleneck2_3.bn3.bias                  128
+        bottleneck2_3.bn3.running_mean          128
+        bottleneck2_3.bn3.running_var           128
+        bottleneck2_3.prelu_out.weight          128
+        bottleneck2_4.proj.weight               32×128×1×1
+        bottleneck2_4.bn1.weight                32
+        bottleneck2_4.bn1.bias                  32
+        bottleneck2_4.bn1.running_mean          32
+        bottleneck2_4.bn1.running_var           32
+        bottleneck2_4.prelu1.weight             32
+        bottleneck2_4.conv.weight               32×32×3×3
+        bottleneck2_4.conv.bias                 32
+        bottleneck2_4.bn2.weight                32
+        bottleneck2_4.bn2.bias                  32
+        bottleneck2_4.bn2.running_mean          32
+        bottleneck2_4.bn2.running_var           32
+        bottleneck2_4.prelu2.weight             32
+        bottleneck2_4.expand.weight             128×32×1×1
+        bottleneck2_4.bn3.weight                128
+        bottleneck2_4.bn3.bias                  128
+        bottleneck2_4.bn3.running_mean          128
+        bottleneck2_4.bn3.running_var           128
+        bottleneck2_4.prelu_out.weight          128
+        bottleneck2_5.proj.weight               32×128×1×1
+        bottleneck2_5.bn1.weight                32
+        bottleneck2_5.bn1.bias                  32
+        bottleneck2_5.bn1.running_mean          32
+        bottleneck2_5.bn1.running_var           32
+        bottleneck2_5.prelu1.weight             32
+        bottleneck2_5.conv.weight               32×32×3×3
+        bottleneck2_5.conv.bias                 32
+        bottleneck2_5.bn2.weight                32
+        bottleneck2_5.bn2.bias                  32
+        bottleneck2_5.bn2.running_mean          32
+        bottleneck2_5.bn2.running_var           32
+        bottleneck2_5.prelu2.weight             32
+        bottleneck2_5.expand.weight             128×32×1×1
+        bottleneck2_5.bn3.weight                128
+        bottleneck2_5.bn3.bias                  128
+        bottleneck2_5.bn3.running_mean          128
+        bottleneck2_5.bn3.running_var           128
+        bottleneck2_5.prelu_out.weight          128
+        bottleneck2_6.proj.weight               32×128×1×1
+        bottleneck2_6.bn1.weight                32
+        bottleneck2_6.bn1.bias                  32
+        bottleneck2_6.bn1.running_mean          32
+        bottleneck2_6.bn1.running_var           32
+        bottleneck2_6.prelu1.weight             32
+        bottleneck2_6.conv.weight               32×32×3×3
+        bottleneck2_6.conv.bias                 32
+        bottleneck2_6.bn2.weight                32
+        bottleneck2_6.bn2.bias                  32
+        bottleneck2_6.bn2.running_mean          32
+        bottleneck2_6.bn2.running_var           32
+        bottleneck2_6.prelu2.weight             32
+        bottleneck2_6.expand.weight             128×32×1×1
+        bottleneck2_6.bn3.weight                128
+        bottleneck2_6.bn3.bias                  128
+        bottleneck2_6.bn3.running_mean          128
+        bottleneck2_6.bn3.running_var           128
+        bottleneck2_6.prelu_out.weight          128
+        bottleneck2_7.proj.weight               32×128×1×1
+        bottleneck2_7.bn1.weight                32
+        bottleneck2_7.bn1.bias                  32
+        bottleneck2_7.bn1.running_mean          32
+        bottleneck2_7.bn1.running_var           32
+        bottleneck2_7.prelu1.weight             32
+        bottleneck2_7.conv.conv_1xk.weight      32×32×1×5
+        bottleneck2_7.conv.conv_kx1.weight      32×32×5×1
+        bottleneck2_7.conv.conv_kx1.bias        32
+        bottleneck2_7.bn2.weight                32
+        bottleneck2_7.bn2.bias                  32
+        bottleneck2_7.bn2.running_mean          32
+        bottleneck2_7.bn2.running_var           32
+        bottleneck2_7.prelu2.weight             32
+        bottleneck2_7.expand.weight             128×32×1×1
+        bottleneck2_7.bn3.weight                128
+        bottleneck2_7.bn3.bias                  128
+        bottleneck2_7.bn3.running_mean          128
+        bottleneck2_7.bn3.running_var           128
+        bottleneck2_7.prelu_out.weight          128
+        bottleneck2_8.proj.weight               32×128×1×1
+        bottleneck2_8.bn1.weight                32
+        bottleneck2_8.bn1.bias                  32
+        bottleneck2_8.bn1.running_mean          32
+        bottleneck2_8.bn1.running_var           32
+        bottleneck2_8.prelu1.weight             32
+        bottleneck2_8.conv.weight               32×32×3×3
+        bottleneck2_8.conv.bias                 32
+        bottleneck2_8.bn2.weight                32
+        bottleneck2_8.bn2.bias                  32
+        bottleneck2_8.bn2.running_mean          32
+        bottleneck2_8.bn2.running_var           32
+        bottleneck2_8.prelu2.weight             32
+        bottleneck2_8.expand.weight             128×32×1×1
+        bottleneck2_8.bn3.weight                128
+        bottleneck2_8.bn3.bias                  128
+        bottleneck2_8.bn3.running_mean          128
+        bottleneck2_8.bn3.running_var           128
+        bottleneck2_8.prelu_out.weight          128
+        bottleneck3_1.proj.weight               32×128×1×1
+        bottleneck3_1.bn1.weight                32
+        bottleneck3_1.bn1.bias                  32
+        bottleneck3_1.bn1.running_mean          32
+        bottleneck3_1.bn1.running_var           32
+        bottleneck3_1.prelu1.weight             32
+        bottleneck3_1.conv.weight               32×32×3×3
+        bottleneck3_1.conv.bias                 32
+        bottleneck3_1.bn2.weight                32
+        bottleneck3_1.bn2.bias                  32
+        bottleneck3_1.bn2.running_mean          32
+        bottleneck3_1.bn2.running_var           32
+        bottleneck3_1.prelu2.weight             32
+        bottleneck3_1.expand.weight             128×32×1×1
+        bottleneck3_1.bn3.weight                128
+        bottleneck3_1.bn3.bias                  128
+        bottleneck3_1.bn3.running_mean          128
+        bottleneck3_1.bn3.running_var           128
+        bottleneck3_1.prelu_out.weight          128
+        bottleneck3_2.proj.weight               32×128×1×1
+        bottleneck3_2.bn1.weight                32
+        bottleneck3_2.bn1.bias                  32
+        bottleneck3_2.bn1.running_mean          32
+        bottleneck3_2.bn1.running_var           32
+        bottleneck3_2.prelu1.weight             32
+        bottleneck3_2.conv.weight               32×32×3×3
+        bottleneck3_2.conv.bias                 32
+        bottleneck3_2.bn2.weight                32
+        bottleneck3_2.bn2.bias                  32
+        bottleneck3_2.bn2.running_mean          32
+        bottleneck3_2.bn2.running_var           32
+        bottleneck3_2.prelu2.weight             32
+        bottleneck3_2.expand.weight             128×32×1×1
+        bottleneck3_2.bn3.weight                128
+        bottleneck3_2.bn3.bias                  128
+        bottleneck3_2.bn3.running_mean          128
+        bottleneck3_2.bn3.running_var           128
+        bottleneck3_2.prelu_out.weight          128
+        bottleneck3_3.proj.weight               32×128×1×1
+        bottleneck3_3.bn1.weight                32
+        bottleneck3_3.bn1.bias                  32
+        bottleneck3_3.bn1.running_mean          32
+        bottleneck3_3.bn1.running_var           32
+        bottleneck3_3.prelu1.weight             32
+        bottleneck3_3.conv.conv_1xk.weight      32×32×1×5
+        bottleneck3_3.conv.conv_kx1.weight      32×32×5×1
+        bottleneck3_3.conv.conv_kx1.bias        32
+        bottleneck3_3.bn2.weight                32
+        bottleneck3_3.bn2.bias                  32
+        bottleneck3_3.bn2.running_mean          32
+        bottleneck3_3.bn2.running_var           32
+        bottleneck3_3.prelu2.weight             32
+        bottleneck3_3.expand.weight             128×32×1×1
+        bottleneck3_3.bn3.weight                128
+        bottleneck3_3.bn3.bias                  128
+        bottleneck3_3.bn3.running_mean          128
+        bottleneck3_3.bn3.running_var           128
+        bottleneck3_3.prelu_out.weight          128
+        bottleneck3_4.proj.weight               32×128×1×1
+        bottleneck3_4.bn1.weight                32
+        bottleneck3_4.bn1.bias                  32
+        bottleneck3_4.bn1.running_mean          32
+        bottleneck3_4.bn1.running_var           32
+        bottleneck3_4.prelu1.weight             32
+        bottleneck3_4.conv.weight               32×32×3×3
+        bottleneck3_4.conv.bias                 32
+        bottleneck3_4.bn2.weight                32
+        bottleneck3_4.bn2.bias                  32
+        bottleneck3_4.bn2.running_mean          32
+        bottleneck3_4.bn2.running_var           32
+        bottleneck3_4.prelu2.weight             32
+        bottleneck3_4.expand.weight             128×32×1×1
+        bottleneck3_4.bn3.weight                128
+        bottleneck3_4.bn3.bias                  128
+        bottleneck3_4.bn3.running_mean          128
+        bottleneck3_4.bn3.running_var           128
+        bottleneck3_4.prelu_out.weight          128
+        bottleneck3_5.proj.weight               32×128×1×1
+        bottleneck3_5.bn1.weight                32
+        bottleneck3_5.bn1.bias                  32
+        bottleneck3_5.bn1.running_mean          32
+        bottleneck3_5.bn1.running_var           32
+        bottleneck3_5.prelu1.weight             32
+        bottleneck3_5.conv.weight               32×32×3×3
+        bottleneck3_5.conv.bias                 32
+        bottleneck3_5.bn2.weight                32
+        bottleneck3_5.bn2.bias                  32
+        bottleneck3_5.bn2.running_mean          32
+        bottleneck3_5.bn2.running_var           32
+        bottleneck3_5.prelu2.weight             32
+        bottleneck3_5.expand.weight             128×32×1×1
+        bottleneck3_5.bn3.weight                128
+        bottleneck3_5.bn3.bias                  128
+        bottleneck3_5.bn3.running_mean          128
+        bottleneck3_5.bn3.running_var           128
+        bottleneck3_5.prelu_out.weight          128
+        bottleneck3_6.proj.weight               32×128×1×1
+        bottleneck3_6.bn1.weight                32
+        bottleneck3_6.bn1.bias                  32
+        bottleneck3_6.bn1.running_mean          32
+        bottleneck3_6.bn1.running_var           32
+        bottleneck3_6.prelu1.weight             32
+        bottleneck3_6.conv.weight               32×32×3×3
+        bottleneck3_6.conv.bias                 32
+        bottleneck3_6.bn2.weight                32
+        bottleneck3_6.bn2.bias                  32
+        bottleneck3_6.bn2.running_mean          32
+        bottleneck3_6.bn2.running_var           32
+        bottleneck3_6.prelu2.weight             32
+        bottleneck3_6.expand.weight             128×32×1×1
+        bottleneck3_6.bn3.weight                128
+        bottleneck3_6.bn3.bias                  128
+        bottleneck3_6.bn3.running_mean          128
+        bottleneck3_6.bn3.running_var           128
+        bottleneck3_6.prelu_out.weight          128
+        bottleneck3_7.proj.weight               32×128×1×1
+        bottleneck3_7.bn1.weight                32
+        bottleneck3_7.bn1.bias                  32
+        bottleneck3_7.bn1.running_mean          32
+        bottleneck3_7.bn1.running_var           32
+        bottleneck3_7.prelu1.weight             32
+        bottleneck3_7.conv.conv_1xk.weight      32×32×1×5
+        bottleneck3_7.conv.conv_kx1.weight      32×32×5×1
+        bottleneck3_7.conv.conv_kx1.bias        32
+        bottleneck3_7.bn2.weight                32
+        bottleneck3_7.bn2.bias                  32
+        bottleneck3_7.bn2.running_mean          32
+        bottleneck3_7.bn2.running_var           32
+        bottleneck3_7.prelu2.weight             32
+        bottleneck3_7.expand.weight             128×32×1×1
+        bottleneck3_7.bn3.weight                128
+        bottleneck3_7.bn3.bias                  128
+        bottleneck3_7.bn3.running_mean          128
+        bottleneck3_7.bn3.running_var           128
+        bottleneck3_7.prelu_out.weight          128
+        bottleneck3_8.proj.weight               32×128×1×1
+        bottleneck3_8.bn1.weight                32
+        bottleneck3_8.bn1.bias                  32
+        bottleneck3_8.bn1.running_mean          32
+        bottleneck3_8.bn1.running_var           32
+        bottleneck3_8.prelu1.weight             32
+        bottleneck3_8.conv.weight               32×32×3×3
+        bottleneck3_8.conv.bias                 32
+        bottleneck3_8.bn2.weight                32
+        bottleneck3_8.bn2.bias                  32
+        bottleneck3_8.bn2.running_mean          32
+        bottleneck3_8.bn2.running_var           32
+        bottleneck3_8.prelu2.weight             32
+        bottleneck3_8.expand.weight             128×32×1×1
+        bottleneck3_8.bn3.weight                128
+        bottleneck3_8.bn3.bias                  128
+        bottleneck3_8.bn3.running_mean          128
+        bottleneck3_8.bn3.running_var           128
+        bottleneck3_8.prelu_out.weight          128
+        bottleneck4_0.proj.weight               16×128×1×1
+        bottleneck4_0.bn1.weight                16
+        bottleneck4_0.bn1.bias                  16
+        bottleneck4_0.bn1.running_mean          16
+        bottleneck4_0.bn1.running_var           16
+        bottleneck4_0.conv.weight               16×16×3×3
+        bottleneck4_0.conv.bias                 16
+        bottleneck4_0.bn2.weight                16
+        bottleneck4_0.bn2.bias                  16
+        bottleneck4_0.bn2.running_mean          16
+        bottleneck4_0.bn2.running_var           16
+        bottleneck4_0.expand.weight             64×16×1×1
+        bottleneck4_0.bn3.weight                64
+        bottleneck4_0.bn3.bias                  64
+        bottleneck4_0.bn3.running_mean          64
+        bottleneck4_0.bn3.running_var           64
+        bottleneck4_0.shortcut_conv.weight      64×128×1×1
+        bottleneck4_0.shortcut_bn.weight        64
+        bottleneck4_0.shortcut_bn.bias          64
+        bottleneck4_0.shortcut_bn.running_mean  64
+        bottleneck4_0.shortcut_bn.running_var   64
+        bottleneck4_1.proj.weight               16×64×1×1
+        bottleneck4_1.bn1.weight                16
+        bottleneck4_1.bn1.bias                  16
+        bottleneck4_1.bn1.running_mean          16
+        bottleneck4_1.bn1.running_var           16
+        bottleneck4_1.conv.weight               16×16×3×3
+        bottleneck4_1.conv.bias                 16
+        bottleneck4_1.bn2.weight                16
+        bottleneck4_1.bn2.bias                  16
+        bottleneck4_1.bn2.running_mean          16
+        bottleneck4_1.bn2.running_var           16
+        bottleneck4_1.expand.weight             64×16×1×1
+        bottleneck4_1.bn3.weight                64
+        bottleneck4_1.bn3.bias                  64
+        bottleneck4_1.bn3.running_mean          64
+        bottleneck4_1.bn3.running_var           64
+        bottleneck4_2.proj.weight               16×64×1×1
+        bottleneck4_2.bn1.weight                16
+        bottleneck4_2.bn1.bias                  16
+        bottleneck4_2.bn1.running_mean          16
+        bottleneck4_2.bn1.running_var           16
+        bottleneck4_2.conv.weight               16×16×3×3
+        bottleneck4_2.conv.bias                 16
+        bottleneck4_2.bn2.weight                16
+        bottleneck4_2.bn2.bias                  16
+        bottleneck4_2.bn2.running_mean          16
+        bottleneck4_2.bn2.running_var           16
+        bottleneck4_2.expand.weight             64×16×1×1
+        bottleneck4_2.bn3.weight                64
+        bottleneck4_2.bn3.bias                  64
+        bottleneck4_2.bn3.running_mean          64
+        bottleneck4_2.bn3.running_var           64
+        bottleneck5_0.proj.weight               4×64×1×1
+        bottleneck5_0.bn1.weight                4
+        bottleneck5_0.bn1.bias                  4
+        bottleneck5_0.bn1.running_mean          4
+        bottleneck5_0.bn1.running_var           4
+        bottleneck5_0.conv.weight               4×4×3×3
+        bottleneck5_0.conv.bias                 4
+        bottleneck5_0.bn2.weight                4
+        bottleneck5_0.bn2.bias                  4
+        bottleneck5_0.bn2.running_mean          4
+        bottleneck5_0.bn2.running_var           4
+        bottleneck5_0.expand.weight             16×4×1×1
+        bottleneck5_0.bn3.weight                16
+        bottleneck5_0.bn3.bias                  16
+        bottleneck5_0.bn3.running_mean          16
+        bottleneck5_0.bn3.running_var           16
+        bottleneck5_0.shortcut_conv.weight      16×64×1×1
+        bottleneck5_0.shortcut_bn.weight        16
+        bottleneck5_0.shortcut_bn.bias          16
+        bottleneck5_0.shortcut_bn.running_mean  16
+        bottleneck5_0.shortcut_bn.running_var   16
+        bottleneck5_1.proj.weight               4×16×1×1
+        bottleneck5_1.bn1.weight                4
+        bottleneck5_1.bn1.bias                  4
+        bottleneck5_1.bn1.running_mean          4
+        bottleneck5_1.bn1.running_var           4
+        bottleneck5_1.conv.weight               4×4×3×3
+        bottleneck5_1.conv.bias                 4
+        bottleneck5_1.bn2.weight                4
+        bottleneck5_1.bn2.bias                  4
+        bottleneck5_1.bn2.running_mean          4
+        bottleneck5_1.bn2.running_var           4
+        bottleneck5_1.expand.weight             16×4×1×1
+        bottleneck5_1.bn3.weight                16
+        bottleneck5_1.bn3.bias                  16
+        bottleneck5_1.bn3.running_mean          16
+        bottleneck5_1.bn3.running_var           16
+        fullconv.weight                         16×12×2×2
+        fullconv.bias                           12
+        """#)
 
     /// Folded weights in the order the layers read them.
     let storage: [Float]
@@ -1492,9 +1492,9 @@ extension EnetCamvid12 {
                         let columnOffset: Int = rowOffset &+ (j & 1) &* 66_049 &+ (j >> 1)
                         for ic in 0..<3 {
                             let source = scratch + (columnOffset &+ ic &* 264_196)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            let v2 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD8<Float>.self)
+                            let v0 = Self.load8(source + 0)
+                            let v1 = Self.load8(source + 8)
+                            let v2 = Self.load8(source + 16)
                             let k = kernel + (tapOffset &+ ic &* 4)
                             Self.multiplyAdd(&a0_0, k[0], v0)
                             Self.multiplyAdd(&a0_1, k[0], v1)
@@ -1625,13 +1625,12 @@ extension EnetCamvid12 {
             let kernelOffset: Int = block &* 1024
             let kernel = w + kernelOffset
             let biasOffset: Int = 1024 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 64, 2731) {
                 let first: Int = min(group &* 6, 16378)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
+                let q0: Int = first
                 let o0: Int = (q0 / 128) &* 512 &+ (q0 % 128) &* 2
                 let q1: Int = first &+ 1
                 let o1: Int = (q1 / 128) &* 512 &+ (q1 % 128) &* 2
@@ -1657,15 +1656,13 @@ extension EnetCamvid12 {
                 var a1_5 = bias1
                 for i in 0..<2 {
                     for j in 0..<2 {
-                        let tapOffset: Int = i &* 256 &+ j &* 1 &+ firstChannel &* 65_792
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 2 &+ j) &* 16 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
+                        let tapBase = scratch + (i &* 256 &+ j)
+                        let tapKernel = kernel + (i &* 512 &+ j &* 256)
                         for ic in 0..<16 {
                             let tap = tapBase + ic &* 65_792
                             let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -1741,24 +1738,23 @@ extension EnetCamvid12 {
             let kernelOffset: Int = block &* 2304
             let kernel = w + kernelOffset
             let biasOffset: Int = 2304 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 277, 2731) {
                 let first: Int = min(group &* 6, 16378)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 128) &* 130 &+ (q0 % 128) &* 1
+                let q0: Int = first
+                let o0: Int = q0 &+ (q0 / 128) &* 2
                 let q1: Int = first &+ 1
-                let o1: Int = (q1 / 128) &* 130 &+ (q1 % 128) &* 1
+                let o1: Int = q1 &+ (q1 / 128) &* 2
                 let q2: Int = first &+ 2
-                let o2: Int = (q2 / 128) &* 130 &+ (q2 % 128) &* 1
+                let o2: Int = q2 &+ (q2 / 128) &* 2
                 let q3: Int = first &+ 3
-                let o3: Int = (q3 / 128) &* 130 &+ (q3 % 128) &* 1
+                let o3: Int = q3 &+ (q3 / 128) &* 2
                 let q4: Int = first &+ 4
-                let o4: Int = (q4 / 128) &* 130 &+ (q4 % 128) &* 1
+                let o4: Int = q4 &+ (q4 / 128) &* 2
                 let q5: Int = first &+ 5
-                let o5: Int = (q5 / 128) &* 130 &+ (q5 % 128) &* 1
+                let o5: Int = q5 &+ (q5 / 128) &* 2
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -1773,15 +1769,13 @@ extension EnetCamvid12 {
                 var a1_5 = bias1
                 for i in 0..<3 {
                     for j in 0..<3 {
-                        let tapOffset: Int = i &* 130 &+ j &* 1 &+ firstChannel &* 16_900
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 3 &+ j) &* 16 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
+                        let tapBase = scratch + (i &* 130 &+ j)
+                        let tapKernel = kernel + (i &* 768 &+ j &* 256)
                         for ic in 0..<16 {
                             let tap = tapBase + ic &* 16_900
                             let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -1859,9 +1853,9 @@ extension EnetCamvid12 {
                     var a3_2 = SIMD8<Float>(repeating: bias[3])
                     for ic in 0..<16 {
                         let source = x + (ic &* 16_384 &+ p)
-                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD8<Float>.self)
-                        let v1 = UnsafeRawPointer(source + 8).loadUnaligned(as: SIMD8<Float>.self)
-                        let v2 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD8<Float>.self)
+                        let v0 = Self.load8(source + 0)
+                        let v1 = Self.load8(source + 8)
+                        let v2 = Self.load8(source + 16)
                         let k = kernel + ic &* 4
                         Self.multiplyAdd(&a0_0, k[0], v0)
                         Self.multiplyAdd(&a0_1, k[0], v1)
@@ -2003,9 +1997,9 @@ extension EnetCamvid12 {
                     var a3_2 = SIMD8<Float>(repeating: bias[3])
                     for ic in 0..<64 {
                         let source = x + (ic &* 16_384 &+ p)
-                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD8<Float>.self)
-                        let v1 = UnsafeRawPointer(source + 8).loadUnaligned(as: SIMD8<Float>.self)
-                        let v2 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD8<Float>.self)
+                        let v0 = Self.load8(source + 0)
+                        let v1 = Self.load8(source + 8)
+                        let v2 = Self.load8(source + 16)
                         let k = kernel + ic &* 4
                         Self.multiplyAdd(&a0_0, k[0], v0)
                         Self.multiplyAdd(&a0_1, k[0], v1)
@@ -2062,13 +2056,12 @@ extension EnetCamvid12 {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 8192 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 10, 683) {
                 let first: Int = min(group &* 6, 4090)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
+                let q0: Int = first
                 let o0: Int = (q0 / 64) &* 256 &+ (q0 % 64) &* 2
                 let q1: Int = first &+ 1
                 let o1: Int = (q1 / 64) &* 256 &+ (q1 % 64) &* 2
@@ -2094,15 +2087,13 @@ extension EnetCamvid12 {
                 var a1_5 = bias1
                 for i in 0..<2 {
                     for j in 0..<2 {
-                        let tapOffset: Int = i &* 128 &+ j &* 1 &+ firstChannel &* 16_512
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 2 &+ j) &* 64 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
+                        let tapBase = scratch + (i &* 128 &+ j)
+                        let tapKernel = kernel + (i &* 2048 &+ j &* 1024)
                         for ic in 0..<64 {
                             let tap = tapBase + ic &* 16_512
                             let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -2184,38 +2175,38 @@ extension EnetCamvid12 {
                     let targetOffset: Int = ic &* 1040 &+ r &* 32
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 32, by: 8) {
-                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
+                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = UnsafeRawPointer(window + (66 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b1 = UnsafeRawPointer(window + (68 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a1 = Self.load16(window + (66 &+ 2 &* tx))
+                        let b1 = Self.load16(window + (68 &+ 2 &* tx))
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = UnsafeRawPointer(window + (132 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b2 = UnsafeRawPointer(window + (134 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a2 = Self.load16(window + (132 &+ 2 &* tx))
+                        let b2 = Self.load16(window + (134 &+ 2 &* tx))
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = UnsafeRawPointer(window + (198 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b3 = UnsafeRawPointer(window + (200 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a3 = Self.load16(window + (198 &+ 2 &* tx))
+                        let b3 = Self.load16(window + (200 &+ 2 &* tx))
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (33_280 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (66_560 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (99_840 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (133_120 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (166_400 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (199_680 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (232_960 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (266_240 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (299_520 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (332_800 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (366_080 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (399_360 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (432_640 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (465_920 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (499_200 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
+                        Self.store(t0_1 + t0_2, to: target + (33_280 &+ tx))
+                        Self.store(t0_2 - t0_1, to: target + (66_560 &+ tx))
+                        Self.store(t0_1 - t0_3, to: target + (99_840 &+ tx))
+                        Self.store(t1_0 - t1_2, to: target + (133_120 &+ tx))
+                        Self.store(t1_1 + t1_2, to: target + (166_400 &+ tx))
+                        Self.store(t1_2 - t1_1, to: target + (199_680 &+ tx))
+                        Self.store(t1_1 - t1_3, to: target + (232_960 &+ tx))
+                        Self.store(t2_0 - t2_2, to: target + (266_240 &+ tx))
+                        Self.store(t2_1 + t2_2, to: target + (299_520 &+ tx))
+                        Self.store(t2_2 - t2_1, to: target + (332_800 &+ tx))
+                        Self.store(t2_1 - t2_3, to: target + (366_080 &+ tx))
+                        Self.store(t3_0 - t3_2, to: target + (399_360 &+ tx))
+                        Self.store(t3_1 + t3_2, to: target + (432_640 &+ tx))
+                        Self.store(t3_2 - t3_1, to: target + (465_920 &+ tx))
+                        Self.store(t3_1 - t3_3, to: target + (499_200 &+ tx))
                     }
                 }
             }
@@ -2228,20 +2219,21 @@ extension EnetCamvid12 {
                 for block in blocks {
                     let kernelOffset: Int = (value &* 2 &+ block) &* 512
                     let kernel = w + kernelOffset
+                    let productBlock = products + (value &* 32 &+ block &* 16)
                     for group in 0..<(tiles &+ 5) / 6 {
                         let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first &+ 0
-                        let o0: Int = (q0 / 32) &* 32 &+ q0 % 32
+                        let q0: Int = first
+                        let o0: Int = q0
                         let q1: Int = first &+ 1
-                        let o1: Int = (q1 / 32) &* 32 &+ q1 % 32
+                        let o1: Int = q1
                         let q2: Int = first &+ 2
-                        let o2: Int = (q2 / 32) &* 32 &+ q2 % 32
+                        let o2: Int = q2
                         let q3: Int = first &+ 3
-                        let o3: Int = (q3 / 32) &* 32 &+ q3 % 32
+                        let o3: Int = q3
                         let q4: Int = first &+ 4
-                        let o4: Int = (q4 / 32) &* 32 &+ q4 % 32
+                        let o4: Int = q4
                         let q5: Int = first &+ 5
-                        let o5: Int = (q5 / 32) &* 32 &+ q5 % 32
+                        let o5: Int = q5
                         var a0_0 = SIMD8<Float>()
                         var a0_1 = SIMD8<Float>()
                         var a0_2 = SIMD8<Float>()
@@ -2257,8 +2249,8 @@ extension EnetCamvid12 {
                         for ic in 0..<32 {
                             let tap = source + ic &* 1040
                             let k = kernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -2272,24 +2264,24 @@ extension EnetCamvid12 {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                        let productOffset0: Int = (q0 &* 16 &+ value) &* 32 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
-                        let productOffset1: Int = (q1 &* 16 &+ value) &* 32 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
-                        let productOffset2: Int = (q2 &* 16 &+ value) &* 32 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
-                        let productOffset3: Int = (q3 &* 16 &+ value) &* 32 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
-                        let productOffset4: Int = (q4 &* 16 &+ value) &* 32 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
-                        let productOffset5: Int = (q5 &* 16 &+ value) &* 32 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                        let product0 = productBlock + q0 &* 512
+                        Self.store(a0_0, to: product0)
+                        Self.store(a1_0, to: product0 + 8)
+                        let product1 = productBlock + q1 &* 512
+                        Self.store(a0_1, to: product1)
+                        Self.store(a1_1, to: product1 + 8)
+                        let product2 = productBlock + q2 &* 512
+                        Self.store(a0_2, to: product2)
+                        Self.store(a1_2, to: product2 + 8)
+                        let product3 = productBlock + q3 &* 512
+                        Self.store(a0_3, to: product3)
+                        Self.store(a1_3, to: product3 + 8)
+                        let product4 = productBlock + q4 &* 512
+                        Self.store(a0_4, to: product4)
+                        Self.store(a1_4, to: product4 + 8)
+                        let product5 = productBlock + q5 &* 512
+                        Self.store(a0_5, to: product5)
+                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
             }
@@ -2299,26 +2291,26 @@ extension EnetCamvid12 {
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
             let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
             for f in filterVectors {
-                let bias = UnsafeRawPointer(w + (16_384 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                let bias = Self.load8(w + (16_384 &+ f &* 8))
                 for q in 0..<tiles {
                     let productOffset: Int = q &* 512 &+ f &* 8
                     let m = products + productOffset
-                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_1 = UnsafeRawPointer(m + 32).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_2 = UnsafeRawPointer(m + 64).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_3 = UnsafeRawPointer(m + 96).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_0 = UnsafeRawPointer(m + 128).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_1 = UnsafeRawPointer(m + 160).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_2 = UnsafeRawPointer(m + 192).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_3 = UnsafeRawPointer(m + 224).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_0 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_1 = UnsafeRawPointer(m + 288).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_2 = UnsafeRawPointer(m + 320).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_3 = UnsafeRawPointer(m + 352).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_0 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_1 = UnsafeRawPointer(m + 416).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_2 = UnsafeRawPointer(m + 448).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_3 = UnsafeRawPointer(m + 480).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_0 = Self.load8(m + 0)
+                    let m0_1 = Self.load8(m + 32)
+                    let m0_2 = Self.load8(m + 64)
+                    let m0_3 = Self.load8(m + 96)
+                    let m1_0 = Self.load8(m + 128)
+                    let m1_1 = Self.load8(m + 160)
+                    let m1_2 = Self.load8(m + 192)
+                    let m1_3 = Self.load8(m + 224)
+                    let m2_0 = Self.load8(m + 256)
+                    let m2_1 = Self.load8(m + 288)
+                    let m2_2 = Self.load8(m + 320)
+                    let m2_3 = Self.load8(m + 352)
+                    let m3_0 = Self.load8(m + 384)
+                    let m3_1 = Self.load8(m + 416)
+                    let m3_2 = Self.load8(m + 448)
+                    let m3_3 = Self.load8(m + 480)
                     let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
                     let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
                     let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
@@ -2392,9 +2384,9 @@ extension EnetCamvid12 {
                     var a3_2 = SIMD8<Float>(repeating: bias[3])
                     for ic in 0..<32 {
                         let source = x + (ic &* 4096 &+ p)
-                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD8<Float>.self)
-                        let v1 = UnsafeRawPointer(source + 8).loadUnaligned(as: SIMD8<Float>.self)
-                        let v2 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD8<Float>.self)
+                        let v0 = Self.load8(source + 0)
+                        let v1 = Self.load8(source + 8)
+                        let v2 = Self.load8(source + 16)
                         let k = kernel + ic &* 4
                         Self.multiplyAdd(&a0_0, k[0], v0)
                         Self.multiplyAdd(&a0_1, k[0], v1)
@@ -2519,24 +2511,17 @@ extension EnetCamvid12 {
             let kernelOffset: Int = block &* 2048
             let kernel = w + kernelOffset
             let biasOffset: Int = 4096 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 42, 683) {
                 let first: Int = min(group &* 6, 4090)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 64) &* 64 &+ (q0 % 64) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 64) &* 64 &+ (q1 % 64) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 64) &* 64 &+ (q2 % 64) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 64) &* 64 &+ (q3 % 64) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 64) &* 64 &+ (q4 % 64) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 64) &* 64 &+ (q5 % 64) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -2549,31 +2534,25 @@ extension EnetCamvid12 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 64 &+ j &* 1 &+ firstChannel &* 4160
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 128 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<128 {
-                            let tap = tapBase + ic &* 4160
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = scratch
+                let tapKernel = kernel
+                for ic in 0..<128 {
+                    let tap = tapBase + ic &* 4160
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -2620,24 +2599,23 @@ extension EnetCamvid12 {
             let kernelOffset: Int = block &* 4608
             let kernel = w + kernelOffset
             let biasOffset: Int = 9216 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 117, 683) {
                 let first: Int = min(group &* 6, 4090)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 64) &* 68 &+ (q0 % 64) &* 1
+                let q0: Int = first
+                let o0: Int = q0 &+ (q0 / 64) &* 4
                 let q1: Int = first &+ 1
-                let o1: Int = (q1 / 64) &* 68 &+ (q1 % 64) &* 1
+                let o1: Int = q1 &+ (q1 / 64) &* 4
                 let q2: Int = first &+ 2
-                let o2: Int = (q2 / 64) &* 68 &+ (q2 % 64) &* 1
+                let o2: Int = q2 &+ (q2 / 64) &* 4
                 let q3: Int = first &+ 3
-                let o3: Int = (q3 / 64) &* 68 &+ (q3 % 64) &* 1
+                let o3: Int = q3 &+ (q3 / 64) &* 4
                 let q4: Int = first &+ 4
-                let o4: Int = (q4 / 64) &* 68 &+ (q4 % 64) &* 1
+                let o4: Int = q4 &+ (q4 / 64) &* 4
                 let q5: Int = first &+ 5
-                let o5: Int = (q5 / 64) &* 68 &+ (q5 % 64) &* 1
+                let o5: Int = q5 &+ (q5 / 64) &* 4
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -2652,15 +2630,13 @@ extension EnetCamvid12 {
                 var a1_5 = bias1
                 for i in 0..<3 {
                     for j in 0..<3 {
-                        let tapOffset: Int = i &* 136 &+ j &* 2 &+ firstChannel &* 4624
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 3 &+ j) &* 32 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
+                        let tapBase = scratch + (i &* 136 &+ j &* 2)
+                        let tapKernel = kernel + (i &* 1536 &+ j &* 512)
                         for ic in 0..<32 {
                             let tap = tapBase + ic &* 4624
                             let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -2721,24 +2697,23 @@ extension EnetCamvid12 {
             let kernelOffset: Int = block &* 2560
             let kernel = w + kernelOffset
             let biasOffset: Int = 5120 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 160, 683) {
                 let first: Int = min(group &* 6, 4090)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 64) &* 68 &+ (q0 % 64) &* 1
+                let q0: Int = first
+                let o0: Int = q0 &+ (q0 / 64) &* 4
                 let q1: Int = first &+ 1
-                let o1: Int = (q1 / 64) &* 68 &+ (q1 % 64) &* 1
+                let o1: Int = q1 &+ (q1 / 64) &* 4
                 let q2: Int = first &+ 2
-                let o2: Int = (q2 / 64) &* 68 &+ (q2 % 64) &* 1
+                let o2: Int = q2 &+ (q2 / 64) &* 4
                 let q3: Int = first &+ 3
-                let o3: Int = (q3 / 64) &* 68 &+ (q3 % 64) &* 1
+                let o3: Int = q3 &+ (q3 / 64) &* 4
                 let q4: Int = first &+ 4
-                let o4: Int = (q4 / 64) &* 68 &+ (q4 % 64) &* 1
+                let o4: Int = q4 &+ (q4 / 64) &* 4
                 let q5: Int = first &+ 5
-                let o5: Int = (q5 / 64) &* 68 &+ (q5 % 64) &* 1
+                let o5: Int = q5 &+ (q5 / 64) &* 4
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -2751,30 +2726,26 @@ extension EnetCamvid12 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<5 {
-                        let tapOffset: Int = i &* 68 &+ j &* 1 &+ firstChannel &* 4352
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 5 &+ j) &* 32 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<32 {
-                            let tap = tapBase + ic &* 4352
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
+                for j in 0..<5 {
+                    let tapBase = scratch + j
+                    let tapKernel = kernel + j &* 512
+                    for ic in 0..<32 {
+                        let tap = tapBase + ic &* 4352
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                 }
                 tile[0] = a0_0
@@ -2822,24 +2793,17 @@ extension EnetCamvid12 {
             let kernelOffset: Int = block &* 2560
             let kernel = w + kernelOffset
             let biasOffset: Int = 5120 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 128, 683) {
                 let first: Int = min(group &* 6, 4090)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 64) &* 64 &+ (q0 % 64) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 64) &* 64 &+ (q1 % 64) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 64) &* 64 &+ (q2 % 64) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 64) &* 64 &+ (q3 % 64) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 64) &* 64 &+ (q4 % 64) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 64) &* 64 &+ (q5 % 64) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -2853,29 +2817,25 @@ extension EnetCamvid12 {
                 var a1_4 = bias1
                 var a1_5 = bias1
                 for i in 0..<5 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 64 &+ j &* 1 &+ firstChannel &* 4352
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 32 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<32 {
-                            let tap = tapBase + ic &* 4352
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
+                    let tapBase = scratch + i &* 64
+                    let tapKernel = kernel + i &* 512
+                    for ic in 0..<32 {
+                        let tap = tapBase + ic &* 4352
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                 }
                 tile[0] = a0_0
@@ -2923,24 +2883,23 @@ extension EnetCamvid12 {
             let kernelOffset: Int = block &* 4608
             let kernel = w + kernelOffset
             let biasOffset: Int = 9216 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 64, 683) {
                 let first: Int = min(group &* 6, 4090)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 64) &* 72 &+ (q0 % 64) &* 1
+                let q0: Int = first
+                let o0: Int = q0 &+ (q0 / 64) &* 8
                 let q1: Int = first &+ 1
-                let o1: Int = (q1 / 64) &* 72 &+ (q1 % 64) &* 1
+                let o1: Int = q1 &+ (q1 / 64) &* 8
                 let q2: Int = first &+ 2
-                let o2: Int = (q2 / 64) &* 72 &+ (q2 % 64) &* 1
+                let o2: Int = q2 &+ (q2 / 64) &* 8
                 let q3: Int = first &+ 3
-                let o3: Int = (q3 / 64) &* 72 &+ (q3 % 64) &* 1
+                let o3: Int = q3 &+ (q3 / 64) &* 8
                 let q4: Int = first &+ 4
-                let o4: Int = (q4 / 64) &* 72 &+ (q4 % 64) &* 1
+                let o4: Int = q4 &+ (q4 / 64) &* 8
                 let q5: Int = first &+ 5
-                let o5: Int = (q5 / 64) &* 72 &+ (q5 % 64) &* 1
+                let o5: Int = q5 &+ (q5 / 64) &* 8
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -2955,15 +2914,13 @@ extension EnetCamvid12 {
                 var a1_5 = bias1
                 for i in 0..<3 {
                     for j in 0..<3 {
-                        let tapOffset: Int = i &* 288 &+ j &* 4 &+ firstChannel &* 5184
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 3 &+ j) &* 32 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
+                        let tapBase = scratch + (i &* 288 &+ j &* 4)
+                        let tapKernel = kernel + (i &* 1536 &+ j &* 512)
                         for ic in 0..<32 {
                             let tap = tapBase + ic &* 5184
                             let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -3024,24 +2981,23 @@ extension EnetCamvid12 {
             let kernelOffset: Int = block &* 4608
             let kernel = w + kernelOffset
             let biasOffset: Int = 9216 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 10, 683) {
                 let first: Int = min(group &* 6, 4090)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 64) &* 80 &+ (q0 % 64) &* 1
+                let q0: Int = first
+                let o0: Int = q0 &+ (q0 / 64) &* 16
                 let q1: Int = first &+ 1
-                let o1: Int = (q1 / 64) &* 80 &+ (q1 % 64) &* 1
+                let o1: Int = q1 &+ (q1 / 64) &* 16
                 let q2: Int = first &+ 2
-                let o2: Int = (q2 / 64) &* 80 &+ (q2 % 64) &* 1
+                let o2: Int = q2 &+ (q2 / 64) &* 16
                 let q3: Int = first &+ 3
-                let o3: Int = (q3 / 64) &* 80 &+ (q3 % 64) &* 1
+                let o3: Int = q3 &+ (q3 / 64) &* 16
                 let q4: Int = first &+ 4
-                let o4: Int = (q4 / 64) &* 80 &+ (q4 % 64) &* 1
+                let o4: Int = q4 &+ (q4 / 64) &* 16
                 let q5: Int = first &+ 5
-                let o5: Int = (q5 / 64) &* 80 &+ (q5 % 64) &* 1
+                let o5: Int = q5 &+ (q5 / 64) &* 16
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -3056,15 +3012,13 @@ extension EnetCamvid12 {
                 var a1_5 = bias1
                 for i in 0..<3 {
                     for j in 0..<3 {
-                        let tapOffset: Int = i &* 640 &+ j &* 8 &+ firstChannel &* 6400
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 3 &+ j) &* 32 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
+                        let tapBase = scratch + (i &* 640 &+ j &* 8)
+                        let tapKernel = kernel + (i &* 1536 &+ j &* 512)
                         for ic in 0..<32 {
                             let tap = tapBase + ic &* 6400
                             let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -3125,24 +3079,23 @@ extension EnetCamvid12 {
             let kernelOffset: Int = block &* 4608
             let kernel = w + kernelOffset
             let biasOffset: Int = 9216 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 10, 683) {
                 let first: Int = min(group &* 6, 4090)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 64) &* 96 &+ (q0 % 64) &* 1
+                let q0: Int = first
+                let o0: Int = q0 &+ (q0 / 64) &* 32
                 let q1: Int = first &+ 1
-                let o1: Int = (q1 / 64) &* 96 &+ (q1 % 64) &* 1
+                let o1: Int = q1 &+ (q1 / 64) &* 32
                 let q2: Int = first &+ 2
-                let o2: Int = (q2 / 64) &* 96 &+ (q2 % 64) &* 1
+                let o2: Int = q2 &+ (q2 / 64) &* 32
                 let q3: Int = first &+ 3
-                let o3: Int = (q3 / 64) &* 96 &+ (q3 % 64) &* 1
+                let o3: Int = q3 &+ (q3 / 64) &* 32
                 let q4: Int = first &+ 4
-                let o4: Int = (q4 / 64) &* 96 &+ (q4 % 64) &* 1
+                let o4: Int = q4 &+ (q4 / 64) &* 32
                 let q5: Int = first &+ 5
-                let o5: Int = (q5 / 64) &* 96 &+ (q5 % 64) &* 1
+                let o5: Int = q5 &+ (q5 / 64) &* 32
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -3157,15 +3110,13 @@ extension EnetCamvid12 {
                 var a1_5 = bias1
                 for i in 0..<3 {
                     for j in 0..<3 {
-                        let tapOffset: Int = i &* 1536 &+ j &* 16 &+ firstChannel &* 9312
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 3 &+ j) &* 32 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
+                        let tapBase = scratch + (i &* 1536 &+ j &* 16)
+                        let tapKernel = kernel + (i &* 1536 &+ j &* 512)
                         for ic in 0..<32 {
                             let tap = tapBase + ic &* 9312
                             let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -3225,24 +3176,17 @@ extension EnetCamvid12 {
             let kernelOffset: Int = block &* 2048
             let kernel = w + kernelOffset
             let biasOffset: Int = 2048 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 42, 683) {
                 let first: Int = min(group &* 6, 4090)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 64) &* 64 &+ (q0 % 64) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 64) &* 64 &+ (q1 % 64) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 64) &* 64 &+ (q2 % 64) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 64) &* 64 &+ (q3 % 64) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 64) &* 64 &+ (q4 % 64) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 64) &* 64 &+ (q5 % 64) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -3255,31 +3199,25 @@ extension EnetCamvid12 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 64 &+ j &* 1 &+ firstChannel &* 4160
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 128 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<128 {
-                            let tap = tapBase + ic &* 4160
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = scratch
+                let tapKernel = kernel
+                for ic in 0..<128 {
+                    let tap = tapBase + ic &* 4160
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -3365,24 +3303,17 @@ extension EnetCamvid12 {
             let kernelOffset: Int = block &* 2048
             let kernel = w + kernelOffset
             let biasOffset: Int = 8192 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 42, 683) {
                 let first: Int = min(group &* 6, 4090)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 64) &* 64 &+ (q0 % 64) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 64) &* 64 &+ (q1 % 64) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 64) &* 64 &+ (q2 % 64) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 64) &* 64 &+ (q3 % 64) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 64) &* 64 &+ (q4 % 64) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 64) &* 64 &+ (q5 % 64) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -3395,31 +3326,25 @@ extension EnetCamvid12 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 64 &+ j &* 1 &+ firstChannel &* 4160
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 128 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<128 {
-                            let tap = tapBase + ic &* 4160
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = scratch
+                let tapKernel = kernel
+                for ic in 0..<128 {
+                    let tap = tapBase + ic &* 4160
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -3508,9 +3433,9 @@ extension EnetCamvid12 {
                     var a3_2 = SIMD8<Float>(repeating: bias[3])
                     for ic in 0..<64 {
                         let source = x + (ic &* 16_384 &+ p)
-                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD8<Float>.self)
-                        let v1 = UnsafeRawPointer(source + 8).loadUnaligned(as: SIMD8<Float>.self)
-                        let v2 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD8<Float>.self)
+                        let v0 = Self.load8(source + 0)
+                        let v1 = Self.load8(source + 8)
+                        let v2 = Self.load8(source + 16)
                         let k = kernel + ic &* 4
                         Self.multiplyAdd(&a0_0, k[0], v0)
                         Self.multiplyAdd(&a0_1, k[0], v1)
@@ -3568,24 +3493,23 @@ extension EnetCamvid12 {
             let kernelOffset: Int = block &* 2304
             let kernel = w + kernelOffset
             let biasOffset: Int = 2304 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 277, 2731) {
                 let first: Int = min(group &* 6, 16378)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 128) &* 130 &+ (q0 % 128) &* 1
+                let q0: Int = first
+                let o0: Int = q0 &+ (q0 / 128) &* 2
                 let q1: Int = first &+ 1
-                let o1: Int = (q1 / 128) &* 130 &+ (q1 % 128) &* 1
+                let o1: Int = q1 &+ (q1 / 128) &* 2
                 let q2: Int = first &+ 2
-                let o2: Int = (q2 / 128) &* 130 &+ (q2 % 128) &* 1
+                let o2: Int = q2 &+ (q2 / 128) &* 2
                 let q3: Int = first &+ 3
-                let o3: Int = (q3 / 128) &* 130 &+ (q3 % 128) &* 1
+                let o3: Int = q3 &+ (q3 / 128) &* 2
                 let q4: Int = first &+ 4
-                let o4: Int = (q4 / 128) &* 130 &+ (q4 % 128) &* 1
+                let o4: Int = q4 &+ (q4 / 128) &* 2
                 let q5: Int = first &+ 5
-                let o5: Int = (q5 / 128) &* 130 &+ (q5 % 128) &* 1
+                let o5: Int = q5 &+ (q5 / 128) &* 2
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -3600,15 +3524,13 @@ extension EnetCamvid12 {
                 var a1_5 = bias1
                 for i in 0..<3 {
                     for j in 0..<3 {
-                        let tapOffset: Int = i &* 130 &+ j &* 1 &+ firstChannel &* 16_900
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 3 &+ j) &* 16 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
+                        let tapBase = scratch + (i &* 130 &+ j)
+                        let tapKernel = kernel + (i &* 768 &+ j &* 256)
                         for ic in 0..<16 {
                             let tap = tapBase + ic &* 16_900
                             let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -3686,9 +3608,9 @@ extension EnetCamvid12 {
                     var a3_2 = SIMD8<Float>(repeating: bias[3])
                     for ic in 0..<16 {
                         let source = x + (ic &* 16_384 &+ p)
-                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD8<Float>.self)
-                        let v1 = UnsafeRawPointer(source + 8).loadUnaligned(as: SIMD8<Float>.self)
-                        let v2 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD8<Float>.self)
+                        let v0 = Self.load8(source + 0)
+                        let v1 = Self.load8(source + 8)
+                        let v2 = Self.load8(source + 16)
                         let k = kernel + ic &* 4
                         Self.multiplyAdd(&a0_0, k[0], v0)
                         Self.multiplyAdd(&a0_1, k[0], v1)
@@ -3762,9 +3684,9 @@ extension EnetCamvid12 {
                     var a3_2 = SIMD8<Float>(repeating: bias[3])
                     for ic in 0..<64 {
                         let source = x + (ic &* 16_384 &+ p)
-                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD8<Float>.self)
-                        let v1 = UnsafeRawPointer(source + 8).loadUnaligned(as: SIMD8<Float>.self)
-                        let v2 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD8<Float>.self)
+                        let v0 = Self.load8(source + 0)
+                        let v1 = Self.load8(source + 8)
+                        let v2 = Self.load8(source + 16)
                         let k = kernel + ic &* 4
                         Self.multiplyAdd(&a0_0, k[0], v0)
                         Self.multiplyAdd(&a0_1, k[0], v1)
@@ -3878,9 +3800,9 @@ extension EnetCamvid12 {
                     var a3_2 = SIMD8<Float>(repeating: bias[3])
                     for ic in 0..<4 {
                         let source = x + (ic &* 65_536 &+ p)
-                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD8<Float>.self)
-                        let v1 = UnsafeRawPointer(source + 8).loadUnaligned(as: SIMD8<Float>.self)
-                        let v2 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD8<Float>.self)
+                        let v0 = Self.load8(source + 0)
+                        let v1 = Self.load8(source + 8)
+                        let v2 = Self.load8(source + 16)
                         let k = kernel + ic &* 4
                         Self.multiplyAdd(&a0_0, k[0], v0)
                         Self.multiplyAdd(&a0_1, k[0], v1)
@@ -3990,9 +3912,9 @@ extension EnetCamvid12 {
                     var a3_2 = SIMD8<Float>(repeating: bias[3])
                     for ic in 0..<16 {
                         let source = x + (ic &* 65_536 &+ p)
-                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD8<Float>.self)
-                        let v1 = UnsafeRawPointer(source + 8).loadUnaligned(as: SIMD8<Float>.self)
-                        let v2 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD8<Float>.self)
+                        let v0 = Self.load8(source + 0)
+                        let v1 = Self.load8(source + 8)
+                        let v2 = Self.load8(source + 16)
                         let k = kernel + ic &* 4
                         Self.multiplyAdd(&a0_0, k[0], v0)
                         Self.multiplyAdd(&a0_1, k[0], v1)
@@ -4075,9 +3997,9 @@ extension EnetCamvid12 {
                         let columnOffset: Int = rowOffset &+ j &* 1
                         for ic in 0..<4 {
                             let source = scratch + (columnOffset &+ ic &* 66_564)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            let v2 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD8<Float>.self)
+                            let v0 = Self.load8(source + 0)
+                            let v1 = Self.load8(source + 8)
+                            let v2 = Self.load8(source + 16)
                             let k = kernel + (tapOffset &+ ic &* 4)
                             Self.multiplyAdd(&a0_0, k[0], v0)
                             Self.multiplyAdd(&a0_1, k[0], v1)
@@ -4162,9 +4084,9 @@ extension EnetCamvid12 {
                     var a3_2 = SIMD8<Float>(repeating: bias[3])
                     for ic in 0..<4 {
                         let source = x + (ic &* 65_536 &+ p)
-                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD8<Float>.self)
-                        let v1 = UnsafeRawPointer(source + 8).loadUnaligned(as: SIMD8<Float>.self)
-                        let v2 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD8<Float>.self)
+                        let v0 = Self.load8(source + 0)
+                        let v1 = Self.load8(source + 8)
+                        let v2 = Self.load8(source + 16)
                         let k = kernel + ic &* 4
                         Self.multiplyAdd(&a0_0, k[0], v0)
                         Self.multiplyAdd(&a0_1, k[0], v1)
@@ -4411,6 +4333,27 @@ extension EnetCamvid12 {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
     }
 
+    /// Whole vectors to and from memory, in calls that type-check faster than the raw-pointer expressions.
+    @inline(__always)
+    static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    static func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+    }
+
+    @inline(__always)
+    static func store(_ v: SIMD8<Float>, to p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    static func store(_ v: SIMD16<Float>, to p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+    }
+
     /// An activation applied to sixteen values at once.
     @inline(__always)
     static func activate(_ v: SIMD16<Float>, _ f: (Float) -> Float) -> SIMD16<Float> {
@@ -4542,8 +4485,11 @@ extension EnetCamvid12 {
         }
     }
 
+    // The loading helpers stay out of line: inlined into a large network's init, they took the optimiser seconds.
+
     /// Rearranges conv weights from (filters, channels, taps) to blocks of 32 filters, channel-major:
     /// (filters / 32, channels, taps, 32), so one load gives sixteen filters' weights for a channel and tap.
+    @inline(never)
     static func vectorFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int, taps: Int) {
         let plain = Array(p[offset..<(offset + filters * channels * taps)])
         for b in 0..<(filters / 32) {
@@ -4560,6 +4506,7 @@ extension EnetCamvid12 {
     /// Transforms 3×3 conv weights (filters, channels, 3, 3) to Winograd F(2×2, 3×3)'s domain, U = G g Gᵀ with
     /// G = (1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1), stored (16 values, filters / 16, channels, 16): a product reads the
     /// sixteen filters of a block for one value and channel as two vectors. Computed in Double.
+    @inline(never)
     static func winogradFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int) {
         let plain = Array(p[offset..<(offset + filters * channels * 9)])
         let blocks = filters / 16
@@ -4593,6 +4540,7 @@ extension EnetCamvid12 {
     /// Rearranges conv weights from (filters, channels, taps) to blocks of `block` filters, tap-major:
     /// (groups · blocks, taps, channels, block), zero filling each group's last block, so the inner loop reads the
     /// block's weights for one channel and tap from one place.
+    @inline(never)
     static func blockFilters(_ p: inout [Float], at offset: Int, filters: Int, groups: Int, channels: Int, taps: Int, block: Int) {
         let plain = Array(p[offset..<(offset + filters * channels * taps)])
         let perGroup = filters / groups, blocks = (perGroup + block - 1) / block
@@ -4611,6 +4559,29 @@ extension EnetCamvid12 {
         }
     }
 
+    /// Rows of a metadata table: name, kind (which may hold single spaces), output shape, parameters. A table in
+    /// a string literal compiles in a fraction of the time an array literal of tuples takes the optimiser
+    /// (seconds for a large network).
+    static func layerTable(_ text: String) -> [(name: String, kind: String, outputShape: [Int], parameters: Int)] {
+        text.split(separator: "\n").map { line in
+            let fields = line.split(separator: " ")
+            let kind = fields[1..<(fields.count - 2)].joined(separator: " ")
+            return (String(fields[0]), kind, shape(fields[fields.count - 2]), Int(fields[fields.count - 1])!)
+        }
+    }
+
+    /// Rows of a table of tensor names and shapes.
+    static func tensorTable(_ text: String) -> [(name: String, shape: [Int])] {
+        text.split(separator: "\n").map { line in
+            let fields = line.split(separator: " ")
+            return (String(fields[0]), shape(fields[1]))
+        }
+    }
+
+    /// `64×3×7×7` as [64, 3, 7, 7]; `[]` as [].
+    static func shape(_ text: Substring) -> [Int] { text.split(separator: "×").compactMap { Int($0) } }
+
+    @inline(never)
     static func tensor(_ tensors: [String: [Float]], _ name: String, count: Int) throws -> [Float] {
         guard let values = tensors[name] else { throw WeightError("missing tensor '\(name)'") }
         guard values.count == count else {
@@ -4619,11 +4590,13 @@ extension EnetCamvid12 {
         return values
     }
 
+    @inline(never)
     static func copy(_ tensors: [String: [Float]], _ name: String, into p: inout [Float], at offset: Int, count: Int) throws {
         let values = try tensor(tensors, name, count: count)
         for i in 0..<count { p[offset + i] = values[i] }
     }
 
+    @inline(never)
     static func copySlopes(_ tensors: [String: [Float]], _ name: String, into p: inout [Float], at offset: Int, channels: Int, perChannel: Bool) throws {
         let values = try tensor(tensors, name, count: perChannel ? channels : 1)
         for c in 0..<channels { p[offset + c] = values[perChannel ? c : 0] }
@@ -4631,6 +4604,7 @@ extension EnetCamvid12 {
     }
 
     /// Scale and shift of an inference batch norm: γ / √(var + ε) and β − mean · scale.
+    @inline(never)
     static func batchNormFactors(_ tensors: [String: [Float]], _ name: String, epsilon: Double, channels: Int) throws -> (scale: [Float], shift: [Float]) {
         let gamma = try tensor(tensors, name + ".weight", count: channels), beta = try tensor(tensors, name + ".bias", count: channels)
         let mean = try tensor(tensors, name + ".running_mean", count: channels), variance = try tensor(tensors, name + ".running_var", count: channels)
@@ -4643,6 +4617,7 @@ extension EnetCamvid12 {
         return (scale, shift)
     }
 
+    @inline(never)
     static func batchNormAffine(_ tensors: [String: [Float]], _ name: String, epsilon: Double, into p: inout [Float], scale: Int, shift: Int, channels: Int) throws {
         let factors = try batchNormFactors(tensors, name, epsilon: epsilon, channels: channels)
         for c in 0..<channels {
@@ -4652,6 +4627,7 @@ extension EnetCamvid12 {
     }
 
     /// Folds a batch norm into the layer before it: each output channel's weights scaled, its bias scaled and shifted.
+    @inline(never)
     static func foldBatchNorm(_ tensors: [String: [Float]], _ name: String, epsilon: Double, into p: inout [Float], weight: Int, bias: Int, channels: Int, blocks: Int, blockStride: Int, channelStride: Int, run: Int) throws {
         let factors = try batchNormFactors(tensors, name, epsilon: epsilon, channels: channels)
         for c in 0..<channels {
@@ -4661,6 +4637,7 @@ extension EnetCamvid12 {
     }
 
     /// The same for a transposed conv, whose weight is (in, out / groups, kh, kw).
+    @inline(never)
     static func foldBatchNormTransposed(_ tensors: [String: [Float]], _ name: String, epsilon: Double, into p: inout [Float], weight: Int, bias: Int, inChannels: Int, outPerGroup: Int, groups: Int, taps: Int) throws {
         let channels = outPerGroup * groups
         let factors = try batchNormFactors(tensors, name, epsilon: epsilon, channels: channels)

@@ -22,495 +22,495 @@ public struct Googlenet: Sendable {
     static let inputCount = 150_528
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
-    public static let layers: [(name: String, kind: String, outputShape: [Int], parameters: Int)] = [
-        ("conv1.conv", "conv", [64, 112, 112], 9408),
-        ("conv1.bn", "batch_norm", [64, 112, 112], 128),
-        ("conv1.relu", "relu", [64, 112, 112], 0),
-        ("maxpool1", "max_pool", [64, 56, 56], 0),
-        ("conv2.conv", "conv", [64, 56, 56], 4096),
-        ("conv2.bn", "batch_norm", [64, 56, 56], 128),
-        ("conv2.relu", "relu", [64, 56, 56], 0),
-        ("conv3.conv", "conv", [192, 56, 56], 110_592),
-        ("conv3.bn", "batch_norm", [192, 56, 56], 384),
-        ("conv3.relu", "relu", [192, 56, 56], 0),
-        ("maxpool2", "max_pool", [192, 28, 28], 0),
-        ("inception3a.branch1.conv", "conv", [64, 28, 28], 12_288),
-        ("inception3a.branch1.bn", "batch_norm", [64, 28, 28], 128),
-        ("inception3a.branch1.relu", "relu", [64, 28, 28], 0),
-        ("inception3a.branch2.0.conv", "conv", [96, 28, 28], 18_432),
-        ("inception3a.branch2.0.bn", "batch_norm", [96, 28, 28], 192),
-        ("inception3a.branch2.0.relu", "relu", [96, 28, 28], 0),
-        ("inception3a.branch2.1.conv", "conv", [128, 28, 28], 110_592),
-        ("inception3a.branch2.1.bn", "batch_norm", [128, 28, 28], 256),
-        ("inception3a.branch2.1.relu", "relu", [128, 28, 28], 0),
-        ("inception3a.branch3.0.conv", "conv", [16, 28, 28], 3072),
-        ("inception3a.branch3.0.bn", "batch_norm", [16, 28, 28], 32),
-        ("inception3a.branch3.0.relu", "relu", [16, 28, 28], 0),
-        ("inception3a.branch3.1.conv", "conv", [32, 28, 28], 4608),
-        ("inception3a.branch3.1.bn", "batch_norm", [32, 28, 28], 64),
-        ("inception3a.branch3.1.relu", "relu", [32, 28, 28], 0),
-        ("inception3a.branch4.0", "max_pool", [192, 28, 28], 0),
-        ("inception3a.branch4.1.conv", "conv", [32, 28, 28], 6144),
-        ("inception3a.branch4.1.bn", "batch_norm", [32, 28, 28], 64),
-        ("inception3a.branch4.1.relu", "relu", [32, 28, 28], 0),
-        ("inception3a.concat", "concat", [256, 28, 28], 0),
-        ("inception3b.branch1.conv", "conv", [128, 28, 28], 32_768),
-        ("inception3b.branch1.bn", "batch_norm", [128, 28, 28], 256),
-        ("inception3b.branch1.relu", "relu", [128, 28, 28], 0),
-        ("inception3b.branch2.0.conv", "conv", [128, 28, 28], 32_768),
-        ("inception3b.branch2.0.bn", "batch_norm", [128, 28, 28], 256),
-        ("inception3b.branch2.0.relu", "relu", [128, 28, 28], 0),
-        ("inception3b.branch2.1.conv", "conv", [192, 28, 28], 221_184),
-        ("inception3b.branch2.1.bn", "batch_norm", [192, 28, 28], 384),
-        ("inception3b.branch2.1.relu", "relu", [192, 28, 28], 0),
-        ("inception3b.branch3.0.conv", "conv", [32, 28, 28], 8192),
-        ("inception3b.branch3.0.bn", "batch_norm", [32, 28, 28], 64),
-        ("inception3b.branch3.0.relu", "relu", [32, 28, 28], 0),
-        ("inception3b.branch3.1.conv", "conv", [96, 28, 28], 27_648),
-        ("inception3b.branch3.1.bn", "batch_norm", [96, 28, 28], 192),
-        ("inception3b.branch3.1.relu", "relu", [96, 28, 28], 0),
-        ("inception3b.branch4.0", "max_pool", [256, 28, 28], 0),
-        ("inception3b.branch4.1.conv", "conv", [64, 28, 28], 16_384),
-        ("inception3b.branch4.1.bn", "batch_norm", [64, 28, 28], 128),
-        ("inception3b.branch4.1.relu", "relu", [64, 28, 28], 0),
-        ("inception3b.concat", "concat", [480, 28, 28], 0),
-        ("maxpool3", "max_pool", [480, 14, 14], 0),
-        ("inception4a.branch1.conv", "conv", [192, 14, 14], 92_160),
-        ("inception4a.branch1.bn", "batch_norm", [192, 14, 14], 384),
-        ("inception4a.branch1.relu", "relu", [192, 14, 14], 0),
-        ("inception4a.branch2.0.conv", "conv", [96, 14, 14], 46_080),
-        ("inception4a.branch2.0.bn", "batch_norm", [96, 14, 14], 192),
-        ("inception4a.branch2.0.relu", "relu", [96, 14, 14], 0),
-        ("inception4a.branch2.1.conv", "conv", [208, 14, 14], 179_712),
-        ("inception4a.branch2.1.bn", "batch_norm", [208, 14, 14], 416),
-        ("inception4a.branch2.1.relu", "relu", [208, 14, 14], 0),
-        ("inception4a.branch3.0.conv", "conv", [16, 14, 14], 7680),
-        ("inception4a.branch3.0.bn", "batch_norm", [16, 14, 14], 32),
-        ("inception4a.branch3.0.relu", "relu", [16, 14, 14], 0),
-        ("inception4a.branch3.1.conv", "conv", [48, 14, 14], 6912),
-        ("inception4a.branch3.1.bn", "batch_norm", [48, 14, 14], 96),
-        ("inception4a.branch3.1.relu", "relu", [48, 14, 14], 0),
-        ("inception4a.branch4.0", "max_pool", [480, 14, 14], 0),
-        ("inception4a.branch4.1.conv", "conv", [64, 14, 14], 30_720),
-        ("inception4a.branch4.1.bn", "batch_norm", [64, 14, 14], 128),
-        ("inception4a.branch4.1.relu", "relu", [64, 14, 14], 0),
-        ("inception4a.concat", "concat", [512, 14, 14], 0),
-        ("inception4b.branch1.conv", "conv", [160, 14, 14], 81_920),
-        ("inception4b.branch1.bn", "batch_norm", [160, 14, 14], 320),
-        ("inception4b.branch1.relu", "relu", [160, 14, 14], 0),
-        ("inception4b.branch2.0.conv", "conv", [112, 14, 14], 57_344),
-        ("inception4b.branch2.0.bn", "batch_norm", [112, 14, 14], 224),
-        ("inception4b.branch2.0.relu", "relu", [112, 14, 14], 0),
-        ("inception4b.branch2.1.conv", "conv", [224, 14, 14], 225_792),
-        ("inception4b.branch2.1.bn", "batch_norm", [224, 14, 14], 448),
-        ("inception4b.branch2.1.relu", "relu", [224, 14, 14], 0),
-        ("inception4b.branch3.0.conv", "conv", [24, 14, 14], 12_288),
-        ("inception4b.branch3.0.bn", "batch_norm", [24, 14, 14], 48),
-        ("inception4b.branch3.0.relu", "relu", [24, 14, 14], 0),
-        ("inception4b.branch3.1.conv", "conv", [64, 14, 14], 13_824),
-        ("inception4b.branch3.1.bn", "batch_norm", [64, 14, 14], 128),
-        ("inception4b.branch3.1.relu", "relu", [64, 14, 14], 0),
-        ("inception4b.branch4.0", "max_pool", [512, 14, 14], 0),
-        ("inception4b.branch4.1.conv", "conv", [64, 14, 14], 32_768),
-        ("inception4b.branch4.1.bn", "batch_norm", [64, 14, 14], 128),
-        ("inception4b.branch4.1.relu", "relu", [64, 14, 14], 0),
-        ("inception4b.concat", "concat", [512, 14, 14], 0),
-        ("inception4c.branch1.conv", "conv", [128, 14, 14], 65_536),
-        ("inception4c.branch1.bn", "batch_norm", [128, 14, 14], 256),
-        ("inception4c.branch1.relu", "relu", [128, 14, 14], 0),
-        ("inception4c.branch2.0.conv", "conv", [128, 14, 14], 65_536),
-        ("inception4c.branch2.0.bn", "batch_norm", [128, 14, 14], 256),
-        ("inception4c.branch2.0.relu", "relu", [128, 14, 14], 0),
-        ("inception4c.branch2.1.conv", "conv", [256, 14, 14], 294_912),
-        ("inception4c.branch2.1.bn", "batch_norm", [256, 14, 14], 512),
-        ("inception4c.branch2.1.relu", "relu", [256, 14, 14], 0),
-        ("inception4c.branch3.0.conv", "conv", [24, 14, 14], 12_288),
-        ("inception4c.branch3.0.bn", "batch_norm", [24, 14, 14], 48),
-        ("inception4c.branch3.0.relu", "relu", [24, 14, 14], 0),
-        ("inception4c.branch3.1.conv", "conv", [64, 14, 14], 13_824),
-        ("inception4c.branch3.1.bn", "batch_norm", [64, 14, 14], 128),
-        ("inception4c.branch3.1.relu", "relu", [64, 14, 14], 0),
-        ("inception4c.branch4.0", "max_pool", [512, 14, 14], 0),
-        ("inception4c.branch4.1.conv", "conv", [64, 14, 14], 32_768),
-        ("inception4c.branch4.1.bn", "batch_norm", [64, 14, 14], 128),
-        ("inception4c.branch4.1.relu", "relu", [64, 14, 14], 0),
-        ("inception4c.concat", "concat", [512, 14, 14], 0),
-        ("inception4d.branch1.conv", "conv", [112, 14, 14], 57_344),
-        ("inception4d.branch1.bn", "batch_norm", [112, 14, 14], 224),
-        ("inception4d.branch1.relu", "relu", [112, 14, 14], 0),
-        ("inception4d.branch2.0.conv", "conv", [144, 14, 14], 73_728),
-        ("inception4d.branch2.0.bn", "batch_norm", [144, 14, 14], 288),
-        ("inception4d.branch2.0.relu", "relu", [144, 14, 14], 0),
-        ("inception4d.branch2.1.conv", "conv", [288, 14, 14], 373_248),
-        ("inception4d.branch2.1.bn", "batch_norm", [288, 14, 14], 576),
-        ("inception4d.branch2.1.relu", "relu", [288, 14, 14], 0),
-        ("inception4d.branch3.0.conv", "conv", [32, 14, 14], 16_384),
-        ("inception4d.branch3.0.bn", "batch_norm", [32, 14, 14], 64),
-        ("inception4d.branch3.0.relu", "relu", [32, 14, 14], 0),
-        ("inception4d.branch3.1.conv", "conv", [64, 14, 14], 18_432),
-        ("inception4d.branch3.1.bn", "batch_norm", [64, 14, 14], 128),
-        ("inception4d.branch3.1.relu", "relu", [64, 14, 14], 0),
-        ("inception4d.branch4.0", "max_pool", [512, 14, 14], 0),
-        ("inception4d.branch4.1.conv", "conv", [64, 14, 14], 32_768),
-        ("inception4d.branch4.1.bn", "batch_norm", [64, 14, 14], 128),
-        ("inception4d.branch4.1.relu", "relu", [64, 14, 14], 0),
-        ("inception4d.concat", "concat", [528, 14, 14], 0),
-        ("inception4e.branch1.conv", "conv", [256, 14, 14], 135_168),
-        ("inception4e.branch1.bn", "batch_norm", [256, 14, 14], 512),
-        ("inception4e.branch1.relu", "relu", [256, 14, 14], 0),
-        ("inception4e.branch2.0.conv", "conv", [160, 14, 14], 84_480),
-        ("inception4e.branch2.0.bn", "batch_norm", [160, 14, 14], 320),
-        ("inception4e.branch2.0.relu", "relu", [160, 14, 14], 0),
-        ("inception4e.branch2.1.conv", "conv", [320, 14, 14], 460_800),
-        ("inception4e.branch2.1.bn", "batch_norm", [320, 14, 14], 640),
-        ("inception4e.branch2.1.relu", "relu", [320, 14, 14], 0),
-        ("inception4e.branch3.0.conv", "conv", [32, 14, 14], 16_896),
-        ("inception4e.branch3.0.bn", "batch_norm", [32, 14, 14], 64),
-        ("inception4e.branch3.0.relu", "relu", [32, 14, 14], 0),
-        ("inception4e.branch3.1.conv", "conv", [128, 14, 14], 36_864),
-        ("inception4e.branch3.1.bn", "batch_norm", [128, 14, 14], 256),
-        ("inception4e.branch3.1.relu", "relu", [128, 14, 14], 0),
-        ("inception4e.branch4.0", "max_pool", [528, 14, 14], 0),
-        ("inception4e.branch4.1.conv", "conv", [128, 14, 14], 67_584),
-        ("inception4e.branch4.1.bn", "batch_norm", [128, 14, 14], 256),
-        ("inception4e.branch4.1.relu", "relu", [128, 14, 14], 0),
-        ("inception4e.concat", "concat", [832, 14, 14], 0),
-        ("maxpool4", "max_pool", [832, 7, 7], 0),
-        ("inception5a.branch1.conv", "conv", [256, 7, 7], 212_992),
-        ("inception5a.branch1.bn", "batch_norm", [256, 7, 7], 512),
-        ("inception5a.branch1.relu", "relu", [256, 7, 7], 0),
-        ("inception5a.branch2.0.conv", "conv", [160, 7, 7], 133_120),
-        ("inception5a.branch2.0.bn", "batch_norm", [160, 7, 7], 320),
-        ("inception5a.branch2.0.relu", "relu", [160, 7, 7], 0),
-        ("inception5a.branch2.1.conv", "conv", [320, 7, 7], 460_800),
-        ("inception5a.branch2.1.bn", "batch_norm", [320, 7, 7], 640),
-        ("inception5a.branch2.1.relu", "relu", [320, 7, 7], 0),
-        ("inception5a.branch3.0.conv", "conv", [32, 7, 7], 26_624),
-        ("inception5a.branch3.0.bn", "batch_norm", [32, 7, 7], 64),
-        ("inception5a.branch3.0.relu", "relu", [32, 7, 7], 0),
-        ("inception5a.branch3.1.conv", "conv", [128, 7, 7], 36_864),
-        ("inception5a.branch3.1.bn", "batch_norm", [128, 7, 7], 256),
-        ("inception5a.branch3.1.relu", "relu", [128, 7, 7], 0),
-        ("inception5a.branch4.0", "max_pool", [832, 7, 7], 0),
-        ("inception5a.branch4.1.conv", "conv", [128, 7, 7], 106_496),
-        ("inception5a.branch4.1.bn", "batch_norm", [128, 7, 7], 256),
-        ("inception5a.branch4.1.relu", "relu", [128, 7, 7], 0),
-        ("inception5a.concat", "concat", [832, 7, 7], 0),
-        ("inception5b.branch1.conv", "conv", [384, 7, 7], 319_488),
-        ("inception5b.branch1.bn", "batch_norm", [384, 7, 7], 768),
-        ("inception5b.branch1.relu", "relu", [384, 7, 7], 0),
-        ("inception5b.branch2.0.conv", "conv", [192, 7, 7], 159_744),
-        ("inception5b.branch2.0.bn", "batch_norm", [192, 7, 7], 384),
-        ("inception5b.branch2.0.relu", "relu", [192, 7, 7], 0),
-        ("inception5b.branch2.1.conv", "conv", [384, 7, 7], 663_552),
-        ("inception5b.branch2.1.bn", "batch_norm", [384, 7, 7], 768),
-        ("inception5b.branch2.1.relu", "relu", [384, 7, 7], 0),
-        ("inception5b.branch3.0.conv", "conv", [48, 7, 7], 39_936),
-        ("inception5b.branch3.0.bn", "batch_norm", [48, 7, 7], 96),
-        ("inception5b.branch3.0.relu", "relu", [48, 7, 7], 0),
-        ("inception5b.branch3.1.conv", "conv", [128, 7, 7], 55_296),
-        ("inception5b.branch3.1.bn", "batch_norm", [128, 7, 7], 256),
-        ("inception5b.branch3.1.relu", "relu", [128, 7, 7], 0),
-        ("inception5b.branch4.0", "max_pool", [832, 7, 7], 0),
-        ("inception5b.branch4.1.conv", "conv", [128, 7, 7], 106_496),
-        ("inception5b.branch4.1.bn", "batch_norm", [128, 7, 7], 256),
-        ("inception5b.branch4.1.relu", "relu", [128, 7, 7], 0),
-        ("inception5b.concat", "concat", [1024, 7, 7], 0),
-        ("avgpool", "adaptive_avg_pool", [1024, 1, 1], 0),
-        ("flatten", "flatten", [1024], 0),
-        ("dropout", "dropout", [1024], 0),
-        ("fc", "dense", [1000], 1_025_000),
-    ]
+    public static let layers: [(name: String, kind: String, outputShape: [Int], parameters: Int)] = Self.layerTable(#"""
+        conv1.conv                  conv               64×112×112  9408
+        conv1.bn                    batch_norm         64×112×112  128
+        conv1.relu                  relu               64×112×112  0
+        maxpool1                    max_pool           64×56×56    0
+        conv2.conv                  conv               64×56×56    4096
+        conv2.bn                    batch_norm         64×56×56    128
+        conv2.relu                  relu               64×56×56    0
+        conv3.conv                  conv               192×56×56   110592
+        conv3.bn                    batch_norm         192×56×56   384
+        conv3.relu                  relu               192×56×56   0
+        maxpool2                    max_pool           192×28×28   0
+        inception3a.branch1.conv    conv               64×28×28    12288
+        inception3a.branch1.bn      batch_norm         64×28×28    128
+        inception3a.branch1.relu    relu               64×28×28    0
+        inception3a.branch2.0.conv  conv               96×28×28    18432
+        inception3a.branch2.0.bn    batch_norm         96×28×28    192
+        inception3a.branch2.0.relu  relu               96×28×28    0
+        inception3a.branch2.1.conv  conv               128×28×28   110592
+        inception3a.branch2.1.bn    batch_norm         128×28×28   256
+        inception3a.branch2.1.relu  relu               128×28×28   0
+        inception3a.branch3.0.conv  conv               16×28×28    3072
+        inception3a.branch3.0.bn    batch_norm         16×28×28    32
+        inception3a.branch3.0.relu  relu               16×28×28    0
+        inception3a.branch3.1.conv  conv               32×28×28    4608
+        inception3a.branch3.1.bn    batch_norm         32×28×28    64
+        inception3a.branch3.1.relu  relu               32×28×28    0
+        inception3a.branch4.0       max_pool           192×28×28   0
+        inception3a.branch4.1.conv  conv               32×28×28    6144
+        inception3a.branch4.1.bn    batch_norm         32×28×28    64
+        inception3a.branch4.1.relu  relu               32×28×28    0
+        inception3a.concat          concat             256×28×28   0
+        inception3b.branch1.conv    conv               128×28×28   32768
+        inception3b.branch1.bn      batch_norm         128×28×28   256
+        inception3b.branch1.relu    relu               128×28×28   0
+        inception3b.branch2.0.conv  conv               128×28×28   32768
+        inception3b.branch2.0.bn    batch_norm         128×28×28   256
+        inception3b.branch2.0.relu  relu               128×28×28   0
+        inception3b.branch2.1.conv  conv               192×28×28   221184
+        inception3b.branch2.1.bn    batch_norm         192×28×28   384
+        inception3b.branch2.1.relu  relu               192×28×28   0
+        inception3b.branch3.0.conv  conv               32×28×28    8192
+        inception3b.branch3.0.bn    batch_norm         32×28×28    64
+        inception3b.branch3.0.relu  relu               32×28×28    0
+        inception3b.branch3.1.conv  conv               96×28×28    27648
+        inception3b.branch3.1.bn    batch_norm         96×28×28    192
+        inception3b.branch3.1.relu  relu               96×28×28    0
+        inception3b.branch4.0       max_pool           256×28×28   0
+        inception3b.branch4.1.conv  conv               64×28×28    16384
+        inception3b.branch4.1.bn    batch_norm         64×28×28    128
+        inception3b.branch4.1.relu  relu               64×28×28    0
+        inception3b.concat          concat             480×28×28   0
+        maxpool3                    max_pool           480×14×14   0
+        inception4a.branch1.conv    conv               192×14×14   92160
+        inception4a.branch1.bn      batch_norm         192×14×14   384
+        inception4a.branch1.relu    relu               192×14×14   0
+        inception4a.branch2.0.conv  conv               96×14×14    46080
+        inception4a.branch2.0.bn    batch_norm         96×14×14    192
+        inception4a.branch2.0.relu  relu               96×14×14    0
+        inception4a.branch2.1.conv  conv               208×14×14   179712
+        inception4a.branch2.1.bn    batch_norm         208×14×14   416
+        inception4a.branch2.1.relu  relu               208×14×14   0
+        inception4a.branch3.0.conv  conv               16×14×14    7680
+        inception4a.branch3.0.bn    batch_norm         16×14×14    32
+        inception4a.branch3.0.relu  relu               16×14×14    0
+        inception4a.branch3.1.conv  conv               48×14×14    6912
+        inception4a.branch3.1.bn    batch_norm         48×14×14    96
+        inception4a.branch3.1.relu  relu               48×14×14    0
+        inception4a.branch4.0       max_pool           480×14×14   0
+        inception4a.branch4.1.conv  conv               64×14×14    30720
+        inception4a.branch4.1.bn    batch_norm         64×14×14    128
+        inception4a.branch4.1.relu  relu               64×14×14    0
+        inception4a.concat          concat             512×14×14   0
+        inception4b.branch1.conv    conv               160×14×14   81920
+        inception4b.branch1.bn      batch_norm         160×14×14   320
+        inception4b.branch1.relu    relu               160×14×14   0
+        inception4b.branch2.0.conv  conv               112×14×14   57344
+        inception4b.branch2.0.bn    batch_norm         112×14×14   224
+        inception4b.branch2.0.relu  relu               112×14×14   0
+        inception4b.branch2.1.conv  conv               224×14×14   225792
+        inception4b.branch2.1.bn    batch_norm         224×14×14   448
+        inception4b.branch2.1.relu  relu               224×14×14   0
+        inception4b.branch3.0.conv  conv               24×14×14    12288
+        inception4b.branch3.0.bn    batch_norm         24×14×14    48
+        inception4b.branch3.0.relu  relu               24×14×14    0
+        inception4b.branch3.1.conv  conv               64×14×14    13824
+        inception4b.branch3.1.bn    batch_norm         64×14×14    128
+        inception4b.branch3.1.relu  relu               64×14×14    0
+        inception4b.branch4.0       max_pool           512×14×14   0
+        inception4b.branch4.1.conv  conv               64×14×14    32768
+        inception4b.branch4.1.bn    batch_norm         64×14×14    128
+        inception4b.branch4.1.relu  relu               64×14×14    0
+        inception4b.concat          concat             512×14×14   0
+        inception4c.branch1.conv    conv               128×14×14   65536
+        inception4c.branch1.bn      batch_norm         128×14×14   256
+        inception4c.branch1.relu    relu               128×14×14   0
+        inception4c.branch2.0.conv  conv               128×14×14   65536
+        inception4c.branch2.0.bn    batch_norm         128×14×14   256
+        inception4c.branch2.0.relu  relu               128×14×14   0
+        inception4c.branch2.1.conv  conv               256×14×14   294912
+        inception4c.branch2.1.bn    batch_norm         256×14×14   512
+        inception4c.branch2.1.relu  relu               256×14×14   0
+        inception4c.branch3.0.conv  conv               24×14×14    12288
+        inception4c.branch3.0.bn    batch_norm         24×14×14    48
+        inception4c.branch3.0.relu  relu               24×14×14    0
+        inception4c.branch3.1.conv  conv               64×14×14    13824
+        inception4c.branch3.1.bn    batch_norm         64×14×14    128
+        inception4c.branch3.1.relu  relu               64×14×14    0
+        inception4c.branch4.0       max_pool           512×14×14   0
+        inception4c.branch4.1.conv  conv               64×14×14    32768
+        inception4c.branch4.1.bn    batch_norm         64×14×14    128
+        inception4c.branch4.1.relu  relu               64×14×14    0
+        inception4c.concat          concat             512×14×14   0
+        inception4d.branch1.conv    conv               112×14×14   57344
+        inception4d.branch1.bn      batch_norm         112×14×14   224
+        inception4d.branch1.relu    relu               112×14×14   0
+        inception4d.branch2.0.conv  conv               144×14×14   73728
+        inception4d.branch2.0.bn    batch_norm         144×14×14   288
+        inception4d.branch2.0.relu  relu               144×14×14   0
+        inception4d.branch2.1.conv  conv               288×14×14   373248
+        inception4d.branch2.1.bn    batch_norm         288×14×14   576
+        inception4d.branch2.1.relu  relu               288×14×14   0
+        inception4d.branch3.0.conv  conv               32×14×14    16384
+        inception4d.branch3.0.bn    batch_norm         32×14×14    64
+        inception4d.branch3.0.relu  relu               32×14×14    0
+        inception4d.branch3.1.conv  conv               64×14×14    18432
+        inception4d.branch3.1.bn    batch_norm         64×14×14    128
+        inception4d.branch3.1.relu  relu               64×14×14    0
+        inception4d.branch4.0       max_pool           512×14×14   0
+        inception4d.branch4.1.conv  conv               64×14×14    32768
+        inception4d.branch4.1.bn    batch_norm         64×14×14    128
+        inception4d.branch4.1.relu  relu               64×14×14    0
+        inception4d.concat          concat             528×14×14   0
+        inception4e.branch1.conv    conv               256×14×14   135168
+        inception4e.branch1.bn      batch_norm         256×14×14   512
+        inception4e.branch1.relu    relu               256×14×14   0
+        inception4e.branch2.0.conv  conv               160×14×14   84480
+        inception4e.branch2.0.bn    batch_norm         160×14×14   320
+        inception4e.branch2.0.relu  relu               160×14×14   0
+        inception4e.branch2.1.conv  conv               320×14×14   460800
+        inception4e.branch2.1.bn    batch_norm         320×14×14   640
+        inception4e.branch2.1.relu  relu               320×14×14   0
+        inception4e.branch3.0.conv  conv               32×14×14    16896
+        inception4e.branch3.0.bn    batch_norm         32×14×14    64
+        inception4e.branch3.0.relu  relu               32×14×14    0
+        inception4e.branch3.1.conv  conv               128×14×14   36864
+        inception4e.branch3.1.bn    batch_norm         128×14×14   256
+        inception4e.branch3.1.relu  relu               128×14×14   0
+        inception4e.branch4.0       max_pool           528×14×14   0
+        inception4e.branch4.1.conv  conv               128×14×14   67584
+        inception4e.branch4.1.bn    batch_norm         128×14×14   256
+        inception4e.branch4.1.relu  relu               128×14×14   0
+        inception4e.concat          concat             832×14×14   0
+        maxpool4                    max_pool           832×7×7     0
+        inception5a.branch1.conv    conv               256×7×7     212992
+        inception5a.branch1.bn      batch_norm         256×7×7     512
+        inception5a.branch1.relu    relu               256×7×7     0
+        inception5a.branch2.0.conv  conv               160×7×7     133120
+        inception5a.branch2.0.bn    batch_norm         160×7×7     320
+        inception5a.branch2.0.relu  relu               160×7×7     0
+        inception5a.branch2.1.conv  conv               320×7×7     460800
+        inception5a.branch2.1.bn    batch_norm         320×7×7     640
+        inception5a.branch2.1.relu  relu               320×7×7     0
+        inception5a.branch3.0.conv  conv               32×7×7      26624
+        inception5a.branch3.0.bn    batch_norm         32×7×7      64
+        inception5a.branch3.0.relu  relu               32×7×7      0
+        inception5a.branch3.1.conv  conv               128×7×7     36864
+        inception5a.branch3.1.bn    batch_norm         128×7×7     256
+        inception5a.branch3.1.relu  relu               128×7×7     0
+        inception5a.branch4.0       max_pool           832×7×7     0
+        inception5a.branch4.1.conv  conv               128×7×7     106496
+        inception5a.branch4.1.bn    batch_norm         128×7×7     256
+        inception5a.branch4.1.relu  relu               128×7×7     0
+        inception5a.concat          concat             832×7×7     0
+        inception5b.branch1.conv    conv               384×7×7     319488
+        inception5b.branch1.bn      batch_norm         384×7×7     768
+        inception5b.branch1.relu    relu               384×7×7     0
+        inception5b.branch2.0.conv  conv               192×7×7     159744
+        inception5b.branch2.0.bn    batch_norm         192×7×7     384
+        inception5b.branch2.0.relu  relu               192×7×7     0
+        inception5b.branch2.1.conv  conv               384×7×7     663552
+        inception5b.branch2.1.bn    batch_norm         384×7×7     768
+        inception5b.branch2.1.relu  relu               384×7×7     0
+        inception5b.branch3.0.conv  conv               48×7×7      39936
+        inception5b.branch3.0.bn    batch_norm         48×7×7      96
+        inception5b.branch3.0.relu  relu               48×7×7      0
+        inception5b.branch3.1.conv  conv               128×7×7     55296
+        inception5b.branch3.1.bn    batch_norm         128×7×7     256
+        inception5b.branch3.1.relu  relu               128×7×7     0
+        inception5b.branch4.0       max_pool           832×7×7     0
+        inception5b.branch4.1.conv  conv               128×7×7     106496
+        inception5b.branch4.1.bn    batch_norm         128×7×7     256
+        inception5b.branch4.1.relu  relu               128×7×7     0
+        inception5b.concat          concat             1024×7×7    0
+        avgpool                     adaptive_avg_pool  1024×1×1    0
+        flatten                     flatten            1024        0
+        dropout                     dropout            1024        0
+        fc                          dense              1000        1025000
+        """#)
     /// Every tensor the weights must provide, with PyTorch's shape.
-    static let tensorShapes: [(name: String, shape: [Int])] = [
-        ("conv1.conv.weight", [64, 3, 7, 7]),
-        ("conv1.bn.weight", [64]),
-        ("conv1.bn.bias", [64]),
-        ("conv1.bn.running_mean", [64]),
-        ("conv1.bn.running_var", [64]),
-        ("conv2.conv.weight", [64, 64, 1, 1]),
-        ("conv2.bn.weight", [64]),
-        ("conv2.bn.bias", [64]),
-        ("conv2.bn.running_mean", [64]),
-        ("conv2.bn.running_var", [64]),
-        ("conv3.conv.weight", [192, 64, 3, 3]),
-        ("conv3.bn.weight", [192]),
-        ("conv3.bn.bias", [192]),
-        ("conv3.bn.running_mean", [192]),
-        ("conv3.bn.running_var", [192]),
-        ("inception3a.branch1.conv.weight", [64, 192, 1, 1]),
-        ("inception3a.branch1.bn.weight", [64]),
-        ("inception3a.branch1.bn.bias", [64]),
-        ("inception3a.branch1.bn.running_mean", [64]),
-        ("inception3a.branch1.bn.running_var", [64]),
-        ("inception3a.branch2.0.conv.weight", [96, 192, 1, 1]),
-        ("inception3a.branch2.0.bn.weight", [96]),
-        ("inception3a.branch2.0.bn.bias", [96]),
-        ("inception3a.branch2.0.bn.running_mean", [96]),
-        ("inception3a.branch2.0.bn.running_var", [96]),
-        ("inception3a.branch2.1.conv.weight", [128, 96, 3, 3]),
-        ("inception3a.branch2.1.bn.weight", [128]),
-        ("inception3a.branch2.1.bn.bias", [128]),
-        ("inception3a.branch2.1.bn.running_mean", [128]),
-        ("inception3a.branch2.1.bn.running_var", [128]),
-        ("inception3a.branch3.0.conv.weight", [16, 192, 1, 1]),
-        ("inception3a.branch3.0.bn.weight", [16]),
-        ("inception3a.branch3.0.bn.bias", [16]),
-        ("inception3a.branch3.0.bn.running_mean", [16]),
-        ("inception3a.branch3.0.bn.running_var", [16]),
-        ("inception3a.branch3.1.conv.weight", [32, 16, 3, 3]),
-        ("inception3a.branch3.1.bn.weight", [32]),
-        ("inception3a.branch3.1.bn.bias", [32]),
-        ("inception3a.branch3.1.bn.running_mean", [32]),
-        ("inception3a.branch3.1.bn.running_var", [32]),
-        ("inception3a.branch4.1.conv.weight", [32, 192, 1, 1]),
-        ("inception3a.branch4.1.bn.weight", [32]),
-        ("inception3a.branch4.1.bn.bias", [32]),
-        ("inception3a.branch4.1.bn.running_mean", [32]),
-        ("inception3a.branch4.1.bn.running_var", [32]),
-        ("inception3b.branch1.conv.weight", [128, 256, 1, 1]),
-        ("inception3b.branch1.bn.weight", [128]),
-        ("inception3b.branch1.bn.bias", [128]),
-        ("inception3b.branch1.bn.running_mean", [128]),
-        ("inception3b.branch1.bn.running_var", [128]),
-        ("inception3b.branch2.0.conv.weight", [128, 256, 1, 1]),
-        ("inception3b.branch2.0.bn.weight", [128]),
-        ("inception3b.branch2.0.bn.bias", [128]),
-        ("inception3b.branch2.0.bn.running_mean", [128]),
-        ("inception3b.branch2.0.bn.running_var", [128]),
-        ("inception3b.branch2.1.conv.weight", [192, 128, 3, 3]),
-        ("inception3b.branch2.1.bn.weight", [192]),
-        ("inception3b.branch2.1.bn.bias", [192]),
-        ("inception3b.branch2.1.bn.running_mean", [192]),
-        ("inception3b.branch2.1.bn.running_var", [192]),
-        ("inception3b.branch3.0.conv.weight", [32, 256, 1, 1]),
-        ("inception3b.branch3.0.bn.weight", [32]),
-        ("inception3b.branch3.0.bn.bias", [32]),
-        ("inception3b.branch3.0.bn.running_mean", [32]),
-        ("inception3b.branch3.0.bn.running_var", [32]),
-        ("inception3b.branch3.1.conv.weight", [96, 32, 3, 3]),
-        ("inception3b.branch3.1.bn.weight", [96]),
-        ("inception3b.branch3.1.bn.bias", [96]),
-        ("inception3b.branch3.1.bn.running_mean", [96]),
-        ("inception3b.branch3.1.bn.running_var", [96]),
-        ("inception3b.branch4.1.conv.weight", [64, 256, 1, 1]),
-        ("inception3b.branch4.1.bn.weight", [64]),
-        ("inception3b.branch4.1.bn.bias", [64]),
-        ("inception3b.branch4.1.bn.running_mean", [64]),
-        ("inception3b.branch4.1.bn.running_var", [64]),
-        ("inception4a.branch1.conv.weight", [192, 480, 1, 1]),
-        ("inception4a.branch1.bn.weight", [192]),
-        ("inception4a.branch1.bn.bias", [192]),
-        ("inception4a.branch1.bn.running_mean", [192]),
-        ("inception4a.branch1.bn.running_var", [192]),
-        ("inception4a.branch2.0.conv.weight", [96, 480, 1, 1]),
-        ("inception4a.branch2.0.bn.weight", [96]),
-        ("inception4a.branch2.0.bn.bias", [96]),
-        ("inception4a.branch2.0.bn.running_mean", [96]),
-        ("inception4a.branch2.0.bn.running_var", [96]),
-        ("inception4a.branch2.1.conv.weight", [208, 96, 3, 3]),
-        ("inception4a.branch2.1.bn.weight", [208]),
-        ("inception4a.branch2.1.bn.bias", [208]),
-        ("inception4a.branch2.1.bn.running_mean", [208]),
-        ("inception4a.branch2.1.bn.running_var", [208]),
-        ("inception4a.branch3.0.conv.weight", [16, 480, 1, 1]),
-        ("inception4a.branch3.0.bn.weight", [16]),
-        ("inception4a.branch3.0.bn.bias", [16]),
-        ("inception4a.branch3.0.bn.running_mean", [16]),
-        ("inception4a.branch3.0.bn.running_var", [16]),
-        ("inception4a.branch3.1.conv.weight", [48, 16, 3, 3]),
-        ("inception4a.branch3.1.bn.weight", [48]),
-        ("inception4a.branch3.1.bn.bias", [48]),
-        ("inception4a.branch3.1.bn.running_mean", [48]),
-        ("inception4a.branch3.1.bn.running_var", [48]),
-        ("inception4a.branch4.1.conv.weight", [64, 480, 1, 1]),
-        ("inception4a.branch4.1.bn.weight", [64]),
-        ("inception4a.branch4.1.bn.bias", [64]),
-        ("inception4a.branch4.1.bn.running_mean", [64]),
-        ("inception4a.branch4.1.bn.running_var", [64]),
-        ("inception4b.branch1.conv.weight", [160, 512, 1, 1]),
-        ("inception4b.branch1.bn.weight", [160]),
-        ("inception4b.branch1.bn.bias", [160]),
-        ("inception4b.branch1.bn.running_mean", [160]),
-        ("inception4b.branch1.bn.running_var", [160]),
-        ("inception4b.branch2.0.conv.weight", [112, 512, 1, 1]),
-        ("inception4b.branch2.0.bn.weight", [112]),
-        ("inception4b.branch2.0.bn.bias", [112]),
-        ("inception4b.branch2.0.bn.running_mean", [112]),
-        ("inception4b.branch2.0.bn.running_var", [112]),
-        ("inception4b.branch2.1.conv.weight", [224, 112, 3, 3]),
-        ("inception4b.branch2.1.bn.weight", [224]),
-        ("inception4b.branch2.1.bn.bias", [224]),
-        ("inception4b.branch2.1.bn.running_mean", [224]),
-        ("inception4b.branch2.1.bn.running_var", [224]),
-        ("inception4b.branch3.0.conv.weight", [24, 512, 1, 1]),
-        ("inception4b.branch3.0.bn.weight", [24]),
-        ("inception4b.branch3.0.bn.bias", [24]),
-        ("inception4b.branch3.0.bn.running_mean", [24]),
-        ("inception4b.branch3.0.bn.running_var", [24]),
-        ("inception4b.branch3.1.conv.weight", [64, 24, 3, 3]),
-        ("inception4b.branch3.1.bn.weight", [64]),
-        ("inception4b.branch3.1.bn.bias", [64]),
-        ("inception4b.branch3.1.bn.running_mean", [64]),
-        ("inception4b.branch3.1.bn.running_var", [64]),
-        ("inception4b.branch4.1.conv.weight", [64, 512, 1, 1]),
-        ("inception4b.branch4.1.bn.weight", [64]),
-        ("inception4b.branch4.1.bn.bias", [64]),
-        ("inception4b.branch4.1.bn.running_mean", [64]),
-        ("inception4b.branch4.1.bn.running_var", [64]),
-        ("inception4c.branch1.conv.weight", [128, 512, 1, 1]),
-        ("inception4c.branch1.bn.weight", [128]),
-        ("inception4c.branch1.bn.bias", [128]),
-        ("inception4c.branch1.bn.running_mean", [128]),
-        ("inception4c.branch1.bn.running_var", [128]),
-        ("inception4c.branch2.0.conv.weight", [128, 512, 1, 1]),
-        ("inception4c.branch2.0.bn.weight", [128]),
-        ("inception4c.branch2.0.bn.bias", [128]),
-        ("inception4c.branch2.0.bn.running_mean", [128]),
-        ("inception4c.branch2.0.bn.running_var", [128]),
-        ("inception4c.branch2.1.conv.weight", [256, 128, 3, 3]),
-        ("inception4c.branch2.1.bn.weight", [256]),
-        ("inception4c.branch2.1.bn.bias", [256]),
-        ("inception4c.branch2.1.bn.running_mean", [256]),
-        ("inception4c.branch2.1.bn.running_var", [256]),
-        ("inception4c.branch3.0.conv.weight", [24, 512, 1, 1]),
-        ("inception4c.branch3.0.bn.weight", [24]),
-        ("inception4c.branch3.0.bn.bias", [24]),
-        ("inception4c.branch3.0.bn.running_mean", [24]),
-        ("inception4c.branch3.0.bn.running_var", [24]),
-        ("inception4c.branch3.1.conv.weight", [64, 24, 3, 3]),
-        ("inception4c.branch3.1.bn.weight", [64]),
-        ("inception4c.branch3.1.bn.bias", [64]),
-        ("inception4c.branch3.1.bn.running_mean", [64]),
-        ("inception4c.branch3.1.bn.running_var", [64]),
-        ("inception4c.branch4.1.conv.weight", [64, 512, 1, 1]),
-        ("inception4c.branch4.1.bn.weight", [64]),
-        ("inception4c.branch4.1.bn.bias", [64]),
-        ("inception4c.branch4.1.bn.running_mean", [64]),
-        ("inception4c.branch4.1.bn.running_var", [64]),
-        ("inception4d.branch1.conv.weight", [112, 512, 1, 1]),
-        ("inception4d.branch1.bn.weight", [112]),
-        ("inception4d.branch1.bn.bias", [112]),
-        ("inception4d.branch1.bn.running_mean", [112]),
-        ("inception4d.branch1.bn.running_var", [112]),
-        ("inception4d.branch2.0.conv.weight", [144, 512, 1, 1]),
-        ("inception4d.branch2.0.bn.weight", [144]),
-        ("inception4d.branch2.0.bn.bias", [144]),
-        ("inception4d.branch2.0.bn.running_mean", [144]),
-        ("inception4d.branch2.0.bn.running_var", [144]),
-        ("inception4d.branch2.1.conv.weight", [288, 144, 3, 3]),
-        ("inception4d.branch2.1.bn.weight", [288]),
-        ("inception4d.branch2.1.bn.bias", [288]),
-        ("inception4d.branch2.1.bn.running_mean", [288]),
-        ("inception4d.branch2.1.bn.running_var", [288]),
-        ("inception4d.branch3.0.conv.weight", [32, 512, 1, 1]),
-        ("inception4d.branch3.0.bn.weight", [32]),
-        ("inception4d.branch3.0.bn.bias", [32]),
-        ("inception4d.branch3.0.bn.running_mean", [32]),
-        ("inception4d.branch3.0.bn.running_var", [32]),
-        ("inception4d.branch3.1.conv.weight", [64, 32, 3, 3]),
-        ("inception4d.branch3.1.bn.weight", [64]),
-        ("inception4d.branch3.1.bn.bias", [64]),
-        ("inception4d.branch3.1.bn.running_mean", [64]),
-        ("inception4d.branch3.1.bn.running_var", [64]),
-        ("inception4d.branch4.1.conv.weight", [64, 512, 1, 1]),
-        ("inception4d.branch4.1.bn.weight", [64]),
-        ("inception4d.branch4.1.bn.bias", [64]),
-        ("inception4d.branch4.1.bn.running_mean", [64]),
-        ("inception4d.branch4.1.bn.running_var", [64]),
-        ("inception4e.branch1.conv.weight", [256, 528, 1, 1]),
-        ("inception4e.branch1.bn.weight", [256]),
-        ("inception4e.branch1.bn.bias", [256]),
-        ("inception4e.branch1.bn.running_mean", [256]),
-        ("inception4e.branch1.bn.running_var", [256]),
-        ("inception4e.branch2.0.conv.weight", [160, 528, 1, 1]),
-        ("inception4e.branch2.0.bn.weight", [160]),
-        ("inception4e.branch2.0.bn.bias", [160]),
-        ("inception4e.branch2.0.bn.running_mean", [160]),
-        ("inception4e.branch2.0.bn.running_var", [160]),
-        ("inception4e.branch2.1.conv.weight", [320, 160, 3, 3]),
-        ("inception4e.branch2.1.bn.weight", [320]),
-        ("inception4e.branch2.1.bn.bias", [320]),
-        ("inception4e.branch2.1.bn.running_mean", [320]),
-        ("inception4e.branch2.1.bn.running_var", [320]),
-        ("inception4e.branch3.0.conv.weight", [32, 528, 1, 1]),
-        ("inception4e.branch3.0.bn.weight", [32]),
-        ("inception4e.branch3.0.bn.bias", [32]),
-        ("inception4e.branch3.0.bn.running_mean", [32]),
-        ("inception4e.branch3.0.bn.running_var", [32]),
-        ("inception4e.branch3.1.conv.weight", [128, 32, 3, 3]),
-        ("inception4e.branch3.1.bn.weight", [128]),
-        ("inception4e.branch3.1.bn.bias", [128]),
-        ("inception4e.branch3.1.bn.running_mean", [128]),
-        ("inception4e.branch3.1.bn.running_var", [128]),
-        ("inception4e.branch4.1.conv.weight", [128, 528, 1, 1]),
-        ("inception4e.branch4.1.bn.weight", [128]),
-        ("inception4e.branch4.1.bn.bias", [128]),
-        ("inception4e.branch4.1.bn.running_mean", [128]),
-        ("inception4e.branch4.1.bn.running_var", [128]),
-        ("inception5a.branch1.conv.weight", [256, 832, 1, 1]),
-        ("inception5a.branch1.bn.weight", [256]),
-        ("inception5a.branch1.bn.bias", [256]),
-        ("inception5a.branch1.bn.running_mean", [256]),
-        ("inception5a.branch1.bn.running_var", [256]),
-        ("inception5a.branch2.0.conv.weight", [160, 832, 1, 1]),
-        ("inception5a.branch2.0.bn.weight", [160]),
-        ("inception5a.branch2.0.bn.bias", [160]),
-        ("inception5a.branch2.0.bn.running_mean", [160]),
-        ("inception5a.branch2.0.bn.running_var", [160]),
-        ("inception5a.branch2.1.conv.weight", [320, 160, 3, 3]),
-        ("inception5a.branch2.1.bn.weight", [320]),
-        ("inception5a.branch2.1.bn.bias", [320]),
-        ("inception5a.branch2.1.bn.running_mean", [320]),
-        ("inception5a.branch2.1.bn.running_var", [320]),
-        ("inception5a.branch3.0.conv.weight", [32, 832, 1, 1]),
-        ("inception5a.branch3.0.bn.weight", [32]),
-        ("inception5a.branch3.0.bn.bias", [32]),
-        ("inception5a.branch3.0.bn.running_mean", [32]),
-        ("inception5a.branch3.0.bn.running_var", [32]),
-        ("inception5a.branch3.1.conv.weight", [128, 32, 3, 3]),
-        ("inception5a.branch3.1.bn.weight", [128]),
-        ("inception5a.branch3.1.bn.bias", [128]),
-        ("inception5a.branch3.1.bn.running_mean", [128]),
-        ("inception5a.branch3.1.bn.running_var", [128]),
-        ("inception5a.branch4.1.conv.weight", [128, 832, 1, 1]),
-        ("inception5a.branch4.1.bn.weight", [128]),
-        ("inception5a.branch4.1.bn.bias", [128]),
-        ("inception5a.branch4.1.bn.running_mean", [128]),
-        ("inception5a.branch4.1.bn.running_var", [128]),
-        ("inception5b.branch1.conv.weight", [384, 832, 1, 1]),
-        ("inception5b.branch1.bn.weight", [384]),
-        ("inception5b.branch1.bn.bias", [384]),
-        ("inception5b.branch1.bn.running_mean", [384]),
-        ("inception5b.branch1.bn.running_var", [384]),
-        ("inception5b.branch2.0.conv.weight", [192, 832, 1, 1]),
-        ("inception5b.branch2.0.bn.weight", [192]),
-        ("inception5b.branch2.0.bn.bias", [192]),
-        ("inception5b.branch2.0.bn.running_mean", [192]),
-        ("inception5b.branch2.0.bn.running_var", [192]),
-        ("inception5b.branch2.1.conv.weight", [384, 192, 3, 3]),
-        ("inception5b.branch2.1.bn.weight", [384]),
-        ("inception5b.branch2.1.bn.bias", [384]),
-        ("inception5b.branch2.1.bn.running_mean", [384]),
-        ("inception5b.branch2.1.bn.running_var", [384]),
-        ("inception5b.branch3.0.conv.weight", [48, 832, 1, 1]),
-        ("inception5b.branch3.0.bn.weight", [48]),
-        ("inception5b.branch3.0.bn.bias", [48]),
-        ("inception5b.branch3.0.bn.running_mean", [48]),
-        ("inception5b.branch3.0.bn.running_var", [48]),
-        ("inception5b.branch3.1.conv.weight", [128, 48, 3, 3]),
-        ("inception5b.branch3.1.bn.weight", [128]),
-        ("inception5b.branch3.1.bn.bias", [128]),
-        ("inception5b.branch3.1.bn.running_mean", [128]),
-        ("inception5b.branch3.1.bn.running_var", [128]),
-        ("inception5b.branch4.1.conv.weight", [128, 832, 1, 1]),
-        ("inception5b.branch4.1.bn.weight", [128]),
-        ("inception5b.branch4.1.bn.bias", [128]),
-        ("inception5b.branch4.1.bn.running_mean", [128]),
-        ("inception5b.branch4.1.bn.running_var", [128]),
-        ("fc.weight", [1000, 1024]),
-        ("fc.bias", [1000]),
-    ]
+    static let tensorShapes: [(name: String, shape: [Int])] = Self.tensorTable(#"""
+        conv1.conv.weight                      64×3×7×7
+        conv1.bn.weight                        64
+        conv1.bn.bias                          64
+        conv1.bn.running_mean                  64
+        conv1.bn.running_var                   64
+        conv2.conv.weight                      64×64×1×1
+        conv2.bn.weight                        64
+        conv2.bn.bias                          64
+        conv2.bn.running_mean                  64
+        conv2.bn.running_var                   64
+        conv3.conv.weight                      192×64×3×3
+        conv3.bn.weight                        192
+        conv3.bn.bias                          192
+        conv3.bn.running_mean                  192
+        conv3.bn.running_var                   192
+        inception3a.branch1.conv.weight        64×192×1×1
+        inception3a.branch1.bn.weight          64
+        inception3a.branch1.bn.bias            64
+        inception3a.branch1.bn.running_mean    64
+        inception3a.branch1.bn.running_var     64
+        inception3a.branch2.0.conv.weight      96×192×1×1
+        inception3a.branch2.0.bn.weight        96
+        inception3a.branch2.0.bn.bias          96
+        inception3a.branch2.0.bn.running_mean  96
+        inception3a.branch2.0.bn.running_var   96
+        inception3a.branch2.1.conv.weight      128×96×3×3
+        inception3a.branch2.1.bn.weight        128
+        inception3a.branch2.1.bn.bias          128
+        inception3a.branch2.1.bn.running_mean  128
+        inception3a.branch2.1.bn.running_var   128
+        inception3a.branch3.0.conv.weight      16×192×1×1
+        inception3a.branch3.0.bn.weight        16
+        inception3a.branch3.0.bn.bias          16
+        inception3a.branch3.0.bn.running_mean  16
+        inception3a.branch3.0.bn.running_var   16
+        inception3a.branch3.1.conv.weight      32×16×3×3
+        inception3a.branch3.1.bn.weight        32
+        inception3a.branch3.1.bn.bias          32
+        inception3a.branch3.1.bn.running_mean  32
+        inception3a.branch3.1.bn.running_var   32
+        inception3a.branch4.1.conv.weight      32×192×1×1
+        inception3a.branch4.1.bn.weight        32
+        inception3a.branch4.1.bn.bias          32
+        inception3a.branch4.1.bn.running_mean  32
+        inception3a.branch4.1.bn.running_var   32
+        inception3b.branch1.conv.weight        128×256×1×1
+        inception3b.branch1.bn.weight          128
+        inception3b.branch1.bn.bias            128
+        inception3b.branch1.bn.running_mean    128
+        inception3b.branch1.bn.running_var     128
+        inception3b.branch2.0.conv.weight      128×256×1×1
+        inception3b.branch2.0.bn.weight        128
+        inception3b.branch2.0.bn.bias          128
+        inception3b.branch2.0.bn.running_mean  128
+        inception3b.branch2.0.bn.running_var   128
+        inception3b.branch2.1.conv.weight      192×128×3×3
+        inception3b.branch2.1.bn.weight        192
+        inception3b.branch2.1.bn.bias          192
+        inception3b.branch2.1.bn.running_mean  192
+        inception3b.branch2.1.bn.running_var   192
+        inception3b.branch3.0.conv.weight      32×256×1×1
+        inception3b.branch3.0.bn.weight        32
+        inception3b.branch3.0.bn.bias          32
+        inception3b.branch3.0.bn.running_mean  32
+        inception3b.branch3.0.bn.running_var   32
+        inception3b.branch3.1.conv.weight      96×32×3×3
+        inception3b.branch3.1.bn.weight        96
+        inception3b.branch3.1.bn.bias          96
+        inception3b.branch3.1.bn.running_mean  96
+        inception3b.branch3.1.bn.running_var   96
+        inception3b.branch4.1.conv.weight      64×256×1×1
+        inception3b.branch4.1.bn.weight        64
+        inception3b.branch4.1.bn.bias          64
+        inception3b.branch4.1.bn.running_mean  64
+        inception3b.branch4.1.bn.running_var   64
+        inception4a.branch1.conv.weight        192×480×1×1
+        inception4a.branch1.bn.weight          192
+        inception4a.branch1.bn.bias            192
+        inception4a.branch1.bn.running_mean    192
+        inception4a.branch1.bn.running_var     192
+        inception4a.branch2.0.conv.weight      96×480×1×1
+        inception4a.branch2.0.bn.weight        96
+        inception4a.branch2.0.bn.bias          96
+        inception4a.branch2.0.bn.running_mean  96
+        inception4a.branch2.0.bn.running_var   96
+        inception4a.branch2.1.conv.weight      208×96×3×3
+        inception4a.branch2.1.bn.weight        208
+        inception4a.branch2.1.bn.bias          208
+        inception4a.branch2.1.bn.running_mean  208
+        inception4a.branch2.1.bn.running_var   208
+        inception4a.branch3.0.conv.weight      16×480×1×1
+        inception4a.branch3.0.bn.weight        16
+        inception4a.branch3.0.bn.bias          16
+        inception4a.branch3.0.bn.running_mean  16
+        inception4a.branch3.0.bn.running_var   16
+        inception4a.branch3.1.conv.weight      48×16×3×3
+        inception4a.branch3.1.bn.weight        48
+        inception4a.branch3.1.bn.bias          48
+        inception4a.branch3.1.bn.running_mean  48
+        inception4a.branch3.1.bn.running_var   48
+        inception4a.branch4.1.conv.weight      64×480×1×1
+        inception4a.branch4.1.bn.weight        64
+        inception4a.branch4.1.bn.bias          64
+        inception4a.branch4.1.bn.running_mean  64
+        inception4a.branch4.1.bn.running_var   64
+        inception4b.branch1.conv.weight        160×512×1×1
+        inception4b.branch1.bn.weight          160
+        inception4b.branch1.bn.bias            160
+        inception4b.branch1.bn.running_mean    160
+        inception4b.branch1.bn.running_var     160
+        inception4b.branch2.0.conv.weight      112×512×1×1
+        inception4b.branch2.0.bn.weight        112
+        inception4b.branch2.0.bn.bias          112
+        inception4b.branch2.0.bn.running_mean  112
+        inception4b.branch2.0.bn.running_var   112
+        inception4b.branch2.1.conv.weight      224×112×3×3
+        inception4b.branch2.1.bn.weight        224
+        inception4b.branch2.1.bn.bias          224
+        inception4b.branch2.1.bn.running_mean  224
+        inception4b.branch2.1.bn.running_var   224
+        inception4b.branch3.0.conv.weight      24×512×1×1
+        inception4b.branch3.0.bn.weight        24
+        inception4b.branch3.0.bn.bias          24
+        inception4b.branch3.0.bn.running_mean  24
+        inception4b.branch3.0.bn.running_var   24
+        inception4b.branch3.1.conv.weight      64×24×3×3
+        inception4b.branch3.1.bn.weight        64
+        inception4b.branch3.1.bn.bias          64
+        inception4b.branch3.1.bn.running_mean  64
+        inception4b.branch3.1.bn.running_var   64
+        inception4b.branch4.1.conv.weight      64×512×1×1
+        inception4b.branch4.1.bn.weight        64
+        inception4b.branch4.1.bn.bias          64
+        inception4b.branch4.1.bn.running_mean  64
+        inception4b.branch4.1.bn.running_var   64
+        inception4c.branch1.conv.weight        128×512×1×1
+        inception4c.branch1.bn.weight          128
+        inception4c.branch1.bn.bias            128
+        inception4c.branch1.bn.running_mean    128
+        inception4c.branch1.bn.running_var     128
+        inception4c.branch2.0.conv.weight      128×512×1×1
+        inception4c.branch2.0.bn.weight        128
+        inception4c.branch2.0.bn.bias          128
+        inception4c.branch2.0.bn.running_mean  128
+        inception4c.branch2.0.bn.running_var   128
+        inception4c.branch2.1.conv.weight      256×128×3×3
+        inception4c.branch2.1.bn.weight        256
+        inception4c.branch2.1.bn.bias          256
+        inception4c.branch2.1.bn.running_mean  256
+        inception4c.branch2.1.bn.running_var   256
+        inception4c.branch3.0.conv.weight      24×512×1×1
+        inception4c.branch3.0.bn.weight        24
+        inception4c.branch3.0.bn.bias          24
+        inception4c.branch3.0.bn.running_mean  24
+        inception4c.branch3.0.bn.running_var   24
+        inception4c.branch3.1.conv.weight      64×24×3×3
+        inception4c.branch3.1.bn.weight        64
+        inception4c.branch3.1.bn.bias          64
+        inception4c.branch3.1.bn.running_mean  64
+        inception4c.branch3.1.bn.running_var   64
+        inception4c.branch4.1.conv.weight      64×512×1×1
+        inception4c.branch4.1.bn.weight        64
+        inception4c.branch4.1.bn.bias          64
+        inception4c.branch4.1.bn.running_mean  64
+        inception4c.branch4.1.bn.running_var   64
+        inception4d.branch1.conv.weight        112×512×1×1
+        inception4d.branch1.bn.weight          112
+        inception4d.branch1.bn.bias            112
+        inception4d.branch1.bn.running_mean    112
+        inception4d.branch1.bn.running_var     112
+        inception4d.branch2.0.conv.weight      144×512×1×1
+        inception4d.branch2.0.bn.weight        144
+        inception4d.branch2.0.bn.bias          144
+        inception4d.branch2.0.bn.running_mean  144
+        inception4d.branch2.0.bn.running_var   144
+        inception4d.branch2.1.conv.weight      288×144×3×3
+        inception4d.branch2.1.bn.weight        288
+        inception4d.branch2.1.bn.bias          288
+        inception4d.branch2.1.bn.running_mean  288
+        inception4d.branch2.1.bn.running_var   288
+        inception4d.branch3.0.conv.weight      32×512×1×1
+        inception4d.branch3.0.bn.weight        32
+        inception4d.branch3.0.bn.bias          32
+        inception4d.branch3.0.bn.running_mean  32
+        inception4d.branch3.0.bn.running_var   32
+        inception4d.branch3.1.conv.weight      64×32×3×3
+        inception4d.branch3.1.bn.weight        64
+        inception4d.branch3.1.bn.bias          64
+        inception4d.branch3.1.bn.running_mean  64
+        inception4d.branch3.1.bn.running_var   64
+        inception4d.branch4.1.conv.weight      64×512×1×1
+        inception4d.branch4.1.bn.weight        64
+        inception4d.branch4.1.bn.bias          64
+        inception4d.branch4.1.bn.running_mean  64
+        inception4d.branch4.1.bn.running_var   64
+        inception4e.branch1.conv.weight        256×528×1×1
+        inception4e.branch1.bn.weight          256
+        inception4e.branch1.bn.bias            256
+        inception4e.branch1.bn.running_mean    256
+        inception4e.branch1.bn.running_var     256
+        inception4e.branch2.0.conv.weight      160×528×1×1
+        inception4e.branch2.0.bn.weight        160
+        inception4e.branch2.0.bn.bias          160
+        inception4e.branch2.0.bn.running_mean  160
+        inception4e.branch2.0.bn.running_var   160
+        inception4e.branch2.1.conv.weight      320×160×3×3
+        inception4e.branch2.1.bn.weight        320
+        inception4e.branch2.1.bn.bias          320
+        inception4e.branch2.1.bn.running_mean  320
+        inception4e.branch2.1.bn.running_var   320
+        inception4e.branch3.0.conv.weight      32×528×1×1
+        inception4e.branch3.0.bn.weight        32
+        inception4e.branch3.0.bn.bias          32
+        inception4e.branch3.0.bn.running_mean  32
+        inception4e.branch3.0.bn.running_var   32
+        inception4e.branch3.1.conv.weight      128×32×3×3
+        inception4e.branch3.1.bn.weight        128
+        inception4e.branch3.1.bn.bias          128
+        inception4e.branch3.1.bn.running_mean  128
+        inception4e.branch3.1.bn.running_var   128
+        inception4e.branch4.1.conv.weight      128×528×1×1
+        inception4e.branch4.1.bn.weight        128
+        inception4e.branch4.1.bn.bias          128
+        inception4e.branch4.1.bn.running_mean  128
+        inception4e.branch4.1.bn.running_var   128
+        inception5a.branch1.conv.weight        256×832×1×1
+        inception5a.branch1.bn.weight          256
+        inception5a.branch1.bn.bias            256
+        inception5a.branch1.bn.running_mean    256
+        inception5a.branch1.bn.running_var     256
+        inception5a.branch2.0.conv.weight      160×832×1×1
+        inception5a.branch2.0.bn.weight        160
+        inception5a.branch2.0.bn.bias          160
+        inception5a.branch2.0.bn.running_mean  160
+        inception5a.branch2.0.bn.running_var   160
+        inception5a.branch2.1.conv.weight      320×160×3×3
+        inception5a.branch2.1.bn.weight        320
+        inception5a.branch2.1.bn.bias          320
+        inception5a.branch2.1.bn.running_mean  320
+        inception5a.branch2.1.bn.running_var   320
+        inception5a.branch3.0.conv.weight      32×832×1×1
+        inception5a.branch3.0.bn.weight        32
+        inception5a.branch3.0.bn.bias          32
+        inception5a.branch3.0.bn.running_mean  32
+        inception5a.branch3.0.bn.running_var   32
+        inception5a.branch3.1.conv.weight      128×32×3×3
+        inception5a.branch3.1.bn.weight        128
+        inception5a.branch3.1.bn.bias          128
+        inception5a.branch3.1.bn.running_mean  128
+        inception5a.branch3.1.bn.running_var   128
+        inception5a.branch4.1.conv.weight      128×832×1×1
+        inception5a.branch4.1.bn.weight        128
+        inception5a.branch4.1.bn.bias          128
+        inception5a.branch4.1.bn.running_mean  128
+        inception5a.branch4.1.bn.running_var   128
+        inception5b.branch1.conv.weight        384×832×1×1
+        inception5b.branch1.bn.weight          384
+        inception5b.branch1.bn.bias            384
+        inception5b.branch1.bn.running_mean    384
+        inception5b.branch1.bn.running_var     384
+        inception5b.branch2.0.conv.weight      192×832×1×1
+        inception5b.branch2.0.bn.weight        192
+        inception5b.branch2.0.bn.bias          192
+        inception5b.branch2.0.bn.running_mean  192
+        inception5b.branch2.0.bn.running_var   192
+        inception5b.branch2.1.conv.weight      384×192×3×3
+        inception5b.branch2.1.bn.weight        384
+        inception5b.branch2.1.bn.bias          384
+        inception5b.branch2.1.bn.running_mean  384
+        inception5b.branch2.1.bn.running_var   384
+        inception5b.branch3.0.conv.weight      48×832×1×1
+        inception5b.branch3.0.bn.weight        48
+        inception5b.branch3.0.bn.bias          48
+        inception5b.branch3.0.bn.running_mean  48
+        inception5b.branch3.0.bn.running_var   48
+        inception5b.branch3.1.conv.weight      128×48×3×3
+        inception5b.branch3.1.bn.weight        128
+        inception5b.branch3.1.bn.bias          128
+        inception5b.branch3.1.bn.running_mean  128
+        inception5b.branch3.1.bn.running_var   128
+        inception5b.branch4.1.conv.weight      128×832×1×1
+        inception5b.branch4.1.bn.weight        128
+        inception5b.branch4.1.bn.bias          128
+        inception5b.branch4.1.bn.running_mean  128
+        inception5b.branch4.1.bn.running_var   128
+        fc.weight                              1000×1024
+        fc.bias                                1000
+        """#)
 
     /// Folded weights in the order the layers read them.
     let storage: [Float]
@@ -816,13 +816,12 @@ extension Googlenet {
             let kernelOffset: Int = block &* 2352
             let kernel = w + kernelOffset
             let biasOffset: Int = 9408 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 373, 2091) {
                 let first: Int = min(group &* 6, 12538)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
+                let q0: Int = first
                 let o0: Int = (q0 / 112) &* 460 &+ (q0 % 112) &* 2
                 let q1: Int = first &+ 1
                 let o1: Int = (q1 / 112) &* 460 &+ (q1 % 112) &* 2
@@ -848,15 +847,13 @@ extension Googlenet {
                 var a1_5 = bias1
                 for i in 0..<7 {
                     for j in 0..<7 {
-                        let tapOffset: Int = i &* 230 &+ j &* 1 &+ firstChannel &* 52_900
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 7 &+ j) &* 3 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
+                        let tapBase = scratch + (i &* 230 &+ j)
+                        let tapKernel = kernel + (i &* 336 &+ j &* 48)
                         for ic in 0..<3 {
                             let tap = tapBase + ic &* 52_900
                             let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -969,9 +966,9 @@ extension Googlenet {
                     var a3_2 = SIMD8<Float>(repeating: bias[3])
                     for ic in 0..<64 {
                         let source = x + (ic &* 3136 &+ p)
-                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD8<Float>.self)
-                        let v1 = UnsafeRawPointer(source + 8).loadUnaligned(as: SIMD8<Float>.self)
-                        let v2 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD8<Float>.self)
+                        let v0 = Self.load8(source + 0)
+                        let v1 = Self.load8(source + 8)
+                        let v2 = Self.load8(source + 16)
                         let k = kernel + ic &* 4
                         Self.multiplyAdd(&a0_0, k[0], v0)
                         Self.multiplyAdd(&a0_1, k[0], v1)
@@ -1034,38 +1031,38 @@ extension Googlenet {
                     let targetOffset: Int = ic &* 528 &+ r &* 32
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 32, by: 8) {
-                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
+                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = UnsafeRawPointer(window + (66 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b1 = UnsafeRawPointer(window + (68 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a1 = Self.load16(window + (66 &+ 2 &* tx))
+                        let b1 = Self.load16(window + (68 &+ 2 &* tx))
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = UnsafeRawPointer(window + (132 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b2 = UnsafeRawPointer(window + (134 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a2 = Self.load16(window + (132 &+ 2 &* tx))
+                        let b2 = Self.load16(window + (134 &+ 2 &* tx))
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = UnsafeRawPointer(window + (198 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b3 = UnsafeRawPointer(window + (200 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a3 = Self.load16(window + (198 &+ 2 &* tx))
+                        let b3 = Self.load16(window + (200 &+ 2 &* tx))
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (33_792 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (67_584 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (101_376 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (135_168 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (168_960 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (202_752 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (236_544 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (270_336 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (304_128 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (337_920 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (371_712 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (405_504 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (439_296 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (473_088 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (506_880 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
+                        Self.store(t0_1 + t0_2, to: target + (33_792 &+ tx))
+                        Self.store(t0_2 - t0_1, to: target + (67_584 &+ tx))
+                        Self.store(t0_1 - t0_3, to: target + (101_376 &+ tx))
+                        Self.store(t1_0 - t1_2, to: target + (135_168 &+ tx))
+                        Self.store(t1_1 + t1_2, to: target + (168_960 &+ tx))
+                        Self.store(t1_2 - t1_1, to: target + (202_752 &+ tx))
+                        Self.store(t1_1 - t1_3, to: target + (236_544 &+ tx))
+                        Self.store(t2_0 - t2_2, to: target + (270_336 &+ tx))
+                        Self.store(t2_1 + t2_2, to: target + (304_128 &+ tx))
+                        Self.store(t2_2 - t2_1, to: target + (337_920 &+ tx))
+                        Self.store(t2_1 - t2_3, to: target + (371_712 &+ tx))
+                        Self.store(t3_0 - t3_2, to: target + (405_504 &+ tx))
+                        Self.store(t3_1 + t3_2, to: target + (439_296 &+ tx))
+                        Self.store(t3_2 - t3_1, to: target + (473_088 &+ tx))
+                        Self.store(t3_1 - t3_3, to: target + (506_880 &+ tx))
                     }
                 }
             }
@@ -1078,20 +1075,21 @@ extension Googlenet {
                 for block in blocks {
                     let kernelOffset: Int = (value &* 12 &+ block) &* 1024
                     let kernel = w + kernelOffset
+                    let productBlock = products + (value &* 192 &+ block &* 16)
                     for group in 0..<(tiles &+ 5) / 6 {
                         let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first &+ 0
-                        let o0: Int = (q0 / 28) &* 32 &+ q0 % 28
+                        let q0: Int = first
+                        let o0: Int = q0 &+ (q0 / 28) &* 4
                         let q1: Int = first &+ 1
-                        let o1: Int = (q1 / 28) &* 32 &+ q1 % 28
+                        let o1: Int = q1 &+ (q1 / 28) &* 4
                         let q2: Int = first &+ 2
-                        let o2: Int = (q2 / 28) &* 32 &+ q2 % 28
+                        let o2: Int = q2 &+ (q2 / 28) &* 4
                         let q3: Int = first &+ 3
-                        let o3: Int = (q3 / 28) &* 32 &+ q3 % 28
+                        let o3: Int = q3 &+ (q3 / 28) &* 4
                         let q4: Int = first &+ 4
-                        let o4: Int = (q4 / 28) &* 32 &+ q4 % 28
+                        let o4: Int = q4 &+ (q4 / 28) &* 4
                         let q5: Int = first &+ 5
-                        let o5: Int = (q5 / 28) &* 32 &+ q5 % 28
+                        let o5: Int = q5 &+ (q5 / 28) &* 4
                         var a0_0 = SIMD8<Float>()
                         var a0_1 = SIMD8<Float>()
                         var a0_2 = SIMD8<Float>()
@@ -1107,8 +1105,8 @@ extension Googlenet {
                         for ic in 0..<64 {
                             let tap = source + ic &* 528
                             let k = kernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -1122,24 +1120,24 @@ extension Googlenet {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                        let productOffset0: Int = (q0 &* 16 &+ value) &* 192 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
-                        let productOffset1: Int = (q1 &* 16 &+ value) &* 192 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
-                        let productOffset2: Int = (q2 &* 16 &+ value) &* 192 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
-                        let productOffset3: Int = (q3 &* 16 &+ value) &* 192 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
-                        let productOffset4: Int = (q4 &* 16 &+ value) &* 192 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
-                        let productOffset5: Int = (q5 &* 16 &+ value) &* 192 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                        let product0 = productBlock + q0 &* 3072
+                        Self.store(a0_0, to: product0)
+                        Self.store(a1_0, to: product0 + 8)
+                        let product1 = productBlock + q1 &* 3072
+                        Self.store(a0_1, to: product1)
+                        Self.store(a1_1, to: product1 + 8)
+                        let product2 = productBlock + q2 &* 3072
+                        Self.store(a0_2, to: product2)
+                        Self.store(a1_2, to: product2 + 8)
+                        let product3 = productBlock + q3 &* 3072
+                        Self.store(a0_3, to: product3)
+                        Self.store(a1_3, to: product3 + 8)
+                        let product4 = productBlock + q4 &* 3072
+                        Self.store(a0_4, to: product4)
+                        Self.store(a1_4, to: product4 + 8)
+                        let product5 = productBlock + q5 &* 3072
+                        Self.store(a0_5, to: product5)
+                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
             }
@@ -1149,26 +1147,26 @@ extension Googlenet {
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
             let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
             for f in filterVectors {
-                let bias = UnsafeRawPointer(w + (196_608 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                let bias = Self.load8(w + (196_608 &+ f &* 8))
                 for q in 0..<tiles {
                     let productOffset: Int = q &* 3072 &+ f &* 8
                     let m = products + productOffset
-                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_1 = UnsafeRawPointer(m + 192).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_2 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_3 = UnsafeRawPointer(m + 576).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_0 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_1 = UnsafeRawPointer(m + 960).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_2 = UnsafeRawPointer(m + 1152).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_3 = UnsafeRawPointer(m + 1344).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_0 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_1 = UnsafeRawPointer(m + 1728).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_2 = UnsafeRawPointer(m + 1920).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_3 = UnsafeRawPointer(m + 2112).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_0 = UnsafeRawPointer(m + 2304).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_1 = UnsafeRawPointer(m + 2496).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_2 = UnsafeRawPointer(m + 2688).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_3 = UnsafeRawPointer(m + 2880).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_0 = Self.load8(m + 0)
+                    let m0_1 = Self.load8(m + 192)
+                    let m0_2 = Self.load8(m + 384)
+                    let m0_3 = Self.load8(m + 576)
+                    let m1_0 = Self.load8(m + 768)
+                    let m1_1 = Self.load8(m + 960)
+                    let m1_2 = Self.load8(m + 1152)
+                    let m1_3 = Self.load8(m + 1344)
+                    let m2_0 = Self.load8(m + 1536)
+                    let m2_1 = Self.load8(m + 1728)
+                    let m2_2 = Self.load8(m + 1920)
+                    let m2_3 = Self.load8(m + 2112)
+                    let m3_0 = Self.load8(m + 2304)
+                    let m3_1 = Self.load8(m + 2496)
+                    let m3_2 = Self.load8(m + 2688)
+                    let m3_3 = Self.load8(m + 2880)
                     let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
                     let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
                     let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
@@ -1259,24 +1257,17 @@ extension Googlenet {
             let kernelOffset: Int = block &* 3072
             let kernel = w + kernelOffset
             let biasOffset: Int = 12_288 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 28, 131) {
                 let first: Int = min(group &* 6, 778)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 28) &* 28 &+ (q0 % 28) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 28 &+ (q1 % 28) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 28 &+ (q2 % 28) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 28 &+ (q3 % 28) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 28 &+ (q4 % 28) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 28 &+ (q5 % 28) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -1289,31 +1280,25 @@ extension Googlenet {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 192 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<192 {
-                            let tap = tapBase + ic &* 784
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<192 {
+                    let tap = tapBase + ic &* 784
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -1358,24 +1343,17 @@ extension Googlenet {
             let kernelOffset: Int = block &* 3072
             let kernel = w + kernelOffset
             let biasOffset: Int = 18_432 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 28, 131) {
                 let first: Int = min(group &* 6, 778)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 28) &* 28 &+ (q0 % 28) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 28 &+ (q1 % 28) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 28 &+ (q2 % 28) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 28 &+ (q3 % 28) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 28 &+ (q4 % 28) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 28 &+ (q5 % 28) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -1388,31 +1366,25 @@ extension Googlenet {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 192 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<192 {
-                            let tap = tapBase + ic &* 784
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<192 {
+                    let tap = tapBase + ic &* 784
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -1464,38 +1436,38 @@ extension Googlenet {
                     let targetOffset: Int = ic &* 224 &+ r &* 16
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 16, by: 8) {
-                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
+                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = UnsafeRawPointer(window + (34 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b1 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a1 = Self.load16(window + (34 &+ 2 &* tx))
+                        let b1 = Self.load16(window + (36 &+ 2 &* tx))
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = UnsafeRawPointer(window + (68 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b2 = UnsafeRawPointer(window + (70 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a2 = Self.load16(window + (68 &+ 2 &* tx))
+                        let b2 = Self.load16(window + (70 &+ 2 &* tx))
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = UnsafeRawPointer(window + (102 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b3 = UnsafeRawPointer(window + (104 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a3 = Self.load16(window + (102 &+ 2 &* tx))
+                        let b3 = Self.load16(window + (104 &+ 2 &* tx))
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (21_504 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (43_008 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (64_512 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (86_016 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (107_520 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (129_024 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (150_528 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (172_032 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (193_536 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (215_040 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (236_544 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (258_048 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (279_552 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (301_056 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (322_560 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
+                        Self.store(t0_1 + t0_2, to: target + (21_504 &+ tx))
+                        Self.store(t0_2 - t0_1, to: target + (43_008 &+ tx))
+                        Self.store(t0_1 - t0_3, to: target + (64_512 &+ tx))
+                        Self.store(t1_0 - t1_2, to: target + (86_016 &+ tx))
+                        Self.store(t1_1 + t1_2, to: target + (107_520 &+ tx))
+                        Self.store(t1_2 - t1_1, to: target + (129_024 &+ tx))
+                        Self.store(t1_1 - t1_3, to: target + (150_528 &+ tx))
+                        Self.store(t2_0 - t2_2, to: target + (172_032 &+ tx))
+                        Self.store(t2_1 + t2_2, to: target + (193_536 &+ tx))
+                        Self.store(t2_2 - t2_1, to: target + (215_040 &+ tx))
+                        Self.store(t2_1 - t2_3, to: target + (236_544 &+ tx))
+                        Self.store(t3_0 - t3_2, to: target + (258_048 &+ tx))
+                        Self.store(t3_1 + t3_2, to: target + (279_552 &+ tx))
+                        Self.store(t3_2 - t3_1, to: target + (301_056 &+ tx))
+                        Self.store(t3_1 - t3_3, to: target + (322_560 &+ tx))
                     }
                 }
             }
@@ -1508,20 +1480,21 @@ extension Googlenet {
                 for block in blocks {
                     let kernelOffset: Int = (value &* 8 &+ block) &* 1536
                     let kernel = w + kernelOffset
+                    let productBlock = products + (value &* 128 &+ block &* 16)
                     for group in 0..<(tiles &+ 5) / 6 {
                         let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first &+ 0
-                        let o0: Int = (q0 / 14) &* 16 &+ q0 % 14
+                        let q0: Int = first
+                        let o0: Int = q0 &+ (q0 / 14) &* 2
                         let q1: Int = first &+ 1
-                        let o1: Int = (q1 / 14) &* 16 &+ q1 % 14
+                        let o1: Int = q1 &+ (q1 / 14) &* 2
                         let q2: Int = first &+ 2
-                        let o2: Int = (q2 / 14) &* 16 &+ q2 % 14
+                        let o2: Int = q2 &+ (q2 / 14) &* 2
                         let q3: Int = first &+ 3
-                        let o3: Int = (q3 / 14) &* 16 &+ q3 % 14
+                        let o3: Int = q3 &+ (q3 / 14) &* 2
                         let q4: Int = first &+ 4
-                        let o4: Int = (q4 / 14) &* 16 &+ q4 % 14
+                        let o4: Int = q4 &+ (q4 / 14) &* 2
                         let q5: Int = first &+ 5
-                        let o5: Int = (q5 / 14) &* 16 &+ q5 % 14
+                        let o5: Int = q5 &+ (q5 / 14) &* 2
                         var a0_0 = SIMD8<Float>()
                         var a0_1 = SIMD8<Float>()
                         var a0_2 = SIMD8<Float>()
@@ -1537,8 +1510,8 @@ extension Googlenet {
                         for ic in 0..<96 {
                             let tap = source + ic &* 224
                             let k = kernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -1552,24 +1525,24 @@ extension Googlenet {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                        let productOffset0: Int = (q0 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
-                        let productOffset1: Int = (q1 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
-                        let productOffset2: Int = (q2 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
-                        let productOffset3: Int = (q3 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
-                        let productOffset4: Int = (q4 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
-                        let productOffset5: Int = (q5 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                        let product0 = productBlock + q0 &* 2048
+                        Self.store(a0_0, to: product0)
+                        Self.store(a1_0, to: product0 + 8)
+                        let product1 = productBlock + q1 &* 2048
+                        Self.store(a0_1, to: product1)
+                        Self.store(a1_1, to: product1 + 8)
+                        let product2 = productBlock + q2 &* 2048
+                        Self.store(a0_2, to: product2)
+                        Self.store(a1_2, to: product2 + 8)
+                        let product3 = productBlock + q3 &* 2048
+                        Self.store(a0_3, to: product3)
+                        Self.store(a1_3, to: product3 + 8)
+                        let product4 = productBlock + q4 &* 2048
+                        Self.store(a0_4, to: product4)
+                        Self.store(a1_4, to: product4 + 8)
+                        let product5 = productBlock + q5 &* 2048
+                        Self.store(a0_5, to: product5)
+                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
             }
@@ -1579,26 +1552,26 @@ extension Googlenet {
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
             let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
             for f in filterVectors {
-                let bias = UnsafeRawPointer(w + (196_608 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                let bias = Self.load8(w + (196_608 &+ f &* 8))
                 for q in 0..<tiles {
                     let productOffset: Int = q &* 2048 &+ f &* 8
                     let m = products + productOffset
-                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_1 = UnsafeRawPointer(m + 128).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_2 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_3 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_0 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_1 = UnsafeRawPointer(m + 640).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_2 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_3 = UnsafeRawPointer(m + 896).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_0 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_1 = UnsafeRawPointer(m + 1152).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_2 = UnsafeRawPointer(m + 1280).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_3 = UnsafeRawPointer(m + 1408).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_0 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_1 = UnsafeRawPointer(m + 1664).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_2 = UnsafeRawPointer(m + 1792).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_3 = UnsafeRawPointer(m + 1920).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_0 = Self.load8(m + 0)
+                    let m0_1 = Self.load8(m + 128)
+                    let m0_2 = Self.load8(m + 256)
+                    let m0_3 = Self.load8(m + 384)
+                    let m1_0 = Self.load8(m + 512)
+                    let m1_1 = Self.load8(m + 640)
+                    let m1_2 = Self.load8(m + 768)
+                    let m1_3 = Self.load8(m + 896)
+                    let m2_0 = Self.load8(m + 1024)
+                    let m2_1 = Self.load8(m + 1152)
+                    let m2_2 = Self.load8(m + 1280)
+                    let m2_3 = Self.load8(m + 1408)
+                    let m3_0 = Self.load8(m + 1536)
+                    let m3_1 = Self.load8(m + 1664)
+                    let m3_2 = Self.load8(m + 1792)
+                    let m3_3 = Self.load8(m + 1920)
                     let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
                     let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
                     let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
@@ -1653,24 +1626,17 @@ extension Googlenet {
             let kernelOffset: Int = block &* 3072
             let kernel = w + kernelOffset
             let biasOffset: Int = 3072 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 28, 131) {
                 let first: Int = min(group &* 6, 778)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 28) &* 28 &+ (q0 % 28) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 28 &+ (q1 % 28) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 28 &+ (q2 % 28) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 28 &+ (q3 % 28) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 28 &+ (q4 % 28) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 28 &+ (q5 % 28) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -1683,31 +1649,25 @@ extension Googlenet {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 192 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<192 {
-                            let tap = tapBase + ic &* 784
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<192 {
+                    let tap = tapBase + ic &* 784
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -1753,24 +1713,23 @@ extension Googlenet {
             let kernelOffset: Int = block &* 2304
             let kernel = w + kernelOffset
             let biasOffset: Int = 4608 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 131, 131) {
                 let first: Int = min(group &* 6, 778)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 28) &* 30 &+ (q0 % 28) &* 1
+                let q0: Int = first
+                let o0: Int = q0 &+ (q0 / 28) &* 2
                 let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 30 &+ (q1 % 28) &* 1
+                let o1: Int = q1 &+ (q1 / 28) &* 2
                 let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 30 &+ (q2 % 28) &* 1
+                let o2: Int = q2 &+ (q2 / 28) &* 2
                 let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 30 &+ (q3 % 28) &* 1
+                let o3: Int = q3 &+ (q3 / 28) &* 2
                 let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 30 &+ (q4 % 28) &* 1
+                let o4: Int = q4 &+ (q4 / 28) &* 2
                 let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 30 &+ (q5 % 28) &* 1
+                let o5: Int = q5 &+ (q5 / 28) &* 2
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -1785,15 +1744,13 @@ extension Googlenet {
                 var a1_5 = bias1
                 for i in 0..<3 {
                     for j in 0..<3 {
-                        let tapOffset: Int = i &* 30 &+ j &* 1 &+ firstChannel &* 900
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 3 &+ j) &* 16 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
+                        let tapBase = scratch + (i &* 30 &+ j)
+                        let tapKernel = kernel + (i &* 768 &+ j &* 256)
                         for ic in 0..<16 {
                             let tap = tapBase + ic &* 900
                             let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -1862,9 +1819,9 @@ extension Googlenet {
                 }
                 for ow in stride(from: 0, to: 28, by: 16) {
                     var m = SIMD16<Float>(repeating: -.infinity)
-                    m = Self.maximum(m, UnsafeRawPointer(row + (ow &* 1 &+ 0)).loadUnaligned(as: SIMD16<Float>.self))
-                    m = Self.maximum(m, UnsafeRawPointer(row + (ow &* 1 &+ 1)).loadUnaligned(as: SIMD16<Float>.self))
-                    m = Self.maximum(m, UnsafeRawPointer(row + (ow &* 1 &+ 2)).loadUnaligned(as: SIMD16<Float>.self))
+                    m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 0)))
+                    m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 1)))
+                    m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 2)))
                     Self.store16(m, to: y + ((c &* 28 &+ oh) &* 28 &+ ow), count: min(16, 28 &- ow))
                 }
             }
@@ -1888,24 +1845,17 @@ extension Googlenet {
             let kernelOffset: Int = block &* 3072
             let kernel = w + kernelOffset
             let biasOffset: Int = 6144 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 28, 131) {
                 let first: Int = min(group &* 6, 778)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 28) &* 28 &+ (q0 % 28) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 28 &+ (q1 % 28) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 28 &+ (q2 % 28) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 28 &+ (q3 % 28) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 28 &+ (q4 % 28) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 28 &+ (q5 % 28) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -1918,31 +1868,25 @@ extension Googlenet {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 192 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<192 {
-                            let tap = tapBase + ic &* 784
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<192 {
+                    let tap = tapBase + ic &* 784
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -1988,24 +1932,17 @@ extension Googlenet {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 32_768 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 18, 131) {
                 let first: Int = min(group &* 6, 778)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 28) &* 28 &+ (q0 % 28) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 28 &+ (q1 % 28) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 28 &+ (q2 % 28) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 28 &+ (q3 % 28) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 28 &+ (q4 % 28) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 28 &+ (q5 % 28) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -2018,31 +1955,25 @@ extension Googlenet {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 256 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<256 {
-                            let tap = tapBase + ic &* 784
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<256 {
+                    let tap = tapBase + ic &* 784
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -2094,38 +2025,38 @@ extension Googlenet {
                     let targetOffset: Int = ic &* 224 &+ r &* 16
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 16, by: 8) {
-                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
+                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = UnsafeRawPointer(window + (34 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b1 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a1 = Self.load16(window + (34 &+ 2 &* tx))
+                        let b1 = Self.load16(window + (36 &+ 2 &* tx))
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = UnsafeRawPointer(window + (68 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b2 = UnsafeRawPointer(window + (70 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a2 = Self.load16(window + (68 &+ 2 &* tx))
+                        let b2 = Self.load16(window + (70 &+ 2 &* tx))
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = UnsafeRawPointer(window + (102 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b3 = UnsafeRawPointer(window + (104 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a3 = Self.load16(window + (102 &+ 2 &* tx))
+                        let b3 = Self.load16(window + (104 &+ 2 &* tx))
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (28_672 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (57_344 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (86_016 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (114_688 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (143_360 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (172_032 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (200_704 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (229_376 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (258_048 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (286_720 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (315_392 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (344_064 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (372_736 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (401_408 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (430_080 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
+                        Self.store(t0_1 + t0_2, to: target + (28_672 &+ tx))
+                        Self.store(t0_2 - t0_1, to: target + (57_344 &+ tx))
+                        Self.store(t0_1 - t0_3, to: target + (86_016 &+ tx))
+                        Self.store(t1_0 - t1_2, to: target + (114_688 &+ tx))
+                        Self.store(t1_1 + t1_2, to: target + (143_360 &+ tx))
+                        Self.store(t1_2 - t1_1, to: target + (172_032 &+ tx))
+                        Self.store(t1_1 - t1_3, to: target + (200_704 &+ tx))
+                        Self.store(t2_0 - t2_2, to: target + (229_376 &+ tx))
+                        Self.store(t2_1 + t2_2, to: target + (258_048 &+ tx))
+                        Self.store(t2_2 - t2_1, to: target + (286_720 &+ tx))
+                        Self.store(t2_1 - t2_3, to: target + (315_392 &+ tx))
+                        Self.store(t3_0 - t3_2, to: target + (344_064 &+ tx))
+                        Self.store(t3_1 + t3_2, to: target + (372_736 &+ tx))
+                        Self.store(t3_2 - t3_1, to: target + (401_408 &+ tx))
+                        Self.store(t3_1 - t3_3, to: target + (430_080 &+ tx))
                     }
                 }
             }
@@ -2138,20 +2069,21 @@ extension Googlenet {
                 for block in blocks {
                     let kernelOffset: Int = (value &* 12 &+ block) &* 2048
                     let kernel = w + kernelOffset
+                    let productBlock = products + (value &* 192 &+ block &* 16)
                     for group in 0..<(tiles &+ 5) / 6 {
                         let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first &+ 0
-                        let o0: Int = (q0 / 14) &* 16 &+ q0 % 14
+                        let q0: Int = first
+                        let o0: Int = q0 &+ (q0 / 14) &* 2
                         let q1: Int = first &+ 1
-                        let o1: Int = (q1 / 14) &* 16 &+ q1 % 14
+                        let o1: Int = q1 &+ (q1 / 14) &* 2
                         let q2: Int = first &+ 2
-                        let o2: Int = (q2 / 14) &* 16 &+ q2 % 14
+                        let o2: Int = q2 &+ (q2 / 14) &* 2
                         let q3: Int = first &+ 3
-                        let o3: Int = (q3 / 14) &* 16 &+ q3 % 14
+                        let o3: Int = q3 &+ (q3 / 14) &* 2
                         let q4: Int = first &+ 4
-                        let o4: Int = (q4 / 14) &* 16 &+ q4 % 14
+                        let o4: Int = q4 &+ (q4 / 14) &* 2
                         let q5: Int = first &+ 5
-                        let o5: Int = (q5 / 14) &* 16 &+ q5 % 14
+                        let o5: Int = q5 &+ (q5 / 14) &* 2
                         var a0_0 = SIMD8<Float>()
                         var a0_1 = SIMD8<Float>()
                         var a0_2 = SIMD8<Float>()
@@ -2167,8 +2099,8 @@ extension Googlenet {
                         for ic in 0..<128 {
                             let tap = source + ic &* 224
                             let k = kernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -2182,24 +2114,24 @@ extension Googlenet {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                        let productOffset0: Int = (q0 &* 16 &+ value) &* 192 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
-                        let productOffset1: Int = (q1 &* 16 &+ value) &* 192 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
-                        let productOffset2: Int = (q2 &* 16 &+ value) &* 192 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
-                        let productOffset3: Int = (q3 &* 16 &+ value) &* 192 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
-                        let productOffset4: Int = (q4 &* 16 &+ value) &* 192 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
-                        let productOffset5: Int = (q5 &* 16 &+ value) &* 192 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                        let product0 = productBlock + q0 &* 3072
+                        Self.store(a0_0, to: product0)
+                        Self.store(a1_0, to: product0 + 8)
+                        let product1 = productBlock + q1 &* 3072
+                        Self.store(a0_1, to: product1)
+                        Self.store(a1_1, to: product1 + 8)
+                        let product2 = productBlock + q2 &* 3072
+                        Self.store(a0_2, to: product2)
+                        Self.store(a1_2, to: product2 + 8)
+                        let product3 = productBlock + q3 &* 3072
+                        Self.store(a0_3, to: product3)
+                        Self.store(a1_3, to: product3 + 8)
+                        let product4 = productBlock + q4 &* 3072
+                        Self.store(a0_4, to: product4)
+                        Self.store(a1_4, to: product4 + 8)
+                        let product5 = productBlock + q5 &* 3072
+                        Self.store(a0_5, to: product5)
+                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
             }
@@ -2209,26 +2141,26 @@ extension Googlenet {
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
             let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
             for f in filterVectors {
-                let bias = UnsafeRawPointer(w + (393_216 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                let bias = Self.load8(w + (393_216 &+ f &* 8))
                 for q in 0..<tiles {
                     let productOffset: Int = q &* 3072 &+ f &* 8
                     let m = products + productOffset
-                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_1 = UnsafeRawPointer(m + 192).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_2 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_3 = UnsafeRawPointer(m + 576).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_0 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_1 = UnsafeRawPointer(m + 960).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_2 = UnsafeRawPointer(m + 1152).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_3 = UnsafeRawPointer(m + 1344).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_0 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_1 = UnsafeRawPointer(m + 1728).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_2 = UnsafeRawPointer(m + 1920).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_3 = UnsafeRawPointer(m + 2112).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_0 = UnsafeRawPointer(m + 2304).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_1 = UnsafeRawPointer(m + 2496).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_2 = UnsafeRawPointer(m + 2688).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_3 = UnsafeRawPointer(m + 2880).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_0 = Self.load8(m + 0)
+                    let m0_1 = Self.load8(m + 192)
+                    let m0_2 = Self.load8(m + 384)
+                    let m0_3 = Self.load8(m + 576)
+                    let m1_0 = Self.load8(m + 768)
+                    let m1_1 = Self.load8(m + 960)
+                    let m1_2 = Self.load8(m + 1152)
+                    let m1_3 = Self.load8(m + 1344)
+                    let m2_0 = Self.load8(m + 1536)
+                    let m2_1 = Self.load8(m + 1728)
+                    let m2_2 = Self.load8(m + 1920)
+                    let m2_3 = Self.load8(m + 2112)
+                    let m3_0 = Self.load8(m + 2304)
+                    let m3_1 = Self.load8(m + 2496)
+                    let m3_2 = Self.load8(m + 2688)
+                    let m3_3 = Self.load8(m + 2880)
                     let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
                     let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
                     let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
@@ -2283,24 +2215,17 @@ extension Googlenet {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 8192 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 18, 131) {
                 let first: Int = min(group &* 6, 778)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 28) &* 28 &+ (q0 % 28) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 28 &+ (q1 % 28) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 28 &+ (q2 % 28) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 28 &+ (q3 % 28) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 28 &+ (q4 % 28) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 28 &+ (q5 % 28) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -2313,31 +2238,25 @@ extension Googlenet {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 256 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<256 {
-                            let tap = tapBase + ic &* 784
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<256 {
+                    let tap = tapBase + ic &* 784
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -2389,38 +2308,38 @@ extension Googlenet {
                     let targetOffset: Int = ic &* 224 &+ r &* 16
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 16, by: 8) {
-                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
+                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = UnsafeRawPointer(window + (34 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b1 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a1 = Self.load16(window + (34 &+ 2 &* tx))
+                        let b1 = Self.load16(window + (36 &+ 2 &* tx))
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = UnsafeRawPointer(window + (68 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b2 = UnsafeRawPointer(window + (70 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a2 = Self.load16(window + (68 &+ 2 &* tx))
+                        let b2 = Self.load16(window + (70 &+ 2 &* tx))
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = UnsafeRawPointer(window + (102 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b3 = UnsafeRawPointer(window + (104 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a3 = Self.load16(window + (102 &+ 2 &* tx))
+                        let b3 = Self.load16(window + (104 &+ 2 &* tx))
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (7168 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (14_336 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (21_504 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (28_672 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (35_840 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (43_008 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (50_176 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (57_344 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (64_512 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (71_680 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (78_848 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (86_016 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (93_184 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (100_352 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (107_520 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
+                        Self.store(t0_1 + t0_2, to: target + (7168 &+ tx))
+                        Self.store(t0_2 - t0_1, to: target + (14_336 &+ tx))
+                        Self.store(t0_1 - t0_3, to: target + (21_504 &+ tx))
+                        Self.store(t1_0 - t1_2, to: target + (28_672 &+ tx))
+                        Self.store(t1_1 + t1_2, to: target + (35_840 &+ tx))
+                        Self.store(t1_2 - t1_1, to: target + (43_008 &+ tx))
+                        Self.store(t1_1 - t1_3, to: target + (50_176 &+ tx))
+                        Self.store(t2_0 - t2_2, to: target + (57_344 &+ tx))
+                        Self.store(t2_1 + t2_2, to: target + (64_512 &+ tx))
+                        Self.store(t2_2 - t2_1, to: target + (71_680 &+ tx))
+                        Self.store(t2_1 - t2_3, to: target + (78_848 &+ tx))
+                        Self.store(t3_0 - t3_2, to: target + (86_016 &+ tx))
+                        Self.store(t3_1 + t3_2, to: target + (93_184 &+ tx))
+                        Self.store(t3_2 - t3_1, to: target + (100_352 &+ tx))
+                        Self.store(t3_1 - t3_3, to: target + (107_520 &+ tx))
                     }
                 }
             }
@@ -2433,20 +2352,21 @@ extension Googlenet {
                 for block in blocks {
                     let kernelOffset: Int = (value &* 6 &+ block) &* 512
                     let kernel = w + kernelOffset
+                    let productBlock = products + (value &* 96 &+ block &* 16)
                     for group in 0..<(tiles &+ 5) / 6 {
                         let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first &+ 0
-                        let o0: Int = (q0 / 14) &* 16 &+ q0 % 14
+                        let q0: Int = first
+                        let o0: Int = q0 &+ (q0 / 14) &* 2
                         let q1: Int = first &+ 1
-                        let o1: Int = (q1 / 14) &* 16 &+ q1 % 14
+                        let o1: Int = q1 &+ (q1 / 14) &* 2
                         let q2: Int = first &+ 2
-                        let o2: Int = (q2 / 14) &* 16 &+ q2 % 14
+                        let o2: Int = q2 &+ (q2 / 14) &* 2
                         let q3: Int = first &+ 3
-                        let o3: Int = (q3 / 14) &* 16 &+ q3 % 14
+                        let o3: Int = q3 &+ (q3 / 14) &* 2
                         let q4: Int = first &+ 4
-                        let o4: Int = (q4 / 14) &* 16 &+ q4 % 14
+                        let o4: Int = q4 &+ (q4 / 14) &* 2
                         let q5: Int = first &+ 5
-                        let o5: Int = (q5 / 14) &* 16 &+ q5 % 14
+                        let o5: Int = q5 &+ (q5 / 14) &* 2
                         var a0_0 = SIMD8<Float>()
                         var a0_1 = SIMD8<Float>()
                         var a0_2 = SIMD8<Float>()
@@ -2462,8 +2382,8 @@ extension Googlenet {
                         for ic in 0..<32 {
                             let tap = source + ic &* 224
                             let k = kernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -2477,24 +2397,24 @@ extension Googlenet {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                        let productOffset0: Int = (q0 &* 16 &+ value) &* 96 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
-                        let productOffset1: Int = (q1 &* 16 &+ value) &* 96 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
-                        let productOffset2: Int = (q2 &* 16 &+ value) &* 96 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
-                        let productOffset3: Int = (q3 &* 16 &+ value) &* 96 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
-                        let productOffset4: Int = (q4 &* 16 &+ value) &* 96 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
-                        let productOffset5: Int = (q5 &* 16 &+ value) &* 96 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                        let product0 = productBlock + q0 &* 1536
+                        Self.store(a0_0, to: product0)
+                        Self.store(a1_0, to: product0 + 8)
+                        let product1 = productBlock + q1 &* 1536
+                        Self.store(a0_1, to: product1)
+                        Self.store(a1_1, to: product1 + 8)
+                        let product2 = productBlock + q2 &* 1536
+                        Self.store(a0_2, to: product2)
+                        Self.store(a1_2, to: product2 + 8)
+                        let product3 = productBlock + q3 &* 1536
+                        Self.store(a0_3, to: product3)
+                        Self.store(a1_3, to: product3 + 8)
+                        let product4 = productBlock + q4 &* 1536
+                        Self.store(a0_4, to: product4)
+                        Self.store(a1_4, to: product4 + 8)
+                        let product5 = productBlock + q5 &* 1536
+                        Self.store(a0_5, to: product5)
+                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
             }
@@ -2504,26 +2424,26 @@ extension Googlenet {
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
             let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
             for f in filterVectors {
-                let bias = UnsafeRawPointer(w + (49_152 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                let bias = Self.load8(w + (49_152 &+ f &* 8))
                 for q in 0..<tiles {
                     let productOffset: Int = q &* 1536 &+ f &* 8
                     let m = products + productOffset
-                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_1 = UnsafeRawPointer(m + 96).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_2 = UnsafeRawPointer(m + 192).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_3 = UnsafeRawPointer(m + 288).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_0 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_1 = UnsafeRawPointer(m + 480).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_2 = UnsafeRawPointer(m + 576).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_3 = UnsafeRawPointer(m + 672).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_0 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_1 = UnsafeRawPointer(m + 864).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_2 = UnsafeRawPointer(m + 960).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_3 = UnsafeRawPointer(m + 1056).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_0 = UnsafeRawPointer(m + 1152).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_1 = UnsafeRawPointer(m + 1248).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_2 = UnsafeRawPointer(m + 1344).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_3 = UnsafeRawPointer(m + 1440).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_0 = Self.load8(m + 0)
+                    let m0_1 = Self.load8(m + 96)
+                    let m0_2 = Self.load8(m + 192)
+                    let m0_3 = Self.load8(m + 288)
+                    let m1_0 = Self.load8(m + 384)
+                    let m1_1 = Self.load8(m + 480)
+                    let m1_2 = Self.load8(m + 576)
+                    let m1_3 = Self.load8(m + 672)
+                    let m2_0 = Self.load8(m + 768)
+                    let m2_1 = Self.load8(m + 864)
+                    let m2_2 = Self.load8(m + 960)
+                    let m2_3 = Self.load8(m + 1056)
+                    let m3_0 = Self.load8(m + 1152)
+                    let m3_1 = Self.load8(m + 1248)
+                    let m3_2 = Self.load8(m + 1344)
+                    let m3_3 = Self.load8(m + 1440)
                     let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
                     let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
                     let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
@@ -2588,9 +2508,9 @@ extension Googlenet {
                 }
                 for ow in stride(from: 0, to: 28, by: 16) {
                     var m = SIMD16<Float>(repeating: -.infinity)
-                    m = Self.maximum(m, UnsafeRawPointer(row + (ow &* 1 &+ 0)).loadUnaligned(as: SIMD16<Float>.self))
-                    m = Self.maximum(m, UnsafeRawPointer(row + (ow &* 1 &+ 1)).loadUnaligned(as: SIMD16<Float>.self))
-                    m = Self.maximum(m, UnsafeRawPointer(row + (ow &* 1 &+ 2)).loadUnaligned(as: SIMD16<Float>.self))
+                    m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 0)))
+                    m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 1)))
+                    m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 2)))
                     Self.store16(m, to: y + ((c &* 28 &+ oh) &* 28 &+ ow), count: min(16, 28 &- ow))
                 }
             }
@@ -2614,24 +2534,17 @@ extension Googlenet {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 16_384 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 18, 131) {
                 let first: Int = min(group &* 6, 778)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 28) &* 28 &+ (q0 % 28) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 28 &+ (q1 % 28) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 28 &+ (q2 % 28) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 28 &+ (q3 % 28) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 28 &+ (q4 % 28) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 28 &+ (q5 % 28) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -2644,31 +2557,25 @@ extension Googlenet {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 256 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<256 {
-                            let tap = tapBase + ic &* 784
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<256 {
+                    let tap = tapBase + ic &* 784
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -2749,24 +2656,17 @@ extension Googlenet {
             let kernelOffset: Int = block &* 7680
             let kernel = w + kernelOffset
             let biasOffset: Int = 92_160 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 9, 33) {
                 let first: Int = min(group &* 6, 190)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -2779,31 +2679,25 @@ extension Googlenet {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 480 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<480 {
-                            let tap = tapBase + ic &* 196
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<480 {
+                    let tap = tapBase + ic &* 196
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -2848,24 +2742,17 @@ extension Googlenet {
             let kernelOffset: Int = block &* 7680
             let kernel = w + kernelOffset
             let biasOffset: Int = 46_080 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 9, 33) {
                 let first: Int = min(group &* 6, 190)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -2878,31 +2765,25 @@ extension Googlenet {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 480 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<480 {
-                            let tap = tapBase + ic &* 196
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<480 {
+                    let tap = tapBase + ic &* 196
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -2954,38 +2835,38 @@ extension Googlenet {
                     let targetOffset: Int = ic &* 56 &+ r &* 8
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 8, by: 8) {
-                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
+                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = UnsafeRawPointer(window + (18 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b1 = UnsafeRawPointer(window + (20 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a1 = Self.load16(window + (18 &+ 2 &* tx))
+                        let b1 = Self.load16(window + (20 &+ 2 &* tx))
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b2 = UnsafeRawPointer(window + (38 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a2 = Self.load16(window + (36 &+ 2 &* tx))
+                        let b2 = Self.load16(window + (38 &+ 2 &* tx))
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = UnsafeRawPointer(window + (54 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b3 = UnsafeRawPointer(window + (56 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a3 = Self.load16(window + (54 &+ 2 &* tx))
+                        let b3 = Self.load16(window + (56 &+ 2 &* tx))
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (5376 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (10_752 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (16_128 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (21_504 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (26_880 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (32_256 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (37_632 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (43_008 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (48_384 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (53_760 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (59_136 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (64_512 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (69_888 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (75_264 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (80_640 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
+                        Self.store(t0_1 + t0_2, to: target + (5376 &+ tx))
+                        Self.store(t0_2 - t0_1, to: target + (10_752 &+ tx))
+                        Self.store(t0_1 - t0_3, to: target + (16_128 &+ tx))
+                        Self.store(t1_0 - t1_2, to: target + (21_504 &+ tx))
+                        Self.store(t1_1 + t1_2, to: target + (26_880 &+ tx))
+                        Self.store(t1_2 - t1_1, to: target + (32_256 &+ tx))
+                        Self.store(t1_1 - t1_3, to: target + (37_632 &+ tx))
+                        Self.store(t2_0 - t2_2, to: target + (43_008 &+ tx))
+                        Self.store(t2_1 + t2_2, to: target + (48_384 &+ tx))
+                        Self.store(t2_2 - t2_1, to: target + (53_760 &+ tx))
+                        Self.store(t2_1 - t2_3, to: target + (59_136 &+ tx))
+                        Self.store(t3_0 - t3_2, to: target + (64_512 &+ tx))
+                        Self.store(t3_1 + t3_2, to: target + (69_888 &+ tx))
+                        Self.store(t3_2 - t3_1, to: target + (75_264 &+ tx))
+                        Self.store(t3_1 - t3_3, to: target + (80_640 &+ tx))
                     }
                 }
             }
@@ -2998,20 +2879,21 @@ extension Googlenet {
                 for block in blocks {
                     let kernelOffset: Int = (value &* 13 &+ block) &* 1536
                     let kernel = w + kernelOffset
+                    let productBlock = products + (value &* 208 &+ block &* 16)
                     for group in 0..<(tiles &+ 5) / 6 {
                         let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first &+ 0
-                        let o0: Int = (q0 / 7) &* 8 &+ q0 % 7
+                        let q0: Int = first
+                        let o0: Int = q0 &+ (q0 / 7) &* 1
                         let q1: Int = first &+ 1
-                        let o1: Int = (q1 / 7) &* 8 &+ q1 % 7
+                        let o1: Int = q1 &+ (q1 / 7) &* 1
                         let q2: Int = first &+ 2
-                        let o2: Int = (q2 / 7) &* 8 &+ q2 % 7
+                        let o2: Int = q2 &+ (q2 / 7) &* 1
                         let q3: Int = first &+ 3
-                        let o3: Int = (q3 / 7) &* 8 &+ q3 % 7
+                        let o3: Int = q3 &+ (q3 / 7) &* 1
                         let q4: Int = first &+ 4
-                        let o4: Int = (q4 / 7) &* 8 &+ q4 % 7
+                        let o4: Int = q4 &+ (q4 / 7) &* 1
                         let q5: Int = first &+ 5
-                        let o5: Int = (q5 / 7) &* 8 &+ q5 % 7
+                        let o5: Int = q5 &+ (q5 / 7) &* 1
                         var a0_0 = SIMD8<Float>()
                         var a0_1 = SIMD8<Float>()
                         var a0_2 = SIMD8<Float>()
@@ -3027,8 +2909,8 @@ extension Googlenet {
                         for ic in 0..<96 {
                             let tap = source + ic &* 56
                             let k = kernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -3042,24 +2924,24 @@ extension Googlenet {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                        let productOffset0: Int = (q0 &* 16 &+ value) &* 208 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
-                        let productOffset1: Int = (q1 &* 16 &+ value) &* 208 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
-                        let productOffset2: Int = (q2 &* 16 &+ value) &* 208 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
-                        let productOffset3: Int = (q3 &* 16 &+ value) &* 208 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
-                        let productOffset4: Int = (q4 &* 16 &+ value) &* 208 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
-                        let productOffset5: Int = (q5 &* 16 &+ value) &* 208 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                        let product0 = productBlock + q0 &* 3328
+                        Self.store(a0_0, to: product0)
+                        Self.store(a1_0, to: product0 + 8)
+                        let product1 = productBlock + q1 &* 3328
+                        Self.store(a0_1, to: product1)
+                        Self.store(a1_1, to: product1 + 8)
+                        let product2 = productBlock + q2 &* 3328
+                        Self.store(a0_2, to: product2)
+                        Self.store(a1_2, to: product2 + 8)
+                        let product3 = productBlock + q3 &* 3328
+                        Self.store(a0_3, to: product3)
+                        Self.store(a1_3, to: product3 + 8)
+                        let product4 = productBlock + q4 &* 3328
+                        Self.store(a0_4, to: product4)
+                        Self.store(a1_4, to: product4 + 8)
+                        let product5 = productBlock + q5 &* 3328
+                        Self.store(a0_5, to: product5)
+                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
             }
@@ -3069,26 +2951,26 @@ extension Googlenet {
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
             let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
             for f in filterVectors {
-                let bias = UnsafeRawPointer(w + (319_488 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                let bias = Self.load8(w + (319_488 &+ f &* 8))
                 for q in 0..<tiles {
                     let productOffset: Int = q &* 3328 &+ f &* 8
                     let m = products + productOffset
-                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_1 = UnsafeRawPointer(m + 208).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_2 = UnsafeRawPointer(m + 416).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_3 = UnsafeRawPointer(m + 624).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_0 = UnsafeRawPointer(m + 832).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_1 = UnsafeRawPointer(m + 1040).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_2 = UnsafeRawPointer(m + 1248).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_3 = UnsafeRawPointer(m + 1456).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_0 = UnsafeRawPointer(m + 1664).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_1 = UnsafeRawPointer(m + 1872).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_2 = UnsafeRawPointer(m + 2080).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_3 = UnsafeRawPointer(m + 2288).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_0 = UnsafeRawPointer(m + 2496).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_1 = UnsafeRawPointer(m + 2704).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_2 = UnsafeRawPointer(m + 2912).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_3 = UnsafeRawPointer(m + 3120).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_0 = Self.load8(m + 0)
+                    let m0_1 = Self.load8(m + 208)
+                    let m0_2 = Self.load8(m + 416)
+                    let m0_3 = Self.load8(m + 624)
+                    let m1_0 = Self.load8(m + 832)
+                    let m1_1 = Self.load8(m + 1040)
+                    let m1_2 = Self.load8(m + 1248)
+                    let m1_3 = Self.load8(m + 1456)
+                    let m2_0 = Self.load8(m + 1664)
+                    let m2_1 = Self.load8(m + 1872)
+                    let m2_2 = Self.load8(m + 2080)
+                    let m2_3 = Self.load8(m + 2288)
+                    let m3_0 = Self.load8(m + 2496)
+                    let m3_1 = Self.load8(m + 2704)
+                    let m3_2 = Self.load8(m + 2912)
+                    let m3_3 = Self.load8(m + 3120)
                     let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
                     let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
                     let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
@@ -3143,24 +3025,17 @@ extension Googlenet {
             let kernelOffset: Int = block &* 7680
             let kernel = w + kernelOffset
             let biasOffset: Int = 7680 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 9, 33) {
                 let first: Int = min(group &* 6, 190)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -3173,31 +3048,25 @@ extension Googlenet {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 480 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<480 {
-                            let tap = tapBase + ic &* 196
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<480 {
+                    let tap = tapBase + ic &* 196
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -3243,24 +3112,23 @@ extension Googlenet {
             let kernelOffset: Int = block &* 2304
             let kernel = w + kernelOffset
             let biasOffset: Int = 6912 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 33, 33) {
                 let first: Int = min(group &* 6, 190)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 14) &* 16 &+ (q0 % 14) &* 1
+                let q0: Int = first
+                let o0: Int = q0 &+ (q0 / 14) &* 2
                 let q1: Int = first &+ 1
-                let o1: Int = (q1 / 14) &* 16 &+ (q1 % 14) &* 1
+                let o1: Int = q1 &+ (q1 / 14) &* 2
                 let q2: Int = first &+ 2
-                let o2: Int = (q2 / 14) &* 16 &+ (q2 % 14) &* 1
+                let o2: Int = q2 &+ (q2 / 14) &* 2
                 let q3: Int = first &+ 3
-                let o3: Int = (q3 / 14) &* 16 &+ (q3 % 14) &* 1
+                let o3: Int = q3 &+ (q3 / 14) &* 2
                 let q4: Int = first &+ 4
-                let o4: Int = (q4 / 14) &* 16 &+ (q4 % 14) &* 1
+                let o4: Int = q4 &+ (q4 / 14) &* 2
                 let q5: Int = first &+ 5
-                let o5: Int = (q5 / 14) &* 16 &+ (q5 % 14) &* 1
+                let o5: Int = q5 &+ (q5 / 14) &* 2
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -3275,15 +3143,13 @@ extension Googlenet {
                 var a1_5 = bias1
                 for i in 0..<3 {
                     for j in 0..<3 {
-                        let tapOffset: Int = i &* 16 &+ j &* 1 &+ firstChannel &* 256
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 3 &+ j) &* 16 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
+                        let tapBase = scratch + (i &* 16 &+ j)
+                        let tapKernel = kernel + (i &* 768 &+ j &* 256)
                         for ic in 0..<16 {
                             let tap = tapBase + ic &* 256
                             let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -3352,9 +3218,9 @@ extension Googlenet {
                 }
                 for ow in stride(from: 0, to: 14, by: 16) {
                     var m = SIMD16<Float>(repeating: -.infinity)
-                    m = Self.maximum(m, UnsafeRawPointer(row + (ow &* 1 &+ 0)).loadUnaligned(as: SIMD16<Float>.self))
-                    m = Self.maximum(m, UnsafeRawPointer(row + (ow &* 1 &+ 1)).loadUnaligned(as: SIMD16<Float>.self))
-                    m = Self.maximum(m, UnsafeRawPointer(row + (ow &* 1 &+ 2)).loadUnaligned(as: SIMD16<Float>.self))
+                    m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 0)))
+                    m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 1)))
+                    m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 2)))
                     Self.store16(m, to: y + ((c &* 14 &+ oh) &* 14 &+ ow), count: min(16, 14 &- ow))
                 }
             }
@@ -3378,24 +3244,17 @@ extension Googlenet {
             let kernelOffset: Int = block &* 7680
             let kernel = w + kernelOffset
             let biasOffset: Int = 30_720 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 9, 33) {
                 let first: Int = min(group &* 6, 190)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -3408,31 +3267,25 @@ extension Googlenet {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 480 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<480 {
-                            let tap = tapBase + ic &* 196
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<480 {
+                    let tap = tapBase + ic &* 196
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -3477,24 +3330,18 @@ extension Googlenet {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
             let biasOffset: Int = 81_920 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 512, by: 64) {
                 for group in band..<min(band &+ 9, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -3507,31 +3354,25 @@ extension Googlenet {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 512 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 196
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 196
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 196
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -3581,24 +3422,18 @@ extension Googlenet {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
             let biasOffset: Int = 57_344 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 512, by: 64) {
                 for group in band..<min(band &+ 9, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -3611,31 +3446,25 @@ extension Googlenet {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 512 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 196
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 196
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 196
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -3691,38 +3520,38 @@ extension Googlenet {
                     let targetOffset: Int = ic &* 56 &+ r &* 8
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 8, by: 8) {
-                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
+                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = UnsafeRawPointer(window + (18 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b1 = UnsafeRawPointer(window + (20 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a1 = Self.load16(window + (18 &+ 2 &* tx))
+                        let b1 = Self.load16(window + (20 &+ 2 &* tx))
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b2 = UnsafeRawPointer(window + (38 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a2 = Self.load16(window + (36 &+ 2 &* tx))
+                        let b2 = Self.load16(window + (38 &+ 2 &* tx))
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = UnsafeRawPointer(window + (54 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b3 = UnsafeRawPointer(window + (56 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a3 = Self.load16(window + (54 &+ 2 &* tx))
+                        let b3 = Self.load16(window + (56 &+ 2 &* tx))
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (6272 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (12_544 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (18_816 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (25_088 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (31_360 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (37_632 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (43_904 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (50_176 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (56_448 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (62_720 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (68_992 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (75_264 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (81_536 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (87_808 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (94_080 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
+                        Self.store(t0_1 + t0_2, to: target + (6272 &+ tx))
+                        Self.store(t0_2 - t0_1, to: target + (12_544 &+ tx))
+                        Self.store(t0_1 - t0_3, to: target + (18_816 &+ tx))
+                        Self.store(t1_0 - t1_2, to: target + (25_088 &+ tx))
+                        Self.store(t1_1 + t1_2, to: target + (31_360 &+ tx))
+                        Self.store(t1_2 - t1_1, to: target + (37_632 &+ tx))
+                        Self.store(t1_1 - t1_3, to: target + (43_904 &+ tx))
+                        Self.store(t2_0 - t2_2, to: target + (50_176 &+ tx))
+                        Self.store(t2_1 + t2_2, to: target + (56_448 &+ tx))
+                        Self.store(t2_2 - t2_1, to: target + (62_720 &+ tx))
+                        Self.store(t2_1 - t2_3, to: target + (68_992 &+ tx))
+                        Self.store(t3_0 - t3_2, to: target + (75_264 &+ tx))
+                        Self.store(t3_1 + t3_2, to: target + (81_536 &+ tx))
+                        Self.store(t3_2 - t3_1, to: target + (87_808 &+ tx))
+                        Self.store(t3_1 - t3_3, to: target + (94_080 &+ tx))
                     }
                 }
             }
@@ -3735,20 +3564,21 @@ extension Googlenet {
                 for block in blocks {
                     let kernelOffset: Int = (value &* 14 &+ block) &* 1792
                     let kernel = w + kernelOffset
+                    let productBlock = products + (value &* 224 &+ block &* 16)
                     for group in 0..<(tiles &+ 5) / 6 {
                         let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first &+ 0
-                        let o0: Int = (q0 / 7) &* 8 &+ q0 % 7
+                        let q0: Int = first
+                        let o0: Int = q0 &+ (q0 / 7) &* 1
                         let q1: Int = first &+ 1
-                        let o1: Int = (q1 / 7) &* 8 &+ q1 % 7
+                        let o1: Int = q1 &+ (q1 / 7) &* 1
                         let q2: Int = first &+ 2
-                        let o2: Int = (q2 / 7) &* 8 &+ q2 % 7
+                        let o2: Int = q2 &+ (q2 / 7) &* 1
                         let q3: Int = first &+ 3
-                        let o3: Int = (q3 / 7) &* 8 &+ q3 % 7
+                        let o3: Int = q3 &+ (q3 / 7) &* 1
                         let q4: Int = first &+ 4
-                        let o4: Int = (q4 / 7) &* 8 &+ q4 % 7
+                        let o4: Int = q4 &+ (q4 / 7) &* 1
                         let q5: Int = first &+ 5
-                        let o5: Int = (q5 / 7) &* 8 &+ q5 % 7
+                        let o5: Int = q5 &+ (q5 / 7) &* 1
                         var a0_0 = SIMD8<Float>()
                         var a0_1 = SIMD8<Float>()
                         var a0_2 = SIMD8<Float>()
@@ -3764,8 +3594,8 @@ extension Googlenet {
                         for ic in 0..<112 {
                             let tap = source + ic &* 56
                             let k = kernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -3779,24 +3609,24 @@ extension Googlenet {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                        let productOffset0: Int = (q0 &* 16 &+ value) &* 224 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
-                        let productOffset1: Int = (q1 &* 16 &+ value) &* 224 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
-                        let productOffset2: Int = (q2 &* 16 &+ value) &* 224 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
-                        let productOffset3: Int = (q3 &* 16 &+ value) &* 224 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
-                        let productOffset4: Int = (q4 &* 16 &+ value) &* 224 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
-                        let productOffset5: Int = (q5 &* 16 &+ value) &* 224 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                        let product0 = productBlock + q0 &* 3584
+                        Self.store(a0_0, to: product0)
+                        Self.store(a1_0, to: product0 + 8)
+                        let product1 = productBlock + q1 &* 3584
+                        Self.store(a0_1, to: product1)
+                        Self.store(a1_1, to: product1 + 8)
+                        let product2 = productBlock + q2 &* 3584
+                        Self.store(a0_2, to: product2)
+                        Self.store(a1_2, to: product2 + 8)
+                        let product3 = productBlock + q3 &* 3584
+                        Self.store(a0_3, to: product3)
+                        Self.store(a1_3, to: product3 + 8)
+                        let product4 = productBlock + q4 &* 3584
+                        Self.store(a0_4, to: product4)
+                        Self.store(a1_4, to: product4 + 8)
+                        let product5 = productBlock + q5 &* 3584
+                        Self.store(a0_5, to: product5)
+                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
             }
@@ -3806,26 +3636,26 @@ extension Googlenet {
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
             let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
             for f in filterVectors {
-                let bias = UnsafeRawPointer(w + (401_408 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                let bias = Self.load8(w + (401_408 &+ f &* 8))
                 for q in 0..<tiles {
                     let productOffset: Int = q &* 3584 &+ f &* 8
                     let m = products + productOffset
-                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_1 = UnsafeRawPointer(m + 224).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_2 = UnsafeRawPointer(m + 448).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_3 = UnsafeRawPointer(m + 672).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_0 = UnsafeRawPointer(m + 896).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_1 = UnsafeRawPointer(m + 1120).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_2 = UnsafeRawPointer(m + 1344).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_3 = UnsafeRawPointer(m + 1568).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_0 = UnsafeRawPointer(m + 1792).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_1 = UnsafeRawPointer(m + 2016).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_2 = UnsafeRawPointer(m + 2240).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_3 = UnsafeRawPointer(m + 2464).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_0 = UnsafeRawPointer(m + 2688).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_1 = UnsafeRawPointer(m + 2912).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_2 = UnsafeRawPointer(m + 3136).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_3 = UnsafeRawPointer(m + 3360).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_0 = Self.load8(m + 0)
+                    let m0_1 = Self.load8(m + 224)
+                    let m0_2 = Self.load8(m + 448)
+                    let m0_3 = Self.load8(m + 672)
+                    let m1_0 = Self.load8(m + 896)
+                    let m1_1 = Self.load8(m + 1120)
+                    let m1_2 = Self.load8(m + 1344)
+                    let m1_3 = Self.load8(m + 1568)
+                    let m2_0 = Self.load8(m + 1792)
+                    let m2_1 = Self.load8(m + 2016)
+                    let m2_2 = Self.load8(m + 2240)
+                    let m2_3 = Self.load8(m + 2464)
+                    let m3_0 = Self.load8(m + 2688)
+                    let m3_1 = Self.load8(m + 2912)
+                    let m3_2 = Self.load8(m + 3136)
+                    let m3_3 = Self.load8(m + 3360)
                     let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
                     let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
                     let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
@@ -3899,9 +3729,9 @@ extension Googlenet {
                     var a3_2 = SIMD8<Float>(repeating: bias[3])
                     for ic in 0..<512 {
                         let source = x + (ic &* 196 &+ p)
-                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD8<Float>.self)
-                        let v1 = UnsafeRawPointer(source + 8).loadUnaligned(as: SIMD8<Float>.self)
-                        let v2 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD8<Float>.self)
+                        let v0 = Self.load8(source + 0)
+                        let v1 = Self.load8(source + 8)
+                        let v2 = Self.load8(source + 16)
                         let k = kernel + ic &* 4
                         Self.multiplyAdd(&a0_0, k[0], v0)
                         Self.multiplyAdd(&a0_1, k[0], v1)
@@ -3959,24 +3789,23 @@ extension Googlenet {
             let kernelOffset: Int = block &* 3456
             let kernel = w + kernelOffset
             let biasOffset: Int = 13_824 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 33, 33) {
                 let first: Int = min(group &* 6, 190)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 14) &* 16 &+ (q0 % 14) &* 1
+                let q0: Int = first
+                let o0: Int = q0 &+ (q0 / 14) &* 2
                 let q1: Int = first &+ 1
-                let o1: Int = (q1 / 14) &* 16 &+ (q1 % 14) &* 1
+                let o1: Int = q1 &+ (q1 / 14) &* 2
                 let q2: Int = first &+ 2
-                let o2: Int = (q2 / 14) &* 16 &+ (q2 % 14) &* 1
+                let o2: Int = q2 &+ (q2 / 14) &* 2
                 let q3: Int = first &+ 3
-                let o3: Int = (q3 / 14) &* 16 &+ (q3 % 14) &* 1
+                let o3: Int = q3 &+ (q3 / 14) &* 2
                 let q4: Int = first &+ 4
-                let o4: Int = (q4 / 14) &* 16 &+ (q4 % 14) &* 1
+                let o4: Int = q4 &+ (q4 / 14) &* 2
                 let q5: Int = first &+ 5
-                let o5: Int = (q5 / 14) &* 16 &+ (q5 % 14) &* 1
+                let o5: Int = q5 &+ (q5 / 14) &* 2
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -3991,15 +3820,13 @@ extension Googlenet {
                 var a1_5 = bias1
                 for i in 0..<3 {
                     for j in 0..<3 {
-                        let tapOffset: Int = i &* 16 &+ j &* 1 &+ firstChannel &* 256
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 3 &+ j) &* 24 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
+                        let tapBase = scratch + (i &* 16 &+ j)
+                        let tapKernel = kernel + (i &* 1152 &+ j &* 384)
                         for ic in 0..<24 {
                             let tap = tapBase + ic &* 256
                             let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -4069,9 +3896,9 @@ extension Googlenet {
                 }
                 for ow in stride(from: 0, to: 14, by: 16) {
                     var m = SIMD16<Float>(repeating: -.infinity)
-                    m = Self.maximum(m, UnsafeRawPointer(row + (ow &* 1 &+ 0)).loadUnaligned(as: SIMD16<Float>.self))
-                    m = Self.maximum(m, UnsafeRawPointer(row + (ow &* 1 &+ 1)).loadUnaligned(as: SIMD16<Float>.self))
-                    m = Self.maximum(m, UnsafeRawPointer(row + (ow &* 1 &+ 2)).loadUnaligned(as: SIMD16<Float>.self))
+                    m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 0)))
+                    m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 1)))
+                    m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 2)))
                     Self.store16(m, to: y + ((c &* 14 &+ oh) &* 14 &+ ow), count: min(16, 14 &- ow))
                 }
             }
@@ -4096,24 +3923,18 @@ extension Googlenet {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
             let biasOffset: Int = 32_768 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 512, by: 64) {
                 for group in band..<min(band &+ 9, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -4126,31 +3947,25 @@ extension Googlenet {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 512 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 196
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 196
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 196
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -4200,24 +4015,18 @@ extension Googlenet {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
             let biasOffset: Int = 65_536 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 512, by: 64) {
                 for group in band..<min(band &+ 9, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -4230,31 +4039,25 @@ extension Googlenet {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 512 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 196
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 196
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 196
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -4310,38 +4113,38 @@ extension Googlenet {
                     let targetOffset: Int = ic &* 56 &+ r &* 8
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 8, by: 8) {
-                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
+                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = UnsafeRawPointer(window + (18 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b1 = UnsafeRawPointer(window + (20 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a1 = Self.load16(window + (18 &+ 2 &* tx))
+                        let b1 = Self.load16(window + (20 &+ 2 &* tx))
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b2 = UnsafeRawPointer(window + (38 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a2 = Self.load16(window + (36 &+ 2 &* tx))
+                        let b2 = Self.load16(window + (38 &+ 2 &* tx))
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = UnsafeRawPointer(window + (54 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b3 = UnsafeRawPointer(window + (56 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a3 = Self.load16(window + (54 &+ 2 &* tx))
+                        let b3 = Self.load16(window + (56 &+ 2 &* tx))
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (7168 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (14_336 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (21_504 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (28_672 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (35_840 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (43_008 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (50_176 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (57_344 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (64_512 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (71_680 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (78_848 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (86_016 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (93_184 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (100_352 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (107_520 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
+                        Self.store(t0_1 + t0_2, to: target + (7168 &+ tx))
+                        Self.store(t0_2 - t0_1, to: target + (14_336 &+ tx))
+                        Self.store(t0_1 - t0_3, to: target + (21_504 &+ tx))
+                        Self.store(t1_0 - t1_2, to: target + (28_672 &+ tx))
+                        Self.store(t1_1 + t1_2, to: target + (35_840 &+ tx))
+                        Self.store(t1_2 - t1_1, to: target + (43_008 &+ tx))
+                        Self.store(t1_1 - t1_3, to: target + (50_176 &+ tx))
+                        Self.store(t2_0 - t2_2, to: target + (57_344 &+ tx))
+                        Self.store(t2_1 + t2_2, to: target + (64_512 &+ tx))
+                        Self.store(t2_2 - t2_1, to: target + (71_680 &+ tx))
+                        Self.store(t2_1 - t2_3, to: target + (78_848 &+ tx))
+                        Self.store(t3_0 - t3_2, to: target + (86_016 &+ tx))
+                        Self.store(t3_1 + t3_2, to: target + (93_184 &+ tx))
+                        Self.store(t3_2 - t3_1, to: target + (100_352 &+ tx))
+                        Self.store(t3_1 - t3_3, to: target + (107_520 &+ tx))
                     }
                 }
             }
@@ -4354,20 +4157,21 @@ extension Googlenet {
                 for block in blocks {
                     let kernelOffset: Int = (value &* 16 &+ block) &* 2048
                     let kernel = w + kernelOffset
+                    let productBlock = products + (value &* 256 &+ block &* 16)
                     for group in 0..<(tiles &+ 5) / 6 {
                         let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first &+ 0
-                        let o0: Int = (q0 / 7) &* 8 &+ q0 % 7
+                        let q0: Int = first
+                        let o0: Int = q0 &+ (q0 / 7) &* 1
                         let q1: Int = first &+ 1
-                        let o1: Int = (q1 / 7) &* 8 &+ q1 % 7
+                        let o1: Int = q1 &+ (q1 / 7) &* 1
                         let q2: Int = first &+ 2
-                        let o2: Int = (q2 / 7) &* 8 &+ q2 % 7
+                        let o2: Int = q2 &+ (q2 / 7) &* 1
                         let q3: Int = first &+ 3
-                        let o3: Int = (q3 / 7) &* 8 &+ q3 % 7
+                        let o3: Int = q3 &+ (q3 / 7) &* 1
                         let q4: Int = first &+ 4
-                        let o4: Int = (q4 / 7) &* 8 &+ q4 % 7
+                        let o4: Int = q4 &+ (q4 / 7) &* 1
                         let q5: Int = first &+ 5
-                        let o5: Int = (q5 / 7) &* 8 &+ q5 % 7
+                        let o5: Int = q5 &+ (q5 / 7) &* 1
                         var a0_0 = SIMD8<Float>()
                         var a0_1 = SIMD8<Float>()
                         var a0_2 = SIMD8<Float>()
@@ -4383,8 +4187,8 @@ extension Googlenet {
                         for ic in 0..<128 {
                             let tap = source + ic &* 56
                             let k = kernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -4398,24 +4202,24 @@ extension Googlenet {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                        let productOffset0: Int = (q0 &* 16 &+ value) &* 256 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
-                        let productOffset1: Int = (q1 &* 16 &+ value) &* 256 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
-                        let productOffset2: Int = (q2 &* 16 &+ value) &* 256 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
-                        let productOffset3: Int = (q3 &* 16 &+ value) &* 256 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
-                        let productOffset4: Int = (q4 &* 16 &+ value) &* 256 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
-                        let productOffset5: Int = (q5 &* 16 &+ value) &* 256 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                        let product0 = productBlock + q0 &* 4096
+                        Self.store(a0_0, to: product0)
+                        Self.store(a1_0, to: product0 + 8)
+                        let product1 = productBlock + q1 &* 4096
+                        Self.store(a0_1, to: product1)
+                        Self.store(a1_1, to: product1 + 8)
+                        let product2 = productBlock + q2 &* 4096
+                        Self.store(a0_2, to: product2)
+                        Self.store(a1_2, to: product2 + 8)
+                        let product3 = productBlock + q3 &* 4096
+                        Self.store(a0_3, to: product3)
+                        Self.store(a1_3, to: product3 + 8)
+                        let product4 = productBlock + q4 &* 4096
+                        Self.store(a0_4, to: product4)
+                        Self.store(a1_4, to: product4 + 8)
+                        let product5 = productBlock + q5 &* 4096
+                        Self.store(a0_5, to: product5)
+                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
             }
@@ -4425,26 +4229,26 @@ extension Googlenet {
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
             let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
             for f in filterVectors {
-                let bias = UnsafeRawPointer(w + (524_288 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                let bias = Self.load8(w + (524_288 &+ f &* 8))
                 for q in 0..<tiles {
                     let productOffset: Int = q &* 4096 &+ f &* 8
                     let m = products + productOffset
-                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_1 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_2 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_3 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_0 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_1 = UnsafeRawPointer(m + 1280).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_2 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_3 = UnsafeRawPointer(m + 1792).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_0 = UnsafeRawPointer(m + 2048).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_1 = UnsafeRawPointer(m + 2304).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_2 = UnsafeRawPointer(m + 2560).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_3 = UnsafeRawPointer(m + 2816).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_0 = UnsafeRawPointer(m + 3072).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_1 = UnsafeRawPointer(m + 3328).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_2 = UnsafeRawPointer(m + 3584).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_3 = UnsafeRawPointer(m + 3840).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_0 = Self.load8(m + 0)
+                    let m0_1 = Self.load8(m + 256)
+                    let m0_2 = Self.load8(m + 512)
+                    let m0_3 = Self.load8(m + 768)
+                    let m1_0 = Self.load8(m + 1024)
+                    let m1_1 = Self.load8(m + 1280)
+                    let m1_2 = Self.load8(m + 1536)
+                    let m1_3 = Self.load8(m + 1792)
+                    let m2_0 = Self.load8(m + 2048)
+                    let m2_1 = Self.load8(m + 2304)
+                    let m2_2 = Self.load8(m + 2560)
+                    let m2_3 = Self.load8(m + 2816)
+                    let m3_0 = Self.load8(m + 3072)
+                    let m3_1 = Self.load8(m + 3328)
+                    let m3_2 = Self.load8(m + 3584)
+                    let m3_3 = Self.load8(m + 3840)
                     let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
                     let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
                     let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
@@ -4499,24 +4303,18 @@ extension Googlenet {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
             let biasOffset: Int = 73_728 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 512, by: 64) {
                 for group in band..<min(band &+ 9, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -4529,31 +4327,25 @@ extension Googlenet {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 512 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 196
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 196
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 196
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -4609,38 +4401,38 @@ extension Googlenet {
                     let targetOffset: Int = ic &* 56 &+ r &* 8
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 8, by: 8) {
-                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
+                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = UnsafeRawPointer(window + (18 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b1 = UnsafeRawPointer(window + (20 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a1 = Self.load16(window + (18 &+ 2 &* tx))
+                        let b1 = Self.load16(window + (20 &+ 2 &* tx))
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b2 = UnsafeRawPointer(window + (38 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a2 = Self.load16(window + (36 &+ 2 &* tx))
+                        let b2 = Self.load16(window + (38 &+ 2 &* tx))
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = UnsafeRawPointer(window + (54 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b3 = UnsafeRawPointer(window + (56 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a3 = Self.load16(window + (54 &+ 2 &* tx))
+                        let b3 = Self.load16(window + (56 &+ 2 &* tx))
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (8064 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (16_128 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (24_192 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (32_256 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (40_320 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (48_384 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (56_448 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (64_512 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (72_576 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (80_640 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (88_704 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (96_768 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (104_832 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (112_896 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (120_960 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
+                        Self.store(t0_1 + t0_2, to: target + (8064 &+ tx))
+                        Self.store(t0_2 - t0_1, to: target + (16_128 &+ tx))
+                        Self.store(t0_1 - t0_3, to: target + (24_192 &+ tx))
+                        Self.store(t1_0 - t1_2, to: target + (32_256 &+ tx))
+                        Self.store(t1_1 + t1_2, to: target + (40_320 &+ tx))
+                        Self.store(t1_2 - t1_1, to: target + (48_384 &+ tx))
+                        Self.store(t1_1 - t1_3, to: target + (56_448 &+ tx))
+                        Self.store(t2_0 - t2_2, to: target + (64_512 &+ tx))
+                        Self.store(t2_1 + t2_2, to: target + (72_576 &+ tx))
+                        Self.store(t2_2 - t2_1, to: target + (80_640 &+ tx))
+                        Self.store(t2_1 - t2_3, to: target + (88_704 &+ tx))
+                        Self.store(t3_0 - t3_2, to: target + (96_768 &+ tx))
+                        Self.store(t3_1 + t3_2, to: target + (104_832 &+ tx))
+                        Self.store(t3_2 - t3_1, to: target + (112_896 &+ tx))
+                        Self.store(t3_1 - t3_3, to: target + (120_960 &+ tx))
                     }
                 }
             }
@@ -4653,20 +4445,21 @@ extension Googlenet {
                 for block in blocks {
                     let kernelOffset: Int = (value &* 18 &+ block) &* 2304
                     let kernel = w + kernelOffset
+                    let productBlock = products + (value &* 288 &+ block &* 16)
                     for group in 0..<(tiles &+ 5) / 6 {
                         let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first &+ 0
-                        let o0: Int = (q0 / 7) &* 8 &+ q0 % 7
+                        let q0: Int = first
+                        let o0: Int = q0 &+ (q0 / 7) &* 1
                         let q1: Int = first &+ 1
-                        let o1: Int = (q1 / 7) &* 8 &+ q1 % 7
+                        let o1: Int = q1 &+ (q1 / 7) &* 1
                         let q2: Int = first &+ 2
-                        let o2: Int = (q2 / 7) &* 8 &+ q2 % 7
+                        let o2: Int = q2 &+ (q2 / 7) &* 1
                         let q3: Int = first &+ 3
-                        let o3: Int = (q3 / 7) &* 8 &+ q3 % 7
+                        let o3: Int = q3 &+ (q3 / 7) &* 1
                         let q4: Int = first &+ 4
-                        let o4: Int = (q4 / 7) &* 8 &+ q4 % 7
+                        let o4: Int = q4 &+ (q4 / 7) &* 1
                         let q5: Int = first &+ 5
-                        let o5: Int = (q5 / 7) &* 8 &+ q5 % 7
+                        let o5: Int = q5 &+ (q5 / 7) &* 1
                         var a0_0 = SIMD8<Float>()
                         var a0_1 = SIMD8<Float>()
                         var a0_2 = SIMD8<Float>()
@@ -4682,8 +4475,8 @@ extension Googlenet {
                         for ic in 0..<144 {
                             let tap = source + ic &* 56
                             let k = kernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -4697,24 +4490,24 @@ extension Googlenet {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                        let productOffset0: Int = (q0 &* 16 &+ value) &* 288 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
-                        let productOffset1: Int = (q1 &* 16 &+ value) &* 288 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
-                        let productOffset2: Int = (q2 &* 16 &+ value) &* 288 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
-                        let productOffset3: Int = (q3 &* 16 &+ value) &* 288 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
-                        let productOffset4: Int = (q4 &* 16 &+ value) &* 288 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
-                        let productOffset5: Int = (q5 &* 16 &+ value) &* 288 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                        let product0 = productBlock + q0 &* 4608
+                        Self.store(a0_0, to: product0)
+                        Self.store(a1_0, to: product0 + 8)
+                        let product1 = productBlock + q1 &* 4608
+                        Self.store(a0_1, to: product1)
+                        Self.store(a1_1, to: product1 + 8)
+                        let product2 = productBlock + q2 &* 4608
+                        Self.store(a0_2, to: product2)
+                        Self.store(a1_2, to: product2 + 8)
+                        let product3 = productBlock + q3 &* 4608
+                        Self.store(a0_3, to: product3)
+                        Self.store(a1_3, to: product3 + 8)
+                        let product4 = productBlock + q4 &* 4608
+                        Self.store(a0_4, to: product4)
+                        Self.store(a1_4, to: product4 + 8)
+                        let product5 = productBlock + q5 &* 4608
+                        Self.store(a0_5, to: product5)
+                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
             }
@@ -4724,26 +4517,26 @@ extension Googlenet {
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
             let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
             for f in filterVectors {
-                let bias = UnsafeRawPointer(w + (663_552 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                let bias = Self.load8(w + (663_552 &+ f &* 8))
                 for q in 0..<tiles {
                     let productOffset: Int = q &* 4608 &+ f &* 8
                     let m = products + productOffset
-                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_1 = UnsafeRawPointer(m + 288).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_2 = UnsafeRawPointer(m + 576).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_3 = UnsafeRawPointer(m + 864).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_0 = UnsafeRawPointer(m + 1152).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_1 = UnsafeRawPointer(m + 1440).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_2 = UnsafeRawPointer(m + 1728).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_3 = UnsafeRawPointer(m + 2016).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_0 = UnsafeRawPointer(m + 2304).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_1 = UnsafeRawPointer(m + 2592).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_2 = UnsafeRawPointer(m + 2880).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_3 = UnsafeRawPointer(m + 3168).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_0 = UnsafeRawPointer(m + 3456).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_1 = UnsafeRawPointer(m + 3744).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_2 = UnsafeRawPointer(m + 4032).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_3 = UnsafeRawPointer(m + 4320).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_0 = Self.load8(m + 0)
+                    let m0_1 = Self.load8(m + 288)
+                    let m0_2 = Self.load8(m + 576)
+                    let m0_3 = Self.load8(m + 864)
+                    let m1_0 = Self.load8(m + 1152)
+                    let m1_1 = Self.load8(m + 1440)
+                    let m1_2 = Self.load8(m + 1728)
+                    let m1_3 = Self.load8(m + 2016)
+                    let m2_0 = Self.load8(m + 2304)
+                    let m2_1 = Self.load8(m + 2592)
+                    let m2_2 = Self.load8(m + 2880)
+                    let m2_3 = Self.load8(m + 3168)
+                    let m3_0 = Self.load8(m + 3456)
+                    let m3_1 = Self.load8(m + 3744)
+                    let m3_2 = Self.load8(m + 4032)
+                    let m3_3 = Self.load8(m + 4320)
                     let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
                     let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
                     let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
@@ -4798,24 +4591,18 @@ extension Googlenet {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
             let biasOffset: Int = 16_384 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 512, by: 64) {
                 for group in band..<min(band &+ 9, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -4828,31 +4615,25 @@ extension Googlenet {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 512 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 196
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 196
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 196
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -4908,38 +4689,38 @@ extension Googlenet {
                     let targetOffset: Int = ic &* 56 &+ r &* 8
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 8, by: 8) {
-                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
+                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = UnsafeRawPointer(window + (18 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b1 = UnsafeRawPointer(window + (20 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a1 = Self.load16(window + (18 &+ 2 &* tx))
+                        let b1 = Self.load16(window + (20 &+ 2 &* tx))
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b2 = UnsafeRawPointer(window + (38 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a2 = Self.load16(window + (36 &+ 2 &* tx))
+                        let b2 = Self.load16(window + (38 &+ 2 &* tx))
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = UnsafeRawPointer(window + (54 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b3 = UnsafeRawPointer(window + (56 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a3 = Self.load16(window + (54 &+ 2 &* tx))
+                        let b3 = Self.load16(window + (56 &+ 2 &* tx))
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (1792 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (3584 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (5376 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (7168 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (8960 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (10_752 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (12_544 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (14_336 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (16_128 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (17_920 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (19_712 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (21_504 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (23_296 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (25_088 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (26_880 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
+                        Self.store(t0_1 + t0_2, to: target + (1792 &+ tx))
+                        Self.store(t0_2 - t0_1, to: target + (3584 &+ tx))
+                        Self.store(t0_1 - t0_3, to: target + (5376 &+ tx))
+                        Self.store(t1_0 - t1_2, to: target + (7168 &+ tx))
+                        Self.store(t1_1 + t1_2, to: target + (8960 &+ tx))
+                        Self.store(t1_2 - t1_1, to: target + (10_752 &+ tx))
+                        Self.store(t1_1 - t1_3, to: target + (12_544 &+ tx))
+                        Self.store(t2_0 - t2_2, to: target + (14_336 &+ tx))
+                        Self.store(t2_1 + t2_2, to: target + (16_128 &+ tx))
+                        Self.store(t2_2 - t2_1, to: target + (17_920 &+ tx))
+                        Self.store(t2_1 - t2_3, to: target + (19_712 &+ tx))
+                        Self.store(t3_0 - t3_2, to: target + (21_504 &+ tx))
+                        Self.store(t3_1 + t3_2, to: target + (23_296 &+ tx))
+                        Self.store(t3_2 - t3_1, to: target + (25_088 &+ tx))
+                        Self.store(t3_1 - t3_3, to: target + (26_880 &+ tx))
                     }
                 }
             }
@@ -4952,20 +4733,21 @@ extension Googlenet {
                 for block in blocks {
                     let kernelOffset: Int = (value &* 4 &+ block) &* 512
                     let kernel = w + kernelOffset
+                    let productBlock = products + (value &* 64 &+ block &* 16)
                     for group in 0..<(tiles &+ 5) / 6 {
                         let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first &+ 0
-                        let o0: Int = (q0 / 7) &* 8 &+ q0 % 7
+                        let q0: Int = first
+                        let o0: Int = q0 &+ (q0 / 7) &* 1
                         let q1: Int = first &+ 1
-                        let o1: Int = (q1 / 7) &* 8 &+ q1 % 7
+                        let o1: Int = q1 &+ (q1 / 7) &* 1
                         let q2: Int = first &+ 2
-                        let o2: Int = (q2 / 7) &* 8 &+ q2 % 7
+                        let o2: Int = q2 &+ (q2 / 7) &* 1
                         let q3: Int = first &+ 3
-                        let o3: Int = (q3 / 7) &* 8 &+ q3 % 7
+                        let o3: Int = q3 &+ (q3 / 7) &* 1
                         let q4: Int = first &+ 4
-                        let o4: Int = (q4 / 7) &* 8 &+ q4 % 7
+                        let o4: Int = q4 &+ (q4 / 7) &* 1
                         let q5: Int = first &+ 5
-                        let o5: Int = (q5 / 7) &* 8 &+ q5 % 7
+                        let o5: Int = q5 &+ (q5 / 7) &* 1
                         var a0_0 = SIMD8<Float>()
                         var a0_1 = SIMD8<Float>()
                         var a0_2 = SIMD8<Float>()
@@ -4981,8 +4763,8 @@ extension Googlenet {
                         for ic in 0..<32 {
                             let tap = source + ic &* 56
                             let k = kernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -4996,24 +4778,24 @@ extension Googlenet {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                        let productOffset0: Int = (q0 &* 16 &+ value) &* 64 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
-                        let productOffset1: Int = (q1 &* 16 &+ value) &* 64 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
-                        let productOffset2: Int = (q2 &* 16 &+ value) &* 64 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
-                        let productOffset3: Int = (q3 &* 16 &+ value) &* 64 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
-                        let productOffset4: Int = (q4 &* 16 &+ value) &* 64 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
-                        let productOffset5: Int = (q5 &* 16 &+ value) &* 64 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                        let product0 = productBlock + q0 &* 1024
+                        Self.store(a0_0, to: product0)
+                        Self.store(a1_0, to: product0 + 8)
+                        let product1 = productBlock + q1 &* 1024
+                        Self.store(a0_1, to: product1)
+                        Self.store(a1_1, to: product1 + 8)
+                        let product2 = productBlock + q2 &* 1024
+                        Self.store(a0_2, to: product2)
+                        Self.store(a1_2, to: product2 + 8)
+                        let product3 = productBlock + q3 &* 1024
+                        Self.store(a0_3, to: product3)
+                        Self.store(a1_3, to: product3 + 8)
+                        let product4 = productBlock + q4 &* 1024
+                        Self.store(a0_4, to: product4)
+                        Self.store(a1_4, to: product4 + 8)
+                        let product5 = productBlock + q5 &* 1024
+                        Self.store(a0_5, to: product5)
+                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
             }
@@ -5023,26 +4805,26 @@ extension Googlenet {
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
             let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
             for f in filterVectors {
-                let bias = UnsafeRawPointer(w + (32_768 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                let bias = Self.load8(w + (32_768 &+ f &* 8))
                 for q in 0..<tiles {
                     let productOffset: Int = q &* 1024 &+ f &* 8
                     let m = products + productOffset
-                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_1 = UnsafeRawPointer(m + 64).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_2 = UnsafeRawPointer(m + 128).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_3 = UnsafeRawPointer(m + 192).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_0 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_1 = UnsafeRawPointer(m + 320).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_2 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_3 = UnsafeRawPointer(m + 448).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_0 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_1 = UnsafeRawPointer(m + 576).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_2 = UnsafeRawPointer(m + 640).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_3 = UnsafeRawPointer(m + 704).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_0 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_1 = UnsafeRawPointer(m + 832).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_2 = UnsafeRawPointer(m + 896).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_3 = UnsafeRawPointer(m + 960).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_0 = Self.load8(m + 0)
+                    let m0_1 = Self.load8(m + 64)
+                    let m0_2 = Self.load8(m + 128)
+                    let m0_3 = Self.load8(m + 192)
+                    let m1_0 = Self.load8(m + 256)
+                    let m1_1 = Self.load8(m + 320)
+                    let m1_2 = Self.load8(m + 384)
+                    let m1_3 = Self.load8(m + 448)
+                    let m2_0 = Self.load8(m + 512)
+                    let m2_1 = Self.load8(m + 576)
+                    let m2_2 = Self.load8(m + 640)
+                    let m2_3 = Self.load8(m + 704)
+                    let m3_0 = Self.load8(m + 768)
+                    let m3_1 = Self.load8(m + 832)
+                    let m3_2 = Self.load8(m + 896)
+                    let m3_3 = Self.load8(m + 960)
                     let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
                     let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
                     let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
@@ -5097,24 +4879,17 @@ extension Googlenet {
             let kernelOffset: Int = block &* 8448
             let kernel = w + kernelOffset
             let biasOffset: Int = 135_168 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 33, 33) {
                 let first: Int = min(group &* 6, 190)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -5127,31 +4902,25 @@ extension Googlenet {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 528 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<528 {
-                            let tap = tapBase + ic &* 196
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<528 {
+                    let tap = tapBase + ic &* 196
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -5196,24 +4965,17 @@ extension Googlenet {
             let kernelOffset: Int = block &* 8448
             let kernel = w + kernelOffset
             let biasOffset: Int = 84_480 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 9, 33) {
                 let first: Int = min(group &* 6, 190)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -5226,31 +4988,25 @@ extension Googlenet {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 528 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<528 {
-                            let tap = tapBase + ic &* 196
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<528 {
+                    let tap = tapBase + ic &* 196
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -5302,38 +5058,38 @@ extension Googlenet {
                     let targetOffset: Int = ic &* 56 &+ r &* 8
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 8, by: 8) {
-                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
+                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = UnsafeRawPointer(window + (18 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b1 = UnsafeRawPointer(window + (20 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a1 = Self.load16(window + (18 &+ 2 &* tx))
+                        let b1 = Self.load16(window + (20 &+ 2 &* tx))
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b2 = UnsafeRawPointer(window + (38 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a2 = Self.load16(window + (36 &+ 2 &* tx))
+                        let b2 = Self.load16(window + (38 &+ 2 &* tx))
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = UnsafeRawPointer(window + (54 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b3 = UnsafeRawPointer(window + (56 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a3 = Self.load16(window + (54 &+ 2 &* tx))
+                        let b3 = Self.load16(window + (56 &+ 2 &* tx))
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (8960 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (17_920 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (26_880 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (35_840 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (44_800 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (53_760 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (62_720 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (71_680 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (80_640 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (89_600 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (98_560 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (107_520 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (116_480 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (125_440 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (134_400 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
+                        Self.store(t0_1 + t0_2, to: target + (8960 &+ tx))
+                        Self.store(t0_2 - t0_1, to: target + (17_920 &+ tx))
+                        Self.store(t0_1 - t0_3, to: target + (26_880 &+ tx))
+                        Self.store(t1_0 - t1_2, to: target + (35_840 &+ tx))
+                        Self.store(t1_1 + t1_2, to: target + (44_800 &+ tx))
+                        Self.store(t1_2 - t1_1, to: target + (53_760 &+ tx))
+                        Self.store(t1_1 - t1_3, to: target + (62_720 &+ tx))
+                        Self.store(t2_0 - t2_2, to: target + (71_680 &+ tx))
+                        Self.store(t2_1 + t2_2, to: target + (80_640 &+ tx))
+                        Self.store(t2_2 - t2_1, to: target + (89_600 &+ tx))
+                        Self.store(t2_1 - t2_3, to: target + (98_560 &+ tx))
+                        Self.store(t3_0 - t3_2, to: target + (107_520 &+ tx))
+                        Self.store(t3_1 + t3_2, to: target + (116_480 &+ tx))
+                        Self.store(t3_2 - t3_1, to: target + (125_440 &+ tx))
+                        Self.store(t3_1 - t3_3, to: target + (134_400 &+ tx))
                     }
                 }
             }
@@ -5346,20 +5102,21 @@ extension Googlenet {
                 for block in blocks {
                     let kernelOffset: Int = (value &* 20 &+ block) &* 2560
                     let kernel = w + kernelOffset
+                    let productBlock = products + (value &* 320 &+ block &* 16)
                     for group in 0..<(tiles &+ 5) / 6 {
                         let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first &+ 0
-                        let o0: Int = (q0 / 7) &* 8 &+ q0 % 7
+                        let q0: Int = first
+                        let o0: Int = q0 &+ (q0 / 7) &* 1
                         let q1: Int = first &+ 1
-                        let o1: Int = (q1 / 7) &* 8 &+ q1 % 7
+                        let o1: Int = q1 &+ (q1 / 7) &* 1
                         let q2: Int = first &+ 2
-                        let o2: Int = (q2 / 7) &* 8 &+ q2 % 7
+                        let o2: Int = q2 &+ (q2 / 7) &* 1
                         let q3: Int = first &+ 3
-                        let o3: Int = (q3 / 7) &* 8 &+ q3 % 7
+                        let o3: Int = q3 &+ (q3 / 7) &* 1
                         let q4: Int = first &+ 4
-                        let o4: Int = (q4 / 7) &* 8 &+ q4 % 7
+                        let o4: Int = q4 &+ (q4 / 7) &* 1
                         let q5: Int = first &+ 5
-                        let o5: Int = (q5 / 7) &* 8 &+ q5 % 7
+                        let o5: Int = q5 &+ (q5 / 7) &* 1
                         var a0_0 = SIMD8<Float>()
                         var a0_1 = SIMD8<Float>()
                         var a0_2 = SIMD8<Float>()
@@ -5375,8 +5132,8 @@ extension Googlenet {
                         for ic in 0..<160 {
                             let tap = source + ic &* 56
                             let k = kernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -5390,24 +5147,24 @@ extension Googlenet {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                        let productOffset0: Int = (q0 &* 16 &+ value) &* 320 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
-                        let productOffset1: Int = (q1 &* 16 &+ value) &* 320 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
-                        let productOffset2: Int = (q2 &* 16 &+ value) &* 320 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
-                        let productOffset3: Int = (q3 &* 16 &+ value) &* 320 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
-                        let productOffset4: Int = (q4 &* 16 &+ value) &* 320 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
-                        let productOffset5: Int = (q5 &* 16 &+ value) &* 320 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                        let product0 = productBlock + q0 &* 5120
+                        Self.store(a0_0, to: product0)
+                        Self.store(a1_0, to: product0 + 8)
+                        let product1 = productBlock + q1 &* 5120
+                        Self.store(a0_1, to: product1)
+                        Self.store(a1_1, to: product1 + 8)
+                        let product2 = productBlock + q2 &* 5120
+                        Self.store(a0_2, to: product2)
+                        Self.store(a1_2, to: product2 + 8)
+                        let product3 = productBlock + q3 &* 5120
+                        Self.store(a0_3, to: product3)
+                        Self.store(a1_3, to: product3 + 8)
+                        let product4 = productBlock + q4 &* 5120
+                        Self.store(a0_4, to: product4)
+                        Self.store(a1_4, to: product4 + 8)
+                        let product5 = productBlock + q5 &* 5120
+                        Self.store(a0_5, to: product5)
+                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
             }
@@ -5417,26 +5174,26 @@ extension Googlenet {
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
             let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
             for f in filterVectors {
-                let bias = UnsafeRawPointer(w + (819_200 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                let bias = Self.load8(w + (819_200 &+ f &* 8))
                 for q in 0..<tiles {
                     let productOffset: Int = q &* 5120 &+ f &* 8
                     let m = products + productOffset
-                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_1 = UnsafeRawPointer(m + 320).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_2 = UnsafeRawPointer(m + 640).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_3 = UnsafeRawPointer(m + 960).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_0 = UnsafeRawPointer(m + 1280).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_1 = UnsafeRawPointer(m + 1600).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_2 = UnsafeRawPointer(m + 1920).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_3 = UnsafeRawPointer(m + 2240).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_0 = UnsafeRawPointer(m + 2560).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_1 = UnsafeRawPointer(m + 2880).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_2 = UnsafeRawPointer(m + 3200).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_3 = UnsafeRawPointer(m + 3520).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_0 = UnsafeRawPointer(m + 3840).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_1 = UnsafeRawPointer(m + 4160).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_2 = UnsafeRawPointer(m + 4480).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_3 = UnsafeRawPointer(m + 4800).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_0 = Self.load8(m + 0)
+                    let m0_1 = Self.load8(m + 320)
+                    let m0_2 = Self.load8(m + 640)
+                    let m0_3 = Self.load8(m + 960)
+                    let m1_0 = Self.load8(m + 1280)
+                    let m1_1 = Self.load8(m + 1600)
+                    let m1_2 = Self.load8(m + 1920)
+                    let m1_3 = Self.load8(m + 2240)
+                    let m2_0 = Self.load8(m + 2560)
+                    let m2_1 = Self.load8(m + 2880)
+                    let m2_2 = Self.load8(m + 3200)
+                    let m2_3 = Self.load8(m + 3520)
+                    let m3_0 = Self.load8(m + 3840)
+                    let m3_1 = Self.load8(m + 4160)
+                    let m3_2 = Self.load8(m + 4480)
+                    let m3_3 = Self.load8(m + 4800)
                     let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
                     let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
                     let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
@@ -5491,24 +5248,17 @@ extension Googlenet {
             let kernelOffset: Int = block &* 8448
             let kernel = w + kernelOffset
             let biasOffset: Int = 16_896 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 9, 33) {
                 let first: Int = min(group &* 6, 190)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -5521,31 +5271,25 @@ extension Googlenet {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 528 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<528 {
-                            let tap = tapBase + ic &* 196
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<528 {
+                    let tap = tapBase + ic &* 196
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -5597,38 +5341,38 @@ extension Googlenet {
                     let targetOffset: Int = ic &* 56 &+ r &* 8
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 8, by: 8) {
-                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
+                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = UnsafeRawPointer(window + (18 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b1 = UnsafeRawPointer(window + (20 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a1 = Self.load16(window + (18 &+ 2 &* tx))
+                        let b1 = Self.load16(window + (20 &+ 2 &* tx))
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b2 = UnsafeRawPointer(window + (38 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a2 = Self.load16(window + (36 &+ 2 &* tx))
+                        let b2 = Self.load16(window + (38 &+ 2 &* tx))
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = UnsafeRawPointer(window + (54 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b3 = UnsafeRawPointer(window + (56 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a3 = Self.load16(window + (54 &+ 2 &* tx))
+                        let b3 = Self.load16(window + (56 &+ 2 &* tx))
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (1792 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (3584 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (5376 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (7168 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (8960 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (10_752 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (12_544 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (14_336 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (16_128 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (17_920 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (19_712 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (21_504 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (23_296 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (25_088 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (26_880 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
+                        Self.store(t0_1 + t0_2, to: target + (1792 &+ tx))
+                        Self.store(t0_2 - t0_1, to: target + (3584 &+ tx))
+                        Self.store(t0_1 - t0_3, to: target + (5376 &+ tx))
+                        Self.store(t1_0 - t1_2, to: target + (7168 &+ tx))
+                        Self.store(t1_1 + t1_2, to: target + (8960 &+ tx))
+                        Self.store(t1_2 - t1_1, to: target + (10_752 &+ tx))
+                        Self.store(t1_1 - t1_3, to: target + (12_544 &+ tx))
+                        Self.store(t2_0 - t2_2, to: target + (14_336 &+ tx))
+                        Self.store(t2_1 + t2_2, to: target + (16_128 &+ tx))
+                        Self.store(t2_2 - t2_1, to: target + (17_920 &+ tx))
+                        Self.store(t2_1 - t2_3, to: target + (19_712 &+ tx))
+                        Self.store(t3_0 - t3_2, to: target + (21_504 &+ tx))
+                        Self.store(t3_1 + t3_2, to: target + (23_296 &+ tx))
+                        Self.store(t3_2 - t3_1, to: target + (25_088 &+ tx))
+                        Self.store(t3_1 - t3_3, to: target + (26_880 &+ tx))
                     }
                 }
             }
@@ -5641,20 +5385,21 @@ extension Googlenet {
                 for block in blocks {
                     let kernelOffset: Int = (value &* 8 &+ block) &* 512
                     let kernel = w + kernelOffset
+                    let productBlock = products + (value &* 128 &+ block &* 16)
                     for group in 0..<(tiles &+ 5) / 6 {
                         let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first &+ 0
-                        let o0: Int = (q0 / 7) &* 8 &+ q0 % 7
+                        let q0: Int = first
+                        let o0: Int = q0 &+ (q0 / 7) &* 1
                         let q1: Int = first &+ 1
-                        let o1: Int = (q1 / 7) &* 8 &+ q1 % 7
+                        let o1: Int = q1 &+ (q1 / 7) &* 1
                         let q2: Int = first &+ 2
-                        let o2: Int = (q2 / 7) &* 8 &+ q2 % 7
+                        let o2: Int = q2 &+ (q2 / 7) &* 1
                         let q3: Int = first &+ 3
-                        let o3: Int = (q3 / 7) &* 8 &+ q3 % 7
+                        let o3: Int = q3 &+ (q3 / 7) &* 1
                         let q4: Int = first &+ 4
-                        let o4: Int = (q4 / 7) &* 8 &+ q4 % 7
+                        let o4: Int = q4 &+ (q4 / 7) &* 1
                         let q5: Int = first &+ 5
-                        let o5: Int = (q5 / 7) &* 8 &+ q5 % 7
+                        let o5: Int = q5 &+ (q5 / 7) &* 1
                         var a0_0 = SIMD8<Float>()
                         var a0_1 = SIMD8<Float>()
                         var a0_2 = SIMD8<Float>()
@@ -5670,8 +5415,8 @@ extension Googlenet {
                         for ic in 0..<32 {
                             let tap = source + ic &* 56
                             let k = kernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -5685,24 +5430,24 @@ extension Googlenet {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                        let productOffset0: Int = (q0 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
-                        let productOffset1: Int = (q1 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
-                        let productOffset2: Int = (q2 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
-                        let productOffset3: Int = (q3 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
-                        let productOffset4: Int = (q4 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
-                        let productOffset5: Int = (q5 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                        let product0 = productBlock + q0 &* 2048
+                        Self.store(a0_0, to: product0)
+                        Self.store(a1_0, to: product0 + 8)
+                        let product1 = productBlock + q1 &* 2048
+                        Self.store(a0_1, to: product1)
+                        Self.store(a1_1, to: product1 + 8)
+                        let product2 = productBlock + q2 &* 2048
+                        Self.store(a0_2, to: product2)
+                        Self.store(a1_2, to: product2 + 8)
+                        let product3 = productBlock + q3 &* 2048
+                        Self.store(a0_3, to: product3)
+                        Self.store(a1_3, to: product3 + 8)
+                        let product4 = productBlock + q4 &* 2048
+                        Self.store(a0_4, to: product4)
+                        Self.store(a1_4, to: product4 + 8)
+                        let product5 = productBlock + q5 &* 2048
+                        Self.store(a0_5, to: product5)
+                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
             }
@@ -5712,26 +5457,26 @@ extension Googlenet {
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
             let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
             for f in filterVectors {
-                let bias = UnsafeRawPointer(w + (65_536 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                let bias = Self.load8(w + (65_536 &+ f &* 8))
                 for q in 0..<tiles {
                     let productOffset: Int = q &* 2048 &+ f &* 8
                     let m = products + productOffset
-                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_1 = UnsafeRawPointer(m + 128).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_2 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_3 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_0 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_1 = UnsafeRawPointer(m + 640).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_2 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_3 = UnsafeRawPointer(m + 896).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_0 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_1 = UnsafeRawPointer(m + 1152).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_2 = UnsafeRawPointer(m + 1280).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_3 = UnsafeRawPointer(m + 1408).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_0 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_1 = UnsafeRawPointer(m + 1664).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_2 = UnsafeRawPointer(m + 1792).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_3 = UnsafeRawPointer(m + 1920).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_0 = Self.load8(m + 0)
+                    let m0_1 = Self.load8(m + 128)
+                    let m0_2 = Self.load8(m + 256)
+                    let m0_3 = Self.load8(m + 384)
+                    let m1_0 = Self.load8(m + 512)
+                    let m1_1 = Self.load8(m + 640)
+                    let m1_2 = Self.load8(m + 768)
+                    let m1_3 = Self.load8(m + 896)
+                    let m2_0 = Self.load8(m + 1024)
+                    let m2_1 = Self.load8(m + 1152)
+                    let m2_2 = Self.load8(m + 1280)
+                    let m2_3 = Self.load8(m + 1408)
+                    let m3_0 = Self.load8(m + 1536)
+                    let m3_1 = Self.load8(m + 1664)
+                    let m3_2 = Self.load8(m + 1792)
+                    let m3_3 = Self.load8(m + 1920)
                     let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
                     let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
                     let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
@@ -5796,9 +5541,9 @@ extension Googlenet {
                 }
                 for ow in stride(from: 0, to: 14, by: 16) {
                     var m = SIMD16<Float>(repeating: -.infinity)
-                    m = Self.maximum(m, UnsafeRawPointer(row + (ow &* 1 &+ 0)).loadUnaligned(as: SIMD16<Float>.self))
-                    m = Self.maximum(m, UnsafeRawPointer(row + (ow &* 1 &+ 1)).loadUnaligned(as: SIMD16<Float>.self))
-                    m = Self.maximum(m, UnsafeRawPointer(row + (ow &* 1 &+ 2)).loadUnaligned(as: SIMD16<Float>.self))
+                    m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 0)))
+                    m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 1)))
+                    m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 2)))
                     Self.store16(m, to: y + ((c &* 14 &+ oh) &* 14 &+ ow), count: min(16, 14 &- ow))
                 }
             }
@@ -5822,24 +5567,17 @@ extension Googlenet {
             let kernelOffset: Int = block &* 8448
             let kernel = w + kernelOffset
             let biasOffset: Int = 67_584 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 9, 33) {
                 let first: Int = min(group &* 6, 190)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -5852,31 +5590,25 @@ extension Googlenet {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 528 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<528 {
-                            let tap = tapBase + ic &* 196
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<528 {
+                    let tap = tapBase + ic &* 196
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -5955,24 +5687,18 @@ extension Googlenet {
             let kernelOffset: Int = block &* 13_312
             let kernel = w + kernelOffset
             let biasOffset: Int = 212_992 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 832, by: 64) {
                 for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -5985,31 +5711,25 @@ extension Googlenet {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 832 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 49
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 49
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 49
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -6058,24 +5778,18 @@ extension Googlenet {
             let kernelOffset: Int = block &* 13_312
             let kernel = w + kernelOffset
             let biasOffset: Int = 133_120 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 832, by: 64) {
                 for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -6088,31 +5802,25 @@ extension Googlenet {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 832 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 49
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 49
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 49
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -6168,38 +5876,38 @@ extension Googlenet {
                     let targetOffset: Int = ic &* 32 &+ r &* 8
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 8, by: 8) {
-                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
+                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = UnsafeRawPointer(window + (18 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b1 = UnsafeRawPointer(window + (20 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a1 = Self.load16(window + (18 &+ 2 &* tx))
+                        let b1 = Self.load16(window + (20 &+ 2 &* tx))
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b2 = UnsafeRawPointer(window + (38 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a2 = Self.load16(window + (36 &+ 2 &* tx))
+                        let b2 = Self.load16(window + (38 &+ 2 &* tx))
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = UnsafeRawPointer(window + (54 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b3 = UnsafeRawPointer(window + (56 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a3 = Self.load16(window + (54 &+ 2 &* tx))
+                        let b3 = Self.load16(window + (56 &+ 2 &* tx))
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (5120 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (10_240 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (15_360 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (20_480 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (25_600 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (30_720 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (35_840 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (40_960 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (46_080 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (51_200 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (56_320 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (61_440 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (66_560 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (71_680 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (76_800 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
+                        Self.store(t0_1 + t0_2, to: target + (5120 &+ tx))
+                        Self.store(t0_2 - t0_1, to: target + (10_240 &+ tx))
+                        Self.store(t0_1 - t0_3, to: target + (15_360 &+ tx))
+                        Self.store(t1_0 - t1_2, to: target + (20_480 &+ tx))
+                        Self.store(t1_1 + t1_2, to: target + (25_600 &+ tx))
+                        Self.store(t1_2 - t1_1, to: target + (30_720 &+ tx))
+                        Self.store(t1_1 - t1_3, to: target + (35_840 &+ tx))
+                        Self.store(t2_0 - t2_2, to: target + (40_960 &+ tx))
+                        Self.store(t2_1 + t2_2, to: target + (46_080 &+ tx))
+                        Self.store(t2_2 - t2_1, to: target + (51_200 &+ tx))
+                        Self.store(t2_1 - t2_3, to: target + (56_320 &+ tx))
+                        Self.store(t3_0 - t3_2, to: target + (61_440 &+ tx))
+                        Self.store(t3_1 + t3_2, to: target + (66_560 &+ tx))
+                        Self.store(t3_2 - t3_1, to: target + (71_680 &+ tx))
+                        Self.store(t3_1 - t3_3, to: target + (76_800 &+ tx))
                     }
                 }
             }
@@ -6212,20 +5920,21 @@ extension Googlenet {
                 for block in blocks {
                     let kernelOffset: Int = (value &* 20 &+ block) &* 2560
                     let kernel = w + kernelOffset
+                    let productBlock = products + (value &* 320 &+ block &* 16)
                     for group in 0..<(tiles &+ 5) / 6 {
                         let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first &+ 0
-                        let o0: Int = (q0 / 4) &* 8 &+ q0 % 4
+                        let q0: Int = first
+                        let o0: Int = q0 &+ (q0 / 4) &* 4
                         let q1: Int = first &+ 1
-                        let o1: Int = (q1 / 4) &* 8 &+ q1 % 4
+                        let o1: Int = q1 &+ (q1 / 4) &* 4
                         let q2: Int = first &+ 2
-                        let o2: Int = (q2 / 4) &* 8 &+ q2 % 4
+                        let o2: Int = q2 &+ (q2 / 4) &* 4
                         let q3: Int = first &+ 3
-                        let o3: Int = (q3 / 4) &* 8 &+ q3 % 4
+                        let o3: Int = q3 &+ (q3 / 4) &* 4
                         let q4: Int = first &+ 4
-                        let o4: Int = (q4 / 4) &* 8 &+ q4 % 4
+                        let o4: Int = q4 &+ (q4 / 4) &* 4
                         let q5: Int = first &+ 5
-                        let o5: Int = (q5 / 4) &* 8 &+ q5 % 4
+                        let o5: Int = q5 &+ (q5 / 4) &* 4
                         var a0_0 = SIMD8<Float>()
                         var a0_1 = SIMD8<Float>()
                         var a0_2 = SIMD8<Float>()
@@ -6241,8 +5950,8 @@ extension Googlenet {
                         for ic in 0..<160 {
                             let tap = source + ic &* 32
                             let k = kernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -6256,24 +5965,24 @@ extension Googlenet {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                        let productOffset0: Int = (q0 &* 16 &+ value) &* 320 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
-                        let productOffset1: Int = (q1 &* 16 &+ value) &* 320 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
-                        let productOffset2: Int = (q2 &* 16 &+ value) &* 320 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
-                        let productOffset3: Int = (q3 &* 16 &+ value) &* 320 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
-                        let productOffset4: Int = (q4 &* 16 &+ value) &* 320 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
-                        let productOffset5: Int = (q5 &* 16 &+ value) &* 320 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                        let product0 = productBlock + q0 &* 5120
+                        Self.store(a0_0, to: product0)
+                        Self.store(a1_0, to: product0 + 8)
+                        let product1 = productBlock + q1 &* 5120
+                        Self.store(a0_1, to: product1)
+                        Self.store(a1_1, to: product1 + 8)
+                        let product2 = productBlock + q2 &* 5120
+                        Self.store(a0_2, to: product2)
+                        Self.store(a1_2, to: product2 + 8)
+                        let product3 = productBlock + q3 &* 5120
+                        Self.store(a0_3, to: product3)
+                        Self.store(a1_3, to: product3 + 8)
+                        let product4 = productBlock + q4 &* 5120
+                        Self.store(a0_4, to: product4)
+                        Self.store(a1_4, to: product4 + 8)
+                        let product5 = productBlock + q5 &* 5120
+                        Self.store(a0_5, to: product5)
+                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
             }
@@ -6283,26 +5992,26 @@ extension Googlenet {
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
             let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
             for f in filterVectors {
-                let bias = UnsafeRawPointer(w + (819_200 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                let bias = Self.load8(w + (819_200 &+ f &* 8))
                 for q in 0..<tiles {
                     let productOffset: Int = q &* 5120 &+ f &* 8
                     let m = products + productOffset
-                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_1 = UnsafeRawPointer(m + 320).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_2 = UnsafeRawPointer(m + 640).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_3 = UnsafeRawPointer(m + 960).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_0 = UnsafeRawPointer(m + 1280).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_1 = UnsafeRawPointer(m + 1600).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_2 = UnsafeRawPointer(m + 1920).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_3 = UnsafeRawPointer(m + 2240).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_0 = UnsafeRawPointer(m + 2560).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_1 = UnsafeRawPointer(m + 2880).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_2 = UnsafeRawPointer(m + 3200).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_3 = UnsafeRawPointer(m + 3520).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_0 = UnsafeRawPointer(m + 3840).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_1 = UnsafeRawPointer(m + 4160).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_2 = UnsafeRawPointer(m + 4480).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_3 = UnsafeRawPointer(m + 4800).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_0 = Self.load8(m + 0)
+                    let m0_1 = Self.load8(m + 320)
+                    let m0_2 = Self.load8(m + 640)
+                    let m0_3 = Self.load8(m + 960)
+                    let m1_0 = Self.load8(m + 1280)
+                    let m1_1 = Self.load8(m + 1600)
+                    let m1_2 = Self.load8(m + 1920)
+                    let m1_3 = Self.load8(m + 2240)
+                    let m2_0 = Self.load8(m + 2560)
+                    let m2_1 = Self.load8(m + 2880)
+                    let m2_2 = Self.load8(m + 3200)
+                    let m2_3 = Self.load8(m + 3520)
+                    let m3_0 = Self.load8(m + 3840)
+                    let m3_1 = Self.load8(m + 4160)
+                    let m3_2 = Self.load8(m + 4480)
+                    let m3_3 = Self.load8(m + 4800)
                     let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
                     let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
                     let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
@@ -6357,24 +6066,18 @@ extension Googlenet {
             let kernelOffset: Int = block &* 13_312
             let kernel = w + kernelOffset
             let biasOffset: Int = 26_624 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 832, by: 64) {
                 for group in band..<min(band &+ 5, 9) {
                     let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -6387,31 +6090,25 @@ extension Googlenet {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 832 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 49
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 49
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 49
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -6467,38 +6164,38 @@ extension Googlenet {
                     let targetOffset: Int = ic &* 32 &+ r &* 8
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 8, by: 8) {
-                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
+                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = UnsafeRawPointer(window + (18 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b1 = UnsafeRawPointer(window + (20 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a1 = Self.load16(window + (18 &+ 2 &* tx))
+                        let b1 = Self.load16(window + (20 &+ 2 &* tx))
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b2 = UnsafeRawPointer(window + (38 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a2 = Self.load16(window + (36 &+ 2 &* tx))
+                        let b2 = Self.load16(window + (38 &+ 2 &* tx))
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = UnsafeRawPointer(window + (54 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b3 = UnsafeRawPointer(window + (56 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a3 = Self.load16(window + (54 &+ 2 &* tx))
+                        let b3 = Self.load16(window + (56 &+ 2 &* tx))
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (1024 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (2048 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (3072 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (4096 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (5120 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (6144 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (7168 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (8192 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (9216 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (10_240 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (11_264 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (12_288 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (13_312 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (14_336 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (15_360 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
+                        Self.store(t0_1 + t0_2, to: target + (1024 &+ tx))
+                        Self.store(t0_2 - t0_1, to: target + (2048 &+ tx))
+                        Self.store(t0_1 - t0_3, to: target + (3072 &+ tx))
+                        Self.store(t1_0 - t1_2, to: target + (4096 &+ tx))
+                        Self.store(t1_1 + t1_2, to: target + (5120 &+ tx))
+                        Self.store(t1_2 - t1_1, to: target + (6144 &+ tx))
+                        Self.store(t1_1 - t1_3, to: target + (7168 &+ tx))
+                        Self.store(t2_0 - t2_2, to: target + (8192 &+ tx))
+                        Self.store(t2_1 + t2_2, to: target + (9216 &+ tx))
+                        Self.store(t2_2 - t2_1, to: target + (10_240 &+ tx))
+                        Self.store(t2_1 - t2_3, to: target + (11_264 &+ tx))
+                        Self.store(t3_0 - t3_2, to: target + (12_288 &+ tx))
+                        Self.store(t3_1 + t3_2, to: target + (13_312 &+ tx))
+                        Self.store(t3_2 - t3_1, to: target + (14_336 &+ tx))
+                        Self.store(t3_1 - t3_3, to: target + (15_360 &+ tx))
                     }
                 }
             }
@@ -6511,20 +6208,21 @@ extension Googlenet {
                 for block in blocks {
                     let kernelOffset: Int = (value &* 8 &+ block) &* 512
                     let kernel = w + kernelOffset
+                    let productBlock = products + (value &* 128 &+ block &* 16)
                     for group in 0..<(tiles &+ 5) / 6 {
                         let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first &+ 0
-                        let o0: Int = (q0 / 4) &* 8 &+ q0 % 4
+                        let q0: Int = first
+                        let o0: Int = q0 &+ (q0 / 4) &* 4
                         let q1: Int = first &+ 1
-                        let o1: Int = (q1 / 4) &* 8 &+ q1 % 4
+                        let o1: Int = q1 &+ (q1 / 4) &* 4
                         let q2: Int = first &+ 2
-                        let o2: Int = (q2 / 4) &* 8 &+ q2 % 4
+                        let o2: Int = q2 &+ (q2 / 4) &* 4
                         let q3: Int = first &+ 3
-                        let o3: Int = (q3 / 4) &* 8 &+ q3 % 4
+                        let o3: Int = q3 &+ (q3 / 4) &* 4
                         let q4: Int = first &+ 4
-                        let o4: Int = (q4 / 4) &* 8 &+ q4 % 4
+                        let o4: Int = q4 &+ (q4 / 4) &* 4
                         let q5: Int = first &+ 5
-                        let o5: Int = (q5 / 4) &* 8 &+ q5 % 4
+                        let o5: Int = q5 &+ (q5 / 4) &* 4
                         var a0_0 = SIMD8<Float>()
                         var a0_1 = SIMD8<Float>()
                         var a0_2 = SIMD8<Float>()
@@ -6540,8 +6238,8 @@ extension Googlenet {
                         for ic in 0..<32 {
                             let tap = source + ic &* 32
                             let k = kernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -6555,24 +6253,24 @@ extension Googlenet {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                        let productOffset0: Int = (q0 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
-                        let productOffset1: Int = (q1 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
-                        let productOffset2: Int = (q2 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
-                        let productOffset3: Int = (q3 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
-                        let productOffset4: Int = (q4 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
-                        let productOffset5: Int = (q5 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                        let product0 = productBlock + q0 &* 2048
+                        Self.store(a0_0, to: product0)
+                        Self.store(a1_0, to: product0 + 8)
+                        let product1 = productBlock + q1 &* 2048
+                        Self.store(a0_1, to: product1)
+                        Self.store(a1_1, to: product1 + 8)
+                        let product2 = productBlock + q2 &* 2048
+                        Self.store(a0_2, to: product2)
+                        Self.store(a1_2, to: product2 + 8)
+                        let product3 = productBlock + q3 &* 2048
+                        Self.store(a0_3, to: product3)
+                        Self.store(a1_3, to: product3 + 8)
+                        let product4 = productBlock + q4 &* 2048
+                        Self.store(a0_4, to: product4)
+                        Self.store(a1_4, to: product4 + 8)
+                        let product5 = productBlock + q5 &* 2048
+                        Self.store(a0_5, to: product5)
+                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
             }
@@ -6582,26 +6280,26 @@ extension Googlenet {
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
             let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
             for f in filterVectors {
-                let bias = UnsafeRawPointer(w + (65_536 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                let bias = Self.load8(w + (65_536 &+ f &* 8))
                 for q in 0..<tiles {
                     let productOffset: Int = q &* 2048 &+ f &* 8
                     let m = products + productOffset
-                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_1 = UnsafeRawPointer(m + 128).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_2 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_3 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_0 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_1 = UnsafeRawPointer(m + 640).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_2 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_3 = UnsafeRawPointer(m + 896).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_0 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_1 = UnsafeRawPointer(m + 1152).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_2 = UnsafeRawPointer(m + 1280).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_3 = UnsafeRawPointer(m + 1408).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_0 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_1 = UnsafeRawPointer(m + 1664).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_2 = UnsafeRawPointer(m + 1792).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_3 = UnsafeRawPointer(m + 1920).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_0 = Self.load8(m + 0)
+                    let m0_1 = Self.load8(m + 128)
+                    let m0_2 = Self.load8(m + 256)
+                    let m0_3 = Self.load8(m + 384)
+                    let m1_0 = Self.load8(m + 512)
+                    let m1_1 = Self.load8(m + 640)
+                    let m1_2 = Self.load8(m + 768)
+                    let m1_3 = Self.load8(m + 896)
+                    let m2_0 = Self.load8(m + 1024)
+                    let m2_1 = Self.load8(m + 1152)
+                    let m2_2 = Self.load8(m + 1280)
+                    let m2_3 = Self.load8(m + 1408)
+                    let m3_0 = Self.load8(m + 1536)
+                    let m3_1 = Self.load8(m + 1664)
+                    let m3_2 = Self.load8(m + 1792)
+                    let m3_3 = Self.load8(m + 1920)
                     let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
                     let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
                     let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
@@ -6667,9 +6365,9 @@ extension Googlenet {
                 }
                 for ow in stride(from: 0, to: 7, by: 16) {
                     var m = SIMD16<Float>(repeating: -.infinity)
-                    m = Self.maximum(m, UnsafeRawPointer(row + (ow &* 1 &+ 0)).loadUnaligned(as: SIMD16<Float>.self))
-                    m = Self.maximum(m, UnsafeRawPointer(row + (ow &* 1 &+ 1)).loadUnaligned(as: SIMD16<Float>.self))
-                    m = Self.maximum(m, UnsafeRawPointer(row + (ow &* 1 &+ 2)).loadUnaligned(as: SIMD16<Float>.self))
+                    m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 0)))
+                    m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 1)))
+                    m = Self.maximum(m, Self.load16(row + (ow &* 1 &+ 2)))
                     Self.store16(m, to: y + ((c &* 7 &+ oh) &* 7 &+ ow), count: min(16, 7 &- ow))
                 }
             }
@@ -6694,24 +6392,18 @@ extension Googlenet {
             let kernelOffset: Int = block &* 13_312
             let kernel = w + kernelOffset
             let biasOffset: Int = 106_496 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 832, by: 64) {
                 for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -6724,31 +6416,25 @@ extension Googlenet {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 832 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 49
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 49
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 49
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -6797,24 +6483,18 @@ extension Googlenet {
             let kernelOffset: Int = block &* 13_312
             let kernel = w + kernelOffset
             let biasOffset: Int = 319_488 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 832, by: 64) {
                 for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -6827,31 +6507,25 @@ extension Googlenet {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 832 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 49
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 49
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 49
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -6900,24 +6574,18 @@ extension Googlenet {
             let kernelOffset: Int = block &* 13_312
             let kernel = w + kernelOffset
             let biasOffset: Int = 159_744 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 832, by: 64) {
                 for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -6930,31 +6598,25 @@ extension Googlenet {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 832 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 49
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 49
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 49
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -7010,38 +6672,38 @@ extension Googlenet {
                     let targetOffset: Int = ic &* 32 &+ r &* 8
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 8, by: 8) {
-                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
+                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = UnsafeRawPointer(window + (18 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b1 = UnsafeRawPointer(window + (20 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a1 = Self.load16(window + (18 &+ 2 &* tx))
+                        let b1 = Self.load16(window + (20 &+ 2 &* tx))
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b2 = UnsafeRawPointer(window + (38 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a2 = Self.load16(window + (36 &+ 2 &* tx))
+                        let b2 = Self.load16(window + (38 &+ 2 &* tx))
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = UnsafeRawPointer(window + (54 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b3 = UnsafeRawPointer(window + (56 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a3 = Self.load16(window + (54 &+ 2 &* tx))
+                        let b3 = Self.load16(window + (56 &+ 2 &* tx))
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (6144 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (12_288 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (18_432 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (24_576 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (30_720 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (36_864 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (43_008 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (49_152 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (55_296 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (61_440 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (67_584 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (73_728 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (79_872 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (86_016 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (92_160 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
+                        Self.store(t0_1 + t0_2, to: target + (6144 &+ tx))
+                        Self.store(t0_2 - t0_1, to: target + (12_288 &+ tx))
+                        Self.store(t0_1 - t0_3, to: target + (18_432 &+ tx))
+                        Self.store(t1_0 - t1_2, to: target + (24_576 &+ tx))
+                        Self.store(t1_1 + t1_2, to: target + (30_720 &+ tx))
+                        Self.store(t1_2 - t1_1, to: target + (36_864 &+ tx))
+                        Self.store(t1_1 - t1_3, to: target + (43_008 &+ tx))
+                        Self.store(t2_0 - t2_2, to: target + (49_152 &+ tx))
+                        Self.store(t2_1 + t2_2, to: target + (55_296 &+ tx))
+                        Self.store(t2_2 - t2_1, to: target + (61_440 &+ tx))
+                        Self.store(t2_1 - t2_3, to: target + (67_584 &+ tx))
+                        Self.store(t3_0 - t3_2, to: target + (73_728 &+ tx))
+                        Self.store(t3_1 + t3_2, to: target + (79_872 &+ tx))
+                        Self.store(t3_2 - t3_1, to: target + (86_016 &+ tx))
+                        Self.store(t3_1 - t3_3, to: target + (92_160 &+ tx))
                     }
                 }
             }
@@ -7054,20 +6716,21 @@ extension Googlenet {
                 for block in blocks {
                     let kernelOffset: Int = (value &* 24 &+ block) &* 3072
                     let kernel = w + kernelOffset
+                    let productBlock = products + (value &* 384 &+ block &* 16)
                     for group in 0..<(tiles &+ 5) / 6 {
                         let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first &+ 0
-                        let o0: Int = (q0 / 4) &* 8 &+ q0 % 4
+                        let q0: Int = first
+                        let o0: Int = q0 &+ (q0 / 4) &* 4
                         let q1: Int = first &+ 1
-                        let o1: Int = (q1 / 4) &* 8 &+ q1 % 4
+                        let o1: Int = q1 &+ (q1 / 4) &* 4
                         let q2: Int = first &+ 2
-                        let o2: Int = (q2 / 4) &* 8 &+ q2 % 4
+                        let o2: Int = q2 &+ (q2 / 4) &* 4
                         let q3: Int = first &+ 3
-                        let o3: Int = (q3 / 4) &* 8 &+ q3 % 4
+                        let o3: Int = q3 &+ (q3 / 4) &* 4
                         let q4: Int = first &+ 4
-                        let o4: Int = (q4 / 4) &* 8 &+ q4 % 4
+                        let o4: Int = q4 &+ (q4 / 4) &* 4
                         let q5: Int = first &+ 5
-                        let o5: Int = (q5 / 4) &* 8 &+ q5 % 4
+                        let o5: Int = q5 &+ (q5 / 4) &* 4
                         var a0_0 = SIMD8<Float>()
                         var a0_1 = SIMD8<Float>()
                         var a0_2 = SIMD8<Float>()
@@ -7083,8 +6746,8 @@ extension Googlenet {
                         for ic in 0..<192 {
                             let tap = source + ic &* 32
                             let k = kernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -7098,24 +6761,24 @@ extension Googlenet {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                        let productOffset0: Int = (q0 &* 16 &+ value) &* 384 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
-                        let productOffset1: Int = (q1 &* 16 &+ value) &* 384 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
-                        let productOffset2: Int = (q2 &* 16 &+ value) &* 384 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
-                        let productOffset3: Int = (q3 &* 16 &+ value) &* 384 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
-                        let productOffset4: Int = (q4 &* 16 &+ value) &* 384 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
-                        let productOffset5: Int = (q5 &* 16 &+ value) &* 384 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                        let product0 = productBlock + q0 &* 6144
+                        Self.store(a0_0, to: product0)
+                        Self.store(a1_0, to: product0 + 8)
+                        let product1 = productBlock + q1 &* 6144
+                        Self.store(a0_1, to: product1)
+                        Self.store(a1_1, to: product1 + 8)
+                        let product2 = productBlock + q2 &* 6144
+                        Self.store(a0_2, to: product2)
+                        Self.store(a1_2, to: product2 + 8)
+                        let product3 = productBlock + q3 &* 6144
+                        Self.store(a0_3, to: product3)
+                        Self.store(a1_3, to: product3 + 8)
+                        let product4 = productBlock + q4 &* 6144
+                        Self.store(a0_4, to: product4)
+                        Self.store(a1_4, to: product4 + 8)
+                        let product5 = productBlock + q5 &* 6144
+                        Self.store(a0_5, to: product5)
+                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
             }
@@ -7125,26 +6788,26 @@ extension Googlenet {
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
             let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
             for f in filterVectors {
-                let bias = UnsafeRawPointer(w + (1_179_648 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                let bias = Self.load8(w + (1_179_648 &+ f &* 8))
                 for q in 0..<tiles {
                     let productOffset: Int = q &* 6144 &+ f &* 8
                     let m = products + productOffset
-                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_1 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_2 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_3 = UnsafeRawPointer(m + 1152).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_0 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_1 = UnsafeRawPointer(m + 1920).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_2 = UnsafeRawPointer(m + 2304).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_3 = UnsafeRawPointer(m + 2688).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_0 = UnsafeRawPointer(m + 3072).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_1 = UnsafeRawPointer(m + 3456).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_2 = UnsafeRawPointer(m + 3840).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_3 = UnsafeRawPointer(m + 4224).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_0 = UnsafeRawPointer(m + 4608).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_1 = UnsafeRawPointer(m + 4992).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_2 = UnsafeRawPointer(m + 5376).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_3 = UnsafeRawPointer(m + 5760).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_0 = Self.load8(m + 0)
+                    let m0_1 = Self.load8(m + 384)
+                    let m0_2 = Self.load8(m + 768)
+                    let m0_3 = Self.load8(m + 1152)
+                    let m1_0 = Self.load8(m + 1536)
+                    let m1_1 = Self.load8(m + 1920)
+                    let m1_2 = Self.load8(m + 2304)
+                    let m1_3 = Self.load8(m + 2688)
+                    let m2_0 = Self.load8(m + 3072)
+                    let m2_1 = Self.load8(m + 3456)
+                    let m2_2 = Self.load8(m + 3840)
+                    let m2_3 = Self.load8(m + 4224)
+                    let m3_0 = Self.load8(m + 4608)
+                    let m3_1 = Self.load8(m + 4992)
+                    let m3_2 = Self.load8(m + 5376)
+                    let m3_3 = Self.load8(m + 5760)
                     let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
                     let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
                     let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
@@ -7199,24 +6862,18 @@ extension Googlenet {
             let kernelOffset: Int = block &* 13_312
             let kernel = w + kernelOffset
             let biasOffset: Int = 39_936 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 832, by: 64) {
                 for group in band..<min(band &+ 5, 9) {
                     let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -7229,31 +6886,25 @@ extension Googlenet {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 832 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 49
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 49
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 49
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -7309,38 +6960,38 @@ extension Googlenet {
                     let targetOffset: Int = ic &* 32 &+ r &* 8
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 8, by: 8) {
-                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
+                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = UnsafeRawPointer(window + (18 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b1 = UnsafeRawPointer(window + (20 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a1 = Self.load16(window + (18 &+ 2 &* tx))
+                        let b1 = Self.load16(window + (20 &+ 2 &* tx))
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b2 = UnsafeRawPointer(window + (38 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a2 = Self.load16(window + (36 &+ 2 &* tx))
+                        let b2 = Self.load16(window + (38 &+ 2 &* tx))
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = UnsafeRawPointer(window + (54 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b3 = UnsafeRawPointer(window + (56 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a3 = Self.load16(window + (54 &+ 2 &* tx))
+                        let b3 = Self.load16(window + (56 &+ 2 &* tx))
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (1536 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (3072 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (4608 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (6144 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (7680 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (9216 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (10_752 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (12_288 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (13_824 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (15_360 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (16_896 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (18_432 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (19_968 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (21_504 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (23_040 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
+                        Self.store(t0_1 + t0_2, to: target + (1536 &+ tx))
+                        Self.store(t0_2 - t0_1, to: target + (3072 &+ tx))
+                        Self.store(t0_1 - t0_3, to: target + (4608 &+ tx))
+                        Self.store(t1_0 - t1_2, to: target + (6144 &+ tx))
+                        Self.store(t1_1 + t1_2, to: target + (7680 &+ tx))
+                        Self.store(t1_2 - t1_1, to: target + (9216 &+ tx))
+                        Self.store(t1_1 - t1_3, to: target + (10_752 &+ tx))
+                        Self.store(t2_0 - t2_2, to: target + (12_288 &+ tx))
+                        Self.store(t2_1 + t2_2, to: target + (13_824 &+ tx))
+                        Self.store(t2_2 - t2_1, to: target + (15_360 &+ tx))
+                        Self.store(t2_1 - t2_3, to: target + (16_896 &+ tx))
+                        Self.store(t3_0 - t3_2, to: target + (18_432 &+ tx))
+                        Self.store(t3_1 + t3_2, to: target + (19_968 &+ tx))
+                        Self.store(t3_2 - t3_1, to: target + (21_504 &+ tx))
+                        Self.store(t3_1 - t3_3, to: target + (23_040 &+ tx))
                     }
                 }
             }
@@ -7353,20 +7004,21 @@ extension Googlenet {
                 for block in blocks {
                     let kernelOffset: Int = (value &* 8 &+ block) &* 768
                     let kernel = w + kernelOffset
+                    let productBlock = products + (value &* 128 &+ block &* 16)
                     for group in 0..<(tiles &+ 5) / 6 {
                         let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first &+ 0
-                        let o0: Int = (q0 / 4) &* 8 &+ q0 % 4
+                        let q0: Int = first
+                        let o0: Int = q0 &+ (q0 / 4) &* 4
                         let q1: Int = first &+ 1
-                        let o1: Int = (q1 / 4) &* 8 &+ q1 % 4
+                        let o1: Int = q1 &+ (q1 / 4) &* 4
                         let q2: Int = first &+ 2
-                        let o2: Int = (q2 / 4) &* 8 &+ q2 % 4
+                        let o2: Int = q2 &+ (q2 / 4) &* 4
                         let q3: Int = first &+ 3
-                        let o3: Int = (q3 / 4) &* 8 &+ q3 % 4
+                        let o3: Int = q3 &+ (q3 / 4) &* 4
                         let q4: Int = first &+ 4
-                        let o4: Int = (q4 / 4) &* 8 &+ q4 % 4
+                        let o4: Int = q4 &+ (q4 / 4) &* 4
                         let q5: Int = first &+ 5
-                        let o5: Int = (q5 / 4) &* 8 &+ q5 % 4
+                        let o5: Int = q5 &+ (q5 / 4) &* 4
                         var a0_0 = SIMD8<Float>()
                         var a0_1 = SIMD8<Float>()
                         var a0_2 = SIMD8<Float>()
@@ -7382,8 +7034,8 @@ extension Googlenet {
                         for ic in 0..<48 {
                             let tap = source + ic &* 32
                             let k = kernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -7397,24 +7049,24 @@ extension Googlenet {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                        let productOffset0: Int = (q0 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
-                        let productOffset1: Int = (q1 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
-                        let productOffset2: Int = (q2 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
-                        let productOffset3: Int = (q3 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
-                        let productOffset4: Int = (q4 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
-                        let productOffset5: Int = (q5 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                        let product0 = productBlock + q0 &* 2048
+                        Self.store(a0_0, to: product0)
+                        Self.store(a1_0, to: product0 + 8)
+                        let product1 = productBlock + q1 &* 2048
+                        Self.store(a0_1, to: product1)
+                        Self.store(a1_1, to: product1 + 8)
+                        let product2 = productBlock + q2 &* 2048
+                        Self.store(a0_2, to: product2)
+                        Self.store(a1_2, to: product2 + 8)
+                        let product3 = productBlock + q3 &* 2048
+                        Self.store(a0_3, to: product3)
+                        Self.store(a1_3, to: product3 + 8)
+                        let product4 = productBlock + q4 &* 2048
+                        Self.store(a0_4, to: product4)
+                        Self.store(a1_4, to: product4 + 8)
+                        let product5 = productBlock + q5 &* 2048
+                        Self.store(a0_5, to: product5)
+                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
             }
@@ -7424,26 +7076,26 @@ extension Googlenet {
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
             let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
             for f in filterVectors {
-                let bias = UnsafeRawPointer(w + (98_304 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                let bias = Self.load8(w + (98_304 &+ f &* 8))
                 for q in 0..<tiles {
                     let productOffset: Int = q &* 2048 &+ f &* 8
                     let m = products + productOffset
-                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_1 = UnsafeRawPointer(m + 128).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_2 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_3 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_0 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_1 = UnsafeRawPointer(m + 640).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_2 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_3 = UnsafeRawPointer(m + 896).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_0 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_1 = UnsafeRawPointer(m + 1152).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_2 = UnsafeRawPointer(m + 1280).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_3 = UnsafeRawPointer(m + 1408).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_0 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_1 = UnsafeRawPointer(m + 1664).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_2 = UnsafeRawPointer(m + 1792).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_3 = UnsafeRawPointer(m + 1920).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_0 = Self.load8(m + 0)
+                    let m0_1 = Self.load8(m + 128)
+                    let m0_2 = Self.load8(m + 256)
+                    let m0_3 = Self.load8(m + 384)
+                    let m1_0 = Self.load8(m + 512)
+                    let m1_1 = Self.load8(m + 640)
+                    let m1_2 = Self.load8(m + 768)
+                    let m1_3 = Self.load8(m + 896)
+                    let m2_0 = Self.load8(m + 1024)
+                    let m2_1 = Self.load8(m + 1152)
+                    let m2_2 = Self.load8(m + 1280)
+                    let m2_3 = Self.load8(m + 1408)
+                    let m3_0 = Self.load8(m + 1536)
+                    let m3_1 = Self.load8(m + 1664)
+                    let m3_2 = Self.load8(m + 1792)
+                    let m3_3 = Self.load8(m + 1920)
                     let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
                     let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
                     let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
@@ -7689,6 +7341,27 @@ extension Googlenet {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
     }
 
+    /// Whole vectors to and from memory, in calls that type-check faster than the raw-pointer expressions.
+    @inline(__always)
+    static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    static func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+    }
+
+    @inline(__always)
+    static func store(_ v: SIMD8<Float>, to p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    static func store(_ v: SIMD16<Float>, to p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+    }
+
     /// An activation applied to sixteen values at once.
     @inline(__always)
     static func activate(_ v: SIMD16<Float>, _ f: (Float) -> Float) -> SIMD16<Float> {
@@ -7820,8 +7493,11 @@ extension Googlenet {
         }
     }
 
+    // The loading helpers stay out of line: inlined into a large network's init, they took the optimiser seconds.
+
     /// Rearranges conv weights from (filters, channels, taps) to blocks of 32 filters, channel-major:
     /// (filters / 32, channels, taps, 32), so one load gives sixteen filters' weights for a channel and tap.
+    @inline(never)
     static func vectorFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int, taps: Int) {
         let plain = Array(p[offset..<(offset + filters * channels * taps)])
         for b in 0..<(filters / 32) {
@@ -7838,6 +7514,7 @@ extension Googlenet {
     /// Transforms 3×3 conv weights (filters, channels, 3, 3) to Winograd F(2×2, 3×3)'s domain, U = G g Gᵀ with
     /// G = (1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1), stored (16 values, filters / 16, channels, 16): a product reads the
     /// sixteen filters of a block for one value and channel as two vectors. Computed in Double.
+    @inline(never)
     static func winogradFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int) {
         let plain = Array(p[offset..<(offset + filters * channels * 9)])
         let blocks = filters / 16
@@ -7871,6 +7548,7 @@ extension Googlenet {
     /// Rearranges conv weights from (filters, channels, taps) to blocks of `block` filters, tap-major:
     /// (groups · blocks, taps, channels, block), zero filling each group's last block, so the inner loop reads the
     /// block's weights for one channel and tap from one place.
+    @inline(never)
     static func blockFilters(_ p: inout [Float], at offset: Int, filters: Int, groups: Int, channels: Int, taps: Int, block: Int) {
         let plain = Array(p[offset..<(offset + filters * channels * taps)])
         let perGroup = filters / groups, blocks = (perGroup + block - 1) / block
@@ -7889,6 +7567,29 @@ extension Googlenet {
         }
     }
 
+    /// Rows of a metadata table: name, kind (which may hold single spaces), output shape, parameters. A table in
+    /// a string literal compiles in a fraction of the time an array literal of tuples takes the optimiser
+    /// (seconds for a large network).
+    static func layerTable(_ text: String) -> [(name: String, kind: String, outputShape: [Int], parameters: Int)] {
+        text.split(separator: "\n").map { line in
+            let fields = line.split(separator: " ")
+            let kind = fields[1..<(fields.count - 2)].joined(separator: " ")
+            return (String(fields[0]), kind, shape(fields[fields.count - 2]), Int(fields[fields.count - 1])!)
+        }
+    }
+
+    /// Rows of a table of tensor names and shapes.
+    static func tensorTable(_ text: String) -> [(name: String, shape: [Int])] {
+        text.split(separator: "\n").map { line in
+            let fields = line.split(separator: " ")
+            return (String(fields[0]), shape(fields[1]))
+        }
+    }
+
+    /// `64×3×7×7` as [64, 3, 7, 7]; `[]` as [].
+    static func shape(_ text: Substring) -> [Int] { text.split(separator: "×").compactMap { Int($0) } }
+
+    @inline(never)
     static func tensor(_ tensors: [String: [Float]], _ name: String, count: Int) throws -> [Float] {
         guard let values = tensors[name] else { throw WeightError("missing tensor '\(name)'") }
         guard values.count == count else {
@@ -7897,11 +7598,13 @@ extension Googlenet {
         return values
     }
 
+    @inline(never)
     static func copy(_ tensors: [String: [Float]], _ name: String, into p: inout [Float], at offset: Int, count: Int) throws {
         let values = try tensor(tensors, name, count: count)
         for i in 0..<count { p[offset + i] = values[i] }
     }
 
+    @inline(never)
     static func copySlopes(_ tensors: [String: [Float]], _ name: String, into p: inout [Float], at offset: Int, channels: Int, perChannel: Bool) throws {
         let values = try tensor(tensors, name, count: perChannel ? channels : 1)
         for c in 0..<channels { p[offset + c] = values[perChannel ? c : 0] }
@@ -7909,6 +7612,7 @@ extension Googlenet {
     }
 
     /// Scale and shift of an inference batch norm: γ / √(var + ε) and β − mean · scale.
+    @inline(never)
     static func batchNormFactors(_ tensors: [String: [Float]], _ name: String, epsilon: Double, channels: Int) throws -> (scale: [Float], shift: [Float]) {
         let gamma = try tensor(tensors, name + ".weight", count: channels), beta = try tensor(tensors, name + ".bias", count: channels)
         let mean = try tensor(tensors, name + ".running_mean", count: channels), variance = try tensor(tensors, name + ".running_var", count: channels)
@@ -7921,6 +7625,7 @@ extension Googlenet {
         return (scale, shift)
     }
 
+    @inline(never)
     static func batchNormAffine(_ tensors: [String: [Float]], _ name: String, epsilon: Double, into p: inout [Float], scale: Int, shift: Int, channels: Int) throws {
         let factors = try batchNormFactors(tensors, name, epsilon: epsilon, channels: channels)
         for c in 0..<channels {
@@ -7930,6 +7635,7 @@ extension Googlenet {
     }
 
     /// Folds a batch norm into the layer before it: each output channel's weights scaled, its bias scaled and shifted.
+    @inline(never)
     static func foldBatchNorm(_ tensors: [String: [Float]], _ name: String, epsilon: Double, into p: inout [Float], weight: Int, bias: Int, channels: Int, blocks: Int, blockStride: Int, channelStride: Int, run: Int) throws {
         let factors = try batchNormFactors(tensors, name, epsilon: epsilon, channels: channels)
         for c in 0..<channels {
@@ -7939,6 +7645,7 @@ extension Googlenet {
     }
 
     /// The same for a transposed conv, whose weight is (in, out / groups, kh, kw).
+    @inline(never)
     static func foldBatchNormTransposed(_ tensors: [String: [Float]], _ name: String, epsilon: Double, into p: inout [Float], weight: Int, bias: Int, inChannels: Int, outPerGroup: Int, groups: Int, taps: Int) throws {
         let channels = outPerGroup * groups
         let factors = try batchNormFactors(tensors, name, epsilon: epsilon, channels: channels)

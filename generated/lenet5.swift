@@ -22,33 +22,33 @@ public struct Lenet5: Sendable {
     static let inputCount = 1024
     static let outputCount = 10
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
-    public static let layers: [(name: String, kind: String, outputShape: [Int], parameters: Int)] = [
-        ("conv1", "conv", [6, 28, 28], 156),
-        ("relu1", "relu", [6, 28, 28], 0),
-        ("pool1", "max_pool", [6, 14, 14], 0),
-        ("conv2", "conv", [16, 10, 10], 2416),
-        ("relu2", "relu", [16, 10, 10], 0),
-        ("pool2", "max_pool", [16, 5, 5], 0),
-        ("flatten", "flatten", [400], 0),
-        ("fc1", "dense", [120], 48_120),
-        ("relu3", "relu", [120], 0),
-        ("fc2", "dense", [84], 10_164),
-        ("relu4", "relu", [84], 0),
-        ("fc3", "dense", [10], 850),
-    ]
+    public static let layers: [(name: String, kind: String, outputShape: [Int], parameters: Int)] = Self.layerTable(#"""
+        conv1    conv      6×28×28   156
+        relu1    relu      6×28×28   0
+        pool1    max_pool  6×14×14   0
+        conv2    conv      16×10×10  2416
+        relu2    relu      16×10×10  0
+        pool2    max_pool  16×5×5    0
+        flatten  flatten   400       0
+        fc1      dense     120       48120
+        relu3    relu      120       0
+        fc2      dense     84        10164
+        relu4    relu      84        0
+        fc3      dense     10        850
+        """#)
     /// Every tensor the weights must provide, with PyTorch's shape.
-    static let tensorShapes: [(name: String, shape: [Int])] = [
-        ("conv1.weight", [6, 1, 5, 5]),
-        ("conv1.bias", [6]),
-        ("conv2.weight", [16, 6, 5, 5]),
-        ("conv2.bias", [16]),
-        ("fc1.weight", [120, 400]),
-        ("fc1.bias", [120]),
-        ("fc2.weight", [84, 120]),
-        ("fc2.bias", [84]),
-        ("fc3.weight", [10, 84]),
-        ("fc3.bias", [10]),
-    ]
+    static let tensorShapes: [(name: String, shape: [Int])] = Self.tensorTable(#"""
+        conv1.weight  6×1×5×5
+        conv1.bias    6
+        conv2.weight  16×6×5×5
+        conv2.bias    16
+        fc1.weight    120×400
+        fc1.bias      120
+        fc2.weight    84×120
+        fc2.bias      84
+        fc3.weight    10×84
+        fc3.bias      10
+        """#)
 
     /// Folded weights in the order the layers read them.
     let storage: [Float]
@@ -154,9 +154,9 @@ extension Lenet5 {
                         let columnOffset: Int = rowOffset &+ j &* 1
                         for ic in 0..<1 {
                             let source = scratch + (columnOffset &+ ic &* 1024)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            let v2 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD8<Float>.self)
+                            let v0 = Self.load8(source + 0)
+                            let v1 = Self.load8(source + 8)
+                            let v2 = Self.load8(source + 16)
                             let k = kernel + (tapOffset &+ ic &* 4)
                             Self.multiplyAdd(&a0_0, k[0], v0)
                             Self.multiplyAdd(&a0_1, k[0], v1)
@@ -257,24 +257,23 @@ extension Lenet5 {
             let kernelOffset: Int = block &* 2400
             let kernel = w + kernelOffset
             let biasOffset: Int = 2400 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 17, 17) {
                 let first: Int = min(group &* 6, 94)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 10) &* 14 &+ (q0 % 10) &* 1
+                let q0: Int = first
+                let o0: Int = q0 &+ (q0 / 10) &* 4
                 let q1: Int = first &+ 1
-                let o1: Int = (q1 / 10) &* 14 &+ (q1 % 10) &* 1
+                let o1: Int = q1 &+ (q1 / 10) &* 4
                 let q2: Int = first &+ 2
-                let o2: Int = (q2 / 10) &* 14 &+ (q2 % 10) &* 1
+                let o2: Int = q2 &+ (q2 / 10) &* 4
                 let q3: Int = first &+ 3
-                let o3: Int = (q3 / 10) &* 14 &+ (q3 % 10) &* 1
+                let o3: Int = q3 &+ (q3 / 10) &* 4
                 let q4: Int = first &+ 4
-                let o4: Int = (q4 / 10) &* 14 &+ (q4 % 10) &* 1
+                let o4: Int = q4 &+ (q4 / 10) &* 4
                 let q5: Int = first &+ 5
-                let o5: Int = (q5 / 10) &* 14 &+ (q5 % 10) &* 1
+                let o5: Int = q5 &+ (q5 / 10) &* 4
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -289,15 +288,13 @@ extension Lenet5 {
                 var a1_5 = bias1
                 for i in 0..<5 {
                     for j in 0..<5 {
-                        let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 5 &+ j) &* 6 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
+                        let tapBase = x + (i &* 14 &+ j)
+                        let tapKernel = kernel + (i &* 480 &+ j &* 96)
                         for ic in 0..<6 {
                             let tap = tapBase + ic &* 196
                             let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -607,6 +604,27 @@ extension Lenet5 {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
     }
 
+    /// Whole vectors to and from memory, in calls that type-check faster than the raw-pointer expressions.
+    @inline(__always)
+    static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    static func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+    }
+
+    @inline(__always)
+    static func store(_ v: SIMD8<Float>, to p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    static func store(_ v: SIMD16<Float>, to p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+    }
+
     /// An activation applied to sixteen values at once.
     @inline(__always)
     static func activate(_ v: SIMD16<Float>, _ f: (Float) -> Float) -> SIMD16<Float> {
@@ -738,8 +756,11 @@ extension Lenet5 {
         }
     }
 
+    // The loading helpers stay out of line: inlined into a large network's init, they took the optimiser seconds.
+
     /// Rearranges conv weights from (filters, channels, taps) to blocks of 32 filters, channel-major:
     /// (filters / 32, channels, taps, 32), so one load gives sixteen filters' weights for a channel and tap.
+    @inline(never)
     static func vectorFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int, taps: Int) {
         let plain = Array(p[offset..<(offset + filters * channels * taps)])
         for b in 0..<(filters / 32) {
@@ -756,6 +777,7 @@ extension Lenet5 {
     /// Transforms 3×3 conv weights (filters, channels, 3, 3) to Winograd F(2×2, 3×3)'s domain, U = G g Gᵀ with
     /// G = (1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1), stored (16 values, filters / 16, channels, 16): a product reads the
     /// sixteen filters of a block for one value and channel as two vectors. Computed in Double.
+    @inline(never)
     static func winogradFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int) {
         let plain = Array(p[offset..<(offset + filters * channels * 9)])
         let blocks = filters / 16
@@ -789,6 +811,7 @@ extension Lenet5 {
     /// Rearranges conv weights from (filters, channels, taps) to blocks of `block` filters, tap-major:
     /// (groups · blocks, taps, channels, block), zero filling each group's last block, so the inner loop reads the
     /// block's weights for one channel and tap from one place.
+    @inline(never)
     static func blockFilters(_ p: inout [Float], at offset: Int, filters: Int, groups: Int, channels: Int, taps: Int, block: Int) {
         let plain = Array(p[offset..<(offset + filters * channels * taps)])
         let perGroup = filters / groups, blocks = (perGroup + block - 1) / block
@@ -807,6 +830,29 @@ extension Lenet5 {
         }
     }
 
+    /// Rows of a metadata table: name, kind (which may hold single spaces), output shape, parameters. A table in
+    /// a string literal compiles in a fraction of the time an array literal of tuples takes the optimiser
+    /// (seconds for a large network).
+    static func layerTable(_ text: String) -> [(name: String, kind: String, outputShape: [Int], parameters: Int)] {
+        text.split(separator: "\n").map { line in
+            let fields = line.split(separator: " ")
+            let kind = fields[1..<(fields.count - 2)].joined(separator: " ")
+            return (String(fields[0]), kind, shape(fields[fields.count - 2]), Int(fields[fields.count - 1])!)
+        }
+    }
+
+    /// Rows of a table of tensor names and shapes.
+    static func tensorTable(_ text: String) -> [(name: String, shape: [Int])] {
+        text.split(separator: "\n").map { line in
+            let fields = line.split(separator: " ")
+            return (String(fields[0]), shape(fields[1]))
+        }
+    }
+
+    /// `64×3×7×7` as [64, 3, 7, 7]; `[]` as [].
+    static func shape(_ text: Substring) -> [Int] { text.split(separator: "×").compactMap { Int($0) } }
+
+    @inline(never)
     static func tensor(_ tensors: [String: [Float]], _ name: String, count: Int) throws -> [Float] {
         guard let values = tensors[name] else { throw WeightError("missing tensor '\(name)'") }
         guard values.count == count else {
@@ -815,11 +861,13 @@ extension Lenet5 {
         return values
     }
 
+    @inline(never)
     static func copy(_ tensors: [String: [Float]], _ name: String, into p: inout [Float], at offset: Int, count: Int) throws {
         let values = try tensor(tensors, name, count: count)
         for i in 0..<count { p[offset + i] = values[i] }
     }
 
+    @inline(never)
     static func copySlopes(_ tensors: [String: [Float]], _ name: String, into p: inout [Float], at offset: Int, channels: Int, perChannel: Bool) throws {
         let values = try tensor(tensors, name, count: perChannel ? channels : 1)
         for c in 0..<channels { p[offset + c] = values[perChannel ? c : 0] }
@@ -827,6 +875,7 @@ extension Lenet5 {
     }
 
     /// Scale and shift of an inference batch norm: γ / √(var + ε) and β − mean · scale.
+    @inline(never)
     static func batchNormFactors(_ tensors: [String: [Float]], _ name: String, epsilon: Double, channels: Int) throws -> (scale: [Float], shift: [Float]) {
         let gamma = try tensor(tensors, name + ".weight", count: channels), beta = try tensor(tensors, name + ".bias", count: channels)
         let mean = try tensor(tensors, name + ".running_mean", count: channels), variance = try tensor(tensors, name + ".running_var", count: channels)
@@ -839,6 +888,7 @@ extension Lenet5 {
         return (scale, shift)
     }
 
+    @inline(never)
     static func batchNormAffine(_ tensors: [String: [Float]], _ name: String, epsilon: Double, into p: inout [Float], scale: Int, shift: Int, channels: Int) throws {
         let factors = try batchNormFactors(tensors, name, epsilon: epsilon, channels: channels)
         for c in 0..<channels {
@@ -848,6 +898,7 @@ extension Lenet5 {
     }
 
     /// Folds a batch norm into the layer before it: each output channel's weights scaled, its bias scaled and shifted.
+    @inline(never)
     static func foldBatchNorm(_ tensors: [String: [Float]], _ name: String, epsilon: Double, into p: inout [Float], weight: Int, bias: Int, channels: Int, blocks: Int, blockStride: Int, channelStride: Int, run: Int) throws {
         let factors = try batchNormFactors(tensors, name, epsilon: epsilon, channels: channels)
         for c in 0..<channels {
@@ -857,6 +908,7 @@ extension Lenet5 {
     }
 
     /// The same for a transposed conv, whose weight is (in, out / groups, kh, kw).
+    @inline(never)
     static func foldBatchNormTransposed(_ tensors: [String: [Float]], _ name: String, epsilon: Double, into p: inout [Float], weight: Int, bias: Int, inChannels: Int, outPerGroup: Int, groups: Int, taps: Int) throws {
         let channels = outPerGroup * groups
         let factors = try batchNormFactors(tensors, name, epsilon: epsilon, channels: channels)

@@ -22,232 +22,232 @@ public struct MobilenetV1: Sendable {
     static let inputCount = 150_528
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
-    public static let layers: [(name: String, kind: String, outputShape: [Int], parameters: Int)] = [
-        ("features.conv0.conv", "conv", [32, 112, 112], 864),
-        ("features.conv0.bn", "batch_norm", [32, 112, 112], 64),
-        ("features.conv0.relu", "relu", [32, 112, 112], 0),
-        ("features.block1.dw", "conv (depthwise)", [32, 112, 112], 288),
-        ("features.block1.dw_bn", "batch_norm", [32, 112, 112], 64),
-        ("features.block1.dw_relu", "relu", [32, 112, 112], 0),
-        ("features.block1.pw", "conv", [64, 112, 112], 2048),
-        ("features.block1.pw_bn", "batch_norm", [64, 112, 112], 128),
-        ("features.block1.pw_relu", "relu", [64, 112, 112], 0),
-        ("features.block2.dw", "conv (depthwise)", [64, 56, 56], 576),
-        ("features.block2.dw_bn", "batch_norm", [64, 56, 56], 128),
-        ("features.block2.dw_relu", "relu", [64, 56, 56], 0),
-        ("features.block2.pw", "conv", [128, 56, 56], 8192),
-        ("features.block2.pw_bn", "batch_norm", [128, 56, 56], 256),
-        ("features.block2.pw_relu", "relu", [128, 56, 56], 0),
-        ("features.block3.dw", "conv (depthwise)", [128, 56, 56], 1152),
-        ("features.block3.dw_bn", "batch_norm", [128, 56, 56], 256),
-        ("features.block3.dw_relu", "relu", [128, 56, 56], 0),
-        ("features.block3.pw", "conv", [128, 56, 56], 16_384),
-        ("features.block3.pw_bn", "batch_norm", [128, 56, 56], 256),
-        ("features.block3.pw_relu", "relu", [128, 56, 56], 0),
-        ("features.block4.dw", "conv (depthwise)", [128, 28, 28], 1152),
-        ("features.block4.dw_bn", "batch_norm", [128, 28, 28], 256),
-        ("features.block4.dw_relu", "relu", [128, 28, 28], 0),
-        ("features.block4.pw", "conv", [256, 28, 28], 32_768),
-        ("features.block4.pw_bn", "batch_norm", [256, 28, 28], 512),
-        ("features.block4.pw_relu", "relu", [256, 28, 28], 0),
-        ("features.block5.dw", "conv (depthwise)", [256, 28, 28], 2304),
-        ("features.block5.dw_bn", "batch_norm", [256, 28, 28], 512),
-        ("features.block5.dw_relu", "relu", [256, 28, 28], 0),
-        ("features.block5.pw", "conv", [256, 28, 28], 65_536),
-        ("features.block5.pw_bn", "batch_norm", [256, 28, 28], 512),
-        ("features.block5.pw_relu", "relu", [256, 28, 28], 0),
-        ("features.block6.dw", "conv (depthwise)", [256, 14, 14], 2304),
-        ("features.block6.dw_bn", "batch_norm", [256, 14, 14], 512),
-        ("features.block6.dw_relu", "relu", [256, 14, 14], 0),
-        ("features.block6.pw", "conv", [512, 14, 14], 131_072),
-        ("features.block6.pw_bn", "batch_norm", [512, 14, 14], 1024),
-        ("features.block6.pw_relu", "relu", [512, 14, 14], 0),
-        ("features.block7.dw", "conv (depthwise)", [512, 14, 14], 4608),
-        ("features.block7.dw_bn", "batch_norm", [512, 14, 14], 1024),
-        ("features.block7.dw_relu", "relu", [512, 14, 14], 0),
-        ("features.block7.pw", "conv", [512, 14, 14], 262_144),
-        ("features.block7.pw_bn", "batch_norm", [512, 14, 14], 1024),
-        ("features.block7.pw_relu", "relu", [512, 14, 14], 0),
-        ("features.block8.dw", "conv (depthwise)", [512, 14, 14], 4608),
-        ("features.block8.dw_bn", "batch_norm", [512, 14, 14], 1024),
-        ("features.block8.dw_relu", "relu", [512, 14, 14], 0),
-        ("features.block8.pw", "conv", [512, 14, 14], 262_144),
-        ("features.block8.pw_bn", "batch_norm", [512, 14, 14], 1024),
-        ("features.block8.pw_relu", "relu", [512, 14, 14], 0),
-        ("features.block9.dw", "conv (depthwise)", [512, 14, 14], 4608),
-        ("features.block9.dw_bn", "batch_norm", [512, 14, 14], 1024),
-        ("features.block9.dw_relu", "relu", [512, 14, 14], 0),
-        ("features.block9.pw", "conv", [512, 14, 14], 262_144),
-        ("features.block9.pw_bn", "batch_norm", [512, 14, 14], 1024),
-        ("features.block9.pw_relu", "relu", [512, 14, 14], 0),
-        ("features.block10.dw", "conv (depthwise)", [512, 14, 14], 4608),
-        ("features.block10.dw_bn", "batch_norm", [512, 14, 14], 1024),
-        ("features.block10.dw_relu", "relu", [512, 14, 14], 0),
-        ("features.block10.pw", "conv", [512, 14, 14], 262_144),
-        ("features.block10.pw_bn", "batch_norm", [512, 14, 14], 1024),
-        ("features.block10.pw_relu", "relu", [512, 14, 14], 0),
-        ("features.block11.dw", "conv (depthwise)", [512, 14, 14], 4608),
-        ("features.block11.dw_bn", "batch_norm", [512, 14, 14], 1024),
-        ("features.block11.dw_relu", "relu", [512, 14, 14], 0),
-        ("features.block11.pw", "conv", [512, 14, 14], 262_144),
-        ("features.block11.pw_bn", "batch_norm", [512, 14, 14], 1024),
-        ("features.block11.pw_relu", "relu", [512, 14, 14], 0),
-        ("features.block12.dw", "conv (depthwise)", [512, 7, 7], 4608),
-        ("features.block12.dw_bn", "batch_norm", [512, 7, 7], 1024),
-        ("features.block12.dw_relu", "relu", [512, 7, 7], 0),
-        ("features.block12.pw", "conv", [1024, 7, 7], 524_288),
-        ("features.block12.pw_bn", "batch_norm", [1024, 7, 7], 2048),
-        ("features.block12.pw_relu", "relu", [1024, 7, 7], 0),
-        ("features.block13.dw", "conv (depthwise)", [1024, 7, 7], 9216),
-        ("features.block13.dw_bn", "batch_norm", [1024, 7, 7], 2048),
-        ("features.block13.dw_relu", "relu", [1024, 7, 7], 0),
-        ("features.block13.pw", "conv", [1024, 7, 7], 1_048_576),
-        ("features.block13.pw_bn", "batch_norm", [1024, 7, 7], 2048),
-        ("features.block13.pw_relu", "relu", [1024, 7, 7], 0),
-        ("avgpool", "avg_pool", [1024, 1, 1], 0),
-        ("flatten", "flatten", [1024], 0),
-        ("fc", "dense", [1000], 1_025_000),
-    ]
+    public static let layers: [(name: String, kind: String, outputShape: [Int], parameters: Int)] = Self.layerTable(#"""
+        features.conv0.conv       conv              32×112×112  864
+        features.conv0.bn         batch_norm        32×112×112  64
+        features.conv0.relu       relu              32×112×112  0
+        features.block1.dw        conv (depthwise)  32×112×112  288
+        features.block1.dw_bn     batch_norm        32×112×112  64
+        features.block1.dw_relu   relu              32×112×112  0
+        features.block1.pw        conv              64×112×112  2048
+        features.block1.pw_bn     batch_norm        64×112×112  128
+        features.block1.pw_relu   relu              64×112×112  0
+        features.block2.dw        conv (depthwise)  64×56×56    576
+        features.block2.dw_bn     batch_norm        64×56×56    128
+        features.block2.dw_relu   relu              64×56×56    0
+        features.block2.pw        conv              128×56×56   8192
+        features.block2.pw_bn     batch_norm        128×56×56   256
+        features.block2.pw_relu   relu              128×56×56   0
+        features.block3.dw        conv (depthwise)  128×56×56   1152
+        features.block3.dw_bn     batch_norm        128×56×56   256
+        features.block3.dw_relu   relu              128×56×56   0
+        features.block3.pw        conv              128×56×56   16384
+        features.block3.pw_bn     batch_norm        128×56×56   256
+        features.block3.pw_relu   relu              128×56×56   0
+        features.block4.dw        conv (depthwise)  128×28×28   1152
+        features.block4.dw_bn     batch_norm        128×28×28   256
+        features.block4.dw_relu   relu              128×28×28   0
+        features.block4.pw        conv              256×28×28   32768
+        features.block4.pw_bn     batch_norm        256×28×28   512
+        features.block4.pw_relu   relu              256×28×28   0
+        features.block5.dw        conv (depthwise)  256×28×28   2304
+        features.block5.dw_bn     batch_norm        256×28×28   512
+        features.block5.dw_relu   relu              256×28×28   0
+        features.block5.pw        conv              256×28×28   65536
+        features.block5.pw_bn     batch_norm        256×28×28   512
+        features.block5.pw_relu   relu              256×28×28   0
+        features.block6.dw        conv (depthwise)  256×14×14   2304
+        features.block6.dw_bn     batch_norm        256×14×14   512
+        features.block6.dw_relu   relu              256×14×14   0
+        features.block6.pw        conv              512×14×14   131072
+        features.block6.pw_bn     batch_norm        512×14×14   1024
+        features.block6.pw_relu   relu              512×14×14   0
+        features.block7.dw        conv (depthwise)  512×14×14   4608
+        features.block7.dw_bn     batch_norm        512×14×14   1024
+        features.block7.dw_relu   relu              512×14×14   0
+        features.block7.pw        conv              512×14×14   262144
+        features.block7.pw_bn     batch_norm        512×14×14   1024
+        features.block7.pw_relu   relu              512×14×14   0
+        features.block8.dw        conv (depthwise)  512×14×14   4608
+        features.block8.dw_bn     batch_norm        512×14×14   1024
+        features.block8.dw_relu   relu              512×14×14   0
+        features.block8.pw        conv              512×14×14   262144
+        features.block8.pw_bn     batch_norm        512×14×14   1024
+        features.block8.pw_relu   relu              512×14×14   0
+        features.block9.dw        conv (depthwise)  512×14×14   4608
+        features.block9.dw_bn     batch_norm        512×14×14   1024
+        features.block9.dw_relu   relu              512×14×14   0
+        features.block9.pw        conv              512×14×14   262144
+        features.block9.pw_bn     batch_norm        512×14×14   1024
+        features.block9.pw_relu   relu              512×14×14   0
+        features.block10.dw       conv (depthwise)  512×14×14   4608
+        features.block10.dw_bn    batch_norm        512×14×14   1024
+        features.block10.dw_relu  relu              512×14×14   0
+        features.block10.pw       conv              512×14×14   262144
+        features.block10.pw_bn    batch_norm        512×14×14   1024
+        features.block10.pw_relu  relu              512×14×14   0
+        features.block11.dw       conv (depthwise)  512×14×14   4608
+        features.block11.dw_bn    batch_norm        512×14×14   1024
+        features.block11.dw_relu  relu              512×14×14   0
+        features.block11.pw       conv              512×14×14   262144
+        features.block11.pw_bn    batch_norm        512×14×14   1024
+        features.block11.pw_relu  relu              512×14×14   0
+        features.block12.dw       conv (depthwise)  512×7×7     4608
+        features.block12.dw_bn    batch_norm        512×7×7     1024
+        features.block12.dw_relu  relu              512×7×7     0
+        features.block12.pw       conv              1024×7×7    524288
+        features.block12.pw_bn    batch_norm        1024×7×7    2048
+        features.block12.pw_relu  relu              1024×7×7    0
+        features.block13.dw       conv (depthwise)  1024×7×7    9216
+        features.block13.dw_bn    batch_norm        1024×7×7    2048
+        features.block13.dw_relu  relu              1024×7×7    0
+        features.block13.pw       conv              1024×7×7    1048576
+        features.block13.pw_bn    batch_norm        1024×7×7    2048
+        features.block13.pw_relu  relu              1024×7×7    0
+        avgpool                   avg_pool          1024×1×1    0
+        flatten                   flatten           1024        0
+        fc                        dense             1000        1025000
+        """#)
     /// Every tensor the weights must provide, with PyTorch's shape.
-    static let tensorShapes: [(name: String, shape: [Int])] = [
-        ("features.conv0.conv.weight", [32, 3, 3, 3]),
-        ("features.conv0.bn.weight", [32]),
-        ("features.conv0.bn.bias", [32]),
-        ("features.conv0.bn.running_mean", [32]),
-        ("features.conv0.bn.running_var", [32]),
-        ("features.block1.dw.weight", [32, 1, 3, 3]),
-        ("features.block1.dw_bn.weight", [32]),
-        ("features.block1.dw_bn.bias", [32]),
-        ("features.block1.dw_bn.running_mean", [32]),
-        ("features.block1.dw_bn.running_var", [32]),
-        ("features.block1.pw.weight", [64, 32, 1, 1]),
-        ("features.block1.pw_bn.weight", [64]),
-        ("features.block1.pw_bn.bias", [64]),
-        ("features.block1.pw_bn.running_mean", [64]),
-        ("features.block1.pw_bn.running_var", [64]),
-        ("features.block2.dw.weight", [64, 1, 3, 3]),
-        ("features.block2.dw_bn.weight", [64]),
-        ("features.block2.dw_bn.bias", [64]),
-        ("features.block2.dw_bn.running_mean", [64]),
-        ("features.block2.dw_bn.running_var", [64]),
-        ("features.block2.pw.weight", [128, 64, 1, 1]),
-        ("features.block2.pw_bn.weight", [128]),
-        ("features.block2.pw_bn.bias", [128]),
-        ("features.block2.pw_bn.running_mean", [128]),
-        ("features.block2.pw_bn.running_var", [128]),
-        ("features.block3.dw.weight", [128, 1, 3, 3]),
-        ("features.block3.dw_bn.weight", [128]),
-        ("features.block3.dw_bn.bias", [128]),
-        ("features.block3.dw_bn.running_mean", [128]),
-        ("features.block3.dw_bn.running_var", [128]),
-        ("features.block3.pw.weight", [128, 128, 1, 1]),
-        ("features.block3.pw_bn.weight", [128]),
-        ("features.block3.pw_bn.bias", [128]),
-        ("features.block3.pw_bn.running_mean", [128]),
-        ("features.block3.pw_bn.running_var", [128]),
-        ("features.block4.dw.weight", [128, 1, 3, 3]),
-        ("features.block4.dw_bn.weight", [128]),
-        ("features.block4.dw_bn.bias", [128]),
-        ("features.block4.dw_bn.running_mean", [128]),
-        ("features.block4.dw_bn.running_var", [128]),
-        ("features.block4.pw.weight", [256, 128, 1, 1]),
-        ("features.block4.pw_bn.weight", [256]),
-        ("features.block4.pw_bn.bias", [256]),
-        ("features.block4.pw_bn.running_mean", [256]),
-        ("features.block4.pw_bn.running_var", [256]),
-        ("features.block5.dw.weight", [256, 1, 3, 3]),
-        ("features.block5.dw_bn.weight", [256]),
-        ("features.block5.dw_bn.bias", [256]),
-        ("features.block5.dw_bn.running_mean", [256]),
-        ("features.block5.dw_bn.running_var", [256]),
-        ("features.block5.pw.weight", [256, 256, 1, 1]),
-        ("features.block5.pw_bn.weight", [256]),
-        ("features.block5.pw_bn.bias", [256]),
-        ("features.block5.pw_bn.running_mean", [256]),
-        ("features.block5.pw_bn.running_var", [256]),
-        ("features.block6.dw.weight", [256, 1, 3, 3]),
-        ("features.block6.dw_bn.weight", [256]),
-        ("features.block6.dw_bn.bias", [256]),
-        ("features.block6.dw_bn.running_mean", [256]),
-        ("features.block6.dw_bn.running_var", [256]),
-        ("features.block6.pw.weight", [512, 256, 1, 1]),
-        ("features.block6.pw_bn.weight", [512]),
-        ("features.block6.pw_bn.bias", [512]),
-        ("features.block6.pw_bn.running_mean", [512]),
-        ("features.block6.pw_bn.running_var", [512]),
-        ("features.block7.dw.weight", [512, 1, 3, 3]),
-        ("features.block7.dw_bn.weight", [512]),
-        ("features.block7.dw_bn.bias", [512]),
-        ("features.block7.dw_bn.running_mean", [512]),
-        ("features.block7.dw_bn.running_var", [512]),
-        ("features.block7.pw.weight", [512, 512, 1, 1]),
-        ("features.block7.pw_bn.weight", [512]),
-        ("features.block7.pw_bn.bias", [512]),
-        ("features.block7.pw_bn.running_mean", [512]),
-        ("features.block7.pw_bn.running_var", [512]),
-        ("features.block8.dw.weight", [512, 1, 3, 3]),
-        ("features.block8.dw_bn.weight", [512]),
-        ("features.block8.dw_bn.bias", [512]),
-        ("features.block8.dw_bn.running_mean", [512]),
-        ("features.block8.dw_bn.running_var", [512]),
-        ("features.block8.pw.weight", [512, 512, 1, 1]),
-        ("features.block8.pw_bn.weight", [512]),
-        ("features.block8.pw_bn.bias", [512]),
-        ("features.block8.pw_bn.running_mean", [512]),
-        ("features.block8.pw_bn.running_var", [512]),
-        ("features.block9.dw.weight", [512, 1, 3, 3]),
-        ("features.block9.dw_bn.weight", [512]),
-        ("features.block9.dw_bn.bias", [512]),
-        ("features.block9.dw_bn.running_mean", [512]),
-        ("features.block9.dw_bn.running_var", [512]),
-        ("features.block9.pw.weight", [512, 512, 1, 1]),
-        ("features.block9.pw_bn.weight", [512]),
-        ("features.block9.pw_bn.bias", [512]),
-        ("features.block9.pw_bn.running_mean", [512]),
-        ("features.block9.pw_bn.running_var", [512]),
-        ("features.block10.dw.weight", [512, 1, 3, 3]),
-        ("features.block10.dw_bn.weight", [512]),
-        ("features.block10.dw_bn.bias", [512]),
-        ("features.block10.dw_bn.running_mean", [512]),
-        ("features.block10.dw_bn.running_var", [512]),
-        ("features.block10.pw.weight", [512, 512, 1, 1]),
-        ("features.block10.pw_bn.weight", [512]),
-        ("features.block10.pw_bn.bias", [512]),
-        ("features.block10.pw_bn.running_mean", [512]),
-        ("features.block10.pw_bn.running_var", [512]),
-        ("features.block11.dw.weight", [512, 1, 3, 3]),
-        ("features.block11.dw_bn.weight", [512]),
-        ("features.block11.dw_bn.bias", [512]),
-        ("features.block11.dw_bn.running_mean", [512]),
-        ("features.block11.dw_bn.running_var", [512]),
-        ("features.block11.pw.weight", [512, 512, 1, 1]),
-        ("features.block11.pw_bn.weight", [512]),
-        ("features.block11.pw_bn.bias", [512]),
-        ("features.block11.pw_bn.running_mean", [512]),
-        ("features.block11.pw_bn.running_var", [512]),
-        ("features.block12.dw.weight", [512, 1, 3, 3]),
-        ("features.block12.dw_bn.weight", [512]),
-        ("features.block12.dw_bn.bias", [512]),
-        ("features.block12.dw_bn.running_mean", [512]),
-        ("features.block12.dw_bn.running_var", [512]),
-        ("features.block12.pw.weight", [1024, 512, 1, 1]),
-        ("features.block12.pw_bn.weight", [1024]),
-        ("features.block12.pw_bn.bias", [1024]),
-        ("features.block12.pw_bn.running_mean", [1024]),
-        ("features.block12.pw_bn.running_var", [1024]),
-        ("features.block13.dw.weight", [1024, 1, 3, 3]),
-        ("features.block13.dw_bn.weight", [1024]),
-        ("features.block13.dw_bn.bias", [1024]),
-        ("features.block13.dw_bn.running_mean", [1024]),
-        ("features.block13.dw_bn.running_var", [1024]),
-        ("features.block13.pw.weight", [1024, 1024, 1, 1]),
-        ("features.block13.pw_bn.weight", [1024]),
-        ("features.block13.pw_bn.bias", [1024]),
-        ("features.block13.pw_bn.running_mean", [1024]),
-        ("features.block13.pw_bn.running_var", [1024]),
-        ("fc.weight", [1000, 1024]),
-        ("fc.bias", [1000]),
-    ]
+    static let tensorShapes: [(name: String, shape: [Int])] = Self.tensorTable(#"""
+        features.conv0.conv.weight           32×3×3×3
+        features.conv0.bn.weight             32
+        features.conv0.bn.bias               32
+        features.conv0.bn.running_mean       32
+        features.conv0.bn.running_var        32
+        features.block1.dw.weight            32×1×3×3
+        features.block1.dw_bn.weight         32
+        features.block1.dw_bn.bias           32
+        features.block1.dw_bn.running_mean   32
+        features.block1.dw_bn.running_var    32
+        features.block1.pw.weight            64×32×1×1
+        features.block1.pw_bn.weight         64
+        features.block1.pw_bn.bias           64
+        features.block1.pw_bn.running_mean   64
+        features.block1.pw_bn.running_var    64
+        features.block2.dw.weight            64×1×3×3
+        features.block2.dw_bn.weight         64
+        features.block2.dw_bn.bias           64
+        features.block2.dw_bn.running_mean   64
+        features.block2.dw_bn.running_var    64
+        features.block2.pw.weight            128×64×1×1
+        features.block2.pw_bn.weight         128
+        features.block2.pw_bn.bias           128
+        features.block2.pw_bn.running_mean   128
+        features.block2.pw_bn.running_var    128
+        features.block3.dw.weight            128×1×3×3
+        features.block3.dw_bn.weight         128
+        features.block3.dw_bn.bias           128
+        features.block3.dw_bn.running_mean   128
+        features.block3.dw_bn.running_var    128
+        features.block3.pw.weight            128×128×1×1
+        features.block3.pw_bn.weight         128
+        features.block3.pw_bn.bias           128
+        features.block3.pw_bn.running_mean   128
+        features.block3.pw_bn.running_var    128
+        features.block4.dw.weight            128×1×3×3
+        features.block4.dw_bn.weight         128
+        features.block4.dw_bn.bias           128
+        features.block4.dw_bn.running_mean   128
+        features.block4.dw_bn.running_var    128
+        features.block4.pw.weight            256×128×1×1
+        features.block4.pw_bn.weight         256
+        features.block4.pw_bn.bias           256
+        features.block4.pw_bn.running_mean   256
+        features.block4.pw_bn.running_var    256
+        features.block5.dw.weight            256×1×3×3
+        features.block5.dw_bn.weight         256
+        features.block5.dw_bn.bias           256
+        features.block5.dw_bn.running_mean   256
+        features.block5.dw_bn.running_var    256
+        features.block5.pw.weight            256×256×1×1
+        features.block5.pw_bn.weight         256
+        features.block5.pw_bn.bias           256
+        features.block5.pw_bn.running_mean   256
+        features.block5.pw_bn.running_var    256
+        features.block6.dw.weight            256×1×3×3
+        features.block6.dw_bn.weight         256
+        features.block6.dw_bn.bias           256
+        features.block6.dw_bn.running_mean   256
+        features.block6.dw_bn.running_var    256
+        features.block6.pw.weight            512×256×1×1
+        features.block6.pw_bn.weight         512
+        features.block6.pw_bn.bias           512
+        features.block6.pw_bn.running_mean   512
+        features.block6.pw_bn.running_var    512
+        features.block7.dw.weight            512×1×3×3
+        features.block7.dw_bn.weight         512
+        features.block7.dw_bn.bias           512
+        features.block7.dw_bn.running_mean   512
+        features.block7.dw_bn.running_var    512
+        features.block7.pw.weight            512×512×1×1
+        features.block7.pw_bn.weight         512
+        features.block7.pw_bn.bias           512
+        features.block7.pw_bn.running_mean   512
+        features.block7.pw_bn.running_var    512
+        features.block8.dw.weight            512×1×3×3
+        features.block8.dw_bn.weight         512
+        features.block8.dw_bn.bias           512
+        features.block8.dw_bn.running_mean   512
+        features.block8.dw_bn.running_var    512
+        features.block8.pw.weight            512×512×1×1
+        features.block8.pw_bn.weight         512
+        features.block8.pw_bn.bias           512
+        features.block8.pw_bn.running_mean   512
+        features.block8.pw_bn.running_var    512
+        features.block9.dw.weight            512×1×3×3
+        features.block9.dw_bn.weight         512
+        features.block9.dw_bn.bias           512
+        features.block9.dw_bn.running_mean   512
+        features.block9.dw_bn.running_var    512
+        features.block9.pw.weight            512×512×1×1
+        features.block9.pw_bn.weight         512
+        features.block9.pw_bn.bias           512
+        features.block9.pw_bn.running_mean   512
+        features.block9.pw_bn.running_var    512
+        features.block10.dw.weight           512×1×3×3
+        features.block10.dw_bn.weight        512
+        features.block10.dw_bn.bias          512
+        features.block10.dw_bn.running_mean  512
+        features.block10.dw_bn.running_var   512
+        features.block10.pw.weight           512×512×1×1
+        features.block10.pw_bn.weight        512
+        features.block10.pw_bn.bias          512
+        features.block10.pw_bn.running_mean  512
+        features.block10.pw_bn.running_var   512
+        features.block11.dw.weight           512×1×3×3
+        features.block11.dw_bn.weight        512
+        features.block11.dw_bn.bias          512
+        features.block11.dw_bn.running_mean  512
+        features.block11.dw_bn.running_var   512
+        features.block11.pw.weight           512×512×1×1
+        features.block11.pw_bn.weight        512
+        features.block11.pw_bn.bias          512
+        features.block11.pw_bn.running_mean  512
+        features.block11.pw_bn.running_var   512
+        features.block12.dw.weight           512×1×3×3
+        features.block12.dw_bn.weight        512
+        features.block12.dw_bn.bias          512
+        features.block12.dw_bn.running_mean  512
+        features.block12.dw_bn.running_var   512
+        features.block12.pw.weight           1024×512×1×1
+        features.block12.pw_bn.weight        1024
+        features.block12.pw_bn.bias          1024
+        features.block12.pw_bn.running_mean  1024
+        features.block12.pw_bn.running_var   1024
+        features.block13.dw.weight           1024×1×3×3
+        features.block13.dw_bn.weight        1024
+        features.block13.dw_bn.bias          1024
+        features.block13.dw_bn.running_mean  1024
+        features.block13.dw_bn.running_var   1024
+        features.block13.pw.weight           1024×1024×1×1
+        features.block13.pw_bn.weight        1024
+        features.block13.pw_bn.bias          1024
+        features.block13.pw_bn.running_mean  1024
+        features.block13.pw_bn.running_var   1024
+        fc.weight                            1000×1024
+        fc.bias                              1000
+        """#)
 
     /// Folded weights in the order the layers read them.
     let storage: [Float]
@@ -434,9 +434,9 @@ extension MobilenetV1 {
                         let columnOffset: Int = rowOffset &+ (j & 1) &* 12_769 &+ (j >> 1)
                         for ic in 0..<3 {
                             let source = scratch + (columnOffset &+ ic &* 51_076)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            let v2 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD8<Float>.self)
+                            let v0 = Self.load8(source + 0)
+                            let v1 = Self.load8(source + 8)
+                            let v2 = Self.load8(source + 16)
                             let k = kernel + (tapOffset &+ ic &* 4)
                             Self.multiplyAdd(&a0_0, k[0], v0)
                             Self.multiplyAdd(&a0_1, k[0], v1)
@@ -525,10 +525,10 @@ extension MobilenetV1 {
                     for i in 0..<3 {
                         for j in 0..<3 {
                             let t = k[i &* 3 &+ j]
-                            Self.multiplyAdd(&a0, t, UnsafeRawPointer(scratch + ((oh0 &* 1 &+ i &* 1) &* 114 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
-                            Self.multiplyAdd(&a1, t, UnsafeRawPointer(scratch + ((oh1 &* 1 &+ i &* 1) &* 114 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
-                            Self.multiplyAdd(&a2, t, UnsafeRawPointer(scratch + ((oh2 &* 1 &+ i &* 1) &* 114 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
-                            Self.multiplyAdd(&a3, t, UnsafeRawPointer(scratch + ((oh3 &* 1 &+ i &* 1) &* 114 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
+                            Self.multiplyAdd(&a0, t, Self.load16(scratch + ((oh0 &* 1 &+ i &* 1) &* 114 &+ ow &* 1 &+ j &* 1)))
+                            Self.multiplyAdd(&a1, t, Self.load16(scratch + ((oh1 &* 1 &+ i &* 1) &* 114 &+ ow &* 1 &+ j &* 1)))
+                            Self.multiplyAdd(&a2, t, Self.load16(scratch + ((oh2 &* 1 &+ i &* 1) &* 114 &+ ow &* 1 &+ j &* 1)))
+                            Self.multiplyAdd(&a3, t, Self.load16(scratch + ((oh3 &* 1 &+ i &* 1) &* 114 &+ ow &* 1 &+ j &* 1)))
                         }
                     }
                     let count: Int = 16
@@ -576,9 +576,9 @@ extension MobilenetV1 {
                     var a3_2 = SIMD8<Float>(repeating: bias[3])
                     for ic in 0..<32 {
                         let source = x + (ic &* 12_544 &+ p)
-                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD8<Float>.self)
-                        let v1 = UnsafeRawPointer(source + 8).loadUnaligned(as: SIMD8<Float>.self)
-                        let v2 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD8<Float>.self)
+                        let v0 = Self.load8(source + 0)
+                        let v1 = Self.load8(source + 8)
+                        let v2 = Self.load8(source + 16)
                         let k = kernel + ic &* 4
                         Self.multiplyAdd(&a0_0, k[0], v0)
                         Self.multiplyAdd(&a0_1, k[0], v1)
@@ -637,9 +637,9 @@ extension MobilenetV1 {
                 let odds = phaseRow + 1
                 let source = x + (c &* 112 &+ h) &* 112
                 for k in stride(from: 0, to: 112, by: 16) {
-                    let v = UnsafeRawPointer(source + k).loadUnaligned(as: SIMD16<Float>.self)
-                    UnsafeMutableRawPointer(evens + k >> 1).storeBytes(of: v.evenHalf, as: SIMD8<Float>.self)
-                    UnsafeMutableRawPointer(odds + k >> 1).storeBytes(of: v.oddHalf, as: SIMD8<Float>.self)
+                    let v = Self.load16(source + k)
+                    Self.store(v.evenHalf, to: evens + k >> 1)
+                    Self.store(v.oddHalf, to: odds + k >> 1)
                 }
             }
         }
@@ -665,10 +665,10 @@ extension MobilenetV1 {
                             let t = k[i &* 3 &+ j]
                             let phaseOffset: Int = ((i & 1) &* 2 &+ (j & 1)) &* 3705 &+ (i >> 1) &* 65 &+ ow &+ j >> 1
                             let phase = scratch + phaseOffset
-                            Self.multiplyAdd(&a0, t, UnsafeRawPointer(phase + oh0 &* 65).loadUnaligned(as: SIMD16<Float>.self))
-                            Self.multiplyAdd(&a1, t, UnsafeRawPointer(phase + oh1 &* 65).loadUnaligned(as: SIMD16<Float>.self))
-                            Self.multiplyAdd(&a2, t, UnsafeRawPointer(phase + oh2 &* 65).loadUnaligned(as: SIMD16<Float>.self))
-                            Self.multiplyAdd(&a3, t, UnsafeRawPointer(phase + oh3 &* 65).loadUnaligned(as: SIMD16<Float>.self))
+                            Self.multiplyAdd(&a0, t, Self.load16(phase + oh0 &* 65))
+                            Self.multiplyAdd(&a1, t, Self.load16(phase + oh1 &* 65))
+                            Self.multiplyAdd(&a2, t, Self.load16(phase + oh2 &* 65))
+                            Self.multiplyAdd(&a3, t, Self.load16(phase + oh3 &* 65))
                         }
                     }
                     let count: Int = 16
@@ -716,9 +716,9 @@ extension MobilenetV1 {
                     var a3_2 = SIMD8<Float>(repeating: bias[3])
                     for ic in 0..<64 {
                         let source = x + (ic &* 3136 &+ p)
-                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD8<Float>.self)
-                        let v1 = UnsafeRawPointer(source + 8).loadUnaligned(as: SIMD8<Float>.self)
-                        let v2 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD8<Float>.self)
+                        let v0 = Self.load8(source + 0)
+                        let v1 = Self.load8(source + 8)
+                        let v2 = Self.load8(source + 16)
                         let k = kernel + ic &* 4
                         Self.multiplyAdd(&a0_0, k[0], v0)
                         Self.multiplyAdd(&a0_1, k[0], v1)
@@ -796,10 +796,10 @@ extension MobilenetV1 {
                     for i in 0..<3 {
                         for j in 0..<3 {
                             let t = k[i &* 3 &+ j]
-                            Self.multiplyAdd(&a0, t, UnsafeRawPointer(scratch + ((oh0 &* 1 &+ i &* 1) &* 66 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
-                            Self.multiplyAdd(&a1, t, UnsafeRawPointer(scratch + ((oh1 &* 1 &+ i &* 1) &* 66 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
-                            Self.multiplyAdd(&a2, t, UnsafeRawPointer(scratch + ((oh2 &* 1 &+ i &* 1) &* 66 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
-                            Self.multiplyAdd(&a3, t, UnsafeRawPointer(scratch + ((oh3 &* 1 &+ i &* 1) &* 66 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
+                            Self.multiplyAdd(&a0, t, Self.load16(scratch + ((oh0 &* 1 &+ i &* 1) &* 66 &+ ow &* 1 &+ j &* 1)))
+                            Self.multiplyAdd(&a1, t, Self.load16(scratch + ((oh1 &* 1 &+ i &* 1) &* 66 &+ ow &* 1 &+ j &* 1)))
+                            Self.multiplyAdd(&a2, t, Self.load16(scratch + ((oh2 &* 1 &+ i &* 1) &* 66 &+ ow &* 1 &+ j &* 1)))
+                            Self.multiplyAdd(&a3, t, Self.load16(scratch + ((oh3 &* 1 &+ i &* 1) &* 66 &+ ow &* 1 &+ j &* 1)))
                         }
                     }
                     let count: Int = 16
@@ -829,24 +829,17 @@ extension MobilenetV1 {
             let kernelOffset: Int = block &* 2048
             let kernel = w + kernelOffset
             let biasOffset: Int = 16_384 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 37, 523) {
                 let first: Int = min(group &* 6, 3130)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 56) &* 56 &+ (q0 % 56) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 56) &* 56 &+ (q1 % 56) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 56) &* 56 &+ (q2 % 56) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 56) &* 56 &+ (q3 % 56) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 56) &* 56 &+ (q4 % 56) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 56) &* 56 &+ (q5 % 56) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -859,31 +852,25 @@ extension MobilenetV1 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 56 &+ j &* 1 &+ firstChannel &* 3136
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 128 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<128 {
-                            let tap = tapBase + ic &* 3136
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<128 {
+                    let tap = tapBase + ic &* 3136
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -931,9 +918,9 @@ extension MobilenetV1 {
                 let odds = phaseRow + 1
                 let source = x + (c &* 56 &+ h) &* 56
                 for k in stride(from: 0, to: 48, by: 16) {
-                    let v = UnsafeRawPointer(source + k).loadUnaligned(as: SIMD16<Float>.self)
-                    UnsafeMutableRawPointer(evens + k >> 1).storeBytes(of: v.evenHalf, as: SIMD8<Float>.self)
-                    UnsafeMutableRawPointer(odds + k >> 1).storeBytes(of: v.oddHalf, as: SIMD8<Float>.self)
+                    let v = Self.load16(source + k)
+                    Self.store(v.evenHalf, to: evens + k >> 1)
+                    Self.store(v.oddHalf, to: odds + k >> 1)
                 }
                 for k in 48..<56 {
                     (k & 1 == 0 ? evens : odds)[k >> 1] = source[k]
@@ -962,10 +949,10 @@ extension MobilenetV1 {
                             let t = k[i &* 3 &+ j]
                             let phaseOffset: Int = ((i & 1) &* 2 &+ (j & 1)) &* 957 &+ (i >> 1) &* 33 &+ ow &+ j >> 1
                             let phase = scratch + phaseOffset
-                            Self.multiplyAdd(&a0, t, UnsafeRawPointer(phase + oh0 &* 33).loadUnaligned(as: SIMD16<Float>.self))
-                            Self.multiplyAdd(&a1, t, UnsafeRawPointer(phase + oh1 &* 33).loadUnaligned(as: SIMD16<Float>.self))
-                            Self.multiplyAdd(&a2, t, UnsafeRawPointer(phase + oh2 &* 33).loadUnaligned(as: SIMD16<Float>.self))
-                            Self.multiplyAdd(&a3, t, UnsafeRawPointer(phase + oh3 &* 33).loadUnaligned(as: SIMD16<Float>.self))
+                            Self.multiplyAdd(&a0, t, Self.load16(phase + oh0 &* 33))
+                            Self.multiplyAdd(&a1, t, Self.load16(phase + oh1 &* 33))
+                            Self.multiplyAdd(&a2, t, Self.load16(phase + oh2 &* 33))
+                            Self.multiplyAdd(&a3, t, Self.load16(phase + oh3 &* 33))
                         }
                     }
                     let count: Int = 16
@@ -995,24 +982,17 @@ extension MobilenetV1 {
             let kernelOffset: Int = block &* 2048
             let kernel = w + kernelOffset
             let biasOffset: Int = 32_768 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 42, 131) {
                 let first: Int = min(group &* 6, 778)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 28) &* 28 &+ (q0 % 28) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 28 &+ (q1 % 28) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 28 &+ (q2 % 28) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 28 &+ (q3 % 28) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 28 &+ (q4 % 28) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 28 &+ (q5 % 28) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -1025,31 +1005,25 @@ extension MobilenetV1 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 128 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<128 {
-                            let tap = tapBase + ic &* 784
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<128 {
+                    let tap = tapBase + ic &* 784
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -1116,10 +1090,10 @@ extension MobilenetV1 {
                     for i in 0..<3 {
                         for j in 0..<3 {
                             let t = k[i &* 3 &+ j]
-                            Self.multiplyAdd(&a0, t, UnsafeRawPointer(scratch + ((oh0 &* 1 &+ i &* 1) &* 34 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
-                            Self.multiplyAdd(&a1, t, UnsafeRawPointer(scratch + ((oh1 &* 1 &+ i &* 1) &* 34 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
-                            Self.multiplyAdd(&a2, t, UnsafeRawPointer(scratch + ((oh2 &* 1 &+ i &* 1) &* 34 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
-                            Self.multiplyAdd(&a3, t, UnsafeRawPointer(scratch + ((oh3 &* 1 &+ i &* 1) &* 34 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
+                            Self.multiplyAdd(&a0, t, Self.load16(scratch + ((oh0 &* 1 &+ i &* 1) &* 34 &+ ow &* 1 &+ j &* 1)))
+                            Self.multiplyAdd(&a1, t, Self.load16(scratch + ((oh1 &* 1 &+ i &* 1) &* 34 &+ ow &* 1 &+ j &* 1)))
+                            Self.multiplyAdd(&a2, t, Self.load16(scratch + ((oh2 &* 1 &+ i &* 1) &* 34 &+ ow &* 1 &+ j &* 1)))
+                            Self.multiplyAdd(&a3, t, Self.load16(scratch + ((oh3 &* 1 &+ i &* 1) &* 34 &+ ow &* 1 &+ j &* 1)))
                         }
                     }
                     let count: Int = 16
@@ -1149,24 +1123,17 @@ extension MobilenetV1 {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 65_536 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 18, 131) {
                 let first: Int = min(group &* 6, 778)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 28) &* 28 &+ (q0 % 28) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 28 &+ (q1 % 28) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 28 &+ (q2 % 28) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 28 &+ (q3 % 28) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 28 &+ (q4 % 28) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 28 &+ (q5 % 28) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -1179,31 +1146,25 @@ extension MobilenetV1 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 256 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<256 {
-                            let tap = tapBase + ic &* 784
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<256 {
+                    let tap = tapBase + ic &* 784
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -1251,9 +1212,9 @@ extension MobilenetV1 {
                 let odds = phaseRow + 1
                 let source = x + (c &* 28 &+ h) &* 28
                 for k in stride(from: 0, to: 16, by: 16) {
-                    let v = UnsafeRawPointer(source + k).loadUnaligned(as: SIMD16<Float>.self)
-                    UnsafeMutableRawPointer(evens + k >> 1).storeBytes(of: v.evenHalf, as: SIMD8<Float>.self)
-                    UnsafeMutableRawPointer(odds + k >> 1).storeBytes(of: v.oddHalf, as: SIMD8<Float>.self)
+                    let v = Self.load16(source + k)
+                    Self.store(v.evenHalf, to: evens + k >> 1)
+                    Self.store(v.oddHalf, to: odds + k >> 1)
                 }
                 for k in 16..<28 {
                     (k & 1 == 0 ? evens : odds)[k >> 1] = source[k]
@@ -1281,10 +1242,10 @@ extension MobilenetV1 {
                             let t = k[i &* 3 &+ j]
                             let phaseOffset: Int = ((i & 1) &* 2 &+ (j & 1)) &* 255 &+ (i >> 1) &* 17 &+ ow &+ j >> 1
                             let phase = scratch + phaseOffset
-                            Self.multiplyAdd(&a0, t, UnsafeRawPointer(phase + oh0 &* 17).loadUnaligned(as: SIMD16<Float>.self))
-                            Self.multiplyAdd(&a1, t, UnsafeRawPointer(phase + oh1 &* 17).loadUnaligned(as: SIMD16<Float>.self))
-                            Self.multiplyAdd(&a2, t, UnsafeRawPointer(phase + oh2 &* 17).loadUnaligned(as: SIMD16<Float>.self))
-                            Self.multiplyAdd(&a3, t, UnsafeRawPointer(phase + oh3 &* 17).loadUnaligned(as: SIMD16<Float>.self))
+                            Self.multiplyAdd(&a0, t, Self.load16(phase + oh0 &* 17))
+                            Self.multiplyAdd(&a1, t, Self.load16(phase + oh1 &* 17))
+                            Self.multiplyAdd(&a2, t, Self.load16(phase + oh2 &* 17))
+                            Self.multiplyAdd(&a3, t, Self.load16(phase + oh3 &* 17))
                         }
                     }
                     let count: Int = min(16, 14 &- ow)
@@ -1314,24 +1275,18 @@ extension MobilenetV1 {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 131_072 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 256, by: 64) {
                 for group in band..<min(band &+ 33, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -1344,31 +1299,25 @@ extension MobilenetV1 {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 256 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 196
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 196
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 196
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -1417,7 +1366,7 @@ extension MobilenetV1 {
             for h in 0..<14 {
                 let row: Int = (h &+ 1) &* 18 &+ 1
                 let source: Int = (c &* 14 &+ h) &* 14
-                UnsafeMutableRawPointer(plane + row).storeBytes(of: Self.load16(x + source, stride: 1, available: 14), as: SIMD16<Float>.self)
+                Self.store(Self.load16(x + source, stride: 1, available: 14), to: plane + row)
             }
         }
         copy(channels.lowerBound, into: planes)
@@ -1442,10 +1391,10 @@ extension MobilenetV1 {
                     for i in 0..<3 {
                         for j in 0..<3 {
                             let t = k[i &* 3 &+ j]
-                            Self.multiplyAdd(&a0, t, UnsafeRawPointer(scratch + ((oh0 &* 1 &+ i &* 1) &* 18 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
-                            Self.multiplyAdd(&a1, t, UnsafeRawPointer(scratch + ((oh1 &* 1 &+ i &* 1) &* 18 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
-                            Self.multiplyAdd(&a2, t, UnsafeRawPointer(scratch + ((oh2 &* 1 &+ i &* 1) &* 18 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
-                            Self.multiplyAdd(&a3, t, UnsafeRawPointer(scratch + ((oh3 &* 1 &+ i &* 1) &* 18 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
+                            Self.multiplyAdd(&a0, t, Self.load16(scratch + ((oh0 &* 1 &+ i &* 1) &* 18 &+ ow &* 1 &+ j &* 1)))
+                            Self.multiplyAdd(&a1, t, Self.load16(scratch + ((oh1 &* 1 &+ i &* 1) &* 18 &+ ow &* 1 &+ j &* 1)))
+                            Self.multiplyAdd(&a2, t, Self.load16(scratch + ((oh2 &* 1 &+ i &* 1) &* 18 &+ ow &* 1 &+ j &* 1)))
+                            Self.multiplyAdd(&a3, t, Self.load16(scratch + ((oh3 &* 1 &+ i &* 1) &* 18 &+ ow &* 1 &+ j &* 1)))
                         }
                     }
                     let count: Int = min(16, 14 &- ow)
@@ -1476,24 +1425,18 @@ extension MobilenetV1 {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
             let biasOffset: Int = 262_144 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 512, by: 64) {
                 for group in band..<min(band &+ 33, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -1506,31 +1449,25 @@ extension MobilenetV1 {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 512 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 196
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 196
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 196
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -1610,10 +1547,10 @@ extension MobilenetV1 {
                             let t = k[i &* 3 &+ j]
                             let phaseOffset: Int = ((i & 1) &* 2 &+ (j & 1)) &* 136 &+ (i >> 1) &* 17 &+ ow &+ j >> 1
                             let phase = scratch + phaseOffset
-                            Self.multiplyAdd(&a0, t, UnsafeRawPointer(phase + oh0 &* 17).loadUnaligned(as: SIMD16<Float>.self))
-                            Self.multiplyAdd(&a1, t, UnsafeRawPointer(phase + oh1 &* 17).loadUnaligned(as: SIMD16<Float>.self))
-                            Self.multiplyAdd(&a2, t, UnsafeRawPointer(phase + oh2 &* 17).loadUnaligned(as: SIMD16<Float>.self))
-                            Self.multiplyAdd(&a3, t, UnsafeRawPointer(phase + oh3 &* 17).loadUnaligned(as: SIMD16<Float>.self))
+                            Self.multiplyAdd(&a0, t, Self.load16(phase + oh0 &* 17))
+                            Self.multiplyAdd(&a1, t, Self.load16(phase + oh1 &* 17))
+                            Self.multiplyAdd(&a2, t, Self.load16(phase + oh2 &* 17))
+                            Self.multiplyAdd(&a3, t, Self.load16(phase + oh3 &* 17))
                         }
                     }
                     let count: Int = min(16, 7 &- ow)
@@ -1643,24 +1580,18 @@ extension MobilenetV1 {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
             let biasOffset: Int = 524_288 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 512, by: 64) {
                 for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -1673,31 +1604,25 @@ extension MobilenetV1 {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 512 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 49
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 49
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 49
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -1745,7 +1670,7 @@ extension MobilenetV1 {
             for h in 0..<7 {
                 let row: Int = (h &+ 1) &* 18 &+ 1
                 let source: Int = (c &* 7 &+ h) &* 7
-                UnsafeMutableRawPointer(plane + row).storeBytes(of: Self.load16(x + source, stride: 1, available: 7), as: SIMD16<Float>.self)
+                Self.store(Self.load16(x + source, stride: 1, available: 7), to: plane + row)
             }
         }
         copy(channels.lowerBound, into: planes)
@@ -1770,10 +1695,10 @@ extension MobilenetV1 {
                     for i in 0..<3 {
                         for j in 0..<3 {
                             let t = k[i &* 3 &+ j]
-                            Self.multiplyAdd(&a0, t, UnsafeRawPointer(scratch + ((oh0 &* 1 &+ i &* 1) &* 18 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
-                            Self.multiplyAdd(&a1, t, UnsafeRawPointer(scratch + ((oh1 &* 1 &+ i &* 1) &* 18 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
-                            Self.multiplyAdd(&a2, t, UnsafeRawPointer(scratch + ((oh2 &* 1 &+ i &* 1) &* 18 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
-                            Self.multiplyAdd(&a3, t, UnsafeRawPointer(scratch + ((oh3 &* 1 &+ i &* 1) &* 18 &+ ow &* 1 &+ j &* 1)).loadUnaligned(as: SIMD16<Float>.self))
+                            Self.multiplyAdd(&a0, t, Self.load16(scratch + ((oh0 &* 1 &+ i &* 1) &* 18 &+ ow &* 1 &+ j &* 1)))
+                            Self.multiplyAdd(&a1, t, Self.load16(scratch + ((oh1 &* 1 &+ i &* 1) &* 18 &+ ow &* 1 &+ j &* 1)))
+                            Self.multiplyAdd(&a2, t, Self.load16(scratch + ((oh2 &* 1 &+ i &* 1) &* 18 &+ ow &* 1 &+ j &* 1)))
+                            Self.multiplyAdd(&a3, t, Self.load16(scratch + ((oh3 &* 1 &+ i &* 1) &* 18 &+ ow &* 1 &+ j &* 1)))
                         }
                     }
                     let count: Int = min(16, 7 &- ow)
@@ -1803,24 +1728,18 @@ extension MobilenetV1 {
             let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
             let biasOffset: Int = 1_048_576 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 1024, by: 64) {
                 for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -1833,31 +1752,25 @@ extension MobilenetV1 {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 1024 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 49
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 49
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 49
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -2110,6 +2023,27 @@ extension MobilenetV1 {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
     }
 
+    /// Whole vectors to and from memory, in calls that type-check faster than the raw-pointer expressions.
+    @inline(__always)
+    static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    static func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+    }
+
+    @inline(__always)
+    static func store(_ v: SIMD8<Float>, to p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    static func store(_ v: SIMD16<Float>, to p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+    }
+
     /// An activation applied to sixteen values at once.
     @inline(__always)
     static func activate(_ v: SIMD16<Float>, _ f: (Float) -> Float) -> SIMD16<Float> {
@@ -2241,8 +2175,11 @@ extension MobilenetV1 {
         }
     }
 
+    // The loading helpers stay out of line: inlined into a large network's init, they took the optimiser seconds.
+
     /// Rearranges conv weights from (filters, channels, taps) to blocks of 32 filters, channel-major:
     /// (filters / 32, channels, taps, 32), so one load gives sixteen filters' weights for a channel and tap.
+    @inline(never)
     static func vectorFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int, taps: Int) {
         let plain = Array(p[offset..<(offset + filters * channels * taps)])
         for b in 0..<(filters / 32) {
@@ -2259,6 +2196,7 @@ extension MobilenetV1 {
     /// Transforms 3×3 conv weights (filters, channels, 3, 3) to Winograd F(2×2, 3×3)'s domain, U = G g Gᵀ with
     /// G = (1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1), stored (16 values, filters / 16, channels, 16): a product reads the
     /// sixteen filters of a block for one value and channel as two vectors. Computed in Double.
+    @inline(never)
     static func winogradFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int) {
         let plain = Array(p[offset..<(offset + filters * channels * 9)])
         let blocks = filters / 16
@@ -2292,6 +2230,7 @@ extension MobilenetV1 {
     /// Rearranges conv weights from (filters, channels, taps) to blocks of `block` filters, tap-major:
     /// (groups · blocks, taps, channels, block), zero filling each group's last block, so the inner loop reads the
     /// block's weights for one channel and tap from one place.
+    @inline(never)
     static func blockFilters(_ p: inout [Float], at offset: Int, filters: Int, groups: Int, channels: Int, taps: Int, block: Int) {
         let plain = Array(p[offset..<(offset + filters * channels * taps)])
         let perGroup = filters / groups, blocks = (perGroup + block - 1) / block
@@ -2310,6 +2249,29 @@ extension MobilenetV1 {
         }
     }
 
+    /// Rows of a metadata table: name, kind (which may hold single spaces), output shape, parameters. A table in
+    /// a string literal compiles in a fraction of the time an array literal of tuples takes the optimiser
+    /// (seconds for a large network).
+    static func layerTable(_ text: String) -> [(name: String, kind: String, outputShape: [Int], parameters: Int)] {
+        text.split(separator: "\n").map { line in
+            let fields = line.split(separator: " ")
+            let kind = fields[1..<(fields.count - 2)].joined(separator: " ")
+            return (String(fields[0]), kind, shape(fields[fields.count - 2]), Int(fields[fields.count - 1])!)
+        }
+    }
+
+    /// Rows of a table of tensor names and shapes.
+    static func tensorTable(_ text: String) -> [(name: String, shape: [Int])] {
+        text.split(separator: "\n").map { line in
+            let fields = line.split(separator: " ")
+            return (String(fields[0]), shape(fields[1]))
+        }
+    }
+
+    /// `64×3×7×7` as [64, 3, 7, 7]; `[]` as [].
+    static func shape(_ text: Substring) -> [Int] { text.split(separator: "×").compactMap { Int($0) } }
+
+    @inline(never)
     static func tensor(_ tensors: [String: [Float]], _ name: String, count: Int) throws -> [Float] {
         guard let values = tensors[name] else { throw WeightError("missing tensor '\(name)'") }
         guard values.count == count else {
@@ -2318,11 +2280,13 @@ extension MobilenetV1 {
         return values
     }
 
+    @inline(never)
     static func copy(_ tensors: [String: [Float]], _ name: String, into p: inout [Float], at offset: Int, count: Int) throws {
         let values = try tensor(tensors, name, count: count)
         for i in 0..<count { p[offset + i] = values[i] }
     }
 
+    @inline(never)
     static func copySlopes(_ tensors: [String: [Float]], _ name: String, into p: inout [Float], at offset: Int, channels: Int, perChannel: Bool) throws {
         let values = try tensor(tensors, name, count: perChannel ? channels : 1)
         for c in 0..<channels { p[offset + c] = values[perChannel ? c : 0] }
@@ -2330,6 +2294,7 @@ extension MobilenetV1 {
     }
 
     /// Scale and shift of an inference batch norm: γ / √(var + ε) and β − mean · scale.
+    @inline(never)
     static func batchNormFactors(_ tensors: [String: [Float]], _ name: String, epsilon: Double, channels: Int) throws -> (scale: [Float], shift: [Float]) {
         let gamma = try tensor(tensors, name + ".weight", count: channels), beta = try tensor(tensors, name + ".bias", count: channels)
         let mean = try tensor(tensors, name + ".running_mean", count: channels), variance = try tensor(tensors, name + ".running_var", count: channels)
@@ -2342,6 +2307,7 @@ extension MobilenetV1 {
         return (scale, shift)
     }
 
+    @inline(never)
     static func batchNormAffine(_ tensors: [String: [Float]], _ name: String, epsilon: Double, into p: inout [Float], scale: Int, shift: Int, channels: Int) throws {
         let factors = try batchNormFactors(tensors, name, epsilon: epsilon, channels: channels)
         for c in 0..<channels {
@@ -2351,6 +2317,7 @@ extension MobilenetV1 {
     }
 
     /// Folds a batch norm into the layer before it: each output channel's weights scaled, its bias scaled and shifted.
+    @inline(never)
     static func foldBatchNorm(_ tensors: [String: [Float]], _ name: String, epsilon: Double, into p: inout [Float], weight: Int, bias: Int, channels: Int, blocks: Int, blockStride: Int, channelStride: Int, run: Int) throws {
         let factors = try batchNormFactors(tensors, name, epsilon: epsilon, channels: channels)
         for c in 0..<channels {
@@ -2360,6 +2327,7 @@ extension MobilenetV1 {
     }
 
     /// The same for a transposed conv, whose weight is (in, out / groups, kh, kw).
+    @inline(never)
     static func foldBatchNormTransposed(_ tensors: [String: [Float]], _ name: String, epsilon: Double, into p: inout [Float], weight: Int, bias: Int, inChannels: Int, outPerGroup: Int, groups: Int, taps: Int) throws {
         let channels = outPerGroup * groups
         let factors = try batchNormFactors(tensors, name, epsilon: epsilon, channels: channels)

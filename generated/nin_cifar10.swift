@@ -22,53 +22,53 @@ public struct NinCifar10: Sendable {
     static let inputCount = 3072
     static let outputCount = 10
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
-    public static let layers: [(name: String, kind: String, outputShape: [Int], parameters: Int)] = [
-        ("features.conv1", "conv", [192, 32, 32], 14_592),
-        ("features.relu1", "relu", [192, 32, 32], 0),
-        ("features.cccp1", "conv", [160, 32, 32], 30_880),
-        ("features.relu_cccp1", "relu", [160, 32, 32], 0),
-        ("features.cccp2", "conv", [96, 32, 32], 15_456),
-        ("features.relu_cccp2", "relu", [96, 32, 32], 0),
-        ("features.pool1", "max_pool", [96, 16, 16], 0),
-        ("features.drop1", "dropout", [96, 16, 16], 0),
-        ("features.conv2", "conv", [192, 16, 16], 460_992),
-        ("features.relu2", "relu", [192, 16, 16], 0),
-        ("features.cccp3", "conv", [192, 16, 16], 37_056),
-        ("features.relu_cccp3", "relu", [192, 16, 16], 0),
-        ("features.cccp4", "conv", [192, 16, 16], 37_056),
-        ("features.relu_cccp4", "relu", [192, 16, 16], 0),
-        ("features.pool2", "avg_pool", [192, 8, 8], 0),
-        ("features.drop2", "dropout", [192, 8, 8], 0),
-        ("features.conv3", "conv", [192, 8, 8], 331_968),
-        ("features.relu3", "relu", [192, 8, 8], 0),
-        ("features.cccp5", "conv", [192, 8, 8], 37_056),
-        ("features.relu_cccp5", "relu", [192, 8, 8], 0),
-        ("features.cccp6", "conv", [10, 8, 8], 1930),
-        ("features.relu_cccp6", "relu", [10, 8, 8], 0),
-        ("pool3", "avg_pool", [10, 1, 1], 0),
-        ("flatten", "flatten", [10], 0),
-    ]
+    public static let layers: [(name: String, kind: String, outputShape: [Int], parameters: Int)] = Self.layerTable(#"""
+        features.conv1       conv      192×32×32  14592
+        features.relu1       relu      192×32×32  0
+        features.cccp1       conv      160×32×32  30880
+        features.relu_cccp1  relu      160×32×32  0
+        features.cccp2       conv      96×32×32   15456
+        features.relu_cccp2  relu      96×32×32   0
+        features.pool1       max_pool  96×16×16   0
+        features.drop1       dropout   96×16×16   0
+        features.conv2       conv      192×16×16  460992
+        features.relu2       relu      192×16×16  0
+        features.cccp3       conv      192×16×16  37056
+        features.relu_cccp3  relu      192×16×16  0
+        features.cccp4       conv      192×16×16  37056
+        features.relu_cccp4  relu      192×16×16  0
+        features.pool2       avg_pool  192×8×8    0
+        features.drop2       dropout   192×8×8    0
+        features.conv3       conv      192×8×8    331968
+        features.relu3       relu      192×8×8    0
+        features.cccp5       conv      192×8×8    37056
+        features.relu_cccp5  relu      192×8×8    0
+        features.cccp6       conv      10×8×8     1930
+        features.relu_cccp6  relu      10×8×8     0
+        pool3                avg_pool  10×1×1     0
+        flatten              flatten   10         0
+        """#)
     /// Every tensor the weights must provide, with PyTorch's shape.
-    static let tensorShapes: [(name: String, shape: [Int])] = [
-        ("features.conv1.weight", [192, 3, 5, 5]),
-        ("features.conv1.bias", [192]),
-        ("features.cccp1.weight", [160, 192, 1, 1]),
-        ("features.cccp1.bias", [160]),
-        ("features.cccp2.weight", [96, 160, 1, 1]),
-        ("features.cccp2.bias", [96]),
-        ("features.conv2.weight", [192, 96, 5, 5]),
-        ("features.conv2.bias", [192]),
-        ("features.cccp3.weight", [192, 192, 1, 1]),
-        ("features.cccp3.bias", [192]),
-        ("features.cccp4.weight", [192, 192, 1, 1]),
-        ("features.cccp4.bias", [192]),
-        ("features.conv3.weight", [192, 192, 3, 3]),
-        ("features.conv3.bias", [192]),
-        ("features.cccp5.weight", [192, 192, 1, 1]),
-        ("features.cccp5.bias", [192]),
-        ("features.cccp6.weight", [10, 192, 1, 1]),
-        ("features.cccp6.bias", [10]),
-    ]
+    static let tensorShapes: [(name: String, shape: [Int])] = Self.tensorTable(#"""
+        features.conv1.weight  192×3×5×5
+        features.conv1.bias    192
+        features.cccp1.weight  160×192×1×1
+        features.cccp1.bias    160
+        features.cccp2.weight  96×160×1×1
+        features.cccp2.bias    96
+        features.conv2.weight  192×96×5×5
+        features.conv2.bias    192
+        features.cccp3.weight  192×192×1×1
+        features.cccp3.bias    192
+        features.cccp4.weight  192×192×1×1
+        features.cccp4.bias    192
+        features.conv3.weight  192×192×3×3
+        features.conv3.bias    192
+        features.cccp5.weight  192×192×1×1
+        features.cccp5.bias    192
+        features.cccp6.weight  10×192×1×1
+        features.cccp6.bias    10
+        """#)
 
     /// Folded weights in the order the layers read them.
     let storage: [Float]
@@ -168,24 +168,23 @@ extension NinCifar10 {
             let kernelOffset: Int = block &* 1200
             let kernel = w + kernelOffset
             let biasOffset: Int = 14_400 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 171, 171) {
                 let first: Int = min(group &* 6, 1018)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 32) &* 36 &+ (q0 % 32) &* 1
+                let q0: Int = first
+                let o0: Int = q0 &+ (q0 / 32) &* 4
                 let q1: Int = first &+ 1
-                let o1: Int = (q1 / 32) &* 36 &+ (q1 % 32) &* 1
+                let o1: Int = q1 &+ (q1 / 32) &* 4
                 let q2: Int = first &+ 2
-                let o2: Int = (q2 / 32) &* 36 &+ (q2 % 32) &* 1
+                let o2: Int = q2 &+ (q2 / 32) &* 4
                 let q3: Int = first &+ 3
-                let o3: Int = (q3 / 32) &* 36 &+ (q3 % 32) &* 1
+                let o3: Int = q3 &+ (q3 / 32) &* 4
                 let q4: Int = first &+ 4
-                let o4: Int = (q4 / 32) &* 36 &+ (q4 % 32) &* 1
+                let o4: Int = q4 &+ (q4 / 32) &* 4
                 let q5: Int = first &+ 5
-                let o5: Int = (q5 / 32) &* 36 &+ (q5 % 32) &* 1
+                let o5: Int = q5 &+ (q5 / 32) &* 4
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -200,15 +199,13 @@ extension NinCifar10 {
                 var a1_5 = bias1
                 for i in 0..<5 {
                     for j in 0..<5 {
-                        let tapOffset: Int = i &* 36 &+ j &* 1 &+ firstChannel &* 1296
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 5 &+ j) &* 3 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
+                        let tapBase = scratch + (i &* 36 &+ j)
+                        let tapKernel = kernel + (i &* 240 &+ j &* 48)
                         for ic in 0..<3 {
                             let tap = tapBase + ic &* 1296
                             let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -268,24 +265,17 @@ extension NinCifar10 {
             let kernelOffset: Int = block &* 3072
             let kernel = w + kernelOffset
             let biasOffset: Int = 30_720 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 26, 171) {
                 let first: Int = min(group &* 6, 1018)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 32) &* 32 &+ (q0 % 32) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 32) &* 32 &+ (q1 % 32) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 32) &* 32 &+ (q2 % 32) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 32) &* 32 &+ (q3 % 32) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 32) &* 32 &+ (q4 % 32) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 32) &* 32 &+ (q5 % 32) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -298,31 +288,25 @@ extension NinCifar10 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 32 &+ j &* 1 &+ firstChannel &* 1056
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 192 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<192 {
-                            let tap = tapBase + ic &* 1056
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = scratch
+                let tapKernel = kernel
+                for ic in 0..<192 {
+                    let tap = tapBase + ic &* 1056
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -368,24 +352,17 @@ extension NinCifar10 {
             let kernelOffset: Int = block &* 2560
             let kernel = w + kernelOffset
             let biasOffset: Int = 15_360 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 32, 171) {
                 let first: Int = min(group &* 6, 1018)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 32) &* 32 &+ (q0 % 32) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 32) &* 32 &+ (q1 % 32) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 32) &* 32 &+ (q2 % 32) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 32) &* 32 &+ (q3 % 32) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 32) &* 32 &+ (q4 % 32) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 32) &* 32 &+ (q5 % 32) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -398,31 +375,25 @@ extension NinCifar10 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 32 &+ j &* 1 &+ firstChannel &* 1056
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 160 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<160 {
-                            let tap = tapBase + ic &* 1056
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = scratch
+                let tapKernel = kernel
+                for ic in 0..<160 {
+                    let tap = tapBase + ic &* 1056
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -504,24 +475,23 @@ extension NinCifar10 {
             let kernelOffset: Int = block &* 38_400
             let kernel = w + kernelOffset
             let biasOffset: Int = 460_800 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 43, 43) {
                 let first: Int = min(group &* 6, 250)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 16) &* 20 &+ (q0 % 16) &* 1
+                let q0: Int = first
+                let o0: Int = q0 &+ (q0 / 16) &* 4
                 let q1: Int = first &+ 1
-                let o1: Int = (q1 / 16) &* 20 &+ (q1 % 16) &* 1
+                let o1: Int = q1 &+ (q1 / 16) &* 4
                 let q2: Int = first &+ 2
-                let o2: Int = (q2 / 16) &* 20 &+ (q2 % 16) &* 1
+                let o2: Int = q2 &+ (q2 / 16) &* 4
                 let q3: Int = first &+ 3
-                let o3: Int = (q3 / 16) &* 20 &+ (q3 % 16) &* 1
+                let o3: Int = q3 &+ (q3 / 16) &* 4
                 let q4: Int = first &+ 4
-                let o4: Int = (q4 / 16) &* 20 &+ (q4 % 16) &* 1
+                let o4: Int = q4 &+ (q4 / 16) &* 4
                 let q5: Int = first &+ 5
-                let o5: Int = (q5 / 16) &* 20 &+ (q5 % 16) &* 1
+                let o5: Int = q5 &+ (q5 / 16) &* 4
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -536,15 +506,13 @@ extension NinCifar10 {
                 var a1_5 = bias1
                 for i in 0..<5 {
                     for j in 0..<5 {
-                        let tapOffset: Int = i &* 20 &+ j &* 1 &+ firstChannel &* 400
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 5 &+ j) &* 96 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
+                        let tapBase = scratch + (i &* 20 &+ j)
+                        let tapKernel = kernel + (i &* 7680 &+ j &* 1536)
                         for ic in 0..<96 {
                             let tap = tapBase + ic &* 400
                             let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -604,24 +572,17 @@ extension NinCifar10 {
             let kernelOffset: Int = block &* 3072
             let kernel = w + kernelOffset
             let biasOffset: Int = 36_864 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 26, 43) {
                 let first: Int = min(group &* 6, 250)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 16) &* 16 &+ (q0 % 16) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 16) &* 16 &+ (q1 % 16) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 16) &* 16 &+ (q2 % 16) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 16) &* 16 &+ (q3 % 16) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 16) &* 16 &+ (q4 % 16) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 16) &* 16 &+ (q5 % 16) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -634,31 +595,25 @@ extension NinCifar10 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 16 &+ j &* 1 &+ firstChannel &* 256
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 192 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<192 {
-                            let tap = tapBase + ic &* 256
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<192 {
+                    let tap = tapBase + ic &* 256
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -742,38 +697,38 @@ extension NinCifar10 {
                     let targetOffset: Int = ic &* 32 &+ r &* 8
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 8, by: 8) {
-                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
+                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = UnsafeRawPointer(window + (18 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b1 = UnsafeRawPointer(window + (20 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a1 = Self.load16(window + (18 &+ 2 &* tx))
+                        let b1 = Self.load16(window + (20 &+ 2 &* tx))
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b2 = UnsafeRawPointer(window + (38 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a2 = Self.load16(window + (36 &+ 2 &* tx))
+                        let b2 = Self.load16(window + (38 &+ 2 &* tx))
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = UnsafeRawPointer(window + (54 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b3 = UnsafeRawPointer(window + (56 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a3 = Self.load16(window + (54 &+ 2 &* tx))
+                        let b3 = Self.load16(window + (56 &+ 2 &* tx))
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (6144 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (12_288 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (18_432 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (24_576 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (30_720 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (36_864 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (43_008 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (49_152 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (55_296 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (61_440 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (67_584 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (73_728 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (79_872 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (86_016 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (92_160 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
+                        Self.store(t0_1 + t0_2, to: target + (6144 &+ tx))
+                        Self.store(t0_2 - t0_1, to: target + (12_288 &+ tx))
+                        Self.store(t0_1 - t0_3, to: target + (18_432 &+ tx))
+                        Self.store(t1_0 - t1_2, to: target + (24_576 &+ tx))
+                        Self.store(t1_1 + t1_2, to: target + (30_720 &+ tx))
+                        Self.store(t1_2 - t1_1, to: target + (36_864 &+ tx))
+                        Self.store(t1_1 - t1_3, to: target + (43_008 &+ tx))
+                        Self.store(t2_0 - t2_2, to: target + (49_152 &+ tx))
+                        Self.store(t2_1 + t2_2, to: target + (55_296 &+ tx))
+                        Self.store(t2_2 - t2_1, to: target + (61_440 &+ tx))
+                        Self.store(t2_1 - t2_3, to: target + (67_584 &+ tx))
+                        Self.store(t3_0 - t3_2, to: target + (73_728 &+ tx))
+                        Self.store(t3_1 + t3_2, to: target + (79_872 &+ tx))
+                        Self.store(t3_2 - t3_1, to: target + (86_016 &+ tx))
+                        Self.store(t3_1 - t3_3, to: target + (92_160 &+ tx))
                     }
                 }
             }
@@ -786,20 +741,21 @@ extension NinCifar10 {
                 for block in blocks {
                     let kernelOffset: Int = (value &* 12 &+ block) &* 3072
                     let kernel = w + kernelOffset
+                    let productBlock = products + (value &* 192 &+ block &* 16)
                     for group in 0..<(tiles &+ 5) / 6 {
                         let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first &+ 0
-                        let o0: Int = (q0 / 4) &* 8 &+ q0 % 4
+                        let q0: Int = first
+                        let o0: Int = q0 &+ (q0 / 4) &* 4
                         let q1: Int = first &+ 1
-                        let o1: Int = (q1 / 4) &* 8 &+ q1 % 4
+                        let o1: Int = q1 &+ (q1 / 4) &* 4
                         let q2: Int = first &+ 2
-                        let o2: Int = (q2 / 4) &* 8 &+ q2 % 4
+                        let o2: Int = q2 &+ (q2 / 4) &* 4
                         let q3: Int = first &+ 3
-                        let o3: Int = (q3 / 4) &* 8 &+ q3 % 4
+                        let o3: Int = q3 &+ (q3 / 4) &* 4
                         let q4: Int = first &+ 4
-                        let o4: Int = (q4 / 4) &* 8 &+ q4 % 4
+                        let o4: Int = q4 &+ (q4 / 4) &* 4
                         let q5: Int = first &+ 5
-                        let o5: Int = (q5 / 4) &* 8 &+ q5 % 4
+                        let o5: Int = q5 &+ (q5 / 4) &* 4
                         var a0_0 = SIMD8<Float>()
                         var a0_1 = SIMD8<Float>()
                         var a0_2 = SIMD8<Float>()
@@ -815,8 +771,8 @@ extension NinCifar10 {
                         for ic in 0..<192 {
                             let tap = source + ic &* 32
                             let k = kernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -830,24 +786,24 @@ extension NinCifar10 {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                        let productOffset0: Int = (q0 &* 16 &+ value) &* 192 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
-                        let productOffset1: Int = (q1 &* 16 &+ value) &* 192 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
-                        let productOffset2: Int = (q2 &* 16 &+ value) &* 192 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
-                        let productOffset3: Int = (q3 &* 16 &+ value) &* 192 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
-                        let productOffset4: Int = (q4 &* 16 &+ value) &* 192 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
-                        let productOffset5: Int = (q5 &* 16 &+ value) &* 192 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                        let product0 = productBlock + q0 &* 3072
+                        Self.store(a0_0, to: product0)
+                        Self.store(a1_0, to: product0 + 8)
+                        let product1 = productBlock + q1 &* 3072
+                        Self.store(a0_1, to: product1)
+                        Self.store(a1_1, to: product1 + 8)
+                        let product2 = productBlock + q2 &* 3072
+                        Self.store(a0_2, to: product2)
+                        Self.store(a1_2, to: product2 + 8)
+                        let product3 = productBlock + q3 &* 3072
+                        Self.store(a0_3, to: product3)
+                        Self.store(a1_3, to: product3 + 8)
+                        let product4 = productBlock + q4 &* 3072
+                        Self.store(a0_4, to: product4)
+                        Self.store(a1_4, to: product4 + 8)
+                        let product5 = productBlock + q5 &* 3072
+                        Self.store(a0_5, to: product5)
+                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
             }
@@ -857,26 +813,26 @@ extension NinCifar10 {
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
             let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
             for f in filterVectors {
-                let bias = UnsafeRawPointer(w + (589_824 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                let bias = Self.load8(w + (589_824 &+ f &* 8))
                 for q in 0..<tiles {
                     let productOffset: Int = q &* 3072 &+ f &* 8
                     let m = products + productOffset
-                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_1 = UnsafeRawPointer(m + 192).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_2 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_3 = UnsafeRawPointer(m + 576).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_0 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_1 = UnsafeRawPointer(m + 960).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_2 = UnsafeRawPointer(m + 1152).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_3 = UnsafeRawPointer(m + 1344).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_0 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_1 = UnsafeRawPointer(m + 1728).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_2 = UnsafeRawPointer(m + 1920).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_3 = UnsafeRawPointer(m + 2112).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_0 = UnsafeRawPointer(m + 2304).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_1 = UnsafeRawPointer(m + 2496).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_2 = UnsafeRawPointer(m + 2688).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_3 = UnsafeRawPointer(m + 2880).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_0 = Self.load8(m + 0)
+                    let m0_1 = Self.load8(m + 192)
+                    let m0_2 = Self.load8(m + 384)
+                    let m0_3 = Self.load8(m + 576)
+                    let m1_0 = Self.load8(m + 768)
+                    let m1_1 = Self.load8(m + 960)
+                    let m1_2 = Self.load8(m + 1152)
+                    let m1_3 = Self.load8(m + 1344)
+                    let m2_0 = Self.load8(m + 1536)
+                    let m2_1 = Self.load8(m + 1728)
+                    let m2_2 = Self.load8(m + 1920)
+                    let m2_3 = Self.load8(m + 2112)
+                    let m3_0 = Self.load8(m + 2304)
+                    let m3_1 = Self.load8(m + 2496)
+                    let m3_2 = Self.load8(m + 2688)
+                    let m3_3 = Self.load8(m + 2880)
                     let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
                     let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
                     let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
@@ -931,24 +887,18 @@ extension NinCifar10 {
             let kernelOffset: Int = block &* 3072
             let kernel = w + kernelOffset
             let biasOffset: Int = 36_864 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 192, by: 64) {
                 for group in band..<min(band &+ 11, 11) {
                     let first: Int = min(group &* 6, 58)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 8) &* 8 &+ (q0 % 8) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 8) &* 8 &+ (q1 % 8) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 8) &* 8 &+ (q2 % 8) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 8) &* 8 &+ (q3 % 8) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 8) &* 8 &+ (q4 % 8) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 8) &* 8 &+ (q5 % 8) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -961,31 +911,25 @@ extension NinCifar10 {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 8 &+ j &* 1 &+ firstChannel &* 64
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 192 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 64
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 64
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 64
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -1052,9 +996,9 @@ extension NinCifar10 {
                     var a3_2 = SIMD8<Float>(repeating: bias[3])
                     for ic in 0..<192 {
                         let source = x + (ic &* 64 &+ p)
-                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD8<Float>.self)
-                        let v1 = UnsafeRawPointer(source + 8).loadUnaligned(as: SIMD8<Float>.self)
-                        let v2 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD8<Float>.self)
+                        let v0 = Self.load8(source + 0)
+                        let v1 = Self.load8(source + 8)
+                        let v2 = Self.load8(source + 16)
                         let k = kernel + ic &* 4
                         Self.multiplyAdd(&a0_0, k[0], v0)
                         Self.multiplyAdd(&a0_1, k[0], v1)
@@ -1297,6 +1241,27 @@ extension NinCifar10 {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
     }
 
+    /// Whole vectors to and from memory, in calls that type-check faster than the raw-pointer expressions.
+    @inline(__always)
+    static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    static func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+    }
+
+    @inline(__always)
+    static func store(_ v: SIMD8<Float>, to p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    static func store(_ v: SIMD16<Float>, to p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+    }
+
     /// An activation applied to sixteen values at once.
     @inline(__always)
     static func activate(_ v: SIMD16<Float>, _ f: (Float) -> Float) -> SIMD16<Float> {
@@ -1428,8 +1393,11 @@ extension NinCifar10 {
         }
     }
 
+    // The loading helpers stay out of line: inlined into a large network's init, they took the optimiser seconds.
+
     /// Rearranges conv weights from (filters, channels, taps) to blocks of 32 filters, channel-major:
     /// (filters / 32, channels, taps, 32), so one load gives sixteen filters' weights for a channel and tap.
+    @inline(never)
     static func vectorFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int, taps: Int) {
         let plain = Array(p[offset..<(offset + filters * channels * taps)])
         for b in 0..<(filters / 32) {
@@ -1446,6 +1414,7 @@ extension NinCifar10 {
     /// Transforms 3×3 conv weights (filters, channels, 3, 3) to Winograd F(2×2, 3×3)'s domain, U = G g Gᵀ with
     /// G = (1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1), stored (16 values, filters / 16, channels, 16): a product reads the
     /// sixteen filters of a block for one value and channel as two vectors. Computed in Double.
+    @inline(never)
     static func winogradFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int) {
         let plain = Array(p[offset..<(offset + filters * channels * 9)])
         let blocks = filters / 16
@@ -1479,6 +1448,7 @@ extension NinCifar10 {
     /// Rearranges conv weights from (filters, channels, taps) to blocks of `block` filters, tap-major:
     /// (groups · blocks, taps, channels, block), zero filling each group's last block, so the inner loop reads the
     /// block's weights for one channel and tap from one place.
+    @inline(never)
     static func blockFilters(_ p: inout [Float], at offset: Int, filters: Int, groups: Int, channels: Int, taps: Int, block: Int) {
         let plain = Array(p[offset..<(offset + filters * channels * taps)])
         let perGroup = filters / groups, blocks = (perGroup + block - 1) / block
@@ -1497,6 +1467,29 @@ extension NinCifar10 {
         }
     }
 
+    /// Rows of a metadata table: name, kind (which may hold single spaces), output shape, parameters. A table in
+    /// a string literal compiles in a fraction of the time an array literal of tuples takes the optimiser
+    /// (seconds for a large network).
+    static func layerTable(_ text: String) -> [(name: String, kind: String, outputShape: [Int], parameters: Int)] {
+        text.split(separator: "\n").map { line in
+            let fields = line.split(separator: " ")
+            let kind = fields[1..<(fields.count - 2)].joined(separator: " ")
+            return (String(fields[0]), kind, shape(fields[fields.count - 2]), Int(fields[fields.count - 1])!)
+        }
+    }
+
+    /// Rows of a table of tensor names and shapes.
+    static func tensorTable(_ text: String) -> [(name: String, shape: [Int])] {
+        text.split(separator: "\n").map { line in
+            let fields = line.split(separator: " ")
+            return (String(fields[0]), shape(fields[1]))
+        }
+    }
+
+    /// `64×3×7×7` as [64, 3, 7, 7]; `[]` as [].
+    static func shape(_ text: Substring) -> [Int] { text.split(separator: "×").compactMap { Int($0) } }
+
+    @inline(never)
     static func tensor(_ tensors: [String: [Float]], _ name: String, count: Int) throws -> [Float] {
         guard let values = tensors[name] else { throw WeightError("missing tensor '\(name)'") }
         guard values.count == count else {
@@ -1505,11 +1498,13 @@ extension NinCifar10 {
         return values
     }
 
+    @inline(never)
     static func copy(_ tensors: [String: [Float]], _ name: String, into p: inout [Float], at offset: Int, count: Int) throws {
         let values = try tensor(tensors, name, count: count)
         for i in 0..<count { p[offset + i] = values[i] }
     }
 
+    @inline(never)
     static func copySlopes(_ tensors: [String: [Float]], _ name: String, into p: inout [Float], at offset: Int, channels: Int, perChannel: Bool) throws {
         let values = try tensor(tensors, name, count: perChannel ? channels : 1)
         for c in 0..<channels { p[offset + c] = values[perChannel ? c : 0] }
@@ -1517,6 +1512,7 @@ extension NinCifar10 {
     }
 
     /// Scale and shift of an inference batch norm: γ / √(var + ε) and β − mean · scale.
+    @inline(never)
     static func batchNormFactors(_ tensors: [String: [Float]], _ name: String, epsilon: Double, channels: Int) throws -> (scale: [Float], shift: [Float]) {
         let gamma = try tensor(tensors, name + ".weight", count: channels), beta = try tensor(tensors, name + ".bias", count: channels)
         let mean = try tensor(tensors, name + ".running_mean", count: channels), variance = try tensor(tensors, name + ".running_var", count: channels)
@@ -1529,6 +1525,7 @@ extension NinCifar10 {
         return (scale, shift)
     }
 
+    @inline(never)
     static func batchNormAffine(_ tensors: [String: [Float]], _ name: String, epsilon: Double, into p: inout [Float], scale: Int, shift: Int, channels: Int) throws {
         let factors = try batchNormFactors(tensors, name, epsilon: epsilon, channels: channels)
         for c in 0..<channels {
@@ -1538,6 +1535,7 @@ extension NinCifar10 {
     }
 
     /// Folds a batch norm into the layer before it: each output channel's weights scaled, its bias scaled and shifted.
+    @inline(never)
     static func foldBatchNorm(_ tensors: [String: [Float]], _ name: String, epsilon: Double, into p: inout [Float], weight: Int, bias: Int, channels: Int, blocks: Int, blockStride: Int, channelStride: Int, run: Int) throws {
         let factors = try batchNormFactors(tensors, name, epsilon: epsilon, channels: channels)
         for c in 0..<channels {
@@ -1547,6 +1545,7 @@ extension NinCifar10 {
     }
 
     /// The same for a transposed conv, whose weight is (in, out / groups, kh, kw).
+    @inline(never)
     static func foldBatchNormTransposed(_ tensors: [String: [Float]], _ name: String, epsilon: Double, into p: inout [Float], weight: Int, bias: Int, inChannels: Int, outPerGroup: Int, groups: Int, taps: Int) throws {
         let channels = outPerGroup * groups
         let factors = try batchNormFactors(tensors, name, epsilon: epsilon, channels: channels)

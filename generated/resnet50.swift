@@ -22,453 +22,453 @@ public struct Resnet50: Sendable {
     static let inputCount = 150_528
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
-    public static let layers: [(name: String, kind: String, outputShape: [Int], parameters: Int)] = [
-        ("conv1", "conv", [64, 112, 112], 9408),
-        ("bn1", "batch_norm", [64, 112, 112], 128),
-        ("relu", "relu", [64, 112, 112], 0),
-        ("maxpool", "max_pool", [64, 56, 56], 0),
-        ("layer1.0.conv1", "conv", [64, 56, 56], 4096),
-        ("layer1.0.bn1", "batch_norm", [64, 56, 56], 128),
-        ("layer1.0.relu", "relu", [64, 56, 56], 0),
-        ("layer1.0.conv2", "conv", [64, 56, 56], 36_864),
-        ("layer1.0.bn2", "batch_norm", [64, 56, 56], 128),
-        ("layer1.0.relu_1", "relu", [64, 56, 56], 0),
-        ("layer1.0.conv3", "conv", [256, 56, 56], 16_384),
-        ("layer1.0.bn3", "batch_norm", [256, 56, 56], 512),
-        ("layer1.0.downsample.0", "conv", [256, 56, 56], 16_384),
-        ("layer1.0.downsample.1", "batch_norm", [256, 56, 56], 512),
-        ("layer1.0.add", "add", [256, 56, 56], 0),
-        ("layer1.0.relu_2", "relu", [256, 56, 56], 0),
-        ("layer1.1.conv1", "conv", [64, 56, 56], 16_384),
-        ("layer1.1.bn1", "batch_norm", [64, 56, 56], 128),
-        ("layer1.1.relu", "relu", [64, 56, 56], 0),
-        ("layer1.1.conv2", "conv", [64, 56, 56], 36_864),
-        ("layer1.1.bn2", "batch_norm", [64, 56, 56], 128),
-        ("layer1.1.relu_1", "relu", [64, 56, 56], 0),
-        ("layer1.1.conv3", "conv", [256, 56, 56], 16_384),
-        ("layer1.1.bn3", "batch_norm", [256, 56, 56], 512),
-        ("layer1.1.add", "add", [256, 56, 56], 0),
-        ("layer1.1.relu_2", "relu", [256, 56, 56], 0),
-        ("layer1.2.conv1", "conv", [64, 56, 56], 16_384),
-        ("layer1.2.bn1", "batch_norm", [64, 56, 56], 128),
-        ("layer1.2.relu", "relu", [64, 56, 56], 0),
-        ("layer1.2.conv2", "conv", [64, 56, 56], 36_864),
-        ("layer1.2.bn2", "batch_norm", [64, 56, 56], 128),
-        ("layer1.2.relu_1", "relu", [64, 56, 56], 0),
-        ("layer1.2.conv3", "conv", [256, 56, 56], 16_384),
-        ("layer1.2.bn3", "batch_norm", [256, 56, 56], 512),
-        ("layer1.2.add", "add", [256, 56, 56], 0),
-        ("layer1.2.relu_2", "relu", [256, 56, 56], 0),
-        ("layer2.0.conv1", "conv", [128, 56, 56], 32_768),
-        ("layer2.0.bn1", "batch_norm", [128, 56, 56], 256),
-        ("layer2.0.relu", "relu", [128, 56, 56], 0),
-        ("layer2.0.conv2", "conv", [128, 28, 28], 147_456),
-        ("layer2.0.bn2", "batch_norm", [128, 28, 28], 256),
-        ("layer2.0.relu_1", "relu", [128, 28, 28], 0),
-        ("layer2.0.conv3", "conv", [512, 28, 28], 65_536),
-        ("layer2.0.bn3", "batch_norm", [512, 28, 28], 1024),
-        ("layer2.0.downsample.0", "conv", [512, 28, 28], 131_072),
-        ("layer2.0.downsample.1", "batch_norm", [512, 28, 28], 1024),
-        ("layer2.0.add", "add", [512, 28, 28], 0),
-        ("layer2.0.relu_2", "relu", [512, 28, 28], 0),
-        ("layer2.1.conv1", "conv", [128, 28, 28], 65_536),
-        ("layer2.1.bn1", "batch_norm", [128, 28, 28], 256),
-        ("layer2.1.relu", "relu", [128, 28, 28], 0),
-        ("layer2.1.conv2", "conv", [128, 28, 28], 147_456),
-        ("layer2.1.bn2", "batch_norm", [128, 28, 28], 256),
-        ("layer2.1.relu_1", "relu", [128, 28, 28], 0),
-        ("layer2.1.conv3", "conv", [512, 28, 28], 65_536),
-        ("layer2.1.bn3", "batch_norm", [512, 28, 28], 1024),
-        ("layer2.1.add", "add", [512, 28, 28], 0),
-        ("layer2.1.relu_2", "relu", [512, 28, 28], 0),
-        ("layer2.2.conv1", "conv", [128, 28, 28], 65_536),
-        ("layer2.2.bn1", "batch_norm", [128, 28, 28], 256),
-        ("layer2.2.relu", "relu", [128, 28, 28], 0),
-        ("layer2.2.conv2", "conv", [128, 28, 28], 147_456),
-        ("layer2.2.bn2", "batch_norm", [128, 28, 28], 256),
-        ("layer2.2.relu_1", "relu", [128, 28, 28], 0),
-        ("layer2.2.conv3", "conv", [512, 28, 28], 65_536),
-        ("layer2.2.bn3", "batch_norm", [512, 28, 28], 1024),
-        ("layer2.2.add", "add", [512, 28, 28], 0),
-        ("layer2.2.relu_2", "relu", [512, 28, 28], 0),
-        ("layer2.3.conv1", "conv", [128, 28, 28], 65_536),
-        ("layer2.3.bn1", "batch_norm", [128, 28, 28], 256),
-        ("layer2.3.relu", "relu", [128, 28, 28], 0),
-        ("layer2.3.conv2", "conv", [128, 28, 28], 147_456),
-        ("layer2.3.bn2", "batch_norm", [128, 28, 28], 256),
-        ("layer2.3.relu_1", "relu", [128, 28, 28], 0),
-        ("layer2.3.conv3", "conv", [512, 28, 28], 65_536),
-        ("layer2.3.bn3", "batch_norm", [512, 28, 28], 1024),
-        ("layer2.3.add", "add", [512, 28, 28], 0),
-        ("layer2.3.relu_2", "relu", [512, 28, 28], 0),
-        ("layer3.0.conv1", "conv", [256, 28, 28], 131_072),
-        ("layer3.0.bn1", "batch_norm", [256, 28, 28], 512),
-        ("layer3.0.relu", "relu", [256, 28, 28], 0),
-        ("layer3.0.conv2", "conv", [256, 14, 14], 589_824),
-        ("layer3.0.bn2", "batch_norm", [256, 14, 14], 512),
-        ("layer3.0.relu_1", "relu", [256, 14, 14], 0),
-        ("layer3.0.conv3", "conv", [1024, 14, 14], 262_144),
-        ("layer3.0.bn3", "batch_norm", [1024, 14, 14], 2048),
-        ("layer3.0.downsample.0", "conv", [1024, 14, 14], 524_288),
-        ("layer3.0.downsample.1", "batch_norm", [1024, 14, 14], 2048),
-        ("layer3.0.add", "add", [1024, 14, 14], 0),
-        ("layer3.0.relu_2", "relu", [1024, 14, 14], 0),
-        ("layer3.1.conv1", "conv", [256, 14, 14], 262_144),
-        ("layer3.1.bn1", "batch_norm", [256, 14, 14], 512),
-        ("layer3.1.relu", "relu", [256, 14, 14], 0),
-        ("layer3.1.conv2", "conv", [256, 14, 14], 589_824),
-        ("layer3.1.bn2", "batch_norm", [256, 14, 14], 512),
-        ("layer3.1.relu_1", "relu", [256, 14, 14], 0),
-        ("layer3.1.conv3", "conv", [1024, 14, 14], 262_144),
-        ("layer3.1.bn3", "batch_norm", [1024, 14, 14], 2048),
-        ("layer3.1.add", "add", [1024, 14, 14], 0),
-        ("layer3.1.relu_2", "relu", [1024, 14, 14], 0),
-        ("layer3.2.conv1", "conv", [256, 14, 14], 262_144),
-        ("layer3.2.bn1", "batch_norm", [256, 14, 14], 512),
-        ("layer3.2.relu", "relu", [256, 14, 14], 0),
-        ("layer3.2.conv2", "conv", [256, 14, 14], 589_824),
-        ("layer3.2.bn2", "batch_norm", [256, 14, 14], 512),
-        ("layer3.2.relu_1", "relu", [256, 14, 14], 0),
-        ("layer3.2.conv3", "conv", [1024, 14, 14], 262_144),
-        ("layer3.2.bn3", "batch_norm", [1024, 14, 14], 2048),
-        ("layer3.2.add", "add", [1024, 14, 14], 0),
-        ("layer3.2.relu_2", "relu", [1024, 14, 14], 0),
-        ("layer3.3.conv1", "conv", [256, 14, 14], 262_144),
-        ("layer3.3.bn1", "batch_norm", [256, 14, 14], 512),
-        ("layer3.3.relu", "relu", [256, 14, 14], 0),
-        ("layer3.3.conv2", "conv", [256, 14, 14], 589_824),
-        ("layer3.3.bn2", "batch_norm", [256, 14, 14], 512),
-        ("layer3.3.relu_1", "relu", [256, 14, 14], 0),
-        ("layer3.3.conv3", "conv", [1024, 14, 14], 262_144),
-        ("layer3.3.bn3", "batch_norm", [1024, 14, 14], 2048),
-        ("layer3.3.add", "add", [1024, 14, 14], 0),
-        ("layer3.3.relu_2", "relu", [1024, 14, 14], 0),
-        ("layer3.4.conv1", "conv", [256, 14, 14], 262_144),
-        ("layer3.4.bn1", "batch_norm", [256, 14, 14], 512),
-        ("layer3.4.relu", "relu", [256, 14, 14], 0),
-        ("layer3.4.conv2", "conv", [256, 14, 14], 589_824),
-        ("layer3.4.bn2", "batch_norm", [256, 14, 14], 512),
-        ("layer3.4.relu_1", "relu", [256, 14, 14], 0),
-        ("layer3.4.conv3", "conv", [1024, 14, 14], 262_144),
-        ("layer3.4.bn3", "batch_norm", [1024, 14, 14], 2048),
-        ("layer3.4.add", "add", [1024, 14, 14], 0),
-        ("layer3.4.relu_2", "relu", [1024, 14, 14], 0),
-        ("layer3.5.conv1", "conv", [256, 14, 14], 262_144),
-        ("layer3.5.bn1", "batch_norm", [256, 14, 14], 512),
-        ("layer3.5.relu", "relu", [256, 14, 14], 0),
-        ("layer3.5.conv2", "conv", [256, 14, 14], 589_824),
-        ("layer3.5.bn2", "batch_norm", [256, 14, 14], 512),
-        ("layer3.5.relu_1", "relu", [256, 14, 14], 0),
-        ("layer3.5.conv3", "conv", [1024, 14, 14], 262_144),
-        ("layer3.5.bn3", "batch_norm", [1024, 14, 14], 2048),
-        ("layer3.5.add", "add", [1024, 14, 14], 0),
-        ("layer3.5.relu_2", "relu", [1024, 14, 14], 0),
-        ("layer4.0.conv1", "conv", [512, 14, 14], 524_288),
-        ("layer4.0.bn1", "batch_norm", [512, 14, 14], 1024),
-        ("layer4.0.relu", "relu", [512, 14, 14], 0),
-        ("layer4.0.conv2", "conv", [512, 7, 7], 2_359_296),
-        ("layer4.0.bn2", "batch_norm", [512, 7, 7], 1024),
-        ("layer4.0.relu_1", "relu", [512, 7, 7], 0),
-        ("layer4.0.conv3", "conv", [2048, 7, 7], 1_048_576),
-        ("layer4.0.bn3", "batch_norm", [2048, 7, 7], 4096),
-        ("layer4.0.downsample.0", "conv", [2048, 7, 7], 2_097_152),
-        ("layer4.0.downsample.1", "batch_norm", [2048, 7, 7], 4096),
-        ("layer4.0.add", "add", [2048, 7, 7], 0),
-        ("layer4.0.relu_2", "relu", [2048, 7, 7], 0),
-        ("layer4.1.conv1", "conv", [512, 7, 7], 1_048_576),
-        ("layer4.1.bn1", "batch_norm", [512, 7, 7], 1024),
-        ("layer4.1.relu", "relu", [512, 7, 7], 0),
-        ("layer4.1.conv2", "conv", [512, 7, 7], 2_359_296),
-        ("layer4.1.bn2", "batch_norm", [512, 7, 7], 1024),
-        ("layer4.1.relu_1", "relu", [512, 7, 7], 0),
-        ("layer4.1.conv3", "conv", [2048, 7, 7], 1_048_576),
-        ("layer4.1.bn3", "batch_norm", [2048, 7, 7], 4096),
-        ("layer4.1.add", "add", [2048, 7, 7], 0),
-        ("layer4.1.relu_2", "relu", [2048, 7, 7], 0),
-        ("layer4.2.conv1", "conv", [512, 7, 7], 1_048_576),
-        ("layer4.2.bn1", "batch_norm", [512, 7, 7], 1024),
-        ("layer4.2.relu", "relu", [512, 7, 7], 0),
-        ("layer4.2.conv2", "conv", [512, 7, 7], 2_359_296),
-        ("layer4.2.bn2", "batch_norm", [512, 7, 7], 1024),
-        ("layer4.2.relu_1", "relu", [512, 7, 7], 0),
-        ("layer4.2.conv3", "conv", [2048, 7, 7], 1_048_576),
-        ("layer4.2.bn3", "batch_norm", [2048, 7, 7], 4096),
-        ("layer4.2.add", "add", [2048, 7, 7], 0),
-        ("layer4.2.relu_2", "relu", [2048, 7, 7], 0),
-        ("avgpool", "adaptive_avg_pool", [2048, 1, 1], 0),
-        ("flatten", "flatten", [2048], 0),
-        ("fc", "dense", [1000], 2_049_000),
-    ]
+    public static let layers: [(name: String, kind: String, outputShape: [Int], parameters: Int)] = Self.layerTable(#"""
+        conv1                  conv               64×112×112  9408
+        bn1                    batch_norm         64×112×112  128
+        relu                   relu               64×112×112  0
+        maxpool                max_pool           64×56×56    0
+        layer1.0.conv1         conv               64×56×56    4096
+        layer1.0.bn1           batch_norm         64×56×56    128
+        layer1.0.relu          relu               64×56×56    0
+        layer1.0.conv2         conv               64×56×56    36864
+        layer1.0.bn2           batch_norm         64×56×56    128
+        layer1.0.relu_1        relu               64×56×56    0
+        layer1.0.conv3         conv               256×56×56   16384
+        layer1.0.bn3           batch_norm         256×56×56   512
+        layer1.0.downsample.0  conv               256×56×56   16384
+        layer1.0.downsample.1  batch_norm         256×56×56   512
+        layer1.0.add           add                256×56×56   0
+        layer1.0.relu_2        relu               256×56×56   0
+        layer1.1.conv1         conv               64×56×56    16384
+        layer1.1.bn1           batch_norm         64×56×56    128
+        layer1.1.relu          relu               64×56×56    0
+        layer1.1.conv2         conv               64×56×56    36864
+        layer1.1.bn2           batch_norm         64×56×56    128
+        layer1.1.relu_1        relu               64×56×56    0
+        layer1.1.conv3         conv               256×56×56   16384
+        layer1.1.bn3           batch_norm         256×56×56   512
+        layer1.1.add           add                256×56×56   0
+        layer1.1.relu_2        relu               256×56×56   0
+        layer1.2.conv1         conv               64×56×56    16384
+        layer1.2.bn1           batch_norm         64×56×56    128
+        layer1.2.relu          relu               64×56×56    0
+        layer1.2.conv2         conv               64×56×56    36864
+        layer1.2.bn2           batch_norm         64×56×56    128
+        layer1.2.relu_1        relu               64×56×56    0
+        layer1.2.conv3         conv               256×56×56   16384
+        layer1.2.bn3           batch_norm         256×56×56   512
+        layer1.2.add           add                256×56×56   0
+        layer1.2.relu_2        relu               256×56×56   0
+        layer2.0.conv1         conv               128×56×56   32768
+        layer2.0.bn1           batch_norm         128×56×56   256
+        layer2.0.relu          relu               128×56×56   0
+        layer2.0.conv2         conv               128×28×28   147456
+        layer2.0.bn2           batch_norm         128×28×28   256
+        layer2.0.relu_1        relu               128×28×28   0
+        layer2.0.conv3         conv               512×28×28   65536
+        layer2.0.bn3           batch_norm         512×28×28   1024
+        layer2.0.downsample.0  conv               512×28×28   131072
+        layer2.0.downsample.1  batch_norm         512×28×28   1024
+        layer2.0.add           add                512×28×28   0
+        layer2.0.relu_2        relu               512×28×28   0
+        layer2.1.conv1         conv               128×28×28   65536
+        layer2.1.bn1           batch_norm         128×28×28   256
+        layer2.1.relu          relu               128×28×28   0
+        layer2.1.conv2         conv               128×28×28   147456
+        layer2.1.bn2           batch_norm         128×28×28   256
+        layer2.1.relu_1        relu               128×28×28   0
+        layer2.1.conv3         conv               512×28×28   65536
+        layer2.1.bn3           batch_norm         512×28×28   1024
+        layer2.1.add           add                512×28×28   0
+        layer2.1.relu_2        relu               512×28×28   0
+        layer2.2.conv1         conv               128×28×28   65536
+        layer2.2.bn1           batch_norm         128×28×28   256
+        layer2.2.relu          relu               128×28×28   0
+        layer2.2.conv2         conv               128×28×28   147456
+        layer2.2.bn2           batch_norm         128×28×28   256
+        layer2.2.relu_1        relu               128×28×28   0
+        layer2.2.conv3         conv               512×28×28   65536
+        layer2.2.bn3           batch_norm         512×28×28   1024
+        layer2.2.add           add                512×28×28   0
+        layer2.2.relu_2        relu               512×28×28   0
+        layer2.3.conv1         conv               128×28×28   65536
+        layer2.3.bn1           batch_norm         128×28×28   256
+        layer2.3.relu          relu               128×28×28   0
+        layer2.3.conv2         conv               128×28×28   147456
+        layer2.3.bn2           batch_norm         128×28×28   256
+        layer2.3.relu_1        relu               128×28×28   0
+        layer2.3.conv3         conv               512×28×28   65536
+        layer2.3.bn3           batch_norm         512×28×28   1024
+        layer2.3.add           add                512×28×28   0
+        layer2.3.relu_2        relu               512×28×28   0
+        layer3.0.conv1         conv               256×28×28   131072
+        layer3.0.bn1           batch_norm         256×28×28   512
+        layer3.0.relu          relu               256×28×28   0
+        layer3.0.conv2         conv               256×14×14   589824
+        layer3.0.bn2           batch_norm         256×14×14   512
+        layer3.0.relu_1        relu               256×14×14   0
+        layer3.0.conv3         conv               1024×14×14  262144
+        layer3.0.bn3           batch_norm         1024×14×14  2048
+        layer3.0.downsample.0  conv               1024×14×14  524288
+        layer3.0.downsample.1  batch_norm         1024×14×14  2048
+        layer3.0.add           add                1024×14×14  0
+        layer3.0.relu_2        relu               1024×14×14  0
+        layer3.1.conv1         conv               256×14×14   262144
+        layer3.1.bn1           batch_norm         256×14×14   512
+        layer3.1.relu          relu               256×14×14   0
+        layer3.1.conv2         conv               256×14×14   589824
+        layer3.1.bn2           batch_norm         256×14×14   512
+        layer3.1.relu_1        relu               256×14×14   0
+        layer3.1.conv3         conv               1024×14×14  262144
+        layer3.1.bn3           batch_norm         1024×14×14  2048
+        layer3.1.add           add                1024×14×14  0
+        layer3.1.relu_2        relu               1024×14×14  0
+        layer3.2.conv1         conv               256×14×14   262144
+        layer3.2.bn1           batch_norm         256×14×14   512
+        layer3.2.relu          relu               256×14×14   0
+        layer3.2.conv2         conv               256×14×14   589824
+        layer3.2.bn2           batch_norm         256×14×14   512
+        layer3.2.relu_1        relu               256×14×14   0
+        layer3.2.conv3         conv               1024×14×14  262144
+        layer3.2.bn3           batch_norm         1024×14×14  2048
+        layer3.2.add           add                1024×14×14  0
+        layer3.2.relu_2        relu               1024×14×14  0
+        layer3.3.conv1         conv               256×14×14   262144
+        layer3.3.bn1           batch_norm         256×14×14   512
+        layer3.3.relu          relu               256×14×14   0
+        layer3.3.conv2         conv               256×14×14   589824
+        layer3.3.bn2           batch_norm         256×14×14   512
+        layer3.3.relu_1        relu               256×14×14   0
+        layer3.3.conv3         conv               1024×14×14  262144
+        layer3.3.bn3           batch_norm         1024×14×14  2048
+        layer3.3.add           add                1024×14×14  0
+        layer3.3.relu_2        relu               1024×14×14  0
+        layer3.4.conv1         conv               256×14×14   262144
+        layer3.4.bn1           batch_norm         256×14×14   512
+        layer3.4.relu          relu               256×14×14   0
+        layer3.4.conv2         conv               256×14×14   589824
+        layer3.4.bn2           batch_norm         256×14×14   512
+        layer3.4.relu_1        relu               256×14×14   0
+        layer3.4.conv3         conv               1024×14×14  262144
+        layer3.4.bn3           batch_norm         1024×14×14  2048
+        layer3.4.add           add                1024×14×14  0
+        layer3.4.relu_2        relu               1024×14×14  0
+        layer3.5.conv1         conv               256×14×14   262144
+        layer3.5.bn1           batch_norm         256×14×14   512
+        layer3.5.relu          relu               256×14×14   0
+        layer3.5.conv2         conv               256×14×14   589824
+        layer3.5.bn2           batch_norm         256×14×14   512
+        layer3.5.relu_1        relu               256×14×14   0
+        layer3.5.conv3         conv               1024×14×14  262144
+        layer3.5.bn3           batch_norm         1024×14×14  2048
+        layer3.5.add           add                1024×14×14  0
+        layer3.5.relu_2        relu               1024×14×14  0
+        layer4.0.conv1         conv               512×14×14   524288
+        layer4.0.bn1           batch_norm         512×14×14   1024
+        layer4.0.relu          relu               512×14×14   0
+        layer4.0.conv2         conv               512×7×7     2359296
+        layer4.0.bn2           batch_norm         512×7×7     1024
+        layer4.0.relu_1        relu               512×7×7     0
+        layer4.0.conv3         conv               2048×7×7    1048576
+        layer4.0.bn3           batch_norm         2048×7×7    4096
+        layer4.0.downsample.0  conv               2048×7×7    2097152
+        layer4.0.downsample.1  batch_norm         2048×7×7    4096
+        layer4.0.add           add                2048×7×7    0
+        layer4.0.relu_2        relu               2048×7×7    0
+        layer4.1.conv1         conv               512×7×7     1048576
+        layer4.1.bn1           batch_norm         512×7×7     1024
+        layer4.1.relu          relu               512×7×7     0
+        layer4.1.conv2         conv               512×7×7     2359296
+        layer4.1.bn2           batch_norm         512×7×7     1024
+        layer4.1.relu_1        relu               512×7×7     0
+        layer4.1.conv3         conv               2048×7×7    1048576
+        layer4.1.bn3           batch_norm         2048×7×7    4096
+        layer4.1.add           add                2048×7×7    0
+        layer4.1.relu_2        relu               2048×7×7    0
+        layer4.2.conv1         conv               512×7×7     1048576
+        layer4.2.bn1           batch_norm         512×7×7     1024
+        layer4.2.relu          relu               512×7×7     0
+        layer4.2.conv2         conv               512×7×7     2359296
+        layer4.2.bn2           batch_norm         512×7×7     1024
+        layer4.2.relu_1        relu               512×7×7     0
+        layer4.2.conv3         conv               2048×7×7    1048576
+        layer4.2.bn3           batch_norm         2048×7×7    4096
+        layer4.2.add           add                2048×7×7    0
+        layer4.2.relu_2        relu               2048×7×7    0
+        avgpool                adaptive_avg_pool  2048×1×1    0
+        flatten                flatten            2048        0
+        fc                     dense              1000        2049000
+        """#)
     /// Every tensor the weights must provide, with PyTorch's shape.
-    static let tensorShapes: [(name: String, shape: [Int])] = [
-        ("conv1.weight", [64, 3, 7, 7]),
-        ("bn1.weight", [64]),
-        ("bn1.bias", [64]),
-        ("bn1.running_mean", [64]),
-        ("bn1.running_var", [64]),
-        ("layer1.0.conv1.weight", [64, 64, 1, 1]),
-        ("layer1.0.bn1.weight", [64]),
-        ("layer1.0.bn1.bias", [64]),
-        ("layer1.0.bn1.running_mean", [64]),
-        ("layer1.0.bn1.running_var", [64]),
-        ("layer1.0.conv2.weight", [64, 64, 3, 3]),
-        ("layer1.0.bn2.weight", [64]),
-        ("layer1.0.bn2.bias", [64]),
-        ("layer1.0.bn2.running_mean", [64]),
-        ("layer1.0.bn2.running_var", [64]),
-        ("layer1.0.conv3.weight", [256, 64, 1, 1]),
-        ("layer1.0.bn3.weight", [256]),
-        ("layer1.0.bn3.bias", [256]),
-        ("layer1.0.bn3.running_mean", [256]),
-        ("layer1.0.bn3.running_var", [256]),
-        ("layer1.0.downsample.0.weight", [256, 64, 1, 1]),
-        ("layer1.0.downsample.1.weight", [256]),
-        ("layer1.0.downsample.1.bias", [256]),
-        ("layer1.0.downsample.1.running_mean", [256]),
-        ("layer1.0.downsample.1.running_var", [256]),
-        ("layer1.1.conv1.weight", [64, 256, 1, 1]),
-        ("layer1.1.bn1.weight", [64]),
-        ("layer1.1.bn1.bias", [64]),
-        ("layer1.1.bn1.running_mean", [64]),
-        ("layer1.1.bn1.running_var", [64]),
-        ("layer1.1.conv2.weight", [64, 64, 3, 3]),
-        ("layer1.1.bn2.weight", [64]),
-        ("layer1.1.bn2.bias", [64]),
-        ("layer1.1.bn2.running_mean", [64]),
-        ("layer1.1.bn2.running_var", [64]),
-        ("layer1.1.conv3.weight", [256, 64, 1, 1]),
-        ("layer1.1.bn3.weight", [256]),
-        ("layer1.1.bn3.bias", [256]),
-        ("layer1.1.bn3.running_mean", [256]),
-        ("layer1.1.bn3.running_var", [256]),
-        ("layer1.2.conv1.weight", [64, 256, 1, 1]),
-        ("layer1.2.bn1.weight", [64]),
-        ("layer1.2.bn1.bias", [64]),
-        ("layer1.2.bn1.running_mean", [64]),
-        ("layer1.2.bn1.running_var", [64]),
-        ("layer1.2.conv2.weight", [64, 64, 3, 3]),
-        ("layer1.2.bn2.weight", [64]),
-        ("layer1.2.bn2.bias", [64]),
-        ("layer1.2.bn2.running_mean", [64]),
-        ("layer1.2.bn2.running_var", [64]),
-        ("layer1.2.conv3.weight", [256, 64, 1, 1]),
-        ("layer1.2.bn3.weight", [256]),
-        ("layer1.2.bn3.bias", [256]),
-        ("layer1.2.bn3.running_mean", [256]),
-        ("layer1.2.bn3.running_var", [256]),
-        ("layer2.0.conv1.weight", [128, 256, 1, 1]),
-        ("layer2.0.bn1.weight", [128]),
-        ("layer2.0.bn1.bias", [128]),
-        ("layer2.0.bn1.running_mean", [128]),
-        ("layer2.0.bn1.running_var", [128]),
-        ("layer2.0.conv2.weight", [128, 128, 3, 3]),
-        ("layer2.0.bn2.weight", [128]),
-        ("layer2.0.bn2.bias", [128]),
-        ("layer2.0.bn2.running_mean", [128]),
-        ("layer2.0.bn2.running_var", [128]),
-        ("layer2.0.conv3.weight", [512, 128, 1, 1]),
-        ("layer2.0.bn3.weight", [512]),
-        ("layer2.0.bn3.bias", [512]),
-        ("layer2.0.bn3.running_mean", [512]),
-        ("layer2.0.bn3.running_var", [512]),
-        ("layer2.0.downsample.0.weight", [512, 256, 1, 1]),
-        ("layer2.0.downsample.1.weight", [512]),
-        ("layer2.0.downsample.1.bias", [512]),
-        ("layer2.0.downsample.1.running_mean", [512]),
-        ("layer2.0.downsample.1.running_var", [512]),
-        ("layer2.1.conv1.weight", [128, 512, 1, 1]),
-        ("layer2.1.bn1.weight", [128]),
-        ("layer2.1.bn1.bias", [128]),
-        ("layer2.1.bn1.running_mean", [128]),
-        ("layer2.1.bn1.running_var", [128]),
-        ("layer2.1.conv2.weight", [128, 128, 3, 3]),
-        ("layer2.1.bn2.weight", [128]),
-        ("layer2.1.bn2.bias", [128]),
-        ("layer2.1.bn2.running_mean", [128]),
-        ("layer2.1.bn2.running_var", [128]),
-        ("layer2.1.conv3.weight", [512, 128, 1, 1]),
-        ("layer2.1.bn3.weight", [512]),
-        ("layer2.1.bn3.bias", [512]),
-        ("layer2.1.bn3.running_mean", [512]),
-        ("layer2.1.bn3.running_var", [512]),
-        ("layer2.2.conv1.weight", [128, 512, 1, 1]),
-        ("layer2.2.bn1.weight", [128]),
-        ("layer2.2.bn1.bias", [128]),
-        ("layer2.2.bn1.running_mean", [128]),
-        ("layer2.2.bn1.running_var", [128]),
-        ("layer2.2.conv2.weight", [128, 128, 3, 3]),
-        ("layer2.2.bn2.weight", [128]),
-        ("layer2.2.bn2.bias", [128]),
-        ("layer2.2.bn2.running_mean", [128]),
-        ("layer2.2.bn2.running_var", [128]),
-        ("layer2.2.conv3.weight", [512, 128, 1, 1]),
-        ("layer2.2.bn3.weight", [512]),
-        ("layer2.2.bn3.bias", [512]),
-        ("layer2.2.bn3.running_mean", [512]),
-        ("layer2.2.bn3.running_var", [512]),
-        ("layer2.3.conv1.weight", [128, 512, 1, 1]),
-        ("layer2.3.bn1.weight", [128]),
-        ("layer2.3.bn1.bias", [128]),
-        ("layer2.3.bn1.running_mean", [128]),
-        ("layer2.3.bn1.running_var", [128]),
-        ("layer2.3.conv2.weight", [128, 128, 3, 3]),
-        ("layer2.3.bn2.weight", [128]),
-        ("layer2.3.bn2.bias", [128]),
-        ("layer2.3.bn2.running_mean", [128]),
-        ("layer2.3.bn2.running_var", [128]),
-        ("layer2.3.conv3.weight", [512, 128, 1, 1]),
-        ("layer2.3.bn3.weight", [512]),
-        ("layer2.3.bn3.bias", [512]),
-        ("layer2.3.bn3.running_mean", [512]),
-        ("layer2.3.bn3.running_var", [512]),
-        ("layer3.0.conv1.weight", [256, 512, 1, 1]),
-        ("layer3.0.bn1.weight", [256]),
-        ("layer3.0.bn1.bias", [256]),
-        ("layer3.0.bn1.running_mean", [256]),
-        ("layer3.0.bn1.running_var", [256]),
-        ("layer3.0.conv2.weight", [256, 256, 3, 3]),
-        ("layer3.0.bn2.weight", [256]),
-        ("layer3.0.bn2.bias", [256]),
-        ("layer3.0.bn2.running_mean", [256]),
-        ("layer3.0.bn2.running_var", [256]),
-        ("layer3.0.conv3.weight", [1024, 256, 1, 1]),
-        ("layer3.0.bn3.weight", [1024]),
-        ("layer3.0.bn3.bias", [1024]),
-        ("layer3.0.bn3.running_mean", [1024]),
-        ("layer3.0.bn3.running_var", [1024]),
-        ("layer3.0.downsample.0.weight", [1024, 512, 1, 1]),
-        ("layer3.0.downsample.1.weight", [1024]),
-        ("layer3.0.downsample.1.bias", [1024]),
-        ("layer3.0.downsample.1.running_mean", [1024]),
-        ("layer3.0.downsample.1.running_var", [1024]),
-        ("layer3.1.conv1.weight", [256, 1024, 1, 1]),
-        ("layer3.1.bn1.weight", [256]),
-        ("layer3.1.bn1.bias", [256]),
-        ("layer3.1.bn1.running_mean", [256]),
-        ("layer3.1.bn1.running_var", [256]),
-        ("layer3.1.conv2.weight", [256, 256, 3, 3]),
-        ("layer3.1.bn2.weight", [256]),
-        ("layer3.1.bn2.bias", [256]),
-        ("layer3.1.bn2.running_mean", [256]),
-        ("layer3.1.bn2.running_var", [256]),
-        ("layer3.1.conv3.weight", [1024, 256, 1, 1]),
-        ("layer3.1.bn3.weight", [1024]),
-        ("layer3.1.bn3.bias", [1024]),
-        ("layer3.1.bn3.running_mean", [1024]),
-        ("layer3.1.bn3.running_var", [1024]),
-        ("layer3.2.conv1.weight", [256, 1024, 1, 1]),
-        ("layer3.2.bn1.weight", [256]),
-        ("layer3.2.bn1.bias", [256]),
-        ("layer3.2.bn1.running_mean", [256]),
-        ("layer3.2.bn1.running_var", [256]),
-        ("layer3.2.conv2.weight", [256, 256, 3, 3]),
-        ("layer3.2.bn2.weight", [256]),
-        ("layer3.2.bn2.bias", [256]),
-        ("layer3.2.bn2.running_mean", [256]),
-        ("layer3.2.bn2.running_var", [256]),
-        ("layer3.2.conv3.weight", [1024, 256, 1, 1]),
-        ("layer3.2.bn3.weight", [1024]),
-        ("layer3.2.bn3.bias", [1024]),
-        ("layer3.2.bn3.running_mean", [1024]),
-        ("layer3.2.bn3.running_var", [1024]),
-        ("layer3.3.conv1.weight", [256, 1024, 1, 1]),
-        ("layer3.3.bn1.weight", [256]),
-        ("layer3.3.bn1.bias", [256]),
-        ("layer3.3.bn1.running_mean", [256]),
-        ("layer3.3.bn1.running_var", [256]),
-        ("layer3.3.conv2.weight", [256, 256, 3, 3]),
-        ("layer3.3.bn2.weight", [256]),
-        ("layer3.3.bn2.bias", [256]),
-        ("layer3.3.bn2.running_mean", [256]),
-        ("layer3.3.bn2.running_var", [256]),
-        ("layer3.3.conv3.weight", [1024, 256, 1, 1]),
-        ("layer3.3.bn3.weight", [1024]),
-        ("layer3.3.bn3.bias", [1024]),
-        ("layer3.3.bn3.running_mean", [1024]),
-        ("layer3.3.bn3.running_var", [1024]),
-        ("layer3.4.conv1.weight", [256, 1024, 1, 1]),
-        ("layer3.4.bn1.weight", [256]),
-        ("layer3.4.bn1.bias", [256]),
-        ("layer3.4.bn1.running_mean", [256]),
-        ("layer3.4.bn1.running_var", [256]),
-        ("layer3.4.conv2.weight", [256, 256, 3, 3]),
-        ("layer3.4.bn2.weight", [256]),
-        ("layer3.4.bn2.bias", [256]),
-        ("layer3.4.bn2.running_mean", [256]),
-        ("layer3.4.bn2.running_var", [256]),
-        ("layer3.4.conv3.weight", [1024, 256, 1, 1]),
-        ("layer3.4.bn3.weight", [1024]),
-        ("layer3.4.bn3.bias", [1024]),
-        ("layer3.4.bn3.running_mean", [1024]),
-        ("layer3.4.bn3.running_var", [1024]),
-        ("layer3.5.conv1.weight", [256, 1024, 1, 1]),
-        ("layer3.5.bn1.weight", [256]),
-        ("layer3.5.bn1.bias", [256]),
-        ("layer3.5.bn1.running_mean", [256]),
-        ("layer3.5.bn1.running_var", [256]),
-        ("layer3.5.conv2.weight", [256, 256, 3, 3]),
-        ("layer3.5.bn2.weight", [256]),
-        ("layer3.5.bn2.bias", [256]),
-        ("layer3.5.bn2.running_mean", [256]),
-        ("layer3.5.bn2.running_var", [256]),
-        ("layer3.5.conv3.weight", [1024, 256, 1, 1]),
-        ("layer3.5.bn3.weight", [1024]),
-        ("layer3.5.bn3.bias", [1024]),
-        ("layer3.5.bn3.running_mean", [1024]),
-        ("layer3.5.bn3.running_var", [1024]),
-        ("layer4.0.conv1.weight", [512, 1024, 1, 1]),
-        ("layer4.0.bn1.weight", [512]),
-        ("layer4.0.bn1.bias", [512]),
-        ("layer4.0.bn1.running_mean", [512]),
-        ("layer4.0.bn1.running_var", [512]),
-        ("layer4.0.conv2.weight", [512, 512, 3, 3]),
-        ("layer4.0.bn2.weight", [512]),
-        ("layer4.0.bn2.bias", [512]),
-        ("layer4.0.bn2.running_mean", [512]),
-        ("layer4.0.bn2.running_var", [512]),
-        ("layer4.0.conv3.weight", [2048, 512, 1, 1]),
-        ("layer4.0.bn3.weight", [2048]),
-        ("layer4.0.bn3.bias", [2048]),
-        ("layer4.0.bn3.running_mean", [2048]),
-        ("layer4.0.bn3.running_var", [2048]),
-        ("layer4.0.downsample.0.weight", [2048, 1024, 1, 1]),
-        ("layer4.0.downsample.1.weight", [2048]),
-        ("layer4.0.downsample.1.bias", [2048]),
-        ("layer4.0.downsample.1.running_mean", [2048]),
-        ("layer4.0.downsample.1.running_var", [2048]),
-        ("layer4.1.conv1.weight", [512, 2048, 1, 1]),
-        ("layer4.1.bn1.weight", [512]),
-        ("layer4.1.bn1.bias", [512]),
-        ("layer4.1.bn1.running_mean", [512]),
-        ("layer4.1.bn1.running_var", [512]),
-        ("layer4.1.conv2.weight", [512, 512, 3, 3]),
-        ("layer4.1.bn2.weight", [512]),
-        ("layer4.1.bn2.bias", [512]),
-        ("layer4.1.bn2.running_mean", [512]),
-        ("layer4.1.bn2.running_var", [512]),
-        ("layer4.1.conv3.weight", [2048, 512, 1, 1]),
-        ("layer4.1.bn3.weight", [2048]),
-        ("layer4.1.bn3.bias", [2048]),
-        ("layer4.1.bn3.running_mean", [2048]),
-        ("layer4.1.bn3.running_var", [2048]),
-        ("layer4.2.conv1.weight", [512, 2048, 1, 1]),
-        ("layer4.2.bn1.weight", [512]),
-        ("layer4.2.bn1.bias", [512]),
-        ("layer4.2.bn1.running_mean", [512]),
-        ("layer4.2.bn1.running_var", [512]),
-        ("layer4.2.conv2.weight", [512, 512, 3, 3]),
-        ("layer4.2.bn2.weight", [512]),
-        ("layer4.2.bn2.bias", [512]),
-        ("layer4.2.bn2.running_mean", [512]),
-        ("layer4.2.bn2.running_var", [512]),
-        ("layer4.2.conv3.weight", [2048, 512, 1, 1]),
-        ("layer4.2.bn3.weight", [2048]),
-        ("layer4.2.bn3.bias", [2048]),
-        ("layer4.2.bn3.running_mean", [2048]),
-        ("layer4.2.bn3.running_var", [2048]),
-        ("fc.weight", [1000, 2048]),
-        ("fc.bias", [1000]),
-    ]
+    static let tensorShapes: [(name: String, shape: [Int])] = Self.tensorTable(#"""
+        conv1.weight                        64×3×7×7
+        bn1.weight                          64
+        bn1.bias                            64
+        bn1.running_mean                    64
+        bn1.running_var                     64
+        layer1.0.conv1.weight               64×64×1×1
+        layer1.0.bn1.weight                 64
+        layer1.0.bn1.bias                   64
+        layer1.0.bn1.running_mean           64
+        layer1.0.bn1.running_var            64
+        layer1.0.conv2.weight               64×64×3×3
+        layer1.0.bn2.weight                 64
+        layer1.0.bn2.bias                   64
+        layer1.0.bn2.running_mean           64
+        layer1.0.bn2.running_var            64
+        layer1.0.conv3.weight               256×64×1×1
+        layer1.0.bn3.weight                 256
+        layer1.0.bn3.bias                   256
+        layer1.0.bn3.running_mean           256
+        layer1.0.bn3.running_var            256
+        layer1.0.downsample.0.weight        256×64×1×1
+        layer1.0.downsample.1.weight        256
+        layer1.0.downsample.1.bias          256
+        layer1.0.downsample.1.running_mean  256
+        layer1.0.downsample.1.running_var   256
+        layer1.1.conv1.weight               64×256×1×1
+        layer1.1.bn1.weight                 64
+        layer1.1.bn1.bias                   64
+        layer1.1.bn1.running_mean           64
+        layer1.1.bn1.running_var            64
+        layer1.1.conv2.weight               64×64×3×3
+        layer1.1.bn2.weight                 64
+        layer1.1.bn2.bias                   64
+        layer1.1.bn2.running_mean           64
+        layer1.1.bn2.running_var            64
+        layer1.1.conv3.weight               256×64×1×1
+        layer1.1.bn3.weight                 256
+        layer1.1.bn3.bias                   256
+        layer1.1.bn3.running_mean           256
+        layer1.1.bn3.running_var            256
+        layer1.2.conv1.weight               64×256×1×1
+        layer1.2.bn1.weight                 64
+        layer1.2.bn1.bias                   64
+        layer1.2.bn1.running_mean           64
+        layer1.2.bn1.running_var            64
+        layer1.2.conv2.weight               64×64×3×3
+        layer1.2.bn2.weight                 64
+        layer1.2.bn2.bias                   64
+        layer1.2.bn2.running_mean           64
+        layer1.2.bn2.running_var            64
+        layer1.2.conv3.weight               256×64×1×1
+        layer1.2.bn3.weight                 256
+        layer1.2.bn3.bias                   256
+        layer1.2.bn3.running_mean           256
+        layer1.2.bn3.running_var            256
+        layer2.0.conv1.weight               128×256×1×1
+        layer2.0.bn1.weight                 128
+        layer2.0.bn1.bias                   128
+        layer2.0.bn1.running_mean           128
+        layer2.0.bn1.running_var            128
+        layer2.0.conv2.weight               128×128×3×3
+        layer2.0.bn2.weight                 128
+        layer2.0.bn2.bias                   128
+        layer2.0.bn2.running_mean           128
+        layer2.0.bn2.running_var            128
+        layer2.0.conv3.weight               512×128×1×1
+        layer2.0.bn3.weight                 512
+        layer2.0.bn3.bias                   512
+        layer2.0.bn3.running_mean           512
+        layer2.0.bn3.running_var            512
+        layer2.0.downsample.0.weight        512×256×1×1
+        layer2.0.downsample.1.weight        512
+        layer2.0.downsample.1.bias          512
+        layer2.0.downsample.1.running_mean  512
+        layer2.0.downsample.1.running_var   512
+        layer2.1.conv1.weight               128×512×1×1
+        layer2.1.bn1.weight                 128
+        layer2.1.bn1.bias                   128
+        layer2.1.bn1.running_mean           128
+        layer2.1.bn1.running_var            128
+        layer2.1.conv2.weight               128×128×3×3
+        layer2.1.bn2.weight                 128
+        layer2.1.bn2.bias                   128
+        layer2.1.bn2.running_mean           128
+        layer2.1.bn2.running_var            128
+        layer2.1.conv3.weight               512×128×1×1
+        layer2.1.bn3.weight                 512
+        layer2.1.bn3.bias                   512
+        layer2.1.bn3.running_mean           512
+        layer2.1.bn3.running_var            512
+        layer2.2.conv1.weight               128×512×1×1
+        layer2.2.bn1.weight                 128
+        layer2.2.bn1.bias                   128
+        layer2.2.bn1.running_mean           128
+        layer2.2.bn1.running_var            128
+        layer2.2.conv2.weight               128×128×3×3
+        layer2.2.bn2.weight                 128
+        layer2.2.bn2.bias                   128
+        layer2.2.bn2.running_mean           128
+        layer2.2.bn2.running_var            128
+        layer2.2.conv3.weight               512×128×1×1
+        layer2.2.bn3.weight                 512
+        layer2.2.bn3.bias                   512
+        layer2.2.bn3.running_mean           512
+        layer2.2.bn3.running_var            512
+        layer2.3.conv1.weight               128×512×1×1
+        layer2.3.bn1.weight                 128
+        layer2.3.bn1.bias                   128
+        layer2.3.bn1.running_mean           128
+        layer2.3.bn1.running_var            128
+        layer2.3.conv2.weight               128×128×3×3
+        layer2.3.bn2.weight                 128
+        layer2.3.bn2.bias                   128
+        layer2.3.bn2.running_mean           128
+        layer2.3.bn2.running_var            128
+        layer2.3.conv3.weight               512×128×1×1
+        layer2.3.bn3.weight                 512
+        layer2.3.bn3.bias                   512
+        layer2.3.bn3.running_mean           512
+        layer2.3.bn3.running_var            512
+        layer3.0.conv1.weight               256×512×1×1
+        layer3.0.bn1.weight                 256
+        layer3.0.bn1.bias                   256
+        layer3.0.bn1.running_mean           256
+        layer3.0.bn1.running_var            256
+        layer3.0.conv2.weight               256×256×3×3
+        layer3.0.bn2.weight                 256
+        layer3.0.bn2.bias                   256
+        layer3.0.bn2.running_mean           256
+        layer3.0.bn2.running_var            256
+        layer3.0.conv3.weight               1024×256×1×1
+        layer3.0.bn3.weight                 1024
+        layer3.0.bn3.bias                   1024
+        layer3.0.bn3.running_mean           1024
+        layer3.0.bn3.running_var            1024
+        layer3.0.downsample.0.weight        1024×512×1×1
+        layer3.0.downsample.1.weight        1024
+        layer3.0.downsample.1.bias          1024
+        layer3.0.downsample.1.running_mean  1024
+        layer3.0.downsample.1.running_var   1024
+        layer3.1.conv1.weight               256×1024×1×1
+        layer3.1.bn1.weight                 256
+        layer3.1.bn1.bias                   256
+        layer3.1.bn1.running_mean           256
+        layer3.1.bn1.running_var            256
+        layer3.1.conv2.weight               256×256×3×3
+        layer3.1.bn2.weight                 256
+        layer3.1.bn2.bias                   256
+        layer3.1.bn2.running_mean           256
+        layer3.1.bn2.running_var            256
+        layer3.1.conv3.weight               1024×256×1×1
+        layer3.1.bn3.weight                 1024
+        layer3.1.bn3.bias                   1024
+        layer3.1.bn3.running_mean           1024
+        layer3.1.bn3.running_var            1024
+        layer3.2.conv1.weight               256×1024×1×1
+        layer3.2.bn1.weight                 256
+        layer3.2.bn1.bias                   256
+        layer3.2.bn1.running_mean           256
+        layer3.2.bn1.running_var            256
+        layer3.2.conv2.weight               256×256×3×3
+        layer3.2.bn2.weight                 256
+        layer3.2.bn2.bias                   256
+        layer3.2.bn2.running_mean           256
+        layer3.2.bn2.running_var            256
+        layer3.2.conv3.weight               1024×256×1×1
+        layer3.2.bn3.weight                 1024
+        layer3.2.bn3.bias                   1024
+        layer3.2.bn3.running_mean           1024
+        layer3.2.bn3.running_var            1024
+        layer3.3.conv1.weight               256×1024×1×1
+        layer3.3.bn1.weight                 256
+        layer3.3.bn1.bias                   256
+        layer3.3.bn1.running_mean           256
+        layer3.3.bn1.running_var            256
+        layer3.3.conv2.weight               256×256×3×3
+        layer3.3.bn2.weight                 256
+        layer3.3.bn2.bias                   256
+        layer3.3.bn2.running_mean           256
+        layer3.3.bn2.running_var            256
+        layer3.3.conv3.weight               1024×256×1×1
+        layer3.3.bn3.weight                 1024
+        layer3.3.bn3.bias                   1024
+        layer3.3.bn3.running_mean           1024
+        layer3.3.bn3.running_var            1024
+        layer3.4.conv1.weight               256×1024×1×1
+        layer3.4.bn1.weight                 256
+        layer3.4.bn1.bias                   256
+        layer3.4.bn1.running_mean           256
+        layer3.4.bn1.running_var            256
+        layer3.4.conv2.weight               256×256×3×3
+        layer3.4.bn2.weight                 256
+        layer3.4.bn2.bias                   256
+        layer3.4.bn2.running_mean           256
+        layer3.4.bn2.running_var            256
+        layer3.4.conv3.weight               1024×256×1×1
+        layer3.4.bn3.weight                 1024
+        layer3.4.bn3.bias                   1024
+        layer3.4.bn3.running_mean           1024
+        layer3.4.bn3.running_var            1024
+        layer3.5.conv1.weight               256×1024×1×1
+        layer3.5.bn1.weight                 256
+        layer3.5.bn1.bias                   256
+        layer3.5.bn1.running_mean           256
+        layer3.5.bn1.running_var            256
+        layer3.5.conv2.weight               256×256×3×3
+        layer3.5.bn2.weight                 256
+        layer3.5.bn2.bias                   256
+        layer3.5.bn2.running_mean           256
+        layer3.5.bn2.running_var            256
+        layer3.5.conv3.weight               1024×256×1×1
+        layer3.5.bn3.weight                 1024
+        layer3.5.bn3.bias                   1024
+        layer3.5.bn3.running_mean           1024
+        layer3.5.bn3.running_var            1024
+        layer4.0.conv1.weight               512×1024×1×1
+        layer4.0.bn1.weight                 512
+        layer4.0.bn1.bias                   512
+        layer4.0.bn1.running_mean           512
+        layer4.0.bn1.running_var            512
+        layer4.0.conv2.weight               512×512×3×3
+        layer4.0.bn2.weight                 512
+        layer4.0.bn2.bias                   512
+        layer4.0.bn2.running_mean           512
+        layer4.0.bn2.running_var            512
+        layer4.0.conv3.weight               2048×512×1×1
+        layer4.0.bn3.weight                 2048
+        layer4.0.bn3.bias                   2048
+        layer4.0.bn3.running_mean           2048
+        layer4.0.bn3.running_var            2048
+        layer4.0.downsample.0.weight        2048×1024×1×1
+        layer4.0.downsample.1.weight        2048
+        layer4.0.downsample.1.bias          2048
+        layer4.0.downsample.1.running_mean  2048
+        layer4.0.downsample.1.running_var   2048
+        layer4.1.conv1.weight               512×2048×1×1
+        layer4.1.bn1.weight                 512
+        layer4.1.bn1.bias                   512
+        layer4.1.bn1.running_mean           512
+        layer4.1.bn1.running_var            512
+        layer4.1.conv2.weight               512×512×3×3
+        layer4.1.bn2.weight                 512
+        layer4.1.bn2.bias                   512
+        layer4.1.bn2.running_mean           512
+        layer4.1.bn2.running_var            512
+        layer4.1.conv3.weight               2048×512×1×1
+        layer4.1.bn3.weight                 2048
+        layer4.1.bn3.bias                   2048
+        layer4.1.bn3.running_mean           2048
+        layer4.1.bn3.running_var            2048
+        layer4.2.conv1.weight               512×2048×1×1
+        layer4.2.bn1.weight                 512
+        layer4.2.bn1.bias                   512
+        layer4.2.bn1.running_mean           512
+        layer4.2.bn1.running_var            512
+        layer4.2.conv2.weight               512×512×3×3
+        layer4.2.bn2.weight                 512
+        layer4.2.bn2.bias                   512
+        layer4.2.bn2.running_mean           512
+        layer4.2.bn2.running_var            512
+        layer4.2.conv3.weight               2048×512×1×1
+        layer4.2.bn3.weight                 2048
+        layer4.2.bn3.bias                   2048
+        layer4.2.bn3.running_mean           2048
+        layer4.2.bn3.running_var            2048
+        fc.weight                           1000×2048
+        fc.bias                             1000
+        """#)
 
     /// Folded weights in the order the layers read them.
     let storage: [Float]
@@ -746,13 +746,12 @@ extension Resnet50 {
             let kernelOffset: Int = block &* 2352
             let kernel = w + kernelOffset
             let biasOffset: Int = 9408 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 373, 2091) {
                 let first: Int = min(group &* 6, 12538)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
+                let q0: Int = first
                 let o0: Int = (q0 / 112) &* 460 &+ (q0 % 112) &* 2
                 let q1: Int = first &+ 1
                 let o1: Int = (q1 / 112) &* 460 &+ (q1 % 112) &* 2
@@ -778,15 +777,13 @@ extension Resnet50 {
                 var a1_5 = bias1
                 for i in 0..<7 {
                     for j in 0..<7 {
-                        let tapOffset: Int = i &* 230 &+ j &* 1 &+ firstChannel &* 52_900
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 7 &+ j) &* 3 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
+                        let tapBase = scratch + (i &* 230 &+ j)
+                        let tapKernel = kernel + (i &* 336 &+ j &* 48)
                         for ic in 0..<3 {
                             let tap = tapBase + ic &* 52_900
                             let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -899,9 +896,9 @@ extension Resnet50 {
                     var a3_2 = SIMD8<Float>(repeating: bias[3])
                     for ic in 0..<64 {
                         let source = x + (ic &* 3136 &+ p)
-                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD8<Float>.self)
-                        let v1 = UnsafeRawPointer(source + 8).loadUnaligned(as: SIMD8<Float>.self)
-                        let v2 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD8<Float>.self)
+                        let v0 = Self.load8(source + 0)
+                        let v1 = Self.load8(source + 8)
+                        let v2 = Self.load8(source + 16)
                         let k = kernel + ic &* 4
                         Self.multiplyAdd(&a0_0, k[0], v0)
                         Self.multiplyAdd(&a0_1, k[0], v1)
@@ -965,38 +962,38 @@ extension Resnet50 {
                     let targetOffset: Int = ic &* 528 &+ r &* 32
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 32, by: 8) {
-                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
+                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = UnsafeRawPointer(window + (66 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b1 = UnsafeRawPointer(window + (68 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a1 = Self.load16(window + (66 &+ 2 &* tx))
+                        let b1 = Self.load16(window + (68 &+ 2 &* tx))
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = UnsafeRawPointer(window + (132 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b2 = UnsafeRawPointer(window + (134 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a2 = Self.load16(window + (132 &+ 2 &* tx))
+                        let b2 = Self.load16(window + (134 &+ 2 &* tx))
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = UnsafeRawPointer(window + (198 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b3 = UnsafeRawPointer(window + (200 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a3 = Self.load16(window + (198 &+ 2 &* tx))
+                        let b3 = Self.load16(window + (200 &+ 2 &* tx))
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (33_792 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (67_584 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (101_376 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (135_168 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (168_960 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (202_752 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (236_544 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (270_336 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (304_128 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (337_920 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (371_712 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (405_504 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (439_296 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (473_088 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (506_880 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
+                        Self.store(t0_1 + t0_2, to: target + (33_792 &+ tx))
+                        Self.store(t0_2 - t0_1, to: target + (67_584 &+ tx))
+                        Self.store(t0_1 - t0_3, to: target + (101_376 &+ tx))
+                        Self.store(t1_0 - t1_2, to: target + (135_168 &+ tx))
+                        Self.store(t1_1 + t1_2, to: target + (168_960 &+ tx))
+                        Self.store(t1_2 - t1_1, to: target + (202_752 &+ tx))
+                        Self.store(t1_1 - t1_3, to: target + (236_544 &+ tx))
+                        Self.store(t2_0 - t2_2, to: target + (270_336 &+ tx))
+                        Self.store(t2_1 + t2_2, to: target + (304_128 &+ tx))
+                        Self.store(t2_2 - t2_1, to: target + (337_920 &+ tx))
+                        Self.store(t2_1 - t2_3, to: target + (371_712 &+ tx))
+                        Self.store(t3_0 - t3_2, to: target + (405_504 &+ tx))
+                        Self.store(t3_1 + t3_2, to: target + (439_296 &+ tx))
+                        Self.store(t3_2 - t3_1, to: target + (473_088 &+ tx))
+                        Self.store(t3_1 - t3_3, to: target + (506_880 &+ tx))
                     }
                 }
             }
@@ -1009,20 +1006,21 @@ extension Resnet50 {
                 for block in blocks {
                     let kernelOffset: Int = (value &* 4 &+ block) &* 1024
                     let kernel = w + kernelOffset
+                    let productBlock = products + (value &* 64 &+ block &* 16)
                     for group in 0..<(tiles &+ 5) / 6 {
                         let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first &+ 0
-                        let o0: Int = (q0 / 28) &* 32 &+ q0 % 28
+                        let q0: Int = first
+                        let o0: Int = q0 &+ (q0 / 28) &* 4
                         let q1: Int = first &+ 1
-                        let o1: Int = (q1 / 28) &* 32 &+ q1 % 28
+                        let o1: Int = q1 &+ (q1 / 28) &* 4
                         let q2: Int = first &+ 2
-                        let o2: Int = (q2 / 28) &* 32 &+ q2 % 28
+                        let o2: Int = q2 &+ (q2 / 28) &* 4
                         let q3: Int = first &+ 3
-                        let o3: Int = (q3 / 28) &* 32 &+ q3 % 28
+                        let o3: Int = q3 &+ (q3 / 28) &* 4
                         let q4: Int = first &+ 4
-                        let o4: Int = (q4 / 28) &* 32 &+ q4 % 28
+                        let o4: Int = q4 &+ (q4 / 28) &* 4
                         let q5: Int = first &+ 5
-                        let o5: Int = (q5 / 28) &* 32 &+ q5 % 28
+                        let o5: Int = q5 &+ (q5 / 28) &* 4
                         var a0_0 = SIMD8<Float>()
                         var a0_1 = SIMD8<Float>()
                         var a0_2 = SIMD8<Float>()
@@ -1038,8 +1036,8 @@ extension Resnet50 {
                         for ic in 0..<64 {
                             let tap = source + ic &* 528
                             let k = kernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -1053,24 +1051,24 @@ extension Resnet50 {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                        let productOffset0: Int = (q0 &* 16 &+ value) &* 64 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
-                        let productOffset1: Int = (q1 &* 16 &+ value) &* 64 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
-                        let productOffset2: Int = (q2 &* 16 &+ value) &* 64 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
-                        let productOffset3: Int = (q3 &* 16 &+ value) &* 64 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
-                        let productOffset4: Int = (q4 &* 16 &+ value) &* 64 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
-                        let productOffset5: Int = (q5 &* 16 &+ value) &* 64 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                        let product0 = productBlock + q0 &* 1024
+                        Self.store(a0_0, to: product0)
+                        Self.store(a1_0, to: product0 + 8)
+                        let product1 = productBlock + q1 &* 1024
+                        Self.store(a0_1, to: product1)
+                        Self.store(a1_1, to: product1 + 8)
+                        let product2 = productBlock + q2 &* 1024
+                        Self.store(a0_2, to: product2)
+                        Self.store(a1_2, to: product2 + 8)
+                        let product3 = productBlock + q3 &* 1024
+                        Self.store(a0_3, to: product3)
+                        Self.store(a1_3, to: product3 + 8)
+                        let product4 = productBlock + q4 &* 1024
+                        Self.store(a0_4, to: product4)
+                        Self.store(a1_4, to: product4 + 8)
+                        let product5 = productBlock + q5 &* 1024
+                        Self.store(a0_5, to: product5)
+                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
             }
@@ -1080,26 +1078,26 @@ extension Resnet50 {
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
             let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
             for f in filterVectors {
-                let bias = UnsafeRawPointer(w + (65_536 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                let bias = Self.load8(w + (65_536 &+ f &* 8))
                 for q in 0..<tiles {
                     let productOffset: Int = q &* 1024 &+ f &* 8
                     let m = products + productOffset
-                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_1 = UnsafeRawPointer(m + 64).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_2 = UnsafeRawPointer(m + 128).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_3 = UnsafeRawPointer(m + 192).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_0 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_1 = UnsafeRawPointer(m + 320).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_2 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_3 = UnsafeRawPointer(m + 448).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_0 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_1 = UnsafeRawPointer(m + 576).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_2 = UnsafeRawPointer(m + 640).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_3 = UnsafeRawPointer(m + 704).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_0 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_1 = UnsafeRawPointer(m + 832).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_2 = UnsafeRawPointer(m + 896).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_3 = UnsafeRawPointer(m + 960).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_0 = Self.load8(m + 0)
+                    let m0_1 = Self.load8(m + 64)
+                    let m0_2 = Self.load8(m + 128)
+                    let m0_3 = Self.load8(m + 192)
+                    let m1_0 = Self.load8(m + 256)
+                    let m1_1 = Self.load8(m + 320)
+                    let m1_2 = Self.load8(m + 384)
+                    let m1_3 = Self.load8(m + 448)
+                    let m2_0 = Self.load8(m + 512)
+                    let m2_1 = Self.load8(m + 576)
+                    let m2_2 = Self.load8(m + 640)
+                    let m2_3 = Self.load8(m + 704)
+                    let m3_0 = Self.load8(m + 768)
+                    let m3_1 = Self.load8(m + 832)
+                    let m3_2 = Self.load8(m + 896)
+                    let m3_3 = Self.load8(m + 960)
                     let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
                     let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
                     let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
@@ -1172,9 +1170,9 @@ extension Resnet50 {
                     var a3_2 = SIMD8<Float>(repeating: bias[3])
                     for ic in 0..<64 {
                         let source = x + (ic &* 3136 &+ p)
-                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD8<Float>.self)
-                        let v1 = UnsafeRawPointer(source + 8).loadUnaligned(as: SIMD8<Float>.self)
-                        let v2 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD8<Float>.self)
+                        let v0 = Self.load8(source + 0)
+                        let v1 = Self.load8(source + 8)
+                        let v2 = Self.load8(source + 16)
                         let k = kernel + ic &* 4
                         Self.multiplyAdd(&a0_0, k[0], v0)
                         Self.multiplyAdd(&a0_1, k[0], v1)
@@ -1249,9 +1247,9 @@ extension Resnet50 {
                     var a3_2 = SIMD8<Float>(repeating: bias[3])
                     for ic in 0..<64 {
                         let source = x + (ic &* 3136 &+ p)
-                        let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD8<Float>.self)
-                        let v1 = UnsafeRawPointer(source + 8).loadUnaligned(as: SIMD8<Float>.self)
-                        let v2 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD8<Float>.self)
+                        let v0 = Self.load8(source + 0)
+                        let v1 = Self.load8(source + 8)
+                        let v2 = Self.load8(source + 16)
                         let k = kernel + ic &* 4
                         Self.multiplyAdd(&a0_0, k[0], v0)
                         Self.multiplyAdd(&a0_1, k[0], v1)
@@ -1308,24 +1306,17 @@ extension Resnet50 {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 16_384 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 18, 523) {
                 let first: Int = min(group &* 6, 3130)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 56) &* 56 &+ (q0 % 56) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 56) &* 56 &+ (q1 % 56) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 56) &* 56 &+ (q2 % 56) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 56) &* 56 &+ (q3 % 56) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 56) &* 56 &+ (q4 % 56) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 56) &* 56 &+ (q5 % 56) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -1338,31 +1329,25 @@ extension Resnet50 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 56 &+ j &* 1 &+ firstChannel &* 3136
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 256 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<256 {
-                            let tap = tapBase + ic &* 3136
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<256 {
+                    let tap = tapBase + ic &* 3136
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -1407,24 +1392,17 @@ extension Resnet50 {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 32_768 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 18, 523) {
                 let first: Int = min(group &* 6, 3130)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 56) &* 56 &+ (q0 % 56) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 56) &* 56 &+ (q1 % 56) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 56) &* 56 &+ (q2 % 56) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 56) &* 56 &+ (q3 % 56) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 56) &* 56 &+ (q4 % 56) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 56) &* 56 &+ (q5 % 56) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -1437,31 +1415,25 @@ extension Resnet50 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 56 &+ j &* 1 &+ firstChannel &* 3136
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 256 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<256 {
-                            let tap = tapBase + ic &* 3136
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<256 {
+                    let tap = tapBase + ic &* 3136
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -1507,13 +1479,12 @@ extension Resnet50 {
             let kernelOffset: Int = block &* 18_432
             let kernel = w + kernelOffset
             let biasOffset: Int = 147_456 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 4, 131) {
                 let first: Int = min(group &* 6, 778)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
+                let q0: Int = first
                 let o0: Int = (q0 / 28) &* 116 &+ (q0 % 28) &* 2
                 let q1: Int = first &+ 1
                 let o1: Int = (q1 / 28) &* 116 &+ (q1 % 28) &* 2
@@ -1539,15 +1510,13 @@ extension Resnet50 {
                 var a1_5 = bias1
                 for i in 0..<3 {
                     for j in 0..<3 {
-                        let tapOffset: Int = i &* 58 &+ j &* 1 &+ firstChannel &* 3364
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 3 &+ j) &* 128 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
+                        let tapBase = scratch + (i &* 58 &+ j)
+                        let tapKernel = kernel + (i &* 6144 &+ j &* 2048)
                         for ic in 0..<128 {
                             let tap = tapBase + ic &* 3364
                             let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -1606,24 +1575,17 @@ extension Resnet50 {
             let kernelOffset: Int = block &* 2048
             let kernel = w + kernelOffset
             let biasOffset: Int = 65_536 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 42, 131) {
                 let first: Int = min(group &* 6, 778)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 28) &* 28 &+ (q0 % 28) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 28 &+ (q1 % 28) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 28 &+ (q2 % 28) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 28 &+ (q3 % 28) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 28 &+ (q4 % 28) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 28 &+ (q5 % 28) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -1636,31 +1598,25 @@ extension Resnet50 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 128 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<128 {
-                            let tap = tapBase + ic &* 784
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<128 {
+                    let tap = tapBase + ic &* 784
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -1706,24 +1662,17 @@ extension Resnet50 {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 131_072 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 18, 131) {
                 let first: Int = min(group &* 6, 778)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 28) &* 28 &+ (q0 % 28) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 28 &+ (q1 % 28) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 28 &+ (q2 % 28) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 28 &+ (q3 % 28) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 28 &+ (q4 % 28) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 28 &+ (q5 % 28) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -1736,31 +1685,25 @@ extension Resnet50 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
-                        let tapBase = scratch + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 256 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<256 {
-                            let tap = tapBase + ic &* 784
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = scratch
+                let tapKernel = kernel
+                for ic in 0..<256 {
+                    let tap = tapBase + ic &* 784
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -1811,24 +1754,17 @@ extension Resnet50 {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
             let biasOffset: Int = 65_536 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 9, 131) {
                 let first: Int = min(group &* 6, 778)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 28) &* 28 &+ (q0 % 28) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 28 &+ (q1 % 28) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 28 &+ (q2 % 28) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 28 &+ (q3 % 28) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 28 &+ (q4 % 28) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 28 &+ (q5 % 28) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -1841,31 +1777,25 @@ extension Resnet50 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 512 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<512 {
-                            let tap = tapBase + ic &* 784
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<512 {
+                    let tap = tapBase + ic &* 784
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -1918,38 +1848,38 @@ extension Resnet50 {
                     let targetOffset: Int = ic &* 224 &+ r &* 16
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 16, by: 8) {
-                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
+                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = UnsafeRawPointer(window + (34 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b1 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a1 = Self.load16(window + (34 &+ 2 &* tx))
+                        let b1 = Self.load16(window + (36 &+ 2 &* tx))
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = UnsafeRawPointer(window + (68 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b2 = UnsafeRawPointer(window + (70 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a2 = Self.load16(window + (68 &+ 2 &* tx))
+                        let b2 = Self.load16(window + (70 &+ 2 &* tx))
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = UnsafeRawPointer(window + (102 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b3 = UnsafeRawPointer(window + (104 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a3 = Self.load16(window + (102 &+ 2 &* tx))
+                        let b3 = Self.load16(window + (104 &+ 2 &* tx))
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (28_672 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (57_344 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (86_016 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (114_688 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (143_360 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (172_032 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (200_704 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (229_376 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (258_048 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (286_720 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (315_392 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (344_064 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (372_736 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (401_408 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (430_080 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
+                        Self.store(t0_1 + t0_2, to: target + (28_672 &+ tx))
+                        Self.store(t0_2 - t0_1, to: target + (57_344 &+ tx))
+                        Self.store(t0_1 - t0_3, to: target + (86_016 &+ tx))
+                        Self.store(t1_0 - t1_2, to: target + (114_688 &+ tx))
+                        Self.store(t1_1 + t1_2, to: target + (143_360 &+ tx))
+                        Self.store(t1_2 - t1_1, to: target + (172_032 &+ tx))
+                        Self.store(t1_1 - t1_3, to: target + (200_704 &+ tx))
+                        Self.store(t2_0 - t2_2, to: target + (229_376 &+ tx))
+                        Self.store(t2_1 + t2_2, to: target + (258_048 &+ tx))
+                        Self.store(t2_2 - t2_1, to: target + (286_720 &+ tx))
+                        Self.store(t2_1 - t2_3, to: target + (315_392 &+ tx))
+                        Self.store(t3_0 - t3_2, to: target + (344_064 &+ tx))
+                        Self.store(t3_1 + t3_2, to: target + (372_736 &+ tx))
+                        Self.store(t3_2 - t3_1, to: target + (401_408 &+ tx))
+                        Self.store(t3_1 - t3_3, to: target + (430_080 &+ tx))
                     }
                 }
             }
@@ -1962,20 +1892,21 @@ extension Resnet50 {
                 for block in blocks {
                     let kernelOffset: Int = (value &* 8 &+ block) &* 2048
                     let kernel = w + kernelOffset
+                    let productBlock = products + (value &* 128 &+ block &* 16)
                     for group in 0..<(tiles &+ 5) / 6 {
                         let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first &+ 0
-                        let o0: Int = (q0 / 14) &* 16 &+ q0 % 14
+                        let q0: Int = first
+                        let o0: Int = q0 &+ (q0 / 14) &* 2
                         let q1: Int = first &+ 1
-                        let o1: Int = (q1 / 14) &* 16 &+ q1 % 14
+                        let o1: Int = q1 &+ (q1 / 14) &* 2
                         let q2: Int = first &+ 2
-                        let o2: Int = (q2 / 14) &* 16 &+ q2 % 14
+                        let o2: Int = q2 &+ (q2 / 14) &* 2
                         let q3: Int = first &+ 3
-                        let o3: Int = (q3 / 14) &* 16 &+ q3 % 14
+                        let o3: Int = q3 &+ (q3 / 14) &* 2
                         let q4: Int = first &+ 4
-                        let o4: Int = (q4 / 14) &* 16 &+ q4 % 14
+                        let o4: Int = q4 &+ (q4 / 14) &* 2
                         let q5: Int = first &+ 5
-                        let o5: Int = (q5 / 14) &* 16 &+ q5 % 14
+                        let o5: Int = q5 &+ (q5 / 14) &* 2
                         var a0_0 = SIMD8<Float>()
                         var a0_1 = SIMD8<Float>()
                         var a0_2 = SIMD8<Float>()
@@ -1991,8 +1922,8 @@ extension Resnet50 {
                         for ic in 0..<128 {
                             let tap = source + ic &* 224
                             let k = kernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -2006,24 +1937,24 @@ extension Resnet50 {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                        let productOffset0: Int = (q0 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
-                        let productOffset1: Int = (q1 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
-                        let productOffset2: Int = (q2 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
-                        let productOffset3: Int = (q3 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
-                        let productOffset4: Int = (q4 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
-                        let productOffset5: Int = (q5 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                        let product0 = productBlock + q0 &* 2048
+                        Self.store(a0_0, to: product0)
+                        Self.store(a1_0, to: product0 + 8)
+                        let product1 = productBlock + q1 &* 2048
+                        Self.store(a0_1, to: product1)
+                        Self.store(a1_1, to: product1 + 8)
+                        let product2 = productBlock + q2 &* 2048
+                        Self.store(a0_2, to: product2)
+                        Self.store(a1_2, to: product2 + 8)
+                        let product3 = productBlock + q3 &* 2048
+                        Self.store(a0_3, to: product3)
+                        Self.store(a1_3, to: product3 + 8)
+                        let product4 = productBlock + q4 &* 2048
+                        Self.store(a0_4, to: product4)
+                        Self.store(a1_4, to: product4 + 8)
+                        let product5 = productBlock + q5 &* 2048
+                        Self.store(a0_5, to: product5)
+                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
             }
@@ -2033,26 +1964,26 @@ extension Resnet50 {
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
             let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
             for f in filterVectors {
-                let bias = UnsafeRawPointer(w + (262_144 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                let bias = Self.load8(w + (262_144 &+ f &* 8))
                 for q in 0..<tiles {
                     let productOffset: Int = q &* 2048 &+ f &* 8
                     let m = products + productOffset
-                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_1 = UnsafeRawPointer(m + 128).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_2 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_3 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_0 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_1 = UnsafeRawPointer(m + 640).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_2 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_3 = UnsafeRawPointer(m + 896).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_0 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_1 = UnsafeRawPointer(m + 1152).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_2 = UnsafeRawPointer(m + 1280).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_3 = UnsafeRawPointer(m + 1408).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_0 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_1 = UnsafeRawPointer(m + 1664).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_2 = UnsafeRawPointer(m + 1792).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_3 = UnsafeRawPointer(m + 1920).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_0 = Self.load8(m + 0)
+                    let m0_1 = Self.load8(m + 128)
+                    let m0_2 = Self.load8(m + 256)
+                    let m0_3 = Self.load8(m + 384)
+                    let m1_0 = Self.load8(m + 512)
+                    let m1_1 = Self.load8(m + 640)
+                    let m1_2 = Self.load8(m + 768)
+                    let m1_3 = Self.load8(m + 896)
+                    let m2_0 = Self.load8(m + 1024)
+                    let m2_1 = Self.load8(m + 1152)
+                    let m2_2 = Self.load8(m + 1280)
+                    let m2_3 = Self.load8(m + 1408)
+                    let m3_0 = Self.load8(m + 1536)
+                    let m3_1 = Self.load8(m + 1664)
+                    let m3_2 = Self.load8(m + 1792)
+                    let m3_3 = Self.load8(m + 1920)
                     let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
                     let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
                     let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
@@ -2108,24 +2039,17 @@ extension Resnet50 {
             let kernelOffset: Int = block &* 2048
             let kernel = w + kernelOffset
             let biasOffset: Int = 65_536 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 42, 131) {
                 let first: Int = min(group &* 6, 778)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 28) &* 28 &+ (q0 % 28) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 28 &+ (q1 % 28) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 28 &+ (q2 % 28) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 28 &+ (q3 % 28) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 28 &+ (q4 % 28) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 28 &+ (q5 % 28) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -2138,31 +2062,25 @@ extension Resnet50 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 128 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<128 {
-                            let tap = tapBase + ic &* 784
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<128 {
+                    let tap = tapBase + ic &* 784
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -2212,24 +2130,17 @@ extension Resnet50 {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
             let biasOffset: Int = 131_072 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 9, 131) {
                 let first: Int = min(group &* 6, 778)
-                let firstChannel = 0
                 let tile = tiles.baseAddress! + 0
-                let q0: Int = first &+ 0
-                let o0: Int = (q0 / 28) &* 28 &+ (q0 % 28) &* 1
-                let q1: Int = first &+ 1
-                let o1: Int = (q1 / 28) &* 28 &+ (q1 % 28) &* 1
-                let q2: Int = first &+ 2
-                let o2: Int = (q2 / 28) &* 28 &+ (q2 % 28) &* 1
-                let q3: Int = first &+ 3
-                let o3: Int = (q3 / 28) &* 28 &+ (q3 % 28) &* 1
-                let q4: Int = first &+ 4
-                let o4: Int = (q4 / 28) &* 28 &+ (q4 % 28) &* 1
-                let q5: Int = first &+ 5
-                let o5: Int = (q5 / 28) &* 28 &+ (q5 % 28) &* 1
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -2242,31 +2153,25 @@ extension Resnet50 {
                 var a1_3 = bias1
                 var a1_4 = bias1
                 var a1_5 = bias1
-                for i in 0..<1 {
-                    for j in 0..<1 {
-                        let tapOffset: Int = i &* 28 &+ j &* 1 &+ firstChannel &* 784
-                        let tapBase = x + tapOffset
-                        let weightOffset: Int = ((i &* 1 &+ j) &* 512 &+ firstChannel) &* 16
-                        let tapKernel = kernel + weightOffset
-                        for ic in 0..<512 {
-                            let tap = tapBase + ic &* 784
-                            let k = tapKernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                    }
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<512 {
+                    let tap = tapBase + ic &* 784
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -2312,13 +2217,13 @@ extension Resnet50 {
             let kernelOffset: Int = block &* 36_864
             let kernel = w + kernelOffset
             let biasOffset: Int = 589_824 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 256, by: 16) {
                 for group in band..<min(band &+ 33, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
+                    let q0: Int = first
                     let o0: Int = (q0 / 14) &* 60 &+ (q0 % 14) &* 2
                     let q1: Int = first &+ 1
                     let o1: Int = (q1 / 14) &* 60 &+ (q1 % 14) &* 2
@@ -2344,15 +2249,13 @@ extension Resnet50 {
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
                     for i in 0..<3 {
                         for j in 0..<3 {
-                            let tapOffset: Int = i &* 30 &+ j &* 1 &+ firstChannel &* 900
-                            let tapBase = scratch + tapOffset
-                            let weightOffset: Int = ((i &* 3 &+ j) &* 256 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
+                            let tapBase = scratch + (i &* 30 &+ j &+ firstChannel &* 900)
+                            let tapKernel = kernel + (i &* 12_288 &+ j &* 4096 &+ firstChannel &* 16)
                             for ic in 0..<16 {
                                 let tap = tapBase + ic &* 900
                                 let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
                                 Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -2415,24 +2318,18 @@ extension Resnet50 {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 262_144 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 256, by: 64) {
                 for group in band..<min(band &+ 33, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -2445,31 +2342,25 @@ extension Resnet50 {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 256 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 196
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 196
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 196
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -2519,24 +2410,18 @@ extension Resnet50 {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
             let biasOffset: Int = 524_288 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 512, by: 64) {
                 for group in band..<min(band &+ 33, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -2549,31 +2434,25 @@ extension Resnet50 {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                            let tapBase = scratch + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 512 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 196
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = scratch + firstChannel &* 196
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 196
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -2628,24 +2507,18 @@ extension Resnet50 {
             let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
             let biasOffset: Int = 262_144 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 1024, by: 64) {
                 for group in band..<min(band &+ 33, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -2658,31 +2531,25 @@ extension Resnet50 {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 1024 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 196
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 196
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 196
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -2739,38 +2606,38 @@ extension Resnet50 {
                     let targetOffset: Int = ic &* 56 &+ r &* 8
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 8, by: 8) {
-                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
+                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = UnsafeRawPointer(window + (18 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b1 = UnsafeRawPointer(window + (20 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a1 = Self.load16(window + (18 &+ 2 &* tx))
+                        let b1 = Self.load16(window + (20 &+ 2 &* tx))
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b2 = UnsafeRawPointer(window + (38 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a2 = Self.load16(window + (36 &+ 2 &* tx))
+                        let b2 = Self.load16(window + (38 &+ 2 &* tx))
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = UnsafeRawPointer(window + (54 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b3 = UnsafeRawPointer(window + (56 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a3 = Self.load16(window + (54 &+ 2 &* tx))
+                        let b3 = Self.load16(window + (56 &+ 2 &* tx))
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (14_336 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (28_672 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (43_008 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (57_344 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (71_680 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (86_016 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (100_352 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (114_688 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (129_024 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (143_360 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (157_696 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (172_032 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (186_368 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (200_704 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (215_040 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
+                        Self.store(t0_1 + t0_2, to: target + (14_336 &+ tx))
+                        Self.store(t0_2 - t0_1, to: target + (28_672 &+ tx))
+                        Self.store(t0_1 - t0_3, to: target + (43_008 &+ tx))
+                        Self.store(t1_0 - t1_2, to: target + (57_344 &+ tx))
+                        Self.store(t1_1 + t1_2, to: target + (71_680 &+ tx))
+                        Self.store(t1_2 - t1_1, to: target + (86_016 &+ tx))
+                        Self.store(t1_1 - t1_3, to: target + (100_352 &+ tx))
+                        Self.store(t2_0 - t2_2, to: target + (114_688 &+ tx))
+                        Self.store(t2_1 + t2_2, to: target + (129_024 &+ tx))
+                        Self.store(t2_2 - t2_1, to: target + (143_360 &+ tx))
+                        Self.store(t2_1 - t2_3, to: target + (157_696 &+ tx))
+                        Self.store(t3_0 - t3_2, to: target + (172_032 &+ tx))
+                        Self.store(t3_1 + t3_2, to: target + (186_368 &+ tx))
+                        Self.store(t3_2 - t3_1, to: target + (200_704 &+ tx))
+                        Self.store(t3_1 - t3_3, to: target + (215_040 &+ tx))
                     }
                 }
             }
@@ -2783,20 +2650,21 @@ extension Resnet50 {
                 for block in blocks {
                     let kernelOffset: Int = (value &* 16 &+ block) &* 4096
                     let kernel = w + kernelOffset
+                    let productBlock = products + (value &* 256 &+ block &* 16)
                     for group in 0..<(tiles &+ 5) / 6 {
                         let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first &+ 0
-                        let o0: Int = (q0 / 7) &* 8 &+ q0 % 7
+                        let q0: Int = first
+                        let o0: Int = q0 &+ (q0 / 7) &* 1
                         let q1: Int = first &+ 1
-                        let o1: Int = (q1 / 7) &* 8 &+ q1 % 7
+                        let o1: Int = q1 &+ (q1 / 7) &* 1
                         let q2: Int = first &+ 2
-                        let o2: Int = (q2 / 7) &* 8 &+ q2 % 7
+                        let o2: Int = q2 &+ (q2 / 7) &* 1
                         let q3: Int = first &+ 3
-                        let o3: Int = (q3 / 7) &* 8 &+ q3 % 7
+                        let o3: Int = q3 &+ (q3 / 7) &* 1
                         let q4: Int = first &+ 4
-                        let o4: Int = (q4 / 7) &* 8 &+ q4 % 7
+                        let o4: Int = q4 &+ (q4 / 7) &* 1
                         let q5: Int = first &+ 5
-                        let o5: Int = (q5 / 7) &* 8 &+ q5 % 7
+                        let o5: Int = q5 &+ (q5 / 7) &* 1
                         var a0_0 = SIMD8<Float>()
                         var a0_1 = SIMD8<Float>()
                         var a0_2 = SIMD8<Float>()
@@ -2812,8 +2680,8 @@ extension Resnet50 {
                         for ic in 0..<256 {
                             let tap = source + ic &* 56
                             let k = kernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -2827,24 +2695,24 @@ extension Resnet50 {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                        let productOffset0: Int = (q0 &* 16 &+ value) &* 256 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
-                        let productOffset1: Int = (q1 &* 16 &+ value) &* 256 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
-                        let productOffset2: Int = (q2 &* 16 &+ value) &* 256 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
-                        let productOffset3: Int = (q3 &* 16 &+ value) &* 256 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
-                        let productOffset4: Int = (q4 &* 16 &+ value) &* 256 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
-                        let productOffset5: Int = (q5 &* 16 &+ value) &* 256 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                        let product0 = productBlock + q0 &* 4096
+                        Self.store(a0_0, to: product0)
+                        Self.store(a1_0, to: product0 + 8)
+                        let product1 = productBlock + q1 &* 4096
+                        Self.store(a0_1, to: product1)
+                        Self.store(a1_1, to: product1 + 8)
+                        let product2 = productBlock + q2 &* 4096
+                        Self.store(a0_2, to: product2)
+                        Self.store(a1_2, to: product2 + 8)
+                        let product3 = productBlock + q3 &* 4096
+                        Self.store(a0_3, to: product3)
+                        Self.store(a1_3, to: product3 + 8)
+                        let product4 = productBlock + q4 &* 4096
+                        Self.store(a0_4, to: product4)
+                        Self.store(a1_4, to: product4 + 8)
+                        let product5 = productBlock + q5 &* 4096
+                        Self.store(a0_5, to: product5)
+                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
             }
@@ -2854,26 +2722,26 @@ extension Resnet50 {
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
             let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
             for f in filterVectors {
-                let bias = UnsafeRawPointer(w + (1_048_576 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                let bias = Self.load8(w + (1_048_576 &+ f &* 8))
                 for q in 0..<tiles {
                     let productOffset: Int = q &* 4096 &+ f &* 8
                     let m = products + productOffset
-                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_1 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_2 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_3 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_0 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_1 = UnsafeRawPointer(m + 1280).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_2 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_3 = UnsafeRawPointer(m + 1792).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_0 = UnsafeRawPointer(m + 2048).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_1 = UnsafeRawPointer(m + 2304).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_2 = UnsafeRawPointer(m + 2560).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_3 = UnsafeRawPointer(m + 2816).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_0 = UnsafeRawPointer(m + 3072).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_1 = UnsafeRawPointer(m + 3328).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_2 = UnsafeRawPointer(m + 3584).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_3 = UnsafeRawPointer(m + 3840).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_0 = Self.load8(m + 0)
+                    let m0_1 = Self.load8(m + 256)
+                    let m0_2 = Self.load8(m + 512)
+                    let m0_3 = Self.load8(m + 768)
+                    let m1_0 = Self.load8(m + 1024)
+                    let m1_1 = Self.load8(m + 1280)
+                    let m1_2 = Self.load8(m + 1536)
+                    let m1_3 = Self.load8(m + 1792)
+                    let m2_0 = Self.load8(m + 2048)
+                    let m2_1 = Self.load8(m + 2304)
+                    let m2_2 = Self.load8(m + 2560)
+                    let m2_3 = Self.load8(m + 2816)
+                    let m3_0 = Self.load8(m + 3072)
+                    let m3_1 = Self.load8(m + 3328)
+                    let m3_2 = Self.load8(m + 3584)
+                    let m3_3 = Self.load8(m + 3840)
                     let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
                     let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
                     let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
@@ -2929,24 +2797,18 @@ extension Resnet50 {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 262_144 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 256, by: 64) {
                 for group in band..<min(band &+ 33, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -2959,31 +2821,25 @@ extension Resnet50 {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 256 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 196
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 196
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 196
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -3037,24 +2893,18 @@ extension Resnet50 {
             let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
             let biasOffset: Int = 524_288 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 1024, by: 64) {
                 for group in band..<min(band &+ 33, 33) {
                     let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 14) &* 14 &+ (q0 % 14) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 14) &* 14 &+ (q1 % 14) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 14) &* 14 &+ (q2 % 14) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 14) &* 14 &+ (q3 % 14) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 14) &* 14 &+ (q4 % 14) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 14) &* 14 &+ (q5 % 14) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -3067,31 +2917,25 @@ extension Resnet50 {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 14 &+ j &* 1 &+ firstChannel &* 196
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 1024 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 196
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 196
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 196
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -3141,13 +2985,13 @@ extension Resnet50 {
             let kernelOffset: Int = block &* 73_728
             let kernel = w + kernelOffset
             let biasOffset: Int = 2_359_296 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 512, by: 16) {
                 for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
+                    let q0: Int = first
                     let o0: Int = (q0 / 7) &* 32 &+ (q0 % 7) &* 2
                     let q1: Int = first &+ 1
                     let o1: Int = (q1 / 7) &* 32 &+ (q1 % 7) &* 2
@@ -3173,15 +3017,13 @@ extension Resnet50 {
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
                     for i in 0..<3 {
                         for j in 0..<3 {
-                            let tapOffset: Int = i &* 16 &+ j &* 1 &+ firstChannel &* 256
-                            let tapBase = scratch + tapOffset
-                            let weightOffset: Int = ((i &* 3 &+ j) &* 512 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
+                            let tapBase = scratch + (i &* 16 &+ j &+ firstChannel &* 256)
+                            let tapKernel = kernel + (i &* 24_576 &+ j &* 8192 &+ firstChannel &* 16)
                             for ic in 0..<16 {
                                 let tap = tapBase + ic &* 256
                                 let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                                let w0 = Self.load8(k + 0)
+                                let w1 = Self.load8(k + 8)
                                 Self.multiplyAdd(&a0_0, tap[o0], w0)
                                 Self.multiplyAdd(&a1_0, tap[o0], w1)
                                 Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -3244,24 +3086,18 @@ extension Resnet50 {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
             let biasOffset: Int = 1_048_576 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 512, by: 64) {
                 for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -3274,31 +3110,25 @@ extension Resnet50 {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 512 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 49
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 49
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 49
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -3348,24 +3178,18 @@ extension Resnet50 {
             let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
             let biasOffset: Int = 2_097_152 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 1024, by: 64) {
                 for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -3378,31 +3202,25 @@ extension Resnet50 {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
-                            let tapBase = scratch + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 1024 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 49
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = scratch + firstChannel &* 49
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 49
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -3457,24 +3275,18 @@ extension Resnet50 {
             let kernelOffset: Int = block &* 32_768
             let kernel = w + kernelOffset
             let biasOffset: Int = 1_048_576 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 2048, by: 64) {
                 for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -3487,31 +3299,25 @@ extension Resnet50 {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 2048 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 49
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 49
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 49
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -3568,38 +3374,38 @@ extension Resnet50 {
                     let targetOffset: Int = ic &* 32 &+ r &* 8
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 8, by: 8) {
-                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
+                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = UnsafeRawPointer(window + (18 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b1 = UnsafeRawPointer(window + (20 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a1 = Self.load16(window + (18 &+ 2 &* tx))
+                        let b1 = Self.load16(window + (20 &+ 2 &* tx))
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b2 = UnsafeRawPointer(window + (38 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a2 = Self.load16(window + (36 &+ 2 &* tx))
+                        let b2 = Self.load16(window + (38 &+ 2 &* tx))
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = UnsafeRawPointer(window + (54 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b3 = UnsafeRawPointer(window + (56 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a3 = Self.load16(window + (54 &+ 2 &* tx))
+                        let b3 = Self.load16(window + (56 &+ 2 &* tx))
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (16_384 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (32_768 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (49_152 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (65_536 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (81_920 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (98_304 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (114_688 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (131_072 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (147_456 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (163_840 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (180_224 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (196_608 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (212_992 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (229_376 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (245_760 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
+                        Self.store(t0_1 + t0_2, to: target + (16_384 &+ tx))
+                        Self.store(t0_2 - t0_1, to: target + (32_768 &+ tx))
+                        Self.store(t0_1 - t0_3, to: target + (49_152 &+ tx))
+                        Self.store(t1_0 - t1_2, to: target + (65_536 &+ tx))
+                        Self.store(t1_1 + t1_2, to: target + (81_920 &+ tx))
+                        Self.store(t1_2 - t1_1, to: target + (98_304 &+ tx))
+                        Self.store(t1_1 - t1_3, to: target + (114_688 &+ tx))
+                        Self.store(t2_0 - t2_2, to: target + (131_072 &+ tx))
+                        Self.store(t2_1 + t2_2, to: target + (147_456 &+ tx))
+                        Self.store(t2_2 - t2_1, to: target + (163_840 &+ tx))
+                        Self.store(t2_1 - t2_3, to: target + (180_224 &+ tx))
+                        Self.store(t3_0 - t3_2, to: target + (196_608 &+ tx))
+                        Self.store(t3_1 + t3_2, to: target + (212_992 &+ tx))
+                        Self.store(t3_2 - t3_1, to: target + (229_376 &+ tx))
+                        Self.store(t3_1 - t3_3, to: target + (245_760 &+ tx))
                     }
                 }
             }
@@ -3612,20 +3418,21 @@ extension Resnet50 {
                 for block in blocks {
                     let kernelOffset: Int = (value &* 32 &+ block) &* 8192
                     let kernel = w + kernelOffset
+                    let productBlock = products + (value &* 512 &+ block &* 16)
                     for group in 0..<(tiles &+ 5) / 6 {
                         let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first &+ 0
-                        let o0: Int = (q0 / 4) &* 8 &+ q0 % 4
+                        let q0: Int = first
+                        let o0: Int = q0 &+ (q0 / 4) &* 4
                         let q1: Int = first &+ 1
-                        let o1: Int = (q1 / 4) &* 8 &+ q1 % 4
+                        let o1: Int = q1 &+ (q1 / 4) &* 4
                         let q2: Int = first &+ 2
-                        let o2: Int = (q2 / 4) &* 8 &+ q2 % 4
+                        let o2: Int = q2 &+ (q2 / 4) &* 4
                         let q3: Int = first &+ 3
-                        let o3: Int = (q3 / 4) &* 8 &+ q3 % 4
+                        let o3: Int = q3 &+ (q3 / 4) &* 4
                         let q4: Int = first &+ 4
-                        let o4: Int = (q4 / 4) &* 8 &+ q4 % 4
+                        let o4: Int = q4 &+ (q4 / 4) &* 4
                         let q5: Int = first &+ 5
-                        let o5: Int = (q5 / 4) &* 8 &+ q5 % 4
+                        let o5: Int = q5 &+ (q5 / 4) &* 4
                         var a0_0 = SIMD8<Float>()
                         var a0_1 = SIMD8<Float>()
                         var a0_2 = SIMD8<Float>()
@@ -3641,8 +3448,8 @@ extension Resnet50 {
                         for ic in 0..<512 {
                             let tap = source + ic &* 32
                             let k = kernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -3656,24 +3463,24 @@ extension Resnet50 {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                        let productOffset0: Int = (q0 &* 16 &+ value) &* 512 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
-                        let productOffset1: Int = (q1 &* 16 &+ value) &* 512 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
-                        let productOffset2: Int = (q2 &* 16 &+ value) &* 512 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
-                        let productOffset3: Int = (q3 &* 16 &+ value) &* 512 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
-                        let productOffset4: Int = (q4 &* 16 &+ value) &* 512 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
-                        let productOffset5: Int = (q5 &* 16 &+ value) &* 512 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                        let product0 = productBlock + q0 &* 8192
+                        Self.store(a0_0, to: product0)
+                        Self.store(a1_0, to: product0 + 8)
+                        let product1 = productBlock + q1 &* 8192
+                        Self.store(a0_1, to: product1)
+                        Self.store(a1_1, to: product1 + 8)
+                        let product2 = productBlock + q2 &* 8192
+                        Self.store(a0_2, to: product2)
+                        Self.store(a1_2, to: product2 + 8)
+                        let product3 = productBlock + q3 &* 8192
+                        Self.store(a0_3, to: product3)
+                        Self.store(a1_3, to: product3 + 8)
+                        let product4 = productBlock + q4 &* 8192
+                        Self.store(a0_4, to: product4)
+                        Self.store(a1_4, to: product4 + 8)
+                        let product5 = productBlock + q5 &* 8192
+                        Self.store(a0_5, to: product5)
+                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
             }
@@ -3683,26 +3490,26 @@ extension Resnet50 {
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
             let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
             for f in filterVectors {
-                let bias = UnsafeRawPointer(w + (4_194_304 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                let bias = Self.load8(w + (4_194_304 &+ f &* 8))
                 for q in 0..<tiles {
                     let productOffset: Int = q &* 8192 &+ f &* 8
                     let m = products + productOffset
-                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_1 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_2 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_3 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_0 = UnsafeRawPointer(m + 2048).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_1 = UnsafeRawPointer(m + 2560).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_2 = UnsafeRawPointer(m + 3072).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_3 = UnsafeRawPointer(m + 3584).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_0 = UnsafeRawPointer(m + 4096).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_1 = UnsafeRawPointer(m + 4608).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_2 = UnsafeRawPointer(m + 5120).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_3 = UnsafeRawPointer(m + 5632).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_0 = UnsafeRawPointer(m + 6144).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_1 = UnsafeRawPointer(m + 6656).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_2 = UnsafeRawPointer(m + 7168).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_3 = UnsafeRawPointer(m + 7680).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_0 = Self.load8(m + 0)
+                    let m0_1 = Self.load8(m + 512)
+                    let m0_2 = Self.load8(m + 1024)
+                    let m0_3 = Self.load8(m + 1536)
+                    let m1_0 = Self.load8(m + 2048)
+                    let m1_1 = Self.load8(m + 2560)
+                    let m1_2 = Self.load8(m + 3072)
+                    let m1_3 = Self.load8(m + 3584)
+                    let m2_0 = Self.load8(m + 4096)
+                    let m2_1 = Self.load8(m + 4608)
+                    let m2_2 = Self.load8(m + 5120)
+                    let m2_3 = Self.load8(m + 5632)
+                    let m3_0 = Self.load8(m + 6144)
+                    let m3_1 = Self.load8(m + 6656)
+                    let m3_2 = Self.load8(m + 7168)
+                    let m3_3 = Self.load8(m + 7680)
                     let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
                     let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
                     let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
@@ -3758,24 +3565,18 @@ extension Resnet50 {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
             let biasOffset: Int = 1_048_576 &+ block &* 16
-            let bias0 = UnsafeRawPointer(w + (biasOffset &+ 0)).loadUnaligned(as: SIMD8<Float>.self)
-            let bias1 = UnsafeRawPointer(w + (biasOffset &+ 8)).loadUnaligned(as: SIMD8<Float>.self)
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
             for firstChannel in stride(from: 0, to: 512, by: 64) {
                 for group in band..<min(band &+ 9, 9) {
                     let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let q0: Int = first &+ 0
-                    let o0: Int = (q0 / 7) &* 7 &+ (q0 % 7) &* 1
-                    let q1: Int = first &+ 1
-                    let o1: Int = (q1 / 7) &* 7 &+ (q1 % 7) &* 1
-                    let q2: Int = first &+ 2
-                    let o2: Int = (q2 / 7) &* 7 &+ (q2 % 7) &* 1
-                    let q3: Int = first &+ 3
-                    let o3: Int = (q3 / 7) &* 7 &+ (q3 % 7) &* 1
-                    let q4: Int = first &+ 4
-                    let o4: Int = (q4 / 7) &* 7 &+ (q4 % 7) &* 1
-                    let q5: Int = first &+ 5
-                    let o5: Int = (q5 / 7) &* 7 &+ (q5 % 7) &* 1
+                    let o0: Int = first
+                    let o1: Int = first &+ 1
+                    let o2: Int = first &+ 2
+                    let o3: Int = first &+ 3
+                    let o4: Int = first &+ 4
+                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
@@ -3788,31 +3589,25 @@ extension Resnet50 {
                     var a1_3 = firstChannel == 0 ? bias1 : tile[18]
                     var a1_4 = firstChannel == 0 ? bias1 : tile[20]
                     var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    for i in 0..<1 {
-                        for j in 0..<1 {
-                            let tapOffset: Int = i &* 7 &+ j &* 1 &+ firstChannel &* 49
-                            let tapBase = x + tapOffset
-                            let weightOffset: Int = ((i &* 1 &+ j) &* 512 &+ firstChannel) &* 16
-                            let tapKernel = kernel + weightOffset
-                            for ic in 0..<64 {
-                                let tap = tapBase + ic &* 49
-                                let k = tapKernel + ic &* 16
-                                let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                                let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
-                                Self.multiplyAdd(&a0_0, tap[o0], w0)
-                                Self.multiplyAdd(&a1_0, tap[o0], w1)
-                                Self.multiplyAdd(&a0_1, tap[o1], w0)
-                                Self.multiplyAdd(&a1_1, tap[o1], w1)
-                                Self.multiplyAdd(&a0_2, tap[o2], w0)
-                                Self.multiplyAdd(&a1_2, tap[o2], w1)
-                                Self.multiplyAdd(&a0_3, tap[o3], w0)
-                                Self.multiplyAdd(&a1_3, tap[o3], w1)
-                                Self.multiplyAdd(&a0_4, tap[o4], w0)
-                                Self.multiplyAdd(&a1_4, tap[o4], w1)
-                                Self.multiplyAdd(&a0_5, tap[o5], w0)
-                                Self.multiplyAdd(&a1_5, tap[o5], w1)
-                            }
-                        }
+                    let tapBase = x + firstChannel &* 49
+                    let tapKernel = kernel + firstChannel &* 16
+                    for ic in 0..<64 {
+                        let tap = tapBase + ic &* 49
+                        let k = tapKernel + ic &* 16
+                        let w0 = Self.load8(k + 0)
+                        let w1 = Self.load8(k + 8)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
@@ -4057,6 +3852,27 @@ extension Resnet50 {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
     }
 
+    /// Whole vectors to and from memory, in calls that type-check faster than the raw-pointer expressions.
+    @inline(__always)
+    static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    static func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+    }
+
+    @inline(__always)
+    static func store(_ v: SIMD8<Float>, to p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    static func store(_ v: SIMD16<Float>, to p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+    }
+
     /// An activation applied to sixteen values at once.
     @inline(__always)
     static func activate(_ v: SIMD16<Float>, _ f: (Float) -> Float) -> SIMD16<Float> {
@@ -4188,8 +4004,11 @@ extension Resnet50 {
         }
     }
 
+    // The loading helpers stay out of line: inlined into a large network's init, they took the optimiser seconds.
+
     /// Rearranges conv weights from (filters, channels, taps) to blocks of 32 filters, channel-major:
     /// (filters / 32, channels, taps, 32), so one load gives sixteen filters' weights for a channel and tap.
+    @inline(never)
     static func vectorFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int, taps: Int) {
         let plain = Array(p[offset..<(offset + filters * channels * taps)])
         for b in 0..<(filters / 32) {
@@ -4206,6 +4025,7 @@ extension Resnet50 {
     /// Transforms 3×3 conv weights (filters, channels, 3, 3) to Winograd F(2×2, 3×3)'s domain, U = G g Gᵀ with
     /// G = (1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1), stored (16 values, filters / 16, channels, 16): a product reads the
     /// sixteen filters of a block for one value and channel as two vectors. Computed in Double.
+    @inline(never)
     static func winogradFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int) {
         let plain = Array(p[offset..<(offset + filters * channels * 9)])
         let blocks = filters / 16
@@ -4239,6 +4059,7 @@ extension Resnet50 {
     /// Rearranges conv weights from (filters, channels, taps) to blocks of `block` filters, tap-major:
     /// (groups · blocks, taps, channels, block), zero filling each group's last block, so the inner loop reads the
     /// block's weights for one channel and tap from one place.
+    @inline(never)
     static func blockFilters(_ p: inout [Float], at offset: Int, filters: Int, groups: Int, channels: Int, taps: Int, block: Int) {
         let plain = Array(p[offset..<(offset + filters * channels * taps)])
         let perGroup = filters / groups, blocks = (perGroup + block - 1) / block
@@ -4257,6 +4078,29 @@ extension Resnet50 {
         }
     }
 
+    /// Rows of a metadata table: name, kind (which may hold single spaces), output shape, parameters. A table in
+    /// a string literal compiles in a fraction of the time an array literal of tuples takes the optimiser
+    /// (seconds for a large network).
+    static func layerTable(_ text: String) -> [(name: String, kind: String, outputShape: [Int], parameters: Int)] {
+        text.split(separator: "\n").map { line in
+            let fields = line.split(separator: " ")
+            let kind = fields[1..<(fields.count - 2)].joined(separator: " ")
+            return (String(fields[0]), kind, shape(fields[fields.count - 2]), Int(fields[fields.count - 1])!)
+        }
+    }
+
+    /// Rows of a table of tensor names and shapes.
+    static func tensorTable(_ text: String) -> [(name: String, shape: [Int])] {
+        text.split(separator: "\n").map { line in
+            let fields = line.split(separator: " ")
+            return (String(fields[0]), shape(fields[1]))
+        }
+    }
+
+    /// `64×3×7×7` as [64, 3, 7, 7]; `[]` as [].
+    static func shape(_ text: Substring) -> [Int] { text.split(separator: "×").compactMap { Int($0) } }
+
+    @inline(never)
     static func tensor(_ tensors: [String: [Float]], _ name: String, count: Int) throws -> [Float] {
         guard let values = tensors[name] else { throw WeightError("missing tensor '\(name)'") }
         guard values.count == count else {
@@ -4265,11 +4109,13 @@ extension Resnet50 {
         return values
     }
 
+    @inline(never)
     static func copy(_ tensors: [String: [Float]], _ name: String, into p: inout [Float], at offset: Int, count: Int) throws {
         let values = try tensor(tensors, name, count: count)
         for i in 0..<count { p[offset + i] = values[i] }
     }
 
+    @inline(never)
     static func copySlopes(_ tensors: [String: [Float]], _ name: String, into p: inout [Float], at offset: Int, channels: Int, perChannel: Bool) throws {
         let values = try tensor(tensors, name, count: perChannel ? channels : 1)
         for c in 0..<channels { p[offset + c] = values[perChannel ? c : 0] }
@@ -4277,6 +4123,7 @@ extension Resnet50 {
     }
 
     /// Scale and shift of an inference batch norm: γ / √(var + ε) and β − mean · scale.
+    @inline(never)
     static func batchNormFactors(_ tensors: [String: [Float]], _ name: String, epsilon: Double, channels: Int) throws -> (scale: [Float], shift: [Float]) {
         let gamma = try tensor(tensors, name + ".weight", count: channels), beta = try tensor(tensors, name + ".bias", count: channels)
         let mean = try tensor(tensors, name + ".running_mean", count: channels), variance = try tensor(tensors, name + ".running_var", count: channels)
@@ -4289,6 +4136,7 @@ extension Resnet50 {
         return (scale, shift)
     }
 
+    @inline(never)
     static func batchNormAffine(_ tensors: [String: [Float]], _ name: String, epsilon: Double, into p: inout [Float], scale: Int, shift: Int, channels: Int) throws {
         let factors = try batchNormFactors(tensors, name, epsilon: epsilon, channels: channels)
         for c in 0..<channels {
@@ -4298,6 +4146,7 @@ extension Resnet50 {
     }
 
     /// Folds a batch norm into the layer before it: each output channel's weights scaled, its bias scaled and shifted.
+    @inline(never)
     static func foldBatchNorm(_ tensors: [String: [Float]], _ name: String, epsilon: Double, into p: inout [Float], weight: Int, bias: Int, channels: Int, blocks: Int, blockStride: Int, channelStride: Int, run: Int) throws {
         let factors = try batchNormFactors(tensors, name, epsilon: epsilon, channels: channels)
         for c in 0..<channels {
@@ -4307,6 +4156,7 @@ extension Resnet50 {
     }
 
     /// The same for a transposed conv, whose weight is (in, out / groups, kh, kw).
+    @inline(never)
     static func foldBatchNormTransposed(_ tensors: [String: [Float]], _ name: String, epsilon: Double, into p: inout [Float], weight: Int, bias: Int, inChannels: Int, outPerGroup: Int, groups: Int, taps: Int) throws {
         let channels = outPerGroup * groups
         let factors = try batchNormFactors(tensors, name, epsilon: epsilon, channels: channels)

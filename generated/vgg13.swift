@@ -22,71 +22,71 @@ public struct Vgg13: Sendable {
     static let inputCount = 150_528
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
-    public static let layers: [(name: String, kind: String, outputShape: [Int], parameters: Int)] = [
-        ("features.0", "conv", [64, 224, 224], 1792),
-        ("features.1", "relu", [64, 224, 224], 0),
-        ("features.2", "conv", [64, 224, 224], 36_928),
-        ("features.3", "relu", [64, 224, 224], 0),
-        ("features.4", "max_pool", [64, 112, 112], 0),
-        ("features.5", "conv", [128, 112, 112], 73_856),
-        ("features.6", "relu", [128, 112, 112], 0),
-        ("features.7", "conv", [128, 112, 112], 147_584),
-        ("features.8", "relu", [128, 112, 112], 0),
-        ("features.9", "max_pool", [128, 56, 56], 0),
-        ("features.10", "conv", [256, 56, 56], 295_168),
-        ("features.11", "relu", [256, 56, 56], 0),
-        ("features.12", "conv", [256, 56, 56], 590_080),
-        ("features.13", "relu", [256, 56, 56], 0),
-        ("features.14", "max_pool", [256, 28, 28], 0),
-        ("features.15", "conv", [512, 28, 28], 1_180_160),
-        ("features.16", "relu", [512, 28, 28], 0),
-        ("features.17", "conv", [512, 28, 28], 2_359_808),
-        ("features.18", "relu", [512, 28, 28], 0),
-        ("features.19", "max_pool", [512, 14, 14], 0),
-        ("features.20", "conv", [512, 14, 14], 2_359_808),
-        ("features.21", "relu", [512, 14, 14], 0),
-        ("features.22", "conv", [512, 14, 14], 2_359_808),
-        ("features.23", "relu", [512, 14, 14], 0),
-        ("features.24", "max_pool", [512, 7, 7], 0),
-        ("avgpool", "adaptive_avg_pool", [512, 7, 7], 0),
-        ("flatten", "flatten", [25_088], 0),
-        ("classifier.0", "dense", [4096], 102_764_544),
-        ("classifier.1", "relu", [4096], 0),
-        ("classifier.2", "dropout", [4096], 0),
-        ("classifier.3", "dense", [4096], 16_781_312),
-        ("classifier.4", "relu", [4096], 0),
-        ("classifier.5", "dropout", [4096], 0),
-        ("classifier.6", "dense", [1000], 4_097_000),
-    ]
+    public static let layers: [(name: String, kind: String, outputShape: [Int], parameters: Int)] = Self.layerTable(#"""
+        features.0    conv               64×224×224   1792
+        features.1    relu               64×224×224   0
+        features.2    conv               64×224×224   36928
+        features.3    relu               64×224×224   0
+        features.4    max_pool           64×112×112   0
+        features.5    conv               128×112×112  73856
+        features.6    relu               128×112×112  0
+        features.7    conv               128×112×112  147584
+        features.8    relu               128×112×112  0
+        features.9    max_pool           128×56×56    0
+        features.10   conv               256×56×56    295168
+        features.11   relu               256×56×56    0
+        features.12   conv               256×56×56    590080
+        features.13   relu               256×56×56    0
+        features.14   max_pool           256×28×28    0
+        features.15   conv               512×28×28    1180160
+        features.16   relu               512×28×28    0
+        features.17   conv               512×28×28    2359808
+        features.18   relu               512×28×28    0
+        features.19   max_pool           512×14×14    0
+        features.20   conv               512×14×14    2359808
+        features.21   relu               512×14×14    0
+        features.22   conv               512×14×14    2359808
+        features.23   relu               512×14×14    0
+        features.24   max_pool           512×7×7      0
+        avgpool       adaptive_avg_pool  512×7×7      0
+        flatten       flatten            25088        0
+        classifier.0  dense              4096         102764544
+        classifier.1  relu               4096         0
+        classifier.2  dropout            4096         0
+        classifier.3  dense              4096         16781312
+        classifier.4  relu               4096         0
+        classifier.5  dropout            4096         0
+        classifier.6  dense              1000         4097000
+        """#)
     /// Every tensor the weights must provide, with PyTorch's shape.
-    static let tensorShapes: [(name: String, shape: [Int])] = [
-        ("features.0.weight", [64, 3, 3, 3]),
-        ("features.0.bias", [64]),
-        ("features.2.weight", [64, 64, 3, 3]),
-        ("features.2.bias", [64]),
-        ("features.5.weight", [128, 64, 3, 3]),
-        ("features.5.bias", [128]),
-        ("features.7.weight", [128, 128, 3, 3]),
-        ("features.7.bias", [128]),
-        ("features.10.weight", [256, 128, 3, 3]),
-        ("features.10.bias", [256]),
-        ("features.12.weight", [256, 256, 3, 3]),
-        ("features.12.bias", [256]),
-        ("features.15.weight", [512, 256, 3, 3]),
-        ("features.15.bias", [512]),
-        ("features.17.weight", [512, 512, 3, 3]),
-        ("features.17.bias", [512]),
-        ("features.20.weight", [512, 512, 3, 3]),
-        ("features.20.bias", [512]),
-        ("features.22.weight", [512, 512, 3, 3]),
-        ("features.22.bias", [512]),
-        ("classifier.0.weight", [4096, 25_088]),
-        ("classifier.0.bias", [4096]),
-        ("classifier.3.weight", [4096, 4096]),
-        ("classifier.3.bias", [4096]),
-        ("classifier.6.weight", [1000, 4096]),
-        ("classifier.6.bias", [1000]),
-    ]
+    static let tensorShapes: [(name: String, shape: [Int])] = Self.tensorTable(#"""
+        features.0.weight    64×3×3×3
+        features.0.bias      64
+        features.2.weight    64×64×3×3
+        features.2.bias      64
+        features.5.weight    128×64×3×3
+        features.5.bias      128
+        features.7.weight    128×128×3×3
+        features.7.bias      128
+        features.10.weight   256×128×3×3
+        features.10.bias     256
+        features.12.weight   256×256×3×3
+        features.12.bias     256
+        features.15.weight   512×256×3×3
+        features.15.bias     512
+        features.17.weight   512×512×3×3
+        features.17.bias     512
+        features.20.weight   512×512×3×3
+        features.20.bias     512
+        features.22.weight   512×512×3×3
+        features.22.bias     512
+        classifier.0.weight  4096×25088
+        classifier.0.bias    4096
+        classifier.3.weight  4096×4096
+        classifier.3.bias    4096
+        classifier.6.weight  1000×4096
+        classifier.6.bias    1000
+        """#)
 
     /// Folded weights in the order the layers read them.
     let storage: [Float]
@@ -228,9 +228,9 @@ extension Vgg13 {
                         let columnOffset: Int = rowOffset &+ j &* 1
                         for ic in 0..<3 {
                             let source = scratch + (columnOffset &+ ic &* 51_076)
-                            let v0 = UnsafeRawPointer(source + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let v1 = UnsafeRawPointer(source + 8).loadUnaligned(as: SIMD8<Float>.self)
-                            let v2 = UnsafeRawPointer(source + 16).loadUnaligned(as: SIMD8<Float>.self)
+                            let v0 = Self.load8(source + 0)
+                            let v1 = Self.load8(source + 8)
+                            let v2 = Self.load8(source + 16)
                             let k = kernel + (tapOffset &+ ic &* 4)
                             Self.multiplyAdd(&a0_0, k[0], v0)
                             Self.multiplyAdd(&a0_1, k[0], v1)
@@ -304,38 +304,38 @@ extension Vgg13 {
                     let targetOffset: Int = ic &* 448 &+ r &* 112
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 112, by: 8) {
-                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
+                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = UnsafeRawPointer(window + (226 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b1 = UnsafeRawPointer(window + (228 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a1 = Self.load16(window + (226 &+ 2 &* tx))
+                        let b1 = Self.load16(window + (228 &+ 2 &* tx))
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = UnsafeRawPointer(window + (452 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b2 = UnsafeRawPointer(window + (454 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a2 = Self.load16(window + (452 &+ 2 &* tx))
+                        let b2 = Self.load16(window + (454 &+ 2 &* tx))
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = UnsafeRawPointer(window + (678 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b3 = UnsafeRawPointer(window + (680 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a3 = Self.load16(window + (678 &+ 2 &* tx))
+                        let b3 = Self.load16(window + (680 &+ 2 &* tx))
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (28_672 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (57_344 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (86_016 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (114_688 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (143_360 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (172_032 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (200_704 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (229_376 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (258_048 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (286_720 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (315_392 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (344_064 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (372_736 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (401_408 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (430_080 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
+                        Self.store(t0_1 + t0_2, to: target + (28_672 &+ tx))
+                        Self.store(t0_2 - t0_1, to: target + (57_344 &+ tx))
+                        Self.store(t0_1 - t0_3, to: target + (86_016 &+ tx))
+                        Self.store(t1_0 - t1_2, to: target + (114_688 &+ tx))
+                        Self.store(t1_1 + t1_2, to: target + (143_360 &+ tx))
+                        Self.store(t1_2 - t1_1, to: target + (172_032 &+ tx))
+                        Self.store(t1_1 - t1_3, to: target + (200_704 &+ tx))
+                        Self.store(t2_0 - t2_2, to: target + (229_376 &+ tx))
+                        Self.store(t2_1 + t2_2, to: target + (258_048 &+ tx))
+                        Self.store(t2_2 - t2_1, to: target + (286_720 &+ tx))
+                        Self.store(t2_1 - t2_3, to: target + (315_392 &+ tx))
+                        Self.store(t3_0 - t3_2, to: target + (344_064 &+ tx))
+                        Self.store(t3_1 + t3_2, to: target + (372_736 &+ tx))
+                        Self.store(t3_2 - t3_1, to: target + (401_408 &+ tx))
+                        Self.store(t3_1 - t3_3, to: target + (430_080 &+ tx))
                     }
                 }
             }
@@ -348,20 +348,21 @@ extension Vgg13 {
                 for block in blocks {
                     let kernelOffset: Int = (value &* 4 &+ block) &* 1024
                     let kernel = w + kernelOffset
+                    let productBlock = products + (value &* 64 &+ block &* 16)
                     for group in 0..<(tiles &+ 5) / 6 {
                         let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first &+ 0
-                        let o0: Int = (q0 / 112) &* 112 &+ q0 % 112
+                        let q0: Int = first
+                        let o0: Int = q0
                         let q1: Int = first &+ 1
-                        let o1: Int = (q1 / 112) &* 112 &+ q1 % 112
+                        let o1: Int = q1
                         let q2: Int = first &+ 2
-                        let o2: Int = (q2 / 112) &* 112 &+ q2 % 112
+                        let o2: Int = q2
                         let q3: Int = first &+ 3
-                        let o3: Int = (q3 / 112) &* 112 &+ q3 % 112
+                        let o3: Int = q3
                         let q4: Int = first &+ 4
-                        let o4: Int = (q4 / 112) &* 112 &+ q4 % 112
+                        let o4: Int = q4
                         let q5: Int = first &+ 5
-                        let o5: Int = (q5 / 112) &* 112 &+ q5 % 112
+                        let o5: Int = q5
                         var a0_0 = SIMD8<Float>()
                         var a0_1 = SIMD8<Float>()
                         var a0_2 = SIMD8<Float>()
@@ -377,8 +378,8 @@ extension Vgg13 {
                         for ic in 0..<64 {
                             let tap = source + ic &* 448
                             let k = kernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -392,24 +393,24 @@ extension Vgg13 {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                        let productOffset0: Int = (q0 &* 16 &+ value) &* 64 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
-                        let productOffset1: Int = (q1 &* 16 &+ value) &* 64 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
-                        let productOffset2: Int = (q2 &* 16 &+ value) &* 64 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
-                        let productOffset3: Int = (q3 &* 16 &+ value) &* 64 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
-                        let productOffset4: Int = (q4 &* 16 &+ value) &* 64 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
-                        let productOffset5: Int = (q5 &* 16 &+ value) &* 64 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                        let product0 = productBlock + q0 &* 1024
+                        Self.store(a0_0, to: product0)
+                        Self.store(a1_0, to: product0 + 8)
+                        let product1 = productBlock + q1 &* 1024
+                        Self.store(a0_1, to: product1)
+                        Self.store(a1_1, to: product1 + 8)
+                        let product2 = productBlock + q2 &* 1024
+                        Self.store(a0_2, to: product2)
+                        Self.store(a1_2, to: product2 + 8)
+                        let product3 = productBlock + q3 &* 1024
+                        Self.store(a0_3, to: product3)
+                        Self.store(a1_3, to: product3 + 8)
+                        let product4 = productBlock + q4 &* 1024
+                        Self.store(a0_4, to: product4)
+                        Self.store(a1_4, to: product4 + 8)
+                        let product5 = productBlock + q5 &* 1024
+                        Self.store(a0_5, to: product5)
+                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
             }
@@ -419,26 +420,26 @@ extension Vgg13 {
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
             let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
             for f in filterVectors {
-                let bias = UnsafeRawPointer(w + (65_536 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                let bias = Self.load8(w + (65_536 &+ f &* 8))
                 for q in 0..<tiles {
                     let productOffset: Int = q &* 1024 &+ f &* 8
                     let m = products + productOffset
-                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_1 = UnsafeRawPointer(m + 64).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_2 = UnsafeRawPointer(m + 128).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_3 = UnsafeRawPointer(m + 192).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_0 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_1 = UnsafeRawPointer(m + 320).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_2 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_3 = UnsafeRawPointer(m + 448).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_0 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_1 = UnsafeRawPointer(m + 576).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_2 = UnsafeRawPointer(m + 640).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_3 = UnsafeRawPointer(m + 704).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_0 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_1 = UnsafeRawPointer(m + 832).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_2 = UnsafeRawPointer(m + 896).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_3 = UnsafeRawPointer(m + 960).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_0 = Self.load8(m + 0)
+                    let m0_1 = Self.load8(m + 64)
+                    let m0_2 = Self.load8(m + 128)
+                    let m0_3 = Self.load8(m + 192)
+                    let m1_0 = Self.load8(m + 256)
+                    let m1_1 = Self.load8(m + 320)
+                    let m1_2 = Self.load8(m + 384)
+                    let m1_3 = Self.load8(m + 448)
+                    let m2_0 = Self.load8(m + 512)
+                    let m2_1 = Self.load8(m + 576)
+                    let m2_2 = Self.load8(m + 640)
+                    let m2_3 = Self.load8(m + 704)
+                    let m3_0 = Self.load8(m + 768)
+                    let m3_1 = Self.load8(m + 832)
+                    let m3_2 = Self.load8(m + 896)
+                    let m3_3 = Self.load8(m + 960)
                     let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
                     let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
                     let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
@@ -534,38 +535,38 @@ extension Vgg13 {
                     let targetOffset: Int = ic &* 504 &+ r &* 56
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 56, by: 8) {
-                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
+                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = UnsafeRawPointer(window + (114 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b1 = UnsafeRawPointer(window + (116 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a1 = Self.load16(window + (114 &+ 2 &* tx))
+                        let b1 = Self.load16(window + (116 &+ 2 &* tx))
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = UnsafeRawPointer(window + (228 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b2 = UnsafeRawPointer(window + (230 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a2 = Self.load16(window + (228 &+ 2 &* tx))
+                        let b2 = Self.load16(window + (230 &+ 2 &* tx))
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = UnsafeRawPointer(window + (342 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b3 = UnsafeRawPointer(window + (344 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a3 = Self.load16(window + (342 &+ 2 &* tx))
+                        let b3 = Self.load16(window + (344 &+ 2 &* tx))
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (32_256 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (64_512 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (96_768 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (129_024 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (161_280 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (193_536 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (225_792 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (258_048 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (290_304 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (322_560 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (354_816 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (387_072 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (419_328 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (451_584 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (483_840 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
+                        Self.store(t0_1 + t0_2, to: target + (32_256 &+ tx))
+                        Self.store(t0_2 - t0_1, to: target + (64_512 &+ tx))
+                        Self.store(t0_1 - t0_3, to: target + (96_768 &+ tx))
+                        Self.store(t1_0 - t1_2, to: target + (129_024 &+ tx))
+                        Self.store(t1_1 + t1_2, to: target + (161_280 &+ tx))
+                        Self.store(t1_2 - t1_1, to: target + (193_536 &+ tx))
+                        Self.store(t1_1 - t1_3, to: target + (225_792 &+ tx))
+                        Self.store(t2_0 - t2_2, to: target + (258_048 &+ tx))
+                        Self.store(t2_1 + t2_2, to: target + (290_304 &+ tx))
+                        Self.store(t2_2 - t2_1, to: target + (322_560 &+ tx))
+                        Self.store(t2_1 - t2_3, to: target + (354_816 &+ tx))
+                        Self.store(t3_0 - t3_2, to: target + (387_072 &+ tx))
+                        Self.store(t3_1 + t3_2, to: target + (419_328 &+ tx))
+                        Self.store(t3_2 - t3_1, to: target + (451_584 &+ tx))
+                        Self.store(t3_1 - t3_3, to: target + (483_840 &+ tx))
                     }
                 }
             }
@@ -578,20 +579,21 @@ extension Vgg13 {
                 for block in blocks {
                     let kernelOffset: Int = (value &* 8 &+ block) &* 1024
                     let kernel = w + kernelOffset
+                    let productBlock = products + (value &* 128 &+ block &* 16)
                     for group in 0..<(tiles &+ 5) / 6 {
                         let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first &+ 0
-                        let o0: Int = (q0 / 56) &* 56 &+ q0 % 56
+                        let q0: Int = first
+                        let o0: Int = q0
                         let q1: Int = first &+ 1
-                        let o1: Int = (q1 / 56) &* 56 &+ q1 % 56
+                        let o1: Int = q1
                         let q2: Int = first &+ 2
-                        let o2: Int = (q2 / 56) &* 56 &+ q2 % 56
+                        let o2: Int = q2
                         let q3: Int = first &+ 3
-                        let o3: Int = (q3 / 56) &* 56 &+ q3 % 56
+                        let o3: Int = q3
                         let q4: Int = first &+ 4
-                        let o4: Int = (q4 / 56) &* 56 &+ q4 % 56
+                        let o4: Int = q4
                         let q5: Int = first &+ 5
-                        let o5: Int = (q5 / 56) &* 56 &+ q5 % 56
+                        let o5: Int = q5
                         var a0_0 = SIMD8<Float>()
                         var a0_1 = SIMD8<Float>()
                         var a0_2 = SIMD8<Float>()
@@ -607,8 +609,8 @@ extension Vgg13 {
                         for ic in 0..<64 {
                             let tap = source + ic &* 504
                             let k = kernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -622,24 +624,24 @@ extension Vgg13 {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                        let productOffset0: Int = (q0 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
-                        let productOffset1: Int = (q1 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
-                        let productOffset2: Int = (q2 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
-                        let productOffset3: Int = (q3 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
-                        let productOffset4: Int = (q4 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
-                        let productOffset5: Int = (q5 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                        let product0 = productBlock + q0 &* 2048
+                        Self.store(a0_0, to: product0)
+                        Self.store(a1_0, to: product0 + 8)
+                        let product1 = productBlock + q1 &* 2048
+                        Self.store(a0_1, to: product1)
+                        Self.store(a1_1, to: product1 + 8)
+                        let product2 = productBlock + q2 &* 2048
+                        Self.store(a0_2, to: product2)
+                        Self.store(a1_2, to: product2 + 8)
+                        let product3 = productBlock + q3 &* 2048
+                        Self.store(a0_3, to: product3)
+                        Self.store(a1_3, to: product3 + 8)
+                        let product4 = productBlock + q4 &* 2048
+                        Self.store(a0_4, to: product4)
+                        Self.store(a1_4, to: product4 + 8)
+                        let product5 = productBlock + q5 &* 2048
+                        Self.store(a0_5, to: product5)
+                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
             }
@@ -649,26 +651,26 @@ extension Vgg13 {
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
             let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
             for f in filterVectors {
-                let bias = UnsafeRawPointer(w + (131_072 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                let bias = Self.load8(w + (131_072 &+ f &* 8))
                 for q in 0..<tiles {
                     let productOffset: Int = q &* 2048 &+ f &* 8
                     let m = products + productOffset
-                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_1 = UnsafeRawPointer(m + 128).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_2 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_3 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_0 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_1 = UnsafeRawPointer(m + 640).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_2 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_3 = UnsafeRawPointer(m + 896).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_0 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_1 = UnsafeRawPointer(m + 1152).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_2 = UnsafeRawPointer(m + 1280).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_3 = UnsafeRawPointer(m + 1408).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_0 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_1 = UnsafeRawPointer(m + 1664).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_2 = UnsafeRawPointer(m + 1792).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_3 = UnsafeRawPointer(m + 1920).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_0 = Self.load8(m + 0)
+                    let m0_1 = Self.load8(m + 128)
+                    let m0_2 = Self.load8(m + 256)
+                    let m0_3 = Self.load8(m + 384)
+                    let m1_0 = Self.load8(m + 512)
+                    let m1_1 = Self.load8(m + 640)
+                    let m1_2 = Self.load8(m + 768)
+                    let m1_3 = Self.load8(m + 896)
+                    let m2_0 = Self.load8(m + 1024)
+                    let m2_1 = Self.load8(m + 1152)
+                    let m2_2 = Self.load8(m + 1280)
+                    let m2_3 = Self.load8(m + 1408)
+                    let m3_0 = Self.load8(m + 1536)
+                    let m3_1 = Self.load8(m + 1664)
+                    let m3_2 = Self.load8(m + 1792)
+                    let m3_3 = Self.load8(m + 1920)
                     let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
                     let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
                     let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
@@ -730,38 +732,38 @@ extension Vgg13 {
                     let targetOffset: Int = ic &* 224 &+ r &* 56
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 56, by: 8) {
-                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
+                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = UnsafeRawPointer(window + (114 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b1 = UnsafeRawPointer(window + (116 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a1 = Self.load16(window + (114 &+ 2 &* tx))
+                        let b1 = Self.load16(window + (116 &+ 2 &* tx))
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = UnsafeRawPointer(window + (228 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b2 = UnsafeRawPointer(window + (230 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a2 = Self.load16(window + (228 &+ 2 &* tx))
+                        let b2 = Self.load16(window + (230 &+ 2 &* tx))
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = UnsafeRawPointer(window + (342 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b3 = UnsafeRawPointer(window + (344 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a3 = Self.load16(window + (342 &+ 2 &* tx))
+                        let b3 = Self.load16(window + (344 &+ 2 &* tx))
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (28_672 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (57_344 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (86_016 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (114_688 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (143_360 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (172_032 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (200_704 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (229_376 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (258_048 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (286_720 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (315_392 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (344_064 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (372_736 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (401_408 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (430_080 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
+                        Self.store(t0_1 + t0_2, to: target + (28_672 &+ tx))
+                        Self.store(t0_2 - t0_1, to: target + (57_344 &+ tx))
+                        Self.store(t0_1 - t0_3, to: target + (86_016 &+ tx))
+                        Self.store(t1_0 - t1_2, to: target + (114_688 &+ tx))
+                        Self.store(t1_1 + t1_2, to: target + (143_360 &+ tx))
+                        Self.store(t1_2 - t1_1, to: target + (172_032 &+ tx))
+                        Self.store(t1_1 - t1_3, to: target + (200_704 &+ tx))
+                        Self.store(t2_0 - t2_2, to: target + (229_376 &+ tx))
+                        Self.store(t2_1 + t2_2, to: target + (258_048 &+ tx))
+                        Self.store(t2_2 - t2_1, to: target + (286_720 &+ tx))
+                        Self.store(t2_1 - t2_3, to: target + (315_392 &+ tx))
+                        Self.store(t3_0 - t3_2, to: target + (344_064 &+ tx))
+                        Self.store(t3_1 + t3_2, to: target + (372_736 &+ tx))
+                        Self.store(t3_2 - t3_1, to: target + (401_408 &+ tx))
+                        Self.store(t3_1 - t3_3, to: target + (430_080 &+ tx))
                     }
                 }
             }
@@ -774,20 +776,21 @@ extension Vgg13 {
                 for block in blocks {
                     let kernelOffset: Int = (value &* 8 &+ block) &* 2048
                     let kernel = w + kernelOffset
+                    let productBlock = products + (value &* 128 &+ block &* 16)
                     for group in 0..<(tiles &+ 5) / 6 {
                         let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first &+ 0
-                        let o0: Int = (q0 / 56) &* 56 &+ q0 % 56
+                        let q0: Int = first
+                        let o0: Int = q0
                         let q1: Int = first &+ 1
-                        let o1: Int = (q1 / 56) &* 56 &+ q1 % 56
+                        let o1: Int = q1
                         let q2: Int = first &+ 2
-                        let o2: Int = (q2 / 56) &* 56 &+ q2 % 56
+                        let o2: Int = q2
                         let q3: Int = first &+ 3
-                        let o3: Int = (q3 / 56) &* 56 &+ q3 % 56
+                        let o3: Int = q3
                         let q4: Int = first &+ 4
-                        let o4: Int = (q4 / 56) &* 56 &+ q4 % 56
+                        let o4: Int = q4
                         let q5: Int = first &+ 5
-                        let o5: Int = (q5 / 56) &* 56 &+ q5 % 56
+                        let o5: Int = q5
                         var a0_0 = SIMD8<Float>()
                         var a0_1 = SIMD8<Float>()
                         var a0_2 = SIMD8<Float>()
@@ -803,8 +806,8 @@ extension Vgg13 {
                         for ic in 0..<128 {
                             let tap = source + ic &* 224
                             let k = kernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -818,24 +821,24 @@ extension Vgg13 {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                        let productOffset0: Int = (q0 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
-                        let productOffset1: Int = (q1 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
-                        let productOffset2: Int = (q2 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
-                        let productOffset3: Int = (q3 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
-                        let productOffset4: Int = (q4 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
-                        let productOffset5: Int = (q5 &* 16 &+ value) &* 128 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                        let product0 = productBlock + q0 &* 2048
+                        Self.store(a0_0, to: product0)
+                        Self.store(a1_0, to: product0 + 8)
+                        let product1 = productBlock + q1 &* 2048
+                        Self.store(a0_1, to: product1)
+                        Self.store(a1_1, to: product1 + 8)
+                        let product2 = productBlock + q2 &* 2048
+                        Self.store(a0_2, to: product2)
+                        Self.store(a1_2, to: product2 + 8)
+                        let product3 = productBlock + q3 &* 2048
+                        Self.store(a0_3, to: product3)
+                        Self.store(a1_3, to: product3 + 8)
+                        let product4 = productBlock + q4 &* 2048
+                        Self.store(a0_4, to: product4)
+                        Self.store(a1_4, to: product4 + 8)
+                        let product5 = productBlock + q5 &* 2048
+                        Self.store(a0_5, to: product5)
+                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
             }
@@ -845,26 +848,26 @@ extension Vgg13 {
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
             let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
             for f in filterVectors {
-                let bias = UnsafeRawPointer(w + (262_144 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                let bias = Self.load8(w + (262_144 &+ f &* 8))
                 for q in 0..<tiles {
                     let productOffset: Int = q &* 2048 &+ f &* 8
                     let m = products + productOffset
-                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_1 = UnsafeRawPointer(m + 128).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_2 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_3 = UnsafeRawPointer(m + 384).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_0 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_1 = UnsafeRawPointer(m + 640).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_2 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_3 = UnsafeRawPointer(m + 896).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_0 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_1 = UnsafeRawPointer(m + 1152).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_2 = UnsafeRawPointer(m + 1280).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_3 = UnsafeRawPointer(m + 1408).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_0 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_1 = UnsafeRawPointer(m + 1664).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_2 = UnsafeRawPointer(m + 1792).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_3 = UnsafeRawPointer(m + 1920).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_0 = Self.load8(m + 0)
+                    let m0_1 = Self.load8(m + 128)
+                    let m0_2 = Self.load8(m + 256)
+                    let m0_3 = Self.load8(m + 384)
+                    let m1_0 = Self.load8(m + 512)
+                    let m1_1 = Self.load8(m + 640)
+                    let m1_2 = Self.load8(m + 768)
+                    let m1_3 = Self.load8(m + 896)
+                    let m2_0 = Self.load8(m + 1024)
+                    let m2_1 = Self.load8(m + 1152)
+                    let m2_2 = Self.load8(m + 1280)
+                    let m2_3 = Self.load8(m + 1408)
+                    let m3_0 = Self.load8(m + 1536)
+                    let m3_1 = Self.load8(m + 1664)
+                    let m3_2 = Self.load8(m + 1792)
+                    let m3_3 = Self.load8(m + 1920)
                     let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
                     let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
                     let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
@@ -960,38 +963,38 @@ extension Vgg13 {
                     let targetOffset: Int = ic &* 272 &+ r &* 32
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 32, by: 8) {
-                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
+                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = UnsafeRawPointer(window + (66 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b1 = UnsafeRawPointer(window + (68 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a1 = Self.load16(window + (66 &+ 2 &* tx))
+                        let b1 = Self.load16(window + (68 &+ 2 &* tx))
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = UnsafeRawPointer(window + (132 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b2 = UnsafeRawPointer(window + (134 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a2 = Self.load16(window + (132 &+ 2 &* tx))
+                        let b2 = Self.load16(window + (134 &+ 2 &* tx))
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = UnsafeRawPointer(window + (198 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b3 = UnsafeRawPointer(window + (200 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a3 = Self.load16(window + (198 &+ 2 &* tx))
+                        let b3 = Self.load16(window + (200 &+ 2 &* tx))
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (34_816 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (69_632 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (104_448 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (139_264 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (174_080 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (208_896 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (243_712 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (278_528 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (313_344 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (348_160 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (382_976 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (417_792 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (452_608 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (487_424 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (522_240 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
+                        Self.store(t0_1 + t0_2, to: target + (34_816 &+ tx))
+                        Self.store(t0_2 - t0_1, to: target + (69_632 &+ tx))
+                        Self.store(t0_1 - t0_3, to: target + (104_448 &+ tx))
+                        Self.store(t1_0 - t1_2, to: target + (139_264 &+ tx))
+                        Self.store(t1_1 + t1_2, to: target + (174_080 &+ tx))
+                        Self.store(t1_2 - t1_1, to: target + (208_896 &+ tx))
+                        Self.store(t1_1 - t1_3, to: target + (243_712 &+ tx))
+                        Self.store(t2_0 - t2_2, to: target + (278_528 &+ tx))
+                        Self.store(t2_1 + t2_2, to: target + (313_344 &+ tx))
+                        Self.store(t2_2 - t2_1, to: target + (348_160 &+ tx))
+                        Self.store(t2_1 - t2_3, to: target + (382_976 &+ tx))
+                        Self.store(t3_0 - t3_2, to: target + (417_792 &+ tx))
+                        Self.store(t3_1 + t3_2, to: target + (452_608 &+ tx))
+                        Self.store(t3_2 - t3_1, to: target + (487_424 &+ tx))
+                        Self.store(t3_1 - t3_3, to: target + (522_240 &+ tx))
                     }
                 }
             }
@@ -1004,20 +1007,21 @@ extension Vgg13 {
                 for block in blocks {
                     let kernelOffset: Int = (value &* 16 &+ block) &* 2048
                     let kernel = w + kernelOffset
+                    let productBlock = products + (value &* 256 &+ block &* 16)
                     for group in 0..<(tiles &+ 5) / 6 {
                         let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first &+ 0
-                        let o0: Int = (q0 / 28) &* 32 &+ q0 % 28
+                        let q0: Int = first
+                        let o0: Int = q0 &+ (q0 / 28) &* 4
                         let q1: Int = first &+ 1
-                        let o1: Int = (q1 / 28) &* 32 &+ q1 % 28
+                        let o1: Int = q1 &+ (q1 / 28) &* 4
                         let q2: Int = first &+ 2
-                        let o2: Int = (q2 / 28) &* 32 &+ q2 % 28
+                        let o2: Int = q2 &+ (q2 / 28) &* 4
                         let q3: Int = first &+ 3
-                        let o3: Int = (q3 / 28) &* 32 &+ q3 % 28
+                        let o3: Int = q3 &+ (q3 / 28) &* 4
                         let q4: Int = first &+ 4
-                        let o4: Int = (q4 / 28) &* 32 &+ q4 % 28
+                        let o4: Int = q4 &+ (q4 / 28) &* 4
                         let q5: Int = first &+ 5
-                        let o5: Int = (q5 / 28) &* 32 &+ q5 % 28
+                        let o5: Int = q5 &+ (q5 / 28) &* 4
                         var a0_0 = SIMD8<Float>()
                         var a0_1 = SIMD8<Float>()
                         var a0_2 = SIMD8<Float>()
@@ -1033,8 +1037,8 @@ extension Vgg13 {
                         for ic in 0..<128 {
                             let tap = source + ic &* 272
                             let k = kernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -1048,24 +1052,24 @@ extension Vgg13 {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                        let productOffset0: Int = (q0 &* 16 &+ value) &* 256 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
-                        let productOffset1: Int = (q1 &* 16 &+ value) &* 256 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
-                        let productOffset2: Int = (q2 &* 16 &+ value) &* 256 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
-                        let productOffset3: Int = (q3 &* 16 &+ value) &* 256 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
-                        let productOffset4: Int = (q4 &* 16 &+ value) &* 256 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
-                        let productOffset5: Int = (q5 &* 16 &+ value) &* 256 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                        let product0 = productBlock + q0 &* 4096
+                        Self.store(a0_0, to: product0)
+                        Self.store(a1_0, to: product0 + 8)
+                        let product1 = productBlock + q1 &* 4096
+                        Self.store(a0_1, to: product1)
+                        Self.store(a1_1, to: product1 + 8)
+                        let product2 = productBlock + q2 &* 4096
+                        Self.store(a0_2, to: product2)
+                        Self.store(a1_2, to: product2 + 8)
+                        let product3 = productBlock + q3 &* 4096
+                        Self.store(a0_3, to: product3)
+                        Self.store(a1_3, to: product3 + 8)
+                        let product4 = productBlock + q4 &* 4096
+                        Self.store(a0_4, to: product4)
+                        Self.store(a1_4, to: product4 + 8)
+                        let product5 = productBlock + q5 &* 4096
+                        Self.store(a0_5, to: product5)
+                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
             }
@@ -1075,26 +1079,26 @@ extension Vgg13 {
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
             let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
             for f in filterVectors {
-                let bias = UnsafeRawPointer(w + (524_288 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                let bias = Self.load8(w + (524_288 &+ f &* 8))
                 for q in 0..<tiles {
                     let productOffset: Int = q &* 4096 &+ f &* 8
                     let m = products + productOffset
-                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_1 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_2 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_3 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_0 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_1 = UnsafeRawPointer(m + 1280).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_2 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_3 = UnsafeRawPointer(m + 1792).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_0 = UnsafeRawPointer(m + 2048).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_1 = UnsafeRawPointer(m + 2304).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_2 = UnsafeRawPointer(m + 2560).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_3 = UnsafeRawPointer(m + 2816).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_0 = UnsafeRawPointer(m + 3072).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_1 = UnsafeRawPointer(m + 3328).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_2 = UnsafeRawPointer(m + 3584).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_3 = UnsafeRawPointer(m + 3840).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_0 = Self.load8(m + 0)
+                    let m0_1 = Self.load8(m + 256)
+                    let m0_2 = Self.load8(m + 512)
+                    let m0_3 = Self.load8(m + 768)
+                    let m1_0 = Self.load8(m + 1024)
+                    let m1_1 = Self.load8(m + 1280)
+                    let m1_2 = Self.load8(m + 1536)
+                    let m1_3 = Self.load8(m + 1792)
+                    let m2_0 = Self.load8(m + 2048)
+                    let m2_1 = Self.load8(m + 2304)
+                    let m2_2 = Self.load8(m + 2560)
+                    let m2_3 = Self.load8(m + 2816)
+                    let m3_0 = Self.load8(m + 3072)
+                    let m3_1 = Self.load8(m + 3328)
+                    let m3_2 = Self.load8(m + 3584)
+                    let m3_3 = Self.load8(m + 3840)
                     let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
                     let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
                     let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
@@ -1156,38 +1160,38 @@ extension Vgg13 {
                     let targetOffset: Int = ic &* 144 &+ r &* 32
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 32, by: 8) {
-                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
+                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = UnsafeRawPointer(window + (66 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b1 = UnsafeRawPointer(window + (68 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a1 = Self.load16(window + (66 &+ 2 &* tx))
+                        let b1 = Self.load16(window + (68 &+ 2 &* tx))
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = UnsafeRawPointer(window + (132 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b2 = UnsafeRawPointer(window + (134 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a2 = Self.load16(window + (132 &+ 2 &* tx))
+                        let b2 = Self.load16(window + (134 &+ 2 &* tx))
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = UnsafeRawPointer(window + (198 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b3 = UnsafeRawPointer(window + (200 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a3 = Self.load16(window + (198 &+ 2 &* tx))
+                        let b3 = Self.load16(window + (200 &+ 2 &* tx))
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (36_864 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (73_728 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (110_592 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (147_456 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (184_320 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (221_184 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (258_048 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (294_912 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (331_776 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (368_640 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (405_504 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (442_368 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (479_232 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (516_096 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (552_960 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
+                        Self.store(t0_1 + t0_2, to: target + (36_864 &+ tx))
+                        Self.store(t0_2 - t0_1, to: target + (73_728 &+ tx))
+                        Self.store(t0_1 - t0_3, to: target + (110_592 &+ tx))
+                        Self.store(t1_0 - t1_2, to: target + (147_456 &+ tx))
+                        Self.store(t1_1 + t1_2, to: target + (184_320 &+ tx))
+                        Self.store(t1_2 - t1_1, to: target + (221_184 &+ tx))
+                        Self.store(t1_1 - t1_3, to: target + (258_048 &+ tx))
+                        Self.store(t2_0 - t2_2, to: target + (294_912 &+ tx))
+                        Self.store(t2_1 + t2_2, to: target + (331_776 &+ tx))
+                        Self.store(t2_2 - t2_1, to: target + (368_640 &+ tx))
+                        Self.store(t2_1 - t2_3, to: target + (405_504 &+ tx))
+                        Self.store(t3_0 - t3_2, to: target + (442_368 &+ tx))
+                        Self.store(t3_1 + t3_2, to: target + (479_232 &+ tx))
+                        Self.store(t3_2 - t3_1, to: target + (516_096 &+ tx))
+                        Self.store(t3_1 - t3_3, to: target + (552_960 &+ tx))
                     }
                 }
             }
@@ -1200,20 +1204,21 @@ extension Vgg13 {
                 for block in blocks {
                     let kernelOffset: Int = (value &* 16 &+ block) &* 4096
                     let kernel = w + kernelOffset
+                    let productBlock = products + (value &* 256 &+ block &* 16)
                     for group in 0..<(tiles &+ 5) / 6 {
                         let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first &+ 0
-                        let o0: Int = (q0 / 28) &* 32 &+ q0 % 28
+                        let q0: Int = first
+                        let o0: Int = q0 &+ (q0 / 28) &* 4
                         let q1: Int = first &+ 1
-                        let o1: Int = (q1 / 28) &* 32 &+ q1 % 28
+                        let o1: Int = q1 &+ (q1 / 28) &* 4
                         let q2: Int = first &+ 2
-                        let o2: Int = (q2 / 28) &* 32 &+ q2 % 28
+                        let o2: Int = q2 &+ (q2 / 28) &* 4
                         let q3: Int = first &+ 3
-                        let o3: Int = (q3 / 28) &* 32 &+ q3 % 28
+                        let o3: Int = q3 &+ (q3 / 28) &* 4
                         let q4: Int = first &+ 4
-                        let o4: Int = (q4 / 28) &* 32 &+ q4 % 28
+                        let o4: Int = q4 &+ (q4 / 28) &* 4
                         let q5: Int = first &+ 5
-                        let o5: Int = (q5 / 28) &* 32 &+ q5 % 28
+                        let o5: Int = q5 &+ (q5 / 28) &* 4
                         var a0_0 = SIMD8<Float>()
                         var a0_1 = SIMD8<Float>()
                         var a0_2 = SIMD8<Float>()
@@ -1229,8 +1234,8 @@ extension Vgg13 {
                         for ic in 0..<256 {
                             let tap = source + ic &* 144
                             let k = kernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -1244,24 +1249,24 @@ extension Vgg13 {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                        let productOffset0: Int = (q0 &* 16 &+ value) &* 256 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
-                        let productOffset1: Int = (q1 &* 16 &+ value) &* 256 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
-                        let productOffset2: Int = (q2 &* 16 &+ value) &* 256 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
-                        let productOffset3: Int = (q3 &* 16 &+ value) &* 256 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
-                        let productOffset4: Int = (q4 &* 16 &+ value) &* 256 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
-                        let productOffset5: Int = (q5 &* 16 &+ value) &* 256 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                        let product0 = productBlock + q0 &* 4096
+                        Self.store(a0_0, to: product0)
+                        Self.store(a1_0, to: product0 + 8)
+                        let product1 = productBlock + q1 &* 4096
+                        Self.store(a0_1, to: product1)
+                        Self.store(a1_1, to: product1 + 8)
+                        let product2 = productBlock + q2 &* 4096
+                        Self.store(a0_2, to: product2)
+                        Self.store(a1_2, to: product2 + 8)
+                        let product3 = productBlock + q3 &* 4096
+                        Self.store(a0_3, to: product3)
+                        Self.store(a1_3, to: product3 + 8)
+                        let product4 = productBlock + q4 &* 4096
+                        Self.store(a0_4, to: product4)
+                        Self.store(a1_4, to: product4 + 8)
+                        let product5 = productBlock + q5 &* 4096
+                        Self.store(a0_5, to: product5)
+                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
             }
@@ -1271,26 +1276,26 @@ extension Vgg13 {
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
             let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
             for f in filterVectors {
-                let bias = UnsafeRawPointer(w + (1_048_576 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                let bias = Self.load8(w + (1_048_576 &+ f &* 8))
                 for q in 0..<tiles {
                     let productOffset: Int = q &* 4096 &+ f &* 8
                     let m = products + productOffset
-                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_1 = UnsafeRawPointer(m + 256).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_2 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_3 = UnsafeRawPointer(m + 768).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_0 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_1 = UnsafeRawPointer(m + 1280).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_2 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_3 = UnsafeRawPointer(m + 1792).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_0 = UnsafeRawPointer(m + 2048).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_1 = UnsafeRawPointer(m + 2304).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_2 = UnsafeRawPointer(m + 2560).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_3 = UnsafeRawPointer(m + 2816).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_0 = UnsafeRawPointer(m + 3072).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_1 = UnsafeRawPointer(m + 3328).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_2 = UnsafeRawPointer(m + 3584).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_3 = UnsafeRawPointer(m + 3840).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_0 = Self.load8(m + 0)
+                    let m0_1 = Self.load8(m + 256)
+                    let m0_2 = Self.load8(m + 512)
+                    let m0_3 = Self.load8(m + 768)
+                    let m1_0 = Self.load8(m + 1024)
+                    let m1_1 = Self.load8(m + 1280)
+                    let m1_2 = Self.load8(m + 1536)
+                    let m1_3 = Self.load8(m + 1792)
+                    let m2_0 = Self.load8(m + 2048)
+                    let m2_1 = Self.load8(m + 2304)
+                    let m2_2 = Self.load8(m + 2560)
+                    let m2_3 = Self.load8(m + 2816)
+                    let m3_0 = Self.load8(m + 3072)
+                    let m3_1 = Self.load8(m + 3328)
+                    let m3_2 = Self.load8(m + 3584)
+                    let m3_3 = Self.load8(m + 3840)
                     let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
                     let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
                     let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
@@ -1386,38 +1391,38 @@ extension Vgg13 {
                     let targetOffset: Int = ic &* 144 &+ r &* 16
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 16, by: 8) {
-                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
+                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = UnsafeRawPointer(window + (34 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b1 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a1 = Self.load16(window + (34 &+ 2 &* tx))
+                        let b1 = Self.load16(window + (36 &+ 2 &* tx))
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = UnsafeRawPointer(window + (68 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b2 = UnsafeRawPointer(window + (70 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a2 = Self.load16(window + (68 &+ 2 &* tx))
+                        let b2 = Self.load16(window + (70 &+ 2 &* tx))
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = UnsafeRawPointer(window + (102 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b3 = UnsafeRawPointer(window + (104 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a3 = Self.load16(window + (102 &+ 2 &* tx))
+                        let b3 = Self.load16(window + (104 &+ 2 &* tx))
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (36_864 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (73_728 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (110_592 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (147_456 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (184_320 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (221_184 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (258_048 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (294_912 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (331_776 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (368_640 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (405_504 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (442_368 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (479_232 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (516_096 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (552_960 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
+                        Self.store(t0_1 + t0_2, to: target + (36_864 &+ tx))
+                        Self.store(t0_2 - t0_1, to: target + (73_728 &+ tx))
+                        Self.store(t0_1 - t0_3, to: target + (110_592 &+ tx))
+                        Self.store(t1_0 - t1_2, to: target + (147_456 &+ tx))
+                        Self.store(t1_1 + t1_2, to: target + (184_320 &+ tx))
+                        Self.store(t1_2 - t1_1, to: target + (221_184 &+ tx))
+                        Self.store(t1_1 - t1_3, to: target + (258_048 &+ tx))
+                        Self.store(t2_0 - t2_2, to: target + (294_912 &+ tx))
+                        Self.store(t2_1 + t2_2, to: target + (331_776 &+ tx))
+                        Self.store(t2_2 - t2_1, to: target + (368_640 &+ tx))
+                        Self.store(t2_1 - t2_3, to: target + (405_504 &+ tx))
+                        Self.store(t3_0 - t3_2, to: target + (442_368 &+ tx))
+                        Self.store(t3_1 + t3_2, to: target + (479_232 &+ tx))
+                        Self.store(t3_2 - t3_1, to: target + (516_096 &+ tx))
+                        Self.store(t3_1 - t3_3, to: target + (552_960 &+ tx))
                     }
                 }
             }
@@ -1430,20 +1435,21 @@ extension Vgg13 {
                 for block in blocks {
                     let kernelOffset: Int = (value &* 32 &+ block) &* 4096
                     let kernel = w + kernelOffset
+                    let productBlock = products + (value &* 512 &+ block &* 16)
                     for group in 0..<(tiles &+ 5) / 6 {
                         let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first &+ 0
-                        let o0: Int = (q0 / 14) &* 16 &+ q0 % 14
+                        let q0: Int = first
+                        let o0: Int = q0 &+ (q0 / 14) &* 2
                         let q1: Int = first &+ 1
-                        let o1: Int = (q1 / 14) &* 16 &+ q1 % 14
+                        let o1: Int = q1 &+ (q1 / 14) &* 2
                         let q2: Int = first &+ 2
-                        let o2: Int = (q2 / 14) &* 16 &+ q2 % 14
+                        let o2: Int = q2 &+ (q2 / 14) &* 2
                         let q3: Int = first &+ 3
-                        let o3: Int = (q3 / 14) &* 16 &+ q3 % 14
+                        let o3: Int = q3 &+ (q3 / 14) &* 2
                         let q4: Int = first &+ 4
-                        let o4: Int = (q4 / 14) &* 16 &+ q4 % 14
+                        let o4: Int = q4 &+ (q4 / 14) &* 2
                         let q5: Int = first &+ 5
-                        let o5: Int = (q5 / 14) &* 16 &+ q5 % 14
+                        let o5: Int = q5 &+ (q5 / 14) &* 2
                         var a0_0 = SIMD8<Float>()
                         var a0_1 = SIMD8<Float>()
                         var a0_2 = SIMD8<Float>()
@@ -1459,8 +1465,8 @@ extension Vgg13 {
                         for ic in 0..<256 {
                             let tap = source + ic &* 144
                             let k = kernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -1474,24 +1480,24 @@ extension Vgg13 {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                        let productOffset0: Int = (q0 &* 16 &+ value) &* 512 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
-                        let productOffset1: Int = (q1 &* 16 &+ value) &* 512 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
-                        let productOffset2: Int = (q2 &* 16 &+ value) &* 512 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
-                        let productOffset3: Int = (q3 &* 16 &+ value) &* 512 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
-                        let productOffset4: Int = (q4 &* 16 &+ value) &* 512 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
-                        let productOffset5: Int = (q5 &* 16 &+ value) &* 512 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                        let product0 = productBlock + q0 &* 8192
+                        Self.store(a0_0, to: product0)
+                        Self.store(a1_0, to: product0 + 8)
+                        let product1 = productBlock + q1 &* 8192
+                        Self.store(a0_1, to: product1)
+                        Self.store(a1_1, to: product1 + 8)
+                        let product2 = productBlock + q2 &* 8192
+                        Self.store(a0_2, to: product2)
+                        Self.store(a1_2, to: product2 + 8)
+                        let product3 = productBlock + q3 &* 8192
+                        Self.store(a0_3, to: product3)
+                        Self.store(a1_3, to: product3 + 8)
+                        let product4 = productBlock + q4 &* 8192
+                        Self.store(a0_4, to: product4)
+                        Self.store(a1_4, to: product4 + 8)
+                        let product5 = productBlock + q5 &* 8192
+                        Self.store(a0_5, to: product5)
+                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
             }
@@ -1501,26 +1507,26 @@ extension Vgg13 {
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
             let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
             for f in filterVectors {
-                let bias = UnsafeRawPointer(w + (2_097_152 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                let bias = Self.load8(w + (2_097_152 &+ f &* 8))
                 for q in 0..<tiles {
                     let productOffset: Int = q &* 8192 &+ f &* 8
                     let m = products + productOffset
-                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_1 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_2 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_3 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_0 = UnsafeRawPointer(m + 2048).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_1 = UnsafeRawPointer(m + 2560).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_2 = UnsafeRawPointer(m + 3072).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_3 = UnsafeRawPointer(m + 3584).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_0 = UnsafeRawPointer(m + 4096).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_1 = UnsafeRawPointer(m + 4608).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_2 = UnsafeRawPointer(m + 5120).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_3 = UnsafeRawPointer(m + 5632).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_0 = UnsafeRawPointer(m + 6144).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_1 = UnsafeRawPointer(m + 6656).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_2 = UnsafeRawPointer(m + 7168).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_3 = UnsafeRawPointer(m + 7680).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_0 = Self.load8(m + 0)
+                    let m0_1 = Self.load8(m + 512)
+                    let m0_2 = Self.load8(m + 1024)
+                    let m0_3 = Self.load8(m + 1536)
+                    let m1_0 = Self.load8(m + 2048)
+                    let m1_1 = Self.load8(m + 2560)
+                    let m1_2 = Self.load8(m + 3072)
+                    let m1_3 = Self.load8(m + 3584)
+                    let m2_0 = Self.load8(m + 4096)
+                    let m2_1 = Self.load8(m + 4608)
+                    let m2_2 = Self.load8(m + 5120)
+                    let m2_3 = Self.load8(m + 5632)
+                    let m3_0 = Self.load8(m + 6144)
+                    let m3_1 = Self.load8(m + 6656)
+                    let m3_2 = Self.load8(m + 7168)
+                    let m3_3 = Self.load8(m + 7680)
                     let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
                     let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
                     let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
@@ -1582,38 +1588,38 @@ extension Vgg13 {
                     let targetOffset: Int = ic &* 64 &+ r &* 16
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 16, by: 8) {
-                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
+                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = UnsafeRawPointer(window + (34 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b1 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a1 = Self.load16(window + (34 &+ 2 &* tx))
+                        let b1 = Self.load16(window + (36 &+ 2 &* tx))
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = UnsafeRawPointer(window + (68 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b2 = UnsafeRawPointer(window + (70 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a2 = Self.load16(window + (68 &+ 2 &* tx))
+                        let b2 = Self.load16(window + (70 &+ 2 &* tx))
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = UnsafeRawPointer(window + (102 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b3 = UnsafeRawPointer(window + (104 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a3 = Self.load16(window + (102 &+ 2 &* tx))
+                        let b3 = Self.load16(window + (104 &+ 2 &* tx))
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (32_768 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (65_536 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (98_304 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (131_072 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (163_840 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (196_608 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (229_376 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (262_144 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (294_912 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (327_680 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (360_448 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (393_216 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (425_984 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (458_752 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (491_520 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
+                        Self.store(t0_1 + t0_2, to: target + (32_768 &+ tx))
+                        Self.store(t0_2 - t0_1, to: target + (65_536 &+ tx))
+                        Self.store(t0_1 - t0_3, to: target + (98_304 &+ tx))
+                        Self.store(t1_0 - t1_2, to: target + (131_072 &+ tx))
+                        Self.store(t1_1 + t1_2, to: target + (163_840 &+ tx))
+                        Self.store(t1_2 - t1_1, to: target + (196_608 &+ tx))
+                        Self.store(t1_1 - t1_3, to: target + (229_376 &+ tx))
+                        Self.store(t2_0 - t2_2, to: target + (262_144 &+ tx))
+                        Self.store(t2_1 + t2_2, to: target + (294_912 &+ tx))
+                        Self.store(t2_2 - t2_1, to: target + (327_680 &+ tx))
+                        Self.store(t2_1 - t2_3, to: target + (360_448 &+ tx))
+                        Self.store(t3_0 - t3_2, to: target + (393_216 &+ tx))
+                        Self.store(t3_1 + t3_2, to: target + (425_984 &+ tx))
+                        Self.store(t3_2 - t3_1, to: target + (458_752 &+ tx))
+                        Self.store(t3_1 - t3_3, to: target + (491_520 &+ tx))
                     }
                 }
             }
@@ -1626,20 +1632,21 @@ extension Vgg13 {
                 for block in blocks {
                     let kernelOffset: Int = (value &* 32 &+ block) &* 8192
                     let kernel = w + kernelOffset
+                    let productBlock = products + (value &* 512 &+ block &* 16)
                     for group in 0..<(tiles &+ 5) / 6 {
                         let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first &+ 0
-                        let o0: Int = (q0 / 14) &* 16 &+ q0 % 14
+                        let q0: Int = first
+                        let o0: Int = q0 &+ (q0 / 14) &* 2
                         let q1: Int = first &+ 1
-                        let o1: Int = (q1 / 14) &* 16 &+ q1 % 14
+                        let o1: Int = q1 &+ (q1 / 14) &* 2
                         let q2: Int = first &+ 2
-                        let o2: Int = (q2 / 14) &* 16 &+ q2 % 14
+                        let o2: Int = q2 &+ (q2 / 14) &* 2
                         let q3: Int = first &+ 3
-                        let o3: Int = (q3 / 14) &* 16 &+ q3 % 14
+                        let o3: Int = q3 &+ (q3 / 14) &* 2
                         let q4: Int = first &+ 4
-                        let o4: Int = (q4 / 14) &* 16 &+ q4 % 14
+                        let o4: Int = q4 &+ (q4 / 14) &* 2
                         let q5: Int = first &+ 5
-                        let o5: Int = (q5 / 14) &* 16 &+ q5 % 14
+                        let o5: Int = q5 &+ (q5 / 14) &* 2
                         var a0_0 = SIMD8<Float>()
                         var a0_1 = SIMD8<Float>()
                         var a0_2 = SIMD8<Float>()
@@ -1655,8 +1662,8 @@ extension Vgg13 {
                         for ic in 0..<512 {
                             let tap = source + ic &* 64
                             let k = kernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -1670,24 +1677,24 @@ extension Vgg13 {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                        let productOffset0: Int = (q0 &* 16 &+ value) &* 512 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
-                        let productOffset1: Int = (q1 &* 16 &+ value) &* 512 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
-                        let productOffset2: Int = (q2 &* 16 &+ value) &* 512 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
-                        let productOffset3: Int = (q3 &* 16 &+ value) &* 512 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
-                        let productOffset4: Int = (q4 &* 16 &+ value) &* 512 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
-                        let productOffset5: Int = (q5 &* 16 &+ value) &* 512 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                        let product0 = productBlock + q0 &* 8192
+                        Self.store(a0_0, to: product0)
+                        Self.store(a1_0, to: product0 + 8)
+                        let product1 = productBlock + q1 &* 8192
+                        Self.store(a0_1, to: product1)
+                        Self.store(a1_1, to: product1 + 8)
+                        let product2 = productBlock + q2 &* 8192
+                        Self.store(a0_2, to: product2)
+                        Self.store(a1_2, to: product2 + 8)
+                        let product3 = productBlock + q3 &* 8192
+                        Self.store(a0_3, to: product3)
+                        Self.store(a1_3, to: product3 + 8)
+                        let product4 = productBlock + q4 &* 8192
+                        Self.store(a0_4, to: product4)
+                        Self.store(a1_4, to: product4 + 8)
+                        let product5 = productBlock + q5 &* 8192
+                        Self.store(a0_5, to: product5)
+                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
             }
@@ -1697,26 +1704,26 @@ extension Vgg13 {
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
             let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
             for f in filterVectors {
-                let bias = UnsafeRawPointer(w + (4_194_304 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                let bias = Self.load8(w + (4_194_304 &+ f &* 8))
                 for q in 0..<tiles {
                     let productOffset: Int = q &* 8192 &+ f &* 8
                     let m = products + productOffset
-                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_1 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_2 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_3 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_0 = UnsafeRawPointer(m + 2048).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_1 = UnsafeRawPointer(m + 2560).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_2 = UnsafeRawPointer(m + 3072).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_3 = UnsafeRawPointer(m + 3584).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_0 = UnsafeRawPointer(m + 4096).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_1 = UnsafeRawPointer(m + 4608).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_2 = UnsafeRawPointer(m + 5120).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_3 = UnsafeRawPointer(m + 5632).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_0 = UnsafeRawPointer(m + 6144).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_1 = UnsafeRawPointer(m + 6656).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_2 = UnsafeRawPointer(m + 7168).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_3 = UnsafeRawPointer(m + 7680).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_0 = Self.load8(m + 0)
+                    let m0_1 = Self.load8(m + 512)
+                    let m0_2 = Self.load8(m + 1024)
+                    let m0_3 = Self.load8(m + 1536)
+                    let m1_0 = Self.load8(m + 2048)
+                    let m1_1 = Self.load8(m + 2560)
+                    let m1_2 = Self.load8(m + 3072)
+                    let m1_3 = Self.load8(m + 3584)
+                    let m2_0 = Self.load8(m + 4096)
+                    let m2_1 = Self.load8(m + 4608)
+                    let m2_2 = Self.load8(m + 5120)
+                    let m2_3 = Self.load8(m + 5632)
+                    let m3_0 = Self.load8(m + 6144)
+                    let m3_1 = Self.load8(m + 6656)
+                    let m3_2 = Self.load8(m + 7168)
+                    let m3_3 = Self.load8(m + 7680)
                     let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
                     let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
                     let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
@@ -1813,38 +1820,38 @@ extension Vgg13 {
                     let targetOffset: Int = ic &* 56 &+ r &* 8
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 8, by: 8) {
-                        let a0 = UnsafeRawPointer(window + (0 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b0 = UnsafeRawPointer(window + (2 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
+                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = UnsafeRawPointer(window + (18 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b1 = UnsafeRawPointer(window + (20 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a1 = Self.load16(window + (18 &+ 2 &* tx))
+                        let b1 = Self.load16(window + (20 &+ 2 &* tx))
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = UnsafeRawPointer(window + (36 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b2 = UnsafeRawPointer(window + (38 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a2 = Self.load16(window + (36 &+ 2 &* tx))
+                        let b2 = Self.load16(window + (38 &+ 2 &* tx))
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = UnsafeRawPointer(window + (54 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
-                        let b3 = UnsafeRawPointer(window + (56 &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)
+                        let a3 = Self.load16(window + (54 &+ 2 &* tx))
+                        let b3 = Self.load16(window + (56 &+ 2 &* tx))
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        UnsafeMutableRawPointer(target + (0 &+ tx)).storeBytes(of: t0_0 - t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (28_672 &+ tx)).storeBytes(of: t0_1 + t0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (57_344 &+ tx)).storeBytes(of: t0_2 - t0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (86_016 &+ tx)).storeBytes(of: t0_1 - t0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (114_688 &+ tx)).storeBytes(of: t1_0 - t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (143_360 &+ tx)).storeBytes(of: t1_1 + t1_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (172_032 &+ tx)).storeBytes(of: t1_2 - t1_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (200_704 &+ tx)).storeBytes(of: t1_1 - t1_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (229_376 &+ tx)).storeBytes(of: t2_0 - t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (258_048 &+ tx)).storeBytes(of: t2_1 + t2_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (286_720 &+ tx)).storeBytes(of: t2_2 - t2_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (315_392 &+ tx)).storeBytes(of: t2_1 - t2_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (344_064 &+ tx)).storeBytes(of: t3_0 - t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (372_736 &+ tx)).storeBytes(of: t3_1 + t3_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (401_408 &+ tx)).storeBytes(of: t3_2 - t3_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(target + (430_080 &+ tx)).storeBytes(of: t3_1 - t3_3, as: SIMD8<Float>.self)
+                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
+                        Self.store(t0_1 + t0_2, to: target + (28_672 &+ tx))
+                        Self.store(t0_2 - t0_1, to: target + (57_344 &+ tx))
+                        Self.store(t0_1 - t0_3, to: target + (86_016 &+ tx))
+                        Self.store(t1_0 - t1_2, to: target + (114_688 &+ tx))
+                        Self.store(t1_1 + t1_2, to: target + (143_360 &+ tx))
+                        Self.store(t1_2 - t1_1, to: target + (172_032 &+ tx))
+                        Self.store(t1_1 - t1_3, to: target + (200_704 &+ tx))
+                        Self.store(t2_0 - t2_2, to: target + (229_376 &+ tx))
+                        Self.store(t2_1 + t2_2, to: target + (258_048 &+ tx))
+                        Self.store(t2_2 - t2_1, to: target + (286_720 &+ tx))
+                        Self.store(t2_1 - t2_3, to: target + (315_392 &+ tx))
+                        Self.store(t3_0 - t3_2, to: target + (344_064 &+ tx))
+                        Self.store(t3_1 + t3_2, to: target + (372_736 &+ tx))
+                        Self.store(t3_2 - t3_1, to: target + (401_408 &+ tx))
+                        Self.store(t3_1 - t3_3, to: target + (430_080 &+ tx))
                     }
                 }
             }
@@ -1857,20 +1864,21 @@ extension Vgg13 {
                 for block in blocks {
                     let kernelOffset: Int = (value &* 32 &+ block) &* 8192
                     let kernel = w + kernelOffset
+                    let productBlock = products + (value &* 512 &+ block &* 16)
                     for group in 0..<(tiles &+ 5) / 6 {
                         let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first &+ 0
-                        let o0: Int = (q0 / 7) &* 8 &+ q0 % 7
+                        let q0: Int = first
+                        let o0: Int = q0 &+ (q0 / 7) &* 1
                         let q1: Int = first &+ 1
-                        let o1: Int = (q1 / 7) &* 8 &+ q1 % 7
+                        let o1: Int = q1 &+ (q1 / 7) &* 1
                         let q2: Int = first &+ 2
-                        let o2: Int = (q2 / 7) &* 8 &+ q2 % 7
+                        let o2: Int = q2 &+ (q2 / 7) &* 1
                         let q3: Int = first &+ 3
-                        let o3: Int = (q3 / 7) &* 8 &+ q3 % 7
+                        let o3: Int = q3 &+ (q3 / 7) &* 1
                         let q4: Int = first &+ 4
-                        let o4: Int = (q4 / 7) &* 8 &+ q4 % 7
+                        let o4: Int = q4 &+ (q4 / 7) &* 1
                         let q5: Int = first &+ 5
-                        let o5: Int = (q5 / 7) &* 8 &+ q5 % 7
+                        let o5: Int = q5 &+ (q5 / 7) &* 1
                         var a0_0 = SIMD8<Float>()
                         var a0_1 = SIMD8<Float>()
                         var a0_2 = SIMD8<Float>()
@@ -1886,8 +1894,8 @@ extension Vgg13 {
                         for ic in 0..<512 {
                             let tap = source + ic &* 56
                             let k = kernel + ic &* 16
-                            let w0 = UnsafeRawPointer(k + 0).loadUnaligned(as: SIMD8<Float>.self)
-                            let w1 = UnsafeRawPointer(k + 8).loadUnaligned(as: SIMD8<Float>.self)
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
                             Self.multiplyAdd(&a0_0, tap[o0], w0)
                             Self.multiplyAdd(&a1_0, tap[o0], w1)
                             Self.multiplyAdd(&a0_1, tap[o1], w0)
@@ -1901,24 +1909,24 @@ extension Vgg13 {
                             Self.multiplyAdd(&a0_5, tap[o5], w0)
                             Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
-                        let productOffset0: Int = (q0 &* 16 &+ value) &* 512 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 0)).storeBytes(of: a0_0, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset0 &+ 8)).storeBytes(of: a1_0, as: SIMD8<Float>.self)
-                        let productOffset1: Int = (q1 &* 16 &+ value) &* 512 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 0)).storeBytes(of: a0_1, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset1 &+ 8)).storeBytes(of: a1_1, as: SIMD8<Float>.self)
-                        let productOffset2: Int = (q2 &* 16 &+ value) &* 512 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 0)).storeBytes(of: a0_2, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset2 &+ 8)).storeBytes(of: a1_2, as: SIMD8<Float>.self)
-                        let productOffset3: Int = (q3 &* 16 &+ value) &* 512 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 0)).storeBytes(of: a0_3, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset3 &+ 8)).storeBytes(of: a1_3, as: SIMD8<Float>.self)
-                        let productOffset4: Int = (q4 &* 16 &+ value) &* 512 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 0)).storeBytes(of: a0_4, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset4 &+ 8)).storeBytes(of: a1_4, as: SIMD8<Float>.self)
-                        let productOffset5: Int = (q5 &* 16 &+ value) &* 512 &+ block &* 16
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 0)).storeBytes(of: a0_5, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(products + (productOffset5 &+ 8)).storeBytes(of: a1_5, as: SIMD8<Float>.self)
+                        let product0 = productBlock + q0 &* 8192
+                        Self.store(a0_0, to: product0)
+                        Self.store(a1_0, to: product0 + 8)
+                        let product1 = productBlock + q1 &* 8192
+                        Self.store(a0_1, to: product1)
+                        Self.store(a1_1, to: product1 + 8)
+                        let product2 = productBlock + q2 &* 8192
+                        Self.store(a0_2, to: product2)
+                        Self.store(a1_2, to: product2 + 8)
+                        let product3 = productBlock + q3 &* 8192
+                        Self.store(a0_3, to: product3)
+                        Self.store(a1_3, to: product3 + 8)
+                        let product4 = productBlock + q4 &* 8192
+                        Self.store(a0_4, to: product4)
+                        Self.store(a1_4, to: product4 + 8)
+                        let product5 = productBlock + q5 &* 8192
+                        Self.store(a0_5, to: product5)
+                        Self.store(a1_5, to: product5 + 8)
                     }
                 }
             }
@@ -1928,26 +1936,26 @@ extension Vgg13 {
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
             let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
             for f in filterVectors {
-                let bias = UnsafeRawPointer(w + (4_194_304 &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)
+                let bias = Self.load8(w + (4_194_304 &+ f &* 8))
                 for q in 0..<tiles {
                     let productOffset: Int = q &* 8192 &+ f &* 8
                     let m = products + productOffset
-                    let m0_0 = UnsafeRawPointer(m + 0).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_1 = UnsafeRawPointer(m + 512).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_2 = UnsafeRawPointer(m + 1024).loadUnaligned(as: SIMD8<Float>.self)
-                    let m0_3 = UnsafeRawPointer(m + 1536).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_0 = UnsafeRawPointer(m + 2048).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_1 = UnsafeRawPointer(m + 2560).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_2 = UnsafeRawPointer(m + 3072).loadUnaligned(as: SIMD8<Float>.self)
-                    let m1_3 = UnsafeRawPointer(m + 3584).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_0 = UnsafeRawPointer(m + 4096).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_1 = UnsafeRawPointer(m + 4608).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_2 = UnsafeRawPointer(m + 5120).loadUnaligned(as: SIMD8<Float>.self)
-                    let m2_3 = UnsafeRawPointer(m + 5632).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_0 = UnsafeRawPointer(m + 6144).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_1 = UnsafeRawPointer(m + 6656).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_2 = UnsafeRawPointer(m + 7168).loadUnaligned(as: SIMD8<Float>.self)
-                    let m3_3 = UnsafeRawPointer(m + 7680).loadUnaligned(as: SIMD8<Float>.self)
+                    let m0_0 = Self.load8(m + 0)
+                    let m0_1 = Self.load8(m + 512)
+                    let m0_2 = Self.load8(m + 1024)
+                    let m0_3 = Self.load8(m + 1536)
+                    let m1_0 = Self.load8(m + 2048)
+                    let m1_1 = Self.load8(m + 2560)
+                    let m1_2 = Self.load8(m + 3072)
+                    let m1_3 = Self.load8(m + 3584)
+                    let m2_0 = Self.load8(m + 4096)
+                    let m2_1 = Self.load8(m + 4608)
+                    let m2_2 = Self.load8(m + 5120)
+                    let m2_3 = Self.load8(m + 5632)
+                    let m3_0 = Self.load8(m + 6144)
+                    let m3_1 = Self.load8(m + 6656)
+                    let m3_2 = Self.load8(m + 7168)
+                    let m3_3 = Self.load8(m + 7680)
                     let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
                     let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
                     let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
@@ -2269,6 +2277,27 @@ extension Vgg13 {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
     }
 
+    /// Whole vectors to and from memory, in calls that type-check faster than the raw-pointer expressions.
+    @inline(__always)
+    static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    static func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+    }
+
+    @inline(__always)
+    static func store(_ v: SIMD8<Float>, to p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+    }
+
+    @inline(__always)
+    static func store(_ v: SIMD16<Float>, to p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+    }
+
     /// An activation applied to sixteen values at once.
     @inline(__always)
     static func activate(_ v: SIMD16<Float>, _ f: (Float) -> Float) -> SIMD16<Float> {
@@ -2400,8 +2429,11 @@ extension Vgg13 {
         }
     }
 
+    // The loading helpers stay out of line: inlined into a large network's init, they took the optimiser seconds.
+
     /// Rearranges conv weights from (filters, channels, taps) to blocks of 32 filters, channel-major:
     /// (filters / 32, channels, taps, 32), so one load gives sixteen filters' weights for a channel and tap.
+    @inline(never)
     static func vectorFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int, taps: Int) {
         let plain = Array(p[offset..<(offset + filters * channels * taps)])
         for b in 0..<(filters / 32) {
@@ -2418,6 +2450,7 @@ extension Vgg13 {
     /// Transforms 3×3 conv weights (filters, channels, 3, 3) to Winograd F(2×2, 3×3)'s domain, U = G g Gᵀ with
     /// G = (1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1), stored (16 values, filters / 16, channels, 16): a product reads the
     /// sixteen filters of a block for one value and channel as two vectors. Computed in Double.
+    @inline(never)
     static func winogradFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int) {
         let plain = Array(p[offset..<(offset + filters * channels * 9)])
         let blocks = filters / 16
@@ -2451,6 +2484,7 @@ extension Vgg13 {
     /// Rearranges conv weights from (filters, channels, taps) to blocks of `block` filters, tap-major:
     /// (groups · blocks, taps, channels, block), zero filling each group's last block, so the inner loop reads the
     /// block's weights for one channel and tap from one place.
+    @inline(never)
     static func blockFilters(_ p: inout [Float], at offset: Int, filters: Int, groups: Int, channels: Int, taps: Int, block: Int) {
         let plain = Array(p[offset..<(offset + filters * channels * taps)])
         let perGroup = filters / groups, blocks = (perGroup + block - 1) / block
@@ -2469,6 +2503,29 @@ extension Vgg13 {
         }
     }
 
+    /// Rows of a metadata table: name, kind (which may hold single spaces), output shape, parameters. A table in
+    /// a string literal compiles in a fraction of the time an array literal of tuples takes the optimiser
+    /// (seconds for a large network).
+    static func layerTable(_ text: String) -> [(name: String, kind: String, outputShape: [Int], parameters: Int)] {
+        text.split(separator: "\n").map { line in
+            let fields = line.split(separator: " ")
+            let kind = fields[1..<(fields.count - 2)].joined(separator: " ")
+            return (String(fields[0]), kind, shape(fields[fields.count - 2]), Int(fields[fields.count - 1])!)
+        }
+    }
+
+    /// Rows of a table of tensor names and shapes.
+    static func tensorTable(_ text: String) -> [(name: String, shape: [Int])] {
+        text.split(separator: "\n").map { line in
+            let fields = line.split(separator: " ")
+            return (String(fields[0]), shape(fields[1]))
+        }
+    }
+
+    /// `64×3×7×7` as [64, 3, 7, 7]; `[]` as [].
+    static func shape(_ text: Substring) -> [Int] { text.split(separator: "×").compactMap { Int($0) } }
+
+    @inline(never)
     static func tensor(_ tensors: [String: [Float]], _ name: String, count: Int) throws -> [Float] {
         guard let values = tensors[name] else { throw WeightError("missing tensor '\(name)'") }
         guard values.count == count else {
@@ -2477,11 +2534,13 @@ extension Vgg13 {
         return values
     }
 
+    @inline(never)
     static func copy(_ tensors: [String: [Float]], _ name: String, into p: inout [Float], at offset: Int, count: Int) throws {
         let values = try tensor(tensors, name, count: count)
         for i in 0..<count { p[offset + i] = values[i] }
     }
 
+    @inline(never)
     static func copySlopes(_ tensors: [String: [Float]], _ name: String, into p: inout [Float], at offset: Int, channels: Int, perChannel: Bool) throws {
         let values = try tensor(tensors, name, count: perChannel ? channels : 1)
         for c in 0..<channels { p[offset + c] = values[perChannel ? c : 0] }
@@ -2489,6 +2548,7 @@ extension Vgg13 {
     }
 
     /// Scale and shift of an inference batch norm: γ / √(var + ε) and β − mean · scale.
+    @inline(never)
     static func batchNormFactors(_ tensors: [String: [Float]], _ name: String, epsilon: Double, channels: Int) throws -> (scale: [Float], shift: [Float]) {
         let gamma = try tensor(tensors, name + ".weight", count: channels), beta = try tensor(tensors, name + ".bias", count: channels)
         let mean = try tensor(tensors, name + ".running_mean", count: channels), variance = try tensor(tensors, name + ".running_var", count: channels)
@@ -2501,6 +2561,7 @@ extension Vgg13 {
         return (scale, shift)
     }
 
+    @inline(never)
     static func batchNormAffine(_ tensors: [String: [Float]], _ name: String, epsilon: Double, into p: inout [Float], scale: Int, shift: Int, channels: Int) throws {
         let factors = try batchNormFactors(tensors, name, epsilon: epsilon, channels: channels)
         for c in 0..<channels {
@@ -2510,6 +2571,7 @@ extension Vgg13 {
     }
 
     /// Folds a batch norm into the layer before it: each output channel's weights scaled, its bias scaled and shifted.
+    @inline(never)
     static func foldBatchNorm(_ tensors: [String: [Float]], _ name: String, epsilon: Double, into p: inout [Float], weight: Int, bias: Int, channels: Int, blocks: Int, blockStride: Int, channelStride: Int, run: Int) throws {
         let factors = try batchNormFactors(tensors, name, epsilon: epsilon, channels: channels)
         for c in 0..<channels {
@@ -2519,6 +2581,7 @@ extension Vgg13 {
     }
 
     /// The same for a transposed conv, whose weight is (in, out / groups, kh, kw).
+    @inline(never)
     static func foldBatchNormTransposed(_ tensors: [String: [Float]], _ name: String, epsilon: Double, into p: inout [Float], weight: Int, bias: Int, inChannels: Int, outPerGroup: Int, groups: Int, taps: Int) throws {
         let channels = outPerGroup * groups
         let factors = try batchNormFactors(tensors, name, epsilon: epsilon, channels: channels)

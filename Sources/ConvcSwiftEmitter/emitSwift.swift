@@ -216,22 +216,40 @@ struct Emitter {
         w.line("\(access)static let arenaFloats = \(literal(max(plan.arenaFloats + scratchFloats, 1)))")
         w.line("static let inputCount = \(literal(model.inputShape.elementCount))")
         w.line("static let outputCount = \(literal(model.outputShape.elementCount))")
+        // Tables as text where every name is one plain word (an array literal of tuples costs the optimiser
+        // seconds on a large network); array literals otherwise.
+        let layers = model.layers.dropFirst()
+        let tabular = (layers.map(\.name) + model.parameters.map(\.name)).allSatisfy(isTableWord)
+            && layers.allSatisfy { !$0.op.kindName.contains("  ") && isTableWord($0.op.kindName.replacingOccurrences(of: " ", with: "_")) }
+        func shape(_ dims: [Int]) -> String { dims.isEmpty ? "[]" : dims.map(String.init).joined(separator: "×") }
         w.doc("Every layer of the spec: name, kind, output shape, trainable parameters.")
-        w.line("\(access)static let layers: [(name: String, kind: String, outputShape: [Int], parameters: Int)] = [")
-        for layer in model.layers.dropFirst() {
-            w.line("    (\"\(layer.name)\", \"\(layer.op.kindName)\", \(list(layer.outputShape.dims)), \(literal(layer.trainableParameterCount))),")
+        if tabular {
+            w.line("\(access)static let layers: [(name: String, kind: String, outputShape: [Int], parameters: Int)] = Self.layerTable(#\"\"\"")
+            writeTable(layers.map { [$0.name, $0.op.kindName, shape($0.outputShape.dims), String($0.trainableParameterCount)] }, into: &w)
+            w.line("    \"\"\"#)")
+        } else {
+            w.line("\(access)static let layers: [(name: String, kind: String, outputShape: [Int], parameters: Int)] = [")
+            for layer in layers {
+                w.line("    (\(stringLiteral(layer.name)), \"\(layer.op.kindName)\", \(list(layer.outputShape.dims)), \(literal(layer.trainableParameterCount))),")
+            }
+            w.line("]")
         }
-        w.line("]")
         w.doc("Every tensor the weights must provide, with PyTorch's shape.")
-        w.line("static let tensorShapes: [(name: String, shape: [Int])] = [")
-        for parameter in model.parameters {
-            w.line("    (\"\(parameter.name)\", \(list(parameter.shape))),")
+        if tabular {
+            w.line("static let tensorShapes: [(name: String, shape: [Int])] = Self.tensorTable(#\"\"\"")
+            writeTable(model.parameters.map { [$0.name, shape($0.shape)] }, into: &w)
+            w.line("    \"\"\"#)")
+        } else {
+            w.line("static let tensorShapes: [(name: String, shape: [Int])] = [")
+            for parameter in model.parameters {
+                w.line("    (\(stringLiteral(parameter.name)), \(list(parameter.shape))),")
+            }
+            w.line("]")
         }
-        w.line("]")
         if options.profiling {
             w.doc("Time spent in each step of the forward pass, summed over calls: (layer name, nanoseconds).")
             w.line("nonisolated(unsafe) static var stepNanoseconds: [(name: String, nanoseconds: UInt64)] = [")
-            for step in plan.steps { w.line("    (\"\(layer(step.layer).name)\", 0),") }
+            for step in plan.steps { w.line("    (\(stringLiteral(layer(step.layer).name)), 0),") }
             w.line("]")
         }
         w.line()
@@ -254,9 +272,9 @@ struct Emitter {
                 let name = layer.name
                 switch layer.op {
                 case .conv(let c), .convTranspose(let c):
-                    w.line("try Self.copy(tensors, \"\(name).weight\", into: &p, at: \(literal(slot.weight)), count: \(literal(layer.parameters[0].elementCount)))")
+                    w.line("try Self.copy(tensors, \(stringLiteral(name + ".weight")), into: &p, at: \(literal(slot.weight)), count: \(literal(layer.parameters[0].elementCount)))")
                     if c.bias {
-                        w.line("try Self.copy(tensors, \"\(name).bias\", into: &p, at: \(literal(slot.bias)), count: \(literal(c.filters)))")
+                        w.line("try Self.copy(tensors, \(stringLiteral(name + ".bias")), into: &p, at: \(literal(slot.bias)), count: \(literal(c.filters)))")
                     }
                     defer {
                         let kind = tiling.convolutionKind(c, output: layer.outputShape)
@@ -272,24 +290,24 @@ struct Emitter {
                         // Output channel oc's weights: a contiguous block for conv; for a transposed conv, one
                         // block of kh·kw per input channel.
                         if case .conv = layer.op {
-                            w.line("try Self.foldBatchNorm(tensors, \"\(self.layer(bn).name)\", epsilon: \(literal(epsilon)), into: &p, weight: \(literal(slot.weight)), bias: \(literal(slot.bias)), channels: \(c.filters), blocks: 1, blockStride: 0, channelStride: \(literal(layer.parameters[0].elementCount / c.filters)), run: \(literal(layer.parameters[0].elementCount / c.filters)))")
+                            w.line("try Self.foldBatchNorm(tensors, \(stringLiteral(self.layer(bn).name)), epsilon: \(literal(epsilon)), into: &p, weight: \(literal(slot.weight)), bias: \(literal(slot.bias)), channels: \(c.filters), blocks: 1, blockStride: 0, channelStride: \(literal(layer.parameters[0].elementCount / c.filters)), run: \(literal(layer.parameters[0].elementCount / c.filters)))")
                         } else {
                             let taps = c.kernel.h * c.kernel.w
-                            w.line("try Self.foldBatchNormTransposed(tensors, \"\(self.layer(bn).name)\", epsilon: \(literal(epsilon)), into: &p, weight: \(literal(slot.weight)), bias: \(literal(slot.bias)), inChannels: \(c.inChannels), outPerGroup: \(c.filters / c.groups), groups: \(c.groups), taps: \(taps))")
+                            w.line("try Self.foldBatchNormTransposed(tensors, \(stringLiteral(self.layer(bn).name)), epsilon: \(literal(epsilon)), into: &p, weight: \(literal(slot.weight)), bias: \(literal(slot.bias)), inChannels: \(c.inChannels), outPerGroup: \(c.filters / c.groups), groups: \(c.groups), taps: \(taps))")
                         }
                     }
                 case .dense(let inFeatures, let units, let bias, _):
-                    w.line("try Self.copy(tensors, \"\(name).weight\", into: &p, at: \(literal(slot.weight)), count: \(literal(inFeatures * units)))")
+                    w.line("try Self.copy(tensors, \(stringLiteral(name + ".weight")), into: &p, at: \(literal(slot.weight)), count: \(literal(inFeatures * units)))")
                     if bias {
-                        w.line("try Self.copy(tensors, \"\(name).bias\", into: &p, at: \(literal(slot.bias)), count: \(literal(units)))")
+                        w.line("try Self.copy(tensors, \(stringLiteral(name + ".bias")), into: &p, at: \(literal(slot.bias)), count: \(literal(units)))")
                     }
                     if let bn = step.foldedBatchNorm, case .batchNorm(let epsilon) = self.layer(bn).op {
-                        w.line("try Self.foldBatchNorm(tensors, \"\(self.layer(bn).name)\", epsilon: \(literal(epsilon)), into: &p, weight: \(literal(slot.weight)), bias: \(literal(slot.bias)), channels: \(units), blocks: 1, blockStride: 0, channelStride: \(literal(inFeatures)), run: \(literal(inFeatures)))")
+                        w.line("try Self.foldBatchNorm(tensors, \(stringLiteral(self.layer(bn).name)), epsilon: \(literal(epsilon)), into: &p, weight: \(literal(slot.weight)), bias: \(literal(slot.bias)), channels: \(units), blocks: 1, blockStride: 0, channelStride: \(literal(inFeatures)), run: \(literal(inFeatures)))")
                     }
                 case .batchNorm(let epsilon):
-                    w.line("try Self.batchNormAffine(tensors, \"\(name)\", epsilon: \(literal(epsilon)), into: &p, scale: \(literal(slot.weight)), shift: \(literal(slot.bias)), channels: \(layer.outputShape.channels))")
+                    w.line("try Self.batchNormAffine(tensors, \(stringLiteral(name)), epsilon: \(literal(epsilon)), into: &p, scale: \(literal(slot.weight)), shift: \(literal(slot.bias)), channels: \(layer.outputShape.channels))")
                 case .prelu(let perChannel):
-                    w.line("try Self.copySlopes(tensors, \"\(name).weight\", into: &p, at: \(literal(slot.weight)), channels: \(layer.outputShape.channels), perChannel: \(perChannel))")
+                    w.line("try Self.copySlopes(tensors, \(stringLiteral(name + ".weight")), into: &p, at: \(literal(slot.weight)), channels: \(layer.outputShape.channels), perChannel: \(perChannel))")
                 default:
                     break
                 }
@@ -351,4 +369,43 @@ struct Emitter {
 /// Renders the Swift source for `model`.
 public func emitSwift(_ model: Model, options: EmitOptions) -> String {
     Emitter(model: model, options: options).render()
+}
+
+/// A name a metadata table can hold as one field of a raw multi-line string.
+func isTableWord(_ name: String) -> Bool {
+    !name.isEmpty && !name.unicodeScalars.contains { $0.properties.isWhitespace || $0 == "\"" || $0 == "#" || $0 == "\\" || $0.value < 0x20 || $0.value == 0x7F }
+}
+
+/// Rows of space-separated fields, each column padded to its widest field, indented inside a multi-line string.
+func writeTable(_ rows: [[String]], into w: inout SwiftWriter) {
+    let widths = rows.reduce(into: [Int]()) { widths, row in
+        for (column, field) in row.enumerated() {
+            if column == widths.count { widths.append(0) }
+            widths[column] = max(widths[column], field.count)
+        }
+    }
+    for row in rows {
+        let fields = row.enumerated().map { column, field in
+            column == row.count - 1 ? field : field + String(repeating: " ", count: widths[column] - field.count)
+        }
+        w.line("    " + fields.joined(separator: "  "))
+    }
+}
+
+/// A Swift string literal for any text.
+func stringLiteral(_ text: String) -> String {
+    var result = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\\": result += "\\\\"
+        case "\"": result += "\\\""
+        case "\n": result += "\\n"
+        case "\r": result += "\\r"
+        case "\t": result += "\\t"
+        case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+            result += "\\u{\(String(scalar.value, radix: 16))}"
+        default: result.unicodeScalars.append(scalar)
+        }
+    }
+    return result + "\""
 }

@@ -3,12 +3,18 @@
 import Foundation
 import Testing
 
-@Suite struct RunCommands {
-    let work: URL = {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("convc-cli-\(UUID().uuidString)")
-        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }()
+/// A new folder in the temporary directory, for one test.
+func temporaryFolder(_ prefix: String) -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
+    try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// A class, so each test's folder goes away with it.
+@Suite final class RunCommands {
+    let work = temporaryFolder("convc-cli")
+
+    deinit { try? FileManager.default.removeItem(at: work) }
 
     func path(_ name: String) -> String { work.appendingPathComponent(name).path }
 
@@ -78,7 +84,12 @@ import Testing
     }
 }
 
-@Suite struct EmitCommands {
+/// A class, so each test's folder goes away with it.
+@Suite final class EmitCommands {
+    let work = temporaryFolder("convc-emit")
+
+    deinit { try? FileManager.default.removeItem(at: work) }
+
     @Test func emitWritesADeterministicStandaloneFile() throws {
         let first = try convc("emit", "specs/lenet5.yaml")
         let second = try convc("emit", "specs/lenet5.yaml", "--type-name", "LeNet", "--access", "internal")
@@ -92,13 +103,13 @@ import Testing
     }
 
     @Test func layerPathsThatSpellTheSameIdentifierGetDistinctFunctions() throws {
-        let spec = FileManager.default.temporaryDirectory.appendingPathComponent("clash-\(UUID().uuidString).yaml")
+        let spec = work.appendingPathComponent("clash.yaml")
         try """
             input: [1, 4, 4]
             layers:
               - conv: { name: a_b, filters: 1, kernel: 1 }
               - group: { name: a, layers: [conv: { name: b, filters: 2, kernel: 1 }] }
-            """.write(to: spec, atomically: true, encoding: .utf8)
+            """.write(to: spec, atomically: false, encoding: .utf8)
         let run = try convc("verify", spec.path, "--runs", "1")
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
         let source = try convc("emit", spec.path).stdout
@@ -106,14 +117,14 @@ import Testing
     }
 
     @Test func layersWithTheSameShapesShareOneFunction() throws {
-        let spec = FileManager.default.temporaryDirectory.appendingPathComponent("share-\(UUID().uuidString).yaml")
+        let spec = work.appendingPathComponent("share.yaml")
         try """
             input: [2, 8, 8]
             layers:
               - conv: { name: first, filters: 2, kernel: 3, padding: 1 }
               - conv: { name: second, filters: 2, kernel: 3, padding: 1 }
               - conv: { name: third, filters: 3, kernel: 3, padding: 1 }
-            """.write(to: spec, atomically: true, encoding: .utf8)
+            """.write(to: spec, atomically: false, encoding: .utf8)
         let source = try convc("emit", spec.path).stdout
         #expect(source.contains("static func first(") && !source.contains("static func second("))
         #expect(source.contains("/// Also runs second (the same shapes and fusions)."))
@@ -128,7 +139,7 @@ import Testing
     /// depthwise), compiled and checked against the interpreter for both register files.
     @Test(arguments: ["avx2", "avx512"])
     func everyKernelAgreesWithTheInterpreter(target: String) throws {
-        let spec = FileManager.default.temporaryDirectory.appendingPathComponent("kernels-\(UUID().uuidString).yaml")
+        let spec = work.appendingPathComponent("kernels.yaml")
         try """
             input: [3, 32, 32]
             layers:
@@ -149,9 +160,12 @@ import Testing
               - relu
               - global_avg_pool
               - flatten
-              - dense: { name: fc, units: 10 }
-            """.write(to: spec, atomically: true, encoding: .utf8)
+              - dense: { name: "fc \\"last\\"\\n#1", units: 10 }
+            """.write(to: spec, atomically: false, encoding: .utf8)
         let source = try convc("emit", spec.path, "--target", target).stdout
+        // A name that cannot sit in a text table (a space, quotes, a line break) goes into array literals, escaped.
+        #expect(source.contains(#"("fc \"last\"\n#1", "dense", [10], 330),"#))
+        #expect(source.contains(#"("fc \"last\"\n#1.weight", [10, 32]),"#))
         let tiles = source.split(separator: "\n").filter { $0.contains("// tile: ") || $0.contains("// Winograd") }
             .map { $0.trimmingCharacters(in: .whitespaces) }
         if target == "avx2" {

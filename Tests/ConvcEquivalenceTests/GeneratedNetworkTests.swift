@@ -61,6 +61,28 @@ let generatedActivationFloats: [String: Int] = [
     "vgg19": Vgg19.activationFloats,
 ]
 
+/// Every generated type's layer table (read from text in the emitted file), by spec file.
+let generatedLayers: [String: [(name: String, kind: String, outputShape: [Int], parameters: Int)]] = [
+    "alexnet": Alexnet.layers,
+    "alexnet2012": Alexnet2012Groups2.layers,
+    "densenet121": Densenet121.layers,
+    "enet": EnetCamvid12.layers,
+    "googlenet": Googlenet.layers,
+    "lenet5": Lenet5.layers,
+    "mobilenet_v1": MobilenetV1.layers,
+    "nin_cifar10": NinCifar10.layers,
+    "resnet18": Resnet18.layers,
+    "resnet34": Resnet34.layers,
+    "resnet50": Resnet50.layers,
+    "resnet101": Resnet101.layers,
+    "resnet152": Resnet152.layers,
+    "vgg11": Vgg11.layers,
+    "vgg13": Vgg13.layers,
+    "vgg16": Vgg16.layers,
+    "vgg16_bn": Vgg16Bn.layers,
+    "vgg19": Vgg19.layers,
+]
+
 let specNames: [String] = {
     let files = (try? FileManager.default.contentsOfDirectory(atPath: packageRoot.appendingPathComponent("specs").path)) ?? []
     return files.filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }.sorted()
@@ -101,6 +123,24 @@ let generatedTolerance: Float = 1e-4
         let model = try loadModel(name)
         let floats = try #require(generatedActivationFloats[name])
         #expect(floats * 4 == summarize(model).peakActivationBytes)
+    }
+
+    /// The layer table each emitted file parses from text holds the checked model's names, kinds, shapes and counts.
+    @Test(arguments: specNames)
+    func layerTableIsTheModels(_ name: String) throws {
+        let model = try loadModel(name)
+        let table = try #require(generatedLayers[name])
+        let layers = model.layers.dropFirst()
+        #expect(table.map(\.name) == layers.map(\.name))
+        #expect(table.map(\.kind) == layers.map(\.op.kindName))
+        #expect(table.map(\.outputShape) == layers.map(\.outputShape.dims))
+        #expect(table.map(\.parameters) == layers.map(\.trainableParameterCount))
+    }
+
+    @Test func denseNet121TableStartsWithTorchvisionsFirstLayers() throws {
+        let first = Densenet121.layers[0]
+        #expect(first.name == "features.conv0" && first.kind == "conv" && first.outputShape == [64, 112, 112] && first.parameters == 9408)
+        #expect(Densenet121.layers.map(\.parameters).reduce(0, +) == 7_978_856)
     }
 
     @Test func resNet18ArenaHoldsConv1AndTheMaxPool() {

@@ -195,7 +195,7 @@ extension Emitter {
                         w.block("for ic in 0..<\(inPerGroup)") { w in
                             w.line("let planeOffset: Int = (firstChannel &+ ic) &* \(literal(planeStride)) &+ ow")
                             if plane >= 16 {
-                                w.line("let v = UnsafeRawPointer(\(source) + planeOffset).loadUnaligned(as: SIMD16<Float>.self)")
+                                w.line("let v = Self.load16(\(source) + planeOffset)")
                             } else {
                                 w.line("let v = Self.load16(\(source) + planeOffset, stride: 1, available: \(literal(plane)) &- ow)")
                             }
@@ -213,7 +213,7 @@ extension Emitter {
                                 w.block("for ic in 0..<\(inPerGroup)") { w in
                                     if c.stride.w == 1 {
                                         // In bounds: the padded copy is wide enough for a whole last chunk.
-                                        w.line("let v = UnsafeRawPointer(\(source) + (columnOffset &+ ic &* \(literal(planeStride)))).loadUnaligned(as: SIMD16<Float>.self)")
+                                        w.line("let v = Self.load16(\(source) + (columnOffset &+ ic &* \(literal(planeStride))))")
                                     } else if c.stride.w == 2 {
                                         w.line("let v = Self.loadEven16(\(source) + (columnOffset &+ ic &* \(literal(planeStride))))")
                                     } else {
@@ -277,7 +277,7 @@ extension Emitter {
             w.line("let kernel = w + kernelOffset")
             w.line("let biasOffset: Int = \(literal(slot.bias - slot.weight)) &+ block &* \(channelBlock)")
             for v in 0..<vectors {
-                w.line("let bias\(v) = UnsafeRawPointer(w + (biasOffset &+ \(16 * v))).loadUnaligned(as: SIMD16<Float>.self)")
+                w.line("let bias\(v) = Self.load16(w + (biasOffset &+ \(16 * v)))")
             }
             w.block("for oh in band..<min(band &+ \(bandRows), \(output.height))") { w in
                 w.block("for segment in stride(from: 0, to: \(output.width), by: \(pixels))") { w in
@@ -293,7 +293,7 @@ extension Emitter {
                         func tap(_ offset: String, weights: String, into w: inout SwiftWriter) {
                             w.line("let tap = \(source) + (planeOffset &+ \(offset))")
                             for v in 0..<vectors {
-                                w.line("let w\(v) = UnsafeRawPointer(k + (\(weights) &+ \(16 * v))).loadUnaligned(as: SIMD16<Float>.self)")
+                                w.line("let w\(v) = Self.load16(k + (\(weights) &+ \(16 * v)))")
                             }
                             for p in 0..<pixels {
                                 for v in 0..<vectors { w.line("Self.multiplyAdd(&a\(v)_\(p), tap[\(p * c.stride.w)], w\(v))") }
@@ -400,7 +400,7 @@ extension Emitter {
             w.line("let kernel = w + kernelOffset")
             w.line("let biasOffset: Int = \(literal(slot.bias - slot.weight)) &+ block &* \(channels)")
             for v in 0..<vectors {
-                w.line("let bias\(v) = UnsafeRawPointer(w + (biasOffset &+ \(lanes * v))).loadUnaligned(as: \(vector).self)")
+                w.line("let bias\(v) = Self.load\(lanes)(w + (biasOffset &+ \(lanes * v)))")
             }
             func groupLoop(_ body: (inout SwiftWriter) -> Void, into w: inout SwiftWriter) {
                 w.block("for group in band..<min(band &+ \(bandGroups), \(groups))") { w in
@@ -413,8 +413,13 @@ extension Emitter {
                 w.line("let tile = tiles.baseAddress! + \(chunked ? "(group &- band) &* \(2 * tileVectors)" : "0")")
                 for p in 0..<pixels {
                     // The input offset of pixel p of the group: its window's top-left corner.
-                    w.line("let q\(p): Int = first &+ \(p)")
-                    w.line("let o\(p): Int = (q\(p) / \(output.width)) &* \(literal(stride.h * columns)) &+ (q\(p) % \(output.width)) &* \(stride.w)")
+                    let q = offset([("first", 1)], plus: p)
+                    if stride.w == 1 && stride.h * columns == output.width {
+                        w.line("let o\(p): Int = \(q)")
+                    } else {
+                        w.line("let q\(p): Int = \(q)")
+                        w.line("let o\(p): Int = \(pixelOffset("q\(p)", width: output.width, rowStride: stride.h * columns, columnStride: stride.w))")
+                    }
                 }
                 for v in 0..<vectors {
                     for p in 0..<pixels {
@@ -424,24 +429,14 @@ extension Emitter {
                 }
                 // Tap-major, channels innermost: one tap's loads in an iteration, so the optimiser cannot share
                 // input values across taps (keeping them live spilled the accumulators).
-                w.block("for i in 0..<\(c.kernel.h)") { w in
-                    w.block("for j in 0..<\(c.kernel.w)") { w in
-                        w.line("let tapOffset: Int = i &* \(literal(c.dilation.h * columns)) &+ j &* \(c.dilation.w) &+ firstChannel &* \(literal(rows * columns))")
-                        w.line("let tapBase = \(source) + tapOffset")
-                        w.line("let weightOffset: Int = ((i &* \(c.kernel.w) &+ j) &* \(c.inChannels) &+ firstChannel) &* \(channels)")
-                        w.line("let tapKernel = kernel + weightOffset")
-                        w.block("for ic in 0..<\(chunkChannels)") { w in
-                            w.line("let tap = tapBase + ic &* \(literal(rows * columns))")
-                            w.line("let k = tapKernel + ic &* \(channels)")
-                            for v in 0..<vectors {
-                                w.line("let w\(v) = UnsafeRawPointer(k + \(lanes * v)).loadUnaligned(as: \(vector).self)")
-                            }
-                            for p in 0..<pixels {
-                                for v in 0..<vectors { w.line("Self.multiplyAdd(&a\(v)_\(p), tap[o\(p)], w\(v))") }
-                            }
-                        }
-                    }
-                }
+                // The tap loops and the chunk's offset exist only where they take more than one value.
+                let (rowTap, columnTap) = (c.kernel.h > 1 ? 1 : 0, c.kernel.w > 1 ? 1 : 0)
+                let firstChannel = chunked ? 1 : 0
+                w.loop("i", count: c.kernel.h) { w in w.loop("j", count: c.kernel.w) { w in
+                    w.line("let tapBase = \(source)\(plus(offset([("i", rowTap * c.dilation.h * columns), ("j", columnTap * c.dilation.w), ("firstChannel", firstChannel * rows * columns)])))")
+                    w.line("let tapKernel = kernel\(plus(offset([("i", rowTap * c.kernel.w * c.inChannels * channels), ("j", columnTap * c.inChannels * channels), ("firstChannel", firstChannel * channels)])))")
+                    broadcastProducts(channels: chunkChannels, source: "tapBase", channelStride: rows * columns, kernel: "tapKernel", into: &w)
+                } }
                 for v in 0..<vectors {
                     for p in 0..<pixels { w.line("tile[\(2 * (v * pixels + p))] = a\(v)_\(p)") }
                 }
@@ -483,7 +478,6 @@ extension Emitter {
                 groupLoop(writeOut, into: &w)
             } else {
                 groupLoop({ w in
-                    w.line("let firstChannel = 0")
                     accumulate(&w)
                     writeOut(&w)
                 }, into: &w)
@@ -493,6 +487,22 @@ extension Emitter {
         w.line("}")
         w.line("}")
         w.line("}")
+    }
+
+    /// The pixel-group inner loop over input channels: the block's weight vectors for a channel, times each pixel's
+    /// input value (at `o0`, `o1`, … from the channel's plane) broadcast, into accumulators `a{vector}_{pixel}`.
+    func broadcastProducts(channels: Int, source: String, channelStride: Int, kernel: String, into w: inout SwiftWriter) {
+        let (lanes, vectors, pixels) = (tiling.lanes, tiling.groupVectors, tiling.groupPixels)
+        w.block("for ic in 0..<\(channels)") { w in
+            w.line("let tap = \(source) + ic &* \(literal(channelStride))")
+            w.line("let k = \(kernel) + ic &* \(tiling.groupChannels)")
+            for v in 0..<vectors {
+                w.line("let w\(v) = Self.load\(lanes)(k + \(lanes * v))")
+            }
+            for p in 0..<pixels {
+                for v in 0..<vectors { w.line("Self.multiplyAdd(&a\(v)_\(p), tap[o\(p)], w\(v))") }
+            }
+        }
     }
 
     /// Winograd's F(2×2, 3×3) in bands of tile rows: the band's 4×4 input tiles go to the transformed domain
@@ -530,8 +540,8 @@ extension Emitter {
                     w.line("let target = transformed + targetOffset")
                     w.block("for tx in stride(from: 0, to: \(vectorColumns), by: 8)") { w in
                         for r in 0..<4 {
-                            w.line("let a\(r) = UnsafeRawPointer(window + (\(r * columns) &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)")
-                            w.line("let b\(r) = UnsafeRawPointer(window + (\(r * columns + 2) &+ 2 &* tx)).loadUnaligned(as: SIMD16<Float>.self)")
+                            w.line("let a\(r) = Self.load16(window + (\(r * columns) &+ 2 &* tx))")
+                            w.line("let b\(r) = Self.load16(window + (\(r * columns + 2) &+ 2 &* tx))")
                             w.line("let d\(r)_0 = a\(r).evenHalf, d\(r)_1 = a\(r).oddHalf, d\(r)_2 = b\(r).evenHalf, d\(r)_3 = b\(r).oddHalf")
                         }
                         for j in 0..<4 {
@@ -541,7 +551,7 @@ extension Emitter {
                             let values = ["t\(i)_0 - t\(i)_2", "t\(i)_1 + t\(i)_2", "t\(i)_2 - t\(i)_1", "t\(i)_1 - t\(i)_3"]
                             for j in 0..<4 {
                                 let offset = literal((4 * i + j) * inChannels * valueStride)
-                                w.line("UnsafeMutableRawPointer(target + (\(offset) &+ tx)).storeBytes(of: \(values[j]), as: SIMD8<Float>.self)")
+                                w.line("Self.store(\(values[j]), to: target + (\(offset) &+ tx))")
                             }
                         }
                     }
@@ -558,30 +568,22 @@ extension Emitter {
                 w.block("for block in blocks") { w in
                     w.line("let kernelOffset: Int = (value &* \(blocks) &+ block) &* \(literal(inChannels * channels))")
                     w.line("let kernel = w + kernelOffset")
+                    w.line("let productBlock = products\(plus(offset([("value", filters), ("block", channels)])))")
                     w.block("for group in 0..<(tiles &+ \(pixels - 1)) / \(pixels)") { w in
                         // The last group shifts back to end at the band's last tile.
                         w.line("let first: Int = min(group &* \(pixels), tiles &- \(pixels))")
                         for p in 0..<pixels {
-                            w.line("let q\(p): Int = first &+ \(p)")
-                            w.line("let o\(p): Int = (q\(p) / \(tileColumns)) &* \(vectorColumns) &+ q\(p) % \(tileColumns)")
+                            w.line("let q\(p): Int = \(offset([("first", 1)], plus: p))")
+                            w.line("let o\(p): Int = \(pixelOffset("q\(p)", width: tileColumns, rowStride: vectorColumns, columnStride: 1))")
                         }
                         for v in 0..<vectors {
                             for p in 0..<pixels { w.line("var a\(v)_\(p) = SIMD8<Float>()") }
                         }
-                        w.block("for ic in 0..<\(inChannels)") { w in
-                            w.line("let tap = source + ic &* \(literal(valueStride))")
-                            w.line("let k = kernel + ic &* \(channels)")
-                            for v in 0..<vectors {
-                                w.line("let w\(v) = UnsafeRawPointer(k + \(8 * v)).loadUnaligned(as: SIMD8<Float>.self)")
-                            }
-                            for p in 0..<pixels {
-                                for v in 0..<vectors { w.line("Self.multiplyAdd(&a\(v)_\(p), tap[o\(p)], w\(v))") }
-                            }
-                        }
+                        broadcastProducts(channels: inChannels, source: "source", channelStride: valueStride, kernel: "kernel", into: &w)
                         for p in 0..<pixels {
-                            w.line("let productOffset\(p): Int = (q\(p) &* 16 &+ value) &* \(filters) &+ block &* \(channels)")
+                            w.line("let product\(p) = productBlock + q\(p) &* \(literal(16 * filters))")
                             for v in 0..<vectors {
-                                w.line("UnsafeMutableRawPointer(products + (productOffset\(p) &+ \(8 * v))).storeBytes(of: a\(v)_\(p), as: SIMD8<Float>.self)")
+                                w.line("Self.store(a\(v)_\(p), to: product\(p)\(plus(offset([], plus: 8 * v))))")
                             }
                         }
                     }
@@ -595,13 +597,13 @@ extension Emitter {
             w.line("withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in")
             w.line("let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)")
             w.block("for f in filterVectors") { w in
-                w.line("let bias = UnsafeRawPointer(w + (\(literal(biasOffset)) &+ f &* 8)).loadUnaligned(as: SIMD8<Float>.self)")
+                w.line("let bias = Self.load8(w + (\(literal(biasOffset)) &+ f &* 8))")
                 w.block("for q in 0..<tiles") { w in
                     w.line("let productOffset: Int = q &* \(literal(16 * filters)) &+ f &* 8")
                     w.line("let m = products + productOffset")
                     for i in 0..<4 {
                         for j in 0..<4 {
-                            w.line("let m\(i)_\(j) = UnsafeRawPointer(m + \(literal((4 * i + j) * filters))).loadUnaligned(as: SIMD8<Float>.self)")
+                            w.line("let m\(i)_\(j) = Self.load8(m + \(literal((4 * i + j) * filters)))")
                         }
                     }
                     for j in 0..<4 {
@@ -677,7 +679,7 @@ extension Emitter {
                     w.block("for ic in 0..<\(c.inChannels)") { w in
                         w.line("let source = x + (ic &* \(literal(plane)) &+ p)")
                         for t in 0..<chunks {
-                            w.line("let v\(t) = UnsafeRawPointer(source + \(lanes * t)).loadUnaligned(as: \(vector).self)")
+                            w.line("let v\(t) = Self.load\(lanes)(source + \(lanes * t))")
                         }
                         w.line("let k = kernel + ic &* \(filterBlock)")
                         for r in 0..<filterBlock {
@@ -752,7 +754,7 @@ extension Emitter {
                         w.block("for ic in 0..<\(inPerGroup)") { w in
                             w.line("let source = scratch + (columnOffset &+ ic &* \(literal(planeStride)))")
                             for t in 0..<chunks {
-                                w.line("let v\(t) = UnsafeRawPointer(source + \(lanes * t)).loadUnaligned(as: \(vector).self)")
+                                w.line("let v\(t) = Self.load\(lanes)(source + \(lanes * t))")
                             }
                             w.line("let k = kernel + (tapOffset &+ ic &* \(filterBlock))")
                             for r in 0..<filterBlock {
@@ -831,9 +833,9 @@ extension Emitter {
                     let whole = input.width / 16 * 16
                     if whole > 0 {
                         w.block("for k in stride(from: 0, to: \(whole), by: 16)") { w in
-                            w.line("let v = UnsafeRawPointer(source + k).loadUnaligned(as: SIMD16<Float>.self)")
-                            w.line("UnsafeMutableRawPointer(evens + k >> 1).storeBytes(of: v.evenHalf, as: SIMD8<Float>.self)")
-                            w.line("UnsafeMutableRawPointer(odds + k >> 1).storeBytes(of: v.oddHalf, as: SIMD8<Float>.self)")
+                            w.line("let v = Self.load16(source + k)")
+                            w.line("Self.store(v.evenHalf, to: evens + k >> 1)")
+                            w.line("Self.store(v.oddHalf, to: odds + k >> 1)")
                         }
                     }
                     if whole < input.width {
@@ -852,7 +854,7 @@ extension Emitter {
                 } else if c.padding.left + 16 <= padded.columns {
                     // A short row as one vector store, its lanes past the row zero (the padding): cheaper than a
                     // memmove call.
-                    w.line("UnsafeMutableRawPointer(plane + row).storeBytes(of: Self.load16(x + source, stride: 1, available: \(input.width)), as: SIMD16<Float>.self)")
+                    w.line("Self.store(Self.load16(x + source, stride: 1, available: \(input.width)), to: plane + row)")
                 } else {
                     w.block("for k in 0..<\(input.width)") { w in
                         w.line("plane[row &+ k] = x[source &+ k]")
@@ -897,9 +899,9 @@ extension Emitter {
                             for r in 0..<rows {
                                 let source = "scratch + ((oh\(r) &* \(c.stride.h) &+ i &* \(c.dilation.h)) &* \(padded.columns) &+ ow &* \(c.stride.w) &+ j &* \(c.dilation.w))"
                                 let load = phased
-                                    ? "UnsafeRawPointer(phase + oh\(r) &* \(phaseColumns)).loadUnaligned(as: SIMD16<Float>.self)"
+                                    ? "Self.load16(phase + oh\(r) &* \(phaseColumns))"
                                     : c.stride.w == 1
-                                    ? "UnsafeRawPointer(\(source)).loadUnaligned(as: SIMD16<Float>.self)"
+                                    ? "Self.load16(\(source))"
                                     : c.stride.w == 2
                                         ? "Self.loadEven16(\(source))"
                                         : "Self.load16(\(source), stride: \(c.stride.w), available: 16)"
@@ -1015,7 +1017,7 @@ extension Emitter {
                     for j in 0..<p.kernel.w {
                         let source = "row + (ow &* \(p.stride.w) &+ \(j * p.dilation.w))"
                         let load = p.stride.w == 1
-                            ? "UnsafeRawPointer(\(source)).loadUnaligned(as: SIMD16<Float>.self)"
+                            ? "Self.load16(\(source))"
                             : p.stride.w == 2
                                 ? "Self.loadEven16(\(source))" : "Self.load16(\(source), stride: \(p.stride.w), available: 16)"
                         w.line("m = Self.maximum(m, \(load))")
