@@ -1192,7 +1192,7 @@ public struct Densenet121: Sendable {
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer1.norm1", epsilon: 1e-05, into: &p, scale: 1_944_320, shift: 1_944_576, channels: 256)
         try Self.copy(tensors, "features.denseblock3.denselayer1.conv1.weight", into: &p, at: 1_944_832, count: 32_768)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer1.norm2", epsilon: 1e-05, into: &p, weight: 1_944_832, bias: 1_977_600, channels: 128, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 1_944_832, filters: 128, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 1_944_832, filters: 128, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "features.denseblock3.denselayer1.conv2.weight", into: &p, at: 1_977_728, count: 36_864)
         Self.winogradFilters(&p, at: 1_977_728, filters: 32, channels: 128)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer2.norm1", epsilon: 1e-05, into: &p, scale: 2_043_296, shift: 2_043_584, channels: 288)
@@ -1204,7 +1204,7 @@ public struct Densenet121: Sendable {
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer3.norm1", epsilon: 1e-05, into: &p, scale: 2_146_432, shift: 2_146_752, channels: 320)
         try Self.copy(tensors, "features.denseblock3.denselayer3.conv1.weight", into: &p, at: 2_147_072, count: 40_960)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer3.norm2", epsilon: 1e-05, into: &p, weight: 2_147_072, bias: 2_188_032, channels: 128, blocks: 1, blockStride: 0, channelStride: 320, run: 320)
-        Self.blockFilters(&p, at: 2_147_072, filters: 128, groups: 1, channels: 320, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 2_147_072, filters: 128, groups: 1, channels: 320, taps: 1, block: 32)
         try Self.copy(tensors, "features.denseblock3.denselayer3.conv2.weight", into: &p, at: 2_188_160, count: 36_864)
         Self.winogradFilters(&p, at: 2_188_160, filters: 32, channels: 128)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer4.norm1", epsilon: 1e-05, into: &p, scale: 2_253_728, shift: 2_254_080, channels: 352)
@@ -1216,7 +1216,7 @@ public struct Densenet121: Sendable {
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer5.norm1", epsilon: 1e-05, into: &p, scale: 2_365_184, shift: 2_365_568, channels: 384)
         try Self.copy(tensors, "features.denseblock3.denselayer5.conv1.weight", into: &p, at: 2_365_952, count: 49_152)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer5.norm2", epsilon: 1e-05, into: &p, weight: 2_365_952, bias: 2_415_104, channels: 128, blocks: 1, blockStride: 0, channelStride: 384, run: 384)
-        Self.blockFilters(&p, at: 2_365_952, filters: 128, groups: 1, channels: 384, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 2_365_952, filters: 128, groups: 1, channels: 384, taps: 1, block: 32)
         try Self.copy(tensors, "features.denseblock3.denselayer5.conv2.weight", into: &p, at: 2_415_232, count: 36_864)
         Self.winogradFilters(&p, at: 2_415_232, filters: 32, channels: 128)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer6.norm1", epsilon: 1e-05, into: &p, scale: 2_480_800, shift: 2_481_216, channels: 416)
@@ -1228,7 +1228,7 @@ public struct Densenet121: Sendable {
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer7.norm1", epsilon: 1e-05, into: &p, scale: 2_600_576, shift: 2_601_024, channels: 448)
         try Self.copy(tensors, "features.denseblock3.denselayer7.conv1.weight", into: &p, at: 2_601_472, count: 57_344)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer7.norm2", epsilon: 1e-05, into: &p, weight: 2_601_472, bias: 2_658_816, channels: 128, blocks: 1, blockStride: 0, channelStride: 448, run: 448)
-        Self.blockFilters(&p, at: 2_601_472, filters: 128, groups: 1, channels: 448, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 2_601_472, filters: 128, groups: 1, channels: 448, taps: 1, block: 32)
         try Self.copy(tensors, "features.denseblock3.denselayer7.conv2.weight", into: &p, at: 2_658_944, count: 36_864)
         Self.winogradFilters(&p, at: 2_658_944, filters: 32, channels: 128)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer8.norm1", epsilon: 1e-05, into: &p, scale: 2_724_512, shift: 2_724_992, channels: 480)
@@ -1240,7 +1240,7 @@ public struct Densenet121: Sendable {
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer9.norm1", epsilon: 1e-05, into: &p, scale: 2_852_608, shift: 2_853_120, channels: 512)
         try Self.copy(tensors, "features.denseblock3.denselayer9.conv1.weight", into: &p, at: 2_853_632, count: 65_536)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer9.norm2", epsilon: 1e-05, into: &p, weight: 2_853_632, bias: 2_919_168, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 2_853_632, filters: 128, groups: 1, channels: 512, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 2_853_632, filters: 128, groups: 1, channels: 512, taps: 1, block: 32)
         try Self.copy(tensors, "features.denseblock3.denselayer9.conv2.weight", into: &p, at: 2_919_296, count: 36_864)
         Self.winogradFilters(&p, at: 2_919_296, filters: 32, channels: 128)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer10.norm1", epsilon: 1e-05, into: &p, scale: 2_984_864, shift: 2_985_408, channels: 544)
@@ -1252,7 +1252,7 @@ public struct Densenet121: Sendable {
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer11.norm1", epsilon: 1e-05, into: &p, scale: 3_121_280, shift: 3_121_856, channels: 576)
         try Self.copy(tensors, "features.denseblock3.denselayer11.conv1.weight", into: &p, at: 3_122_432, count: 73_728)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer11.norm2", epsilon: 1e-05, into: &p, weight: 3_122_432, bias: 3_196_160, channels: 128, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
-        Self.blockFilters(&p, at: 3_122_432, filters: 128, groups: 1, channels: 576, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 3_122_432, filters: 128, groups: 1, channels: 576, taps: 1, block: 32)
         try Self.copy(tensors, "features.denseblock3.denselayer11.conv2.weight", into: &p, at: 3_196_288, count: 36_864)
         Self.winogradFilters(&p, at: 3_196_288, filters: 32, channels: 128)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer12.norm1", epsilon: 1e-05, into: &p, scale: 3_261_856, shift: 3_262_464, channels: 608)
@@ -1264,7 +1264,7 @@ public struct Densenet121: Sendable {
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer13.norm1", epsilon: 1e-05, into: &p, scale: 3_406_592, shift: 3_407_232, channels: 640)
         try Self.copy(tensors, "features.denseblock3.denselayer13.conv1.weight", into: &p, at: 3_407_872, count: 81_920)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer13.norm2", epsilon: 1e-05, into: &p, weight: 3_407_872, bias: 3_489_792, channels: 128, blocks: 1, blockStride: 0, channelStride: 640, run: 640)
-        Self.blockFilters(&p, at: 3_407_872, filters: 128, groups: 1, channels: 640, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 3_407_872, filters: 128, groups: 1, channels: 640, taps: 1, block: 32)
         try Self.copy(tensors, "features.denseblock3.denselayer13.conv2.weight", into: &p, at: 3_489_920, count: 36_864)
         Self.winogradFilters(&p, at: 3_489_920, filters: 32, channels: 128)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer14.norm1", epsilon: 1e-05, into: &p, scale: 3_555_488, shift: 3_556_160, channels: 672)
@@ -1276,7 +1276,7 @@ public struct Densenet121: Sendable {
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer15.norm1", epsilon: 1e-05, into: &p, scale: 3_708_544, shift: 3_709_248, channels: 704)
         try Self.copy(tensors, "features.denseblock3.denselayer15.conv1.weight", into: &p, at: 3_709_952, count: 90_112)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer15.norm2", epsilon: 1e-05, into: &p, weight: 3_709_952, bias: 3_800_064, channels: 128, blocks: 1, blockStride: 0, channelStride: 704, run: 704)
-        Self.blockFilters(&p, at: 3_709_952, filters: 128, groups: 1, channels: 704, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 3_709_952, filters: 128, groups: 1, channels: 704, taps: 1, block: 32)
         try Self.copy(tensors, "features.denseblock3.denselayer15.conv2.weight", into: &p, at: 3_800_192, count: 36_864)
         Self.winogradFilters(&p, at: 3_800_192, filters: 32, channels: 128)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer16.norm1", epsilon: 1e-05, into: &p, scale: 3_865_760, shift: 3_866_496, channels: 736)
@@ -1288,7 +1288,7 @@ public struct Densenet121: Sendable {
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer17.norm1", epsilon: 1e-05, into: &p, scale: 4_027_136, shift: 4_027_904, channels: 768)
         try Self.copy(tensors, "features.denseblock3.denselayer17.conv1.weight", into: &p, at: 4_028_672, count: 98_304)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer17.norm2", epsilon: 1e-05, into: &p, weight: 4_028_672, bias: 4_126_976, channels: 128, blocks: 1, blockStride: 0, channelStride: 768, run: 768)
-        Self.blockFilters(&p, at: 4_028_672, filters: 128, groups: 1, channels: 768, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 4_028_672, filters: 128, groups: 1, channels: 768, taps: 1, block: 32)
         try Self.copy(tensors, "features.denseblock3.denselayer17.conv2.weight", into: &p, at: 4_127_104, count: 36_864)
         Self.winogradFilters(&p, at: 4_127_104, filters: 32, channels: 128)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer18.norm1", epsilon: 1e-05, into: &p, scale: 4_192_672, shift: 4_193_472, channels: 800)
@@ -1300,7 +1300,7 @@ public struct Densenet121: Sendable {
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer19.norm1", epsilon: 1e-05, into: &p, scale: 4_362_368, shift: 4_363_200, channels: 832)
         try Self.copy(tensors, "features.denseblock3.denselayer19.conv1.weight", into: &p, at: 4_364_032, count: 106_496)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer19.norm2", epsilon: 1e-05, into: &p, weight: 4_364_032, bias: 4_470_528, channels: 128, blocks: 1, blockStride: 0, channelStride: 832, run: 832)
-        Self.blockFilters(&p, at: 4_364_032, filters: 128, groups: 1, channels: 832, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 4_364_032, filters: 128, groups: 1, channels: 832, taps: 1, block: 32)
         try Self.copy(tensors, "features.denseblock3.denselayer19.conv2.weight", into: &p, at: 4_470_656, count: 36_864)
         Self.winogradFilters(&p, at: 4_470_656, filters: 32, channels: 128)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer20.norm1", epsilon: 1e-05, into: &p, scale: 4_536_224, shift: 4_537_088, channels: 864)
@@ -1312,7 +1312,7 @@ public struct Densenet121: Sendable {
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer21.norm1", epsilon: 1e-05, into: &p, scale: 4_714_240, shift: 4_715_136, channels: 896)
         try Self.copy(tensors, "features.denseblock3.denselayer21.conv1.weight", into: &p, at: 4_716_032, count: 114_688)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer21.norm2", epsilon: 1e-05, into: &p, weight: 4_716_032, bias: 4_830_720, channels: 128, blocks: 1, blockStride: 0, channelStride: 896, run: 896)
-        Self.blockFilters(&p, at: 4_716_032, filters: 128, groups: 1, channels: 896, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 4_716_032, filters: 128, groups: 1, channels: 896, taps: 1, block: 32)
         try Self.copy(tensors, "features.denseblock3.denselayer21.conv2.weight", into: &p, at: 4_830_848, count: 36_864)
         Self.winogradFilters(&p, at: 4_830_848, filters: 32, channels: 128)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer22.norm1", epsilon: 1e-05, into: &p, scale: 4_896_416, shift: 4_897_344, channels: 928)
@@ -1324,7 +1324,7 @@ public struct Densenet121: Sendable {
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer23.norm1", epsilon: 1e-05, into: &p, scale: 5_082_752, shift: 5_083_712, channels: 960)
         try Self.copy(tensors, "features.denseblock3.denselayer23.conv1.weight", into: &p, at: 5_084_672, count: 122_880)
         try Self.foldBatchNorm(tensors, "features.denseblock3.denselayer23.norm2", epsilon: 1e-05, into: &p, weight: 5_084_672, bias: 5_207_552, channels: 128, blocks: 1, blockStride: 0, channelStride: 960, run: 960)
-        Self.blockFilters(&p, at: 5_084_672, filters: 128, groups: 1, channels: 960, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 5_084_672, filters: 128, groups: 1, channels: 960, taps: 1, block: 32)
         try Self.copy(tensors, "features.denseblock3.denselayer23.conv2.weight", into: &p, at: 5_207_680, count: 36_864)
         Self.winogradFilters(&p, at: 5_207_680, filters: 32, channels: 128)
         try Self.batchNormAffine(tensors, "features.denseblock3.denselayer24.norm1", epsilon: 1e-05, into: &p, scale: 5_273_248, shift: 5_274_240, channels: 992)
@@ -1335,11 +1335,11 @@ public struct Densenet121: Sendable {
         Self.winogradFilters(&p, at: 5_402_336, filters: 32, channels: 128)
         try Self.batchNormAffine(tensors, "features.transition3.norm", epsilon: 1e-05, into: &p, scale: 5_467_904, shift: 5_468_928, channels: 1024)
         try Self.copy(tensors, "features.transition3.conv.weight", into: &p, at: 5_469_952, count: 524_288)
-        Self.blockFilters(&p, at: 5_469_952, filters: 512, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 5_469_952, filters: 512, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer1.norm1", epsilon: 1e-05, into: &p, scale: 5_994_752, shift: 5_995_264, channels: 512)
         try Self.copy(tensors, "features.denseblock4.denselayer1.conv1.weight", into: &p, at: 5_995_776, count: 65_536)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer1.norm2", epsilon: 1e-05, into: &p, weight: 5_995_776, bias: 6_061_312, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 5_995_776, filters: 128, groups: 1, channels: 512, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 5_995_776, filters: 128, groups: 1, channels: 512, taps: 1, block: 32)
         try Self.copy(tensors, "features.denseblock4.denselayer1.conv2.weight", into: &p, at: 6_061_440, count: 36_864)
         Self.winogradFilters(&p, at: 6_061_440, filters: 32, channels: 128)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer2.norm1", epsilon: 1e-05, into: &p, scale: 6_127_008, shift: 6_127_552, channels: 544)
@@ -1351,7 +1351,7 @@ public struct Densenet121: Sendable {
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer3.norm1", epsilon: 1e-05, into: &p, scale: 6_263_424, shift: 6_264_000, channels: 576)
         try Self.copy(tensors, "features.denseblock4.denselayer3.conv1.weight", into: &p, at: 6_264_576, count: 73_728)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer3.norm2", epsilon: 1e-05, into: &p, weight: 6_264_576, bias: 6_338_304, channels: 128, blocks: 1, blockStride: 0, channelStride: 576, run: 576)
-        Self.blockFilters(&p, at: 6_264_576, filters: 128, groups: 1, channels: 576, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 6_264_576, filters: 128, groups: 1, channels: 576, taps: 1, block: 32)
         try Self.copy(tensors, "features.denseblock4.denselayer3.conv2.weight", into: &p, at: 6_338_432, count: 36_864)
         Self.winogradFilters(&p, at: 6_338_432, filters: 32, channels: 128)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer4.norm1", epsilon: 1e-05, into: &p, scale: 6_404_000, shift: 6_404_608, channels: 608)
@@ -1363,7 +1363,7 @@ public struct Densenet121: Sendable {
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer5.norm1", epsilon: 1e-05, into: &p, scale: 6_548_736, shift: 6_549_376, channels: 640)
         try Self.copy(tensors, "features.denseblock4.denselayer5.conv1.weight", into: &p, at: 6_550_016, count: 81_920)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer5.norm2", epsilon: 1e-05, into: &p, weight: 6_550_016, bias: 6_631_936, channels: 128, blocks: 1, blockStride: 0, channelStride: 640, run: 640)
-        Self.blockFilters(&p, at: 6_550_016, filters: 128, groups: 1, channels: 640, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 6_550_016, filters: 128, groups: 1, channels: 640, taps: 1, block: 32)
         try Self.copy(tensors, "features.denseblock4.denselayer5.conv2.weight", into: &p, at: 6_632_064, count: 36_864)
         Self.winogradFilters(&p, at: 6_632_064, filters: 32, channels: 128)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer6.norm1", epsilon: 1e-05, into: &p, scale: 6_697_632, shift: 6_698_304, channels: 672)
@@ -1375,7 +1375,7 @@ public struct Densenet121: Sendable {
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer7.norm1", epsilon: 1e-05, into: &p, scale: 6_850_688, shift: 6_851_392, channels: 704)
         try Self.copy(tensors, "features.denseblock4.denselayer7.conv1.weight", into: &p, at: 6_852_096, count: 90_112)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer7.norm2", epsilon: 1e-05, into: &p, weight: 6_852_096, bias: 6_942_208, channels: 128, blocks: 1, blockStride: 0, channelStride: 704, run: 704)
-        Self.blockFilters(&p, at: 6_852_096, filters: 128, groups: 1, channels: 704, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 6_852_096, filters: 128, groups: 1, channels: 704, taps: 1, block: 32)
         try Self.copy(tensors, "features.denseblock4.denselayer7.conv2.weight", into: &p, at: 6_942_336, count: 36_864)
         Self.winogradFilters(&p, at: 6_942_336, filters: 32, channels: 128)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer8.norm1", epsilon: 1e-05, into: &p, scale: 7_007_904, shift: 7_008_640, channels: 736)
@@ -1387,7 +1387,7 @@ public struct Densenet121: Sendable {
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer9.norm1", epsilon: 1e-05, into: &p, scale: 7_169_280, shift: 7_170_048, channels: 768)
         try Self.copy(tensors, "features.denseblock4.denselayer9.conv1.weight", into: &p, at: 7_170_816, count: 98_304)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer9.norm2", epsilon: 1e-05, into: &p, weight: 7_170_816, bias: 7_269_120, channels: 128, blocks: 1, blockStride: 0, channelStride: 768, run: 768)
-        Self.blockFilters(&p, at: 7_170_816, filters: 128, groups: 1, channels: 768, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 7_170_816, filters: 128, groups: 1, channels: 768, taps: 1, block: 32)
         try Self.copy(tensors, "features.denseblock4.denselayer9.conv2.weight", into: &p, at: 7_269_248, count: 36_864)
         Self.winogradFilters(&p, at: 7_269_248, filters: 32, channels: 128)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer10.norm1", epsilon: 1e-05, into: &p, scale: 7_334_816, shift: 7_335_616, channels: 800)
@@ -1399,7 +1399,7 @@ public struct Densenet121: Sendable {
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer11.norm1", epsilon: 1e-05, into: &p, scale: 7_504_512, shift: 7_505_344, channels: 832)
         try Self.copy(tensors, "features.denseblock4.denselayer11.conv1.weight", into: &p, at: 7_506_176, count: 106_496)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer11.norm2", epsilon: 1e-05, into: &p, weight: 7_506_176, bias: 7_612_672, channels: 128, blocks: 1, blockStride: 0, channelStride: 832, run: 832)
-        Self.blockFilters(&p, at: 7_506_176, filters: 128, groups: 1, channels: 832, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 7_506_176, filters: 128, groups: 1, channels: 832, taps: 1, block: 32)
         try Self.copy(tensors, "features.denseblock4.denselayer11.conv2.weight", into: &p, at: 7_612_800, count: 36_864)
         Self.winogradFilters(&p, at: 7_612_800, filters: 32, channels: 128)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer12.norm1", epsilon: 1e-05, into: &p, scale: 7_678_368, shift: 7_679_232, channels: 864)
@@ -1411,7 +1411,7 @@ public struct Densenet121: Sendable {
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer13.norm1", epsilon: 1e-05, into: &p, scale: 7_856_384, shift: 7_857_280, channels: 896)
         try Self.copy(tensors, "features.denseblock4.denselayer13.conv1.weight", into: &p, at: 7_858_176, count: 114_688)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer13.norm2", epsilon: 1e-05, into: &p, weight: 7_858_176, bias: 7_972_864, channels: 128, blocks: 1, blockStride: 0, channelStride: 896, run: 896)
-        Self.blockFilters(&p, at: 7_858_176, filters: 128, groups: 1, channels: 896, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 7_858_176, filters: 128, groups: 1, channels: 896, taps: 1, block: 32)
         try Self.copy(tensors, "features.denseblock4.denselayer13.conv2.weight", into: &p, at: 7_972_992, count: 36_864)
         Self.winogradFilters(&p, at: 7_972_992, filters: 32, channels: 128)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer14.norm1", epsilon: 1e-05, into: &p, scale: 8_038_560, shift: 8_039_488, channels: 928)
@@ -1423,7 +1423,7 @@ public struct Densenet121: Sendable {
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer15.norm1", epsilon: 1e-05, into: &p, scale: 8_224_896, shift: 8_225_856, channels: 960)
         try Self.copy(tensors, "features.denseblock4.denselayer15.conv1.weight", into: &p, at: 8_226_816, count: 122_880)
         try Self.foldBatchNorm(tensors, "features.denseblock4.denselayer15.norm2", epsilon: 1e-05, into: &p, weight: 8_226_816, bias: 8_349_696, channels: 128, blocks: 1, blockStride: 0, channelStride: 960, run: 960)
-        Self.blockFilters(&p, at: 8_226_816, filters: 128, groups: 1, channels: 960, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 8_226_816, filters: 128, groups: 1, channels: 960, taps: 1, block: 32)
         try Self.copy(tensors, "features.denseblock4.denselayer15.conv2.weight", into: &p, at: 8_349_824, count: 36_864)
         Self.winogradFilters(&p, at: 8_349_824, filters: 32, channels: 128)
         try Self.batchNormAffine(tensors, "features.denseblock4.denselayer16.norm1", epsilon: 1e-05, into: &p, scale: 8_415_392, shift: 8_416_384, channels: 992)
@@ -4268,81 +4268,85 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 128×14×14
-        // weight: (8 blocks, 1, 1, 256, 16)   bias: w[32_768..<32_896]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 504) { tiles in
+        // weight: (4 blocks, 1, 1, 256, 32)   bias: w[32_768..<32_896]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 1008) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 21) {
+        for band in stride(from: 0, to: 66, by: 42) {
         for block in blocks {
-            let kernelOffset: Int = block &* 4096
+            let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
-            let biasOffset: Int = 32_768 &+ block &* 16
+            let biasOffset: Int = 32_768 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 256, by: 64) {
-                for group in band..<min(band &+ 21, 33) {
-                    let first: Int = min(group &* 6, 190)
+                for group in band..<min(band &+ 42, 66) {
+                    let first: Int = min(group &* 3, 193)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 21, 33) {
-                let first: Int = min(group &* 6, 190)
+            for group in band..<min(band &+ 42, 66) {
+                let first: Int = min(group &* 3, 193)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = max(v, 0)
                     }
@@ -4673,81 +4677,85 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 320×14×14   y: 128×14×14
-        // weight: (8 blocks, 1, 1, 320, 16)   bias: w[40_960..<41_088]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 384) { tiles in
+        // weight: (4 blocks, 1, 1, 320, 32)   bias: w[40_960..<41_088]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 768) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 16) {
+        for band in stride(from: 0, to: 66, by: 32) {
         for block in blocks {
-            let kernelOffset: Int = block &* 5120
+            let kernelOffset: Int = block &* 10_240
             let kernel = w + kernelOffset
-            let biasOffset: Int = 40_960 &+ block &* 16
+            let biasOffset: Int = 40_960 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 320, by: 64) {
-                for group in band..<min(band &+ 16, 33) {
-                    let first: Int = min(group &* 6, 190)
+                for group in band..<min(band &+ 32, 66) {
+                    let first: Int = min(group &* 3, 193)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 16, 33) {
-                let first: Int = min(group &* 6, 190)
+            for group in band..<min(band &+ 32, 66) {
+                let first: Int = min(group &* 3, 193)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = max(v, 0)
                     }
@@ -4880,81 +4888,85 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer5_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 384×14×14   y: 128×14×14
-        // weight: (8 blocks, 1, 1, 384, 16)   bias: w[49_152..<49_280]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 336) { tiles in
+        // weight: (4 blocks, 1, 1, 384, 32)   bias: w[49_152..<49_280]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 672) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 14) {
+        for band in stride(from: 0, to: 66, by: 28) {
         for block in blocks {
-            let kernelOffset: Int = block &* 6144
+            let kernelOffset: Int = block &* 12_288
             let kernel = w + kernelOffset
-            let biasOffset: Int = 49_152 &+ block &* 16
+            let biasOffset: Int = 49_152 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 384, by: 64) {
-                for group in band..<min(band &+ 14, 33) {
-                    let first: Int = min(group &* 6, 190)
+                for group in band..<min(band &+ 28, 66) {
+                    let first: Int = min(group &* 3, 193)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 14, 33) {
-                let first: Int = min(group &* 6, 190)
+            for group in band..<min(band &+ 28, 66) {
+                let first: Int = min(group &* 3, 193)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = max(v, 0)
                     }
@@ -5087,81 +5099,85 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer7_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 448×14×14   y: 128×14×14
-        // weight: (8 blocks, 1, 1, 448, 16)   bias: w[57_344..<57_472]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 264) { tiles in
+        // weight: (4 blocks, 1, 1, 448, 32)   bias: w[57_344..<57_472]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 552) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 11) {
+        for band in stride(from: 0, to: 66, by: 23) {
         for block in blocks {
-            let kernelOffset: Int = block &* 7168
+            let kernelOffset: Int = block &* 14_336
             let kernel = w + kernelOffset
-            let biasOffset: Int = 57_344 &+ block &* 16
+            let biasOffset: Int = 57_344 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 448, by: 64) {
-                for group in band..<min(band &+ 11, 33) {
-                    let first: Int = min(group &* 6, 190)
+                for group in band..<min(band &+ 23, 66) {
+                    let first: Int = min(group &* 3, 193)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 11, 33) {
-                let first: Int = min(group &* 6, 190)
+            for group in band..<min(band &+ 23, 66) {
+                let first: Int = min(group &* 3, 193)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = max(v, 0)
                     }
@@ -5294,81 +5310,85 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer9_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 128×14×14
-        // weight: (8 blocks, 1, 1, 512, 16)   bias: w[65_536..<65_664]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        // weight: (4 blocks, 1, 1, 512, 32)   bias: w[65_536..<65_664]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 432) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 9) {
+        for band in stride(from: 0, to: 66, by: 18) {
         for block in blocks {
-            let kernelOffset: Int = block &* 8192
+            let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
-            let biasOffset: Int = 65_536 &+ block &* 16
+            let biasOffset: Int = 65_536 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in band..<min(band &+ 9, 33) {
-                    let first: Int = min(group &* 6, 190)
+                for group in band..<min(band &+ 18, 66) {
+                    let first: Int = min(group &* 3, 193)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 9, 33) {
-                let first: Int = min(group &* 6, 190)
+            for group in band..<min(band &+ 18, 66) {
+                let first: Int = min(group &* 3, 193)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = max(v, 0)
                     }
@@ -5501,81 +5521,85 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer11_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 576×14×14   y: 128×14×14
-        // weight: (8 blocks, 1, 1, 576, 16)   bias: w[73_728..<73_856]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        // weight: (4 blocks, 1, 1, 576, 32)   bias: w[73_728..<73_856]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 432) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 9) {
+        for band in stride(from: 0, to: 66, by: 18) {
         for block in blocks {
-            let kernelOffset: Int = block &* 9216
+            let kernelOffset: Int = block &* 18_432
             let kernel = w + kernelOffset
-            let biasOffset: Int = 73_728 &+ block &* 16
+            let biasOffset: Int = 73_728 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 576, by: 64) {
-                for group in band..<min(band &+ 9, 33) {
-                    let first: Int = min(group &* 6, 190)
+                for group in band..<min(band &+ 18, 66) {
+                    let first: Int = min(group &* 3, 193)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 9, 33) {
-                let first: Int = min(group &* 6, 190)
+            for group in band..<min(band &+ 18, 66) {
+                let first: Int = min(group &* 3, 193)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = max(v, 0)
                     }
@@ -5708,81 +5732,85 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer13_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 640×14×14   y: 128×14×14
-        // weight: (8 blocks, 1, 1, 640, 16)   bias: w[81_920..<82_048]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 168) { tiles in
+        // weight: (4 blocks, 1, 1, 640, 32)   bias: w[81_920..<82_048]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 336) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 7) {
+        for band in stride(from: 0, to: 66, by: 14) {
         for block in blocks {
-            let kernelOffset: Int = block &* 10_240
+            let kernelOffset: Int = block &* 20_480
             let kernel = w + kernelOffset
-            let biasOffset: Int = 81_920 &+ block &* 16
+            let biasOffset: Int = 81_920 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 640, by: 64) {
-                for group in band..<min(band &+ 7, 33) {
-                    let first: Int = min(group &* 6, 190)
+                for group in band..<min(band &+ 14, 66) {
+                    let first: Int = min(group &* 3, 193)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 7, 33) {
-                let first: Int = min(group &* 6, 190)
+            for group in band..<min(band &+ 14, 66) {
+                let first: Int = min(group &* 3, 193)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = max(v, 0)
                     }
@@ -5915,81 +5943,85 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer15_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 704×14×14   y: 128×14×14
-        // weight: (8 blocks, 1, 1, 704, 16)   bias: w[90_112..<90_240]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 168) { tiles in
+        // weight: (4 blocks, 1, 1, 704, 32)   bias: w[90_112..<90_240]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 336) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 7) {
+        for band in stride(from: 0, to: 66, by: 14) {
         for block in blocks {
-            let kernelOffset: Int = block &* 11_264
+            let kernelOffset: Int = block &* 22_528
             let kernel = w + kernelOffset
-            let biasOffset: Int = 90_112 &+ block &* 16
+            let biasOffset: Int = 90_112 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 704, by: 64) {
-                for group in band..<min(band &+ 7, 33) {
-                    let first: Int = min(group &* 6, 190)
+                for group in band..<min(band &+ 14, 66) {
+                    let first: Int = min(group &* 3, 193)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 7, 33) {
-                let first: Int = min(group &* 6, 190)
+            for group in band..<min(band &+ 14, 66) {
+                let first: Int = min(group &* 3, 193)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = max(v, 0)
                     }
@@ -6122,81 +6154,85 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer17_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 768×14×14   y: 128×14×14
-        // weight: (8 blocks, 1, 1, 768, 16)   bias: w[98_304..<98_432]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 168) { tiles in
+        // weight: (4 blocks, 1, 1, 768, 32)   bias: w[98_304..<98_432]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 336) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 7) {
+        for band in stride(from: 0, to: 66, by: 14) {
         for block in blocks {
-            let kernelOffset: Int = block &* 12_288
+            let kernelOffset: Int = block &* 24_576
             let kernel = w + kernelOffset
-            let biasOffset: Int = 98_304 &+ block &* 16
+            let biasOffset: Int = 98_304 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 768, by: 64) {
-                for group in band..<min(band &+ 7, 33) {
-                    let first: Int = min(group &* 6, 190)
+                for group in band..<min(band &+ 14, 66) {
+                    let first: Int = min(group &* 3, 193)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 7, 33) {
-                let first: Int = min(group &* 6, 190)
+            for group in band..<min(band &+ 14, 66) {
+                let first: Int = min(group &* 3, 193)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = max(v, 0)
                     }
@@ -6329,81 +6365,85 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer19_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×14×14   y: 128×14×14
-        // weight: (8 blocks, 1, 1, 832, 16)   bias: w[106_496..<106_624]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 96) { tiles in
+        // weight: (4 blocks, 1, 1, 832, 32)   bias: w[106_496..<106_624]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 4) {
+        for band in stride(from: 0, to: 66, by: 9) {
         for block in blocks {
-            let kernelOffset: Int = block &* 13_312
+            let kernelOffset: Int = block &* 26_624
             let kernel = w + kernelOffset
-            let biasOffset: Int = 106_496 &+ block &* 16
+            let biasOffset: Int = 106_496 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 832, by: 64) {
-                for group in band..<min(band &+ 4, 33) {
-                    let first: Int = min(group &* 6, 190)
+                for group in band..<min(band &+ 9, 66) {
+                    let first: Int = min(group &* 3, 193)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 4, 33) {
-                let first: Int = min(group &* 6, 190)
+            for group in band..<min(band &+ 9, 66) {
+                let first: Int = min(group &* 3, 193)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = max(v, 0)
                     }
@@ -6536,81 +6576,85 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer21_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 896×14×14   y: 128×14×14
-        // weight: (8 blocks, 1, 1, 896, 16)   bias: w[114_688..<114_816]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 96) { tiles in
+        // weight: (4 blocks, 1, 1, 896, 32)   bias: w[114_688..<114_816]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 4) {
+        for band in stride(from: 0, to: 66, by: 9) {
         for block in blocks {
-            let kernelOffset: Int = block &* 14_336
+            let kernelOffset: Int = block &* 28_672
             let kernel = w + kernelOffset
-            let biasOffset: Int = 114_688 &+ block &* 16
+            let biasOffset: Int = 114_688 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 896, by: 64) {
-                for group in band..<min(band &+ 4, 33) {
-                    let first: Int = min(group &* 6, 190)
+                for group in band..<min(band &+ 9, 66) {
+                    let first: Int = min(group &* 3, 193)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 4, 33) {
-                let first: Int = min(group &* 6, 190)
+            for group in band..<min(band &+ 9, 66) {
+                let first: Int = min(group &* 3, 193)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = max(v, 0)
                     }
@@ -6743,81 +6787,85 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock3_denselayer23_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 960×14×14   y: 128×14×14
-        // weight: (8 blocks, 1, 1, 960, 16)   bias: w[122_880..<123_008]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 96) { tiles in
+        // weight: (4 blocks, 1, 1, 960, 32)   bias: w[122_880..<123_008]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 4) {
+        for band in stride(from: 0, to: 66, by: 9) {
         for block in blocks {
-            let kernelOffset: Int = block &* 15_360
+            let kernelOffset: Int = block &* 30_720
             let kernel = w + kernelOffset
-            let biasOffset: Int = 122_880 &+ block &* 16
+            let biasOffset: Int = 122_880 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 960, by: 64) {
-                for group in band..<min(band &+ 4, 33) {
-                    let first: Int = min(group &* 6, 190)
+                for group in band..<min(band &+ 9, 66) {
+                    let first: Int = min(group &* 3, 193)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 4, 33) {
-                let first: Int = min(group &* 6, 190)
+            for group in band..<min(band &+ 9, 66) {
+                let first: Int = min(group &* 3, 193)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = max(v, 0)
                     }
@@ -6950,81 +6998,85 @@ extension Densenet121 {
     @inline(never)
     static func features_transition3_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 512×14×14
-        // weight: (32 blocks, 1, 1, 1024, 16)   bias: w[524_288..<524_800]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        // weight: (16 blocks, 1, 1, 1024, 32)   bias: w[524_288..<524_800]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(16, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 1584) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 33) {
+        for band in stride(from: 0, to: 66, by: 66) {
         for block in blocks {
-            let kernelOffset: Int = block &* 16_384
+            let kernelOffset: Int = block &* 32_768
             let kernel = w + kernelOffset
-            let biasOffset: Int = 524_288 &+ block &* 16
+            let biasOffset: Int = 524_288 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 1024, by: 64) {
-                for group in band..<min(band &+ 33, 33) {
-                    let first: Int = min(group &* 6, 190)
+                for group in band..<min(band &+ 66, 66) {
+                    let first: Int = min(group &* 3, 193)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 33, 33) {
-                let first: Int = min(group &* 6, 190)
+            for group in band..<min(band &+ 66, 66) {
+                let first: Int = min(group &* 3, 193)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = v
                     }
@@ -7088,81 +7140,85 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 128×7×7
-        // weight: (8 blocks, 1, 1, 512, 16)   bias: w[65_536..<65_664]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        // weight: (4 blocks, 1, 1, 512, 32)   bias: w[65_536..<65_664]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 9) {
+        for band in stride(from: 0, to: 17, by: 17) {
         for block in blocks {
-            let kernelOffset: Int = block &* 8192
+            let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
-            let biasOffset: Int = 65_536 &+ block &* 16
+            let biasOffset: Int = 65_536 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in band..<min(band &+ 9, 9) {
-                    let first: Int = min(group &* 6, 43)
+                for group in band..<min(band &+ 17, 17) {
+                    let first: Int = min(group &* 3, 46)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 9, 9) {
-                let first: Int = min(group &* 6, 43)
+            for group in band..<min(band &+ 17, 17) {
+                let first: Int = min(group &* 3, 46)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = max(v, 0)
                     }
@@ -7493,81 +7549,85 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer3_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 576×7×7   y: 128×7×7
-        // weight: (8 blocks, 1, 1, 576, 16)   bias: w[73_728..<73_856]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        // weight: (4 blocks, 1, 1, 576, 32)   bias: w[73_728..<73_856]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 9) {
+        for band in stride(from: 0, to: 17, by: 17) {
         for block in blocks {
-            let kernelOffset: Int = block &* 9216
+            let kernelOffset: Int = block &* 18_432
             let kernel = w + kernelOffset
-            let biasOffset: Int = 73_728 &+ block &* 16
+            let biasOffset: Int = 73_728 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 576, by: 64) {
-                for group in band..<min(band &+ 9, 9) {
-                    let first: Int = min(group &* 6, 43)
+                for group in band..<min(band &+ 17, 17) {
+                    let first: Int = min(group &* 3, 46)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 9, 9) {
-                let first: Int = min(group &* 6, 43)
+            for group in band..<min(band &+ 17, 17) {
+                let first: Int = min(group &* 3, 46)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = max(v, 0)
                     }
@@ -7700,81 +7760,85 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer5_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 640×7×7   y: 128×7×7
-        // weight: (8 blocks, 1, 1, 640, 16)   bias: w[81_920..<82_048]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        // weight: (4 blocks, 1, 1, 640, 32)   bias: w[81_920..<82_048]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 9) {
+        for band in stride(from: 0, to: 17, by: 17) {
         for block in blocks {
-            let kernelOffset: Int = block &* 10_240
+            let kernelOffset: Int = block &* 20_480
             let kernel = w + kernelOffset
-            let biasOffset: Int = 81_920 &+ block &* 16
+            let biasOffset: Int = 81_920 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 640, by: 64) {
-                for group in band..<min(band &+ 9, 9) {
-                    let first: Int = min(group &* 6, 43)
+                for group in band..<min(band &+ 17, 17) {
+                    let first: Int = min(group &* 3, 46)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 9, 9) {
-                let first: Int = min(group &* 6, 43)
+            for group in band..<min(band &+ 17, 17) {
+                let first: Int = min(group &* 3, 46)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = max(v, 0)
                     }
@@ -7907,81 +7971,85 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer7_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 704×7×7   y: 128×7×7
-        // weight: (8 blocks, 1, 1, 704, 16)   bias: w[90_112..<90_240]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        // weight: (4 blocks, 1, 1, 704, 32)   bias: w[90_112..<90_240]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 9) {
+        for band in stride(from: 0, to: 17, by: 17) {
         for block in blocks {
-            let kernelOffset: Int = block &* 11_264
+            let kernelOffset: Int = block &* 22_528
             let kernel = w + kernelOffset
-            let biasOffset: Int = 90_112 &+ block &* 16
+            let biasOffset: Int = 90_112 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 704, by: 64) {
-                for group in band..<min(band &+ 9, 9) {
-                    let first: Int = min(group &* 6, 43)
+                for group in band..<min(band &+ 17, 17) {
+                    let first: Int = min(group &* 3, 46)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 9, 9) {
-                let first: Int = min(group &* 6, 43)
+            for group in band..<min(band &+ 17, 17) {
+                let first: Int = min(group &* 3, 46)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = max(v, 0)
                     }
@@ -8114,81 +8182,85 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer9_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 768×7×7   y: 128×7×7
-        // weight: (8 blocks, 1, 1, 768, 16)   bias: w[98_304..<98_432]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        // weight: (4 blocks, 1, 1, 768, 32)   bias: w[98_304..<98_432]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 9) {
+        for band in stride(from: 0, to: 17, by: 17) {
         for block in blocks {
-            let kernelOffset: Int = block &* 12_288
+            let kernelOffset: Int = block &* 24_576
             let kernel = w + kernelOffset
-            let biasOffset: Int = 98_304 &+ block &* 16
+            let biasOffset: Int = 98_304 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 768, by: 64) {
-                for group in band..<min(band &+ 9, 9) {
-                    let first: Int = min(group &* 6, 43)
+                for group in band..<min(band &+ 17, 17) {
+                    let first: Int = min(group &* 3, 46)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 9, 9) {
-                let first: Int = min(group &* 6, 43)
+            for group in band..<min(band &+ 17, 17) {
+                let first: Int = min(group &* 3, 46)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = max(v, 0)
                     }
@@ -8321,81 +8393,85 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer11_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×7×7   y: 128×7×7
-        // weight: (8 blocks, 1, 1, 832, 16)   bias: w[106_496..<106_624]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        // weight: (4 blocks, 1, 1, 832, 32)   bias: w[106_496..<106_624]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 9) {
+        for band in stride(from: 0, to: 17, by: 17) {
         for block in blocks {
-            let kernelOffset: Int = block &* 13_312
+            let kernelOffset: Int = block &* 26_624
             let kernel = w + kernelOffset
-            let biasOffset: Int = 106_496 &+ block &* 16
+            let biasOffset: Int = 106_496 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 832, by: 64) {
-                for group in band..<min(band &+ 9, 9) {
-                    let first: Int = min(group &* 6, 43)
+                for group in band..<min(band &+ 17, 17) {
+                    let first: Int = min(group &* 3, 46)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 9, 9) {
-                let first: Int = min(group &* 6, 43)
+            for group in band..<min(band &+ 17, 17) {
+                let first: Int = min(group &* 3, 46)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = max(v, 0)
                     }
@@ -8528,81 +8604,85 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer13_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 896×7×7   y: 128×7×7
-        // weight: (8 blocks, 1, 1, 896, 16)   bias: w[114_688..<114_816]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        // weight: (4 blocks, 1, 1, 896, 32)   bias: w[114_688..<114_816]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 9) {
+        for band in stride(from: 0, to: 17, by: 17) {
         for block in blocks {
-            let kernelOffset: Int = block &* 14_336
+            let kernelOffset: Int = block &* 28_672
             let kernel = w + kernelOffset
-            let biasOffset: Int = 114_688 &+ block &* 16
+            let biasOffset: Int = 114_688 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 896, by: 64) {
-                for group in band..<min(band &+ 9, 9) {
-                    let first: Int = min(group &* 6, 43)
+                for group in band..<min(band &+ 17, 17) {
+                    let first: Int = min(group &* 3, 46)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 9, 9) {
-                let first: Int = min(group &* 6, 43)
+            for group in band..<min(band &+ 17, 17) {
+                let first: Int = min(group &* 3, 46)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = max(v, 0)
                     }
@@ -8735,81 +8815,85 @@ extension Densenet121 {
     @inline(never)
     static func features_denseblock4_denselayer15_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 960×7×7   y: 128×7×7
-        // weight: (8 blocks, 1, 1, 960, 16)   bias: w[122_880..<123_008]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        // weight: (4 blocks, 1, 1, 960, 32)   bias: w[122_880..<123_008]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 9) {
+        for band in stride(from: 0, to: 17, by: 17) {
         for block in blocks {
-            let kernelOffset: Int = block &* 15_360
+            let kernelOffset: Int = block &* 30_720
             let kernel = w + kernelOffset
-            let biasOffset: Int = 122_880 &+ block &* 16
+            let biasOffset: Int = 122_880 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 960, by: 64) {
-                for group in band..<min(band &+ 9, 9) {
-                    let first: Int = min(group &* 6, 43)
+                for group in band..<min(band &+ 17, 17) {
+                    let first: Int = min(group &* 3, 46)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 9, 9) {
-                let first: Int = min(group &* 6, 43)
+            for group in band..<min(band &+ 17, 17) {
+                let first: Int = min(group &* 3, 46)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = max(v, 0)
                     }

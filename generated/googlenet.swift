@@ -588,7 +588,7 @@ public struct Googlenet: Sendable {
         Self.blockFilters(&p, at: 1_457_952, filters: 64, groups: 1, channels: 480, taps: 1, block: 16)
         try Self.copy(tensors, "inception4b.branch1.conv.weight", into: &p, at: 1_488_736, count: 81_920)
         try Self.foldBatchNorm(tensors, "inception4b.branch1.bn", epsilon: 0.001, into: &p, weight: 1_488_736, bias: 1_570_656, channels: 160, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 1_488_736, filters: 160, groups: 1, channels: 512, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 1_488_736, filters: 160, groups: 1, channels: 512, taps: 1, block: 32)
         try Self.copy(tensors, "inception4b.branch2.0.conv.weight", into: &p, at: 1_570_816, count: 57_344)
         try Self.foldBatchNorm(tensors, "inception4b.branch2.0.bn", epsilon: 0.001, into: &p, weight: 1_570_816, bias: 1_628_160, channels: 112, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
         Self.blockFilters(&p, at: 1_570_816, filters: 112, groups: 1, channels: 512, taps: 1, block: 16)
@@ -603,13 +603,13 @@ public struct Googlenet: Sendable {
         Self.blockFilters(&p, at: 2_042_216, filters: 64, groups: 1, channels: 24, taps: 9, block: 16)
         try Self.copy(tensors, "inception4b.branch4.1.conv.weight", into: &p, at: 2_056_104, count: 32_768)
         try Self.foldBatchNorm(tensors, "inception4b.branch4.1.bn", epsilon: 0.001, into: &p, weight: 2_056_104, bias: 2_088_872, channels: 64, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 2_056_104, filters: 64, groups: 1, channels: 512, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 2_056_104, filters: 64, groups: 1, channels: 512, taps: 1, block: 32)
         try Self.copy(tensors, "inception4c.branch1.conv.weight", into: &p, at: 2_088_936, count: 65_536)
         try Self.foldBatchNorm(tensors, "inception4c.branch1.bn", epsilon: 0.001, into: &p, weight: 2_088_936, bias: 2_154_472, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 2_088_936, filters: 128, groups: 1, channels: 512, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 2_088_936, filters: 128, groups: 1, channels: 512, taps: 1, block: 32)
         try Self.copy(tensors, "inception4c.branch2.0.conv.weight", into: &p, at: 2_154_600, count: 65_536)
         try Self.foldBatchNorm(tensors, "inception4c.branch2.0.bn", epsilon: 0.001, into: &p, weight: 2_154_600, bias: 2_220_136, channels: 128, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 2_154_600, filters: 128, groups: 1, channels: 512, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 2_154_600, filters: 128, groups: 1, channels: 512, taps: 1, block: 32)
         try Self.copy(tensors, "inception4c.branch2.1.conv.weight", into: &p, at: 2_220_264, count: 294_912)
         try Self.foldBatchNorm(tensors, "inception4c.branch2.1.bn", epsilon: 0.001, into: &p, weight: 2_220_264, bias: 2_744_552, channels: 256, blocks: 1, blockStride: 0, channelStride: 1152, run: 1152)
         Self.winogradFilters(&p, at: 2_220_264, filters: 256, channels: 128)
@@ -621,7 +621,7 @@ public struct Googlenet: Sendable {
         Self.blockFilters(&p, at: 2_757_120, filters: 64, groups: 1, channels: 24, taps: 9, block: 16)
         try Self.copy(tensors, "inception4c.branch4.1.conv.weight", into: &p, at: 2_771_008, count: 32_768)
         try Self.foldBatchNorm(tensors, "inception4c.branch4.1.bn", epsilon: 0.001, into: &p, weight: 2_771_008, bias: 2_803_776, channels: 64, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 2_771_008, filters: 64, groups: 1, channels: 512, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 2_771_008, filters: 64, groups: 1, channels: 512, taps: 1, block: 32)
         try Self.copy(tensors, "inception4d.branch1.conv.weight", into: &p, at: 2_803_840, count: 57_344)
         try Self.foldBatchNorm(tensors, "inception4d.branch1.bn", epsilon: 0.001, into: &p, weight: 2_803_840, bias: 2_861_184, channels: 112, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
         Self.blockFilters(&p, at: 2_803_840, filters: 112, groups: 1, channels: 512, taps: 1, block: 16)
@@ -633,13 +633,13 @@ public struct Googlenet: Sendable {
         Self.winogradFilters(&p, at: 2_935_168, filters: 288, channels: 144)
         try Self.copy(tensors, "inception4d.branch3.0.conv.weight", into: &p, at: 3_599_008, count: 16_384)
         try Self.foldBatchNorm(tensors, "inception4d.branch3.0.bn", epsilon: 0.001, into: &p, weight: 3_599_008, bias: 3_615_392, channels: 32, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 3_599_008, filters: 32, groups: 1, channels: 512, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 3_599_008, filters: 32, groups: 1, channels: 512, taps: 1, block: 32)
         try Self.copy(tensors, "inception4d.branch3.1.conv.weight", into: &p, at: 3_615_424, count: 18_432)
         try Self.foldBatchNorm(tensors, "inception4d.branch3.1.bn", epsilon: 0.001, into: &p, weight: 3_615_424, bias: 3_648_192, channels: 64, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
         Self.winogradFilters(&p, at: 3_615_424, filters: 64, channels: 32)
         try Self.copy(tensors, "inception4d.branch4.1.conv.weight", into: &p, at: 3_648_256, count: 32_768)
         try Self.foldBatchNorm(tensors, "inception4d.branch4.1.bn", epsilon: 0.001, into: &p, weight: 3_648_256, bias: 3_681_024, channels: 64, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 3_648_256, filters: 64, groups: 1, channels: 512, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 3_648_256, filters: 64, groups: 1, channels: 512, taps: 1, block: 32)
         try Self.copy(tensors, "inception4e.branch1.conv.weight", into: &p, at: 3_681_088, count: 135_168)
         try Self.foldBatchNorm(tensors, "inception4e.branch1.bn", epsilon: 0.001, into: &p, weight: 3_681_088, bias: 3_816_256, channels: 256, blocks: 1, blockStride: 0, channelStride: 528, run: 528)
         Self.blockFilters(&p, at: 3_681_088, filters: 256, groups: 1, channels: 528, taps: 1, block: 16)
@@ -660,28 +660,28 @@ public struct Googlenet: Sendable {
         Self.blockFilters(&p, at: 4_803_264, filters: 128, groups: 1, channels: 528, taps: 1, block: 16)
         try Self.copy(tensors, "inception5a.branch1.conv.weight", into: &p, at: 4_870_976, count: 212_992)
         try Self.foldBatchNorm(tensors, "inception5a.branch1.bn", epsilon: 0.001, into: &p, weight: 4_870_976, bias: 5_083_968, channels: 256, blocks: 1, blockStride: 0, channelStride: 832, run: 832)
-        Self.blockFilters(&p, at: 4_870_976, filters: 256, groups: 1, channels: 832, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 4_870_976, filters: 256, groups: 1, channels: 832, taps: 1, block: 32)
         try Self.copy(tensors, "inception5a.branch2.0.conv.weight", into: &p, at: 5_084_224, count: 133_120)
         try Self.foldBatchNorm(tensors, "inception5a.branch2.0.bn", epsilon: 0.001, into: &p, weight: 5_084_224, bias: 5_217_344, channels: 160, blocks: 1, blockStride: 0, channelStride: 832, run: 832)
-        Self.blockFilters(&p, at: 5_084_224, filters: 160, groups: 1, channels: 832, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 5_084_224, filters: 160, groups: 1, channels: 832, taps: 1, block: 32)
         try Self.copy(tensors, "inception5a.branch2.1.conv.weight", into: &p, at: 5_217_504, count: 460_800)
         try Self.foldBatchNorm(tensors, "inception5a.branch2.1.bn", epsilon: 0.001, into: &p, weight: 5_217_504, bias: 6_036_704, channels: 320, blocks: 1, blockStride: 0, channelStride: 1440, run: 1440)
         Self.winogradFilters(&p, at: 5_217_504, filters: 320, channels: 160)
         try Self.copy(tensors, "inception5a.branch3.0.conv.weight", into: &p, at: 6_037_024, count: 26_624)
         try Self.foldBatchNorm(tensors, "inception5a.branch3.0.bn", epsilon: 0.001, into: &p, weight: 6_037_024, bias: 6_063_648, channels: 32, blocks: 1, blockStride: 0, channelStride: 832, run: 832)
-        Self.blockFilters(&p, at: 6_037_024, filters: 32, groups: 1, channels: 832, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 6_037_024, filters: 32, groups: 1, channels: 832, taps: 1, block: 32)
         try Self.copy(tensors, "inception5a.branch3.1.conv.weight", into: &p, at: 6_063_680, count: 36_864)
         try Self.foldBatchNorm(tensors, "inception5a.branch3.1.bn", epsilon: 0.001, into: &p, weight: 6_063_680, bias: 6_129_216, channels: 128, blocks: 1, blockStride: 0, channelStride: 288, run: 288)
         Self.winogradFilters(&p, at: 6_063_680, filters: 128, channels: 32)
         try Self.copy(tensors, "inception5a.branch4.1.conv.weight", into: &p, at: 6_129_344, count: 106_496)
         try Self.foldBatchNorm(tensors, "inception5a.branch4.1.bn", epsilon: 0.001, into: &p, weight: 6_129_344, bias: 6_235_840, channels: 128, blocks: 1, blockStride: 0, channelStride: 832, run: 832)
-        Self.blockFilters(&p, at: 6_129_344, filters: 128, groups: 1, channels: 832, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 6_129_344, filters: 128, groups: 1, channels: 832, taps: 1, block: 32)
         try Self.copy(tensors, "inception5b.branch1.conv.weight", into: &p, at: 6_235_968, count: 319_488)
         try Self.foldBatchNorm(tensors, "inception5b.branch1.bn", epsilon: 0.001, into: &p, weight: 6_235_968, bias: 6_555_456, channels: 384, blocks: 1, blockStride: 0, channelStride: 832, run: 832)
-        Self.blockFilters(&p, at: 6_235_968, filters: 384, groups: 1, channels: 832, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 6_235_968, filters: 384, groups: 1, channels: 832, taps: 1, block: 32)
         try Self.copy(tensors, "inception5b.branch2.0.conv.weight", into: &p, at: 6_555_840, count: 159_744)
         try Self.foldBatchNorm(tensors, "inception5b.branch2.0.bn", epsilon: 0.001, into: &p, weight: 6_555_840, bias: 6_715_584, channels: 192, blocks: 1, blockStride: 0, channelStride: 832, run: 832)
-        Self.blockFilters(&p, at: 6_555_840, filters: 192, groups: 1, channels: 832, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 6_555_840, filters: 192, groups: 1, channels: 832, taps: 1, block: 32)
         try Self.copy(tensors, "inception5b.branch2.1.conv.weight", into: &p, at: 6_715_776, count: 663_552)
         try Self.foldBatchNorm(tensors, "inception5b.branch2.1.bn", epsilon: 0.001, into: &p, weight: 6_715_776, bias: 7_895_424, channels: 384, blocks: 1, blockStride: 0, channelStride: 1728, run: 1728)
         Self.winogradFilters(&p, at: 6_715_776, filters: 384, channels: 192)
@@ -693,7 +693,7 @@ public struct Googlenet: Sendable {
         Self.winogradFilters(&p, at: 7_935_792, filters: 128, channels: 48)
         try Self.copy(tensors, "inception5b.branch4.1.conv.weight", into: &p, at: 8_034_224, count: 106_496)
         try Self.foldBatchNorm(tensors, "inception5b.branch4.1.bn", epsilon: 0.001, into: &p, weight: 8_034_224, bias: 8_140_720, channels: 128, blocks: 1, blockStride: 0, channelStride: 832, run: 832)
-        Self.blockFilters(&p, at: 8_034_224, filters: 128, groups: 1, channels: 832, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 8_034_224, filters: 128, groups: 1, channels: 832, taps: 1, block: 32)
         try Self.copy(tensors, "fc.weight", into: &p, at: 8_140_848, count: 1_024_000)
         try Self.copy(tensors, "fc.bias", into: &p, at: 9_164_848, count: 1000)
         storage = p
@@ -3320,81 +3320,85 @@ extension Googlenet {
     @inline(never)
     static func inception4b_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 160×14×14
-        // weight: (10 blocks, 1, 1, 512, 16)   bias: w[81_920..<82_080]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(10, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        // weight: (5 blocks, 1, 1, 512, 32)   bias: w[81_920..<82_080]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(5, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 432) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 9) {
+        for band in stride(from: 0, to: 66, by: 18) {
         for block in blocks {
-            let kernelOffset: Int = block &* 8192
+            let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
-            let biasOffset: Int = 81_920 &+ block &* 16
+            let biasOffset: Int = 81_920 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in band..<min(band &+ 9, 33) {
-                    let first: Int = min(group &* 6, 190)
+                for group in band..<min(band &+ 18, 66) {
+                    let first: Int = min(group &* 3, 193)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 9, 33) {
-                let first: Int = min(group &* 6, 190)
+            for group in band..<min(band &+ 18, 66) {
+                let first: Int = min(group &* 3, 193)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = max(v, 0)
                     }
@@ -3913,81 +3917,85 @@ extension Googlenet {
     @inline(never)
     static func inception4b_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 64×14×14
-        // weight: (4 blocks, 1, 1, 512, 16)   bias: w[32_768..<32_832]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        // weight: (2 blocks, 1, 1, 512, 32)   bias: w[32_768..<32_832]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(2, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 432) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 9) {
+        for band in stride(from: 0, to: 66, by: 18) {
         for block in blocks {
-            let kernelOffset: Int = block &* 8192
+            let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
-            let biasOffset: Int = 32_768 &+ block &* 16
+            let biasOffset: Int = 32_768 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in band..<min(band &+ 9, 33) {
-                    let first: Int = min(group &* 6, 190)
+                for group in band..<min(band &+ 18, 66) {
+                    let first: Int = min(group &* 3, 193)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 9, 33) {
-                let first: Int = min(group &* 6, 190)
+            for group in band..<min(band &+ 18, 66) {
+                let first: Int = min(group &* 3, 193)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = max(v, 0)
                     }
@@ -4005,81 +4013,85 @@ extension Googlenet {
     @inline(never)
     static func inception4c_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 128×14×14
-        // weight: (8 blocks, 1, 1, 512, 16)   bias: w[65_536..<65_664]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        // weight: (4 blocks, 1, 1, 512, 32)   bias: w[65_536..<65_664]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 432) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 9) {
+        for band in stride(from: 0, to: 66, by: 18) {
         for block in blocks {
-            let kernelOffset: Int = block &* 8192
+            let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
-            let biasOffset: Int = 65_536 &+ block &* 16
+            let biasOffset: Int = 65_536 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in band..<min(band &+ 9, 33) {
-                    let first: Int = min(group &* 6, 190)
+                for group in band..<min(band &+ 18, 66) {
+                    let first: Int = min(group &* 3, 193)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 9, 33) {
-                let first: Int = min(group &* 6, 190)
+            for group in band..<min(band &+ 18, 66) {
+                let first: Int = min(group &* 3, 193)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = max(v, 0)
                     }
@@ -4581,81 +4593,85 @@ extension Googlenet {
     @inline(never)
     static func inception4d_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 32×14×14
-        // weight: (2 blocks, 1, 1, 512, 16)   bias: w[16_384..<16_416]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(2, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        // weight: (1 blocks, 1, 1, 512, 32)   bias: w[16_384..<16_416]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(1, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 432) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 9) {
+        for band in stride(from: 0, to: 66, by: 18) {
         for block in blocks {
-            let kernelOffset: Int = block &* 8192
+            let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
-            let biasOffset: Int = 16_384 &+ block &* 16
+            let biasOffset: Int = 16_384 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in band..<min(band &+ 9, 33) {
-                    let first: Int = min(group &* 6, 190)
+                for group in band..<min(band &+ 18, 66) {
+                    let first: Int = min(group &* 3, 193)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 9, 33) {
-                let first: Int = min(group &* 6, 190)
+            for group in band..<min(band &+ 18, 66) {
+                let first: Int = min(group &* 3, 193)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = max(v, 0)
                     }
@@ -5677,81 +5693,85 @@ extension Googlenet {
     @inline(never)
     static func inception5a_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×7×7   y: 256×7×7
-        // weight: (16 blocks, 1, 1, 832, 16)   bias: w[212_992..<213_248]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        // weight: (8 blocks, 1, 1, 832, 32)   bias: w[212_992..<213_248]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(8, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 9) {
+        for band in stride(from: 0, to: 17, by: 17) {
         for block in blocks {
-            let kernelOffset: Int = block &* 13_312
+            let kernelOffset: Int = block &* 26_624
             let kernel = w + kernelOffset
-            let biasOffset: Int = 212_992 &+ block &* 16
+            let biasOffset: Int = 212_992 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 832, by: 64) {
-                for group in band..<min(band &+ 9, 9) {
-                    let first: Int = min(group &* 6, 43)
+                for group in band..<min(band &+ 17, 17) {
+                    let first: Int = min(group &* 3, 46)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 9, 9) {
-                let first: Int = min(group &* 6, 43)
+            for group in band..<min(band &+ 17, 17) {
+                let first: Int = min(group &* 3, 46)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = max(v, 0)
                     }
@@ -5768,81 +5788,85 @@ extension Googlenet {
     @inline(never)
     static func inception5a_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×7×7   y: 160×7×7
-        // weight: (10 blocks, 1, 1, 832, 16)   bias: w[133_120..<133_280]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(10, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        // weight: (5 blocks, 1, 1, 832, 32)   bias: w[133_120..<133_280]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(5, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 9) {
+        for band in stride(from: 0, to: 17, by: 17) {
         for block in blocks {
-            let kernelOffset: Int = block &* 13_312
+            let kernelOffset: Int = block &* 26_624
             let kernel = w + kernelOffset
-            let biasOffset: Int = 133_120 &+ block &* 16
+            let biasOffset: Int = 133_120 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 832, by: 64) {
-                for group in band..<min(band &+ 9, 9) {
-                    let first: Int = min(group &* 6, 43)
+                for group in band..<min(band &+ 17, 17) {
+                    let first: Int = min(group &* 3, 46)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 9, 9) {
-                let first: Int = min(group &* 6, 43)
+            for group in band..<min(band &+ 17, 17) {
+                let first: Int = min(group &* 3, 46)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = max(v, 0)
                     }
@@ -6056,81 +6080,85 @@ extension Googlenet {
     @inline(never)
     static func inception5a_branch3_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×7×7   y: 32×7×7
-        // weight: (2 blocks, 1, 1, 832, 16)   bias: w[26_624..<26_656]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(2, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 120) { tiles in
+        // weight: (1 blocks, 1, 1, 832, 32)   bias: w[26_624..<26_656]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(1, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 264) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 5) {
+        for band in stride(from: 0, to: 17, by: 11) {
         for block in blocks {
-            let kernelOffset: Int = block &* 13_312
+            let kernelOffset: Int = block &* 26_624
             let kernel = w + kernelOffset
-            let biasOffset: Int = 26_624 &+ block &* 16
+            let biasOffset: Int = 26_624 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 832, by: 64) {
-                for group in band..<min(band &+ 5, 9) {
-                    let first: Int = min(group &* 6, 43)
+                for group in band..<min(band &+ 11, 17) {
+                    let first: Int = min(group &* 3, 46)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 5, 9) {
-                let first: Int = min(group &* 6, 43)
+            for group in band..<min(band &+ 11, 17) {
+                let first: Int = min(group &* 3, 46)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = max(v, 0)
                     }
@@ -6382,81 +6410,85 @@ extension Googlenet {
     @inline(never)
     static func inception5a_branch4_1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×7×7   y: 128×7×7
-        // weight: (8 blocks, 1, 1, 832, 16)   bias: w[106_496..<106_624]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        // weight: (4 blocks, 1, 1, 832, 32)   bias: w[106_496..<106_624]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 9) {
+        for band in stride(from: 0, to: 17, by: 17) {
         for block in blocks {
-            let kernelOffset: Int = block &* 13_312
+            let kernelOffset: Int = block &* 26_624
             let kernel = w + kernelOffset
-            let biasOffset: Int = 106_496 &+ block &* 16
+            let biasOffset: Int = 106_496 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 832, by: 64) {
-                for group in band..<min(band &+ 9, 9) {
-                    let first: Int = min(group &* 6, 43)
+                for group in band..<min(band &+ 17, 17) {
+                    let first: Int = min(group &* 3, 46)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 9, 9) {
-                let first: Int = min(group &* 6, 43)
+            for group in band..<min(band &+ 17, 17) {
+                let first: Int = min(group &* 3, 46)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = max(v, 0)
                     }
@@ -6473,81 +6505,85 @@ extension Googlenet {
     @inline(never)
     static func inception5b_branch1_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×7×7   y: 384×7×7
-        // weight: (24 blocks, 1, 1, 832, 16)   bias: w[319_488..<319_872]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(24, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        // weight: (12 blocks, 1, 1, 832, 32)   bias: w[319_488..<319_872]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(12, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 9) {
+        for band in stride(from: 0, to: 17, by: 17) {
         for block in blocks {
-            let kernelOffset: Int = block &* 13_312
+            let kernelOffset: Int = block &* 26_624
             let kernel = w + kernelOffset
-            let biasOffset: Int = 319_488 &+ block &* 16
+            let biasOffset: Int = 319_488 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 832, by: 64) {
-                for group in band..<min(band &+ 9, 9) {
-                    let first: Int = min(group &* 6, 43)
+                for group in band..<min(band &+ 17, 17) {
+                    let first: Int = min(group &* 3, 46)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 9, 9) {
-                let first: Int = min(group &* 6, 43)
+            for group in band..<min(band &+ 17, 17) {
+                let first: Int = min(group &* 3, 46)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = max(v, 0)
                     }
@@ -6564,81 +6600,85 @@ extension Googlenet {
     @inline(never)
     static func inception5b_branch2_0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 832×7×7   y: 192×7×7
-        // weight: (12 blocks, 1, 1, 832, 16)   bias: w[159_744..<159_936]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(12, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        // weight: (6 blocks, 1, 1, 832, 32)   bias: w[159_744..<159_936]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(6, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 9) {
+        for band in stride(from: 0, to: 17, by: 17) {
         for block in blocks {
-            let kernelOffset: Int = block &* 13_312
+            let kernelOffset: Int = block &* 26_624
             let kernel = w + kernelOffset
-            let biasOffset: Int = 159_744 &+ block &* 16
+            let biasOffset: Int = 159_744 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 832, by: 64) {
-                for group in band..<min(band &+ 9, 9) {
-                    let first: Int = min(group &* 6, 43)
+                for group in band..<min(band &+ 17, 17) {
+                    let first: Int = min(group &* 3, 46)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 9, 9) {
-                let first: Int = min(group &* 6, 43)
+            for group in band..<min(band &+ 17, 17) {
+                let first: Int = min(group &* 3, 46)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = max(v, 0)
                     }

@@ -292,42 +292,42 @@ public struct MobilenetV1: Sendable {
         try Self.foldBatchNorm(tensors, "features.block6.dw_bn", epsilon: 1e-05, into: &p, weight: 132_736, bias: 135_040, channels: 256, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block6.pw.weight", into: &p, at: 135_296, count: 131_072)
         try Self.foldBatchNorm(tensors, "features.block6.pw_bn", epsilon: 1e-05, into: &p, weight: 135_296, bias: 266_368, channels: 512, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 135_296, filters: 512, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 135_296, filters: 512, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "features.block7.dw.weight", into: &p, at: 266_880, count: 4608)
         try Self.foldBatchNorm(tensors, "features.block7.dw_bn", epsilon: 1e-05, into: &p, weight: 266_880, bias: 271_488, channels: 512, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block7.pw.weight", into: &p, at: 272_000, count: 262_144)
         try Self.foldBatchNorm(tensors, "features.block7.pw_bn", epsilon: 1e-05, into: &p, weight: 272_000, bias: 534_144, channels: 512, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 272_000, filters: 512, groups: 1, channels: 512, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 272_000, filters: 512, groups: 1, channels: 512, taps: 1, block: 32)
         try Self.copy(tensors, "features.block8.dw.weight", into: &p, at: 534_656, count: 4608)
         try Self.foldBatchNorm(tensors, "features.block8.dw_bn", epsilon: 1e-05, into: &p, weight: 534_656, bias: 539_264, channels: 512, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block8.pw.weight", into: &p, at: 539_776, count: 262_144)
         try Self.foldBatchNorm(tensors, "features.block8.pw_bn", epsilon: 1e-05, into: &p, weight: 539_776, bias: 801_920, channels: 512, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 539_776, filters: 512, groups: 1, channels: 512, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 539_776, filters: 512, groups: 1, channels: 512, taps: 1, block: 32)
         try Self.copy(tensors, "features.block9.dw.weight", into: &p, at: 802_432, count: 4608)
         try Self.foldBatchNorm(tensors, "features.block9.dw_bn", epsilon: 1e-05, into: &p, weight: 802_432, bias: 807_040, channels: 512, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block9.pw.weight", into: &p, at: 807_552, count: 262_144)
         try Self.foldBatchNorm(tensors, "features.block9.pw_bn", epsilon: 1e-05, into: &p, weight: 807_552, bias: 1_069_696, channels: 512, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 807_552, filters: 512, groups: 1, channels: 512, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 807_552, filters: 512, groups: 1, channels: 512, taps: 1, block: 32)
         try Self.copy(tensors, "features.block10.dw.weight", into: &p, at: 1_070_208, count: 4608)
         try Self.foldBatchNorm(tensors, "features.block10.dw_bn", epsilon: 1e-05, into: &p, weight: 1_070_208, bias: 1_074_816, channels: 512, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block10.pw.weight", into: &p, at: 1_075_328, count: 262_144)
         try Self.foldBatchNorm(tensors, "features.block10.pw_bn", epsilon: 1e-05, into: &p, weight: 1_075_328, bias: 1_337_472, channels: 512, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 1_075_328, filters: 512, groups: 1, channels: 512, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 1_075_328, filters: 512, groups: 1, channels: 512, taps: 1, block: 32)
         try Self.copy(tensors, "features.block11.dw.weight", into: &p, at: 1_337_984, count: 4608)
         try Self.foldBatchNorm(tensors, "features.block11.dw_bn", epsilon: 1e-05, into: &p, weight: 1_337_984, bias: 1_342_592, channels: 512, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block11.pw.weight", into: &p, at: 1_343_104, count: 262_144)
         try Self.foldBatchNorm(tensors, "features.block11.pw_bn", epsilon: 1e-05, into: &p, weight: 1_343_104, bias: 1_605_248, channels: 512, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 1_343_104, filters: 512, groups: 1, channels: 512, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 1_343_104, filters: 512, groups: 1, channels: 512, taps: 1, block: 32)
         try Self.copy(tensors, "features.block12.dw.weight", into: &p, at: 1_605_760, count: 4608)
         try Self.foldBatchNorm(tensors, "features.block12.dw_bn", epsilon: 1e-05, into: &p, weight: 1_605_760, bias: 1_610_368, channels: 512, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block12.pw.weight", into: &p, at: 1_610_880, count: 524_288)
         try Self.foldBatchNorm(tensors, "features.block12.pw_bn", epsilon: 1e-05, into: &p, weight: 1_610_880, bias: 2_135_168, channels: 1024, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 1_610_880, filters: 1024, groups: 1, channels: 512, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 1_610_880, filters: 1024, groups: 1, channels: 512, taps: 1, block: 32)
         try Self.copy(tensors, "features.block13.dw.weight", into: &p, at: 2_136_192, count: 9216)
         try Self.foldBatchNorm(tensors, "features.block13.dw_bn", epsilon: 1e-05, into: &p, weight: 2_136_192, bias: 2_145_408, channels: 1024, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
         try Self.copy(tensors, "features.block13.pw.weight", into: &p, at: 2_146_432, count: 1_048_576)
         try Self.foldBatchNorm(tensors, "features.block13.pw_bn", epsilon: 1e-05, into: &p, weight: 2_146_432, bias: 3_195_008, channels: 1024, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 2_146_432, filters: 1024, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 2_146_432, filters: 1024, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "fc.weight", into: &p, at: 3_196_032, count: 1_024_000)
         try Self.copy(tensors, "fc.bias", into: &p, at: 4_220_032, count: 1000)
         storage = p
@@ -1265,81 +1265,85 @@ extension MobilenetV1 {
     @inline(never)
     static func features_block6_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 512×14×14
-        // weight: (32 blocks, 1, 1, 256, 16)   bias: w[131_072..<131_584]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        // weight: (16 blocks, 1, 1, 256, 32)   bias: w[131_072..<131_584]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(16, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 1584) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 33) {
+        for band in stride(from: 0, to: 66, by: 66) {
         for block in blocks {
-            let kernelOffset: Int = block &* 4096
+            let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
-            let biasOffset: Int = 131_072 &+ block &* 16
+            let biasOffset: Int = 131_072 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 256, by: 64) {
-                for group in band..<min(band &+ 33, 33) {
-                    let first: Int = min(group &* 6, 190)
+                for group in band..<min(band &+ 66, 66) {
+                    let first: Int = min(group &* 3, 193)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 33, 33) {
-                let first: Int = min(group &* 6, 190)
+            for group in band..<min(band &+ 66, 66) {
+                let first: Int = min(group &* 3, 193)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = max(v, 0)
                     }
@@ -1415,81 +1419,85 @@ extension MobilenetV1 {
     @inline(never)
     static func features_block7_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14   y: 512×14×14
-        // weight: (32 blocks, 1, 1, 512, 16)   bias: w[262_144..<262_656]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        // weight: (16 blocks, 1, 1, 512, 32)   bias: w[262_144..<262_656]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(16, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 1584) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 33) {
+        for band in stride(from: 0, to: 66, by: 66) {
         for block in blocks {
-            let kernelOffset: Int = block &* 8192
+            let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
-            let biasOffset: Int = 262_144 &+ block &* 16
+            let biasOffset: Int = 262_144 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in band..<min(band &+ 33, 33) {
-                    let first: Int = min(group &* 6, 190)
+                for group in band..<min(band &+ 66, 66) {
+                    let first: Int = min(group &* 3, 193)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 33, 33) {
-                let first: Int = min(group &* 6, 190)
+            for group in band..<min(band &+ 66, 66) {
+                let first: Int = min(group &* 3, 193)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = max(v, 0)
                     }
@@ -1570,81 +1578,85 @@ extension MobilenetV1 {
     @inline(never)
     static func features_block12_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 1024×7×7
-        // weight: (64 blocks, 1, 1, 512, 16)   bias: w[524_288..<525_312]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(64, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        // weight: (32 blocks, 1, 1, 512, 32)   bias: w[524_288..<525_312]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(32, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 9) {
+        for band in stride(from: 0, to: 17, by: 17) {
         for block in blocks {
-            let kernelOffset: Int = block &* 8192
+            let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
-            let biasOffset: Int = 524_288 &+ block &* 16
+            let biasOffset: Int = 524_288 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in band..<min(band &+ 9, 9) {
-                    let first: Int = min(group &* 6, 43)
+                for group in band..<min(band &+ 17, 17) {
+                    let first: Int = min(group &* 3, 46)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 9, 9) {
-                let first: Int = min(group &* 6, 43)
+            for group in band..<min(band &+ 17, 17) {
+                let first: Int = min(group &* 3, 46)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = max(v, 0)
                     }
@@ -1718,81 +1730,85 @@ extension MobilenetV1 {
     @inline(never)
     static func features_block13_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×7×7   y: 1024×7×7
-        // weight: (64 blocks, 1, 1, 1024, 16)   bias: w[1_048_576..<1_049_600]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(64, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        // weight: (32 blocks, 1, 1, 1024, 32)   bias: w[1_048_576..<1_049_600]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(32, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 9) {
+        for band in stride(from: 0, to: 17, by: 17) {
         for block in blocks {
-            let kernelOffset: Int = block &* 16_384
+            let kernelOffset: Int = block &* 32_768
             let kernel = w + kernelOffset
-            let biasOffset: Int = 1_048_576 &+ block &* 16
+            let biasOffset: Int = 1_048_576 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 1024, by: 64) {
-                for group in band..<min(band &+ 9, 9) {
-                    let first: Int = min(group &* 6, 43)
+                for group in band..<min(band &+ 17, 17) {
+                    let first: Int = min(group &* 3, 46)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 9, 9) {
-                let first: Int = min(group &* 6, 43)
+            for group in band..<min(band &+ 17, 17) {
+                let first: Int = min(group &* 3, 46)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = max(v, 0)
                     }

@@ -1447,355 +1447,355 @@ public struct Resnet152: Sendable {
         Self.blockFilters(&p, at: 3_577_216, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
         try Self.copy(tensors, "layer3.0.conv3.weight", into: &p, at: 4_167_296, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.0.bn3", epsilon: 1e-05, into: &p, weight: 4_167_296, bias: 4_429_440, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 4_167_296, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 4_167_296, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.0.downsample.0.weight", into: &p, at: 4_430_464, count: 524_288)
         try Self.foldBatchNorm(tensors, "layer3.0.downsample.1", epsilon: 1e-05, into: &p, weight: 4_430_464, bias: 4_954_752, channels: 1024, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 4_430_464, filters: 1024, groups: 1, channels: 512, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 4_430_464, filters: 1024, groups: 1, channels: 512, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.1.conv1.weight", into: &p, at: 4_955_776, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.1.bn1", epsilon: 1e-05, into: &p, weight: 4_955_776, bias: 5_217_920, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 4_955_776, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 4_955_776, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.1.conv2.weight", into: &p, at: 5_218_176, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.1.bn2", epsilon: 1e-05, into: &p, weight: 5_218_176, bias: 6_266_752, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
         Self.winogradFilters(&p, at: 5_218_176, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.1.conv3.weight", into: &p, at: 6_267_008, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.1.bn3", epsilon: 1e-05, into: &p, weight: 6_267_008, bias: 6_529_152, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 6_267_008, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 6_267_008, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.2.conv1.weight", into: &p, at: 6_530_176, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.2.bn1", epsilon: 1e-05, into: &p, weight: 6_530_176, bias: 6_792_320, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 6_530_176, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 6_530_176, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.2.conv2.weight", into: &p, at: 6_792_576, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.2.bn2", epsilon: 1e-05, into: &p, weight: 6_792_576, bias: 7_841_152, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
         Self.winogradFilters(&p, at: 6_792_576, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.2.conv3.weight", into: &p, at: 7_841_408, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.2.bn3", epsilon: 1e-05, into: &p, weight: 7_841_408, bias: 8_103_552, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 7_841_408, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 7_841_408, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.3.conv1.weight", into: &p, at: 8_104_576, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.3.bn1", epsilon: 1e-05, into: &p, weight: 8_104_576, bias: 8_366_720, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 8_104_576, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 8_104_576, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.3.conv2.weight", into: &p, at: 8_366_976, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.3.bn2", epsilon: 1e-05, into: &p, weight: 8_366_976, bias: 9_415_552, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
         Self.winogradFilters(&p, at: 8_366_976, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.3.conv3.weight", into: &p, at: 9_415_808, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.3.bn3", epsilon: 1e-05, into: &p, weight: 9_415_808, bias: 9_677_952, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 9_415_808, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 9_415_808, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.4.conv1.weight", into: &p, at: 9_678_976, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.4.bn1", epsilon: 1e-05, into: &p, weight: 9_678_976, bias: 9_941_120, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 9_678_976, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 9_678_976, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.4.conv2.weight", into: &p, at: 9_941_376, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.4.bn2", epsilon: 1e-05, into: &p, weight: 9_941_376, bias: 10_989_952, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
         Self.winogradFilters(&p, at: 9_941_376, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.4.conv3.weight", into: &p, at: 10_990_208, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.4.bn3", epsilon: 1e-05, into: &p, weight: 10_990_208, bias: 11_252_352, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 10_990_208, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 10_990_208, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.5.conv1.weight", into: &p, at: 11_253_376, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.5.bn1", epsilon: 1e-05, into: &p, weight: 11_253_376, bias: 11_515_520, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 11_253_376, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 11_253_376, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.5.conv2.weight", into: &p, at: 11_515_776, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.5.bn2", epsilon: 1e-05, into: &p, weight: 11_515_776, bias: 12_564_352, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
         Self.winogradFilters(&p, at: 11_515_776, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.5.conv3.weight", into: &p, at: 12_564_608, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.5.bn3", epsilon: 1e-05, into: &p, weight: 12_564_608, bias: 12_826_752, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 12_564_608, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 12_564_608, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.6.conv1.weight", into: &p, at: 12_827_776, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.6.bn1", epsilon: 1e-05, into: &p, weight: 12_827_776, bias: 13_089_920, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 12_827_776, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 12_827_776, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.6.conv2.weight", into: &p, at: 13_090_176, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.6.bn2", epsilon: 1e-05, into: &p, weight: 13_090_176, bias: 14_138_752, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
         Self.winogradFilters(&p, at: 13_090_176, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.6.conv3.weight", into: &p, at: 14_139_008, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.6.bn3", epsilon: 1e-05, into: &p, weight: 14_139_008, bias: 14_401_152, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 14_139_008, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 14_139_008, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.7.conv1.weight", into: &p, at: 14_402_176, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.7.bn1", epsilon: 1e-05, into: &p, weight: 14_402_176, bias: 14_664_320, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 14_402_176, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 14_402_176, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.7.conv2.weight", into: &p, at: 14_664_576, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.7.bn2", epsilon: 1e-05, into: &p, weight: 14_664_576, bias: 15_713_152, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
         Self.winogradFilters(&p, at: 14_664_576, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.7.conv3.weight", into: &p, at: 15_713_408, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.7.bn3", epsilon: 1e-05, into: &p, weight: 15_713_408, bias: 15_975_552, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 15_713_408, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 15_713_408, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.8.conv1.weight", into: &p, at: 15_976_576, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.8.bn1", epsilon: 1e-05, into: &p, weight: 15_976_576, bias: 16_238_720, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 15_976_576, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 15_976_576, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.8.conv2.weight", into: &p, at: 16_238_976, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.8.bn2", epsilon: 1e-05, into: &p, weight: 16_238_976, bias: 17_287_552, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
         Self.winogradFilters(&p, at: 16_238_976, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.8.conv3.weight", into: &p, at: 17_287_808, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.8.bn3", epsilon: 1e-05, into: &p, weight: 17_287_808, bias: 17_549_952, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 17_287_808, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 17_287_808, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.9.conv1.weight", into: &p, at: 17_550_976, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.9.bn1", epsilon: 1e-05, into: &p, weight: 17_550_976, bias: 17_813_120, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 17_550_976, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 17_550_976, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.9.conv2.weight", into: &p, at: 17_813_376, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.9.bn2", epsilon: 1e-05, into: &p, weight: 17_813_376, bias: 18_861_952, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
         Self.winogradFilters(&p, at: 17_813_376, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.9.conv3.weight", into: &p, at: 18_862_208, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.9.bn3", epsilon: 1e-05, into: &p, weight: 18_862_208, bias: 19_124_352, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 18_862_208, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 18_862_208, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.10.conv1.weight", into: &p, at: 19_125_376, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.10.bn1", epsilon: 1e-05, into: &p, weight: 19_125_376, bias: 19_387_520, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 19_125_376, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 19_125_376, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.10.conv2.weight", into: &p, at: 19_387_776, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.10.bn2", epsilon: 1e-05, into: &p, weight: 19_387_776, bias: 20_436_352, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
         Self.winogradFilters(&p, at: 19_387_776, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.10.conv3.weight", into: &p, at: 20_436_608, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.10.bn3", epsilon: 1e-05, into: &p, weight: 20_436_608, bias: 20_698_752, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 20_436_608, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 20_436_608, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.11.conv1.weight", into: &p, at: 20_699_776, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.11.bn1", epsilon: 1e-05, into: &p, weight: 20_699_776, bias: 20_961_920, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 20_699_776, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 20_699_776, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.11.conv2.weight", into: &p, at: 20_962_176, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.11.bn2", epsilon: 1e-05, into: &p, weight: 20_962_176, bias: 22_010_752, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
         Self.winogradFilters(&p, at: 20_962_176, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.11.conv3.weight", into: &p, at: 22_011_008, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.11.bn3", epsilon: 1e-05, into: &p, weight: 22_011_008, bias: 22_273_152, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 22_011_008, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 22_011_008, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.12.conv1.weight", into: &p, at: 22_274_176, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.12.bn1", epsilon: 1e-05, into: &p, weight: 22_274_176, bias: 22_536_320, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 22_274_176, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 22_274_176, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.12.conv2.weight", into: &p, at: 22_536_576, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.12.bn2", epsilon: 1e-05, into: &p, weight: 22_536_576, bias: 23_585_152, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
         Self.winogradFilters(&p, at: 22_536_576, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.12.conv3.weight", into: &p, at: 23_585_408, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.12.bn3", epsilon: 1e-05, into: &p, weight: 23_585_408, bias: 23_847_552, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 23_585_408, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 23_585_408, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.13.conv1.weight", into: &p, at: 23_848_576, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.13.bn1", epsilon: 1e-05, into: &p, weight: 23_848_576, bias: 24_110_720, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 23_848_576, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 23_848_576, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.13.conv2.weight", into: &p, at: 24_110_976, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.13.bn2", epsilon: 1e-05, into: &p, weight: 24_110_976, bias: 25_159_552, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
         Self.winogradFilters(&p, at: 24_110_976, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.13.conv3.weight", into: &p, at: 25_159_808, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.13.bn3", epsilon: 1e-05, into: &p, weight: 25_159_808, bias: 25_421_952, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 25_159_808, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 25_159_808, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.14.conv1.weight", into: &p, at: 25_422_976, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.14.bn1", epsilon: 1e-05, into: &p, weight: 25_422_976, bias: 25_685_120, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 25_422_976, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 25_422_976, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.14.conv2.weight", into: &p, at: 25_685_376, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.14.bn2", epsilon: 1e-05, into: &p, weight: 25_685_376, bias: 26_733_952, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
         Self.winogradFilters(&p, at: 25_685_376, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.14.conv3.weight", into: &p, at: 26_734_208, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.14.bn3", epsilon: 1e-05, into: &p, weight: 26_734_208, bias: 26_996_352, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 26_734_208, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 26_734_208, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.15.conv1.weight", into: &p, at: 26_997_376, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.15.bn1", epsilon: 1e-05, into: &p, weight: 26_997_376, bias: 27_259_520, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 26_997_376, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 26_997_376, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.15.conv2.weight", into: &p, at: 27_259_776, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.15.bn2", epsilon: 1e-05, into: &p, weight: 27_259_776, bias: 28_308_352, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
         Self.winogradFilters(&p, at: 27_259_776, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.15.conv3.weight", into: &p, at: 28_308_608, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.15.bn3", epsilon: 1e-05, into: &p, weight: 28_308_608, bias: 28_570_752, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 28_308_608, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 28_308_608, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.16.conv1.weight", into: &p, at: 28_571_776, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.16.bn1", epsilon: 1e-05, into: &p, weight: 28_571_776, bias: 28_833_920, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 28_571_776, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 28_571_776, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.16.conv2.weight", into: &p, at: 28_834_176, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.16.bn2", epsilon: 1e-05, into: &p, weight: 28_834_176, bias: 29_882_752, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
         Self.winogradFilters(&p, at: 28_834_176, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.16.conv3.weight", into: &p, at: 29_883_008, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.16.bn3", epsilon: 1e-05, into: &p, weight: 29_883_008, bias: 30_145_152, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 29_883_008, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 29_883_008, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.17.conv1.weight", into: &p, at: 30_146_176, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.17.bn1", epsilon: 1e-05, into: &p, weight: 30_146_176, bias: 30_408_320, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 30_146_176, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 30_146_176, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.17.conv2.weight", into: &p, at: 30_408_576, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.17.bn2", epsilon: 1e-05, into: &p, weight: 30_408_576, bias: 31_457_152, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
         Self.winogradFilters(&p, at: 30_408_576, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.17.conv3.weight", into: &p, at: 31_457_408, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.17.bn3", epsilon: 1e-05, into: &p, weight: 31_457_408, bias: 31_719_552, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 31_457_408, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 31_457_408, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.18.conv1.weight", into: &p, at: 31_720_576, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.18.bn1", epsilon: 1e-05, into: &p, weight: 31_720_576, bias: 31_982_720, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 31_720_576, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 31_720_576, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.18.conv2.weight", into: &p, at: 31_982_976, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.18.bn2", epsilon: 1e-05, into: &p, weight: 31_982_976, bias: 33_031_552, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
         Self.winogradFilters(&p, at: 31_982_976, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.18.conv3.weight", into: &p, at: 33_031_808, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.18.bn3", epsilon: 1e-05, into: &p, weight: 33_031_808, bias: 33_293_952, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 33_031_808, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 33_031_808, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.19.conv1.weight", into: &p, at: 33_294_976, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.19.bn1", epsilon: 1e-05, into: &p, weight: 33_294_976, bias: 33_557_120, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 33_294_976, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 33_294_976, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.19.conv2.weight", into: &p, at: 33_557_376, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.19.bn2", epsilon: 1e-05, into: &p, weight: 33_557_376, bias: 34_605_952, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
         Self.winogradFilters(&p, at: 33_557_376, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.19.conv3.weight", into: &p, at: 34_606_208, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.19.bn3", epsilon: 1e-05, into: &p, weight: 34_606_208, bias: 34_868_352, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 34_606_208, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 34_606_208, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.20.conv1.weight", into: &p, at: 34_869_376, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.20.bn1", epsilon: 1e-05, into: &p, weight: 34_869_376, bias: 35_131_520, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 34_869_376, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 34_869_376, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.20.conv2.weight", into: &p, at: 35_131_776, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.20.bn2", epsilon: 1e-05, into: &p, weight: 35_131_776, bias: 36_180_352, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
         Self.winogradFilters(&p, at: 35_131_776, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.20.conv3.weight", into: &p, at: 36_180_608, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.20.bn3", epsilon: 1e-05, into: &p, weight: 36_180_608, bias: 36_442_752, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 36_180_608, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 36_180_608, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.21.conv1.weight", into: &p, at: 36_443_776, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.21.bn1", epsilon: 1e-05, into: &p, weight: 36_443_776, bias: 36_705_920, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 36_443_776, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 36_443_776, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.21.conv2.weight", into: &p, at: 36_706_176, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.21.bn2", epsilon: 1e-05, into: &p, weight: 36_706_176, bias: 37_754_752, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
         Self.winogradFilters(&p, at: 36_706_176, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.21.conv3.weight", into: &p, at: 37_755_008, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.21.bn3", epsilon: 1e-05, into: &p, weight: 37_755_008, bias: 38_017_152, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 37_755_008, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 37_755_008, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.22.conv1.weight", into: &p, at: 38_018_176, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.22.bn1", epsilon: 1e-05, into: &p, weight: 38_018_176, bias: 38_280_320, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 38_018_176, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 38_018_176, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.22.conv2.weight", into: &p, at: 38_280_576, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.22.bn2", epsilon: 1e-05, into: &p, weight: 38_280_576, bias: 39_329_152, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
         Self.winogradFilters(&p, at: 38_280_576, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.22.conv3.weight", into: &p, at: 39_329_408, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.22.bn3", epsilon: 1e-05, into: &p, weight: 39_329_408, bias: 39_591_552, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 39_329_408, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 39_329_408, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.23.conv1.weight", into: &p, at: 39_592_576, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.23.bn1", epsilon: 1e-05, into: &p, weight: 39_592_576, bias: 39_854_720, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 39_592_576, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 39_592_576, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.23.conv2.weight", into: &p, at: 39_854_976, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.23.bn2", epsilon: 1e-05, into: &p, weight: 39_854_976, bias: 40_903_552, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
         Self.winogradFilters(&p, at: 39_854_976, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.23.conv3.weight", into: &p, at: 40_903_808, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.23.bn3", epsilon: 1e-05, into: &p, weight: 40_903_808, bias: 41_165_952, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 40_903_808, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 40_903_808, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.24.conv1.weight", into: &p, at: 41_166_976, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.24.bn1", epsilon: 1e-05, into: &p, weight: 41_166_976, bias: 41_429_120, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 41_166_976, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 41_166_976, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.24.conv2.weight", into: &p, at: 41_429_376, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.24.bn2", epsilon: 1e-05, into: &p, weight: 41_429_376, bias: 42_477_952, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
         Self.winogradFilters(&p, at: 41_429_376, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.24.conv3.weight", into: &p, at: 42_478_208, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.24.bn3", epsilon: 1e-05, into: &p, weight: 42_478_208, bias: 42_740_352, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 42_478_208, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 42_478_208, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.25.conv1.weight", into: &p, at: 42_741_376, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.25.bn1", epsilon: 1e-05, into: &p, weight: 42_741_376, bias: 43_003_520, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 42_741_376, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 42_741_376, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.25.conv2.weight", into: &p, at: 43_003_776, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.25.bn2", epsilon: 1e-05, into: &p, weight: 43_003_776, bias: 44_052_352, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
         Self.winogradFilters(&p, at: 43_003_776, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.25.conv3.weight", into: &p, at: 44_052_608, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.25.bn3", epsilon: 1e-05, into: &p, weight: 44_052_608, bias: 44_314_752, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 44_052_608, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 44_052_608, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.26.conv1.weight", into: &p, at: 44_315_776, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.26.bn1", epsilon: 1e-05, into: &p, weight: 44_315_776, bias: 44_577_920, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 44_315_776, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 44_315_776, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.26.conv2.weight", into: &p, at: 44_578_176, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.26.bn2", epsilon: 1e-05, into: &p, weight: 44_578_176, bias: 45_626_752, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
         Self.winogradFilters(&p, at: 44_578_176, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.26.conv3.weight", into: &p, at: 45_627_008, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.26.bn3", epsilon: 1e-05, into: &p, weight: 45_627_008, bias: 45_889_152, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 45_627_008, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 45_627_008, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.27.conv1.weight", into: &p, at: 45_890_176, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.27.bn1", epsilon: 1e-05, into: &p, weight: 45_890_176, bias: 46_152_320, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 45_890_176, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 45_890_176, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.27.conv2.weight", into: &p, at: 46_152_576, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.27.bn2", epsilon: 1e-05, into: &p, weight: 46_152_576, bias: 47_201_152, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
         Self.winogradFilters(&p, at: 46_152_576, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.27.conv3.weight", into: &p, at: 47_201_408, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.27.bn3", epsilon: 1e-05, into: &p, weight: 47_201_408, bias: 47_463_552, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 47_201_408, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 47_201_408, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.28.conv1.weight", into: &p, at: 47_464_576, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.28.bn1", epsilon: 1e-05, into: &p, weight: 47_464_576, bias: 47_726_720, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 47_464_576, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 47_464_576, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.28.conv2.weight", into: &p, at: 47_726_976, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.28.bn2", epsilon: 1e-05, into: &p, weight: 47_726_976, bias: 48_775_552, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
         Self.winogradFilters(&p, at: 47_726_976, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.28.conv3.weight", into: &p, at: 48_775_808, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.28.bn3", epsilon: 1e-05, into: &p, weight: 48_775_808, bias: 49_037_952, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 48_775_808, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 48_775_808, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.29.conv1.weight", into: &p, at: 49_038_976, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.29.bn1", epsilon: 1e-05, into: &p, weight: 49_038_976, bias: 49_301_120, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 49_038_976, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 49_038_976, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.29.conv2.weight", into: &p, at: 49_301_376, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.29.bn2", epsilon: 1e-05, into: &p, weight: 49_301_376, bias: 50_349_952, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
         Self.winogradFilters(&p, at: 49_301_376, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.29.conv3.weight", into: &p, at: 50_350_208, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.29.bn3", epsilon: 1e-05, into: &p, weight: 50_350_208, bias: 50_612_352, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 50_350_208, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 50_350_208, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.30.conv1.weight", into: &p, at: 50_613_376, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.30.bn1", epsilon: 1e-05, into: &p, weight: 50_613_376, bias: 50_875_520, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 50_613_376, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 50_613_376, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.30.conv2.weight", into: &p, at: 50_875_776, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.30.bn2", epsilon: 1e-05, into: &p, weight: 50_875_776, bias: 51_924_352, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
         Self.winogradFilters(&p, at: 50_875_776, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.30.conv3.weight", into: &p, at: 51_924_608, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.30.bn3", epsilon: 1e-05, into: &p, weight: 51_924_608, bias: 52_186_752, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 51_924_608, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 51_924_608, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.31.conv1.weight", into: &p, at: 52_187_776, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.31.bn1", epsilon: 1e-05, into: &p, weight: 52_187_776, bias: 52_449_920, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 52_187_776, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 52_187_776, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.31.conv2.weight", into: &p, at: 52_450_176, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.31.bn2", epsilon: 1e-05, into: &p, weight: 52_450_176, bias: 53_498_752, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
         Self.winogradFilters(&p, at: 52_450_176, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.31.conv3.weight", into: &p, at: 53_499_008, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.31.bn3", epsilon: 1e-05, into: &p, weight: 53_499_008, bias: 53_761_152, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 53_499_008, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 53_499_008, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.32.conv1.weight", into: &p, at: 53_762_176, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.32.bn1", epsilon: 1e-05, into: &p, weight: 53_762_176, bias: 54_024_320, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 53_762_176, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 53_762_176, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.32.conv2.weight", into: &p, at: 54_024_576, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.32.bn2", epsilon: 1e-05, into: &p, weight: 54_024_576, bias: 55_073_152, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
         Self.winogradFilters(&p, at: 54_024_576, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.32.conv3.weight", into: &p, at: 55_073_408, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.32.bn3", epsilon: 1e-05, into: &p, weight: 55_073_408, bias: 55_335_552, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 55_073_408, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 55_073_408, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.33.conv1.weight", into: &p, at: 55_336_576, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.33.bn1", epsilon: 1e-05, into: &p, weight: 55_336_576, bias: 55_598_720, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 55_336_576, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 55_336_576, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.33.conv2.weight", into: &p, at: 55_598_976, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.33.bn2", epsilon: 1e-05, into: &p, weight: 55_598_976, bias: 56_647_552, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
         Self.winogradFilters(&p, at: 55_598_976, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.33.conv3.weight", into: &p, at: 56_647_808, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.33.bn3", epsilon: 1e-05, into: &p, weight: 56_647_808, bias: 56_909_952, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 56_647_808, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 56_647_808, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.34.conv1.weight", into: &p, at: 56_910_976, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.34.bn1", epsilon: 1e-05, into: &p, weight: 56_910_976, bias: 57_173_120, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 56_910_976, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 56_910_976, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.34.conv2.weight", into: &p, at: 57_173_376, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.34.bn2", epsilon: 1e-05, into: &p, weight: 57_173_376, bias: 58_221_952, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
         Self.winogradFilters(&p, at: 57_173_376, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.34.conv3.weight", into: &p, at: 58_222_208, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.34.bn3", epsilon: 1e-05, into: &p, weight: 58_222_208, bias: 58_484_352, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 58_222_208, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 58_222_208, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.35.conv1.weight", into: &p, at: 58_485_376, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.35.bn1", epsilon: 1e-05, into: &p, weight: 58_485_376, bias: 58_747_520, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 58_485_376, filters: 256, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 58_485_376, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.35.conv2.weight", into: &p, at: 58_747_776, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.35.bn2", epsilon: 1e-05, into: &p, weight: 58_747_776, bias: 59_796_352, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
         Self.winogradFilters(&p, at: 58_747_776, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.35.conv3.weight", into: &p, at: 59_796_608, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.35.bn3", epsilon: 1e-05, into: &p, weight: 59_796_608, bias: 60_058_752, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 59_796_608, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 59_796_608, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "layer4.0.conv1.weight", into: &p, at: 60_059_776, count: 524_288)
         try Self.foldBatchNorm(tensors, "layer4.0.bn1", epsilon: 1e-05, into: &p, weight: 60_059_776, bias: 60_584_064, channels: 512, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 60_059_776, filters: 512, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 60_059_776, filters: 512, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "layer4.0.conv2.weight", into: &p, at: 60_584_576, count: 2_359_296)
         try Self.foldBatchNorm(tensors, "layer4.0.bn2", epsilon: 1e-05, into: &p, weight: 60_584_576, bias: 62_943_872, channels: 512, blocks: 1, blockStride: 0, channelStride: 4608, run: 4608)
         Self.blockFilters(&p, at: 60_584_576, filters: 512, groups: 1, channels: 512, taps: 9, block: 16)
         try Self.copy(tensors, "layer4.0.conv3.weight", into: &p, at: 62_944_384, count: 1_048_576)
         try Self.foldBatchNorm(tensors, "layer4.0.bn3", epsilon: 1e-05, into: &p, weight: 62_944_384, bias: 63_992_960, channels: 2048, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 62_944_384, filters: 2048, groups: 1, channels: 512, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 62_944_384, filters: 2048, groups: 1, channels: 512, taps: 1, block: 32)
         try Self.copy(tensors, "layer4.0.downsample.0.weight", into: &p, at: 63_995_008, count: 2_097_152)
         try Self.foldBatchNorm(tensors, "layer4.0.downsample.1", epsilon: 1e-05, into: &p, weight: 63_995_008, bias: 66_092_160, channels: 2048, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 63_995_008, filters: 2048, groups: 1, channels: 1024, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 63_995_008, filters: 2048, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "layer4.1.conv1.weight", into: &p, at: 66_094_208, count: 1_048_576)
         try Self.foldBatchNorm(tensors, "layer4.1.bn1", epsilon: 1e-05, into: &p, weight: 66_094_208, bias: 67_142_784, channels: 512, blocks: 1, blockStride: 0, channelStride: 2048, run: 2048)
-        Self.blockFilters(&p, at: 66_094_208, filters: 512, groups: 1, channels: 2048, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 66_094_208, filters: 512, groups: 1, channels: 2048, taps: 1, block: 32)
         try Self.copy(tensors, "layer4.1.conv2.weight", into: &p, at: 67_143_296, count: 2_359_296)
         try Self.foldBatchNorm(tensors, "layer4.1.bn2", epsilon: 1e-05, into: &p, weight: 67_143_296, bias: 71_337_600, channels: 512, blocks: 1, blockStride: 0, channelStride: 4608, run: 4608)
         Self.winogradFilters(&p, at: 67_143_296, filters: 512, channels: 512)
         try Self.copy(tensors, "layer4.1.conv3.weight", into: &p, at: 71_338_112, count: 1_048_576)
         try Self.foldBatchNorm(tensors, "layer4.1.bn3", epsilon: 1e-05, into: &p, weight: 71_338_112, bias: 72_386_688, channels: 2048, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 71_338_112, filters: 2048, groups: 1, channels: 512, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 71_338_112, filters: 2048, groups: 1, channels: 512, taps: 1, block: 32)
         try Self.copy(tensors, "layer4.2.conv1.weight", into: &p, at: 72_388_736, count: 1_048_576)
         try Self.foldBatchNorm(tensors, "layer4.2.bn1", epsilon: 1e-05, into: &p, weight: 72_388_736, bias: 73_437_312, channels: 512, blocks: 1, blockStride: 0, channelStride: 2048, run: 2048)
-        Self.blockFilters(&p, at: 72_388_736, filters: 512, groups: 1, channels: 2048, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 72_388_736, filters: 512, groups: 1, channels: 2048, taps: 1, block: 32)
         try Self.copy(tensors, "layer4.2.conv2.weight", into: &p, at: 73_437_824, count: 2_359_296)
         try Self.foldBatchNorm(tensors, "layer4.2.bn2", epsilon: 1e-05, into: &p, weight: 73_437_824, bias: 77_632_128, channels: 512, blocks: 1, blockStride: 0, channelStride: 4608, run: 4608)
         Self.winogradFilters(&p, at: 73_437_824, filters: 512, channels: 512)
         try Self.copy(tensors, "layer4.2.conv3.weight", into: &p, at: 77_632_640, count: 1_048_576)
         try Self.foldBatchNorm(tensors, "layer4.2.bn3", epsilon: 1e-05, into: &p, weight: 77_632_640, bias: 78_681_216, channels: 2048, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 77_632_640, filters: 2048, groups: 1, channels: 512, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 77_632_640, filters: 2048, groups: 1, channels: 512, taps: 1, block: 32)
         try Self.copy(tensors, "fc.weight", into: &p, at: 78_683_264, count: 2_048_000)
         try Self.copy(tensors, "fc.bias", into: &p, at: 80_731_264, count: 1000)
         storage = p
@@ -3566,81 +3566,85 @@ extension Resnet152 {
     @inline(never)
     static func layer3_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
-        // weight: (64 blocks, 1, 1, 256, 16)   bias: w[262_144..<263_168]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(64, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        // weight: (32 blocks, 1, 1, 256, 32)   bias: w[262_144..<263_168]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(32, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 1584) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 33) {
+        for band in stride(from: 0, to: 66, by: 66) {
         for block in blocks {
-            let kernelOffset: Int = block &* 4096
+            let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
-            let biasOffset: Int = 262_144 &+ block &* 16
+            let biasOffset: Int = 262_144 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 256, by: 64) {
-                for group in band..<min(band &+ 33, 33) {
-                    let first: Int = min(group &* 6, 190)
+                for group in band..<min(band &+ 66, 66) {
+                    let first: Int = min(group &* 3, 193)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 33, 33) {
-                let first: Int = min(group &* 6, 190)
+            for group in band..<min(band &+ 66, 66) {
+                let first: Int = min(group &* 3, 193)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = v
                     }
@@ -3657,90 +3661,94 @@ extension Resnet152 {
     @inline(never)
     static func layer3_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×28×28   y: 1024×14×14
-        // weight: (64 blocks, 1, 1, 512, 16)   bias: w[524_288..<525_312]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
+        // weight: (32 blocks, 1, 1, 512, 32)   bias: w[524_288..<525_312]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.subsample(x, channels: 512, height: 28, width: 28, stride: (2, 2), rows: 14, outputHeight: 14, outputWidth: 14, into: scratch, threads: threads)
-        Self.parallel(64, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        Self.parallel(32, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 1584) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 33) {
+        for band in stride(from: 0, to: 66, by: 66) {
         for block in blocks {
-            let kernelOffset: Int = block &* 8192
+            let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
-            let biasOffset: Int = 524_288 &+ block &* 16
+            let biasOffset: Int = 524_288 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in band..<min(band &+ 33, 33) {
-                    let first: Int = min(group &* 6, 190)
+                for group in band..<min(band &+ 66, 66) {
+                    let first: Int = min(group &* 3, 193)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = scratch + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 33, 33) {
-                let first: Int = min(group &* 6, 190)
+            for group in band..<min(band &+ 66, 66) {
+                let first: Int = min(group &* 3, 193)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
                     }
                 }
             }
-            let firstPixel: Int = min(band &* 6, 190)
-            let endPixel: Int = min((band &+ 33) &* 6, 196)
-            for oc in 0..<16 {
-                let planeOffset: Int = (block &* 16 &+ oc) &* 196
+            let firstPixel: Int = min(band &* 3, 193)
+            let endPixel: Int = min((band &+ 66) &* 3, 196)
+            for oc in 0..<32 {
+                let planeOffset: Int = (block &* 32 &+ oc) &* 196
                 Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
             }
         }
@@ -3755,81 +3763,85 @@ extension Resnet152 {
     @inline(never)
     static func layer3_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 256×14×14
-        // weight: (16 blocks, 1, 1, 1024, 16)   bias: w[262_144..<262_400]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        // weight: (8 blocks, 1, 1, 1024, 32)   bias: w[262_144..<262_400]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(8, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 1584) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 33) {
+        for band in stride(from: 0, to: 66, by: 66) {
         for block in blocks {
-            let kernelOffset: Int = block &* 16_384
+            let kernelOffset: Int = block &* 32_768
             let kernel = w + kernelOffset
-            let biasOffset: Int = 262_144 &+ block &* 16
+            let biasOffset: Int = 262_144 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 1024, by: 64) {
-                for group in band..<min(band &+ 33, 33) {
-                    let first: Int = min(group &* 6, 190)
+                for group in band..<min(band &+ 66, 66) {
+                    let first: Int = min(group &* 3, 193)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 33, 33) {
-                let first: Int = min(group &* 6, 190)
+            for group in band..<min(band &+ 66, 66) {
+                let first: Int = min(group &* 3, 193)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = max(v, 0)
                     }
@@ -4045,89 +4057,93 @@ extension Resnet152 {
     @inline(never)
     static func layer3_1_conv3(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 1024×14×14
-        // weight: (64 blocks, 1, 1, 256, 16)   bias: w[262_144..<263_168]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(64, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        // weight: (32 blocks, 1, 1, 256, 32)   bias: w[262_144..<263_168]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(32, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 1584) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 33) {
+        for band in stride(from: 0, to: 66, by: 66) {
         for block in blocks {
-            let kernelOffset: Int = block &* 4096
+            let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
-            let biasOffset: Int = 262_144 &+ block &* 16
+            let biasOffset: Int = 262_144 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 256, by: 64) {
-                for group in band..<min(band &+ 33, 33) {
-                    let first: Int = min(group &* 6, 190)
+                for group in band..<min(band &+ 66, 66) {
+                    let first: Int = min(group &* 3, 193)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 33, 33) {
-                let first: Int = min(group &* 6, 190)
+            for group in band..<min(band &+ 66, 66) {
+                let first: Int = min(group &* 3, 193)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
                     }
                 }
             }
-            let firstPixel: Int = min(band &* 6, 190)
-            let endPixel: Int = min((band &+ 33) &* 6, 196)
-            for oc in 0..<16 {
-                let planeOffset: Int = (block &* 16 &+ oc) &* 196
+            let firstPixel: Int = min(band &* 3, 193)
+            let endPixel: Int = min((band &+ 66) &* 3, 196)
+            for oc in 0..<32 {
+                let planeOffset: Int = (block &* 32 &+ oc) &* 196
                 Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
             }
         }
@@ -4141,81 +4157,85 @@ extension Resnet152 {
     @inline(never)
     static func layer4_0_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 512×14×14
-        // weight: (32 blocks, 1, 1, 1024, 16)   bias: w[524_288..<524_800]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        // weight: (16 blocks, 1, 1, 1024, 32)   bias: w[524_288..<524_800]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(16, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 1584) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 33) {
+        for band in stride(from: 0, to: 66, by: 66) {
         for block in blocks {
-            let kernelOffset: Int = block &* 16_384
+            let kernelOffset: Int = block &* 32_768
             let kernel = w + kernelOffset
-            let biasOffset: Int = 524_288 &+ block &* 16
+            let biasOffset: Int = 524_288 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 1024, by: 64) {
-                for group in band..<min(band &+ 33, 33) {
-                    let first: Int = min(group &* 6, 190)
+                for group in band..<min(band &+ 66, 66) {
+                    let first: Int = min(group &* 3, 193)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 33, 33) {
-                let first: Int = min(group &* 6, 190)
+            for group in band..<min(band &+ 66, 66) {
+                let first: Int = min(group &* 3, 193)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = max(v, 0)
                     }
@@ -4334,81 +4354,85 @@ extension Resnet152 {
     @inline(never)
     static func layer4_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 2048×7×7
-        // weight: (128 blocks, 1, 1, 512, 16)   bias: w[1_048_576..<1_050_624]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(128, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        // weight: (64 blocks, 1, 1, 512, 32)   bias: w[1_048_576..<1_050_624]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(64, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 9) {
+        for band in stride(from: 0, to: 17, by: 17) {
         for block in blocks {
-            let kernelOffset: Int = block &* 8192
+            let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
-            let biasOffset: Int = 1_048_576 &+ block &* 16
+            let biasOffset: Int = 1_048_576 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in band..<min(band &+ 9, 9) {
-                    let first: Int = min(group &* 6, 43)
+                for group in band..<min(band &+ 17, 17) {
+                    let first: Int = min(group &* 3, 46)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 9, 9) {
-                let first: Int = min(group &* 6, 43)
+            for group in band..<min(band &+ 17, 17) {
+                let first: Int = min(group &* 3, 46)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = v
                     }
@@ -4425,90 +4449,94 @@ extension Resnet152 {
     @inline(never)
     static func layer4_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×14×14   y: 2048×7×7
-        // weight: (128 blocks, 1, 1, 1024, 16)   bias: w[2_097_152..<2_099_200]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
+        // weight: (64 blocks, 1, 1, 1024, 32)   bias: w[2_097_152..<2_099_200]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.subsample(x, channels: 1024, height: 14, width: 14, stride: (2, 2), rows: 7, outputHeight: 7, outputWidth: 7, into: scratch, threads: threads)
-        Self.parallel(128, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        Self.parallel(64, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 9) {
+        for band in stride(from: 0, to: 17, by: 17) {
         for block in blocks {
-            let kernelOffset: Int = block &* 16_384
+            let kernelOffset: Int = block &* 32_768
             let kernel = w + kernelOffset
-            let biasOffset: Int = 2_097_152 &+ block &* 16
+            let biasOffset: Int = 2_097_152 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 1024, by: 64) {
-                for group in band..<min(band &+ 9, 9) {
-                    let first: Int = min(group &* 6, 43)
+                for group in band..<min(band &+ 17, 17) {
+                    let first: Int = min(group &* 3, 46)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = scratch + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 9, 9) {
-                let first: Int = min(group &* 6, 43)
+            for group in band..<min(band &+ 17, 17) {
+                let first: Int = min(group &* 3, 46)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
                     }
                 }
             }
-            let firstPixel: Int = min(band &* 6, 43)
-            let endPixel: Int = min((band &+ 9) &* 6, 49)
-            for oc in 0..<16 {
-                let planeOffset: Int = (block &* 16 &+ oc) &* 49
+            let firstPixel: Int = min(band &* 3, 46)
+            let endPixel: Int = min((band &+ 17) &* 3, 49)
+            for oc in 0..<32 {
+                let planeOffset: Int = (block &* 32 &+ oc) &* 49
                 Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
             }
         }
@@ -4523,81 +4551,85 @@ extension Resnet152 {
     @inline(never)
     static func layer4_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 2048×7×7   y: 512×7×7
-        // weight: (32 blocks, 1, 1, 2048, 16)   bias: w[1_048_576..<1_049_088]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        // weight: (16 blocks, 1, 1, 2048, 32)   bias: w[1_048_576..<1_049_088]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(16, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 9) {
+        for band in stride(from: 0, to: 17, by: 17) {
         for block in blocks {
-            let kernelOffset: Int = block &* 32_768
+            let kernelOffset: Int = block &* 65_536
             let kernel = w + kernelOffset
-            let biasOffset: Int = 1_048_576 &+ block &* 16
+            let biasOffset: Int = 1_048_576 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 2048, by: 64) {
-                for group in band..<min(band &+ 9, 9) {
-                    let first: Int = min(group &* 6, 43)
+                for group in band..<min(band &+ 17, 17) {
+                    let first: Int = min(group &* 3, 46)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 9, 9) {
-                let first: Int = min(group &* 6, 43)
+            for group in band..<min(band &+ 17, 17) {
+                let first: Int = min(group &* 3, 46)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = max(v, 0)
                     }
@@ -4813,89 +4845,93 @@ extension Resnet152 {
     @inline(never)
     static func layer4_1_conv3(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7   y: 2048×7×7
-        // weight: (128 blocks, 1, 1, 512, 16)   bias: w[1_048_576..<1_050_624]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(128, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        // weight: (64 blocks, 1, 1, 512, 32)   bias: w[1_048_576..<1_050_624]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(64, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 9) {
+        for band in stride(from: 0, to: 17, by: 17) {
         for block in blocks {
-            let kernelOffset: Int = block &* 8192
+            let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
-            let biasOffset: Int = 1_048_576 &+ block &* 16
+            let biasOffset: Int = 1_048_576 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in band..<min(band &+ 9, 9) {
-                    let first: Int = min(group &* 6, 43)
+                for group in band..<min(band &+ 17, 17) {
+                    let first: Int = min(group &* 3, 46)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 9, 9) {
-                let first: Int = min(group &* 6, 43)
+            for group in band..<min(band &+ 17, 17) {
+                let first: Int = min(group &* 3, 46)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
                     }
                 }
             }
-            let firstPixel: Int = min(band &* 6, 43)
-            let endPixel: Int = min((band &+ 9) &* 6, 49)
-            for oc in 0..<16 {
-                let planeOffset: Int = (block &* 16 &+ oc) &* 49
+            let firstPixel: Int = min(band &* 3, 46)
+            let endPixel: Int = min((band &+ 17) &* 3, 49)
+            for oc in 0..<32 {
+                let planeOffset: Int = (block &* 32 &+ oc) &* 49
                 Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
             }
         }

@@ -402,7 +402,7 @@ public struct Resnet34: Sendable {
         Self.winogradFilters(&p, at: 2_616_320, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.0.downsample.0.weight", into: &p, at: 3_665_152, count: 32_768)
         try Self.foldBatchNorm(tensors, "layer3.0.downsample.1", epsilon: 1e-05, into: &p, weight: 3_665_152, bias: 3_697_920, channels: 256, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
-        Self.blockFilters(&p, at: 3_665_152, filters: 256, groups: 1, channels: 128, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 3_665_152, filters: 256, groups: 1, channels: 128, taps: 1, block: 32)
         try Self.copy(tensors, "layer3.1.conv1.weight", into: &p, at: 3_698_176, count: 589_824)
         try Self.foldBatchNorm(tensors, "layer3.1.bn1", epsilon: 1e-05, into: &p, weight: 3_698_176, bias: 4_746_752, channels: 256, blocks: 1, blockStride: 0, channelStride: 2304, run: 2304)
         Self.winogradFilters(&p, at: 3_698_176, filters: 256, channels: 256)
@@ -441,7 +441,7 @@ public struct Resnet34: Sendable {
         Self.winogradFilters(&p, at: 15_366_656, filters: 512, channels: 512)
         try Self.copy(tensors, "layer4.0.downsample.0.weight", into: &p, at: 19_561_472, count: 131_072)
         try Self.foldBatchNorm(tensors, "layer4.0.downsample.1", epsilon: 1e-05, into: &p, weight: 19_561_472, bias: 19_692_544, channels: 512, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 19_561_472, filters: 512, groups: 1, channels: 256, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 19_561_472, filters: 512, groups: 1, channels: 256, taps: 1, block: 32)
         try Self.copy(tensors, "layer4.1.conv1.weight", into: &p, at: 19_693_056, count: 2_359_296)
         try Self.foldBatchNorm(tensors, "layer4.1.bn1", epsilon: 1e-05, into: &p, weight: 19_693_056, bias: 23_887_360, channels: 512, blocks: 1, blockStride: 0, channelStride: 4608, run: 4608)
         Self.winogradFilters(&p, at: 19_693_056, filters: 512, channels: 512)
@@ -2142,90 +2142,94 @@ extension Resnet34 {
     @inline(never)
     static func layer3_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 128×28×28   y: 256×14×14
-        // weight: (16 blocks, 1, 1, 128, 16)   bias: w[32_768..<33_024]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
+        // weight: (8 blocks, 1, 1, 128, 32)   bias: w[32_768..<33_024]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.subsample(x, channels: 128, height: 28, width: 28, stride: (2, 2), rows: 14, outputHeight: 14, outputWidth: 14, into: scratch, threads: threads)
-        Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        Self.parallel(8, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 1584) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 33, by: 33) {
+        for band in stride(from: 0, to: 66, by: 66) {
         for block in blocks {
-            let kernelOffset: Int = block &* 2048
+            let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
-            let biasOffset: Int = 32_768 &+ block &* 16
+            let biasOffset: Int = 32_768 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 128, by: 64) {
-                for group in band..<min(band &+ 33, 33) {
-                    let first: Int = min(group &* 6, 190)
+                for group in band..<min(band &+ 66, 66) {
+                    let first: Int = min(group &* 3, 193)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = scratch + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 33, 33) {
-                let first: Int = min(group &* 6, 190)
+            for group in band..<min(band &+ 66, 66) {
+                let first: Int = min(group &* 3, 193)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
                     }
                 }
             }
-            let firstPixel: Int = min(band &* 6, 190)
-            let endPixel: Int = min((band &+ 33) &* 6, 196)
-            for oc in 0..<16 {
-                let planeOffset: Int = (block &* 16 &+ oc) &* 196
+            let firstPixel: Int = min(band &* 3, 193)
+            let endPixel: Int = min((band &+ 66) &* 3, 196)
+            for oc in 0..<32 {
+                let planeOffset: Int = (block &* 32 &+ oc) &* 196
                 Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
             }
         }
@@ -2934,90 +2938,94 @@ extension Resnet34 {
     @inline(never)
     static func layer4_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14   y: 512×7×7
-        // weight: (32 blocks, 1, 1, 256, 16)   bias: w[131_072..<131_584]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
+        // weight: (16 blocks, 1, 1, 256, 32)   bias: w[131_072..<131_584]
+        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
         Self.subsample(x, channels: 256, height: 14, width: 14, stride: (2, 2), rows: 7, outputHeight: 7, outputWidth: 7, into: scratch, threads: threads)
-        Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        Self.parallel(16, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 9, by: 9) {
+        for band in stride(from: 0, to: 17, by: 17) {
         for block in blocks {
-            let kernelOffset: Int = block &* 4096
+            let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
-            let biasOffset: Int = 131_072 &+ block &* 16
+            let biasOffset: Int = 131_072 &+ block &* 32
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
+            let bias2 = Self.load8(w + (biasOffset &+ 16))
+            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 256, by: 64) {
-                for group in band..<min(band &+ 9, 9) {
-                    let first: Int = min(group &* 6, 43)
+                for group in band..<min(band &+ 17, 17) {
+                    let first: Int = min(group &* 3, 46)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
                     let o0: Int = first
                     let o1: Int = first &+ 1
                     let o2: Int = first &+ 2
-                    let o3: Int = first &+ 3
-                    let o4: Int = first &+ 4
-                    let o5: Int = first &+ 5
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
+                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
+                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
+                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
+                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
+                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
+                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
                     let tapBase = scratch + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 16
+                    let tapKernel = kernel + firstChannel &* 32
                     for ic in 0..<64 {
                         let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 16
+                        let k = tapKernel + ic &* 32
+                        let b0 = tap[o0]
+                        let b1 = tap[o1]
+                        let b2 = tap[o2]
                         let w0 = Self.load8(k + 0)
+                        Self.multiplyAdd(&a0_0, b0, w0)
+                        Self.multiplyAdd(&a0_1, b1, w0)
+                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        Self.multiplyAdd(&a1_0, b0, w1)
+                        Self.multiplyAdd(&a1_1, b1, w1)
+                        Self.multiplyAdd(&a1_2, b2, w1)
+                        let w2 = Self.load8(k + 16)
+                        Self.multiplyAdd(&a2_0, b0, w2)
+                        Self.multiplyAdd(&a2_1, b1, w2)
+                        Self.multiplyAdd(&a2_2, b2, w2)
+                        let w3 = Self.load8(k + 24)
+                        Self.multiplyAdd(&a3_0, b0, w3)
+                        Self.multiplyAdd(&a3_1, b1, w3)
+                        Self.multiplyAdd(&a3_2, b2, w3)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
                 }
             }
-            for group in band..<min(band &+ 9, 9) {
-                let first: Int = min(group &* 6, 43)
+            for group in band..<min(band &+ 17, 17) {
+                let first: Int = min(group &* 3, 46)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
+                for oc in 0..<32 {
+                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
+                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
+                    for p in 0..<3 {
                         y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
                     }
                 }
             }
-            let firstPixel: Int = min(band &* 6, 43)
-            let endPixel: Int = min((band &+ 9) &* 6, 49)
-            for oc in 0..<16 {
-                let planeOffset: Int = (block &* 16 &+ oc) &* 49
+            let firstPixel: Int = min(band &* 3, 46)
+            let endPixel: Int = min((band &+ 17) &* 3, 49)
+            for oc in 0..<32 {
+                let planeOffset: Int = (block &* 32 &+ oc) &* 49
                 Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
             }
         }

@@ -283,7 +283,7 @@ struct Emitter {
                         } else if case .conv = layer.op, kind == .channelVectors {
                             w.line("Self.vectorFilters(&p, at: \(literal(slot.weight)), filters: \(c.filters), channels: \(c.inChannels), taps: \(c.kernel.h * c.kernel.w))")
                         } else if case .conv = layer.op, kind != .depthwise {
-                            w.line("Self.blockFilters(&p, at: \(literal(slot.weight)), filters: \(c.filters), groups: \(c.groups), channels: \(c.inChannels / c.groups), taps: \(c.kernel.h * c.kernel.w), block: \(tiling.weightBlock(kind)))")
+                            w.line("Self.blockFilters(&p, at: \(literal(slot.weight)), filters: \(c.filters), groups: \(c.groups), channels: \(c.inChannels / c.groups), taps: \(c.kernel.h * c.kernel.w), block: \(tiling.weightBlock(c, kind: kind, output: layer.outputShape)))")
                         }
                     }
                     if let bn = step.foldedBatchNorm, case .batchNorm(let epsilon) = self.layer(bn).op {

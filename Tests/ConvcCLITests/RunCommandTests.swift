@@ -158,6 +158,8 @@ func temporaryFolder(_ prefix: String) -> URL {
                     - relu
                     - conv: { name: chunked2, filters: 32, kernel: 3, padding: 1 }
               - relu
+              - conv: { name: deepen, filters: 128, kernel: 1 }
+              - conv: { name: wide, filters: 32, kernel: 1 }
               - global_avg_pool
               - flatten
               - dense: { name: "fc \\"last\\"\\n#1", units: 10 }
@@ -177,6 +179,8 @@ func temporaryFolder(_ prefix: String) -> URL {
                 "// tile: 4 filters × 3 vectors of 8 pixels",
                 "// tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16",
                 "// tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16",
+                "// tile: 4 filters × 3 vectors of 8 pixels",
+                "// tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64",
             ])
         } else {
             #expect(tiles == [
@@ -187,6 +191,8 @@ func temporaryFolder(_ prefix: String) -> URL {
                 "// tile: 32 channels × 13 pixels of an output row, sixteen channels to a vector",
                 "// tile: 32 channels × 5 pixels of an output row, sixteen channels to a vector",
                 "// tile: 32 channels × 5 pixels of an output row, sixteen channels to a vector",
+                "// tile: 32 channels × 13 pixels of an output row, sixteen channels to a vector",
+                "// tile: 32 channels × 13 pixels of an output row, sixteen channels to a vector",
             ])
         }
         let run = try convc("verify", spec.path, "--runs", "1", "--target", target)

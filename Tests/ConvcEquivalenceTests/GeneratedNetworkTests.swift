@@ -164,9 +164,17 @@ let generatedTolerance: Float = 1e-4
         #expect(body("layer4_0_conv2", in: source).contains("Winograd F(2×2, 3×3): 4×4 tiles in bands of 4 tile rows"))
         // other convs with at least 64 multiply-adds per output: 16 channels × 6 pixels anywhere in the map,
         // whatever the stride or kernel (conv1 is 7×7 stride 2 over 3 channels: 147)
-        for name in ["conv1", "layer3_0_conv1", "layer4_0_downsample_0"] {
+        for name in ["conv1", "layer3_0_conv1", "layer2_0_downsample_0"] {
             #expect(body(name, in: source).contains("tile: 16 channels (2 vectors) × 6 output pixels"), "\(name)")
         }
+        // 1×1 convs that sum their input channels in chunks: 32 channels × 3 pixels, three broadcasts for twelve
+        // multiply-adds, each weight vector loaded right before its three
+        for name in ["layer3_0_downsample_0", "layer4_0_downsample_0"] {
+            #expect(body(name, in: source).contains("tile: 32 channels (4 vectors) × 3 output pixels"), "\(name)")
+        }
+        let projection = body("layer4_0_downsample_0", in: source).split(separator: "\n")
+            .map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: "\n")
+        #expect(projection.contains("let w3 = Self.load8(k + 24)\nSelf.multiplyAdd(&a3_0, b0, w3)\n"))
         // 14×14 and 7×7 maps sum their input channels in chunks (64 for 1×1); 28×28 ones with 128 KB of weights
         // per block too (16 for 3×3)
         #expect(body("layer4_0_downsample_0", in: source).contains("input channels in chunks of 64"))

@@ -354,8 +354,8 @@ extension Emitter {
     /// weights (and, on small maps, inputs) stay in L1, keeping the band's partial sums between chunks.
     func lowerPixelGroups(_ c: Convolution, input: Shape, output: Shape, step: PlannedStep, into w: inout SwiftWriter) {
         let slot = slots[step.layer]!
-        let (lanes, vector, vectors, pixels) = (tiling.lanes, tiling.vector, tiling.groupVectors, tiling.groupPixels)
-        let channels = tiling.groupChannels
+        let tile = tiling.groupTile(c, output: output)
+        let (lanes, vector, vectors, pixels, channels) = (tiling.lanes, tiling.vector, tile.vectors, tile.pixels, tile.channels)
         let taps = c.kernel.h * c.kernel.w
         let blocks = c.filters / channels
         let plane = output.height * output.width
@@ -365,13 +365,9 @@ extension Emitter {
         // A subsampled copy holds just the pixels a strided 1×1 conv reads (ResNet-50's projections read every
         // other pixel of every other row, half of each cache line they fetch): the conv reads it at stride 1.
         let stride = subsampled ? Pair(1, 1) : c.stride
-        // Every group of pixels reads all of its block's weights: past 128 KB they stream from L2 or beyond, and
-        // on small maps the inputs every group reads would not stay in L1 either (measured at 7×7: 512→512 3×3
-        // from 66 to 80 GFLOP/s, 1024→1024 1×1 from 56 to 78; at 28×28, 512→512 3×3 from 75 to 86).
-        let chunk = taps == 1 ? 64 : 16
-        let chunked = c.inChannels > chunk && c.inChannels % chunk == 0 && taps <= 9
-            && (plane <= 14 * 14 || c.inChannels * taps * channels * 4 > 128 * 1024)
-        let chunkChannels = chunked ? chunk : c.inChannels
+        let chunk = tiling.groupChunk(c, output: output, channels: channels)
+        let chunked = chunk != nil
+        let chunkChannels = chunk ?? c.inChannels
         // Every band reads all the weights, and every block of filters reads the band's input. Where the input is
         // the larger, bands of output rows whose input (all channels) fits in about 128 KB (at least one row; at
         // most 64 groups with chunks, whose partial sums, 48 KB, stay in L1 and L2): a 1×1 stride-2 projection read
@@ -383,7 +379,7 @@ extension Emitter {
         let bandGroups = weightsDominate ? groups : min(groups, chunked ? 64 : groups, max(1, bandRows * output.width / pixels))
         let tileVectors = vectors * pixels
         w.comment("weight: (\(blocks) blocks, \(c.kernel.h), \(c.kernel.w), \(c.inChannels), \(channels))   bias: w[\(literal(slot.bias - slot.weight))..<\(literal(slot.count))]")
-        w.comment("tile: \(channels) channels (\(vectors) vectors) × \(pixels) output pixels, each input value broadcast" + (chunked ? "; input channels in chunks of \(chunk)" : ""))
+        w.comment("tile: \(channels) channels (\(vectors) vectors) × \(pixels) output pixels, each input value broadcast" + (chunk.map { "; input channels in chunks of \($0)" } ?? ""))
         if subsampled {
             w.line("Self.subsample(x, channels: \(c.inChannels), height: \(input.height), width: \(input.width), stride: (\(c.stride.h), \(c.stride.w)), rows: \(rows), outputHeight: \(output.height), outputWidth: \(output.width), into: scratch, threads: threads)")
         } else if copied {
@@ -435,7 +431,7 @@ extension Emitter {
                 w.loop("i", count: c.kernel.h) { w in w.loop("j", count: c.kernel.w) { w in
                     w.line("let tapBase = \(source)\(plus(offset([("i", rowTap * c.dilation.h * columns), ("j", columnTap * c.dilation.w), ("firstChannel", firstChannel * rows * columns)])))")
                     w.line("let tapKernel = kernel\(plus(offset([("i", rowTap * c.kernel.w * c.inChannels * channels), ("j", columnTap * c.inChannels * channels), ("firstChannel", firstChannel * channels)])))")
-                    broadcastProducts(channels: chunkChannels, source: "tapBase", channelStride: rows * columns, kernel: "tapKernel", into: &w)
+                    broadcastProducts(tile, channels: chunkChannels, source: "tapBase", channelStride: rows * columns, kernel: "tapKernel", into: &w)
                 } }
                 for v in 0..<vectors {
                     for p in 0..<pixels { w.line("tile[\(2 * (v * pixels + p))] = a\(v)_\(p)") }
@@ -472,7 +468,7 @@ extension Emitter {
                 }
             }
             if chunked {
-                w.block("for firstChannel in stride(from: 0, to: \(c.inChannels), by: \(chunk))") { w in
+                w.block("for firstChannel in stride(from: 0, to: \(c.inChannels), by: \(chunkChannels))") { w in
                     groupLoop(accumulate, into: &w)
                 }
                 groupLoop(writeOut, into: &w)
@@ -491,11 +487,21 @@ extension Emitter {
 
     /// The pixel-group inner loop over input channels: the block's weight vectors for a channel, times each pixel's
     /// input value (at `o0`, `o1`, … from the channel's plane) broadcast, into accumulators `a{vector}_{pixel}`.
-    func broadcastProducts(channels: Int, source: String, channelStride: Int, kernel: String, into w: inout SwiftWriter) {
-        let (lanes, vectors, pixels) = (tiling.lanes, tiling.groupVectors, tiling.groupPixels)
+    /// Tiles of more vectors than pixels take the pixels' values first and each weight vector right before its
+    /// multiply-adds: with all four weight vectors loaded first, 32 × 3 tiles spilled.
+    func broadcastProducts(_ tile: GroupTile, channels: Int, source: String, channelStride: Int, kernel: String, into w: inout SwiftWriter) {
+        let (lanes, vectors, pixels) = (tile.lanes, tile.vectors, tile.pixels)
         w.block("for ic in 0..<\(channels)") { w in
             w.line("let tap = \(source) + ic &* \(literal(channelStride))")
-            w.line("let k = \(kernel) + ic &* \(tiling.groupChannels)")
+            w.line("let k = \(kernel) + ic &* \(tile.channels)")
+            if vectors > pixels {
+                for p in 0..<pixels { w.line("let b\(p) = tap[o\(p)]") }
+                for v in 0..<vectors {
+                    w.line("let w\(v) = Self.load\(lanes)(k + \(lanes * v))")
+                    for p in 0..<pixels { w.line("Self.multiplyAdd(&a\(v)_\(p), b\(p), w\(v))") }
+                }
+                return
+            }
             for v in 0..<vectors {
                 w.line("let w\(v) = Self.load\(lanes)(k + \(lanes * v))")
             }
@@ -579,7 +585,7 @@ extension Emitter {
                         for v in 0..<vectors {
                             for p in 0..<pixels { w.line("var a\(v)_\(p) = SIMD8<Float>()") }
                         }
-                        broadcastProducts(channels: inChannels, source: "source", channelStride: valueStride, kernel: "kernel", into: &w)
+                        broadcastProducts(tiling.groupTile, channels: inChannels, source: "source", channelStride: valueStride, kernel: "kernel", into: &w)
                         for p in 0..<pixels {
                             w.line("let product\(p) = productBlock + q\(p) &* \(literal(16 * filters))")
                             for v in 0..<vectors {
