@@ -428,38 +428,39 @@ extension Alexnet {
                     let targetOffset: Int = ic &* 56 &+ r &* 8
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 8, by: 8) {
-                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
-                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
+                        let corner = window + 2 &* tx, column = target + tx
+                        let a0 = Self.load16(corner)
+                        let b0 = Self.load16(corner + 2)
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(window + (18 &+ 2 &* tx))
-                        let b1 = Self.load16(window + (20 &+ 2 &* tx))
+                        let a1 = Self.load16(corner + 18)
+                        let b1 = Self.load16(corner + 20)
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(window + (36 &+ 2 &* tx))
-                        let b2 = Self.load16(window + (38 &+ 2 &* tx))
+                        let a2 = Self.load16(corner + 36)
+                        let b2 = Self.load16(corner + 38)
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(window + (54 &+ 2 &* tx))
-                        let b3 = Self.load16(window + (56 &+ 2 &* tx))
+                        let a3 = Self.load16(corner + 54)
+                        let b3 = Self.load16(corner + 56)
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
-                        Self.store(t0_1 + t0_2, to: target + (10_752 &+ tx))
-                        Self.store(t0_2 - t0_1, to: target + (21_504 &+ tx))
-                        Self.store(t0_1 - t0_3, to: target + (32_256 &+ tx))
-                        Self.store(t1_0 - t1_2, to: target + (43_008 &+ tx))
-                        Self.store(t1_1 + t1_2, to: target + (53_760 &+ tx))
-                        Self.store(t1_2 - t1_1, to: target + (64_512 &+ tx))
-                        Self.store(t1_1 - t1_3, to: target + (75_264 &+ tx))
-                        Self.store(t2_0 - t2_2, to: target + (86_016 &+ tx))
-                        Self.store(t2_1 + t2_2, to: target + (96_768 &+ tx))
-                        Self.store(t2_2 - t2_1, to: target + (107_520 &+ tx))
-                        Self.store(t2_1 - t2_3, to: target + (118_272 &+ tx))
-                        Self.store(t3_0 - t3_2, to: target + (129_024 &+ tx))
-                        Self.store(t3_1 + t3_2, to: target + (139_776 &+ tx))
-                        Self.store(t3_2 - t3_1, to: target + (150_528 &+ tx))
-                        Self.store(t3_1 - t3_3, to: target + (161_280 &+ tx))
+                        Self.store(t0_0 - t0_2, to: column)
+                        Self.store(t0_1 + t0_2, to: column + 10_752)
+                        Self.store(t0_2 - t0_1, to: column + 21_504)
+                        Self.store(t0_1 - t0_3, to: column + 32_256)
+                        Self.store(t1_0 - t1_2, to: column + 43_008)
+                        Self.store(t1_1 + t1_2, to: column + 53_760)
+                        Self.store(t1_2 - t1_1, to: column + 64_512)
+                        Self.store(t1_1 - t1_3, to: column + 75_264)
+                        Self.store(t2_0 - t2_2, to: column + 86_016)
+                        Self.store(t2_1 + t2_2, to: column + 96_768)
+                        Self.store(t2_2 - t2_1, to: column + 107_520)
+                        Self.store(t2_1 - t2_3, to: column + 118_272)
+                        Self.store(t3_0 - t3_2, to: column + 129_024)
+                        Self.store(t3_1 + t3_2, to: column + 139_776)
+                        Self.store(t3_2 - t3_1, to: column + 150_528)
+                        Self.store(t3_1 - t3_3, to: column + 161_280)
                     }
                 }
             }
@@ -574,24 +575,24 @@ extension Alexnet {
                     outputs[3] = s1_1 - s1_2 - s1_3 + bias
                     let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
                     for lane in 0..<8 {
-                        let planeOffset: Int = (f &* 8 &+ lane) &* 169
+                        let corner: Int = (f &* 8 &+ lane) &* 169 &+ oh &* 13 &+ ow
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 13 &+ ow &+ 0
+                            let index: Int = corner
                             let v = lanes[0 &+ lane]
                             y[index] = max(v, 0)
                         }
                         if ow &+ 1 < 13 {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 13 &+ ow &+ 1
+                            let index: Int = corner &+ 1
                             let v = lanes[8 &+ lane]
                             y[index] = max(v, 0)
                         }
                         if oh &+ 1 < 13 {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 13 &+ ow &+ 0
+                            let index: Int = corner &+ 13
                             let v = lanes[16 &+ lane]
                             y[index] = max(v, 0)
                         }
                         if oh &+ 1 < 13 && ow &+ 1 < 13 {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 13 &+ ow &+ 1
+                            let index: Int = corner &+ 14
                             let v = lanes[24 &+ lane]
                             y[index] = max(v, 0)
                         }
@@ -625,38 +626,39 @@ extension Alexnet {
                     let targetOffset: Int = ic &* 56 &+ r &* 8
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 8, by: 8) {
-                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
-                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
+                        let corner = window + 2 &* tx, column = target + tx
+                        let a0 = Self.load16(corner)
+                        let b0 = Self.load16(corner + 2)
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(window + (18 &+ 2 &* tx))
-                        let b1 = Self.load16(window + (20 &+ 2 &* tx))
+                        let a1 = Self.load16(corner + 18)
+                        let b1 = Self.load16(corner + 20)
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(window + (36 &+ 2 &* tx))
-                        let b2 = Self.load16(window + (38 &+ 2 &* tx))
+                        let a2 = Self.load16(corner + 36)
+                        let b2 = Self.load16(corner + 38)
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(window + (54 &+ 2 &* tx))
-                        let b3 = Self.load16(window + (56 &+ 2 &* tx))
+                        let a3 = Self.load16(corner + 54)
+                        let b3 = Self.load16(corner + 56)
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
-                        Self.store(t0_1 + t0_2, to: target + (21_504 &+ tx))
-                        Self.store(t0_2 - t0_1, to: target + (43_008 &+ tx))
-                        Self.store(t0_1 - t0_3, to: target + (64_512 &+ tx))
-                        Self.store(t1_0 - t1_2, to: target + (86_016 &+ tx))
-                        Self.store(t1_1 + t1_2, to: target + (107_520 &+ tx))
-                        Self.store(t1_2 - t1_1, to: target + (129_024 &+ tx))
-                        Self.store(t1_1 - t1_3, to: target + (150_528 &+ tx))
-                        Self.store(t2_0 - t2_2, to: target + (172_032 &+ tx))
-                        Self.store(t2_1 + t2_2, to: target + (193_536 &+ tx))
-                        Self.store(t2_2 - t2_1, to: target + (215_040 &+ tx))
-                        Self.store(t2_1 - t2_3, to: target + (236_544 &+ tx))
-                        Self.store(t3_0 - t3_2, to: target + (258_048 &+ tx))
-                        Self.store(t3_1 + t3_2, to: target + (279_552 &+ tx))
-                        Self.store(t3_2 - t3_1, to: target + (301_056 &+ tx))
-                        Self.store(t3_1 - t3_3, to: target + (322_560 &+ tx))
+                        Self.store(t0_0 - t0_2, to: column)
+                        Self.store(t0_1 + t0_2, to: column + 21_504)
+                        Self.store(t0_2 - t0_1, to: column + 43_008)
+                        Self.store(t0_1 - t0_3, to: column + 64_512)
+                        Self.store(t1_0 - t1_2, to: column + 86_016)
+                        Self.store(t1_1 + t1_2, to: column + 107_520)
+                        Self.store(t1_2 - t1_1, to: column + 129_024)
+                        Self.store(t1_1 - t1_3, to: column + 150_528)
+                        Self.store(t2_0 - t2_2, to: column + 172_032)
+                        Self.store(t2_1 + t2_2, to: column + 193_536)
+                        Self.store(t2_2 - t2_1, to: column + 215_040)
+                        Self.store(t2_1 - t2_3, to: column + 236_544)
+                        Self.store(t3_0 - t3_2, to: column + 258_048)
+                        Self.store(t3_1 + t3_2, to: column + 279_552)
+                        Self.store(t3_2 - t3_1, to: column + 301_056)
+                        Self.store(t3_1 - t3_3, to: column + 322_560)
                     }
                 }
             }
@@ -771,24 +773,24 @@ extension Alexnet {
                     outputs[3] = s1_1 - s1_2 - s1_3 + bias
                     let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
                     for lane in 0..<8 {
-                        let planeOffset: Int = (f &* 8 &+ lane) &* 169
+                        let corner: Int = (f &* 8 &+ lane) &* 169 &+ oh &* 13 &+ ow
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 13 &+ ow &+ 0
+                            let index: Int = corner
                             let v = lanes[0 &+ lane]
                             y[index] = max(v, 0)
                         }
                         if ow &+ 1 < 13 {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 13 &+ ow &+ 1
+                            let index: Int = corner &+ 1
                             let v = lanes[8 &+ lane]
                             y[index] = max(v, 0)
                         }
                         if oh &+ 1 < 13 {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 13 &+ ow &+ 0
+                            let index: Int = corner &+ 13
                             let v = lanes[16 &+ lane]
                             y[index] = max(v, 0)
                         }
                         if oh &+ 1 < 13 && ow &+ 1 < 13 {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 13 &+ ow &+ 1
+                            let index: Int = corner &+ 14
                             let v = lanes[24 &+ lane]
                             y[index] = max(v, 0)
                         }
@@ -822,38 +824,39 @@ extension Alexnet {
                     let targetOffset: Int = ic &* 56 &+ r &* 8
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 8, by: 8) {
-                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
-                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
+                        let corner = window + 2 &* tx, column = target + tx
+                        let a0 = Self.load16(corner)
+                        let b0 = Self.load16(corner + 2)
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(window + (18 &+ 2 &* tx))
-                        let b1 = Self.load16(window + (20 &+ 2 &* tx))
+                        let a1 = Self.load16(corner + 18)
+                        let b1 = Self.load16(corner + 20)
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(window + (36 &+ 2 &* tx))
-                        let b2 = Self.load16(window + (38 &+ 2 &* tx))
+                        let a2 = Self.load16(corner + 36)
+                        let b2 = Self.load16(corner + 38)
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(window + (54 &+ 2 &* tx))
-                        let b3 = Self.load16(window + (56 &+ 2 &* tx))
+                        let a3 = Self.load16(corner + 54)
+                        let b3 = Self.load16(corner + 56)
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
-                        Self.store(t0_1 + t0_2, to: target + (14_336 &+ tx))
-                        Self.store(t0_2 - t0_1, to: target + (28_672 &+ tx))
-                        Self.store(t0_1 - t0_3, to: target + (43_008 &+ tx))
-                        Self.store(t1_0 - t1_2, to: target + (57_344 &+ tx))
-                        Self.store(t1_1 + t1_2, to: target + (71_680 &+ tx))
-                        Self.store(t1_2 - t1_1, to: target + (86_016 &+ tx))
-                        Self.store(t1_1 - t1_3, to: target + (100_352 &+ tx))
-                        Self.store(t2_0 - t2_2, to: target + (114_688 &+ tx))
-                        Self.store(t2_1 + t2_2, to: target + (129_024 &+ tx))
-                        Self.store(t2_2 - t2_1, to: target + (143_360 &+ tx))
-                        Self.store(t2_1 - t2_3, to: target + (157_696 &+ tx))
-                        Self.store(t3_0 - t3_2, to: target + (172_032 &+ tx))
-                        Self.store(t3_1 + t3_2, to: target + (186_368 &+ tx))
-                        Self.store(t3_2 - t3_1, to: target + (200_704 &+ tx))
-                        Self.store(t3_1 - t3_3, to: target + (215_040 &+ tx))
+                        Self.store(t0_0 - t0_2, to: column)
+                        Self.store(t0_1 + t0_2, to: column + 14_336)
+                        Self.store(t0_2 - t0_1, to: column + 28_672)
+                        Self.store(t0_1 - t0_3, to: column + 43_008)
+                        Self.store(t1_0 - t1_2, to: column + 57_344)
+                        Self.store(t1_1 + t1_2, to: column + 71_680)
+                        Self.store(t1_2 - t1_1, to: column + 86_016)
+                        Self.store(t1_1 - t1_3, to: column + 100_352)
+                        Self.store(t2_0 - t2_2, to: column + 114_688)
+                        Self.store(t2_1 + t2_2, to: column + 129_024)
+                        Self.store(t2_2 - t2_1, to: column + 143_360)
+                        Self.store(t2_1 - t2_3, to: column + 157_696)
+                        Self.store(t3_0 - t3_2, to: column + 172_032)
+                        Self.store(t3_1 + t3_2, to: column + 186_368)
+                        Self.store(t3_2 - t3_1, to: column + 200_704)
+                        Self.store(t3_1 - t3_3, to: column + 215_040)
                     }
                 }
             }
@@ -968,24 +971,24 @@ extension Alexnet {
                     outputs[3] = s1_1 - s1_2 - s1_3 + bias
                     let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
                     for lane in 0..<8 {
-                        let planeOffset: Int = (f &* 8 &+ lane) &* 169
+                        let corner: Int = (f &* 8 &+ lane) &* 169 &+ oh &* 13 &+ ow
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 13 &+ ow &+ 0
+                            let index: Int = corner
                             let v = lanes[0 &+ lane]
                             y[index] = max(v, 0)
                         }
                         if ow &+ 1 < 13 {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 13 &+ ow &+ 1
+                            let index: Int = corner &+ 1
                             let v = lanes[8 &+ lane]
                             y[index] = max(v, 0)
                         }
                         if oh &+ 1 < 13 {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 13 &+ ow &+ 0
+                            let index: Int = corner &+ 13
                             let v = lanes[16 &+ lane]
                             y[index] = max(v, 0)
                         }
                         if oh &+ 1 < 13 && ow &+ 1 < 13 {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 13 &+ ow &+ 1
+                            let index: Int = corner &+ 14
                             let v = lanes[24 &+ lane]
                             y[index] = max(v, 0)
                         }

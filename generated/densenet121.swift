@@ -1902,38 +1902,39 @@ extension Densenet121 {
                     let targetOffset: Int = ic &* 272 &+ r &* 32
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 32, by: 8) {
-                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
-                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
+                        let corner = window + 2 &* tx, column = target + tx
+                        let a0 = Self.load16(corner)
+                        let b0 = Self.load16(corner + 2)
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(window + (66 &+ 2 &* tx))
-                        let b1 = Self.load16(window + (68 &+ 2 &* tx))
+                        let a1 = Self.load16(corner + 66)
+                        let b1 = Self.load16(corner + 68)
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(window + (132 &+ 2 &* tx))
-                        let b2 = Self.load16(window + (134 &+ 2 &* tx))
+                        let a2 = Self.load16(corner + 132)
+                        let b2 = Self.load16(corner + 134)
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(window + (198 &+ 2 &* tx))
-                        let b3 = Self.load16(window + (200 &+ 2 &* tx))
+                        let a3 = Self.load16(corner + 198)
+                        let b3 = Self.load16(corner + 200)
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
-                        Self.store(t0_1 + t0_2, to: target + (34_816 &+ tx))
-                        Self.store(t0_2 - t0_1, to: target + (69_632 &+ tx))
-                        Self.store(t0_1 - t0_3, to: target + (104_448 &+ tx))
-                        Self.store(t1_0 - t1_2, to: target + (139_264 &+ tx))
-                        Self.store(t1_1 + t1_2, to: target + (174_080 &+ tx))
-                        Self.store(t1_2 - t1_1, to: target + (208_896 &+ tx))
-                        Self.store(t1_1 - t1_3, to: target + (243_712 &+ tx))
-                        Self.store(t2_0 - t2_2, to: target + (278_528 &+ tx))
-                        Self.store(t2_1 + t2_2, to: target + (313_344 &+ tx))
-                        Self.store(t2_2 - t2_1, to: target + (348_160 &+ tx))
-                        Self.store(t2_1 - t2_3, to: target + (382_976 &+ tx))
-                        Self.store(t3_0 - t3_2, to: target + (417_792 &+ tx))
-                        Self.store(t3_1 + t3_2, to: target + (452_608 &+ tx))
-                        Self.store(t3_2 - t3_1, to: target + (487_424 &+ tx))
-                        Self.store(t3_1 - t3_3, to: target + (522_240 &+ tx))
+                        Self.store(t0_0 - t0_2, to: column)
+                        Self.store(t0_1 + t0_2, to: column + 34_816)
+                        Self.store(t0_2 - t0_1, to: column + 69_632)
+                        Self.store(t0_1 - t0_3, to: column + 104_448)
+                        Self.store(t1_0 - t1_2, to: column + 139_264)
+                        Self.store(t1_1 + t1_2, to: column + 174_080)
+                        Self.store(t1_2 - t1_1, to: column + 208_896)
+                        Self.store(t1_1 - t1_3, to: column + 243_712)
+                        Self.store(t2_0 - t2_2, to: column + 278_528)
+                        Self.store(t2_1 + t2_2, to: column + 313_344)
+                        Self.store(t2_2 - t2_1, to: column + 348_160)
+                        Self.store(t2_1 - t2_3, to: column + 382_976)
+                        Self.store(t3_0 - t3_2, to: column + 417_792)
+                        Self.store(t3_1 + t3_2, to: column + 452_608)
+                        Self.store(t3_2 - t3_1, to: column + 487_424)
+                        Self.store(t3_1 - t3_3, to: column + 522_240)
                     }
                 }
             }
@@ -2048,24 +2049,24 @@ extension Densenet121 {
                     outputs[3] = s1_1 - s1_2 - s1_3 + bias
                     let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
                     for lane in 0..<8 {
-                        let planeOffset: Int = (f &* 8 &+ lane) &* 3136
+                        let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 56 &+ ow &+ 0
+                            let index: Int = corner
                             let v = lanes[0 &+ lane]
                             y[index] = v
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 56 &+ ow &+ 1
+                            let index: Int = corner &+ 1
                             let v = lanes[8 &+ lane]
                             y[index] = v
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 56 &+ ow &+ 0
+                            let index: Int = corner &+ 56
                             let v = lanes[16 &+ lane]
                             y[index] = v
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 56 &+ ow &+ 1
+                            let index: Int = corner &+ 57
                             let v = lanes[24 &+ lane]
                             y[index] = v
                         }
@@ -2829,38 +2830,39 @@ extension Densenet121 {
                     let targetOffset: Int = ic &* 224 &+ r &* 16
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 16, by: 8) {
-                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
-                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
+                        let corner = window + 2 &* tx, column = target + tx
+                        let a0 = Self.load16(corner)
+                        let b0 = Self.load16(corner + 2)
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(window + (34 &+ 2 &* tx))
-                        let b1 = Self.load16(window + (36 &+ 2 &* tx))
+                        let a1 = Self.load16(corner + 34)
+                        let b1 = Self.load16(corner + 36)
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(window + (68 &+ 2 &* tx))
-                        let b2 = Self.load16(window + (70 &+ 2 &* tx))
+                        let a2 = Self.load16(corner + 68)
+                        let b2 = Self.load16(corner + 70)
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(window + (102 &+ 2 &* tx))
-                        let b3 = Self.load16(window + (104 &+ 2 &* tx))
+                        let a3 = Self.load16(corner + 102)
+                        let b3 = Self.load16(corner + 104)
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
-                        Self.store(t0_1 + t0_2, to: target + (28_672 &+ tx))
-                        Self.store(t0_2 - t0_1, to: target + (57_344 &+ tx))
-                        Self.store(t0_1 - t0_3, to: target + (86_016 &+ tx))
-                        Self.store(t1_0 - t1_2, to: target + (114_688 &+ tx))
-                        Self.store(t1_1 + t1_2, to: target + (143_360 &+ tx))
-                        Self.store(t1_2 - t1_1, to: target + (172_032 &+ tx))
-                        Self.store(t1_1 - t1_3, to: target + (200_704 &+ tx))
-                        Self.store(t2_0 - t2_2, to: target + (229_376 &+ tx))
-                        Self.store(t2_1 + t2_2, to: target + (258_048 &+ tx))
-                        Self.store(t2_2 - t2_1, to: target + (286_720 &+ tx))
-                        Self.store(t2_1 - t2_3, to: target + (315_392 &+ tx))
-                        Self.store(t3_0 - t3_2, to: target + (344_064 &+ tx))
-                        Self.store(t3_1 + t3_2, to: target + (372_736 &+ tx))
-                        Self.store(t3_2 - t3_1, to: target + (401_408 &+ tx))
-                        Self.store(t3_1 - t3_3, to: target + (430_080 &+ tx))
+                        Self.store(t0_0 - t0_2, to: column)
+                        Self.store(t0_1 + t0_2, to: column + 28_672)
+                        Self.store(t0_2 - t0_1, to: column + 57_344)
+                        Self.store(t0_1 - t0_3, to: column + 86_016)
+                        Self.store(t1_0 - t1_2, to: column + 114_688)
+                        Self.store(t1_1 + t1_2, to: column + 143_360)
+                        Self.store(t1_2 - t1_1, to: column + 172_032)
+                        Self.store(t1_1 - t1_3, to: column + 200_704)
+                        Self.store(t2_0 - t2_2, to: column + 229_376)
+                        Self.store(t2_1 + t2_2, to: column + 258_048)
+                        Self.store(t2_2 - t2_1, to: column + 286_720)
+                        Self.store(t2_1 - t2_3, to: column + 315_392)
+                        Self.store(t3_0 - t3_2, to: column + 344_064)
+                        Self.store(t3_1 + t3_2, to: column + 372_736)
+                        Self.store(t3_2 - t3_1, to: column + 401_408)
+                        Self.store(t3_1 - t3_3, to: column + 430_080)
                     }
                 }
             }
@@ -2975,24 +2977,24 @@ extension Densenet121 {
                     outputs[3] = s1_1 - s1_2 - s1_3 + bias
                     let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
                     for lane in 0..<8 {
-                        let planeOffset: Int = (f &* 8 &+ lane) &* 784
+                        let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 28 &+ ow &+ 0
+                            let index: Int = corner
                             let v = lanes[0 &+ lane]
                             y[index] = v
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 28 &+ ow &+ 1
+                            let index: Int = corner &+ 1
                             let v = lanes[8 &+ lane]
                             y[index] = v
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 28 &+ ow &+ 0
+                            let index: Int = corner &+ 28
                             let v = lanes[16 &+ lane]
                             y[index] = v
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 28 &+ ow &+ 1
+                            let index: Int = corner &+ 29
                             let v = lanes[24 &+ lane]
                             y[index] = v
                         }
@@ -4381,38 +4383,39 @@ extension Densenet121 {
                     let targetOffset: Int = ic &* 56 &+ r &* 8
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 8, by: 8) {
-                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
-                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
+                        let corner = window + 2 &* tx, column = target + tx
+                        let a0 = Self.load16(corner)
+                        let b0 = Self.load16(corner + 2)
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(window + (18 &+ 2 &* tx))
-                        let b1 = Self.load16(window + (20 &+ 2 &* tx))
+                        let a1 = Self.load16(corner + 18)
+                        let b1 = Self.load16(corner + 20)
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(window + (36 &+ 2 &* tx))
-                        let b2 = Self.load16(window + (38 &+ 2 &* tx))
+                        let a2 = Self.load16(corner + 36)
+                        let b2 = Self.load16(corner + 38)
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(window + (54 &+ 2 &* tx))
-                        let b3 = Self.load16(window + (56 &+ 2 &* tx))
+                        let a3 = Self.load16(corner + 54)
+                        let b3 = Self.load16(corner + 56)
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
-                        Self.store(t0_1 + t0_2, to: target + (7168 &+ tx))
-                        Self.store(t0_2 - t0_1, to: target + (14_336 &+ tx))
-                        Self.store(t0_1 - t0_3, to: target + (21_504 &+ tx))
-                        Self.store(t1_0 - t1_2, to: target + (28_672 &+ tx))
-                        Self.store(t1_1 + t1_2, to: target + (35_840 &+ tx))
-                        Self.store(t1_2 - t1_1, to: target + (43_008 &+ tx))
-                        Self.store(t1_1 - t1_3, to: target + (50_176 &+ tx))
-                        Self.store(t2_0 - t2_2, to: target + (57_344 &+ tx))
-                        Self.store(t2_1 + t2_2, to: target + (64_512 &+ tx))
-                        Self.store(t2_2 - t2_1, to: target + (71_680 &+ tx))
-                        Self.store(t2_1 - t2_3, to: target + (78_848 &+ tx))
-                        Self.store(t3_0 - t3_2, to: target + (86_016 &+ tx))
-                        Self.store(t3_1 + t3_2, to: target + (93_184 &+ tx))
-                        Self.store(t3_2 - t3_1, to: target + (100_352 &+ tx))
-                        Self.store(t3_1 - t3_3, to: target + (107_520 &+ tx))
+                        Self.store(t0_0 - t0_2, to: column)
+                        Self.store(t0_1 + t0_2, to: column + 7168)
+                        Self.store(t0_2 - t0_1, to: column + 14_336)
+                        Self.store(t0_1 - t0_3, to: column + 21_504)
+                        Self.store(t1_0 - t1_2, to: column + 28_672)
+                        Self.store(t1_1 + t1_2, to: column + 35_840)
+                        Self.store(t1_2 - t1_1, to: column + 43_008)
+                        Self.store(t1_1 - t1_3, to: column + 50_176)
+                        Self.store(t2_0 - t2_2, to: column + 57_344)
+                        Self.store(t2_1 + t2_2, to: column + 64_512)
+                        Self.store(t2_2 - t2_1, to: column + 71_680)
+                        Self.store(t2_1 - t2_3, to: column + 78_848)
+                        Self.store(t3_0 - t3_2, to: column + 86_016)
+                        Self.store(t3_1 + t3_2, to: column + 93_184)
+                        Self.store(t3_2 - t3_1, to: column + 100_352)
+                        Self.store(t3_1 - t3_3, to: column + 107_520)
                     }
                 }
             }
@@ -4527,24 +4530,24 @@ extension Densenet121 {
                     outputs[3] = s1_1 - s1_2 - s1_3 + bias
                     let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
                     for lane in 0..<8 {
-                        let planeOffset: Int = (f &* 8 &+ lane) &* 196
+                        let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 14 &+ ow &+ 0
+                            let index: Int = corner
                             let v = lanes[0 &+ lane]
                             y[index] = v
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 14 &+ ow &+ 1
+                            let index: Int = corner &+ 1
                             let v = lanes[8 &+ lane]
                             y[index] = v
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 14 &+ ow &+ 0
+                            let index: Int = corner &+ 14
                             let v = lanes[16 &+ lane]
                             y[index] = v
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 14 &+ ow &+ 1
+                            let index: Int = corner &+ 15
                             let v = lanes[24 &+ lane]
                             y[index] = v
                         }
@@ -7253,38 +7256,39 @@ extension Densenet121 {
                     let targetOffset: Int = ic &* 32 &+ r &* 8
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 8, by: 8) {
-                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
-                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
+                        let corner = window + 2 &* tx, column = target + tx
+                        let a0 = Self.load16(corner)
+                        let b0 = Self.load16(corner + 2)
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(window + (18 &+ 2 &* tx))
-                        let b1 = Self.load16(window + (20 &+ 2 &* tx))
+                        let a1 = Self.load16(corner + 18)
+                        let b1 = Self.load16(corner + 20)
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(window + (36 &+ 2 &* tx))
-                        let b2 = Self.load16(window + (38 &+ 2 &* tx))
+                        let a2 = Self.load16(corner + 36)
+                        let b2 = Self.load16(corner + 38)
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(window + (54 &+ 2 &* tx))
-                        let b3 = Self.load16(window + (56 &+ 2 &* tx))
+                        let a3 = Self.load16(corner + 54)
+                        let b3 = Self.load16(corner + 56)
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
-                        Self.store(t0_1 + t0_2, to: target + (4096 &+ tx))
-                        Self.store(t0_2 - t0_1, to: target + (8192 &+ tx))
-                        Self.store(t0_1 - t0_3, to: target + (12_288 &+ tx))
-                        Self.store(t1_0 - t1_2, to: target + (16_384 &+ tx))
-                        Self.store(t1_1 + t1_2, to: target + (20_480 &+ tx))
-                        Self.store(t1_2 - t1_1, to: target + (24_576 &+ tx))
-                        Self.store(t1_1 - t1_3, to: target + (28_672 &+ tx))
-                        Self.store(t2_0 - t2_2, to: target + (32_768 &+ tx))
-                        Self.store(t2_1 + t2_2, to: target + (36_864 &+ tx))
-                        Self.store(t2_2 - t2_1, to: target + (40_960 &+ tx))
-                        Self.store(t2_1 - t2_3, to: target + (45_056 &+ tx))
-                        Self.store(t3_0 - t3_2, to: target + (49_152 &+ tx))
-                        Self.store(t3_1 + t3_2, to: target + (53_248 &+ tx))
-                        Self.store(t3_2 - t3_1, to: target + (57_344 &+ tx))
-                        Self.store(t3_1 - t3_3, to: target + (61_440 &+ tx))
+                        Self.store(t0_0 - t0_2, to: column)
+                        Self.store(t0_1 + t0_2, to: column + 4096)
+                        Self.store(t0_2 - t0_1, to: column + 8192)
+                        Self.store(t0_1 - t0_3, to: column + 12_288)
+                        Self.store(t1_0 - t1_2, to: column + 16_384)
+                        Self.store(t1_1 + t1_2, to: column + 20_480)
+                        Self.store(t1_2 - t1_1, to: column + 24_576)
+                        Self.store(t1_1 - t1_3, to: column + 28_672)
+                        Self.store(t2_0 - t2_2, to: column + 32_768)
+                        Self.store(t2_1 + t2_2, to: column + 36_864)
+                        Self.store(t2_2 - t2_1, to: column + 40_960)
+                        Self.store(t2_1 - t2_3, to: column + 45_056)
+                        Self.store(t3_0 - t3_2, to: column + 49_152)
+                        Self.store(t3_1 + t3_2, to: column + 53_248)
+                        Self.store(t3_2 - t3_1, to: column + 57_344)
+                        Self.store(t3_1 - t3_3, to: column + 61_440)
                     }
                 }
             }
@@ -7399,24 +7403,24 @@ extension Densenet121 {
                     outputs[3] = s1_1 - s1_2 - s1_3 + bias
                     let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
                     for lane in 0..<8 {
-                        let planeOffset: Int = (f &* 8 &+ lane) &* 49
+                        let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 7 &+ ow &+ 0
+                            let index: Int = corner
                             let v = lanes[0 &+ lane]
                             y[index] = v
                         }
                         if ow &+ 1 < 7 {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 7 &+ ow &+ 1
+                            let index: Int = corner &+ 1
                             let v = lanes[8 &+ lane]
                             y[index] = v
                         }
                         if oh &+ 1 < 7 {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 7 &+ ow &+ 0
+                            let index: Int = corner &+ 7
                             let v = lanes[16 &+ lane]
                             y[index] = v
                         }
                         if oh &+ 1 < 7 && ow &+ 1 < 7 {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 7 &+ ow &+ 1
+                            let index: Int = corner &+ 8
                             let v = lanes[24 &+ lane]
                             y[index] = v
                         }

@@ -2175,38 +2175,39 @@ extension EnetCamvid12 {
                     let targetOffset: Int = ic &* 1040 &+ r &* 32
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 32, by: 8) {
-                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
-                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
+                        let corner = window + 2 &* tx, column = target + tx
+                        let a0 = Self.load16(corner)
+                        let b0 = Self.load16(corner + 2)
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(window + (66 &+ 2 &* tx))
-                        let b1 = Self.load16(window + (68 &+ 2 &* tx))
+                        let a1 = Self.load16(corner + 66)
+                        let b1 = Self.load16(corner + 68)
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(window + (132 &+ 2 &* tx))
-                        let b2 = Self.load16(window + (134 &+ 2 &* tx))
+                        let a2 = Self.load16(corner + 132)
+                        let b2 = Self.load16(corner + 134)
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(window + (198 &+ 2 &* tx))
-                        let b3 = Self.load16(window + (200 &+ 2 &* tx))
+                        let a3 = Self.load16(corner + 198)
+                        let b3 = Self.load16(corner + 200)
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
-                        Self.store(t0_1 + t0_2, to: target + (33_280 &+ tx))
-                        Self.store(t0_2 - t0_1, to: target + (66_560 &+ tx))
-                        Self.store(t0_1 - t0_3, to: target + (99_840 &+ tx))
-                        Self.store(t1_0 - t1_2, to: target + (133_120 &+ tx))
-                        Self.store(t1_1 + t1_2, to: target + (166_400 &+ tx))
-                        Self.store(t1_2 - t1_1, to: target + (199_680 &+ tx))
-                        Self.store(t1_1 - t1_3, to: target + (232_960 &+ tx))
-                        Self.store(t2_0 - t2_2, to: target + (266_240 &+ tx))
-                        Self.store(t2_1 + t2_2, to: target + (299_520 &+ tx))
-                        Self.store(t2_2 - t2_1, to: target + (332_800 &+ tx))
-                        Self.store(t2_1 - t2_3, to: target + (366_080 &+ tx))
-                        Self.store(t3_0 - t3_2, to: target + (399_360 &+ tx))
-                        Self.store(t3_1 + t3_2, to: target + (432_640 &+ tx))
-                        Self.store(t3_2 - t3_1, to: target + (465_920 &+ tx))
-                        Self.store(t3_1 - t3_3, to: target + (499_200 &+ tx))
+                        Self.store(t0_0 - t0_2, to: column)
+                        Self.store(t0_1 + t0_2, to: column + 33_280)
+                        Self.store(t0_2 - t0_1, to: column + 66_560)
+                        Self.store(t0_1 - t0_3, to: column + 99_840)
+                        Self.store(t1_0 - t1_2, to: column + 133_120)
+                        Self.store(t1_1 + t1_2, to: column + 166_400)
+                        Self.store(t1_2 - t1_1, to: column + 199_680)
+                        Self.store(t1_1 - t1_3, to: column + 232_960)
+                        Self.store(t2_0 - t2_2, to: column + 266_240)
+                        Self.store(t2_1 + t2_2, to: column + 299_520)
+                        Self.store(t2_2 - t2_1, to: column + 332_800)
+                        Self.store(t2_1 - t2_3, to: column + 366_080)
+                        Self.store(t3_0 - t3_2, to: column + 399_360)
+                        Self.store(t3_1 + t3_2, to: column + 432_640)
+                        Self.store(t3_2 - t3_1, to: column + 465_920)
+                        Self.store(t3_1 - t3_3, to: column + 499_200)
                     }
                 }
             }
@@ -2321,24 +2322,24 @@ extension EnetCamvid12 {
                     outputs[3] = s1_1 - s1_2 - s1_3 + bias
                     let oh: Int = (firstRow &+ q / 32) &* 2, ow: Int = q % 32 &* 2
                     for lane in 0..<8 {
-                        let planeOffset: Int = (f &* 8 &+ lane) &* 4096
+                        let corner: Int = (f &* 8 &+ lane) &* 4096 &+ oh &* 64 &+ ow
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 64 &+ ow &+ 0
+                            let index: Int = corner
                             let v = lanes[0 &+ lane]
                             y[index] = v
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 64 &+ ow &+ 1
+                            let index: Int = corner &+ 1
                             let v = lanes[8 &+ lane]
                             y[index] = v
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 64 &+ ow &+ 0
+                            let index: Int = corner &+ 64
                             let v = lanes[16 &+ lane]
                             y[index] = v
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 64 &+ ow &+ 1
+                            let index: Int = corner &+ 65
                             let v = lanes[24 &+ lane]
                             y[index] = v
                         }

@@ -1031,38 +1031,39 @@ extension Googlenet {
                     let targetOffset: Int = ic &* 528 &+ r &* 32
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 32, by: 8) {
-                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
-                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
+                        let corner = window + 2 &* tx, column = target + tx
+                        let a0 = Self.load16(corner)
+                        let b0 = Self.load16(corner + 2)
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(window + (66 &+ 2 &* tx))
-                        let b1 = Self.load16(window + (68 &+ 2 &* tx))
+                        let a1 = Self.load16(corner + 66)
+                        let b1 = Self.load16(corner + 68)
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(window + (132 &+ 2 &* tx))
-                        let b2 = Self.load16(window + (134 &+ 2 &* tx))
+                        let a2 = Self.load16(corner + 132)
+                        let b2 = Self.load16(corner + 134)
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(window + (198 &+ 2 &* tx))
-                        let b3 = Self.load16(window + (200 &+ 2 &* tx))
+                        let a3 = Self.load16(corner + 198)
+                        let b3 = Self.load16(corner + 200)
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
-                        Self.store(t0_1 + t0_2, to: target + (33_792 &+ tx))
-                        Self.store(t0_2 - t0_1, to: target + (67_584 &+ tx))
-                        Self.store(t0_1 - t0_3, to: target + (101_376 &+ tx))
-                        Self.store(t1_0 - t1_2, to: target + (135_168 &+ tx))
-                        Self.store(t1_1 + t1_2, to: target + (168_960 &+ tx))
-                        Self.store(t1_2 - t1_1, to: target + (202_752 &+ tx))
-                        Self.store(t1_1 - t1_3, to: target + (236_544 &+ tx))
-                        Self.store(t2_0 - t2_2, to: target + (270_336 &+ tx))
-                        Self.store(t2_1 + t2_2, to: target + (304_128 &+ tx))
-                        Self.store(t2_2 - t2_1, to: target + (337_920 &+ tx))
-                        Self.store(t2_1 - t2_3, to: target + (371_712 &+ tx))
-                        Self.store(t3_0 - t3_2, to: target + (405_504 &+ tx))
-                        Self.store(t3_1 + t3_2, to: target + (439_296 &+ tx))
-                        Self.store(t3_2 - t3_1, to: target + (473_088 &+ tx))
-                        Self.store(t3_1 - t3_3, to: target + (506_880 &+ tx))
+                        Self.store(t0_0 - t0_2, to: column)
+                        Self.store(t0_1 + t0_2, to: column + 33_792)
+                        Self.store(t0_2 - t0_1, to: column + 67_584)
+                        Self.store(t0_1 - t0_3, to: column + 101_376)
+                        Self.store(t1_0 - t1_2, to: column + 135_168)
+                        Self.store(t1_1 + t1_2, to: column + 168_960)
+                        Self.store(t1_2 - t1_1, to: column + 202_752)
+                        Self.store(t1_1 - t1_3, to: column + 236_544)
+                        Self.store(t2_0 - t2_2, to: column + 270_336)
+                        Self.store(t2_1 + t2_2, to: column + 304_128)
+                        Self.store(t2_2 - t2_1, to: column + 337_920)
+                        Self.store(t2_1 - t2_3, to: column + 371_712)
+                        Self.store(t3_0 - t3_2, to: column + 405_504)
+                        Self.store(t3_1 + t3_2, to: column + 439_296)
+                        Self.store(t3_2 - t3_1, to: column + 473_088)
+                        Self.store(t3_1 - t3_3, to: column + 506_880)
                     }
                 }
             }
@@ -1177,24 +1178,24 @@ extension Googlenet {
                     outputs[3] = s1_1 - s1_2 - s1_3 + bias
                     let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
                     for lane in 0..<8 {
-                        let planeOffset: Int = (f &* 8 &+ lane) &* 3136
+                        let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 56 &+ ow &+ 0
+                            let index: Int = corner
                             let v = lanes[0 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 56 &+ ow &+ 1
+                            let index: Int = corner &+ 1
                             let v = lanes[8 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 56 &+ ow &+ 0
+                            let index: Int = corner &+ 56
                             let v = lanes[16 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 56 &+ ow &+ 1
+                            let index: Int = corner &+ 57
                             let v = lanes[24 &+ lane]
                             y[index] = max(v, 0)
                         }
@@ -1436,38 +1437,39 @@ extension Googlenet {
                     let targetOffset: Int = ic &* 224 &+ r &* 16
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 16, by: 8) {
-                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
-                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
+                        let corner = window + 2 &* tx, column = target + tx
+                        let a0 = Self.load16(corner)
+                        let b0 = Self.load16(corner + 2)
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(window + (34 &+ 2 &* tx))
-                        let b1 = Self.load16(window + (36 &+ 2 &* tx))
+                        let a1 = Self.load16(corner + 34)
+                        let b1 = Self.load16(corner + 36)
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(window + (68 &+ 2 &* tx))
-                        let b2 = Self.load16(window + (70 &+ 2 &* tx))
+                        let a2 = Self.load16(corner + 68)
+                        let b2 = Self.load16(corner + 70)
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(window + (102 &+ 2 &* tx))
-                        let b3 = Self.load16(window + (104 &+ 2 &* tx))
+                        let a3 = Self.load16(corner + 102)
+                        let b3 = Self.load16(corner + 104)
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
-                        Self.store(t0_1 + t0_2, to: target + (21_504 &+ tx))
-                        Self.store(t0_2 - t0_1, to: target + (43_008 &+ tx))
-                        Self.store(t0_1 - t0_3, to: target + (64_512 &+ tx))
-                        Self.store(t1_0 - t1_2, to: target + (86_016 &+ tx))
-                        Self.store(t1_1 + t1_2, to: target + (107_520 &+ tx))
-                        Self.store(t1_2 - t1_1, to: target + (129_024 &+ tx))
-                        Self.store(t1_1 - t1_3, to: target + (150_528 &+ tx))
-                        Self.store(t2_0 - t2_2, to: target + (172_032 &+ tx))
-                        Self.store(t2_1 + t2_2, to: target + (193_536 &+ tx))
-                        Self.store(t2_2 - t2_1, to: target + (215_040 &+ tx))
-                        Self.store(t2_1 - t2_3, to: target + (236_544 &+ tx))
-                        Self.store(t3_0 - t3_2, to: target + (258_048 &+ tx))
-                        Self.store(t3_1 + t3_2, to: target + (279_552 &+ tx))
-                        Self.store(t3_2 - t3_1, to: target + (301_056 &+ tx))
-                        Self.store(t3_1 - t3_3, to: target + (322_560 &+ tx))
+                        Self.store(t0_0 - t0_2, to: column)
+                        Self.store(t0_1 + t0_2, to: column + 21_504)
+                        Self.store(t0_2 - t0_1, to: column + 43_008)
+                        Self.store(t0_1 - t0_3, to: column + 64_512)
+                        Self.store(t1_0 - t1_2, to: column + 86_016)
+                        Self.store(t1_1 + t1_2, to: column + 107_520)
+                        Self.store(t1_2 - t1_1, to: column + 129_024)
+                        Self.store(t1_1 - t1_3, to: column + 150_528)
+                        Self.store(t2_0 - t2_2, to: column + 172_032)
+                        Self.store(t2_1 + t2_2, to: column + 193_536)
+                        Self.store(t2_2 - t2_1, to: column + 215_040)
+                        Self.store(t2_1 - t2_3, to: column + 236_544)
+                        Self.store(t3_0 - t3_2, to: column + 258_048)
+                        Self.store(t3_1 + t3_2, to: column + 279_552)
+                        Self.store(t3_2 - t3_1, to: column + 301_056)
+                        Self.store(t3_1 - t3_3, to: column + 322_560)
                     }
                 }
             }
@@ -1582,24 +1584,24 @@ extension Googlenet {
                     outputs[3] = s1_1 - s1_2 - s1_3 + bias
                     let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
                     for lane in 0..<8 {
-                        let planeOffset: Int = (f &* 8 &+ lane) &* 784
+                        let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 28 &+ ow &+ 0
+                            let index: Int = corner
                             let v = lanes[0 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 28 &+ ow &+ 1
+                            let index: Int = corner &+ 1
                             let v = lanes[8 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 28 &+ ow &+ 0
+                            let index: Int = corner &+ 28
                             let v = lanes[16 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 28 &+ ow &+ 1
+                            let index: Int = corner &+ 29
                             let v = lanes[24 &+ lane]
                             y[index] = max(v, 0)
                         }
@@ -2025,38 +2027,39 @@ extension Googlenet {
                     let targetOffset: Int = ic &* 224 &+ r &* 16
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 16, by: 8) {
-                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
-                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
+                        let corner = window + 2 &* tx, column = target + tx
+                        let a0 = Self.load16(corner)
+                        let b0 = Self.load16(corner + 2)
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(window + (34 &+ 2 &* tx))
-                        let b1 = Self.load16(window + (36 &+ 2 &* tx))
+                        let a1 = Self.load16(corner + 34)
+                        let b1 = Self.load16(corner + 36)
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(window + (68 &+ 2 &* tx))
-                        let b2 = Self.load16(window + (70 &+ 2 &* tx))
+                        let a2 = Self.load16(corner + 68)
+                        let b2 = Self.load16(corner + 70)
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(window + (102 &+ 2 &* tx))
-                        let b3 = Self.load16(window + (104 &+ 2 &* tx))
+                        let a3 = Self.load16(corner + 102)
+                        let b3 = Self.load16(corner + 104)
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
-                        Self.store(t0_1 + t0_2, to: target + (28_672 &+ tx))
-                        Self.store(t0_2 - t0_1, to: target + (57_344 &+ tx))
-                        Self.store(t0_1 - t0_3, to: target + (86_016 &+ tx))
-                        Self.store(t1_0 - t1_2, to: target + (114_688 &+ tx))
-                        Self.store(t1_1 + t1_2, to: target + (143_360 &+ tx))
-                        Self.store(t1_2 - t1_1, to: target + (172_032 &+ tx))
-                        Self.store(t1_1 - t1_3, to: target + (200_704 &+ tx))
-                        Self.store(t2_0 - t2_2, to: target + (229_376 &+ tx))
-                        Self.store(t2_1 + t2_2, to: target + (258_048 &+ tx))
-                        Self.store(t2_2 - t2_1, to: target + (286_720 &+ tx))
-                        Self.store(t2_1 - t2_3, to: target + (315_392 &+ tx))
-                        Self.store(t3_0 - t3_2, to: target + (344_064 &+ tx))
-                        Self.store(t3_1 + t3_2, to: target + (372_736 &+ tx))
-                        Self.store(t3_2 - t3_1, to: target + (401_408 &+ tx))
-                        Self.store(t3_1 - t3_3, to: target + (430_080 &+ tx))
+                        Self.store(t0_0 - t0_2, to: column)
+                        Self.store(t0_1 + t0_2, to: column + 28_672)
+                        Self.store(t0_2 - t0_1, to: column + 57_344)
+                        Self.store(t0_1 - t0_3, to: column + 86_016)
+                        Self.store(t1_0 - t1_2, to: column + 114_688)
+                        Self.store(t1_1 + t1_2, to: column + 143_360)
+                        Self.store(t1_2 - t1_1, to: column + 172_032)
+                        Self.store(t1_1 - t1_3, to: column + 200_704)
+                        Self.store(t2_0 - t2_2, to: column + 229_376)
+                        Self.store(t2_1 + t2_2, to: column + 258_048)
+                        Self.store(t2_2 - t2_1, to: column + 286_720)
+                        Self.store(t2_1 - t2_3, to: column + 315_392)
+                        Self.store(t3_0 - t3_2, to: column + 344_064)
+                        Self.store(t3_1 + t3_2, to: column + 372_736)
+                        Self.store(t3_2 - t3_1, to: column + 401_408)
+                        Self.store(t3_1 - t3_3, to: column + 430_080)
                     }
                 }
             }
@@ -2171,24 +2174,24 @@ extension Googlenet {
                     outputs[3] = s1_1 - s1_2 - s1_3 + bias
                     let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
                     for lane in 0..<8 {
-                        let planeOffset: Int = (f &* 8 &+ lane) &* 784
+                        let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 28 &+ ow &+ 0
+                            let index: Int = corner
                             let v = lanes[0 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 28 &+ ow &+ 1
+                            let index: Int = corner &+ 1
                             let v = lanes[8 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 28 &+ ow &+ 0
+                            let index: Int = corner &+ 28
                             let v = lanes[16 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 28 &+ ow &+ 1
+                            let index: Int = corner &+ 29
                             let v = lanes[24 &+ lane]
                             y[index] = max(v, 0)
                         }
@@ -2308,38 +2311,39 @@ extension Googlenet {
                     let targetOffset: Int = ic &* 224 &+ r &* 16
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 16, by: 8) {
-                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
-                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
+                        let corner = window + 2 &* tx, column = target + tx
+                        let a0 = Self.load16(corner)
+                        let b0 = Self.load16(corner + 2)
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(window + (34 &+ 2 &* tx))
-                        let b1 = Self.load16(window + (36 &+ 2 &* tx))
+                        let a1 = Self.load16(corner + 34)
+                        let b1 = Self.load16(corner + 36)
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(window + (68 &+ 2 &* tx))
-                        let b2 = Self.load16(window + (70 &+ 2 &* tx))
+                        let a2 = Self.load16(corner + 68)
+                        let b2 = Self.load16(corner + 70)
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(window + (102 &+ 2 &* tx))
-                        let b3 = Self.load16(window + (104 &+ 2 &* tx))
+                        let a3 = Self.load16(corner + 102)
+                        let b3 = Self.load16(corner + 104)
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
-                        Self.store(t0_1 + t0_2, to: target + (7168 &+ tx))
-                        Self.store(t0_2 - t0_1, to: target + (14_336 &+ tx))
-                        Self.store(t0_1 - t0_3, to: target + (21_504 &+ tx))
-                        Self.store(t1_0 - t1_2, to: target + (28_672 &+ tx))
-                        Self.store(t1_1 + t1_2, to: target + (35_840 &+ tx))
-                        Self.store(t1_2 - t1_1, to: target + (43_008 &+ tx))
-                        Self.store(t1_1 - t1_3, to: target + (50_176 &+ tx))
-                        Self.store(t2_0 - t2_2, to: target + (57_344 &+ tx))
-                        Self.store(t2_1 + t2_2, to: target + (64_512 &+ tx))
-                        Self.store(t2_2 - t2_1, to: target + (71_680 &+ tx))
-                        Self.store(t2_1 - t2_3, to: target + (78_848 &+ tx))
-                        Self.store(t3_0 - t3_2, to: target + (86_016 &+ tx))
-                        Self.store(t3_1 + t3_2, to: target + (93_184 &+ tx))
-                        Self.store(t3_2 - t3_1, to: target + (100_352 &+ tx))
-                        Self.store(t3_1 - t3_3, to: target + (107_520 &+ tx))
+                        Self.store(t0_0 - t0_2, to: column)
+                        Self.store(t0_1 + t0_2, to: column + 7168)
+                        Self.store(t0_2 - t0_1, to: column + 14_336)
+                        Self.store(t0_1 - t0_3, to: column + 21_504)
+                        Self.store(t1_0 - t1_2, to: column + 28_672)
+                        Self.store(t1_1 + t1_2, to: column + 35_840)
+                        Self.store(t1_2 - t1_1, to: column + 43_008)
+                        Self.store(t1_1 - t1_3, to: column + 50_176)
+                        Self.store(t2_0 - t2_2, to: column + 57_344)
+                        Self.store(t2_1 + t2_2, to: column + 64_512)
+                        Self.store(t2_2 - t2_1, to: column + 71_680)
+                        Self.store(t2_1 - t2_3, to: column + 78_848)
+                        Self.store(t3_0 - t3_2, to: column + 86_016)
+                        Self.store(t3_1 + t3_2, to: column + 93_184)
+                        Self.store(t3_2 - t3_1, to: column + 100_352)
+                        Self.store(t3_1 - t3_3, to: column + 107_520)
                     }
                 }
             }
@@ -2454,24 +2458,24 @@ extension Googlenet {
                     outputs[3] = s1_1 - s1_2 - s1_3 + bias
                     let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
                     for lane in 0..<8 {
-                        let planeOffset: Int = (f &* 8 &+ lane) &* 784
+                        let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 28 &+ ow &+ 0
+                            let index: Int = corner
                             let v = lanes[0 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 28 &+ ow &+ 1
+                            let index: Int = corner &+ 1
                             let v = lanes[8 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 28 &+ ow &+ 0
+                            let index: Int = corner &+ 28
                             let v = lanes[16 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 28 &+ ow &+ 1
+                            let index: Int = corner &+ 29
                             let v = lanes[24 &+ lane]
                             y[index] = max(v, 0)
                         }
@@ -2835,38 +2839,39 @@ extension Googlenet {
                     let targetOffset: Int = ic &* 56 &+ r &* 8
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 8, by: 8) {
-                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
-                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
+                        let corner = window + 2 &* tx, column = target + tx
+                        let a0 = Self.load16(corner)
+                        let b0 = Self.load16(corner + 2)
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(window + (18 &+ 2 &* tx))
-                        let b1 = Self.load16(window + (20 &+ 2 &* tx))
+                        let a1 = Self.load16(corner + 18)
+                        let b1 = Self.load16(corner + 20)
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(window + (36 &+ 2 &* tx))
-                        let b2 = Self.load16(window + (38 &+ 2 &* tx))
+                        let a2 = Self.load16(corner + 36)
+                        let b2 = Self.load16(corner + 38)
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(window + (54 &+ 2 &* tx))
-                        let b3 = Self.load16(window + (56 &+ 2 &* tx))
+                        let a3 = Self.load16(corner + 54)
+                        let b3 = Self.load16(corner + 56)
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
-                        Self.store(t0_1 + t0_2, to: target + (5376 &+ tx))
-                        Self.store(t0_2 - t0_1, to: target + (10_752 &+ tx))
-                        Self.store(t0_1 - t0_3, to: target + (16_128 &+ tx))
-                        Self.store(t1_0 - t1_2, to: target + (21_504 &+ tx))
-                        Self.store(t1_1 + t1_2, to: target + (26_880 &+ tx))
-                        Self.store(t1_2 - t1_1, to: target + (32_256 &+ tx))
-                        Self.store(t1_1 - t1_3, to: target + (37_632 &+ tx))
-                        Self.store(t2_0 - t2_2, to: target + (43_008 &+ tx))
-                        Self.store(t2_1 + t2_2, to: target + (48_384 &+ tx))
-                        Self.store(t2_2 - t2_1, to: target + (53_760 &+ tx))
-                        Self.store(t2_1 - t2_3, to: target + (59_136 &+ tx))
-                        Self.store(t3_0 - t3_2, to: target + (64_512 &+ tx))
-                        Self.store(t3_1 + t3_2, to: target + (69_888 &+ tx))
-                        Self.store(t3_2 - t3_1, to: target + (75_264 &+ tx))
-                        Self.store(t3_1 - t3_3, to: target + (80_640 &+ tx))
+                        Self.store(t0_0 - t0_2, to: column)
+                        Self.store(t0_1 + t0_2, to: column + 5376)
+                        Self.store(t0_2 - t0_1, to: column + 10_752)
+                        Self.store(t0_1 - t0_3, to: column + 16_128)
+                        Self.store(t1_0 - t1_2, to: column + 21_504)
+                        Self.store(t1_1 + t1_2, to: column + 26_880)
+                        Self.store(t1_2 - t1_1, to: column + 32_256)
+                        Self.store(t1_1 - t1_3, to: column + 37_632)
+                        Self.store(t2_0 - t2_2, to: column + 43_008)
+                        Self.store(t2_1 + t2_2, to: column + 48_384)
+                        Self.store(t2_2 - t2_1, to: column + 53_760)
+                        Self.store(t2_1 - t2_3, to: column + 59_136)
+                        Self.store(t3_0 - t3_2, to: column + 64_512)
+                        Self.store(t3_1 + t3_2, to: column + 69_888)
+                        Self.store(t3_2 - t3_1, to: column + 75_264)
+                        Self.store(t3_1 - t3_3, to: column + 80_640)
                     }
                 }
             }
@@ -2981,24 +2986,24 @@ extension Googlenet {
                     outputs[3] = s1_1 - s1_2 - s1_3 + bias
                     let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
                     for lane in 0..<8 {
-                        let planeOffset: Int = (f &* 8 &+ lane) &* 196
+                        let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 14 &+ ow &+ 0
+                            let index: Int = corner
                             let v = lanes[0 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 14 &+ ow &+ 1
+                            let index: Int = corner &+ 1
                             let v = lanes[8 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 14 &+ ow &+ 0
+                            let index: Int = corner &+ 14
                             let v = lanes[16 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 14 &+ ow &+ 1
+                            let index: Int = corner &+ 15
                             let v = lanes[24 &+ lane]
                             y[index] = max(v, 0)
                         }
@@ -3524,38 +3529,39 @@ extension Googlenet {
                     let targetOffset: Int = ic &* 56 &+ r &* 8
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 8, by: 8) {
-                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
-                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
+                        let corner = window + 2 &* tx, column = target + tx
+                        let a0 = Self.load16(corner)
+                        let b0 = Self.load16(corner + 2)
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(window + (18 &+ 2 &* tx))
-                        let b1 = Self.load16(window + (20 &+ 2 &* tx))
+                        let a1 = Self.load16(corner + 18)
+                        let b1 = Self.load16(corner + 20)
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(window + (36 &+ 2 &* tx))
-                        let b2 = Self.load16(window + (38 &+ 2 &* tx))
+                        let a2 = Self.load16(corner + 36)
+                        let b2 = Self.load16(corner + 38)
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(window + (54 &+ 2 &* tx))
-                        let b3 = Self.load16(window + (56 &+ 2 &* tx))
+                        let a3 = Self.load16(corner + 54)
+                        let b3 = Self.load16(corner + 56)
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
-                        Self.store(t0_1 + t0_2, to: target + (6272 &+ tx))
-                        Self.store(t0_2 - t0_1, to: target + (12_544 &+ tx))
-                        Self.store(t0_1 - t0_3, to: target + (18_816 &+ tx))
-                        Self.store(t1_0 - t1_2, to: target + (25_088 &+ tx))
-                        Self.store(t1_1 + t1_2, to: target + (31_360 &+ tx))
-                        Self.store(t1_2 - t1_1, to: target + (37_632 &+ tx))
-                        Self.store(t1_1 - t1_3, to: target + (43_904 &+ tx))
-                        Self.store(t2_0 - t2_2, to: target + (50_176 &+ tx))
-                        Self.store(t2_1 + t2_2, to: target + (56_448 &+ tx))
-                        Self.store(t2_2 - t2_1, to: target + (62_720 &+ tx))
-                        Self.store(t2_1 - t2_3, to: target + (68_992 &+ tx))
-                        Self.store(t3_0 - t3_2, to: target + (75_264 &+ tx))
-                        Self.store(t3_1 + t3_2, to: target + (81_536 &+ tx))
-                        Self.store(t3_2 - t3_1, to: target + (87_808 &+ tx))
-                        Self.store(t3_1 - t3_3, to: target + (94_080 &+ tx))
+                        Self.store(t0_0 - t0_2, to: column)
+                        Self.store(t0_1 + t0_2, to: column + 6272)
+                        Self.store(t0_2 - t0_1, to: column + 12_544)
+                        Self.store(t0_1 - t0_3, to: column + 18_816)
+                        Self.store(t1_0 - t1_2, to: column + 25_088)
+                        Self.store(t1_1 + t1_2, to: column + 31_360)
+                        Self.store(t1_2 - t1_1, to: column + 37_632)
+                        Self.store(t1_1 - t1_3, to: column + 43_904)
+                        Self.store(t2_0 - t2_2, to: column + 50_176)
+                        Self.store(t2_1 + t2_2, to: column + 56_448)
+                        Self.store(t2_2 - t2_1, to: column + 62_720)
+                        Self.store(t2_1 - t2_3, to: column + 68_992)
+                        Self.store(t3_0 - t3_2, to: column + 75_264)
+                        Self.store(t3_1 + t3_2, to: column + 81_536)
+                        Self.store(t3_2 - t3_1, to: column + 87_808)
+                        Self.store(t3_1 - t3_3, to: column + 94_080)
                     }
                 }
             }
@@ -3670,24 +3676,24 @@ extension Googlenet {
                     outputs[3] = s1_1 - s1_2 - s1_3 + bias
                     let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
                     for lane in 0..<8 {
-                        let planeOffset: Int = (f &* 8 &+ lane) &* 196
+                        let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 14 &+ ow &+ 0
+                            let index: Int = corner
                             let v = lanes[0 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 14 &+ ow &+ 1
+                            let index: Int = corner &+ 1
                             let v = lanes[8 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 14 &+ ow &+ 0
+                            let index: Int = corner &+ 14
                             let v = lanes[16 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 14 &+ ow &+ 1
+                            let index: Int = corner &+ 15
                             let v = lanes[24 &+ lane]
                             y[index] = max(v, 0)
                         }
@@ -4125,38 +4131,39 @@ extension Googlenet {
                     let targetOffset: Int = ic &* 56 &+ r &* 8
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 8, by: 8) {
-                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
-                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
+                        let corner = window + 2 &* tx, column = target + tx
+                        let a0 = Self.load16(corner)
+                        let b0 = Self.load16(corner + 2)
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(window + (18 &+ 2 &* tx))
-                        let b1 = Self.load16(window + (20 &+ 2 &* tx))
+                        let a1 = Self.load16(corner + 18)
+                        let b1 = Self.load16(corner + 20)
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(window + (36 &+ 2 &* tx))
-                        let b2 = Self.load16(window + (38 &+ 2 &* tx))
+                        let a2 = Self.load16(corner + 36)
+                        let b2 = Self.load16(corner + 38)
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(window + (54 &+ 2 &* tx))
-                        let b3 = Self.load16(window + (56 &+ 2 &* tx))
+                        let a3 = Self.load16(corner + 54)
+                        let b3 = Self.load16(corner + 56)
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
-                        Self.store(t0_1 + t0_2, to: target + (7168 &+ tx))
-                        Self.store(t0_2 - t0_1, to: target + (14_336 &+ tx))
-                        Self.store(t0_1 - t0_3, to: target + (21_504 &+ tx))
-                        Self.store(t1_0 - t1_2, to: target + (28_672 &+ tx))
-                        Self.store(t1_1 + t1_2, to: target + (35_840 &+ tx))
-                        Self.store(t1_2 - t1_1, to: target + (43_008 &+ tx))
-                        Self.store(t1_1 - t1_3, to: target + (50_176 &+ tx))
-                        Self.store(t2_0 - t2_2, to: target + (57_344 &+ tx))
-                        Self.store(t2_1 + t2_2, to: target + (64_512 &+ tx))
-                        Self.store(t2_2 - t2_1, to: target + (71_680 &+ tx))
-                        Self.store(t2_1 - t2_3, to: target + (78_848 &+ tx))
-                        Self.store(t3_0 - t3_2, to: target + (86_016 &+ tx))
-                        Self.store(t3_1 + t3_2, to: target + (93_184 &+ tx))
-                        Self.store(t3_2 - t3_1, to: target + (100_352 &+ tx))
-                        Self.store(t3_1 - t3_3, to: target + (107_520 &+ tx))
+                        Self.store(t0_0 - t0_2, to: column)
+                        Self.store(t0_1 + t0_2, to: column + 7168)
+                        Self.store(t0_2 - t0_1, to: column + 14_336)
+                        Self.store(t0_1 - t0_3, to: column + 21_504)
+                        Self.store(t1_0 - t1_2, to: column + 28_672)
+                        Self.store(t1_1 + t1_2, to: column + 35_840)
+                        Self.store(t1_2 - t1_1, to: column + 43_008)
+                        Self.store(t1_1 - t1_3, to: column + 50_176)
+                        Self.store(t2_0 - t2_2, to: column + 57_344)
+                        Self.store(t2_1 + t2_2, to: column + 64_512)
+                        Self.store(t2_2 - t2_1, to: column + 71_680)
+                        Self.store(t2_1 - t2_3, to: column + 78_848)
+                        Self.store(t3_0 - t3_2, to: column + 86_016)
+                        Self.store(t3_1 + t3_2, to: column + 93_184)
+                        Self.store(t3_2 - t3_1, to: column + 100_352)
+                        Self.store(t3_1 - t3_3, to: column + 107_520)
                     }
                 }
             }
@@ -4271,24 +4278,24 @@ extension Googlenet {
                     outputs[3] = s1_1 - s1_2 - s1_3 + bias
                     let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
                     for lane in 0..<8 {
-                        let planeOffset: Int = (f &* 8 &+ lane) &* 196
+                        let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 14 &+ ow &+ 0
+                            let index: Int = corner
                             let v = lanes[0 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 14 &+ ow &+ 1
+                            let index: Int = corner &+ 1
                             let v = lanes[8 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 14 &+ ow &+ 0
+                            let index: Int = corner &+ 14
                             let v = lanes[16 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 14 &+ ow &+ 1
+                            let index: Int = corner &+ 15
                             let v = lanes[24 &+ lane]
                             y[index] = max(v, 0)
                         }
@@ -4413,38 +4420,39 @@ extension Googlenet {
                     let targetOffset: Int = ic &* 56 &+ r &* 8
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 8, by: 8) {
-                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
-                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
+                        let corner = window + 2 &* tx, column = target + tx
+                        let a0 = Self.load16(corner)
+                        let b0 = Self.load16(corner + 2)
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(window + (18 &+ 2 &* tx))
-                        let b1 = Self.load16(window + (20 &+ 2 &* tx))
+                        let a1 = Self.load16(corner + 18)
+                        let b1 = Self.load16(corner + 20)
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(window + (36 &+ 2 &* tx))
-                        let b2 = Self.load16(window + (38 &+ 2 &* tx))
+                        let a2 = Self.load16(corner + 36)
+                        let b2 = Self.load16(corner + 38)
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(window + (54 &+ 2 &* tx))
-                        let b3 = Self.load16(window + (56 &+ 2 &* tx))
+                        let a3 = Self.load16(corner + 54)
+                        let b3 = Self.load16(corner + 56)
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
-                        Self.store(t0_1 + t0_2, to: target + (8064 &+ tx))
-                        Self.store(t0_2 - t0_1, to: target + (16_128 &+ tx))
-                        Self.store(t0_1 - t0_3, to: target + (24_192 &+ tx))
-                        Self.store(t1_0 - t1_2, to: target + (32_256 &+ tx))
-                        Self.store(t1_1 + t1_2, to: target + (40_320 &+ tx))
-                        Self.store(t1_2 - t1_1, to: target + (48_384 &+ tx))
-                        Self.store(t1_1 - t1_3, to: target + (56_448 &+ tx))
-                        Self.store(t2_0 - t2_2, to: target + (64_512 &+ tx))
-                        Self.store(t2_1 + t2_2, to: target + (72_576 &+ tx))
-                        Self.store(t2_2 - t2_1, to: target + (80_640 &+ tx))
-                        Self.store(t2_1 - t2_3, to: target + (88_704 &+ tx))
-                        Self.store(t3_0 - t3_2, to: target + (96_768 &+ tx))
-                        Self.store(t3_1 + t3_2, to: target + (104_832 &+ tx))
-                        Self.store(t3_2 - t3_1, to: target + (112_896 &+ tx))
-                        Self.store(t3_1 - t3_3, to: target + (120_960 &+ tx))
+                        Self.store(t0_0 - t0_2, to: column)
+                        Self.store(t0_1 + t0_2, to: column + 8064)
+                        Self.store(t0_2 - t0_1, to: column + 16_128)
+                        Self.store(t0_1 - t0_3, to: column + 24_192)
+                        Self.store(t1_0 - t1_2, to: column + 32_256)
+                        Self.store(t1_1 + t1_2, to: column + 40_320)
+                        Self.store(t1_2 - t1_1, to: column + 48_384)
+                        Self.store(t1_1 - t1_3, to: column + 56_448)
+                        Self.store(t2_0 - t2_2, to: column + 64_512)
+                        Self.store(t2_1 + t2_2, to: column + 72_576)
+                        Self.store(t2_2 - t2_1, to: column + 80_640)
+                        Self.store(t2_1 - t2_3, to: column + 88_704)
+                        Self.store(t3_0 - t3_2, to: column + 96_768)
+                        Self.store(t3_1 + t3_2, to: column + 104_832)
+                        Self.store(t3_2 - t3_1, to: column + 112_896)
+                        Self.store(t3_1 - t3_3, to: column + 120_960)
                     }
                 }
             }
@@ -4559,24 +4567,24 @@ extension Googlenet {
                     outputs[3] = s1_1 - s1_2 - s1_3 + bias
                     let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
                     for lane in 0..<8 {
-                        let planeOffset: Int = (f &* 8 &+ lane) &* 196
+                        let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 14 &+ ow &+ 0
+                            let index: Int = corner
                             let v = lanes[0 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 14 &+ ow &+ 1
+                            let index: Int = corner &+ 1
                             let v = lanes[8 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 14 &+ ow &+ 0
+                            let index: Int = corner &+ 14
                             let v = lanes[16 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 14 &+ ow &+ 1
+                            let index: Int = corner &+ 15
                             let v = lanes[24 &+ lane]
                             y[index] = max(v, 0)
                         }
@@ -4705,38 +4713,39 @@ extension Googlenet {
                     let targetOffset: Int = ic &* 56 &+ r &* 8
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 8, by: 8) {
-                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
-                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
+                        let corner = window + 2 &* tx, column = target + tx
+                        let a0 = Self.load16(corner)
+                        let b0 = Self.load16(corner + 2)
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(window + (18 &+ 2 &* tx))
-                        let b1 = Self.load16(window + (20 &+ 2 &* tx))
+                        let a1 = Self.load16(corner + 18)
+                        let b1 = Self.load16(corner + 20)
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(window + (36 &+ 2 &* tx))
-                        let b2 = Self.load16(window + (38 &+ 2 &* tx))
+                        let a2 = Self.load16(corner + 36)
+                        let b2 = Self.load16(corner + 38)
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(window + (54 &+ 2 &* tx))
-                        let b3 = Self.load16(window + (56 &+ 2 &* tx))
+                        let a3 = Self.load16(corner + 54)
+                        let b3 = Self.load16(corner + 56)
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
-                        Self.store(t0_1 + t0_2, to: target + (1792 &+ tx))
-                        Self.store(t0_2 - t0_1, to: target + (3584 &+ tx))
-                        Self.store(t0_1 - t0_3, to: target + (5376 &+ tx))
-                        Self.store(t1_0 - t1_2, to: target + (7168 &+ tx))
-                        Self.store(t1_1 + t1_2, to: target + (8960 &+ tx))
-                        Self.store(t1_2 - t1_1, to: target + (10_752 &+ tx))
-                        Self.store(t1_1 - t1_3, to: target + (12_544 &+ tx))
-                        Self.store(t2_0 - t2_2, to: target + (14_336 &+ tx))
-                        Self.store(t2_1 + t2_2, to: target + (16_128 &+ tx))
-                        Self.store(t2_2 - t2_1, to: target + (17_920 &+ tx))
-                        Self.store(t2_1 - t2_3, to: target + (19_712 &+ tx))
-                        Self.store(t3_0 - t3_2, to: target + (21_504 &+ tx))
-                        Self.store(t3_1 + t3_2, to: target + (23_296 &+ tx))
-                        Self.store(t3_2 - t3_1, to: target + (25_088 &+ tx))
-                        Self.store(t3_1 - t3_3, to: target + (26_880 &+ tx))
+                        Self.store(t0_0 - t0_2, to: column)
+                        Self.store(t0_1 + t0_2, to: column + 1792)
+                        Self.store(t0_2 - t0_1, to: column + 3584)
+                        Self.store(t0_1 - t0_3, to: column + 5376)
+                        Self.store(t1_0 - t1_2, to: column + 7168)
+                        Self.store(t1_1 + t1_2, to: column + 8960)
+                        Self.store(t1_2 - t1_1, to: column + 10_752)
+                        Self.store(t1_1 - t1_3, to: column + 12_544)
+                        Self.store(t2_0 - t2_2, to: column + 14_336)
+                        Self.store(t2_1 + t2_2, to: column + 16_128)
+                        Self.store(t2_2 - t2_1, to: column + 17_920)
+                        Self.store(t2_1 - t2_3, to: column + 19_712)
+                        Self.store(t3_0 - t3_2, to: column + 21_504)
+                        Self.store(t3_1 + t3_2, to: column + 23_296)
+                        Self.store(t3_2 - t3_1, to: column + 25_088)
+                        Self.store(t3_1 - t3_3, to: column + 26_880)
                     }
                 }
             }
@@ -4851,24 +4860,24 @@ extension Googlenet {
                     outputs[3] = s1_1 - s1_2 - s1_3 + bias
                     let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
                     for lane in 0..<8 {
-                        let planeOffset: Int = (f &* 8 &+ lane) &* 196
+                        let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 14 &+ ow &+ 0
+                            let index: Int = corner
                             let v = lanes[0 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 14 &+ ow &+ 1
+                            let index: Int = corner &+ 1
                             let v = lanes[8 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 14 &+ ow &+ 0
+                            let index: Int = corner &+ 14
                             let v = lanes[16 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 14 &+ ow &+ 1
+                            let index: Int = corner &+ 15
                             let v = lanes[24 &+ lane]
                             y[index] = max(v, 0)
                         }
@@ -5074,38 +5083,39 @@ extension Googlenet {
                     let targetOffset: Int = ic &* 56 &+ r &* 8
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 8, by: 8) {
-                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
-                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
+                        let corner = window + 2 &* tx, column = target + tx
+                        let a0 = Self.load16(corner)
+                        let b0 = Self.load16(corner + 2)
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(window + (18 &+ 2 &* tx))
-                        let b1 = Self.load16(window + (20 &+ 2 &* tx))
+                        let a1 = Self.load16(corner + 18)
+                        let b1 = Self.load16(corner + 20)
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(window + (36 &+ 2 &* tx))
-                        let b2 = Self.load16(window + (38 &+ 2 &* tx))
+                        let a2 = Self.load16(corner + 36)
+                        let b2 = Self.load16(corner + 38)
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(window + (54 &+ 2 &* tx))
-                        let b3 = Self.load16(window + (56 &+ 2 &* tx))
+                        let a3 = Self.load16(corner + 54)
+                        let b3 = Self.load16(corner + 56)
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
-                        Self.store(t0_1 + t0_2, to: target + (8960 &+ tx))
-                        Self.store(t0_2 - t0_1, to: target + (17_920 &+ tx))
-                        Self.store(t0_1 - t0_3, to: target + (26_880 &+ tx))
-                        Self.store(t1_0 - t1_2, to: target + (35_840 &+ tx))
-                        Self.store(t1_1 + t1_2, to: target + (44_800 &+ tx))
-                        Self.store(t1_2 - t1_1, to: target + (53_760 &+ tx))
-                        Self.store(t1_1 - t1_3, to: target + (62_720 &+ tx))
-                        Self.store(t2_0 - t2_2, to: target + (71_680 &+ tx))
-                        Self.store(t2_1 + t2_2, to: target + (80_640 &+ tx))
-                        Self.store(t2_2 - t2_1, to: target + (89_600 &+ tx))
-                        Self.store(t2_1 - t2_3, to: target + (98_560 &+ tx))
-                        Self.store(t3_0 - t3_2, to: target + (107_520 &+ tx))
-                        Self.store(t3_1 + t3_2, to: target + (116_480 &+ tx))
-                        Self.store(t3_2 - t3_1, to: target + (125_440 &+ tx))
-                        Self.store(t3_1 - t3_3, to: target + (134_400 &+ tx))
+                        Self.store(t0_0 - t0_2, to: column)
+                        Self.store(t0_1 + t0_2, to: column + 8960)
+                        Self.store(t0_2 - t0_1, to: column + 17_920)
+                        Self.store(t0_1 - t0_3, to: column + 26_880)
+                        Self.store(t1_0 - t1_2, to: column + 35_840)
+                        Self.store(t1_1 + t1_2, to: column + 44_800)
+                        Self.store(t1_2 - t1_1, to: column + 53_760)
+                        Self.store(t1_1 - t1_3, to: column + 62_720)
+                        Self.store(t2_0 - t2_2, to: column + 71_680)
+                        Self.store(t2_1 + t2_2, to: column + 80_640)
+                        Self.store(t2_2 - t2_1, to: column + 89_600)
+                        Self.store(t2_1 - t2_3, to: column + 98_560)
+                        Self.store(t3_0 - t3_2, to: column + 107_520)
+                        Self.store(t3_1 + t3_2, to: column + 116_480)
+                        Self.store(t3_2 - t3_1, to: column + 125_440)
+                        Self.store(t3_1 - t3_3, to: column + 134_400)
                     }
                 }
             }
@@ -5220,24 +5230,24 @@ extension Googlenet {
                     outputs[3] = s1_1 - s1_2 - s1_3 + bias
                     let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
                     for lane in 0..<8 {
-                        let planeOffset: Int = (f &* 8 &+ lane) &* 196
+                        let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 14 &+ ow &+ 0
+                            let index: Int = corner
                             let v = lanes[0 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 14 &+ ow &+ 1
+                            let index: Int = corner &+ 1
                             let v = lanes[8 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 14 &+ ow &+ 0
+                            let index: Int = corner &+ 14
                             let v = lanes[16 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 14 &+ ow &+ 1
+                            let index: Int = corner &+ 15
                             let v = lanes[24 &+ lane]
                             y[index] = max(v, 0)
                         }
@@ -5357,38 +5367,39 @@ extension Googlenet {
                     let targetOffset: Int = ic &* 56 &+ r &* 8
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 8, by: 8) {
-                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
-                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
+                        let corner = window + 2 &* tx, column = target + tx
+                        let a0 = Self.load16(corner)
+                        let b0 = Self.load16(corner + 2)
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(window + (18 &+ 2 &* tx))
-                        let b1 = Self.load16(window + (20 &+ 2 &* tx))
+                        let a1 = Self.load16(corner + 18)
+                        let b1 = Self.load16(corner + 20)
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(window + (36 &+ 2 &* tx))
-                        let b2 = Self.load16(window + (38 &+ 2 &* tx))
+                        let a2 = Self.load16(corner + 36)
+                        let b2 = Self.load16(corner + 38)
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(window + (54 &+ 2 &* tx))
-                        let b3 = Self.load16(window + (56 &+ 2 &* tx))
+                        let a3 = Self.load16(corner + 54)
+                        let b3 = Self.load16(corner + 56)
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
-                        Self.store(t0_1 + t0_2, to: target + (1792 &+ tx))
-                        Self.store(t0_2 - t0_1, to: target + (3584 &+ tx))
-                        Self.store(t0_1 - t0_3, to: target + (5376 &+ tx))
-                        Self.store(t1_0 - t1_2, to: target + (7168 &+ tx))
-                        Self.store(t1_1 + t1_2, to: target + (8960 &+ tx))
-                        Self.store(t1_2 - t1_1, to: target + (10_752 &+ tx))
-                        Self.store(t1_1 - t1_3, to: target + (12_544 &+ tx))
-                        Self.store(t2_0 - t2_2, to: target + (14_336 &+ tx))
-                        Self.store(t2_1 + t2_2, to: target + (16_128 &+ tx))
-                        Self.store(t2_2 - t2_1, to: target + (17_920 &+ tx))
-                        Self.store(t2_1 - t2_3, to: target + (19_712 &+ tx))
-                        Self.store(t3_0 - t3_2, to: target + (21_504 &+ tx))
-                        Self.store(t3_1 + t3_2, to: target + (23_296 &+ tx))
-                        Self.store(t3_2 - t3_1, to: target + (25_088 &+ tx))
-                        Self.store(t3_1 - t3_3, to: target + (26_880 &+ tx))
+                        Self.store(t0_0 - t0_2, to: column)
+                        Self.store(t0_1 + t0_2, to: column + 1792)
+                        Self.store(t0_2 - t0_1, to: column + 3584)
+                        Self.store(t0_1 - t0_3, to: column + 5376)
+                        Self.store(t1_0 - t1_2, to: column + 7168)
+                        Self.store(t1_1 + t1_2, to: column + 8960)
+                        Self.store(t1_2 - t1_1, to: column + 10_752)
+                        Self.store(t1_1 - t1_3, to: column + 12_544)
+                        Self.store(t2_0 - t2_2, to: column + 14_336)
+                        Self.store(t2_1 + t2_2, to: column + 16_128)
+                        Self.store(t2_2 - t2_1, to: column + 17_920)
+                        Self.store(t2_1 - t2_3, to: column + 19_712)
+                        Self.store(t3_0 - t3_2, to: column + 21_504)
+                        Self.store(t3_1 + t3_2, to: column + 23_296)
+                        Self.store(t3_2 - t3_1, to: column + 25_088)
+                        Self.store(t3_1 - t3_3, to: column + 26_880)
                     }
                 }
             }
@@ -5503,24 +5514,24 @@ extension Googlenet {
                     outputs[3] = s1_1 - s1_2 - s1_3 + bias
                     let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
                     for lane in 0..<8 {
-                        let planeOffset: Int = (f &* 8 &+ lane) &* 196
+                        let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 14 &+ ow &+ 0
+                            let index: Int = corner
                             let v = lanes[0 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 14 &+ ow &+ 1
+                            let index: Int = corner &+ 1
                             let v = lanes[8 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 14 &+ ow &+ 0
+                            let index: Int = corner &+ 14
                             let v = lanes[16 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 14 &+ ow &+ 1
+                            let index: Int = corner &+ 15
                             let v = lanes[24 &+ lane]
                             y[index] = max(v, 0)
                         }
@@ -5900,38 +5911,39 @@ extension Googlenet {
                     let targetOffset: Int = ic &* 32 &+ r &* 8
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 8, by: 8) {
-                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
-                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
+                        let corner = window + 2 &* tx, column = target + tx
+                        let a0 = Self.load16(corner)
+                        let b0 = Self.load16(corner + 2)
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(window + (18 &+ 2 &* tx))
-                        let b1 = Self.load16(window + (20 &+ 2 &* tx))
+                        let a1 = Self.load16(corner + 18)
+                        let b1 = Self.load16(corner + 20)
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(window + (36 &+ 2 &* tx))
-                        let b2 = Self.load16(window + (38 &+ 2 &* tx))
+                        let a2 = Self.load16(corner + 36)
+                        let b2 = Self.load16(corner + 38)
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(window + (54 &+ 2 &* tx))
-                        let b3 = Self.load16(window + (56 &+ 2 &* tx))
+                        let a3 = Self.load16(corner + 54)
+                        let b3 = Self.load16(corner + 56)
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
-                        Self.store(t0_1 + t0_2, to: target + (5120 &+ tx))
-                        Self.store(t0_2 - t0_1, to: target + (10_240 &+ tx))
-                        Self.store(t0_1 - t0_3, to: target + (15_360 &+ tx))
-                        Self.store(t1_0 - t1_2, to: target + (20_480 &+ tx))
-                        Self.store(t1_1 + t1_2, to: target + (25_600 &+ tx))
-                        Self.store(t1_2 - t1_1, to: target + (30_720 &+ tx))
-                        Self.store(t1_1 - t1_3, to: target + (35_840 &+ tx))
-                        Self.store(t2_0 - t2_2, to: target + (40_960 &+ tx))
-                        Self.store(t2_1 + t2_2, to: target + (46_080 &+ tx))
-                        Self.store(t2_2 - t2_1, to: target + (51_200 &+ tx))
-                        Self.store(t2_1 - t2_3, to: target + (56_320 &+ tx))
-                        Self.store(t3_0 - t3_2, to: target + (61_440 &+ tx))
-                        Self.store(t3_1 + t3_2, to: target + (66_560 &+ tx))
-                        Self.store(t3_2 - t3_1, to: target + (71_680 &+ tx))
-                        Self.store(t3_1 - t3_3, to: target + (76_800 &+ tx))
+                        Self.store(t0_0 - t0_2, to: column)
+                        Self.store(t0_1 + t0_2, to: column + 5120)
+                        Self.store(t0_2 - t0_1, to: column + 10_240)
+                        Self.store(t0_1 - t0_3, to: column + 15_360)
+                        Self.store(t1_0 - t1_2, to: column + 20_480)
+                        Self.store(t1_1 + t1_2, to: column + 25_600)
+                        Self.store(t1_2 - t1_1, to: column + 30_720)
+                        Self.store(t1_1 - t1_3, to: column + 35_840)
+                        Self.store(t2_0 - t2_2, to: column + 40_960)
+                        Self.store(t2_1 + t2_2, to: column + 46_080)
+                        Self.store(t2_2 - t2_1, to: column + 51_200)
+                        Self.store(t2_1 - t2_3, to: column + 56_320)
+                        Self.store(t3_0 - t3_2, to: column + 61_440)
+                        Self.store(t3_1 + t3_2, to: column + 66_560)
+                        Self.store(t3_2 - t3_1, to: column + 71_680)
+                        Self.store(t3_1 - t3_3, to: column + 76_800)
                     }
                 }
             }
@@ -6046,24 +6058,24 @@ extension Googlenet {
                     outputs[3] = s1_1 - s1_2 - s1_3 + bias
                     let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
                     for lane in 0..<8 {
-                        let planeOffset: Int = (f &* 8 &+ lane) &* 49
+                        let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 7 &+ ow &+ 0
+                            let index: Int = corner
                             let v = lanes[0 &+ lane]
                             y[index] = max(v, 0)
                         }
                         if ow &+ 1 < 7 {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 7 &+ ow &+ 1
+                            let index: Int = corner &+ 1
                             let v = lanes[8 &+ lane]
                             y[index] = max(v, 0)
                         }
                         if oh &+ 1 < 7 {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 7 &+ ow &+ 0
+                            let index: Int = corner &+ 7
                             let v = lanes[16 &+ lane]
                             y[index] = max(v, 0)
                         }
                         if oh &+ 1 < 7 && ow &+ 1 < 7 {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 7 &+ ow &+ 1
+                            let index: Int = corner &+ 8
                             let v = lanes[24 &+ lane]
                             y[index] = max(v, 0)
                         }
@@ -6192,38 +6204,39 @@ extension Googlenet {
                     let targetOffset: Int = ic &* 32 &+ r &* 8
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 8, by: 8) {
-                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
-                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
+                        let corner = window + 2 &* tx, column = target + tx
+                        let a0 = Self.load16(corner)
+                        let b0 = Self.load16(corner + 2)
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(window + (18 &+ 2 &* tx))
-                        let b1 = Self.load16(window + (20 &+ 2 &* tx))
+                        let a1 = Self.load16(corner + 18)
+                        let b1 = Self.load16(corner + 20)
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(window + (36 &+ 2 &* tx))
-                        let b2 = Self.load16(window + (38 &+ 2 &* tx))
+                        let a2 = Self.load16(corner + 36)
+                        let b2 = Self.load16(corner + 38)
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(window + (54 &+ 2 &* tx))
-                        let b3 = Self.load16(window + (56 &+ 2 &* tx))
+                        let a3 = Self.load16(corner + 54)
+                        let b3 = Self.load16(corner + 56)
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
-                        Self.store(t0_1 + t0_2, to: target + (1024 &+ tx))
-                        Self.store(t0_2 - t0_1, to: target + (2048 &+ tx))
-                        Self.store(t0_1 - t0_3, to: target + (3072 &+ tx))
-                        Self.store(t1_0 - t1_2, to: target + (4096 &+ tx))
-                        Self.store(t1_1 + t1_2, to: target + (5120 &+ tx))
-                        Self.store(t1_2 - t1_1, to: target + (6144 &+ tx))
-                        Self.store(t1_1 - t1_3, to: target + (7168 &+ tx))
-                        Self.store(t2_0 - t2_2, to: target + (8192 &+ tx))
-                        Self.store(t2_1 + t2_2, to: target + (9216 &+ tx))
-                        Self.store(t2_2 - t2_1, to: target + (10_240 &+ tx))
-                        Self.store(t2_1 - t2_3, to: target + (11_264 &+ tx))
-                        Self.store(t3_0 - t3_2, to: target + (12_288 &+ tx))
-                        Self.store(t3_1 + t3_2, to: target + (13_312 &+ tx))
-                        Self.store(t3_2 - t3_1, to: target + (14_336 &+ tx))
-                        Self.store(t3_1 - t3_3, to: target + (15_360 &+ tx))
+                        Self.store(t0_0 - t0_2, to: column)
+                        Self.store(t0_1 + t0_2, to: column + 1024)
+                        Self.store(t0_2 - t0_1, to: column + 2048)
+                        Self.store(t0_1 - t0_3, to: column + 3072)
+                        Self.store(t1_0 - t1_2, to: column + 4096)
+                        Self.store(t1_1 + t1_2, to: column + 5120)
+                        Self.store(t1_2 - t1_1, to: column + 6144)
+                        Self.store(t1_1 - t1_3, to: column + 7168)
+                        Self.store(t2_0 - t2_2, to: column + 8192)
+                        Self.store(t2_1 + t2_2, to: column + 9216)
+                        Self.store(t2_2 - t2_1, to: column + 10_240)
+                        Self.store(t2_1 - t2_3, to: column + 11_264)
+                        Self.store(t3_0 - t3_2, to: column + 12_288)
+                        Self.store(t3_1 + t3_2, to: column + 13_312)
+                        Self.store(t3_2 - t3_1, to: column + 14_336)
+                        Self.store(t3_1 - t3_3, to: column + 15_360)
                     }
                 }
             }
@@ -6338,24 +6351,24 @@ extension Googlenet {
                     outputs[3] = s1_1 - s1_2 - s1_3 + bias
                     let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
                     for lane in 0..<8 {
-                        let planeOffset: Int = (f &* 8 &+ lane) &* 49
+                        let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 7 &+ ow &+ 0
+                            let index: Int = corner
                             let v = lanes[0 &+ lane]
                             y[index] = max(v, 0)
                         }
                         if ow &+ 1 < 7 {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 7 &+ ow &+ 1
+                            let index: Int = corner &+ 1
                             let v = lanes[8 &+ lane]
                             y[index] = max(v, 0)
                         }
                         if oh &+ 1 < 7 {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 7 &+ ow &+ 0
+                            let index: Int = corner &+ 7
                             let v = lanes[16 &+ lane]
                             y[index] = max(v, 0)
                         }
                         if oh &+ 1 < 7 && ow &+ 1 < 7 {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 7 &+ ow &+ 1
+                            let index: Int = corner &+ 8
                             let v = lanes[24 &+ lane]
                             y[index] = max(v, 0)
                         }
@@ -6712,38 +6725,39 @@ extension Googlenet {
                     let targetOffset: Int = ic &* 32 &+ r &* 8
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 8, by: 8) {
-                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
-                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
+                        let corner = window + 2 &* tx, column = target + tx
+                        let a0 = Self.load16(corner)
+                        let b0 = Self.load16(corner + 2)
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(window + (18 &+ 2 &* tx))
-                        let b1 = Self.load16(window + (20 &+ 2 &* tx))
+                        let a1 = Self.load16(corner + 18)
+                        let b1 = Self.load16(corner + 20)
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(window + (36 &+ 2 &* tx))
-                        let b2 = Self.load16(window + (38 &+ 2 &* tx))
+                        let a2 = Self.load16(corner + 36)
+                        let b2 = Self.load16(corner + 38)
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(window + (54 &+ 2 &* tx))
-                        let b3 = Self.load16(window + (56 &+ 2 &* tx))
+                        let a3 = Self.load16(corner + 54)
+                        let b3 = Self.load16(corner + 56)
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
-                        Self.store(t0_1 + t0_2, to: target + (6144 &+ tx))
-                        Self.store(t0_2 - t0_1, to: target + (12_288 &+ tx))
-                        Self.store(t0_1 - t0_3, to: target + (18_432 &+ tx))
-                        Self.store(t1_0 - t1_2, to: target + (24_576 &+ tx))
-                        Self.store(t1_1 + t1_2, to: target + (30_720 &+ tx))
-                        Self.store(t1_2 - t1_1, to: target + (36_864 &+ tx))
-                        Self.store(t1_1 - t1_3, to: target + (43_008 &+ tx))
-                        Self.store(t2_0 - t2_2, to: target + (49_152 &+ tx))
-                        Self.store(t2_1 + t2_2, to: target + (55_296 &+ tx))
-                        Self.store(t2_2 - t2_1, to: target + (61_440 &+ tx))
-                        Self.store(t2_1 - t2_3, to: target + (67_584 &+ tx))
-                        Self.store(t3_0 - t3_2, to: target + (73_728 &+ tx))
-                        Self.store(t3_1 + t3_2, to: target + (79_872 &+ tx))
-                        Self.store(t3_2 - t3_1, to: target + (86_016 &+ tx))
-                        Self.store(t3_1 - t3_3, to: target + (92_160 &+ tx))
+                        Self.store(t0_0 - t0_2, to: column)
+                        Self.store(t0_1 + t0_2, to: column + 6144)
+                        Self.store(t0_2 - t0_1, to: column + 12_288)
+                        Self.store(t0_1 - t0_3, to: column + 18_432)
+                        Self.store(t1_0 - t1_2, to: column + 24_576)
+                        Self.store(t1_1 + t1_2, to: column + 30_720)
+                        Self.store(t1_2 - t1_1, to: column + 36_864)
+                        Self.store(t1_1 - t1_3, to: column + 43_008)
+                        Self.store(t2_0 - t2_2, to: column + 49_152)
+                        Self.store(t2_1 + t2_2, to: column + 55_296)
+                        Self.store(t2_2 - t2_1, to: column + 61_440)
+                        Self.store(t2_1 - t2_3, to: column + 67_584)
+                        Self.store(t3_0 - t3_2, to: column + 73_728)
+                        Self.store(t3_1 + t3_2, to: column + 79_872)
+                        Self.store(t3_2 - t3_1, to: column + 86_016)
+                        Self.store(t3_1 - t3_3, to: column + 92_160)
                     }
                 }
             }
@@ -6858,24 +6872,24 @@ extension Googlenet {
                     outputs[3] = s1_1 - s1_2 - s1_3 + bias
                     let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
                     for lane in 0..<8 {
-                        let planeOffset: Int = (f &* 8 &+ lane) &* 49
+                        let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 7 &+ ow &+ 0
+                            let index: Int = corner
                             let v = lanes[0 &+ lane]
                             y[index] = max(v, 0)
                         }
                         if ow &+ 1 < 7 {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 7 &+ ow &+ 1
+                            let index: Int = corner &+ 1
                             let v = lanes[8 &+ lane]
                             y[index] = max(v, 0)
                         }
                         if oh &+ 1 < 7 {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 7 &+ ow &+ 0
+                            let index: Int = corner &+ 7
                             let v = lanes[16 &+ lane]
                             y[index] = max(v, 0)
                         }
                         if oh &+ 1 < 7 && ow &+ 1 < 7 {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 7 &+ ow &+ 1
+                            let index: Int = corner &+ 8
                             let v = lanes[24 &+ lane]
                             y[index] = max(v, 0)
                         }
@@ -7000,38 +7014,39 @@ extension Googlenet {
                     let targetOffset: Int = ic &* 32 &+ r &* 8
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 8, by: 8) {
-                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
-                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
+                        let corner = window + 2 &* tx, column = target + tx
+                        let a0 = Self.load16(corner)
+                        let b0 = Self.load16(corner + 2)
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(window + (18 &+ 2 &* tx))
-                        let b1 = Self.load16(window + (20 &+ 2 &* tx))
+                        let a1 = Self.load16(corner + 18)
+                        let b1 = Self.load16(corner + 20)
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(window + (36 &+ 2 &* tx))
-                        let b2 = Self.load16(window + (38 &+ 2 &* tx))
+                        let a2 = Self.load16(corner + 36)
+                        let b2 = Self.load16(corner + 38)
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(window + (54 &+ 2 &* tx))
-                        let b3 = Self.load16(window + (56 &+ 2 &* tx))
+                        let a3 = Self.load16(corner + 54)
+                        let b3 = Self.load16(corner + 56)
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
-                        Self.store(t0_1 + t0_2, to: target + (1536 &+ tx))
-                        Self.store(t0_2 - t0_1, to: target + (3072 &+ tx))
-                        Self.store(t0_1 - t0_3, to: target + (4608 &+ tx))
-                        Self.store(t1_0 - t1_2, to: target + (6144 &+ tx))
-                        Self.store(t1_1 + t1_2, to: target + (7680 &+ tx))
-                        Self.store(t1_2 - t1_1, to: target + (9216 &+ tx))
-                        Self.store(t1_1 - t1_3, to: target + (10_752 &+ tx))
-                        Self.store(t2_0 - t2_2, to: target + (12_288 &+ tx))
-                        Self.store(t2_1 + t2_2, to: target + (13_824 &+ tx))
-                        Self.store(t2_2 - t2_1, to: target + (15_360 &+ tx))
-                        Self.store(t2_1 - t2_3, to: target + (16_896 &+ tx))
-                        Self.store(t3_0 - t3_2, to: target + (18_432 &+ tx))
-                        Self.store(t3_1 + t3_2, to: target + (19_968 &+ tx))
-                        Self.store(t3_2 - t3_1, to: target + (21_504 &+ tx))
-                        Self.store(t3_1 - t3_3, to: target + (23_040 &+ tx))
+                        Self.store(t0_0 - t0_2, to: column)
+                        Self.store(t0_1 + t0_2, to: column + 1536)
+                        Self.store(t0_2 - t0_1, to: column + 3072)
+                        Self.store(t0_1 - t0_3, to: column + 4608)
+                        Self.store(t1_0 - t1_2, to: column + 6144)
+                        Self.store(t1_1 + t1_2, to: column + 7680)
+                        Self.store(t1_2 - t1_1, to: column + 9216)
+                        Self.store(t1_1 - t1_3, to: column + 10_752)
+                        Self.store(t2_0 - t2_2, to: column + 12_288)
+                        Self.store(t2_1 + t2_2, to: column + 13_824)
+                        Self.store(t2_2 - t2_1, to: column + 15_360)
+                        Self.store(t2_1 - t2_3, to: column + 16_896)
+                        Self.store(t3_0 - t3_2, to: column + 18_432)
+                        Self.store(t3_1 + t3_2, to: column + 19_968)
+                        Self.store(t3_2 - t3_1, to: column + 21_504)
+                        Self.store(t3_1 - t3_3, to: column + 23_040)
                     }
                 }
             }
@@ -7146,24 +7161,24 @@ extension Googlenet {
                     outputs[3] = s1_1 - s1_2 - s1_3 + bias
                     let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
                     for lane in 0..<8 {
-                        let planeOffset: Int = (f &* 8 &+ lane) &* 49
+                        let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 7 &+ ow &+ 0
+                            let index: Int = corner
                             let v = lanes[0 &+ lane]
                             y[index] = max(v, 0)
                         }
                         if ow &+ 1 < 7 {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 7 &+ ow &+ 1
+                            let index: Int = corner &+ 1
                             let v = lanes[8 &+ lane]
                             y[index] = max(v, 0)
                         }
                         if oh &+ 1 < 7 {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 7 &+ ow &+ 0
+                            let index: Int = corner &+ 7
                             let v = lanes[16 &+ lane]
                             y[index] = max(v, 0)
                         }
                         if oh &+ 1 < 7 && ow &+ 1 < 7 {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 7 &+ ow &+ 1
+                            let index: Int = corner &+ 8
                             let v = lanes[24 &+ lane]
                             y[index] = max(v, 0)
                         }

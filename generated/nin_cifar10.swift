@@ -697,38 +697,39 @@ extension NinCifar10 {
                     let targetOffset: Int = ic &* 32 &+ r &* 8
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 8, by: 8) {
-                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
-                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
+                        let corner = window + 2 &* tx, column = target + tx
+                        let a0 = Self.load16(corner)
+                        let b0 = Self.load16(corner + 2)
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(window + (18 &+ 2 &* tx))
-                        let b1 = Self.load16(window + (20 &+ 2 &* tx))
+                        let a1 = Self.load16(corner + 18)
+                        let b1 = Self.load16(corner + 20)
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(window + (36 &+ 2 &* tx))
-                        let b2 = Self.load16(window + (38 &+ 2 &* tx))
+                        let a2 = Self.load16(corner + 36)
+                        let b2 = Self.load16(corner + 38)
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(window + (54 &+ 2 &* tx))
-                        let b3 = Self.load16(window + (56 &+ 2 &* tx))
+                        let a3 = Self.load16(corner + 54)
+                        let b3 = Self.load16(corner + 56)
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
-                        Self.store(t0_1 + t0_2, to: target + (6144 &+ tx))
-                        Self.store(t0_2 - t0_1, to: target + (12_288 &+ tx))
-                        Self.store(t0_1 - t0_3, to: target + (18_432 &+ tx))
-                        Self.store(t1_0 - t1_2, to: target + (24_576 &+ tx))
-                        Self.store(t1_1 + t1_2, to: target + (30_720 &+ tx))
-                        Self.store(t1_2 - t1_1, to: target + (36_864 &+ tx))
-                        Self.store(t1_1 - t1_3, to: target + (43_008 &+ tx))
-                        Self.store(t2_0 - t2_2, to: target + (49_152 &+ tx))
-                        Self.store(t2_1 + t2_2, to: target + (55_296 &+ tx))
-                        Self.store(t2_2 - t2_1, to: target + (61_440 &+ tx))
-                        Self.store(t2_1 - t2_3, to: target + (67_584 &+ tx))
-                        Self.store(t3_0 - t3_2, to: target + (73_728 &+ tx))
-                        Self.store(t3_1 + t3_2, to: target + (79_872 &+ tx))
-                        Self.store(t3_2 - t3_1, to: target + (86_016 &+ tx))
-                        Self.store(t3_1 - t3_3, to: target + (92_160 &+ tx))
+                        Self.store(t0_0 - t0_2, to: column)
+                        Self.store(t0_1 + t0_2, to: column + 6144)
+                        Self.store(t0_2 - t0_1, to: column + 12_288)
+                        Self.store(t0_1 - t0_3, to: column + 18_432)
+                        Self.store(t1_0 - t1_2, to: column + 24_576)
+                        Self.store(t1_1 + t1_2, to: column + 30_720)
+                        Self.store(t1_2 - t1_1, to: column + 36_864)
+                        Self.store(t1_1 - t1_3, to: column + 43_008)
+                        Self.store(t2_0 - t2_2, to: column + 49_152)
+                        Self.store(t2_1 + t2_2, to: column + 55_296)
+                        Self.store(t2_2 - t2_1, to: column + 61_440)
+                        Self.store(t2_1 - t2_3, to: column + 67_584)
+                        Self.store(t3_0 - t3_2, to: column + 73_728)
+                        Self.store(t3_1 + t3_2, to: column + 79_872)
+                        Self.store(t3_2 - t3_1, to: column + 86_016)
+                        Self.store(t3_1 - t3_3, to: column + 92_160)
                     }
                 }
             }
@@ -843,24 +844,24 @@ extension NinCifar10 {
                     outputs[3] = s1_1 - s1_2 - s1_3 + bias
                     let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
                     for lane in 0..<8 {
-                        let planeOffset: Int = (f &* 8 &+ lane) &* 64
+                        let corner: Int = (f &* 8 &+ lane) &* 64 &+ oh &* 8 &+ ow
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 8 &+ ow &+ 0
+                            let index: Int = corner
                             let v = lanes[0 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 8 &+ ow &+ 1
+                            let index: Int = corner &+ 1
                             let v = lanes[8 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 8 &+ ow &+ 0
+                            let index: Int = corner &+ 8
                             let v = lanes[16 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 8 &+ ow &+ 1
+                            let index: Int = corner &+ 9
                             let v = lanes[24 &+ lane]
                             y[index] = max(v, 0)
                         }

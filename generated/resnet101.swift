@@ -1591,38 +1591,39 @@ extension Resnet101 {
                     let targetOffset: Int = ic &* 528 &+ r &* 32
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 32, by: 8) {
-                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
-                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
+                        let corner = window + 2 &* tx, column = target + tx
+                        let a0 = Self.load16(corner)
+                        let b0 = Self.load16(corner + 2)
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(window + (66 &+ 2 &* tx))
-                        let b1 = Self.load16(window + (68 &+ 2 &* tx))
+                        let a1 = Self.load16(corner + 66)
+                        let b1 = Self.load16(corner + 68)
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(window + (132 &+ 2 &* tx))
-                        let b2 = Self.load16(window + (134 &+ 2 &* tx))
+                        let a2 = Self.load16(corner + 132)
+                        let b2 = Self.load16(corner + 134)
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(window + (198 &+ 2 &* tx))
-                        let b3 = Self.load16(window + (200 &+ 2 &* tx))
+                        let a3 = Self.load16(corner + 198)
+                        let b3 = Self.load16(corner + 200)
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
-                        Self.store(t0_1 + t0_2, to: target + (33_792 &+ tx))
-                        Self.store(t0_2 - t0_1, to: target + (67_584 &+ tx))
-                        Self.store(t0_1 - t0_3, to: target + (101_376 &+ tx))
-                        Self.store(t1_0 - t1_2, to: target + (135_168 &+ tx))
-                        Self.store(t1_1 + t1_2, to: target + (168_960 &+ tx))
-                        Self.store(t1_2 - t1_1, to: target + (202_752 &+ tx))
-                        Self.store(t1_1 - t1_3, to: target + (236_544 &+ tx))
-                        Self.store(t2_0 - t2_2, to: target + (270_336 &+ tx))
-                        Self.store(t2_1 + t2_2, to: target + (304_128 &+ tx))
-                        Self.store(t2_2 - t2_1, to: target + (337_920 &+ tx))
-                        Self.store(t2_1 - t2_3, to: target + (371_712 &+ tx))
-                        Self.store(t3_0 - t3_2, to: target + (405_504 &+ tx))
-                        Self.store(t3_1 + t3_2, to: target + (439_296 &+ tx))
-                        Self.store(t3_2 - t3_1, to: target + (473_088 &+ tx))
-                        Self.store(t3_1 - t3_3, to: target + (506_880 &+ tx))
+                        Self.store(t0_0 - t0_2, to: column)
+                        Self.store(t0_1 + t0_2, to: column + 33_792)
+                        Self.store(t0_2 - t0_1, to: column + 67_584)
+                        Self.store(t0_1 - t0_3, to: column + 101_376)
+                        Self.store(t1_0 - t1_2, to: column + 135_168)
+                        Self.store(t1_1 + t1_2, to: column + 168_960)
+                        Self.store(t1_2 - t1_1, to: column + 202_752)
+                        Self.store(t1_1 - t1_3, to: column + 236_544)
+                        Self.store(t2_0 - t2_2, to: column + 270_336)
+                        Self.store(t2_1 + t2_2, to: column + 304_128)
+                        Self.store(t2_2 - t2_1, to: column + 337_920)
+                        Self.store(t2_1 - t2_3, to: column + 371_712)
+                        Self.store(t3_0 - t3_2, to: column + 405_504)
+                        Self.store(t3_1 + t3_2, to: column + 439_296)
+                        Self.store(t3_2 - t3_1, to: column + 473_088)
+                        Self.store(t3_1 - t3_3, to: column + 506_880)
                     }
                 }
             }
@@ -1737,24 +1738,24 @@ extension Resnet101 {
                     outputs[3] = s1_1 - s1_2 - s1_3 + bias
                     let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
                     for lane in 0..<8 {
-                        let planeOffset: Int = (f &* 8 &+ lane) &* 3136
+                        let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 56 &+ ow &+ 0
+                            let index: Int = corner
                             let v = lanes[0 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 56 &+ ow &+ 1
+                            let index: Int = corner &+ 1
                             let v = lanes[8 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 56 &+ ow &+ 0
+                            let index: Int = corner &+ 56
                             let v = lanes[16 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 56 &+ ow &+ 1
+                            let index: Int = corner &+ 57
                             let v = lanes[24 &+ lane]
                             y[index] = max(v, 0)
                         }
@@ -2477,38 +2478,39 @@ extension Resnet101 {
                     let targetOffset: Int = ic &* 224 &+ r &* 16
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 16, by: 8) {
-                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
-                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
+                        let corner = window + 2 &* tx, column = target + tx
+                        let a0 = Self.load16(corner)
+                        let b0 = Self.load16(corner + 2)
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(window + (34 &+ 2 &* tx))
-                        let b1 = Self.load16(window + (36 &+ 2 &* tx))
+                        let a1 = Self.load16(corner + 34)
+                        let b1 = Self.load16(corner + 36)
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(window + (68 &+ 2 &* tx))
-                        let b2 = Self.load16(window + (70 &+ 2 &* tx))
+                        let a2 = Self.load16(corner + 68)
+                        let b2 = Self.load16(corner + 70)
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(window + (102 &+ 2 &* tx))
-                        let b3 = Self.load16(window + (104 &+ 2 &* tx))
+                        let a3 = Self.load16(corner + 102)
+                        let b3 = Self.load16(corner + 104)
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
-                        Self.store(t0_1 + t0_2, to: target + (28_672 &+ tx))
-                        Self.store(t0_2 - t0_1, to: target + (57_344 &+ tx))
-                        Self.store(t0_1 - t0_3, to: target + (86_016 &+ tx))
-                        Self.store(t1_0 - t1_2, to: target + (114_688 &+ tx))
-                        Self.store(t1_1 + t1_2, to: target + (143_360 &+ tx))
-                        Self.store(t1_2 - t1_1, to: target + (172_032 &+ tx))
-                        Self.store(t1_1 - t1_3, to: target + (200_704 &+ tx))
-                        Self.store(t2_0 - t2_2, to: target + (229_376 &+ tx))
-                        Self.store(t2_1 + t2_2, to: target + (258_048 &+ tx))
-                        Self.store(t2_2 - t2_1, to: target + (286_720 &+ tx))
-                        Self.store(t2_1 - t2_3, to: target + (315_392 &+ tx))
-                        Self.store(t3_0 - t3_2, to: target + (344_064 &+ tx))
-                        Self.store(t3_1 + t3_2, to: target + (372_736 &+ tx))
-                        Self.store(t3_2 - t3_1, to: target + (401_408 &+ tx))
-                        Self.store(t3_1 - t3_3, to: target + (430_080 &+ tx))
+                        Self.store(t0_0 - t0_2, to: column)
+                        Self.store(t0_1 + t0_2, to: column + 28_672)
+                        Self.store(t0_2 - t0_1, to: column + 57_344)
+                        Self.store(t0_1 - t0_3, to: column + 86_016)
+                        Self.store(t1_0 - t1_2, to: column + 114_688)
+                        Self.store(t1_1 + t1_2, to: column + 143_360)
+                        Self.store(t1_2 - t1_1, to: column + 172_032)
+                        Self.store(t1_1 - t1_3, to: column + 200_704)
+                        Self.store(t2_0 - t2_2, to: column + 229_376)
+                        Self.store(t2_1 + t2_2, to: column + 258_048)
+                        Self.store(t2_2 - t2_1, to: column + 286_720)
+                        Self.store(t2_1 - t2_3, to: column + 315_392)
+                        Self.store(t3_0 - t3_2, to: column + 344_064)
+                        Self.store(t3_1 + t3_2, to: column + 372_736)
+                        Self.store(t3_2 - t3_1, to: column + 401_408)
+                        Self.store(t3_1 - t3_3, to: column + 430_080)
                     }
                 }
             }
@@ -2623,24 +2625,24 @@ extension Resnet101 {
                     outputs[3] = s1_1 - s1_2 - s1_3 + bias
                     let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
                     for lane in 0..<8 {
-                        let planeOffset: Int = (f &* 8 &+ lane) &* 784
+                        let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 28 &+ ow &+ 0
+                            let index: Int = corner
                             let v = lanes[0 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 28 &+ ow &+ 1
+                            let index: Int = corner &+ 1
                             let v = lanes[8 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 28 &+ ow &+ 0
+                            let index: Int = corner &+ 28
                             let v = lanes[16 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 28 &+ ow &+ 1
+                            let index: Int = corner &+ 29
                             let v = lanes[24 &+ lane]
                             y[index] = max(v, 0)
                         }
@@ -3247,38 +3249,39 @@ extension Resnet101 {
                     let targetOffset: Int = ic &* 56 &+ r &* 8
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 8, by: 8) {
-                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
-                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
+                        let corner = window + 2 &* tx, column = target + tx
+                        let a0 = Self.load16(corner)
+                        let b0 = Self.load16(corner + 2)
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(window + (18 &+ 2 &* tx))
-                        let b1 = Self.load16(window + (20 &+ 2 &* tx))
+                        let a1 = Self.load16(corner + 18)
+                        let b1 = Self.load16(corner + 20)
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(window + (36 &+ 2 &* tx))
-                        let b2 = Self.load16(window + (38 &+ 2 &* tx))
+                        let a2 = Self.load16(corner + 36)
+                        let b2 = Self.load16(corner + 38)
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(window + (54 &+ 2 &* tx))
-                        let b3 = Self.load16(window + (56 &+ 2 &* tx))
+                        let a3 = Self.load16(corner + 54)
+                        let b3 = Self.load16(corner + 56)
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
-                        Self.store(t0_1 + t0_2, to: target + (14_336 &+ tx))
-                        Self.store(t0_2 - t0_1, to: target + (28_672 &+ tx))
-                        Self.store(t0_1 - t0_3, to: target + (43_008 &+ tx))
-                        Self.store(t1_0 - t1_2, to: target + (57_344 &+ tx))
-                        Self.store(t1_1 + t1_2, to: target + (71_680 &+ tx))
-                        Self.store(t1_2 - t1_1, to: target + (86_016 &+ tx))
-                        Self.store(t1_1 - t1_3, to: target + (100_352 &+ tx))
-                        Self.store(t2_0 - t2_2, to: target + (114_688 &+ tx))
-                        Self.store(t2_1 + t2_2, to: target + (129_024 &+ tx))
-                        Self.store(t2_2 - t2_1, to: target + (143_360 &+ tx))
-                        Self.store(t2_1 - t2_3, to: target + (157_696 &+ tx))
-                        Self.store(t3_0 - t3_2, to: target + (172_032 &+ tx))
-                        Self.store(t3_1 + t3_2, to: target + (186_368 &+ tx))
-                        Self.store(t3_2 - t3_1, to: target + (200_704 &+ tx))
-                        Self.store(t3_1 - t3_3, to: target + (215_040 &+ tx))
+                        Self.store(t0_0 - t0_2, to: column)
+                        Self.store(t0_1 + t0_2, to: column + 14_336)
+                        Self.store(t0_2 - t0_1, to: column + 28_672)
+                        Self.store(t0_1 - t0_3, to: column + 43_008)
+                        Self.store(t1_0 - t1_2, to: column + 57_344)
+                        Self.store(t1_1 + t1_2, to: column + 71_680)
+                        Self.store(t1_2 - t1_1, to: column + 86_016)
+                        Self.store(t1_1 - t1_3, to: column + 100_352)
+                        Self.store(t2_0 - t2_2, to: column + 114_688)
+                        Self.store(t2_1 + t2_2, to: column + 129_024)
+                        Self.store(t2_2 - t2_1, to: column + 143_360)
+                        Self.store(t2_1 - t2_3, to: column + 157_696)
+                        Self.store(t3_0 - t3_2, to: column + 172_032)
+                        Self.store(t3_1 + t3_2, to: column + 186_368)
+                        Self.store(t3_2 - t3_1, to: column + 200_704)
+                        Self.store(t3_1 - t3_3, to: column + 215_040)
                     }
                 }
             }
@@ -3393,24 +3396,24 @@ extension Resnet101 {
                     outputs[3] = s1_1 - s1_2 - s1_3 + bias
                     let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
                     for lane in 0..<8 {
-                        let planeOffset: Int = (f &* 8 &+ lane) &* 196
+                        let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 14 &+ ow &+ 0
+                            let index: Int = corner
                             let v = lanes[0 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 14 &+ ow &+ 1
+                            let index: Int = corner &+ 1
                             let v = lanes[8 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 14 &+ ow &+ 0
+                            let index: Int = corner &+ 14
                             let v = lanes[16 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 14 &+ ow &+ 1
+                            let index: Int = corner &+ 15
                             let v = lanes[24 &+ lane]
                             y[index] = max(v, 0)
                         }
@@ -4035,38 +4038,39 @@ extension Resnet101 {
                     let targetOffset: Int = ic &* 32 &+ r &* 8
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 8, by: 8) {
-                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
-                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
+                        let corner = window + 2 &* tx, column = target + tx
+                        let a0 = Self.load16(corner)
+                        let b0 = Self.load16(corner + 2)
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(window + (18 &+ 2 &* tx))
-                        let b1 = Self.load16(window + (20 &+ 2 &* tx))
+                        let a1 = Self.load16(corner + 18)
+                        let b1 = Self.load16(corner + 20)
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(window + (36 &+ 2 &* tx))
-                        let b2 = Self.load16(window + (38 &+ 2 &* tx))
+                        let a2 = Self.load16(corner + 36)
+                        let b2 = Self.load16(corner + 38)
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(window + (54 &+ 2 &* tx))
-                        let b3 = Self.load16(window + (56 &+ 2 &* tx))
+                        let a3 = Self.load16(corner + 54)
+                        let b3 = Self.load16(corner + 56)
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
-                        Self.store(t0_1 + t0_2, to: target + (16_384 &+ tx))
-                        Self.store(t0_2 - t0_1, to: target + (32_768 &+ tx))
-                        Self.store(t0_1 - t0_3, to: target + (49_152 &+ tx))
-                        Self.store(t1_0 - t1_2, to: target + (65_536 &+ tx))
-                        Self.store(t1_1 + t1_2, to: target + (81_920 &+ tx))
-                        Self.store(t1_2 - t1_1, to: target + (98_304 &+ tx))
-                        Self.store(t1_1 - t1_3, to: target + (114_688 &+ tx))
-                        Self.store(t2_0 - t2_2, to: target + (131_072 &+ tx))
-                        Self.store(t2_1 + t2_2, to: target + (147_456 &+ tx))
-                        Self.store(t2_2 - t2_1, to: target + (163_840 &+ tx))
-                        Self.store(t2_1 - t2_3, to: target + (180_224 &+ tx))
-                        Self.store(t3_0 - t3_2, to: target + (196_608 &+ tx))
-                        Self.store(t3_1 + t3_2, to: target + (212_992 &+ tx))
-                        Self.store(t3_2 - t3_1, to: target + (229_376 &+ tx))
-                        Self.store(t3_1 - t3_3, to: target + (245_760 &+ tx))
+                        Self.store(t0_0 - t0_2, to: column)
+                        Self.store(t0_1 + t0_2, to: column + 16_384)
+                        Self.store(t0_2 - t0_1, to: column + 32_768)
+                        Self.store(t0_1 - t0_3, to: column + 49_152)
+                        Self.store(t1_0 - t1_2, to: column + 65_536)
+                        Self.store(t1_1 + t1_2, to: column + 81_920)
+                        Self.store(t1_2 - t1_1, to: column + 98_304)
+                        Self.store(t1_1 - t1_3, to: column + 114_688)
+                        Self.store(t2_0 - t2_2, to: column + 131_072)
+                        Self.store(t2_1 + t2_2, to: column + 147_456)
+                        Self.store(t2_2 - t2_1, to: column + 163_840)
+                        Self.store(t2_1 - t2_3, to: column + 180_224)
+                        Self.store(t3_0 - t3_2, to: column + 196_608)
+                        Self.store(t3_1 + t3_2, to: column + 212_992)
+                        Self.store(t3_2 - t3_1, to: column + 229_376)
+                        Self.store(t3_1 - t3_3, to: column + 245_760)
                     }
                 }
             }
@@ -4181,24 +4185,24 @@ extension Resnet101 {
                     outputs[3] = s1_1 - s1_2 - s1_3 + bias
                     let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
                     for lane in 0..<8 {
-                        let planeOffset: Int = (f &* 8 &+ lane) &* 49
+                        let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 7 &+ ow &+ 0
+                            let index: Int = corner
                             let v = lanes[0 &+ lane]
                             y[index] = max(v, 0)
                         }
                         if ow &+ 1 < 7 {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 7 &+ ow &+ 1
+                            let index: Int = corner &+ 1
                             let v = lanes[8 &+ lane]
                             y[index] = max(v, 0)
                         }
                         if oh &+ 1 < 7 {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 7 &+ ow &+ 0
+                            let index: Int = corner &+ 7
                             let v = lanes[16 &+ lane]
                             y[index] = max(v, 0)
                         }
                         if oh &+ 1 < 7 && ow &+ 1 < 7 {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 7 &+ ow &+ 1
+                            let index: Int = corner &+ 8
                             let v = lanes[24 &+ lane]
                             y[index] = max(v, 0)
                         }

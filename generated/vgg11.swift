@@ -322,38 +322,39 @@ extension Vgg11 {
                     let targetOffset: Int = ic &* 504 &+ r &* 56
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 56, by: 8) {
-                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
-                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
+                        let corner = window + 2 &* tx, column = target + tx
+                        let a0 = Self.load16(corner)
+                        let b0 = Self.load16(corner + 2)
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(window + (114 &+ 2 &* tx))
-                        let b1 = Self.load16(window + (116 &+ 2 &* tx))
+                        let a1 = Self.load16(corner + 114)
+                        let b1 = Self.load16(corner + 116)
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(window + (228 &+ 2 &* tx))
-                        let b2 = Self.load16(window + (230 &+ 2 &* tx))
+                        let a2 = Self.load16(corner + 228)
+                        let b2 = Self.load16(corner + 230)
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(window + (342 &+ 2 &* tx))
-                        let b3 = Self.load16(window + (344 &+ 2 &* tx))
+                        let a3 = Self.load16(corner + 342)
+                        let b3 = Self.load16(corner + 344)
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
-                        Self.store(t0_1 + t0_2, to: target + (32_256 &+ tx))
-                        Self.store(t0_2 - t0_1, to: target + (64_512 &+ tx))
-                        Self.store(t0_1 - t0_3, to: target + (96_768 &+ tx))
-                        Self.store(t1_0 - t1_2, to: target + (129_024 &+ tx))
-                        Self.store(t1_1 + t1_2, to: target + (161_280 &+ tx))
-                        Self.store(t1_2 - t1_1, to: target + (193_536 &+ tx))
-                        Self.store(t1_1 - t1_3, to: target + (225_792 &+ tx))
-                        Self.store(t2_0 - t2_2, to: target + (258_048 &+ tx))
-                        Self.store(t2_1 + t2_2, to: target + (290_304 &+ tx))
-                        Self.store(t2_2 - t2_1, to: target + (322_560 &+ tx))
-                        Self.store(t2_1 - t2_3, to: target + (354_816 &+ tx))
-                        Self.store(t3_0 - t3_2, to: target + (387_072 &+ tx))
-                        Self.store(t3_1 + t3_2, to: target + (419_328 &+ tx))
-                        Self.store(t3_2 - t3_1, to: target + (451_584 &+ tx))
-                        Self.store(t3_1 - t3_3, to: target + (483_840 &+ tx))
+                        Self.store(t0_0 - t0_2, to: column)
+                        Self.store(t0_1 + t0_2, to: column + 32_256)
+                        Self.store(t0_2 - t0_1, to: column + 64_512)
+                        Self.store(t0_1 - t0_3, to: column + 96_768)
+                        Self.store(t1_0 - t1_2, to: column + 129_024)
+                        Self.store(t1_1 + t1_2, to: column + 161_280)
+                        Self.store(t1_2 - t1_1, to: column + 193_536)
+                        Self.store(t1_1 - t1_3, to: column + 225_792)
+                        Self.store(t2_0 - t2_2, to: column + 258_048)
+                        Self.store(t2_1 + t2_2, to: column + 290_304)
+                        Self.store(t2_2 - t2_1, to: column + 322_560)
+                        Self.store(t2_1 - t2_3, to: column + 354_816)
+                        Self.store(t3_0 - t3_2, to: column + 387_072)
+                        Self.store(t3_1 + t3_2, to: column + 419_328)
+                        Self.store(t3_2 - t3_1, to: column + 451_584)
+                        Self.store(t3_1 - t3_3, to: column + 483_840)
                     }
                 }
             }
@@ -468,24 +469,24 @@ extension Vgg11 {
                     outputs[3] = s1_1 - s1_2 - s1_3 + bias
                     let oh: Int = (firstRow &+ q / 56) &* 2, ow: Int = q % 56 &* 2
                     for lane in 0..<8 {
-                        let planeOffset: Int = (f &* 8 &+ lane) &* 12_544
+                        let corner: Int = (f &* 8 &+ lane) &* 12_544 &+ oh &* 112 &+ ow
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 112 &+ ow &+ 0
+                            let index: Int = corner
                             let v = lanes[0 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 112 &+ ow &+ 1
+                            let index: Int = corner &+ 1
                             let v = lanes[8 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 112 &+ ow &+ 0
+                            let index: Int = corner &+ 112
                             let v = lanes[16 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 112 &+ ow &+ 1
+                            let index: Int = corner &+ 113
                             let v = lanes[24 &+ lane]
                             y[index] = max(v, 0)
                         }
@@ -553,38 +554,39 @@ extension Vgg11 {
                     let targetOffset: Int = ic &* 272 &+ r &* 32
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 32, by: 8) {
-                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
-                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
+                        let corner = window + 2 &* tx, column = target + tx
+                        let a0 = Self.load16(corner)
+                        let b0 = Self.load16(corner + 2)
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(window + (66 &+ 2 &* tx))
-                        let b1 = Self.load16(window + (68 &+ 2 &* tx))
+                        let a1 = Self.load16(corner + 66)
+                        let b1 = Self.load16(corner + 68)
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(window + (132 &+ 2 &* tx))
-                        let b2 = Self.load16(window + (134 &+ 2 &* tx))
+                        let a2 = Self.load16(corner + 132)
+                        let b2 = Self.load16(corner + 134)
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(window + (198 &+ 2 &* tx))
-                        let b3 = Self.load16(window + (200 &+ 2 &* tx))
+                        let a3 = Self.load16(corner + 198)
+                        let b3 = Self.load16(corner + 200)
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
-                        Self.store(t0_1 + t0_2, to: target + (34_816 &+ tx))
-                        Self.store(t0_2 - t0_1, to: target + (69_632 &+ tx))
-                        Self.store(t0_1 - t0_3, to: target + (104_448 &+ tx))
-                        Self.store(t1_0 - t1_2, to: target + (139_264 &+ tx))
-                        Self.store(t1_1 + t1_2, to: target + (174_080 &+ tx))
-                        Self.store(t1_2 - t1_1, to: target + (208_896 &+ tx))
-                        Self.store(t1_1 - t1_3, to: target + (243_712 &+ tx))
-                        Self.store(t2_0 - t2_2, to: target + (278_528 &+ tx))
-                        Self.store(t2_1 + t2_2, to: target + (313_344 &+ tx))
-                        Self.store(t2_2 - t2_1, to: target + (348_160 &+ tx))
-                        Self.store(t2_1 - t2_3, to: target + (382_976 &+ tx))
-                        Self.store(t3_0 - t3_2, to: target + (417_792 &+ tx))
-                        Self.store(t3_1 + t3_2, to: target + (452_608 &+ tx))
-                        Self.store(t3_2 - t3_1, to: target + (487_424 &+ tx))
-                        Self.store(t3_1 - t3_3, to: target + (522_240 &+ tx))
+                        Self.store(t0_0 - t0_2, to: column)
+                        Self.store(t0_1 + t0_2, to: column + 34_816)
+                        Self.store(t0_2 - t0_1, to: column + 69_632)
+                        Self.store(t0_1 - t0_3, to: column + 104_448)
+                        Self.store(t1_0 - t1_2, to: column + 139_264)
+                        Self.store(t1_1 + t1_2, to: column + 174_080)
+                        Self.store(t1_2 - t1_1, to: column + 208_896)
+                        Self.store(t1_1 - t1_3, to: column + 243_712)
+                        Self.store(t2_0 - t2_2, to: column + 278_528)
+                        Self.store(t2_1 + t2_2, to: column + 313_344)
+                        Self.store(t2_2 - t2_1, to: column + 348_160)
+                        Self.store(t2_1 - t2_3, to: column + 382_976)
+                        Self.store(t3_0 - t3_2, to: column + 417_792)
+                        Self.store(t3_1 + t3_2, to: column + 452_608)
+                        Self.store(t3_2 - t3_1, to: column + 487_424)
+                        Self.store(t3_1 - t3_3, to: column + 522_240)
                     }
                 }
             }
@@ -699,24 +701,24 @@ extension Vgg11 {
                     outputs[3] = s1_1 - s1_2 - s1_3 + bias
                     let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
                     for lane in 0..<8 {
-                        let planeOffset: Int = (f &* 8 &+ lane) &* 3136
+                        let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 56 &+ ow &+ 0
+                            let index: Int = corner
                             let v = lanes[0 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 56 &+ ow &+ 1
+                            let index: Int = corner &+ 1
                             let v = lanes[8 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 56 &+ ow &+ 0
+                            let index: Int = corner &+ 56
                             let v = lanes[16 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 56 &+ ow &+ 1
+                            let index: Int = corner &+ 57
                             let v = lanes[24 &+ lane]
                             y[index] = max(v, 0)
                         }
@@ -750,38 +752,39 @@ extension Vgg11 {
                     let targetOffset: Int = ic &* 144 &+ r &* 32
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 32, by: 8) {
-                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
-                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
+                        let corner = window + 2 &* tx, column = target + tx
+                        let a0 = Self.load16(corner)
+                        let b0 = Self.load16(corner + 2)
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(window + (66 &+ 2 &* tx))
-                        let b1 = Self.load16(window + (68 &+ 2 &* tx))
+                        let a1 = Self.load16(corner + 66)
+                        let b1 = Self.load16(corner + 68)
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(window + (132 &+ 2 &* tx))
-                        let b2 = Self.load16(window + (134 &+ 2 &* tx))
+                        let a2 = Self.load16(corner + 132)
+                        let b2 = Self.load16(corner + 134)
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(window + (198 &+ 2 &* tx))
-                        let b3 = Self.load16(window + (200 &+ 2 &* tx))
+                        let a3 = Self.load16(corner + 198)
+                        let b3 = Self.load16(corner + 200)
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
-                        Self.store(t0_1 + t0_2, to: target + (36_864 &+ tx))
-                        Self.store(t0_2 - t0_1, to: target + (73_728 &+ tx))
-                        Self.store(t0_1 - t0_3, to: target + (110_592 &+ tx))
-                        Self.store(t1_0 - t1_2, to: target + (147_456 &+ tx))
-                        Self.store(t1_1 + t1_2, to: target + (184_320 &+ tx))
-                        Self.store(t1_2 - t1_1, to: target + (221_184 &+ tx))
-                        Self.store(t1_1 - t1_3, to: target + (258_048 &+ tx))
-                        Self.store(t2_0 - t2_2, to: target + (294_912 &+ tx))
-                        Self.store(t2_1 + t2_2, to: target + (331_776 &+ tx))
-                        Self.store(t2_2 - t2_1, to: target + (368_640 &+ tx))
-                        Self.store(t2_1 - t2_3, to: target + (405_504 &+ tx))
-                        Self.store(t3_0 - t3_2, to: target + (442_368 &+ tx))
-                        Self.store(t3_1 + t3_2, to: target + (479_232 &+ tx))
-                        Self.store(t3_2 - t3_1, to: target + (516_096 &+ tx))
-                        Self.store(t3_1 - t3_3, to: target + (552_960 &+ tx))
+                        Self.store(t0_0 - t0_2, to: column)
+                        Self.store(t0_1 + t0_2, to: column + 36_864)
+                        Self.store(t0_2 - t0_1, to: column + 73_728)
+                        Self.store(t0_1 - t0_3, to: column + 110_592)
+                        Self.store(t1_0 - t1_2, to: column + 147_456)
+                        Self.store(t1_1 + t1_2, to: column + 184_320)
+                        Self.store(t1_2 - t1_1, to: column + 221_184)
+                        Self.store(t1_1 - t1_3, to: column + 258_048)
+                        Self.store(t2_0 - t2_2, to: column + 294_912)
+                        Self.store(t2_1 + t2_2, to: column + 331_776)
+                        Self.store(t2_2 - t2_1, to: column + 368_640)
+                        Self.store(t2_1 - t2_3, to: column + 405_504)
+                        Self.store(t3_0 - t3_2, to: column + 442_368)
+                        Self.store(t3_1 + t3_2, to: column + 479_232)
+                        Self.store(t3_2 - t3_1, to: column + 516_096)
+                        Self.store(t3_1 - t3_3, to: column + 552_960)
                     }
                 }
             }
@@ -896,24 +899,24 @@ extension Vgg11 {
                     outputs[3] = s1_1 - s1_2 - s1_3 + bias
                     let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
                     for lane in 0..<8 {
-                        let planeOffset: Int = (f &* 8 &+ lane) &* 3136
+                        let corner: Int = (f &* 8 &+ lane) &* 3136 &+ oh &* 56 &+ ow
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 56 &+ ow &+ 0
+                            let index: Int = corner
                             let v = lanes[0 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 56 &+ ow &+ 1
+                            let index: Int = corner &+ 1
                             let v = lanes[8 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 56 &+ ow &+ 0
+                            let index: Int = corner &+ 56
                             let v = lanes[16 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 56 &+ ow &+ 1
+                            let index: Int = corner &+ 57
                             let v = lanes[24 &+ lane]
                             y[index] = max(v, 0)
                         }
@@ -981,38 +984,39 @@ extension Vgg11 {
                     let targetOffset: Int = ic &* 144 &+ r &* 16
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 16, by: 8) {
-                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
-                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
+                        let corner = window + 2 &* tx, column = target + tx
+                        let a0 = Self.load16(corner)
+                        let b0 = Self.load16(corner + 2)
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(window + (34 &+ 2 &* tx))
-                        let b1 = Self.load16(window + (36 &+ 2 &* tx))
+                        let a1 = Self.load16(corner + 34)
+                        let b1 = Self.load16(corner + 36)
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(window + (68 &+ 2 &* tx))
-                        let b2 = Self.load16(window + (70 &+ 2 &* tx))
+                        let a2 = Self.load16(corner + 68)
+                        let b2 = Self.load16(corner + 70)
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(window + (102 &+ 2 &* tx))
-                        let b3 = Self.load16(window + (104 &+ 2 &* tx))
+                        let a3 = Self.load16(corner + 102)
+                        let b3 = Self.load16(corner + 104)
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
-                        Self.store(t0_1 + t0_2, to: target + (36_864 &+ tx))
-                        Self.store(t0_2 - t0_1, to: target + (73_728 &+ tx))
-                        Self.store(t0_1 - t0_3, to: target + (110_592 &+ tx))
-                        Self.store(t1_0 - t1_2, to: target + (147_456 &+ tx))
-                        Self.store(t1_1 + t1_2, to: target + (184_320 &+ tx))
-                        Self.store(t1_2 - t1_1, to: target + (221_184 &+ tx))
-                        Self.store(t1_1 - t1_3, to: target + (258_048 &+ tx))
-                        Self.store(t2_0 - t2_2, to: target + (294_912 &+ tx))
-                        Self.store(t2_1 + t2_2, to: target + (331_776 &+ tx))
-                        Self.store(t2_2 - t2_1, to: target + (368_640 &+ tx))
-                        Self.store(t2_1 - t2_3, to: target + (405_504 &+ tx))
-                        Self.store(t3_0 - t3_2, to: target + (442_368 &+ tx))
-                        Self.store(t3_1 + t3_2, to: target + (479_232 &+ tx))
-                        Self.store(t3_2 - t3_1, to: target + (516_096 &+ tx))
-                        Self.store(t3_1 - t3_3, to: target + (552_960 &+ tx))
+                        Self.store(t0_0 - t0_2, to: column)
+                        Self.store(t0_1 + t0_2, to: column + 36_864)
+                        Self.store(t0_2 - t0_1, to: column + 73_728)
+                        Self.store(t0_1 - t0_3, to: column + 110_592)
+                        Self.store(t1_0 - t1_2, to: column + 147_456)
+                        Self.store(t1_1 + t1_2, to: column + 184_320)
+                        Self.store(t1_2 - t1_1, to: column + 221_184)
+                        Self.store(t1_1 - t1_3, to: column + 258_048)
+                        Self.store(t2_0 - t2_2, to: column + 294_912)
+                        Self.store(t2_1 + t2_2, to: column + 331_776)
+                        Self.store(t2_2 - t2_1, to: column + 368_640)
+                        Self.store(t2_1 - t2_3, to: column + 405_504)
+                        Self.store(t3_0 - t3_2, to: column + 442_368)
+                        Self.store(t3_1 + t3_2, to: column + 479_232)
+                        Self.store(t3_2 - t3_1, to: column + 516_096)
+                        Self.store(t3_1 - t3_3, to: column + 552_960)
                     }
                 }
             }
@@ -1127,24 +1131,24 @@ extension Vgg11 {
                     outputs[3] = s1_1 - s1_2 - s1_3 + bias
                     let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
                     for lane in 0..<8 {
-                        let planeOffset: Int = (f &* 8 &+ lane) &* 784
+                        let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 28 &+ ow &+ 0
+                            let index: Int = corner
                             let v = lanes[0 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 28 &+ ow &+ 1
+                            let index: Int = corner &+ 1
                             let v = lanes[8 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 28 &+ ow &+ 0
+                            let index: Int = corner &+ 28
                             let v = lanes[16 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 28 &+ ow &+ 1
+                            let index: Int = corner &+ 29
                             let v = lanes[24 &+ lane]
                             y[index] = max(v, 0)
                         }
@@ -1178,38 +1182,39 @@ extension Vgg11 {
                     let targetOffset: Int = ic &* 64 &+ r &* 16
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 16, by: 8) {
-                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
-                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
+                        let corner = window + 2 &* tx, column = target + tx
+                        let a0 = Self.load16(corner)
+                        let b0 = Self.load16(corner + 2)
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(window + (34 &+ 2 &* tx))
-                        let b1 = Self.load16(window + (36 &+ 2 &* tx))
+                        let a1 = Self.load16(corner + 34)
+                        let b1 = Self.load16(corner + 36)
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(window + (68 &+ 2 &* tx))
-                        let b2 = Self.load16(window + (70 &+ 2 &* tx))
+                        let a2 = Self.load16(corner + 68)
+                        let b2 = Self.load16(corner + 70)
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(window + (102 &+ 2 &* tx))
-                        let b3 = Self.load16(window + (104 &+ 2 &* tx))
+                        let a3 = Self.load16(corner + 102)
+                        let b3 = Self.load16(corner + 104)
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
-                        Self.store(t0_1 + t0_2, to: target + (32_768 &+ tx))
-                        Self.store(t0_2 - t0_1, to: target + (65_536 &+ tx))
-                        Self.store(t0_1 - t0_3, to: target + (98_304 &+ tx))
-                        Self.store(t1_0 - t1_2, to: target + (131_072 &+ tx))
-                        Self.store(t1_1 + t1_2, to: target + (163_840 &+ tx))
-                        Self.store(t1_2 - t1_1, to: target + (196_608 &+ tx))
-                        Self.store(t1_1 - t1_3, to: target + (229_376 &+ tx))
-                        Self.store(t2_0 - t2_2, to: target + (262_144 &+ tx))
-                        Self.store(t2_1 + t2_2, to: target + (294_912 &+ tx))
-                        Self.store(t2_2 - t2_1, to: target + (327_680 &+ tx))
-                        Self.store(t2_1 - t2_3, to: target + (360_448 &+ tx))
-                        Self.store(t3_0 - t3_2, to: target + (393_216 &+ tx))
-                        Self.store(t3_1 + t3_2, to: target + (425_984 &+ tx))
-                        Self.store(t3_2 - t3_1, to: target + (458_752 &+ tx))
-                        Self.store(t3_1 - t3_3, to: target + (491_520 &+ tx))
+                        Self.store(t0_0 - t0_2, to: column)
+                        Self.store(t0_1 + t0_2, to: column + 32_768)
+                        Self.store(t0_2 - t0_1, to: column + 65_536)
+                        Self.store(t0_1 - t0_3, to: column + 98_304)
+                        Self.store(t1_0 - t1_2, to: column + 131_072)
+                        Self.store(t1_1 + t1_2, to: column + 163_840)
+                        Self.store(t1_2 - t1_1, to: column + 196_608)
+                        Self.store(t1_1 - t1_3, to: column + 229_376)
+                        Self.store(t2_0 - t2_2, to: column + 262_144)
+                        Self.store(t2_1 + t2_2, to: column + 294_912)
+                        Self.store(t2_2 - t2_1, to: column + 327_680)
+                        Self.store(t2_1 - t2_3, to: column + 360_448)
+                        Self.store(t3_0 - t3_2, to: column + 393_216)
+                        Self.store(t3_1 + t3_2, to: column + 425_984)
+                        Self.store(t3_2 - t3_1, to: column + 458_752)
+                        Self.store(t3_1 - t3_3, to: column + 491_520)
                     }
                 }
             }
@@ -1324,24 +1329,24 @@ extension Vgg11 {
                     outputs[3] = s1_1 - s1_2 - s1_3 + bias
                     let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
                     for lane in 0..<8 {
-                        let planeOffset: Int = (f &* 8 &+ lane) &* 784
+                        let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 28 &+ ow &+ 0
+                            let index: Int = corner
                             let v = lanes[0 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 28 &+ ow &+ 1
+                            let index: Int = corner &+ 1
                             let v = lanes[8 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 28 &+ ow &+ 0
+                            let index: Int = corner &+ 28
                             let v = lanes[16 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 28 &+ ow &+ 1
+                            let index: Int = corner &+ 29
                             let v = lanes[24 &+ lane]
                             y[index] = max(v, 0)
                         }
@@ -1410,38 +1415,39 @@ extension Vgg11 {
                     let targetOffset: Int = ic &* 56 &+ r &* 8
                     let target = transformed + targetOffset
                     for tx in stride(from: 0, to: 8, by: 8) {
-                        let a0 = Self.load16(window + (0 &+ 2 &* tx))
-                        let b0 = Self.load16(window + (2 &+ 2 &* tx))
+                        let corner = window + 2 &* tx, column = target + tx
+                        let a0 = Self.load16(corner)
+                        let b0 = Self.load16(corner + 2)
                         let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(window + (18 &+ 2 &* tx))
-                        let b1 = Self.load16(window + (20 &+ 2 &* tx))
+                        let a1 = Self.load16(corner + 18)
+                        let b1 = Self.load16(corner + 20)
                         let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(window + (36 &+ 2 &* tx))
-                        let b2 = Self.load16(window + (38 &+ 2 &* tx))
+                        let a2 = Self.load16(corner + 36)
+                        let b2 = Self.load16(corner + 38)
                         let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(window + (54 &+ 2 &* tx))
-                        let b3 = Self.load16(window + (56 &+ 2 &* tx))
+                        let a3 = Self.load16(corner + 54)
+                        let b3 = Self.load16(corner + 56)
                         let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
                         let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
                         let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
                         let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
                         let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: target + (0 &+ tx))
-                        Self.store(t0_1 + t0_2, to: target + (28_672 &+ tx))
-                        Self.store(t0_2 - t0_1, to: target + (57_344 &+ tx))
-                        Self.store(t0_1 - t0_3, to: target + (86_016 &+ tx))
-                        Self.store(t1_0 - t1_2, to: target + (114_688 &+ tx))
-                        Self.store(t1_1 + t1_2, to: target + (143_360 &+ tx))
-                        Self.store(t1_2 - t1_1, to: target + (172_032 &+ tx))
-                        Self.store(t1_1 - t1_3, to: target + (200_704 &+ tx))
-                        Self.store(t2_0 - t2_2, to: target + (229_376 &+ tx))
-                        Self.store(t2_1 + t2_2, to: target + (258_048 &+ tx))
-                        Self.store(t2_2 - t2_1, to: target + (286_720 &+ tx))
-                        Self.store(t2_1 - t2_3, to: target + (315_392 &+ tx))
-                        Self.store(t3_0 - t3_2, to: target + (344_064 &+ tx))
-                        Self.store(t3_1 + t3_2, to: target + (372_736 &+ tx))
-                        Self.store(t3_2 - t3_1, to: target + (401_408 &+ tx))
-                        Self.store(t3_1 - t3_3, to: target + (430_080 &+ tx))
+                        Self.store(t0_0 - t0_2, to: column)
+                        Self.store(t0_1 + t0_2, to: column + 28_672)
+                        Self.store(t0_2 - t0_1, to: column + 57_344)
+                        Self.store(t0_1 - t0_3, to: column + 86_016)
+                        Self.store(t1_0 - t1_2, to: column + 114_688)
+                        Self.store(t1_1 + t1_2, to: column + 143_360)
+                        Self.store(t1_2 - t1_1, to: column + 172_032)
+                        Self.store(t1_1 - t1_3, to: column + 200_704)
+                        Self.store(t2_0 - t2_2, to: column + 229_376)
+                        Self.store(t2_1 + t2_2, to: column + 258_048)
+                        Self.store(t2_2 - t2_1, to: column + 286_720)
+                        Self.store(t2_1 - t2_3, to: column + 315_392)
+                        Self.store(t3_0 - t3_2, to: column + 344_064)
+                        Self.store(t3_1 + t3_2, to: column + 372_736)
+                        Self.store(t3_2 - t3_1, to: column + 401_408)
+                        Self.store(t3_1 - t3_3, to: column + 430_080)
                     }
                 }
             }
@@ -1556,24 +1562,24 @@ extension Vgg11 {
                     outputs[3] = s1_1 - s1_2 - s1_3 + bias
                     let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
                     for lane in 0..<8 {
-                        let planeOffset: Int = (f &* 8 &+ lane) &* 196
+                        let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 14 &+ ow &+ 0
+                            let index: Int = corner
                             let v = lanes[0 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 0) &* 14 &+ ow &+ 1
+                            let index: Int = corner &+ 1
                             let v = lanes[8 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 14 &+ ow &+ 0
+                            let index: Int = corner &+ 14
                             let v = lanes[16 &+ lane]
                             y[index] = max(v, 0)
                         }
                         do {
-                            let index: Int = planeOffset &+ (oh &+ 1) &* 14 &+ ow &+ 1
+                            let index: Int = corner &+ 15
                             let v = lanes[24 &+ lane]
                             y[index] = max(v, 0)
                         }

@@ -545,9 +545,10 @@ extension Emitter {
                     w.line("let targetOffset: Int = ic &* \(literal(valueStride)) &+ r &* \(vectorColumns)")
                     w.line("let target = transformed + targetOffset")
                     w.block("for tx in stride(from: 0, to: \(vectorColumns), by: 8)") { w in
+                        w.line("let corner = window + 2 &* tx, column = target + tx")
                         for r in 0..<4 {
-                            w.line("let a\(r) = Self.load16(window + (\(r * columns) &+ 2 &* tx))")
-                            w.line("let b\(r) = Self.load16(window + (\(r * columns + 2) &+ 2 &* tx))")
+                            w.line("let a\(r) = Self.load16(corner\(plus(literal(r * columns))))")
+                            w.line("let b\(r) = Self.load16(corner + \(literal(r * columns + 2)))")
                             w.line("let d\(r)_0 = a\(r).evenHalf, d\(r)_1 = a\(r).oddHalf, d\(r)_2 = b\(r).evenHalf, d\(r)_3 = b\(r).oddHalf")
                         }
                         for j in 0..<4 {
@@ -557,7 +558,7 @@ extension Emitter {
                             let values = ["t\(i)_0 - t\(i)_2", "t\(i)_1 + t\(i)_2", "t\(i)_2 - t\(i)_1", "t\(i)_1 - t\(i)_3"]
                             for j in 0..<4 {
                                 let offset = literal((4 * i + j) * inChannels * valueStride)
-                                w.line("Self.store(\(values[j]), to: target + (\(offset) &+ tx))")
+                                w.line("Self.store(\(values[j]), to: column\(plus(offset)))")
                             }
                         }
                     }
@@ -621,13 +622,13 @@ extension Emitter {
                     }
                     w.line("let oh: Int = (firstRow &+ q / \(tileColumns)) &* 2, ow: Int = q % \(tileColumns) &* 2")
                     w.block("for lane in 0..<8") { w in
-                        w.line("let planeOffset: Int = (f &* 8 &+ lane) &* \(literal(output.height * output.width))")
+                        w.line("let corner: Int = (f &* 8 &+ lane) &* \(literal(output.height * output.width)) &+ oh &* \(output.width) &+ ow")
                         for a in 0..<2 {
                             for b in 0..<2 {
                                 var guards: [String] = []
                                 if a == 1 && output.height % 2 == 1 { guards.append("oh &+ 1 < \(output.height)") }
                                 if b == 1 && output.width % 2 == 1 { guards.append("ow &+ 1 < \(output.width)") }
-                                let index = "planeOffset &+ (oh &+ \(a)) &* \(output.width) &+ ow &+ \(b)"
+                                let index = offset([("corner", 1)], plus: a * output.width + b)
                                 let body = { (w: inout SwiftWriter) in
                                     w.line("let index: Int = \(index)")
                                     w.line("let v = lanes[\((2 * a + b) * 8) &+ lane]\(step.fusedAdd != nil ? " + x\(step.inputs.count - 1)[index]" : "")")
