@@ -1908,8 +1908,8 @@ extension Vgg11 {
     static func addResidual(_ y: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>, from start: Int, to end: Int, relu: Bool) {
         var i = start
         while i &+ 8 <= end {
-            let v = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self) + UnsafeRawPointer(r + i).loadUnaligned(as: SIMD8<Float>.self)
-            UnsafeMutableRawPointer(y + i).storeBytes(of: relu ? Self.relu(v) : v, as: SIMD8<Float>.self)
+            let v = load8(y + i) + load8(r + i)
+            store(relu ? Self.relu(v) : v, to: y + i)
             i &+= 8
         }
         while i < end {
@@ -2053,22 +2053,12 @@ extension Vgg11 {
         for k in 0..<filters {
             for c in 0..<channels {
                 let g = (k * channels + c) * 9
-                func tap(_ i: Int, _ j: Int) -> Double { Double(plain[g + 3 * i + j]) }
+                // G v for a column (or row) of three values.
+                func g3(_ x0: Double, _ x1: Double, _ x2: Double) -> [Double] { [x0, (x0 + x1 + x2) / 2, (x0 - x1 + x2) / 2, x2] }
+                // Column j of G g, then row i of (G g) Gᵀ.
+                let columns = (0..<3).map { j in g3(Double(plain[g + j]), Double(plain[g + 3 + j]), Double(plain[g + 6 + j])) }
                 for i in 0..<4 {
-                    // Row i of G g: (G row i) · g.
-                    var row = (0.0, 0.0, 0.0)
-                    for j in 0..<3 {
-                        let value: Double
-                        switch i {
-                        case 0: value = tap(0, j)
-                        case 1: value = (tap(0, j) + tap(1, j) + tap(2, j)) / 2
-                        case 2: value = (tap(0, j) - tap(1, j) + tap(2, j)) / 2
-                        default: value = tap(2, j)
-                        }
-                        if j == 0 { row.0 = value } else if j == 1 { row.1 = value } else { row.2 = value }
-                    }
-                    // (G g) Gᵀ along the row.
-                    let transformed = [row.0, (row.0 + row.1 + row.2) / 2, (row.0 - row.1 + row.2) / 2, row.2]
+                    let transformed = g3(columns[0][i], columns[1][i], columns[2][i])
                     for j in 0..<4 {
                         p[offset + (((4 * i + j) * blocks + k / 16) * channels + c) * 16 + k % 16] = Float(transformed[j])
                     }

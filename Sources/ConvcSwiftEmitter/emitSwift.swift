@@ -217,10 +217,10 @@ struct Emitter {
         w.line("static let inputCount = \(literal(model.inputShape.elementCount))")
         w.line("static let outputCount = \(literal(model.outputShape.elementCount))")
         // Tables as text where every name is one plain word (an array literal of tuples costs the optimiser
-        // seconds on a large network); array literals otherwise.
+        // seconds on a large network); array literals otherwise. Kinds are the IR's own words ("conv (depthwise)"
+        // holds a space, which the parser keeps).
         let layers = model.layers.dropFirst()
         let tabular = (layers.map(\.name) + model.parameters.map(\.name)).allSatisfy(isTableWord)
-            && layers.allSatisfy { !$0.op.kindName.contains("  ") && isTableWord($0.op.kindName.replacingOccurrences(of: " ", with: "_")) }
         func shape(_ dims: [Int]) -> String { dims.isEmpty ? "[]" : dims.map(String.init).joined(separator: "×") }
         w.doc("Every layer of the spec: name, kind, output shape, trainable parameters.")
         if tabular {

@@ -17,70 +17,34 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
 /// the parallel path is the one checked).
 typealias Forward = @Sendable ([String: [Float]], [Float]) throws -> [Float]
 
+/// What the tests use of one generated type: its forward pass, its activation arena (floats per sample) and its
+/// layer table (read from text in the emitted file).
+struct GeneratedNetwork {
+    let forward: Forward
+    let activationFloats: Int
+    let layers: [(name: String, kind: String, outputShape: [Int], parameters: Int)]
+}
+
 /// Every generated type, by spec file.
-let generatedNetworks: [String: Forward] = [
-    "alexnet": { try Alexnet(tensors: $0).predict($1, threads: 2) },
-    "alexnet2012": { try Alexnet2012Groups2(tensors: $0).predict($1, threads: 2) },
-    "densenet121": { try Densenet121(tensors: $0).predict($1, threads: 2) },
-    "enet": { try EnetCamvid12(tensors: $0).predict($1, threads: 2) },
-    "googlenet": { try Googlenet(tensors: $0).predict($1, threads: 2) },
-    "lenet5": { try Lenet5(tensors: $0).predict($1, threads: 2) },
-    "mobilenet_v1": { try MobilenetV1(tensors: $0).predict($1, threads: 2) },
-    "nin_cifar10": { try NinCifar10(tensors: $0).predict($1, threads: 2) },
-    "resnet18": { try Resnet18(tensors: $0).predict($1, threads: 2) },
-    "resnet34": { try Resnet34(tensors: $0).predict($1, threads: 2) },
-    "resnet50": { try Resnet50(tensors: $0).predict($1, threads: 2) },
-    "resnet101": { try Resnet101(tensors: $0).predict($1, threads: 2) },
-    "resnet152": { try Resnet152(tensors: $0).predict($1, threads: 2) },
-    "vgg11": { try Vgg11(tensors: $0).predict($1, threads: 2) },
-    "vgg13": { try Vgg13(tensors: $0).predict($1, threads: 2) },
-    "vgg16": { try Vgg16(tensors: $0).predict($1, threads: 2) },
-    "vgg16_bn": { try Vgg16Bn(tensors: $0).predict($1, threads: 2) },
-    "vgg19": { try Vgg19(tensors: $0).predict($1, threads: 2) },
-]
-
-/// Every generated type's activation arena (floats per sample), by spec file.
-let generatedActivationFloats: [String: Int] = [
-    "alexnet": Alexnet.activationFloats,
-    "alexnet2012": Alexnet2012Groups2.activationFloats,
-    "densenet121": Densenet121.activationFloats,
-    "enet": EnetCamvid12.activationFloats,
-    "googlenet": Googlenet.activationFloats,
-    "lenet5": Lenet5.activationFloats,
-    "mobilenet_v1": MobilenetV1.activationFloats,
-    "nin_cifar10": NinCifar10.activationFloats,
-    "resnet18": Resnet18.activationFloats,
-    "resnet34": Resnet34.activationFloats,
-    "resnet50": Resnet50.activationFloats,
-    "resnet101": Resnet101.activationFloats,
-    "resnet152": Resnet152.activationFloats,
-    "vgg11": Vgg11.activationFloats,
-    "vgg13": Vgg13.activationFloats,
-    "vgg16": Vgg16.activationFloats,
-    "vgg16_bn": Vgg16Bn.activationFloats,
-    "vgg19": Vgg19.activationFloats,
-]
-
-/// Every generated type's layer table (read from text in the emitted file), by spec file.
-let generatedLayers: [String: [(name: String, kind: String, outputShape: [Int], parameters: Int)]] = [
-    "alexnet": Alexnet.layers,
-    "alexnet2012": Alexnet2012Groups2.layers,
-    "densenet121": Densenet121.layers,
-    "enet": EnetCamvid12.layers,
-    "googlenet": Googlenet.layers,
-    "lenet5": Lenet5.layers,
-    "mobilenet_v1": MobilenetV1.layers,
-    "nin_cifar10": NinCifar10.layers,
-    "resnet18": Resnet18.layers,
-    "resnet34": Resnet34.layers,
-    "resnet50": Resnet50.layers,
-    "resnet101": Resnet101.layers,
-    "resnet152": Resnet152.layers,
-    "vgg11": Vgg11.layers,
-    "vgg13": Vgg13.layers,
-    "vgg16": Vgg16.layers,
-    "vgg16_bn": Vgg16Bn.layers,
-    "vgg19": Vgg19.layers,
+let generatedNetworks: [String: GeneratedNetwork] = [
+    "alexnet": GeneratedNetwork(forward: { try Alexnet(tensors: $0).predict($1, threads: 2) }, activationFloats: Alexnet.activationFloats, layers: Alexnet.layers),
+    "alexnet2012": GeneratedNetwork(forward: { try Alexnet2012Groups2(tensors: $0).predict($1, threads: 2) }, activationFloats: Alexnet2012Groups2.activationFloats, layers: Alexnet2012Groups2.layers),
+    "densenet121": GeneratedNetwork(forward: { try Densenet121(tensors: $0).predict($1, threads: 2) }, activationFloats: Densenet121.activationFloats, layers: Densenet121.layers),
+    "enet": GeneratedNetwork(forward: { try EnetCamvid12(tensors: $0).predict($1, threads: 2) }, activationFloats: EnetCamvid12.activationFloats, layers: EnetCamvid12.layers),
+    "googlenet": GeneratedNetwork(forward: { try Googlenet(tensors: $0).predict($1, threads: 2) }, activationFloats: Googlenet.activationFloats, layers: Googlenet.layers),
+    "lenet5": GeneratedNetwork(forward: { try Lenet5(tensors: $0).predict($1, threads: 2) }, activationFloats: Lenet5.activationFloats, layers: Lenet5.layers),
+    "mobilenet_v1": GeneratedNetwork(forward: { try MobilenetV1(tensors: $0).predict($1, threads: 2) }, activationFloats: MobilenetV1.activationFloats, layers: MobilenetV1.layers),
+    "nin_cifar10": GeneratedNetwork(forward: { try NinCifar10(tensors: $0).predict($1, threads: 2) }, activationFloats: NinCifar10.activationFloats, layers: NinCifar10.layers),
+    "resnet18": GeneratedNetwork(forward: { try Resnet18(tensors: $0).predict($1, threads: 2) }, activationFloats: Resnet18.activationFloats, layers: Resnet18.layers),
+    "resnet34": GeneratedNetwork(forward: { try Resnet34(tensors: $0).predict($1, threads: 2) }, activationFloats: Resnet34.activationFloats, layers: Resnet34.layers),
+    "resnet50": GeneratedNetwork(forward: { try Resnet50(tensors: $0).predict($1, threads: 2) }, activationFloats: Resnet50.activationFloats, layers: Resnet50.layers),
+    "resnet101": GeneratedNetwork(forward: { try Resnet101(tensors: $0).predict($1, threads: 2) }, activationFloats: Resnet101.activationFloats, layers: Resnet101.layers),
+    "resnet152": GeneratedNetwork(forward: { try Resnet152(tensors: $0).predict($1, threads: 2) }, activationFloats: Resnet152.activationFloats, layers: Resnet152.layers),
+    "vgg11": GeneratedNetwork(forward: { try Vgg11(tensors: $0).predict($1, threads: 2) }, activationFloats: Vgg11.activationFloats, layers: Vgg11.layers),
+    "vgg13": GeneratedNetwork(forward: { try Vgg13(tensors: $0).predict($1, threads: 2) }, activationFloats: Vgg13.activationFloats, layers: Vgg13.layers),
+    "vgg16": GeneratedNetwork(forward: { try Vgg16(tensors: $0).predict($1, threads: 2) }, activationFloats: Vgg16.activationFloats, layers: Vgg16.layers),
+    "vgg16_bn": GeneratedNetwork(forward: { try Vgg16Bn(tensors: $0).predict($1, threads: 2) }, activationFloats: Vgg16Bn.activationFloats, layers: Vgg16Bn.layers),
+    "vgg19": GeneratedNetwork(forward: { try Vgg19(tensors: $0).predict($1, threads: 2) }, activationFloats: Vgg19.activationFloats, layers: Vgg19.layers),
 ]
 
 let specNames: [String] = {
@@ -121,7 +85,7 @@ let generatedTolerance: Float = 1e-4
     @Test(arguments: specNames)
     func activationArenaIsThePeakTheSummaryReports(_ name: String) throws {
         let model = try loadModel(name)
-        let floats = try #require(generatedActivationFloats[name])
+        let floats = try #require(generatedNetworks[name]).activationFloats
         #expect(floats * 4 == summarize(model).peakActivationBytes)
     }
 
@@ -129,7 +93,7 @@ let generatedTolerance: Float = 1e-4
     @Test(arguments: specNames)
     func layerTableIsTheModels(_ name: String) throws {
         let model = try loadModel(name)
-        let table = try #require(generatedLayers[name])
+        let table = try #require(generatedNetworks[name]).layers
         let layers = model.layers.dropFirst()
         #expect(table.map(\.name) == layers.map(\.name))
         #expect(table.map(\.kind) == layers.map(\.op.kindName))
@@ -210,7 +174,7 @@ let generatedTolerance: Float = 1e-4
     @Test(arguments: specNames)
     func generatedCodeAgreesWithTheInterpreter(_ name: String) throws {
         let model = try loadModel(name)
-        let forward = try #require(generatedNetworks[name])
+        let forward = try #require(generatedNetworks[name]).forward
         var stored: [String: StoredTensor] = [:]
         for (tensorName, tensor) in initialWeights(for: model, seed: 7, randomStatistics: true) {
             stored[tensorName] = tensor

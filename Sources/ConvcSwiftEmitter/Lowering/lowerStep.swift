@@ -518,7 +518,8 @@ extension Emitter {
     func lowerWinograd(_ c: Convolution, input: Shape, output: Shape, step: PlannedStep, into w: inout SwiftWriter) {
         let slot = slots[step.layer]!
         let plan = WinogradPlan(c, input: input, output: output)
-        let (vectors, pixels, channels) = (tiling.groupVectors, tiling.groupPixels, tiling.groupChannels)
+        let tile = tiling.groupTile
+        let (vectors, pixels, channels) = (tile.vectors, tile.pixels, tile.channels)
         let (inChannels, filters) = (c.inChannels, c.filters)
         let blocks = filters / channels
         let (columns, tileColumns, vectorColumns) = (plan.columns, plan.tileColumns, plan.vectorColumns)
@@ -586,11 +587,11 @@ extension Emitter {
                         for v in 0..<vectors {
                             for p in 0..<pixels { w.line("var a\(v)_\(p) = SIMD8<Float>()") }
                         }
-                        broadcastProducts(tiling.groupTile, channels: inChannels, source: "source", channelStride: valueStride, kernel: "kernel", into: &w)
+                        broadcastProducts(tile, channels: inChannels, source: "source", channelStride: valueStride, kernel: "kernel", into: &w)
                         for p in 0..<pixels {
                             w.line("let product\(p) = productBlock + q\(p) &* \(literal(16 * filters))")
                             for v in 0..<vectors {
-                                w.line("Self.store(a\(v)_\(p), to: product\(p)\(plus(offset([], plus: 8 * v))))")
+                                w.line("Self.store(a\(v)_\(p), to: product\(p)\(plus(literal(8 * v))))")
                             }
                         }
                     }
