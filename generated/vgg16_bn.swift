@@ -165,8 +165,8 @@ public struct Vgg16Bn: Sendable {
         classifier.6.bias         1000
         """#)
 
-    /// Folded weights in the order the layers read them.
-    let storage: [Float]
+    /// Folded weights in the order the layers read them, each layer's from a 64-byte boundary.
+    let storage: AlignedFloats
 
     /// Loads a `.safetensors` file with PyTorch's names and layouts (F32, F16, BF16 or F64).
     public init(weights url: URL) throws {
@@ -175,7 +175,7 @@ public struct Vgg16Bn: Sendable {
 
     /// Builds the model from tensors by name, each in PyTorch's layout (row-major, as `state_dict` has them).
     public init(tensors: [String: [Float]]) throws {
-        var p = [Float](repeating: 0, count: 149_797_672)
+        var p = [Float](repeating: 0, count: 149_797_680)
         try Self.copy(tensors, "features.0.weight", into: &p, at: 0, count: 1728)
         try Self.copy(tensors, "features.0.bias", into: &p, at: 1728, count: 64)
         try Self.foldBatchNorm(tensors, "features.1", epsilon: 1e-05, into: &p, weight: 0, bias: 1728, channels: 64, blocks: 1, blockStride: 0, channelStride: 27, run: 27)
@@ -234,7 +234,7 @@ public struct Vgg16Bn: Sendable {
         try Self.copy(tensors, "classifier.3.bias", into: &p, at: 145_696_576, count: 4096)
         try Self.copy(tensors, "classifier.6.weight", into: &p, at: 145_700_672, count: 4_096_000)
         try Self.copy(tensors, "classifier.6.bias", into: &p, at: 149_796_672, count: 1000)
-        storage = p
+        storage = AlignedFloats(copying: p)
     }
 
     /// Runs the network on `[C, H, W]` or `[N, C, H, W]` values (C order) and returns `[N, …]` values.
@@ -245,44 +245,43 @@ public struct Vgg16Bn: Sendable {
         }
         let batch = input.count / Self.inputCount
         var output = [Float](repeating: 0, count: batch * Self.outputCount)
-        var arena = [Float](repeating: 0, count: Self.arenaFloats)
-        input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in arena.withUnsafeMutableBufferPointer { a in
-            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: a.baseAddress!, threads: threads)
-        } } }
+        let arena = AlignedFloats(count: Self.arenaFloats)
+        input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in
+            predict(x.baseAddress!, batch: batch, into: y.baseAddress!, arena: arena.pointer, threads: threads)
+        } }
         return output
     }
 
     /// Allocation-free forward pass: `batch` samples from `input` into `output`, using `arena`
-    /// (at least `arenaFloats` floats) for the activations.
+    /// (at least `arenaFloats` floats) for the activations. Allocate it once as
+    /// `AlignedFloats(count: arenaFloats)`: an arena off a 64-byte boundary runs slower.
     public func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>, threads: Int = 1) {
-        storage.withUnsafeBufferPointer { buffer in
-            let w = buffer.baseAddress!
-            for n in 0..<batch {
-                let x = input + n &* Self.inputCount
-                Self.features_0(x, w + 0, a + 0, a + 6_422_528, threads)
-                Self.features_3(a + 0, w + 1792, a + 3_211_264, a + 6_422_528, threads)
-                Self.features_6(a + 3_211_264, a + 0, threads)
-                Self.features_7(a + 0, w + 67_392, a + 802_816, a + 6_422_528, threads)
-                Self.features_10(a + 802_816, w + 198_592, a + 2_408_448, a + 6_422_528, threads)
-                Self.features_13(a + 2_408_448, a + 0, threads)
-                Self.features_14(a + 0, w + 460_864, a + 401_408, a + 6_422_528, threads)
-                Self.features_17(a + 401_408, w + 985_408, a + 1_204_224, a + 6_422_528, threads)
-                Self.features_17(a + 1_204_224, w + 2_034_240, a + 0, a + 6_422_528, threads)
-                Self.features_23(a + 0, a + 802_816, threads)
-                Self.features_24(a + 802_816, w + 3_083_072, a + 0, a + 6_422_528, threads)
-                Self.features_27(a + 0, w + 5_180_736, a + 401_408, a + 6_422_528, threads)
-                Self.features_27(a + 401_408, w + 9_375_552, a + 0, a + 6_422_528, threads)
-                Self.features_33(a + 0, a + 401_408, threads)
-                Self.features_34(a + 401_408, w + 13_570_368, a + 0, a + 6_422_528, threads)
-                Self.features_34(a + 0, w + 17_765_184, a + 100_352, a + 6_422_528, threads)
-                Self.features_34(a + 100_352, w + 21_960_000, a + 0, a + 6_422_528, threads)
-                Self.features_43(a + 0, a + 100_352, threads)
-                Self.avgpool(a + 100_352, a + 0)
-                Self.classifier_0(a + 0, w + 26_154_816, a + 25_088, threads)
-                Self.classifier_3(a + 25_088, w + 128_919_360, a + 0, threads)
-                Self.classifier_6(a + 0, w + 145_700_672, a + 4096, threads)
-                (output + n &* Self.outputCount).update(from: a + 4096, count: Self.outputCount)
-            }
+        let w = UnsafePointer(storage.pointer)
+        for n in 0..<batch {
+            let x = input + n &* Self.inputCount
+            Self.features_0(x, w + 0, a + 0, a + 6_422_528, threads)
+            Self.features_3(a + 0, w + 1792, a + 3_211_264, a + 6_422_528, threads)
+            Self.features_6(a + 3_211_264, a + 0, threads)
+            Self.features_7(a + 0, w + 67_392, a + 802_816, a + 6_422_528, threads)
+            Self.features_10(a + 802_816, w + 198_592, a + 2_408_448, a + 6_422_528, threads)
+            Self.features_13(a + 2_408_448, a + 0, threads)
+            Self.features_14(a + 0, w + 460_864, a + 401_408, a + 6_422_528, threads)
+            Self.features_17(a + 401_408, w + 985_408, a + 1_204_224, a + 6_422_528, threads)
+            Self.features_17(a + 1_204_224, w + 2_034_240, a + 0, a + 6_422_528, threads)
+            Self.features_23(a + 0, a + 802_816, threads)
+            Self.features_24(a + 802_816, w + 3_083_072, a + 0, a + 6_422_528, threads)
+            Self.features_27(a + 0, w + 5_180_736, a + 401_408, a + 6_422_528, threads)
+            Self.features_27(a + 401_408, w + 9_375_552, a + 0, a + 6_422_528, threads)
+            Self.features_33(a + 0, a + 401_408, threads)
+            Self.features_34(a + 401_408, w + 13_570_368, a + 0, a + 6_422_528, threads)
+            Self.features_34(a + 0, w + 17_765_184, a + 100_352, a + 6_422_528, threads)
+            Self.features_34(a + 100_352, w + 21_960_000, a + 0, a + 6_422_528, threads)
+            Self.features_43(a + 0, a + 100_352, threads)
+            Self.avgpool(a + 100_352, a + 0)
+            Self.classifier_0(a + 0, w + 26_154_816, a + 25_088, threads)
+            Self.classifier_3(a + 25_088, w + 128_919_360, a + 0, threads)
+            Self.classifier_6(a + 0, w + 145_700_672, a + 4096, threads)
+            (output + n &* Self.outputCount).update(from: a + 4096, count: Self.outputCount)
         }
     }
 }
@@ -2226,6 +2225,36 @@ extension Vgg16Bn {
     public struct WeightError: Error, CustomStringConvertible {
         public var description: String
         init(_ description: String) { self.description = description }
+    }
+
+    /// Zeroed floats from a 64-byte boundary: the weights, and the arena for `predict`. Vector loads that straddle
+    /// two cache lines cost more; ResNet-50 ran 5 % faster with its weights and arena aligned. On Linux, buffers of
+    /// 2 MiB and up also ask for huge pages (1–2 % more: fewer TLB misses across 100 MB of weights).
+    public final class AlignedFloats: @unchecked Sendable {
+        public let pointer: UnsafeMutablePointer<Float>
+        public let count: Int
+
+        public init(count: Int) {
+            let page = 2 << 20
+            let bytes = max(count, 1) &* 4
+            let huge = bytes >= page
+            let size = huge ? (bytes &+ page &- 1) / page &* page : bytes
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: huge ? page : 64)
+            #if os(Linux)
+            if huge { _ = madvise(raw, size, MADV_HUGEPAGE) }
+            #endif
+            pointer = raw.initializeMemory(as: Float.self, repeating: 0, count: size / 4)
+            self.count = count
+        }
+
+        public convenience init(copying values: [Float]) {
+            self.init(count: values.count)
+            values.withUnsafeBufferPointer { source in
+                if let base = source.baseAddress { pointer.update(from: base, count: source.count) }
+            }
+        }
+
+        deinit { pointer.deallocate() }
     }
 
     /// A dot product with sixteen partial sums (a plain float reduction stays scalar).

@@ -141,14 +141,14 @@ struct Verify: ParsableCommand {
         let runs = arguments.count > 5 ? max(1, Int(arguments[5]) ?? 1) : \(runs)
         let output = try model.predict(input, threads: threads)
         // Timed: the allocation-free forward pass with the arena allocated once, as a service would run it.
-        var arena = [Float](repeating: 0, count: VerifiedModel.arenaFloats)
+        let arena = VerifiedModel.AlignedFloats(count: VerifiedModel.arenaFloats)
         var timed = [Float](repeating: 0, count: output.count)
         var times: [Double] = []
         for _ in 0..<runs {
             let start = Date()
-            input.withUnsafeBufferPointer { x in timed.withUnsafeMutableBufferPointer { y in arena.withUnsafeMutableBufferPointer { a in
-                model.predict(x.baseAddress!, batch: 1, into: y.baseAddress!, arena: a.baseAddress!, threads: threads)
-            } } }
+            input.withUnsafeBufferPointer { x in timed.withUnsafeMutableBufferPointer { y in
+                model.predict(x.baseAddress!, batch: 1, into: y.baseAddress!, arena: arena.pointer, threads: threads)
+            } }
             times.append(Date().timeIntervalSince(start) * 1000)
         }
         guard timed == output else {

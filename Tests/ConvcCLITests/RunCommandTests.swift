@@ -128,7 +128,9 @@ func temporaryFolder(_ prefix: String) -> URL {
         let source = try convc("emit", spec.path).stdout
         #expect(source.contains("static func first(") && !source.contains("static func second("))
         #expect(source.contains("/// Also runs second (the same shapes and fusions)."))
-        #expect(source.contains("Self.first(x, w + 0,") && source.contains("Self.first(a + 0, w + 76,"))
+        // first's weights: 2 filters padded to a block of 4 × 2 channels × 9 taps + 4 biases = 76 floats, and the
+        // next layer's start on the next 64-byte line
+        #expect(source.contains("Self.first(x, w + 0,") && source.contains("Self.first(a + 0, w + 80,"))
         #expect(source.contains("static func third("))
         let run = try convc("verify", spec.path, "--runs", "1")
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")

@@ -113,6 +113,24 @@ let generatedTolerance: Float = 1e-4
         #expect(Resnet18.arenaFloats == Resnet18.activationFloats + Resnet18.scratchFloats)
     }
 
+    @Test func weightsAndArenasStartOnCacheLines() throws {
+        // Small buffers align to 64 bytes, large ones (2 MiB and up) to 2 MiB pages; both come zeroed.
+        for count in [1, 1000, Resnet50.arenaFloats] {
+            let buffer = Resnet50.AlignedFloats(count: count)
+            #expect(UInt(bitPattern: buffer.pointer) % (count * 4 >= 2 << 20 ? 2 << 20 : 64) == 0, "\(count)")
+            #expect(buffer.count == count && buffer.pointer[0] == 0 && buffer.pointer[count - 1] == 0)
+        }
+        let copy = Lenet5.AlignedFloats(copying: [1, 2, 3])
+        #expect(Array(UnsafeBufferPointer(start: copy.pointer, count: 3)) == [1, 2, 3] && copy.count == 3)
+        // Each layer's weights start on a 64-byte line of the aligned storage: every weight offset is a multiple
+        // of 16 floats (before, 6 of GoogLeNet's 58 layers and 5 of ENet's 157 started mid-line).
+        for name in ["resnet50", "googlenet", "enet"] {
+            let source = try String(contentsOf: packageRoot.appendingPathComponent("generated/\(name).swift"), encoding: .utf8)
+            let offsets = source.matches(of: /, w \+ ([0-9_]+),/).map { Int($0.1.replacing("_", with: ""))! }
+            #expect(offsets.count > 20 && offsets.allSatisfy { $0 % 16 == 0 }, "\(name): \(offsets.filter { $0 % 16 != 0 })")
+        }
+    }
+
     /// The body of `static func name(` in an emitted file, up to the next function.
     func body(_ name: String, in source: String) -> Substring {
         guard let start = source.range(of: "static func \(name)(") else { return "" }
