@@ -513,23 +513,79 @@ extension MobilenetV1 {
             for firstRow in stride(from: 0, to: 112, by: 4) {
                 for chunk in stride(from: 0, to: 112, by: 16) {
                     let ow: Int = min(chunk, 96)
-                    let oh0: Int = min(firstRow &+ 0, 111)
+                    let top: Int = min(firstRow, 108)
+                    let oh0: Int = top
                     var a0 = SIMD16<Float>(repeating: b)
-                    let oh1: Int = min(firstRow &+ 1, 111)
+                    let oh1: Int = top &+ 1
                     var a1 = SIMD16<Float>(repeating: b)
-                    let oh2: Int = min(firstRow &+ 2, 111)
+                    let oh2: Int = top &+ 2
                     var a2 = SIMD16<Float>(repeating: b)
-                    let oh3: Int = min(firstRow &+ 3, 111)
+                    let oh3: Int = top &+ 3
                     var a3 = SIMD16<Float>(repeating: b)
-                    for i in 0..<3 {
-                        for j in 0..<3 {
-                            let t = k[i &* 3 &+ j]
-                            Self.multiplyAdd(&a0, t, Self.load16(scratch + ((oh0 &* 1 &+ i &* 1) &* 114 &+ ow &* 1 &+ j &* 1)))
-                            Self.multiplyAdd(&a1, t, Self.load16(scratch + ((oh1 &* 1 &+ i &* 1) &* 114 &+ ow &* 1 &+ j &* 1)))
-                            Self.multiplyAdd(&a2, t, Self.load16(scratch + ((oh2 &* 1 &+ i &* 1) &* 114 &+ ow &* 1 &+ j &* 1)))
-                            Self.multiplyAdd(&a3, t, Self.load16(scratch + ((oh3 &* 1 &+ i &* 1) &* 114 &+ ow &* 1 &+ j &* 1)))
-                        }
-                    }
+                    let base = scratch + (top &* 114 &+ ow)
+                    let t0_0 = k[0]
+                    let t1_0 = k[3]
+                    let t2_0 = k[6]
+                    let v0_0 = Self.load16(base)
+                    Self.multiplyAdd(&a0, t0_0, v0_0)
+                    let v0_1 = Self.load16(base + 114)
+                    Self.multiplyAdd(&a1, t0_0, v0_1)
+                    Self.multiplyAdd(&a0, t1_0, v0_1)
+                    let v0_2 = Self.load16(base + 228)
+                    Self.multiplyAdd(&a2, t0_0, v0_2)
+                    Self.multiplyAdd(&a1, t1_0, v0_2)
+                    Self.multiplyAdd(&a0, t2_0, v0_2)
+                    let v0_3 = Self.load16(base + 342)
+                    Self.multiplyAdd(&a3, t0_0, v0_3)
+                    Self.multiplyAdd(&a2, t1_0, v0_3)
+                    Self.multiplyAdd(&a1, t2_0, v0_3)
+                    let v0_4 = Self.load16(base + 456)
+                    Self.multiplyAdd(&a3, t1_0, v0_4)
+                    Self.multiplyAdd(&a2, t2_0, v0_4)
+                    let v0_5 = Self.load16(base + 570)
+                    Self.multiplyAdd(&a3, t2_0, v0_5)
+                    let t0_1 = k[1]
+                    let t1_1 = k[4]
+                    let t2_1 = k[7]
+                    let v1_0 = Self.load16(base + 1)
+                    Self.multiplyAdd(&a0, t0_1, v1_0)
+                    let v1_1 = Self.load16(base + 115)
+                    Self.multiplyAdd(&a1, t0_1, v1_1)
+                    Self.multiplyAdd(&a0, t1_1, v1_1)
+                    let v1_2 = Self.load16(base + 229)
+                    Self.multiplyAdd(&a2, t0_1, v1_2)
+                    Self.multiplyAdd(&a1, t1_1, v1_2)
+                    Self.multiplyAdd(&a0, t2_1, v1_2)
+                    let v1_3 = Self.load16(base + 343)
+                    Self.multiplyAdd(&a3, t0_1, v1_3)
+                    Self.multiplyAdd(&a2, t1_1, v1_3)
+                    Self.multiplyAdd(&a1, t2_1, v1_3)
+                    let v1_4 = Self.load16(base + 457)
+                    Self.multiplyAdd(&a3, t1_1, v1_4)
+                    Self.multiplyAdd(&a2, t2_1, v1_4)
+                    let v1_5 = Self.load16(base + 571)
+                    Self.multiplyAdd(&a3, t2_1, v1_5)
+                    let t0_2 = k[2]
+                    let t1_2 = k[5]
+                    let t2_2 = k[8]
+                    let v2_0 = Self.load16(base + 2)
+                    Self.multiplyAdd(&a0, t0_2, v2_0)
+                    let v2_1 = Self.load16(base + 116)
+                    Self.multiplyAdd(&a1, t0_2, v2_1)
+                    Self.multiplyAdd(&a0, t1_2, v2_1)
+                    let v2_2 = Self.load16(base + 230)
+                    Self.multiplyAdd(&a2, t0_2, v2_2)
+                    Self.multiplyAdd(&a1, t1_2, v2_2)
+                    Self.multiplyAdd(&a0, t2_2, v2_2)
+                    let v2_3 = Self.load16(base + 344)
+                    Self.multiplyAdd(&a3, t0_2, v2_3)
+                    Self.multiplyAdd(&a2, t1_2, v2_3)
+                    Self.multiplyAdd(&a1, t2_2, v2_3)
+                    let v2_4 = Self.load16(base + 458)
+                    Self.multiplyAdd(&a3, t1_2, v2_4)
+                    Self.multiplyAdd(&a2, t2_2, v2_4)
+                    let v2_5 = Self.load16(base + 572)
+                    Self.multiplyAdd(&a3, t2_2, v2_5)
                     let count: Int = 16
                     Self.store16(Self.relu(a0), to: y + ((c &* 112 &+ oh0) &* 112 &+ ow), count: count)
                     Self.store16(Self.relu(a1), to: y + ((c &* 112 &+ oh1) &* 112 &+ ow), count: count)
@@ -651,25 +707,88 @@ extension MobilenetV1 {
             for firstRow in stride(from: 0, to: 56, by: 4) {
                 for chunk in stride(from: 0, to: 56, by: 16) {
                     let ow: Int = min(chunk, 40)
-                    let oh0: Int = min(firstRow &+ 0, 55)
+                    let top: Int = min(firstRow, 52)
+                    let oh0: Int = top
                     var a0 = SIMD16<Float>(repeating: b)
-                    let oh1: Int = min(firstRow &+ 1, 55)
+                    let oh1: Int = top &+ 1
                     var a1 = SIMD16<Float>(repeating: b)
-                    let oh2: Int = min(firstRow &+ 2, 55)
+                    let oh2: Int = top &+ 2
                     var a2 = SIMD16<Float>(repeating: b)
-                    let oh3: Int = min(firstRow &+ 3, 55)
+                    let oh3: Int = top &+ 3
                     var a3 = SIMD16<Float>(repeating: b)
-                    for i in 0..<3 {
-                        for j in 0..<3 {
-                            let t = k[i &* 3 &+ j]
-                            let phaseOffset: Int = ((i & 1) &* 2 &+ (j & 1)) &* 3705 &+ (i >> 1) &* 65 &+ ow &+ j >> 1
-                            let phase = scratch + phaseOffset
-                            Self.multiplyAdd(&a0, t, Self.load16(phase + oh0 &* 65))
-                            Self.multiplyAdd(&a1, t, Self.load16(phase + oh1 &* 65))
-                            Self.multiplyAdd(&a2, t, Self.load16(phase + oh2 &* 65))
-                            Self.multiplyAdd(&a3, t, Self.load16(phase + oh3 &* 65))
-                        }
-                    }
+                    let base = scratch + (top &* 65 &+ ow)
+                    let t0_0 = k[0]
+                    let t1_0 = k[3]
+                    let t2_0 = k[6]
+                    let v0_0 = Self.load16(base)
+                    Self.multiplyAdd(&a0, t0_0, v0_0)
+                    let v0_1 = Self.load16(base + 65)
+                    Self.multiplyAdd(&a1, t0_0, v0_1)
+                    Self.multiplyAdd(&a0, t2_0, v0_1)
+                    let v0_2 = Self.load16(base + 130)
+                    Self.multiplyAdd(&a2, t0_0, v0_2)
+                    Self.multiplyAdd(&a1, t2_0, v0_2)
+                    let v0_3 = Self.load16(base + 195)
+                    Self.multiplyAdd(&a3, t0_0, v0_3)
+                    Self.multiplyAdd(&a2, t2_0, v0_3)
+                    let v0_4 = Self.load16(base + 260)
+                    Self.multiplyAdd(&a3, t2_0, v0_4)
+                    let v0_5 = Self.load16(base + 7410)
+                    Self.multiplyAdd(&a0, t1_0, v0_5)
+                    let v0_6 = Self.load16(base + 7475)
+                    Self.multiplyAdd(&a1, t1_0, v0_6)
+                    let v0_7 = Self.load16(base + 7540)
+                    Self.multiplyAdd(&a2, t1_0, v0_7)
+                    let v0_8 = Self.load16(base + 7605)
+                    Self.multiplyAdd(&a3, t1_0, v0_8)
+                    let t0_1 = k[1]
+                    let t1_1 = k[4]
+                    let t2_1 = k[7]
+                    let v1_0 = Self.load16(base + 3705)
+                    Self.multiplyAdd(&a0, t0_1, v1_0)
+                    let v1_1 = Self.load16(base + 3770)
+                    Self.multiplyAdd(&a1, t0_1, v1_1)
+                    Self.multiplyAdd(&a0, t2_1, v1_1)
+                    let v1_2 = Self.load16(base + 3835)
+                    Self.multiplyAdd(&a2, t0_1, v1_2)
+                    Self.multiplyAdd(&a1, t2_1, v1_2)
+                    let v1_3 = Self.load16(base + 3900)
+                    Self.multiplyAdd(&a3, t0_1, v1_3)
+                    Self.multiplyAdd(&a2, t2_1, v1_3)
+                    let v1_4 = Self.load16(base + 3965)
+                    Self.multiplyAdd(&a3, t2_1, v1_4)
+                    let v1_5 = Self.load16(base + 11_115)
+                    Self.multiplyAdd(&a0, t1_1, v1_5)
+                    let v1_6 = Self.load16(base + 11_180)
+                    Self.multiplyAdd(&a1, t1_1, v1_6)
+                    let v1_7 = Self.load16(base + 11_245)
+                    Self.multiplyAdd(&a2, t1_1, v1_7)
+                    let v1_8 = Self.load16(base + 11_310)
+                    Self.multiplyAdd(&a3, t1_1, v1_8)
+                    let t0_2 = k[2]
+                    let t1_2 = k[5]
+                    let t2_2 = k[8]
+                    let v2_0 = Self.load16(base + 1)
+                    Self.multiplyAdd(&a0, t0_2, v2_0)
+                    let v2_1 = Self.load16(base + 66)
+                    Self.multiplyAdd(&a1, t0_2, v2_1)
+                    Self.multiplyAdd(&a0, t2_2, v2_1)
+                    let v2_2 = Self.load16(base + 131)
+                    Self.multiplyAdd(&a2, t0_2, v2_2)
+                    Self.multiplyAdd(&a1, t2_2, v2_2)
+                    let v2_3 = Self.load16(base + 196)
+                    Self.multiplyAdd(&a3, t0_2, v2_3)
+                    Self.multiplyAdd(&a2, t2_2, v2_3)
+                    let v2_4 = Self.load16(base + 261)
+                    Self.multiplyAdd(&a3, t2_2, v2_4)
+                    let v2_5 = Self.load16(base + 7411)
+                    Self.multiplyAdd(&a0, t1_2, v2_5)
+                    let v2_6 = Self.load16(base + 7476)
+                    Self.multiplyAdd(&a1, t1_2, v2_6)
+                    let v2_7 = Self.load16(base + 7541)
+                    Self.multiplyAdd(&a2, t1_2, v2_7)
+                    let v2_8 = Self.load16(base + 7606)
+                    Self.multiplyAdd(&a3, t1_2, v2_8)
                     let count: Int = 16
                     Self.store16(Self.relu(a0), to: y + ((c &* 56 &+ oh0) &* 56 &+ ow), count: count)
                     Self.store16(Self.relu(a1), to: y + ((c &* 56 &+ oh1) &* 56 &+ ow), count: count)
@@ -784,23 +903,79 @@ extension MobilenetV1 {
             for firstRow in stride(from: 0, to: 56, by: 4) {
                 for chunk in stride(from: 0, to: 56, by: 16) {
                     let ow: Int = min(chunk, 40)
-                    let oh0: Int = min(firstRow &+ 0, 55)
+                    let top: Int = min(firstRow, 52)
+                    let oh0: Int = top
                     var a0 = SIMD16<Float>(repeating: b)
-                    let oh1: Int = min(firstRow &+ 1, 55)
+                    let oh1: Int = top &+ 1
                     var a1 = SIMD16<Float>(repeating: b)
-                    let oh2: Int = min(firstRow &+ 2, 55)
+                    let oh2: Int = top &+ 2
                     var a2 = SIMD16<Float>(repeating: b)
-                    let oh3: Int = min(firstRow &+ 3, 55)
+                    let oh3: Int = top &+ 3
                     var a3 = SIMD16<Float>(repeating: b)
-                    for i in 0..<3 {
-                        for j in 0..<3 {
-                            let t = k[i &* 3 &+ j]
-                            Self.multiplyAdd(&a0, t, Self.load16(scratch + ((oh0 &* 1 &+ i &* 1) &* 66 &+ ow &* 1 &+ j &* 1)))
-                            Self.multiplyAdd(&a1, t, Self.load16(scratch + ((oh1 &* 1 &+ i &* 1) &* 66 &+ ow &* 1 &+ j &* 1)))
-                            Self.multiplyAdd(&a2, t, Self.load16(scratch + ((oh2 &* 1 &+ i &* 1) &* 66 &+ ow &* 1 &+ j &* 1)))
-                            Self.multiplyAdd(&a3, t, Self.load16(scratch + ((oh3 &* 1 &+ i &* 1) &* 66 &+ ow &* 1 &+ j &* 1)))
-                        }
-                    }
+                    let base = scratch + (top &* 66 &+ ow)
+                    let t0_0 = k[0]
+                    let t1_0 = k[3]
+                    let t2_0 = k[6]
+                    let v0_0 = Self.load16(base)
+                    Self.multiplyAdd(&a0, t0_0, v0_0)
+                    let v0_1 = Self.load16(base + 66)
+                    Self.multiplyAdd(&a1, t0_0, v0_1)
+                    Self.multiplyAdd(&a0, t1_0, v0_1)
+                    let v0_2 = Self.load16(base + 132)
+                    Self.multiplyAdd(&a2, t0_0, v0_2)
+                    Self.multiplyAdd(&a1, t1_0, v0_2)
+                    Self.multiplyAdd(&a0, t2_0, v0_2)
+                    let v0_3 = Self.load16(base + 198)
+                    Self.multiplyAdd(&a3, t0_0, v0_3)
+                    Self.multiplyAdd(&a2, t1_0, v0_3)
+                    Self.multiplyAdd(&a1, t2_0, v0_3)
+                    let v0_4 = Self.load16(base + 264)
+                    Self.multiplyAdd(&a3, t1_0, v0_4)
+                    Self.multiplyAdd(&a2, t2_0, v0_4)
+                    let v0_5 = Self.load16(base + 330)
+                    Self.multiplyAdd(&a3, t2_0, v0_5)
+                    let t0_1 = k[1]
+                    let t1_1 = k[4]
+                    let t2_1 = k[7]
+                    let v1_0 = Self.load16(base + 1)
+                    Self.multiplyAdd(&a0, t0_1, v1_0)
+                    let v1_1 = Self.load16(base + 67)
+                    Self.multiplyAdd(&a1, t0_1, v1_1)
+                    Self.multiplyAdd(&a0, t1_1, v1_1)
+                    let v1_2 = Self.load16(base + 133)
+                    Self.multiplyAdd(&a2, t0_1, v1_2)
+                    Self.multiplyAdd(&a1, t1_1, v1_2)
+                    Self.multiplyAdd(&a0, t2_1, v1_2)
+                    let v1_3 = Self.load16(base + 199)
+                    Self.multiplyAdd(&a3, t0_1, v1_3)
+                    Self.multiplyAdd(&a2, t1_1, v1_3)
+                    Self.multiplyAdd(&a1, t2_1, v1_3)
+                    let v1_4 = Self.load16(base + 265)
+                    Self.multiplyAdd(&a3, t1_1, v1_4)
+                    Self.multiplyAdd(&a2, t2_1, v1_4)
+                    let v1_5 = Self.load16(base + 331)
+                    Self.multiplyAdd(&a3, t2_1, v1_5)
+                    let t0_2 = k[2]
+                    let t1_2 = k[5]
+                    let t2_2 = k[8]
+                    let v2_0 = Self.load16(base + 2)
+                    Self.multiplyAdd(&a0, t0_2, v2_0)
+                    let v2_1 = Self.load16(base + 68)
+                    Self.multiplyAdd(&a1, t0_2, v2_1)
+                    Self.multiplyAdd(&a0, t1_2, v2_1)
+                    let v2_2 = Self.load16(base + 134)
+                    Self.multiplyAdd(&a2, t0_2, v2_2)
+                    Self.multiplyAdd(&a1, t1_2, v2_2)
+                    Self.multiplyAdd(&a0, t2_2, v2_2)
+                    let v2_3 = Self.load16(base + 200)
+                    Self.multiplyAdd(&a3, t0_2, v2_3)
+                    Self.multiplyAdd(&a2, t1_2, v2_3)
+                    Self.multiplyAdd(&a1, t2_2, v2_3)
+                    let v2_4 = Self.load16(base + 266)
+                    Self.multiplyAdd(&a3, t1_2, v2_4)
+                    Self.multiplyAdd(&a2, t2_2, v2_4)
+                    let v2_5 = Self.load16(base + 332)
+                    Self.multiplyAdd(&a3, t2_2, v2_5)
                     let count: Int = 16
                     Self.store16(Self.relu(a0), to: y + ((c &* 56 &+ oh0) &* 56 &+ ow), count: count)
                     Self.store16(Self.relu(a1), to: y + ((c &* 56 &+ oh1) &* 56 &+ ow), count: count)
@@ -935,25 +1110,88 @@ extension MobilenetV1 {
             for firstRow in stride(from: 0, to: 28, by: 4) {
                 for chunk in stride(from: 0, to: 28, by: 16) {
                     let ow: Int = min(chunk, 12)
-                    let oh0: Int = min(firstRow &+ 0, 27)
+                    let top: Int = min(firstRow, 24)
+                    let oh0: Int = top
                     var a0 = SIMD16<Float>(repeating: b)
-                    let oh1: Int = min(firstRow &+ 1, 27)
+                    let oh1: Int = top &+ 1
                     var a1 = SIMD16<Float>(repeating: b)
-                    let oh2: Int = min(firstRow &+ 2, 27)
+                    let oh2: Int = top &+ 2
                     var a2 = SIMD16<Float>(repeating: b)
-                    let oh3: Int = min(firstRow &+ 3, 27)
+                    let oh3: Int = top &+ 3
                     var a3 = SIMD16<Float>(repeating: b)
-                    for i in 0..<3 {
-                        for j in 0..<3 {
-                            let t = k[i &* 3 &+ j]
-                            let phaseOffset: Int = ((i & 1) &* 2 &+ (j & 1)) &* 957 &+ (i >> 1) &* 33 &+ ow &+ j >> 1
-                            let phase = scratch + phaseOffset
-                            Self.multiplyAdd(&a0, t, Self.load16(phase + oh0 &* 33))
-                            Self.multiplyAdd(&a1, t, Self.load16(phase + oh1 &* 33))
-                            Self.multiplyAdd(&a2, t, Self.load16(phase + oh2 &* 33))
-                            Self.multiplyAdd(&a3, t, Self.load16(phase + oh3 &* 33))
-                        }
-                    }
+                    let base = scratch + (top &* 33 &+ ow)
+                    let t0_0 = k[0]
+                    let t1_0 = k[3]
+                    let t2_0 = k[6]
+                    let v0_0 = Self.load16(base)
+                    Self.multiplyAdd(&a0, t0_0, v0_0)
+                    let v0_1 = Self.load16(base + 33)
+                    Self.multiplyAdd(&a1, t0_0, v0_1)
+                    Self.multiplyAdd(&a0, t2_0, v0_1)
+                    let v0_2 = Self.load16(base + 66)
+                    Self.multiplyAdd(&a2, t0_0, v0_2)
+                    Self.multiplyAdd(&a1, t2_0, v0_2)
+                    let v0_3 = Self.load16(base + 99)
+                    Self.multiplyAdd(&a3, t0_0, v0_3)
+                    Self.multiplyAdd(&a2, t2_0, v0_3)
+                    let v0_4 = Self.load16(base + 132)
+                    Self.multiplyAdd(&a3, t2_0, v0_4)
+                    let v0_5 = Self.load16(base + 1914)
+                    Self.multiplyAdd(&a0, t1_0, v0_5)
+                    let v0_6 = Self.load16(base + 1947)
+                    Self.multiplyAdd(&a1, t1_0, v0_6)
+                    let v0_7 = Self.load16(base + 1980)
+                    Self.multiplyAdd(&a2, t1_0, v0_7)
+                    let v0_8 = Self.load16(base + 2013)
+                    Self.multiplyAdd(&a3, t1_0, v0_8)
+                    let t0_1 = k[1]
+                    let t1_1 = k[4]
+                    let t2_1 = k[7]
+                    let v1_0 = Self.load16(base + 957)
+                    Self.multiplyAdd(&a0, t0_1, v1_0)
+                    let v1_1 = Self.load16(base + 990)
+                    Self.multiplyAdd(&a1, t0_1, v1_1)
+                    Self.multiplyAdd(&a0, t2_1, v1_1)
+                    let v1_2 = Self.load16(base + 1023)
+                    Self.multiplyAdd(&a2, t0_1, v1_2)
+                    Self.multiplyAdd(&a1, t2_1, v1_2)
+                    let v1_3 = Self.load16(base + 1056)
+                    Self.multiplyAdd(&a3, t0_1, v1_3)
+                    Self.multiplyAdd(&a2, t2_1, v1_3)
+                    let v1_4 = Self.load16(base + 1089)
+                    Self.multiplyAdd(&a3, t2_1, v1_4)
+                    let v1_5 = Self.load16(base + 2871)
+                    Self.multiplyAdd(&a0, t1_1, v1_5)
+                    let v1_6 = Self.load16(base + 2904)
+                    Self.multiplyAdd(&a1, t1_1, v1_6)
+                    let v1_7 = Self.load16(base + 2937)
+                    Self.multiplyAdd(&a2, t1_1, v1_7)
+                    let v1_8 = Self.load16(base + 2970)
+                    Self.multiplyAdd(&a3, t1_1, v1_8)
+                    let t0_2 = k[2]
+                    let t1_2 = k[5]
+                    let t2_2 = k[8]
+                    let v2_0 = Self.load16(base + 1)
+                    Self.multiplyAdd(&a0, t0_2, v2_0)
+                    let v2_1 = Self.load16(base + 34)
+                    Self.multiplyAdd(&a1, t0_2, v2_1)
+                    Self.multiplyAdd(&a0, t2_2, v2_1)
+                    let v2_2 = Self.load16(base + 67)
+                    Self.multiplyAdd(&a2, t0_2, v2_2)
+                    Self.multiplyAdd(&a1, t2_2, v2_2)
+                    let v2_3 = Self.load16(base + 100)
+                    Self.multiplyAdd(&a3, t0_2, v2_3)
+                    Self.multiplyAdd(&a2, t2_2, v2_3)
+                    let v2_4 = Self.load16(base + 133)
+                    Self.multiplyAdd(&a3, t2_2, v2_4)
+                    let v2_5 = Self.load16(base + 1915)
+                    Self.multiplyAdd(&a0, t1_2, v2_5)
+                    let v2_6 = Self.load16(base + 1948)
+                    Self.multiplyAdd(&a1, t1_2, v2_6)
+                    let v2_7 = Self.load16(base + 1981)
+                    Self.multiplyAdd(&a2, t1_2, v2_7)
+                    let v2_8 = Self.load16(base + 2014)
+                    Self.multiplyAdd(&a3, t1_2, v2_8)
                     let count: Int = 16
                     Self.store16(Self.relu(a0), to: y + ((c &* 28 &+ oh0) &* 28 &+ ow), count: count)
                     Self.store16(Self.relu(a1), to: y + ((c &* 28 &+ oh1) &* 28 &+ ow), count: count)
@@ -1078,23 +1316,79 @@ extension MobilenetV1 {
             for firstRow in stride(from: 0, to: 28, by: 4) {
                 for chunk in stride(from: 0, to: 28, by: 16) {
                     let ow: Int = min(chunk, 12)
-                    let oh0: Int = min(firstRow &+ 0, 27)
+                    let top: Int = min(firstRow, 24)
+                    let oh0: Int = top
                     var a0 = SIMD16<Float>(repeating: b)
-                    let oh1: Int = min(firstRow &+ 1, 27)
+                    let oh1: Int = top &+ 1
                     var a1 = SIMD16<Float>(repeating: b)
-                    let oh2: Int = min(firstRow &+ 2, 27)
+                    let oh2: Int = top &+ 2
                     var a2 = SIMD16<Float>(repeating: b)
-                    let oh3: Int = min(firstRow &+ 3, 27)
+                    let oh3: Int = top &+ 3
                     var a3 = SIMD16<Float>(repeating: b)
-                    for i in 0..<3 {
-                        for j in 0..<3 {
-                            let t = k[i &* 3 &+ j]
-                            Self.multiplyAdd(&a0, t, Self.load16(scratch + ((oh0 &* 1 &+ i &* 1) &* 34 &+ ow &* 1 &+ j &* 1)))
-                            Self.multiplyAdd(&a1, t, Self.load16(scratch + ((oh1 &* 1 &+ i &* 1) &* 34 &+ ow &* 1 &+ j &* 1)))
-                            Self.multiplyAdd(&a2, t, Self.load16(scratch + ((oh2 &* 1 &+ i &* 1) &* 34 &+ ow &* 1 &+ j &* 1)))
-                            Self.multiplyAdd(&a3, t, Self.load16(scratch + ((oh3 &* 1 &+ i &* 1) &* 34 &+ ow &* 1 &+ j &* 1)))
-                        }
-                    }
+                    let base = scratch + (top &* 34 &+ ow)
+                    let t0_0 = k[0]
+                    let t1_0 = k[3]
+                    let t2_0 = k[6]
+                    let v0_0 = Self.load16(base)
+                    Self.multiplyAdd(&a0, t0_0, v0_0)
+                    let v0_1 = Self.load16(base + 34)
+                    Self.multiplyAdd(&a1, t0_0, v0_1)
+                    Self.multiplyAdd(&a0, t1_0, v0_1)
+                    let v0_2 = Self.load16(base + 68)
+                    Self.multiplyAdd(&a2, t0_0, v0_2)
+                    Self.multiplyAdd(&a1, t1_0, v0_2)
+                    Self.multiplyAdd(&a0, t2_0, v0_2)
+                    let v0_3 = Self.load16(base + 102)
+                    Self.multiplyAdd(&a3, t0_0, v0_3)
+                    Self.multiplyAdd(&a2, t1_0, v0_3)
+                    Self.multiplyAdd(&a1, t2_0, v0_3)
+                    let v0_4 = Self.load16(base + 136)
+                    Self.multiplyAdd(&a3, t1_0, v0_4)
+                    Self.multiplyAdd(&a2, t2_0, v0_4)
+                    let v0_5 = Self.load16(base + 170)
+                    Self.multiplyAdd(&a3, t2_0, v0_5)
+                    let t0_1 = k[1]
+                    let t1_1 = k[4]
+                    let t2_1 = k[7]
+                    let v1_0 = Self.load16(base + 1)
+                    Self.multiplyAdd(&a0, t0_1, v1_0)
+                    let v1_1 = Self.load16(base + 35)
+                    Self.multiplyAdd(&a1, t0_1, v1_1)
+                    Self.multiplyAdd(&a0, t1_1, v1_1)
+                    let v1_2 = Self.load16(base + 69)
+                    Self.multiplyAdd(&a2, t0_1, v1_2)
+                    Self.multiplyAdd(&a1, t1_1, v1_2)
+                    Self.multiplyAdd(&a0, t2_1, v1_2)
+                    let v1_3 = Self.load16(base + 103)
+                    Self.multiplyAdd(&a3, t0_1, v1_3)
+                    Self.multiplyAdd(&a2, t1_1, v1_3)
+                    Self.multiplyAdd(&a1, t2_1, v1_3)
+                    let v1_4 = Self.load16(base + 137)
+                    Self.multiplyAdd(&a3, t1_1, v1_4)
+                    Self.multiplyAdd(&a2, t2_1, v1_4)
+                    let v1_5 = Self.load16(base + 171)
+                    Self.multiplyAdd(&a3, t2_1, v1_5)
+                    let t0_2 = k[2]
+                    let t1_2 = k[5]
+                    let t2_2 = k[8]
+                    let v2_0 = Self.load16(base + 2)
+                    Self.multiplyAdd(&a0, t0_2, v2_0)
+                    let v2_1 = Self.load16(base + 36)
+                    Self.multiplyAdd(&a1, t0_2, v2_1)
+                    Self.multiplyAdd(&a0, t1_2, v2_1)
+                    let v2_2 = Self.load16(base + 70)
+                    Self.multiplyAdd(&a2, t0_2, v2_2)
+                    Self.multiplyAdd(&a1, t1_2, v2_2)
+                    Self.multiplyAdd(&a0, t2_2, v2_2)
+                    let v2_3 = Self.load16(base + 104)
+                    Self.multiplyAdd(&a3, t0_2, v2_3)
+                    Self.multiplyAdd(&a2, t1_2, v2_3)
+                    Self.multiplyAdd(&a1, t2_2, v2_3)
+                    let v2_4 = Self.load16(base + 138)
+                    Self.multiplyAdd(&a3, t1_2, v2_4)
+                    Self.multiplyAdd(&a2, t2_2, v2_4)
+                    let v2_5 = Self.load16(base + 172)
+                    Self.multiplyAdd(&a3, t2_2, v2_5)
                     let count: Int = 16
                     Self.store16(Self.relu(a0), to: y + ((c &* 28 &+ oh0) &* 28 &+ ow), count: count)
                     Self.store16(Self.relu(a1), to: y + ((c &* 28 &+ oh1) &* 28 &+ ow), count: count)
@@ -1228,25 +1522,88 @@ extension MobilenetV1 {
             let b = w[2304 &+ c]
             for firstRow in stride(from: 0, to: 14, by: 4) {
                 for ow in stride(from: 0, to: 14, by: 16) {
-                    let oh0: Int = min(firstRow &+ 0, 13)
+                    let top: Int = min(firstRow, 10)
+                    let oh0: Int = top
                     var a0 = SIMD16<Float>(repeating: b)
-                    let oh1: Int = min(firstRow &+ 1, 13)
+                    let oh1: Int = top &+ 1
                     var a1 = SIMD16<Float>(repeating: b)
-                    let oh2: Int = min(firstRow &+ 2, 13)
+                    let oh2: Int = top &+ 2
                     var a2 = SIMD16<Float>(repeating: b)
-                    let oh3: Int = min(firstRow &+ 3, 13)
+                    let oh3: Int = top &+ 3
                     var a3 = SIMD16<Float>(repeating: b)
-                    for i in 0..<3 {
-                        for j in 0..<3 {
-                            let t = k[i &* 3 &+ j]
-                            let phaseOffset: Int = ((i & 1) &* 2 &+ (j & 1)) &* 255 &+ (i >> 1) &* 17 &+ ow &+ j >> 1
-                            let phase = scratch + phaseOffset
-                            Self.multiplyAdd(&a0, t, Self.load16(phase + oh0 &* 17))
-                            Self.multiplyAdd(&a1, t, Self.load16(phase + oh1 &* 17))
-                            Self.multiplyAdd(&a2, t, Self.load16(phase + oh2 &* 17))
-                            Self.multiplyAdd(&a3, t, Self.load16(phase + oh3 &* 17))
-                        }
-                    }
+                    let base = scratch + (top &* 17 &+ ow)
+                    let t0_0 = k[0]
+                    let t1_0 = k[3]
+                    let t2_0 = k[6]
+                    let v0_0 = Self.load16(base)
+                    Self.multiplyAdd(&a0, t0_0, v0_0)
+                    let v0_1 = Self.load16(base + 17)
+                    Self.multiplyAdd(&a1, t0_0, v0_1)
+                    Self.multiplyAdd(&a0, t2_0, v0_1)
+                    let v0_2 = Self.load16(base + 34)
+                    Self.multiplyAdd(&a2, t0_0, v0_2)
+                    Self.multiplyAdd(&a1, t2_0, v0_2)
+                    let v0_3 = Self.load16(base + 51)
+                    Self.multiplyAdd(&a3, t0_0, v0_3)
+                    Self.multiplyAdd(&a2, t2_0, v0_3)
+                    let v0_4 = Self.load16(base + 68)
+                    Self.multiplyAdd(&a3, t2_0, v0_4)
+                    let v0_5 = Self.load16(base + 510)
+                    Self.multiplyAdd(&a0, t1_0, v0_5)
+                    let v0_6 = Self.load16(base + 527)
+                    Self.multiplyAdd(&a1, t1_0, v0_6)
+                    let v0_7 = Self.load16(base + 544)
+                    Self.multiplyAdd(&a2, t1_0, v0_7)
+                    let v0_8 = Self.load16(base + 561)
+                    Self.multiplyAdd(&a3, t1_0, v0_8)
+                    let t0_1 = k[1]
+                    let t1_1 = k[4]
+                    let t2_1 = k[7]
+                    let v1_0 = Self.load16(base + 255)
+                    Self.multiplyAdd(&a0, t0_1, v1_0)
+                    let v1_1 = Self.load16(base + 272)
+                    Self.multiplyAdd(&a1, t0_1, v1_1)
+                    Self.multiplyAdd(&a0, t2_1, v1_1)
+                    let v1_2 = Self.load16(base + 289)
+                    Self.multiplyAdd(&a2, t0_1, v1_2)
+                    Self.multiplyAdd(&a1, t2_1, v1_2)
+                    let v1_3 = Self.load16(base + 306)
+                    Self.multiplyAdd(&a3, t0_1, v1_3)
+                    Self.multiplyAdd(&a2, t2_1, v1_3)
+                    let v1_4 = Self.load16(base + 323)
+                    Self.multiplyAdd(&a3, t2_1, v1_4)
+                    let v1_5 = Self.load16(base + 765)
+                    Self.multiplyAdd(&a0, t1_1, v1_5)
+                    let v1_6 = Self.load16(base + 782)
+                    Self.multiplyAdd(&a1, t1_1, v1_6)
+                    let v1_7 = Self.load16(base + 799)
+                    Self.multiplyAdd(&a2, t1_1, v1_7)
+                    let v1_8 = Self.load16(base + 816)
+                    Self.multiplyAdd(&a3, t1_1, v1_8)
+                    let t0_2 = k[2]
+                    let t1_2 = k[5]
+                    let t2_2 = k[8]
+                    let v2_0 = Self.load16(base + 1)
+                    Self.multiplyAdd(&a0, t0_2, v2_0)
+                    let v2_1 = Self.load16(base + 18)
+                    Self.multiplyAdd(&a1, t0_2, v2_1)
+                    Self.multiplyAdd(&a0, t2_2, v2_1)
+                    let v2_2 = Self.load16(base + 35)
+                    Self.multiplyAdd(&a2, t0_2, v2_2)
+                    Self.multiplyAdd(&a1, t2_2, v2_2)
+                    let v2_3 = Self.load16(base + 52)
+                    Self.multiplyAdd(&a3, t0_2, v2_3)
+                    Self.multiplyAdd(&a2, t2_2, v2_3)
+                    let v2_4 = Self.load16(base + 69)
+                    Self.multiplyAdd(&a3, t2_2, v2_4)
+                    let v2_5 = Self.load16(base + 511)
+                    Self.multiplyAdd(&a0, t1_2, v2_5)
+                    let v2_6 = Self.load16(base + 528)
+                    Self.multiplyAdd(&a1, t1_2, v2_6)
+                    let v2_7 = Self.load16(base + 545)
+                    Self.multiplyAdd(&a2, t1_2, v2_7)
+                    let v2_8 = Self.load16(base + 562)
+                    Self.multiplyAdd(&a3, t1_2, v2_8)
                     let count: Int = min(16, 14 &- ow)
                     Self.store16(Self.relu(a0), to: y + ((c &* 14 &+ oh0) &* 14 &+ ow), count: count)
                     Self.store16(Self.relu(a1), to: y + ((c &* 14 &+ oh1) &* 14 &+ ow), count: count)
@@ -1383,23 +1740,79 @@ extension MobilenetV1 {
             let b = w[4608 &+ c]
             for firstRow in stride(from: 0, to: 14, by: 4) {
                 for ow in stride(from: 0, to: 14, by: 16) {
-                    let oh0: Int = min(firstRow &+ 0, 13)
+                    let top: Int = min(firstRow, 10)
+                    let oh0: Int = top
                     var a0 = SIMD16<Float>(repeating: b)
-                    let oh1: Int = min(firstRow &+ 1, 13)
+                    let oh1: Int = top &+ 1
                     var a1 = SIMD16<Float>(repeating: b)
-                    let oh2: Int = min(firstRow &+ 2, 13)
+                    let oh2: Int = top &+ 2
                     var a2 = SIMD16<Float>(repeating: b)
-                    let oh3: Int = min(firstRow &+ 3, 13)
+                    let oh3: Int = top &+ 3
                     var a3 = SIMD16<Float>(repeating: b)
-                    for i in 0..<3 {
-                        for j in 0..<3 {
-                            let t = k[i &* 3 &+ j]
-                            Self.multiplyAdd(&a0, t, Self.load16(scratch + ((oh0 &* 1 &+ i &* 1) &* 18 &+ ow &* 1 &+ j &* 1)))
-                            Self.multiplyAdd(&a1, t, Self.load16(scratch + ((oh1 &* 1 &+ i &* 1) &* 18 &+ ow &* 1 &+ j &* 1)))
-                            Self.multiplyAdd(&a2, t, Self.load16(scratch + ((oh2 &* 1 &+ i &* 1) &* 18 &+ ow &* 1 &+ j &* 1)))
-                            Self.multiplyAdd(&a3, t, Self.load16(scratch + ((oh3 &* 1 &+ i &* 1) &* 18 &+ ow &* 1 &+ j &* 1)))
-                        }
-                    }
+                    let base = scratch + (top &* 18 &+ ow)
+                    let t0_0 = k[0]
+                    let t1_0 = k[3]
+                    let t2_0 = k[6]
+                    let v0_0 = Self.load16(base)
+                    Self.multiplyAdd(&a0, t0_0, v0_0)
+                    let v0_1 = Self.load16(base + 18)
+                    Self.multiplyAdd(&a1, t0_0, v0_1)
+                    Self.multiplyAdd(&a0, t1_0, v0_1)
+                    let v0_2 = Self.load16(base + 36)
+                    Self.multiplyAdd(&a2, t0_0, v0_2)
+                    Self.multiplyAdd(&a1, t1_0, v0_2)
+                    Self.multiplyAdd(&a0, t2_0, v0_2)
+                    let v0_3 = Self.load16(base + 54)
+                    Self.multiplyAdd(&a3, t0_0, v0_3)
+                    Self.multiplyAdd(&a2, t1_0, v0_3)
+                    Self.multiplyAdd(&a1, t2_0, v0_3)
+                    let v0_4 = Self.load16(base + 72)
+                    Self.multiplyAdd(&a3, t1_0, v0_4)
+                    Self.multiplyAdd(&a2, t2_0, v0_4)
+                    let v0_5 = Self.load16(base + 90)
+                    Self.multiplyAdd(&a3, t2_0, v0_5)
+                    let t0_1 = k[1]
+                    let t1_1 = k[4]
+                    let t2_1 = k[7]
+                    let v1_0 = Self.load16(base + 1)
+                    Self.multiplyAdd(&a0, t0_1, v1_0)
+                    let v1_1 = Self.load16(base + 19)
+                    Self.multiplyAdd(&a1, t0_1, v1_1)
+                    Self.multiplyAdd(&a0, t1_1, v1_1)
+                    let v1_2 = Self.load16(base + 37)
+                    Self.multiplyAdd(&a2, t0_1, v1_2)
+                    Self.multiplyAdd(&a1, t1_1, v1_2)
+                    Self.multiplyAdd(&a0, t2_1, v1_2)
+                    let v1_3 = Self.load16(base + 55)
+                    Self.multiplyAdd(&a3, t0_1, v1_3)
+                    Self.multiplyAdd(&a2, t1_1, v1_3)
+                    Self.multiplyAdd(&a1, t2_1, v1_3)
+                    let v1_4 = Self.load16(base + 73)
+                    Self.multiplyAdd(&a3, t1_1, v1_4)
+                    Self.multiplyAdd(&a2, t2_1, v1_4)
+                    let v1_5 = Self.load16(base + 91)
+                    Self.multiplyAdd(&a3, t2_1, v1_5)
+                    let t0_2 = k[2]
+                    let t1_2 = k[5]
+                    let t2_2 = k[8]
+                    let v2_0 = Self.load16(base + 2)
+                    Self.multiplyAdd(&a0, t0_2, v2_0)
+                    let v2_1 = Self.load16(base + 20)
+                    Self.multiplyAdd(&a1, t0_2, v2_1)
+                    Self.multiplyAdd(&a0, t1_2, v2_1)
+                    let v2_2 = Self.load16(base + 38)
+                    Self.multiplyAdd(&a2, t0_2, v2_2)
+                    Self.multiplyAdd(&a1, t1_2, v2_2)
+                    Self.multiplyAdd(&a0, t2_2, v2_2)
+                    let v2_3 = Self.load16(base + 56)
+                    Self.multiplyAdd(&a3, t0_2, v2_3)
+                    Self.multiplyAdd(&a2, t1_2, v2_3)
+                    Self.multiplyAdd(&a1, t2_2, v2_3)
+                    let v2_4 = Self.load16(base + 74)
+                    Self.multiplyAdd(&a3, t1_2, v2_4)
+                    Self.multiplyAdd(&a2, t2_2, v2_4)
+                    let v2_5 = Self.load16(base + 92)
+                    Self.multiplyAdd(&a3, t2_2, v2_5)
                     let count: Int = min(16, 14 &- ow)
                     Self.store16(Self.relu(a0), to: y + ((c &* 14 &+ oh0) &* 14 &+ ow), count: count)
                     Self.store16(Self.relu(a1), to: y + ((c &* 14 &+ oh1) &* 14 &+ ow), count: count)
@@ -1541,25 +1954,88 @@ extension MobilenetV1 {
             let b = w[4608 &+ c]
             for firstRow in stride(from: 0, to: 7, by: 4) {
                 for ow in stride(from: 0, to: 7, by: 16) {
-                    let oh0: Int = min(firstRow &+ 0, 6)
+                    let top: Int = min(firstRow, 3)
+                    let oh0: Int = top
                     var a0 = SIMD16<Float>(repeating: b)
-                    let oh1: Int = min(firstRow &+ 1, 6)
+                    let oh1: Int = top &+ 1
                     var a1 = SIMD16<Float>(repeating: b)
-                    let oh2: Int = min(firstRow &+ 2, 6)
+                    let oh2: Int = top &+ 2
                     var a2 = SIMD16<Float>(repeating: b)
-                    let oh3: Int = min(firstRow &+ 3, 6)
+                    let oh3: Int = top &+ 3
                     var a3 = SIMD16<Float>(repeating: b)
-                    for i in 0..<3 {
-                        for j in 0..<3 {
-                            let t = k[i &* 3 &+ j]
-                            let phaseOffset: Int = ((i & 1) &* 2 &+ (j & 1)) &* 136 &+ (i >> 1) &* 17 &+ ow &+ j >> 1
-                            let phase = scratch + phaseOffset
-                            Self.multiplyAdd(&a0, t, Self.load16(phase + oh0 &* 17))
-                            Self.multiplyAdd(&a1, t, Self.load16(phase + oh1 &* 17))
-                            Self.multiplyAdd(&a2, t, Self.load16(phase + oh2 &* 17))
-                            Self.multiplyAdd(&a3, t, Self.load16(phase + oh3 &* 17))
-                        }
-                    }
+                    let base = scratch + (top &* 17 &+ ow)
+                    let t0_0 = k[0]
+                    let t1_0 = k[3]
+                    let t2_0 = k[6]
+                    let v0_0 = Self.load16(base)
+                    Self.multiplyAdd(&a0, t0_0, v0_0)
+                    let v0_1 = Self.load16(base + 17)
+                    Self.multiplyAdd(&a1, t0_0, v0_1)
+                    Self.multiplyAdd(&a0, t2_0, v0_1)
+                    let v0_2 = Self.load16(base + 34)
+                    Self.multiplyAdd(&a2, t0_0, v0_2)
+                    Self.multiplyAdd(&a1, t2_0, v0_2)
+                    let v0_3 = Self.load16(base + 51)
+                    Self.multiplyAdd(&a3, t0_0, v0_3)
+                    Self.multiplyAdd(&a2, t2_0, v0_3)
+                    let v0_4 = Self.load16(base + 68)
+                    Self.multiplyAdd(&a3, t2_0, v0_4)
+                    let v0_5 = Self.load16(base + 272)
+                    Self.multiplyAdd(&a0, t1_0, v0_5)
+                    let v0_6 = Self.load16(base + 289)
+                    Self.multiplyAdd(&a1, t1_0, v0_6)
+                    let v0_7 = Self.load16(base + 306)
+                    Self.multiplyAdd(&a2, t1_0, v0_7)
+                    let v0_8 = Self.load16(base + 323)
+                    Self.multiplyAdd(&a3, t1_0, v0_8)
+                    let t0_1 = k[1]
+                    let t1_1 = k[4]
+                    let t2_1 = k[7]
+                    let v1_0 = Self.load16(base + 136)
+                    Self.multiplyAdd(&a0, t0_1, v1_0)
+                    let v1_1 = Self.load16(base + 153)
+                    Self.multiplyAdd(&a1, t0_1, v1_1)
+                    Self.multiplyAdd(&a0, t2_1, v1_1)
+                    let v1_2 = Self.load16(base + 170)
+                    Self.multiplyAdd(&a2, t0_1, v1_2)
+                    Self.multiplyAdd(&a1, t2_1, v1_2)
+                    let v1_3 = Self.load16(base + 187)
+                    Self.multiplyAdd(&a3, t0_1, v1_3)
+                    Self.multiplyAdd(&a2, t2_1, v1_3)
+                    let v1_4 = Self.load16(base + 204)
+                    Self.multiplyAdd(&a3, t2_1, v1_4)
+                    let v1_5 = Self.load16(base + 408)
+                    Self.multiplyAdd(&a0, t1_1, v1_5)
+                    let v1_6 = Self.load16(base + 425)
+                    Self.multiplyAdd(&a1, t1_1, v1_6)
+                    let v1_7 = Self.load16(base + 442)
+                    Self.multiplyAdd(&a2, t1_1, v1_7)
+                    let v1_8 = Self.load16(base + 459)
+                    Self.multiplyAdd(&a3, t1_1, v1_8)
+                    let t0_2 = k[2]
+                    let t1_2 = k[5]
+                    let t2_2 = k[8]
+                    let v2_0 = Self.load16(base + 1)
+                    Self.multiplyAdd(&a0, t0_2, v2_0)
+                    let v2_1 = Self.load16(base + 18)
+                    Self.multiplyAdd(&a1, t0_2, v2_1)
+                    Self.multiplyAdd(&a0, t2_2, v2_1)
+                    let v2_2 = Self.load16(base + 35)
+                    Self.multiplyAdd(&a2, t0_2, v2_2)
+                    Self.multiplyAdd(&a1, t2_2, v2_2)
+                    let v2_3 = Self.load16(base + 52)
+                    Self.multiplyAdd(&a3, t0_2, v2_3)
+                    Self.multiplyAdd(&a2, t2_2, v2_3)
+                    let v2_4 = Self.load16(base + 69)
+                    Self.multiplyAdd(&a3, t2_2, v2_4)
+                    let v2_5 = Self.load16(base + 273)
+                    Self.multiplyAdd(&a0, t1_2, v2_5)
+                    let v2_6 = Self.load16(base + 290)
+                    Self.multiplyAdd(&a1, t1_2, v2_6)
+                    let v2_7 = Self.load16(base + 307)
+                    Self.multiplyAdd(&a2, t1_2, v2_7)
+                    let v2_8 = Self.load16(base + 324)
+                    Self.multiplyAdd(&a3, t1_2, v2_8)
                     let count: Int = min(16, 7 &- ow)
                     Self.store16(Self.relu(a0), to: y + ((c &* 7 &+ oh0) &* 7 &+ ow), count: count)
                     Self.store16(Self.relu(a1), to: y + ((c &* 7 &+ oh1) &* 7 &+ ow), count: count)
@@ -1695,23 +2171,79 @@ extension MobilenetV1 {
             let b = w[9216 &+ c]
             for firstRow in stride(from: 0, to: 7, by: 4) {
                 for ow in stride(from: 0, to: 7, by: 16) {
-                    let oh0: Int = min(firstRow &+ 0, 6)
+                    let top: Int = min(firstRow, 3)
+                    let oh0: Int = top
                     var a0 = SIMD16<Float>(repeating: b)
-                    let oh1: Int = min(firstRow &+ 1, 6)
+                    let oh1: Int = top &+ 1
                     var a1 = SIMD16<Float>(repeating: b)
-                    let oh2: Int = min(firstRow &+ 2, 6)
+                    let oh2: Int = top &+ 2
                     var a2 = SIMD16<Float>(repeating: b)
-                    let oh3: Int = min(firstRow &+ 3, 6)
+                    let oh3: Int = top &+ 3
                     var a3 = SIMD16<Float>(repeating: b)
-                    for i in 0..<3 {
-                        for j in 0..<3 {
-                            let t = k[i &* 3 &+ j]
-                            Self.multiplyAdd(&a0, t, Self.load16(scratch + ((oh0 &* 1 &+ i &* 1) &* 18 &+ ow &* 1 &+ j &* 1)))
-                            Self.multiplyAdd(&a1, t, Self.load16(scratch + ((oh1 &* 1 &+ i &* 1) &* 18 &+ ow &* 1 &+ j &* 1)))
-                            Self.multiplyAdd(&a2, t, Self.load16(scratch + ((oh2 &* 1 &+ i &* 1) &* 18 &+ ow &* 1 &+ j &* 1)))
-                            Self.multiplyAdd(&a3, t, Self.load16(scratch + ((oh3 &* 1 &+ i &* 1) &* 18 &+ ow &* 1 &+ j &* 1)))
-                        }
-                    }
+                    let base = scratch + (top &* 18 &+ ow)
+                    let t0_0 = k[0]
+                    let t1_0 = k[3]
+                    let t2_0 = k[6]
+                    let v0_0 = Self.load16(base)
+                    Self.multiplyAdd(&a0, t0_0, v0_0)
+                    let v0_1 = Self.load16(base + 18)
+                    Self.multiplyAdd(&a1, t0_0, v0_1)
+                    Self.multiplyAdd(&a0, t1_0, v0_1)
+                    let v0_2 = Self.load16(base + 36)
+                    Self.multiplyAdd(&a2, t0_0, v0_2)
+                    Self.multiplyAdd(&a1, t1_0, v0_2)
+                    Self.multiplyAdd(&a0, t2_0, v0_2)
+                    let v0_3 = Self.load16(base + 54)
+                    Self.multiplyAdd(&a3, t0_0, v0_3)
+                    Self.multiplyAdd(&a2, t1_0, v0_3)
+                    Self.multiplyAdd(&a1, t2_0, v0_3)
+                    let v0_4 = Self.load16(base + 72)
+                    Self.multiplyAdd(&a3, t1_0, v0_4)
+                    Self.multiplyAdd(&a2, t2_0, v0_4)
+                    let v0_5 = Self.load16(base + 90)
+                    Self.multiplyAdd(&a3, t2_0, v0_5)
+                    let t0_1 = k[1]
+                    let t1_1 = k[4]
+                    let t2_1 = k[7]
+                    let v1_0 = Self.load16(base + 1)
+                    Self.multiplyAdd(&a0, t0_1, v1_0)
+                    let v1_1 = Self.load16(base + 19)
+                    Self.multiplyAdd(&a1, t0_1, v1_1)
+                    Self.multiplyAdd(&a0, t1_1, v1_1)
+                    let v1_2 = Self.load16(base + 37)
+                    Self.multiplyAdd(&a2, t0_1, v1_2)
+                    Self.multiplyAdd(&a1, t1_1, v1_2)
+                    Self.multiplyAdd(&a0, t2_1, v1_2)
+                    let v1_3 = Self.load16(base + 55)
+                    Self.multiplyAdd(&a3, t0_1, v1_3)
+                    Self.multiplyAdd(&a2, t1_1, v1_3)
+                    Self.multiplyAdd(&a1, t2_1, v1_3)
+                    let v1_4 = Self.load16(base + 73)
+                    Self.multiplyAdd(&a3, t1_1, v1_4)
+                    Self.multiplyAdd(&a2, t2_1, v1_4)
+                    let v1_5 = Self.load16(base + 91)
+                    Self.multiplyAdd(&a3, t2_1, v1_5)
+                    let t0_2 = k[2]
+                    let t1_2 = k[5]
+                    let t2_2 = k[8]
+                    let v2_0 = Self.load16(base + 2)
+                    Self.multiplyAdd(&a0, t0_2, v2_0)
+                    let v2_1 = Self.load16(base + 20)
+                    Self.multiplyAdd(&a1, t0_2, v2_1)
+                    Self.multiplyAdd(&a0, t1_2, v2_1)
+                    let v2_2 = Self.load16(base + 38)
+                    Self.multiplyAdd(&a2, t0_2, v2_2)
+                    Self.multiplyAdd(&a1, t1_2, v2_2)
+                    Self.multiplyAdd(&a0, t2_2, v2_2)
+                    let v2_3 = Self.load16(base + 56)
+                    Self.multiplyAdd(&a3, t0_2, v2_3)
+                    Self.multiplyAdd(&a2, t1_2, v2_3)
+                    Self.multiplyAdd(&a1, t2_2, v2_3)
+                    let v2_4 = Self.load16(base + 74)
+                    Self.multiplyAdd(&a3, t1_2, v2_4)
+                    Self.multiplyAdd(&a2, t2_2, v2_4)
+                    let v2_5 = Self.load16(base + 92)
+                    Self.multiplyAdd(&a3, t2_2, v2_5)
                     let count: Int = min(16, 7 &- ow)
                     Self.store16(Self.relu(a0), to: y + ((c &* 7 &+ oh0) &* 7 &+ ow), count: count)
                     Self.store16(Self.relu(a1), to: y + ((c &* 7 &+ oh1) &* 7 &+ ow), count: count)

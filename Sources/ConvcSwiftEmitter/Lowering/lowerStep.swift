@@ -885,7 +885,8 @@ extension Emitter {
             w.line("let k = w + kernelOffset")
             w.line("let b = w[\(literal(slot.bias - slot.weight)) &+ c]")
             // Four output rows at a time: four independent sums, so the taps' multiply-adds overlap (one sum would
-            // wait out each multiply-add's latency). The last group shifts back to end at the last row.
+            // wait out each multiply-add's latency). The last group shifts back to end at the last row, so the rows
+            // are one base plus constants and the optimiser loads an input row once for every tap row that reads it.
             let rows = min(output.height, 4)
             // Rows of sixteen pixels or more shift their last chunk back to end at the row's end: every store is a
             // whole vector, and the few pixels computed twice get the same value.
@@ -893,28 +894,41 @@ extension Emitter {
             w.block("for firstRow in stride(from: 0, to: \(output.height), by: \(rows))") { w in
                 w.block("for \(shiftLastChunk ? "chunk" : "ow") in stride(from: 0, to: \(output.width), by: 16)") { w in
                     if shiftLastChunk { w.line("let ow: Int = min(chunk, \(output.width - 16))") }
+                    w.line("let top: Int = min(firstRow, \(output.height - rows))")
                     for r in 0..<rows {
-                        w.line("let oh\(r): Int = min(firstRow &+ \(r), \(output.height - 1))")
+                        w.line("let oh\(r): Int = top\(r == 0 ? "" : " &+ \(r)")")
                         w.line("var a\(r) = SIMD16<Float>(repeating: b)")
                     }
-                    w.block("for i in 0..<\(c.kernel.h)") { w in
-                        w.block("for j in 0..<\(c.kernel.w)") { w in
-                            w.line("let t = k[i &* \(c.kernel.w) &+ j]")
-                            if phased {
-                                w.line("let phaseOffset: Int = ((i & 1) &* 2 &+ (j & 1)) &* \(literal(phasePlane)) &+ (i >> 1) &* \(phaseColumns) &+ ow &+ j >> 1")
-                                w.line("let phase = scratch + phaseOffset")
-                            }
+                    // Taps written out, a column of the kernel at a time: its weights stay in registers, and each
+                    // input row they read is loaded once for every output row that needs it (six loads, not twelve,
+                    // for four rows of a 3×3 kernel at stride 1).
+                    let rowFloats = phased ? phaseColumns : c.stride.h * padded.columns
+                    w.line("let base = scratch\(plus(offset([("top", rowFloats), ("ow", phased ? 1 : c.stride.w)])))")
+                    for j in 0..<c.kernel.w {
+                        for i in 0..<c.kernel.h { w.line("let t\(i)_\(j) = k[\(i * c.kernel.w + j)]") }
+                        // The offset from `base` of tap (i, j) of output row r, and the rows that read it.
+                        var loads: [(offset: Int, uses: [(row: Int, tap: Int)])] = []
+                        for i in 0..<c.kernel.h {
                             for r in 0..<rows {
-                                let source = "scratch + ((oh\(r) &* \(c.stride.h) &+ i &* \(c.dilation.h)) &* \(padded.columns) &+ ow &* \(c.stride.w) &+ j &* \(c.dilation.w))"
-                                let load = phased
-                                    ? "Self.load16(phase + oh\(r) &* \(phaseColumns))"
-                                    : c.stride.w == 1
-                                    ? "Self.load16(\(source))"
-                                    : c.stride.w == 2
-                                        ? "Self.loadEven16(\(source))"
-                                        : "Self.load16(\(source), stride: \(c.stride.w), available: 16)"
-                                w.line("Self.multiplyAdd(&a\(r), t, \(load))")
+                                let offset = phased
+                                    ? ((i & 1) * 2 + (j & 1)) * phasePlane + (r + (i >> 1)) * phaseColumns + (j >> 1)
+                                    : (r * c.stride.h + i * c.dilation.h) * padded.columns + j * c.dilation.w
+                                if let k = loads.firstIndex(where: { $0.offset == offset }) {
+                                    loads[k].uses.append((r, i))
+                                } else {
+                                    loads.append((offset, [(r, i)]))
+                                }
                             }
+                        }
+                        for (n, load) in loads.sorted(by: { $0.offset < $1.offset }).enumerated() {
+                            let address = "base\(plus(literal(load.offset)))"
+                            let value = phased || c.stride.w == 1
+                                ? "Self.load16(\(address))"
+                                : c.stride.w == 2
+                                    ? "Self.loadEven16(\(address))"
+                                    : "Self.load16(\(address), stride: \(c.stride.w), available: 16)"
+                            w.line("let v\(j)_\(n) = \(value)")
+                            for use in load.uses { w.line("Self.multiplyAdd(&a\(use.row), t\(use.tap)_\(j), v\(j)_\(n))") }
                         }
                     }
                     w.line("let count: Int = \(shiftLastChunk ? "16" : "min(16, \(output.width) &- ow)")")
