@@ -2286,14 +2286,14 @@ extension Resnet101 {
         Self.parallel(32, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 131, by: 18) {
+        for band in stride(from: 0, to: 131, by: 131) {
         for block in blocks {
             let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
             let biasOffset: Int = 131_072 &+ block &* 16
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 18, 131) {
+            for group in band..<min(band &+ 131, 131) {
                 let first: Int = min(group &* 6, 778)
                 let tile = tiles.baseAddress! + 0
                 let o0: Int = first
@@ -2356,7 +2356,7 @@ extension Resnet101 {
                 }
             }
             let firstPixel: Int = min(band &* 6, 778)
-            let endPixel: Int = min((band &+ 18) &* 6, 784)
+            let endPixel: Int = min((band &+ 131) &* 6, 784)
             for oc in 0..<16 {
                 let planeOffset: Int = (block &* 16 &+ oc) &* 784
                 Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
@@ -2664,14 +2664,14 @@ extension Resnet101 {
         Self.parallel(32, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 131, by: 42) {
+        for band in stride(from: 0, to: 131, by: 131) {
         for block in blocks {
             let kernelOffset: Int = block &* 2048
             let kernel = w + kernelOffset
             let biasOffset: Int = 65_536 &+ block &* 16
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 42, 131) {
+            for group in band..<min(band &+ 131, 131) {
                 let first: Int = min(group &* 6, 778)
                 let tile = tiles.baseAddress! + 0
                 let o0: Int = first
@@ -2734,7 +2734,7 @@ extension Resnet101 {
                 }
             }
             let firstPixel: Int = min(band &* 6, 778)
-            let endPixel: Int = min((band &+ 42) &* 6, 784)
+            let endPixel: Int = min((band &+ 131) &* 6, 784)
             for oc in 0..<16 {
                 let planeOffset: Int = (block &* 16 &+ oc) &* 784
                 Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)

@@ -1163,14 +1163,14 @@ extension Resnet18 {
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 131, by: 84) {
+        for band in stride(from: 0, to: 131, by: 131) {
         for block in blocks {
             let kernelOffset: Int = block &* 1024
             let kernel = w + kernelOffset
             let biasOffset: Int = 8192 &+ block &* 16
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 84, 131) {
+            for group in band..<min(band &+ 131, 131) {
                 let first: Int = min(group &* 6, 778)
                 let tile = tiles.baseAddress! + 0
                 let o0: Int = first
@@ -1233,7 +1233,7 @@ extension Resnet18 {
                 }
             }
             let firstPixel: Int = min(band &* 6, 778)
-            let endPixel: Int = min((band &+ 84) &* 6, 784)
+            let endPixel: Int = min((band &+ 131) &* 6, 784)
             for oc in 0..<16 {
                 let planeOffset: Int = (block &* 16 &+ oc) &* 784
                 Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
