@@ -372,7 +372,7 @@ extension Alexnet2012Groups2 {
                         let v = tile[(r &* 3 &+ t) &* 2]
                         if column &+ 8 <= 27 && q &+ 8 <= 833 {
                             let index: Int = filterOffset &+ row &* 27 &+ column
-                            Self.store8(Self.relu(v), to: y + index, count: 8)
+                            Self.store(Self.relu(v), to: y + index)
                         }
                         else {
                             Self.scatterFlat(Self.relu(v), to: y + filterOffset, row: row, column: column, width: 27, columns: 31, end: 833)
@@ -717,7 +717,7 @@ extension Alexnet2012Groups2 {
                         let v = tile[(r &* 3 &+ t) &* 2]
                         if column &+ 8 <= 13 && q &+ 8 <= 193 {
                             let index: Int = filterOffset &+ row &* 13 &+ column
-                            Self.store8(Self.relu(v), to: y + index, count: 8)
+                            Self.store(Self.relu(v), to: y + index)
                         }
                         else {
                             Self.scatterFlat(Self.relu(v), to: y + filterOffset, row: row, column: column, width: 13, columns: 15, end: 193)
@@ -813,7 +813,7 @@ extension Alexnet2012Groups2 {
                         let v = tile[(r &* 3 &+ t) &* 2]
                         if column &+ 8 <= 13 && q &+ 8 <= 193 {
                             let index: Int = filterOffset &+ row &* 13 &+ column
-                            Self.store8(Self.relu(v), to: y + index, count: 8)
+                            Self.store(Self.relu(v), to: y + index)
                         }
                         else {
                             Self.scatterFlat(Self.relu(v), to: y + filterOffset, row: row, column: column, width: 13, columns: 15, end: 193)
@@ -1026,7 +1026,7 @@ extension Alexnet2012Groups2 {
     /// Sixteen values from `p`, `stride` apart; lanes at or past `available` read as zero.
     @inline(__always)
     static func load16(_ p: UnsafePointer<Float>, stride: Int, available: Int) -> SIMD16<Float> {
-        if stride == 1 && available >= 16 { return UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
+        if stride == 1 && available >= 16 { return load16(p) }
         var v = SIMD16<Float>()
         for lane in 0..<min(16, available) { v[lane] = p[lane &* stride] }
         return v
@@ -1035,9 +1035,7 @@ extension Alexnet2012Groups2 {
     /// Sixteen values two apart: two whole loads, even lanes kept (a stride-2 conv's row, without gathering).
     @inline(__always)
     static func loadEven16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
-        let low = UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
-        let high = UnsafeRawPointer(p + 16).loadUnaligned(as: SIMD16<Float>.self)
-        return SIMD16(lowHalf: low.evenHalf, highHalf: high.evenHalf)
+        SIMD16(lowHalf: load16(p).evenHalf, highHalf: load16(p + 16).evenHalf)
     }
 
     /// a += b · v, fused into one multiply-add where the build allows it: define CONVC_FMA together with a target
@@ -1109,16 +1107,10 @@ extension Alexnet2012Groups2 {
     @inline(__always)
     static func store16(_ v: SIMD16<Float>, to p: UnsafeMutablePointer<Float>, count: Int) {
         if count == 16 {
-            UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+            store(v, to: p)
         } else {
             withUnsafeBytes(of: v) { p.update(from: $0.baseAddress!.assumingMemoryBound(to: Float.self), count: count) }
         }
-    }
-
-    /// Writes the first `count` of eight lanes (only ever all of them).
-    @inline(__always)
-    static func store8(_ v: SIMD8<Float>, to p: UnsafeMutablePointer<Float>, count: Int) {
-        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
     }
 
     /// Whole vectors to and from memory, in calls that type-check faster than the raw-pointer expressions.

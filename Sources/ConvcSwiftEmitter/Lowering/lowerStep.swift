@@ -707,7 +707,7 @@ extension Emitter {
                     w.block("for r in 0..<filters") { w in
                         w.block("for t in 0..<\(chunks)") { w in
                             w.line("let index: Int = outputOffset &+ r &* \(literal(plane)) &+ t &* \(lanes)")
-                            w.line("Self.store\(lanes)(\(finished(step, "tile[(r &* \(chunks) &+ t) &* 2]", index: "index", count: "\(lanes)", lanes: lanes)), to: y + index, count: \(lanes))")
+                            w.line("Self.store(\(finished(step, "tile[(r &* \(chunks) &+ t) &* 2]", index: "index", count: "\(lanes)", lanes: lanes)), to: y + index)")
                         }
                     }
                 }
@@ -789,7 +789,7 @@ extension Emitter {
                         // A whole vector of one output row: one vector store; else lane by lane, out of line.
                         w.block("if column &+ \(lanes) <= \(output.width) && q &+ \(lanes) <= \(literal(positions))") { w in
                             w.line("let index: Int = filterOffset &+ row &* \(output.width) &+ column")
-                            w.line("Self.store\(lanes)(\(finished(step, "v", index: "index", count: "\(lanes)", lanes: lanes)), to: y + index, count: \(lanes))")
+                            w.line("Self.store(\(finished(step, "v", index: "index", count: "\(lanes)", lanes: lanes)), to: y + index)")
                         }
                         w.block("else") { w in
                             var partial = "v"
@@ -888,8 +888,8 @@ extension Emitter {
             w.line("let k = w + kernelOffset")
             w.line("let b = w[\(literal(slot.bias - slot.weight)) &+ c]")
             // Four output rows at a time: four independent sums, so the taps' multiply-adds overlap (one sum would
-            // wait out each multiply-add's latency). The last group shifts back to end at the last row, so the rows
-            // are one base plus constants and the optimiser loads an input row once for every tap row that reads it.
+            // wait out each multiply-add's latency). The last group shifts back to end at the last row, so every row
+            // is `top` plus a constant and the taps below can share their loads.
             let rows = min(output.height, 4)
             // Rows of sixteen pixels or more shift their last chunk back to end at the row's end: every store is a
             // whole vector, and the few pixels computed twice get the same value.
