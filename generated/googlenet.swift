@@ -7363,6 +7363,16 @@ extension Googlenet {
         #endif
     }
 
+    /// a += b · v lane by lane (an NCHWc depthwise tap: eight channels' inputs times their weights).
+    @inline(__always)
+    static func multiplyAdd(_ a: inout SIMD8<Float>, _ b: SIMD8<Float>, _ v: SIMD8<Float>) {
+        #if CONVC_FMA
+            a = a.addingProduct(b, v)
+        #else
+            a += b * v
+        #endif
+    }
+
     /// `v` plus the first `count` values at `r` (a fused residual add).
     @inline(__always)
     static func plus16(_ v: SIMD16<Float>, _ r: UnsafePointer<Float>, count: Int) -> SIMD16<Float> {
@@ -7607,6 +7617,18 @@ extension Googlenet {
                         p[offset + (((4 * i + j) * blocks + k / 16) * channels + c) * 16 + k % 16] = Float(transformed[j])
                     }
                 }
+            }
+        }
+    }
+
+    /// Rearranges depthwise weights from (channels, taps) to (channels / 8, taps, 8): an NCHWc depthwise conv
+    /// multiplies a pixel's eight channels by one tap's eight weights at once.
+    @inline(never)
+    static func interleaveTaps(_ p: inout [Float], at offset: Int, channels: Int, taps: Int) {
+        let plain = Array(p[offset..<(offset + channels * taps)])
+        for c in 0..<channels {
+            for t in 0..<taps {
+                p[offset + ((c / 8) * taps + t) * 8 + c % 8] = plain[c * taps + t]
             }
         }
     }

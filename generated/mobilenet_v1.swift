@@ -16,9 +16,9 @@ public struct MobilenetV1: Sendable {
     /// Floats of activations, placed by liveness after fusion: the peak activation memory `convc summary` reports.
     public static let activationFloats = 1_605_632
     /// Floats of scratch for zero-padded copies of conv inputs.
-    public static let scratchFloats = 153_252
+    public static let scratchFloats = 153_228
     /// Floats of working memory `predict(_:batch:into:arena:)` needs: activations, then scratch.
-    public static let arenaFloats = 1_758_884
+    public static let arenaFloats = 1_758_860
     static let inputCount = 150_528
     static let outputCount = 1000
     /// Every layer of the spec: name, kind, output shape, trainable parameters.
@@ -262,72 +262,85 @@ public struct MobilenetV1: Sendable {
         var p = [Float](repeating: 0, count: 4_221_040)
         try Self.copy(tensors, "features.conv0.conv.weight", into: &p, at: 0, count: 864)
         try Self.foldBatchNorm(tensors, "features.conv0.bn", epsilon: 1e-05, into: &p, weight: 0, bias: 864, channels: 32, blocks: 1, blockStride: 0, channelStride: 27, run: 27)
-        Self.blockFilters(&p, at: 0, filters: 32, groups: 1, channels: 3, taps: 9, block: 4)
+        Self.blockFilters(&p, at: 0, filters: 32, groups: 1, channels: 3, taps: 9, block: 16)
         try Self.copy(tensors, "features.block1.dw.weight", into: &p, at: 896, count: 288)
         try Self.foldBatchNorm(tensors, "features.block1.dw_bn", epsilon: 1e-05, into: &p, weight: 896, bias: 1184, channels: 32, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
+        Self.interleaveTaps(&p, at: 896, channels: 32, taps: 9)
         try Self.copy(tensors, "features.block1.pw.weight", into: &p, at: 1216, count: 2048)
         try Self.foldBatchNorm(tensors, "features.block1.pw_bn", epsilon: 1e-05, into: &p, weight: 1216, bias: 3264, channels: 64, blocks: 1, blockStride: 0, channelStride: 32, run: 32)
-        Self.blockFilters(&p, at: 1216, filters: 64, groups: 1, channels: 32, taps: 1, block: 4)
+        Self.blockFilters(&p, at: 1216, filters: 64, groups: 1, channels: 32, taps: 1, block: 16)
         try Self.copy(tensors, "features.block2.dw.weight", into: &p, at: 3328, count: 576)
         try Self.foldBatchNorm(tensors, "features.block2.dw_bn", epsilon: 1e-05, into: &p, weight: 3328, bias: 3904, channels: 64, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
+        Self.interleaveTaps(&p, at: 3328, channels: 64, taps: 9)
         try Self.copy(tensors, "features.block2.pw.weight", into: &p, at: 3968, count: 8192)
         try Self.foldBatchNorm(tensors, "features.block2.pw_bn", epsilon: 1e-05, into: &p, weight: 3968, bias: 12_160, channels: 128, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
-        Self.blockFilters(&p, at: 3968, filters: 128, groups: 1, channels: 64, taps: 1, block: 4)
+        Self.blockFilters(&p, at: 3968, filters: 128, groups: 1, channels: 64, taps: 1, block: 16)
         try Self.copy(tensors, "features.block3.dw.weight", into: &p, at: 12_288, count: 1152)
         try Self.foldBatchNorm(tensors, "features.block3.dw_bn", epsilon: 1e-05, into: &p, weight: 12_288, bias: 13_440, channels: 128, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
+        Self.interleaveTaps(&p, at: 12_288, channels: 128, taps: 9)
         try Self.copy(tensors, "features.block3.pw.weight", into: &p, at: 13_568, count: 16_384)
         try Self.foldBatchNorm(tensors, "features.block3.pw_bn", epsilon: 1e-05, into: &p, weight: 13_568, bias: 29_952, channels: 128, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
         Self.blockFilters(&p, at: 13_568, filters: 128, groups: 1, channels: 128, taps: 1, block: 16)
         try Self.copy(tensors, "features.block4.dw.weight", into: &p, at: 30_080, count: 1152)
         try Self.foldBatchNorm(tensors, "features.block4.dw_bn", epsilon: 1e-05, into: &p, weight: 30_080, bias: 31_232, channels: 128, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
+        Self.interleaveTaps(&p, at: 30_080, channels: 128, taps: 9)
         try Self.copy(tensors, "features.block4.pw.weight", into: &p, at: 31_360, count: 32_768)
         try Self.foldBatchNorm(tensors, "features.block4.pw_bn", epsilon: 1e-05, into: &p, weight: 31_360, bias: 64_128, channels: 256, blocks: 1, blockStride: 0, channelStride: 128, run: 128)
         Self.blockFilters(&p, at: 31_360, filters: 256, groups: 1, channels: 128, taps: 1, block: 16)
         try Self.copy(tensors, "features.block5.dw.weight", into: &p, at: 64_384, count: 2304)
         try Self.foldBatchNorm(tensors, "features.block5.dw_bn", epsilon: 1e-05, into: &p, weight: 64_384, bias: 66_688, channels: 256, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
+        Self.interleaveTaps(&p, at: 64_384, channels: 256, taps: 9)
         try Self.copy(tensors, "features.block5.pw.weight", into: &p, at: 66_944, count: 65_536)
         try Self.foldBatchNorm(tensors, "features.block5.pw_bn", epsilon: 1e-05, into: &p, weight: 66_944, bias: 132_480, channels: 256, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
         Self.blockFilters(&p, at: 66_944, filters: 256, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "features.block6.dw.weight", into: &p, at: 132_736, count: 2304)
         try Self.foldBatchNorm(tensors, "features.block6.dw_bn", epsilon: 1e-05, into: &p, weight: 132_736, bias: 135_040, channels: 256, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
+        Self.interleaveTaps(&p, at: 132_736, channels: 256, taps: 9)
         try Self.copy(tensors, "features.block6.pw.weight", into: &p, at: 135_296, count: 131_072)
         try Self.foldBatchNorm(tensors, "features.block6.pw_bn", epsilon: 1e-05, into: &p, weight: 135_296, bias: 266_368, channels: 512, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 135_296, filters: 512, groups: 1, channels: 256, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 135_296, filters: 512, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "features.block7.dw.weight", into: &p, at: 266_880, count: 4608)
         try Self.foldBatchNorm(tensors, "features.block7.dw_bn", epsilon: 1e-05, into: &p, weight: 266_880, bias: 271_488, channels: 512, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
+        Self.interleaveTaps(&p, at: 266_880, channels: 512, taps: 9)
         try Self.copy(tensors, "features.block7.pw.weight", into: &p, at: 272_000, count: 262_144)
         try Self.foldBatchNorm(tensors, "features.block7.pw_bn", epsilon: 1e-05, into: &p, weight: 272_000, bias: 534_144, channels: 512, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 272_000, filters: 512, groups: 1, channels: 512, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 272_000, filters: 512, groups: 1, channels: 512, taps: 1, block: 16)
         try Self.copy(tensors, "features.block8.dw.weight", into: &p, at: 534_656, count: 4608)
         try Self.foldBatchNorm(tensors, "features.block8.dw_bn", epsilon: 1e-05, into: &p, weight: 534_656, bias: 539_264, channels: 512, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
+        Self.interleaveTaps(&p, at: 534_656, channels: 512, taps: 9)
         try Self.copy(tensors, "features.block8.pw.weight", into: &p, at: 539_776, count: 262_144)
         try Self.foldBatchNorm(tensors, "features.block8.pw_bn", epsilon: 1e-05, into: &p, weight: 539_776, bias: 801_920, channels: 512, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 539_776, filters: 512, groups: 1, channels: 512, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 539_776, filters: 512, groups: 1, channels: 512, taps: 1, block: 16)
         try Self.copy(tensors, "features.block9.dw.weight", into: &p, at: 802_432, count: 4608)
         try Self.foldBatchNorm(tensors, "features.block9.dw_bn", epsilon: 1e-05, into: &p, weight: 802_432, bias: 807_040, channels: 512, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
+        Self.interleaveTaps(&p, at: 802_432, channels: 512, taps: 9)
         try Self.copy(tensors, "features.block9.pw.weight", into: &p, at: 807_552, count: 262_144)
         try Self.foldBatchNorm(tensors, "features.block9.pw_bn", epsilon: 1e-05, into: &p, weight: 807_552, bias: 1_069_696, channels: 512, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 807_552, filters: 512, groups: 1, channels: 512, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 807_552, filters: 512, groups: 1, channels: 512, taps: 1, block: 16)
         try Self.copy(tensors, "features.block10.dw.weight", into: &p, at: 1_070_208, count: 4608)
         try Self.foldBatchNorm(tensors, "features.block10.dw_bn", epsilon: 1e-05, into: &p, weight: 1_070_208, bias: 1_074_816, channels: 512, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
+        Self.interleaveTaps(&p, at: 1_070_208, channels: 512, taps: 9)
         try Self.copy(tensors, "features.block10.pw.weight", into: &p, at: 1_075_328, count: 262_144)
         try Self.foldBatchNorm(tensors, "features.block10.pw_bn", epsilon: 1e-05, into: &p, weight: 1_075_328, bias: 1_337_472, channels: 512, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 1_075_328, filters: 512, groups: 1, channels: 512, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 1_075_328, filters: 512, groups: 1, channels: 512, taps: 1, block: 16)
         try Self.copy(tensors, "features.block11.dw.weight", into: &p, at: 1_337_984, count: 4608)
         try Self.foldBatchNorm(tensors, "features.block11.dw_bn", epsilon: 1e-05, into: &p, weight: 1_337_984, bias: 1_342_592, channels: 512, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
+        Self.interleaveTaps(&p, at: 1_337_984, channels: 512, taps: 9)
         try Self.copy(tensors, "features.block11.pw.weight", into: &p, at: 1_343_104, count: 262_144)
         try Self.foldBatchNorm(tensors, "features.block11.pw_bn", epsilon: 1e-05, into: &p, weight: 1_343_104, bias: 1_605_248, channels: 512, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 1_343_104, filters: 512, groups: 1, channels: 512, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 1_343_104, filters: 512, groups: 1, channels: 512, taps: 1, block: 16)
         try Self.copy(tensors, "features.block12.dw.weight", into: &p, at: 1_605_760, count: 4608)
         try Self.foldBatchNorm(tensors, "features.block12.dw_bn", epsilon: 1e-05, into: &p, weight: 1_605_760, bias: 1_610_368, channels: 512, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
+        Self.interleaveTaps(&p, at: 1_605_760, channels: 512, taps: 9)
         try Self.copy(tensors, "features.block12.pw.weight", into: &p, at: 1_610_880, count: 524_288)
         try Self.foldBatchNorm(tensors, "features.block12.pw_bn", epsilon: 1e-05, into: &p, weight: 1_610_880, bias: 2_135_168, channels: 1024, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 1_610_880, filters: 1024, groups: 1, channels: 512, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 1_610_880, filters: 1024, groups: 1, channels: 512, taps: 1, block: 16)
         try Self.copy(tensors, "features.block13.dw.weight", into: &p, at: 2_136_192, count: 9216)
         try Self.foldBatchNorm(tensors, "features.block13.dw_bn", epsilon: 1e-05, into: &p, weight: 2_136_192, bias: 2_145_408, channels: 1024, blocks: 1, blockStride: 0, channelStride: 9, run: 9)
+        Self.interleaveTaps(&p, at: 2_136_192, channels: 1024, taps: 9)
         try Self.copy(tensors, "features.block13.pw.weight", into: &p, at: 2_146_432, count: 1_048_576)
         try Self.foldBatchNorm(tensors, "features.block13.pw_bn", epsilon: 1e-05, into: &p, weight: 2_146_432, bias: 3_195_008, channels: 1024, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
-        Self.blockFilters(&p, at: 2_146_432, filters: 1024, groups: 1, channels: 1024, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 2_146_432, filters: 1024, groups: 1, channels: 1024, taps: 1, block: 16)
         try Self.copy(tensors, "fc.weight", into: &p, at: 3_196_032, count: 1_024_000)
         try Self.copy(tensors, "fc.bias", into: &p, at: 4_220_032, count: 1000)
         storage = AlignedFloats(copying: p)
@@ -394,92 +407,81 @@ extension MobilenetV1 {
     /// Generated from specs/mobilenet_v1.yaml:27:17.
     @inline(never)
     static func features_conv0_conv(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 3×224×224   y: 32×112×112
-        // weight: (8 blocks, 3, 3, 3, 4)   bias: w[864..<896]
-        // tile: 4 filters × 3 vectors of 8 positions
-        // four phase planes of 113×113 per channel (even/odd padded rows × columns): tap (i, j) of
-        // output pixel (oh, ow) reads phase (i % 2, j % 2) at (oh + i / 2, ow + j / 2), a stride-1 read
-        Self.padPhases(x, channels: 3, height: 224, width: 224, top: 1, left: 1, rows: 113, columns: 113, into: scratch, threads: threads)
-        // the last tile reads up to 24 floats past the last plane, into lanes it drops
-        (scratch + 153_228).update(repeating: 0, count: 24)
-        Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 12_655, by: 5448) {
+        // x: 3×224×224   y: 32×112×112 NCHWc
+        // weight: (2 blocks, 3, 3, 3, 16)   bias: w[864..<896]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.pad(x, channels: 3, height: 224, width: 224, top: 1, left: 1, rows: 226, columns: 226, into: scratch, threads: threads)
+        Self.parallel(2, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        for band in stride(from: 0, to: 2091, by: 429) {
         for block in blocks {
-            let firstFilter: Int = (block / 8) &* 32 &+ (block % 8) &* 4
-            let filters: Int = min(4, (block / 8) &* 32 &+ 32 &- firstFilter)
-            let firstChannel: Int = (block / 8) &* 3
-            let kernelOffset: Int = block &* 108
+            let kernelOffset: Int = block &* 432
             let kernel = w + kernelOffset
-            let biasOffset: Int = 864 &+ firstFilter
-            let bias = w + biasOffset
-            for p in stride(from: band, to: min(band &+ 5448, 12_655), by: 24) {
-                var a0_0 = SIMD8<Float>(repeating: bias[0])
-                var a0_1 = SIMD8<Float>(repeating: bias[0])
-                var a0_2 = SIMD8<Float>(repeating: bias[0])
-                var a1_0 = SIMD8<Float>(repeating: bias[1])
-                var a1_1 = SIMD8<Float>(repeating: bias[1])
-                var a1_2 = SIMD8<Float>(repeating: bias[1])
-                var a2_0 = SIMD8<Float>(repeating: bias[2])
-                var a2_1 = SIMD8<Float>(repeating: bias[2])
-                var a2_2 = SIMD8<Float>(repeating: bias[2])
-                var a3_0 = SIMD8<Float>(repeating: bias[3])
-                var a3_1 = SIMD8<Float>(repeating: bias[3])
-                var a3_2 = SIMD8<Float>(repeating: bias[3])
+            let biasOffset: Int = 864 &+ block &* 16
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
+            for group in band..<min(band &+ 429, 2091) {
+                let first: Int = min(group &* 6, 12538)
+                let q0: Int = first
+                let o0: Int = (q0 / 112) &* 452 &+ (q0 % 112) &* 2
+                let q1: Int = first &+ 1
+                let o1: Int = (q1 / 112) &* 452 &+ (q1 % 112) &* 2
+                let q2: Int = first &+ 2
+                let o2: Int = (q2 / 112) &* 452 &+ (q2 % 112) &* 2
+                let q3: Int = first &+ 3
+                let o3: Int = (q3 / 112) &* 452 &+ (q3 % 112) &* 2
+                let q4: Int = first &+ 4
+                let o4: Int = (q4 / 112) &* 452 &+ (q4 % 112) &* 2
+                let q5: Int = first &+ 5
+                let o5: Int = (q5 / 112) &* 452 &+ (q5 % 112) &* 2
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
                 for i in 0..<3 {
-                    let rowOffset: Int = firstChannel &* 51_076 &+ p &+ (i & 1) &* 25_538 &+ (i >> 1) &* 113
                     for j in 0..<3 {
-                        let tapOffset: Int = (i &* 3 &+ j) &* 12
-                        let columnOffset: Int = rowOffset &+ (j & 1) &* 12_769 &+ (j >> 1)
+                        let tapBase = scratch + (i &* 226 &+ j)
+                        let tapKernel = kernel + (i &* 144 &+ j &* 48)
                         for ic in 0..<3 {
-                            let source = scratch + (columnOffset &+ ic &* 51_076)
-                            let v0 = Self.load8(source + 0)
-                            let v1 = Self.load8(source + 8)
-                            let v2 = Self.load8(source + 16)
-                            let k = kernel + (tapOffset &+ ic &* 4)
-                            Self.multiplyAdd(&a0_0, k[0], v0)
-                            Self.multiplyAdd(&a0_1, k[0], v1)
-                            Self.multiplyAdd(&a0_2, k[0], v2)
-                            Self.multiplyAdd(&a1_0, k[1], v0)
-                            Self.multiplyAdd(&a1_1, k[1], v1)
-                            Self.multiplyAdd(&a1_2, k[1], v2)
-                            Self.multiplyAdd(&a2_0, k[2], v0)
-                            Self.multiplyAdd(&a2_1, k[2], v1)
-                            Self.multiplyAdd(&a2_2, k[2], v2)
-                            Self.multiplyAdd(&a3_0, k[3], v0)
-                            Self.multiplyAdd(&a3_1, k[3], v1)
-                            Self.multiplyAdd(&a3_2, k[3], v2)
+                            let tap = tapBase + ic &* 51_076
+                            let k = tapKernel + ic &* 16
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
                         }
                     }
                 }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a1_0
-                tile[8] = a1_1
-                tile[10] = a1_2
-                tile[12] = a2_0
-                tile[14] = a2_1
-                tile[16] = a2_2
-                tile[18] = a3_0
-                tile[20] = a3_1
-                tile[22] = a3_2
-                for r in 0..<filters {
-                    let filterOffset: Int = (firstFilter &+ r) &* 12_544
-                    for t in 0..<3 {
-                        let q: Int = p &+ t &* 8
-                        let row: Int = q / 113
-                        let column: Int = q &- row &* 113
-                        let v = tile[(r &* 3 &+ t) &* 2]
-                        if column &+ 8 <= 112 && q &+ 8 <= 12_655 {
-                            let index: Int = filterOffset &+ row &* 112 &+ column
-                            Self.store(Self.relu(v), to: y + index)
-                        }
-                        else {
-                            Self.scatterFlat(Self.relu(v), to: y + filterOffset, row: row, column: column, width: 112, columns: 113, end: 12_655)
-                        }
-                    }
-                }
+                Self.store(Self.relu(a0_0), to: y + (block &* 200_704 &+ first &* 8))
+                Self.store(Self.relu(a0_1), to: y + (block &* 200_704 &+ first &* 8 &+ 8))
+                Self.store(Self.relu(a0_2), to: y + (block &* 200_704 &+ first &* 8 &+ 16))
+                Self.store(Self.relu(a0_3), to: y + (block &* 200_704 &+ first &* 8 &+ 24))
+                Self.store(Self.relu(a0_4), to: y + (block &* 200_704 &+ first &* 8 &+ 32))
+                Self.store(Self.relu(a0_5), to: y + (block &* 200_704 &+ first &* 8 &+ 40))
+                Self.store(Self.relu(a1_0), to: y + (block &* 200_704 &+ first &* 8 &+ 100_352))
+                Self.store(Self.relu(a1_1), to: y + (block &* 200_704 &+ first &* 8 &+ 100_360))
+                Self.store(Self.relu(a1_2), to: y + (block &* 200_704 &+ first &* 8 &+ 100_368))
+                Self.store(Self.relu(a1_3), to: y + (block &* 200_704 &+ first &* 8 &+ 100_376))
+                Self.store(Self.relu(a1_4), to: y + (block &* 200_704 &+ first &* 8 &+ 100_384))
+                Self.store(Self.relu(a1_5), to: y + (block &* 200_704 &+ first &* 8 &+ 100_392))
             }
         }
         }
@@ -491,106 +493,116 @@ extension MobilenetV1 {
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
     static func features_block1_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 32×112×112   y: 32×112×112
-        // weight: (32, 1, 3, 3)   bias: w[288..<320]
-        Self.parallel(32, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 12_996) { buffer in
-        let planes = buffer.baseAddress!
-        planes.update(repeating: 0, count: 12_996)
-        func copy(_ c: Int, into plane: UnsafeMutablePointer<Float>) {
-            for h in 0..<112 {
-                let row: Int = (h &+ 1) &* 114 &+ 1
-                let source: Int = (c &* 112 &+ h) &* 112
-                (plane + row).update(from: x + source, count: 112)
-            }
-        }
-        for c in channels {
-            let scratch = planes
-            copy(c, into: scratch)
-            let kernelOffset: Int = c &* 9
-            let k = w + kernelOffset
-            let b = w[288 &+ c]
-            for firstRow in stride(from: 0, to: 112, by: 4) {
-                for chunk in stride(from: 0, to: 112, by: 16) {
-                    let ow: Int = min(chunk, 96)
-                    let top: Int = min(firstRow, 108)
-                    let oh0: Int = top
-                    var a0 = SIMD16<Float>(repeating: b)
-                    let oh1: Int = top &+ 1
-                    var a1 = SIMD16<Float>(repeating: b)
-                    let oh2: Int = top &+ 2
-                    var a2 = SIMD16<Float>(repeating: b)
-                    let oh3: Int = top &+ 3
-                    var a3 = SIMD16<Float>(repeating: b)
-                    let base = scratch + (top &* 114 &+ ow)
-                    let t0_0 = k[0]
-                    let t1_0 = k[3]
-                    let t2_0 = k[6]
-                    let v0_0 = Self.load16(base)
-                    Self.multiplyAdd(&a0, t0_0, v0_0)
-                    let v0_1 = Self.load16(base + 114)
-                    Self.multiplyAdd(&a1, t0_0, v0_1)
-                    Self.multiplyAdd(&a0, t1_0, v0_1)
-                    let v0_2 = Self.load16(base + 228)
-                    Self.multiplyAdd(&a2, t0_0, v0_2)
-                    Self.multiplyAdd(&a1, t1_0, v0_2)
-                    Self.multiplyAdd(&a0, t2_0, v0_2)
-                    let v0_3 = Self.load16(base + 342)
-                    Self.multiplyAdd(&a3, t0_0, v0_3)
-                    Self.multiplyAdd(&a2, t1_0, v0_3)
-                    Self.multiplyAdd(&a1, t2_0, v0_3)
-                    let v0_4 = Self.load16(base + 456)
-                    Self.multiplyAdd(&a3, t1_0, v0_4)
-                    Self.multiplyAdd(&a2, t2_0, v0_4)
-                    let v0_5 = Self.load16(base + 570)
-                    Self.multiplyAdd(&a3, t2_0, v0_5)
-                    let t0_1 = k[1]
-                    let t1_1 = k[4]
-                    let t2_1 = k[7]
-                    let v1_0 = Self.load16(base + 1)
-                    Self.multiplyAdd(&a0, t0_1, v1_0)
-                    let v1_1 = Self.load16(base + 115)
-                    Self.multiplyAdd(&a1, t0_1, v1_1)
-                    Self.multiplyAdd(&a0, t1_1, v1_1)
-                    let v1_2 = Self.load16(base + 229)
-                    Self.multiplyAdd(&a2, t0_1, v1_2)
-                    Self.multiplyAdd(&a1, t1_1, v1_2)
-                    Self.multiplyAdd(&a0, t2_1, v1_2)
-                    let v1_3 = Self.load16(base + 343)
-                    Self.multiplyAdd(&a3, t0_1, v1_3)
-                    Self.multiplyAdd(&a2, t1_1, v1_3)
-                    Self.multiplyAdd(&a1, t2_1, v1_3)
-                    let v1_4 = Self.load16(base + 457)
-                    Self.multiplyAdd(&a3, t1_1, v1_4)
-                    Self.multiplyAdd(&a2, t2_1, v1_4)
-                    let v1_5 = Self.load16(base + 571)
-                    Self.multiplyAdd(&a3, t2_1, v1_5)
-                    let t0_2 = k[2]
-                    let t1_2 = k[5]
-                    let t2_2 = k[8]
-                    let v2_0 = Self.load16(base + 2)
-                    Self.multiplyAdd(&a0, t0_2, v2_0)
-                    let v2_1 = Self.load16(base + 116)
-                    Self.multiplyAdd(&a1, t0_2, v2_1)
-                    Self.multiplyAdd(&a0, t1_2, v2_1)
-                    let v2_2 = Self.load16(base + 230)
-                    Self.multiplyAdd(&a2, t0_2, v2_2)
-                    Self.multiplyAdd(&a1, t1_2, v2_2)
-                    Self.multiplyAdd(&a0, t2_2, v2_2)
-                    let v2_3 = Self.load16(base + 344)
-                    Self.multiplyAdd(&a3, t0_2, v2_3)
-                    Self.multiplyAdd(&a2, t1_2, v2_3)
-                    Self.multiplyAdd(&a1, t2_2, v2_3)
-                    let v2_4 = Self.load16(base + 458)
-                    Self.multiplyAdd(&a3, t1_2, v2_4)
-                    Self.multiplyAdd(&a2, t2_2, v2_4)
-                    let v2_5 = Self.load16(base + 572)
-                    Self.multiplyAdd(&a3, t2_2, v2_5)
-                    let count: Int = 16
-                    Self.store16(Self.relu(a0), to: y + ((c &* 112 &+ oh0) &* 112 &+ ow), count: count)
-                    Self.store16(Self.relu(a1), to: y + ((c &* 112 &+ oh1) &* 112 &+ ow), count: count)
-                    Self.store16(Self.relu(a2), to: y + ((c &* 112 &+ oh2) &* 112 &+ ow), count: count)
-                    Self.store16(Self.relu(a3), to: y + ((c &* 112 &+ oh3) &* 112 &+ ow), count: count)
+        // x: 32×112×112 NCHWc   y: 32×112×112 NCHWc
+        // weight: (4, 3, 3, 8)   bias: w[288..<320]
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 896) { zeros in
+        zeros.baseAddress!.update(repeating: 0, count: 896)
+        let zero = UnsafePointer(zeros.baseAddress!)
+        for block in blocks {
+            let k = w + block &* 72
+            let k0_0 = Self.load8(k + 0)
+            let k0_1 = Self.load8(k + 8)
+            let k0_2 = Self.load8(k + 16)
+            let k1_0 = Self.load8(k + 24)
+            let k1_1 = Self.load8(k + 32)
+            let k1_2 = Self.load8(k + 40)
+            let k2_0 = Self.load8(k + 48)
+            let k2_1 = Self.load8(k + 56)
+            let k2_2 = Self.load8(k + 64)
+            let bias = Self.load8(w + (288 &+ block &* 8))
+            let source = x + block &* 100_352
+            let target = y + block &* 100_352
+            for oh in 0..<112 {
+                let r0 = oh &+ -1 >= 0 ? source + (oh &+ -1) &* 896 : zero
+                let r1 = source + (oh) &* 896
+                let r2 = oh &+ 1 < 112 ? source + (oh &+ 1) &* 896 : zero
+                let out = target + oh &* 896
+                do {
+                    var a = bias
+                    Self.multiplyAdd(&a, Self.load8(r0 + 0), k0_1)
+                    Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
+                    Self.multiplyAdd(&a, Self.load8(r1 + 0), k1_1)
+                    Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
+                    Self.multiplyAdd(&a, Self.load8(r2 + 0), k2_1)
+                    Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
+                    Self.store(Self.relu(a), to: out + 0)
+                }
+                for start in stride(from: 1, to: 111, by: 4) {
+                    let ow: Int = min(start, 107)
+                    let column: Int = ow &* 8 &- 8
+                    var a0 = bias
+                    var a1 = bias
+                    var a2 = bias
+                    var a3 = bias
+                    let v0_0 = Self.load8(r0 + (column &+ 0))
+                    Self.multiplyAdd(&a0, v0_0, k0_0)
+                    let v0_1 = Self.load8(r0 + (column &+ 8))
+                    Self.multiplyAdd(&a0, v0_1, k0_1)
+                    Self.multiplyAdd(&a1, v0_1, k0_0)
+                    let v0_2 = Self.load8(r0 + (column &+ 16))
+                    Self.multiplyAdd(&a0, v0_2, k0_2)
+                    Self.multiplyAdd(&a1, v0_2, k0_1)
+                    Self.multiplyAdd(&a2, v0_2, k0_0)
+                    let v0_3 = Self.load8(r0 + (column &+ 24))
+                    Self.multiplyAdd(&a1, v0_3, k0_2)
+                    Self.multiplyAdd(&a2, v0_3, k0_1)
+                    Self.multiplyAdd(&a3, v0_3, k0_0)
+                    let v0_4 = Self.load8(r0 + (column &+ 32))
+                    Self.multiplyAdd(&a2, v0_4, k0_2)
+                    Self.multiplyAdd(&a3, v0_4, k0_1)
+                    let v0_5 = Self.load8(r0 + (column &+ 40))
+                    Self.multiplyAdd(&a3, v0_5, k0_2)
+                    let v1_0 = Self.load8(r1 + (column &+ 0))
+                    Self.multiplyAdd(&a0, v1_0, k1_0)
+                    let v1_1 = Self.load8(r1 + (column &+ 8))
+                    Self.multiplyAdd(&a0, v1_1, k1_1)
+                    Self.multiplyAdd(&a1, v1_1, k1_0)
+                    let v1_2 = Self.load8(r1 + (column &+ 16))
+                    Self.multiplyAdd(&a0, v1_2, k1_2)
+                    Self.multiplyAdd(&a1, v1_2, k1_1)
+                    Self.multiplyAdd(&a2, v1_2, k1_0)
+                    let v1_3 = Self.load8(r1 + (column &+ 24))
+                    Self.multiplyAdd(&a1, v1_3, k1_2)
+                    Self.multiplyAdd(&a2, v1_3, k1_1)
+                    Self.multiplyAdd(&a3, v1_3, k1_0)
+                    let v1_4 = Self.load8(r1 + (column &+ 32))
+                    Self.multiplyAdd(&a2, v1_4, k1_2)
+                    Self.multiplyAdd(&a3, v1_4, k1_1)
+                    let v1_5 = Self.load8(r1 + (column &+ 40))
+                    Self.multiplyAdd(&a3, v1_5, k1_2)
+                    let v2_0 = Self.load8(r2 + (column &+ 0))
+                    Self.multiplyAdd(&a0, v2_0, k2_0)
+                    let v2_1 = Self.load8(r2 + (column &+ 8))
+                    Self.multiplyAdd(&a0, v2_1, k2_1)
+                    Self.multiplyAdd(&a1, v2_1, k2_0)
+                    let v2_2 = Self.load8(r2 + (column &+ 16))
+                    Self.multiplyAdd(&a0, v2_2, k2_2)
+                    Self.multiplyAdd(&a1, v2_2, k2_1)
+                    Self.multiplyAdd(&a2, v2_2, k2_0)
+                    let v2_3 = Self.load8(r2 + (column &+ 24))
+                    Self.multiplyAdd(&a1, v2_3, k2_2)
+                    Self.multiplyAdd(&a2, v2_3, k2_1)
+                    Self.multiplyAdd(&a3, v2_3, k2_0)
+                    let v2_4 = Self.load8(r2 + (column &+ 32))
+                    Self.multiplyAdd(&a2, v2_4, k2_2)
+                    Self.multiplyAdd(&a3, v2_4, k2_1)
+                    let v2_5 = Self.load8(r2 + (column &+ 40))
+                    Self.multiplyAdd(&a3, v2_5, k2_2)
+                    Self.store(Self.relu(a0), to: out + (ow &+ 0) &* 8)
+                    Self.store(Self.relu(a1), to: out + (ow &+ 1) &* 8)
+                    Self.store(Self.relu(a2), to: out + (ow &+ 2) &* 8)
+                    Self.store(Self.relu(a3), to: out + (ow &+ 3) &* 8)
+                }
+                do {
+                    var a = bias
+                    Self.multiplyAdd(&a, Self.load8(r0 + 880), k0_0)
+                    Self.multiplyAdd(&a, Self.load8(r0 + 888), k0_1)
+                    Self.multiplyAdd(&a, Self.load8(r1 + 880), k1_0)
+                    Self.multiplyAdd(&a, Self.load8(r1 + 888), k1_1)
+                    Self.multiplyAdd(&a, Self.load8(r2 + 880), k2_0)
+                    Self.multiplyAdd(&a, Self.load8(r2 + 888), k2_1)
+                    Self.store(Self.relu(a), to: out + 888)
                 }
             }
         }
@@ -602,73 +614,72 @@ extension MobilenetV1 {
     /// Generated from specs/mobilenet_v1.yaml:17:7.
     @inline(never)
     static func features_block1_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 32×112×112   y: 64×112×112
-        // weight: (16 blocks, 32, 4)   bias: w[2048..<2112]
-        // tile: 4 filters × 3 vectors of 8 pixels
-        Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 12_544, by: 504) {
-            for block in blocks {
-                let firstFilter: Int = block &* 4
-                let filters: Int = min(4, 64 &- firstFilter)
-                let kernelOffset: Int = block &* 128
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 2048 &+ firstFilter
-                let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 504, 12_544), by: 24) {
-                    let p: Int = min(start, 12_520)
-                    var a0_0 = SIMD8<Float>(repeating: bias[0])
-                    var a0_1 = SIMD8<Float>(repeating: bias[0])
-                    var a0_2 = SIMD8<Float>(repeating: bias[0])
-                    var a1_0 = SIMD8<Float>(repeating: bias[1])
-                    var a1_1 = SIMD8<Float>(repeating: bias[1])
-                    var a1_2 = SIMD8<Float>(repeating: bias[1])
-                    var a2_0 = SIMD8<Float>(repeating: bias[2])
-                    var a2_1 = SIMD8<Float>(repeating: bias[2])
-                    var a2_2 = SIMD8<Float>(repeating: bias[2])
-                    var a3_0 = SIMD8<Float>(repeating: bias[3])
-                    var a3_1 = SIMD8<Float>(repeating: bias[3])
-                    var a3_2 = SIMD8<Float>(repeating: bias[3])
-                    for ic in 0..<32 {
-                        let source = x + (ic &* 12_544 &+ p)
-                        let v0 = Self.load8(source + 0)
-                        let v1 = Self.load8(source + 8)
-                        let v2 = Self.load8(source + 16)
-                        let k = kernel + ic &* 4
-                        Self.multiplyAdd(&a0_0, k[0], v0)
-                        Self.multiplyAdd(&a0_1, k[0], v1)
-                        Self.multiplyAdd(&a0_2, k[0], v2)
-                        Self.multiplyAdd(&a1_0, k[1], v0)
-                        Self.multiplyAdd(&a1_1, k[1], v1)
-                        Self.multiplyAdd(&a1_2, k[1], v2)
-                        Self.multiplyAdd(&a2_0, k[2], v0)
-                        Self.multiplyAdd(&a2_1, k[2], v1)
-                        Self.multiplyAdd(&a2_2, k[2], v2)
-                        Self.multiplyAdd(&a3_0, k[3], v0)
-                        Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a3_2, k[3], v2)
-                    }
-                    let outputOffset: Int = firstFilter &* 12_544 &+ p
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
-                    for r in 0..<filters {
-                        for t in 0..<3 {
-                            let index: Int = outputOffset &+ r &* 12_544 &+ t &* 8
-                            Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
-                        }
-                    }
+        // x: 32×112×112 NCHWc   y: 64×112×112 NCHWc
+        // weight: (4 blocks, 1, 1, 32, 16)   bias: w[2048..<2112]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        for band in stride(from: 0, to: 2091, by: 168) {
+        for block in blocks {
+            let kernelOffset: Int = block &* 512
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 2048 &+ block &* 16
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
+            for group in band..<min(band &+ 168, 2091) {
+                let first: Int = min(group &* 6, 12538)
+                let o0: Int = (first) &* 8
+                let o1: Int = (first &+ 1) &* 8
+                let o2: Int = (first &+ 2) &* 8
+                let o3: Int = (first &+ 3) &* 8
+                let o4: Int = (first &+ 4) &* 8
+                let o5: Int = (first &+ 5) &* 8
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<32 {
+                    let tap = tapBase + ((ic >> 3) &* 100_352 &+ ic & 7)
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
+                Self.store(Self.relu(a0_0), to: y + (block &* 200_704 &+ first &* 8))
+                Self.store(Self.relu(a0_1), to: y + (block &* 200_704 &+ first &* 8 &+ 8))
+                Self.store(Self.relu(a0_2), to: y + (block &* 200_704 &+ first &* 8 &+ 16))
+                Self.store(Self.relu(a0_3), to: y + (block &* 200_704 &+ first &* 8 &+ 24))
+                Self.store(Self.relu(a0_4), to: y + (block &* 200_704 &+ first &* 8 &+ 32))
+                Self.store(Self.relu(a0_5), to: y + (block &* 200_704 &+ first &* 8 &+ 40))
+                Self.store(Self.relu(a1_0), to: y + (block &* 200_704 &+ first &* 8 &+ 100_352))
+                Self.store(Self.relu(a1_1), to: y + (block &* 200_704 &+ first &* 8 &+ 100_360))
+                Self.store(Self.relu(a1_2), to: y + (block &* 200_704 &+ first &* 8 &+ 100_368))
+                Self.store(Self.relu(a1_3), to: y + (block &* 200_704 &+ first &* 8 &+ 100_376))
+                Self.store(Self.relu(a1_4), to: y + (block &* 200_704 &+ first &* 8 &+ 100_384))
+                Self.store(Self.relu(a1_5), to: y + (block &* 200_704 &+ first &* 8 &+ 100_392))
             }
+        }
         }
         }
         }
@@ -678,122 +689,115 @@ extension MobilenetV1 {
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
     static func features_block2_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 64×112×112   y: 64×56×56
-        // weight: (64, 1, 3, 3)   bias: w[576..<640]
-        Self.parallel(64, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 14_820) { buffer in
-        let planes = buffer.baseAddress!
-        planes.update(repeating: 0, count: 14_820)
-        func copy(_ c: Int, into plane: UnsafeMutablePointer<Float>) {
-            for h in 0..<112 {
-                let r: Int = h &+ 1
-                let phaseRow = plane + ((r & 1) &* 2 &* 3705 &+ (r >> 1) &* 65)
-                let evens = phaseRow + 3705
-                let odds = phaseRow + 1
-                let source = x + (c &* 112 &+ h) &* 112
-                for k in stride(from: 0, to: 112, by: 16) {
-                    let v = Self.load16(source + k)
-                    Self.store(v.evenHalf, to: evens + k >> 1)
-                    Self.store(v.oddHalf, to: odds + k >> 1)
+        // x: 64×112×112 NCHWc   y: 64×56×56 NCHWc
+        // weight: (8, 3, 3, 8)   bias: w[576..<640]
+        Self.parallel(8, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 896) { zeros in
+        zeros.baseAddress!.update(repeating: 0, count: 896)
+        let zero = UnsafePointer(zeros.baseAddress!)
+        for block in blocks {
+            let k = w + block &* 72
+            let k0_0 = Self.load8(k + 0)
+            let k0_1 = Self.load8(k + 8)
+            let k0_2 = Self.load8(k + 16)
+            let k1_0 = Self.load8(k + 24)
+            let k1_1 = Self.load8(k + 32)
+            let k1_2 = Self.load8(k + 40)
+            let k2_0 = Self.load8(k + 48)
+            let k2_1 = Self.load8(k + 56)
+            let k2_2 = Self.load8(k + 64)
+            let bias = Self.load8(w + (576 &+ block &* 8))
+            let source = x + block &* 100_352
+            let target = y + block &* 25_088
+            for oh in 0..<56 {
+                let r0 = oh &* 2 &+ -1 >= 0 ? source + (oh &* 2 &+ -1) &* 896 : zero
+                let r1 = source + (oh &* 2) &* 896
+                let r2 = source + (oh &* 2 &+ 1) &* 896
+                let out = target + oh &* 448
+                do {
+                    var a = bias
+                    Self.multiplyAdd(&a, Self.load8(r0 + 0), k0_1)
+                    Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
+                    Self.multiplyAdd(&a, Self.load8(r1 + 0), k1_1)
+                    Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
+                    Self.multiplyAdd(&a, Self.load8(r2 + 0), k2_1)
+                    Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
+                    Self.store(Self.relu(a), to: out + 0)
                 }
-            }
-        }
-        for c in channels {
-            let scratch = planes
-            copy(c, into: scratch)
-            let kernelOffset: Int = c &* 9
-            let k = w + kernelOffset
-            let b = w[576 &+ c]
-            for firstRow in stride(from: 0, to: 56, by: 4) {
-                for chunk in stride(from: 0, to: 56, by: 16) {
-                    let ow: Int = min(chunk, 40)
-                    let top: Int = min(firstRow, 52)
-                    let oh0: Int = top
-                    var a0 = SIMD16<Float>(repeating: b)
-                    let oh1: Int = top &+ 1
-                    var a1 = SIMD16<Float>(repeating: b)
-                    let oh2: Int = top &+ 2
-                    var a2 = SIMD16<Float>(repeating: b)
-                    let oh3: Int = top &+ 3
-                    var a3 = SIMD16<Float>(repeating: b)
-                    let base = scratch + (top &* 65 &+ ow)
-                    let t0_0 = k[0]
-                    let t1_0 = k[3]
-                    let t2_0 = k[6]
-                    let v0_0 = Self.load16(base)
-                    Self.multiplyAdd(&a0, t0_0, v0_0)
-                    let v0_1 = Self.load16(base + 65)
-                    Self.multiplyAdd(&a1, t0_0, v0_1)
-                    Self.multiplyAdd(&a0, t2_0, v0_1)
-                    let v0_2 = Self.load16(base + 130)
-                    Self.multiplyAdd(&a2, t0_0, v0_2)
-                    Self.multiplyAdd(&a1, t2_0, v0_2)
-                    let v0_3 = Self.load16(base + 195)
-                    Self.multiplyAdd(&a3, t0_0, v0_3)
-                    Self.multiplyAdd(&a2, t2_0, v0_3)
-                    let v0_4 = Self.load16(base + 260)
-                    Self.multiplyAdd(&a3, t2_0, v0_4)
-                    let v0_5 = Self.load16(base + 7410)
-                    Self.multiplyAdd(&a0, t1_0, v0_5)
-                    let v0_6 = Self.load16(base + 7475)
-                    Self.multiplyAdd(&a1, t1_0, v0_6)
-                    let v0_7 = Self.load16(base + 7540)
-                    Self.multiplyAdd(&a2, t1_0, v0_7)
-                    let v0_8 = Self.load16(base + 7605)
-                    Self.multiplyAdd(&a3, t1_0, v0_8)
-                    let t0_1 = k[1]
-                    let t1_1 = k[4]
-                    let t2_1 = k[7]
-                    let v1_0 = Self.load16(base + 3705)
-                    Self.multiplyAdd(&a0, t0_1, v1_0)
-                    let v1_1 = Self.load16(base + 3770)
-                    Self.multiplyAdd(&a1, t0_1, v1_1)
-                    Self.multiplyAdd(&a0, t2_1, v1_1)
-                    let v1_2 = Self.load16(base + 3835)
-                    Self.multiplyAdd(&a2, t0_1, v1_2)
-                    Self.multiplyAdd(&a1, t2_1, v1_2)
-                    let v1_3 = Self.load16(base + 3900)
-                    Self.multiplyAdd(&a3, t0_1, v1_3)
-                    Self.multiplyAdd(&a2, t2_1, v1_3)
-                    let v1_4 = Self.load16(base + 3965)
-                    Self.multiplyAdd(&a3, t2_1, v1_4)
-                    let v1_5 = Self.load16(base + 11_115)
-                    Self.multiplyAdd(&a0, t1_1, v1_5)
-                    let v1_6 = Self.load16(base + 11_180)
-                    Self.multiplyAdd(&a1, t1_1, v1_6)
-                    let v1_7 = Self.load16(base + 11_245)
-                    Self.multiplyAdd(&a2, t1_1, v1_7)
-                    let v1_8 = Self.load16(base + 11_310)
-                    Self.multiplyAdd(&a3, t1_1, v1_8)
-                    let t0_2 = k[2]
-                    let t1_2 = k[5]
-                    let t2_2 = k[8]
-                    let v2_0 = Self.load16(base + 1)
-                    Self.multiplyAdd(&a0, t0_2, v2_0)
-                    let v2_1 = Self.load16(base + 66)
-                    Self.multiplyAdd(&a1, t0_2, v2_1)
-                    Self.multiplyAdd(&a0, t2_2, v2_1)
-                    let v2_2 = Self.load16(base + 131)
-                    Self.multiplyAdd(&a2, t0_2, v2_2)
-                    Self.multiplyAdd(&a1, t2_2, v2_2)
-                    let v2_3 = Self.load16(base + 196)
-                    Self.multiplyAdd(&a3, t0_2, v2_3)
-                    Self.multiplyAdd(&a2, t2_2, v2_3)
-                    let v2_4 = Self.load16(base + 261)
-                    Self.multiplyAdd(&a3, t2_2, v2_4)
-                    let v2_5 = Self.load16(base + 7411)
-                    Self.multiplyAdd(&a0, t1_2, v2_5)
-                    let v2_6 = Self.load16(base + 7476)
-                    Self.multiplyAdd(&a1, t1_2, v2_6)
-                    let v2_7 = Self.load16(base + 7541)
-                    Self.multiplyAdd(&a2, t1_2, v2_7)
-                    let v2_8 = Self.load16(base + 7606)
-                    Self.multiplyAdd(&a3, t1_2, v2_8)
-                    let count: Int = 16
-                    Self.store16(Self.relu(a0), to: y + ((c &* 56 &+ oh0) &* 56 &+ ow), count: count)
-                    Self.store16(Self.relu(a1), to: y + ((c &* 56 &+ oh1) &* 56 &+ ow), count: count)
-                    Self.store16(Self.relu(a2), to: y + ((c &* 56 &+ oh2) &* 56 &+ ow), count: count)
-                    Self.store16(Self.relu(a3), to: y + ((c &* 56 &+ oh3) &* 56 &+ ow), count: count)
+                for start in stride(from: 1, to: 56, by: 4) {
+                    let ow: Int = min(start, 52)
+                    let column: Int = ow &* 16 &- 8
+                    var a0 = bias
+                    var a1 = bias
+                    var a2 = bias
+                    var a3 = bias
+                    let v0_0 = Self.load8(r0 + (column &+ 0))
+                    Self.multiplyAdd(&a0, v0_0, k0_0)
+                    let v0_1 = Self.load8(r0 + (column &+ 8))
+                    Self.multiplyAdd(&a0, v0_1, k0_1)
+                    let v0_2 = Self.load8(r0 + (column &+ 16))
+                    Self.multiplyAdd(&a0, v0_2, k0_2)
+                    Self.multiplyAdd(&a1, v0_2, k0_0)
+                    let v0_3 = Self.load8(r0 + (column &+ 24))
+                    Self.multiplyAdd(&a1, v0_3, k0_1)
+                    let v0_4 = Self.load8(r0 + (column &+ 32))
+                    Self.multiplyAdd(&a1, v0_4, k0_2)
+                    Self.multiplyAdd(&a2, v0_4, k0_0)
+                    let v0_5 = Self.load8(r0 + (column &+ 40))
+                    Self.multiplyAdd(&a2, v0_5, k0_1)
+                    let v0_6 = Self.load8(r0 + (column &+ 48))
+                    Self.multiplyAdd(&a2, v0_6, k0_2)
+                    Self.multiplyAdd(&a3, v0_6, k0_0)
+                    let v0_7 = Self.load8(r0 + (column &+ 56))
+                    Self.multiplyAdd(&a3, v0_7, k0_1)
+                    let v0_8 = Self.load8(r0 + (column &+ 64))
+                    Self.multiplyAdd(&a3, v0_8, k0_2)
+                    let v1_0 = Self.load8(r1 + (column &+ 0))
+                    Self.multiplyAdd(&a0, v1_0, k1_0)
+                    let v1_1 = Self.load8(r1 + (column &+ 8))
+                    Self.multiplyAdd(&a0, v1_1, k1_1)
+                    let v1_2 = Self.load8(r1 + (column &+ 16))
+                    Self.multiplyAdd(&a0, v1_2, k1_2)
+                    Self.multiplyAdd(&a1, v1_2, k1_0)
+                    let v1_3 = Self.load8(r1 + (column &+ 24))
+                    Self.multiplyAdd(&a1, v1_3, k1_1)
+                    let v1_4 = Self.load8(r1 + (column &+ 32))
+                    Self.multiplyAdd(&a1, v1_4, k1_2)
+                    Self.multiplyAdd(&a2, v1_4, k1_0)
+                    let v1_5 = Self.load8(r1 + (column &+ 40))
+                    Self.multiplyAdd(&a2, v1_5, k1_1)
+                    let v1_6 = Self.load8(r1 + (column &+ 48))
+                    Self.multiplyAdd(&a2, v1_6, k1_2)
+                    Self.multiplyAdd(&a3, v1_6, k1_0)
+                    let v1_7 = Self.load8(r1 + (column &+ 56))
+                    Self.multiplyAdd(&a3, v1_7, k1_1)
+                    let v1_8 = Self.load8(r1 + (column &+ 64))
+                    Self.multiplyAdd(&a3, v1_8, k1_2)
+                    let v2_0 = Self.load8(r2 + (column &+ 0))
+                    Self.multiplyAdd(&a0, v2_0, k2_0)
+                    let v2_1 = Self.load8(r2 + (column &+ 8))
+                    Self.multiplyAdd(&a0, v2_1, k2_1)
+                    let v2_2 = Self.load8(r2 + (column &+ 16))
+                    Self.multiplyAdd(&a0, v2_2, k2_2)
+                    Self.multiplyAdd(&a1, v2_2, k2_0)
+                    let v2_3 = Self.load8(r2 + (column &+ 24))
+                    Self.multiplyAdd(&a1, v2_3, k2_1)
+                    let v2_4 = Self.load8(r2 + (column &+ 32))
+                    Self.multiplyAdd(&a1, v2_4, k2_2)
+                    Self.multiplyAdd(&a2, v2_4, k2_0)
+                    let v2_5 = Self.load8(r2 + (column &+ 40))
+                    Self.multiplyAdd(&a2, v2_5, k2_1)
+                    let v2_6 = Self.load8(r2 + (column &+ 48))
+                    Self.multiplyAdd(&a2, v2_6, k2_2)
+                    Self.multiplyAdd(&a3, v2_6, k2_0)
+                    let v2_7 = Self.load8(r2 + (column &+ 56))
+                    Self.multiplyAdd(&a3, v2_7, k2_1)
+                    let v2_8 = Self.load8(r2 + (column &+ 64))
+                    Self.multiplyAdd(&a3, v2_8, k2_2)
+                    Self.store(Self.relu(a0), to: out + (ow &+ 0) &* 8)
+                    Self.store(Self.relu(a1), to: out + (ow &+ 1) &* 8)
+                    Self.store(Self.relu(a2), to: out + (ow &+ 2) &* 8)
+                    Self.store(Self.relu(a3), to: out + (ow &+ 3) &* 8)
                 }
             }
         }
@@ -805,73 +809,72 @@ extension MobilenetV1 {
     /// Generated from specs/mobilenet_v1.yaml:17:7.
     @inline(never)
     static func features_block2_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 64×56×56   y: 128×56×56
-        // weight: (32 blocks, 64, 4)   bias: w[8192..<8320]
-        // tile: 4 filters × 3 vectors of 8 pixels
-        Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 3136, by: 240) {
-            for block in blocks {
-                let firstFilter: Int = block &* 4
-                let filters: Int = min(4, 128 &- firstFilter)
-                let kernelOffset: Int = block &* 256
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 8192 &+ firstFilter
-                let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
-                    let p: Int = min(start, 3112)
-                    var a0_0 = SIMD8<Float>(repeating: bias[0])
-                    var a0_1 = SIMD8<Float>(repeating: bias[0])
-                    var a0_2 = SIMD8<Float>(repeating: bias[0])
-                    var a1_0 = SIMD8<Float>(repeating: bias[1])
-                    var a1_1 = SIMD8<Float>(repeating: bias[1])
-                    var a1_2 = SIMD8<Float>(repeating: bias[1])
-                    var a2_0 = SIMD8<Float>(repeating: bias[2])
-                    var a2_1 = SIMD8<Float>(repeating: bias[2])
-                    var a2_2 = SIMD8<Float>(repeating: bias[2])
-                    var a3_0 = SIMD8<Float>(repeating: bias[3])
-                    var a3_1 = SIMD8<Float>(repeating: bias[3])
-                    var a3_2 = SIMD8<Float>(repeating: bias[3])
-                    for ic in 0..<64 {
-                        let source = x + (ic &* 3136 &+ p)
-                        let v0 = Self.load8(source + 0)
-                        let v1 = Self.load8(source + 8)
-                        let v2 = Self.load8(source + 16)
-                        let k = kernel + ic &* 4
-                        Self.multiplyAdd(&a0_0, k[0], v0)
-                        Self.multiplyAdd(&a0_1, k[0], v1)
-                        Self.multiplyAdd(&a0_2, k[0], v2)
-                        Self.multiplyAdd(&a1_0, k[1], v0)
-                        Self.multiplyAdd(&a1_1, k[1], v1)
-                        Self.multiplyAdd(&a1_2, k[1], v2)
-                        Self.multiplyAdd(&a2_0, k[2], v0)
-                        Self.multiplyAdd(&a2_1, k[2], v1)
-                        Self.multiplyAdd(&a2_2, k[2], v2)
-                        Self.multiplyAdd(&a3_0, k[3], v0)
-                        Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a3_2, k[3], v2)
-                    }
-                    let outputOffset: Int = firstFilter &* 3136 &+ p
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
-                    for r in 0..<filters {
-                        for t in 0..<3 {
-                            let index: Int = outputOffset &+ r &* 3136 &+ t &* 8
-                            Self.store(Self.relu(tile[(r &* 3 &+ t) &* 2]), to: y + index)
-                        }
-                    }
+        // x: 64×56×56 NCHWc   y: 128×56×56 NCHWc
+        // weight: (8 blocks, 1, 1, 64, 16)   bias: w[8192..<8320]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.parallel(8, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        for band in stride(from: 0, to: 523, by: 84) {
+        for block in blocks {
+            let kernelOffset: Int = block &* 1024
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 8192 &+ block &* 16
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
+            for group in band..<min(band &+ 84, 523) {
+                let first: Int = min(group &* 6, 3130)
+                let o0: Int = (first) &* 8
+                let o1: Int = (first &+ 1) &* 8
+                let o2: Int = (first &+ 2) &* 8
+                let o3: Int = (first &+ 3) &* 8
+                let o4: Int = (first &+ 4) &* 8
+                let o5: Int = (first &+ 5) &* 8
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<64 {
+                    let tap = tapBase + ((ic >> 3) &* 25_088 &+ ic & 7)
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
+                Self.store(Self.relu(a0_0), to: y + (block &* 50_176 &+ first &* 8))
+                Self.store(Self.relu(a0_1), to: y + (block &* 50_176 &+ first &* 8 &+ 8))
+                Self.store(Self.relu(a0_2), to: y + (block &* 50_176 &+ first &* 8 &+ 16))
+                Self.store(Self.relu(a0_3), to: y + (block &* 50_176 &+ first &* 8 &+ 24))
+                Self.store(Self.relu(a0_4), to: y + (block &* 50_176 &+ first &* 8 &+ 32))
+                Self.store(Self.relu(a0_5), to: y + (block &* 50_176 &+ first &* 8 &+ 40))
+                Self.store(Self.relu(a1_0), to: y + (block &* 50_176 &+ first &* 8 &+ 25_088))
+                Self.store(Self.relu(a1_1), to: y + (block &* 50_176 &+ first &* 8 &+ 25_096))
+                Self.store(Self.relu(a1_2), to: y + (block &* 50_176 &+ first &* 8 &+ 25_104))
+                Self.store(Self.relu(a1_3), to: y + (block &* 50_176 &+ first &* 8 &+ 25_112))
+                Self.store(Self.relu(a1_4), to: y + (block &* 50_176 &+ first &* 8 &+ 25_120))
+                Self.store(Self.relu(a1_5), to: y + (block &* 50_176 &+ first &* 8 &+ 25_128))
             }
+        }
         }
         }
         }
@@ -881,106 +884,116 @@ extension MobilenetV1 {
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
     static func features_block3_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×56×56   y: 128×56×56
-        // weight: (128, 1, 3, 3)   bias: w[1152..<1280]
-        Self.parallel(128, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 3828) { buffer in
-        let planes = buffer.baseAddress!
-        planes.update(repeating: 0, count: 3828)
-        func copy(_ c: Int, into plane: UnsafeMutablePointer<Float>) {
-            for h in 0..<56 {
-                let row: Int = (h &+ 1) &* 66 &+ 1
-                let source: Int = (c &* 56 &+ h) &* 56
-                (plane + row).update(from: x + source, count: 56)
-            }
-        }
-        for c in channels {
-            let scratch = planes
-            copy(c, into: scratch)
-            let kernelOffset: Int = c &* 9
-            let k = w + kernelOffset
-            let b = w[1152 &+ c]
-            for firstRow in stride(from: 0, to: 56, by: 4) {
-                for chunk in stride(from: 0, to: 56, by: 16) {
-                    let ow: Int = min(chunk, 40)
-                    let top: Int = min(firstRow, 52)
-                    let oh0: Int = top
-                    var a0 = SIMD16<Float>(repeating: b)
-                    let oh1: Int = top &+ 1
-                    var a1 = SIMD16<Float>(repeating: b)
-                    let oh2: Int = top &+ 2
-                    var a2 = SIMD16<Float>(repeating: b)
-                    let oh3: Int = top &+ 3
-                    var a3 = SIMD16<Float>(repeating: b)
-                    let base = scratch + (top &* 66 &+ ow)
-                    let t0_0 = k[0]
-                    let t1_0 = k[3]
-                    let t2_0 = k[6]
-                    let v0_0 = Self.load16(base)
-                    Self.multiplyAdd(&a0, t0_0, v0_0)
-                    let v0_1 = Self.load16(base + 66)
-                    Self.multiplyAdd(&a1, t0_0, v0_1)
-                    Self.multiplyAdd(&a0, t1_0, v0_1)
-                    let v0_2 = Self.load16(base + 132)
-                    Self.multiplyAdd(&a2, t0_0, v0_2)
-                    Self.multiplyAdd(&a1, t1_0, v0_2)
-                    Self.multiplyAdd(&a0, t2_0, v0_2)
-                    let v0_3 = Self.load16(base + 198)
-                    Self.multiplyAdd(&a3, t0_0, v0_3)
-                    Self.multiplyAdd(&a2, t1_0, v0_3)
-                    Self.multiplyAdd(&a1, t2_0, v0_3)
-                    let v0_4 = Self.load16(base + 264)
-                    Self.multiplyAdd(&a3, t1_0, v0_4)
-                    Self.multiplyAdd(&a2, t2_0, v0_4)
-                    let v0_5 = Self.load16(base + 330)
-                    Self.multiplyAdd(&a3, t2_0, v0_5)
-                    let t0_1 = k[1]
-                    let t1_1 = k[4]
-                    let t2_1 = k[7]
-                    let v1_0 = Self.load16(base + 1)
-                    Self.multiplyAdd(&a0, t0_1, v1_0)
-                    let v1_1 = Self.load16(base + 67)
-                    Self.multiplyAdd(&a1, t0_1, v1_1)
-                    Self.multiplyAdd(&a0, t1_1, v1_1)
-                    let v1_2 = Self.load16(base + 133)
-                    Self.multiplyAdd(&a2, t0_1, v1_2)
-                    Self.multiplyAdd(&a1, t1_1, v1_2)
-                    Self.multiplyAdd(&a0, t2_1, v1_2)
-                    let v1_3 = Self.load16(base + 199)
-                    Self.multiplyAdd(&a3, t0_1, v1_3)
-                    Self.multiplyAdd(&a2, t1_1, v1_3)
-                    Self.multiplyAdd(&a1, t2_1, v1_3)
-                    let v1_4 = Self.load16(base + 265)
-                    Self.multiplyAdd(&a3, t1_1, v1_4)
-                    Self.multiplyAdd(&a2, t2_1, v1_4)
-                    let v1_5 = Self.load16(base + 331)
-                    Self.multiplyAdd(&a3, t2_1, v1_5)
-                    let t0_2 = k[2]
-                    let t1_2 = k[5]
-                    let t2_2 = k[8]
-                    let v2_0 = Self.load16(base + 2)
-                    Self.multiplyAdd(&a0, t0_2, v2_0)
-                    let v2_1 = Self.load16(base + 68)
-                    Self.multiplyAdd(&a1, t0_2, v2_1)
-                    Self.multiplyAdd(&a0, t1_2, v2_1)
-                    let v2_2 = Self.load16(base + 134)
-                    Self.multiplyAdd(&a2, t0_2, v2_2)
-                    Self.multiplyAdd(&a1, t1_2, v2_2)
-                    Self.multiplyAdd(&a0, t2_2, v2_2)
-                    let v2_3 = Self.load16(base + 200)
-                    Self.multiplyAdd(&a3, t0_2, v2_3)
-                    Self.multiplyAdd(&a2, t1_2, v2_3)
-                    Self.multiplyAdd(&a1, t2_2, v2_3)
-                    let v2_4 = Self.load16(base + 266)
-                    Self.multiplyAdd(&a3, t1_2, v2_4)
-                    Self.multiplyAdd(&a2, t2_2, v2_4)
-                    let v2_5 = Self.load16(base + 332)
-                    Self.multiplyAdd(&a3, t2_2, v2_5)
-                    let count: Int = 16
-                    Self.store16(Self.relu(a0), to: y + ((c &* 56 &+ oh0) &* 56 &+ ow), count: count)
-                    Self.store16(Self.relu(a1), to: y + ((c &* 56 &+ oh1) &* 56 &+ ow), count: count)
-                    Self.store16(Self.relu(a2), to: y + ((c &* 56 &+ oh2) &* 56 &+ ow), count: count)
-                    Self.store16(Self.relu(a3), to: y + ((c &* 56 &+ oh3) &* 56 &+ ow), count: count)
+        // x: 128×56×56 NCHWc   y: 128×56×56 NCHWc
+        // weight: (16, 3, 3, 8)   bias: w[1152..<1280]
+        Self.parallel(16, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 448) { zeros in
+        zeros.baseAddress!.update(repeating: 0, count: 448)
+        let zero = UnsafePointer(zeros.baseAddress!)
+        for block in blocks {
+            let k = w + block &* 72
+            let k0_0 = Self.load8(k + 0)
+            let k0_1 = Self.load8(k + 8)
+            let k0_2 = Self.load8(k + 16)
+            let k1_0 = Self.load8(k + 24)
+            let k1_1 = Self.load8(k + 32)
+            let k1_2 = Self.load8(k + 40)
+            let k2_0 = Self.load8(k + 48)
+            let k2_1 = Self.load8(k + 56)
+            let k2_2 = Self.load8(k + 64)
+            let bias = Self.load8(w + (1152 &+ block &* 8))
+            let source = x + block &* 25_088
+            let target = y + block &* 25_088
+            for oh in 0..<56 {
+                let r0 = oh &+ -1 >= 0 ? source + (oh &+ -1) &* 448 : zero
+                let r1 = source + (oh) &* 448
+                let r2 = oh &+ 1 < 56 ? source + (oh &+ 1) &* 448 : zero
+                let out = target + oh &* 448
+                do {
+                    var a = bias
+                    Self.multiplyAdd(&a, Self.load8(r0 + 0), k0_1)
+                    Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
+                    Self.multiplyAdd(&a, Self.load8(r1 + 0), k1_1)
+                    Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
+                    Self.multiplyAdd(&a, Self.load8(r2 + 0), k2_1)
+                    Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
+                    Self.store(Self.relu(a), to: out + 0)
+                }
+                for start in stride(from: 1, to: 55, by: 4) {
+                    let ow: Int = min(start, 51)
+                    let column: Int = ow &* 8 &- 8
+                    var a0 = bias
+                    var a1 = bias
+                    var a2 = bias
+                    var a3 = bias
+                    let v0_0 = Self.load8(r0 + (column &+ 0))
+                    Self.multiplyAdd(&a0, v0_0, k0_0)
+                    let v0_1 = Self.load8(r0 + (column &+ 8))
+                    Self.multiplyAdd(&a0, v0_1, k0_1)
+                    Self.multiplyAdd(&a1, v0_1, k0_0)
+                    let v0_2 = Self.load8(r0 + (column &+ 16))
+                    Self.multiplyAdd(&a0, v0_2, k0_2)
+                    Self.multiplyAdd(&a1, v0_2, k0_1)
+                    Self.multiplyAdd(&a2, v0_2, k0_0)
+                    let v0_3 = Self.load8(r0 + (column &+ 24))
+                    Self.multiplyAdd(&a1, v0_3, k0_2)
+                    Self.multiplyAdd(&a2, v0_3, k0_1)
+                    Self.multiplyAdd(&a3, v0_3, k0_0)
+                    let v0_4 = Self.load8(r0 + (column &+ 32))
+                    Self.multiplyAdd(&a2, v0_4, k0_2)
+                    Self.multiplyAdd(&a3, v0_4, k0_1)
+                    let v0_5 = Self.load8(r0 + (column &+ 40))
+                    Self.multiplyAdd(&a3, v0_5, k0_2)
+                    let v1_0 = Self.load8(r1 + (column &+ 0))
+                    Self.multiplyAdd(&a0, v1_0, k1_0)
+                    let v1_1 = Self.load8(r1 + (column &+ 8))
+                    Self.multiplyAdd(&a0, v1_1, k1_1)
+                    Self.multiplyAdd(&a1, v1_1, k1_0)
+                    let v1_2 = Self.load8(r1 + (column &+ 16))
+                    Self.multiplyAdd(&a0, v1_2, k1_2)
+                    Self.multiplyAdd(&a1, v1_2, k1_1)
+                    Self.multiplyAdd(&a2, v1_2, k1_0)
+                    let v1_3 = Self.load8(r1 + (column &+ 24))
+                    Self.multiplyAdd(&a1, v1_3, k1_2)
+                    Self.multiplyAdd(&a2, v1_3, k1_1)
+                    Self.multiplyAdd(&a3, v1_3, k1_0)
+                    let v1_4 = Self.load8(r1 + (column &+ 32))
+                    Self.multiplyAdd(&a2, v1_4, k1_2)
+                    Self.multiplyAdd(&a3, v1_4, k1_1)
+                    let v1_5 = Self.load8(r1 + (column &+ 40))
+                    Self.multiplyAdd(&a3, v1_5, k1_2)
+                    let v2_0 = Self.load8(r2 + (column &+ 0))
+                    Self.multiplyAdd(&a0, v2_0, k2_0)
+                    let v2_1 = Self.load8(r2 + (column &+ 8))
+                    Self.multiplyAdd(&a0, v2_1, k2_1)
+                    Self.multiplyAdd(&a1, v2_1, k2_0)
+                    let v2_2 = Self.load8(r2 + (column &+ 16))
+                    Self.multiplyAdd(&a0, v2_2, k2_2)
+                    Self.multiplyAdd(&a1, v2_2, k2_1)
+                    Self.multiplyAdd(&a2, v2_2, k2_0)
+                    let v2_3 = Self.load8(r2 + (column &+ 24))
+                    Self.multiplyAdd(&a1, v2_3, k2_2)
+                    Self.multiplyAdd(&a2, v2_3, k2_1)
+                    Self.multiplyAdd(&a3, v2_3, k2_0)
+                    let v2_4 = Self.load8(r2 + (column &+ 32))
+                    Self.multiplyAdd(&a2, v2_4, k2_2)
+                    Self.multiplyAdd(&a3, v2_4, k2_1)
+                    let v2_5 = Self.load8(r2 + (column &+ 40))
+                    Self.multiplyAdd(&a3, v2_5, k2_2)
+                    Self.store(Self.relu(a0), to: out + (ow &+ 0) &* 8)
+                    Self.store(Self.relu(a1), to: out + (ow &+ 1) &* 8)
+                    Self.store(Self.relu(a2), to: out + (ow &+ 2) &* 8)
+                    Self.store(Self.relu(a3), to: out + (ow &+ 3) &* 8)
+                }
+                do {
+                    var a = bias
+                    Self.multiplyAdd(&a, Self.load8(r0 + 432), k0_0)
+                    Self.multiplyAdd(&a, Self.load8(r0 + 440), k0_1)
+                    Self.multiplyAdd(&a, Self.load8(r1 + 432), k1_0)
+                    Self.multiplyAdd(&a, Self.load8(r1 + 440), k1_1)
+                    Self.multiplyAdd(&a, Self.load8(r2 + 432), k2_0)
+                    Self.multiplyAdd(&a, Self.load8(r2 + 440), k2_1)
+                    Self.store(Self.relu(a), to: out + 440)
                 }
             }
         }
@@ -992,12 +1005,11 @@ extension MobilenetV1 {
     /// Generated from specs/mobilenet_v1.yaml:17:7.
     @inline(never)
     static func features_block3_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×56×56   y: 128×56×56
+        // x: 128×56×56 NCHWc   y: 128×56×56 NCHWc
         // weight: (8 blocks, 1, 1, 128, 16)   bias: w[16_384..<16_512]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for band in stride(from: 0, to: 523, by: 37) {
         for block in blocks {
             let kernelOffset: Int = block &* 2048
@@ -1007,13 +1019,12 @@ extension MobilenetV1 {
             let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 37, 523) {
                 let first: Int = min(group &* 6, 3130)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
+                let o0: Int = (first) &* 8
+                let o1: Int = (first &+ 1) &* 8
+                let o2: Int = (first &+ 2) &* 8
+                let o3: Int = (first &+ 3) &* 8
+                let o4: Int = (first &+ 4) &* 8
+                let o5: Int = (first &+ 5) &* 8
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -1029,7 +1040,7 @@ extension MobilenetV1 {
                 let tapBase = x
                 let tapKernel = kernel
                 for ic in 0..<128 {
-                    let tap = tapBase + ic &* 3136
+                    let tap = tapBase + ((ic >> 3) &* 25_088 &+ ic & 7)
                     let k = tapKernel + ic &* 16
                     let w0 = Self.load8(k + 0)
                     let w1 = Self.load8(k + 8)
@@ -1046,27 +1057,18 @@ extension MobilenetV1 {
                     Self.multiplyAdd(&a0_5, tap[o5], w0)
                     Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
+                Self.store(Self.relu(a0_0), to: y + (block &* 50_176 &+ first &* 8))
+                Self.store(Self.relu(a0_1), to: y + (block &* 50_176 &+ first &* 8 &+ 8))
+                Self.store(Self.relu(a0_2), to: y + (block &* 50_176 &+ first &* 8 &+ 16))
+                Self.store(Self.relu(a0_3), to: y + (block &* 50_176 &+ first &* 8 &+ 24))
+                Self.store(Self.relu(a0_4), to: y + (block &* 50_176 &+ first &* 8 &+ 32))
+                Self.store(Self.relu(a0_5), to: y + (block &* 50_176 &+ first &* 8 &+ 40))
+                Self.store(Self.relu(a1_0), to: y + (block &* 50_176 &+ first &* 8 &+ 25_088))
+                Self.store(Self.relu(a1_1), to: y + (block &* 50_176 &+ first &* 8 &+ 25_096))
+                Self.store(Self.relu(a1_2), to: y + (block &* 50_176 &+ first &* 8 &+ 25_104))
+                Self.store(Self.relu(a1_3), to: y + (block &* 50_176 &+ first &* 8 &+ 25_112))
+                Self.store(Self.relu(a1_4), to: y + (block &* 50_176 &+ first &* 8 &+ 25_120))
+                Self.store(Self.relu(a1_5), to: y + (block &* 50_176 &+ first &* 8 &+ 25_128))
             }
         }
         }
@@ -1078,125 +1080,115 @@ extension MobilenetV1 {
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
     static func features_block4_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×56×56   y: 128×28×28
-        // weight: (128, 1, 3, 3)   bias: w[1152..<1280]
-        Self.parallel(128, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 3828) { buffer in
-        let planes = buffer.baseAddress!
-        planes.update(repeating: 0, count: 3828)
-        func copy(_ c: Int, into plane: UnsafeMutablePointer<Float>) {
-            for h in 0..<56 {
-                let r: Int = h &+ 1
-                let phaseRow = plane + ((r & 1) &* 2 &* 957 &+ (r >> 1) &* 33)
-                let evens = phaseRow + 957
-                let odds = phaseRow + 1
-                let source = x + (c &* 56 &+ h) &* 56
-                for k in stride(from: 0, to: 48, by: 16) {
-                    let v = Self.load16(source + k)
-                    Self.store(v.evenHalf, to: evens + k >> 1)
-                    Self.store(v.oddHalf, to: odds + k >> 1)
+        // x: 128×56×56 NCHWc   y: 128×28×28 NCHWc
+        // weight: (16, 3, 3, 8)   bias: w[1152..<1280]
+        Self.parallel(16, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 448) { zeros in
+        zeros.baseAddress!.update(repeating: 0, count: 448)
+        let zero = UnsafePointer(zeros.baseAddress!)
+        for block in blocks {
+            let k = w + block &* 72
+            let k0_0 = Self.load8(k + 0)
+            let k0_1 = Self.load8(k + 8)
+            let k0_2 = Self.load8(k + 16)
+            let k1_0 = Self.load8(k + 24)
+            let k1_1 = Self.load8(k + 32)
+            let k1_2 = Self.load8(k + 40)
+            let k2_0 = Self.load8(k + 48)
+            let k2_1 = Self.load8(k + 56)
+            let k2_2 = Self.load8(k + 64)
+            let bias = Self.load8(w + (1152 &+ block &* 8))
+            let source = x + block &* 25_088
+            let target = y + block &* 6272
+            for oh in 0..<28 {
+                let r0 = oh &* 2 &+ -1 >= 0 ? source + (oh &* 2 &+ -1) &* 448 : zero
+                let r1 = source + (oh &* 2) &* 448
+                let r2 = source + (oh &* 2 &+ 1) &* 448
+                let out = target + oh &* 224
+                do {
+                    var a = bias
+                    Self.multiplyAdd(&a, Self.load8(r0 + 0), k0_1)
+                    Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
+                    Self.multiplyAdd(&a, Self.load8(r1 + 0), k1_1)
+                    Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
+                    Self.multiplyAdd(&a, Self.load8(r2 + 0), k2_1)
+                    Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
+                    Self.store(Self.relu(a), to: out + 0)
                 }
-                for k in 48..<56 {
-                    (k & 1 == 0 ? evens : odds)[k >> 1] = source[k]
-                }
-            }
-        }
-        for c in channels {
-            let scratch = planes
-            copy(c, into: scratch)
-            let kernelOffset: Int = c &* 9
-            let k = w + kernelOffset
-            let b = w[1152 &+ c]
-            for firstRow in stride(from: 0, to: 28, by: 4) {
-                for chunk in stride(from: 0, to: 28, by: 16) {
-                    let ow: Int = min(chunk, 12)
-                    let top: Int = min(firstRow, 24)
-                    let oh0: Int = top
-                    var a0 = SIMD16<Float>(repeating: b)
-                    let oh1: Int = top &+ 1
-                    var a1 = SIMD16<Float>(repeating: b)
-                    let oh2: Int = top &+ 2
-                    var a2 = SIMD16<Float>(repeating: b)
-                    let oh3: Int = top &+ 3
-                    var a3 = SIMD16<Float>(repeating: b)
-                    let base = scratch + (top &* 33 &+ ow)
-                    let t0_0 = k[0]
-                    let t1_0 = k[3]
-                    let t2_0 = k[6]
-                    let v0_0 = Self.load16(base)
-                    Self.multiplyAdd(&a0, t0_0, v0_0)
-                    let v0_1 = Self.load16(base + 33)
-                    Self.multiplyAdd(&a1, t0_0, v0_1)
-                    Self.multiplyAdd(&a0, t2_0, v0_1)
-                    let v0_2 = Self.load16(base + 66)
-                    Self.multiplyAdd(&a2, t0_0, v0_2)
-                    Self.multiplyAdd(&a1, t2_0, v0_2)
-                    let v0_3 = Self.load16(base + 99)
-                    Self.multiplyAdd(&a3, t0_0, v0_3)
-                    Self.multiplyAdd(&a2, t2_0, v0_3)
-                    let v0_4 = Self.load16(base + 132)
-                    Self.multiplyAdd(&a3, t2_0, v0_4)
-                    let v0_5 = Self.load16(base + 1914)
-                    Self.multiplyAdd(&a0, t1_0, v0_5)
-                    let v0_6 = Self.load16(base + 1947)
-                    Self.multiplyAdd(&a1, t1_0, v0_6)
-                    let v0_7 = Self.load16(base + 1980)
-                    Self.multiplyAdd(&a2, t1_0, v0_7)
-                    let v0_8 = Self.load16(base + 2013)
-                    Self.multiplyAdd(&a3, t1_0, v0_8)
-                    let t0_1 = k[1]
-                    let t1_1 = k[4]
-                    let t2_1 = k[7]
-                    let v1_0 = Self.load16(base + 957)
-                    Self.multiplyAdd(&a0, t0_1, v1_0)
-                    let v1_1 = Self.load16(base + 990)
-                    Self.multiplyAdd(&a1, t0_1, v1_1)
-                    Self.multiplyAdd(&a0, t2_1, v1_1)
-                    let v1_2 = Self.load16(base + 1023)
-                    Self.multiplyAdd(&a2, t0_1, v1_2)
-                    Self.multiplyAdd(&a1, t2_1, v1_2)
-                    let v1_3 = Self.load16(base + 1056)
-                    Self.multiplyAdd(&a3, t0_1, v1_3)
-                    Self.multiplyAdd(&a2, t2_1, v1_3)
-                    let v1_4 = Self.load16(base + 1089)
-                    Self.multiplyAdd(&a3, t2_1, v1_4)
-                    let v1_5 = Self.load16(base + 2871)
-                    Self.multiplyAdd(&a0, t1_1, v1_5)
-                    let v1_6 = Self.load16(base + 2904)
-                    Self.multiplyAdd(&a1, t1_1, v1_6)
-                    let v1_7 = Self.load16(base + 2937)
-                    Self.multiplyAdd(&a2, t1_1, v1_7)
-                    let v1_8 = Self.load16(base + 2970)
-                    Self.multiplyAdd(&a3, t1_1, v1_8)
-                    let t0_2 = k[2]
-                    let t1_2 = k[5]
-                    let t2_2 = k[8]
-                    let v2_0 = Self.load16(base + 1)
-                    Self.multiplyAdd(&a0, t0_2, v2_0)
-                    let v2_1 = Self.load16(base + 34)
-                    Self.multiplyAdd(&a1, t0_2, v2_1)
-                    Self.multiplyAdd(&a0, t2_2, v2_1)
-                    let v2_2 = Self.load16(base + 67)
-                    Self.multiplyAdd(&a2, t0_2, v2_2)
-                    Self.multiplyAdd(&a1, t2_2, v2_2)
-                    let v2_3 = Self.load16(base + 100)
-                    Self.multiplyAdd(&a3, t0_2, v2_3)
-                    Self.multiplyAdd(&a2, t2_2, v2_3)
-                    let v2_4 = Self.load16(base + 133)
-                    Self.multiplyAdd(&a3, t2_2, v2_4)
-                    let v2_5 = Self.load16(base + 1915)
-                    Self.multiplyAdd(&a0, t1_2, v2_5)
-                    let v2_6 = Self.load16(base + 1948)
-                    Self.multiplyAdd(&a1, t1_2, v2_6)
-                    let v2_7 = Self.load16(base + 1981)
-                    Self.multiplyAdd(&a2, t1_2, v2_7)
-                    let v2_8 = Self.load16(base + 2014)
-                    Self.multiplyAdd(&a3, t1_2, v2_8)
-                    let count: Int = 16
-                    Self.store16(Self.relu(a0), to: y + ((c &* 28 &+ oh0) &* 28 &+ ow), count: count)
-                    Self.store16(Self.relu(a1), to: y + ((c &* 28 &+ oh1) &* 28 &+ ow), count: count)
-                    Self.store16(Self.relu(a2), to: y + ((c &* 28 &+ oh2) &* 28 &+ ow), count: count)
-                    Self.store16(Self.relu(a3), to: y + ((c &* 28 &+ oh3) &* 28 &+ ow), count: count)
+                for start in stride(from: 1, to: 28, by: 4) {
+                    let ow: Int = min(start, 24)
+                    let column: Int = ow &* 16 &- 8
+                    var a0 = bias
+                    var a1 = bias
+                    var a2 = bias
+                    var a3 = bias
+                    let v0_0 = Self.load8(r0 + (column &+ 0))
+                    Self.multiplyAdd(&a0, v0_0, k0_0)
+                    let v0_1 = Self.load8(r0 + (column &+ 8))
+                    Self.multiplyAdd(&a0, v0_1, k0_1)
+                    let v0_2 = Self.load8(r0 + (column &+ 16))
+                    Self.multiplyAdd(&a0, v0_2, k0_2)
+                    Self.multiplyAdd(&a1, v0_2, k0_0)
+                    let v0_3 = Self.load8(r0 + (column &+ 24))
+                    Self.multiplyAdd(&a1, v0_3, k0_1)
+                    let v0_4 = Self.load8(r0 + (column &+ 32))
+                    Self.multiplyAdd(&a1, v0_4, k0_2)
+                    Self.multiplyAdd(&a2, v0_4, k0_0)
+                    let v0_5 = Self.load8(r0 + (column &+ 40))
+                    Self.multiplyAdd(&a2, v0_5, k0_1)
+                    let v0_6 = Self.load8(r0 + (column &+ 48))
+                    Self.multiplyAdd(&a2, v0_6, k0_2)
+                    Self.multiplyAdd(&a3, v0_6, k0_0)
+                    let v0_7 = Self.load8(r0 + (column &+ 56))
+                    Self.multiplyAdd(&a3, v0_7, k0_1)
+                    let v0_8 = Self.load8(r0 + (column &+ 64))
+                    Self.multiplyAdd(&a3, v0_8, k0_2)
+                    let v1_0 = Self.load8(r1 + (column &+ 0))
+                    Self.multiplyAdd(&a0, v1_0, k1_0)
+                    let v1_1 = Self.load8(r1 + (column &+ 8))
+                    Self.multiplyAdd(&a0, v1_1, k1_1)
+                    let v1_2 = Self.load8(r1 + (column &+ 16))
+                    Self.multiplyAdd(&a0, v1_2, k1_2)
+                    Self.multiplyAdd(&a1, v1_2, k1_0)
+                    let v1_3 = Self.load8(r1 + (column &+ 24))
+                    Self.multiplyAdd(&a1, v1_3, k1_1)
+                    let v1_4 = Self.load8(r1 + (column &+ 32))
+                    Self.multiplyAdd(&a1, v1_4, k1_2)
+                    Self.multiplyAdd(&a2, v1_4, k1_0)
+                    let v1_5 = Self.load8(r1 + (column &+ 40))
+                    Self.multiplyAdd(&a2, v1_5, k1_1)
+                    let v1_6 = Self.load8(r1 + (column &+ 48))
+                    Self.multiplyAdd(&a2, v1_6, k1_2)
+                    Self.multiplyAdd(&a3, v1_6, k1_0)
+                    let v1_7 = Self.load8(r1 + (column &+ 56))
+                    Self.multiplyAdd(&a3, v1_7, k1_1)
+                    let v1_8 = Self.load8(r1 + (column &+ 64))
+                    Self.multiplyAdd(&a3, v1_8, k1_2)
+                    let v2_0 = Self.load8(r2 + (column &+ 0))
+                    Self.multiplyAdd(&a0, v2_0, k2_0)
+                    let v2_1 = Self.load8(r2 + (column &+ 8))
+                    Self.multiplyAdd(&a0, v2_1, k2_1)
+                    let v2_2 = Self.load8(r2 + (column &+ 16))
+                    Self.multiplyAdd(&a0, v2_2, k2_2)
+                    Self.multiplyAdd(&a1, v2_2, k2_0)
+                    let v2_3 = Self.load8(r2 + (column &+ 24))
+                    Self.multiplyAdd(&a1, v2_3, k2_1)
+                    let v2_4 = Self.load8(r2 + (column &+ 32))
+                    Self.multiplyAdd(&a1, v2_4, k2_2)
+                    Self.multiplyAdd(&a2, v2_4, k2_0)
+                    let v2_5 = Self.load8(r2 + (column &+ 40))
+                    Self.multiplyAdd(&a2, v2_5, k2_1)
+                    let v2_6 = Self.load8(r2 + (column &+ 48))
+                    Self.multiplyAdd(&a2, v2_6, k2_2)
+                    Self.multiplyAdd(&a3, v2_6, k2_0)
+                    let v2_7 = Self.load8(r2 + (column &+ 56))
+                    Self.multiplyAdd(&a3, v2_7, k2_1)
+                    let v2_8 = Self.load8(r2 + (column &+ 64))
+                    Self.multiplyAdd(&a3, v2_8, k2_2)
+                    Self.store(Self.relu(a0), to: out + (ow &+ 0) &* 8)
+                    Self.store(Self.relu(a1), to: out + (ow &+ 1) &* 8)
+                    Self.store(Self.relu(a2), to: out + (ow &+ 2) &* 8)
+                    Self.store(Self.relu(a3), to: out + (ow &+ 3) &* 8)
                 }
             }
         }
@@ -1208,12 +1200,11 @@ extension MobilenetV1 {
     /// Generated from specs/mobilenet_v1.yaml:17:7.
     @inline(never)
     static func features_block4_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×28×28   y: 256×28×28
+        // x: 128×28×28 NCHWc   y: 256×28×28 NCHWc
         // weight: (16 blocks, 1, 1, 128, 16)   bias: w[32_768..<33_024]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(16, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for band in stride(from: 0, to: 131, by: 42) {
         for block in blocks {
             let kernelOffset: Int = block &* 2048
@@ -1223,13 +1214,12 @@ extension MobilenetV1 {
             let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 42, 131) {
                 let first: Int = min(group &* 6, 778)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
+                let o0: Int = (first) &* 8
+                let o1: Int = (first &+ 1) &* 8
+                let o2: Int = (first &+ 2) &* 8
+                let o3: Int = (first &+ 3) &* 8
+                let o4: Int = (first &+ 4) &* 8
+                let o5: Int = (first &+ 5) &* 8
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -1245,7 +1235,7 @@ extension MobilenetV1 {
                 let tapBase = x
                 let tapKernel = kernel
                 for ic in 0..<128 {
-                    let tap = tapBase + ic &* 784
+                    let tap = tapBase + ((ic >> 3) &* 6272 &+ ic & 7)
                     let k = tapKernel + ic &* 16
                     let w0 = Self.load8(k + 0)
                     let w1 = Self.load8(k + 8)
@@ -1262,27 +1252,18 @@ extension MobilenetV1 {
                     Self.multiplyAdd(&a0_5, tap[o5], w0)
                     Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
+                Self.store(Self.relu(a0_0), to: y + (block &* 12_544 &+ first &* 8))
+                Self.store(Self.relu(a0_1), to: y + (block &* 12_544 &+ first &* 8 &+ 8))
+                Self.store(Self.relu(a0_2), to: y + (block &* 12_544 &+ first &* 8 &+ 16))
+                Self.store(Self.relu(a0_3), to: y + (block &* 12_544 &+ first &* 8 &+ 24))
+                Self.store(Self.relu(a0_4), to: y + (block &* 12_544 &+ first &* 8 &+ 32))
+                Self.store(Self.relu(a0_5), to: y + (block &* 12_544 &+ first &* 8 &+ 40))
+                Self.store(Self.relu(a1_0), to: y + (block &* 12_544 &+ first &* 8 &+ 6272))
+                Self.store(Self.relu(a1_1), to: y + (block &* 12_544 &+ first &* 8 &+ 6280))
+                Self.store(Self.relu(a1_2), to: y + (block &* 12_544 &+ first &* 8 &+ 6288))
+                Self.store(Self.relu(a1_3), to: y + (block &* 12_544 &+ first &* 8 &+ 6296))
+                Self.store(Self.relu(a1_4), to: y + (block &* 12_544 &+ first &* 8 &+ 6304))
+                Self.store(Self.relu(a1_5), to: y + (block &* 12_544 &+ first &* 8 &+ 6312))
             }
         }
         }
@@ -1294,106 +1275,116 @@ extension MobilenetV1 {
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
     static func features_block5_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 256×28×28   y: 256×28×28
-        // weight: (256, 1, 3, 3)   bias: w[2304..<2560]
-        Self.parallel(256, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 1020) { buffer in
-        let planes = buffer.baseAddress!
-        planes.update(repeating: 0, count: 1020)
-        func copy(_ c: Int, into plane: UnsafeMutablePointer<Float>) {
-            for h in 0..<28 {
-                let row: Int = (h &+ 1) &* 34 &+ 1
-                let source: Int = (c &* 28 &+ h) &* 28
-                (plane + row).update(from: x + source, count: 28)
-            }
-        }
-        for c in channels {
-            let scratch = planes
-            copy(c, into: scratch)
-            let kernelOffset: Int = c &* 9
-            let k = w + kernelOffset
-            let b = w[2304 &+ c]
-            for firstRow in stride(from: 0, to: 28, by: 4) {
-                for chunk in stride(from: 0, to: 28, by: 16) {
-                    let ow: Int = min(chunk, 12)
-                    let top: Int = min(firstRow, 24)
-                    let oh0: Int = top
-                    var a0 = SIMD16<Float>(repeating: b)
-                    let oh1: Int = top &+ 1
-                    var a1 = SIMD16<Float>(repeating: b)
-                    let oh2: Int = top &+ 2
-                    var a2 = SIMD16<Float>(repeating: b)
-                    let oh3: Int = top &+ 3
-                    var a3 = SIMD16<Float>(repeating: b)
-                    let base = scratch + (top &* 34 &+ ow)
-                    let t0_0 = k[0]
-                    let t1_0 = k[3]
-                    let t2_0 = k[6]
-                    let v0_0 = Self.load16(base)
-                    Self.multiplyAdd(&a0, t0_0, v0_0)
-                    let v0_1 = Self.load16(base + 34)
-                    Self.multiplyAdd(&a1, t0_0, v0_1)
-                    Self.multiplyAdd(&a0, t1_0, v0_1)
-                    let v0_2 = Self.load16(base + 68)
-                    Self.multiplyAdd(&a2, t0_0, v0_2)
-                    Self.multiplyAdd(&a1, t1_0, v0_2)
-                    Self.multiplyAdd(&a0, t2_0, v0_2)
-                    let v0_3 = Self.load16(base + 102)
-                    Self.multiplyAdd(&a3, t0_0, v0_3)
-                    Self.multiplyAdd(&a2, t1_0, v0_3)
-                    Self.multiplyAdd(&a1, t2_0, v0_3)
-                    let v0_4 = Self.load16(base + 136)
-                    Self.multiplyAdd(&a3, t1_0, v0_4)
-                    Self.multiplyAdd(&a2, t2_0, v0_4)
-                    let v0_5 = Self.load16(base + 170)
-                    Self.multiplyAdd(&a3, t2_0, v0_5)
-                    let t0_1 = k[1]
-                    let t1_1 = k[4]
-                    let t2_1 = k[7]
-                    let v1_0 = Self.load16(base + 1)
-                    Self.multiplyAdd(&a0, t0_1, v1_0)
-                    let v1_1 = Self.load16(base + 35)
-                    Self.multiplyAdd(&a1, t0_1, v1_1)
-                    Self.multiplyAdd(&a0, t1_1, v1_1)
-                    let v1_2 = Self.load16(base + 69)
-                    Self.multiplyAdd(&a2, t0_1, v1_2)
-                    Self.multiplyAdd(&a1, t1_1, v1_2)
-                    Self.multiplyAdd(&a0, t2_1, v1_2)
-                    let v1_3 = Self.load16(base + 103)
-                    Self.multiplyAdd(&a3, t0_1, v1_3)
-                    Self.multiplyAdd(&a2, t1_1, v1_3)
-                    Self.multiplyAdd(&a1, t2_1, v1_3)
-                    let v1_4 = Self.load16(base + 137)
-                    Self.multiplyAdd(&a3, t1_1, v1_4)
-                    Self.multiplyAdd(&a2, t2_1, v1_4)
-                    let v1_5 = Self.load16(base + 171)
-                    Self.multiplyAdd(&a3, t2_1, v1_5)
-                    let t0_2 = k[2]
-                    let t1_2 = k[5]
-                    let t2_2 = k[8]
-                    let v2_0 = Self.load16(base + 2)
-                    Self.multiplyAdd(&a0, t0_2, v2_0)
-                    let v2_1 = Self.load16(base + 36)
-                    Self.multiplyAdd(&a1, t0_2, v2_1)
-                    Self.multiplyAdd(&a0, t1_2, v2_1)
-                    let v2_2 = Self.load16(base + 70)
-                    Self.multiplyAdd(&a2, t0_2, v2_2)
-                    Self.multiplyAdd(&a1, t1_2, v2_2)
-                    Self.multiplyAdd(&a0, t2_2, v2_2)
-                    let v2_3 = Self.load16(base + 104)
-                    Self.multiplyAdd(&a3, t0_2, v2_3)
-                    Self.multiplyAdd(&a2, t1_2, v2_3)
-                    Self.multiplyAdd(&a1, t2_2, v2_3)
-                    let v2_4 = Self.load16(base + 138)
-                    Self.multiplyAdd(&a3, t1_2, v2_4)
-                    Self.multiplyAdd(&a2, t2_2, v2_4)
-                    let v2_5 = Self.load16(base + 172)
-                    Self.multiplyAdd(&a3, t2_2, v2_5)
-                    let count: Int = 16
-                    Self.store16(Self.relu(a0), to: y + ((c &* 28 &+ oh0) &* 28 &+ ow), count: count)
-                    Self.store16(Self.relu(a1), to: y + ((c &* 28 &+ oh1) &* 28 &+ ow), count: count)
-                    Self.store16(Self.relu(a2), to: y + ((c &* 28 &+ oh2) &* 28 &+ ow), count: count)
-                    Self.store16(Self.relu(a3), to: y + ((c &* 28 &+ oh3) &* 28 &+ ow), count: count)
+        // x: 256×28×28 NCHWc   y: 256×28×28 NCHWc
+        // weight: (32, 3, 3, 8)   bias: w[2304..<2560]
+        Self.parallel(32, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 224) { zeros in
+        zeros.baseAddress!.update(repeating: 0, count: 224)
+        let zero = UnsafePointer(zeros.baseAddress!)
+        for block in blocks {
+            let k = w + block &* 72
+            let k0_0 = Self.load8(k + 0)
+            let k0_1 = Self.load8(k + 8)
+            let k0_2 = Self.load8(k + 16)
+            let k1_0 = Self.load8(k + 24)
+            let k1_1 = Self.load8(k + 32)
+            let k1_2 = Self.load8(k + 40)
+            let k2_0 = Self.load8(k + 48)
+            let k2_1 = Self.load8(k + 56)
+            let k2_2 = Self.load8(k + 64)
+            let bias = Self.load8(w + (2304 &+ block &* 8))
+            let source = x + block &* 6272
+            let target = y + block &* 6272
+            for oh in 0..<28 {
+                let r0 = oh &+ -1 >= 0 ? source + (oh &+ -1) &* 224 : zero
+                let r1 = source + (oh) &* 224
+                let r2 = oh &+ 1 < 28 ? source + (oh &+ 1) &* 224 : zero
+                let out = target + oh &* 224
+                do {
+                    var a = bias
+                    Self.multiplyAdd(&a, Self.load8(r0 + 0), k0_1)
+                    Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
+                    Self.multiplyAdd(&a, Self.load8(r1 + 0), k1_1)
+                    Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
+                    Self.multiplyAdd(&a, Self.load8(r2 + 0), k2_1)
+                    Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
+                    Self.store(Self.relu(a), to: out + 0)
+                }
+                for start in stride(from: 1, to: 27, by: 4) {
+                    let ow: Int = min(start, 23)
+                    let column: Int = ow &* 8 &- 8
+                    var a0 = bias
+                    var a1 = bias
+                    var a2 = bias
+                    var a3 = bias
+                    let v0_0 = Self.load8(r0 + (column &+ 0))
+                    Self.multiplyAdd(&a0, v0_0, k0_0)
+                    let v0_1 = Self.load8(r0 + (column &+ 8))
+                    Self.multiplyAdd(&a0, v0_1, k0_1)
+                    Self.multiplyAdd(&a1, v0_1, k0_0)
+                    let v0_2 = Self.load8(r0 + (column &+ 16))
+                    Self.multiplyAdd(&a0, v0_2, k0_2)
+                    Self.multiplyAdd(&a1, v0_2, k0_1)
+                    Self.multiplyAdd(&a2, v0_2, k0_0)
+                    let v0_3 = Self.load8(r0 + (column &+ 24))
+                    Self.multiplyAdd(&a1, v0_3, k0_2)
+                    Self.multiplyAdd(&a2, v0_3, k0_1)
+                    Self.multiplyAdd(&a3, v0_3, k0_0)
+                    let v0_4 = Self.load8(r0 + (column &+ 32))
+                    Self.multiplyAdd(&a2, v0_4, k0_2)
+                    Self.multiplyAdd(&a3, v0_4, k0_1)
+                    let v0_5 = Self.load8(r0 + (column &+ 40))
+                    Self.multiplyAdd(&a3, v0_5, k0_2)
+                    let v1_0 = Self.load8(r1 + (column &+ 0))
+                    Self.multiplyAdd(&a0, v1_0, k1_0)
+                    let v1_1 = Self.load8(r1 + (column &+ 8))
+                    Self.multiplyAdd(&a0, v1_1, k1_1)
+                    Self.multiplyAdd(&a1, v1_1, k1_0)
+                    let v1_2 = Self.load8(r1 + (column &+ 16))
+                    Self.multiplyAdd(&a0, v1_2, k1_2)
+                    Self.multiplyAdd(&a1, v1_2, k1_1)
+                    Self.multiplyAdd(&a2, v1_2, k1_0)
+                    let v1_3 = Self.load8(r1 + (column &+ 24))
+                    Self.multiplyAdd(&a1, v1_3, k1_2)
+                    Self.multiplyAdd(&a2, v1_3, k1_1)
+                    Self.multiplyAdd(&a3, v1_3, k1_0)
+                    let v1_4 = Self.load8(r1 + (column &+ 32))
+                    Self.multiplyAdd(&a2, v1_4, k1_2)
+                    Self.multiplyAdd(&a3, v1_4, k1_1)
+                    let v1_5 = Self.load8(r1 + (column &+ 40))
+                    Self.multiplyAdd(&a3, v1_5, k1_2)
+                    let v2_0 = Self.load8(r2 + (column &+ 0))
+                    Self.multiplyAdd(&a0, v2_0, k2_0)
+                    let v2_1 = Self.load8(r2 + (column &+ 8))
+                    Self.multiplyAdd(&a0, v2_1, k2_1)
+                    Self.multiplyAdd(&a1, v2_1, k2_0)
+                    let v2_2 = Self.load8(r2 + (column &+ 16))
+                    Self.multiplyAdd(&a0, v2_2, k2_2)
+                    Self.multiplyAdd(&a1, v2_2, k2_1)
+                    Self.multiplyAdd(&a2, v2_2, k2_0)
+                    let v2_3 = Self.load8(r2 + (column &+ 24))
+                    Self.multiplyAdd(&a1, v2_3, k2_2)
+                    Self.multiplyAdd(&a2, v2_3, k2_1)
+                    Self.multiplyAdd(&a3, v2_3, k2_0)
+                    let v2_4 = Self.load8(r2 + (column &+ 32))
+                    Self.multiplyAdd(&a2, v2_4, k2_2)
+                    Self.multiplyAdd(&a3, v2_4, k2_1)
+                    let v2_5 = Self.load8(r2 + (column &+ 40))
+                    Self.multiplyAdd(&a3, v2_5, k2_2)
+                    Self.store(Self.relu(a0), to: out + (ow &+ 0) &* 8)
+                    Self.store(Self.relu(a1), to: out + (ow &+ 1) &* 8)
+                    Self.store(Self.relu(a2), to: out + (ow &+ 2) &* 8)
+                    Self.store(Self.relu(a3), to: out + (ow &+ 3) &* 8)
+                }
+                do {
+                    var a = bias
+                    Self.multiplyAdd(&a, Self.load8(r0 + 208), k0_0)
+                    Self.multiplyAdd(&a, Self.load8(r0 + 216), k0_1)
+                    Self.multiplyAdd(&a, Self.load8(r1 + 208), k1_0)
+                    Self.multiplyAdd(&a, Self.load8(r1 + 216), k1_1)
+                    Self.multiplyAdd(&a, Self.load8(r2 + 208), k2_0)
+                    Self.multiplyAdd(&a, Self.load8(r2 + 216), k2_1)
+                    Self.store(Self.relu(a), to: out + 216)
                 }
             }
         }
@@ -1405,12 +1396,11 @@ extension MobilenetV1 {
     /// Generated from specs/mobilenet_v1.yaml:17:7.
     @inline(never)
     static func features_block5_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 256×28×28   y: 256×28×28
+        // x: 256×28×28 NCHWc   y: 256×28×28 NCHWc
         // weight: (16 blocks, 1, 1, 256, 16)   bias: w[65_536..<65_792]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(16, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for band in stride(from: 0, to: 131, by: 18) {
         for block in blocks {
             let kernelOffset: Int = block &* 4096
@@ -1420,13 +1410,12 @@ extension MobilenetV1 {
             let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 18, 131) {
                 let first: Int = min(group &* 6, 778)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
+                let o0: Int = (first) &* 8
+                let o1: Int = (first &+ 1) &* 8
+                let o2: Int = (first &+ 2) &* 8
+                let o3: Int = (first &+ 3) &* 8
+                let o4: Int = (first &+ 4) &* 8
+                let o5: Int = (first &+ 5) &* 8
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -1442,7 +1431,7 @@ extension MobilenetV1 {
                 let tapBase = x
                 let tapKernel = kernel
                 for ic in 0..<256 {
-                    let tap = tapBase + ic &* 784
+                    let tap = tapBase + ((ic >> 3) &* 6272 &+ ic & 7)
                     let k = tapKernel + ic &* 16
                     let w0 = Self.load8(k + 0)
                     let w1 = Self.load8(k + 8)
@@ -1459,27 +1448,18 @@ extension MobilenetV1 {
                     Self.multiplyAdd(&a0_5, tap[o5], w0)
                     Self.multiplyAdd(&a1_5, tap[o5], w1)
                 }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
+                Self.store(Self.relu(a0_0), to: y + (block &* 12_544 &+ first &* 8))
+                Self.store(Self.relu(a0_1), to: y + (block &* 12_544 &+ first &* 8 &+ 8))
+                Self.store(Self.relu(a0_2), to: y + (block &* 12_544 &+ first &* 8 &+ 16))
+                Self.store(Self.relu(a0_3), to: y + (block &* 12_544 &+ first &* 8 &+ 24))
+                Self.store(Self.relu(a0_4), to: y + (block &* 12_544 &+ first &* 8 &+ 32))
+                Self.store(Self.relu(a0_5), to: y + (block &* 12_544 &+ first &* 8 &+ 40))
+                Self.store(Self.relu(a1_0), to: y + (block &* 12_544 &+ first &* 8 &+ 6272))
+                Self.store(Self.relu(a1_1), to: y + (block &* 12_544 &+ first &* 8 &+ 6280))
+                Self.store(Self.relu(a1_2), to: y + (block &* 12_544 &+ first &* 8 &+ 6288))
+                Self.store(Self.relu(a1_3), to: y + (block &* 12_544 &+ first &* 8 &+ 6296))
+                Self.store(Self.relu(a1_4), to: y + (block &* 12_544 &+ first &* 8 &+ 6304))
+                Self.store(Self.relu(a1_5), to: y + (block &* 12_544 &+ first &* 8 &+ 6312))
             }
         }
         }
@@ -1491,124 +1471,115 @@ extension MobilenetV1 {
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
     static func features_block6_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 256×28×28   y: 256×14×14
-        // weight: (256, 1, 3, 3)   bias: w[2304..<2560]
-        Self.parallel(256, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 1020) { buffer in
-        let planes = buffer.baseAddress!
-        planes.update(repeating: 0, count: 1020)
-        func copy(_ c: Int, into plane: UnsafeMutablePointer<Float>) {
-            for h in 0..<28 {
-                let r: Int = h &+ 1
-                let phaseRow = plane + ((r & 1) &* 2 &* 255 &+ (r >> 1) &* 17)
-                let evens = phaseRow + 255
-                let odds = phaseRow + 1
-                let source = x + (c &* 28 &+ h) &* 28
-                for k in stride(from: 0, to: 16, by: 16) {
-                    let v = Self.load16(source + k)
-                    Self.store(v.evenHalf, to: evens + k >> 1)
-                    Self.store(v.oddHalf, to: odds + k >> 1)
+        // x: 256×28×28 NCHWc   y: 256×14×14 NCHWc
+        // weight: (32, 3, 3, 8)   bias: w[2304..<2560]
+        Self.parallel(32, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 224) { zeros in
+        zeros.baseAddress!.update(repeating: 0, count: 224)
+        let zero = UnsafePointer(zeros.baseAddress!)
+        for block in blocks {
+            let k = w + block &* 72
+            let k0_0 = Self.load8(k + 0)
+            let k0_1 = Self.load8(k + 8)
+            let k0_2 = Self.load8(k + 16)
+            let k1_0 = Self.load8(k + 24)
+            let k1_1 = Self.load8(k + 32)
+            let k1_2 = Self.load8(k + 40)
+            let k2_0 = Self.load8(k + 48)
+            let k2_1 = Self.load8(k + 56)
+            let k2_2 = Self.load8(k + 64)
+            let bias = Self.load8(w + (2304 &+ block &* 8))
+            let source = x + block &* 6272
+            let target = y + block &* 1568
+            for oh in 0..<14 {
+                let r0 = oh &* 2 &+ -1 >= 0 ? source + (oh &* 2 &+ -1) &* 224 : zero
+                let r1 = source + (oh &* 2) &* 224
+                let r2 = source + (oh &* 2 &+ 1) &* 224
+                let out = target + oh &* 112
+                do {
+                    var a = bias
+                    Self.multiplyAdd(&a, Self.load8(r0 + 0), k0_1)
+                    Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
+                    Self.multiplyAdd(&a, Self.load8(r1 + 0), k1_1)
+                    Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
+                    Self.multiplyAdd(&a, Self.load8(r2 + 0), k2_1)
+                    Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
+                    Self.store(Self.relu(a), to: out + 0)
                 }
-                for k in 16..<28 {
-                    (k & 1 == 0 ? evens : odds)[k >> 1] = source[k]
-                }
-            }
-        }
-        for c in channels {
-            let scratch = planes
-            copy(c, into: scratch)
-            let kernelOffset: Int = c &* 9
-            let k = w + kernelOffset
-            let b = w[2304 &+ c]
-            for firstRow in stride(from: 0, to: 14, by: 4) {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    let top: Int = min(firstRow, 10)
-                    let oh0: Int = top
-                    var a0 = SIMD16<Float>(repeating: b)
-                    let oh1: Int = top &+ 1
-                    var a1 = SIMD16<Float>(repeating: b)
-                    let oh2: Int = top &+ 2
-                    var a2 = SIMD16<Float>(repeating: b)
-                    let oh3: Int = top &+ 3
-                    var a3 = SIMD16<Float>(repeating: b)
-                    let base = scratch + (top &* 17 &+ ow)
-                    let t0_0 = k[0]
-                    let t1_0 = k[3]
-                    let t2_0 = k[6]
-                    let v0_0 = Self.load16(base)
-                    Self.multiplyAdd(&a0, t0_0, v0_0)
-                    let v0_1 = Self.load16(base + 17)
-                    Self.multiplyAdd(&a1, t0_0, v0_1)
-                    Self.multiplyAdd(&a0, t2_0, v0_1)
-                    let v0_2 = Self.load16(base + 34)
-                    Self.multiplyAdd(&a2, t0_0, v0_2)
-                    Self.multiplyAdd(&a1, t2_0, v0_2)
-                    let v0_3 = Self.load16(base + 51)
-                    Self.multiplyAdd(&a3, t0_0, v0_3)
-                    Self.multiplyAdd(&a2, t2_0, v0_3)
-                    let v0_4 = Self.load16(base + 68)
-                    Self.multiplyAdd(&a3, t2_0, v0_4)
-                    let v0_5 = Self.load16(base + 510)
-                    Self.multiplyAdd(&a0, t1_0, v0_5)
-                    let v0_6 = Self.load16(base + 527)
-                    Self.multiplyAdd(&a1, t1_0, v0_6)
-                    let v0_7 = Self.load16(base + 544)
-                    Self.multiplyAdd(&a2, t1_0, v0_7)
-                    let v0_8 = Self.load16(base + 561)
-                    Self.multiplyAdd(&a3, t1_0, v0_8)
-                    let t0_1 = k[1]
-                    let t1_1 = k[4]
-                    let t2_1 = k[7]
-                    let v1_0 = Self.load16(base + 255)
-                    Self.multiplyAdd(&a0, t0_1, v1_0)
-                    let v1_1 = Self.load16(base + 272)
-                    Self.multiplyAdd(&a1, t0_1, v1_1)
-                    Self.multiplyAdd(&a0, t2_1, v1_1)
-                    let v1_2 = Self.load16(base + 289)
-                    Self.multiplyAdd(&a2, t0_1, v1_2)
-                    Self.multiplyAdd(&a1, t2_1, v1_2)
-                    let v1_3 = Self.load16(base + 306)
-                    Self.multiplyAdd(&a3, t0_1, v1_3)
-                    Self.multiplyAdd(&a2, t2_1, v1_3)
-                    let v1_4 = Self.load16(base + 323)
-                    Self.multiplyAdd(&a3, t2_1, v1_4)
-                    let v1_5 = Self.load16(base + 765)
-                    Self.multiplyAdd(&a0, t1_1, v1_5)
-                    let v1_6 = Self.load16(base + 782)
-                    Self.multiplyAdd(&a1, t1_1, v1_6)
-                    let v1_7 = Self.load16(base + 799)
-                    Self.multiplyAdd(&a2, t1_1, v1_7)
-                    let v1_8 = Self.load16(base + 816)
-                    Self.multiplyAdd(&a3, t1_1, v1_8)
-                    let t0_2 = k[2]
-                    let t1_2 = k[5]
-                    let t2_2 = k[8]
-                    let v2_0 = Self.load16(base + 1)
-                    Self.multiplyAdd(&a0, t0_2, v2_0)
-                    let v2_1 = Self.load16(base + 18)
-                    Self.multiplyAdd(&a1, t0_2, v2_1)
-                    Self.multiplyAdd(&a0, t2_2, v2_1)
-                    let v2_2 = Self.load16(base + 35)
-                    Self.multiplyAdd(&a2, t0_2, v2_2)
-                    Self.multiplyAdd(&a1, t2_2, v2_2)
-                    let v2_3 = Self.load16(base + 52)
-                    Self.multiplyAdd(&a3, t0_2, v2_3)
-                    Self.multiplyAdd(&a2, t2_2, v2_3)
-                    let v2_4 = Self.load16(base + 69)
-                    Self.multiplyAdd(&a3, t2_2, v2_4)
-                    let v2_5 = Self.load16(base + 511)
-                    Self.multiplyAdd(&a0, t1_2, v2_5)
-                    let v2_6 = Self.load16(base + 528)
-                    Self.multiplyAdd(&a1, t1_2, v2_6)
-                    let v2_7 = Self.load16(base + 545)
-                    Self.multiplyAdd(&a2, t1_2, v2_7)
-                    let v2_8 = Self.load16(base + 562)
-                    Self.multiplyAdd(&a3, t1_2, v2_8)
-                    let count: Int = min(16, 14 &- ow)
-                    Self.store16(Self.relu(a0), to: y + ((c &* 14 &+ oh0) &* 14 &+ ow), count: count)
-                    Self.store16(Self.relu(a1), to: y + ((c &* 14 &+ oh1) &* 14 &+ ow), count: count)
-                    Self.store16(Self.relu(a2), to: y + ((c &* 14 &+ oh2) &* 14 &+ ow), count: count)
-                    Self.store16(Self.relu(a3), to: y + ((c &* 14 &+ oh3) &* 14 &+ ow), count: count)
+                for start in stride(from: 1, to: 14, by: 4) {
+                    let ow: Int = min(start, 10)
+                    let column: Int = ow &* 16 &- 8
+                    var a0 = bias
+                    var a1 = bias
+                    var a2 = bias
+                    var a3 = bias
+                    let v0_0 = Self.load8(r0 + (column &+ 0))
+                    Self.multiplyAdd(&a0, v0_0, k0_0)
+                    let v0_1 = Self.load8(r0 + (column &+ 8))
+                    Self.multiplyAdd(&a0, v0_1, k0_1)
+                    let v0_2 = Self.load8(r0 + (column &+ 16))
+                    Self.multiplyAdd(&a0, v0_2, k0_2)
+                    Self.multiplyAdd(&a1, v0_2, k0_0)
+                    let v0_3 = Self.load8(r0 + (column &+ 24))
+                    Self.multiplyAdd(&a1, v0_3, k0_1)
+                    let v0_4 = Self.load8(r0 + (column &+ 32))
+                    Self.multiplyAdd(&a1, v0_4, k0_2)
+                    Self.multiplyAdd(&a2, v0_4, k0_0)
+                    let v0_5 = Self.load8(r0 + (column &+ 40))
+                    Self.multiplyAdd(&a2, v0_5, k0_1)
+                    let v0_6 = Self.load8(r0 + (column &+ 48))
+                    Self.multiplyAdd(&a2, v0_6, k0_2)
+                    Self.multiplyAdd(&a3, v0_6, k0_0)
+                    let v0_7 = Self.load8(r0 + (column &+ 56))
+                    Self.multiplyAdd(&a3, v0_7, k0_1)
+                    let v0_8 = Self.load8(r0 + (column &+ 64))
+                    Self.multiplyAdd(&a3, v0_8, k0_2)
+                    let v1_0 = Self.load8(r1 + (column &+ 0))
+                    Self.multiplyAdd(&a0, v1_0, k1_0)
+                    let v1_1 = Self.load8(r1 + (column &+ 8))
+                    Self.multiplyAdd(&a0, v1_1, k1_1)
+                    let v1_2 = Self.load8(r1 + (column &+ 16))
+                    Self.multiplyAdd(&a0, v1_2, k1_2)
+                    Self.multiplyAdd(&a1, v1_2, k1_0)
+                    let v1_3 = Self.load8(r1 + (column &+ 24))
+                    Self.multiplyAdd(&a1, v1_3, k1_1)
+                    let v1_4 = Self.load8(r1 + (column &+ 32))
+                    Self.multiplyAdd(&a1, v1_4, k1_2)
+                    Self.multiplyAdd(&a2, v1_4, k1_0)
+                    let v1_5 = Self.load8(r1 + (column &+ 40))
+                    Self.multiplyAdd(&a2, v1_5, k1_1)
+                    let v1_6 = Self.load8(r1 + (column &+ 48))
+                    Self.multiplyAdd(&a2, v1_6, k1_2)
+                    Self.multiplyAdd(&a3, v1_6, k1_0)
+                    let v1_7 = Self.load8(r1 + (column &+ 56))
+                    Self.multiplyAdd(&a3, v1_7, k1_1)
+                    let v1_8 = Self.load8(r1 + (column &+ 64))
+                    Self.multiplyAdd(&a3, v1_8, k1_2)
+                    let v2_0 = Self.load8(r2 + (column &+ 0))
+                    Self.multiplyAdd(&a0, v2_0, k2_0)
+                    let v2_1 = Self.load8(r2 + (column &+ 8))
+                    Self.multiplyAdd(&a0, v2_1, k2_1)
+                    let v2_2 = Self.load8(r2 + (column &+ 16))
+                    Self.multiplyAdd(&a0, v2_2, k2_2)
+                    Self.multiplyAdd(&a1, v2_2, k2_0)
+                    let v2_3 = Self.load8(r2 + (column &+ 24))
+                    Self.multiplyAdd(&a1, v2_3, k2_1)
+                    let v2_4 = Self.load8(r2 + (column &+ 32))
+                    Self.multiplyAdd(&a1, v2_4, k2_2)
+                    Self.multiplyAdd(&a2, v2_4, k2_0)
+                    let v2_5 = Self.load8(r2 + (column &+ 40))
+                    Self.multiplyAdd(&a2, v2_5, k2_1)
+                    let v2_6 = Self.load8(r2 + (column &+ 48))
+                    Self.multiplyAdd(&a2, v2_6, k2_2)
+                    Self.multiplyAdd(&a3, v2_6, k2_0)
+                    let v2_7 = Self.load8(r2 + (column &+ 56))
+                    Self.multiplyAdd(&a3, v2_7, k2_1)
+                    let v2_8 = Self.load8(r2 + (column &+ 64))
+                    Self.multiplyAdd(&a3, v2_8, k2_2)
+                    Self.store(Self.relu(a0), to: out + (ow &+ 0) &* 8)
+                    Self.store(Self.relu(a1), to: out + (ow &+ 1) &* 8)
+                    Self.store(Self.relu(a2), to: out + (ow &+ 2) &* 8)
+                    Self.store(Self.relu(a3), to: out + (ow &+ 3) &* 8)
                 }
             }
         }
@@ -1620,90 +1591,89 @@ extension MobilenetV1 {
     /// Generated from specs/mobilenet_v1.yaml:17:7.
     @inline(never)
     static func features_block6_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 256×14×14   y: 512×14×14
-        // weight: (16 blocks, 1, 1, 256, 32)   bias: w[131_072..<131_584]
-        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 1584) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 66, by: 66) {
+        // x: 256×14×14 NCHWc   y: 512×14×14 NCHWc
+        // weight: (32 blocks, 1, 1, 256, 16)   bias: w[131_072..<131_584]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(32, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        for band in stride(from: 0, to: 33, by: 33) {
         for block in blocks {
-            let kernelOffset: Int = block &* 8192
+            let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
-            let biasOffset: Int = 131_072 &+ block &* 32
+            let biasOffset: Int = 131_072 &+ block &* 16
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 256, by: 64) {
-                for group in band..<min(band &+ 66, 66) {
-                    let first: Int = min(group &* 3, 193)
+                for group in band..<min(band &+ 33, 33) {
+                    let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
+                    let o0: Int = (first) &* 8
+                    let o1: Int = (first &+ 1) &* 8
+                    let o2: Int = (first &+ 2) &* 8
+                    let o3: Int = (first &+ 3) &* 8
+                    let o4: Int = (first &+ 4) &* 8
+                    let o5: Int = (first &+ 5) &* 8
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
                     let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 32
+                    let tapKernel = kernel + firstChannel &* 16
                     for ic in 0..<64 {
-                        let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
+                        let tap = tapBase + ((ic >> 3) &* 1568 &+ ic & 7)
+                        let k = tapKernel + ic &* 16
                         let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
+                    tile[6] = a0_3
+                    tile[8] = a0_4
+                    tile[10] = a0_5
+                    tile[12] = a1_0
+                    tile[14] = a1_1
+                    tile[16] = a1_2
+                    tile[18] = a1_3
+                    tile[20] = a1_4
+                    tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 66, 66) {
-                let first: Int = min(group &* 3, 193)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
+            for group in band..<min(band &+ 33, 33) {
+                let first: Int = min(group &* 6, 190)
+                let tile = tiles.baseAddress! + (group &- band) &* 24
+                Self.store(Self.relu(tile[0]), to: y + (block &* 3136 &+ first &* 8))
+                Self.store(Self.relu(tile[2]), to: y + (block &* 3136 &+ first &* 8 &+ 8))
+                Self.store(Self.relu(tile[4]), to: y + (block &* 3136 &+ first &* 8 &+ 16))
+                Self.store(Self.relu(tile[6]), to: y + (block &* 3136 &+ first &* 8 &+ 24))
+                Self.store(Self.relu(tile[8]), to: y + (block &* 3136 &+ first &* 8 &+ 32))
+                Self.store(Self.relu(tile[10]), to: y + (block &* 3136 &+ first &* 8 &+ 40))
+                Self.store(Self.relu(tile[12]), to: y + (block &* 3136 &+ first &* 8 &+ 1568))
+                Self.store(Self.relu(tile[14]), to: y + (block &* 3136 &+ first &* 8 &+ 1576))
+                Self.store(Self.relu(tile[16]), to: y + (block &* 3136 &+ first &* 8 &+ 1584))
+                Self.store(Self.relu(tile[18]), to: y + (block &* 3136 &+ first &* 8 &+ 1592))
+                Self.store(Self.relu(tile[20]), to: y + (block &* 3136 &+ first &* 8 &+ 1600))
+                Self.store(Self.relu(tile[22]), to: y + (block &* 3136 &+ first &* 8 &+ 1608))
             }
         }
         }
@@ -1716,108 +1686,116 @@ extension MobilenetV1 {
     /// Also runs features.block8.dw, features.block9.dw, features.block10.dw, features.block11.dw (the same shapes and fusions).
     @inline(never)
     static func features_block7_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 512×14×14   y: 512×14×14
-        // weight: (512, 1, 3, 3)   bias: w[4608..<5120]
-        Self.parallel(512, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 576) { buffer in
-        let planes = buffer.baseAddress!
-        planes.update(repeating: 0, count: 576)
-        func copy(_ c: Int, into plane: UnsafeMutablePointer<Float>) {
-            for h in 0..<14 {
-                let row: Int = (h &+ 1) &* 18 &+ 1
-                let source: Int = (c &* 14 &+ h) &* 14
-                Self.store(Self.load16(x + source, stride: 1, available: 14), to: plane + row)
-            }
-        }
-        copy(channels.lowerBound, into: planes)
-        for c in channels {
-            let scratch = planes + ((c &- channels.lowerBound) & 1) &* 288
-            if c &+ 1 < channels.upperBound {
-                copy(c &+ 1, into: planes + ((c &+ 1 &- channels.lowerBound) & 1) &* 288)
-            }
-            let kernelOffset: Int = c &* 9
-            let k = w + kernelOffset
-            let b = w[4608 &+ c]
-            for firstRow in stride(from: 0, to: 14, by: 4) {
-                for ow in stride(from: 0, to: 14, by: 16) {
-                    let top: Int = min(firstRow, 10)
-                    let oh0: Int = top
-                    var a0 = SIMD16<Float>(repeating: b)
-                    let oh1: Int = top &+ 1
-                    var a1 = SIMD16<Float>(repeating: b)
-                    let oh2: Int = top &+ 2
-                    var a2 = SIMD16<Float>(repeating: b)
-                    let oh3: Int = top &+ 3
-                    var a3 = SIMD16<Float>(repeating: b)
-                    let base = scratch + (top &* 18 &+ ow)
-                    let t0_0 = k[0]
-                    let t1_0 = k[3]
-                    let t2_0 = k[6]
-                    let v0_0 = Self.load16(base)
-                    Self.multiplyAdd(&a0, t0_0, v0_0)
-                    let v0_1 = Self.load16(base + 18)
-                    Self.multiplyAdd(&a1, t0_0, v0_1)
-                    Self.multiplyAdd(&a0, t1_0, v0_1)
-                    let v0_2 = Self.load16(base + 36)
-                    Self.multiplyAdd(&a2, t0_0, v0_2)
-                    Self.multiplyAdd(&a1, t1_0, v0_2)
-                    Self.multiplyAdd(&a0, t2_0, v0_2)
-                    let v0_3 = Self.load16(base + 54)
-                    Self.multiplyAdd(&a3, t0_0, v0_3)
-                    Self.multiplyAdd(&a2, t1_0, v0_3)
-                    Self.multiplyAdd(&a1, t2_0, v0_3)
-                    let v0_4 = Self.load16(base + 72)
-                    Self.multiplyAdd(&a3, t1_0, v0_4)
-                    Self.multiplyAdd(&a2, t2_0, v0_4)
-                    let v0_5 = Self.load16(base + 90)
-                    Self.multiplyAdd(&a3, t2_0, v0_5)
-                    let t0_1 = k[1]
-                    let t1_1 = k[4]
-                    let t2_1 = k[7]
-                    let v1_0 = Self.load16(base + 1)
-                    Self.multiplyAdd(&a0, t0_1, v1_0)
-                    let v1_1 = Self.load16(base + 19)
-                    Self.multiplyAdd(&a1, t0_1, v1_1)
-                    Self.multiplyAdd(&a0, t1_1, v1_1)
-                    let v1_2 = Self.load16(base + 37)
-                    Self.multiplyAdd(&a2, t0_1, v1_2)
-                    Self.multiplyAdd(&a1, t1_1, v1_2)
-                    Self.multiplyAdd(&a0, t2_1, v1_2)
-                    let v1_3 = Self.load16(base + 55)
-                    Self.multiplyAdd(&a3, t0_1, v1_3)
-                    Self.multiplyAdd(&a2, t1_1, v1_3)
-                    Self.multiplyAdd(&a1, t2_1, v1_3)
-                    let v1_4 = Self.load16(base + 73)
-                    Self.multiplyAdd(&a3, t1_1, v1_4)
-                    Self.multiplyAdd(&a2, t2_1, v1_4)
-                    let v1_5 = Self.load16(base + 91)
-                    Self.multiplyAdd(&a3, t2_1, v1_5)
-                    let t0_2 = k[2]
-                    let t1_2 = k[5]
-                    let t2_2 = k[8]
-                    let v2_0 = Self.load16(base + 2)
-                    Self.multiplyAdd(&a0, t0_2, v2_0)
-                    let v2_1 = Self.load16(base + 20)
-                    Self.multiplyAdd(&a1, t0_2, v2_1)
-                    Self.multiplyAdd(&a0, t1_2, v2_1)
-                    let v2_2 = Self.load16(base + 38)
-                    Self.multiplyAdd(&a2, t0_2, v2_2)
-                    Self.multiplyAdd(&a1, t1_2, v2_2)
-                    Self.multiplyAdd(&a0, t2_2, v2_2)
-                    let v2_3 = Self.load16(base + 56)
-                    Self.multiplyAdd(&a3, t0_2, v2_3)
-                    Self.multiplyAdd(&a2, t1_2, v2_3)
-                    Self.multiplyAdd(&a1, t2_2, v2_3)
-                    let v2_4 = Self.load16(base + 74)
-                    Self.multiplyAdd(&a3, t1_2, v2_4)
-                    Self.multiplyAdd(&a2, t2_2, v2_4)
-                    let v2_5 = Self.load16(base + 92)
-                    Self.multiplyAdd(&a3, t2_2, v2_5)
-                    let count: Int = min(16, 14 &- ow)
-                    Self.store16(Self.relu(a0), to: y + ((c &* 14 &+ oh0) &* 14 &+ ow), count: count)
-                    Self.store16(Self.relu(a1), to: y + ((c &* 14 &+ oh1) &* 14 &+ ow), count: count)
-                    Self.store16(Self.relu(a2), to: y + ((c &* 14 &+ oh2) &* 14 &+ ow), count: count)
-                    Self.store16(Self.relu(a3), to: y + ((c &* 14 &+ oh3) &* 14 &+ ow), count: count)
+        // x: 512×14×14 NCHWc   y: 512×14×14 NCHWc
+        // weight: (64, 3, 3, 8)   bias: w[4608..<5120]
+        Self.parallel(64, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 112) { zeros in
+        zeros.baseAddress!.update(repeating: 0, count: 112)
+        let zero = UnsafePointer(zeros.baseAddress!)
+        for block in blocks {
+            let k = w + block &* 72
+            let k0_0 = Self.load8(k + 0)
+            let k0_1 = Self.load8(k + 8)
+            let k0_2 = Self.load8(k + 16)
+            let k1_0 = Self.load8(k + 24)
+            let k1_1 = Self.load8(k + 32)
+            let k1_2 = Self.load8(k + 40)
+            let k2_0 = Self.load8(k + 48)
+            let k2_1 = Self.load8(k + 56)
+            let k2_2 = Self.load8(k + 64)
+            let bias = Self.load8(w + (4608 &+ block &* 8))
+            let source = x + block &* 1568
+            let target = y + block &* 1568
+            for oh in 0..<14 {
+                let r0 = oh &+ -1 >= 0 ? source + (oh &+ -1) &* 112 : zero
+                let r1 = source + (oh) &* 112
+                let r2 = oh &+ 1 < 14 ? source + (oh &+ 1) &* 112 : zero
+                let out = target + oh &* 112
+                do {
+                    var a = bias
+                    Self.multiplyAdd(&a, Self.load8(r0 + 0), k0_1)
+                    Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
+                    Self.multiplyAdd(&a, Self.load8(r1 + 0), k1_1)
+                    Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
+                    Self.multiplyAdd(&a, Self.load8(r2 + 0), k2_1)
+                    Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
+                    Self.store(Self.relu(a), to: out + 0)
+                }
+                for start in stride(from: 1, to: 13, by: 4) {
+                    let ow: Int = min(start, 9)
+                    let column: Int = ow &* 8 &- 8
+                    var a0 = bias
+                    var a1 = bias
+                    var a2 = bias
+                    var a3 = bias
+                    let v0_0 = Self.load8(r0 + (column &+ 0))
+                    Self.multiplyAdd(&a0, v0_0, k0_0)
+                    let v0_1 = Self.load8(r0 + (column &+ 8))
+                    Self.multiplyAdd(&a0, v0_1, k0_1)
+                    Self.multiplyAdd(&a1, v0_1, k0_0)
+                    let v0_2 = Self.load8(r0 + (column &+ 16))
+                    Self.multiplyAdd(&a0, v0_2, k0_2)
+                    Self.multiplyAdd(&a1, v0_2, k0_1)
+                    Self.multiplyAdd(&a2, v0_2, k0_0)
+                    let v0_3 = Self.load8(r0 + (column &+ 24))
+                    Self.multiplyAdd(&a1, v0_3, k0_2)
+                    Self.multiplyAdd(&a2, v0_3, k0_1)
+                    Self.multiplyAdd(&a3, v0_3, k0_0)
+                    let v0_4 = Self.load8(r0 + (column &+ 32))
+                    Self.multiplyAdd(&a2, v0_4, k0_2)
+                    Self.multiplyAdd(&a3, v0_4, k0_1)
+                    let v0_5 = Self.load8(r0 + (column &+ 40))
+                    Self.multiplyAdd(&a3, v0_5, k0_2)
+                    let v1_0 = Self.load8(r1 + (column &+ 0))
+                    Self.multiplyAdd(&a0, v1_0, k1_0)
+                    let v1_1 = Self.load8(r1 + (column &+ 8))
+                    Self.multiplyAdd(&a0, v1_1, k1_1)
+                    Self.multiplyAdd(&a1, v1_1, k1_0)
+                    let v1_2 = Self.load8(r1 + (column &+ 16))
+                    Self.multiplyAdd(&a0, v1_2, k1_2)
+                    Self.multiplyAdd(&a1, v1_2, k1_1)
+                    Self.multiplyAdd(&a2, v1_2, k1_0)
+                    let v1_3 = Self.load8(r1 + (column &+ 24))
+                    Self.multiplyAdd(&a1, v1_3, k1_2)
+                    Self.multiplyAdd(&a2, v1_3, k1_1)
+                    Self.multiplyAdd(&a3, v1_3, k1_0)
+                    let v1_4 = Self.load8(r1 + (column &+ 32))
+                    Self.multiplyAdd(&a2, v1_4, k1_2)
+                    Self.multiplyAdd(&a3, v1_4, k1_1)
+                    let v1_5 = Self.load8(r1 + (column &+ 40))
+                    Self.multiplyAdd(&a3, v1_5, k1_2)
+                    let v2_0 = Self.load8(r2 + (column &+ 0))
+                    Self.multiplyAdd(&a0, v2_0, k2_0)
+                    let v2_1 = Self.load8(r2 + (column &+ 8))
+                    Self.multiplyAdd(&a0, v2_1, k2_1)
+                    Self.multiplyAdd(&a1, v2_1, k2_0)
+                    let v2_2 = Self.load8(r2 + (column &+ 16))
+                    Self.multiplyAdd(&a0, v2_2, k2_2)
+                    Self.multiplyAdd(&a1, v2_2, k2_1)
+                    Self.multiplyAdd(&a2, v2_2, k2_0)
+                    let v2_3 = Self.load8(r2 + (column &+ 24))
+                    Self.multiplyAdd(&a1, v2_3, k2_2)
+                    Self.multiplyAdd(&a2, v2_3, k2_1)
+                    Self.multiplyAdd(&a3, v2_3, k2_0)
+                    let v2_4 = Self.load8(r2 + (column &+ 32))
+                    Self.multiplyAdd(&a2, v2_4, k2_2)
+                    Self.multiplyAdd(&a3, v2_4, k2_1)
+                    let v2_5 = Self.load8(r2 + (column &+ 40))
+                    Self.multiplyAdd(&a3, v2_5, k2_2)
+                    Self.store(Self.relu(a0), to: out + (ow &+ 0) &* 8)
+                    Self.store(Self.relu(a1), to: out + (ow &+ 1) &* 8)
+                    Self.store(Self.relu(a2), to: out + (ow &+ 2) &* 8)
+                    Self.store(Self.relu(a3), to: out + (ow &+ 3) &* 8)
+                }
+                do {
+                    var a = bias
+                    Self.multiplyAdd(&a, Self.load8(r0 + 96), k0_0)
+                    Self.multiplyAdd(&a, Self.load8(r0 + 104), k0_1)
+                    Self.multiplyAdd(&a, Self.load8(r1 + 96), k1_0)
+                    Self.multiplyAdd(&a, Self.load8(r1 + 104), k1_1)
+                    Self.multiplyAdd(&a, Self.load8(r2 + 96), k2_0)
+                    Self.multiplyAdd(&a, Self.load8(r2 + 104), k2_1)
+                    Self.store(Self.relu(a), to: out + 104)
                 }
             }
         }
@@ -1830,90 +1808,89 @@ extension MobilenetV1 {
     /// Also runs features.block8.pw, features.block9.pw, features.block10.pw, features.block11.pw (the same shapes and fusions).
     @inline(never)
     static func features_block7_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 512×14×14   y: 512×14×14
-        // weight: (16 blocks, 1, 1, 512, 32)   bias: w[262_144..<262_656]
-        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 1584) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 66, by: 66) {
+        // x: 512×14×14 NCHWc   y: 512×14×14 NCHWc
+        // weight: (32 blocks, 1, 1, 512, 16)   bias: w[262_144..<262_656]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(32, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        for band in stride(from: 0, to: 33, by: 33) {
         for block in blocks {
-            let kernelOffset: Int = block &* 16_384
+            let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
-            let biasOffset: Int = 262_144 &+ block &* 32
+            let biasOffset: Int = 262_144 &+ block &* 16
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in band..<min(band &+ 66, 66) {
-                    let first: Int = min(group &* 3, 193)
+                for group in band..<min(band &+ 33, 33) {
+                    let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
+                    let o0: Int = (first) &* 8
+                    let o1: Int = (first &+ 1) &* 8
+                    let o2: Int = (first &+ 2) &* 8
+                    let o3: Int = (first &+ 3) &* 8
+                    let o4: Int = (first &+ 4) &* 8
+                    let o5: Int = (first &+ 5) &* 8
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
                     let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 32
+                    let tapKernel = kernel + firstChannel &* 16
                     for ic in 0..<64 {
-                        let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
+                        let tap = tapBase + ((ic >> 3) &* 1568 &+ ic & 7)
+                        let k = tapKernel + ic &* 16
                         let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
+                    tile[6] = a0_3
+                    tile[8] = a0_4
+                    tile[10] = a0_5
+                    tile[12] = a1_0
+                    tile[14] = a1_1
+                    tile[16] = a1_2
+                    tile[18] = a1_3
+                    tile[20] = a1_4
+                    tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 66, 66) {
-                let first: Int = min(group &* 3, 193)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
+            for group in band..<min(band &+ 33, 33) {
+                let first: Int = min(group &* 6, 190)
+                let tile = tiles.baseAddress! + (group &- band) &* 24
+                Self.store(Self.relu(tile[0]), to: y + (block &* 3136 &+ first &* 8))
+                Self.store(Self.relu(tile[2]), to: y + (block &* 3136 &+ first &* 8 &+ 8))
+                Self.store(Self.relu(tile[4]), to: y + (block &* 3136 &+ first &* 8 &+ 16))
+                Self.store(Self.relu(tile[6]), to: y + (block &* 3136 &+ first &* 8 &+ 24))
+                Self.store(Self.relu(tile[8]), to: y + (block &* 3136 &+ first &* 8 &+ 32))
+                Self.store(Self.relu(tile[10]), to: y + (block &* 3136 &+ first &* 8 &+ 40))
+                Self.store(Self.relu(tile[12]), to: y + (block &* 3136 &+ first &* 8 &+ 1568))
+                Self.store(Self.relu(tile[14]), to: y + (block &* 3136 &+ first &* 8 &+ 1576))
+                Self.store(Self.relu(tile[16]), to: y + (block &* 3136 &+ first &* 8 &+ 1584))
+                Self.store(Self.relu(tile[18]), to: y + (block &* 3136 &+ first &* 8 &+ 1592))
+                Self.store(Self.relu(tile[20]), to: y + (block &* 3136 &+ first &* 8 &+ 1600))
+                Self.store(Self.relu(tile[22]), to: y + (block &* 3136 &+ first &* 8 &+ 1608))
             }
         }
         }
@@ -1925,122 +1902,115 @@ extension MobilenetV1 {
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
     static func features_block12_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 512×14×14   y: 512×7×7
-        // weight: (512, 1, 3, 3)   bias: w[4608..<5120]
-        Self.parallel(512, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 1088) { buffer in
-        let planes = buffer.baseAddress!
-        planes.update(repeating: 0, count: 1088)
-        func copy(_ c: Int, into plane: UnsafeMutablePointer<Float>) {
-            for h in 0..<14 {
-                let r: Int = h &+ 1
-                let phaseRow = plane + ((r & 1) &* 2 &* 136 &+ (r >> 1) &* 17)
-                let evens = phaseRow + 136
-                let odds = phaseRow + 1
-                let source = x + (c &* 14 &+ h) &* 14
-                for k in 0..<14 {
-                    (k & 1 == 0 ? evens : odds)[k >> 1] = source[k]
+        // x: 512×14×14 NCHWc   y: 512×7×7 NCHWc
+        // weight: (64, 3, 3, 8)   bias: w[4608..<5120]
+        Self.parallel(64, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 112) { zeros in
+        zeros.baseAddress!.update(repeating: 0, count: 112)
+        let zero = UnsafePointer(zeros.baseAddress!)
+        for block in blocks {
+            let k = w + block &* 72
+            let k0_0 = Self.load8(k + 0)
+            let k0_1 = Self.load8(k + 8)
+            let k0_2 = Self.load8(k + 16)
+            let k1_0 = Self.load8(k + 24)
+            let k1_1 = Self.load8(k + 32)
+            let k1_2 = Self.load8(k + 40)
+            let k2_0 = Self.load8(k + 48)
+            let k2_1 = Self.load8(k + 56)
+            let k2_2 = Self.load8(k + 64)
+            let bias = Self.load8(w + (4608 &+ block &* 8))
+            let source = x + block &* 1568
+            let target = y + block &* 392
+            for oh in 0..<7 {
+                let r0 = oh &* 2 &+ -1 >= 0 ? source + (oh &* 2 &+ -1) &* 112 : zero
+                let r1 = source + (oh &* 2) &* 112
+                let r2 = source + (oh &* 2 &+ 1) &* 112
+                let out = target + oh &* 56
+                do {
+                    var a = bias
+                    Self.multiplyAdd(&a, Self.load8(r0 + 0), k0_1)
+                    Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
+                    Self.multiplyAdd(&a, Self.load8(r1 + 0), k1_1)
+                    Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
+                    Self.multiplyAdd(&a, Self.load8(r2 + 0), k2_1)
+                    Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
+                    Self.store(Self.relu(a), to: out + 0)
                 }
-            }
-        }
-        copy(channels.lowerBound, into: planes)
-        for c in channels {
-            let scratch = planes + ((c &- channels.lowerBound) & 1) &* 544
-            if c &+ 1 < channels.upperBound {
-                copy(c &+ 1, into: planes + ((c &+ 1 &- channels.lowerBound) & 1) &* 544)
-            }
-            let kernelOffset: Int = c &* 9
-            let k = w + kernelOffset
-            let b = w[4608 &+ c]
-            for firstRow in stride(from: 0, to: 7, by: 4) {
-                for ow in stride(from: 0, to: 7, by: 16) {
-                    let top: Int = min(firstRow, 3)
-                    let oh0: Int = top
-                    var a0 = SIMD16<Float>(repeating: b)
-                    let oh1: Int = top &+ 1
-                    var a1 = SIMD16<Float>(repeating: b)
-                    let oh2: Int = top &+ 2
-                    var a2 = SIMD16<Float>(repeating: b)
-                    let oh3: Int = top &+ 3
-                    var a3 = SIMD16<Float>(repeating: b)
-                    let base = scratch + (top &* 17 &+ ow)
-                    let t0_0 = k[0]
-                    let t1_0 = k[3]
-                    let t2_0 = k[6]
-                    let v0_0 = Self.load16(base)
-                    Self.multiplyAdd(&a0, t0_0, v0_0)
-                    let v0_1 = Self.load16(base + 17)
-                    Self.multiplyAdd(&a1, t0_0, v0_1)
-                    Self.multiplyAdd(&a0, t2_0, v0_1)
-                    let v0_2 = Self.load16(base + 34)
-                    Self.multiplyAdd(&a2, t0_0, v0_2)
-                    Self.multiplyAdd(&a1, t2_0, v0_2)
-                    let v0_3 = Self.load16(base + 51)
-                    Self.multiplyAdd(&a3, t0_0, v0_3)
-                    Self.multiplyAdd(&a2, t2_0, v0_3)
-                    let v0_4 = Self.load16(base + 68)
-                    Self.multiplyAdd(&a3, t2_0, v0_4)
-                    let v0_5 = Self.load16(base + 272)
-                    Self.multiplyAdd(&a0, t1_0, v0_5)
-                    let v0_6 = Self.load16(base + 289)
-                    Self.multiplyAdd(&a1, t1_0, v0_6)
-                    let v0_7 = Self.load16(base + 306)
-                    Self.multiplyAdd(&a2, t1_0, v0_7)
-                    let v0_8 = Self.load16(base + 323)
-                    Self.multiplyAdd(&a3, t1_0, v0_8)
-                    let t0_1 = k[1]
-                    let t1_1 = k[4]
-                    let t2_1 = k[7]
-                    let v1_0 = Self.load16(base + 136)
-                    Self.multiplyAdd(&a0, t0_1, v1_0)
-                    let v1_1 = Self.load16(base + 153)
-                    Self.multiplyAdd(&a1, t0_1, v1_1)
-                    Self.multiplyAdd(&a0, t2_1, v1_1)
-                    let v1_2 = Self.load16(base + 170)
-                    Self.multiplyAdd(&a2, t0_1, v1_2)
-                    Self.multiplyAdd(&a1, t2_1, v1_2)
-                    let v1_3 = Self.load16(base + 187)
-                    Self.multiplyAdd(&a3, t0_1, v1_3)
-                    Self.multiplyAdd(&a2, t2_1, v1_3)
-                    let v1_4 = Self.load16(base + 204)
-                    Self.multiplyAdd(&a3, t2_1, v1_4)
-                    let v1_5 = Self.load16(base + 408)
-                    Self.multiplyAdd(&a0, t1_1, v1_5)
-                    let v1_6 = Self.load16(base + 425)
-                    Self.multiplyAdd(&a1, t1_1, v1_6)
-                    let v1_7 = Self.load16(base + 442)
-                    Self.multiplyAdd(&a2, t1_1, v1_7)
-                    let v1_8 = Self.load16(base + 459)
-                    Self.multiplyAdd(&a3, t1_1, v1_8)
-                    let t0_2 = k[2]
-                    let t1_2 = k[5]
-                    let t2_2 = k[8]
-                    let v2_0 = Self.load16(base + 1)
-                    Self.multiplyAdd(&a0, t0_2, v2_0)
-                    let v2_1 = Self.load16(base + 18)
-                    Self.multiplyAdd(&a1, t0_2, v2_1)
-                    Self.multiplyAdd(&a0, t2_2, v2_1)
-                    let v2_2 = Self.load16(base + 35)
-                    Self.multiplyAdd(&a2, t0_2, v2_2)
-                    Self.multiplyAdd(&a1, t2_2, v2_2)
-                    let v2_3 = Self.load16(base + 52)
-                    Self.multiplyAdd(&a3, t0_2, v2_3)
-                    Self.multiplyAdd(&a2, t2_2, v2_3)
-                    let v2_4 = Self.load16(base + 69)
-                    Self.multiplyAdd(&a3, t2_2, v2_4)
-                    let v2_5 = Self.load16(base + 273)
-                    Self.multiplyAdd(&a0, t1_2, v2_5)
-                    let v2_6 = Self.load16(base + 290)
-                    Self.multiplyAdd(&a1, t1_2, v2_6)
-                    let v2_7 = Self.load16(base + 307)
-                    Self.multiplyAdd(&a2, t1_2, v2_7)
-                    let v2_8 = Self.load16(base + 324)
-                    Self.multiplyAdd(&a3, t1_2, v2_8)
-                    let count: Int = min(16, 7 &- ow)
-                    Self.store16(Self.relu(a0), to: y + ((c &* 7 &+ oh0) &* 7 &+ ow), count: count)
-                    Self.store16(Self.relu(a1), to: y + ((c &* 7 &+ oh1) &* 7 &+ ow), count: count)
-                    Self.store16(Self.relu(a2), to: y + ((c &* 7 &+ oh2) &* 7 &+ ow), count: count)
-                    Self.store16(Self.relu(a3), to: y + ((c &* 7 &+ oh3) &* 7 &+ ow), count: count)
+                for start in stride(from: 1, to: 7, by: 4) {
+                    let ow: Int = min(start, 3)
+                    let column: Int = ow &* 16 &- 8
+                    var a0 = bias
+                    var a1 = bias
+                    var a2 = bias
+                    var a3 = bias
+                    let v0_0 = Self.load8(r0 + (column &+ 0))
+                    Self.multiplyAdd(&a0, v0_0, k0_0)
+                    let v0_1 = Self.load8(r0 + (column &+ 8))
+                    Self.multiplyAdd(&a0, v0_1, k0_1)
+                    let v0_2 = Self.load8(r0 + (column &+ 16))
+                    Self.multiplyAdd(&a0, v0_2, k0_2)
+                    Self.multiplyAdd(&a1, v0_2, k0_0)
+                    let v0_3 = Self.load8(r0 + (column &+ 24))
+                    Self.multiplyAdd(&a1, v0_3, k0_1)
+                    let v0_4 = Self.load8(r0 + (column &+ 32))
+                    Self.multiplyAdd(&a1, v0_4, k0_2)
+                    Self.multiplyAdd(&a2, v0_4, k0_0)
+                    let v0_5 = Self.load8(r0 + (column &+ 40))
+                    Self.multiplyAdd(&a2, v0_5, k0_1)
+                    let v0_6 = Self.load8(r0 + (column &+ 48))
+                    Self.multiplyAdd(&a2, v0_6, k0_2)
+                    Self.multiplyAdd(&a3, v0_6, k0_0)
+                    let v0_7 = Self.load8(r0 + (column &+ 56))
+                    Self.multiplyAdd(&a3, v0_7, k0_1)
+                    let v0_8 = Self.load8(r0 + (column &+ 64))
+                    Self.multiplyAdd(&a3, v0_8, k0_2)
+                    let v1_0 = Self.load8(r1 + (column &+ 0))
+                    Self.multiplyAdd(&a0, v1_0, k1_0)
+                    let v1_1 = Self.load8(r1 + (column &+ 8))
+                    Self.multiplyAdd(&a0, v1_1, k1_1)
+                    let v1_2 = Self.load8(r1 + (column &+ 16))
+                    Self.multiplyAdd(&a0, v1_2, k1_2)
+                    Self.multiplyAdd(&a1, v1_2, k1_0)
+                    let v1_3 = Self.load8(r1 + (column &+ 24))
+                    Self.multiplyAdd(&a1, v1_3, k1_1)
+                    let v1_4 = Self.load8(r1 + (column &+ 32))
+                    Self.multiplyAdd(&a1, v1_4, k1_2)
+                    Self.multiplyAdd(&a2, v1_4, k1_0)
+                    let v1_5 = Self.load8(r1 + (column &+ 40))
+                    Self.multiplyAdd(&a2, v1_5, k1_1)
+                    let v1_6 = Self.load8(r1 + (column &+ 48))
+                    Self.multiplyAdd(&a2, v1_6, k1_2)
+                    Self.multiplyAdd(&a3, v1_6, k1_0)
+                    let v1_7 = Self.load8(r1 + (column &+ 56))
+                    Self.multiplyAdd(&a3, v1_7, k1_1)
+                    let v1_8 = Self.load8(r1 + (column &+ 64))
+                    Self.multiplyAdd(&a3, v1_8, k1_2)
+                    let v2_0 = Self.load8(r2 + (column &+ 0))
+                    Self.multiplyAdd(&a0, v2_0, k2_0)
+                    let v2_1 = Self.load8(r2 + (column &+ 8))
+                    Self.multiplyAdd(&a0, v2_1, k2_1)
+                    let v2_2 = Self.load8(r2 + (column &+ 16))
+                    Self.multiplyAdd(&a0, v2_2, k2_2)
+                    Self.multiplyAdd(&a1, v2_2, k2_0)
+                    let v2_3 = Self.load8(r2 + (column &+ 24))
+                    Self.multiplyAdd(&a1, v2_3, k2_1)
+                    let v2_4 = Self.load8(r2 + (column &+ 32))
+                    Self.multiplyAdd(&a1, v2_4, k2_2)
+                    Self.multiplyAdd(&a2, v2_4, k2_0)
+                    let v2_5 = Self.load8(r2 + (column &+ 40))
+                    Self.multiplyAdd(&a2, v2_5, k2_1)
+                    let v2_6 = Self.load8(r2 + (column &+ 48))
+                    Self.multiplyAdd(&a2, v2_6, k2_2)
+                    Self.multiplyAdd(&a3, v2_6, k2_0)
+                    let v2_7 = Self.load8(r2 + (column &+ 56))
+                    Self.multiplyAdd(&a3, v2_7, k2_1)
+                    let v2_8 = Self.load8(r2 + (column &+ 64))
+                    Self.multiplyAdd(&a3, v2_8, k2_2)
+                    Self.store(Self.relu(a0), to: out + (ow &+ 0) &* 8)
+                    Self.store(Self.relu(a1), to: out + (ow &+ 1) &* 8)
+                    Self.store(Self.relu(a2), to: out + (ow &+ 2) &* 8)
+                    Self.store(Self.relu(a3), to: out + (ow &+ 3) &* 8)
                 }
             }
         }
@@ -2052,90 +2022,89 @@ extension MobilenetV1 {
     /// Generated from specs/mobilenet_v1.yaml:17:7.
     @inline(never)
     static func features_block12_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 512×7×7   y: 1024×7×7
-        // weight: (32 blocks, 1, 1, 512, 32)   bias: w[524_288..<525_312]
-        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 17, by: 17) {
+        // x: 512×7×7 NCHWc   y: 1024×7×7 NCHWc
+        // weight: (64 blocks, 1, 1, 512, 16)   bias: w[524_288..<525_312]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(64, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        for band in stride(from: 0, to: 9, by: 9) {
         for block in blocks {
-            let kernelOffset: Int = block &* 16_384
+            let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
-            let biasOffset: Int = 524_288 &+ block &* 32
+            let biasOffset: Int = 524_288 &+ block &* 16
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in band..<min(band &+ 17, 17) {
-                    let first: Int = min(group &* 3, 46)
+                for group in band..<min(band &+ 9, 9) {
+                    let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
+                    let o0: Int = (first) &* 8
+                    let o1: Int = (first &+ 1) &* 8
+                    let o2: Int = (first &+ 2) &* 8
+                    let o3: Int = (first &+ 3) &* 8
+                    let o4: Int = (first &+ 4) &* 8
+                    let o5: Int = (first &+ 5) &* 8
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
                     let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 32
+                    let tapKernel = kernel + firstChannel &* 16
                     for ic in 0..<64 {
-                        let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
+                        let tap = tapBase + ((ic >> 3) &* 392 &+ ic & 7)
+                        let k = tapKernel + ic &* 16
                         let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
+                    tile[6] = a0_3
+                    tile[8] = a0_4
+                    tile[10] = a0_5
+                    tile[12] = a1_0
+                    tile[14] = a1_1
+                    tile[16] = a1_2
+                    tile[18] = a1_3
+                    tile[20] = a1_4
+                    tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 17, 17) {
-                let first: Int = min(group &* 3, 46)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
+            for group in band..<min(band &+ 9, 9) {
+                let first: Int = min(group &* 6, 43)
+                let tile = tiles.baseAddress! + (group &- band) &* 24
+                Self.store(Self.relu(tile[0]), to: y + (block &* 784 &+ first &* 8))
+                Self.store(Self.relu(tile[2]), to: y + (block &* 784 &+ first &* 8 &+ 8))
+                Self.store(Self.relu(tile[4]), to: y + (block &* 784 &+ first &* 8 &+ 16))
+                Self.store(Self.relu(tile[6]), to: y + (block &* 784 &+ first &* 8 &+ 24))
+                Self.store(Self.relu(tile[8]), to: y + (block &* 784 &+ first &* 8 &+ 32))
+                Self.store(Self.relu(tile[10]), to: y + (block &* 784 &+ first &* 8 &+ 40))
+                Self.store(Self.relu(tile[12]), to: y + (block &* 784 &+ first &* 8 &+ 392))
+                Self.store(Self.relu(tile[14]), to: y + (block &* 784 &+ first &* 8 &+ 400))
+                Self.store(Self.relu(tile[16]), to: y + (block &* 784 &+ first &* 8 &+ 408))
+                Self.store(Self.relu(tile[18]), to: y + (block &* 784 &+ first &* 8 &+ 416))
+                Self.store(Self.relu(tile[20]), to: y + (block &* 784 &+ first &* 8 &+ 424))
+                Self.store(Self.relu(tile[22]), to: y + (block &* 784 &+ first &* 8 &+ 432))
             }
         }
         }
@@ -2147,108 +2116,116 @@ extension MobilenetV1 {
     /// Generated from specs/mobilenet_v1.yaml:14:7.
     @inline(never)
     static func features_block13_dw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 1024×7×7   y: 1024×7×7
-        // weight: (1024, 1, 3, 3)   bias: w[9216..<10_240]
-        Self.parallel(1024, threads: threads) { channels in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 324) { buffer in
-        let planes = buffer.baseAddress!
-        planes.update(repeating: 0, count: 324)
-        func copy(_ c: Int, into plane: UnsafeMutablePointer<Float>) {
-            for h in 0..<7 {
-                let row: Int = (h &+ 1) &* 18 &+ 1
-                let source: Int = (c &* 7 &+ h) &* 7
-                Self.store(Self.load16(x + source, stride: 1, available: 7), to: plane + row)
-            }
-        }
-        copy(channels.lowerBound, into: planes)
-        for c in channels {
-            let scratch = planes + ((c &- channels.lowerBound) & 1) &* 162
-            if c &+ 1 < channels.upperBound {
-                copy(c &+ 1, into: planes + ((c &+ 1 &- channels.lowerBound) & 1) &* 162)
-            }
-            let kernelOffset: Int = c &* 9
-            let k = w + kernelOffset
-            let b = w[9216 &+ c]
-            for firstRow in stride(from: 0, to: 7, by: 4) {
-                for ow in stride(from: 0, to: 7, by: 16) {
-                    let top: Int = min(firstRow, 3)
-                    let oh0: Int = top
-                    var a0 = SIMD16<Float>(repeating: b)
-                    let oh1: Int = top &+ 1
-                    var a1 = SIMD16<Float>(repeating: b)
-                    let oh2: Int = top &+ 2
-                    var a2 = SIMD16<Float>(repeating: b)
-                    let oh3: Int = top &+ 3
-                    var a3 = SIMD16<Float>(repeating: b)
-                    let base = scratch + (top &* 18 &+ ow)
-                    let t0_0 = k[0]
-                    let t1_0 = k[3]
-                    let t2_0 = k[6]
-                    let v0_0 = Self.load16(base)
-                    Self.multiplyAdd(&a0, t0_0, v0_0)
-                    let v0_1 = Self.load16(base + 18)
-                    Self.multiplyAdd(&a1, t0_0, v0_1)
-                    Self.multiplyAdd(&a0, t1_0, v0_1)
-                    let v0_2 = Self.load16(base + 36)
-                    Self.multiplyAdd(&a2, t0_0, v0_2)
-                    Self.multiplyAdd(&a1, t1_0, v0_2)
-                    Self.multiplyAdd(&a0, t2_0, v0_2)
-                    let v0_3 = Self.load16(base + 54)
-                    Self.multiplyAdd(&a3, t0_0, v0_3)
-                    Self.multiplyAdd(&a2, t1_0, v0_3)
-                    Self.multiplyAdd(&a1, t2_0, v0_3)
-                    let v0_4 = Self.load16(base + 72)
-                    Self.multiplyAdd(&a3, t1_0, v0_4)
-                    Self.multiplyAdd(&a2, t2_0, v0_4)
-                    let v0_5 = Self.load16(base + 90)
-                    Self.multiplyAdd(&a3, t2_0, v0_5)
-                    let t0_1 = k[1]
-                    let t1_1 = k[4]
-                    let t2_1 = k[7]
-                    let v1_0 = Self.load16(base + 1)
-                    Self.multiplyAdd(&a0, t0_1, v1_0)
-                    let v1_1 = Self.load16(base + 19)
-                    Self.multiplyAdd(&a1, t0_1, v1_1)
-                    Self.multiplyAdd(&a0, t1_1, v1_1)
-                    let v1_2 = Self.load16(base + 37)
-                    Self.multiplyAdd(&a2, t0_1, v1_2)
-                    Self.multiplyAdd(&a1, t1_1, v1_2)
-                    Self.multiplyAdd(&a0, t2_1, v1_2)
-                    let v1_3 = Self.load16(base + 55)
-                    Self.multiplyAdd(&a3, t0_1, v1_3)
-                    Self.multiplyAdd(&a2, t1_1, v1_3)
-                    Self.multiplyAdd(&a1, t2_1, v1_3)
-                    let v1_4 = Self.load16(base + 73)
-                    Self.multiplyAdd(&a3, t1_1, v1_4)
-                    Self.multiplyAdd(&a2, t2_1, v1_4)
-                    let v1_5 = Self.load16(base + 91)
-                    Self.multiplyAdd(&a3, t2_1, v1_5)
-                    let t0_2 = k[2]
-                    let t1_2 = k[5]
-                    let t2_2 = k[8]
-                    let v2_0 = Self.load16(base + 2)
-                    Self.multiplyAdd(&a0, t0_2, v2_0)
-                    let v2_1 = Self.load16(base + 20)
-                    Self.multiplyAdd(&a1, t0_2, v2_1)
-                    Self.multiplyAdd(&a0, t1_2, v2_1)
-                    let v2_2 = Self.load16(base + 38)
-                    Self.multiplyAdd(&a2, t0_2, v2_2)
-                    Self.multiplyAdd(&a1, t1_2, v2_2)
-                    Self.multiplyAdd(&a0, t2_2, v2_2)
-                    let v2_3 = Self.load16(base + 56)
-                    Self.multiplyAdd(&a3, t0_2, v2_3)
-                    Self.multiplyAdd(&a2, t1_2, v2_3)
-                    Self.multiplyAdd(&a1, t2_2, v2_3)
-                    let v2_4 = Self.load16(base + 74)
-                    Self.multiplyAdd(&a3, t1_2, v2_4)
-                    Self.multiplyAdd(&a2, t2_2, v2_4)
-                    let v2_5 = Self.load16(base + 92)
-                    Self.multiplyAdd(&a3, t2_2, v2_5)
-                    let count: Int = min(16, 7 &- ow)
-                    Self.store16(Self.relu(a0), to: y + ((c &* 7 &+ oh0) &* 7 &+ ow), count: count)
-                    Self.store16(Self.relu(a1), to: y + ((c &* 7 &+ oh1) &* 7 &+ ow), count: count)
-                    Self.store16(Self.relu(a2), to: y + ((c &* 7 &+ oh2) &* 7 &+ ow), count: count)
-                    Self.store16(Self.relu(a3), to: y + ((c &* 7 &+ oh3) &* 7 &+ ow), count: count)
+        // x: 1024×7×7 NCHWc   y: 1024×7×7 NCHWc
+        // weight: (128, 3, 3, 8)   bias: w[9216..<10_240]
+        Self.parallel(128, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 56) { zeros in
+        zeros.baseAddress!.update(repeating: 0, count: 56)
+        let zero = UnsafePointer(zeros.baseAddress!)
+        for block in blocks {
+            let k = w + block &* 72
+            let k0_0 = Self.load8(k + 0)
+            let k0_1 = Self.load8(k + 8)
+            let k0_2 = Self.load8(k + 16)
+            let k1_0 = Self.load8(k + 24)
+            let k1_1 = Self.load8(k + 32)
+            let k1_2 = Self.load8(k + 40)
+            let k2_0 = Self.load8(k + 48)
+            let k2_1 = Self.load8(k + 56)
+            let k2_2 = Self.load8(k + 64)
+            let bias = Self.load8(w + (9216 &+ block &* 8))
+            let source = x + block &* 392
+            let target = y + block &* 392
+            for oh in 0..<7 {
+                let r0 = oh &+ -1 >= 0 ? source + (oh &+ -1) &* 56 : zero
+                let r1 = source + (oh) &* 56
+                let r2 = oh &+ 1 < 7 ? source + (oh &+ 1) &* 56 : zero
+                let out = target + oh &* 56
+                do {
+                    var a = bias
+                    Self.multiplyAdd(&a, Self.load8(r0 + 0), k0_1)
+                    Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
+                    Self.multiplyAdd(&a, Self.load8(r1 + 0), k1_1)
+                    Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
+                    Self.multiplyAdd(&a, Self.load8(r2 + 0), k2_1)
+                    Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
+                    Self.store(Self.relu(a), to: out + 0)
+                }
+                for start in stride(from: 1, to: 6, by: 4) {
+                    let ow: Int = min(start, 2)
+                    let column: Int = ow &* 8 &- 8
+                    var a0 = bias
+                    var a1 = bias
+                    var a2 = bias
+                    var a3 = bias
+                    let v0_0 = Self.load8(r0 + (column &+ 0))
+                    Self.multiplyAdd(&a0, v0_0, k0_0)
+                    let v0_1 = Self.load8(r0 + (column &+ 8))
+                    Self.multiplyAdd(&a0, v0_1, k0_1)
+                    Self.multiplyAdd(&a1, v0_1, k0_0)
+                    let v0_2 = Self.load8(r0 + (column &+ 16))
+                    Self.multiplyAdd(&a0, v0_2, k0_2)
+                    Self.multiplyAdd(&a1, v0_2, k0_1)
+                    Self.multiplyAdd(&a2, v0_2, k0_0)
+                    let v0_3 = Self.load8(r0 + (column &+ 24))
+                    Self.multiplyAdd(&a1, v0_3, k0_2)
+                    Self.multiplyAdd(&a2, v0_3, k0_1)
+                    Self.multiplyAdd(&a3, v0_3, k0_0)
+                    let v0_4 = Self.load8(r0 + (column &+ 32))
+                    Self.multiplyAdd(&a2, v0_4, k0_2)
+                    Self.multiplyAdd(&a3, v0_4, k0_1)
+                    let v0_5 = Self.load8(r0 + (column &+ 40))
+                    Self.multiplyAdd(&a3, v0_5, k0_2)
+                    let v1_0 = Self.load8(r1 + (column &+ 0))
+                    Self.multiplyAdd(&a0, v1_0, k1_0)
+                    let v1_1 = Self.load8(r1 + (column &+ 8))
+                    Self.multiplyAdd(&a0, v1_1, k1_1)
+                    Self.multiplyAdd(&a1, v1_1, k1_0)
+                    let v1_2 = Self.load8(r1 + (column &+ 16))
+                    Self.multiplyAdd(&a0, v1_2, k1_2)
+                    Self.multiplyAdd(&a1, v1_2, k1_1)
+                    Self.multiplyAdd(&a2, v1_2, k1_0)
+                    let v1_3 = Self.load8(r1 + (column &+ 24))
+                    Self.multiplyAdd(&a1, v1_3, k1_2)
+                    Self.multiplyAdd(&a2, v1_3, k1_1)
+                    Self.multiplyAdd(&a3, v1_3, k1_0)
+                    let v1_4 = Self.load8(r1 + (column &+ 32))
+                    Self.multiplyAdd(&a2, v1_4, k1_2)
+                    Self.multiplyAdd(&a3, v1_4, k1_1)
+                    let v1_5 = Self.load8(r1 + (column &+ 40))
+                    Self.multiplyAdd(&a3, v1_5, k1_2)
+                    let v2_0 = Self.load8(r2 + (column &+ 0))
+                    Self.multiplyAdd(&a0, v2_0, k2_0)
+                    let v2_1 = Self.load8(r2 + (column &+ 8))
+                    Self.multiplyAdd(&a0, v2_1, k2_1)
+                    Self.multiplyAdd(&a1, v2_1, k2_0)
+                    let v2_2 = Self.load8(r2 + (column &+ 16))
+                    Self.multiplyAdd(&a0, v2_2, k2_2)
+                    Self.multiplyAdd(&a1, v2_2, k2_1)
+                    Self.multiplyAdd(&a2, v2_2, k2_0)
+                    let v2_3 = Self.load8(r2 + (column &+ 24))
+                    Self.multiplyAdd(&a1, v2_3, k2_2)
+                    Self.multiplyAdd(&a2, v2_3, k2_1)
+                    Self.multiplyAdd(&a3, v2_3, k2_0)
+                    let v2_4 = Self.load8(r2 + (column &+ 32))
+                    Self.multiplyAdd(&a2, v2_4, k2_2)
+                    Self.multiplyAdd(&a3, v2_4, k2_1)
+                    let v2_5 = Self.load8(r2 + (column &+ 40))
+                    Self.multiplyAdd(&a3, v2_5, k2_2)
+                    Self.store(Self.relu(a0), to: out + (ow &+ 0) &* 8)
+                    Self.store(Self.relu(a1), to: out + (ow &+ 1) &* 8)
+                    Self.store(Self.relu(a2), to: out + (ow &+ 2) &* 8)
+                    Self.store(Self.relu(a3), to: out + (ow &+ 3) &* 8)
+                }
+                do {
+                    var a = bias
+                    Self.multiplyAdd(&a, Self.load8(r0 + 40), k0_0)
+                    Self.multiplyAdd(&a, Self.load8(r0 + 48), k0_1)
+                    Self.multiplyAdd(&a, Self.load8(r1 + 40), k1_0)
+                    Self.multiplyAdd(&a, Self.load8(r1 + 48), k1_1)
+                    Self.multiplyAdd(&a, Self.load8(r2 + 40), k2_0)
+                    Self.multiplyAdd(&a, Self.load8(r2 + 48), k2_1)
+                    Self.store(Self.relu(a), to: out + 48)
                 }
             }
         }
@@ -2260,90 +2237,89 @@ extension MobilenetV1 {
     /// Generated from specs/mobilenet_v1.yaml:17:7.
     @inline(never)
     static func features_block13_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 1024×7×7   y: 1024×7×7
-        // weight: (32 blocks, 1, 1, 1024, 32)   bias: w[1_048_576..<1_049_600]
-        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 17, by: 17) {
+        // x: 1024×7×7 NCHWc   y: 1024×7×7 NCHWc
+        // weight: (64 blocks, 1, 1, 1024, 16)   bias: w[1_048_576..<1_049_600]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(64, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
+        for band in stride(from: 0, to: 9, by: 9) {
         for block in blocks {
-            let kernelOffset: Int = block &* 32_768
+            let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
-            let biasOffset: Int = 1_048_576 &+ block &* 32
+            let biasOffset: Int = 1_048_576 &+ block &* 16
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 1024, by: 64) {
-                for group in band..<min(band &+ 17, 17) {
-                    let first: Int = min(group &* 3, 46)
+                for group in band..<min(band &+ 9, 9) {
+                    let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
+                    let o0: Int = (first) &* 8
+                    let o1: Int = (first &+ 1) &* 8
+                    let o2: Int = (first &+ 2) &* 8
+                    let o3: Int = (first &+ 3) &* 8
+                    let o4: Int = (first &+ 4) &* 8
+                    let o5: Int = (first &+ 5) &* 8
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
                     let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 32
+                    let tapKernel = kernel + firstChannel &* 16
                     for ic in 0..<64 {
-                        let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
+                        let tap = tapBase + ((ic >> 3) &* 392 &+ ic & 7)
+                        let k = tapKernel + ic &* 16
                         let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
+                    tile[6] = a0_3
+                    tile[8] = a0_4
+                    tile[10] = a0_5
+                    tile[12] = a1_0
+                    tile[14] = a1_1
+                    tile[16] = a1_2
+                    tile[18] = a1_3
+                    tile[20] = a1_4
+                    tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 17, 17) {
-                let first: Int = min(group &* 3, 46)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
+            for group in band..<min(band &+ 9, 9) {
+                let first: Int = min(group &* 6, 43)
+                let tile = tiles.baseAddress! + (group &- band) &* 24
+                Self.store(Self.relu(tile[0]), to: y + (block &* 784 &+ first &* 8))
+                Self.store(Self.relu(tile[2]), to: y + (block &* 784 &+ first &* 8 &+ 8))
+                Self.store(Self.relu(tile[4]), to: y + (block &* 784 &+ first &* 8 &+ 16))
+                Self.store(Self.relu(tile[6]), to: y + (block &* 784 &+ first &* 8 &+ 24))
+                Self.store(Self.relu(tile[8]), to: y + (block &* 784 &+ first &* 8 &+ 32))
+                Self.store(Self.relu(tile[10]), to: y + (block &* 784 &+ first &* 8 &+ 40))
+                Self.store(Self.relu(tile[12]), to: y + (block &* 784 &+ first &* 8 &+ 392))
+                Self.store(Self.relu(tile[14]), to: y + (block &* 784 &+ first &* 8 &+ 400))
+                Self.store(Self.relu(tile[16]), to: y + (block &* 784 &+ first &* 8 &+ 408))
+                Self.store(Self.relu(tile[18]), to: y + (block &* 784 &+ first &* 8 &+ 416))
+                Self.store(Self.relu(tile[20]), to: y + (block &* 784 &+ first &* 8 &+ 424))
+                Self.store(Self.relu(tile[22]), to: y + (block &* 784 &+ first &* 8 &+ 432))
             }
         }
         }
@@ -2355,31 +2331,14 @@ extension MobilenetV1 {
     /// Generated from specs/mobilenet_v1.yaml:43:5.
     @inline(never)
     static func avgpool(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        // x: 1024×7×7   y: 1024×1×1
-        for c in 0..<1024 {
-            let planeOffset: Int = c &* 49
-            let plane = x + planeOffset
-            for oh in 0..<1 {
-                let h0: Int = oh &* 7 &- 0
-                for ow in 0..<1 {
-                    let w0: Int = ow &* 7 &- 0
-                    var sum: Float = 0
-                    var valid = 0
-                    for i in 0..<7 {
-                        let h: Int = h0 &+ i
-                        guard h >= 0 && h < 7 else { continue }
-                        for j in 0..<7 {
-                            let col: Int = w0 &+ j
-                            guard col >= 0 && col < 7 else { continue }
-                            sum += plane[h &* 7 &+ col]
-                            valid &+= 1
-                        }
-                    }
-                    // the window clipped to the padded input (PyTorch's divisor)
-                    let divisor: Int = (min(h0 &+ 7, 7) &- h0) &* (min(w0 &+ 7, 7) &- w0)
-                    y[(c &* 1 &+ oh) &* 1 &+ ow] = sum / Float(divisor)
-                }
+        // x: 1024×7×7 NCHWc   y: 1024×1×1
+        for block in 0..<128 {
+            let source = x + block &* 392
+            var sum = SIMD8<Float>()
+            for pixel in 0..<49 {
+                sum += Self.load8(source + pixel &* 8)
             }
+            Self.store(sum / SIMD8<Float>(repeating: 49.0), to: y + block &* 8)
         }
     }
 
@@ -2535,6 +2494,16 @@ extension MobilenetV1 {
             a = a.addingProduct(SIMD8<Float>(repeating: b), v)
         #else
             a += SIMD8<Float>(repeating: b) * v
+        #endif
+    }
+
+    /// a += b · v lane by lane (an NCHWc depthwise tap: eight channels' inputs times their weights).
+    @inline(__always)
+    static func multiplyAdd(_ a: inout SIMD8<Float>, _ b: SIMD8<Float>, _ v: SIMD8<Float>) {
+        #if CONVC_FMA
+            a = a.addingProduct(b, v)
+        #else
+            a += b * v
         #endif
     }
 
@@ -2782,6 +2751,18 @@ extension MobilenetV1 {
                         p[offset + (((4 * i + j) * blocks + k / 16) * channels + c) * 16 + k % 16] = Float(transformed[j])
                     }
                 }
+            }
+        }
+    }
+
+    /// Rearranges depthwise weights from (channels, taps) to (channels / 8, taps, 8): an NCHWc depthwise conv
+    /// multiplies a pixel's eight channels by one tap's eight weights at once.
+    @inline(never)
+    static func interleaveTaps(_ p: inout [Float], at offset: Int, channels: Int, taps: Int) {
+        let plain = Array(p[offset..<(offset + channels * taps)])
+        for c in 0..<channels {
+            for t in 0..<taps {
+                p[offset + ((c / 8) * taps + t) * 8 + c % 8] = plain[c * taps + t]
             }
         }
     }

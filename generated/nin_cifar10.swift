@@ -139,7 +139,7 @@ public struct NinCifar10: Sendable {
             Self.features_pool1(a + 0, a + 98_304, threads)
             Self.features_conv2(a + 98_304, w + 60_928, a + 0, a + 360_448, threads)
             Self.features_cccp3(a + 0, w + 521_920, a + 49_152, threads)
-            Self.features_cccp3(a + 49_152, w + 558_976, a + 0, threads)
+            Self.features_cccp4(a + 49_152, w + 558_976, a + 0, threads)
             Self.features_pool2(a + 0, a + 49_152)
             Self.features_conv3(a + 49_152, w + 596_032, a + 0, a + 360_448, threads)
             Self.features_cccp5(a + 0, w + 1_186_048, a + 12_288, threads)
@@ -462,13 +462,12 @@ extension NinCifar10 {
     /// Generated from specs/nin_cifar10.yaml:24:11.
     @inline(never)
     static func features_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 96×16×16   y: 192×16×16
+        // x: 96×16×16   y: 192×16×16 NCHWc
         // weight: (12 blocks, 5, 5, 96, 16)   bias: w[460_800..<460_992]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 96, height: 16, width: 16, top: 2, left: 2, rows: 20, columns: 20, into: scratch, threads: threads)
         Self.parallel(12, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for band in stride(from: 0, to: 43, by: 43) {
         for block in blocks {
             let kernelOffset: Int = block &* 38_400
@@ -478,7 +477,6 @@ extension NinCifar10 {
             let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 43, 43) {
                 let first: Int = min(group &* 6, 250)
-                let tile = tiles.baseAddress! + 0
                 let q0: Int = first
                 let o0: Int = q0 &+ (q0 / 16) &* 4
                 let q1: Int = first &+ 1
@@ -527,27 +525,18 @@ extension NinCifar10 {
                         }
                     }
                 }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 256 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
+                Self.store(Self.relu(a0_0), to: y + (block &* 4096 &+ first &* 8))
+                Self.store(Self.relu(a0_1), to: y + (block &* 4096 &+ first &* 8 &+ 8))
+                Self.store(Self.relu(a0_2), to: y + (block &* 4096 &+ first &* 8 &+ 16))
+                Self.store(Self.relu(a0_3), to: y + (block &* 4096 &+ first &* 8 &+ 24))
+                Self.store(Self.relu(a0_4), to: y + (block &* 4096 &+ first &* 8 &+ 32))
+                Self.store(Self.relu(a0_5), to: y + (block &* 4096 &+ first &* 8 &+ 40))
+                Self.store(Self.relu(a1_0), to: y + (block &* 4096 &+ first &* 8 &+ 2048))
+                Self.store(Self.relu(a1_1), to: y + (block &* 4096 &+ first &* 8 &+ 2056))
+                Self.store(Self.relu(a1_2), to: y + (block &* 4096 &+ first &* 8 &+ 2064))
+                Self.store(Self.relu(a1_3), to: y + (block &* 4096 &+ first &* 8 &+ 2072))
+                Self.store(Self.relu(a1_4), to: y + (block &* 4096 &+ first &* 8 &+ 2080))
+                Self.store(Self.relu(a1_5), to: y + (block &* 4096 &+ first &* 8 &+ 2088))
             }
         }
         }
@@ -557,15 +546,13 @@ extension NinCifar10 {
 
     /// features.cccp3: conv 192→192, kernel 1×1, stride 1×1, padding 0, + features.relu_cccp3 fused.
     /// Generated from specs/nin_cifar10.yaml:26:11.
-    /// Also runs features.cccp4 (the same shapes and fusions).
     @inline(never)
     static func features_cccp3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 192×16×16   y: 192×16×16
+        // x: 192×16×16 NCHWc   y: 192×16×16 NCHWc
         // weight: (12 blocks, 1, 1, 192, 16)   bias: w[36_864..<37_056]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(12, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for band in stride(from: 0, to: 43, by: 26) {
         for block in blocks {
             let kernelOffset: Int = block &* 3072
@@ -575,13 +562,12 @@ extension NinCifar10 {
             let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 26, 43) {
                 let first: Int = min(group &* 6, 250)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
+                let o0: Int = (first) &* 8
+                let o1: Int = (first &+ 1) &* 8
+                let o2: Int = (first &+ 2) &* 8
+                let o3: Int = (first &+ 3) &* 8
+                let o4: Int = (first &+ 4) &* 8
+                let o5: Int = (first &+ 5) &* 8
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -597,7 +583,84 @@ extension NinCifar10 {
                 let tapBase = x
                 let tapKernel = kernel
                 for ic in 0..<192 {
-                    let tap = tapBase + ic &* 256
+                    let tap = tapBase + ((ic >> 3) &* 2048 &+ ic & 7)
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
+                }
+                Self.store(Self.relu(a0_0), to: y + (block &* 4096 &+ first &* 8))
+                Self.store(Self.relu(a0_1), to: y + (block &* 4096 &+ first &* 8 &+ 8))
+                Self.store(Self.relu(a0_2), to: y + (block &* 4096 &+ first &* 8 &+ 16))
+                Self.store(Self.relu(a0_3), to: y + (block &* 4096 &+ first &* 8 &+ 24))
+                Self.store(Self.relu(a0_4), to: y + (block &* 4096 &+ first &* 8 &+ 32))
+                Self.store(Self.relu(a0_5), to: y + (block &* 4096 &+ first &* 8 &+ 40))
+                Self.store(Self.relu(a1_0), to: y + (block &* 4096 &+ first &* 8 &+ 2048))
+                Self.store(Self.relu(a1_1), to: y + (block &* 4096 &+ first &* 8 &+ 2056))
+                Self.store(Self.relu(a1_2), to: y + (block &* 4096 &+ first &* 8 &+ 2064))
+                Self.store(Self.relu(a1_3), to: y + (block &* 4096 &+ first &* 8 &+ 2072))
+                Self.store(Self.relu(a1_4), to: y + (block &* 4096 &+ first &* 8 &+ 2080))
+                Self.store(Self.relu(a1_5), to: y + (block &* 4096 &+ first &* 8 &+ 2088))
+            }
+        }
+        }
+        }
+        }
+    }
+
+    /// features.cccp4: conv 192→192, kernel 1×1, stride 1×1, padding 0, + features.relu_cccp4 fused.
+    /// Generated from specs/nin_cifar10.yaml:28:11.
+    @inline(never)
+    static func features_cccp4(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
+        // x: 192×16×16 NCHWc   y: 192×16×16
+        // weight: (12 blocks, 1, 1, 192, 16)   bias: w[36_864..<37_056]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.parallel(12, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 43, by: 26) {
+        for block in blocks {
+            let kernelOffset: Int = block &* 3072
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 36_864 &+ block &* 16
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
+            for group in band..<min(band &+ 26, 43) {
+                let first: Int = min(group &* 6, 250)
+                let tile = tiles.baseAddress! + 0
+                let o0: Int = (first) &* 8
+                let o1: Int = (first &+ 1) &* 8
+                let o2: Int = (first &+ 2) &* 8
+                let o3: Int = (first &+ 3) &* 8
+                let o4: Int = (first &+ 4) &* 8
+                let o5: Int = (first &+ 5) &* 8
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<192 {
+                    let tap = tapBase + ((ic >> 3) &* 2048 &+ ic & 7)
                     let k = tapKernel + ic &* 16
                     let w0 = Self.load8(k + 0)
                     let w1 = Self.load8(k + 8)
@@ -1213,6 +1276,16 @@ extension NinCifar10 {
         #endif
     }
 
+    /// a += b · v lane by lane (an NCHWc depthwise tap: eight channels' inputs times their weights).
+    @inline(__always)
+    static func multiplyAdd(_ a: inout SIMD8<Float>, _ b: SIMD8<Float>, _ v: SIMD8<Float>) {
+        #if CONVC_FMA
+            a = a.addingProduct(b, v)
+        #else
+            a += b * v
+        #endif
+    }
+
     /// `v` plus the first `count` values at `r` (a fused residual add).
     @inline(__always)
     static func plus16(_ v: SIMD16<Float>, _ r: UnsafePointer<Float>, count: Int) -> SIMD16<Float> {
@@ -1457,6 +1530,18 @@ extension NinCifar10 {
                         p[offset + (((4 * i + j) * blocks + k / 16) * channels + c) * 16 + k % 16] = Float(transformed[j])
                     }
                 }
+            }
+        }
+    }
+
+    /// Rearranges depthwise weights from (channels, taps) to (channels / 8, taps, 8): an NCHWc depthwise conv
+    /// multiplies a pixel's eight channels by one tap's eight weights at once.
+    @inline(never)
+    static func interleaveTaps(_ p: inout [Float], at offset: Int, channels: Int, taps: Int) {
+        let plain = Array(p[offset..<(offset + channels * taps)])
+        for c in 0..<channels {
+            for t in 0..<taps {
+                p[offset + ((c / 8) * taps + t) * 8 + c % 8] = plain[c * taps + t]
             }
         }
     }

@@ -986,7 +986,7 @@ public struct Resnet101: Sendable {
         Self.blockFilters(&p, at: 2_001_280, filters: 256, groups: 1, channels: 256, taps: 9, block: 16)
         try Self.copy(tensors, "layer3.0.conv3.weight", into: &p, at: 2_591_360, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.0.bn3", epsilon: 1e-05, into: &p, weight: 2_591_360, bias: 2_853_504, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 2_591_360, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 2_591_360, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "layer3.0.downsample.0.weight", into: &p, at: 2_854_528, count: 524_288)
         try Self.foldBatchNorm(tensors, "layer3.0.downsample.1", epsilon: 1e-05, into: &p, weight: 2_854_528, bias: 3_378_816, channels: 1024, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
         Self.blockFilters(&p, at: 2_854_528, filters: 1024, groups: 1, channels: 512, taps: 1, block: 32)
@@ -1196,7 +1196,7 @@ public struct Resnet101: Sendable {
         Self.blockFilters(&p, at: 38_541_440, filters: 512, groups: 1, channels: 512, taps: 9, block: 16)
         try Self.copy(tensors, "layer4.0.conv3.weight", into: &p, at: 40_901_248, count: 1_048_576)
         try Self.foldBatchNorm(tensors, "layer4.0.bn3", epsilon: 1e-05, into: &p, weight: 40_901_248, bias: 41_949_824, channels: 2048, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 40_901_248, filters: 2048, groups: 1, channels: 512, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 40_901_248, filters: 2048, groups: 1, channels: 512, taps: 1, block: 16)
         try Self.copy(tensors, "layer4.0.downsample.0.weight", into: &p, at: 41_951_872, count: 2_097_152)
         try Self.foldBatchNorm(tensors, "layer4.0.downsample.1", epsilon: 1e-05, into: &p, weight: 41_951_872, bias: 44_049_024, channels: 2048, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
         Self.blockFilters(&p, at: 41_951_872, filters: 2048, groups: 1, channels: 1024, taps: 1, block: 32)
@@ -2096,13 +2096,12 @@ extension Resnet101 {
     /// Generated from specs/resnet101.yaml:18:13.
     @inline(never)
     static func layer2_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×56×56   y: 128×28×28
+        // x: 128×56×56   y: 128×28×28 NCHWc
         // weight: (8 blocks, 3, 3, 128, 16)   bias: w[147_456..<147_584]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.pad(x, channels: 128, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 58, into: scratch, threads: threads)
         Self.parallel(8, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for band in stride(from: 0, to: 131, by: 4) {
         for block in blocks {
             let kernelOffset: Int = block &* 18_432
@@ -2112,7 +2111,6 @@ extension Resnet101 {
             let bias1 = Self.load8(w + (biasOffset &+ 8))
             for group in band..<min(band &+ 4, 131) {
                 let first: Int = min(group &* 6, 778)
-                let tile = tiles.baseAddress! + 0
                 let q0: Int = first
                 let o0: Int = (q0 / 28) &* 116 &+ (q0 % 28) &* 2
                 let q1: Int = first &+ 1
@@ -2161,27 +2159,18 @@ extension Resnet101 {
                         }
                     }
                 }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 784 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
+                Self.store(Self.relu(a0_0), to: y + (block &* 12_544 &+ first &* 8))
+                Self.store(Self.relu(a0_1), to: y + (block &* 12_544 &+ first &* 8 &+ 8))
+                Self.store(Self.relu(a0_2), to: y + (block &* 12_544 &+ first &* 8 &+ 16))
+                Self.store(Self.relu(a0_3), to: y + (block &* 12_544 &+ first &* 8 &+ 24))
+                Self.store(Self.relu(a0_4), to: y + (block &* 12_544 &+ first &* 8 &+ 32))
+                Self.store(Self.relu(a0_5), to: y + (block &* 12_544 &+ first &* 8 &+ 40))
+                Self.store(Self.relu(a1_0), to: y + (block &* 12_544 &+ first &* 8 &+ 6272))
+                Self.store(Self.relu(a1_1), to: y + (block &* 12_544 &+ first &* 8 &+ 6280))
+                Self.store(Self.relu(a1_2), to: y + (block &* 12_544 &+ first &* 8 &+ 6288))
+                Self.store(Self.relu(a1_3), to: y + (block &* 12_544 &+ first &* 8 &+ 6296))
+                Self.store(Self.relu(a1_4), to: y + (block &* 12_544 &+ first &* 8 &+ 6304))
+                Self.store(Self.relu(a1_5), to: y + (block &* 12_544 &+ first &* 8 &+ 6312))
             }
         }
         }
@@ -2193,7 +2182,7 @@ extension Resnet101 {
     /// Generated from specs/resnet101.yaml:21:13.
     @inline(never)
     static func layer2_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×28×28   y: 512×28×28
+        // x: 128×28×28 NCHWc   y: 512×28×28
         // weight: (32 blocks, 1, 1, 128, 16)   bias: w[65_536..<66_048]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(32, threads: threads) { blocks in
@@ -2209,12 +2198,12 @@ extension Resnet101 {
             for group in band..<min(band &+ 42, 131) {
                 let first: Int = min(group &* 6, 778)
                 let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
+                let o0: Int = (first) &* 8
+                let o1: Int = (first &+ 1) &* 8
+                let o2: Int = (first &+ 2) &* 8
+                let o3: Int = (first &+ 3) &* 8
+                let o4: Int = (first &+ 4) &* 8
+                let o5: Int = (first &+ 5) &* 8
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -2230,7 +2219,7 @@ extension Resnet101 {
                 let tapBase = x
                 let tapKernel = kernel
                 for ic in 0..<128 {
-                    let tap = tapBase + ic &* 784
+                    let tap = tapBase + ((ic >> 3) &* 6272 &+ ic & 7)
                     let k = tapKernel + ic &* 16
                     let w0 = Self.load8(k + 0)
                     let w1 = Self.load8(k + 8)
@@ -2835,13 +2824,12 @@ extension Resnet101 {
     /// Generated from specs/resnet101.yaml:18:13.
     @inline(never)
     static func layer3_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 256×28×28   y: 256×14×14
+        // x: 256×28×28   y: 256×14×14 NCHWc
         // weight: (16 blocks, 3, 3, 256, 16)   bias: w[589_824..<590_080]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
         Self.pad(x, channels: 256, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 30, into: scratch, threads: threads)
         Self.parallel(16, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for band in stride(from: 0, to: 33, by: 33) {
         for block in blocks {
             let kernelOffset: Int = block &* 36_864
@@ -2917,15 +2905,19 @@ extension Resnet101 {
             }
             for group in band..<min(band &+ 33, 33) {
                 let first: Int = min(group &* 6, 190)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
+                let tile = tiles.baseAddress! + (group &- band) &* 24
+                Self.store(Self.relu(tile[0]), to: y + (block &* 3136 &+ first &* 8))
+                Self.store(Self.relu(tile[2]), to: y + (block &* 3136 &+ first &* 8 &+ 8))
+                Self.store(Self.relu(tile[4]), to: y + (block &* 3136 &+ first &* 8 &+ 16))
+                Self.store(Self.relu(tile[6]), to: y + (block &* 3136 &+ first &* 8 &+ 24))
+                Self.store(Self.relu(tile[8]), to: y + (block &* 3136 &+ first &* 8 &+ 32))
+                Self.store(Self.relu(tile[10]), to: y + (block &* 3136 &+ first &* 8 &+ 40))
+                Self.store(Self.relu(tile[12]), to: y + (block &* 3136 &+ first &* 8 &+ 1568))
+                Self.store(Self.relu(tile[14]), to: y + (block &* 3136 &+ first &* 8 &+ 1576))
+                Self.store(Self.relu(tile[16]), to: y + (block &* 3136 &+ first &* 8 &+ 1584))
+                Self.store(Self.relu(tile[18]), to: y + (block &* 3136 &+ first &* 8 &+ 1592))
+                Self.store(Self.relu(tile[20]), to: y + (block &* 3136 &+ first &* 8 &+ 1600))
+                Self.store(Self.relu(tile[22]), to: y + (block &* 3136 &+ first &* 8 &+ 1608))
             }
         }
         }
@@ -2937,86 +2929,82 @@ extension Resnet101 {
     /// Generated from specs/resnet101.yaml:21:13.
     @inline(never)
     static func layer3_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 256×14×14   y: 1024×14×14
-        // weight: (32 blocks, 1, 1, 256, 32)   bias: w[262_144..<263_168]
-        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 1584) { tiles in
+        // x: 256×14×14 NCHWc   y: 1024×14×14
+        // weight: (64 blocks, 1, 1, 256, 16)   bias: w[262_144..<263_168]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(64, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 66, by: 66) {
+        for band in stride(from: 0, to: 33, by: 33) {
         for block in blocks {
-            let kernelOffset: Int = block &* 8192
+            let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
-            let biasOffset: Int = 262_144 &+ block &* 32
+            let biasOffset: Int = 262_144 &+ block &* 16
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 256, by: 64) {
-                for group in band..<min(band &+ 66, 66) {
-                    let first: Int = min(group &* 3, 193)
+                for group in band..<min(band &+ 33, 33) {
+                    let first: Int = min(group &* 6, 190)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
+                    let o0: Int = (first) &* 8
+                    let o1: Int = (first &+ 1) &* 8
+                    let o2: Int = (first &+ 2) &* 8
+                    let o3: Int = (first &+ 3) &* 8
+                    let o4: Int = (first &+ 4) &* 8
+                    let o5: Int = (first &+ 5) &* 8
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
                     let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 32
+                    let tapKernel = kernel + firstChannel &* 16
                     for ic in 0..<64 {
-                        let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
+                        let tap = tapBase + ((ic >> 3) &* 1568 &+ ic & 7)
+                        let k = tapKernel + ic &* 16
                         let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
+                    tile[6] = a0_3
+                    tile[8] = a0_4
+                    tile[10] = a0_5
+                    tile[12] = a1_0
+                    tile[14] = a1_1
+                    tile[16] = a1_2
+                    tile[18] = a1_3
+                    tile[20] = a1_4
+                    tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 66, 66) {
-                let first: Int = min(group &* 3, 193)
+            for group in band..<min(band &+ 33, 33) {
+                let first: Int = min(group &* 6, 190)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = v
                     }
@@ -3624,13 +3612,12 @@ extension Resnet101 {
     /// Generated from specs/resnet101.yaml:18:13.
     @inline(never)
     static func layer4_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 512×14×14   y: 512×7×7
+        // x: 512×14×14   y: 512×7×7 NCHWc
         // weight: (32 blocks, 3, 3, 512, 16)   bias: w[2_359_296..<2_359_808]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16
         Self.pad(x, channels: 512, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 16, into: scratch, threads: threads)
         Self.parallel(32, threads: threads) { blocks in
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
         for band in stride(from: 0, to: 9, by: 9) {
         for block in blocks {
             let kernelOffset: Int = block &* 73_728
@@ -3706,15 +3693,19 @@ extension Resnet101 {
             }
             for group in band..<min(band &+ 9, 9) {
                 let first: Int = min(group &* 6, 43)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
+                let tile = tiles.baseAddress! + (group &- band) &* 24
+                Self.store(Self.relu(tile[0]), to: y + (block &* 784 &+ first &* 8))
+                Self.store(Self.relu(tile[2]), to: y + (block &* 784 &+ first &* 8 &+ 8))
+                Self.store(Self.relu(tile[4]), to: y + (block &* 784 &+ first &* 8 &+ 16))
+                Self.store(Self.relu(tile[6]), to: y + (block &* 784 &+ first &* 8 &+ 24))
+                Self.store(Self.relu(tile[8]), to: y + (block &* 784 &+ first &* 8 &+ 32))
+                Self.store(Self.relu(tile[10]), to: y + (block &* 784 &+ first &* 8 &+ 40))
+                Self.store(Self.relu(tile[12]), to: y + (block &* 784 &+ first &* 8 &+ 392))
+                Self.store(Self.relu(tile[14]), to: y + (block &* 784 &+ first &* 8 &+ 400))
+                Self.store(Self.relu(tile[16]), to: y + (block &* 784 &+ first &* 8 &+ 408))
+                Self.store(Self.relu(tile[18]), to: y + (block &* 784 &+ first &* 8 &+ 416))
+                Self.store(Self.relu(tile[20]), to: y + (block &* 784 &+ first &* 8 &+ 424))
+                Self.store(Self.relu(tile[22]), to: y + (block &* 784 &+ first &* 8 &+ 432))
             }
         }
         }
@@ -3726,86 +3717,82 @@ extension Resnet101 {
     /// Generated from specs/resnet101.yaml:21:13.
     @inline(never)
     static func layer4_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 512×7×7   y: 2048×7×7
-        // weight: (64 blocks, 1, 1, 512, 32)   bias: w[1_048_576..<1_050_624]
-        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(64, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
+        // x: 512×7×7 NCHWc   y: 2048×7×7
+        // weight: (128 blocks, 1, 1, 512, 16)   bias: w[1_048_576..<1_050_624]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
+        Self.parallel(128, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 17, by: 17) {
+        for band in stride(from: 0, to: 9, by: 9) {
         for block in blocks {
-            let kernelOffset: Int = block &* 16_384
+            let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
-            let biasOffset: Int = 1_048_576 &+ block &* 32
+            let biasOffset: Int = 1_048_576 &+ block &* 16
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
             for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in band..<min(band &+ 17, 17) {
-                    let first: Int = min(group &* 3, 46)
+                for group in band..<min(band &+ 9, 9) {
+                    let first: Int = min(group &* 6, 43)
                     let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
+                    let o0: Int = (first) &* 8
+                    let o1: Int = (first &+ 1) &* 8
+                    let o2: Int = (first &+ 2) &* 8
+                    let o3: Int = (first &+ 3) &* 8
+                    let o4: Int = (first &+ 4) &* 8
+                    let o5: Int = (first &+ 5) &* 8
                     var a0_0 = firstChannel == 0 ? bias0 : tile[0]
                     var a0_1 = firstChannel == 0 ? bias0 : tile[2]
                     var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
+                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
+                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
+                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
+                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
+                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
+                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
+                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
+                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
+                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
                     let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 32
+                    let tapKernel = kernel + firstChannel &* 16
                     for ic in 0..<64 {
-                        let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
+                        let tap = tapBase + ((ic >> 3) &* 392 &+ ic & 7)
+                        let k = tapKernel + ic &* 16
                         let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
                         let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
+                        Self.multiplyAdd(&a0_0, tap[o0], w0)
+                        Self.multiplyAdd(&a1_0, tap[o0], w1)
+                        Self.multiplyAdd(&a0_1, tap[o1], w0)
+                        Self.multiplyAdd(&a1_1, tap[o1], w1)
+                        Self.multiplyAdd(&a0_2, tap[o2], w0)
+                        Self.multiplyAdd(&a1_2, tap[o2], w1)
+                        Self.multiplyAdd(&a0_3, tap[o3], w0)
+                        Self.multiplyAdd(&a1_3, tap[o3], w1)
+                        Self.multiplyAdd(&a0_4, tap[o4], w0)
+                        Self.multiplyAdd(&a1_4, tap[o4], w1)
+                        Self.multiplyAdd(&a0_5, tap[o5], w0)
+                        Self.multiplyAdd(&a1_5, tap[o5], w1)
                     }
                     tile[0] = a0_0
                     tile[2] = a0_1
                     tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
+                    tile[6] = a0_3
+                    tile[8] = a0_4
+                    tile[10] = a0_5
+                    tile[12] = a1_0
+                    tile[14] = a1_1
+                    tile[16] = a1_2
+                    tile[18] = a1_3
+                    tile[20] = a1_4
+                    tile[22] = a1_5
                 }
             }
-            for group in band..<min(band &+ 17, 17) {
-                let first: Int = min(group &* 3, 46)
+            for group in band..<min(band &+ 9, 9) {
+                let first: Int = min(group &* 6, 43)
                 let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = v
                     }
@@ -4488,6 +4475,16 @@ extension Resnet101 {
         #endif
     }
 
+    /// a += b · v lane by lane (an NCHWc depthwise tap: eight channels' inputs times their weights).
+    @inline(__always)
+    static func multiplyAdd(_ a: inout SIMD8<Float>, _ b: SIMD8<Float>, _ v: SIMD8<Float>) {
+        #if CONVC_FMA
+            a = a.addingProduct(b, v)
+        #else
+            a += b * v
+        #endif
+    }
+
     /// `v` plus the first `count` values at `r` (a fused residual add).
     @inline(__always)
     static func plus16(_ v: SIMD16<Float>, _ r: UnsafePointer<Float>, count: Int) -> SIMD16<Float> {
@@ -4732,6 +4729,18 @@ extension Resnet101 {
                         p[offset + (((4 * i + j) * blocks + k / 16) * channels + c) * 16 + k % 16] = Float(transformed[j])
                     }
                 }
+            }
+        }
+    }
+
+    /// Rearranges depthwise weights from (channels, taps) to (channels / 8, taps, 8): an NCHWc depthwise conv
+    /// multiplies a pixel's eight channels by one tap's eight weights at once.
+    @inline(never)
+    static func interleaveTaps(_ p: inout [Float], at offset: Int, channels: Int, taps: Int) {
+        let plain = Array(p[offset..<(offset + channels * taps)])
+        for c in 0..<channels {
+            for t in 0..<taps {
+                p[offset + ((c / 8) * taps + t) * 8 + c % 8] = plain[c * taps + t]
             }
         }
     }

@@ -95,9 +95,24 @@ enum ConvolutionKind {
 /// Output channels a channel-vector conv computes together: two SIMD16 vectors.
 let channelBlock = 32
 
+/// Channels per pixel of the NCHWc activation layout (ONNX Runtime's name): tensor (C, H, W) stored as
+/// (C / 8, H, W, 8), one vector per pixel. A 1×1 conv then reads a pixel's channels from eight consecutive floats and writes
+/// whole vectors; a depthwise conv multiplies a pixel's eight channels by their eight weights at once.
+let nchwcLanes = 8
+
+/// Which of a conv's tensors are in the NCHWc layout.
+struct NCHWcSides: Hashable {
+    var input = false
+    var output = false
+    var any: Bool { input || output }
+}
+
 extension Tiling {
-    func convolutionKind(_ c: Convolution, output: Shape) -> ConvolutionKind {
+    func convolutionKind(_ c: Convolution, output: Shape, nchwc: NCHWcSides = NCHWcSides()) -> ConvolutionKind {
         if c.groups > 1 && c.groups == c.inChannels && c.groups == c.filters { return .depthwise }
+        // NCHWc tensors go through pixel groups, whose tiles hold a pixel's channels in a vector (the layout
+        // planner checks that the conv fits them): written out a vector per pixel, they need little work per output.
+        if nchwc.any { return .pixelGroups }
         let plane = output.height * output.width
         let unitKernel = c.kernel == Pair(1, 1) && c.stride == Pair(1, 1) && c.padding == .zero
         // A 1×1 conv has little work per output to hide the channel-vector transpose behind: it goes by pixels
@@ -124,9 +139,9 @@ extension Tiling {
     }
 
     /// Filters per block of a conv's stored weights, as its kernel reads them.
-    func weightBlock(_ c: Convolution, kind: ConvolutionKind, output: Shape) -> Int {
+    func weightBlock(_ c: Convolution, kind: ConvolutionKind, output: Shape, nchwc: NCHWcSides) -> Int {
         switch kind {
-        case .pixelGroups: groupTile(c, output: output).channels
+        case .pixelGroups: groupTile(c, output: output, nchwc: nchwc).channels
         case .winograd: groupChannels
         default: filterBlock
         }
@@ -137,10 +152,11 @@ extension Tiling {
     /// (each broadcast from memory takes a vector pipe on Zen 3), with each weight vector loaded right before its
     /// three multiply-adds so that twelve accumulators, three broadcasts and one weight vector fill the sixteen
     /// registers (MobileNet's 512→512 1×1 convs at 14×14: 1.33 → 1.19 ms).
-    func groupTile(_ c: Convolution, output: Shape) -> GroupTile {
+    func groupTile(_ c: Convolution, output: Shape, nchwc: NCHWcSides = NCHWcSides()) -> GroupTile {
         let narrow = groupTile
         let wide = GroupTile(vectors: 4, pixels: 3, lanes: lanes)
-        guard lanes == 8, c.kernel == Pair(1, 1), c.filters % wide.channels == 0,
+        // NCHWc 1×1 convs: 2 × 6 took 0.55–0.97 of the NCHW kernels' time, 4 × 3 1.0–1.6.
+        guard lanes == 8, !nchwc.any, c.kernel == Pair(1, 1), c.filters % wide.channels == 0,
             groupChunk(c, output: output, channels: narrow.channels) != nil
         else { return narrow }
         return wide
@@ -173,8 +189,8 @@ extension Tiling {
 
     /// Scratch floats a conv needs for its padded input copy. A flat conv's last tile reads up to `pixelTile`
     /// floats past the last plane (lanes it then drops).
-    func paddedCopyFloats(_ c: Convolution, input: Shape, output: Shape) -> Int {
-        switch convolutionKind(c, output: output) {
+    func paddedCopyFloats(_ c: Convolution, input: Shape, output: Shape, kind: ConvolutionKind) -> Int {
+        switch kind {
         case .pointwise: return 0
         case .pixelGroups:
             let source = pixelGroupSource(c, input: input, output: output)

@@ -59,6 +59,8 @@ struct Emitter {
     var parameterFloats = 0
     /// Floats of scratch after the arena, for padded input copies.
     var scratchFloats = 0
+    /// Step layers whose outputs are in the NCHWc layout (see `planNCHWc`).
+    var nchwc: Set<Int> = []
 
     init(model: Model, options: EmitOptions) {
         self.model = model
@@ -66,22 +68,23 @@ struct Emitter {
         self.options = options
         self.typeName = options.typeName ?? defaultTypeName(for: model.name)
         self.tiling = options.target.tiling
+        nchwc = planNCHWc()
         for step in plan.steps {
             let layer = model.layers[step.layer]
             var slot = ParameterSlots()
             switch layer.op {
-            case .conv(let c) where tiling.convolutionKind(c, output: layer.outputShape) != .depthwise:
+            case .conv(let c) where convolutionKind(step) != .depthwise:
                 // Blocked layout: filters padded to whole blocks (or Winograd's transformed filters).
                 let filters = tiling.paddedFilters(c)
-                let weights = tiling.weightFloats(c, kind: tiling.convolutionKind(c, output: layer.outputShape))
+                let weights = tiling.weightFloats(c, kind: convolutionKind(step)!)
                 slot = ParameterSlots(weight: parameterFloats, bias: parameterFloats + weights, count: weights + filters)
-                scratchFloats = max(scratchFloats, tiling.paddedCopyFloats(c, input: model.layers[layer.inputs[0]].outputShape, output: layer.outputShape))
+                scratchFloats = max(scratchFloats, tiling.paddedCopyFloats(c, input: model.layers[layer.inputs[0]].outputShape, output: layer.outputShape, kind: convolutionKind(step)!))
             case .conv(let c), .convTranspose(let c):
                 slot = ParameterSlots(
                     weight: parameterFloats, bias: parameterFloats + layer.parameters[0].elementCount,
                     count: layer.parameters[0].elementCount + c.filters)
                 if case .conv = layer.op {
-                    scratchFloats = max(scratchFloats, tiling.paddedCopyFloats(c, input: model.layers[layer.inputs[0]].outputShape, output: layer.outputShape))
+                    scratchFloats = max(scratchFloats, tiling.paddedCopyFloats(c, input: model.layers[layer.inputs[0]].outputShape, output: layer.outputShape, kind: convolutionKind(step)!))
                 }
             case .dense(let inFeatures, let units, _, _):
                 slot = ParameterSlots(weight: parameterFloats, bias: parameterFloats + inFeatures * units, count: inFeatures * units + units)
@@ -120,11 +123,22 @@ struct Emitter {
 
     func layer(_ id: Int) -> Layer { model.layers[id] }
 
+    /// Which of a step's tensors (its first input, its output) are NCHWc.
+    func nchwcSides(_ step: PlannedStep) -> NCHWcSides {
+        NCHWcSides(input: nchwc.contains(step.inputs.first ?? 0), output: nchwc.contains(step.layer))
+    }
+
+    /// How a conv step is lowered (nil for other steps).
+    func convolutionKind(_ step: PlannedStep) -> ConvolutionKind? {
+        guard case .conv(let c) = layer(step.layer).op else { return nil }
+        return tiling.convolutionKind(c, output: layer(step.layer).outputShape, nchwc: nchwcSides(step))
+    }
+
     /// Whether a step takes the scratch buffer (for a padded copy of its input).
     func needsScratch(_ step: PlannedStep) -> Bool {
         let main = layer(step.layer)
         switch main.op {
-        case .conv(let c): return tiling.paddedCopyFloats(c, input: layer(main.inputs[0]).outputShape, output: main.outputShape) > 0
+        case .conv(let c): return tiling.paddedCopyFloats(c, input: layer(main.inputs[0]).outputShape, output: main.outputShape, kind: convolutionKind(step)!) > 0
         default: return false
         }
     }
@@ -278,13 +292,15 @@ struct Emitter {
                         w.line("try Self.copy(tensors, \(stringLiteral(name + ".bias")), into: &p, at: \(literal(slot.bias)), count: \(literal(c.filters)))")
                     }
                     defer {
-                        let kind = tiling.convolutionKind(c, output: layer.outputShape)
+                        let kind = convolutionKind(step)
                         if case .conv = layer.op, kind == .winograd {
                             w.line("Self.winogradFilters(&p, at: \(literal(slot.weight)), filters: \(c.filters), channels: \(c.inChannels))")
                         } else if case .conv = layer.op, kind == .channelVectors {
                             w.line("Self.vectorFilters(&p, at: \(literal(slot.weight)), filters: \(c.filters), channels: \(c.inChannels), taps: \(c.kernel.h * c.kernel.w))")
-                        } else if case .conv = layer.op, kind != .depthwise {
-                            w.line("Self.blockFilters(&p, at: \(literal(slot.weight)), filters: \(c.filters), groups: \(c.groups), channels: \(c.inChannels / c.groups), taps: \(c.kernel.h * c.kernel.w), block: \(tiling.weightBlock(c, kind: kind, output: layer.outputShape)))")
+                        } else if case .conv = layer.op, let kind, kind != .depthwise {
+                            w.line("Self.blockFilters(&p, at: \(literal(slot.weight)), filters: \(c.filters), groups: \(c.groups), channels: \(c.inChannels / c.groups), taps: \(c.kernel.h * c.kernel.w), block: \(tiling.weightBlock(c, kind: kind, output: layer.outputShape, nchwc: nchwcSides(step))))")
+                        } else if nchwc.contains(step.layer) {
+                            w.line("Self.interleaveTaps(&p, at: \(literal(slot.weight)), channels: \(c.filters), taps: \(c.kernel.h * c.kernel.w))")
                         }
                     }
                     if let bn = step.foldedBatchNorm, case .batchNorm(let epsilon) = self.layer(bn).op {

@@ -181,8 +181,9 @@ func temporaryFolder(_ prefix: String) -> URL {
                 "// tile: 4 filters × 3 vectors of 8 pixels",
                 "// tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16",
                 "// tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16",
-                "// tile: 4 filters × 3 vectors of 8 pixels",
-                "// tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64",
+                // deepen → wide → the global pool run NCHWc (see nchwcChainsAgreeWithTheInterpreter)
+                "// tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast",
+                "// tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64",
             ])
         } else {
             #expect(tiles == [
@@ -200,6 +201,61 @@ func temporaryFolder(_ prefix: String) -> URL {
         let run = try convc("verify", spec.path, "--runs", "1", "--target", target)
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
         #expect(run.stdout.hasSuffix("agree\n"))
+    }
+
+    /// MobileNet-like chains in the NCHWc layout: a strided stem writing NCHWc, depthwise convs (stride 1 and 2, a
+    /// 2×3 kernel with stride 3 and uneven padding, maps whose interior is one column), 1×1 convs (chunked, reading
+    /// NCHWc and writing NCHW for a max pool, reading NCHW and writing NCHWc), and a global average pool.
+    @Test func nchwcChainsAgreeWithTheInterpreter() throws {
+        let spec = work.appendingPathComponent("chains.yaml")
+        try """
+            input: [3, 30, 30]
+            layers:
+              - conv: { name: stem, filters: 16, kernel: 3, stride: 2, padding: 1 }
+              - relu6
+              - conv: { name: dw1, depthwise: true, kernel: 3, padding: 1 }
+              - relu
+              - conv: { name: pw1, filters: 32, kernel: 1 }
+              - relu
+              - conv: { name: dw2, depthwise: true, kernel: 3, stride: 2, padding: 1 }
+              - conv: { name: dw3, depthwise: true, kernel: [2, 3], stride: [1, 3], padding: [1, 0, 0, 1] }
+              - conv: { name: pw2, filters: 128, kernel: 1 }
+              - relu
+              - conv: { name: pw3, filters: 64, kernel: 1 }
+              - max_pool: { name: pool, kernel: [2, 1], stride: [2, 1] }
+              - conv: { name: pw4, filters: 32, kernel: 1 }
+              - relu6
+              - conv: { name: dw4, depthwise: true, kernel: 3, padding: 1 }
+              - conv: { name: pw5, filters: 48, kernel: 1 }
+              - global_avg_pool
+              - flatten
+              - dense: { name: fc, units: 10 }
+            """.write(to: spec, atomically: false, encoding: .utf8)
+        let source = try convc("emit", spec.path).stdout
+        let layouts = source.split(separator: "\n").filter { $0.contains("// x: ") }.map { $0.trimmingCharacters(in: .whitespaces) }
+        #expect(layouts == [
+            "// x: 3×30×30   y: 16×15×15 NCHWc",
+            "// x: 16×15×15 NCHWc   y: 16×15×15 NCHWc",
+            "// x: 16×15×15 NCHWc   y: 32×15×15 NCHWc",
+            "// x: 32×15×15 NCHWc   y: 32×8×8 NCHWc",
+            "// x: 32×8×8 NCHWc   y: 32×8×3 NCHWc",
+            "// x: 32×8×3 NCHWc   y: 128×8×3 NCHWc",
+            "// x: 128×8×3 NCHWc   y: 64×8×3",
+            "// x: 64×8×3   y: 64×4×3",
+            "// x: 64×4×3   y: 32×4×3 NCHWc",
+            "// x: 32×4×3 NCHWc   y: 32×4×3 NCHWc",
+            "// x: 32×4×3 NCHWc   y: 48×4×3 NCHWc",
+            "// x: 48×4×3 NCHWc   y: 48×1×1",
+            "// x: 48   y: 10",
+        ])
+        // depthwise weights go to (channels / 8, taps, 8) at load time
+        #expect(source.contains("Self.interleaveTaps(&p, at: 448, channels: 16, taps: 9)"))
+        let run = try convc("verify", spec.path, "--runs", "1")
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.hasSuffix("agree\n"))
+        // AVX-512's sixteen-lane tiles keep NCHW
+        let wide = try convc("emit", spec.path, "--target", "avx512").stdout.split(separator: "\n").filter { $0.contains("// x: ") }
+        #expect(wide.count == 13 && !wide.contains { $0.contains("NCHWc") })
     }
 
     @Test func verifyCompilesRunsAndAgrees() throws {

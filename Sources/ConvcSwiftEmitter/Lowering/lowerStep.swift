@@ -71,7 +71,12 @@ extension Emitter {
         if takesThreads(step) { parameters.append("_ threads: Int") }
         w.line("@inline(never)")
         w.block("static func \(name)(\(parameters.joined(separator: ", ")))") { w in
-            w.comment("x: \(inputShapes.map(\.description).joined(separator: ", "))   y: \(out)")
+            let sides = nchwcSides(step)
+            w.comment("x: \(inputShapes.map(\.description).joined(separator: ", "))\(sides.input ? " NCHWc" : "")   y: \(out)\(sides.output ? " NCHWc" : "")")
+            if sides.input && isGlobalAverage(main) {
+                lowerNCHWcAveragePool(input: inputShapes[0], into: &w)
+                return
+            }
             switch main.op {
             case .conv(let c): lowerConvolution(c, input: inputShapes[0], output: out, step: step, into: &w)
             case .convTranspose(let c): lowerTransposedConvolution(c, input: inputShapes[0], output: out, step: step, into: &w)
@@ -133,11 +138,15 @@ extension Emitter {
     func lowerConvolution(_ c: Convolution, input: Shape, output: Shape, step: PlannedStep, into w: inout SwiftWriter) {
         let slot = slots[step.layer]!
         let filterBlock = tiling.filterBlock
-        let kind = tiling.convolutionKind(c, output: output)
+        let kind = convolutionKind(step)!
         let inPerGroup = c.inChannels / c.groups, outPerGroup = c.filters / c.groups
         let plane = output.height * output.width
         if kind == .depthwise {
-            lowerDepthwise(c, input: input, output: output, step: step, into: &w)
+            if nchwc.contains(step.layer) {
+                lowerNCHWcDepthwise(c, input: input, output: output, step: step, into: &w)
+            } else {
+                lowerDepthwise(c, input: input, output: output, step: step, into: &w)
+            }
             return
         }
         if kind == .flat {
@@ -354,7 +363,8 @@ extension Emitter {
     /// weights (and, on small maps, inputs) stay in L1, keeping the band's partial sums between chunks.
     func lowerPixelGroups(_ c: Convolution, input: Shape, output: Shape, step: PlannedStep, into w: inout SwiftWriter) {
         let slot = slots[step.layer]!
-        let tile = tiling.groupTile(c, output: output)
+        let sides = nchwcSides(step)
+        let tile = tiling.groupTile(c, output: output, nchwc: sides)
         let (lanes, vector, vectors, pixels, channels) = (tiling.lanes, tiling.vector, tile.vectors, tile.pixels, tile.channels)
         let taps = c.kernel.h * c.kernel.w
         let blocks = c.filters / channels
@@ -394,7 +404,7 @@ extension Emitter {
         // every other vector (see lowerPointwise); with chunks, each group of pixels keeps its partial sums.
         w.line("Self.parallel(\(blocks), threads: threads) { blocks in")
         w.line("withUnsafeTemporaryAllocation(of: \(vector).self, capacity: \(literal(2 * tileVectors * (chunked ? bandGroups : 1)))) { tiles in")
-        w.line("let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)")
+        if !sides.output { w.line("let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)") }
         w.line("for band in stride(from: 0, to: \(groups), by: \(bandGroups)) {")
         w.block("for block in blocks") { w in
             w.line("let kernelOffset: Int = block &* \(literal(c.inChannels * taps * channels))")
@@ -410,12 +420,25 @@ extension Emitter {
                     body(&w)
                 }
             }
+            // An NCHWc output goes straight from the accumulators (or the chunks' tile), a vector per pixel.
+            func storeNCHWc(_ value: (Int, Int) -> String, into w: inout SwiftWriter) {
+                for v in 0..<vectors {
+                    for p in 0..<pixels {
+                        let index = offset([("block", vectors * plane * lanes), ("first", lanes)], plus: (v * plane + p) * lanes)
+                        w.line("Self.store(\(vectorActivation(step, value(v, p), lanes: lanes)), to: y + (\(index)))")
+                    }
+                }
+            }
             func accumulate(_ w: inout SwiftWriter) {
-                w.line("let tile = tiles.baseAddress! + \(chunked ? "(group &- band) &* \(2 * tileVectors)" : "0")")
+                if chunked || !sides.output {
+                    w.line("let tile = tiles.baseAddress! + \(chunked ? "(group &- band) &* \(2 * tileVectors)" : "0")")
+                }
                 for p in 0..<pixels {
-                    // The input offset of pixel p of the group: its window's top-left corner.
+                    // The input offset of pixel p of the group: its window's top-left corner (NCHWc: its vector).
                     let q = offset([("first", 1)], plus: p)
-                    if stride.w == 1 && stride.h * columns == output.width {
+                    if sides.input {
+                        w.line("let o\(p): Int = (\(q)) &* \(nchwcLanes)")
+                    } else if stride.w == 1 && stride.h * columns == output.width {
                         w.line("let o\(p): Int = \(q)")
                     } else {
                         w.line("let q\(p): Int = \(q)")
@@ -436,8 +459,12 @@ extension Emitter {
                 w.loop("i", count: c.kernel.h) { w in w.loop("j", count: c.kernel.w) { w in
                     w.line("let tapBase = \(source)\(plus(offset([("i", rowTap * c.dilation.h * columns), ("j", columnTap * c.dilation.w), ("firstChannel", firstChannel * rows * columns)])))")
                     w.line("let tapKernel = kernel\(plus(offset([("i", rowTap * c.kernel.w * c.inChannels * channels), ("j", columnTap * c.inChannels * channels), ("firstChannel", firstChannel * channels)])))")
-                    broadcastProducts(tile, channels: chunkChannels, source: "tapBase", channelStride: rows * columns, kernel: "tapKernel", into: &w)
+                    broadcastProducts(tile, channels: chunkChannels, source: "tapBase", channelStride: rows * columns, nchwc: sides.input, kernel: "tapKernel", into: &w)
                 } }
+                if sides.output && !chunked {
+                    storeNCHWc({ v, p in "a\(v)_\(p)" }, into: &w)
+                    return
+                }
                 for v in 0..<vectors {
                     for p in 0..<pixels { w.line("tile[\(2 * (v * pixels + p))] = a\(v)_\(p)") }
                 }
@@ -448,6 +475,13 @@ extension Emitter {
             // adds the residual and applies the activation, a vector at a time: read lane by lane, the residual
             // came from sixteen planes at once (ResNet-50's 1×1 convs with a residual were 30 % slower than without).
             func writeOut(_ w: inout SwiftWriter) {
+                if sides.output {
+                    if chunked {
+                        w.line("let tile = tiles.baseAddress! + (group &- band) &* \(2 * tileVectors)")
+                        storeNCHWc({ v, p in "tile[\(2 * (v * pixels + p))]" }, into: &w)
+                    }
+                    return
+                }
                 w.line("let tileLanes = lanes + \(chunked ? "(group &- band) &* \(2 * tileVectors * lanes)" : "0")")
                 w.block("for oc in 0..<\(channels)") { w in
                     w.line("let outputOffset: Int = (block &* \(channels) &+ oc) &* \(literal(plane)) &+ first")
@@ -492,10 +526,16 @@ extension Emitter {
     /// input value (at `o0`, `o1`, … from the channel's plane) broadcast, into accumulators `a{vector}_{pixel}`.
     /// Tiles of more vectors than pixels take the pixels' values first and each weight vector right before its
     /// multiply-adds: with all four weight vectors loaded first, 32 × 3 tiles spilled.
-    func broadcastProducts(_ tile: GroupTile, channels: Int, source: String, channelStride: Int, kernel: String, into w: inout SwiftWriter) {
+    /// An NCHWc source holds channel `ic` of pixel `o` at `(ic / 8) · channelStride · 8 + o · 8 + ic % 8`, the
+    /// offsets `o0`, `o1`, … already times eight.
+    func broadcastProducts(_ tile: GroupTile, channels: Int, source: String, channelStride: Int, nchwc: Bool = false, kernel: String, into w: inout SwiftWriter) {
         let (lanes, vectors, pixels) = (tile.lanes, tile.vectors, tile.pixels)
         w.block("for ic in 0..<\(channels)") { w in
-            w.line("let tap = \(source) + ic &* \(literal(channelStride))")
+            if nchwc {
+                w.line("let tap = \(source) + ((ic >> 3) &* \(literal(channelStride * nchwcLanes)) &+ ic & 7)")
+            } else {
+                w.line("let tap = \(source) + ic &* \(literal(channelStride))")
+            }
             w.line("let k = \(kernel) + ic &* \(tile.channels)")
             if vectors > pixels {
                 for p in 0..<pixels { w.line("let b\(p) = tap[o\(p)]") }

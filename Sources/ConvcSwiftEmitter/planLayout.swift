@@ -1,0 +1,107 @@
+// Which activations the emitted code keeps in the NCHWc layout (eight channels per pixel) instead of NCHW.
+
+import ConvcIR
+
+extension Emitter {
+    /// The step layers whose outputs are NCHWc: chains of 1×1 and depthwise convs (MobileNet's whole body), where
+    /// a pixel's channels are one vector. In isolation, MobileNet's 1×1 convs took 0.55–0.97 of their NCHW time
+    /// and its depthwise convs 0.32–0.93. A tensor is NCHWc when its producer can write it so and every step that
+    /// reads it can read it so; the network's input and output, residuals and concat slices stay NCHW.
+    func planNCHWc() -> Set<Int> {
+        // AVX-512's tiles are sixteen lanes wide; the layout is for eight.
+        guard tiling.lanes == nchwcLanes else { return [] }
+        var readers: [Int: [PlannedStep]] = [:]
+        for step in plan.steps {
+            for input in Set(step.inputs) { readers[input, default: []].append(step) }
+        }
+        let output = plan.bufferOf[model.outputLayer]
+        var chosen: Set<Int> = []
+        for step in plan.steps where step.layer != output && writesNCHWc(step) {
+            guard let readers = readers[step.layer], !readers.isEmpty,
+                readers.allSatisfy({ readsNCHWc($0, from: step.layer) })
+            else { continue }
+            chosen.insert(step.layer)
+        }
+        // A depthwise conv runs NCHWc on both sides or on neither.
+        var changed = true
+        while changed {
+            changed = false
+            for step in plan.steps where isNCHWcDepthwise(step) {
+                let (input, output) = (chosen.contains(step.inputs[0]), chosen.contains(step.layer))
+                if input != output {
+                    chosen.remove(step.inputs[0])
+                    chosen.remove(step.layer)
+                    changed = true
+                }
+            }
+        }
+        return chosen
+    }
+
+    /// Whether a step's output and epilogue fit an NCHWc kernel: whole vectors of channels, no residual, an
+    /// activation the vector code has.
+    private func fitsNCHWc(_ step: PlannedStep) -> Bool {
+        guard layer(step.layer).outputShape.channels % nchwcLanes == 0, step.fusedAdd == nil else { return false }
+        switch activation(of: step) {
+        case nil, .relu, .relu6: return true
+        default: return false
+        }
+    }
+
+    /// A depthwise conv the NCHWc kernel runs: kernels up to 3×3 (its taps' weight vectors stay in registers),
+    /// undilated.
+    func isNCHWcDepthwise(_ step: PlannedStep) -> Bool {
+        guard case .conv(let c) = layer(step.layer).op, tiling.convolutionKind(c, output: layer(step.layer).outputShape) == .depthwise
+        else { return false }
+        return fitsNCHWc(step) && c.kernel.h <= 3 && c.kernel.w <= 3 && c.dilation == Pair(1, 1)
+    }
+
+    /// Whether a step can write its output NCHWc: a depthwise conv, or a one-group conv whose filters fill pixel
+    /// groups' channel vectors, unless it would be Winograd's (2.25 times fewer multiply-adds than pixel groups).
+    private func writesNCHWc(_ step: PlannedStep) -> Bool {
+        guard fitsNCHWc(step), case .conv(let c) = layer(step.layer).op else { return false }
+        if isNCHWcDepthwise(step) { return true }
+        let out = layer(step.layer).outputShape
+        return tiling.pixelGroups && c.groups == 1 && c.filters % tiling.groupChannels == 0
+            && out.height * out.width >= tiling.groupPixels && tiling.convolutionKind(c, output: out) != .winograd
+    }
+
+    /// Whether `step` can read buffer `input` NCHWc: as a depthwise conv's input, a 1×1 stride-1 conv's (which
+    /// reads it in place, uncopied), or a global average pool's.
+    private func readsNCHWc(_ step: PlannedStep, from input: Int) -> Bool {
+        let main = layer(step.layer)
+        guard step.inputs == [input], main.inputs.count == 1 else { return false }
+        let inputShape = layer(main.inputs[0]).outputShape
+        switch main.op {
+        case .conv(let c):
+            if isNCHWcDepthwise(step) { return true }
+            let unitKernel = c.kernel == Pair(1, 1) && c.stride == Pair(1, 1) && c.padding == .zero && c.dilation == Pair(1, 1)
+            return unitKernel && runsAsPixelGroups(step, c)
+                && !pixelGroupSource(c, input: inputShape, output: main.outputShape).copied
+        default:
+            return isGlobalAverage(main)
+        }
+    }
+
+    /// A layer that averages each channel's whole map: a global or adaptive (1 × 1) average pool, or an average
+    /// pool whose one window is the map.
+    func isGlobalAverage(_ main: Layer) -> Bool {
+        let input = layer(main.inputs[0]).outputShape
+        switch main.op {
+        case .globalPool(let kind): return kind == .average
+        case .adaptiveAvgPool(let size): return size == Pair(1, 1)
+        case .pool(let p):
+            return p.kind == .average && p.padding == .zero && p.kernel == Pair(input.height, input.width)
+                && main.outputShape.height == 1 && main.outputShape.width == 1
+        default: return false
+        }
+    }
+
+    /// Whether a conv reading NCHWc can run as pixel groups (which write NCHW or NCHWc): filters filling channel
+    /// vectors, enough pixels, no residual.
+    private func runsAsPixelGroups(_ step: PlannedStep, _ c: Convolution) -> Bool {
+        let out = layer(step.layer).outputShape
+        return tiling.pixelGroups && c.groups == 1 && c.filters % tiling.groupChannels == 0 && step.fusedAdd == nil
+            && out.height * out.width >= tiling.groupPixels
+    }
+}
