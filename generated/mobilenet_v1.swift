@@ -648,23 +648,121 @@ extension MobilenetV1 {
                 var a1_5 = bias1
                 let tapBase = x
                 let tapKernel = kernel
-                for ic in 0..<32 {
-                    let tap = tapBase + ((ic >> 3) &* 100_352 &+ ic & 7)
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for inputBlock in 0..<4 {
+                    let tap = tapBase + inputBlock &* 100_352
+                    let k = tapKernel + inputBlock &* 128
+                    let w0_0 = Self.load8(k + 0)
+                    let w1_0 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0_0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1_0)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0_0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1_0)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0_0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1_0)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0_0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1_0)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0_0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1_0)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0_0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1_0)
+                    let w0_1 = Self.load8(k + 16)
+                    let w1_1 = Self.load8(k + 24)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
+                    let w0_2 = Self.load8(k + 32)
+                    let w1_2 = Self.load8(k + 40)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
+                    let w0_3 = Self.load8(k + 48)
+                    let w1_3 = Self.load8(k + 56)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
+                    let w0_4 = Self.load8(k + 64)
+                    let w1_4 = Self.load8(k + 72)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
+                    let w0_5 = Self.load8(k + 80)
+                    let w1_5 = Self.load8(k + 88)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
+                    let w0_6 = Self.load8(k + 96)
+                    let w1_6 = Self.load8(k + 104)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
+                    let w0_7 = Self.load8(k + 112)
+                    let w1_7 = Self.load8(k + 120)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
                 }
                 Self.store(Self.relu(a0_0), to: y + (block &* 200_704 &+ first &* 8))
                 Self.store(Self.relu(a0_1), to: y + (block &* 200_704 &+ first &* 8 &+ 8))
@@ -843,23 +941,121 @@ extension MobilenetV1 {
                 var a1_5 = bias1
                 let tapBase = x
                 let tapKernel = kernel
-                for ic in 0..<64 {
-                    let tap = tapBase + ((ic >> 3) &* 25_088 &+ ic & 7)
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for inputBlock in 0..<8 {
+                    let tap = tapBase + inputBlock &* 25_088
+                    let k = tapKernel + inputBlock &* 128
+                    let w0_0 = Self.load8(k + 0)
+                    let w1_0 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0_0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1_0)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0_0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1_0)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0_0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1_0)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0_0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1_0)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0_0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1_0)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0_0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1_0)
+                    let w0_1 = Self.load8(k + 16)
+                    let w1_1 = Self.load8(k + 24)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
+                    let w0_2 = Self.load8(k + 32)
+                    let w1_2 = Self.load8(k + 40)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
+                    let w0_3 = Self.load8(k + 48)
+                    let w1_3 = Self.load8(k + 56)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
+                    let w0_4 = Self.load8(k + 64)
+                    let w1_4 = Self.load8(k + 72)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
+                    let w0_5 = Self.load8(k + 80)
+                    let w1_5 = Self.load8(k + 88)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
+                    let w0_6 = Self.load8(k + 96)
+                    let w1_6 = Self.load8(k + 104)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
+                    let w0_7 = Self.load8(k + 112)
+                    let w1_7 = Self.load8(k + 120)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
                 }
                 Self.store(Self.relu(a0_0), to: y + (block &* 50_176 &+ first &* 8))
                 Self.store(Self.relu(a0_1), to: y + (block &* 50_176 &+ first &* 8 &+ 8))
@@ -1039,23 +1235,121 @@ extension MobilenetV1 {
                 var a1_5 = bias1
                 let tapBase = x
                 let tapKernel = kernel
-                for ic in 0..<128 {
-                    let tap = tapBase + ((ic >> 3) &* 25_088 &+ ic & 7)
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for inputBlock in 0..<16 {
+                    let tap = tapBase + inputBlock &* 25_088
+                    let k = tapKernel + inputBlock &* 128
+                    let w0_0 = Self.load8(k + 0)
+                    let w1_0 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0_0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1_0)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0_0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1_0)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0_0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1_0)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0_0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1_0)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0_0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1_0)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0_0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1_0)
+                    let w0_1 = Self.load8(k + 16)
+                    let w1_1 = Self.load8(k + 24)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
+                    let w0_2 = Self.load8(k + 32)
+                    let w1_2 = Self.load8(k + 40)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
+                    let w0_3 = Self.load8(k + 48)
+                    let w1_3 = Self.load8(k + 56)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
+                    let w0_4 = Self.load8(k + 64)
+                    let w1_4 = Self.load8(k + 72)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
+                    let w0_5 = Self.load8(k + 80)
+                    let w1_5 = Self.load8(k + 88)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
+                    let w0_6 = Self.load8(k + 96)
+                    let w1_6 = Self.load8(k + 104)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
+                    let w0_7 = Self.load8(k + 112)
+                    let w1_7 = Self.load8(k + 120)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
                 }
                 Self.store(Self.relu(a0_0), to: y + (block &* 50_176 &+ first &* 8))
                 Self.store(Self.relu(a0_1), to: y + (block &* 50_176 &+ first &* 8 &+ 8))
@@ -1234,23 +1528,121 @@ extension MobilenetV1 {
                 var a1_5 = bias1
                 let tapBase = x
                 let tapKernel = kernel
-                for ic in 0..<128 {
-                    let tap = tapBase + ((ic >> 3) &* 6272 &+ ic & 7)
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for inputBlock in 0..<16 {
+                    let tap = tapBase + inputBlock &* 6272
+                    let k = tapKernel + inputBlock &* 128
+                    let w0_0 = Self.load8(k + 0)
+                    let w1_0 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0_0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1_0)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0_0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1_0)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0_0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1_0)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0_0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1_0)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0_0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1_0)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0_0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1_0)
+                    let w0_1 = Self.load8(k + 16)
+                    let w1_1 = Self.load8(k + 24)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
+                    let w0_2 = Self.load8(k + 32)
+                    let w1_2 = Self.load8(k + 40)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
+                    let w0_3 = Self.load8(k + 48)
+                    let w1_3 = Self.load8(k + 56)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
+                    let w0_4 = Self.load8(k + 64)
+                    let w1_4 = Self.load8(k + 72)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
+                    let w0_5 = Self.load8(k + 80)
+                    let w1_5 = Self.load8(k + 88)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
+                    let w0_6 = Self.load8(k + 96)
+                    let w1_6 = Self.load8(k + 104)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
+                    let w0_7 = Self.load8(k + 112)
+                    let w1_7 = Self.load8(k + 120)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
                 }
                 Self.store(Self.relu(a0_0), to: y + (block &* 12_544 &+ first &* 8))
                 Self.store(Self.relu(a0_1), to: y + (block &* 12_544 &+ first &* 8 &+ 8))
@@ -1430,23 +1822,121 @@ extension MobilenetV1 {
                 var a1_5 = bias1
                 let tapBase = x
                 let tapKernel = kernel
-                for ic in 0..<256 {
-                    let tap = tapBase + ((ic >> 3) &* 6272 &+ ic & 7)
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for inputBlock in 0..<32 {
+                    let tap = tapBase + inputBlock &* 6272
+                    let k = tapKernel + inputBlock &* 128
+                    let w0_0 = Self.load8(k + 0)
+                    let w1_0 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0_0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1_0)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0_0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1_0)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0_0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1_0)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0_0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1_0)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0_0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1_0)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0_0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1_0)
+                    let w0_1 = Self.load8(k + 16)
+                    let w1_1 = Self.load8(k + 24)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
+                    let w0_2 = Self.load8(k + 32)
+                    let w1_2 = Self.load8(k + 40)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
+                    let w0_3 = Self.load8(k + 48)
+                    let w1_3 = Self.load8(k + 56)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
+                    let w0_4 = Self.load8(k + 64)
+                    let w1_4 = Self.load8(k + 72)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
+                    let w0_5 = Self.load8(k + 80)
+                    let w1_5 = Self.load8(k + 88)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
+                    let w0_6 = Self.load8(k + 96)
+                    let w1_6 = Self.load8(k + 104)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
+                    let w0_7 = Self.load8(k + 112)
+                    let w1_7 = Self.load8(k + 120)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
                 }
                 Self.store(Self.relu(a0_0), to: y + (block &* 12_544 &+ first &* 8))
                 Self.store(Self.relu(a0_1), to: y + (block &* 12_544 &+ first &* 8 &+ 8))
@@ -1593,9 +2083,9 @@ extension MobilenetV1 {
     static func features_block6_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 256×14×14 NCHWc   y: 512×14×14 NCHWc
         // weight: (32 blocks, 1, 1, 256, 16)   bias: w[131_072..<131_584]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         for band in stride(from: 0, to: 33, by: 33) {
         for block in blocks {
             let kernelOffset: Int = block &* 4096
@@ -1603,77 +2093,156 @@ extension MobilenetV1 {
             let biasOffset: Int = 131_072 &+ block &* 16
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for firstChannel in stride(from: 0, to: 256, by: 64) {
-                for group in band..<min(band &+ 33, 33) {
-                    let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = (first) &* 8
-                    let o1: Int = (first &+ 1) &* 8
-                    let o2: Int = (first &+ 2) &* 8
-                    let o3: Int = (first &+ 3) &* 8
-                    let o4: Int = (first &+ 4) &* 8
-                    let o5: Int = (first &+ 5) &* 8
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 16
-                    for ic in 0..<64 {
-                        let tap = tapBase + ((ic >> 3) &* 1568 &+ ic & 7)
-                        let k = tapKernel + ic &* 16
-                        let w0 = Self.load8(k + 0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
-                    }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
-                }
-            }
             for group in band..<min(band &+ 33, 33) {
                 let first: Int = min(group &* 6, 190)
-                let tile = tiles.baseAddress! + (group &- band) &* 24
-                Self.store(Self.relu(tile[0]), to: y + (block &* 3136 &+ first &* 8))
-                Self.store(Self.relu(tile[2]), to: y + (block &* 3136 &+ first &* 8 &+ 8))
-                Self.store(Self.relu(tile[4]), to: y + (block &* 3136 &+ first &* 8 &+ 16))
-                Self.store(Self.relu(tile[6]), to: y + (block &* 3136 &+ first &* 8 &+ 24))
-                Self.store(Self.relu(tile[8]), to: y + (block &* 3136 &+ first &* 8 &+ 32))
-                Self.store(Self.relu(tile[10]), to: y + (block &* 3136 &+ first &* 8 &+ 40))
-                Self.store(Self.relu(tile[12]), to: y + (block &* 3136 &+ first &* 8 &+ 1568))
-                Self.store(Self.relu(tile[14]), to: y + (block &* 3136 &+ first &* 8 &+ 1576))
-                Self.store(Self.relu(tile[16]), to: y + (block &* 3136 &+ first &* 8 &+ 1584))
-                Self.store(Self.relu(tile[18]), to: y + (block &* 3136 &+ first &* 8 &+ 1592))
-                Self.store(Self.relu(tile[20]), to: y + (block &* 3136 &+ first &* 8 &+ 1600))
-                Self.store(Self.relu(tile[22]), to: y + (block &* 3136 &+ first &* 8 &+ 1608))
+                let o0: Int = (first) &* 8
+                let o1: Int = (first &+ 1) &* 8
+                let o2: Int = (first &+ 2) &* 8
+                let o3: Int = (first &+ 3) &* 8
+                let o4: Int = (first &+ 4) &* 8
+                let o5: Int = (first &+ 5) &* 8
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
+                let tapBase = x
+                let tapKernel = kernel
+                for inputBlock in 0..<32 {
+                    let tap = tapBase + inputBlock &* 1568
+                    let k = tapKernel + inputBlock &* 128
+                    let w0_0 = Self.load8(k + 0)
+                    let w1_0 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0_0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1_0)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0_0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1_0)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0_0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1_0)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0_0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1_0)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0_0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1_0)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0_0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1_0)
+                    let w0_1 = Self.load8(k + 16)
+                    let w1_1 = Self.load8(k + 24)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
+                    let w0_2 = Self.load8(k + 32)
+                    let w1_2 = Self.load8(k + 40)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
+                    let w0_3 = Self.load8(k + 48)
+                    let w1_3 = Self.load8(k + 56)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
+                    let w0_4 = Self.load8(k + 64)
+                    let w1_4 = Self.load8(k + 72)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
+                    let w0_5 = Self.load8(k + 80)
+                    let w1_5 = Self.load8(k + 88)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
+                    let w0_6 = Self.load8(k + 96)
+                    let w1_6 = Self.load8(k + 104)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
+                    let w0_7 = Self.load8(k + 112)
+                    let w1_7 = Self.load8(k + 120)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
+                }
+                Self.store(Self.relu(a0_0), to: y + (block &* 3136 &+ first &* 8))
+                Self.store(Self.relu(a0_1), to: y + (block &* 3136 &+ first &* 8 &+ 8))
+                Self.store(Self.relu(a0_2), to: y + (block &* 3136 &+ first &* 8 &+ 16))
+                Self.store(Self.relu(a0_3), to: y + (block &* 3136 &+ first &* 8 &+ 24))
+                Self.store(Self.relu(a0_4), to: y + (block &* 3136 &+ first &* 8 &+ 32))
+                Self.store(Self.relu(a0_5), to: y + (block &* 3136 &+ first &* 8 &+ 40))
+                Self.store(Self.relu(a1_0), to: y + (block &* 3136 &+ first &* 8 &+ 1568))
+                Self.store(Self.relu(a1_1), to: y + (block &* 3136 &+ first &* 8 &+ 1576))
+                Self.store(Self.relu(a1_2), to: y + (block &* 3136 &+ first &* 8 &+ 1584))
+                Self.store(Self.relu(a1_3), to: y + (block &* 3136 &+ first &* 8 &+ 1592))
+                Self.store(Self.relu(a1_4), to: y + (block &* 3136 &+ first &* 8 &+ 1600))
+                Self.store(Self.relu(a1_5), to: y + (block &* 3136 &+ first &* 8 &+ 1608))
             }
         }
         }
@@ -1810,9 +2379,9 @@ extension MobilenetV1 {
     static func features_block7_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×14×14 NCHWc   y: 512×14×14 NCHWc
         // weight: (32 blocks, 1, 1, 512, 16)   bias: w[262_144..<262_656]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 792) { tiles in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         for band in stride(from: 0, to: 33, by: 33) {
         for block in blocks {
             let kernelOffset: Int = block &* 8192
@@ -1820,77 +2389,156 @@ extension MobilenetV1 {
             let biasOffset: Int = 262_144 &+ block &* 16
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in band..<min(band &+ 33, 33) {
-                    let first: Int = min(group &* 6, 190)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = (first) &* 8
-                    let o1: Int = (first &+ 1) &* 8
-                    let o2: Int = (first &+ 2) &* 8
-                    let o3: Int = (first &+ 3) &* 8
-                    let o4: Int = (first &+ 4) &* 8
-                    let o5: Int = (first &+ 5) &* 8
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 16
-                    for ic in 0..<64 {
-                        let tap = tapBase + ((ic >> 3) &* 1568 &+ ic & 7)
-                        let k = tapKernel + ic &* 16
-                        let w0 = Self.load8(k + 0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
-                    }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
-                }
-            }
             for group in band..<min(band &+ 33, 33) {
                 let first: Int = min(group &* 6, 190)
-                let tile = tiles.baseAddress! + (group &- band) &* 24
-                Self.store(Self.relu(tile[0]), to: y + (block &* 3136 &+ first &* 8))
-                Self.store(Self.relu(tile[2]), to: y + (block &* 3136 &+ first &* 8 &+ 8))
-                Self.store(Self.relu(tile[4]), to: y + (block &* 3136 &+ first &* 8 &+ 16))
-                Self.store(Self.relu(tile[6]), to: y + (block &* 3136 &+ first &* 8 &+ 24))
-                Self.store(Self.relu(tile[8]), to: y + (block &* 3136 &+ first &* 8 &+ 32))
-                Self.store(Self.relu(tile[10]), to: y + (block &* 3136 &+ first &* 8 &+ 40))
-                Self.store(Self.relu(tile[12]), to: y + (block &* 3136 &+ first &* 8 &+ 1568))
-                Self.store(Self.relu(tile[14]), to: y + (block &* 3136 &+ first &* 8 &+ 1576))
-                Self.store(Self.relu(tile[16]), to: y + (block &* 3136 &+ first &* 8 &+ 1584))
-                Self.store(Self.relu(tile[18]), to: y + (block &* 3136 &+ first &* 8 &+ 1592))
-                Self.store(Self.relu(tile[20]), to: y + (block &* 3136 &+ first &* 8 &+ 1600))
-                Self.store(Self.relu(tile[22]), to: y + (block &* 3136 &+ first &* 8 &+ 1608))
+                let o0: Int = (first) &* 8
+                let o1: Int = (first &+ 1) &* 8
+                let o2: Int = (first &+ 2) &* 8
+                let o3: Int = (first &+ 3) &* 8
+                let o4: Int = (first &+ 4) &* 8
+                let o5: Int = (first &+ 5) &* 8
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
+                let tapBase = x
+                let tapKernel = kernel
+                for inputBlock in 0..<64 {
+                    let tap = tapBase + inputBlock &* 1568
+                    let k = tapKernel + inputBlock &* 128
+                    let w0_0 = Self.load8(k + 0)
+                    let w1_0 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0_0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1_0)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0_0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1_0)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0_0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1_0)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0_0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1_0)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0_0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1_0)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0_0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1_0)
+                    let w0_1 = Self.load8(k + 16)
+                    let w1_1 = Self.load8(k + 24)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
+                    let w0_2 = Self.load8(k + 32)
+                    let w1_2 = Self.load8(k + 40)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
+                    let w0_3 = Self.load8(k + 48)
+                    let w1_3 = Self.load8(k + 56)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
+                    let w0_4 = Self.load8(k + 64)
+                    let w1_4 = Self.load8(k + 72)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
+                    let w0_5 = Self.load8(k + 80)
+                    let w1_5 = Self.load8(k + 88)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
+                    let w0_6 = Self.load8(k + 96)
+                    let w1_6 = Self.load8(k + 104)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
+                    let w0_7 = Self.load8(k + 112)
+                    let w1_7 = Self.load8(k + 120)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
+                }
+                Self.store(Self.relu(a0_0), to: y + (block &* 3136 &+ first &* 8))
+                Self.store(Self.relu(a0_1), to: y + (block &* 3136 &+ first &* 8 &+ 8))
+                Self.store(Self.relu(a0_2), to: y + (block &* 3136 &+ first &* 8 &+ 16))
+                Self.store(Self.relu(a0_3), to: y + (block &* 3136 &+ first &* 8 &+ 24))
+                Self.store(Self.relu(a0_4), to: y + (block &* 3136 &+ first &* 8 &+ 32))
+                Self.store(Self.relu(a0_5), to: y + (block &* 3136 &+ first &* 8 &+ 40))
+                Self.store(Self.relu(a1_0), to: y + (block &* 3136 &+ first &* 8 &+ 1568))
+                Self.store(Self.relu(a1_1), to: y + (block &* 3136 &+ first &* 8 &+ 1576))
+                Self.store(Self.relu(a1_2), to: y + (block &* 3136 &+ first &* 8 &+ 1584))
+                Self.store(Self.relu(a1_3), to: y + (block &* 3136 &+ first &* 8 &+ 1592))
+                Self.store(Self.relu(a1_4), to: y + (block &* 3136 &+ first &* 8 &+ 1600))
+                Self.store(Self.relu(a1_5), to: y + (block &* 3136 &+ first &* 8 &+ 1608))
             }
         }
         }
@@ -2024,87 +2672,145 @@ extension MobilenetV1 {
     static func features_block12_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 512×7×7 NCHWc   y: 1024×7×7 NCHWc
         // weight: (64 blocks, 1, 1, 512, 16)   bias: w[524_288..<525_312]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
+        // tile: 16 channels (2 vectors) × 5 output pixels, each input value broadcast
         Self.parallel(64, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
-        for band in stride(from: 0, to: 9, by: 9) {
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 20) { tiles in
+        for band in stride(from: 0, to: 10, by: 10) {
         for block in blocks {
             let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
             let biasOffset: Int = 524_288 &+ block &* 16
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in band..<min(band &+ 9, 9) {
-                    let first: Int = min(group &* 6, 43)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = (first) &* 8
-                    let o1: Int = (first &+ 1) &* 8
-                    let o2: Int = (first &+ 2) &* 8
-                    let o3: Int = (first &+ 3) &* 8
-                    let o4: Int = (first &+ 4) &* 8
-                    let o5: Int = (first &+ 5) &* 8
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 16
-                    for ic in 0..<64 {
-                        let tap = tapBase + ((ic >> 3) &* 392 &+ ic & 7)
-                        let k = tapKernel + ic &* 16
-                        let w0 = Self.load8(k + 0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
-                    }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+            for group in band..<min(band &+ 10, 10) {
+                let first: Int = min(group &* 5, 44)
+                let o0: Int = (first) &* 8
+                let o1: Int = (first &+ 1) &* 8
+                let o2: Int = (first &+ 2) &* 8
+                let o3: Int = (first &+ 3) &* 8
+                let o4: Int = (first &+ 4) &* 8
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                let tapBase = x
+                let tapKernel = kernel
+                for inputBlock in 0..<64 {
+                    let tap = tapBase + inputBlock &* 392
+                    let k = tapKernel + inputBlock &* 128
+                    let w0_0 = Self.load8(k + 0)
+                    let w1_0 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0_0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1_0)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0_0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1_0)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0_0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1_0)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0_0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1_0)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0_0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1_0)
+                    let w0_1 = Self.load8(k + 16)
+                    let w1_1 = Self.load8(k + 24)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
+                    let w0_2 = Self.load8(k + 32)
+                    let w1_2 = Self.load8(k + 40)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
+                    let w0_3 = Self.load8(k + 48)
+                    let w1_3 = Self.load8(k + 56)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
+                    let w0_4 = Self.load8(k + 64)
+                    let w1_4 = Self.load8(k + 72)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
+                    let w0_5 = Self.load8(k + 80)
+                    let w1_5 = Self.load8(k + 88)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
+                    let w0_6 = Self.load8(k + 96)
+                    let w1_6 = Self.load8(k + 104)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
+                    let w0_7 = Self.load8(k + 112)
+                    let w1_7 = Self.load8(k + 120)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
                 }
-            }
-            for group in band..<min(band &+ 9, 9) {
-                let first: Int = min(group &* 6, 43)
-                let tile = tiles.baseAddress! + (group &- band) &* 24
-                Self.store(Self.relu(tile[0]), to: y + (block &* 784 &+ first &* 8))
-                Self.store(Self.relu(tile[2]), to: y + (block &* 784 &+ first &* 8 &+ 8))
-                Self.store(Self.relu(tile[4]), to: y + (block &* 784 &+ first &* 8 &+ 16))
-                Self.store(Self.relu(tile[6]), to: y + (block &* 784 &+ first &* 8 &+ 24))
-                Self.store(Self.relu(tile[8]), to: y + (block &* 784 &+ first &* 8 &+ 32))
-                Self.store(Self.relu(tile[10]), to: y + (block &* 784 &+ first &* 8 &+ 40))
-                Self.store(Self.relu(tile[12]), to: y + (block &* 784 &+ first &* 8 &+ 392))
-                Self.store(Self.relu(tile[14]), to: y + (block &* 784 &+ first &* 8 &+ 400))
-                Self.store(Self.relu(tile[16]), to: y + (block &* 784 &+ first &* 8 &+ 408))
-                Self.store(Self.relu(tile[18]), to: y + (block &* 784 &+ first &* 8 &+ 416))
-                Self.store(Self.relu(tile[20]), to: y + (block &* 784 &+ first &* 8 &+ 424))
-                Self.store(Self.relu(tile[22]), to: y + (block &* 784 &+ first &* 8 &+ 432))
+                Self.store(Self.relu(a0_0), to: y + (block &* 784 &+ first &* 8))
+                Self.store(Self.relu(a0_1), to: y + (block &* 784 &+ first &* 8 &+ 8))
+                Self.store(Self.relu(a0_2), to: y + (block &* 784 &+ first &* 8 &+ 16))
+                Self.store(Self.relu(a0_3), to: y + (block &* 784 &+ first &* 8 &+ 24))
+                Self.store(Self.relu(a0_4), to: y + (block &* 784 &+ first &* 8 &+ 32))
+                Self.store(Self.relu(a1_0), to: y + (block &* 784 &+ first &* 8 &+ 392))
+                Self.store(Self.relu(a1_1), to: y + (block &* 784 &+ first &* 8 &+ 400))
+                Self.store(Self.relu(a1_2), to: y + (block &* 784 &+ first &* 8 &+ 408))
+                Self.store(Self.relu(a1_3), to: y + (block &* 784 &+ first &* 8 &+ 416))
+                Self.store(Self.relu(a1_4), to: y + (block &* 784 &+ first &* 8 &+ 424))
             }
         }
         }
@@ -2239,87 +2945,145 @@ extension MobilenetV1 {
     static func features_block13_pw(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 1024×7×7 NCHWc   y: 1024×7×7 NCHWc
         // weight: (64 blocks, 1, 1, 1024, 16)   bias: w[1_048_576..<1_049_600]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64
+        // tile: 16 channels (2 vectors) × 5 output pixels, each input value broadcast
         Self.parallel(64, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 216) { tiles in
-        for band in stride(from: 0, to: 9, by: 9) {
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 20) { tiles in
+        for band in stride(from: 0, to: 10, by: 10) {
         for block in blocks {
             let kernelOffset: Int = block &* 16_384
             let kernel = w + kernelOffset
             let biasOffset: Int = 1_048_576 &+ block &* 16
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for firstChannel in stride(from: 0, to: 1024, by: 64) {
-                for group in band..<min(band &+ 9, 9) {
-                    let first: Int = min(group &* 6, 43)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = (first) &* 8
-                    let o1: Int = (first &+ 1) &* 8
-                    let o2: Int = (first &+ 2) &* 8
-                    let o3: Int = (first &+ 3) &* 8
-                    let o4: Int = (first &+ 4) &* 8
-                    let o5: Int = (first &+ 5) &* 8
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a0_3 = firstChannel == 0 ? bias0 : tile[6]
-                    var a0_4 = firstChannel == 0 ? bias0 : tile[8]
-                    var a0_5 = firstChannel == 0 ? bias0 : tile[10]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[12]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[14]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[16]
-                    var a1_3 = firstChannel == 0 ? bias1 : tile[18]
-                    var a1_4 = firstChannel == 0 ? bias1 : tile[20]
-                    var a1_5 = firstChannel == 0 ? bias1 : tile[22]
-                    let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 16
-                    for ic in 0..<64 {
-                        let tap = tapBase + ((ic >> 3) &* 392 &+ ic & 7)
-                        let k = tapKernel + ic &* 16
-                        let w0 = Self.load8(k + 0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a0_0, tap[o0], w0)
-                        Self.multiplyAdd(&a1_0, tap[o0], w1)
-                        Self.multiplyAdd(&a0_1, tap[o1], w0)
-                        Self.multiplyAdd(&a1_1, tap[o1], w1)
-                        Self.multiplyAdd(&a0_2, tap[o2], w0)
-                        Self.multiplyAdd(&a1_2, tap[o2], w1)
-                        Self.multiplyAdd(&a0_3, tap[o3], w0)
-                        Self.multiplyAdd(&a1_3, tap[o3], w1)
-                        Self.multiplyAdd(&a0_4, tap[o4], w0)
-                        Self.multiplyAdd(&a1_4, tap[o4], w1)
-                        Self.multiplyAdd(&a0_5, tap[o5], w0)
-                        Self.multiplyAdd(&a1_5, tap[o5], w1)
-                    }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a0_3
-                    tile[8] = a0_4
-                    tile[10] = a0_5
-                    tile[12] = a1_0
-                    tile[14] = a1_1
-                    tile[16] = a1_2
-                    tile[18] = a1_3
-                    tile[20] = a1_4
-                    tile[22] = a1_5
+            for group in band..<min(band &+ 10, 10) {
+                let first: Int = min(group &* 5, 44)
+                let o0: Int = (first) &* 8
+                let o1: Int = (first &+ 1) &* 8
+                let o2: Int = (first &+ 2) &* 8
+                let o3: Int = (first &+ 3) &* 8
+                let o4: Int = (first &+ 4) &* 8
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                let tapBase = x
+                let tapKernel = kernel
+                for inputBlock in 0..<128 {
+                    let tap = tapBase + inputBlock &* 392
+                    let k = tapKernel + inputBlock &* 128
+                    let w0_0 = Self.load8(k + 0)
+                    let w1_0 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0_0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1_0)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0_0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1_0)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0_0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1_0)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0_0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1_0)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0_0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1_0)
+                    let w0_1 = Self.load8(k + 16)
+                    let w1_1 = Self.load8(k + 24)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
+                    let w0_2 = Self.load8(k + 32)
+                    let w1_2 = Self.load8(k + 40)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
+                    let w0_3 = Self.load8(k + 48)
+                    let w1_3 = Self.load8(k + 56)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
+                    let w0_4 = Self.load8(k + 64)
+                    let w1_4 = Self.load8(k + 72)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
+                    let w0_5 = Self.load8(k + 80)
+                    let w1_5 = Self.load8(k + 88)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
+                    let w0_6 = Self.load8(k + 96)
+                    let w1_6 = Self.load8(k + 104)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
+                    let w0_7 = Self.load8(k + 112)
+                    let w1_7 = Self.load8(k + 120)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
                 }
-            }
-            for group in band..<min(band &+ 9, 9) {
-                let first: Int = min(group &* 6, 43)
-                let tile = tiles.baseAddress! + (group &- band) &* 24
-                Self.store(Self.relu(tile[0]), to: y + (block &* 784 &+ first &* 8))
-                Self.store(Self.relu(tile[2]), to: y + (block &* 784 &+ first &* 8 &+ 8))
-                Self.store(Self.relu(tile[4]), to: y + (block &* 784 &+ first &* 8 &+ 16))
-                Self.store(Self.relu(tile[6]), to: y + (block &* 784 &+ first &* 8 &+ 24))
-                Self.store(Self.relu(tile[8]), to: y + (block &* 784 &+ first &* 8 &+ 32))
-                Self.store(Self.relu(tile[10]), to: y + (block &* 784 &+ first &* 8 &+ 40))
-                Self.store(Self.relu(tile[12]), to: y + (block &* 784 &+ first &* 8 &+ 392))
-                Self.store(Self.relu(tile[14]), to: y + (block &* 784 &+ first &* 8 &+ 400))
-                Self.store(Self.relu(tile[16]), to: y + (block &* 784 &+ first &* 8 &+ 408))
-                Self.store(Self.relu(tile[18]), to: y + (block &* 784 &+ first &* 8 &+ 416))
-                Self.store(Self.relu(tile[20]), to: y + (block &* 784 &+ first &* 8 &+ 424))
-                Self.store(Self.relu(tile[22]), to: y + (block &* 784 &+ first &* 8 &+ 432))
+                Self.store(Self.relu(a0_0), to: y + (block &* 784 &+ first &* 8))
+                Self.store(Self.relu(a0_1), to: y + (block &* 784 &+ first &* 8 &+ 8))
+                Self.store(Self.relu(a0_2), to: y + (block &* 784 &+ first &* 8 &+ 16))
+                Self.store(Self.relu(a0_3), to: y + (block &* 784 &+ first &* 8 &+ 24))
+                Self.store(Self.relu(a0_4), to: y + (block &* 784 &+ first &* 8 &+ 32))
+                Self.store(Self.relu(a1_0), to: y + (block &* 784 &+ first &* 8 &+ 392))
+                Self.store(Self.relu(a1_1), to: y + (block &* 784 &+ first &* 8 &+ 400))
+                Self.store(Self.relu(a1_2), to: y + (block &* 784 &+ first &* 8 &+ 408))
+                Self.store(Self.relu(a1_3), to: y + (block &* 784 &+ first &* 8 &+ 416))
+                Self.store(Self.relu(a1_4), to: y + (block &* 784 &+ first &* 8 &+ 424))
             }
         }
         }

@@ -182,8 +182,8 @@ func temporaryFolder(_ prefix: String) -> URL {
                 "// tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16",
                 "// tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 16",
                 // deepen → wide → the global pool run NCHWc (see nchwcChainsAgreeWithTheInterpreter)
-                "// tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast",
-                "// tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast; input channels in chunks of 64",
+                "// tile: 16 channels (2 vectors) × 5 output pixels, each input value broadcast",
+                "// tile: 16 channels (2 vectors) × 5 output pixels, each input value broadcast",
             ])
         } else {
             #expect(tiles == [
@@ -204,12 +204,13 @@ func temporaryFolder(_ prefix: String) -> URL {
     }
 
     /// MobileNet-like chains in the NCHWc layout: a strided stem writing NCHWc, depthwise convs (stride 1 and 2, a
-    /// 2×3 kernel with stride 3 and uneven padding, maps whose interior is one column), 1×1 convs (chunked, reading
-    /// NCHWc and writing NCHW for a max pool, reading NCHW and writing NCHWc), and a global average pool.
+    /// 2×3 kernel with stride 3 and uneven padding, maps whose interior is one column), 1×1 convs (on 7×7 maps in
+    /// groups of five pixels, reading NCHWc and writing NCHW for a max pool, reading NCHW in chunks and writing
+    /// NCHWc), and a global average pool.
     @Test func nchwcChainsAgreeWithTheInterpreter() throws {
         let spec = work.appendingPathComponent("chains.yaml")
         try """
-            input: [3, 30, 30]
+            input: [3, 28, 28]
             layers:
               - conv: { name: stem, filters: 16, kernel: 3, stride: 2, padding: 1 }
               - relu6
@@ -218,11 +219,11 @@ func temporaryFolder(_ prefix: String) -> URL {
               - conv: { name: pw1, filters: 32, kernel: 1 }
               - relu
               - conv: { name: dw2, depthwise: true, kernel: 3, stride: 2, padding: 1 }
-              - conv: { name: dw3, depthwise: true, kernel: [2, 3], stride: [1, 3], padding: [1, 0, 0, 1] }
               - conv: { name: pw2, filters: 128, kernel: 1 }
               - relu
-              - conv: { name: pw3, filters: 64, kernel: 1 }
-              - max_pool: { name: pool, kernel: [2, 1], stride: [2, 1] }
+              - conv: { name: dw3, depthwise: true, kernel: [2, 3], stride: [1, 3], padding: [1, 0, 0, 2] }
+              - conv: { name: pw3, filters: 128, kernel: 1 }
+              - max_pool: { name: pool, kernel: [3, 1], stride: [2, 1] }
               - conv: { name: pw4, filters: 32, kernel: 1 }
               - relu6
               - conv: { name: dw4, depthwise: true, kernel: 3, padding: 1 }
@@ -232,24 +233,34 @@ func temporaryFolder(_ prefix: String) -> URL {
               - dense: { name: fc, units: 10 }
             """.write(to: spec, atomically: false, encoding: .utf8)
         let source = try convc("emit", spec.path).stdout
-        let layouts = source.split(separator: "\n").filter { $0.contains("// x: ") }.map { $0.trimmingCharacters(in: .whitespaces) }
-        #expect(layouts == [
-            "// x: 3×30×30   y: 16×15×15 NCHWc",
-            "// x: 16×15×15 NCHWc   y: 16×15×15 NCHWc",
-            "// x: 16×15×15 NCHWc   y: 32×15×15 NCHWc",
-            "// x: 32×15×15 NCHWc   y: 32×8×8 NCHWc",
-            "// x: 32×8×8 NCHWc   y: 32×8×3 NCHWc",
-            "// x: 32×8×3 NCHWc   y: 128×8×3 NCHWc",
-            "// x: 128×8×3 NCHWc   y: 64×8×3",
-            "// x: 64×8×3   y: 64×4×3",
-            "// x: 64×4×3   y: 32×4×3 NCHWc",
-            "// x: 32×4×3 NCHWc   y: 32×4×3 NCHWc",
-            "// x: 32×4×3 NCHWc   y: 48×4×3 NCHWc",
-            "// x: 48×4×3 NCHWc   y: 48×1×1",
+        let lines = source.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        #expect(lines.filter { $0.hasPrefix("// x: ") } == [
+            "// x: 3×28×28   y: 16×14×14 NCHWc",
+            "// x: 16×14×14 NCHWc   y: 16×14×14 NCHWc",
+            "// x: 16×14×14 NCHWc   y: 32×14×14 NCHWc",
+            "// x: 32×14×14 NCHWc   y: 32×7×7 NCHWc",
+            "// x: 32×7×7 NCHWc   y: 128×7×7 NCHWc",
+            "// x: 128×7×7 NCHWc   y: 128×7×3 NCHWc",
+            "// x: 128×7×3 NCHWc   y: 128×7×3",
+            "// x: 128×7×3   y: 128×3×3",
+            "// x: 128×3×3   y: 32×3×3 NCHWc",
+            "// x: 32×3×3 NCHWc   y: 32×3×3 NCHWc",
+            "// x: 32×3×3 NCHWc   y: 48×3×3 NCHWc",
+            "// x: 48×3×3 NCHWc   y: 48×1×1",
             "// x: 48   y: 10",
         ])
+        // 7×7 and 3×3 maps take groups of five pixels (50 computed for 49, not 54); only an NCHW input is chunked
+        let group = "// tile: 16 channels (2 vectors) × "
+        #expect(lines.filter { $0.hasPrefix("// tile: ") } == [
+            group + "6 output pixels, each input value broadcast",
+            group + "6 output pixels, each input value broadcast",
+            group + "5 output pixels, each input value broadcast",
+            group + "6 output pixels, each input value broadcast",
+            group + "5 output pixels, each input value broadcast; input channels in chunks of 64",
+            group + "5 output pixels, each input value broadcast",
+        ])
         // depthwise weights go to (channels / 8, taps, 8) at load time
-        #expect(source.contains("Self.interleaveTaps(&p, at: 448, channels: 16, taps: 9)"))
+        #expect(source.contains("Self.interleaveTaps(&p, at: 5696, channels: 128, taps: 6)"))
         let run = try convc("verify", spec.path, "--runs", "1")
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
         #expect(run.stdout.hasSuffix("agree\n"))
