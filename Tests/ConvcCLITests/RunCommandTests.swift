@@ -269,6 +269,33 @@ func temporaryFolder(_ prefix: String) -> URL {
         #expect(wide.count == 13 && !wide.contains { $0.contains("NCHWc") })
     }
 
+    /// NCHWc depthwise convs at their edges: a 1×1 kernel with rows and columns all padding, stride 2 without
+    /// padding, stride 3 on a map it does not divide, a 3×2 kernel with uneven padding, a 2×2 one without.
+    @Test func nchwcDepthwiseEdgesAgreeWithTheInterpreter() throws {
+        let spec = work.appendingPathComponent("edges.yaml")
+        try """
+            input: [8, 30, 31]
+            layers:
+              - conv: { name: a, filters: 16, kernel: 1 }
+              - conv: { name: d1, depthwise: true, kernel: 1, padding: 2 }
+              - conv: { name: d2, depthwise: true, kernel: 3, stride: 2, padding: 0 }
+              - relu
+              - conv: { name: d3, depthwise: true, kernel: 3, stride: 3, padding: 1 }
+              - conv: { name: d4, depthwise: true, kernel: [3, 2], padding: [2, 0, 1, 1] }
+              - relu6
+              - conv: { name: d5, depthwise: true, kernel: 2, stride: 1, padding: 0 }
+              - conv: { name: p, filters: 16, kernel: 1 }
+              - global_avg_pool
+              - flatten
+              - dense: { name: fc, units: 4 }
+            """.write(to: spec, atomically: false, encoding: .utf8)
+        let layouts = try convc("emit", spec.path).stdout.split(separator: "\n").filter { $0.contains("// x: ") }
+        #expect(layouts.filter { $0.hasSuffix("NCHWc") }.count == 7)
+        let run = try convc("verify", spec.path, "--runs", "1")
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.hasSuffix("agree\n"))
+    }
+
     @Test func verifyCompilesRunsAndAgrees() throws {
         let run = try convc("verify", "specs/lenet5.yaml", "--runs", "1")
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
