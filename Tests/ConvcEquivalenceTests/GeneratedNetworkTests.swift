@@ -131,6 +131,29 @@ let generatedTolerance: Float = 1e-4
         }
     }
 
+    /// Which activations run NCHWc: MobileNet v1's all, from its first conv's output to its pool's input; in
+    /// ResNet-50 only a stride-2 3×3 conv's output feeding a 1×1 conv, once per stage after the first; none in
+    /// ResNet-18 (its 3×3 convs are Winograd's or feed residual adds) or VGG-16.
+    @Test func nchwcActivationsAreWhereTheirKernelsAre() throws {
+        func layouts(_ name: String) throws -> [(input: Bool, output: Bool)] {
+            let source = try String(contentsOf: packageRoot.appendingPathComponent("generated/\(name).swift"), encoding: .utf8)
+            return source.split(separator: "\n").filter { $0.contains("// x: ") }.map { line in
+                let halves = line.components(separatedBy: "   y: ")
+                return (halves[0].hasSuffix("NCHWc"), halves[1].hasSuffix("NCHWc"))
+            }
+        }
+        // One line per function (blocks 8 to 11 call block 7's): the first conv, 18 depthwise and 1×1 convs, the
+        // pool, the classifier.
+        let mobileNet = try layouts("mobilenet_v1")
+        try #require(mobileNet.count == 21)
+        #expect(mobileNet[0] == (false, true) && mobileNet[1..<19].allSatisfy { $0 == (true, true) })
+        #expect(mobileNet[19] == (true, false) && mobileNet[20] == (false, false))
+        let resNet50 = try layouts("resnet50")
+        #expect(resNet50.filter(\.output).count == 3 && resNet50.filter(\.input).count == 3)
+        #expect(try layouts("resnet18").allSatisfy { !$0.input && !$0.output })
+        #expect(try layouts("vgg16").allSatisfy { !$0.input && !$0.output })
+    }
+
     /// The body of `static func name(` in an emitted file, up to the next function.
     func body(_ name: String, in source: String) -> Substring {
         guard let start = source.range(of: "static func \(name)(") else { return "" }
