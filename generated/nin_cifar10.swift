@@ -104,7 +104,7 @@ public struct NinCifar10: Sendable {
         Self.winogradFilters(&p, at: 596_032, filters: 192, channels: 192)
         try Self.copy(tensors, "features.cccp5.weight", into: &p, at: 1_186_048, count: 36_864)
         try Self.copy(tensors, "features.cccp5.bias", into: &p, at: 1_222_912, count: 192)
-        Self.blockFilters(&p, at: 1_186_048, filters: 192, groups: 1, channels: 192, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 1_186_048, filters: 192, groups: 1, channels: 192, taps: 1, block: 16)
         try Self.copy(tensors, "features.cccp6.weight", into: &p, at: 1_223_104, count: 1920)
         try Self.copy(tensors, "features.cccp6.bias", into: &p, at: 1_225_408, count: 10)
         Self.blockFilters(&p, at: 1_223_104, filters: 10, groups: 1, channels: 192, taps: 1, block: 4)
@@ -937,7 +937,7 @@ extension NinCifar10 {
     /// Generated from specs/nin_cifar10.yaml:32:11.
     @inline(never)
     static func features_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 192×8×8   y: 192×8×8
+        // x: 192×8×8   y: 192×8×8 NCHWc
         // weight: (16 values, 12 blocks, 192, 16): G g Gᵀ of each filter and input channel   bias: w[589_824..<590_016]
         // Winograd F(2×2, 3×3): 4×4 tiles in bands of 4 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
         Self.pad(x, channels: 192, height: 8, width: 8, top: 1, left: 1, rows: 10, columns: 18, into: scratch, threads: threads)
@@ -1101,29 +1101,11 @@ extension NinCifar10 {
                     outputs[2] = s1_0 + s1_1 + s1_2 + bias
                     outputs[3] = s1_1 - s1_2 - s1_3 + bias
                     let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 64 &+ oh &* 8 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 8
-                            let v = lanes[16 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 9
-                            let v = lanes[24 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                    }
+                    let corner: Int = f &* 512 &+ (oh &* 8 &+ ow) &* 8
+                    Self.store(Self.relu(outputs[0]), to: y + (corner))
+                    Self.store(Self.relu(outputs[1]), to: y + (corner &+ 8))
+                    Self.store(Self.relu(outputs[2]), to: y + (corner &+ 64))
+                    Self.store(Self.relu(outputs[3]), to: y + (corner &+ 72))
                 }
             }
             }
@@ -1135,86 +1117,175 @@ extension NinCifar10 {
     /// Generated from specs/nin_cifar10.yaml:34:11.
     @inline(never)
     static func features_cccp5(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 192×8×8   y: 192×8×8
-        // weight: (6 blocks, 1, 1, 192, 32)   bias: w[36_864..<37_056]
-        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(6, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 528) { tiles in
+        // x: 192×8×8 NCHWc   y: 192×8×8
+        // weight: (12 blocks, 1, 1, 192, 16)   bias: w[36_864..<37_056]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.parallel(12, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 22, by: 22) {
+        for band in stride(from: 0, to: 11, by: 11) {
         for block in blocks {
-            let kernelOffset: Int = block &* 6144
+            let kernelOffset: Int = block &* 3072
             let kernel = w + kernelOffset
-            let biasOffset: Int = 36_864 &+ block &* 32
+            let biasOffset: Int = 36_864 &+ block &* 16
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 192, by: 64) {
-                for group in band..<min(band &+ 22, 22) {
-                    let first: Int = min(group &* 3, 61)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = x + firstChannel &* 64
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 64
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
-                    }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
+            for group in band..<min(band &+ 11, 11) {
+                let first: Int = min(group &* 6, 58)
+                let tile = tiles.baseAddress! + 0
+                let o0: Int = (first) &* 8
+                let o1: Int = (first &+ 1) &* 8
+                let o2: Int = (first &+ 2) &* 8
+                let o3: Int = (first &+ 3) &* 8
+                let o4: Int = (first &+ 4) &* 8
+                let o5: Int = (first &+ 5) &* 8
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
+                let tapBase = x
+                let tapKernel = kernel
+                for inputBlock in 0..<24 {
+                    let tap = tapBase + inputBlock &* 512
+                    let k = tapKernel + inputBlock &* 128
+                    let w0_0 = Self.load8(k + 0)
+                    let w1_0 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0_0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1_0)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0_0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1_0)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0_0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1_0)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0_0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1_0)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0_0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1_0)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0_0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1_0)
+                    let w0_1 = Self.load8(k + 16)
+                    let w1_1 = Self.load8(k + 24)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
+                    let w0_2 = Self.load8(k + 32)
+                    let w1_2 = Self.load8(k + 40)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
+                    let w0_3 = Self.load8(k + 48)
+                    let w1_3 = Self.load8(k + 56)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
+                    let w0_4 = Self.load8(k + 64)
+                    let w1_4 = Self.load8(k + 72)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
+                    let w0_5 = Self.load8(k + 80)
+                    let w1_5 = Self.load8(k + 88)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
+                    let w0_6 = Self.load8(k + 96)
+                    let w1_6 = Self.load8(k + 104)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
+                    let w0_7 = Self.load8(k + 112)
+                    let w1_7 = Self.load8(k + 120)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
                 }
-            }
-            for group in band..<min(band &+ 22, 22) {
-                let first: Int = min(group &* 3, 61)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 64 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
+                tile[0] = a0_0
+                tile[2] = a0_1
+                tile[4] = a0_2
+                tile[6] = a0_3
+                tile[8] = a0_4
+                tile[10] = a0_5
+                tile[12] = a1_0
+                tile[14] = a1_1
+                tile[16] = a1_2
+                tile[18] = a1_3
+                tile[20] = a1_4
+                tile[22] = a1_5
+                let tileLanes = lanes + 0
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 64 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
                         let v = tileLanes[lane &+ p &* 16]
                         y[outputOffset &+ p] = max(v, 0)
                     }

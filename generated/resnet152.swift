@@ -1342,7 +1342,7 @@ public struct Resnet152: Sendable {
         Self.winogradFilters(&p, at: 13_632, filters: 64, channels: 64)
         try Self.copy(tensors, "layer1.0.conv3.weight", into: &p, at: 79_232, count: 16_384)
         try Self.foldBatchNorm(tensors, "layer1.0.bn3", epsilon: 1e-05, into: &p, weight: 79_232, bias: 95_616, channels: 256, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
-        Self.blockFilters(&p, at: 79_232, filters: 256, groups: 1, channels: 64, taps: 1, block: 4)
+        Self.blockFilters(&p, at: 79_232, filters: 256, groups: 1, channels: 64, taps: 1, block: 16)
         try Self.copy(tensors, "layer1.0.downsample.0.weight", into: &p, at: 95_872, count: 16_384)
         try Self.foldBatchNorm(tensors, "layer1.0.downsample.1", epsilon: 1e-05, into: &p, weight: 95_872, bias: 112_256, channels: 256, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
         Self.blockFilters(&p, at: 95_872, filters: 256, groups: 1, channels: 64, taps: 1, block: 4)
@@ -1459,7 +1459,7 @@ public struct Resnet152: Sendable {
         Self.winogradFilters(&p, at: 5_218_176, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.1.conv3.weight", into: &p, at: 6_267_008, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.1.bn3", epsilon: 1e-05, into: &p, weight: 6_267_008, bias: 6_529_152, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 6_267_008, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 6_267_008, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "layer3.2.conv1.weight", into: &p, at: 6_530_176, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.2.bn1", epsilon: 1e-05, into: &p, weight: 6_530_176, bias: 6_792_320, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
         Self.blockFilters(&p, at: 6_530_176, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
@@ -1468,7 +1468,7 @@ public struct Resnet152: Sendable {
         Self.winogradFilters(&p, at: 6_792_576, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.2.conv3.weight", into: &p, at: 7_841_408, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.2.bn3", epsilon: 1e-05, into: &p, weight: 7_841_408, bias: 8_103_552, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 7_841_408, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 7_841_408, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "layer3.3.conv1.weight", into: &p, at: 8_104_576, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.3.bn1", epsilon: 1e-05, into: &p, weight: 8_104_576, bias: 8_366_720, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
         Self.blockFilters(&p, at: 8_104_576, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
@@ -1477,7 +1477,7 @@ public struct Resnet152: Sendable {
         Self.winogradFilters(&p, at: 8_366_976, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.3.conv3.weight", into: &p, at: 9_415_808, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.3.bn3", epsilon: 1e-05, into: &p, weight: 9_415_808, bias: 9_677_952, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 9_415_808, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 9_415_808, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "layer3.4.conv1.weight", into: &p, at: 9_678_976, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.4.bn1", epsilon: 1e-05, into: &p, weight: 9_678_976, bias: 9_941_120, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
         Self.blockFilters(&p, at: 9_678_976, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
@@ -1486,7 +1486,7 @@ public struct Resnet152: Sendable {
         Self.winogradFilters(&p, at: 9_941_376, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.4.conv3.weight", into: &p, at: 10_990_208, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.4.bn3", epsilon: 1e-05, into: &p, weight: 10_990_208, bias: 11_252_352, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 10_990_208, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 10_990_208, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "layer3.5.conv1.weight", into: &p, at: 11_253_376, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.5.bn1", epsilon: 1e-05, into: &p, weight: 11_253_376, bias: 11_515_520, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
         Self.blockFilters(&p, at: 11_253_376, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
@@ -1495,7 +1495,7 @@ public struct Resnet152: Sendable {
         Self.winogradFilters(&p, at: 11_515_776, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.5.conv3.weight", into: &p, at: 12_564_608, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.5.bn3", epsilon: 1e-05, into: &p, weight: 12_564_608, bias: 12_826_752, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 12_564_608, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 12_564_608, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "layer3.6.conv1.weight", into: &p, at: 12_827_776, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.6.bn1", epsilon: 1e-05, into: &p, weight: 12_827_776, bias: 13_089_920, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
         Self.blockFilters(&p, at: 12_827_776, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
@@ -1504,7 +1504,7 @@ public struct Resnet152: Sendable {
         Self.winogradFilters(&p, at: 13_090_176, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.6.conv3.weight", into: &p, at: 14_139_008, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.6.bn3", epsilon: 1e-05, into: &p, weight: 14_139_008, bias: 14_401_152, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 14_139_008, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 14_139_008, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "layer3.7.conv1.weight", into: &p, at: 14_402_176, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.7.bn1", epsilon: 1e-05, into: &p, weight: 14_402_176, bias: 14_664_320, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
         Self.blockFilters(&p, at: 14_402_176, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
@@ -1513,7 +1513,7 @@ public struct Resnet152: Sendable {
         Self.winogradFilters(&p, at: 14_664_576, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.7.conv3.weight", into: &p, at: 15_713_408, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.7.bn3", epsilon: 1e-05, into: &p, weight: 15_713_408, bias: 15_975_552, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 15_713_408, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 15_713_408, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "layer3.8.conv1.weight", into: &p, at: 15_976_576, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.8.bn1", epsilon: 1e-05, into: &p, weight: 15_976_576, bias: 16_238_720, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
         Self.blockFilters(&p, at: 15_976_576, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
@@ -1522,7 +1522,7 @@ public struct Resnet152: Sendable {
         Self.winogradFilters(&p, at: 16_238_976, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.8.conv3.weight", into: &p, at: 17_287_808, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.8.bn3", epsilon: 1e-05, into: &p, weight: 17_287_808, bias: 17_549_952, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 17_287_808, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 17_287_808, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "layer3.9.conv1.weight", into: &p, at: 17_550_976, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.9.bn1", epsilon: 1e-05, into: &p, weight: 17_550_976, bias: 17_813_120, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
         Self.blockFilters(&p, at: 17_550_976, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
@@ -1531,7 +1531,7 @@ public struct Resnet152: Sendable {
         Self.winogradFilters(&p, at: 17_813_376, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.9.conv3.weight", into: &p, at: 18_862_208, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.9.bn3", epsilon: 1e-05, into: &p, weight: 18_862_208, bias: 19_124_352, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 18_862_208, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 18_862_208, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "layer3.10.conv1.weight", into: &p, at: 19_125_376, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.10.bn1", epsilon: 1e-05, into: &p, weight: 19_125_376, bias: 19_387_520, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
         Self.blockFilters(&p, at: 19_125_376, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
@@ -1540,7 +1540,7 @@ public struct Resnet152: Sendable {
         Self.winogradFilters(&p, at: 19_387_776, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.10.conv3.weight", into: &p, at: 20_436_608, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.10.bn3", epsilon: 1e-05, into: &p, weight: 20_436_608, bias: 20_698_752, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 20_436_608, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 20_436_608, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "layer3.11.conv1.weight", into: &p, at: 20_699_776, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.11.bn1", epsilon: 1e-05, into: &p, weight: 20_699_776, bias: 20_961_920, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
         Self.blockFilters(&p, at: 20_699_776, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
@@ -1549,7 +1549,7 @@ public struct Resnet152: Sendable {
         Self.winogradFilters(&p, at: 20_962_176, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.11.conv3.weight", into: &p, at: 22_011_008, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.11.bn3", epsilon: 1e-05, into: &p, weight: 22_011_008, bias: 22_273_152, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 22_011_008, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 22_011_008, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "layer3.12.conv1.weight", into: &p, at: 22_274_176, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.12.bn1", epsilon: 1e-05, into: &p, weight: 22_274_176, bias: 22_536_320, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
         Self.blockFilters(&p, at: 22_274_176, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
@@ -1558,7 +1558,7 @@ public struct Resnet152: Sendable {
         Self.winogradFilters(&p, at: 22_536_576, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.12.conv3.weight", into: &p, at: 23_585_408, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.12.bn3", epsilon: 1e-05, into: &p, weight: 23_585_408, bias: 23_847_552, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 23_585_408, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 23_585_408, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "layer3.13.conv1.weight", into: &p, at: 23_848_576, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.13.bn1", epsilon: 1e-05, into: &p, weight: 23_848_576, bias: 24_110_720, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
         Self.blockFilters(&p, at: 23_848_576, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
@@ -1567,7 +1567,7 @@ public struct Resnet152: Sendable {
         Self.winogradFilters(&p, at: 24_110_976, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.13.conv3.weight", into: &p, at: 25_159_808, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.13.bn3", epsilon: 1e-05, into: &p, weight: 25_159_808, bias: 25_421_952, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 25_159_808, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 25_159_808, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "layer3.14.conv1.weight", into: &p, at: 25_422_976, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.14.bn1", epsilon: 1e-05, into: &p, weight: 25_422_976, bias: 25_685_120, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
         Self.blockFilters(&p, at: 25_422_976, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
@@ -1576,7 +1576,7 @@ public struct Resnet152: Sendable {
         Self.winogradFilters(&p, at: 25_685_376, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.14.conv3.weight", into: &p, at: 26_734_208, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.14.bn3", epsilon: 1e-05, into: &p, weight: 26_734_208, bias: 26_996_352, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 26_734_208, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 26_734_208, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "layer3.15.conv1.weight", into: &p, at: 26_997_376, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.15.bn1", epsilon: 1e-05, into: &p, weight: 26_997_376, bias: 27_259_520, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
         Self.blockFilters(&p, at: 26_997_376, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
@@ -1585,7 +1585,7 @@ public struct Resnet152: Sendable {
         Self.winogradFilters(&p, at: 27_259_776, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.15.conv3.weight", into: &p, at: 28_308_608, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.15.bn3", epsilon: 1e-05, into: &p, weight: 28_308_608, bias: 28_570_752, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 28_308_608, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 28_308_608, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "layer3.16.conv1.weight", into: &p, at: 28_571_776, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.16.bn1", epsilon: 1e-05, into: &p, weight: 28_571_776, bias: 28_833_920, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
         Self.blockFilters(&p, at: 28_571_776, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
@@ -1594,7 +1594,7 @@ public struct Resnet152: Sendable {
         Self.winogradFilters(&p, at: 28_834_176, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.16.conv3.weight", into: &p, at: 29_883_008, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.16.bn3", epsilon: 1e-05, into: &p, weight: 29_883_008, bias: 30_145_152, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 29_883_008, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 29_883_008, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "layer3.17.conv1.weight", into: &p, at: 30_146_176, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.17.bn1", epsilon: 1e-05, into: &p, weight: 30_146_176, bias: 30_408_320, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
         Self.blockFilters(&p, at: 30_146_176, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
@@ -1603,7 +1603,7 @@ public struct Resnet152: Sendable {
         Self.winogradFilters(&p, at: 30_408_576, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.17.conv3.weight", into: &p, at: 31_457_408, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.17.bn3", epsilon: 1e-05, into: &p, weight: 31_457_408, bias: 31_719_552, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 31_457_408, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 31_457_408, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "layer3.18.conv1.weight", into: &p, at: 31_720_576, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.18.bn1", epsilon: 1e-05, into: &p, weight: 31_720_576, bias: 31_982_720, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
         Self.blockFilters(&p, at: 31_720_576, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
@@ -1612,7 +1612,7 @@ public struct Resnet152: Sendable {
         Self.winogradFilters(&p, at: 31_982_976, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.18.conv3.weight", into: &p, at: 33_031_808, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.18.bn3", epsilon: 1e-05, into: &p, weight: 33_031_808, bias: 33_293_952, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 33_031_808, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 33_031_808, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "layer3.19.conv1.weight", into: &p, at: 33_294_976, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.19.bn1", epsilon: 1e-05, into: &p, weight: 33_294_976, bias: 33_557_120, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
         Self.blockFilters(&p, at: 33_294_976, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
@@ -1621,7 +1621,7 @@ public struct Resnet152: Sendable {
         Self.winogradFilters(&p, at: 33_557_376, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.19.conv3.weight", into: &p, at: 34_606_208, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.19.bn3", epsilon: 1e-05, into: &p, weight: 34_606_208, bias: 34_868_352, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 34_606_208, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 34_606_208, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "layer3.20.conv1.weight", into: &p, at: 34_869_376, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.20.bn1", epsilon: 1e-05, into: &p, weight: 34_869_376, bias: 35_131_520, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
         Self.blockFilters(&p, at: 34_869_376, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
@@ -1630,7 +1630,7 @@ public struct Resnet152: Sendable {
         Self.winogradFilters(&p, at: 35_131_776, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.20.conv3.weight", into: &p, at: 36_180_608, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.20.bn3", epsilon: 1e-05, into: &p, weight: 36_180_608, bias: 36_442_752, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 36_180_608, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 36_180_608, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "layer3.21.conv1.weight", into: &p, at: 36_443_776, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.21.bn1", epsilon: 1e-05, into: &p, weight: 36_443_776, bias: 36_705_920, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
         Self.blockFilters(&p, at: 36_443_776, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
@@ -1639,7 +1639,7 @@ public struct Resnet152: Sendable {
         Self.winogradFilters(&p, at: 36_706_176, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.21.conv3.weight", into: &p, at: 37_755_008, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.21.bn3", epsilon: 1e-05, into: &p, weight: 37_755_008, bias: 38_017_152, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 37_755_008, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 37_755_008, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "layer3.22.conv1.weight", into: &p, at: 38_018_176, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.22.bn1", epsilon: 1e-05, into: &p, weight: 38_018_176, bias: 38_280_320, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
         Self.blockFilters(&p, at: 38_018_176, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
@@ -1648,7 +1648,7 @@ public struct Resnet152: Sendable {
         Self.winogradFilters(&p, at: 38_280_576, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.22.conv3.weight", into: &p, at: 39_329_408, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.22.bn3", epsilon: 1e-05, into: &p, weight: 39_329_408, bias: 39_591_552, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 39_329_408, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 39_329_408, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "layer3.23.conv1.weight", into: &p, at: 39_592_576, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.23.bn1", epsilon: 1e-05, into: &p, weight: 39_592_576, bias: 39_854_720, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
         Self.blockFilters(&p, at: 39_592_576, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
@@ -1657,7 +1657,7 @@ public struct Resnet152: Sendable {
         Self.winogradFilters(&p, at: 39_854_976, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.23.conv3.weight", into: &p, at: 40_903_808, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.23.bn3", epsilon: 1e-05, into: &p, weight: 40_903_808, bias: 41_165_952, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 40_903_808, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 40_903_808, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "layer3.24.conv1.weight", into: &p, at: 41_166_976, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.24.bn1", epsilon: 1e-05, into: &p, weight: 41_166_976, bias: 41_429_120, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
         Self.blockFilters(&p, at: 41_166_976, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
@@ -1666,7 +1666,7 @@ public struct Resnet152: Sendable {
         Self.winogradFilters(&p, at: 41_429_376, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.24.conv3.weight", into: &p, at: 42_478_208, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.24.bn3", epsilon: 1e-05, into: &p, weight: 42_478_208, bias: 42_740_352, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 42_478_208, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 42_478_208, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "layer3.25.conv1.weight", into: &p, at: 42_741_376, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.25.bn1", epsilon: 1e-05, into: &p, weight: 42_741_376, bias: 43_003_520, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
         Self.blockFilters(&p, at: 42_741_376, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
@@ -1675,7 +1675,7 @@ public struct Resnet152: Sendable {
         Self.winogradFilters(&p, at: 43_003_776, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.25.conv3.weight", into: &p, at: 44_052_608, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.25.bn3", epsilon: 1e-05, into: &p, weight: 44_052_608, bias: 44_314_752, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 44_052_608, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 44_052_608, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "layer3.26.conv1.weight", into: &p, at: 44_315_776, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.26.bn1", epsilon: 1e-05, into: &p, weight: 44_315_776, bias: 44_577_920, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
         Self.blockFilters(&p, at: 44_315_776, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
@@ -1684,7 +1684,7 @@ public struct Resnet152: Sendable {
         Self.winogradFilters(&p, at: 44_578_176, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.26.conv3.weight", into: &p, at: 45_627_008, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.26.bn3", epsilon: 1e-05, into: &p, weight: 45_627_008, bias: 45_889_152, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 45_627_008, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 45_627_008, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "layer3.27.conv1.weight", into: &p, at: 45_890_176, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.27.bn1", epsilon: 1e-05, into: &p, weight: 45_890_176, bias: 46_152_320, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
         Self.blockFilters(&p, at: 45_890_176, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
@@ -1693,7 +1693,7 @@ public struct Resnet152: Sendable {
         Self.winogradFilters(&p, at: 46_152_576, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.27.conv3.weight", into: &p, at: 47_201_408, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.27.bn3", epsilon: 1e-05, into: &p, weight: 47_201_408, bias: 47_463_552, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 47_201_408, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 47_201_408, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "layer3.28.conv1.weight", into: &p, at: 47_464_576, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.28.bn1", epsilon: 1e-05, into: &p, weight: 47_464_576, bias: 47_726_720, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
         Self.blockFilters(&p, at: 47_464_576, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
@@ -1702,7 +1702,7 @@ public struct Resnet152: Sendable {
         Self.winogradFilters(&p, at: 47_726_976, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.28.conv3.weight", into: &p, at: 48_775_808, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.28.bn3", epsilon: 1e-05, into: &p, weight: 48_775_808, bias: 49_037_952, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 48_775_808, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 48_775_808, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "layer3.29.conv1.weight", into: &p, at: 49_038_976, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.29.bn1", epsilon: 1e-05, into: &p, weight: 49_038_976, bias: 49_301_120, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
         Self.blockFilters(&p, at: 49_038_976, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
@@ -1711,7 +1711,7 @@ public struct Resnet152: Sendable {
         Self.winogradFilters(&p, at: 49_301_376, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.29.conv3.weight", into: &p, at: 50_350_208, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.29.bn3", epsilon: 1e-05, into: &p, weight: 50_350_208, bias: 50_612_352, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 50_350_208, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 50_350_208, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "layer3.30.conv1.weight", into: &p, at: 50_613_376, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.30.bn1", epsilon: 1e-05, into: &p, weight: 50_613_376, bias: 50_875_520, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
         Self.blockFilters(&p, at: 50_613_376, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
@@ -1720,7 +1720,7 @@ public struct Resnet152: Sendable {
         Self.winogradFilters(&p, at: 50_875_776, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.30.conv3.weight", into: &p, at: 51_924_608, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.30.bn3", epsilon: 1e-05, into: &p, weight: 51_924_608, bias: 52_186_752, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 51_924_608, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 51_924_608, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "layer3.31.conv1.weight", into: &p, at: 52_187_776, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.31.bn1", epsilon: 1e-05, into: &p, weight: 52_187_776, bias: 52_449_920, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
         Self.blockFilters(&p, at: 52_187_776, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
@@ -1729,7 +1729,7 @@ public struct Resnet152: Sendable {
         Self.winogradFilters(&p, at: 52_450_176, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.31.conv3.weight", into: &p, at: 53_499_008, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.31.bn3", epsilon: 1e-05, into: &p, weight: 53_499_008, bias: 53_761_152, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 53_499_008, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 53_499_008, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "layer3.32.conv1.weight", into: &p, at: 53_762_176, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.32.bn1", epsilon: 1e-05, into: &p, weight: 53_762_176, bias: 54_024_320, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
         Self.blockFilters(&p, at: 53_762_176, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
@@ -1738,7 +1738,7 @@ public struct Resnet152: Sendable {
         Self.winogradFilters(&p, at: 54_024_576, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.32.conv3.weight", into: &p, at: 55_073_408, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.32.bn3", epsilon: 1e-05, into: &p, weight: 55_073_408, bias: 55_335_552, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 55_073_408, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 55_073_408, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "layer3.33.conv1.weight", into: &p, at: 55_336_576, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.33.bn1", epsilon: 1e-05, into: &p, weight: 55_336_576, bias: 55_598_720, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
         Self.blockFilters(&p, at: 55_336_576, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
@@ -1747,7 +1747,7 @@ public struct Resnet152: Sendable {
         Self.winogradFilters(&p, at: 55_598_976, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.33.conv3.weight", into: &p, at: 56_647_808, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.33.bn3", epsilon: 1e-05, into: &p, weight: 56_647_808, bias: 56_909_952, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 56_647_808, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 56_647_808, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "layer3.34.conv1.weight", into: &p, at: 56_910_976, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.34.bn1", epsilon: 1e-05, into: &p, weight: 56_910_976, bias: 57_173_120, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
         Self.blockFilters(&p, at: 56_910_976, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
@@ -1756,7 +1756,7 @@ public struct Resnet152: Sendable {
         Self.winogradFilters(&p, at: 57_173_376, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.34.conv3.weight", into: &p, at: 58_222_208, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.34.bn3", epsilon: 1e-05, into: &p, weight: 58_222_208, bias: 58_484_352, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 58_222_208, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 58_222_208, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "layer3.35.conv1.weight", into: &p, at: 58_485_376, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.35.bn1", epsilon: 1e-05, into: &p, weight: 58_485_376, bias: 58_747_520, channels: 256, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
         Self.blockFilters(&p, at: 58_485_376, filters: 256, groups: 1, channels: 1024, taps: 1, block: 32)
@@ -1765,7 +1765,7 @@ public struct Resnet152: Sendable {
         Self.winogradFilters(&p, at: 58_747_776, filters: 256, channels: 256)
         try Self.copy(tensors, "layer3.35.conv3.weight", into: &p, at: 59_796_608, count: 262_144)
         try Self.foldBatchNorm(tensors, "layer3.35.bn3", epsilon: 1e-05, into: &p, weight: 59_796_608, bias: 60_058_752, channels: 1024, blocks: 1, blockStride: 0, channelStride: 256, run: 256)
-        Self.blockFilters(&p, at: 59_796_608, filters: 1024, groups: 1, channels: 256, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 59_796_608, filters: 1024, groups: 1, channels: 256, taps: 1, block: 16)
         try Self.copy(tensors, "layer4.0.conv1.weight", into: &p, at: 60_059_776, count: 524_288)
         try Self.foldBatchNorm(tensors, "layer4.0.bn1", epsilon: 1e-05, into: &p, weight: 60_059_776, bias: 60_584_064, channels: 512, blocks: 1, blockStride: 0, channelStride: 1024, run: 1024)
         Self.blockFilters(&p, at: 60_059_776, filters: 512, groups: 1, channels: 1024, taps: 1, block: 32)
@@ -1786,7 +1786,7 @@ public struct Resnet152: Sendable {
         Self.winogradFilters(&p, at: 67_143_296, filters: 512, channels: 512)
         try Self.copy(tensors, "layer4.1.conv3.weight", into: &p, at: 71_338_112, count: 1_048_576)
         try Self.foldBatchNorm(tensors, "layer4.1.bn3", epsilon: 1e-05, into: &p, weight: 71_338_112, bias: 72_386_688, channels: 2048, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 71_338_112, filters: 2048, groups: 1, channels: 512, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 71_338_112, filters: 2048, groups: 1, channels: 512, taps: 1, block: 16)
         try Self.copy(tensors, "layer4.2.conv1.weight", into: &p, at: 72_388_736, count: 1_048_576)
         try Self.foldBatchNorm(tensors, "layer4.2.bn1", epsilon: 1e-05, into: &p, weight: 72_388_736, bias: 73_437_312, channels: 512, blocks: 1, blockStride: 0, channelStride: 2048, run: 2048)
         Self.blockFilters(&p, at: 72_388_736, filters: 512, groups: 1, channels: 2048, taps: 1, block: 32)
@@ -1795,7 +1795,7 @@ public struct Resnet152: Sendable {
         Self.winogradFilters(&p, at: 73_437_824, filters: 512, channels: 512)
         try Self.copy(tensors, "layer4.2.conv3.weight", into: &p, at: 77_632_640, count: 1_048_576)
         try Self.foldBatchNorm(tensors, "layer4.2.bn3", epsilon: 1e-05, into: &p, weight: 77_632_640, bias: 78_681_216, channels: 2048, blocks: 1, blockStride: 0, channelStride: 512, run: 512)
-        Self.blockFilters(&p, at: 77_632_640, filters: 2048, groups: 1, channels: 512, taps: 1, block: 32)
+        Self.blockFilters(&p, at: 77_632_640, filters: 2048, groups: 1, channels: 512, taps: 1, block: 16)
         try Self.copy(tensors, "fc.weight", into: &p, at: 78_683_264, count: 2_048_000)
         try Self.copy(tensors, "fc.bias", into: &p, at: 80_731_264, count: 1000)
         storage = AlignedFloats(copying: p)
@@ -1830,10 +1830,10 @@ public struct Resnet152: Sendable {
             Self.layer1_0_conv3(a + 200_704, w + 79_232, a + 1_003_520, threads)
             Self.layer1_0_downsample_0(a + 802_816, a + 1_003_520, w + 95_872, a + 0, threads)
             Self.layer1_1_conv1(a + 0, w + 112_512, a + 802_816, threads)
-            Self.layer1_0_conv2(a + 802_816, w + 128_960, a + 1_003_520, a + 2_007_040, threads)
+            Self.layer1_1_conv2(a + 802_816, w + 128_960, a + 1_003_520, a + 2_007_040, threads)
             Self.layer1_0_downsample_0(a + 1_003_520, a + 0, w + 194_560, a + 1_204_224, threads)
             Self.layer1_1_conv1(a + 1_204_224, w + 211_200, a + 0, threads)
-            Self.layer1_0_conv2(a + 0, w + 227_648, a + 200_704, a + 2_007_040, threads)
+            Self.layer1_1_conv2(a + 0, w + 227_648, a + 200_704, a + 2_007_040, threads)
             Self.layer1_0_downsample_0(a + 200_704, a + 1_204_224, w + 293_248, a + 401_408, threads)
             Self.layer2_0_conv1(a + 401_408, w + 309_888, a + 0, threads)
             Self.layer2_0_conv2(a + 0, w + 342_784, a + 1_204_224, a + 2_007_040, threads)
@@ -2198,9 +2198,537 @@ extension Resnet152 {
 
     /// layer1.0.conv2: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.0.bn2 folded, + layer1.0.relu_1 fused.
     /// Generated from specs/resnet152.yaml:18:13.
-    /// Also runs layer1.1.conv2, layer1.2.conv2 (the same shapes and fusions).
     @inline(never)
     static func layer1_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
+        // x: 64×56×56   y: 64×56×56 NCHWc
+        // weight: (16 values, 4 blocks, 64, 16): G g Gᵀ of each filter and input channel   bias: w[65_536..<65_600]
+        // Winograd F(2×2, 3×3): 28×28 tiles in bands of 16 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
+        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch, threads: threads)
+        let transformed = scratch + 244_992
+        let products = transformed + 540_672
+        for firstRow in stride(from: 0, to: 28, by: 16) {
+            let bandRows: Int = min(16, 28 &- firstRow)
+            let tiles: Int = bandRows &* 28
+            // input tiles to the transformed domain, input channels split over threads
+            Self.parallel(64, threads: threads) { inputChannels in
+            for ic in inputChannels {
+                for r in 0..<bandRows {
+                    let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
+                    let window = scratch + rowOffset
+                    let targetOffset: Int = ic &* 528 &+ r &* 32
+                    let target = transformed + targetOffset
+                    for tx in stride(from: 0, to: 32, by: 8) {
+                        let corner = window + 2 &* tx, column = target + tx
+                        let a0 = Self.load16(corner)
+                        let b0 = Self.load16(corner + 2)
+                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
+                        let a1 = Self.load16(corner + 66)
+                        let b1 = Self.load16(corner + 68)
+                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
+                        let a2 = Self.load16(corner + 132)
+                        let b2 = Self.load16(corner + 134)
+                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
+                        let a3 = Self.load16(corner + 198)
+                        let b3 = Self.load16(corner + 200)
+                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
+                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
+                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
+                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
+                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
+                        Self.store(t0_0 - t0_2, to: column)
+                        Self.store(t0_1 + t0_2, to: column + 33_792)
+                        Self.store(t0_2 - t0_1, to: column + 67_584)
+                        Self.store(t0_1 - t0_3, to: column + 101_376)
+                        Self.store(t1_0 - t1_2, to: column + 135_168)
+                        Self.store(t1_1 + t1_2, to: column + 168_960)
+                        Self.store(t1_2 - t1_1, to: column + 202_752)
+                        Self.store(t1_1 - t1_3, to: column + 236_544)
+                        Self.store(t2_0 - t2_2, to: column + 270_336)
+                        Self.store(t2_1 + t2_2, to: column + 304_128)
+                        Self.store(t2_2 - t2_1, to: column + 337_920)
+                        Self.store(t2_1 - t2_3, to: column + 371_712)
+                        Self.store(t3_0 - t3_2, to: column + 405_504)
+                        Self.store(t3_1 + t3_2, to: column + 439_296)
+                        Self.store(t3_2 - t3_1, to: column + 473_088)
+                        Self.store(t3_1 - t3_3, to: column + 506_880)
+                    }
+                }
+            }
+            }
+            // sixteen products over input channels, blocks of 16 filters split over threads
+            Self.parallel(4, threads: threads) { blocks in
+            for value in 0..<16 {
+                let sourceOffset: Int = value &* 33_792
+                let source = transformed + sourceOffset
+                for block in blocks {
+                    let kernelOffset: Int = (value &* 4 &+ block) &* 1024
+                    let kernel = w + kernelOffset
+                    let productBlock = products + (value &* 64 &+ block &* 16)
+                    for group in 0..<(tiles &+ 5) / 6 {
+                        let first: Int = min(group &* 6, tiles &- 6)
+                        let q0: Int = first
+                        let o0: Int = q0 &+ (q0 / 28) &* 4
+                        let q1: Int = first &+ 1
+                        let o1: Int = q1 &+ (q1 / 28) &* 4
+                        let q2: Int = first &+ 2
+                        let o2: Int = q2 &+ (q2 / 28) &* 4
+                        let q3: Int = first &+ 3
+                        let o3: Int = q3 &+ (q3 / 28) &* 4
+                        let q4: Int = first &+ 4
+                        let o4: Int = q4 &+ (q4 / 28) &* 4
+                        let q5: Int = first &+ 5
+                        let o5: Int = q5 &+ (q5 / 28) &* 4
+                        var a0_0 = SIMD8<Float>()
+                        var a0_1 = SIMD8<Float>()
+                        var a0_2 = SIMD8<Float>()
+                        var a0_3 = SIMD8<Float>()
+                        var a0_4 = SIMD8<Float>()
+                        var a0_5 = SIMD8<Float>()
+                        var a1_0 = SIMD8<Float>()
+                        var a1_1 = SIMD8<Float>()
+                        var a1_2 = SIMD8<Float>()
+                        var a1_3 = SIMD8<Float>()
+                        var a1_4 = SIMD8<Float>()
+                        var a1_5 = SIMD8<Float>()
+                        for ic in 0..<64 {
+                            let tap = source + ic &* 528
+                            let k = kernel + ic &* 16
+                            let w0 = Self.load8(k + 0)
+                            let w1 = Self.load8(k + 8)
+                            Self.multiplyAdd(&a0_0, tap[o0], w0)
+                            Self.multiplyAdd(&a1_0, tap[o0], w1)
+                            Self.multiplyAdd(&a0_1, tap[o1], w0)
+                            Self.multiplyAdd(&a1_1, tap[o1], w1)
+                            Self.multiplyAdd(&a0_2, tap[o2], w0)
+                            Self.multiplyAdd(&a1_2, tap[o2], w1)
+                            Self.multiplyAdd(&a0_3, tap[o3], w0)
+                            Self.multiplyAdd(&a1_3, tap[o3], w1)
+                            Self.multiplyAdd(&a0_4, tap[o4], w0)
+                            Self.multiplyAdd(&a1_4, tap[o4], w1)
+                            Self.multiplyAdd(&a0_5, tap[o5], w0)
+                            Self.multiplyAdd(&a1_5, tap[o5], w1)
+                        }
+                        let product0 = productBlock + q0 &* 1024
+                        Self.store(a0_0, to: product0)
+                        Self.store(a1_0, to: product0 + 8)
+                        let product1 = productBlock + q1 &* 1024
+                        Self.store(a0_1, to: product1)
+                        Self.store(a1_1, to: product1 + 8)
+                        let product2 = productBlock + q2 &* 1024
+                        Self.store(a0_2, to: product2)
+                        Self.store(a1_2, to: product2 + 8)
+                        let product3 = productBlock + q3 &* 1024
+                        Self.store(a0_3, to: product3)
+                        Self.store(a1_3, to: product3 + 8)
+                        let product4 = productBlock + q4 &* 1024
+                        Self.store(a0_4, to: product4)
+                        Self.store(a1_4, to: product4 + 8)
+                        let product5 = productBlock + q5 &* 1024
+                        Self.store(a0_5, to: product5)
+                        Self.store(a1_5, to: product5 + 8)
+                    }
+                }
+            }
+            }
+            // output tiles back from the transformed domain, vectors of eight filters split over threads
+            Self.parallel(8, threads: threads) { filterVectors in
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
+            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
+            for f in filterVectors {
+                let bias = Self.load8(w + (65_536 &+ f &* 8))
+                for q in 0..<tiles {
+                    let productOffset: Int = q &* 1024 &+ f &* 8
+                    let m = products + productOffset
+                    let m0_0 = Self.load8(m + 0)
+                    let m0_1 = Self.load8(m + 64)
+                    let m0_2 = Self.load8(m + 128)
+                    let m0_3 = Self.load8(m + 192)
+                    let m1_0 = Self.load8(m + 256)
+                    let m1_1 = Self.load8(m + 320)
+                    let m1_2 = Self.load8(m + 384)
+                    let m1_3 = Self.load8(m + 448)
+                    let m2_0 = Self.load8(m + 512)
+                    let m2_1 = Self.load8(m + 576)
+                    let m2_2 = Self.load8(m + 640)
+                    let m2_3 = Self.load8(m + 704)
+                    let m3_0 = Self.load8(m + 768)
+                    let m3_1 = Self.load8(m + 832)
+                    let m3_2 = Self.load8(m + 896)
+                    let m3_3 = Self.load8(m + 960)
+                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
+                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
+                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
+                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
+                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
+                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
+                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
+                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
+                    let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
+                    let corner: Int = f &* 25_088 &+ (oh &* 56 &+ ow) &* 8
+                    Self.store(Self.relu(outputs[0]), to: y + (corner))
+                    Self.store(Self.relu(outputs[1]), to: y + (corner &+ 8))
+                    Self.store(Self.relu(outputs[2]), to: y + (corner &+ 448))
+                    Self.store(Self.relu(outputs[3]), to: y + (corner &+ 456))
+                }
+            }
+            }
+            }
+        }
+    }
+
+    /// layer1.0.conv3: conv 64→256, kernel 1×1, stride 1×1, padding 0, + layer1.0.bn3 folded.
+    /// Generated from specs/resnet152.yaml:21:13.
+    @inline(never)
+    static func layer1_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
+        // x: 64×56×56 NCHWc   y: 256×56×56
+        // weight: (16 blocks, 1, 1, 64, 16)   bias: w[16_384..<16_640]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.parallel(16, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 523, by: 84) {
+        for block in blocks {
+            let kernelOffset: Int = block &* 1024
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 16_384 &+ block &* 16
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
+            for group in band..<min(band &+ 84, 523) {
+                let first: Int = min(group &* 6, 3130)
+                let tile = tiles.baseAddress! + 0
+                let o0: Int = (first) &* 8
+                let o1: Int = (first &+ 1) &* 8
+                let o2: Int = (first &+ 2) &* 8
+                let o3: Int = (first &+ 3) &* 8
+                let o4: Int = (first &+ 4) &* 8
+                let o5: Int = (first &+ 5) &* 8
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
+                let tapBase = x
+                let tapKernel = kernel
+                for inputBlock in 0..<8 {
+                    let tap = tapBase + inputBlock &* 25_088
+                    let k = tapKernel + inputBlock &* 128
+                    let w0_0 = Self.load8(k + 0)
+                    let w1_0 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0_0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1_0)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0_0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1_0)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0_0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1_0)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0_0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1_0)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0_0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1_0)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0_0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1_0)
+                    let w0_1 = Self.load8(k + 16)
+                    let w1_1 = Self.load8(k + 24)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
+                    let w0_2 = Self.load8(k + 32)
+                    let w1_2 = Self.load8(k + 40)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
+                    let w0_3 = Self.load8(k + 48)
+                    let w1_3 = Self.load8(k + 56)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
+                    let w0_4 = Self.load8(k + 64)
+                    let w1_4 = Self.load8(k + 72)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
+                    let w0_5 = Self.load8(k + 80)
+                    let w1_5 = Self.load8(k + 88)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
+                    let w0_6 = Self.load8(k + 96)
+                    let w1_6 = Self.load8(k + 104)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
+                    let w0_7 = Self.load8(k + 112)
+                    let w1_7 = Self.load8(k + 120)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
+                }
+                tile[0] = a0_0
+                tile[2] = a0_1
+                tile[4] = a0_2
+                tile[6] = a0_3
+                tile[8] = a0_4
+                tile[10] = a0_5
+                tile[12] = a1_0
+                tile[14] = a1_1
+                tile[16] = a1_2
+                tile[18] = a1_3
+                tile[20] = a1_4
+                tile[22] = a1_5
+                let tileLanes = lanes + 0
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = v
+                    }
+                }
+            }
+        }
+        }
+        }
+        }
+    }
+
+    /// layer1.0.downsample.0: conv 64→256, kernel 1×1, stride 1×1, padding 0, + layer1.0.downsample.1 folded, + layer1.0.add (the residual) fused, + layer1.0.relu_2 fused.
+    /// Generated from specs/resnet152.yaml:23:19.
+    /// Also runs layer1.1.conv3, layer1.2.conv3 (the same shapes and fusions).
+    @inline(never)
+    static func layer1_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
+        // x: 64×56×56   y: 256×56×56
+        // weight: (64 blocks, 64, 4)   bias: w[16_384..<16_640]
+        // tile: 4 filters × 3 vectors of 8 pixels
+        Self.parallel(64, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
+        for band in stride(from: 0, to: 3136, by: 240) {
+            for block in blocks {
+                let firstFilter: Int = block &* 4
+                let filters: Int = min(4, 256 &- firstFilter)
+                let kernelOffset: Int = block &* 256
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 16_384 &+ firstFilter
+                let bias = w + biasOffset
+                for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
+                    let p: Int = min(start, 3112)
+                    var a0_0 = SIMD8<Float>(repeating: bias[0])
+                    var a0_1 = SIMD8<Float>(repeating: bias[0])
+                    var a0_2 = SIMD8<Float>(repeating: bias[0])
+                    var a1_0 = SIMD8<Float>(repeating: bias[1])
+                    var a1_1 = SIMD8<Float>(repeating: bias[1])
+                    var a1_2 = SIMD8<Float>(repeating: bias[1])
+                    var a2_0 = SIMD8<Float>(repeating: bias[2])
+                    var a2_1 = SIMD8<Float>(repeating: bias[2])
+                    var a2_2 = SIMD8<Float>(repeating: bias[2])
+                    var a3_0 = SIMD8<Float>(repeating: bias[3])
+                    var a3_1 = SIMD8<Float>(repeating: bias[3])
+                    var a3_2 = SIMD8<Float>(repeating: bias[3])
+                    for ic in 0..<64 {
+                        let source = x + (ic &* 3136 &+ p)
+                        let v0 = Self.load8(source + 0)
+                        let v1 = Self.load8(source + 8)
+                        let v2 = Self.load8(source + 16)
+                        let k = kernel + ic &* 4
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a0_2, k[0], v2)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a1_2, k[1], v2)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a2_2, k[2], v2)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a3_2, k[3], v2)
+                    }
+                    let outputOffset: Int = firstFilter &* 3136 &+ p
+                    tile[0] = a0_0
+                    tile[2] = a0_1
+                    tile[4] = a0_2
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
+                    for r in 0..<filters {
+                        for t in 0..<3 {
+                            let index: Int = outputOffset &+ r &* 3136 &+ t &* 8
+                            Self.store(Self.relu(Self.plus8(tile[(r &* 3 &+ t) &* 2], x1 + (index), count: 8)), to: y + index)
+                        }
+                    }
+                }
+            }
+        }
+        }
+        }
+    }
+
+    /// layer1.1.conv1: conv 256→64, kernel 1×1, stride 1×1, padding 0, + layer1.1.bn1 folded, + layer1.1.relu fused.
+    /// Generated from specs/resnet152.yaml:15:13.
+    /// Also runs layer1.2.conv1 (the same shapes and fusions).
+    @inline(never)
+    static func layer1_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
+        // x: 256×56×56   y: 64×56×56
+        // weight: (4 blocks, 1, 1, 256, 16)   bias: w[16_384..<16_448]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 523, by: 18) {
+        for block in blocks {
+            let kernelOffset: Int = block &* 4096
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 16_384 &+ block &* 16
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
+            for group in band..<min(band &+ 18, 523) {
+                let first: Int = min(group &* 6, 3130)
+                let tile = tiles.baseAddress! + 0
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<256 {
+                    let tap = tapBase + ic &* 3136
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
+                }
+                tile[0] = a0_0
+                tile[2] = a0_1
+                tile[4] = a0_2
+                tile[6] = a0_3
+                tile[8] = a0_4
+                tile[10] = a0_5
+                tile[12] = a1_0
+                tile[14] = a1_1
+                tile[16] = a1_2
+                tile[18] = a1_3
+                tile[20] = a1_4
+                tile[22] = a1_5
+                let tileLanes = lanes + 0
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
+                    }
+                }
+            }
+        }
+        }
+        }
+        }
+    }
+
+    /// layer1.1.conv2: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.1.bn2 folded, + layer1.1.relu_1 fused.
+    /// Generated from specs/resnet152.yaml:18:13.
+    /// Also runs layer1.2.conv2 (the same shapes and fusions).
+    @inline(never)
+    static func layer1_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 64×56×56
         // weight: (16 values, 4 blocks, 64, 16): G g Gᵀ of each filter and input channel   bias: w[65_536..<65_600]
         // Winograd F(2×2, 3×3): 28×28 tiles in bands of 16 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
@@ -2392,246 +2920,6 @@ extension Resnet152 {
             }
             }
             }
-        }
-    }
-
-    /// layer1.0.conv3: conv 64→256, kernel 1×1, stride 1×1, padding 0, + layer1.0.bn3 folded.
-    /// Generated from specs/resnet152.yaml:21:13.
-    @inline(never)
-    static func layer1_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 64×56×56   y: 256×56×56
-        // weight: (64 blocks, 64, 4)   bias: w[16_384..<16_640]
-        // tile: 4 filters × 3 vectors of 8 pixels
-        Self.parallel(64, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 3136, by: 240) {
-            for block in blocks {
-                let firstFilter: Int = block &* 4
-                let filters: Int = min(4, 256 &- firstFilter)
-                let kernelOffset: Int = block &* 256
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 16_384 &+ firstFilter
-                let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
-                    let p: Int = min(start, 3112)
-                    var a0_0 = SIMD8<Float>(repeating: bias[0])
-                    var a0_1 = SIMD8<Float>(repeating: bias[0])
-                    var a0_2 = SIMD8<Float>(repeating: bias[0])
-                    var a1_0 = SIMD8<Float>(repeating: bias[1])
-                    var a1_1 = SIMD8<Float>(repeating: bias[1])
-                    var a1_2 = SIMD8<Float>(repeating: bias[1])
-                    var a2_0 = SIMD8<Float>(repeating: bias[2])
-                    var a2_1 = SIMD8<Float>(repeating: bias[2])
-                    var a2_2 = SIMD8<Float>(repeating: bias[2])
-                    var a3_0 = SIMD8<Float>(repeating: bias[3])
-                    var a3_1 = SIMD8<Float>(repeating: bias[3])
-                    var a3_2 = SIMD8<Float>(repeating: bias[3])
-                    for ic in 0..<64 {
-                        let source = x + (ic &* 3136 &+ p)
-                        let v0 = Self.load8(source + 0)
-                        let v1 = Self.load8(source + 8)
-                        let v2 = Self.load8(source + 16)
-                        let k = kernel + ic &* 4
-                        Self.multiplyAdd(&a0_0, k[0], v0)
-                        Self.multiplyAdd(&a0_1, k[0], v1)
-                        Self.multiplyAdd(&a0_2, k[0], v2)
-                        Self.multiplyAdd(&a1_0, k[1], v0)
-                        Self.multiplyAdd(&a1_1, k[1], v1)
-                        Self.multiplyAdd(&a1_2, k[1], v2)
-                        Self.multiplyAdd(&a2_0, k[2], v0)
-                        Self.multiplyAdd(&a2_1, k[2], v1)
-                        Self.multiplyAdd(&a2_2, k[2], v2)
-                        Self.multiplyAdd(&a3_0, k[3], v0)
-                        Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a3_2, k[3], v2)
-                    }
-                    let outputOffset: Int = firstFilter &* 3136 &+ p
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
-                    for r in 0..<filters {
-                        for t in 0..<3 {
-                            let index: Int = outputOffset &+ r &* 3136 &+ t &* 8
-                            Self.store(tile[(r &* 3 &+ t) &* 2], to: y + index)
-                        }
-                    }
-                }
-            }
-        }
-        }
-        }
-    }
-
-    /// layer1.0.downsample.0: conv 64→256, kernel 1×1, stride 1×1, padding 0, + layer1.0.downsample.1 folded, + layer1.0.add (the residual) fused, + layer1.0.relu_2 fused.
-    /// Generated from specs/resnet152.yaml:23:19.
-    /// Also runs layer1.1.conv3, layer1.2.conv3 (the same shapes and fusions).
-    @inline(never)
-    static func layer1_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 64×56×56   y: 256×56×56
-        // weight: (64 blocks, 64, 4)   bias: w[16_384..<16_640]
-        // tile: 4 filters × 3 vectors of 8 pixels
-        Self.parallel(64, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 3136, by: 240) {
-            for block in blocks {
-                let firstFilter: Int = block &* 4
-                let filters: Int = min(4, 256 &- firstFilter)
-                let kernelOffset: Int = block &* 256
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 16_384 &+ firstFilter
-                let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
-                    let p: Int = min(start, 3112)
-                    var a0_0 = SIMD8<Float>(repeating: bias[0])
-                    var a0_1 = SIMD8<Float>(repeating: bias[0])
-                    var a0_2 = SIMD8<Float>(repeating: bias[0])
-                    var a1_0 = SIMD8<Float>(repeating: bias[1])
-                    var a1_1 = SIMD8<Float>(repeating: bias[1])
-                    var a1_2 = SIMD8<Float>(repeating: bias[1])
-                    var a2_0 = SIMD8<Float>(repeating: bias[2])
-                    var a2_1 = SIMD8<Float>(repeating: bias[2])
-                    var a2_2 = SIMD8<Float>(repeating: bias[2])
-                    var a3_0 = SIMD8<Float>(repeating: bias[3])
-                    var a3_1 = SIMD8<Float>(repeating: bias[3])
-                    var a3_2 = SIMD8<Float>(repeating: bias[3])
-                    for ic in 0..<64 {
-                        let source = x + (ic &* 3136 &+ p)
-                        let v0 = Self.load8(source + 0)
-                        let v1 = Self.load8(source + 8)
-                        let v2 = Self.load8(source + 16)
-                        let k = kernel + ic &* 4
-                        Self.multiplyAdd(&a0_0, k[0], v0)
-                        Self.multiplyAdd(&a0_1, k[0], v1)
-                        Self.multiplyAdd(&a0_2, k[0], v2)
-                        Self.multiplyAdd(&a1_0, k[1], v0)
-                        Self.multiplyAdd(&a1_1, k[1], v1)
-                        Self.multiplyAdd(&a1_2, k[1], v2)
-                        Self.multiplyAdd(&a2_0, k[2], v0)
-                        Self.multiplyAdd(&a2_1, k[2], v1)
-                        Self.multiplyAdd(&a2_2, k[2], v2)
-                        Self.multiplyAdd(&a3_0, k[3], v0)
-                        Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a3_2, k[3], v2)
-                    }
-                    let outputOffset: Int = firstFilter &* 3136 &+ p
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
-                    for r in 0..<filters {
-                        for t in 0..<3 {
-                            let index: Int = outputOffset &+ r &* 3136 &+ t &* 8
-                            Self.store(Self.relu(Self.plus8(tile[(r &* 3 &+ t) &* 2], x1 + (index), count: 8)), to: y + index)
-                        }
-                    }
-                }
-            }
-        }
-        }
-        }
-    }
-
-    /// layer1.1.conv1: conv 256→64, kernel 1×1, stride 1×1, padding 0, + layer1.1.bn1 folded, + layer1.1.relu fused.
-    /// Generated from specs/resnet152.yaml:15:13.
-    /// Also runs layer1.2.conv1 (the same shapes and fusions).
-    @inline(never)
-    static func layer1_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 256×56×56   y: 64×56×56
-        // weight: (4 blocks, 1, 1, 256, 16)   bias: w[16_384..<16_448]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
-        Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 523, by: 18) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 4096
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 16_384 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 18, 523) {
-                let first: Int = min(group &* 6, 3130)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<256 {
-                    let tap = tapBase + ic &* 3136
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
         }
     }
 
@@ -3175,7 +3463,7 @@ extension Resnet152 {
     /// Also runs layer2.2.conv2, layer2.3.conv2, layer2.4.conv2, layer2.5.conv2, layer2.6.conv2, layer2.7.conv2 (the same shapes and fusions).
     @inline(never)
     static func layer2_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×28×28   y: 128×28×28
+        // x: 128×28×28   y: 128×28×28 NCHWc
         // weight: (16 values, 8 blocks, 128, 16): G g Gᵀ of each filter and input channel   bias: w[262_144..<262_272]
         // Winograd F(2×2, 3×3): 14×14 tiles in bands of 14 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
         Self.pad(x, channels: 128, height: 28, width: 28, top: 1, left: 1, rows: 30, columns: 34, into: scratch, threads: threads)
@@ -3339,29 +3627,11 @@ extension Resnet152 {
                     outputs[2] = s1_0 + s1_1 + s1_2 + bias
                     outputs[3] = s1_1 - s1_2 - s1_3 + bias
                     let oh: Int = (firstRow &+ q / 14) &* 2, ow: Int = q % 14 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 784 &+ oh &* 28 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 28
-                            let v = lanes[16 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 29
-                            let v = lanes[24 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                    }
+                    let corner: Int = f &* 6272 &+ (oh &* 28 &+ ow) &* 8
+                    Self.store(Self.relu(outputs[0]), to: y + (corner))
+                    Self.store(Self.relu(outputs[1]), to: y + (corner &+ 8))
+                    Self.store(Self.relu(outputs[2]), to: y + (corner &+ 224))
+                    Self.store(Self.relu(outputs[3]), to: y + (corner &+ 232))
                 }
             }
             }
@@ -3374,7 +3644,7 @@ extension Resnet152 {
     /// Also runs layer2.2.conv3, layer2.3.conv3, layer2.4.conv3, layer2.5.conv3, layer2.6.conv3, layer2.7.conv3 (the same shapes and fusions).
     @inline(never)
     static func layer2_1_conv3(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 128×28×28   y: 512×28×28
+        // x: 128×28×28 NCHWc   y: 512×28×28
         // weight: (32 blocks, 1, 1, 128, 16)   bias: w[65_536..<66_048]
         // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
         Self.parallel(32, threads: threads) { blocks in
@@ -3390,12 +3660,12 @@ extension Resnet152 {
             for group in band..<min(band &+ 131, 131) {
                 let first: Int = min(group &* 6, 778)
                 let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
+                let o0: Int = (first) &* 8
+                let o1: Int = (first &+ 1) &* 8
+                let o2: Int = (first &+ 2) &* 8
+                let o3: Int = (first &+ 3) &* 8
+                let o4: Int = (first &+ 4) &* 8
+                let o5: Int = (first &+ 5) &* 8
                 var a0_0 = bias0
                 var a0_1 = bias0
                 var a0_2 = bias0
@@ -3410,23 +3680,121 @@ extension Resnet152 {
                 var a1_5 = bias1
                 let tapBase = x
                 let tapKernel = kernel
-                for ic in 0..<128 {
-                    let tap = tapBase + ic &* 784
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
+                for inputBlock in 0..<16 {
+                    let tap = tapBase + inputBlock &* 6272
+                    let k = tapKernel + inputBlock &* 128
+                    let w0_0 = Self.load8(k + 0)
+                    let w1_0 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0_0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1_0)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0_0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1_0)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0_0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1_0)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0_0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1_0)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0_0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1_0)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0_0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1_0)
+                    let w0_1 = Self.load8(k + 16)
+                    let w1_1 = Self.load8(k + 24)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
+                    let w0_2 = Self.load8(k + 32)
+                    let w1_2 = Self.load8(k + 40)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
+                    let w0_3 = Self.load8(k + 48)
+                    let w1_3 = Self.load8(k + 56)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
+                    let w0_4 = Self.load8(k + 64)
+                    let w1_4 = Self.load8(k + 72)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
+                    let w0_5 = Self.load8(k + 80)
+                    let w1_5 = Self.load8(k + 88)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
+                    let w0_6 = Self.load8(k + 96)
+                    let w1_6 = Self.load8(k + 104)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
+                    let w0_7 = Self.load8(k + 112)
+                    let w1_7 = Self.load8(k + 120)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
                 }
                 tile[0] = a0_0
                 tile[2] = a0_1
@@ -4038,7 +4406,7 @@ extension Resnet152 {
     /// Also runs layer3.2.conv2, layer3.3.conv2, layer3.4.conv2, layer3.5.conv2, layer3.6.conv2, layer3.7.conv2, layer3.8.conv2, layer3.9.conv2, layer3.10.conv2, layer3.11.conv2, layer3.12.conv2, layer3.13.conv2, layer3.14.conv2, layer3.15.conv2, layer3.16.conv2, layer3.17.conv2, layer3.18.conv2, layer3.19.conv2, layer3.20.conv2, layer3.21.conv2, layer3.22.conv2, layer3.23.conv2, layer3.24.conv2, layer3.25.conv2, layer3.26.conv2, layer3.27.conv2, layer3.28.conv2, layer3.29.conv2, layer3.30.conv2, layer3.31.conv2, layer3.32.conv2, layer3.33.conv2, layer3.34.conv2, layer3.35.conv2 (the same shapes and fusions).
     @inline(never)
     static func layer3_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 256×14×14   y: 256×14×14
+        // x: 256×14×14   y: 256×14×14 NCHWc
         // weight: (16 values, 16 blocks, 256, 16): G g Gᵀ of each filter and input channel   bias: w[1_048_576..<1_048_832]
         // Winograd F(2×2, 3×3): 7×7 tiles in bands of 7 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
         Self.pad(x, channels: 256, height: 14, width: 14, top: 1, left: 1, rows: 16, columns: 18, into: scratch, threads: threads)
@@ -4202,29 +4570,11 @@ extension Resnet152 {
                     outputs[2] = s1_0 + s1_1 + s1_2 + bias
                     outputs[3] = s1_1 - s1_2 - s1_3 + bias
                     let oh: Int = (firstRow &+ q / 7) &* 2, ow: Int = q % 7 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 196 &+ oh &* 14 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 14
-                            let v = lanes[16 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        do {
-                            let index: Int = corner &+ 15
-                            let v = lanes[24 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                    }
+                    let corner: Int = f &* 1568 &+ (oh &* 14 &+ ow) &* 8
+                    Self.store(Self.relu(outputs[0]), to: y + (corner))
+                    Self.store(Self.relu(outputs[1]), to: y + (corner &+ 8))
+                    Self.store(Self.relu(outputs[2]), to: y + (corner &+ 112))
+                    Self.store(Self.relu(outputs[3]), to: y + (corner &+ 120))
                 }
             }
             }
@@ -4237,94 +4587,183 @@ extension Resnet152 {
     /// Also runs layer3.2.conv3, layer3.3.conv3, layer3.4.conv3, layer3.5.conv3, layer3.6.conv3, layer3.7.conv3, layer3.8.conv3, layer3.9.conv3, layer3.10.conv3, layer3.11.conv3, layer3.12.conv3, layer3.13.conv3, layer3.14.conv3, layer3.15.conv3, layer3.16.conv3, layer3.17.conv3, layer3.18.conv3, layer3.19.conv3, layer3.20.conv3, layer3.21.conv3, layer3.22.conv3, layer3.23.conv3, layer3.24.conv3, layer3.25.conv3, layer3.26.conv3, layer3.27.conv3, layer3.28.conv3, layer3.29.conv3, layer3.30.conv3, layer3.31.conv3, layer3.32.conv3, layer3.33.conv3, layer3.34.conv3, layer3.35.conv3 (the same shapes and fusions).
     @inline(never)
     static func layer3_1_conv3(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 256×14×14   y: 1024×14×14
-        // weight: (32 blocks, 1, 1, 256, 32)   bias: w[262_144..<263_168]
-        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 1584) { tiles in
+        // x: 256×14×14 NCHWc   y: 1024×14×14
+        // weight: (64 blocks, 1, 1, 256, 16)   bias: w[262_144..<263_168]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.parallel(64, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 66, by: 66) {
+        for band in stride(from: 0, to: 33, by: 33) {
         for block in blocks {
-            let kernelOffset: Int = block &* 8192
+            let kernelOffset: Int = block &* 4096
             let kernel = w + kernelOffset
-            let biasOffset: Int = 262_144 &+ block &* 32
+            let biasOffset: Int = 262_144 &+ block &* 16
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 256, by: 64) {
-                for group in band..<min(band &+ 66, 66) {
-                    let first: Int = min(group &* 3, 193)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = x + firstChannel &* 196
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 196
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
-                    }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
+            for group in band..<min(band &+ 33, 33) {
+                let first: Int = min(group &* 6, 190)
+                let tile = tiles.baseAddress! + 0
+                let o0: Int = (first) &* 8
+                let o1: Int = (first &+ 1) &* 8
+                let o2: Int = (first &+ 2) &* 8
+                let o3: Int = (first &+ 3) &* 8
+                let o4: Int = (first &+ 4) &* 8
+                let o5: Int = (first &+ 5) &* 8
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
+                let tapBase = x
+                let tapKernel = kernel
+                for inputBlock in 0..<32 {
+                    let tap = tapBase + inputBlock &* 1568
+                    let k = tapKernel + inputBlock &* 128
+                    let w0_0 = Self.load8(k + 0)
+                    let w1_0 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0_0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1_0)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0_0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1_0)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0_0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1_0)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0_0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1_0)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0_0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1_0)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0_0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1_0)
+                    let w0_1 = Self.load8(k + 16)
+                    let w1_1 = Self.load8(k + 24)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
+                    let w0_2 = Self.load8(k + 32)
+                    let w1_2 = Self.load8(k + 40)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
+                    let w0_3 = Self.load8(k + 48)
+                    let w1_3 = Self.load8(k + 56)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
+                    let w0_4 = Self.load8(k + 64)
+                    let w1_4 = Self.load8(k + 72)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
+                    let w0_5 = Self.load8(k + 80)
+                    let w1_5 = Self.load8(k + 88)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
+                    let w0_6 = Self.load8(k + 96)
+                    let w1_6 = Self.load8(k + 104)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
+                    let w0_7 = Self.load8(k + 112)
+                    let w1_7 = Self.load8(k + 120)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
                 }
-            }
-            for group in band..<min(band &+ 66, 66) {
-                let first: Int = min(group &* 3, 193)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 196 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
+                tile[0] = a0_0
+                tile[2] = a0_1
+                tile[4] = a0_2
+                tile[6] = a0_3
+                tile[8] = a0_4
+                tile[10] = a0_5
+                tile[12] = a1_0
+                tile[14] = a1_1
+                tile[16] = a1_2
+                tile[18] = a1_3
+                tile[20] = a1_4
+                tile[22] = a1_5
+                let tileLanes = lanes + 0
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 196 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
                         y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
                     }
                 }
             }
-            let firstPixel: Int = min(band &* 3, 193)
-            let endPixel: Int = min((band &+ 66) &* 3, 196)
-            for oc in 0..<32 {
-                let planeOffset: Int = (block &* 32 &+ oc) &* 196
+            let firstPixel: Int = min(band &* 6, 190)
+            let endPixel: Int = min((band &+ 33) &* 6, 196)
+            for oc in 0..<16 {
+                let planeOffset: Int = (block &* 16 &+ oc) &* 196
                 Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
             }
         }
@@ -4888,7 +5327,7 @@ extension Resnet152 {
     /// Also runs layer4.2.conv2 (the same shapes and fusions).
     @inline(never)
     static func layer4_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 512×7×7   y: 512×7×7
+        // x: 512×7×7   y: 512×7×7 NCHWc
         // weight: (16 values, 32 blocks, 512, 16): G g Gᵀ of each filter and input channel   bias: w[4_194_304..<4_194_816]
         // Winograd F(2×2, 3×3): 4×4 tiles in bands of 4 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
         Self.pad(x, channels: 512, height: 7, width: 7, top: 1, left: 1, rows: 10, columns: 18, into: scratch, threads: threads)
@@ -5052,29 +5491,11 @@ extension Resnet152 {
                     outputs[2] = s1_0 + s1_1 + s1_2 + bias
                     outputs[3] = s1_1 - s1_2 - s1_3 + bias
                     let oh: Int = (firstRow &+ q / 4) &* 2, ow: Int = q % 4 &* 2
-                    for lane in 0..<8 {
-                        let corner: Int = (f &* 8 &+ lane) &* 49 &+ oh &* 7 &+ ow
-                        do {
-                            let index: Int = corner
-                            let v = lanes[0 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        if ow &+ 1 < 7 {
-                            let index: Int = corner &+ 1
-                            let v = lanes[8 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        if oh &+ 1 < 7 {
-                            let index: Int = corner &+ 7
-                            let v = lanes[16 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                        if oh &+ 1 < 7 && ow &+ 1 < 7 {
-                            let index: Int = corner &+ 8
-                            let v = lanes[24 &+ lane]
-                            y[index] = max(v, 0)
-                        }
-                    }
+                    let corner: Int = f &* 392 &+ (oh &* 7 &+ ow) &* 8
+                    Self.store(Self.relu(outputs[0]), to: y + (corner))
+                    if ow &+ 1 < 7 { Self.store(Self.relu(outputs[1]), to: y + (corner &+ 8)) }
+                    if oh &+ 1 < 7 { Self.store(Self.relu(outputs[2]), to: y + (corner &+ 56)) }
+                    if oh &+ 1 < 7 && ow &+ 1 < 7 { Self.store(Self.relu(outputs[3]), to: y + (corner &+ 64)) }
                 }
             }
             }
@@ -5087,94 +5508,162 @@ extension Resnet152 {
     /// Also runs layer4.2.conv3 (the same shapes and fusions).
     @inline(never)
     static func layer4_1_conv3(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 512×7×7   y: 2048×7×7
-        // weight: (64 blocks, 1, 1, 512, 32)   bias: w[1_048_576..<1_050_624]
-        // tile: 32 channels (4 vectors) × 3 output pixels, each input value broadcast; input channels in chunks of 64
-        Self.parallel(64, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 408) { tiles in
+        // x: 512×7×7 NCHWc   y: 2048×7×7
+        // weight: (128 blocks, 1, 1, 512, 16)   bias: w[1_048_576..<1_050_624]
+        // tile: 16 channels (2 vectors) × 5 output pixels, each input value broadcast
+        Self.parallel(128, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 20) { tiles in
         let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 17, by: 17) {
+        for band in stride(from: 0, to: 10, by: 10) {
         for block in blocks {
-            let kernelOffset: Int = block &* 16_384
+            let kernelOffset: Int = block &* 8192
             let kernel = w + kernelOffset
-            let biasOffset: Int = 1_048_576 &+ block &* 32
+            let biasOffset: Int = 1_048_576 &+ block &* 16
             let bias0 = Self.load8(w + (biasOffset &+ 0))
             let bias1 = Self.load8(w + (biasOffset &+ 8))
-            let bias2 = Self.load8(w + (biasOffset &+ 16))
-            let bias3 = Self.load8(w + (biasOffset &+ 24))
-            for firstChannel in stride(from: 0, to: 512, by: 64) {
-                for group in band..<min(band &+ 17, 17) {
-                    let first: Int = min(group &* 3, 46)
-                    let tile = tiles.baseAddress! + (group &- band) &* 24
-                    let o0: Int = first
-                    let o1: Int = first &+ 1
-                    let o2: Int = first &+ 2
-                    var a0_0 = firstChannel == 0 ? bias0 : tile[0]
-                    var a0_1 = firstChannel == 0 ? bias0 : tile[2]
-                    var a0_2 = firstChannel == 0 ? bias0 : tile[4]
-                    var a1_0 = firstChannel == 0 ? bias1 : tile[6]
-                    var a1_1 = firstChannel == 0 ? bias1 : tile[8]
-                    var a1_2 = firstChannel == 0 ? bias1 : tile[10]
-                    var a2_0 = firstChannel == 0 ? bias2 : tile[12]
-                    var a2_1 = firstChannel == 0 ? bias2 : tile[14]
-                    var a2_2 = firstChannel == 0 ? bias2 : tile[16]
-                    var a3_0 = firstChannel == 0 ? bias3 : tile[18]
-                    var a3_1 = firstChannel == 0 ? bias3 : tile[20]
-                    var a3_2 = firstChannel == 0 ? bias3 : tile[22]
-                    let tapBase = x + firstChannel &* 49
-                    let tapKernel = kernel + firstChannel &* 32
-                    for ic in 0..<64 {
-                        let tap = tapBase + ic &* 49
-                        let k = tapKernel + ic &* 32
-                        let b0 = tap[o0]
-                        let b1 = tap[o1]
-                        let b2 = tap[o2]
-                        let w0 = Self.load8(k + 0)
-                        Self.multiplyAdd(&a0_0, b0, w0)
-                        Self.multiplyAdd(&a0_1, b1, w0)
-                        Self.multiplyAdd(&a0_2, b2, w0)
-                        let w1 = Self.load8(k + 8)
-                        Self.multiplyAdd(&a1_0, b0, w1)
-                        Self.multiplyAdd(&a1_1, b1, w1)
-                        Self.multiplyAdd(&a1_2, b2, w1)
-                        let w2 = Self.load8(k + 16)
-                        Self.multiplyAdd(&a2_0, b0, w2)
-                        Self.multiplyAdd(&a2_1, b1, w2)
-                        Self.multiplyAdd(&a2_2, b2, w2)
-                        let w3 = Self.load8(k + 24)
-                        Self.multiplyAdd(&a3_0, b0, w3)
-                        Self.multiplyAdd(&a3_1, b1, w3)
-                        Self.multiplyAdd(&a3_2, b2, w3)
-                    }
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
+            for group in band..<min(band &+ 10, 10) {
+                let first: Int = min(group &* 5, 44)
+                let tile = tiles.baseAddress! + 0
+                let o0: Int = (first) &* 8
+                let o1: Int = (first &+ 1) &* 8
+                let o2: Int = (first &+ 2) &* 8
+                let o3: Int = (first &+ 3) &* 8
+                let o4: Int = (first &+ 4) &* 8
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                let tapBase = x
+                let tapKernel = kernel
+                for inputBlock in 0..<64 {
+                    let tap = tapBase + inputBlock &* 392
+                    let k = tapKernel + inputBlock &* 128
+                    let w0_0 = Self.load8(k + 0)
+                    let w1_0 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0_0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1_0)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0_0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1_0)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0_0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1_0)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0_0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1_0)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0_0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1_0)
+                    let w0_1 = Self.load8(k + 16)
+                    let w1_1 = Self.load8(k + 24)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
+                    let w0_2 = Self.load8(k + 32)
+                    let w1_2 = Self.load8(k + 40)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
+                    let w0_3 = Self.load8(k + 48)
+                    let w1_3 = Self.load8(k + 56)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
+                    let w0_4 = Self.load8(k + 64)
+                    let w1_4 = Self.load8(k + 72)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
+                    let w0_5 = Self.load8(k + 80)
+                    let w1_5 = Self.load8(k + 88)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
+                    let w0_6 = Self.load8(k + 96)
+                    let w1_6 = Self.load8(k + 104)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
+                    let w0_7 = Self.load8(k + 112)
+                    let w1_7 = Self.load8(k + 120)
+                    Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
+                    Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
+                    Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
                 }
-            }
-            for group in band..<min(band &+ 17, 17) {
-                let first: Int = min(group &* 3, 46)
-                let tileLanes = lanes + (group &- band) &* 192
-                for oc in 0..<32 {
-                    let outputOffset: Int = (block &* 32 &+ oc) &* 49 &+ first
-                    let lane: Int = (oc / 8) &* 48 &+ oc % 8
-                    for p in 0..<3 {
+                tile[0] = a0_0
+                tile[2] = a0_1
+                tile[4] = a0_2
+                tile[6] = a0_3
+                tile[8] = a0_4
+                tile[10] = a1_0
+                tile[12] = a1_1
+                tile[14] = a1_2
+                tile[16] = a1_3
+                tile[18] = a1_4
+                let tileLanes = lanes + 0
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 49 &+ first
+                    let lane: Int = (oc / 8) &* 80 &+ oc % 8
+                    for p in 0..<5 {
                         y[outputOffset &+ p] = tileLanes[lane &+ p &* 16]
                     }
                 }
             }
-            let firstPixel: Int = min(band &* 3, 46)
-            let endPixel: Int = min((band &+ 17) &* 3, 49)
-            for oc in 0..<32 {
-                let planeOffset: Int = (block &* 32 &+ oc) &* 49
+            let firstPixel: Int = min(band &* 5, 44)
+            let endPixel: Int = min((band &+ 10) &* 5, 49)
+            for oc in 0..<16 {
+                let planeOffset: Int = (block &* 16 &+ oc) &* 49
                 Self.addResidual(y + planeOffset, x1 + planeOffset, from: firstPixel, to: endPixel, relu: true)
             }
         }

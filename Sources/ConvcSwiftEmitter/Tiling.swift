@@ -112,7 +112,8 @@ extension Tiling {
         if c.groups > 1 && c.groups == c.inChannels && c.groups == c.filters { return .depthwise }
         // NCHWc tensors go through pixel groups, whose tiles hold a pixel's channels in a vector (the layout
         // planner checks that the conv fits them): written out a vector per pixel, they need little work per output.
-        if nchwc.any { return .pixelGroups }
+        // Winograd's output transform writes NCHWc as well (eight filters of a pixel at a time).
+        if nchwc.input || (nchwc.output && convolutionKind(c, output: output) != .winograd) { return .pixelGroups }
         let plane = output.height * output.width
         let unitKernel = c.kernel == Pair(1, 1) && c.stride == Pair(1, 1) && c.padding == .zero
         // A 1×1 conv has little work per output to hide the channel-vector transpose behind: it goes by pixels

@@ -269,14 +269,18 @@ func temporaryFolder(_ prefix: String) -> URL {
         #expect(wide.count == 13 && !wide.contains { $0.contains("NCHWc") })
     }
 
-    /// NCHWc depthwise convs at their edges: a 1×1 kernel with rows and columns all padding, stride 2 without
-    /// padding, stride 3 on a map it does not divide, a 3×2 kernel with uneven padding, a 2×2 one without.
-    @Test func nchwcDepthwiseEdgesAgreeWithTheInterpreter() throws {
+    /// NCHWc at the edges: Winograd's output on a map of odd width; depthwise convs with a 1×1 kernel whose rows
+    /// and columns are all padding, stride 2 without padding, stride 3 on a map it does not divide, a 3×2 kernel
+    /// with uneven padding, a 2×2 one without.
+    @Test func nchwcEdgesAgreeWithTheInterpreter() throws {
         let spec = work.appendingPathComponent("edges.yaml")
         try """
             input: [8, 30, 31]
             layers:
-              - conv: { name: a, filters: 16, kernel: 1 }
+              - conv: { name: a, filters: 32, kernel: 1 }
+              - conv: { name: wg, filters: 32, kernel: 3, padding: 1 }
+              - relu
+              - conv: { name: a2, filters: 16, kernel: 1 }
               - conv: { name: d1, depthwise: true, kernel: 1, padding: 2 }
               - conv: { name: d2, depthwise: true, kernel: 3, stride: 2, padding: 0 }
               - relu
@@ -289,8 +293,10 @@ func temporaryFolder(_ prefix: String) -> URL {
               - flatten
               - dense: { name: fc, units: 4 }
             """.write(to: spec, atomically: false, encoding: .utf8)
-        let layouts = try convc("emit", spec.path).stdout.split(separator: "\n").filter { $0.contains("// x: ") }
-        #expect(layouts.filter { $0.hasSuffix("NCHWc") }.count == 7)
+        let source = try convc("emit", spec.path).stdout
+        let layouts = source.split(separator: "\n").filter { $0.contains("// x: ") }
+        #expect(layouts.filter { $0.hasSuffix("NCHWc") }.count == 8)
+        #expect(source.contains("Winograd F(2×2, 3×3): 15×16 tiles"))
         let run = try convc("verify", spec.path, "--runs", "1")
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
         #expect(run.stdout.hasSuffix("agree\n"))
