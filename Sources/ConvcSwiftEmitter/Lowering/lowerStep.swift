@@ -679,15 +679,20 @@ extension Emitter {
                         w.line("outputs[\(2 * a + 1)] = s\(a)_1 - s\(a)_2 - s\(a)_3 + bias")
                     }
                     w.line("let oh: Int = (firstRow &+ q / \(tileColumns)) &* 2, ow: Int = q % \(tileColumns) &* 2")
+                    // Output (oh + a, ow + b) exists unless an odd map's last tile hangs over its edge.
+                    func guards(_ a: Int, _ b: Int) -> [String] {
+                        var guards: [String] = []
+                        if a == 1 && output.height % 2 == 1 { guards.append("oh &+ 1 < \(output.height)") }
+                        if b == 1 && output.width % 2 == 1 { guards.append("ow &+ 1 < \(output.width)") }
+                        return guards
+                    }
                     if nchwc.contains(step.layer) {
                         // NCHWc: each output pixel's eight filters are one vector.
                         w.line("let corner: Int = f &* \(literal(output.height * output.width * 8)) &+ (oh &* \(output.width) &+ ow) &* 8")
                         for a in 0..<2 {
                             for b in 0..<2 {
-                                var guards: [String] = []
-                                if a == 1 && output.height % 2 == 1 { guards.append("oh &+ 1 < \(output.height)") }
-                                if b == 1 && output.width % 2 == 1 { guards.append("ow &+ 1 < \(output.width)") }
                                 let store = "Self.store(\(vectorActivation(step, "outputs[\(2 * a + b)]", lanes: 8)), to: y + (\(offset([("corner", 1)], plus: (a * output.width + b) * 8))))"
+                                let guards = guards(a, b)
                                 w.line(guards.isEmpty ? store : "if \(guards.joined(separator: " && ")) { \(store) }")
                             }
                         }
@@ -697,9 +702,7 @@ extension Emitter {
                         w.line("let corner: Int = (f &* 8 &+ lane) &* \(literal(output.height * output.width)) &+ oh &* \(output.width) &+ ow")
                         for a in 0..<2 {
                             for b in 0..<2 {
-                                var guards: [String] = []
-                                if a == 1 && output.height % 2 == 1 { guards.append("oh &+ 1 < \(output.height)") }
-                                if b == 1 && output.width % 2 == 1 { guards.append("ow &+ 1 < \(output.width)") }
+                                let guards = guards(a, b)
                                 let index = offset([("corner", 1)], plus: a * output.width + b)
                                 let body = { (w: inout SwiftWriter) in
                                     w.line("let index: Int = \(index)")
