@@ -917,7 +917,7 @@ public struct Resnet101: Sendable {
         Self.winogradFilters(&p, at: 13_632, filters: 64, channels: 64)
         try Self.copy(tensors, "layer1.0.conv3.weight", into: &p, at: 79_232, count: 16_384)
         try Self.foldBatchNorm(tensors, "layer1.0.bn3", epsilon: 1e-05, into: &p, weight: 79_232, bias: 95_616, channels: 256, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
-        Self.blockFilters(&p, at: 79_232, filters: 256, groups: 1, channels: 64, taps: 1, block: 16)
+        Self.blockFilters(&p, at: 79_232, filters: 256, groups: 1, channels: 64, taps: 1, block: 4)
         try Self.copy(tensors, "layer1.0.downsample.0.weight", into: &p, at: 95_872, count: 16_384)
         try Self.foldBatchNorm(tensors, "layer1.0.downsample.1", epsilon: 1e-05, into: &p, weight: 95_872, bias: 112_256, channels: 256, blocks: 1, blockStride: 0, channelStride: 64, run: 64)
         Self.blockFilters(&p, at: 95_872, filters: 256, groups: 1, channels: 64, taps: 1, block: 4)
@@ -1252,10 +1252,10 @@ public struct Resnet101: Sendable {
             Self.layer1_0_conv3(a + 200_704, w + 79_232, a + 1_003_520, threads)
             Self.layer1_0_downsample_0(a + 802_816, a + 1_003_520, w + 95_872, a + 0, threads)
             Self.layer1_1_conv1(a + 0, w + 112_512, a + 802_816, threads)
-            Self.layer1_1_conv2(a + 802_816, w + 128_960, a + 1_003_520, a + 2_007_040, threads)
+            Self.layer1_0_conv2(a + 802_816, w + 128_960, a + 1_003_520, a + 2_007_040, threads)
             Self.layer1_0_downsample_0(a + 1_003_520, a + 0, w + 194_560, a + 1_204_224, threads)
             Self.layer1_1_conv1(a + 1_204_224, w + 211_200, a + 0, threads)
-            Self.layer1_1_conv2(a + 0, w + 227_648, a + 200_704, a + 2_007_040, threads)
+            Self.layer1_0_conv2(a + 0, w + 227_648, a + 200_704, a + 2_007_040, threads)
             Self.layer1_0_downsample_0(a + 200_704, a + 1_204_224, w + 293_248, a + 401_408, threads)
             Self.layer2_0_conv1(a + 401_408, w + 309_888, a + 0, threads)
             Self.layer2_0_conv2(a + 0, w + 342_784, a + 1_204_224, a + 2_007_040, threads)
@@ -1569,537 +1569,9 @@ extension Resnet101 {
 
     /// layer1.0.conv2: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.0.bn2 folded, + layer1.0.relu_1 fused.
     /// Generated from specs/resnet101.yaml:18:13.
+    /// Also runs layer1.1.conv2, layer1.2.conv2 (the same shapes and fusions).
     @inline(never)
     static func layer1_0_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 64×56×56   y: 64×56×56 NCHWc
-        // weight: (16 values, 4 blocks, 64, 16): G g Gᵀ of each filter and input channel   bias: w[65_536..<65_600]
-        // Winograd F(2×2, 3×3): 28×28 tiles in bands of 16 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
-        Self.pad(x, channels: 64, height: 56, width: 56, top: 1, left: 1, rows: 58, columns: 66, into: scratch, threads: threads)
-        let transformed = scratch + 244_992
-        let products = transformed + 540_672
-        for firstRow in stride(from: 0, to: 28, by: 16) {
-            let bandRows: Int = min(16, 28 &- firstRow)
-            let tiles: Int = bandRows &* 28
-            // input tiles to the transformed domain, input channels split over threads
-            Self.parallel(64, threads: threads) { inputChannels in
-            for ic in inputChannels {
-                for r in 0..<bandRows {
-                    let rowOffset: Int = ic &* 3828 &+ (firstRow &+ r) &* 132
-                    let window = scratch + rowOffset
-                    let targetOffset: Int = ic &* 528 &+ r &* 32
-                    let target = transformed + targetOffset
-                    for tx in stride(from: 0, to: 32, by: 8) {
-                        let corner = window + 2 &* tx, column = target + tx
-                        let a0 = Self.load16(corner)
-                        let b0 = Self.load16(corner + 2)
-                        let d0_0 = a0.evenHalf, d0_1 = a0.oddHalf, d0_2 = b0.evenHalf, d0_3 = b0.oddHalf
-                        let a1 = Self.load16(corner + 66)
-                        let b1 = Self.load16(corner + 68)
-                        let d1_0 = a1.evenHalf, d1_1 = a1.oddHalf, d1_2 = b1.evenHalf, d1_3 = b1.oddHalf
-                        let a2 = Self.load16(corner + 132)
-                        let b2 = Self.load16(corner + 134)
-                        let d2_0 = a2.evenHalf, d2_1 = a2.oddHalf, d2_2 = b2.evenHalf, d2_3 = b2.oddHalf
-                        let a3 = Self.load16(corner + 198)
-                        let b3 = Self.load16(corner + 200)
-                        let d3_0 = a3.evenHalf, d3_1 = a3.oddHalf, d3_2 = b3.evenHalf, d3_3 = b3.oddHalf
-                        let t0_0 = d0_0 - d2_0, t1_0 = d1_0 + d2_0, t2_0 = d2_0 - d1_0, t3_0 = d1_0 - d3_0
-                        let t0_1 = d0_1 - d2_1, t1_1 = d1_1 + d2_1, t2_1 = d2_1 - d1_1, t3_1 = d1_1 - d3_1
-                        let t0_2 = d0_2 - d2_2, t1_2 = d1_2 + d2_2, t2_2 = d2_2 - d1_2, t3_2 = d1_2 - d3_2
-                        let t0_3 = d0_3 - d2_3, t1_3 = d1_3 + d2_3, t2_3 = d2_3 - d1_3, t3_3 = d1_3 - d3_3
-                        Self.store(t0_0 - t0_2, to: column)
-                        Self.store(t0_1 + t0_2, to: column + 33_792)
-                        Self.store(t0_2 - t0_1, to: column + 67_584)
-                        Self.store(t0_1 - t0_3, to: column + 101_376)
-                        Self.store(t1_0 - t1_2, to: column + 135_168)
-                        Self.store(t1_1 + t1_2, to: column + 168_960)
-                        Self.store(t1_2 - t1_1, to: column + 202_752)
-                        Self.store(t1_1 - t1_3, to: column + 236_544)
-                        Self.store(t2_0 - t2_2, to: column + 270_336)
-                        Self.store(t2_1 + t2_2, to: column + 304_128)
-                        Self.store(t2_2 - t2_1, to: column + 337_920)
-                        Self.store(t2_1 - t2_3, to: column + 371_712)
-                        Self.store(t3_0 - t3_2, to: column + 405_504)
-                        Self.store(t3_1 + t3_2, to: column + 439_296)
-                        Self.store(t3_2 - t3_1, to: column + 473_088)
-                        Self.store(t3_1 - t3_3, to: column + 506_880)
-                    }
-                }
-            }
-            }
-            // sixteen products over input channels, blocks of 16 filters split over threads
-            Self.parallel(4, threads: threads) { blocks in
-            for value in 0..<16 {
-                let sourceOffset: Int = value &* 33_792
-                let source = transformed + sourceOffset
-                for block in blocks {
-                    let kernelOffset: Int = (value &* 4 &+ block) &* 1024
-                    let kernel = w + kernelOffset
-                    let productBlock = products + (value &* 64 &+ block &* 16)
-                    for group in 0..<(tiles &+ 5) / 6 {
-                        let first: Int = min(group &* 6, tiles &- 6)
-                        let q0: Int = first
-                        let o0: Int = q0 &+ (q0 / 28) &* 4
-                        let q1: Int = first &+ 1
-                        let o1: Int = q1 &+ (q1 / 28) &* 4
-                        let q2: Int = first &+ 2
-                        let o2: Int = q2 &+ (q2 / 28) &* 4
-                        let q3: Int = first &+ 3
-                        let o3: Int = q3 &+ (q3 / 28) &* 4
-                        let q4: Int = first &+ 4
-                        let o4: Int = q4 &+ (q4 / 28) &* 4
-                        let q5: Int = first &+ 5
-                        let o5: Int = q5 &+ (q5 / 28) &* 4
-                        var a0_0 = SIMD8<Float>()
-                        var a0_1 = SIMD8<Float>()
-                        var a0_2 = SIMD8<Float>()
-                        var a0_3 = SIMD8<Float>()
-                        var a0_4 = SIMD8<Float>()
-                        var a0_5 = SIMD8<Float>()
-                        var a1_0 = SIMD8<Float>()
-                        var a1_1 = SIMD8<Float>()
-                        var a1_2 = SIMD8<Float>()
-                        var a1_3 = SIMD8<Float>()
-                        var a1_4 = SIMD8<Float>()
-                        var a1_5 = SIMD8<Float>()
-                        for ic in 0..<64 {
-                            let tap = source + ic &* 528
-                            let k = kernel + ic &* 16
-                            let w0 = Self.load8(k + 0)
-                            let w1 = Self.load8(k + 8)
-                            Self.multiplyAdd(&a0_0, tap[o0], w0)
-                            Self.multiplyAdd(&a1_0, tap[o0], w1)
-                            Self.multiplyAdd(&a0_1, tap[o1], w0)
-                            Self.multiplyAdd(&a1_1, tap[o1], w1)
-                            Self.multiplyAdd(&a0_2, tap[o2], w0)
-                            Self.multiplyAdd(&a1_2, tap[o2], w1)
-                            Self.multiplyAdd(&a0_3, tap[o3], w0)
-                            Self.multiplyAdd(&a1_3, tap[o3], w1)
-                            Self.multiplyAdd(&a0_4, tap[o4], w0)
-                            Self.multiplyAdd(&a1_4, tap[o4], w1)
-                            Self.multiplyAdd(&a0_5, tap[o5], w0)
-                            Self.multiplyAdd(&a1_5, tap[o5], w1)
-                        }
-                        let product0 = productBlock + q0 &* 1024
-                        Self.store(a0_0, to: product0)
-                        Self.store(a1_0, to: product0 + 8)
-                        let product1 = productBlock + q1 &* 1024
-                        Self.store(a0_1, to: product1)
-                        Self.store(a1_1, to: product1 + 8)
-                        let product2 = productBlock + q2 &* 1024
-                        Self.store(a0_2, to: product2)
-                        Self.store(a1_2, to: product2 + 8)
-                        let product3 = productBlock + q3 &* 1024
-                        Self.store(a0_3, to: product3)
-                        Self.store(a1_3, to: product3 + 8)
-                        let product4 = productBlock + q4 &* 1024
-                        Self.store(a0_4, to: product4)
-                        Self.store(a1_4, to: product4 + 8)
-                        let product5 = productBlock + q5 &* 1024
-                        Self.store(a0_5, to: product5)
-                        Self.store(a1_5, to: product5 + 8)
-                    }
-                }
-            }
-            }
-            // output tiles back from the transformed domain, vectors of eight filters split over threads
-            Self.parallel(8, threads: threads) { filterVectors in
-            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in
-            let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)
-            for f in filterVectors {
-                let bias = Self.load8(w + (65_536 &+ f &* 8))
-                for q in 0..<tiles {
-                    let productOffset: Int = q &* 1024 &+ f &* 8
-                    let m = products + productOffset
-                    let m0_0 = Self.load8(m + 0)
-                    let m0_1 = Self.load8(m + 64)
-                    let m0_2 = Self.load8(m + 128)
-                    let m0_3 = Self.load8(m + 192)
-                    let m1_0 = Self.load8(m + 256)
-                    let m1_1 = Self.load8(m + 320)
-                    let m1_2 = Self.load8(m + 384)
-                    let m1_3 = Self.load8(m + 448)
-                    let m2_0 = Self.load8(m + 512)
-                    let m2_1 = Self.load8(m + 576)
-                    let m2_2 = Self.load8(m + 640)
-                    let m2_3 = Self.load8(m + 704)
-                    let m3_0 = Self.load8(m + 768)
-                    let m3_1 = Self.load8(m + 832)
-                    let m3_2 = Self.load8(m + 896)
-                    let m3_3 = Self.load8(m + 960)
-                    let s0_0 = m0_0 + m1_0 + m2_0, s1_0 = m1_0 - m2_0 - m3_0
-                    let s0_1 = m0_1 + m1_1 + m2_1, s1_1 = m1_1 - m2_1 - m3_1
-                    let s0_2 = m0_2 + m1_2 + m2_2, s1_2 = m1_2 - m2_2 - m3_2
-                    let s0_3 = m0_3 + m1_3 + m2_3, s1_3 = m1_3 - m2_3 - m3_3
-                    outputs[0] = s0_0 + s0_1 + s0_2 + bias
-                    outputs[1] = s0_1 - s0_2 - s0_3 + bias
-                    outputs[2] = s1_0 + s1_1 + s1_2 + bias
-                    outputs[3] = s1_1 - s1_2 - s1_3 + bias
-                    let oh: Int = (firstRow &+ q / 28) &* 2, ow: Int = q % 28 &* 2
-                    let corner: Int = f &* 25_088 &+ (oh &* 56 &+ ow) &* 8
-                    Self.store(Self.relu(outputs[0]), to: y + (corner))
-                    Self.store(Self.relu(outputs[1]), to: y + (corner &+ 8))
-                    Self.store(Self.relu(outputs[2]), to: y + (corner &+ 448))
-                    Self.store(Self.relu(outputs[3]), to: y + (corner &+ 456))
-                }
-            }
-            }
-            }
-        }
-    }
-
-    /// layer1.0.conv3: conv 64→256, kernel 1×1, stride 1×1, padding 0, + layer1.0.bn3 folded.
-    /// Generated from specs/resnet101.yaml:21:13.
-    @inline(never)
-    static func layer1_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 64×56×56 NCHWc   y: 256×56×56
-        // weight: (16 blocks, 1, 1, 64, 16)   bias: w[16_384..<16_640]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
-        Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 523, by: 84) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 1024
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 16_384 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 84, 523) {
-                let first: Int = min(group &* 6, 3130)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = (first) &* 8
-                let o1: Int = (first &+ 1) &* 8
-                let o2: Int = (first &+ 2) &* 8
-                let o3: Int = (first &+ 3) &* 8
-                let o4: Int = (first &+ 4) &* 8
-                let o5: Int = (first &+ 5) &* 8
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for inputBlock in 0..<8 {
-                    let tap = tapBase + inputBlock &* 25_088
-                    let k = tapKernel + inputBlock &* 128
-                    let w0_0 = Self.load8(k + 0)
-                    let w1_0 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0_0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1_0)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0_0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1_0)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0_0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1_0)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0_0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1_0)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0_0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1_0)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0_0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1_0)
-                    let w0_1 = Self.load8(k + 16)
-                    let w1_1 = Self.load8(k + 24)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 1], w1_1)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 1], w0_1)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 1], w1_1)
-                    let w0_2 = Self.load8(k + 32)
-                    let w1_2 = Self.load8(k + 40)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 2], w1_2)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 2], w0_2)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 2], w1_2)
-                    let w0_3 = Self.load8(k + 48)
-                    let w1_3 = Self.load8(k + 56)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 3], w1_3)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 3], w0_3)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 3], w1_3)
-                    let w0_4 = Self.load8(k + 64)
-                    let w1_4 = Self.load8(k + 72)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 4], w1_4)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 4], w0_4)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 4], w1_4)
-                    let w0_5 = Self.load8(k + 80)
-                    let w1_5 = Self.load8(k + 88)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 5], w1_5)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 5], w0_5)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 5], w1_5)
-                    let w0_6 = Self.load8(k + 96)
-                    let w1_6 = Self.load8(k + 104)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 6], w1_6)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 6], w0_6)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 6], w1_6)
-                    let w0_7 = Self.load8(k + 112)
-                    let w1_7 = Self.load8(k + 120)
-                    Self.multiplyAdd(&a0_0, tap[o0 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_0, tap[o0 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_1, tap[o1 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_1, tap[o1 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_2, tap[o2 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_2, tap[o2 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_3, tap[o3 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_3, tap[o3 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_4, tap[o4 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_4, tap[o4 &+ 7], w1_7)
-                    Self.multiplyAdd(&a0_5, tap[o5 &+ 7], w0_7)
-                    Self.multiplyAdd(&a1_5, tap[o5 &+ 7], w1_7)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = v
-                    }
-                }
-            }
-        }
-        }
-        }
-        }
-    }
-
-    /// layer1.0.downsample.0: conv 64→256, kernel 1×1, stride 1×1, padding 0, + layer1.0.downsample.1 folded, + layer1.0.add (the residual) fused, + layer1.0.relu_2 fused.
-    /// Generated from specs/resnet101.yaml:23:19.
-    /// Also runs layer1.1.conv3, layer1.2.conv3 (the same shapes and fusions).
-    @inline(never)
-    static func layer1_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 64×56×56   y: 256×56×56
-        // weight: (64 blocks, 64, 4)   bias: w[16_384..<16_640]
-        // tile: 4 filters × 3 vectors of 8 pixels
-        Self.parallel(64, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
-        for band in stride(from: 0, to: 3136, by: 240) {
-            for block in blocks {
-                let firstFilter: Int = block &* 4
-                let filters: Int = min(4, 256 &- firstFilter)
-                let kernelOffset: Int = block &* 256
-                let kernel = w + kernelOffset
-                let biasOffset: Int = 16_384 &+ firstFilter
-                let bias = w + biasOffset
-                for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
-                    let p: Int = min(start, 3112)
-                    var a0_0 = SIMD8<Float>(repeating: bias[0])
-                    var a0_1 = SIMD8<Float>(repeating: bias[0])
-                    var a0_2 = SIMD8<Float>(repeating: bias[0])
-                    var a1_0 = SIMD8<Float>(repeating: bias[1])
-                    var a1_1 = SIMD8<Float>(repeating: bias[1])
-                    var a1_2 = SIMD8<Float>(repeating: bias[1])
-                    var a2_0 = SIMD8<Float>(repeating: bias[2])
-                    var a2_1 = SIMD8<Float>(repeating: bias[2])
-                    var a2_2 = SIMD8<Float>(repeating: bias[2])
-                    var a3_0 = SIMD8<Float>(repeating: bias[3])
-                    var a3_1 = SIMD8<Float>(repeating: bias[3])
-                    var a3_2 = SIMD8<Float>(repeating: bias[3])
-                    for ic in 0..<64 {
-                        let source = x + (ic &* 3136 &+ p)
-                        let v0 = Self.load8(source + 0)
-                        let v1 = Self.load8(source + 8)
-                        let v2 = Self.load8(source + 16)
-                        let k = kernel + ic &* 4
-                        Self.multiplyAdd(&a0_0, k[0], v0)
-                        Self.multiplyAdd(&a0_1, k[0], v1)
-                        Self.multiplyAdd(&a0_2, k[0], v2)
-                        Self.multiplyAdd(&a1_0, k[1], v0)
-                        Self.multiplyAdd(&a1_1, k[1], v1)
-                        Self.multiplyAdd(&a1_2, k[1], v2)
-                        Self.multiplyAdd(&a2_0, k[2], v0)
-                        Self.multiplyAdd(&a2_1, k[2], v1)
-                        Self.multiplyAdd(&a2_2, k[2], v2)
-                        Self.multiplyAdd(&a3_0, k[3], v0)
-                        Self.multiplyAdd(&a3_1, k[3], v1)
-                        Self.multiplyAdd(&a3_2, k[3], v2)
-                    }
-                    let outputOffset: Int = firstFilter &* 3136 &+ p
-                    tile[0] = a0_0
-                    tile[2] = a0_1
-                    tile[4] = a0_2
-                    tile[6] = a1_0
-                    tile[8] = a1_1
-                    tile[10] = a1_2
-                    tile[12] = a2_0
-                    tile[14] = a2_1
-                    tile[16] = a2_2
-                    tile[18] = a3_0
-                    tile[20] = a3_1
-                    tile[22] = a3_2
-                    for r in 0..<filters {
-                        for t in 0..<3 {
-                            let index: Int = outputOffset &+ r &* 3136 &+ t &* 8
-                            Self.store(Self.relu(Self.plus8(tile[(r &* 3 &+ t) &* 2], x1 + (index), count: 8)), to: y + index)
-                        }
-                    }
-                }
-            }
-        }
-        }
-        }
-    }
-
-    /// layer1.1.conv1: conv 256→64, kernel 1×1, stride 1×1, padding 0, + layer1.1.bn1 folded, + layer1.1.relu fused.
-    /// Generated from specs/resnet101.yaml:15:13.
-    /// Also runs layer1.2.conv1 (the same shapes and fusions).
-    @inline(never)
-    static func layer1_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
-        // x: 256×56×56   y: 64×56×56
-        // weight: (4 blocks, 1, 1, 256, 16)   bias: w[16_384..<16_448]
-        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
-        Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
-        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
-        for band in stride(from: 0, to: 523, by: 18) {
-        for block in blocks {
-            let kernelOffset: Int = block &* 4096
-            let kernel = w + kernelOffset
-            let biasOffset: Int = 16_384 &+ block &* 16
-            let bias0 = Self.load8(w + (biasOffset &+ 0))
-            let bias1 = Self.load8(w + (biasOffset &+ 8))
-            for group in band..<min(band &+ 18, 523) {
-                let first: Int = min(group &* 6, 3130)
-                let tile = tiles.baseAddress! + 0
-                let o0: Int = first
-                let o1: Int = first &+ 1
-                let o2: Int = first &+ 2
-                let o3: Int = first &+ 3
-                let o4: Int = first &+ 4
-                let o5: Int = first &+ 5
-                var a0_0 = bias0
-                var a0_1 = bias0
-                var a0_2 = bias0
-                var a0_3 = bias0
-                var a0_4 = bias0
-                var a0_5 = bias0
-                var a1_0 = bias1
-                var a1_1 = bias1
-                var a1_2 = bias1
-                var a1_3 = bias1
-                var a1_4 = bias1
-                var a1_5 = bias1
-                let tapBase = x
-                let tapKernel = kernel
-                for ic in 0..<256 {
-                    let tap = tapBase + ic &* 3136
-                    let k = tapKernel + ic &* 16
-                    let w0 = Self.load8(k + 0)
-                    let w1 = Self.load8(k + 8)
-                    Self.multiplyAdd(&a0_0, tap[o0], w0)
-                    Self.multiplyAdd(&a1_0, tap[o0], w1)
-                    Self.multiplyAdd(&a0_1, tap[o1], w0)
-                    Self.multiplyAdd(&a1_1, tap[o1], w1)
-                    Self.multiplyAdd(&a0_2, tap[o2], w0)
-                    Self.multiplyAdd(&a1_2, tap[o2], w1)
-                    Self.multiplyAdd(&a0_3, tap[o3], w0)
-                    Self.multiplyAdd(&a1_3, tap[o3], w1)
-                    Self.multiplyAdd(&a0_4, tap[o4], w0)
-                    Self.multiplyAdd(&a1_4, tap[o4], w1)
-                    Self.multiplyAdd(&a0_5, tap[o5], w0)
-                    Self.multiplyAdd(&a1_5, tap[o5], w1)
-                }
-                tile[0] = a0_0
-                tile[2] = a0_1
-                tile[4] = a0_2
-                tile[6] = a0_3
-                tile[8] = a0_4
-                tile[10] = a0_5
-                tile[12] = a1_0
-                tile[14] = a1_1
-                tile[16] = a1_2
-                tile[18] = a1_3
-                tile[20] = a1_4
-                tile[22] = a1_5
-                let tileLanes = lanes + 0
-                for oc in 0..<16 {
-                    let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
-                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
-                    for p in 0..<6 {
-                        let v = tileLanes[lane &+ p &* 16]
-                        y[outputOffset &+ p] = max(v, 0)
-                    }
-                }
-            }
-        }
-        }
-        }
-        }
-    }
-
-    /// layer1.1.conv2: conv 64→64, kernel 3×3, stride 1×1, padding 1, + layer1.1.bn2 folded, + layer1.1.relu_1 fused.
-    /// Generated from specs/resnet101.yaml:18:13.
-    /// Also runs layer1.2.conv2 (the same shapes and fusions).
-    @inline(never)
-    static func layer1_1_conv2(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>, _ threads: Int) {
         // x: 64×56×56   y: 64×56×56
         // weight: (16 values, 4 blocks, 64, 16): G g Gᵀ of each filter and input channel   bias: w[65_536..<65_600]
         // Winograd F(2×2, 3×3): 28×28 tiles in bands of 16 tile rows; products: 16 filters × 6 tiles, each transformed input broadcast
@@ -2291,6 +1763,246 @@ extension Resnet101 {
             }
             }
             }
+        }
+    }
+
+    /// layer1.0.conv3: conv 64→256, kernel 1×1, stride 1×1, padding 0, + layer1.0.bn3 folded.
+    /// Generated from specs/resnet101.yaml:21:13.
+    @inline(never)
+    static func layer1_0_conv3(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
+        // x: 64×56×56   y: 256×56×56
+        // weight: (64 blocks, 64, 4)   bias: w[16_384..<16_640]
+        // tile: 4 filters × 3 vectors of 8 pixels
+        Self.parallel(64, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
+        for band in stride(from: 0, to: 3136, by: 240) {
+            for block in blocks {
+                let firstFilter: Int = block &* 4
+                let filters: Int = min(4, 256 &- firstFilter)
+                let kernelOffset: Int = block &* 256
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 16_384 &+ firstFilter
+                let bias = w + biasOffset
+                for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
+                    let p: Int = min(start, 3112)
+                    var a0_0 = SIMD8<Float>(repeating: bias[0])
+                    var a0_1 = SIMD8<Float>(repeating: bias[0])
+                    var a0_2 = SIMD8<Float>(repeating: bias[0])
+                    var a1_0 = SIMD8<Float>(repeating: bias[1])
+                    var a1_1 = SIMD8<Float>(repeating: bias[1])
+                    var a1_2 = SIMD8<Float>(repeating: bias[1])
+                    var a2_0 = SIMD8<Float>(repeating: bias[2])
+                    var a2_1 = SIMD8<Float>(repeating: bias[2])
+                    var a2_2 = SIMD8<Float>(repeating: bias[2])
+                    var a3_0 = SIMD8<Float>(repeating: bias[3])
+                    var a3_1 = SIMD8<Float>(repeating: bias[3])
+                    var a3_2 = SIMD8<Float>(repeating: bias[3])
+                    for ic in 0..<64 {
+                        let source = x + (ic &* 3136 &+ p)
+                        let v0 = Self.load8(source + 0)
+                        let v1 = Self.load8(source + 8)
+                        let v2 = Self.load8(source + 16)
+                        let k = kernel + ic &* 4
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a0_2, k[0], v2)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a1_2, k[1], v2)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a2_2, k[2], v2)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a3_2, k[3], v2)
+                    }
+                    let outputOffset: Int = firstFilter &* 3136 &+ p
+                    tile[0] = a0_0
+                    tile[2] = a0_1
+                    tile[4] = a0_2
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
+                    for r in 0..<filters {
+                        for t in 0..<3 {
+                            let index: Int = outputOffset &+ r &* 3136 &+ t &* 8
+                            Self.store(tile[(r &* 3 &+ t) &* 2], to: y + index)
+                        }
+                    }
+                }
+            }
+        }
+        }
+        }
+    }
+
+    /// layer1.0.downsample.0: conv 64→256, kernel 1×1, stride 1×1, padding 0, + layer1.0.downsample.1 folded, + layer1.0.add (the residual) fused, + layer1.0.relu_2 fused.
+    /// Generated from specs/resnet101.yaml:23:19.
+    /// Also runs layer1.1.conv3, layer1.2.conv3 (the same shapes and fusions).
+    @inline(never)
+    static func layer1_0_downsample_0(_ x: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
+        // x: 64×56×56   y: 256×56×56
+        // weight: (64 blocks, 64, 4)   bias: w[16_384..<16_640]
+        // tile: 4 filters × 3 vectors of 8 pixels
+        Self.parallel(64, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tile in
+        for band in stride(from: 0, to: 3136, by: 240) {
+            for block in blocks {
+                let firstFilter: Int = block &* 4
+                let filters: Int = min(4, 256 &- firstFilter)
+                let kernelOffset: Int = block &* 256
+                let kernel = w + kernelOffset
+                let biasOffset: Int = 16_384 &+ firstFilter
+                let bias = w + biasOffset
+                for start in stride(from: band, to: min(band &+ 240, 3136), by: 24) {
+                    let p: Int = min(start, 3112)
+                    var a0_0 = SIMD8<Float>(repeating: bias[0])
+                    var a0_1 = SIMD8<Float>(repeating: bias[0])
+                    var a0_2 = SIMD8<Float>(repeating: bias[0])
+                    var a1_0 = SIMD8<Float>(repeating: bias[1])
+                    var a1_1 = SIMD8<Float>(repeating: bias[1])
+                    var a1_2 = SIMD8<Float>(repeating: bias[1])
+                    var a2_0 = SIMD8<Float>(repeating: bias[2])
+                    var a2_1 = SIMD8<Float>(repeating: bias[2])
+                    var a2_2 = SIMD8<Float>(repeating: bias[2])
+                    var a3_0 = SIMD8<Float>(repeating: bias[3])
+                    var a3_1 = SIMD8<Float>(repeating: bias[3])
+                    var a3_2 = SIMD8<Float>(repeating: bias[3])
+                    for ic in 0..<64 {
+                        let source = x + (ic &* 3136 &+ p)
+                        let v0 = Self.load8(source + 0)
+                        let v1 = Self.load8(source + 8)
+                        let v2 = Self.load8(source + 16)
+                        let k = kernel + ic &* 4
+                        Self.multiplyAdd(&a0_0, k[0], v0)
+                        Self.multiplyAdd(&a0_1, k[0], v1)
+                        Self.multiplyAdd(&a0_2, k[0], v2)
+                        Self.multiplyAdd(&a1_0, k[1], v0)
+                        Self.multiplyAdd(&a1_1, k[1], v1)
+                        Self.multiplyAdd(&a1_2, k[1], v2)
+                        Self.multiplyAdd(&a2_0, k[2], v0)
+                        Self.multiplyAdd(&a2_1, k[2], v1)
+                        Self.multiplyAdd(&a2_2, k[2], v2)
+                        Self.multiplyAdd(&a3_0, k[3], v0)
+                        Self.multiplyAdd(&a3_1, k[3], v1)
+                        Self.multiplyAdd(&a3_2, k[3], v2)
+                    }
+                    let outputOffset: Int = firstFilter &* 3136 &+ p
+                    tile[0] = a0_0
+                    tile[2] = a0_1
+                    tile[4] = a0_2
+                    tile[6] = a1_0
+                    tile[8] = a1_1
+                    tile[10] = a1_2
+                    tile[12] = a2_0
+                    tile[14] = a2_1
+                    tile[16] = a2_2
+                    tile[18] = a3_0
+                    tile[20] = a3_1
+                    tile[22] = a3_2
+                    for r in 0..<filters {
+                        for t in 0..<3 {
+                            let index: Int = outputOffset &+ r &* 3136 &+ t &* 8
+                            Self.store(Self.relu(Self.plus8(tile[(r &* 3 &+ t) &* 2], x1 + (index), count: 8)), to: y + index)
+                        }
+                    }
+                }
+            }
+        }
+        }
+        }
+    }
+
+    /// layer1.1.conv1: conv 256→64, kernel 1×1, stride 1×1, padding 0, + layer1.1.bn1 folded, + layer1.1.relu fused.
+    /// Generated from specs/resnet101.yaml:15:13.
+    /// Also runs layer1.2.conv1 (the same shapes and fusions).
+    @inline(never)
+    static func layer1_1_conv1(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ threads: Int) {
+        // x: 256×56×56   y: 64×56×56
+        // weight: (4 blocks, 1, 1, 256, 16)   bias: w[16_384..<16_448]
+        // tile: 16 channels (2 vectors) × 6 output pixels, each input value broadcast
+        Self.parallel(4, threads: threads) { blocks in
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 24) { tiles in
+        let lanes = UnsafeMutableRawPointer(tiles.baseAddress!).assumingMemoryBound(to: Float.self)
+        for band in stride(from: 0, to: 523, by: 18) {
+        for block in blocks {
+            let kernelOffset: Int = block &* 4096
+            let kernel = w + kernelOffset
+            let biasOffset: Int = 16_384 &+ block &* 16
+            let bias0 = Self.load8(w + (biasOffset &+ 0))
+            let bias1 = Self.load8(w + (biasOffset &+ 8))
+            for group in band..<min(band &+ 18, 523) {
+                let first: Int = min(group &* 6, 3130)
+                let tile = tiles.baseAddress! + 0
+                let o0: Int = first
+                let o1: Int = first &+ 1
+                let o2: Int = first &+ 2
+                let o3: Int = first &+ 3
+                let o4: Int = first &+ 4
+                let o5: Int = first &+ 5
+                var a0_0 = bias0
+                var a0_1 = bias0
+                var a0_2 = bias0
+                var a0_3 = bias0
+                var a0_4 = bias0
+                var a0_5 = bias0
+                var a1_0 = bias1
+                var a1_1 = bias1
+                var a1_2 = bias1
+                var a1_3 = bias1
+                var a1_4 = bias1
+                var a1_5 = bias1
+                let tapBase = x
+                let tapKernel = kernel
+                for ic in 0..<256 {
+                    let tap = tapBase + ic &* 3136
+                    let k = tapKernel + ic &* 16
+                    let w0 = Self.load8(k + 0)
+                    let w1 = Self.load8(k + 8)
+                    Self.multiplyAdd(&a0_0, tap[o0], w0)
+                    Self.multiplyAdd(&a1_0, tap[o0], w1)
+                    Self.multiplyAdd(&a0_1, tap[o1], w0)
+                    Self.multiplyAdd(&a1_1, tap[o1], w1)
+                    Self.multiplyAdd(&a0_2, tap[o2], w0)
+                    Self.multiplyAdd(&a1_2, tap[o2], w1)
+                    Self.multiplyAdd(&a0_3, tap[o3], w0)
+                    Self.multiplyAdd(&a1_3, tap[o3], w1)
+                    Self.multiplyAdd(&a0_4, tap[o4], w0)
+                    Self.multiplyAdd(&a1_4, tap[o4], w1)
+                    Self.multiplyAdd(&a0_5, tap[o5], w0)
+                    Self.multiplyAdd(&a1_5, tap[o5], w1)
+                }
+                tile[0] = a0_0
+                tile[2] = a0_1
+                tile[4] = a0_2
+                tile[6] = a0_3
+                tile[8] = a0_4
+                tile[10] = a0_5
+                tile[12] = a1_0
+                tile[14] = a1_1
+                tile[16] = a1_2
+                tile[18] = a1_3
+                tile[20] = a1_4
+                tile[22] = a1_5
+                let tileLanes = lanes + 0
+                for oc in 0..<16 {
+                    let outputOffset: Int = (block &* 16 &+ oc) &* 3136 &+ first
+                    let lane: Int = (oc / 8) &* 96 &+ oc % 8
+                    for p in 0..<6 {
+                        let v = tileLanes[lane &+ p &* 16]
+                        y[outputOffset &+ p] = max(v, 0)
+                    }
+                }
+            }
+        }
+        }
+        }
         }
     }
 

@@ -22,15 +22,22 @@ extension Emitter {
             else { continue }
             chosen.insert(step.layer)
         }
-        // A depthwise conv runs NCHWc on both sides or on neither.
+        // A depthwise conv runs NCHWc on both sides or on neither. A 1×1 conv that NCHW would run as pixel vectors
+        // reads NCHWc only to write NCHWc: writing NCHW, pixel groups pay for their channel-by-channel write-out
+        // (ResNet-50's 64→256 convs took 1.10–1.26 of their NCHW time; its 256→1024 ones, pixel groups either way,
+        // 0.84–0.90).
         var changed = true
         while changed {
             changed = false
-            for step in plan.steps where isNCHWcDepthwise(step) {
-                let (input, output) = (chosen.contains(step.inputs[0]), chosen.contains(step.layer))
-                if input != output {
+            for step in plan.steps where !step.inputs.isEmpty && chosen.contains(step.inputs[0]) != chosen.contains(step.layer) {
+                let main = layer(step.layer)
+                guard case .conv(let c) = main.op else { continue }
+                if isNCHWcDepthwise(step) {
                     chosen.remove(step.inputs[0])
                     chosen.remove(step.layer)
+                    changed = true
+                } else if chosen.contains(step.inputs[0]) && tiling.convolutionKind(c, output: main.outputShape) != .pixelGroups {
+                    chosen.remove(step.inputs[0])
                     changed = true
                 }
             }
@@ -76,10 +83,7 @@ extension Emitter {
         switch main.op {
         case .conv(let c):
             if isNCHWcDepthwise(step) { return true }
-            // With a residual, only a conv that runs as pixel groups anyway: ResNet-50's 64→256 convs, pixel
-            // vectors in NCHW, took 1.13–1.26 of the time as NCHWc pixel groups (its 256→1024 ones 0.84–0.90).
             return isOneByOne(main) && runsAsPixelGroups(step, c)
-                && (step.fusedAdd == nil || tiling.convolutionKind(c, output: main.outputShape) == .pixelGroups)
                 && !pixelGroupSource(c, input: inputShape, output: main.outputShape).copied
         default:
             return isGlobalAverage(main)
