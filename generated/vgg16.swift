@@ -2271,11 +2271,7 @@ extension Vgg16 {
     /// a += b · v on eight lanes.
     @inline(__always)
     static func multiplyAdd(_ a: inout SIMD8<Float>, _ b: Float, _ v: SIMD8<Float>) {
-        #if CONVC_FMA
-            a = a.addingProduct(SIMD8<Float>(repeating: b), v)
-        #else
-            a += SIMD8<Float>(repeating: b) * v
-        #endif
+        multiplyAdd(&a, SIMD8<Float>(repeating: b), v)
     }
 
     /// a += b · v lane by lane (an NCHWc depthwise tap: eight channels' inputs times their weights).

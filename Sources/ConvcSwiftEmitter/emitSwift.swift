@@ -75,10 +75,11 @@ struct Emitter {
             switch layer.op {
             case .conv(let c) where convolutionKind(step) != .depthwise:
                 // Blocked layout: filters padded to whole blocks (or Winograd's transformed filters).
+                let kind = convolutionKind(step)!
                 let filters = tiling.paddedFilters(c)
-                let weights = tiling.weightFloats(c, kind: convolutionKind(step)!)
+                let weights = tiling.weightFloats(c, kind: kind)
                 slot = ParameterSlots(weight: parameterFloats, bias: parameterFloats + weights, count: weights + filters)
-                scratchFloats = max(scratchFloats, tiling.paddedCopyFloats(c, input: model.layers[layer.inputs[0]].outputShape, output: layer.outputShape, kind: convolutionKind(step)!))
+                scratchFloats = max(scratchFloats, tiling.paddedCopyFloats(c, input: model.layers[layer.inputs[0]].outputShape, output: layer.outputShape, kind: kind))
             case .conv(let c), .convTranspose(let c):
                 slot = ParameterSlots(
                     weight: parameterFloats, bias: parameterFloats + layer.parameters[0].elementCount,

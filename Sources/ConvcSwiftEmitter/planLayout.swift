@@ -67,18 +67,15 @@ extension Emitter {
     /// groups' channel vectors (Winograd's stays Winograd's, 2.25 times fewer multiply-adds than pixel groups).
     private func writesNCHWc(_ step: PlannedStep) -> Bool {
         guard fitsNCHWc(step), case .conv(let c) = layer(step.layer).op else { return false }
-        if isNCHWcDepthwise(step) { return true }
-        let out = layer(step.layer).outputShape
-        return tiling.pixelGroups && c.groups == 1 && c.filters % tiling.groupChannels == 0
-            && out.height * out.width >= tiling.groupPixels
+        return isNCHWcDepthwise(step) || runsAsPixelGroups(step, c)
     }
 
     /// Whether `step` can read buffer `input` NCHWc: as a depthwise conv's input, a 1×1 stride-1 conv's (which
     /// reads it in place, uncopied, and may add an NCHW residual to its NCHW output), or a global average pool's.
     private func readsNCHWc(_ step: PlannedStep, from input: Int) -> Bool {
         let main = layer(step.layer)
+        // A one-input layer's step has a second input only for a fused residual, which stays NCHW.
         guard step.inputs.first == input, !step.inputs.dropFirst().contains(input), main.inputs.count == 1 else { return false }
-        if step.inputs.count > 1 && !(isOneByOne(main) && step.fusedAdd != nil) { return false }
         let inputShape = layer(main.inputs[0]).outputShape
         switch main.op {
         case .conv(let c):
@@ -104,7 +101,7 @@ extension Emitter {
         }
     }
 
-    /// Whether a conv reading NCHWc can run as pixel groups (which write NCHW or NCHWc): filters filling channel
+    /// Whether a conv can run as pixel groups (which read and write NCHW or NCHWc): filters filling channel
     /// vectors, enough pixels.
     private func runsAsPixelGroups(_ step: PlannedStep, _ c: Convolution) -> Bool {
         let out = layer(step.layer).outputShape
