@@ -91,13 +91,19 @@ public struct Vgg13: Sendable {
     /// Folded weights in the order the layers read them, each layer's from a 64-byte boundary.
     let storage: AlignedFloats
 
-    /// Loads a `.safetensors` file with PyTorch's names and layouts (F32, F16, BF16 or F64).
-    public init(weights url: URL) throws {
-        try self.init(tensors: try Self.readSafetensors(Data(contentsOf: url), checking: Self.tensorShapes))
+    /// Loads a `.safetensors` file as `safetensors.torch.save_file(model.state_dict(), …)` writes it, by the
+    /// rule `convc run` applies: tensors the model does not use (`num_batches_tracked`) are ignored, parameters
+    /// are read from F32, F16, BF16, F64 or float8 tensors, and a prefix every name carries (`module.`) is
+    /// read past unless `stripPrefix` names the one to use.
+    public init(weights url: URL, stripPrefix: String? = nil) throws {
+        try self.init(tensors: try Self.readSafetensors(url, prefix: stripPrefix, checking: Self.tensorShapes))
     }
 
     /// Builds the model from tensors by name, each in PyTorch's layout (row-major, as `state_dict` has them).
     public init(tensors: [String: [Float]]) throws {
+        #if !CONVC_QUIET
+        _ = Self.printedBuildAdvice
+        #endif
         var p = [Float](repeating: 0, count: 140_359_216)
         try Self.copy(tensors, "features.0.weight", into: &p, at: 0, count: 1728)
         try Self.copy(tensors, "features.0.bias", into: &p, at: 1728, count: 64)
@@ -2123,6 +2129,27 @@ extension Vgg13 {
         init(_ description: String) { self.description = description }
     }
 
+    /// Why this build of the file runs slowly, or nil when it is optimised and has fused multiply-adds. The first
+    /// model loaded prints it once to standard error, unless CONVC_QUIET is defined.
+    public static var buildAdvice: String? {
+        var advice: [String] = []
+        var unoptimised = false
+        assert({ unoptimised = true; return true }())  // an assert runs only in an unoptimised build
+        if unoptimised {
+            advice.append("it was compiled without optimisation, which runs it hundreds of times slower: build it with -O (swift build -c release, or a Release configuration in Xcode)")
+        }
+        #if !CONVC_FMA && !arch(arm64)
+        advice.append("fused multiply-adds are off, which makes it about 3 times slower: compile it with -DCONVC_FMA and a target CPU that has them (-target-cpu x86-64-v3, or native for this machine only)")
+        #endif
+        return advice.isEmpty ? nil : "Vgg13: " + advice.joined(separator: "; ") + " (docs/emitter.md; define CONVC_QUIET to silence this)"
+    }
+
+    static let printedBuildAdvice: Bool = {
+        guard let advice = buildAdvice else { return false }
+        FileHandle.standardError.write(Data(("warning: " + advice + "\n").utf8))
+        return true
+    }()
+
     /// Zeroed floats from a 64-byte boundary: the weights, and the arena for `predict`. Vector loads that straddle
     /// two cache lines cost more; ResNet-50 ran 5 % faster with its weights and arena aligned. On Linux, buffers of
     /// 2 MiB and up also ask for huge pages (1–2 % more: fewer TLB misses across 100 MB of weights).
@@ -2231,11 +2258,12 @@ extension Vgg13 {
         SIMD16(lowHalf: load16(p).evenHalf, highHalf: load16(p + 16).evenHalf)
     }
 
-    /// a += b · v, fused into one multiply-add where the build allows it: define CONVC_FMA together with a target
-    /// CPU that has FMA (-target-cpu native); without one, a fused multiply-add would be a call to fmaf.
+    /// a += b · v, fused into one multiply-add where the build allows it: on x86, define CONVC_FMA together with
+    /// a target CPU that has FMA (-target-cpu x86-64-v3 or native); without one, a fused multiply-add would be a
+    /// call to fmaf. Every arm64 CPU has FMA.
     @inline(__always)
     static func multiplyAdd(_ a: inout SIMD16<Float>, _ b: Float, _ v: SIMD16<Float>) {
-        #if CONVC_FMA
+        #if CONVC_FMA || arch(arm64)
             a = a.addingProduct(SIMD16<Float>(repeating: b), v)
         #else
             a += SIMD16<Float>(repeating: b) * v
@@ -2251,7 +2279,7 @@ extension Vgg13 {
     /// a += b · v lane by lane (an NCHWc depthwise tap: eight channels' inputs times their weights).
     @inline(__always)
     static func multiplyAdd(_ a: inout SIMD8<Float>, _ b: SIMD8<Float>, _ v: SIMD8<Float>) {
-        #if CONVC_FMA
+        #if CONVC_FMA || arch(arm64)
             a = a.addingProduct(b, v)
         #else
             a += b * v
@@ -2632,53 +2660,467 @@ extension Vgg13 {
         for c in 0..<channels { p[bias + c] = p[bias + c] * factors.scale[c] + factors.shift[c] }
     }
 
-    /// Reads a safetensors file (8-byte header length, JSON header, little-endian data), checking every tensor the
-    /// model needs against its shape. F16, BF16 and F64 are converted to Float.
-    static func readSafetensors(_ data: Data, checking shapes: [(name: String, shape: [Int])]) throws -> [String: [Float]] {
-        let bytes = [UInt8](data)
-        guard bytes.count >= 8 else { throw WeightError("the weights file is \(bytes.count) bytes long; a safetensors file starts with an 8-byte header length") }
-        var length = 0
-        for i in 0..<8 { length |= Int(bytes[i]) << (8 * i) }
-        guard length >= 0, length <= bytes.count - 8 else { throw WeightError("the header length \(length) runs past the end of the file (\(bytes.count) bytes)") }
-        guard let header = try? JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + length)])) as? [String: Any] else {
-            throw WeightError("the header is not a valid JSON object")
+    /// Reads the tensors the model needs from a safetensors file, checked whole by `SafetensorsLayout` (below):
+    /// memory-mapped, and only from a regular file, whose size bounds every allocation.
+    static func readSafetensors(_ url: URL, prefix: String?, checking shapes: [(name: String, shape: [Int])]) throws -> [String: [Float]] {
+        let type = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.type] as? FileAttributeType
+        guard type == .typeRegular else { throw WeightError("cannot read '\(url.path)': it is not a regular file") }
+        let data = try Data(contentsOf: url, options: .alwaysMapped)
+        do {
+            return try data.withUnsafeBytes { (file: UnsafeRawBufferPointer) throws(SafetensorsLayout.Failure) in
+                let layout = try SafetensorsLayout(file)
+                let prefix = prefix ?? layout.namePrefix(for: shapes.map(\.name)) ?? ""
+                var tensors: [String: [Float]] = [:]
+                for (name, shape) in shapes { tensors[name] = try layout.floats(prefix + name, shape: shape, in: file) }
+                return tensors
+            }
+        } catch let failure as SafetensorsLayout.Failure {
+            throw WeightError(failure.description)
         }
-        let dataStart = 8 + length
-        var tensors: [String: [Float]] = [:]
-        for (name, expected) in shapes {
-            guard let entry = header[name] as? [String: Any] else { throw WeightError("missing tensor '\(name)' \(expected)") }
-            guard let dtype = entry["dtype"] as? String, let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int], offsets.count == 2 else {
-                throw WeightError("tensor '\(name)' needs 'dtype', 'shape' and two 'data_offsets' in the header")
+    }
+}
+
+extension Vgg13 {
+    /// A safetensors file's layout, checked whole as the reference implementation checks it (huggingface/safetensors,
+    /// `Metadata::validate`): an 8-byte little-endian header length of at most 100 MB, a JSON object mapping names to
+    /// `dtype`, `shape` and `data_offsets` (and an optional `__metadata__` of strings), and data that the tensors
+    /// cover exactly, in order, with no gap, overlap or trailing byte. Nothing is decoded until asked for.
+    struct SafetensorsLayout {
+        struct Entry {
+            var dtype: String
+            var shape: [Int]
+            /// Byte range within the data, which starts after the header.
+            var begin: Int
+            var end: Int
+        }
+
+        struct Failure: Error, CustomStringConvertible {
+            var description: String
+            init(_ description: String) { self.description = description }
+        }
+
+        static let maximumHeaderBytes = 100_000_000
+
+        /// Bytes per element of every dtype safetensors names; sub-byte dtypes (F4, F6) are refused.
+        static let elementBytes: [String: Int] = [
+            "BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "F8_E8M0": 1,
+            "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
+            "I32": 4, "U32": 4, "F32": 4,
+            "I64": 8, "U64": 8, "F64": 8, "C64": 8,
+        ]
+
+        /// The dtypes a parameter can be read from, converted to Float.
+        static let floatingTypes = ["F32", "F16", "BF16", "F64", "F8_E4M3", "F8_E5M2"]
+
+        let dataStart: Int
+        let entries: [String: Entry]
+
+        /// Every name in the file, sorted (for messages that must not depend on hashing).
+        var names: [String] { entries.keys.sorted() }
+
+        init(_ file: UnsafeRawBufferPointer) throws(Failure) {
+            guard file.count >= 8 else {
+                throw Failure("the file is \(file.count) bytes long; a safetensors file starts with an 8-byte header length")
             }
-            guard shape == expected || (expected == [1] && shape.isEmpty) else {
-                throw WeightError("tensor '\(name)' has shape \(shape), but the spec needs \(expected)")
+            var length: UInt64 = 0
+            for index in 0..<8 { length |= UInt64(file[index]) << (8 * UInt64(index)) }
+            guard length <= UInt64(Self.maximumHeaderBytes) else {
+                throw Failure("the header length \(length) is larger than the 100 MB safetensors allows")
             }
-            let widths = ["F32": 4, "F16": 2, "BF16": 2, "F64": 8]
-            guard let width = widths[dtype] else { throw WeightError("tensor '\(name)' has dtype \(dtype); F32, F16, BF16 and F64 are read") }
+            guard length <= UInt64(file.count - 8) else {
+                throw Failure("the header length \(length) runs past the end of the file (\(file.count) bytes)")
+            }
+            dataStart = 8 + Int(length)
+            var parser = HeaderParser(UnsafeRawBufferPointer(rebasing: file[8..<dataStart]))
+            entries = try parser.parseHeader()
+            try Self.checkCoverage(entries, dataCount: file.count - dataStart)
+        }
+
+        /// Each entry's byte count is its shape's, and the entries tile the data from its first byte to its last.
+        static func checkCoverage(_ entries: [String: Entry], dataCount: Int) throws(Failure) {
+            for (name, entry) in entries {
+                guard let width = elementBytes[entry.dtype] else {
+                    throw Failure("tensor \(quoted(name)) has an unknown dtype \(quoted(entry.dtype))")
+                }
+                guard entry.begin <= entry.end, entry.end <= dataCount else {
+                    throw Failure(
+                        "tensor \(quoted(name)) has data_offsets [\(entry.begin), \(entry.end)] outside the \(dataCount) data bytes")
+                }
+                var count = 1
+                for dim in entry.shape {
+                    let (product, overflow) = count.multipliedReportingOverflow(by: dim)
+                    guard !overflow else { throw Failure("tensor \(quoted(name)) has an impossibly large shape \(entry.shape)") }
+                    count = product
+                }
+                let (bytes, overflow) = count.multipliedReportingOverflow(by: width)
+                guard !overflow, bytes == entry.end - entry.begin else {
+                    throw Failure(
+                        "tensor \(quoted(name)) has shape \(entry.shape) of \(entry.dtype) (\(count) × \(width) bytes) but data_offsets span \(entry.end - entry.begin) bytes")
+                }
+            }
+            let ordered = entries.sorted { ($0.value.begin, $0.value.end, $0.key) < ($1.value.begin, $1.value.end, $1.key) }
+            var covered = 0
+            var previous: String?
+            for (name, entry) in ordered {
+                if entry.begin < covered, let previous {
+                    throw Failure("tensors \(quoted(previous)) and \(quoted(name)) overlap in the data")
+                }
+                guard entry.begin == covered else {
+                    throw Failure(
+                        "tensor \(quoted(name)) starts at data byte \(entry.begin), but the tensors before it end at \(covered); the data has a gap")
+                }
+                covered = entry.end
+                if entry.end > entry.begin { previous = name }
+            }
+            guard covered == dataCount else {
+                throw Failure("the file has \(dataCount - covered) bytes after the last tensor's data")
+            }
+        }
+
+        /// The prefix to read every required name under: "" when the names are there as they are; otherwise one
+        /// dotted prefix that all present names share and that makes every required name present (`module.`, what
+        /// `nn.DataParallel` adds); nil when neither works.
+        func namePrefix(for required: [String]) -> String? {
+            if required.allSatisfy({ entries[$0] != nil }) { return "" }
+            guard let first = entries.keys.min() else { return nil }
+            var candidates: [String] = []
+            var end = first.startIndex
+            while let dot = first[end...].firstIndex(of: ".") {
+                end = first.index(after: dot)
+                candidates.append(String(first[..<end]))
+            }
+            for prefix in candidates where entries.keys.allSatisfy({ $0.hasPrefix(prefix) }) {
+                if required.allSatisfy({ entries[prefix + $0] != nil }) { return prefix }
+            }
+            return nil
+        }
+
+        /// The tensor `name` as Float, checked against the shape the model needs. A parameter of one value may be
+        /// stored with shape [] (PReLU's single slope); an integer or boolean tensor is refused by name.
+        func floats(_ name: String, shape expected: [Int], in file: UnsafeRawBufferPointer) throws(Failure) -> [Float] {
+            guard let entry = entries[name] else { throw Failure("missing tensor \(Self.quoted(name)) \(expected)") }
+            guard entry.shape == expected || (expected == [1] && entry.shape.isEmpty) else {
+                throw Failure("tensor \(Self.quoted(name)) has shape \(entry.shape), but the spec needs \(expected)")
+            }
+            guard Self.floatingTypes.contains(entry.dtype) else {
+                throw Failure(
+                    "tensor \(Self.quoted(name)) has dtype \(entry.dtype); a parameter is read from a floating-point tensor (\(Self.floatingTypes.joined(separator: ", ")))")
+            }
+            let base = file.baseAddress! + (dataStart + entry.begin)
             let count = expected.reduce(1, *)
-            guard offsets[0] >= 0, offsets[1] == offsets[0] + count * width, offsets[1] <= bytes.count - dataStart else {
-                throw WeightError("tensor '\(name)' has data_offsets \(offsets) that do not fit its shape or the file")
+            return [Float](unsafeUninitializedCapacity: count) { values, initialized in
+                switch entry.dtype {
+                case "F32":
+                    for i in 0..<count { values[i] = Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 &* i, as: UInt32.self))) }
+                case "F64":
+                    for i in 0..<count { values[i] = Float(Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8 &* i, as: UInt64.self)))) }
+                case "BF16":
+                    for i in 0..<count { values[i] = Float(bitPattern: UInt32(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 &* i, as: UInt16.self))) << 16) }
+                case "F16":
+                    for i in 0..<count { values[i] = Self.floatFromHalf(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 &* i, as: UInt16.self))) }
+                case "F8_E5M2":
+                    // The upper byte of a binary16: same sign, exponent and bias.
+                    for i in 0..<count { values[i] = Self.floatFromHalf(UInt16(base.load(fromByteOffset: i, as: UInt8.self)) << 8) }
+                default:  // F8_E4M3 (PyTorch's float8_e4m3fn): bias 7, no infinities, S.1111.111 is NaN.
+                    for i in 0..<count { values[i] = Self.floatFromE4M3(base.load(fromByteOffset: i, as: UInt8.self)) }
+                }
+                initialized = count
             }
-            var values = [Float](repeating: 0, count: count)
-            bytes.withUnsafeBytes { raw in
-                let base = raw.baseAddress! + dataStart + offsets[0]
-                for i in 0..<count {
-                    switch dtype {
-                    case "F32": values[i] = Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
-                    case "F64": values[i] = Float(Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
-                    case "BF16": values[i] = Float(bitPattern: UInt32(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16)
+        }
+
+        /// IEEE 754 binary16 → binary32, subnormals, infinities and NaN included.
+        static func floatFromHalf(_ half: UInt16) -> Float {
+            let sign = UInt32(half >> 15) << 31
+            let exponent = Int((half >> 10) & 0x1F)
+            let mantissa = UInt32(half & 0x3FF)
+            if exponent == 0 {
+                let magnitude = Float(mantissa) * (1.0 / 16_777_216.0)  // 2^-24
+                return sign == 0 ? magnitude : -magnitude
+            }
+            if exponent == 31 { return Float(bitPattern: sign | 0x7F80_0000 | (mantissa << 13)) }
+            return Float(bitPattern: sign | UInt32(exponent + 112) << 23 | (mantissa << 13))
+        }
+
+        static func floatFromE4M3(_ byte: UInt8) -> Float {
+            let exponent = Int((byte >> 3) & 0xF), mantissa = Float(byte & 0x7)
+            let magnitude: Float =
+                exponent == 15 && mantissa == 7 ? .nan
+                : exponent == 0 ? mantissa / 8 * 0x1p-6 : (1 + mantissa / 8) * Float(sign: .plus, exponent: exponent - 7, significand: 1)
+            return byte >> 7 == 0 ? magnitude : -magnitude
+        }
+
+        /// A name as messages print it: quoted, with control and other invisible characters escaped, so a file
+        /// cannot write escape sequences to a terminal.
+        static func quoted(_ text: String) -> String {
+            var result = "'"
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case "'": result += "\\'"
+                case "\\": result += "\\\\"
+                default:
+                    let visible = scalar.value >= 0x20 && scalar.value != 0x7F && !(0x80..<0xA0).contains(scalar.value)
+                        && scalar.properties.generalCategory != .format
+                    result += visible ? String(scalar) : "\\u{\(String(scalar.value, radix: 16))}"
+                }
+            }
+            return result + "'"
+        }
+
+        /// A strict reader for the one JSON object a header is (RFC 8259): objects, arrays, strings, integers,
+        /// true, false and null; nesting limited so that no header can exhaust the stack.
+        struct HeaderParser {
+            let bytes: UnsafeRawBufferPointer
+            var index = 0
+            static let maximumDepth = 64
+
+            init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+            mutating func parseHeader() throws(Failure) -> [String: Entry] {
+                var entries: [String: Entry] = [:]
+                var sawMetadata = false
+                try parseObject { (parser: inout HeaderParser, name: String) throws(Failure) in
+                    if name == "__metadata__" {
+                        guard !sawMetadata else { throw Failure("the header names '__metadata__' twice") }
+                        sawMetadata = true
+                        try parser.parseObject { (parser: inout HeaderParser, _: String) throws(Failure) in
+                            guard parser.peek() == UInt8(ascii: "\"") else {
+                                throw Failure("the header's '__metadata__' maps names to strings only")
+                            }
+                            _ = try parser.parseString()
+                        }
+                        return
+                    }
+                    guard entries[name] == nil else { throw Failure("the header names tensor \(quoted(name)) twice") }
+                    entries[name] = try parser.parseEntry(name)
+                }
+                skipSpaces()
+                guard index == bytes.count else { throw Failure("the header has text after its JSON object") }
+                return entries
+            }
+
+            mutating func parseEntry(_ name: String) throws(Failure) -> Entry {
+                var dtype: String?, shape: [Int]?, offsets: [Int]?
+                let incomplete = Failure("tensor \(quoted(name)) needs 'dtype', 'shape' and two 'data_offsets' in the header")
+                guard peek() == UInt8(ascii: "{") else { throw incomplete }
+                try parseObject { (parser: inout HeaderParser, key: String) throws(Failure) in
+                    switch key {
+                    case "dtype":
+                        guard dtype == nil, parser.peek() == UInt8(ascii: "\"") else { throw incomplete }
+                        dtype = try parser.parseString()
+                    case "shape":
+                        guard shape == nil else { throw incomplete }
+                        shape = try parser.parseIntegers(Failure("tensor \(quoted(name)) has an invalid shape"))
+                    case "data_offsets":
+                        guard offsets == nil else { throw incomplete }
+                        offsets = try parser.parseIntegers(Failure("tensor \(quoted(name)) has invalid data_offsets"))
                     default:
-                        let half = UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
-                        let sign: Float = half >> 15 == 0 ? 1 : -1
-                        let exponent = Int((half >> 10) & 0x1F), mantissa = Float(half & 0x3FF)
-                        values[i] = exponent == 0 ? sign * mantissa * 0x1p-24
-                            : exponent == 31 ? (mantissa == 0 ? sign * .infinity : .nan)
-                            : sign * (1 + mantissa / 1024) * Float(sign: .plus, exponent: exponent - 15, significand: 1)
+                        try parser.skipValue(depth: 1)
+                    }
+                }
+                guard let dtype, let shape, let offsets, offsets.count == 2 else { throw incomplete }
+                return Entry(dtype: dtype, shape: shape, begin: offsets[0], end: offsets[1])
+            }
+
+            func peek() -> UInt8? { index < bytes.count ? bytes[index] : nil }
+
+            mutating func skipSpaces() {
+                while let byte = peek(), byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D { index += 1 }
+            }
+
+            mutating func expect(_ byte: UInt8) throws(Failure) {
+                skipSpaces()
+                guard peek() == byte else { throw Failure("the header is not valid JSON") }
+                index += 1
+            }
+
+            /// `{ "key": value, … }`, handing each key to `member`, which parses the value.
+            mutating func parseObject(_ member: (inout HeaderParser, String) throws(Failure) -> Void) throws(Failure) {
+                skipSpaces()
+                guard peek() == UInt8(ascii: "{") else { throw Failure("the header is not a JSON object") }
+                index += 1
+                skipSpaces()
+                if peek() == UInt8(ascii: "}") {
+                    index += 1
+                    return
+                }
+                while true {
+                    skipSpaces()
+                    guard peek() == UInt8(ascii: "\"") else { throw Failure("the header is not valid JSON") }
+                    let key = try parseString()
+                    try expect(UInt8(ascii: ":"))
+                    skipSpaces()
+                    try member(&self, key)
+                    skipSpaces()
+                    if peek() == UInt8(ascii: ",") {
+                        index += 1
+                        continue
+                    }
+                    try expect(UInt8(ascii: "}"))
+                    return
+                }
+            }
+
+            /// `[n, …]` of non-negative integers that fit in Int.
+            mutating func parseIntegers(_ invalid: Failure) throws(Failure) -> [Int] {
+                guard peek() == UInt8(ascii: "[") else { throw invalid }
+                index += 1
+                var values: [Int] = []
+                skipSpaces()
+                if peek() == UInt8(ascii: "]") {
+                    index += 1
+                    return values
+                }
+                while true {
+                    skipSpaces()
+                    var value = 0
+                    let start = index
+                    while let byte = peek(), byte >= 0x30, byte <= 0x39 {
+                        let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
+                        let (sum, overflow2) = times10.addingReportingOverflow(Int(byte - 0x30))
+                        guard !overflow1, !overflow2 else { throw invalid }
+                        value = sum
+                        index += 1
+                    }
+                    // No sign, fraction or exponent; no leading zero (JSON).
+                    guard index > start, index - start == 1 || bytes[start] != 0x30 else { throw invalid }
+                    if let byte = peek(), byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") {
+                        throw invalid
+                    }
+                    values.append(value)
+                    skipSpaces()
+                    if peek() == UInt8(ascii: ",") {
+                        index += 1
+                        continue
+                    }
+                    guard peek() == UInt8(ascii: "]") else { throw invalid }
+                    index += 1
+                    return values
+                }
+            }
+
+            /// A JSON string, escapes decoded; the raw bytes must be UTF-8.
+            mutating func parseString() throws(Failure) -> String {
+                let invalid = Failure("the header is not valid JSON")
+                index += 1  // the opening quote
+                var utf8: [UInt8] = []
+                while true {
+                    guard let byte = peek() else { throw invalid }
+                    index += 1
+                    switch byte {
+                    case UInt8(ascii: "\""):
+                        // Decoding replaces ill-formed UTF-8, so a round trip that changes the bytes finds it.
+                        let text = String(decoding: utf8, as: UTF8.self)
+                        guard text.utf8.elementsEqual(utf8) else { throw Failure("the header is not UTF-8 text") }
+                        return text
+                    case UInt8(ascii: "\\"):
+                        guard let escape = peek() else { throw invalid }
+                        index += 1
+                        switch escape {
+                        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): utf8.append(escape)
+                        case UInt8(ascii: "b"): utf8.append(0x08)
+                        case UInt8(ascii: "f"): utf8.append(0x0C)
+                        case UInt8(ascii: "n"): utf8.append(0x0A)
+                        case UInt8(ascii: "r"): utf8.append(0x0D)
+                        case UInt8(ascii: "t"): utf8.append(0x09)
+                        case UInt8(ascii: "u"):
+                            var code = try parseHex4()
+                            if (0xD800..<0xDC00).contains(code) {
+                                guard peek() == UInt8(ascii: "\\") else { throw invalid }
+                                index += 1
+                                guard peek() == UInt8(ascii: "u") else { throw invalid }
+                                index += 1
+                                let low = try parseHex4()
+                                guard (0xDC00..<0xE000).contains(low) else { throw invalid }
+                                code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                            }
+                            guard let scalar = Unicode.Scalar(code) else { throw invalid }
+                            utf8.append(contentsOf: String(scalar).utf8)
+                        default: throw invalid
+                        }
+                    default:
+                        guard byte >= 0x20 else { throw invalid }
+                        utf8.append(byte)
                     }
                 }
             }
-            tensors[name] = values
+
+            mutating func parseHex4() throws(Failure) -> UInt32 {
+                var code: UInt32 = 0
+                for _ in 0..<4 {
+                    guard let byte = peek() else { throw Failure("the header is not valid JSON") }
+                    let digit: UInt32
+                    switch byte {
+                    case 0x30...0x39: digit = UInt32(byte - 0x30)
+                    case 0x41...0x46: digit = UInt32(byte - 0x41 + 10)
+                    case 0x61...0x66: digit = UInt32(byte - 0x61 + 10)
+                    default: throw Failure("the header is not valid JSON")
+                    }
+                    code = code << 4 | digit
+                    index += 1
+                }
+                return code
+            }
+
+            /// Any JSON value, checked and dropped (keys of an entry that safetensors does not define).
+            mutating func skipValue(depth: Int) throws(Failure) {
+                guard depth < Self.maximumDepth else { throw Failure("the header nests more than \(Self.maximumDepth) levels deep") }
+                skipSpaces()
+                guard let byte = peek() else { throw Failure("the header is not valid JSON") }
+                switch byte {
+                case UInt8(ascii: "{"):
+                    try parseObject { (parser: inout HeaderParser, _: String) throws(Failure) in try parser.skipValue(depth: depth + 1) }
+                case UInt8(ascii: "["):
+                    index += 1
+                    skipSpaces()
+                    if peek() == UInt8(ascii: "]") {
+                        index += 1
+                        return
+                    }
+                    while true {
+                        try skipValue(depth: depth + 1)
+                        skipSpaces()
+                        if peek() == UInt8(ascii: ",") {
+                            index += 1
+                            continue
+                        }
+                        try expect(UInt8(ascii: "]"))
+                        return
+                    }
+                case UInt8(ascii: "\""):
+                    _ = try parseString()
+                default:
+                    for word in ["true", "false", "null"] where matches(word) {
+                        index += word.utf8.count
+                        return
+                    }
+                    try skipNumber()
+                }
+            }
+
+            func matches(_ word: String) -> Bool {
+                let count = word.utf8.count
+                return index + count <= bytes.count && word.utf8.elementsEqual(bytes[index..<(index + count)])
+            }
+
+            /// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+            mutating func skipNumber() throws(Failure) {
+                let invalid = Failure("the header is not valid JSON")
+                func isDigit(_ byte: UInt8?) -> Bool { byte.map { $0 >= 0x30 && $0 <= 0x39 } ?? false }
+                if peek() == UInt8(ascii: "-") { index += 1 }
+                guard isDigit(peek()) else { throw invalid }
+                if peek() == 0x30 { index += 1 } else { while isDigit(peek()) { index += 1 } }
+                if peek() == UInt8(ascii: ".") {
+                    index += 1
+                    guard isDigit(peek()) else { throw invalid }
+                    while isDigit(peek()) { index += 1 }
+                }
+                if peek() == UInt8(ascii: "e") || peek() == UInt8(ascii: "E") {
+                    index += 1
+                    if peek() == UInt8(ascii: "+") || peek() == UInt8(ascii: "-") { index += 1 }
+                    guard isDigit(peek()) else { throw invalid }
+                    while isDigit(peek()) { index += 1 }
+                }
+            }
         }
-        return tensors
     }
 }

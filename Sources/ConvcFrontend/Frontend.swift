@@ -4,7 +4,8 @@ import ConvcDiagnostics
 import ConvcIR
 
 /// Parses, decodes and checks a spec. `file` is the path diagnostics print.
-/// Returns the model when there are no errors (warnings allowed; errors when `strict`).
+/// Returns the model when there are no errors (warnings allowed; errors when `strict`), or when the only errors
+/// are `expect:` figures that disagree (category `expectMismatch`): callers that run the model check `hasErrors`.
 public func compileSpec(_ text: String, file: String, strict: Bool = false) -> (
     model: Model?, diagnostics: DiagnosticEngine
 ) {

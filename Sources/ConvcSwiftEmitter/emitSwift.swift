@@ -274,13 +274,19 @@ struct Emitter {
     }
 
     func renderLoading(_ w: inout SwiftWriter, access: String) {
-        w.doc("Loads a `.safetensors` file with PyTorch's names and layouts (F32, F16, BF16 or F64).")
-        w.block("\(access)init(weights url: URL) throws") { w in
-            w.line("try self.init(tensors: try Self.readSafetensors(Data(contentsOf: url), checking: Self.tensorShapes))")
+        w.doc("Loads a `.safetensors` file as `safetensors.torch.save_file(model.state_dict(), …)` writes it, by the")
+        w.doc("rule `convc run` applies: tensors the model does not use (`num_batches_tracked`) are ignored, parameters")
+        w.doc("are read from F32, F16, BF16, F64 or float8 tensors, and a prefix every name carries (`module.`) is")
+        w.doc("read past unless `stripPrefix` names the one to use.")
+        w.block("\(access)init(weights url: URL, stripPrefix: String? = nil) throws") { w in
+            w.line("try self.init(tensors: try Self.readSafetensors(url, prefix: stripPrefix, checking: Self.tensorShapes))")
         }
         w.line()
         w.doc("Builds the model from tensors by name, each in PyTorch's layout (row-major, as `state_dict` has them).")
         w.block("\(access)init(tensors: [String: [Float]]) throws") { w in
+            w.line("#if !CONVC_QUIET")
+            w.line("_ = Self.printedBuildAdvice")
+            w.line("#endif")
             w.line("var p = [Float](repeating: 0, count: \(literal(parameterFloats)))")
             for step in plan.steps {
                 guard let slot = slots[step.layer] else { continue }

@@ -9,6 +9,27 @@ extension TYPE {
         init(_ description: String) { self.description = description }
     }
 
+    /// Why this build of the file runs slowly, or nil when it is optimised and has fused multiply-adds. The first
+    /// model loaded prints it once to standard error, unless CONVC_QUIET is defined.
+    public static var buildAdvice: String? {
+        var advice: [String] = []
+        var unoptimised = false
+        assert({ unoptimised = true; return true }())  // an assert runs only in an unoptimised build
+        if unoptimised {
+            advice.append("it was compiled without optimisation, which runs it hundreds of times slower: build it with -O (swift build -c release, or a Release configuration in Xcode)")
+        }
+        #if !CONVC_FMA && !arch(arm64)
+        advice.append("fused multiply-adds are off, which makes it about 3 times slower: compile it with -DCONVC_FMA and a target CPU that has them (-target-cpu x86-64-v3, or native for this machine only)")
+        #endif
+        return advice.isEmpty ? nil : "TYPE: " + advice.joined(separator: "; ") + " (docs/emitter.md; define CONVC_QUIET to silence this)"
+    }
+
+    static let printedBuildAdvice: Bool = {
+        guard let advice = buildAdvice else { return false }
+        FileHandle.standardError.write(Data(("warning: " + advice + "\n").utf8))
+        return true
+    }()
+
     /// Zeroed floats from a 64-byte boundary: the weights, and the arena for `predict`. Vector loads that straddle
     /// two cache lines cost more; ResNet-50 ran 5 % faster with its weights and arena aligned. On Linux, buffers of
     /// 2 MiB and up also ask for huge pages (1–2 % more: fewer TLB misses across 100 MB of weights).
@@ -117,11 +138,12 @@ extension TYPE {
         SIMD16(lowHalf: load16(p).evenHalf, highHalf: load16(p + 16).evenHalf)
     }
 
-    /// a += b · v, fused into one multiply-add where the build allows it: define CONVC_FMA together with a target
-    /// CPU that has FMA (-target-cpu native); without one, a fused multiply-add would be a call to fmaf.
+    /// a += b · v, fused into one multiply-add where the build allows it: on x86, define CONVC_FMA together with
+    /// a target CPU that has FMA (-target-cpu x86-64-v3 or native); without one, a fused multiply-add would be a
+    /// call to fmaf. Every arm64 CPU has FMA.
     @inline(__always)
     static func multiplyAdd(_ a: inout SIMD16<Float>, _ b: Float, _ v: SIMD16<Float>) {
-        #if CONVC_FMA
+        #if CONVC_FMA || arch(arm64)
             a = a.addingProduct(SIMD16<Float>(repeating: b), v)
         #else
             a += SIMD16<Float>(repeating: b) * v
@@ -137,7 +159,7 @@ extension TYPE {
     /// a += b · v lane by lane (an NCHWc depthwise tap: eight channels' inputs times their weights).
     @inline(__always)
     static func multiplyAdd(_ a: inout SIMD8<Float>, _ b: SIMD8<Float>, _ v: SIMD8<Float>) {
-        #if CONVC_FMA
+        #if CONVC_FMA || arch(arm64)
             a = a.addingProduct(b, v)
         #else
             a += b * v
@@ -518,54 +540,23 @@ extension TYPE {
         for c in 0..<channels { p[bias + c] = p[bias + c] * factors.scale[c] + factors.shift[c] }
     }
 
-    /// Reads a safetensors file (8-byte header length, JSON header, little-endian data), checking every tensor the
-    /// model needs against its shape. F16, BF16 and F64 are converted to Float.
-    static func readSafetensors(_ data: Data, checking shapes: [(name: String, shape: [Int])]) throws -> [String: [Float]] {
-        let bytes = [UInt8](data)
-        guard bytes.count >= 8 else { throw WeightError("the weights file is \(bytes.count) bytes long; a safetensors file starts with an 8-byte header length") }
-        var length = 0
-        for i in 0..<8 { length |= Int(bytes[i]) << (8 * i) }
-        guard length >= 0, length <= bytes.count - 8 else { throw WeightError("the header length \(length) runs past the end of the file (\(bytes.count) bytes)") }
-        guard let header = try? JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + length)])) as? [String: Any] else {
-            throw WeightError("the header is not a valid JSON object")
+    /// Reads the tensors the model needs from a safetensors file, checked whole by `SafetensorsLayout` (below):
+    /// memory-mapped, and only from a regular file, whose size bounds every allocation.
+    static func readSafetensors(_ url: URL, prefix: String?, checking shapes: [(name: String, shape: [Int])]) throws -> [String: [Float]] {
+        let type = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.type] as? FileAttributeType
+        guard type == .typeRegular else { throw WeightError("cannot read '\(url.path)': it is not a regular file") }
+        let data = try Data(contentsOf: url, options: .alwaysMapped)
+        do {
+            return try data.withUnsafeBytes { (file: UnsafeRawBufferPointer) throws(SafetensorsLayout.Failure) in
+                let layout = try SafetensorsLayout(file)
+                let prefix = prefix ?? layout.namePrefix(for: shapes.map(\.name)) ?? ""
+                var tensors: [String: [Float]] = [:]
+                for (name, shape) in shapes { tensors[name] = try layout.floats(prefix + name, shape: shape, in: file) }
+                return tensors
+            }
+        } catch let failure as SafetensorsLayout.Failure {
+            throw WeightError(failure.description)
         }
-        let dataStart = 8 + length
-        var tensors: [String: [Float]] = [:]
-        for (name, expected) in shapes {
-            guard let entry = header[name] as? [String: Any] else { throw WeightError("missing tensor '\(name)' \(expected)") }
-            guard let dtype = entry["dtype"] as? String, let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int], offsets.count == 2 else {
-                throw WeightError("tensor '\(name)' needs 'dtype', 'shape' and two 'data_offsets' in the header")
-            }
-            guard shape == expected || (expected == [1] && shape.isEmpty) else {
-                throw WeightError("tensor '\(name)' has shape \(shape), but the spec needs \(expected)")
-            }
-            let widths = ["F32": 4, "F16": 2, "BF16": 2, "F64": 8]
-            guard let width = widths[dtype] else { throw WeightError("tensor '\(name)' has dtype \(dtype); F32, F16, BF16 and F64 are read") }
-            let count = expected.reduce(1, *)
-            guard offsets[0] >= 0, offsets[1] == offsets[0] + count * width, offsets[1] <= bytes.count - dataStart else {
-                throw WeightError("tensor '\(name)' has data_offsets \(offsets) that do not fit its shape or the file")
-            }
-            var values = [Float](repeating: 0, count: count)
-            bytes.withUnsafeBytes { raw in
-                let base = raw.baseAddress! + dataStart + offsets[0]
-                for i in 0..<count {
-                    switch dtype {
-                    case "F32": values[i] = Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
-                    case "F64": values[i] = Float(Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
-                    case "BF16": values[i] = Float(bitPattern: UInt32(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16)
-                    default:
-                        let half = UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
-                        let sign: Float = half >> 15 == 0 ? 1 : -1
-                        let exponent = Int((half >> 10) & 0x1F), mantissa = Float(half & 0x3FF)
-                        values[i] = exponent == 0 ? sign * mantissa * 0x1p-24
-                            : exponent == 31 ? (mantissa == 0 ? sign * .infinity : .nan)
-                            : sign * (1 + mantissa / 1024) * Float(sign: .plus, exponent: exponent - 15, significand: 1)
-                    }
-                }
-            }
-            tensors[name] = values
-        }
-        return tensors
     }
 }
 """#

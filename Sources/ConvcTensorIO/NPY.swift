@@ -61,12 +61,24 @@ public enum NPY {
             count = product
         }
         let dataStart = headerStart + headerLength
+        let typeName = width == 4 ? "float32" : "float64"
         let (bytesNeeded, overflow) = count.multipliedReportingOverflow(by: width)
-        guard !overflow, bytes.count - dataStart == bytesNeeded else {
+        guard !overflow else { throw TensorFileError("the .npy shape \(shape) of \(typeName) is impossibly large") }
+        guard bytes.count - dataStart == bytesNeeded else {
             throw TensorFileError(
-                "the .npy data is \(bytes.count - dataStart) bytes, but shape \(shape) of \(width == 4 ? "float32" : "float64") needs \(count * width)")
+                "the .npy data is \(bytes.count - dataStart) bytes, but shape \(shape) of \(typeName) needs \(bytesNeeded)")
         }
-        let values = SafeTensors.decode(bytes, from: dataStart, count: count, dtype: width == 4 ? "F32" : "F64")
+        let values = bytes.withUnsafeBytes { raw in
+            let base = raw.baseAddress! + dataStart
+            return [Float](unsafeUninitializedCapacity: count) { values, initialized in
+                if width == 4 {
+                    for i in 0..<count { values[i] = Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 &* i, as: UInt32.self))) }
+                } else {
+                    for i in 0..<count { values[i] = Float(Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8 &* i, as: UInt64.self)))) }
+                }
+                initialized = count
+            }
+        }
         return StoredTensor(shape: shape, values: values, storedType: width == 4 ? "F32" : "F64")
     }
 

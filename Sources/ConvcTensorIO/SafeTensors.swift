@@ -23,139 +23,55 @@ public struct TensorFileError: Error, CustomStringConvertible, Equatable {
     public init(_ description: String) { self.description = description }
 }
 
-public enum SafeTensors {
-    /// Largest header accepted (the reference implementation's limit is 100 MB).
-    static let maximumHeaderBytes = 100_000_000
+/// A safetensors file checked whole when opened (`SafetensorsLayout`, the rule the emitted readers share);
+/// tensors are decoded one at a time, when asked for, so unused ones cost nothing and the file is held once.
+public struct SafeTensorsFile: @unchecked Sendable {
+    let data: Data
+    let layout: SafetensorsLayout
 
-    /// Parses a safetensors file. Every tensor is checked: known dtype, shape product matching its byte range,
-    /// ranges inside the data and not overlapping. F16, BF16 and F64 are converted to Float32.
-    public static func parse(_ bytes: [UInt8]) throws -> [String: StoredTensor] {
-        guard bytes.count >= 8 else {
-            throw TensorFileError("the file is \(bytes.count) bytes long; a safetensors file starts with an 8-byte header length")
-        }
-        var headerLength: UInt64 = 0
-        for index in 0..<8 { headerLength |= UInt64(bytes[index]) << (8 * UInt64(index)) }
-        guard headerLength <= UInt64(bytes.count - 8) else {
-            throw TensorFileError("the header length \(headerLength) runs past the end of the file (\(bytes.count) bytes)")
-        }
-        guard headerLength <= UInt64(maximumHeaderBytes) else {
-            throw TensorFileError("the header length \(headerLength) is larger than the 100 MB safetensors allows")
-        }
-        let headerEnd = 8 + Int(headerLength)
-        let headerData = Data(bytes[8..<headerEnd])
-        let object: Any
+    public init(_ data: Data) throws(TensorFileError) {
         do {
-            object = try JSONSerialization.jsonObject(with: headerData, options: [])
+            layout = try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) throws(SafetensorsLayout.Failure) in
+                try SafetensorsLayout(raw)
+            }
+        } catch let failure as SafetensorsLayout.Failure {
+            throw TensorFileError(failure.description)
         } catch {
-            throw TensorFileError("the header is not valid JSON")
+            throw TensorFileError("\(error)")
         }
-        guard let header = object as? [String: Any] else {
-            throw TensorFileError("the header is not a JSON object")
-        }
-        let dataCount = bytes.count - headerEnd
-        var tensors: [String: StoredTensor] = [:]
-        var ranges: [(begin: Int, end: Int, name: String)] = []
-        for (name, entry) in header where name != "__metadata__" {
-            guard let fields = entry as? [String: Any], let dtype = fields["dtype"] as? String,
-                let shapeValues = fields["shape"] as? [Any], let offsetValues = fields["data_offsets"] as? [Any],
-                offsetValues.count == 2
-            else {
-                throw TensorFileError("tensor '\(name)' needs 'dtype', 'shape' and two 'data_offsets' in the header")
-            }
-            let shape = try shapeValues.map { value -> Int in
-                guard let number = value as? NSNumber, let dim = Int(exactly: number.doubleValue), dim >= 0 else {
-                    throw TensorFileError("tensor '\(name)' has an invalid shape")
-                }
-                return dim
-            }
-            let offsets = try offsetValues.map { value -> Int in
-                guard let number = value as? NSNumber, let offset = Int(exactly: number.doubleValue), offset >= 0 else {
-                    throw TensorFileError("tensor '\(name)' has invalid data_offsets")
-                }
-                return offset
-            }
-            guard offsets[0] <= offsets[1], offsets[1] <= dataCount else {
-                throw TensorFileError(
-                    "tensor '\(name)' has data_offsets [\(offsets[0]), \(offsets[1])] outside the \(dataCount) data bytes")
-            }
-            guard let width = elementWidth(dtype) else {
-                throw TensorFileError(
-                    "tensor '\(name)' has dtype \(dtype); convc reads F32, F16, BF16 and F64")
-            }
-            var count = 1
-            for dim in shape {
-                let (product, overflow) = count.multipliedReportingOverflow(by: dim)
-                guard !overflow else { throw TensorFileError("tensor '\(name)' has an impossibly large shape") }
-                count = product
-            }
-            let (bytesNeeded, overflow) = count.multipliedReportingOverflow(by: width)
-            guard !overflow, bytesNeeded == offsets[1] - offsets[0] else {
-                throw TensorFileError(
-                    "tensor '\(name)' has shape \(shape) (\(count) × \(width) bytes) but data_offsets span \(offsets[1] - offsets[0]) bytes")
-            }
-            ranges.append((offsets[0], offsets[1], name))
-            let start = headerEnd + offsets[0]
-            tensors[name] = StoredTensor(
-                shape: shape, values: decode(bytes, from: start, count: count, dtype: dtype), storedType: dtype)
-        }
-        ranges.sort { ($0.begin, $0.end) < ($1.begin, $1.end) }
-        for (previous, next) in zip(ranges, ranges.dropFirst()) where next.begin < previous.end {
-            throw TensorFileError("tensors '\(previous.name)' and '\(next.name)' overlap in the data")
-        }
-        return tensors
+        self.data = data
     }
 
-    static func elementWidth(_ dtype: String) -> Int? {
-        switch dtype {
-        case "F32": 4
-        case "F16", "BF16": 2
-        case "F64": 8
-        default: nil
+    public init(_ bytes: [UInt8]) throws(TensorFileError) { try self.init(Data(bytes)) }
+
+    /// Every tensor name, sorted.
+    public var names: [String] { layout.names }
+
+    public func dtype(of name: String) -> String? { layout.entries[name]?.dtype }
+    public func shape(of name: String) -> [Int]? { layout.entries[name]?.shape }
+
+    /// "" when every required name is present as it is, a prefix such as `module.` that every name in the file
+    /// carries and that makes them all present, or nil.
+    public func namePrefix(for required: [String]) -> String? { layout.namePrefix(for: required) }
+
+    /// The tensor as Float, checked against `shape`; integer and boolean tensors are refused by name.
+    public func floats(_ name: String, shape: [Int]) throws(TensorFileError) -> [Float] {
+        do {
+            return try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) throws(SafetensorsLayout.Failure) in
+                try layout.floats(name, shape: shape, in: raw)
+            }
+        } catch let failure as SafetensorsLayout.Failure {
+            throw TensorFileError(failure.description)
+        } catch {
+            throw TensorFileError("\(error)")
         }
     }
 
-    static func decode(_ bytes: [UInt8], from start: Int, count: Int, dtype: String) -> [Float] {
-        bytes.withUnsafeBufferPointer { buffer in
-            let base = UnsafeRawPointer(buffer.baseAddress!) + start
-            return [Float](unsafeUninitializedCapacity: count) { values, initialized in
-                switch dtype {
-                case "F32":
-                    for i in 0..<count {
-                        values[i] = Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
-                    }
-                case "F64":
-                    for i in 0..<count {
-                        values[i] = Float(Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
-                    }
-                case "BF16":
-                    for i in 0..<count {
-                        let half = UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
-                        values[i] = Float(bitPattern: UInt32(half) << 16)
-                    }
-                default:  // F16
-                    for i in 0..<count {
-                        let half = UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
-                        values[i] = floatFromHalf(half)
-                    }
-                }
-                initialized = count
-            }
-        }
-    }
+    /// A name as messages print it: quoted, control characters escaped.
+    public static func quoted(_ name: String) -> String { SafetensorsLayout.quoted(name) }
+}
 
-    /// IEEE 754 binary16 → binary32, subnormals, infinities and NaN included.
-    static func floatFromHalf(_ half: UInt16) -> Float {
-        let sign = UInt32(half >> 15) << 31
-        let exponent = Int((half >> 10) & 0x1F)
-        let mantissa = UInt32(half & 0x3FF)
-        if exponent == 0 {
-            let magnitude = Float(mantissa) * (1.0 / 16_777_216.0)  // 2^-24
-            return sign == 0 ? magnitude : -magnitude
-        }
-        if exponent == 31 { return Float(bitPattern: sign | 0x7F80_0000 | (mantissa << 13)) }
-        return Float(bitPattern: sign | UInt32(exponent + 112) << 23 | (mantissa << 13))
-    }
-
+public enum SafeTensors {
     /// Writes tensors as F32, in the given order, with the header padded to 8 bytes as the reference writer does.
     public static func serialize(_ tensors: [(name: String, tensor: StoredTensor)]) -> [UInt8] {
         var header = "{"

@@ -49,7 +49,7 @@ func loadModel(path: String, strict: Bool) -> (Model?, DiagnosticEngine) {
         engine.error("\(error)", at: nil)
         return (nil, engine)
     }
-    return compileSpec(text, file: path, strict: strict)
+    return compileSpec(text, file: path == standardInputPath ? standardInputName : path, strict: strict)
 }
 
 struct ReadError: Error, CustomStringConvertible {
@@ -77,12 +77,55 @@ func readFile(_ path: String, limit: Int? = nil) throws -> Data {
     return data
 }
 
+/// Maps a regular file into memory. Devices and pipes are refused: `/dev/zero` has no end, and a size checked
+/// against the file is what keeps every later allocation bounded.
+func mapFile(_ path: String) throws -> Data {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+        throw ReadError(description: "cannot read '\(path)': no such file")
+    }
+    guard !isDirectory.boolValue else { throw ReadError(description: "cannot read '\(path)': it is a directory") }
+    let type = (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType
+    guard type == .typeRegular else {
+        throw ReadError(description: "cannot read '\(path)': it is not a regular file")
+    }
+    guard FileManager.default.isReadableFile(atPath: path) else {
+        throw ReadError(description: "cannot read '\(path)': permission denied")
+    }
+    do {
+        return try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+    } catch {
+        throw ReadError(description: "cannot read '\(path)': \(error.localizedDescription)")
+    }
+}
+
+/// Reads a spec file, or standard input for `-`.
 func readSpec(_ path: String) throws -> String {
-    let data = try readFile(path, limit: maximumSpecBytes)
+    let data = path == standardInputPath ? try readStandardInput(limit: maximumSpecBytes) : try readFile(path, limit: maximumSpecBytes)
     guard let text = String(data: data, encoding: .utf8) else {
         throw ReadError(description: "'\(path)' is not UTF-8 text")
     }
     return text
+}
+
+/// The path that names standard input, as in most Unix tools, and how diagnostics then name the spec.
+let standardInputPath = "-"
+let standardInputName = "<stdin>"
+
+/// Standard input, read once: a second `-` in one command reads what the first left (nothing).
+func readStandardInput(limit: Int) throws -> Data {
+    let data = try FileHandle.standardInput.read(upToCount: limit + 1) ?? Data()
+    guard data.count <= limit else {
+        throw ReadError(description: "standard input is larger than \(limit >> 20) MiB; is it a spec?")
+    }
+    return data
+}
+
+/// `path: 1 error, 1 warning`: the closing line of every command that found errors in a spec.
+func printErrorCount(_ path: String, _ engine: DiagnosticEngine) {
+    let summary = "\(path == standardInputPath ? standardInputName : path): \(plural(engine.errorCount, "error"))"
+        + (engine.warningCount > 0 ? ", \(plural(engine.warningCount, "warning"))" : "")
+    FileHandle.standardError.write(Data((summary + "\n").utf8))
 }
 
 func printDiagnostics(_ engine: DiagnosticEngine) {
@@ -122,7 +165,7 @@ struct Check: ParsableCommand {
             if let model, !engine.hasErrors {
                 if !quiet {
                     print(
-                        "\(path): \(model.name): \(model.inputShape) → \(model.outputShape), "
+                        "\(path == standardInputPath ? standardInputName : path): \(model.name): \(model.inputShape) → \(model.outputShape), "
                             + "\(grouped(model.parameterCount)) params"
                             + (model.nonTrainableParameterCount > 0
                                 ? " (+\(grouped(model.nonTrainableParameterCount)) running statistics)" : "")
@@ -132,10 +175,7 @@ struct Check: ParsableCommand {
             } else {
                 failed = true
                 if engine.diagnostics.allSatisfy({ $0.location == nil }) { continue }
-                let summary =
-                    "\(path): \(plural(engine.errorCount, "error"))"
-                    + (engine.warningCount > 0 ? ", \(plural(engine.warningCount, "warning"))" : "")
-                FileHandle.standardError.write(Data((summary + "\n").utf8))
+                printErrorCount(path, engine)
             }
         }
         if failed { throw ExitCode(1) }
@@ -171,11 +211,15 @@ struct Summary: ParsableCommand {
 
     func run() throws {
         let (model, engine) = loadModel(path: spec, strict: options.strict)
+        // A figure in `expect:` that disagrees is exactly when the table is wanted: print it, then fail.
+        let onlyExpectations = engine.diagnostics.allSatisfy { $0.severity != .error || $0.category == expectMismatch }
+        if let model, onlyExpectations {
+            print(renderSummary(summarize(model, depth: depth), format: format), terminator: "")
+        }
         printDiagnostics(engine)
-        guard let model, !engine.hasErrors else {
-            FileHandle.standardError.write(Data("\(spec): \(plural(engine.errorCount, "error"))\n".utf8))
+        guard model != nil, !engine.hasErrors else {
+            if engine.diagnostics.contains(where: { $0.location != nil }) { printErrorCount(spec, engine) }
             throw ExitCode(1)
         }
-        print(renderSummary(summarize(model, depth: depth), format: format), terminator: "")
     }
 }

@@ -21,7 +21,7 @@ struct Emit: ParsableCommand {
     @Argument(help: "The spec file (YAML).", completion: .file(extensions: ["yaml", "yml"]))
     var spec: String
 
-    @Option(name: .shortAndLong, help: "Where to write the Swift file (standard output if omitted).")
+    @Option(name: .shortAndLong, help: "Where to write the Swift file (standard output if omitted).", completion: .file(extensions: ["swift"]))
     var output: String?
 
     @Option(help: "The name of the emitted type (default: the model name in UpperCamelCase).")
@@ -42,15 +42,28 @@ struct Emit: ParsableCommand {
         {
             throw ValidationError("--type-name must be a Swift identifier")
         }
+        try requireDistinct(output: output, from: [spec], option: "--output")
     }
 
     func run() throws {
         let model = try requireModel(spec)
-        let source = emitSwift(model, options: EmitOptions(sourcePath: spec, typeName: typeName, access: access, target: target))
+        let progress = Progress("emitting \(model.name)")
+        let source = emitSwift(model, options: EmitOptions(sourcePath: portableSourcePath(spec), typeName: typeName, access: access, target: target))
+        progress.finish()
         if let output {
             try writeAtomically(Array(source.utf8), to: output)
         } else {
             print(source, terminator: "")
         }
     }
+}
+
+/// The spec's path as an emitted file names it: relative to the current folder when it is inside it, else the
+/// file name alone, so that no generated file records where someone's home folder is.
+func portableSourcePath(_ path: String) -> String {
+    if path == standardInputPath { return standardInputName }
+    guard path.hasPrefix("/") else { return path }
+    let folder = FileManager.default.currentDirectoryPath
+    if path.hasPrefix(folder + "/") { return String(path.dropFirst(folder.count + 1)) }
+    return URL(fileURLWithPath: path).lastPathComponent
 }

@@ -14,9 +14,7 @@ func requireModel(_ path: String, strict: Bool = false) throws -> Model {
     let (model, engine) = loadModel(path: path, strict: strict)
     printDiagnostics(engine)
     guard let model, !engine.hasErrors else {
-        if engine.diagnostics.contains(where: { $0.location != nil }) {
-            FileHandle.standardError.write(Data("\(path): \(plural(engine.errorCount, "error"))\n".utf8))
-        }
+        if engine.diagnostics.contains(where: { $0.location != nil }) { printErrorCount(path, engine) }
         throw ExitCode(1)
     }
     return model
@@ -32,14 +30,21 @@ func warn(_ message: String) {
     FileHandle.standardError.write(Data("convc: warning: \(message)\n".utf8))
 }
 
-/// Reads a whole file, with the failure as one sentence naming it.
-func readBytes(_ path: String) throws -> [UInt8] {
+func note(_ message: String) {
+    FileHandle.standardError.write(Data("convc: note: \(message)\n".utf8))
+}
+
+/// Reads a weights or array file, with every failure one sentence naming it. Only regular files are read
+/// (`/dev/zero` would never end), memory-mapped, so a large file is not copied.
+func readTensorFile(_ path: String) throws -> Data {
     do {
-        return [UInt8](try readFile(path))
+        return try mapFile(path)
     } catch let error as ReadError {
         throw fail(error.description)
     }
 }
+
+func readBytes(_ path: String) throws -> [UInt8] { [UInt8](try readTensorFile(path)) }
 
 /// Writes a file atomically: the bytes go to a temporary file beside it, renamed into place only when complete,
 /// so a failure never leaves half an output where the user's file was.
@@ -55,12 +60,34 @@ func writeAtomically(_ bytes: [UInt8], to path: String) throws {
     }
 }
 
-func loadWeights(_ path: String, for model: Model) throws -> WeightSet {
-    let bytes = try readBytes(path)
+/// Refuses an output path that names one of the command's inputs: writing it would replace what is being read.
+func requireDistinct(output: String?, from inputs: [String?], option: String) throws {
+    guard let output else { return }
+    let target = URL(fileURLWithPath: output).resolvingSymlinksInPath().standardizedFileURL.path
+    for case let input? in inputs where input != standardInputPath {
+        if URL(fileURLWithPath: input).resolvingSymlinksInPath().standardizedFileURL.path == target {
+            throw ValidationError("\(option) '\(output)' names an input of this command; choose another file")
+        }
+    }
+}
+
+/// Options of the commands that read a weights file.
+struct WeightOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "A prefix to read past in the weights file's tensor names (e.g. 'module.' or 'model.').",
+            discussion: "Without it, a prefix that every name carries is found by itself when that makes every parameter present."))
+    var stripPrefix: String?
+}
+
+func loadWeights(_ path: String, for model: Model, prefix: String?) throws -> WeightSet {
     do {
-        let weights = try WeightSet(model: model, tensors: SafeTensors.parse(bytes))
+        let weights = try WeightSet(model: model, file: SafeTensorsFile(readTensorFile(path)), prefix: prefix)
+        if prefix == nil, !weights.strippedPrefix.isEmpty {
+            note("\(path): every tensor name starts with \(SafeTensorsFile.quoted(weights.strippedPrefix)) (saved from nn.DataParallel?); read without it")
+        }
         if !weights.unused.isEmpty {
-            let shown = weights.unused.prefix(5).map { "'\($0)'" }.joined(separator: ", ")
+            let shown = weights.unused.prefix(5).map(SafeTensorsFile.quoted).joined(separator: ", ")
             warn("\(path): \(plural(weights.unused.count, "tensor")) not used by the spec: \(shown)\(weights.unused.count > 5 ? ", …" : "")")
         }
         return weights
@@ -69,6 +96,42 @@ func loadWeights(_ path: String, for model: Model) throws -> WeightSet {
     } catch let error as InterpreterError {
         throw fail("\(path): \(error)")
     }
+}
+
+/// The input from a .npy file, or a seeded one of batch 1.
+func loadInput(_ path: String?, for model: Model, seed: UInt64) throws -> Tensor {
+    guard let path else { return seededInput(shape: [1] + model.inputShape.dims, seed: seed) }
+    do {
+        let stored = try NPY.parse(try readBytes(path))
+        return Tensor(shape: stored.shape, values: stored.values)
+    } catch let error as TensorFileError {
+        throw fail("\(path): \(error)")
+    }
+}
+
+/// Refuses to run when the activations and weights would not fit in this machine's memory, before allocating.
+func requireMemory(for model: Model, batch: Int, command: String) throws {
+    let activations = memoryPlan(of: model).peakBytes.multipliedReportingOverflow(by: batch)
+    // Weights are held as read and again as packed for the kernels.
+    let weights = (model.parameterCount + model.nonTrainableParameterCount).multipliedReportingOverflow(by: 8)
+    let (total, overflow) = activations.partialValue.addingReportingOverflow(weights.partialValue)
+    let available = ProcessInfo.processInfo.physicalMemory
+    if activations.overflow || weights.overflow || overflow || UInt64(total) > available {
+        let needed = activations.overflow || weights.overflow || overflow ? "more than 2⁶³ bytes" : "about \(bytesText(total))"
+        throw fail(
+            "\(command) would need \(needed) (weights and activations, batch \(batch)); this machine has \(bytesText(Int(clamping: available)))")
+    }
+}
+
+func bytesText(_ bytes: Int) -> String {
+    let units = ["bytes", "KB", "MB", "GB", "TB", "PB", "EB"]
+    var value = Double(bytes)
+    var unit = 0
+    while value >= 1000, unit < units.count - 1 {
+        value /= 1000
+        unit += 1
+    }
+    return unit == 0 ? "\(bytes) bytes" : String(format: "%.1f", value) + " " + units[unit]
 }
 
 struct Init: ParsableCommand {
@@ -83,7 +146,7 @@ struct Init: ParsableCommand {
     @Argument(help: "The spec file (YAML).", completion: .file(extensions: ["yaml", "yml"]))
     var spec: String
 
-    @Option(name: .shortAndLong, help: "The weights file to write.")
+    @Option(name: .shortAndLong, help: "The weights file to write.", completion: .file(extensions: ["safetensors"]))
     var output: String
 
     @Option(help: "Random seed.")
@@ -92,9 +155,17 @@ struct Init: ParsableCommand {
     @Flag(help: "Draw batch-norm γ, β and running statistics at random too, so that folding is exercised.")
     var randomStats = false
 
+    func validate() throws {
+        try requireDistinct(output: output, from: [spec], option: "--output")
+    }
+
     func run() throws {
         let model = try requireModel(spec)
+        try requireMemory(for: model, batch: 0, command: "writing its weights")
+        let progress = Progress("drawing \(grouped(model.parameterCount + model.nonTrainableParameterCount)) weights")
         let tensors = initialWeights(for: model, seed: seed, randomStatistics: randomStats)
+        progress.update("writing \(output)")
+        defer { progress.finish() }
         try writeAtomically(SafeTensors.serialize(tensors), to: output)
         let count = tensors.reduce(0) { $0 + $1.tensor.values.count }
         print("\(output): \(plural(tensors.count, "tensor")), \(grouped(count)) values (seed \(seed))")
@@ -113,13 +184,17 @@ struct Run: ParsableCommand {
     @Argument(help: "The spec file (YAML).", completion: .file(extensions: ["yaml", "yml"]))
     var spec: String
 
-    @Option(help: "Weights (.safetensors) with PyTorch's names and layouts; see `convc init`.")
+    @Option(
+        help: "Weights (.safetensors) with PyTorch's names and layouts, as `safetensors.torch.save_file(model.state_dict(), …)` writes them; see also `convc init`.",
+        completion: .file(extensions: ["safetensors"]))
     var weights: String
 
-    @Option(help: "Input array (.npy, float32, C order).")
+    @OptionGroup var weightOptions: WeightOptions
+
+    @Option(help: "Input array (.npy, float32, C order).", completion: .file(extensions: ["npy"]))
     var input: String?
 
-    @Option(name: .shortAndLong, help: "Where to write the output (.npy).")
+    @Option(name: .shortAndLong, help: "Where to write the output (.npy).", completion: .file(extensions: ["npy"]))
     var output: String?
 
     @Option(help: "How many classes to list for a flat output.")
@@ -134,21 +209,16 @@ struct Run: ParsableCommand {
     func validate() throws {
         guard top >= 0 else { throw ValidationError("--top must be 0 or more") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        try requireDistinct(output: output, from: [spec, weights, input], option: "--output")
     }
 
     func run() throws {
         let model = try requireModel(spec)
-        let weightSet = try loadWeights(weights, for: model)
-        let tensor: Tensor
-        if let input {
-            do {
-                let stored = try NPY.parse(try readBytes(input))
-                tensor = Tensor(shape: stored.shape, values: stored.values)
-            } catch let error as TensorFileError {
-                throw fail("\(input): \(error)")
-            }
-        } else {
-            tensor = seededInput(shape: [1] + model.inputShape.dims, seed: seed)
+        try requireMemory(for: model, batch: 1, command: "running '\(model.name)'")
+        let weightSet = try loadWeights(weights, for: model, prefix: weightOptions.stripPrefix)
+        let tensor = try loadInput(input, for: model, seed: seed)
+        if tensor.shape.count == model.inputShape.dims.count + 1, tensor.shape[0] > 1 {
+            try requireMemory(for: model, batch: tensor.shape[0], command: "running '\(model.name)'")
         }
         let interpreter = Interpreter(model: model, weights: weightSet, threads: threads)
         let result: Tensor
@@ -172,7 +242,11 @@ struct Run: ParsableCommand {
             let values = result.values[(n * perSample)..<((n + 1) * perSample)]
             let prefix = batch > 1 ? "[\(n)] " : ""
             if result.shape.count == 2 {
-                let ranked = values.indices.sorted { values[$0] > values[$1] }.prefix(top)
+                // NaN ranks first, as in torch.topk: a NaN output is the news, and `>` alone is no order with NaN.
+                let ranked = values.indices.sorted { a, b in
+                    let (x, y) = (values[a], values[b])
+                    return x.isNaN != y.isNaN ? x.isNaN : (x > y || (x == y && a < b))
+                }.prefix(top)
                 let text = ranked.map { "\($0 - n * perSample): \(format(values[$0]))" }.joined(separator: ", ")
                 if top > 0 { print("\(prefix)top \(min(top, perSample)): \(text)") }
             } else {
@@ -191,8 +265,9 @@ struct Bench: ParsableCommand {
         abstract: "Time the interpreter on a spec: median latency per forward pass and GFLOP/s.",
         discussion: """
             Uses seeded weights unless --weights is given, batch 1, after two warm-up runs. GFLOP/s counts \
-            2 FLOPs per multiply-accumulate. Build with `swift build -c release -Xswiftc -target-cpu \
-            -Xswiftc native` for the vector units of this machine.
+            2 FLOPs per multiply-accumulate. Build convc for this machine's vector units and fused \
+            multiply-adds: `swift build -c release --product convc -Xswiftc -target-cpu -Xswiftc native \
+            -Xswiftc -DCONVC_FMA`.
             """)
 
     @Argument(help: "The spec file (YAML).", completion: .file(extensions: ["yaml", "yml"]))
@@ -204,8 +279,10 @@ struct Bench: ParsableCommand {
     @Option(help: "Threads per layer.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    @Option(help: "Weights (.safetensors); seeded weights otherwise.")
+    @Option(help: "Weights (.safetensors); seeded weights otherwise.", completion: .file(extensions: ["safetensors"]))
     var weights: String?
+
+    @OptionGroup var weightOptions: WeightOptions
 
     @Flag(help: "Also print the time of each step (after fusion) in one run, slowest first.")
     var profile = false
@@ -217,9 +294,10 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         let model = try requireModel(spec)
+        try requireMemory(for: model, batch: 1, command: "running '\(model.name)'")
         let weightSet: WeightSet
         if let weights {
-            weightSet = try loadWeights(weights, for: model)
+            weightSet = try loadWeights(weights, for: model, prefix: weightOptions.stripPrefix)
         } else {
             var tensors: [String: StoredTensor] = [:]
             for (name, tensor) in initialWeights(for: model, seed: 0) { tensors[name] = tensor }

@@ -12,9 +12,9 @@ struct Verify: ParsableCommand {
         abstract: "Check that the emitted Swift for a spec compiles and computes what the interpreter computes.",
         discussion: """
             Emits the spec into a temporary folder, compiles it with `swiftc -O -target-cpu native -DCONVC_FMA`, runs it and \
-            the interpreter on the same seeded weights (random batch-norm statistics) and input, and prints the \
-            maximum absolute and relative difference and both latencies. Exits 1 when an output differs by more \
-            than 1e-4 × max(1, max |output|) (for networks with max_unpool, when more than 0.1% do: an unpool \
+            the interpreter on the same weights and input (seeded, with random batch-norm statistics, unless \
+            --weights and --input name your own), and prints the largest difference and both latencies. Exits 1 \
+            when an output differs by more than 1e-4 × max(1, max |output|) (for networks with max_unpool, when more than 0.1% do: an unpool \
             follows its pool's argmax, which rounding can flip on near-ties), or when anything fails to compile \
             or run.
             """)
@@ -24,6 +24,14 @@ struct Verify: ParsableCommand {
 
     @Option(help: "Seed for the weights and the input.")
     var seed: UInt64 = 0
+
+    @Option(help: "Weights (.safetensors) to compare on, instead of seeded ones.", completion: .file(extensions: ["safetensors"]))
+    var weights: String?
+
+    @OptionGroup var weightOptions: WeightOptions
+
+    @Option(help: "Input (.npy, float32, one sample or a batch) to compare on, instead of a seeded one.", completion: .file(extensions: ["npy"]))
+    var input: String?
 
     @Option(help: "Timed runs of each implementation.")
     var runs: Int = 5
@@ -37,8 +45,9 @@ struct Verify: ParsableCommand {
     @Option(
         help: ArgumentHelp(
             "Keep the emitted source, the compiled model, the weights and the input in this folder.",
-            discussion: "The model then runs as `FOLDER/model weights.safetensors input.npy output.npy THREADS [RUNS]` and prints its median time.",
-            valueName: "folder"))
+            discussion: "The model then runs as `FOLDER/model WEIGHTS input.npy output.npy THREADS [RUNS [PREFIX]]` and prints its median time.",
+            valueName: "folder"),
+        completion: .directory)
     var keep: String?
 
     @Flag(help: "Also print the emitted code's mean time per layer, slowest first.")
@@ -60,14 +69,33 @@ struct Verify: ParsableCommand {
         defer { if keep == nil { try? FileManager.default.removeItem(at: folder) } }
         func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
 
-        let tensors = initialWeights(for: model, seed: seed, randomStatistics: true)
-        try writeAtomically(SafeTensors.serialize(tensors), to: path("weights.safetensors"))
-        let input = seededInput(shape: [1] + model.inputShape.dims, seed: seed &+ 1)
+        let progress = Progress("emitting \(model.name)")
+        defer { progress.finish() }
+        // The user's own weights and input are read (and checked) by the interpreter first, then copied in.
+        let weightSet: WeightSet
+        if let weights = self.weights {
+            weightSet = try loadWeights(weights, for: model, prefix: weightOptions.stripPrefix)
+        } else {
+            let tensors = initialWeights(for: model, seed: seed, randomStatistics: true)
+            var stored: [String: StoredTensor] = [:]
+            for (name, tensor) in tensors { stored[name] = tensor }
+            weightSet = try WeightSet(model: model, tensors: stored)
+        }
+        // The compiled model reads the user's file itself, so its loader is checked too.
+        let weightsPath = weights ?? path("weights.safetensors")
+        if weights == nil {
+            let file = SafeTensors.serialize(model.parameters.map { (name: $0.name, tensor: StoredTensor(shape: $0.shape, values: weightSet.values[$0.name]!)) })
+            try writeAtomically(file, to: weightsPath)
+        }
+        let input = try loadInput(self.input, for: model, seed: seed &+ 1)
+        let batch = input.shape.count > model.inputShape.dims.count ? input.shape[0] : 1
+        try requireMemory(for: model, batch: batch, command: "verifying '\(model.name)'")
         try writeAtomically(NPY.serialize(shape: input.shape, values: input.values), to: path("input.npy"))
-        let source = emitSwift(model, options: EmitOptions(sourcePath: spec, typeName: "VerifiedModel", access: "internal", target: target, profiling: profile))
+        let source = emitSwift(model, options: EmitOptions(sourcePath: portableSourcePath(spec), typeName: "VerifiedModel", access: "internal", target: target, profiling: profile))
         try writeAtomically(Array(source.utf8), to: path("Model.swift"))
         try writeAtomically(Array(harness(runs: runs).utf8), to: path("main.swift"))
 
+        progress.update("compiling \(model.name) with \(swiftc) -O (large networks take a minute)")
         let compileStart = Date()
         let compile = try runProcess(
             swiftc, ["-O", "-target-cpu", "native", "-DCONVC_FMA", path("Model.swift"), path("main.swift"), "-o", path("model")])
@@ -75,19 +103,23 @@ struct Verify: ParsableCommand {
             throw fail("the emitted Swift for '\(spec)' does not compile:\n\(compile.output)")
         }
         let compileSeconds = Date().timeIntervalSince(compileStart)
+        progress.update("running the compiled \(model.name)")
         let execution = try runProcess(
-            path("model"), [path("weights.safetensors"), path("input.npy"), path("output.npy"), String(threads)])
+            path("model"), [weightsPath, path("input.npy"), path("output.npy"), String(threads), String(runs), weightSet.strippedPrefix])
         guard execution.status == 0 else {
             throw fail("the compiled model failed (exit status \(execution.status)):\n\(execution.output)")
         }
         let emittedMilliseconds = Double(execution.output.split(whereSeparator: \.isWhitespace).first ?? "") ?? .nan
-        if profile { print(execution.output.split(separator: "\n").dropFirst().joined(separator: "\n")) }
         let emitted = try NPY.parse(readBytes(path("output.npy"))).values
 
-        var stored: [String: StoredTensor] = [:]
-        for (name, tensor) in tensors { stored[name] = tensor }
-        let interpreter = Interpreter(model: model, weights: try WeightSet(model: model, tensors: stored), threads: threads)
-        var expected = try interpreter.run(input)
+        progress.update("running the interpreter")
+        let interpreter = Interpreter(model: model, weights: weightSet, threads: threads)
+        var expected: Tensor
+        do {
+            expected = try interpreter.run(input)
+        } catch let error as InterpreterError {
+            throw fail("\(self.input ?? "input"): \(error)")
+        }
         var times: [Double] = []
         for _ in 0..<runs {
             let start = Date()
@@ -95,6 +127,8 @@ struct Verify: ParsableCommand {
             times.append(Date().timeIntervalSince(start) * 1000)
         }
         let interpreterMilliseconds = times.sorted()[times.count / 2]
+        progress.finish()
+        if profile { print(execution.output.split(separator: "\n").dropFirst().joined(separator: "\n")) }
 
         guard emitted.count == expected.values.count else {
             throw fail("the compiled model returned \(emitted.count) values; the interpreter \(expected.values.count)")
@@ -110,7 +144,7 @@ struct Verify: ParsableCommand {
         let unpools = model.layers.contains { if case .maxUnpool = $0.op { true } else { false } }
         let allowed = unpools ? emitted.count / 1000 : 0
         print("\(model.name): compiled in \(String(format: "%.1f", compileSeconds)) s")
-        print("max abs difference \(format(worst)), max rel difference \(format(worst / scale)), \(differing) of \(emitted.count) outputs beyond 1e-4")
+        print("max abs difference \(format(worst)) (\(format(worst / scale)) of max(1, max |output|) = \(format(scale))), \(differing) of \(emitted.count) outputs beyond 1e-4 of it")
         print("latency (\(threads) thread\(threads == 1 ? "" : "s"), batch 1, median of \(runs)): emitted \(String(format: "%.3f", emittedMilliseconds)) ms, interpreter \(String(format: "%.3f", interpreterMilliseconds)) ms")
         guard differing <= allowed else {
             throw fail("the emitted code and the interpreter disagree on \(differing) outputs (tolerance 1e-4 × \(format(scale)))")
@@ -118,16 +152,22 @@ struct Verify: ParsableCommand {
         print("agree")
     }
 
-    /// A main.swift that loads the weights and input, runs the model `runs` times and writes the output.
+    /// A main.swift that loads the weights and input, runs the model (any batch) and writes the output; the timed
+    /// runs are batch 1. Every failure is one line and exit status 1.
     func harness(runs: Int) -> String {
         """
         import Foundation
 
-        // Reads a float32 .npy (version 1, C order) written by convc.
-        func readArray(_ path: String) throws -> [Float] {
-            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-            let headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
-            let start = 10 + headerLength
+        func stop(_ message: String) -> Never {
+            FileHandle.standardError.write(Data((message + "\\n").utf8))
+            exit(1)
+        }
+
+        // Reads a float32 .npy (version 1, C order) as convc writes it.
+        func readArray(_ path: String) -> [Float] {
+            guard let bytes = try? [UInt8](Data(contentsOf: URL(fileURLWithPath: path))), bytes.count >= 10 else { stop("cannot read \\(path)") }
+            let start = 10 + (Int(bytes[8]) | Int(bytes[9]) << 8)
+            guard start <= bytes.count, (bytes.count - start) % 4 == 0 else { stop("\\(path) is not a float32 .npy array") }
             return (0..<((bytes.count - start) / 4)).map { i in
                 Float(bitPattern: UInt32(bytes[start + 4 * i]) | UInt32(bytes[start + 4 * i + 1]) << 8
                     | UInt32(bytes[start + 4 * i + 2]) << 16 | UInt32(bytes[start + 4 * i + 3]) << 24)
@@ -135,14 +175,26 @@ struct Verify: ParsableCommand {
         }
 
         let arguments = CommandLine.arguments
-        let model = try VerifiedModel(weights: URL(fileURLWithPath: arguments[1]))
-        let input = try readArray(arguments[2])
+        guard arguments.count >= 5 else { stop("usage: model WEIGHTS INPUT OUTPUT THREADS [RUNS [PREFIX]]") }
+        let model: VerifiedModel
+        do {
+            model = try VerifiedModel(weights: URL(fileURLWithPath: arguments[1]), stripPrefix: arguments.count > 6 ? arguments[6] : nil)
+        } catch {
+            stop("\\(arguments[1]): \\(error)")
+        }
+        let input = readArray(arguments[2])
         let threads = Int(arguments[4]) ?? 1
         let runs = arguments.count > 5 ? max(1, Int(arguments[5]) ?? 1) : \(runs)
-        let output = try model.predict(input, threads: threads)
-        // Timed: the allocation-free forward pass with the arena allocated once, as a service would run it.
+        let output: [Float]
+        do {
+            output = try model.predict(input, threads: threads)
+        } catch {
+            stop("\\(arguments[2]): \\(error)")
+        }
+        // Timed: the allocation-free forward pass of the first sample, with the arena allocated once, as a
+        // service would run it; it must give what predict gave for that sample.
         let arena = VerifiedModel.AlignedFloats(count: VerifiedModel.arenaFloats)
-        var timed = [Float](repeating: 0, count: output.count)
+        var timed = [Float](repeating: 0, count: VerifiedModel.outputCount)
         var times: [Double] = []
         for _ in 0..<runs {
             let start = Date()
@@ -151,17 +203,21 @@ struct Verify: ParsableCommand {
             } }
             times.append(Date().timeIntervalSince(start) * 1000)
         }
-        guard timed == output else {
-            print("the allocation-free forward pass differs from predict(_:threads:)")
-            exit(1)
+        guard timed[...] == output.prefix(VerifiedModel.outputCount) else {
+            stop("the allocation-free forward pass differs from predict(_:threads:)")
         }
-        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\\(output.count),), }"
+        let shape = [output.count / VerifiedModel.outputCount] + VerifiedModel.outputShape
+        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\\(shape.map(String.init).joined(separator: ", "))), }"
         while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
         header += "\\n"
         var bytes: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0, UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)]
         bytes += Array(header.utf8)
         for value in output { withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes += $0 } }
-        try Data(bytes).write(to: URL(fileURLWithPath: arguments[3]))
+        do {
+            try Data(bytes).write(to: URL(fileURLWithPath: arguments[3]))
+        } catch {
+            stop("cannot write \\(arguments[3]): \\(error)")
+        }
         print(times.sorted()[times.count / 2], "ms")
         \(profile ? profileReport : "")
         """

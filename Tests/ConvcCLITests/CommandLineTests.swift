@@ -90,7 +90,7 @@ let brokenSpecs: [String] = {
     }
 }
 
-func convc(_ arguments: [String]) throws -> Run {
+func convc(_ arguments: [String], standardInput: String? = nil) throws -> Run {
     let process = Process()
     process.executableURL = convcExecutable
     process.arguments = arguments
@@ -99,7 +99,13 @@ func convc(_ arguments: [String]) throws -> Run {
     let err = Pipe()
     process.standardOutput = out
     process.standardError = err
+    let input = Pipe()
+    if standardInput != nil { process.standardInput = input }
     try process.run()
+    if let standardInput {
+        input.fileHandleForWriting.write(Data(standardInput.utf8))
+        try input.fileHandleForWriting.close()
+    }
     let stdout = out.fileHandleForReading.readDataToEndOfFile()
     let stderr = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()

@@ -424,4 +424,33 @@ import Testing
                 )
             ])
     }
+    @Test func duplicateKeysInExpectAndDefaultsAreErrorsAsEverywhereElse() {
+        assertDiagnostics(
+            """
+            input: [3, 8, 8]
+            expect: { params: 224, 1️⃣params: 1 }
+            defaults:
+              conv: { kernel: 3, 2️⃣kernel: 5 }
+              3️⃣conv: { padding: 1 }
+            layers:
+              - conv: { filters: 8 }
+            """,
+            [
+                .init("1️⃣", "duplicate key 'params' in 'expect'"),
+                .init("2️⃣", "duplicate key 'kernel' in 'defaults.conv'"),
+                .init("3️⃣", "duplicate key 'conv' in 'defaults'"),
+            ])
+    }
+
+    @Test func aReferenceToALayerThatFailedIsNotASecondError() {
+        assertDiagnostics(
+            """
+            input: [3, 8, 8]
+            layers:
+              - conv: { name: a, filters: 4, kernel: 1️⃣9 }
+              - relu: { name: b, input: a }
+              - add: { inputs: [a, b] }
+            """,
+            [.init("1️⃣", "'a': (8 - 9 + 2·0) / 1 + 1 = 0 leaves no output; the 9×9 kernel is larger than the padded 8×8 input")])
+    }
 }

@@ -23,6 +23,20 @@ import Testing
         #expect(conv.parameters[0].shape == [64, 3, 7, 7])
     }
 
+    @Test func integerArithmeticWorksWithoutParameters() throws {
+        let model = try compileModel(
+            """
+            input: [3, 32, 32]
+            layers:
+              - conv: { name: c, filters: 32 * 2, kernel: (7 - 1) // 2, padding: 3 % 2 }
+              - flatten
+              - dense: { name: fc, units: -2 + 12 }
+            """)
+        // 64 filters of 3×3, padding 1: (32 - 3 + 2·1) / 1 + 1 = 32
+        #expect(model.layer("c")?.outputShape == .chw(64, 32, 32))
+        #expect(model.outputShape.dims == [10])
+    }
+
     @Test func asymmetricPaddingPadsEachSideSeparately() throws {
         let model = try compileModel(
             """

@@ -27,7 +27,7 @@ let fixtures = [
         func bytes(_ file: String) throws -> [UInt8] {
             [UInt8](try Data(contentsOf: folder.appendingPathComponent(file)))
         }
-        let set = try WeightSet(model: m, tensors: SafeTensors.parse(bytes("weights.safetensors")))
+        let set = try WeightSet(model: m, file: SafeTensorsFile(bytes("weights.safetensors")))
         #expect(set.unused.isEmpty)
         let input = try NPY.parse(bytes("input.npy"))
         let expected = try NPY.parse(bytes("expected.npy"))

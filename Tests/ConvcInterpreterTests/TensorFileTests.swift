@@ -20,45 +20,126 @@ func safetensors(_ header: String, data: [UInt8] = []) -> [UInt8] {
 
 func floatBytes(_ values: [Float]) -> [UInt8] { values.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) } }
 
+/// A safetensors file laid out as PyTorch writes one: tensors of any dtype, back to back, in the given order.
+func stateDict(_ tensors: [(name: String, dtype: String, shape: [Int], data: [UInt8])], metadata: String = "") -> [UInt8] {
+    var offset = 0
+    var fields: [String] = metadata.isEmpty ? [] : [#""__metadata__":"# + metadata]
+    for tensor in tensors {
+        let shape = tensor.shape.map(String.init).joined(separator: ",")
+        fields.append(#""\#(tensor.name)":{"dtype":"\#(tensor.dtype)","shape":[\#(shape)],"data_offsets":[\#(offset),\#(offset + tensor.data.count)]}"#)
+        offset += tensor.data.count
+    }
+    return safetensors("{" + fields.joined(separator: ",") + "}", data: tensors.flatMap(\.data))
+}
+
+func int64Bytes(_ values: [Int64]) -> [UInt8] { values.flatMap { withUnsafeBytes(of: $0.littleEndian, Array.init) } }
+
+func floats(_ file: SafeTensorsFile, _ name: String) throws -> [Float] { try file.floats(name, shape: file.shape(of: name)!) }
+
 @Suite struct SafeTensorFiles {
     @Test func roundTripKeepsNamesShapesAndValues() throws {
         let tensors = [
             (name: "conv1.weight", tensor: StoredTensor(shape: [2, 1, 1, 2], values: [1, -2, 3.5, 4])),
             (name: "conv1.bias", tensor: StoredTensor(shape: [2], values: [0.25, -0.5])),
         ]
-        let parsed = try SafeTensors.parse(SafeTensors.serialize(tensors))
-        #expect(parsed["conv1.weight"]?.shape == [2, 1, 1, 2])
-        #expect(parsed["conv1.weight"]?.values == [1, -2, 3.5, 4])
-        #expect(parsed["conv1.bias"]?.values == [0.25, -0.5])
+        let file = try SafeTensorsFile(SafeTensors.serialize(tensors))
+        #expect(file.names == ["conv1.bias", "conv1.weight"])
+        #expect(file.shape(of: "conv1.weight") == [2, 1, 1, 2])
+        #expect(try floats(file, "conv1.weight") == [1, -2, 3.5, 4])
+        #expect(try floats(file, "conv1.bias") == [0.25, -0.5])
     }
 
-    @Test func halfAndBFloat16AreConverted() throws {
-        // F16 0x3C00 = 1, 0xC000 = -2, 0x0001 = 2^-24; BF16 0x3F80 = 1, 0xC040 = -3
-        let bytes = safetensors(
-            #"{"h":{"dtype":"F16","shape":[3],"data_offsets":[0,6]},"b":{"dtype":"BF16","shape":[2],"data_offsets":[6,10]}}"#,
-            data: [0x00, 0x3C, 0x00, 0xC0, 0x01, 0x00, 0x80, 0x3F, 0x40, 0xC0])
-        let parsed = try SafeTensors.parse(bytes)
-        #expect(parsed["h"]?.values == [1, -2, Float(1) / 16_777_216])
-        #expect(parsed["b"]?.values == [1, -3])
+    @Test func halfBFloat16AndFloat8AreConverted() throws {
+        // F16 0x3C00 = 1, 0xC000 = -2, 0x0001 = 2^-24; BF16 0x3F80 = 1, 0xC040 = -3;
+        // F8_E5M2 0x3C = 1, 0xC2 = -3; F8_E4M3 0x38 = 1, 0xD4 = -0.5 · 2^3 · 1.5 = -12, 0x7F = NaN, 0x01 = 2^-9
+        let file = try SafeTensorsFile(stateDict([
+            ("h", "F16", [3], [0x00, 0x3C, 0x00, 0xC0, 0x01, 0x00]),
+            ("b", "BF16", [2], [0x80, 0x3F, 0x40, 0xC0]),
+            ("e5", "F8_E5M2", [2], [0x3C, 0xC2]),
+            ("e4", "F8_E4M3", [4], [0x38, 0xD4, 0x7F, 0x01]),
+            ("d", "F64", [1], withUnsafeBytes(of: (-0.75 as Double).bitPattern.littleEndian, Array.init)),
+        ]))
+        #expect(try floats(file, "h") == [1, -2, Float(1) / 16_777_216])
+        #expect(try floats(file, "b") == [1, -3])
+        #expect(try floats(file, "e5") == [1, -3])
+        let e4 = try floats(file, "e4")
+        #expect(e4[0] == 1 && e4[1] == -12 && e4[2].isNaN && e4[3] == 0x1p-9)
+        #expect(try floats(file, "d") == [-0.75])
+    }
+
+    @Test func everyDtypeAStateDictHoldsIsReadAndIntegersAreRefusedAsParameters() throws {
+        let file = try SafeTensorsFile(stateDict([
+            ("bn.num_batches_tracked", "I64", [], int64Bytes([1])),
+            ("mask", "BOOL", [3], [1, 0, 1]),
+            ("ids", "I32", [2], [1, 0, 0, 0, 2, 0, 0, 0]),
+            ("q", "I8", [2], [0xFF, 1]), ("u", "U8", [1], [7]), ("s", "I16", [1], [1, 0]),
+            ("w", "F32", [2], floatBytes([0.5, 2])),
+        ], metadata: #"{"format":"pt"}"#))
+        #expect(file.dtype(of: "bn.num_batches_tracked") == "I64")
+        #expect(file.shape(of: "bn.num_batches_tracked") == [])
+        #expect(try floats(file, "w") == [0.5, 2])
+        #expect(throws: TensorFileError("tensor 'ids' has dtype I32; a parameter is read from a floating-point tensor (F32, F16, BF16, F64, F8_E4M3, F8_E5M2)")) {
+            try floats(file, "ids")
+        }
     }
 
     @Test(arguments: [
         (safetensors("{}").prefix(5).map { $0 }, "the file is 5 bytes long; a safetensors file starts with an 8-byte header length"),
         ([200, 0, 0, 0, 0, 0, 0, 0, 123, 125], "the header length 200 runs past the end of the file (10 bytes)"),
+        ([0, 0, 0, 0, 0, 0, 0, 0x80, 123, 125], "the header length 9223372036854775808 is larger than the 100 MB safetensors allows"),
         (safetensors("{not json"), "the header is not valid JSON"),
         (safetensors("[1, 2]"), "the header is not a JSON object"),
+        (safetensors("{} x"), "the header has text after its JSON object"),
         (safetensors(#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,16]}}"#, data: floatBytes([1, 2])),
          "tensor 'w' has data_offsets [0, 16] outside the 8 data bytes"),
+        (safetensors(#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[9223372036854775800,9223372036854775807]}}"#, data: floatBytes([1, 2])),
+         "tensor 'w' has data_offsets [9223372036854775800, 9223372036854775807] outside the 8 data bytes"),
+        (safetensors(#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,99999999999999999999]}}"#, data: floatBytes([1, 2])),
+         "tensor 'w' has invalid data_offsets"),
         (safetensors(#"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, data: floatBytes([1, 2])),
-         "tensor 'w' has shape [3] (3 × 4 bytes) but data_offsets span 8 bytes"),
-        (safetensors(#"{"w":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}"#, data: floatBytes([1, 2])),
-         "tensor 'w' has dtype I64; convc reads F32, F16, BF16 and F64"),
+         "tensor 'w' has shape [3] of F32 (3 × 4 bytes) but data_offsets span 8 bytes"),
+        (safetensors(#"{"w":{"dtype":"F32","shape":[4294967296,4294967296,4],"data_offsets":[0,8]}}"#, data: floatBytes([1, 2])),
+         "tensor 'w' has an impossibly large shape [4294967296, 4294967296, 4]"),
+        (safetensors(#"{"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,8]}}"#, data: floatBytes([1, 2])),
+         "tensor 'w' has an invalid shape"),
+        (safetensors(#"{"w":{"dtype":"Q4","shape":[1],"data_offsets":[0,8]}}"#, data: floatBytes([1, 2])),
+         "tensor 'w' has an unknown dtype 'Q4'"),
         (safetensors(#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, data: floatBytes([1, 2])),
          "tensors 'a' and 'b' overlap in the data"),
+        (safetensors(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, data: floatBytes([1, 2])),
+         "tensor 'a' starts at data byte 4, but the tensors before it end at 0; the data has a gap"),
+        (safetensors(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, data: floatBytes([1, 2])),
+         "the file has 4 bytes after the last tensor's data"),
+        (safetensors(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, data: floatBytes([1, 2])),
+         "the header names tensor 'a' twice"),
+        (safetensors(#"{"__metadata__":{"n":1}}"#), "the header's '__metadata__' maps names to strings only"),
         (safetensors(#"{"w":{"dtype":"F32"}}"#), "tensor 'w' needs 'dtype', 'shape' and two 'data_offsets' in the header"),
+        (safetensors(#"{"\u001b[2J":{"dtype":"F32"}}"#), "tensor '\\u{1b}[2J' needs 'dtype', 'shape' and two 'data_offsets' in the header"),
+        (safetensors(String(repeating: "[", count: 70)), "the header is not a JSON object"),
+        (safetensors(#"{"w":{"x":"# + String(repeating: "[", count: 70) + "}}"), "the header nests more than 64 levels deep"),
     ])
     func damagedFilesGiveOneClearError(bytes: [UInt8], message: String) {
-        #expect(throws: TensorFileError(message)) { try SafeTensors.parse(bytes) }
+        #expect(throws: TensorFileError(message)) { try SafeTensorsFile(bytes) }
+    }
+
+    @Test func invalidUTF8InANameIsRefused() {
+        // The header length says 6: {"\xFF":
+        var bytes = safetensors(#"{"x":1}"#)
+        bytes[10] = 0xFF
+        #expect(throws: TensorFileError("the header is not UTF-8 text")) { try SafeTensorsFile(bytes) }
+    }
+
+    @Test func aPrefixEveryNameCarriesIsFoundOnlyWhenItMakesEveryNamePresent() throws {
+        let file = try SafeTensorsFile(stateDict([
+            ("module.conv.weight", "F32", [1], floatBytes([1])), ("module.fc.bias", "F32", [1], floatBytes([2])),
+        ]))
+        #expect(file.namePrefix(for: ["conv.weight", "fc.bias"]) == "module.")
+        #expect(file.namePrefix(for: ["module.conv.weight"]) == "")
+        #expect(file.namePrefix(for: ["conv.weight", "fc.weight"]) == nil)
+        let mixed = try SafeTensorsFile(stateDict([
+            ("model.conv.weight", "F32", [1], floatBytes([1])), ("optimizer.step", "I64", [], int64Bytes([3])),
+        ]))
+        #expect(mixed.namePrefix(for: ["conv.weight"]) == nil)
     }
 
     @Test func randomlyDamagedFilesNeverCrash() throws {
@@ -74,7 +155,9 @@ func floatBytes(_ values: [Float]) -> [UInt8] { values.flatMap { withUnsafeBytes
                 let index = Int(generator.next() % UInt64(bytes.count))
                 bytes[index] = replacements[Int(generator.next() % UInt64(replacements.count))]
             }
-            _ = try? SafeTensors.parse(bytes)
+            if let file = try? SafeTensorsFile(bytes) {
+                for name in file.names { _ = try? floats(file, name) }
+            }
             _ = try? NPY.parse(bytes)
         }
     }
@@ -82,8 +165,15 @@ func floatBytes(_ values: [Float]) -> [UInt8] { values.flatMap { withUnsafeBytes
     @Test func everyTruncationOfAValidFileIsAnErrorNotACrash() throws {
         let valid = SafeTensors.serialize([(name: "w", tensor: StoredTensor(shape: [4], values: [1, 2, 3, 4]))])
         for length in 0..<valid.count {
-            #expect(throws: TensorFileError.self) { try SafeTensors.parse(Array(valid.prefix(length))) }
+            #expect(throws: TensorFileError.self) { try SafeTensorsFile(Array(valid.prefix(length))) }
         }
+    }
+
+    @Test func aHeaderOfManyEmptyTensorsIsReadQuickly() throws {
+        // 200,000 zero-size tensors: a header of 11 MB, checked in one pass.
+        let tensors = (0..<200_000).map { (name: "t\($0)", dtype: "F32", shape: [0], data: [UInt8]()) }
+        let file = try SafeTensorsFile(stateDict(tensors))
+        #expect(file.names.count == 200_000)
     }
 }
 
@@ -114,6 +204,10 @@ func floatBytes(_ values: [Float]) -> [UInt8] { values.flatMap { withUnsafeBytes
          "the .npy header is damaged: it needs 'descr', 'fortran_order' and 'shape'"),
         (npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", data: floatBytes([1, 2])),
          "the .npy data is 8 bytes, but shape [3] of float32 needs 12"),
+        (npy("{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387904,), }", data: floatBytes([1, 2])),
+         "the .npy shape [4611686018427387904] of float64 is impossibly large"),
+        (npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }", data: floatBytes([1, 2])),
+         "the .npy shape [4294967296, 4294967296] is impossibly large"),
     ])
     func damagedArraysGiveOneClearError(bytes: [UInt8], message: String) {
         #expect(throws: TensorFileError(message)) { try NPY.parse(bytes) }
@@ -158,6 +252,48 @@ func floatBytes(_ values: [Float]) -> [UInt8] { values.flatMap { withUnsafeBytes
         stored["bn1.num_batches_tracked"] = StoredTensor(shape: [], values: [0])
         stored["aux.weight"] = StoredTensor(shape: [1], values: [0])
         #expect(try WeightSet(model: m, tensors: stored).unused == ["aux.weight"])
+    }
+
+    @Test func aStateDictAsPyTorchSavesItRunsAndMatchesPyTorch() throws {
+        // Written by tools/pytorch_reference.py: torchvision BasicBlocks, I64 num_batches_tracked included.
+        let folder = packageRoot.appendingPathComponent("Tests/Fixtures/pytorch")
+        func data(_ name: String) throws -> Data { try Data(contentsOf: folder.appendingPathComponent(name)) }
+        let m = try model(String(decoding: try data("tiny_resnet.yaml"), as: UTF8.self))
+        let file = try SafeTensorsFile(data("tiny_resnet.safetensors"))
+        #expect(file.names.filter { file.dtype(of: $0) == "I64" }.count == 6)
+        let set = try WeightSet(model: m, file: file)
+        #expect(set.unused.isEmpty && set.strippedPrefix.isEmpty)
+        let input = try NPY.parse([UInt8](data("input.npy")))
+        let expected = try NPY.parse([UInt8](data("output.npy")))
+        let result = try Interpreter(model: m, weights: set).run(Tensor(shape: input.shape, values: input.values))
+        #expect(result.shape == [2, 10] && expected.shape == [2, 10])
+        #expect(relativeError(result.values, expected.values) <= 1e-5)
+        // nn.DataParallel's state_dict: every name under `module.`, read past by itself.
+        let parallel = try WeightSet(model: m, file: SafeTensorsFile(data("tiny_resnet_dataparallel.safetensors")))
+        #expect(parallel.strippedPrefix == "module.")
+        #expect(parallel.values == set.values)
+    }
+
+    @Test func aPrefixIsSuggestedWhenNotEveryNameCarriesIt() throws {
+        let m = try model(lenet)
+        let tensors = initialWeights(for: m, seed: 0).map { (name: "model." + $0.name, tensor: $0.tensor) }
+            + [(name: "optimizer.lr", tensor: StoredTensor(shape: [1], values: [0.1]))]
+        let file = try SafeTensorsFile(SafeTensors.serialize(tensors))
+        #expect(throws: InterpreterError("missing tensor 'conv1.weight' [2, 1, 3, 3] (and 7 more); the file has 'model.conv1.weight': read it with the prefix 'model.' (--strip-prefix)")) {
+            try WeightSet(model: m, file: file)
+        }
+        let set = try WeightSet(model: m, file: file, prefix: "model.")
+        #expect(set.unused == ["optimizer.lr"])
+    }
+
+    @Test func anIntegerTensorWhereAParameterBelongsIsRefusedByName() throws {
+        let m = try model(lenet)
+        var entries = initialWeights(for: m, seed: 0).map { (name: $0.name, dtype: "F32", shape: $0.tensor.shape, data: floatBytes($0.tensor.values)) }
+        let index = entries.firstIndex { $0.name == "bn1.running_var" }!
+        entries[index] = (name: "bn1.running_var", dtype: "I64", shape: [2], data: int64Bytes([1, 1]))
+        #expect(throws: TensorFileError("tensor 'bn1.running_var' has dtype I64; a parameter is read from a floating-point tensor (F32, F16, BF16, F64, F8_E4M3, F8_E5M2)")) {
+            try WeightSet(model: m, file: SafeTensorsFile(stateDict(entries)))
+        }
     }
 
     @Test func theInputShapeIsChecked() throws {

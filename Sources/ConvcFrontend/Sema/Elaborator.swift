@@ -10,8 +10,13 @@ public func checkSpec(_ spec: ModelSpec, diagnostics: inout DiagnosticEngine) ->
     var elaborator = Elaborator(spec: spec, diagnostics: diagnostics)
     let model = elaborator.run()
     diagnostics = elaborator.diagnostics
-    return diagnostics.hasErrors ? nil : model
+    // A model whose only errors are `expect:` figures that disagree is sound: reports still describe it.
+    let sound = diagnostics.diagnostics.allSatisfy { $0.severity != .error || $0.category == expectMismatch }
+    return sound ? model : nil
 }
+
+/// The category of an `expect:` figure that disagrees with the computed one.
+public let expectMismatch = "ExpectMismatch"
 
 /// What flows from one layer to the next: the producing layer and its shape (nil after an error upstream).
 struct Flow {
@@ -63,6 +68,11 @@ struct Elaborator {
     var unresolved: [(reference: Located<String>, scope: [String])] = []
     /// Every name given out, with where it was written, including layers skipped after an error upstream.
     var declared: [String: SourceLocation] = [:]
+    /// The same names in the order given out, so that an item's own names are known when it fails.
+    var declarationOrder: [String] = []
+    /// Names of layers that were reached but not built (their error, or one upstream, is already reported):
+    /// a later reference to one is a consequence, not a second mistake.
+    var abandoned: Set<String> = []
 
     init(spec: ModelSpec, diagnostics: DiagnosticEngine) {
         self.spec = spec
@@ -100,6 +110,13 @@ struct Elaborator {
         // Every item counts, block instances and groups included, so nested blocks cannot multiply the work
         // without bound even when they create few layers.
         guard spendExpansion(at: item.kind.location) else { return .poisoned }
+        let firstDeclaration = declarationOrder.count
+        let output = elaborateUnrecorded(item, input: input, scope: scope, environment: environment)
+        for name in declarationOrder[firstDeclaration...] where names[name] == nil { abandoned.insert(name) }
+        return output
+    }
+
+    mutating func elaborateUnrecorded(_ item: LayerSpec, input: Flow, scope: NameScope, environment: Environment) -> Flow {
         var input = input
         if let reference = item.argument("input") {
             guard let value = evaluate(reference.value, in: environment) else { return .poisoned }
@@ -486,13 +503,13 @@ struct Elaborator {
                 return nil
             }
             scope.used[name] = argument.value.location
-            declared[(scope.path + [name]).joined(separator: ".")] = item.location
+            declare(scope.path + [name], at: item.location)
             return scope.path + [name]
         }
         if scope.numbered {
             let name = String(number)
             scope.used[name] = item.location
-            declared[(scope.path + [name]).joined(separator: ".")] = item.location
+            declare(scope.path + [name], at: item.location)
             return scope.path + [name]
         }
         var name = kind
@@ -504,8 +521,14 @@ struct Elaborator {
         }
         scope.nextSuffix[kind] = suffix + 1
         scope.used[name] = item.location
-        declared[(scope.path + [name]).joined(separator: ".")] = item.location
+        declare(scope.path + [name], at: item.location)
         return scope.path + [name]
+    }
+
+    mutating func declare(_ path: [String], at location: SourceLocation) {
+        let name = path.joined(separator: ".")
+        declared[name] = location
+        declarationOrder.append(name)
     }
 
     /// Finds an earlier layer by name, looking in the current scope first, then in each enclosing one.
@@ -520,6 +543,12 @@ struct Elaborator {
             prefix.removeLast()
         }
         if reference.value == "input" { return Flow(layer: 0, shape: layers[0].outputShape) }
+        prefix = scope.path
+        while diagnostics.hasErrors {
+            if abandoned.contains((prefix + [reference.value]).joined(separator: ".")) { return nil }
+            if prefix.isEmpty { break }
+            prefix.removeLast()
+        }
         unresolved.append((reference, scope.path))
         return nil
     }
@@ -582,21 +611,21 @@ struct Elaborator {
         if let params = expect.params, params.value != model.parameterCount {
             diagnostics.error(
                 "expected \(grouped(params.value)) parameters, computed \(grouped(model.parameterCount)) (\(difference(model.parameterCount - params.value)))",
-                category: "ExpectMismatch", at: params.location)
+                category: expectMismatch, at: params.location)
         }
         if let nonTrainable = expect.nonTrainable, nonTrainable.value != model.nonTrainableParameterCount {
             diagnostics.error(
                 "expected \(grouped(nonTrainable.value)) non-trainable values (batch-norm running statistics), computed \(grouped(model.nonTrainableParameterCount))",
-                category: "ExpectMismatch", at: nonTrainable.location)
+                category: expectMismatch, at: nonTrainable.location)
         }
         if let macs = expect.macs, macs.value != model.macs {
             diagnostics.error(
                 "expected \(grouped(macs.value)) multiply-accumulates, computed \(grouped(model.macs)) (\(difference(model.macs - macs.value)))",
-                category: "ExpectMismatch", at: macs.location)
+                category: expectMismatch, at: macs.location)
         }
         if let output = expect.output, output.value != model.outputShape.dims {
             diagnostics.error(
-                "expected output \(Shape(output.value)), computed \(model.outputShape)", category: "ExpectMismatch",
+                "expected output \(Shape(output.value)), computed \(model.outputShape)", category: expectMismatch,
                 at: output.location,
                 notes: [
                     Note(

@@ -42,6 +42,25 @@ struct SpecDecoder {
 
     func defaultKeys(_ kind: String) -> Set<String> { defaultKeysByKind[kind] ?? [] }
 
+    /// The pairs of a mapping with every repeated key reported and dropped, so the first one written counts
+    /// (as at every level of a spec; YAML itself would let the last one win silently).
+    mutating func distinctPairs(
+        _ pairs: [(key: YAMLNode, value: YAMLNode)], in context: String
+    ) -> [(key: YAMLNode, value: YAMLNode)] {
+        var seen: [String: SourceLocation] = [:]
+        return pairs.filter { pair in
+            guard let key = pair.key.scalar else { return true }
+            if let first = seen[key] {
+                diagnostics.error(
+                    "duplicate key '\(key)' in \(context)", category: "DuplicateKey", at: pair.key.location,
+                    notes: [Note("first written here", at: first)])
+                return false
+            }
+            seen[key] = pair.key.location
+            return true
+        }
+    }
+
     static let topLevelKeys = ["model", "description", "input", "expect", "defaults", "blocks", "layers"]
     static let expectKeys = ["params", "non_trainable", "macs", "output"]
 
@@ -168,7 +187,7 @@ struct SpecDecoder {
                 category: "WrongType", at: node.location)
             return expect
         }
-        for (keyNode, value) in pairs {
+        for (keyNode, value) in distinctPairs(pairs, in: "'expect'") {
             let key = keyNode.scalar ?? ""
             switch key {
             case "params", "non_trainable", "macs":
@@ -294,7 +313,7 @@ struct SpecDecoder {
             return [:]
         }
         var defaults: [String: [ArgumentSpec]] = [:]
-        for (keyNode, value) in pairs {
+        for (keyNode, value) in distinctPairs(pairs, in: "'defaults'") {
             let kind = keyNode.scalar ?? ""
             guard let schema = LayerSchema.byName[kind], schema.structure == .leaf || schema.structure == .concat
             else {
@@ -309,7 +328,7 @@ struct SpecDecoder {
                 continue
             }
             var arguments: [ArgumentSpec] = []
-            for (argumentKey, argumentValue) in argumentPairs {
+            for (argumentKey, argumentValue) in distinctPairs(argumentPairs, in: "'defaults.\(kind)'") {
                 let key = argumentKey.scalar ?? ""
                 if key == "name" || key == "input" {
                     diagnostics.error(
@@ -414,16 +433,10 @@ struct SpecDecoder {
         suggestedKeys = []
         var structural: [String: YAMLNode] = [:]
         let structuralKeys = LayerSchema.structuralKeys(schema.structure)
-        var seen: [String: SourceLocation] = [:]
-        for (keyNode, value) in pairs {
+        let distinct = distinctPairs(pairs, in: "'\(kind)'")
+        let written = Set(distinct.compactMap(\.key.scalar))
+        for (keyNode, value) in distinct {
             let key = keyNode.scalar ?? ""
-            if let first = seen[key] {
-                diagnostics.error(
-                    "duplicate key '\(key)' in '\(kind)'", category: "DuplicateKey", at: keyNode.location,
-                    notes: [Note("first written here", at: first)])
-                continue
-            }
-            seen[key] = keyNode.location
             if structuralKeys.contains(key) {
                 structural[key] = value
                 continue
@@ -436,7 +449,7 @@ struct SpecDecoder {
         }
 
         for key in schema.keys
-        where key.required && seen[key.name] == nil && !defaultKeys(schema.name).contains(key.name) {
+        where key.required && !written.contains(key.name) && !defaultKeys(schema.name).contains(key.name) {
             isValid = false
             // A misspelt key was already reported with this one as its suggestion.
             if suggestedKeys.contains(key.name) { continue }
@@ -621,11 +634,24 @@ struct SpecDecoder {
         }
         let digits = text.replacingOccurrences("_", "")
         if let value = Int(digits) { return .int(value) }
+        if isIntegerArithmetic(text), case .success(let expr) = parseExpression(text) {
+            return .expr(relocate(expr, base: location, plain: plain))
+        }
         if digits.allSatisfy({ $0.isNumber || $0 == "-" || $0 == "+" }), digits.contains(where: \.isNumber) {
             return .number(.infinity)  // an integer too large for 64 bits
         }
         if let value = Double(digits) { return .number(value) }
         return .string(text)
+    }
+
+    /// Text such as `32 * 2` or `(224 - 7) // 2`: digits and operators only, with an operator between two numbers
+    /// (a leading sign alone is a number, and `1e-3` has a letter).
+    private func isIntegerArithmetic(_ text: String) -> Bool {
+        let operators: Set<Character> = ["+", "-", "*", "/", "%", "(", ")"]
+        guard text.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == " " || $0 == "_" || operators.contains($0)) }),
+            text.contains(where: \.isNumber)
+        else { return false }
+        return text.drop { $0 == " " || $0 == "-" || $0 == "+" }.contains { operators.contains($0) }
     }
 
     private func relocate(_ expr: Expr, base: SourceLocation, plain: Bool) -> Expr {

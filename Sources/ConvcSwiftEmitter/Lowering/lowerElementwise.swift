@@ -114,6 +114,10 @@ extension Emitter {
     func renderSupport(_ w: inout SwiftWriter) {
         let lines = supportSource.replacingOccurrences(of: "TYPE", with: typeName)
         for line in lines.split(separator: "\n", omittingEmptySubsequences: false) { w.line(String(line)) }
+        w.line()
+        w.block("extension \(typeName)") { w in
+            for line in safetensorsLayoutSource.split(separator: "\n", omittingEmptySubsequences: false) { w.line(String(line)) }
+        }
     }
 }
 
