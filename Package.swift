@@ -22,7 +22,8 @@ let package = Package(
         .target(name: "ConvcIR", dependencies: ["ConvcDiagnostics"]),
         .target(name: "ConvcFrontend", dependencies: ["CYAML", "ConvcDiagnostics", "ConvcIR"]),
         .target(name: "ConvcReport", dependencies: ["ConvcDiagnostics", "ConvcIR"]),
-        .target(name: "ConvcTensorIO"),
+        // Optimised even in debug builds: it reads files of hundreds of megabytes byte by byte.
+        .target(name: "ConvcTensorIO", swiftSettings: [.unsafeFlags(["-O"])]),
         .target(name: "ConvcSwiftEmitter", dependencies: ["ConvcDiagnostics", "ConvcIR"]),
         // The Swift that `convc emit` writes for specs/, compiled so that CI proves each file builds. Optimised
         // even in debug builds: the equivalence tests run every network on it. Portable (no target CPU), so

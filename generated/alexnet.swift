@@ -1137,7 +1137,7 @@ extension Alexnet {
             advice.append("it was compiled without optimisation, which runs it hundreds of times slower: build it with -O (swift build -c release, or a Release configuration in Xcode)")
         }
         #if !CONVC_FMA && !arch(arm64)
-        advice.append("fused multiply-adds are off, which makes it about 3 times slower: compile it with -DCONVC_FMA and a target CPU that has them (-target-cpu x86-64-v3, or native for this machine only)")
+        advice.append("fused multiply-adds are off, which makes it about 3 times slower: compile it with -DCONVC_FMA and a target CPU that has them (-target-cpu haswell, or native for this machine only)")
         #endif
         return advice.isEmpty ? nil : "Alexnet: " + advice.joined(separator: "; ") + " (docs/emitter.md; define CONVC_QUIET to silence this)"
     }
@@ -1257,7 +1257,7 @@ extension Alexnet {
     }
 
     /// a += b · v, fused into one multiply-add where the build allows it: on x86, define CONVC_FMA together with
-    /// a target CPU that has FMA (-target-cpu x86-64-v3 or native); without one, a fused multiply-add would be a
+    /// a target CPU that has FMA (-target-cpu haswell or native); without one, a fused multiply-add would be a
     /// call to fmaf. Every arm64 CPU has FMA.
     @inline(__always)
     static func multiplyAdd(_ a: inout SIMD16<Float>, _ b: Float, _ v: SIMD16<Float>) {
@@ -1898,24 +1898,25 @@ extension Alexnet {
 
             mutating func parseEntry(_ name: String) throws(Failure) -> Entry {
                 var dtype: String?, shape: [Int]?, offsets: [Int]?
-                let incomplete = Failure("tensor \(quoted(name)) needs 'dtype', 'shape' and two 'data_offsets' in the header")
-                guard peek() == UInt8(ascii: "{") else { throw incomplete }
+                // Messages are made only on failure: a header may hold a million entries.
+                func incomplete() -> Failure { Failure("tensor \(quoted(name)) needs 'dtype', 'shape' and two 'data_offsets' in the header") }
+                guard peek() == UInt8(ascii: "{") else { throw incomplete() }
                 try parseObject { (parser: inout HeaderParser, key: String) throws(Failure) in
                     switch key {
                     case "dtype":
-                        guard dtype == nil, parser.peek() == UInt8(ascii: "\"") else { throw incomplete }
+                        guard dtype == nil, parser.peek() == UInt8(ascii: "\"") else { throw incomplete() }
                         dtype = try parser.parseString()
                     case "shape":
-                        guard shape == nil else { throw incomplete }
+                        guard shape == nil else { throw incomplete() }
                         shape = try parser.parseIntegers(Failure("tensor \(quoted(name)) has an invalid shape"))
                     case "data_offsets":
-                        guard offsets == nil else { throw incomplete }
+                        guard offsets == nil else { throw incomplete() }
                         offsets = try parser.parseIntegers(Failure("tensor \(quoted(name)) has invalid data_offsets"))
                     default:
                         try parser.skipValue(depth: 1)
                     }
                 }
-                guard let dtype, let shape, let offsets, offsets.count == 2 else { throw incomplete }
+                guard let dtype, let shape, let offsets, offsets.count == 2 else { throw incomplete() }
                 return Entry(dtype: dtype, shape: shape, begin: offsets[0], end: offsets[1])
             }
 
@@ -1959,8 +1960,8 @@ extension Alexnet {
             }
 
             /// `[n, …]` of non-negative integers that fit in Int.
-            mutating func parseIntegers(_ invalid: Failure) throws(Failure) -> [Int] {
-                guard peek() == UInt8(ascii: "[") else { throw invalid }
+            mutating func parseIntegers(_ invalid: @autoclosure () -> Failure) throws(Failure) -> [Int] {
+                guard peek() == UInt8(ascii: "[") else { throw invalid() }
                 index += 1
                 var values: [Int] = []
                 skipSpaces()
@@ -1975,14 +1976,14 @@ extension Alexnet {
                     while let byte = peek(), byte >= 0x30, byte <= 0x39 {
                         let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
                         let (sum, overflow2) = times10.addingReportingOverflow(Int(byte - 0x30))
-                        guard !overflow1, !overflow2 else { throw invalid }
+                        guard !overflow1, !overflow2 else { throw invalid() }
                         value = sum
                         index += 1
                     }
                     // No sign, fraction or exponent; no leading zero (JSON).
-                    guard index > start, index - start == 1 || bytes[start] != 0x30 else { throw invalid }
+                    guard index > start, index - start == 1 || bytes[start] != 0x30 else { throw invalid() }
                     if let byte = peek(), byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") {
-                        throw invalid
+                        throw invalid()
                     }
                     values.append(value)
                     skipSpaces()
@@ -1990,7 +1991,7 @@ extension Alexnet {
                         index += 1
                         continue
                     }
-                    guard peek() == UInt8(ascii: "]") else { throw invalid }
+                    guard peek() == UInt8(ascii: "]") else { throw invalid() }
                     index += 1
                     return values
                 }

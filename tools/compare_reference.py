@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Compares `convc summary --format json` of a spec with a network of ../shared/reference/layers.json.
+"""Compares `convc summary --format json` of a spec with a network of Tests/Fixtures/reference-layers.json (what
+PyTorch builds for the classic networks; another file of the same form with --layers).
 
 Usage: tools/compare_reference.py SPEC REFERENCE_NAME [--layers PATH_TO_LAYERS_JSON]
 
@@ -17,7 +18,7 @@ import sys
 
 def main() -> int:
     args = sys.argv[1:]
-    layers_path = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "reference", "layers.json")
+    layers_path = os.path.join(os.path.dirname(__file__), "..", "Tests", "Fixtures", "reference-layers.json")
     if "--layers" in args:
         i = args.index("--layers")
         layers_path = args[i + 1]
@@ -32,7 +33,16 @@ def main() -> int:
         print(run.stderr)
         return 1
     ours = json.loads(run.stdout)
-    ref = json.load(open(layers_path))["models"][name]
+    try:
+        with open(layers_path) as file:
+            models = json.load(file)["models"]
+    except (OSError, ValueError, KeyError) as error:
+        print(f"error: cannot read the reference networks from {layers_path}: {error}", file=sys.stderr)
+        return 1
+    if name not in models:
+        print(f"error: {layers_path} has no network '{name}'; it has {', '.join(sorted(models))}", file=sys.stderr)
+        return 1
+    ref = models[name]
     problems = []
     if ours["params"] != ref["params"]:
         problems.append(f"params: convc {ours['params']} vs reference {ref['params']}")

@@ -31,6 +31,10 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 CONVC = os.environ.get("CONVC", os.path.join(ROOT, ".build", "debug", "convc"))
 
 
+SAFETENSORS_DTYPES = {"F32": np.float32, "F16": np.float16, "F64": np.float64, "I64": np.int64, "I32": np.int32,
+                      "I16": np.int16, "I8": np.int8, "U8": np.uint8, "BOOL": np.bool_}
+
+
 def read_safetensors(path):
     with open(path, "rb") as f:
         data = f.read()
@@ -42,7 +46,9 @@ def read_safetensors(path):
         if name == "__metadata__":
             continue
         begin, end = entry["data_offsets"]
-        dtype = {"F32": np.float32, "F16": np.float16, "F64": np.float64}[entry["dtype"]]
+        dtype = SAFETENSORS_DTYPES.get(entry["dtype"])
+        if dtype is None or not np.issubdtype(dtype, np.floating):
+            continue  # num_batches_tracked (I64) and other buffers: no parameter is read from them, as in convc
         out[name] = np.frombuffer(data[base + begin:base + end], dtype=dtype).reshape(entry["shape"]).astype(np.float32)
     return out
 

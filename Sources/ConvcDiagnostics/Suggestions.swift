@@ -23,14 +23,17 @@ public func editDistance(_ a: String, _ b: String) -> Int {
 public func closestMatch(to word: String, in candidates: some Sequence<String>) -> String? {
     guard word.count <= 64 else { return nil }
     let limit = max(2, word.count / 3)
+    let lowered = word.lowercased()
+    let length = lowered.unicodeScalars.count
     var best: (String, Int)?
     for candidate in candidates {
-        let distance = editDistance(word.lowercased(), candidate.lowercased())
+        // Lengths that differ by more than the limit cannot be within it (a million names stay quick).
+        guard abs(candidate.unicodeScalars.count - length) <= limit else { continue }
+        let distance = editDistance(lowered, candidate.lowercased())
         if distance <= limit, best == nil || distance < best!.1 { best = (candidate, distance) }
     }
     if let best { return best.0 }
     // `basic_block` for `basic`, `conv2d` for `conv`: one name extends the other.
-    let lowered = word.lowercased()
     return candidates.filter { candidate in
         let other = candidate.lowercased()
         return min(other.count, lowered.count) >= 3 && (lowered.hasPrefix(other) || other.hasPrefix(lowered))

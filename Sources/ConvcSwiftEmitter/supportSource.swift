@@ -19,7 +19,7 @@ extension TYPE {
             advice.append("it was compiled without optimisation, which runs it hundreds of times slower: build it with -O (swift build -c release, or a Release configuration in Xcode)")
         }
         #if !CONVC_FMA && !arch(arm64)
-        advice.append("fused multiply-adds are off, which makes it about 3 times slower: compile it with -DCONVC_FMA and a target CPU that has them (-target-cpu x86-64-v3, or native for this machine only)")
+        advice.append("fused multiply-adds are off, which makes it about 3 times slower: compile it with -DCONVC_FMA and a target CPU that has them (-target-cpu haswell, or native for this machine only)")
         #endif
         return advice.isEmpty ? nil : "TYPE: " + advice.joined(separator: "; ") + " (docs/emitter.md; define CONVC_QUIET to silence this)"
     }
@@ -139,7 +139,7 @@ extension TYPE {
     }
 
     /// a += b · v, fused into one multiply-add where the build allows it: on x86, define CONVC_FMA together with
-    /// a target CPU that has FMA (-target-cpu x86-64-v3 or native); without one, a fused multiply-add would be a
+    /// a target CPU that has FMA (-target-cpu haswell or native); without one, a fused multiply-add would be a
     /// call to fmaf. Every arm64 CPU has FMA.
     @inline(__always)
     static func multiplyAdd(_ a: inout SIMD16<Float>, _ b: Float, _ v: SIMD16<Float>) {

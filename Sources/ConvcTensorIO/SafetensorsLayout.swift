@@ -221,24 +221,25 @@ struct SafetensorsLayout {
 
         mutating func parseEntry(_ name: String) throws(Failure) -> Entry {
             var dtype: String?, shape: [Int]?, offsets: [Int]?
-            let incomplete = Failure("tensor \(quoted(name)) needs 'dtype', 'shape' and two 'data_offsets' in the header")
-            guard peek() == UInt8(ascii: "{") else { throw incomplete }
+            // Messages are made only on failure: a header may hold a million entries.
+            func incomplete() -> Failure { Failure("tensor \(quoted(name)) needs 'dtype', 'shape' and two 'data_offsets' in the header") }
+            guard peek() == UInt8(ascii: "{") else { throw incomplete() }
             try parseObject { (parser: inout HeaderParser, key: String) throws(Failure) in
                 switch key {
                 case "dtype":
-                    guard dtype == nil, parser.peek() == UInt8(ascii: "\"") else { throw incomplete }
+                    guard dtype == nil, parser.peek() == UInt8(ascii: "\"") else { throw incomplete() }
                     dtype = try parser.parseString()
                 case "shape":
-                    guard shape == nil else { throw incomplete }
+                    guard shape == nil else { throw incomplete() }
                     shape = try parser.parseIntegers(Failure("tensor \(quoted(name)) has an invalid shape"))
                 case "data_offsets":
-                    guard offsets == nil else { throw incomplete }
+                    guard offsets == nil else { throw incomplete() }
                     offsets = try parser.parseIntegers(Failure("tensor \(quoted(name)) has invalid data_offsets"))
                 default:
                     try parser.skipValue(depth: 1)
                 }
             }
-            guard let dtype, let shape, let offsets, offsets.count == 2 else { throw incomplete }
+            guard let dtype, let shape, let offsets, offsets.count == 2 else { throw incomplete() }
             return Entry(dtype: dtype, shape: shape, begin: offsets[0], end: offsets[1])
         }
 
@@ -282,8 +283,8 @@ struct SafetensorsLayout {
         }
 
         /// `[n, …]` of non-negative integers that fit in Int.
-        mutating func parseIntegers(_ invalid: Failure) throws(Failure) -> [Int] {
-            guard peek() == UInt8(ascii: "[") else { throw invalid }
+        mutating func parseIntegers(_ invalid: @autoclosure () -> Failure) throws(Failure) -> [Int] {
+            guard peek() == UInt8(ascii: "[") else { throw invalid() }
             index += 1
             var values: [Int] = []
             skipSpaces()
@@ -298,14 +299,14 @@ struct SafetensorsLayout {
                 while let byte = peek(), byte >= 0x30, byte <= 0x39 {
                     let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
                     let (sum, overflow2) = times10.addingReportingOverflow(Int(byte - 0x30))
-                    guard !overflow1, !overflow2 else { throw invalid }
+                    guard !overflow1, !overflow2 else { throw invalid() }
                     value = sum
                     index += 1
                 }
                 // No sign, fraction or exponent; no leading zero (JSON).
-                guard index > start, index - start == 1 || bytes[start] != 0x30 else { throw invalid }
+                guard index > start, index - start == 1 || bytes[start] != 0x30 else { throw invalid() }
                 if let byte = peek(), byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") {
-                    throw invalid
+                    throw invalid()
                 }
                 values.append(value)
                 skipSpaces()
@@ -313,7 +314,7 @@ struct SafetensorsLayout {
                     index += 1
                     continue
                 }
-                guard peek() == UInt8(ascii: "]") else { throw invalid }
+                guard peek() == UInt8(ascii: "]") else { throw invalid() }
                 index += 1
                 return values
             }

@@ -58,6 +58,7 @@ func safetensorsFile(_ tensors: [(name: String, shape: [Int], values: [Float])])
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
         #expect(run.stdout.contains("0 of 20 outputs beyond 1e-4"))
         #expect(run.stderr.contains("every tensor name starts with 'module.'"))
+        #expect(!run.stderr.contains("\r"), "the progress line is for terminals only")
         // The compiled model read the DataParallel file itself; its output is PyTorch's.
         let emitted = try npyValues(work.appendingPathComponent("kept/output.npy"))
         let expected = try npyValues(pytorch.appendingPathComponent("output.npy"))

@@ -124,4 +124,13 @@ enum Verdict: Equatable {
             try expectSameVerdict(bytes, index: 100 + index, "byte \(position) of the header changed to \(bytes[position])")
         }
     }
+
+    @Test func aSlowBuildOfAnEmittedFileSaysWhyAndHowToFixIt() {
+        // ConvcGenerated is compiled with -O but for no target CPU, without CONVC_FMA (and with CONVC_QUIET, so
+        // nothing is printed): the advice names the fused multiply-adds, not the optimisation.
+        let advice = Lenet5.buildAdvice ?? ""
+        #expect(advice.hasPrefix("Lenet5: fused multiply-adds are off"), "\(advice)")
+        #expect(advice.contains("-DCONVC_FMA") && advice.contains("-target-cpu haswell"))
+        #expect(!advice.contains("without optimisation"))
+    }
 }

@@ -660,7 +660,10 @@ extension Emitter {
             w.comment("output tiles back from the transformed domain, vectors of eight filters split over threads")
             w.line("Self.parallel(\(filters / 8), threads: threads) { filterVectors in")
             w.line("withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 4) { outputs in")
-            w.line("let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)")
+            // NCHWc stores whole vectors; only the NCHW write-out reads the outputs lane by lane.
+            if !nchwc.contains(step.layer) {
+                w.line("let lanes = UnsafeMutableRawPointer(outputs.baseAddress!).assumingMemoryBound(to: Float.self)")
+            }
             w.block("for f in filterVectors") { w in
                 w.line("let bias = Self.load8(w + (\(literal(biasOffset)) &+ f &* 8))")
                 w.block("for q in 0..<tiles") { w in
