@@ -103,7 +103,7 @@ func renderTable(_ summary: Summary) -> String {
     }
     let rule = String(repeating: "─", count: widths.reduce(0, +) + 2 * (widths.count - 1))
     var lines = [
-        "\(summary.model): input \(summary.inputShape) → output \(summary.outputShape), \(summary.layerCount) layers",
+        "\(summary.model): input \(summary.inputShape) → output \(summary.outputShape), \(summary.layerCount) layer\(summary.layerCount == 1 ? "" : "s")",
         "",
     ]
     lines.append(line(header))
@@ -130,7 +130,7 @@ extension String {
 func renderMarkdown(_ summary: Summary) -> String {
     var lines = [
         "## \(summary.model)", "",
-        "Input \(summary.inputShape) → output \(summary.outputShape), \(summary.layerCount) layers.", "",
+        "Input \(summary.inputShape) → output \(summary.outputShape), \(summary.layerCount) layer\(summary.layerCount == 1 ? "" : "s").", "",
         "| Layer | Kind | Output | Params | MACs | RF size / jump | Output size |",
         "| --- | --- | --- | ---: | ---: | --- | ---: |",
     ]

@@ -24,6 +24,11 @@ struct Convc: ParsableCommand {
               convc init specs/resnet18.yaml -o resnet18.safetensors
               convc run specs/resnet18.yaml --weights resnet18.safetensors --input image.npy --top 5
               convc bench specs/resnet18.yaml --threads 1
+              convc emit specs/resnet18.yaml -o Resnet18.swift
+              convc verify specs/resnet18.yaml --weights resnet18.safetensors
+
+            Weights are what PyTorch saves: safetensors.torch.save_file(model.state_dict(), "w.safetensors").
+            A spec of - is read from standard input.
 
             The spec language is described in docs/spec-language.md.
             Exit status: 0 when the spec is sound (warnings allowed), 1 when it has errors, 64 for usage errors.
@@ -49,7 +54,7 @@ func loadModel(path: String, strict: Bool) -> (Model?, DiagnosticEngine) {
         engine.error("\(error)", at: nil)
         return (nil, engine)
     }
-    return compileSpec(text, file: path == standardInputPath ? standardInputName : path, strict: strict)
+    return compileSpec(text, file: displayName(path), strict: strict)
 }
 
 struct ReadError: Error, CustomStringConvertible {
@@ -112,6 +117,8 @@ func readSpec(_ path: String) throws -> String {
 let standardInputPath = "-"
 let standardInputName = "<stdin>"
 
+func displayName(_ path: String) -> String { path == standardInputPath ? standardInputName : path }
+
 /// Standard input, read once: a second `-` in one command reads what the first left (nothing).
 func readStandardInput(limit: Int) throws -> Data {
     let data = try FileHandle.standardInput.read(upToCount: limit + 1) ?? Data()
@@ -123,7 +130,7 @@ func readStandardInput(limit: Int) throws -> Data {
 
 /// `path: 1 error, 1 warning`: the closing line of every command that found errors in a spec.
 func printErrorCount(_ path: String, _ engine: DiagnosticEngine) {
-    let summary = "\(path == standardInputPath ? standardInputName : path): \(plural(engine.errorCount, "error"))"
+    let summary = "\(displayName(path)): \(plural(engine.errorCount, "error"))"
         + (engine.warningCount > 0 ? ", \(plural(engine.warningCount, "warning"))" : "")
     FileHandle.standardError.write(Data((summary + "\n").utf8))
 }
@@ -145,7 +152,7 @@ struct Check: ParsableCommand {
             """
     )
 
-    @Argument(help: "Spec files (YAML).", completion: .file(extensions: ["yaml", "yml"]))
+    @Argument(help: "Spec files (YAML); - reads one from standard input.", completion: .file(extensions: ["yaml", "yml"]))
     var specs: [String]
 
     @OptionGroup var options: SpecOptions
@@ -165,7 +172,7 @@ struct Check: ParsableCommand {
             if let model, !engine.hasErrors {
                 if !quiet {
                     print(
-                        "\(path == standardInputPath ? standardInputName : path): \(model.name): \(model.inputShape) → \(model.outputShape), "
+                        "\(displayName(path)): \(model.name): \(model.inputShape) → \(model.outputShape), "
                             + "\(grouped(model.parameterCount)) params"
                             + (model.nonTrainableParameterCount > 0
                                 ? " (+\(grouped(model.nonTrainableParameterCount)) running statistics)" : "")
@@ -194,7 +201,7 @@ struct Summary: ParsableCommand {
             """
     )
 
-    @Argument(help: "The spec file (YAML).", completion: .file(extensions: ["yaml", "yml"]))
+    @Argument(help: "The spec file (YAML), or - to read it from standard input.", completion: .file(extensions: ["yaml", "yml"]))
     var spec: String
 
     @Option(help: "Output format.")

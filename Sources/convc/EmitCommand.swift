@@ -18,7 +18,7 @@ struct Emit: ParsableCommand {
             or avx512; code for either runs on any CPU, fastest on the one it names.
             """)
 
-    @Argument(help: "The spec file (YAML).", completion: .file(extensions: ["yaml", "yml"]))
+    @Argument(help: "The spec file (YAML), or - to read it from standard input.", completion: .file(extensions: ["yaml", "yml"]))
     var spec: String
 
     @Option(name: .shortAndLong, help: "Where to write the Swift file (standard output if omitted).", completion: .file(extensions: ["swift"]))

@@ -143,7 +143,7 @@ struct Init: ParsableCommand {
             are PyTorch's, so the file can be loaded into the equivalent torch model and vice versa.
             """)
 
-    @Argument(help: "The spec file (YAML).", completion: .file(extensions: ["yaml", "yml"]))
+    @Argument(help: "The spec file (YAML), or - to read it from standard input.", completion: .file(extensions: ["yaml", "yml"]))
     var spec: String
 
     @Option(name: .shortAndLong, help: "The weights file to write.", completion: .file(extensions: ["safetensors"]))
@@ -181,7 +181,7 @@ struct Run: ParsableCommand {
             output), and writes the output as .npy with --output.
             """)
 
-    @Argument(help: "The spec file (YAML).", completion: .file(extensions: ["yaml", "yml"]))
+    @Argument(help: "The spec file (YAML), or - to read it from standard input.", completion: .file(extensions: ["yaml", "yml"]))
     var spec: String
 
     @Option(
@@ -270,7 +270,7 @@ struct Bench: ParsableCommand {
             -Xswiftc -DCONVC_FMA`.
             """)
 
-    @Argument(help: "The spec file (YAML).", completion: .file(extensions: ["yaml", "yml"]))
+    @Argument(help: "The spec file (YAML), or - to read it from standard input.", completion: .file(extensions: ["yaml", "yml"]))
     var spec: String
 
     @Option(help: "Timed forward passes.")
@@ -333,7 +333,7 @@ struct Export: ParsableCommand {
         abstract: "Print the checked model as a JSON graph (ops, attributes, inputs, parameter names).",
         discussion: "tools/onnx_reference.py builds the same network in ONNX from this graph.")
 
-    @Argument(help: "The spec file (YAML).", completion: .file(extensions: ["yaml", "yml"]))
+    @Argument(help: "The spec file (YAML), or - to read it from standard input.", completion: .file(extensions: ["yaml", "yml"]))
     var spec: String
 
     func run() throws {

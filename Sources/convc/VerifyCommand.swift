@@ -19,7 +19,7 @@ struct Verify: ParsableCommand {
             or run.
             """)
 
-    @Argument(help: "The spec file (YAML).", completion: .file(extensions: ["yaml", "yml"]))
+    @Argument(help: "The spec file (YAML), or - to read it from standard input.", completion: .file(extensions: ["yaml", "yml"]))
     var spec: String
 
     @Option(help: "Seed for the weights and the input.")
