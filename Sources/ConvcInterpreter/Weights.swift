@@ -39,7 +39,8 @@ public struct WeightSet: Sendable {
         let present = Set(names)
         let missing = model.parameters.filter { !present.contains(prefix + $0.name) }
         if let first = missing.first {
-            throw InterpreterError(Self.missingMessage(first, count: missing.count, prefix: prefix, names: names))
+            throw InterpreterError(
+                Self.missingMessage(first, count: missing.count, prefix: prefix, names: names, parameters: model.parameters))
         }
         var values: [String: [Float]] = [:]
         for parameter in model.parameters {
@@ -51,15 +52,20 @@ public struct WeightSet: Sendable {
         self.strippedPrefix = prefix
     }
 
-    /// `missing tensor 'fc.weight' [10, 64] (and 3 more)`, with the likeliest cause: the same name under a
-    /// prefix, or the closest name present.
-    static func missingMessage(_ first: Parameter, count: Int, prefix: String, names: [String]) -> String {
+    /// `missing tensor 'fc.weight' [10, 64] (and 3 more)`, with the likeliest cause: every name under a prefix,
+    /// or the closest name present.
+    static func missingMessage(_ first: Parameter, count: Int, prefix: String, names: [String], parameters: [Parameter]) -> String {
         let quote = SafeTensorsFile.quoted
         let message = "missing tensor \(quote(prefix + first.name)) \(first.shape)"
             + (count > 1 ? " (and \(count - 1) more)" : "")
-        if let prefixed = names.first(where: { $0.hasSuffix("." + first.name) }) {
-            let other = String(prefixed.dropLast(first.name.count))
-            return message + "; the file has \(quote(prefixed)): read it with the prefix \(quote(other)) (--strip-prefix)"
+        // A prefix is suggested only when it makes every parameter present.
+        let present = Set(names)
+        if !prefix.isEmpty, parameters.allSatisfy({ present.contains($0.name) }) {
+            return message + "; the file has \(quote(first.name)): read it without a prefix"
+        }
+        let prefixes = names.filter { $0.hasSuffix("." + first.name) }.map { String($0.dropLast(first.name.count)) }
+        if let other = prefixes.first(where: { other in parameters.allSatisfy { present.contains(other + $0.name) } }) {
+            return message + "; the file has \(quote(other + first.name)): read it with the prefix \(quote(other)) (--strip-prefix)"
         }
         if let closest = closestMatch(to: prefix + first.name, in: names) {
             return message + "; the closest name present is \(quote(closest))"

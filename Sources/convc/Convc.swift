@@ -71,6 +71,11 @@ func readFile(_ path: String, limit: Int? = nil) throws -> Data {
         throw ReadError(description: "cannot read '\(path)': no such file")
     }
     guard !isDirectory.boolValue else { throw ReadError(description: "cannot read '\(path)': it is a directory") }
+    // A pipe is a fine source (`convc check <(…)`); a device such as /dev/zero is not.
+    let type = (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType
+    guard type != .typeCharacterSpecial, type != .typeBlockSpecial else {
+        throw ReadError(description: "cannot read '\(path)': it is a device, not a file")
+    }
     guard let handle = FileHandle(forReadingAtPath: path) else {
         throw ReadError(description: "cannot read '\(path)': permission denied")
     }

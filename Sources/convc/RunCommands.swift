@@ -109,6 +109,15 @@ func loadInput(_ path: String?, for model: Model, seed: UInt64) throws -> Tensor
     }
 }
 
+/// Runs the interpreter; an input that does not fit the spec is one error naming its file.
+func runInterpreter(_ interpreter: Interpreter, on input: Tensor, from path: String?) throws -> Tensor {
+    do {
+        return try interpreter.run(input)
+    } catch let error as InterpreterError {
+        throw fail("\(path ?? "input"): \(error)")
+    }
+}
+
 /// Refuses to run when the activations and weights would not fit in this machine's memory, before allocating.
 func requireMemory(for model: Model, batch: Int, command: String) throws {
     let activations = memoryPlan(of: model).peakBytes.multipliedReportingOverflow(by: batch)
@@ -221,12 +230,7 @@ struct Run: ParsableCommand {
             try requireMemory(for: model, batch: tensor.shape[0], command: "running '\(model.name)'")
         }
         let interpreter = Interpreter(model: model, weights: weightSet, threads: threads)
-        let result: Tensor
-        do {
-            result = try interpreter.run(tensor)
-        } catch let error as InterpreterError {
-            throw fail("\(input ?? "input"): \(error)")
-        }
+        let result = try runInterpreter(interpreter, on: tensor, from: input)
         print("output: \(result.shape.map(String.init).joined(separator: "×"))")
         printOutputSummary(result, top: top)
         if let output {

@@ -114,12 +114,7 @@ struct Verify: ParsableCommand {
 
         progress.update("running the interpreter")
         let interpreter = Interpreter(model: model, weights: weightSet, threads: threads)
-        var expected: Tensor
-        do {
-            expected = try interpreter.run(input)
-        } catch let error as InterpreterError {
-            throw fail("\(self.input ?? "input"): \(error)")
-        }
+        var expected = try runInterpreter(interpreter, on: input, from: self.input)
         var times: [Double] = []
         for _ in 0..<runs {
             let start = Date()

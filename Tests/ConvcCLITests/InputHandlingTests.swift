@@ -108,13 +108,16 @@ func safetensorsFile(_ tensors: [(name: String, shape: [Int], values: [Float])])
         #expect(try Data(contentsOf: URL(fileURLWithPath: spec)) == before)
     }
 
-    @Test func devicesArePipesAreNotReadAsWeightsOrInputs() throws {
+    @Test func devicesAreNotReadAsSpecsWeightsOrInputs() throws {
         _ = try convc("init", "specs/lenet5.yaml", "-o", path("w.safetensors"))
         let weights = try convc("run", "specs/lenet5.yaml", "--weights", "/dev/zero")
         #expect(weights.status == 1)
         #expect(weights.stderr == "convc: error: cannot read '/dev/zero': it is not a regular file\n")
         let input = try convc("run", "specs/lenet5.yaml", "--weights", path("w.safetensors"), "--input", "/dev/zero")
         #expect(input.stderr == "convc: error: cannot read '/dev/zero': it is not a regular file\n")
+        let spec = try convc("check", "/dev/zero")
+        #expect(spec.status == 1)
+        #expect(spec.stderr == "convc: error: cannot read '/dev/zero': it is a device, not a file\n", "\(spec.stderr)")
     }
 
     @Test func aNetworkTooLargeForTheMachineIsRefusedBeforeAllocating() throws {

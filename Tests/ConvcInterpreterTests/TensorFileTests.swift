@@ -284,6 +284,18 @@ func floats(_ file: SafeTensorsFile, _ name: String) throws -> [Float] { try fil
         }
         let set = try WeightSet(model: m, file: file, prefix: "model.")
         #expect(set.unused == ["optimizer.lr"])
+        // A prefix under which only some names sit is no suggestion; a prefix given where none is needed is named.
+        let nested = try SafeTensorsFile(SafeTensors.serialize(initialWeights(for: m, seed: 0).map { (name: "block.0." + $0.name, tensor: $0.tensor) } + [(name: "fc.weight", tensor: StoredTensor(shape: [1], values: [0]))]))
+        #expect(throws: InterpreterError("missing tensor 'conv1.weight' [2, 1, 3, 3] (and 6 more); the file has 'block.0.conv1.weight': read it with the prefix 'block.0.' (--strip-prefix)")) {
+            try WeightSet(model: m, file: nested)
+        }
+        #expect(throws: InterpreterError("missing tensor 'model.conv1.weight' [2, 1, 3, 3] (and 7 more); the file has 'conv1.weight': read it without a prefix")) {
+            try WeightSet(model: m, file: SafeTensorsFile(SafeTensors.serialize(initialWeights(for: m, seed: 0))), prefix: "model.")
+        }
+        let partial = try SafeTensorsFile(SafeTensors.serialize(initialWeights(for: m, seed: 0).filter { $0.name != "fc.bias" }.map { (name: "x." + $0.name, tensor: $0.tensor) }))
+        #expect(throws: InterpreterError("missing tensor 'conv1.weight' [2, 1, 3, 3] (and 7 more); the closest name present is 'x.conv1.weight'")) {
+            try WeightSet(model: m, file: partial)
+        }
     }
 
     @Test func anIntegerTensorWhereAParameterBelongsIsRefusedByName() throws {
