@@ -7,6 +7,13 @@ import Foundation
 final class Progress: @unchecked Sendable {
     static let isShown = isatty(STDERR_FILENO) != 0 && ProcessInfo.processInfo.environment["TERM"] != "dumb"
 
+    /// Clears the status line, if one is shown, so that a message can start on an empty line (the next tick
+    /// draws the status again below it).
+    static func clearLine() {
+        guard isShown else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+
     private let lock = NSLock()
     private var message: String
     private let start = Date()

@@ -22,15 +22,18 @@ func requireModel(_ path: String, strict: Bool = false) throws -> Model {
 
 /// Prints `convc: error: <file>: <message>` and exits 1.
 func fail(_ message: String) -> ExitCode {
+    Progress.clearLine()
     FileHandle.standardError.write(Data("convc: error: \(message)\n".utf8))
     return ExitCode(1)
 }
 
 func warn(_ message: String) {
+    Progress.clearLine()
     FileHandle.standardError.write(Data("convc: warning: \(message)\n".utf8))
 }
 
 func note(_ message: String) {
+    Progress.clearLine()
     FileHandle.standardError.write(Data("convc: note: \(message)\n".utf8))
 }
 
@@ -174,8 +177,8 @@ struct Init: ParsableCommand {
         let progress = Progress("drawing \(grouped(model.parameterCount + model.nonTrainableParameterCount)) weights")
         let tensors = initialWeights(for: model, seed: seed, randomStatistics: randomStats)
         progress.update("writing \(output)")
-        defer { progress.finish() }
         try writeAtomically(SafeTensors.serialize(tensors), to: output)
+        progress.finish()
         let count = tensors.reduce(0) { $0 + $1.tensor.values.count }
         print("\(output): \(plural(tensors.count, "tensor")), \(grouped(count)) values (seed \(seed))")
     }
