@@ -211,7 +211,7 @@ extension Tiling {
             let padded = flatInput(c, input: input)
             return c.inChannels * padded.phases * padded.rows * padded.columns + pixelTile
         case .winograd:
-            let plan = WinogradPlan(c, input: input, output: output)
+            let plan = WinogradPlan(c, input: input, output: output, minimumBandTiles: groupPixels)
             return plan.paddedFloats + plan.transformedFloats + plan.productFloats
         case .depthwise: return 0  // each channel is padded on the thread's own stack
         case .blocked:
@@ -296,13 +296,20 @@ struct WinogradPlan {
     let valueStride: Int
     let paddedFloats: Int, transformedFloats: Int, productFloats: Int
 
-    init(_ c: Convolution, input: Shape, output: Shape) {
+    /// `minimumBandTiles`: the tiles one register tile of the products takes, which every band must hold.
+    init(_ c: Convolution, input: Shape, output: Shape, minimumBandTiles: Int) {
         tileRows = (output.height + 1) / 2
         tileColumns = (output.width + 1) / 2
         vectorColumns = (tileColumns + 7) / 8 * 8
         columns = 2 * vectorColumns + 2
         rows = skewedRows(2 * tileRows + 2, columns: columns)
-        bandRows = min(tileRows, max(1, 32_768 / (c.inChannels * vectorColumns)))
+        // Every band, the last one too, holds a pixel group's tiles: the products' last group shifts back to end
+        // at the band's last tile, so a band of fewer tiles would read before its first (18×8 maps of 512
+        // channels: bands of 8 tile rows left a last band of 4 tiles). Failing that, one band.
+        let fewestRows = (minimumBandTiles + tileColumns - 1) / tileColumns
+        var band = min(tileRows, max(fewestRows, 32_768 / (c.inChannels * vectorColumns)))
+        while band > fewestRows, (1..<fewestRows).contains(tileRows % band) { band -= 1 }
+        bandRows = (1..<fewestRows).contains(tileRows % band) ? tileRows : band
         // A value's tiles of one channel are `valueStride` floats from the next channel's, 16 more than the band's
         // where that many would put every channel in few cache sets (ResNet-18's 56×56: 16 rows of 32, 2 KB).
         valueStride = bandRows * vectorColumns + (cacheSets(planeFloats: bandRows * vectorColumns) < 16 ? 16 : 0)

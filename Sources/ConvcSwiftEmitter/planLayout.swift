@@ -15,8 +15,10 @@ extension Emitter {
             for input in Set(step.inputs) { readers[input, default: []].append(step) }
         }
         let output = plan.bufferOf[model.outputLayer]
+        // A slice of an in-place concat is part of an NCHW buffer, whatever its other readers could read.
+        let slices = Set(plan.inPlaceConcats.flatMap { layer($0).inputs.map { plan.bufferOf[$0] } })
         var chosen: Set<Int> = []
-        for step in plan.steps where step.layer != output && writesNCHWc(step) {
+        for step in plan.steps where step.layer != output && !slices.contains(step.layer) && writesNCHWc(step) {
             guard let readers = readers[step.layer], !readers.isEmpty,
                 readers.allSatisfy({ readsNCHWc($0, from: step.layer) })
             else { continue }

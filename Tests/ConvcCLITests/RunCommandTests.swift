@@ -302,6 +302,51 @@ func temporaryFolder(_ prefix: String) -> URL {
         #expect(run.stdout.hasSuffix("agree\n"))
     }
 
+    /// Specs that once gave wrong numbers, each through a planner decision no reference network reaches.
+    static let plannerRegressions: [(name: String, target: String, spec: String)] = [
+        // A concat nothing reads: its buffer ended at its first slice's step, so b (the output) was placed over
+        // the slice c writes later (1,024 of 1,024 outputs off).
+        ("deadConcat", "avx2", deadConcat), ("deadConcat", "avx512", deadConcat),
+        // 9 tile rows in bands of 8: the last band's 4 tiles are fewer than a pixel group's 6 (64 of 2,304 off).
+        ("winogradShortBand", "avx2", winogradShortBand), ("winogradShortBand", "avx512", winogradShortBand),
+        // x is a slice of an in-place (NCHW) concat, but its other reader, a pool, reads NCHWc: x was written
+        // NCHWc into the concat (32 of 48 off).
+        ("nchwcConcatSlice", "avx2", nchwcConcatSlice),
+    ]
+    static let deadConcat = """
+        input: [8, 8, 8]
+        layers:
+          - conv: { name: a, filters: 16, kernel: 1 }
+          - conv: { name: b, filters: 16, kernel: 1, input: input }
+          - conv: { name: c, filters: 16, kernel: 1, input: input }
+          - concat: { inputs: [c, a] }
+          - relu: { input: b }
+        """
+    static let winogradShortBand = """
+        input: [512, 18, 8]
+        layers:
+          - conv: { name: c, filters: 16, kernel: 3, padding: 1 }
+        """
+    static let nchwcConcatSlice = """
+        input: [8, 4, 4]
+        layers:
+          - conv: { name: x, filters: 16, kernel: 1 }
+          - conv: { name: y, filters: 16, kernel: 1, input: input }
+          - concat: { name: cat, inputs: [x, y] }
+          - adaptive_avg_pool: { name: p, output: 1, input: x }
+          - conv: { name: q, filters: 32, kernel: 4, input: cat }
+          - concat: { inputs: [p, q] }
+        """
+
+    @Test(arguments: plannerRegressions)
+    func plannerRegressionsAgreeWithTheInterpreter(_ regression: (name: String, target: String, spec: String)) throws {
+        let spec = work.appendingPathComponent("\(regression.name).yaml")
+        try regression.spec.write(to: spec, atomically: true, encoding: .utf8)
+        let run = try convc("verify", spec.path, "--runs", "1", "--target", regression.target)
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.hasSuffix("agree\n"))
+    }
+
     @Test func verifyCompilesRunsAndAgrees() throws {
         let run = try convc("verify", "specs/lenet5.yaml", "--runs", "1")
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")

@@ -152,9 +152,13 @@ public func planExecution(_ model: Model, options: PlanOptions = .full) -> Execu
         }
     }
     lastRead[bufferOf[model.outputLayer]] = steps.count
+    // A concat's buffer also lives until its last slice is written, even when nothing reads the concat (a dead
+    // branch): ending it at the first writer let a later buffer be placed over the slices still to come.
+    var stepIndex: [Int: Int] = [:]
+    for (index, step) in steps.enumerated() { stepIndex[step.layer] = index }
     for id in sliceOf.keys {
         let outer = root(id).buffer
-        lastRead[outer] = max(lastRead[outer] ?? 0, lastRead[id] ?? 0)
+        lastRead[outer] = max(lastRead[outer] ?? 0, lastRead[id] ?? 0, stepIndex[id] ?? 0)
     }
     // First fit: blocks sorted by offset; a new buffer takes the lowest gap that fits among live blocks.
     var live: [(offset: Int, size: Int, until: Int, key: Int)] = []

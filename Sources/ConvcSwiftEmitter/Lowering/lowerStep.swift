@@ -574,8 +574,8 @@ extension Emitter {
     /// as Aᵀ m A, eight filters at a time, with the bias, the residual and the activation.
     func lowerWinograd(_ c: Convolution, input: Shape, output: Shape, step: PlannedStep, into w: inout SwiftWriter) {
         let slot = slots[step.layer]!
-        let plan = WinogradPlan(c, input: input, output: output)
         let tile = tiling.groupTile
+        let plan = WinogradPlan(c, input: input, output: output, minimumBandTiles: tile.pixels)
         let (vectors, pixels, channels) = (tile.vectors, tile.pixels, tile.channels)
         let (inChannels, filters) = (c.inChannels, c.filters)
         let blocks = filters / channels
