@@ -1359,11 +1359,11 @@ extension Alexnet {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
     }
 
-    /// An activation applied to sixteen values at once.
+    /// An activation applied lane by lane to a vector of either width (eight with --target avx2, sixteen with avx512).
     @inline(__always)
-    static func activate(_ v: SIMD16<Float>, _ f: (Float) -> Float) -> SIMD16<Float> {
+    static func activate<V: SIMD>(_ v: V, _ f: (Float) -> Float) -> V where V.Scalar == Float {
         var result = v
-        for lane in 0..<16 { result[lane] = f(v[lane]) }
+        for lane in v.indices { result[lane] = f(v[lane]) }
         return result
     }
 

@@ -39,6 +39,8 @@ public func defaultTypeName(for model: String) -> String {
         }
     }
     if result.isEmpty || result.first!.isNumber { result = "Model" + result }
+    // `float` → `Float` would shadow the type every line uses.
+    if isReservedInEmittedCode(result) { result += "Model" }
     return result
 }
 
@@ -169,7 +171,11 @@ struct Emitter {
                 base.unicodeScalars.append(
                     (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)) && scalar.isASCII ? scalar : "_")
             }
-            if base.first?.isNumber ?? true { base = "layer_" + base }
+            if base.first?.isNumber ?? true || base.allSatisfy({ $0 == "_" }) {
+                base = "layer_" + base
+            } else if isReservedInEmittedCode(base) {
+                base += "_layer"  // `tanh`, `for`, `min`, `pad`: a keyword, or a name the file calls
+            }
             var name = base
             var suffix = 1
             while !used.insert(name).inserted {

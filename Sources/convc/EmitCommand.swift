@@ -42,6 +42,9 @@ struct Emit: ParsableCommand {
         {
             throw ValidationError("--type-name must be a Swift identifier")
         }
+        if let typeName, isReservedInEmittedCode(typeName) {
+            throw ValidationError("--type-name '\(typeName)' is a Swift keyword or a name the emitted code uses; choose another")
+        }
         try requireDistinct(output: output, from: [spec], option: "--output")
     }
 

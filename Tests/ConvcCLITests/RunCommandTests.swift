@@ -347,6 +347,22 @@ func temporaryFolder(_ prefix: String) -> URL {
         #expect(run.stdout.hasSuffix("agree\n"))
     }
 
+    @Test(arguments: ["avx2", "avx512"])
+    func layersNamedAfterKeywordsAndCalledFunctionsCompileAndAgree(target: String) throws {
+        let spec = "Tests/Fixtures/reserved_names.yaml"
+        let source = try convc("emit", spec, "--target", target).stdout
+        #expect(source.contains("public struct FloatModel: Sendable"))
+        for name in ["for_layer", "tanh_layer", "exp_layer", "self_layer", "Float_layer"] {
+            #expect(source.contains("static func \(name)("), "\(name)")
+        }
+        let run = try convc("verify", spec, "--runs", "1", "--target", target)
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.hasSuffix("agree\n"))
+        let refused = try convc("emit", spec, "--type-name", "Float")
+        #expect(refused.status == 64)
+        #expect(refused.stderr.contains("--type-name 'Float' is a Swift keyword or a name the emitted code uses"))
+    }
+
     @Test func verifyCompilesRunsAndAgrees() throws {
         let run = try convc("verify", "specs/lenet5.yaml", "--runs", "1")
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
