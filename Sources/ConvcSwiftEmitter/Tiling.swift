@@ -307,9 +307,11 @@ struct WinogradPlan {
         // at the band's last tile, so a band of fewer tiles would read before its first (18×8 maps of 512
         // channels: bands of 8 tile rows left a last band of 4 tiles). Failing that, one band.
         let fewestRows = (minimumBandTiles + tileColumns - 1) / tileColumns
+        let allRows = tileRows
+        let leavesShortBand = { (band: Int) in (1..<fewestRows).contains(allRows % band) }
         var band = min(tileRows, max(fewestRows, 32_768 / (c.inChannels * vectorColumns)))
-        while band > fewestRows, (1..<fewestRows).contains(tileRows % band) { band -= 1 }
-        bandRows = (1..<fewestRows).contains(tileRows % band) ? tileRows : band
+        while band > fewestRows, leavesShortBand(band) { band -= 1 }
+        bandRows = leavesShortBand(band) ? tileRows : band
         // A value's tiles of one channel are `valueStride` floats from the next channel's, 16 more than the band's
         // where that many would put every channel in few cache sets (ResNet-18's 56×56: 16 rows of 32, 2 KB).
         valueStride = bandRows * vectorColumns + (cacheSets(planeFloats: bandRows * vectorColumns) < 16 ? 16 : 0)

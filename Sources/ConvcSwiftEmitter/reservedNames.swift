@@ -46,5 +46,4 @@ let declaredSupportNames: Set<String> = {
 /// Whether an emitted declaration called `name` would break the file or shadow something it uses.
 public func isReservedInEmittedCode(_ name: String) -> Bool {
     swiftKeywords.contains(name) || calledNames.contains(name) || declaredSupportNames.contains(name)
-        || name.allSatisfy { $0 == "_" }
 }

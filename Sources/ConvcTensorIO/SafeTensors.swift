@@ -30,15 +30,7 @@ public struct SafeTensorsFile: @unchecked Sendable {
     let layout: SafetensorsLayout
 
     public init(_ data: Data) throws(TensorFileError) {
-        do {
-            layout = try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) throws(SafetensorsLayout.Failure) in
-                try SafetensorsLayout(raw)
-            }
-        } catch let failure as SafetensorsLayout.Failure {
-            throw TensorFileError(failure.description)
-        } catch {
-            throw TensorFileError("\(error)")
-        }
+        layout = try Self.reading(data) { file throws(SafetensorsLayout.Failure) in try SafetensorsLayout(file) }
         self.data = data
     }
 
@@ -56,14 +48,18 @@ public struct SafeTensorsFile: @unchecked Sendable {
 
     /// The tensor as Float, checked against `shape`; integer and boolean tensors are refused by name.
     public func floats(_ name: String, shape: [Int]) throws(TensorFileError) -> [Float] {
+        try Self.reading(data) { file throws(SafetensorsLayout.Failure) in try layout.floats(name, shape: shape, in: file) }
+    }
+
+    /// `body` on the file's bytes, its failure as this module's error.
+    private static func reading<T>(
+        _ data: Data, _ body: (UnsafeRawBufferPointer) throws(SafetensorsLayout.Failure) -> T
+    ) throws(TensorFileError) -> T {
+        let result = data.withUnsafeBytes { file in Result { () throws(SafetensorsLayout.Failure) in try body(file) } }
         do {
-            return try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) throws(SafetensorsLayout.Failure) in
-                try layout.floats(name, shape: shape, in: raw)
-            }
-        } catch let failure as SafetensorsLayout.Failure {
-            throw TensorFileError(failure.description)
+            return try result.get()
         } catch {
-            throw TensorFileError("\(error)")
+            throw TensorFileError(error.description)
         }
     }
 

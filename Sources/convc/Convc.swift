@@ -64,15 +64,20 @@ struct ReadError: Error, CustomStringConvertible {
 /// The largest spec convc reads; anything bigger is certainly not a hand-written network.
 let maximumSpecBytes = 64 << 20
 
-/// Reads a whole file, at most `limit` bytes; every failure is one sentence that names the file.
-func readFile(_ path: String, limit: Int? = nil) throws -> Data {
+/// What is at `path`; a missing file or a directory is a failure naming it.
+func fileType(_ path: String) throws -> FileAttributeType? {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
         throw ReadError(description: "cannot read '\(path)': no such file")
     }
     guard !isDirectory.boolValue else { throw ReadError(description: "cannot read '\(path)': it is a directory") }
-    // A pipe is a fine source (`convc check <(…)`); a device such as /dev/zero is not.
-    let type = (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType
+    return (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType
+}
+
+/// Reads a whole spec, at most `limit` bytes; every failure is one sentence that names the file. A pipe is a
+/// fine source (`convc check <(…)`); a device such as /dev/zero is not.
+func readFile(_ path: String, limit: Int) throws -> Data {
+    let type = try fileType(path)
     guard type != .typeCharacterSpecial, type != .typeBlockSpecial else {
         throw ReadError(description: "cannot read '\(path)': it is a device, not a file")
     }
@@ -80,8 +85,8 @@ func readFile(_ path: String, limit: Int? = nil) throws -> Data {
         throw ReadError(description: "cannot read '\(path)': permission denied")
     }
     defer { try? handle.close() }
-    let data = try (limit.map { try handle.read(upToCount: $0 + 1) } ?? handle.readToEnd()) ?? Data()
-    if let limit, data.count > limit {
+    let data = try handle.read(upToCount: limit + 1) ?? Data()
+    guard data.count <= limit else {
         throw ReadError(description: "'\(path)' is larger than \(limit >> 20) MiB; is it a spec?")
     }
     return data
@@ -90,13 +95,7 @@ func readFile(_ path: String, limit: Int? = nil) throws -> Data {
 /// Maps a regular file into memory. Devices and pipes are refused: `/dev/zero` has no end, and a size checked
 /// against the file is what keeps every later allocation bounded.
 func mapFile(_ path: String) throws -> Data {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-        throw ReadError(description: "cannot read '\(path)': no such file")
-    }
-    guard !isDirectory.boolValue else { throw ReadError(description: "cannot read '\(path)': it is a directory") }
-    let type = (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType
-    guard type == .typeRegular else {
+    guard try fileType(path) == .typeRegular else {
         throw ReadError(description: "cannot read '\(path)': it is not a regular file")
     }
     guard FileManager.default.isReadableFile(atPath: path) else {
@@ -223,9 +222,8 @@ struct Summary: ParsableCommand {
 
     func run() throws {
         let (model, engine) = loadModel(path: spec, strict: options.strict)
-        // A figure in `expect:` that disagrees is exactly when the table is wanted: print it, then fail.
-        let onlyExpectations = engine.diagnostics.allSatisfy { $0.severity != .error || $0.category == expectMismatch }
-        if let model, onlyExpectations {
+        // The front end keeps the model when only `expect:` figures disagree: exactly when the table is wanted.
+        if let model {
             print(renderSummary(summarize(model, depth: depth), format: format), terminator: "")
         }
         printDiagnostics(engine)

@@ -533,36 +533,25 @@ struct Elaborator {
 
     /// Finds an earlier layer by name, looking in the current scope first, then in each enclosing one.
     mutating func resolve(_ reference: Located<String>, from scope: NameScope) -> Flow? {
-        var prefix = scope.path
-        while true {
-            let candidate = (prefix + [reference.value]).joined(separator: ".")
-            if let id = names[candidate] {
-                return Flow(layer: id, shape: layers[id].outputShape)
-            }
-            if prefix.isEmpty { break }
-            prefix.removeLast()
+        let candidates = scopedNames(reference.value, from: scope.path)
+        if let name = candidates.first(where: { names[$0] != nil }), let id = names[name] {
+            return Flow(layer: id, shape: layers[id].outputShape)
         }
         if reference.value == "input" { return Flow(layer: 0, shape: layers[0].outputShape) }
-        prefix = scope.path
-        while diagnostics.hasErrors {
-            if abandoned.contains((prefix + [reference.value]).joined(separator: ".")) { return nil }
-            if prefix.isEmpty { break }
-            prefix.removeLast()
-        }
+        if diagnostics.hasErrors, candidates.contains(where: abandoned.contains) { return nil }
         unresolved.append((reference, scope.path))
         return nil
     }
 
+    /// The dotted names `name` may stand for from `path`, innermost scope first: `a.b.x`, `a.x`, `x`.
+    func scopedNames(_ name: String, from path: [String]) -> [String] {
+        (0...path.count).reversed().map { (path.prefix($0) + [name]).joined(separator: ".") }
+    }
+
     mutating func diagnoseUnresolvedReferences() {
         for (reference, path) in unresolved {
-            var prefix = path
-            var later: (name: String, location: SourceLocation)?
-            while later == nil {
-                let candidate = (prefix + [reference.value]).joined(separator: ".")
-                later = declared[candidate].map { (candidate, $0) }
-                if prefix.isEmpty { break }
-                prefix.removeLast()
-            }
+            let laterName = scopedNames(reference.value, from: path).first { declared[$0] != nil }
+            let later = laterName.map { (name: $0, location: declared[$0]!) }
             if let later {
                 diagnostics.error(
                     "'\(reference.value)' is defined later; a layer can only read layers before it",
