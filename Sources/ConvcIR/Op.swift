@@ -106,43 +106,20 @@ public enum Op: Hashable, Sendable {
     case channelPad(channels: Int)
     case identity
 
-    /// The spelling users write in specs.
+    /// The name reports show: the spec's spelling, with depthwise convs marked.
     public var kindName: String {
-        switch self {
-        case .input: "input"
-        case .conv(let c): c.groups > 1 && c.groups == c.inChannels ? "conv (depthwise)" : "conv"
-        case .convTranspose: "conv_transpose"
-        case .pool(let p): p.kind == .max ? "max_pool" : "avg_pool"
-        case .globalPool(let kind): kind == .max ? "global_max_pool" : "global_avg_pool"
-        case .adaptiveAvgPool: "adaptive_avg_pool"
-        case .maxUnpool: "max_unpool"
-        case .batchNorm: "batch_norm"
-        case .localResponseNorm: "local_response_norm"
-        case .activation(let a):
-            switch a {
-            case .relu: "relu"
-            case .relu6: "relu6"
-            case .leakyReLU: "leaky_relu"
-            case .sigmoid: "sigmoid"
-            case .tanh: "tanh"
-            }
-        case .prelu: "prelu"
-        case .softmax: "softmax"
-        case .dropout(_, let spatial): spatial ? "spatial_dropout" : "dropout"
-        case .flatten: "flatten"
-        case .dense: "dense"
-        case .add: "add"
-        case .concat: "concat"
-        case .channelPad: "channel_pad"
-        case .identity: "identity"
-        }
+        guard let kind = layerKind else { return "input" }
+        if case .conv(let c) = self, c.groups > 1, c.groups == c.inChannels { return "conv (depthwise)" }
+        return kind.spelling
     }
 
     /// Ops whose output is their input, unchanged, at inference (no buffer of their own).
     public var isAliasAtInference: Bool {
         switch self {
         case .dropout, .flatten, .identity: true
-        default: false
+        case .input, .conv, .convTranspose, .pool, .globalPool, .adaptiveAvgPool, .maxUnpool, .batchNorm,
+            .localResponseNorm, .activation, .prelu, .softmax, .dense, .add, .concat, .channelPad:
+            false
         }
     }
 }

@@ -107,11 +107,25 @@ struct Planner {
                 let channels = layer.outputShape.channels
                 add(Step(inputs: inputs, output: layer.id, outputShape: layer.outputShape,
                     kind: .prelu(perChannel ? slopes : [Float](repeating: slopes[0], count: channels))))
-            default:
-                add(Step(inputs: inputs, output: layer.id, outputShape: layer.outputShape,
-                    kind: .generic(layer.op, inputShapes: layer.inputs.map { model.layers[$0].outputShape })))
+            case .pool(let pooling): addReference(.pool(pooling), for: layer)
+            case .maxUnpool(_, _, _, let pool): addReference(.maxUnpool(indicesFrom: pool), for: layer)
+            case .globalPool(let kind): addReference(.globalPool(kind), for: layer)
+            case .adaptiveAvgPool(let output): addReference(.adaptiveAvgPool(output: output), for: layer)
+            case .localResponseNorm(let size, let alpha, let beta, let k):
+                addReference(.localResponseNorm(size: size, alpha: alpha, beta: beta, k: k), for: layer)
+            case .activation(let activation): addReference(.activation(activation), for: layer)
+            case .softmax: addReference(.softmax, for: layer)
+            case .add: addReference(.add, for: layer)
+            case .concat: addReference(.concat, for: layer)
+            case .channelPad: addReference(.channelPad, for: layer)
             }
         }
+    }
+
+    /// Appends a step that a reference kernel runs.
+    mutating func addReference(_ op: Step.ReferenceOp, for layer: Layer) {
+        add(Step(inputs: layer.inputs.map { bufferOf[$0] }, output: layer.id, outputShape: layer.outputShape,
+            kind: .generic(op, inputShapes: layer.inputs.map { model.layers[$0].outputShape })))
     }
 
     /// Appends a step; `covering` lists the layers fused into it, whose outputs are its buffer.

@@ -13,7 +13,21 @@ struct Step {
         case affine(scale: [Float], shift: [Float], activation: Epilogue.Activation)
         case prelu([Float])
         /// Every other op, run by the reference kernels below.
-        case generic(Op, inputShapes: [Shape])
+        case generic(ReferenceOp, inputShapes: [Shape])
+    }
+
+    /// The ops the reference kernels run: every op without a kind of its own above and with a buffer of its own.
+    enum ReferenceOp {
+        case pool(Pooling)
+        case maxUnpool(indicesFrom: Int)
+        case globalPool(Pooling.Kind)
+        case adaptiveAvgPool(output: Pair)
+        case localResponseNorm(size: Int, alpha: Double, beta: Double, k: Double)
+        case activation(Activation)
+        case softmax
+        case add
+        case concat
+        case channelPad
     }
 
     var inputs: [Int]
@@ -72,7 +86,7 @@ struct Step {
 
     /// Reference kernels for the ops that are not matrix multiplies.
     func runGeneric(
-        _ op: Op, shapes: [Shape], x: UnsafePointer<Float>, others: [[Float]], sample n: Int, batch: Int,
+        _ op: ReferenceOp, shapes: [Shape], x: UnsafePointer<Float>, others: [[Float]], sample n: Int, batch: Int,
         y: UnsafeMutablePointer<Float>, indices: inout [Int: [Int32]]
     ) {
         let inShape = shapes[0], out = outputShape
@@ -87,7 +101,7 @@ struct Step {
             } else {
                 runPool(pool, x: x, inShape: inShape, y: y, outShape: out, indices: nil)
             }
-        case .maxUnpool(_, _, _, let pool):
+        case .maxUnpool(let pool):
             let recorded = indices[pool]!
             let inPlane = inShape.height * inShape.width, outPlane = out.height * out.width
             for c in 0..<out.channels {
@@ -168,10 +182,6 @@ struct Step {
             }
         case .channelPad:
             y.update(from: x, count: inShape.elementCount)
-        default:
-            // dropout, identity and flatten share buffers and never become steps; batch norm, prelu, conv and
-            // dense have their own kinds.
-            y.update(from: x, count: out.elementCount)
         }
     }
 }

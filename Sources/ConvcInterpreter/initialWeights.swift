@@ -51,7 +51,9 @@ public func initialWeights(for model: Model, seed: UInt64, randomStatistics: Boo
         case .conv(let conv): fanIn = conv.inChannels / conv.groups * conv.kernel.h * conv.kernel.w
         case .convTranspose(let conv): fanIn = conv.filters / conv.groups * conv.kernel.h * conv.kernel.w
         case .dense(let inFeatures, _, _, _): fanIn = inFeatures
-        default: fanIn = 1
+        case .input, .pool, .globalPool, .adaptiveAvgPool, .maxUnpool, .batchNorm, .localResponseNorm, .activation,
+            .prelu, .softmax, .dropout, .flatten, .add, .concat, .channelPad, .identity:
+            fanIn = 1
         }
         let bound = 1 / Float(fanIn).squareRoot()
         for parameter in layer.parameters {

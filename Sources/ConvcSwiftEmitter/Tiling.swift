@@ -144,7 +144,7 @@ extension Tiling {
         switch kind {
         case .pixelGroups: groupTile(c, output: output, nchwc: nchwc).channels
         case .winograd: groupChannels
-        default: filterBlock
+        case .depthwise, .channelVectors, .pointwise, .flat, .blocked: filterBlock
         }
     }
 

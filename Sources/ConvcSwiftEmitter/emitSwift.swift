@@ -94,7 +94,8 @@ struct Emitter {
             case .batchNorm, .prelu:
                 let channels = layer.outputShape.channels
                 slot = ParameterSlots(weight: parameterFloats, bias: parameterFloats + channels, count: 2 * channels)
-            default:
+            case .input, .pool, .globalPool, .adaptiveAvgPool, .maxUnpool, .localResponseNorm, .activation, .softmax,
+                .dropout, .flatten, .add, .concat, .channelPad, .identity:
                 continue
             }
             slots[step.layer] = slot
@@ -142,7 +143,9 @@ struct Emitter {
         let main = layer(step.layer)
         switch main.op {
         case .conv(let c): return tiling.paddedCopyFloats(c, input: layer(main.inputs[0]).outputShape, output: main.outputShape, kind: convolutionKind(step)!) > 0
-        default: return false
+        case .input, .convTranspose, .pool, .globalPool, .adaptiveAvgPool, .maxUnpool, .batchNorm, .localResponseNorm,
+            .activation, .prelu, .softmax, .dropout, .flatten, .dense, .add, .concat, .channelPad, .identity:
+            return false
         }
     }
 
@@ -152,7 +155,9 @@ struct Emitter {
         switch layer(step.layer).op {
         case .conv, .dense: return true
         case .pool(let p): return isVectorPool(p, indexed: plan.indexedPools.contains(step.layer))
-        default: return false
+        case .input, .convTranspose, .globalPool, .adaptiveAvgPool, .maxUnpool, .batchNorm, .localResponseNorm,
+            .activation, .prelu, .softmax, .dropout, .flatten, .add, .concat, .channelPad, .identity:
+            return false
         }
     }
 
@@ -338,7 +343,8 @@ struct Emitter {
                     w.line("try Self.batchNormAffine(tensors, \(stringLiteral(name)), epsilon: \(literal(epsilon)), into: &p, scale: \(literal(slot.weight)), shift: \(literal(slot.bias)), channels: \(layer.outputShape.channels))")
                 case .prelu(let perChannel):
                     w.line("try Self.copySlopes(tensors, \(stringLiteral(name + ".weight")), into: &p, at: \(literal(slot.weight)), channels: \(layer.outputShape.channels), perChannel: \(perChannel))")
-                default:
+                case .input, .pool, .globalPool, .adaptiveAvgPool, .maxUnpool, .localResponseNorm, .activation, .softmax,
+                    .dropout, .flatten, .add, .concat, .channelPad, .identity:
                     break
                 }
             }

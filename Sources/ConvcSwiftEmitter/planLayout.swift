@@ -53,7 +53,7 @@ extension Emitter {
         guard layer(step.layer).outputShape.channels % nchwcLanes == 0, step.fusedAdd == nil else { return false }
         switch activation(of: step) {
         case nil, .relu, .relu6: return true
-        default: return false
+        case .leakyReLU, .sigmoid, .tanh: return false
         }
     }
 
@@ -84,8 +84,11 @@ extension Emitter {
             if isNCHWcDepthwise(step) { return true }
             return isOneByOne(main) && runsAsPixelGroups(step, c)
                 && !pixelGroupSource(c, input: inputShape, output: main.outputShape).copied
-        default:
+        case .pool, .globalPool, .adaptiveAvgPool:
             return isGlobalAverage(main)
+        case .input, .convTranspose, .maxUnpool, .batchNorm, .localResponseNorm, .activation, .prelu, .softmax, .dropout,
+            .flatten, .dense, .add, .concat, .channelPad, .identity:
+            return false
         }
     }
 
@@ -99,7 +102,9 @@ extension Emitter {
         case .pool(let p):
             return p.kind == .average && p.padding == .zero && p.kernel == Pair(input.height, input.width)
                 && main.outputShape.height == 1 && main.outputShape.width == 1
-        default: return false
+        case .input, .conv, .convTranspose, .maxUnpool, .batchNorm, .localResponseNorm, .activation, .prelu, .softmax,
+            .dropout, .flatten, .dense, .add, .concat, .channelPad, .identity:
+            return false
         }
     }
 

@@ -136,16 +136,16 @@ struct Elaborator {
             return .poisoned
         }
         if item.isBlockInstance { return instantiateBlock(item, input: input, scope: scope, environment: environment) }
-        switch item.kind.value {
-        case "group": return elaborateGroup(item, input: input, scope: scope, environment: environment)
-        case "repeat": return elaborateRepeat(item, input: input, scope: scope, environment: environment)
-        case "residual": return elaborateResidual(item, input: input, scope: scope, environment: environment)
-        case "concat":
+        switch LayerKind(rawValue: item.kind.value)?.structure {
+        case .group: return elaborateGroup(item, input: input, scope: scope, environment: environment)
+        case .repeatBlock: return elaborateRepeat(item, input: input, scope: scope, environment: environment)
+        case .residual: return elaborateResidual(item, input: input, scope: scope, environment: environment)
+        case .concat:
             if case .branches(let branches) = item.children {
                 return elaborateBranches(item, branches, input: input, scope: scope, environment: environment)
             }
             return elaborateLeaf(item, input: input, scope: scope, environment: environment)
-        default:
+        case .leaf, nil:
             return elaborateLeaf(item, input: input, scope: scope, environment: environment)
         }
     }
@@ -461,7 +461,7 @@ struct Elaborator {
                 if case .layers(let layers) = shortcut.value { reserveNames(layers, in: scope) }
             case .branches(let branches):
                 for branch in branches { reserveNames(branch.value, in: scope) }
-            case .sequence(let children) where item.kind.value == "repeat":
+            case .sequence(let children) where item.kind.value == LayerKind.repeat.spelling:
                 reserveNames(children, in: scope)
             default: break
             }

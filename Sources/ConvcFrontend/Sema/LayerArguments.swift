@@ -124,14 +124,7 @@ extension LayerArguments {
     }
 
     func activation(_ key: String = "activation") -> Activation? {
-        switch string(key) {
-        case "relu": .relu
-        case "relu6": .relu6
-        case "leaky_relu": .leakyReLU(slope: 0.01)
-        case "sigmoid": .sigmoid
-        case "tanh": .tanh
-        default: nil
-        }
+        string(key).flatMap(LayerKind.init(rawValue:)).flatMap { Activation($0) }
     }
 
     /// Padding as written: an integer, [h, w], [top, bottom, left, right]; `same` and `valid` are resolved by the

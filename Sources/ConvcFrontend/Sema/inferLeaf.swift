@@ -6,6 +6,10 @@ import ConvcIR
 extension Elaborator {
     mutating func elaborateLeaf(_ item: LayerSpec, input: Flow, scope: NameScope, environment: Environment) -> Flow {
         let kind = item.kind.value
+        guard let layerKind = LayerKind(rawValue: kind) else {
+            diagnostics.error("unknown layer kind '\(kind)'", category: "UnknownLayerKind", at: item.kind.location)
+            return .poisoned
+        }
         pendingMisaligned = false
         let arguments = evaluateArguments(item, defaults: spec.defaults[kind] ?? [], in: environment)
         guard let path = assignName(item, kind: kind, scope: scope, environment: environment) else { return .poisoned }
@@ -13,7 +17,7 @@ extension Elaborator {
         let location = item.kind.location
 
         // Layers that read named layers rather than the previous one.
-        if kind == "add" || kind == "concat" {
+        if layerKind == .add || layerKind == .concat {
             let references = arguments.strings("inputs") ?? []
             var flows: [(Flow, SourceLocation)] = []
             if arguments.has("inputs") {
@@ -24,7 +28,7 @@ extension Elaborator {
             } else {
                 flows = [(input, location)]
             }
-            if kind == "concat" { return concatenate(flows, path: path, location: location) }
+            if layerKind == .concat { return concatenate(flows, path: path, location: location) }
             return add(flows, path: path, location: location)
         }
 
@@ -41,8 +45,8 @@ extension Elaborator {
             return true
         }
 
-        switch kind {
-        case "conv":
+        switch layerKind {
+        case .conv:
             guard needFeatureMap() else { return .poisoned }
             let depthwise = arguments.bool("depthwise", default: false)
             guard let filters = arguments.optionalInt("filters") ?? (depthwise ? shape.channels : nil) else {
@@ -78,7 +82,7 @@ extension Elaborator {
                 conv, path: path, input: input, inputShape: shape, location: location, arguments: arguments)
                 ?? .poisoned
 
-        case "conv_transpose":
+        case .convTranspose:
             guard needFeatureMap() else { return .poisoned }
             let filters = arguments.int("filters", default: 1)
             let kernel = arguments.pair("kernel", default: Pair(1, 1))
@@ -129,7 +133,7 @@ extension Elaborator {
                 macs: macs, otherOps: (conv.bias ? elements : 0) + (conv.activation != nil ? elements : 0),
                 location: location)
 
-        case "max_pool", "avg_pool":
+        case .maxPool, .avgPool:
             guard needFeatureMap() else { return .poisoned }
             let kernel = arguments.pair("kernel", default: Pair(1, 1))
             let stride = arguments.pair("stride", default: kernel)
@@ -150,7 +154,7 @@ extension Elaborator {
                     dilation: dilation, ceilMode: ceilMode, isPool: true, arguments: arguments, location: location)
             else { return .poisoned }
             let pooling = Pooling(
-                kind: kind == "max_pool" ? .max : .average, kernel: kernel, stride: stride, padding: padding,
+                kind: layerKind == .maxPool ? .max : .average, kernel: kernel, stride: stride, padding: padding,
                 dilation: dilation, ceilMode: ceilMode,
                 countIncludePad: arguments.bool("count_include_pad", default: true),
                 returnsIndices: arguments.bool("return_indices", default: false))
@@ -160,13 +164,13 @@ extension Elaborator {
             return addLayer(
                 path: path, op: .pool(pooling), inputs: [input.layer], shape: out, otherOps: reads, location: location)
 
-        case "global_avg_pool", "global_max_pool":
+        case .globalAvgPool, .globalMaxPool:
             guard needFeatureMap() else { return .poisoned }
             return addLayer(
-                path: path, op: .globalPool(kind == "global_max_pool" ? .max : .average), inputs: [input.layer],
+                path: path, op: .globalPool(layerKind == .globalMaxPool ? .max : .average), inputs: [input.layer],
                 shape: .chw(shape.channels, 1, 1), otherOps: shape.elementCount, location: location)
 
-        case "adaptive_avg_pool":
+        case .adaptiveAvgPool:
             guard needFeatureMap() else { return .poisoned }
             let output = arguments.pair("output", default: Pair(1, 1))
             guard let out = checkedShape([shape.channels, output.h, output.w], name: name, location: location) else {
@@ -176,7 +180,7 @@ extension Elaborator {
                 path: path, op: .adaptiveAvgPool(output: output), inputs: [input.layer], shape: out,
                 otherOps: max(shape.elementCount, out.elementCount), location: location)
 
-        case "max_unpool":
+        case .maxUnpool:
             guard needFeatureMap(), let reference = arguments.string("indices") else { return .poisoned }
             guard let pool = resolve(Located(reference, at: arguments.location("indices") ?? location), from: scope)
             else { return .poisoned }
@@ -209,11 +213,11 @@ extension Elaborator {
                 inputs: [input.layer], shape: .chw(shape.channels, poolInput.height, poolInput.width),
                 location: location)
 
-        case "batch_norm":
+        case .batchNorm:
             return addBatchNorm(
                 path: path, input: input, epsilon: arguments.number("eps", default: 1e-5), location: location)
 
-        case "local_response_norm":
+        case .localResponseNorm:
             guard needFeatureMap() else { return .poisoned }
             let size = arguments.int("size", default: 5)
             guard let cost = checkedCost([shape.elementCount, size + 3], name: name, location: location) else {
@@ -226,20 +230,15 @@ extension Elaborator {
                     beta: arguments.number("beta", default: 0.75), k: arguments.number("k", default: 1)),
                 inputs: [input.layer], shape: shape, otherOps: cost, location: location)
 
-        case "relu", "relu6", "leaky_relu", "sigmoid", "tanh":
-            let activation: Activation =
-                switch kind {
-                case "relu6": .relu6
-                case "leaky_relu": .leakyReLU(slope: arguments.number("slope", default: 0.01))
-                case "sigmoid": .sigmoid
-                case "tanh": .tanh
-                default: .relu
-                }
+        case .relu, .relu6, .leakyReLU, .sigmoid, .tanh:
+            guard let activation = Activation(layerKind, slope: arguments.number("slope", default: 0.01)) else {
+                return .poisoned
+            }
             return addLayer(
                 path: path, op: .activation(activation), inputs: [input.layer], shape: shape,
                 otherOps: shape.elementCount, location: location)
 
-        case "prelu":
+        case .prelu:
             let perChannel = arguments.bool("per_channel", default: false)
             return addLayer(
                 path: path, op: .prelu(perChannel: perChannel), inputs: [input.layer], shape: shape,
@@ -248,12 +247,12 @@ extension Elaborator {
                 ],
                 otherOps: shape.elementCount, location: location)
 
-        case "softmax":
+        case .softmax:
             return addLayer(
                 path: path, op: .softmax, inputs: [input.layer], shape: shape, otherOps: 3 * shape.elementCount,
                 location: location)
 
-        case "dropout", "spatial_dropout":
+        case .dropout, .spatialDropout:
             let rate = arguments.number("rate", default: 0.5)
             guard rate >= 0, rate < 1 else {
                 diagnostics.error(
@@ -261,19 +260,19 @@ extension Elaborator {
                     at: arguments.location("rate") ?? location)
                 return .poisoned
             }
-            if kind == "spatial_dropout" { guard needFeatureMap() else { return .poisoned } }
+            if layerKind == .spatialDropout { guard needFeatureMap() else { return .poisoned } }
             return addLayer(
-                path: path, op: .dropout(rate: rate, spatial: kind == "spatial_dropout"), inputs: [input.layer],
+                path: path, op: .dropout(rate: rate, spatial: layerKind == .spatialDropout), inputs: [input.layer],
                 shape: shape, location: location)
 
-        case "flatten":
+        case .flatten:
             return addLayer(
                 path: path, op: .flatten, inputs: [input.layer], shape: Shape([shape.elementCount]), location: location)
 
-        case "identity":
+        case .identity:
             return addLayer(path: path, op: .identity, inputs: [input.layer], shape: shape, location: location)
 
-        case "dense":
+        case .dense:
             let units = arguments.int("units", default: 1)
             guard shape.dims.count == 1 else {
                 diagnostics.error(
@@ -292,7 +291,7 @@ extension Elaborator {
                 inputs: [input.layer], shape: Shape([units]), parameters: parameters, macs: macs,
                 otherOps: (bias ? units : 0) + (arguments.activation() != nil ? units : 0), location: location)
 
-        case "channel_pad":
+        case .channelPad:
             guard needFeatureMap() else { return .poisoned }
             let channels = arguments.int("channels", default: shape.channels)
             guard channels >= shape.channels else {
@@ -307,8 +306,9 @@ extension Elaborator {
             return addLayer(
                 path: path, op: .channelPad(channels: channels), inputs: [input.layer], shape: out, location: location)
 
-        default:
-            diagnostics.error("unknown layer kind '\(kind)'", category: "UnknownLayerKind", at: location)
+        case .add, .concat, .group, .repeat, .residual:
+            // Named-input layers return above; structures are elaborated by `elaborate(_:)` before this.
+            diagnostics.error("internal error: '\(kind)' reached the leaf rules", category: "Internal", at: location)
             return .poisoned
         }
     }

@@ -1,4 +1,7 @@
-// The built-in layer kinds and the keys each accepts: one table that decoding, checking and the docs agree on.
+// The keys each layer kind accepts: decoding, checking and the docs agree on it; the kinds are ConvcIR's
+// `LayerKind`, so a new kind does not compile until it has its keys here.
+
+import ConvcIR
 
 /// The type a layer argument must have.
 public enum ArgumentType: Hashable, Sendable {
@@ -14,8 +17,11 @@ public enum ArgumentType: Hashable, Sendable {
     case layerName
     /// A list of earlier layer names.
     case layerNames
-    /// `relu`, `relu6`, `leaky_relu`, `sigmoid`, `tanh` or `none`.
+    /// An activation kind (`relu`, `sigmoid`, …) or `none`.
     case activation
+
+    /// What `activation:` accepts.
+    static let activationSpellings = LayerKind.activations.map(\.spelling) + ["none"]
 
     var description: String {
         switch self {
@@ -27,7 +33,8 @@ public enum ArgumentType: Hashable, Sendable {
         case .number: "a number"
         case .layerName: "a layer name"
         case .layerNames: "a list of layer names"
-        case .activation: "an activation (relu, relu6, leaky_relu, sigmoid, tanh or none)"
+        case .activation:
+            "an activation (\(Self.activationSpellings.dropLast().joined(separator: ", ")) or \(Self.activationSpellings.last!))"
         }
     }
 }
@@ -46,13 +53,12 @@ public struct KeySchema: Hashable, Sendable {
 }
 
 /// What a structural kind nests.
-public enum StructureKind: Hashable, Sendable {
-    case leaf, group, repeatBlock, residual, concat
-}
+public typealias StructureKind = LayerKind.Structure
 
 /// A built-in layer kind.
 public struct LayerKindSchema: Hashable, Sendable {
-    public var name: String
+    public var kind: LayerKind
+    public var name: String { kind.spelling }
     public var keys: [KeySchema]
     public var structure: StructureKind
     public var summary: String
@@ -67,100 +73,112 @@ public enum LayerSchema {
     /// Keys every layer accepts, besides its own.
     static let commonKeys = [KeySchema("name", .layerName), KeySchema("input", .layerName)]
 
-    private static func kind(
-        _ name: String, _ keys: [KeySchema], structure: StructureKind = .leaf, _ summary: String
-    ) -> LayerKindSchema {
-        let common = structure == .repeatBlock ? [] : commonKeys
-        return LayerKindSchema(name: name, keys: common + keys, structure: structure, summary: summary)
-    }
-
     private static let convKeys = [
         KeySchema("kernel", .pair(minimum: 1), required: true), KeySchema("stride", .pair(minimum: 1)),
         KeySchema("dilation", .pair(minimum: 1)), KeySchema("groups", positive), KeySchema("bias", .bool),
         KeySchema("activation", .activation),
     ]
 
-    public static let kinds: [LayerKindSchema] = [
-        kind(
-            "conv",
-            [KeySchema("filters", positive), KeySchema("padding", .padding), KeySchema("depthwise", .bool)] + convKeys,
-            "2-D convolution (PyTorch Conv2d)"),
-        kind(
-            "conv_transpose",
-            [
+    /// Every kind's keys, in `LayerKind` order.
+    public static let kinds: [LayerKindSchema] = LayerKind.allCases.map(schema(for:))
+
+    static func schema(for kind: LayerKind) -> LayerKindSchema {
+        let (keys, summary) = ownKeys(of: kind)
+        let common = kind.structure == .repeatBlock ? [] : commonKeys
+        return LayerKindSchema(kind: kind, keys: common + keys, structure: kind.structure, summary: summary)
+    }
+
+    /// A kind's own keys and a one-line summary.
+    private static func ownKeys(of kind: LayerKind) -> ([KeySchema], String) {
+        switch kind {
+        case .conv:
+            ([KeySchema("filters", positive), KeySchema("padding", .padding), KeySchema("depthwise", .bool)] + convKeys,
+            "2-D convolution (PyTorch Conv2d)")
+        case .convTranspose:
+            ([
                 KeySchema("filters", positive, required: true), KeySchema("padding", .pair(minimum: 0)),
                 KeySchema("output_padding", .pair(minimum: 0)),
-            ] + convKeys, "transposed 2-D convolution (ConvTranspose2d)"),
-        kind(
-            "max_pool",
-            [
+            ] + convKeys, "transposed 2-D convolution (ConvTranspose2d)")
+        case .maxPool:
+            ([
                 KeySchema("kernel", .pair(minimum: 1), required: true), KeySchema("stride", .pair(minimum: 1)),
                 KeySchema("padding", .pair(minimum: 0)), KeySchema("dilation", .pair(minimum: 1)),
                 KeySchema("ceil_mode", .bool), KeySchema("return_indices", .bool),
-            ], "max pooling (MaxPool2d)"),
-        kind(
-            "avg_pool",
-            [
+            ], "max pooling (MaxPool2d)")
+        case .avgPool:
+            ([
                 KeySchema("kernel", .pair(minimum: 1), required: true), KeySchema("stride", .pair(minimum: 1)),
                 KeySchema("padding", .pair(minimum: 0)), KeySchema("ceil_mode", .bool),
                 KeySchema("count_include_pad", .bool),
-            ], "average pooling (AvgPool2d)"),
-        kind("global_avg_pool", [], "average over each channel: C×H×W → C×1×1"),
-        kind("global_max_pool", [], "maximum over each channel: C×H×W → C×1×1"),
-        kind(
-            "adaptive_avg_pool", [KeySchema("output", .pair(minimum: 1), required: true)],
-            "average pooling to a fixed output size (AdaptiveAvgPool2d)"),
-        kind(
-            "max_unpool",
-            [
+            ], "average pooling (AvgPool2d)")
+        case .globalAvgPool:
+            ([], "average over each channel: C×H×W → C×1×1")
+        case .globalMaxPool:
+            ([], "maximum over each channel: C×H×W → C×1×1")
+        case .adaptiveAvgPool:
+            ([KeySchema("output", .pair(minimum: 1), required: true)],
+            "average pooling to a fixed output size (AdaptiveAvgPool2d)")
+        case .maxUnpool:
+            ([
                 KeySchema("indices", .layerName, required: true), KeySchema("kernel", .pair(minimum: 1)),
                 KeySchema("stride", .pair(minimum: 1)), KeySchema("padding", .pair(minimum: 0)),
-            ], "scatters values to the positions an earlier max_pool recorded (MaxUnpool2d)"),
-        kind(
-            "batch_norm", [KeySchema("eps", .number), KeySchema("momentum", .number)],
-            "batch normalisation with running statistics (BatchNorm2d / BatchNorm1d)"),
-        kind(
-            "local_response_norm",
-            [
+            ], "scatters values to the positions an earlier max_pool recorded (MaxUnpool2d)")
+        case .batchNorm:
+            ([KeySchema("eps", .number), KeySchema("momentum", .number)],
+            "batch normalisation with running statistics (BatchNorm2d / BatchNorm1d)")
+        case .localResponseNorm:
+            ([
                 KeySchema("size", positive, required: true), KeySchema("alpha", .number),
                 KeySchema("beta", .number), KeySchema("k", .number),
-            ], "local response normalisation across channels (LocalResponseNorm)"),
-        kind("relu", [], "max(x, 0)"),
-        kind("relu6", [], "min(max(x, 0), 6)"),
-        kind("leaky_relu", [KeySchema("slope", .number)], "x for x ≥ 0, slope·x otherwise"),
-        kind(
-            "prelu", [KeySchema("per_channel", .bool), KeySchema("init", .number)],
-            "leaky ReLU with a learned slope (PReLU)"),
-        kind("sigmoid", [], "1 / (1 + e^−x)"),
-        kind("tanh", [], "hyperbolic tangent"),
-        kind("softmax", [], "softmax over channels (or features of a flat tensor)"),
-        kind("dropout", [KeySchema("rate", .number)], "identity at inference (Dropout)"),
-        kind("spatial_dropout", [KeySchema("rate", .number)], "identity at inference (Dropout2d)"),
-        kind("flatten", [], "C×H×W → C·H·W"),
-        kind(
-            "dense",
-            [
+            ], "local response normalisation across channels (LocalResponseNorm)")
+        case .relu:
+            ([], "max(x, 0)")
+        case .relu6:
+            ([], "min(max(x, 0), 6)")
+        case .leakyReLU:
+            ([KeySchema("slope", .number)], "x for x ≥ 0, slope·x otherwise")
+        case .prelu:
+            ([KeySchema("per_channel", .bool), KeySchema("init", .number)],
+            "leaky ReLU with a learned slope (PReLU)")
+        case .sigmoid:
+            ([], "1 / (1 + e^−x)")
+        case .tanh:
+            ([], "hyperbolic tangent")
+        case .softmax:
+            ([], "softmax over channels (or features of a flat tensor)")
+        case .dropout:
+            ([KeySchema("rate", .number)], "identity at inference (Dropout)")
+        case .spatialDropout:
+            ([KeySchema("rate", .number)], "identity at inference (Dropout2d)")
+        case .flatten:
+            ([], "C×H×W → C·H·W")
+        case .dense:
+            ([
                 KeySchema("units", positive, required: true), KeySchema("bias", .bool),
                 KeySchema("activation", .activation),
             ],
-            "fully connected layer (Linear)"),
-        kind("add", [KeySchema("inputs", .layerNames)], "element-wise sum of named layers"),
-        kind("concat", [KeySchema("inputs", .layerNames)], structure: .concat, "concatenation on channels"),
-        kind(
-            "channel_pad", [KeySchema("channels", positive, required: true)],
-            "appends zero channels up to 'channels' (ENet shortcut)"),
-        kind("identity", [], "passes its input through"),
-        kind("group", [], structure: .group, "a named sequence; unnamed children are numbered like nn.Sequential"),
-        kind(
-            "repeat",
-            [
+            "fully connected layer (Linear)")
+        case .add:
+            ([KeySchema("inputs", .layerNames)], "element-wise sum of named layers")
+        case .concat:
+            ([KeySchema("inputs", .layerNames)], "concatenation on channels")
+        case .channelPad:
+            ([KeySchema("channels", positive, required: true)],
+            "appends zero channels up to 'channels' (ENet shortcut)")
+        case .identity:
+            ([], "passes its input through")
+        case .group:
+            ([], "a named sequence; unnamed children are numbered like nn.Sequential")
+        case .repeat:
+            ([
                 KeySchema("count", natural, required: true), KeySchema("index", .layerName),
                 KeySchema("start", .integer(minimum: Int.min)),
             ],
-            structure: .repeatBlock,
-            "its layers, 'count' times, spliced into the enclosing list"),
-        kind("residual", [], structure: .residual, "body + shortcut, added"),
-    ]
+            "its layers, 'count' times, spliced into the enclosing list")
+        case .residual:
+            ([], "body + shortcut, added")
+        }
+    }
 
     public static let byName: [String: LayerKindSchema] = Dictionary(uniqueKeysWithValues: kinds.map { ($0.name, $0) })
 

@@ -762,7 +762,7 @@ func literalTypeProblem(_ value: ValueExpr, _ type: ArgumentType) -> LiteralProb
         return nil
     case .activation:
         guard case .string(let s) = value else { return found(value) }
-        return ["relu", "relu6", "leaky_relu", "sigmoid", "tanh", "none"].contains(s) ? nil : found(value)
+        return ArgumentType.activationSpellings.contains(s) ? nil : found(value)
     }
 }
 

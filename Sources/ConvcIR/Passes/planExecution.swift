@@ -87,7 +87,9 @@ public func planExecution(_ model: Model, options: PlanOptions = .full) -> Execu
         case .convTranspose(let c): canFold = c.activation == nil; canFuse = c.activation == nil
         case .dense(_, _, _, let activation): canFold = activation == nil; canFuse = activation == nil
         case .batchNorm: canFuse = true
-        default: break
+        case .input, .pool, .globalPool, .adaptiveAvgPool, .maxUnpool, .localResponseNorm, .activation, .prelu,
+            .softmax, .dropout, .flatten, .add, .concat, .channelPad, .identity:
+            break
         }
         if canFold, let next = soleReader(layer.id), case .batchNorm = next.op {
             step.foldedBatchNorm = next.id

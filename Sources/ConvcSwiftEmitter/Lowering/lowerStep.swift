@@ -11,7 +11,9 @@ extension Emitter {
         case .conv(let c), .convTranspose(let c): return c.activation
         case .dense(_, _, _, let a): return a
         case .activation(let a): return a
-        default: return nil
+        case .input, .pool, .globalPool, .adaptiveAvgPool, .maxUnpool, .batchNorm, .localResponseNorm, .prelu, .softmax,
+            .dropout, .flatten, .add, .concat, .channelPad, .identity:
+            return nil
         }
     }
 
@@ -37,7 +39,9 @@ extension Emitter {
             if c.groups > 1 { text += ", groups \(c.groups)" }
         case .dense(let inFeatures, let units, _, _): text += " \(inFeatures)→\(units)"
         case .pool(let p): text += " \(p.kernel), stride \(p.stride), padding \(p.padding)" + (p.ceilMode ? ", ceil mode" : "")
-        default: break
+        case .input, .globalPool, .adaptiveAvgPool, .maxUnpool, .batchNorm, .localResponseNorm, .activation, .prelu,
+            .softmax, .dropout, .flatten, .add, .concat, .channelPad, .identity:
+            break
         }
         if let bn = step.foldedBatchNorm { text += ", + \(layer(bn).name) folded" }
         if let add = step.fusedAdd { text += ", + \(layer(add).name) (the residual) fused" }
@@ -82,7 +86,21 @@ extension Emitter {
             case .convTranspose(let c): lowerTransposedConvolution(c, input: inputShapes[0], output: out, step: step, into: &w)
             case .dense(let inFeatures, let units, _, _): lowerDense(inFeatures: inFeatures, units: units, step: step, into: &w)
             case .pool(let p): lowerPooling(p, input: inputShapes[0], output: out, indexed: plan.indexedPools.contains(step.layer), into: &w)
-            default: lowerElementwise(main, inputs: inputShapes, step: step, into: &w)
+            case .globalPool(let kind): lowerGlobalPool(main, kind: kind, inputs: inputShapes, into: &w)
+            case .adaptiveAvgPool(let size): lowerAdaptivePool(main, size: size, inputs: inputShapes, into: &w)
+            case .maxUnpool: lowerMaxUnpool(main, inputs: inputShapes, into: &w)
+            case .batchNorm: lowerBatchNorm(main, step: step, into: &w)
+            case .localResponseNorm(let size, let alpha, let beta, let k):
+                lowerLocalResponseNorm(main, size: size, alpha: alpha, beta: beta, k: k, inputs: inputShapes, into: &w)
+            case .activation: lowerActivation(main, step: step, into: &w)
+            case .prelu: lowerPReLU(main, into: &w)
+            case .softmax: lowerSoftmax(main, inputs: inputShapes, into: &w)
+            case .add: lowerAdd(main, inputs: inputShapes, step: step, into: &w)
+            case .concat: lowerConcat(main, inputs: inputShapes, into: &w)
+            case .channelPad: lowerChannelPad(main, inputs: inputShapes, into: &w)
+            case .input, .dropout, .flatten, .identity:
+                // Never steps (their output is their input's buffer); were one planned, this is what it means.
+                w.line("y.update(from: x, count: \(literal(out.elementCount)))")
             }
         }
     }
