@@ -4190,7 +4190,7 @@ extension EnetCamvid12 {
         #if !CONVC_FMA && !arch(arm64)
         advice.append("fused multiply-adds are off, which makes it about 3 times slower: compile it with -DCONVC_FMA and a target CPU that has them (-target-cpu haswell, or native for this machine only)")
         #endif
-        return advice.isEmpty ? nil : "EnetCamvid12: " + advice.joined(separator: "; ") + " (docs/emitter.md; define CONVC_QUIET to silence this)"
+        return advice.isEmpty ? nil : "\(Self.self): " + advice.joined(separator: "; ") + " (docs/emitter.md; define CONVC_QUIET to silence this)"
     }
 
     static let printedBuildAdvice: Bool = {
@@ -4199,9 +4199,8 @@ extension EnetCamvid12 {
         return true
     }()
 
-    /// Zeroed floats from a 64-byte boundary: the weights, and the arena for `predict`. Vector loads that straddle
-    /// two cache lines cost more; ResNet-50 ran 5 % faster with its weights and arena aligned. On Linux, buffers of
-    /// 2 MiB and up also ask for huge pages (1–2 % more: fewer TLB misses across 100 MB of weights).
+    /// Zeroed floats from a 64-byte boundary: the weights, and the arena for `predict`, so that no vector load
+    /// straddles two cache lines. On Linux, buffers of 2 MiB and up also ask for huge pages (fewer TLB misses).
     public final class AlignedFloats: @unchecked Sendable {
         public let pointer: UnsafeMutablePointer<Float>
         public let count: Int
@@ -4229,54 +4228,14 @@ extension EnetCamvid12 {
         deinit { pointer.deallocate() }
     }
 
-    /// A dot product with sixteen partial sums (a plain float reduction stays scalar).
-    @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
-        var s = SIMD16<Float>()
-        var i = 0
-        while i &+ 16 <= count {
-            s += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self)
-                * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
-            i &+= 16
-        }
-        var sum = s.sum()
-        while i < count {
-            sum += a[i] * b[i]
-            i &+= 1
-        }
-        return sum
-    }
-
-    /// Four dot products at once, of rows `stride` apart with `b`: four weight streams in flight, one load of `b`
-    /// for all four.
-    @inline(__always)
-    static func dot4(_ a: UnsafePointer<Float>, stride: Int, _ b: UnsafePointer<Float>, count: Int) -> SIMD4<Float> {
-        var (s0, s1, s2, s3) = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
-        var i = 0
-        while i &+ 16 <= count {
-            let v = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
-            s0 += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self) * v
-            s1 += UnsafeRawPointer(a + (stride &+ i)).loadUnaligned(as: SIMD16<Float>.self) * v
-            s2 += UnsafeRawPointer(a + (2 &* stride &+ i)).loadUnaligned(as: SIMD16<Float>.self) * v
-            s3 += UnsafeRawPointer(a + (3 &* stride &+ i)).loadUnaligned(as: SIMD16<Float>.self) * v
-            i &+= 16
-        }
-        var sums = SIMD4(s0.sum(), s1.sum(), s2.sum(), s3.sum())
-        while i < count {
-            sums += SIMD4(a[i], a[stride &+ i], a[2 &* stride &+ i], a[3 &* stride &+ i]) * b[i]
-            i &+= 1
-        }
-        return sums
-    }
-
     /// Lets a non-escaping body run on several threads; each part writes its own range of the output.
     struct Unchecked<Value>: @unchecked Sendable {
         let value: Value
     }
 
     /// Runs `body` over 0 ..< count in parallel when `threads` is more than one: in up to four parts a thread,
-    /// which the threads take in turn. The calling thread starts at once and a worker tens of microseconds later,
-    /// so with one part a thread the caller often ran both halves of a short step alone.
+    /// which the threads take in turn, because the calling thread starts at once and a worker tens of
+    /// microseconds later.
     @inline(__always)
     static func parallel(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
         let parts = threads <= 1 ? 1 : max(1, min(4 &* threads, count))
@@ -4335,36 +4294,10 @@ extension EnetCamvid12 {
         #endif
     }
 
-    /// `v` plus the first `count` values at `r` (a fused residual add).
-    @inline(__always)
-    static func plus16(_ v: SIMD16<Float>, _ r: UnsafePointer<Float>, count: Int) -> SIMD16<Float> {
-        v + load16(r, stride: 1, available: count)
-    }
-
     /// `v` plus the eight values at `r`.
     @inline(__always)
     static func plus8(_ v: SIMD8<Float>, _ r: UnsafePointer<Float>, count: Int) -> SIMD8<Float> {
         v + UnsafeRawPointer(r).loadUnaligned(as: SIMD8<Float>.self)
-    }
-
-    /// `v` plus the values of `r` at the output places of flat positions from (row, column) on (a fused residual
-    /// add where a chunk crosses a row's end).
-    @inline(__always)
-    static func plusFlat<V: SIMD>(_ v: V, _ r: UnsafePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) -> V where V.Scalar == Float {
-        v + gatherFlat(r, row: row, column: column, width: width, columns: columns, end: end)
-    }
-
-    /// The values at the output places of flat positions from (row, column) on, zero where a lane is no output pixel.
-    @inline(never)
-    static func gatherFlat<V: SIMD>(_ r: UnsafePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) -> V where V.Scalar == Float {
-        var v = V()
-        var row = row, column = column
-        for lane in 0..<V.scalarCount {
-            if column < width && row &* columns &+ column < end { v[lane] = r[row &* width &+ column] }
-            column &+= 1
-            if column == columns { column = 0; row &+= 1 }
-        }
-        return v
     }
 
     /// Stores the lanes of flat positions from (row, column) on that are output pixels at their dense places.
@@ -4410,33 +4343,8 @@ extension EnetCamvid12 {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
     }
 
-    /// An activation applied lane by lane to a vector of either width (eight with --target avx2, sixteen with avx512).
-    @inline(__always)
-    static func activate<V: SIMD>(_ v: V, _ f: (Float) -> Float) -> V where V.Scalar == Float {
-        var result = v
-        for lane in v.indices { result[lane] = f(v[lane]) }
-        return result
-    }
-
-    /// y[i] = y[i] + r[i] for i in start ..< end, then max(·, 0) if `relu`: a fused residual add on a stretch of an
-    /// output plane, eight values at a time.
-    @inline(__always)
-    static func addResidual(_ y: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>, from start: Int, to end: Int, relu: Bool) {
-        var i = start
-        while i &+ 8 <= end {
-            let v = load8(y + i) + load8(r + i)
-            store(relu ? Self.relu(v) : v, to: y + i)
-            i &+= 8
-        }
-        while i < end {
-            let v = y[i] + r[i]
-            y[i] = relu ? (v < 0 ? 0 : v) : v
-            i &+= 1
-        }
-    }
-
     /// max(v, 0) lane by lane, NaN kept (as PyTorch's relu). Not pointwiseMax: the standard library calls its
-    /// own compiled copy of that, out of line (a call per vector made MobileNet's 32→64 conv 1.6 times slower).
+    /// own compiled copy of that, out of line: a call per vector.
     @inline(__always)
     static func relu(_ v: SIMD8<Float>) -> SIMD8<Float> {
         v.replacing(with: SIMD8<Float>(), where: v .< SIMD8<Float>())
@@ -4445,19 +4353,6 @@ extension EnetCamvid12 {
     @inline(__always)
     static func relu(_ v: SIMD16<Float>) -> SIMD16<Float> {
         v.replacing(with: SIMD16<Float>(), where: v .< SIMD16<Float>())
-    }
-
-    /// min(max(v, 0), 6) lane by lane, NaN kept.
-    @inline(__always)
-    static func relu6(_ v: SIMD8<Float>) -> SIMD8<Float> {
-        let r = relu(v)
-        return r.replacing(with: SIMD8<Float>(repeating: 6), where: r .> SIMD8<Float>(repeating: 6))
-    }
-
-    @inline(__always)
-    static func relu6(_ v: SIMD16<Float>) -> SIMD16<Float> {
-        let r = relu(v)
-        return r.replacing(with: SIMD16<Float>(repeating: 6), where: r .> SIMD16<Float>(repeating: 6))
     }
 
     /// Lane by lane the larger of `a` and `b`, NaN winning (PyTorch's max pooling).
@@ -4487,22 +4382,6 @@ extension EnetCamvid12 {
     static func pad(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, threads: Int) {
         parallel(channels, threads: threads) { part in
             pad(x + part.lowerBound &* height &* width, channels: part.count, height: height, width: width, top: top, left: left, rows: rows, columns: columns, into: s + part.lowerBound &* rows &* columns)
-        }
-    }
-
-    /// Copies every `stride`-th pixel of every `stride`-th row of (channels, height, width) into (channels, rows,
-    /// outputWidth), rows past `outputHeight` zero: the pixels a strided 1×1 conv reads, made compact.
-    static func subsample(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, stride: (Int, Int), rows: Int, outputHeight: Int, outputWidth: Int, into s: UnsafeMutablePointer<Float>, threads: Int) {
-        parallel(channels, threads: threads) { part in
-            for c in part {
-                let plane = s + c &* rows &* outputWidth
-                for oh in 0..<outputHeight {
-                    let source = x + (c &* height &+ oh &* stride.0) &* width
-                    let target = plane + oh &* outputWidth
-                    for ow in 0..<outputWidth { target[ow] = source[ow &* stride.1] }
-                }
-                (plane + outputHeight &* outputWidth).update(repeating: 0, count: (rows &- outputHeight) &* outputWidth)
-            }
         }
     }
 
@@ -4541,23 +4420,7 @@ extension EnetCamvid12 {
         }
     }
 
-    // The loading helpers stay out of line: inlined into a large network's init, they took the optimiser seconds.
-
-    /// Rearranges conv weights from (filters, channels, taps) to blocks of 32 filters, channel-major:
-    /// (filters / 32, channels, taps, 32), so one load gives sixteen filters' weights for a channel and tap.
-    @inline(never)
-    static func vectorFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int, taps: Int) {
-        let plain = Array(p[offset..<(offset + filters * channels * taps)])
-        for b in 0..<(filters / 32) {
-            for c in 0..<channels {
-                for t in 0..<taps {
-                    for r in 0..<32 {
-                        p[offset + ((b * channels + c) * taps + t) * 32 + r] = plain[((b * 32 + r) * channels + c) * taps + t]
-                    }
-                }
-            }
-        }
-    }
+    // The loading helpers stay out of line: inlined into a large network's init, they cost the optimiser seconds.
 
     /// Transforms 3×3 conv weights (filters, channels, 3, 3) to Winograd F(2×2, 3×3)'s domain, U = G g Gᵀ with
     /// G = (1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1), stored (16 values, filters / 16, channels, 16): a product reads the
@@ -4579,18 +4442,6 @@ extension EnetCamvid12 {
                         p[offset + (((4 * i + j) * blocks + k / 16) * channels + c) * 16 + k % 16] = Float(transformed[j])
                     }
                 }
-            }
-        }
-    }
-
-    /// Rearranges depthwise weights from (channels, taps) to (channels / 8, taps, 8): an NCHWc depthwise conv
-    /// multiplies a pixel's eight channels by one tap's eight weights at once.
-    @inline(never)
-    static func interleaveTaps(_ p: inout [Float], at offset: Int, channels: Int, taps: Int) {
-        let plain = Array(p[offset..<(offset + channels * taps)])
-        for c in 0..<channels {
-            for t in 0..<taps {
-                p[offset + ((c / 8) * taps + t) * 8 + c % 8] = plain[c * taps + t]
             }
         }
     }
@@ -4618,8 +4469,7 @@ extension EnetCamvid12 {
     }
 
     /// Rows of a metadata table: name, kind (which may hold single spaces), output shape, parameters. A table in
-    /// a string literal compiles in a fraction of the time an array literal of tuples takes the optimiser
-    /// (seconds for a large network).
+    /// a string literal compiles much faster than an array literal of tuples.
     static func layerTable(_ text: String) -> [(name: String, kind: String, outputShape: [Int], parameters: Int)] {
         text.split(separator: "\n").map { line in
             let fields = line.split(separator: " ")

@@ -502,117 +502,117 @@ extension MobilenetV1 {
         // x: 32×112×112 NCHWc   y: 32×112×112 NCHWc
         // weight: (4, 3, 3, 8)   bias: w[288..<320]
         Self.parallel(4, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 896) { zeros in
-        zeros.baseAddress!.update(repeating: 0, count: 896)
-        let zero = UnsafePointer(zeros.baseAddress!)
-        for block in blocks {
-            let k = w + block &* 72
-            let k0_0 = Self.load8(k + 0)
-            let k0_1 = Self.load8(k + 8)
-            let k0_2 = Self.load8(k + 16)
-            let k1_0 = Self.load8(k + 24)
-            let k1_1 = Self.load8(k + 32)
-            let k1_2 = Self.load8(k + 40)
-            let k2_0 = Self.load8(k + 48)
-            let k2_1 = Self.load8(k + 56)
-            let k2_2 = Self.load8(k + 64)
-            let bias = Self.load8(w + (288 &+ block &* 8))
-            let source = x + block &* 100_352
-            let target = y + block &* 100_352
-            for oh in 0..<112 {
-                let r0 = oh &+ -1 >= 0 ? source + (oh &+ -1) &* 896 : zero
-                let r1 = source + (oh) &* 896
-                let r2 = oh &+ 1 < 112 ? source + (oh &+ 1) &* 896 : zero
-                let out = target + oh &* 896
-                do {
-                    var a = bias
-                    Self.multiplyAdd(&a, Self.load8(r0 + 0), k0_1)
-                    Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
-                    Self.multiplyAdd(&a, Self.load8(r1 + 0), k1_1)
-                    Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
-                    Self.multiplyAdd(&a, Self.load8(r2 + 0), k2_1)
-                    Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
-                    Self.store(Self.relu(a), to: out + 0)
-                }
-                for start in stride(from: 1, to: 111, by: 4) {
-                    let ow: Int = min(start, 107)
-                    let column: Int = ow &* 8 &- 8
-                    var a0 = bias
-                    var a1 = bias
-                    var a2 = bias
-                    var a3 = bias
-                    let v0_0 = Self.load8(r0 + (column &+ 0))
-                    Self.multiplyAdd(&a0, v0_0, k0_0)
-                    let v0_1 = Self.load8(r0 + (column &+ 8))
-                    Self.multiplyAdd(&a0, v0_1, k0_1)
-                    Self.multiplyAdd(&a1, v0_1, k0_0)
-                    let v0_2 = Self.load8(r0 + (column &+ 16))
-                    Self.multiplyAdd(&a0, v0_2, k0_2)
-                    Self.multiplyAdd(&a1, v0_2, k0_1)
-                    Self.multiplyAdd(&a2, v0_2, k0_0)
-                    let v0_3 = Self.load8(r0 + (column &+ 24))
-                    Self.multiplyAdd(&a1, v0_3, k0_2)
-                    Self.multiplyAdd(&a2, v0_3, k0_1)
-                    Self.multiplyAdd(&a3, v0_3, k0_0)
-                    let v0_4 = Self.load8(r0 + (column &+ 32))
-                    Self.multiplyAdd(&a2, v0_4, k0_2)
-                    Self.multiplyAdd(&a3, v0_4, k0_1)
-                    let v0_5 = Self.load8(r0 + (column &+ 40))
-                    Self.multiplyAdd(&a3, v0_5, k0_2)
-                    let v1_0 = Self.load8(r1 + (column &+ 0))
-                    Self.multiplyAdd(&a0, v1_0, k1_0)
-                    let v1_1 = Self.load8(r1 + (column &+ 8))
-                    Self.multiplyAdd(&a0, v1_1, k1_1)
-                    Self.multiplyAdd(&a1, v1_1, k1_0)
-                    let v1_2 = Self.load8(r1 + (column &+ 16))
-                    Self.multiplyAdd(&a0, v1_2, k1_2)
-                    Self.multiplyAdd(&a1, v1_2, k1_1)
-                    Self.multiplyAdd(&a2, v1_2, k1_0)
-                    let v1_3 = Self.load8(r1 + (column &+ 24))
-                    Self.multiplyAdd(&a1, v1_3, k1_2)
-                    Self.multiplyAdd(&a2, v1_3, k1_1)
-                    Self.multiplyAdd(&a3, v1_3, k1_0)
-                    let v1_4 = Self.load8(r1 + (column &+ 32))
-                    Self.multiplyAdd(&a2, v1_4, k1_2)
-                    Self.multiplyAdd(&a3, v1_4, k1_1)
-                    let v1_5 = Self.load8(r1 + (column &+ 40))
-                    Self.multiplyAdd(&a3, v1_5, k1_2)
-                    let v2_0 = Self.load8(r2 + (column &+ 0))
-                    Self.multiplyAdd(&a0, v2_0, k2_0)
-                    let v2_1 = Self.load8(r2 + (column &+ 8))
-                    Self.multiplyAdd(&a0, v2_1, k2_1)
-                    Self.multiplyAdd(&a1, v2_1, k2_0)
-                    let v2_2 = Self.load8(r2 + (column &+ 16))
-                    Self.multiplyAdd(&a0, v2_2, k2_2)
-                    Self.multiplyAdd(&a1, v2_2, k2_1)
-                    Self.multiplyAdd(&a2, v2_2, k2_0)
-                    let v2_3 = Self.load8(r2 + (column &+ 24))
-                    Self.multiplyAdd(&a1, v2_3, k2_2)
-                    Self.multiplyAdd(&a2, v2_3, k2_1)
-                    Self.multiplyAdd(&a3, v2_3, k2_0)
-                    let v2_4 = Self.load8(r2 + (column &+ 32))
-                    Self.multiplyAdd(&a2, v2_4, k2_2)
-                    Self.multiplyAdd(&a3, v2_4, k2_1)
-                    let v2_5 = Self.load8(r2 + (column &+ 40))
-                    Self.multiplyAdd(&a3, v2_5, k2_2)
-                    Self.store(Self.relu(a0), to: out + (ow &+ 0) &* 8)
-                    Self.store(Self.relu(a1), to: out + (ow &+ 1) &* 8)
-                    Self.store(Self.relu(a2), to: out + (ow &+ 2) &* 8)
-                    Self.store(Self.relu(a3), to: out + (ow &+ 3) &* 8)
-                }
-                do {
-                    var a = bias
-                    Self.multiplyAdd(&a, Self.load8(r0 + 880), k0_0)
-                    Self.multiplyAdd(&a, Self.load8(r0 + 888), k0_1)
-                    Self.multiplyAdd(&a, Self.load8(r1 + 880), k1_0)
-                    Self.multiplyAdd(&a, Self.load8(r1 + 888), k1_1)
-                    Self.multiplyAdd(&a, Self.load8(r2 + 880), k2_0)
-                    Self.multiplyAdd(&a, Self.load8(r2 + 888), k2_1)
-                    Self.store(Self.relu(a), to: out + 888)
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 896) { zeros in
+                zeros.baseAddress!.update(repeating: 0, count: 896)
+                let zero = UnsafePointer(zeros.baseAddress!)
+                for block in blocks {
+                    let k = w + block &* 72
+                    let k0_0 = Self.load8(k + 0)
+                    let k0_1 = Self.load8(k + 8)
+                    let k0_2 = Self.load8(k + 16)
+                    let k1_0 = Self.load8(k + 24)
+                    let k1_1 = Self.load8(k + 32)
+                    let k1_2 = Self.load8(k + 40)
+                    let k2_0 = Self.load8(k + 48)
+                    let k2_1 = Self.load8(k + 56)
+                    let k2_2 = Self.load8(k + 64)
+                    let bias = Self.load8(w + (288 &+ block &* 8))
+                    let source = x + block &* 100_352
+                    let target = y + block &* 100_352
+                    for oh in 0..<112 {
+                        let r0 = oh &+ -1 >= 0 ? source + (oh &+ -1) &* 896 : zero
+                        let r1 = source + (oh) &* 896
+                        let r2 = oh &+ 1 < 112 ? source + (oh &+ 1) &* 896 : zero
+                        let out = target + oh &* 896
+                        do {
+                            var a = bias
+                            Self.multiplyAdd(&a, Self.load8(r0 + 0), k0_1)
+                            Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
+                            Self.multiplyAdd(&a, Self.load8(r1 + 0), k1_1)
+                            Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
+                            Self.multiplyAdd(&a, Self.load8(r2 + 0), k2_1)
+                            Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
+                            Self.store(Self.relu(a), to: out + 0)
+                        }
+                        for start in stride(from: 1, to: 111, by: 4) {
+                            let ow: Int = min(start, 107)
+                            let column: Int = ow &* 8 &- 8
+                            var a0 = bias
+                            var a1 = bias
+                            var a2 = bias
+                            var a3 = bias
+                            let v0_0 = Self.load8(r0 + (column &+ 0))
+                            Self.multiplyAdd(&a0, v0_0, k0_0)
+                            let v0_1 = Self.load8(r0 + (column &+ 8))
+                            Self.multiplyAdd(&a0, v0_1, k0_1)
+                            Self.multiplyAdd(&a1, v0_1, k0_0)
+                            let v0_2 = Self.load8(r0 + (column &+ 16))
+                            Self.multiplyAdd(&a0, v0_2, k0_2)
+                            Self.multiplyAdd(&a1, v0_2, k0_1)
+                            Self.multiplyAdd(&a2, v0_2, k0_0)
+                            let v0_3 = Self.load8(r0 + (column &+ 24))
+                            Self.multiplyAdd(&a1, v0_3, k0_2)
+                            Self.multiplyAdd(&a2, v0_3, k0_1)
+                            Self.multiplyAdd(&a3, v0_3, k0_0)
+                            let v0_4 = Self.load8(r0 + (column &+ 32))
+                            Self.multiplyAdd(&a2, v0_4, k0_2)
+                            Self.multiplyAdd(&a3, v0_4, k0_1)
+                            let v0_5 = Self.load8(r0 + (column &+ 40))
+                            Self.multiplyAdd(&a3, v0_5, k0_2)
+                            let v1_0 = Self.load8(r1 + (column &+ 0))
+                            Self.multiplyAdd(&a0, v1_0, k1_0)
+                            let v1_1 = Self.load8(r1 + (column &+ 8))
+                            Self.multiplyAdd(&a0, v1_1, k1_1)
+                            Self.multiplyAdd(&a1, v1_1, k1_0)
+                            let v1_2 = Self.load8(r1 + (column &+ 16))
+                            Self.multiplyAdd(&a0, v1_2, k1_2)
+                            Self.multiplyAdd(&a1, v1_2, k1_1)
+                            Self.multiplyAdd(&a2, v1_2, k1_0)
+                            let v1_3 = Self.load8(r1 + (column &+ 24))
+                            Self.multiplyAdd(&a1, v1_3, k1_2)
+                            Self.multiplyAdd(&a2, v1_3, k1_1)
+                            Self.multiplyAdd(&a3, v1_3, k1_0)
+                            let v1_4 = Self.load8(r1 + (column &+ 32))
+                            Self.multiplyAdd(&a2, v1_4, k1_2)
+                            Self.multiplyAdd(&a3, v1_4, k1_1)
+                            let v1_5 = Self.load8(r1 + (column &+ 40))
+                            Self.multiplyAdd(&a3, v1_5, k1_2)
+                            let v2_0 = Self.load8(r2 + (column &+ 0))
+                            Self.multiplyAdd(&a0, v2_0, k2_0)
+                            let v2_1 = Self.load8(r2 + (column &+ 8))
+                            Self.multiplyAdd(&a0, v2_1, k2_1)
+                            Self.multiplyAdd(&a1, v2_1, k2_0)
+                            let v2_2 = Self.load8(r2 + (column &+ 16))
+                            Self.multiplyAdd(&a0, v2_2, k2_2)
+                            Self.multiplyAdd(&a1, v2_2, k2_1)
+                            Self.multiplyAdd(&a2, v2_2, k2_0)
+                            let v2_3 = Self.load8(r2 + (column &+ 24))
+                            Self.multiplyAdd(&a1, v2_3, k2_2)
+                            Self.multiplyAdd(&a2, v2_3, k2_1)
+                            Self.multiplyAdd(&a3, v2_3, k2_0)
+                            let v2_4 = Self.load8(r2 + (column &+ 32))
+                            Self.multiplyAdd(&a2, v2_4, k2_2)
+                            Self.multiplyAdd(&a3, v2_4, k2_1)
+                            let v2_5 = Self.load8(r2 + (column &+ 40))
+                            Self.multiplyAdd(&a3, v2_5, k2_2)
+                            Self.store(Self.relu(a0), to: out + (ow &+ 0) &* 8)
+                            Self.store(Self.relu(a1), to: out + (ow &+ 1) &* 8)
+                            Self.store(Self.relu(a2), to: out + (ow &+ 2) &* 8)
+                            Self.store(Self.relu(a3), to: out + (ow &+ 3) &* 8)
+                        }
+                        do {
+                            var a = bias
+                            Self.multiplyAdd(&a, Self.load8(r0 + 880), k0_0)
+                            Self.multiplyAdd(&a, Self.load8(r0 + 888), k0_1)
+                            Self.multiplyAdd(&a, Self.load8(r1 + 880), k1_0)
+                            Self.multiplyAdd(&a, Self.load8(r1 + 888), k1_1)
+                            Self.multiplyAdd(&a, Self.load8(r2 + 880), k2_0)
+                            Self.multiplyAdd(&a, Self.load8(r2 + 888), k2_1)
+                            Self.store(Self.relu(a), to: out + 888)
+                        }
+                    }
                 }
             }
-        }
-        }
         }
     }
 
@@ -796,116 +796,116 @@ extension MobilenetV1 {
         // x: 64×112×112 NCHWc   y: 64×56×56 NCHWc
         // weight: (8, 3, 3, 8)   bias: w[576..<640]
         Self.parallel(8, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 896) { zeros in
-        zeros.baseAddress!.update(repeating: 0, count: 896)
-        let zero = UnsafePointer(zeros.baseAddress!)
-        for block in blocks {
-            let k = w + block &* 72
-            let k0_0 = Self.load8(k + 0)
-            let k0_1 = Self.load8(k + 8)
-            let k0_2 = Self.load8(k + 16)
-            let k1_0 = Self.load8(k + 24)
-            let k1_1 = Self.load8(k + 32)
-            let k1_2 = Self.load8(k + 40)
-            let k2_0 = Self.load8(k + 48)
-            let k2_1 = Self.load8(k + 56)
-            let k2_2 = Self.load8(k + 64)
-            let bias = Self.load8(w + (576 &+ block &* 8))
-            let source = x + block &* 100_352
-            let target = y + block &* 25_088
-            for oh in 0..<56 {
-                let r0 = oh &* 2 &+ -1 >= 0 ? source + (oh &* 2 &+ -1) &* 896 : zero
-                let r1 = source + (oh &* 2) &* 896
-                let r2 = source + (oh &* 2 &+ 1) &* 896
-                let out = target + oh &* 448
-                do {
-                    var a = bias
-                    Self.multiplyAdd(&a, Self.load8(r0 + 0), k0_1)
-                    Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
-                    Self.multiplyAdd(&a, Self.load8(r1 + 0), k1_1)
-                    Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
-                    Self.multiplyAdd(&a, Self.load8(r2 + 0), k2_1)
-                    Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
-                    Self.store(Self.relu(a), to: out + 0)
-                }
-                for start in stride(from: 1, to: 56, by: 4) {
-                    let ow: Int = min(start, 52)
-                    let column: Int = ow &* 16 &- 8
-                    var a0 = bias
-                    var a1 = bias
-                    var a2 = bias
-                    var a3 = bias
-                    let v0_0 = Self.load8(r0 + (column &+ 0))
-                    Self.multiplyAdd(&a0, v0_0, k0_0)
-                    let v0_1 = Self.load8(r0 + (column &+ 8))
-                    Self.multiplyAdd(&a0, v0_1, k0_1)
-                    let v0_2 = Self.load8(r0 + (column &+ 16))
-                    Self.multiplyAdd(&a0, v0_2, k0_2)
-                    Self.multiplyAdd(&a1, v0_2, k0_0)
-                    let v0_3 = Self.load8(r0 + (column &+ 24))
-                    Self.multiplyAdd(&a1, v0_3, k0_1)
-                    let v0_4 = Self.load8(r0 + (column &+ 32))
-                    Self.multiplyAdd(&a1, v0_4, k0_2)
-                    Self.multiplyAdd(&a2, v0_4, k0_0)
-                    let v0_5 = Self.load8(r0 + (column &+ 40))
-                    Self.multiplyAdd(&a2, v0_5, k0_1)
-                    let v0_6 = Self.load8(r0 + (column &+ 48))
-                    Self.multiplyAdd(&a2, v0_6, k0_2)
-                    Self.multiplyAdd(&a3, v0_6, k0_0)
-                    let v0_7 = Self.load8(r0 + (column &+ 56))
-                    Self.multiplyAdd(&a3, v0_7, k0_1)
-                    let v0_8 = Self.load8(r0 + (column &+ 64))
-                    Self.multiplyAdd(&a3, v0_8, k0_2)
-                    let v1_0 = Self.load8(r1 + (column &+ 0))
-                    Self.multiplyAdd(&a0, v1_0, k1_0)
-                    let v1_1 = Self.load8(r1 + (column &+ 8))
-                    Self.multiplyAdd(&a0, v1_1, k1_1)
-                    let v1_2 = Self.load8(r1 + (column &+ 16))
-                    Self.multiplyAdd(&a0, v1_2, k1_2)
-                    Self.multiplyAdd(&a1, v1_2, k1_0)
-                    let v1_3 = Self.load8(r1 + (column &+ 24))
-                    Self.multiplyAdd(&a1, v1_3, k1_1)
-                    let v1_4 = Self.load8(r1 + (column &+ 32))
-                    Self.multiplyAdd(&a1, v1_4, k1_2)
-                    Self.multiplyAdd(&a2, v1_4, k1_0)
-                    let v1_5 = Self.load8(r1 + (column &+ 40))
-                    Self.multiplyAdd(&a2, v1_5, k1_1)
-                    let v1_6 = Self.load8(r1 + (column &+ 48))
-                    Self.multiplyAdd(&a2, v1_6, k1_2)
-                    Self.multiplyAdd(&a3, v1_6, k1_0)
-                    let v1_7 = Self.load8(r1 + (column &+ 56))
-                    Self.multiplyAdd(&a3, v1_7, k1_1)
-                    let v1_8 = Self.load8(r1 + (column &+ 64))
-                    Self.multiplyAdd(&a3, v1_8, k1_2)
-                    let v2_0 = Self.load8(r2 + (column &+ 0))
-                    Self.multiplyAdd(&a0, v2_0, k2_0)
-                    let v2_1 = Self.load8(r2 + (column &+ 8))
-                    Self.multiplyAdd(&a0, v2_1, k2_1)
-                    let v2_2 = Self.load8(r2 + (column &+ 16))
-                    Self.multiplyAdd(&a0, v2_2, k2_2)
-                    Self.multiplyAdd(&a1, v2_2, k2_0)
-                    let v2_3 = Self.load8(r2 + (column &+ 24))
-                    Self.multiplyAdd(&a1, v2_3, k2_1)
-                    let v2_4 = Self.load8(r2 + (column &+ 32))
-                    Self.multiplyAdd(&a1, v2_4, k2_2)
-                    Self.multiplyAdd(&a2, v2_4, k2_0)
-                    let v2_5 = Self.load8(r2 + (column &+ 40))
-                    Self.multiplyAdd(&a2, v2_5, k2_1)
-                    let v2_6 = Self.load8(r2 + (column &+ 48))
-                    Self.multiplyAdd(&a2, v2_6, k2_2)
-                    Self.multiplyAdd(&a3, v2_6, k2_0)
-                    let v2_7 = Self.load8(r2 + (column &+ 56))
-                    Self.multiplyAdd(&a3, v2_7, k2_1)
-                    let v2_8 = Self.load8(r2 + (column &+ 64))
-                    Self.multiplyAdd(&a3, v2_8, k2_2)
-                    Self.store(Self.relu(a0), to: out + (ow &+ 0) &* 8)
-                    Self.store(Self.relu(a1), to: out + (ow &+ 1) &* 8)
-                    Self.store(Self.relu(a2), to: out + (ow &+ 2) &* 8)
-                    Self.store(Self.relu(a3), to: out + (ow &+ 3) &* 8)
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 896) { zeros in
+                zeros.baseAddress!.update(repeating: 0, count: 896)
+                let zero = UnsafePointer(zeros.baseAddress!)
+                for block in blocks {
+                    let k = w + block &* 72
+                    let k0_0 = Self.load8(k + 0)
+                    let k0_1 = Self.load8(k + 8)
+                    let k0_2 = Self.load8(k + 16)
+                    let k1_0 = Self.load8(k + 24)
+                    let k1_1 = Self.load8(k + 32)
+                    let k1_2 = Self.load8(k + 40)
+                    let k2_0 = Self.load8(k + 48)
+                    let k2_1 = Self.load8(k + 56)
+                    let k2_2 = Self.load8(k + 64)
+                    let bias = Self.load8(w + (576 &+ block &* 8))
+                    let source = x + block &* 100_352
+                    let target = y + block &* 25_088
+                    for oh in 0..<56 {
+                        let r0 = oh &* 2 &+ -1 >= 0 ? source + (oh &* 2 &+ -1) &* 896 : zero
+                        let r1 = source + (oh &* 2) &* 896
+                        let r2 = source + (oh &* 2 &+ 1) &* 896
+                        let out = target + oh &* 448
+                        do {
+                            var a = bias
+                            Self.multiplyAdd(&a, Self.load8(r0 + 0), k0_1)
+                            Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
+                            Self.multiplyAdd(&a, Self.load8(r1 + 0), k1_1)
+                            Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
+                            Self.multiplyAdd(&a, Self.load8(r2 + 0), k2_1)
+                            Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
+                            Self.store(Self.relu(a), to: out + 0)
+                        }
+                        for start in stride(from: 1, to: 56, by: 4) {
+                            let ow: Int = min(start, 52)
+                            let column: Int = ow &* 16 &- 8
+                            var a0 = bias
+                            var a1 = bias
+                            var a2 = bias
+                            var a3 = bias
+                            let v0_0 = Self.load8(r0 + (column &+ 0))
+                            Self.multiplyAdd(&a0, v0_0, k0_0)
+                            let v0_1 = Self.load8(r0 + (column &+ 8))
+                            Self.multiplyAdd(&a0, v0_1, k0_1)
+                            let v0_2 = Self.load8(r0 + (column &+ 16))
+                            Self.multiplyAdd(&a0, v0_2, k0_2)
+                            Self.multiplyAdd(&a1, v0_2, k0_0)
+                            let v0_3 = Self.load8(r0 + (column &+ 24))
+                            Self.multiplyAdd(&a1, v0_3, k0_1)
+                            let v0_4 = Self.load8(r0 + (column &+ 32))
+                            Self.multiplyAdd(&a1, v0_4, k0_2)
+                            Self.multiplyAdd(&a2, v0_4, k0_0)
+                            let v0_5 = Self.load8(r0 + (column &+ 40))
+                            Self.multiplyAdd(&a2, v0_5, k0_1)
+                            let v0_6 = Self.load8(r0 + (column &+ 48))
+                            Self.multiplyAdd(&a2, v0_6, k0_2)
+                            Self.multiplyAdd(&a3, v0_6, k0_0)
+                            let v0_7 = Self.load8(r0 + (column &+ 56))
+                            Self.multiplyAdd(&a3, v0_7, k0_1)
+                            let v0_8 = Self.load8(r0 + (column &+ 64))
+                            Self.multiplyAdd(&a3, v0_8, k0_2)
+                            let v1_0 = Self.load8(r1 + (column &+ 0))
+                            Self.multiplyAdd(&a0, v1_0, k1_0)
+                            let v1_1 = Self.load8(r1 + (column &+ 8))
+                            Self.multiplyAdd(&a0, v1_1, k1_1)
+                            let v1_2 = Self.load8(r1 + (column &+ 16))
+                            Self.multiplyAdd(&a0, v1_2, k1_2)
+                            Self.multiplyAdd(&a1, v1_2, k1_0)
+                            let v1_3 = Self.load8(r1 + (column &+ 24))
+                            Self.multiplyAdd(&a1, v1_3, k1_1)
+                            let v1_4 = Self.load8(r1 + (column &+ 32))
+                            Self.multiplyAdd(&a1, v1_4, k1_2)
+                            Self.multiplyAdd(&a2, v1_4, k1_0)
+                            let v1_5 = Self.load8(r1 + (column &+ 40))
+                            Self.multiplyAdd(&a2, v1_5, k1_1)
+                            let v1_6 = Self.load8(r1 + (column &+ 48))
+                            Self.multiplyAdd(&a2, v1_6, k1_2)
+                            Self.multiplyAdd(&a3, v1_6, k1_0)
+                            let v1_7 = Self.load8(r1 + (column &+ 56))
+                            Self.multiplyAdd(&a3, v1_7, k1_1)
+                            let v1_8 = Self.load8(r1 + (column &+ 64))
+                            Self.multiplyAdd(&a3, v1_8, k1_2)
+                            let v2_0 = Self.load8(r2 + (column &+ 0))
+                            Self.multiplyAdd(&a0, v2_0, k2_0)
+                            let v2_1 = Self.load8(r2 + (column &+ 8))
+                            Self.multiplyAdd(&a0, v2_1, k2_1)
+                            let v2_2 = Self.load8(r2 + (column &+ 16))
+                            Self.multiplyAdd(&a0, v2_2, k2_2)
+                            Self.multiplyAdd(&a1, v2_2, k2_0)
+                            let v2_3 = Self.load8(r2 + (column &+ 24))
+                            Self.multiplyAdd(&a1, v2_3, k2_1)
+                            let v2_4 = Self.load8(r2 + (column &+ 32))
+                            Self.multiplyAdd(&a1, v2_4, k2_2)
+                            Self.multiplyAdd(&a2, v2_4, k2_0)
+                            let v2_5 = Self.load8(r2 + (column &+ 40))
+                            Self.multiplyAdd(&a2, v2_5, k2_1)
+                            let v2_6 = Self.load8(r2 + (column &+ 48))
+                            Self.multiplyAdd(&a2, v2_6, k2_2)
+                            Self.multiplyAdd(&a3, v2_6, k2_0)
+                            let v2_7 = Self.load8(r2 + (column &+ 56))
+                            Self.multiplyAdd(&a3, v2_7, k2_1)
+                            let v2_8 = Self.load8(r2 + (column &+ 64))
+                            Self.multiplyAdd(&a3, v2_8, k2_2)
+                            Self.store(Self.relu(a0), to: out + (ow &+ 0) &* 8)
+                            Self.store(Self.relu(a1), to: out + (ow &+ 1) &* 8)
+                            Self.store(Self.relu(a2), to: out + (ow &+ 2) &* 8)
+                            Self.store(Self.relu(a3), to: out + (ow &+ 3) &* 8)
+                        }
+                    }
                 }
             }
-        }
-        }
         }
     }
 
@@ -1089,117 +1089,117 @@ extension MobilenetV1 {
         // x: 128×56×56 NCHWc   y: 128×56×56 NCHWc
         // weight: (16, 3, 3, 8)   bias: w[1152..<1280]
         Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 448) { zeros in
-        zeros.baseAddress!.update(repeating: 0, count: 448)
-        let zero = UnsafePointer(zeros.baseAddress!)
-        for block in blocks {
-            let k = w + block &* 72
-            let k0_0 = Self.load8(k + 0)
-            let k0_1 = Self.load8(k + 8)
-            let k0_2 = Self.load8(k + 16)
-            let k1_0 = Self.load8(k + 24)
-            let k1_1 = Self.load8(k + 32)
-            let k1_2 = Self.load8(k + 40)
-            let k2_0 = Self.load8(k + 48)
-            let k2_1 = Self.load8(k + 56)
-            let k2_2 = Self.load8(k + 64)
-            let bias = Self.load8(w + (1152 &+ block &* 8))
-            let source = x + block &* 25_088
-            let target = y + block &* 25_088
-            for oh in 0..<56 {
-                let r0 = oh &+ -1 >= 0 ? source + (oh &+ -1) &* 448 : zero
-                let r1 = source + (oh) &* 448
-                let r2 = oh &+ 1 < 56 ? source + (oh &+ 1) &* 448 : zero
-                let out = target + oh &* 448
-                do {
-                    var a = bias
-                    Self.multiplyAdd(&a, Self.load8(r0 + 0), k0_1)
-                    Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
-                    Self.multiplyAdd(&a, Self.load8(r1 + 0), k1_1)
-                    Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
-                    Self.multiplyAdd(&a, Self.load8(r2 + 0), k2_1)
-                    Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
-                    Self.store(Self.relu(a), to: out + 0)
-                }
-                for start in stride(from: 1, to: 55, by: 4) {
-                    let ow: Int = min(start, 51)
-                    let column: Int = ow &* 8 &- 8
-                    var a0 = bias
-                    var a1 = bias
-                    var a2 = bias
-                    var a3 = bias
-                    let v0_0 = Self.load8(r0 + (column &+ 0))
-                    Self.multiplyAdd(&a0, v0_0, k0_0)
-                    let v0_1 = Self.load8(r0 + (column &+ 8))
-                    Self.multiplyAdd(&a0, v0_1, k0_1)
-                    Self.multiplyAdd(&a1, v0_1, k0_0)
-                    let v0_2 = Self.load8(r0 + (column &+ 16))
-                    Self.multiplyAdd(&a0, v0_2, k0_2)
-                    Self.multiplyAdd(&a1, v0_2, k0_1)
-                    Self.multiplyAdd(&a2, v0_2, k0_0)
-                    let v0_3 = Self.load8(r0 + (column &+ 24))
-                    Self.multiplyAdd(&a1, v0_3, k0_2)
-                    Self.multiplyAdd(&a2, v0_3, k0_1)
-                    Self.multiplyAdd(&a3, v0_3, k0_0)
-                    let v0_4 = Self.load8(r0 + (column &+ 32))
-                    Self.multiplyAdd(&a2, v0_4, k0_2)
-                    Self.multiplyAdd(&a3, v0_4, k0_1)
-                    let v0_5 = Self.load8(r0 + (column &+ 40))
-                    Self.multiplyAdd(&a3, v0_5, k0_2)
-                    let v1_0 = Self.load8(r1 + (column &+ 0))
-                    Self.multiplyAdd(&a0, v1_0, k1_0)
-                    let v1_1 = Self.load8(r1 + (column &+ 8))
-                    Self.multiplyAdd(&a0, v1_1, k1_1)
-                    Self.multiplyAdd(&a1, v1_1, k1_0)
-                    let v1_2 = Self.load8(r1 + (column &+ 16))
-                    Self.multiplyAdd(&a0, v1_2, k1_2)
-                    Self.multiplyAdd(&a1, v1_2, k1_1)
-                    Self.multiplyAdd(&a2, v1_2, k1_0)
-                    let v1_3 = Self.load8(r1 + (column &+ 24))
-                    Self.multiplyAdd(&a1, v1_3, k1_2)
-                    Self.multiplyAdd(&a2, v1_3, k1_1)
-                    Self.multiplyAdd(&a3, v1_3, k1_0)
-                    let v1_4 = Self.load8(r1 + (column &+ 32))
-                    Self.multiplyAdd(&a2, v1_4, k1_2)
-                    Self.multiplyAdd(&a3, v1_4, k1_1)
-                    let v1_5 = Self.load8(r1 + (column &+ 40))
-                    Self.multiplyAdd(&a3, v1_5, k1_2)
-                    let v2_0 = Self.load8(r2 + (column &+ 0))
-                    Self.multiplyAdd(&a0, v2_0, k2_0)
-                    let v2_1 = Self.load8(r2 + (column &+ 8))
-                    Self.multiplyAdd(&a0, v2_1, k2_1)
-                    Self.multiplyAdd(&a1, v2_1, k2_0)
-                    let v2_2 = Self.load8(r2 + (column &+ 16))
-                    Self.multiplyAdd(&a0, v2_2, k2_2)
-                    Self.multiplyAdd(&a1, v2_2, k2_1)
-                    Self.multiplyAdd(&a2, v2_2, k2_0)
-                    let v2_3 = Self.load8(r2 + (column &+ 24))
-                    Self.multiplyAdd(&a1, v2_3, k2_2)
-                    Self.multiplyAdd(&a2, v2_3, k2_1)
-                    Self.multiplyAdd(&a3, v2_3, k2_0)
-                    let v2_4 = Self.load8(r2 + (column &+ 32))
-                    Self.multiplyAdd(&a2, v2_4, k2_2)
-                    Self.multiplyAdd(&a3, v2_4, k2_1)
-                    let v2_5 = Self.load8(r2 + (column &+ 40))
-                    Self.multiplyAdd(&a3, v2_5, k2_2)
-                    Self.store(Self.relu(a0), to: out + (ow &+ 0) &* 8)
-                    Self.store(Self.relu(a1), to: out + (ow &+ 1) &* 8)
-                    Self.store(Self.relu(a2), to: out + (ow &+ 2) &* 8)
-                    Self.store(Self.relu(a3), to: out + (ow &+ 3) &* 8)
-                }
-                do {
-                    var a = bias
-                    Self.multiplyAdd(&a, Self.load8(r0 + 432), k0_0)
-                    Self.multiplyAdd(&a, Self.load8(r0 + 440), k0_1)
-                    Self.multiplyAdd(&a, Self.load8(r1 + 432), k1_0)
-                    Self.multiplyAdd(&a, Self.load8(r1 + 440), k1_1)
-                    Self.multiplyAdd(&a, Self.load8(r2 + 432), k2_0)
-                    Self.multiplyAdd(&a, Self.load8(r2 + 440), k2_1)
-                    Self.store(Self.relu(a), to: out + 440)
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 448) { zeros in
+                zeros.baseAddress!.update(repeating: 0, count: 448)
+                let zero = UnsafePointer(zeros.baseAddress!)
+                for block in blocks {
+                    let k = w + block &* 72
+                    let k0_0 = Self.load8(k + 0)
+                    let k0_1 = Self.load8(k + 8)
+                    let k0_2 = Self.load8(k + 16)
+                    let k1_0 = Self.load8(k + 24)
+                    let k1_1 = Self.load8(k + 32)
+                    let k1_2 = Self.load8(k + 40)
+                    let k2_0 = Self.load8(k + 48)
+                    let k2_1 = Self.load8(k + 56)
+                    let k2_2 = Self.load8(k + 64)
+                    let bias = Self.load8(w + (1152 &+ block &* 8))
+                    let source = x + block &* 25_088
+                    let target = y + block &* 25_088
+                    for oh in 0..<56 {
+                        let r0 = oh &+ -1 >= 0 ? source + (oh &+ -1) &* 448 : zero
+                        let r1 = source + (oh) &* 448
+                        let r2 = oh &+ 1 < 56 ? source + (oh &+ 1) &* 448 : zero
+                        let out = target + oh &* 448
+                        do {
+                            var a = bias
+                            Self.multiplyAdd(&a, Self.load8(r0 + 0), k0_1)
+                            Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
+                            Self.multiplyAdd(&a, Self.load8(r1 + 0), k1_1)
+                            Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
+                            Self.multiplyAdd(&a, Self.load8(r2 + 0), k2_1)
+                            Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
+                            Self.store(Self.relu(a), to: out + 0)
+                        }
+                        for start in stride(from: 1, to: 55, by: 4) {
+                            let ow: Int = min(start, 51)
+                            let column: Int = ow &* 8 &- 8
+                            var a0 = bias
+                            var a1 = bias
+                            var a2 = bias
+                            var a3 = bias
+                            let v0_0 = Self.load8(r0 + (column &+ 0))
+                            Self.multiplyAdd(&a0, v0_0, k0_0)
+                            let v0_1 = Self.load8(r0 + (column &+ 8))
+                            Self.multiplyAdd(&a0, v0_1, k0_1)
+                            Self.multiplyAdd(&a1, v0_1, k0_0)
+                            let v0_2 = Self.load8(r0 + (column &+ 16))
+                            Self.multiplyAdd(&a0, v0_2, k0_2)
+                            Self.multiplyAdd(&a1, v0_2, k0_1)
+                            Self.multiplyAdd(&a2, v0_2, k0_0)
+                            let v0_3 = Self.load8(r0 + (column &+ 24))
+                            Self.multiplyAdd(&a1, v0_3, k0_2)
+                            Self.multiplyAdd(&a2, v0_3, k0_1)
+                            Self.multiplyAdd(&a3, v0_3, k0_0)
+                            let v0_4 = Self.load8(r0 + (column &+ 32))
+                            Self.multiplyAdd(&a2, v0_4, k0_2)
+                            Self.multiplyAdd(&a3, v0_4, k0_1)
+                            let v0_5 = Self.load8(r0 + (column &+ 40))
+                            Self.multiplyAdd(&a3, v0_5, k0_2)
+                            let v1_0 = Self.load8(r1 + (column &+ 0))
+                            Self.multiplyAdd(&a0, v1_0, k1_0)
+                            let v1_1 = Self.load8(r1 + (column &+ 8))
+                            Self.multiplyAdd(&a0, v1_1, k1_1)
+                            Self.multiplyAdd(&a1, v1_1, k1_0)
+                            let v1_2 = Self.load8(r1 + (column &+ 16))
+                            Self.multiplyAdd(&a0, v1_2, k1_2)
+                            Self.multiplyAdd(&a1, v1_2, k1_1)
+                            Self.multiplyAdd(&a2, v1_2, k1_0)
+                            let v1_3 = Self.load8(r1 + (column &+ 24))
+                            Self.multiplyAdd(&a1, v1_3, k1_2)
+                            Self.multiplyAdd(&a2, v1_3, k1_1)
+                            Self.multiplyAdd(&a3, v1_3, k1_0)
+                            let v1_4 = Self.load8(r1 + (column &+ 32))
+                            Self.multiplyAdd(&a2, v1_4, k1_2)
+                            Self.multiplyAdd(&a3, v1_4, k1_1)
+                            let v1_5 = Self.load8(r1 + (column &+ 40))
+                            Self.multiplyAdd(&a3, v1_5, k1_2)
+                            let v2_0 = Self.load8(r2 + (column &+ 0))
+                            Self.multiplyAdd(&a0, v2_0, k2_0)
+                            let v2_1 = Self.load8(r2 + (column &+ 8))
+                            Self.multiplyAdd(&a0, v2_1, k2_1)
+                            Self.multiplyAdd(&a1, v2_1, k2_0)
+                            let v2_2 = Self.load8(r2 + (column &+ 16))
+                            Self.multiplyAdd(&a0, v2_2, k2_2)
+                            Self.multiplyAdd(&a1, v2_2, k2_1)
+                            Self.multiplyAdd(&a2, v2_2, k2_0)
+                            let v2_3 = Self.load8(r2 + (column &+ 24))
+                            Self.multiplyAdd(&a1, v2_3, k2_2)
+                            Self.multiplyAdd(&a2, v2_3, k2_1)
+                            Self.multiplyAdd(&a3, v2_3, k2_0)
+                            let v2_4 = Self.load8(r2 + (column &+ 32))
+                            Self.multiplyAdd(&a2, v2_4, k2_2)
+                            Self.multiplyAdd(&a3, v2_4, k2_1)
+                            let v2_5 = Self.load8(r2 + (column &+ 40))
+                            Self.multiplyAdd(&a3, v2_5, k2_2)
+                            Self.store(Self.relu(a0), to: out + (ow &+ 0) &* 8)
+                            Self.store(Self.relu(a1), to: out + (ow &+ 1) &* 8)
+                            Self.store(Self.relu(a2), to: out + (ow &+ 2) &* 8)
+                            Self.store(Self.relu(a3), to: out + (ow &+ 3) &* 8)
+                        }
+                        do {
+                            var a = bias
+                            Self.multiplyAdd(&a, Self.load8(r0 + 432), k0_0)
+                            Self.multiplyAdd(&a, Self.load8(r0 + 440), k0_1)
+                            Self.multiplyAdd(&a, Self.load8(r1 + 432), k1_0)
+                            Self.multiplyAdd(&a, Self.load8(r1 + 440), k1_1)
+                            Self.multiplyAdd(&a, Self.load8(r2 + 432), k2_0)
+                            Self.multiplyAdd(&a, Self.load8(r2 + 440), k2_1)
+                            Self.store(Self.relu(a), to: out + 440)
+                        }
+                    }
                 }
             }
-        }
-        }
         }
     }
 
@@ -1383,116 +1383,116 @@ extension MobilenetV1 {
         // x: 128×56×56 NCHWc   y: 128×28×28 NCHWc
         // weight: (16, 3, 3, 8)   bias: w[1152..<1280]
         Self.parallel(16, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 448) { zeros in
-        zeros.baseAddress!.update(repeating: 0, count: 448)
-        let zero = UnsafePointer(zeros.baseAddress!)
-        for block in blocks {
-            let k = w + block &* 72
-            let k0_0 = Self.load8(k + 0)
-            let k0_1 = Self.load8(k + 8)
-            let k0_2 = Self.load8(k + 16)
-            let k1_0 = Self.load8(k + 24)
-            let k1_1 = Self.load8(k + 32)
-            let k1_2 = Self.load8(k + 40)
-            let k2_0 = Self.load8(k + 48)
-            let k2_1 = Self.load8(k + 56)
-            let k2_2 = Self.load8(k + 64)
-            let bias = Self.load8(w + (1152 &+ block &* 8))
-            let source = x + block &* 25_088
-            let target = y + block &* 6272
-            for oh in 0..<28 {
-                let r0 = oh &* 2 &+ -1 >= 0 ? source + (oh &* 2 &+ -1) &* 448 : zero
-                let r1 = source + (oh &* 2) &* 448
-                let r2 = source + (oh &* 2 &+ 1) &* 448
-                let out = target + oh &* 224
-                do {
-                    var a = bias
-                    Self.multiplyAdd(&a, Self.load8(r0 + 0), k0_1)
-                    Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
-                    Self.multiplyAdd(&a, Self.load8(r1 + 0), k1_1)
-                    Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
-                    Self.multiplyAdd(&a, Self.load8(r2 + 0), k2_1)
-                    Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
-                    Self.store(Self.relu(a), to: out + 0)
-                }
-                for start in stride(from: 1, to: 28, by: 4) {
-                    let ow: Int = min(start, 24)
-                    let column: Int = ow &* 16 &- 8
-                    var a0 = bias
-                    var a1 = bias
-                    var a2 = bias
-                    var a3 = bias
-                    let v0_0 = Self.load8(r0 + (column &+ 0))
-                    Self.multiplyAdd(&a0, v0_0, k0_0)
-                    let v0_1 = Self.load8(r0 + (column &+ 8))
-                    Self.multiplyAdd(&a0, v0_1, k0_1)
-                    let v0_2 = Self.load8(r0 + (column &+ 16))
-                    Self.multiplyAdd(&a0, v0_2, k0_2)
-                    Self.multiplyAdd(&a1, v0_2, k0_0)
-                    let v0_3 = Self.load8(r0 + (column &+ 24))
-                    Self.multiplyAdd(&a1, v0_3, k0_1)
-                    let v0_4 = Self.load8(r0 + (column &+ 32))
-                    Self.multiplyAdd(&a1, v0_4, k0_2)
-                    Self.multiplyAdd(&a2, v0_4, k0_0)
-                    let v0_5 = Self.load8(r0 + (column &+ 40))
-                    Self.multiplyAdd(&a2, v0_5, k0_1)
-                    let v0_6 = Self.load8(r0 + (column &+ 48))
-                    Self.multiplyAdd(&a2, v0_6, k0_2)
-                    Self.multiplyAdd(&a3, v0_6, k0_0)
-                    let v0_7 = Self.load8(r0 + (column &+ 56))
-                    Self.multiplyAdd(&a3, v0_7, k0_1)
-                    let v0_8 = Self.load8(r0 + (column &+ 64))
-                    Self.multiplyAdd(&a3, v0_8, k0_2)
-                    let v1_0 = Self.load8(r1 + (column &+ 0))
-                    Self.multiplyAdd(&a0, v1_0, k1_0)
-                    let v1_1 = Self.load8(r1 + (column &+ 8))
-                    Self.multiplyAdd(&a0, v1_1, k1_1)
-                    let v1_2 = Self.load8(r1 + (column &+ 16))
-                    Self.multiplyAdd(&a0, v1_2, k1_2)
-                    Self.multiplyAdd(&a1, v1_2, k1_0)
-                    let v1_3 = Self.load8(r1 + (column &+ 24))
-                    Self.multiplyAdd(&a1, v1_3, k1_1)
-                    let v1_4 = Self.load8(r1 + (column &+ 32))
-                    Self.multiplyAdd(&a1, v1_4, k1_2)
-                    Self.multiplyAdd(&a2, v1_4, k1_0)
-                    let v1_5 = Self.load8(r1 + (column &+ 40))
-                    Self.multiplyAdd(&a2, v1_5, k1_1)
-                    let v1_6 = Self.load8(r1 + (column &+ 48))
-                    Self.multiplyAdd(&a2, v1_6, k1_2)
-                    Self.multiplyAdd(&a3, v1_6, k1_0)
-                    let v1_7 = Self.load8(r1 + (column &+ 56))
-                    Self.multiplyAdd(&a3, v1_7, k1_1)
-                    let v1_8 = Self.load8(r1 + (column &+ 64))
-                    Self.multiplyAdd(&a3, v1_8, k1_2)
-                    let v2_0 = Self.load8(r2 + (column &+ 0))
-                    Self.multiplyAdd(&a0, v2_0, k2_0)
-                    let v2_1 = Self.load8(r2 + (column &+ 8))
-                    Self.multiplyAdd(&a0, v2_1, k2_1)
-                    let v2_2 = Self.load8(r2 + (column &+ 16))
-                    Self.multiplyAdd(&a0, v2_2, k2_2)
-                    Self.multiplyAdd(&a1, v2_2, k2_0)
-                    let v2_3 = Self.load8(r2 + (column &+ 24))
-                    Self.multiplyAdd(&a1, v2_3, k2_1)
-                    let v2_4 = Self.load8(r2 + (column &+ 32))
-                    Self.multiplyAdd(&a1, v2_4, k2_2)
-                    Self.multiplyAdd(&a2, v2_4, k2_0)
-                    let v2_5 = Self.load8(r2 + (column &+ 40))
-                    Self.multiplyAdd(&a2, v2_5, k2_1)
-                    let v2_6 = Self.load8(r2 + (column &+ 48))
-                    Self.multiplyAdd(&a2, v2_6, k2_2)
-                    Self.multiplyAdd(&a3, v2_6, k2_0)
-                    let v2_7 = Self.load8(r2 + (column &+ 56))
-                    Self.multiplyAdd(&a3, v2_7, k2_1)
-                    let v2_8 = Self.load8(r2 + (column &+ 64))
-                    Self.multiplyAdd(&a3, v2_8, k2_2)
-                    Self.store(Self.relu(a0), to: out + (ow &+ 0) &* 8)
-                    Self.store(Self.relu(a1), to: out + (ow &+ 1) &* 8)
-                    Self.store(Self.relu(a2), to: out + (ow &+ 2) &* 8)
-                    Self.store(Self.relu(a3), to: out + (ow &+ 3) &* 8)
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 448) { zeros in
+                zeros.baseAddress!.update(repeating: 0, count: 448)
+                let zero = UnsafePointer(zeros.baseAddress!)
+                for block in blocks {
+                    let k = w + block &* 72
+                    let k0_0 = Self.load8(k + 0)
+                    let k0_1 = Self.load8(k + 8)
+                    let k0_2 = Self.load8(k + 16)
+                    let k1_0 = Self.load8(k + 24)
+                    let k1_1 = Self.load8(k + 32)
+                    let k1_2 = Self.load8(k + 40)
+                    let k2_0 = Self.load8(k + 48)
+                    let k2_1 = Self.load8(k + 56)
+                    let k2_2 = Self.load8(k + 64)
+                    let bias = Self.load8(w + (1152 &+ block &* 8))
+                    let source = x + block &* 25_088
+                    let target = y + block &* 6272
+                    for oh in 0..<28 {
+                        let r0 = oh &* 2 &+ -1 >= 0 ? source + (oh &* 2 &+ -1) &* 448 : zero
+                        let r1 = source + (oh &* 2) &* 448
+                        let r2 = source + (oh &* 2 &+ 1) &* 448
+                        let out = target + oh &* 224
+                        do {
+                            var a = bias
+                            Self.multiplyAdd(&a, Self.load8(r0 + 0), k0_1)
+                            Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
+                            Self.multiplyAdd(&a, Self.load8(r1 + 0), k1_1)
+                            Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
+                            Self.multiplyAdd(&a, Self.load8(r2 + 0), k2_1)
+                            Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
+                            Self.store(Self.relu(a), to: out + 0)
+                        }
+                        for start in stride(from: 1, to: 28, by: 4) {
+                            let ow: Int = min(start, 24)
+                            let column: Int = ow &* 16 &- 8
+                            var a0 = bias
+                            var a1 = bias
+                            var a2 = bias
+                            var a3 = bias
+                            let v0_0 = Self.load8(r0 + (column &+ 0))
+                            Self.multiplyAdd(&a0, v0_0, k0_0)
+                            let v0_1 = Self.load8(r0 + (column &+ 8))
+                            Self.multiplyAdd(&a0, v0_1, k0_1)
+                            let v0_2 = Self.load8(r0 + (column &+ 16))
+                            Self.multiplyAdd(&a0, v0_2, k0_2)
+                            Self.multiplyAdd(&a1, v0_2, k0_0)
+                            let v0_3 = Self.load8(r0 + (column &+ 24))
+                            Self.multiplyAdd(&a1, v0_3, k0_1)
+                            let v0_4 = Self.load8(r0 + (column &+ 32))
+                            Self.multiplyAdd(&a1, v0_4, k0_2)
+                            Self.multiplyAdd(&a2, v0_4, k0_0)
+                            let v0_5 = Self.load8(r0 + (column &+ 40))
+                            Self.multiplyAdd(&a2, v0_5, k0_1)
+                            let v0_6 = Self.load8(r0 + (column &+ 48))
+                            Self.multiplyAdd(&a2, v0_6, k0_2)
+                            Self.multiplyAdd(&a3, v0_6, k0_0)
+                            let v0_7 = Self.load8(r0 + (column &+ 56))
+                            Self.multiplyAdd(&a3, v0_7, k0_1)
+                            let v0_8 = Self.load8(r0 + (column &+ 64))
+                            Self.multiplyAdd(&a3, v0_8, k0_2)
+                            let v1_0 = Self.load8(r1 + (column &+ 0))
+                            Self.multiplyAdd(&a0, v1_0, k1_0)
+                            let v1_1 = Self.load8(r1 + (column &+ 8))
+                            Self.multiplyAdd(&a0, v1_1, k1_1)
+                            let v1_2 = Self.load8(r1 + (column &+ 16))
+                            Self.multiplyAdd(&a0, v1_2, k1_2)
+                            Self.multiplyAdd(&a1, v1_2, k1_0)
+                            let v1_3 = Self.load8(r1 + (column &+ 24))
+                            Self.multiplyAdd(&a1, v1_3, k1_1)
+                            let v1_4 = Self.load8(r1 + (column &+ 32))
+                            Self.multiplyAdd(&a1, v1_4, k1_2)
+                            Self.multiplyAdd(&a2, v1_4, k1_0)
+                            let v1_5 = Self.load8(r1 + (column &+ 40))
+                            Self.multiplyAdd(&a2, v1_5, k1_1)
+                            let v1_6 = Self.load8(r1 + (column &+ 48))
+                            Self.multiplyAdd(&a2, v1_6, k1_2)
+                            Self.multiplyAdd(&a3, v1_6, k1_0)
+                            let v1_7 = Self.load8(r1 + (column &+ 56))
+                            Self.multiplyAdd(&a3, v1_7, k1_1)
+                            let v1_8 = Self.load8(r1 + (column &+ 64))
+                            Self.multiplyAdd(&a3, v1_8, k1_2)
+                            let v2_0 = Self.load8(r2 + (column &+ 0))
+                            Self.multiplyAdd(&a0, v2_0, k2_0)
+                            let v2_1 = Self.load8(r2 + (column &+ 8))
+                            Self.multiplyAdd(&a0, v2_1, k2_1)
+                            let v2_2 = Self.load8(r2 + (column &+ 16))
+                            Self.multiplyAdd(&a0, v2_2, k2_2)
+                            Self.multiplyAdd(&a1, v2_2, k2_0)
+                            let v2_3 = Self.load8(r2 + (column &+ 24))
+                            Self.multiplyAdd(&a1, v2_3, k2_1)
+                            let v2_4 = Self.load8(r2 + (column &+ 32))
+                            Self.multiplyAdd(&a1, v2_4, k2_2)
+                            Self.multiplyAdd(&a2, v2_4, k2_0)
+                            let v2_5 = Self.load8(r2 + (column &+ 40))
+                            Self.multiplyAdd(&a2, v2_5, k2_1)
+                            let v2_6 = Self.load8(r2 + (column &+ 48))
+                            Self.multiplyAdd(&a2, v2_6, k2_2)
+                            Self.multiplyAdd(&a3, v2_6, k2_0)
+                            let v2_7 = Self.load8(r2 + (column &+ 56))
+                            Self.multiplyAdd(&a3, v2_7, k2_1)
+                            let v2_8 = Self.load8(r2 + (column &+ 64))
+                            Self.multiplyAdd(&a3, v2_8, k2_2)
+                            Self.store(Self.relu(a0), to: out + (ow &+ 0) &* 8)
+                            Self.store(Self.relu(a1), to: out + (ow &+ 1) &* 8)
+                            Self.store(Self.relu(a2), to: out + (ow &+ 2) &* 8)
+                            Self.store(Self.relu(a3), to: out + (ow &+ 3) &* 8)
+                        }
+                    }
                 }
             }
-        }
-        }
         }
     }
 
@@ -1676,117 +1676,117 @@ extension MobilenetV1 {
         // x: 256×28×28 NCHWc   y: 256×28×28 NCHWc
         // weight: (32, 3, 3, 8)   bias: w[2304..<2560]
         Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 224) { zeros in
-        zeros.baseAddress!.update(repeating: 0, count: 224)
-        let zero = UnsafePointer(zeros.baseAddress!)
-        for block in blocks {
-            let k = w + block &* 72
-            let k0_0 = Self.load8(k + 0)
-            let k0_1 = Self.load8(k + 8)
-            let k0_2 = Self.load8(k + 16)
-            let k1_0 = Self.load8(k + 24)
-            let k1_1 = Self.load8(k + 32)
-            let k1_2 = Self.load8(k + 40)
-            let k2_0 = Self.load8(k + 48)
-            let k2_1 = Self.load8(k + 56)
-            let k2_2 = Self.load8(k + 64)
-            let bias = Self.load8(w + (2304 &+ block &* 8))
-            let source = x + block &* 6272
-            let target = y + block &* 6272
-            for oh in 0..<28 {
-                let r0 = oh &+ -1 >= 0 ? source + (oh &+ -1) &* 224 : zero
-                let r1 = source + (oh) &* 224
-                let r2 = oh &+ 1 < 28 ? source + (oh &+ 1) &* 224 : zero
-                let out = target + oh &* 224
-                do {
-                    var a = bias
-                    Self.multiplyAdd(&a, Self.load8(r0 + 0), k0_1)
-                    Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
-                    Self.multiplyAdd(&a, Self.load8(r1 + 0), k1_1)
-                    Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
-                    Self.multiplyAdd(&a, Self.load8(r2 + 0), k2_1)
-                    Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
-                    Self.store(Self.relu(a), to: out + 0)
-                }
-                for start in stride(from: 1, to: 27, by: 4) {
-                    let ow: Int = min(start, 23)
-                    let column: Int = ow &* 8 &- 8
-                    var a0 = bias
-                    var a1 = bias
-                    var a2 = bias
-                    var a3 = bias
-                    let v0_0 = Self.load8(r0 + (column &+ 0))
-                    Self.multiplyAdd(&a0, v0_0, k0_0)
-                    let v0_1 = Self.load8(r0 + (column &+ 8))
-                    Self.multiplyAdd(&a0, v0_1, k0_1)
-                    Self.multiplyAdd(&a1, v0_1, k0_0)
-                    let v0_2 = Self.load8(r0 + (column &+ 16))
-                    Self.multiplyAdd(&a0, v0_2, k0_2)
-                    Self.multiplyAdd(&a1, v0_2, k0_1)
-                    Self.multiplyAdd(&a2, v0_2, k0_0)
-                    let v0_3 = Self.load8(r0 + (column &+ 24))
-                    Self.multiplyAdd(&a1, v0_3, k0_2)
-                    Self.multiplyAdd(&a2, v0_3, k0_1)
-                    Self.multiplyAdd(&a3, v0_3, k0_0)
-                    let v0_4 = Self.load8(r0 + (column &+ 32))
-                    Self.multiplyAdd(&a2, v0_4, k0_2)
-                    Self.multiplyAdd(&a3, v0_4, k0_1)
-                    let v0_5 = Self.load8(r0 + (column &+ 40))
-                    Self.multiplyAdd(&a3, v0_5, k0_2)
-                    let v1_0 = Self.load8(r1 + (column &+ 0))
-                    Self.multiplyAdd(&a0, v1_0, k1_0)
-                    let v1_1 = Self.load8(r1 + (column &+ 8))
-                    Self.multiplyAdd(&a0, v1_1, k1_1)
-                    Self.multiplyAdd(&a1, v1_1, k1_0)
-                    let v1_2 = Self.load8(r1 + (column &+ 16))
-                    Self.multiplyAdd(&a0, v1_2, k1_2)
-                    Self.multiplyAdd(&a1, v1_2, k1_1)
-                    Self.multiplyAdd(&a2, v1_2, k1_0)
-                    let v1_3 = Self.load8(r1 + (column &+ 24))
-                    Self.multiplyAdd(&a1, v1_3, k1_2)
-                    Self.multiplyAdd(&a2, v1_3, k1_1)
-                    Self.multiplyAdd(&a3, v1_3, k1_0)
-                    let v1_4 = Self.load8(r1 + (column &+ 32))
-                    Self.multiplyAdd(&a2, v1_4, k1_2)
-                    Self.multiplyAdd(&a3, v1_4, k1_1)
-                    let v1_5 = Self.load8(r1 + (column &+ 40))
-                    Self.multiplyAdd(&a3, v1_5, k1_2)
-                    let v2_0 = Self.load8(r2 + (column &+ 0))
-                    Self.multiplyAdd(&a0, v2_0, k2_0)
-                    let v2_1 = Self.load8(r2 + (column &+ 8))
-                    Self.multiplyAdd(&a0, v2_1, k2_1)
-                    Self.multiplyAdd(&a1, v2_1, k2_0)
-                    let v2_2 = Self.load8(r2 + (column &+ 16))
-                    Self.multiplyAdd(&a0, v2_2, k2_2)
-                    Self.multiplyAdd(&a1, v2_2, k2_1)
-                    Self.multiplyAdd(&a2, v2_2, k2_0)
-                    let v2_3 = Self.load8(r2 + (column &+ 24))
-                    Self.multiplyAdd(&a1, v2_3, k2_2)
-                    Self.multiplyAdd(&a2, v2_3, k2_1)
-                    Self.multiplyAdd(&a3, v2_3, k2_0)
-                    let v2_4 = Self.load8(r2 + (column &+ 32))
-                    Self.multiplyAdd(&a2, v2_4, k2_2)
-                    Self.multiplyAdd(&a3, v2_4, k2_1)
-                    let v2_5 = Self.load8(r2 + (column &+ 40))
-                    Self.multiplyAdd(&a3, v2_5, k2_2)
-                    Self.store(Self.relu(a0), to: out + (ow &+ 0) &* 8)
-                    Self.store(Self.relu(a1), to: out + (ow &+ 1) &* 8)
-                    Self.store(Self.relu(a2), to: out + (ow &+ 2) &* 8)
-                    Self.store(Self.relu(a3), to: out + (ow &+ 3) &* 8)
-                }
-                do {
-                    var a = bias
-                    Self.multiplyAdd(&a, Self.load8(r0 + 208), k0_0)
-                    Self.multiplyAdd(&a, Self.load8(r0 + 216), k0_1)
-                    Self.multiplyAdd(&a, Self.load8(r1 + 208), k1_0)
-                    Self.multiplyAdd(&a, Self.load8(r1 + 216), k1_1)
-                    Self.multiplyAdd(&a, Self.load8(r2 + 208), k2_0)
-                    Self.multiplyAdd(&a, Self.load8(r2 + 216), k2_1)
-                    Self.store(Self.relu(a), to: out + 216)
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 224) { zeros in
+                zeros.baseAddress!.update(repeating: 0, count: 224)
+                let zero = UnsafePointer(zeros.baseAddress!)
+                for block in blocks {
+                    let k = w + block &* 72
+                    let k0_0 = Self.load8(k + 0)
+                    let k0_1 = Self.load8(k + 8)
+                    let k0_2 = Self.load8(k + 16)
+                    let k1_0 = Self.load8(k + 24)
+                    let k1_1 = Self.load8(k + 32)
+                    let k1_2 = Self.load8(k + 40)
+                    let k2_0 = Self.load8(k + 48)
+                    let k2_1 = Self.load8(k + 56)
+                    let k2_2 = Self.load8(k + 64)
+                    let bias = Self.load8(w + (2304 &+ block &* 8))
+                    let source = x + block &* 6272
+                    let target = y + block &* 6272
+                    for oh in 0..<28 {
+                        let r0 = oh &+ -1 >= 0 ? source + (oh &+ -1) &* 224 : zero
+                        let r1 = source + (oh) &* 224
+                        let r2 = oh &+ 1 < 28 ? source + (oh &+ 1) &* 224 : zero
+                        let out = target + oh &* 224
+                        do {
+                            var a = bias
+                            Self.multiplyAdd(&a, Self.load8(r0 + 0), k0_1)
+                            Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
+                            Self.multiplyAdd(&a, Self.load8(r1 + 0), k1_1)
+                            Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
+                            Self.multiplyAdd(&a, Self.load8(r2 + 0), k2_1)
+                            Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
+                            Self.store(Self.relu(a), to: out + 0)
+                        }
+                        for start in stride(from: 1, to: 27, by: 4) {
+                            let ow: Int = min(start, 23)
+                            let column: Int = ow &* 8 &- 8
+                            var a0 = bias
+                            var a1 = bias
+                            var a2 = bias
+                            var a3 = bias
+                            let v0_0 = Self.load8(r0 + (column &+ 0))
+                            Self.multiplyAdd(&a0, v0_0, k0_0)
+                            let v0_1 = Self.load8(r0 + (column &+ 8))
+                            Self.multiplyAdd(&a0, v0_1, k0_1)
+                            Self.multiplyAdd(&a1, v0_1, k0_0)
+                            let v0_2 = Self.load8(r0 + (column &+ 16))
+                            Self.multiplyAdd(&a0, v0_2, k0_2)
+                            Self.multiplyAdd(&a1, v0_2, k0_1)
+                            Self.multiplyAdd(&a2, v0_2, k0_0)
+                            let v0_3 = Self.load8(r0 + (column &+ 24))
+                            Self.multiplyAdd(&a1, v0_3, k0_2)
+                            Self.multiplyAdd(&a2, v0_3, k0_1)
+                            Self.multiplyAdd(&a3, v0_3, k0_0)
+                            let v0_4 = Self.load8(r0 + (column &+ 32))
+                            Self.multiplyAdd(&a2, v0_4, k0_2)
+                            Self.multiplyAdd(&a3, v0_4, k0_1)
+                            let v0_5 = Self.load8(r0 + (column &+ 40))
+                            Self.multiplyAdd(&a3, v0_5, k0_2)
+                            let v1_0 = Self.load8(r1 + (column &+ 0))
+                            Self.multiplyAdd(&a0, v1_0, k1_0)
+                            let v1_1 = Self.load8(r1 + (column &+ 8))
+                            Self.multiplyAdd(&a0, v1_1, k1_1)
+                            Self.multiplyAdd(&a1, v1_1, k1_0)
+                            let v1_2 = Self.load8(r1 + (column &+ 16))
+                            Self.multiplyAdd(&a0, v1_2, k1_2)
+                            Self.multiplyAdd(&a1, v1_2, k1_1)
+                            Self.multiplyAdd(&a2, v1_2, k1_0)
+                            let v1_3 = Self.load8(r1 + (column &+ 24))
+                            Self.multiplyAdd(&a1, v1_3, k1_2)
+                            Self.multiplyAdd(&a2, v1_3, k1_1)
+                            Self.multiplyAdd(&a3, v1_3, k1_0)
+                            let v1_4 = Self.load8(r1 + (column &+ 32))
+                            Self.multiplyAdd(&a2, v1_4, k1_2)
+                            Self.multiplyAdd(&a3, v1_4, k1_1)
+                            let v1_5 = Self.load8(r1 + (column &+ 40))
+                            Self.multiplyAdd(&a3, v1_5, k1_2)
+                            let v2_0 = Self.load8(r2 + (column &+ 0))
+                            Self.multiplyAdd(&a0, v2_0, k2_0)
+                            let v2_1 = Self.load8(r2 + (column &+ 8))
+                            Self.multiplyAdd(&a0, v2_1, k2_1)
+                            Self.multiplyAdd(&a1, v2_1, k2_0)
+                            let v2_2 = Self.load8(r2 + (column &+ 16))
+                            Self.multiplyAdd(&a0, v2_2, k2_2)
+                            Self.multiplyAdd(&a1, v2_2, k2_1)
+                            Self.multiplyAdd(&a2, v2_2, k2_0)
+                            let v2_3 = Self.load8(r2 + (column &+ 24))
+                            Self.multiplyAdd(&a1, v2_3, k2_2)
+                            Self.multiplyAdd(&a2, v2_3, k2_1)
+                            Self.multiplyAdd(&a3, v2_3, k2_0)
+                            let v2_4 = Self.load8(r2 + (column &+ 32))
+                            Self.multiplyAdd(&a2, v2_4, k2_2)
+                            Self.multiplyAdd(&a3, v2_4, k2_1)
+                            let v2_5 = Self.load8(r2 + (column &+ 40))
+                            Self.multiplyAdd(&a3, v2_5, k2_2)
+                            Self.store(Self.relu(a0), to: out + (ow &+ 0) &* 8)
+                            Self.store(Self.relu(a1), to: out + (ow &+ 1) &* 8)
+                            Self.store(Self.relu(a2), to: out + (ow &+ 2) &* 8)
+                            Self.store(Self.relu(a3), to: out + (ow &+ 3) &* 8)
+                        }
+                        do {
+                            var a = bias
+                            Self.multiplyAdd(&a, Self.load8(r0 + 208), k0_0)
+                            Self.multiplyAdd(&a, Self.load8(r0 + 216), k0_1)
+                            Self.multiplyAdd(&a, Self.load8(r1 + 208), k1_0)
+                            Self.multiplyAdd(&a, Self.load8(r1 + 216), k1_1)
+                            Self.multiplyAdd(&a, Self.load8(r2 + 208), k2_0)
+                            Self.multiplyAdd(&a, Self.load8(r2 + 216), k2_1)
+                            Self.store(Self.relu(a), to: out + 216)
+                        }
+                    }
                 }
             }
-        }
-        }
         }
     }
 
@@ -1970,116 +1970,116 @@ extension MobilenetV1 {
         // x: 256×28×28 NCHWc   y: 256×14×14 NCHWc
         // weight: (32, 3, 3, 8)   bias: w[2304..<2560]
         Self.parallel(32, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 224) { zeros in
-        zeros.baseAddress!.update(repeating: 0, count: 224)
-        let zero = UnsafePointer(zeros.baseAddress!)
-        for block in blocks {
-            let k = w + block &* 72
-            let k0_0 = Self.load8(k + 0)
-            let k0_1 = Self.load8(k + 8)
-            let k0_2 = Self.load8(k + 16)
-            let k1_0 = Self.load8(k + 24)
-            let k1_1 = Self.load8(k + 32)
-            let k1_2 = Self.load8(k + 40)
-            let k2_0 = Self.load8(k + 48)
-            let k2_1 = Self.load8(k + 56)
-            let k2_2 = Self.load8(k + 64)
-            let bias = Self.load8(w + (2304 &+ block &* 8))
-            let source = x + block &* 6272
-            let target = y + block &* 1568
-            for oh in 0..<14 {
-                let r0 = oh &* 2 &+ -1 >= 0 ? source + (oh &* 2 &+ -1) &* 224 : zero
-                let r1 = source + (oh &* 2) &* 224
-                let r2 = source + (oh &* 2 &+ 1) &* 224
-                let out = target + oh &* 112
-                do {
-                    var a = bias
-                    Self.multiplyAdd(&a, Self.load8(r0 + 0), k0_1)
-                    Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
-                    Self.multiplyAdd(&a, Self.load8(r1 + 0), k1_1)
-                    Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
-                    Self.multiplyAdd(&a, Self.load8(r2 + 0), k2_1)
-                    Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
-                    Self.store(Self.relu(a), to: out + 0)
-                }
-                for start in stride(from: 1, to: 14, by: 4) {
-                    let ow: Int = min(start, 10)
-                    let column: Int = ow &* 16 &- 8
-                    var a0 = bias
-                    var a1 = bias
-                    var a2 = bias
-                    var a3 = bias
-                    let v0_0 = Self.load8(r0 + (column &+ 0))
-                    Self.multiplyAdd(&a0, v0_0, k0_0)
-                    let v0_1 = Self.load8(r0 + (column &+ 8))
-                    Self.multiplyAdd(&a0, v0_1, k0_1)
-                    let v0_2 = Self.load8(r0 + (column &+ 16))
-                    Self.multiplyAdd(&a0, v0_2, k0_2)
-                    Self.multiplyAdd(&a1, v0_2, k0_0)
-                    let v0_3 = Self.load8(r0 + (column &+ 24))
-                    Self.multiplyAdd(&a1, v0_3, k0_1)
-                    let v0_4 = Self.load8(r0 + (column &+ 32))
-                    Self.multiplyAdd(&a1, v0_4, k0_2)
-                    Self.multiplyAdd(&a2, v0_4, k0_0)
-                    let v0_5 = Self.load8(r0 + (column &+ 40))
-                    Self.multiplyAdd(&a2, v0_5, k0_1)
-                    let v0_6 = Self.load8(r0 + (column &+ 48))
-                    Self.multiplyAdd(&a2, v0_6, k0_2)
-                    Self.multiplyAdd(&a3, v0_6, k0_0)
-                    let v0_7 = Self.load8(r0 + (column &+ 56))
-                    Self.multiplyAdd(&a3, v0_7, k0_1)
-                    let v0_8 = Self.load8(r0 + (column &+ 64))
-                    Self.multiplyAdd(&a3, v0_8, k0_2)
-                    let v1_0 = Self.load8(r1 + (column &+ 0))
-                    Self.multiplyAdd(&a0, v1_0, k1_0)
-                    let v1_1 = Self.load8(r1 + (column &+ 8))
-                    Self.multiplyAdd(&a0, v1_1, k1_1)
-                    let v1_2 = Self.load8(r1 + (column &+ 16))
-                    Self.multiplyAdd(&a0, v1_2, k1_2)
-                    Self.multiplyAdd(&a1, v1_2, k1_0)
-                    let v1_3 = Self.load8(r1 + (column &+ 24))
-                    Self.multiplyAdd(&a1, v1_3, k1_1)
-                    let v1_4 = Self.load8(r1 + (column &+ 32))
-                    Self.multiplyAdd(&a1, v1_4, k1_2)
-                    Self.multiplyAdd(&a2, v1_4, k1_0)
-                    let v1_5 = Self.load8(r1 + (column &+ 40))
-                    Self.multiplyAdd(&a2, v1_5, k1_1)
-                    let v1_6 = Self.load8(r1 + (column &+ 48))
-                    Self.multiplyAdd(&a2, v1_6, k1_2)
-                    Self.multiplyAdd(&a3, v1_6, k1_0)
-                    let v1_7 = Self.load8(r1 + (column &+ 56))
-                    Self.multiplyAdd(&a3, v1_7, k1_1)
-                    let v1_8 = Self.load8(r1 + (column &+ 64))
-                    Self.multiplyAdd(&a3, v1_8, k1_2)
-                    let v2_0 = Self.load8(r2 + (column &+ 0))
-                    Self.multiplyAdd(&a0, v2_0, k2_0)
-                    let v2_1 = Self.load8(r2 + (column &+ 8))
-                    Self.multiplyAdd(&a0, v2_1, k2_1)
-                    let v2_2 = Self.load8(r2 + (column &+ 16))
-                    Self.multiplyAdd(&a0, v2_2, k2_2)
-                    Self.multiplyAdd(&a1, v2_2, k2_0)
-                    let v2_3 = Self.load8(r2 + (column &+ 24))
-                    Self.multiplyAdd(&a1, v2_3, k2_1)
-                    let v2_4 = Self.load8(r2 + (column &+ 32))
-                    Self.multiplyAdd(&a1, v2_4, k2_2)
-                    Self.multiplyAdd(&a2, v2_4, k2_0)
-                    let v2_5 = Self.load8(r2 + (column &+ 40))
-                    Self.multiplyAdd(&a2, v2_5, k2_1)
-                    let v2_6 = Self.load8(r2 + (column &+ 48))
-                    Self.multiplyAdd(&a2, v2_6, k2_2)
-                    Self.multiplyAdd(&a3, v2_6, k2_0)
-                    let v2_7 = Self.load8(r2 + (column &+ 56))
-                    Self.multiplyAdd(&a3, v2_7, k2_1)
-                    let v2_8 = Self.load8(r2 + (column &+ 64))
-                    Self.multiplyAdd(&a3, v2_8, k2_2)
-                    Self.store(Self.relu(a0), to: out + (ow &+ 0) &* 8)
-                    Self.store(Self.relu(a1), to: out + (ow &+ 1) &* 8)
-                    Self.store(Self.relu(a2), to: out + (ow &+ 2) &* 8)
-                    Self.store(Self.relu(a3), to: out + (ow &+ 3) &* 8)
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 224) { zeros in
+                zeros.baseAddress!.update(repeating: 0, count: 224)
+                let zero = UnsafePointer(zeros.baseAddress!)
+                for block in blocks {
+                    let k = w + block &* 72
+                    let k0_0 = Self.load8(k + 0)
+                    let k0_1 = Self.load8(k + 8)
+                    let k0_2 = Self.load8(k + 16)
+                    let k1_0 = Self.load8(k + 24)
+                    let k1_1 = Self.load8(k + 32)
+                    let k1_2 = Self.load8(k + 40)
+                    let k2_0 = Self.load8(k + 48)
+                    let k2_1 = Self.load8(k + 56)
+                    let k2_2 = Self.load8(k + 64)
+                    let bias = Self.load8(w + (2304 &+ block &* 8))
+                    let source = x + block &* 6272
+                    let target = y + block &* 1568
+                    for oh in 0..<14 {
+                        let r0 = oh &* 2 &+ -1 >= 0 ? source + (oh &* 2 &+ -1) &* 224 : zero
+                        let r1 = source + (oh &* 2) &* 224
+                        let r2 = source + (oh &* 2 &+ 1) &* 224
+                        let out = target + oh &* 112
+                        do {
+                            var a = bias
+                            Self.multiplyAdd(&a, Self.load8(r0 + 0), k0_1)
+                            Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
+                            Self.multiplyAdd(&a, Self.load8(r1 + 0), k1_1)
+                            Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
+                            Self.multiplyAdd(&a, Self.load8(r2 + 0), k2_1)
+                            Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
+                            Self.store(Self.relu(a), to: out + 0)
+                        }
+                        for start in stride(from: 1, to: 14, by: 4) {
+                            let ow: Int = min(start, 10)
+                            let column: Int = ow &* 16 &- 8
+                            var a0 = bias
+                            var a1 = bias
+                            var a2 = bias
+                            var a3 = bias
+                            let v0_0 = Self.load8(r0 + (column &+ 0))
+                            Self.multiplyAdd(&a0, v0_0, k0_0)
+                            let v0_1 = Self.load8(r0 + (column &+ 8))
+                            Self.multiplyAdd(&a0, v0_1, k0_1)
+                            let v0_2 = Self.load8(r0 + (column &+ 16))
+                            Self.multiplyAdd(&a0, v0_2, k0_2)
+                            Self.multiplyAdd(&a1, v0_2, k0_0)
+                            let v0_3 = Self.load8(r0 + (column &+ 24))
+                            Self.multiplyAdd(&a1, v0_3, k0_1)
+                            let v0_4 = Self.load8(r0 + (column &+ 32))
+                            Self.multiplyAdd(&a1, v0_4, k0_2)
+                            Self.multiplyAdd(&a2, v0_4, k0_0)
+                            let v0_5 = Self.load8(r0 + (column &+ 40))
+                            Self.multiplyAdd(&a2, v0_5, k0_1)
+                            let v0_6 = Self.load8(r0 + (column &+ 48))
+                            Self.multiplyAdd(&a2, v0_6, k0_2)
+                            Self.multiplyAdd(&a3, v0_6, k0_0)
+                            let v0_7 = Self.load8(r0 + (column &+ 56))
+                            Self.multiplyAdd(&a3, v0_7, k0_1)
+                            let v0_8 = Self.load8(r0 + (column &+ 64))
+                            Self.multiplyAdd(&a3, v0_8, k0_2)
+                            let v1_0 = Self.load8(r1 + (column &+ 0))
+                            Self.multiplyAdd(&a0, v1_0, k1_0)
+                            let v1_1 = Self.load8(r1 + (column &+ 8))
+                            Self.multiplyAdd(&a0, v1_1, k1_1)
+                            let v1_2 = Self.load8(r1 + (column &+ 16))
+                            Self.multiplyAdd(&a0, v1_2, k1_2)
+                            Self.multiplyAdd(&a1, v1_2, k1_0)
+                            let v1_3 = Self.load8(r1 + (column &+ 24))
+                            Self.multiplyAdd(&a1, v1_3, k1_1)
+                            let v1_4 = Self.load8(r1 + (column &+ 32))
+                            Self.multiplyAdd(&a1, v1_4, k1_2)
+                            Self.multiplyAdd(&a2, v1_4, k1_0)
+                            let v1_5 = Self.load8(r1 + (column &+ 40))
+                            Self.multiplyAdd(&a2, v1_5, k1_1)
+                            let v1_6 = Self.load8(r1 + (column &+ 48))
+                            Self.multiplyAdd(&a2, v1_6, k1_2)
+                            Self.multiplyAdd(&a3, v1_6, k1_0)
+                            let v1_7 = Self.load8(r1 + (column &+ 56))
+                            Self.multiplyAdd(&a3, v1_7, k1_1)
+                            let v1_8 = Self.load8(r1 + (column &+ 64))
+                            Self.multiplyAdd(&a3, v1_8, k1_2)
+                            let v2_0 = Self.load8(r2 + (column &+ 0))
+                            Self.multiplyAdd(&a0, v2_0, k2_0)
+                            let v2_1 = Self.load8(r2 + (column &+ 8))
+                            Self.multiplyAdd(&a0, v2_1, k2_1)
+                            let v2_2 = Self.load8(r2 + (column &+ 16))
+                            Self.multiplyAdd(&a0, v2_2, k2_2)
+                            Self.multiplyAdd(&a1, v2_2, k2_0)
+                            let v2_3 = Self.load8(r2 + (column &+ 24))
+                            Self.multiplyAdd(&a1, v2_3, k2_1)
+                            let v2_4 = Self.load8(r2 + (column &+ 32))
+                            Self.multiplyAdd(&a1, v2_4, k2_2)
+                            Self.multiplyAdd(&a2, v2_4, k2_0)
+                            let v2_5 = Self.load8(r2 + (column &+ 40))
+                            Self.multiplyAdd(&a2, v2_5, k2_1)
+                            let v2_6 = Self.load8(r2 + (column &+ 48))
+                            Self.multiplyAdd(&a2, v2_6, k2_2)
+                            Self.multiplyAdd(&a3, v2_6, k2_0)
+                            let v2_7 = Self.load8(r2 + (column &+ 56))
+                            Self.multiplyAdd(&a3, v2_7, k2_1)
+                            let v2_8 = Self.load8(r2 + (column &+ 64))
+                            Self.multiplyAdd(&a3, v2_8, k2_2)
+                            Self.store(Self.relu(a0), to: out + (ow &+ 0) &* 8)
+                            Self.store(Self.relu(a1), to: out + (ow &+ 1) &* 8)
+                            Self.store(Self.relu(a2), to: out + (ow &+ 2) &* 8)
+                            Self.store(Self.relu(a3), to: out + (ow &+ 3) &* 8)
+                        }
+                    }
                 }
             }
-        }
-        }
         }
     }
 
@@ -2264,117 +2264,117 @@ extension MobilenetV1 {
         // x: 512×14×14 NCHWc   y: 512×14×14 NCHWc
         // weight: (64, 3, 3, 8)   bias: w[4608..<5120]
         Self.parallel(64, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 112) { zeros in
-        zeros.baseAddress!.update(repeating: 0, count: 112)
-        let zero = UnsafePointer(zeros.baseAddress!)
-        for block in blocks {
-            let k = w + block &* 72
-            let k0_0 = Self.load8(k + 0)
-            let k0_1 = Self.load8(k + 8)
-            let k0_2 = Self.load8(k + 16)
-            let k1_0 = Self.load8(k + 24)
-            let k1_1 = Self.load8(k + 32)
-            let k1_2 = Self.load8(k + 40)
-            let k2_0 = Self.load8(k + 48)
-            let k2_1 = Self.load8(k + 56)
-            let k2_2 = Self.load8(k + 64)
-            let bias = Self.load8(w + (4608 &+ block &* 8))
-            let source = x + block &* 1568
-            let target = y + block &* 1568
-            for oh in 0..<14 {
-                let r0 = oh &+ -1 >= 0 ? source + (oh &+ -1) &* 112 : zero
-                let r1 = source + (oh) &* 112
-                let r2 = oh &+ 1 < 14 ? source + (oh &+ 1) &* 112 : zero
-                let out = target + oh &* 112
-                do {
-                    var a = bias
-                    Self.multiplyAdd(&a, Self.load8(r0 + 0), k0_1)
-                    Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
-                    Self.multiplyAdd(&a, Self.load8(r1 + 0), k1_1)
-                    Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
-                    Self.multiplyAdd(&a, Self.load8(r2 + 0), k2_1)
-                    Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
-                    Self.store(Self.relu(a), to: out + 0)
-                }
-                for start in stride(from: 1, to: 13, by: 4) {
-                    let ow: Int = min(start, 9)
-                    let column: Int = ow &* 8 &- 8
-                    var a0 = bias
-                    var a1 = bias
-                    var a2 = bias
-                    var a3 = bias
-                    let v0_0 = Self.load8(r0 + (column &+ 0))
-                    Self.multiplyAdd(&a0, v0_0, k0_0)
-                    let v0_1 = Self.load8(r0 + (column &+ 8))
-                    Self.multiplyAdd(&a0, v0_1, k0_1)
-                    Self.multiplyAdd(&a1, v0_1, k0_0)
-                    let v0_2 = Self.load8(r0 + (column &+ 16))
-                    Self.multiplyAdd(&a0, v0_2, k0_2)
-                    Self.multiplyAdd(&a1, v0_2, k0_1)
-                    Self.multiplyAdd(&a2, v0_2, k0_0)
-                    let v0_3 = Self.load8(r0 + (column &+ 24))
-                    Self.multiplyAdd(&a1, v0_3, k0_2)
-                    Self.multiplyAdd(&a2, v0_3, k0_1)
-                    Self.multiplyAdd(&a3, v0_3, k0_0)
-                    let v0_4 = Self.load8(r0 + (column &+ 32))
-                    Self.multiplyAdd(&a2, v0_4, k0_2)
-                    Self.multiplyAdd(&a3, v0_4, k0_1)
-                    let v0_5 = Self.load8(r0 + (column &+ 40))
-                    Self.multiplyAdd(&a3, v0_5, k0_2)
-                    let v1_0 = Self.load8(r1 + (column &+ 0))
-                    Self.multiplyAdd(&a0, v1_0, k1_0)
-                    let v1_1 = Self.load8(r1 + (column &+ 8))
-                    Self.multiplyAdd(&a0, v1_1, k1_1)
-                    Self.multiplyAdd(&a1, v1_1, k1_0)
-                    let v1_2 = Self.load8(r1 + (column &+ 16))
-                    Self.multiplyAdd(&a0, v1_2, k1_2)
-                    Self.multiplyAdd(&a1, v1_2, k1_1)
-                    Self.multiplyAdd(&a2, v1_2, k1_0)
-                    let v1_3 = Self.load8(r1 + (column &+ 24))
-                    Self.multiplyAdd(&a1, v1_3, k1_2)
-                    Self.multiplyAdd(&a2, v1_3, k1_1)
-                    Self.multiplyAdd(&a3, v1_3, k1_0)
-                    let v1_4 = Self.load8(r1 + (column &+ 32))
-                    Self.multiplyAdd(&a2, v1_4, k1_2)
-                    Self.multiplyAdd(&a3, v1_4, k1_1)
-                    let v1_5 = Self.load8(r1 + (column &+ 40))
-                    Self.multiplyAdd(&a3, v1_5, k1_2)
-                    let v2_0 = Self.load8(r2 + (column &+ 0))
-                    Self.multiplyAdd(&a0, v2_0, k2_0)
-                    let v2_1 = Self.load8(r2 + (column &+ 8))
-                    Self.multiplyAdd(&a0, v2_1, k2_1)
-                    Self.multiplyAdd(&a1, v2_1, k2_0)
-                    let v2_2 = Self.load8(r2 + (column &+ 16))
-                    Self.multiplyAdd(&a0, v2_2, k2_2)
-                    Self.multiplyAdd(&a1, v2_2, k2_1)
-                    Self.multiplyAdd(&a2, v2_2, k2_0)
-                    let v2_3 = Self.load8(r2 + (column &+ 24))
-                    Self.multiplyAdd(&a1, v2_3, k2_2)
-                    Self.multiplyAdd(&a2, v2_3, k2_1)
-                    Self.multiplyAdd(&a3, v2_3, k2_0)
-                    let v2_4 = Self.load8(r2 + (column &+ 32))
-                    Self.multiplyAdd(&a2, v2_4, k2_2)
-                    Self.multiplyAdd(&a3, v2_4, k2_1)
-                    let v2_5 = Self.load8(r2 + (column &+ 40))
-                    Self.multiplyAdd(&a3, v2_5, k2_2)
-                    Self.store(Self.relu(a0), to: out + (ow &+ 0) &* 8)
-                    Self.store(Self.relu(a1), to: out + (ow &+ 1) &* 8)
-                    Self.store(Self.relu(a2), to: out + (ow &+ 2) &* 8)
-                    Self.store(Self.relu(a3), to: out + (ow &+ 3) &* 8)
-                }
-                do {
-                    var a = bias
-                    Self.multiplyAdd(&a, Self.load8(r0 + 96), k0_0)
-                    Self.multiplyAdd(&a, Self.load8(r0 + 104), k0_1)
-                    Self.multiplyAdd(&a, Self.load8(r1 + 96), k1_0)
-                    Self.multiplyAdd(&a, Self.load8(r1 + 104), k1_1)
-                    Self.multiplyAdd(&a, Self.load8(r2 + 96), k2_0)
-                    Self.multiplyAdd(&a, Self.load8(r2 + 104), k2_1)
-                    Self.store(Self.relu(a), to: out + 104)
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 112) { zeros in
+                zeros.baseAddress!.update(repeating: 0, count: 112)
+                let zero = UnsafePointer(zeros.baseAddress!)
+                for block in blocks {
+                    let k = w + block &* 72
+                    let k0_0 = Self.load8(k + 0)
+                    let k0_1 = Self.load8(k + 8)
+                    let k0_2 = Self.load8(k + 16)
+                    let k1_0 = Self.load8(k + 24)
+                    let k1_1 = Self.load8(k + 32)
+                    let k1_2 = Self.load8(k + 40)
+                    let k2_0 = Self.load8(k + 48)
+                    let k2_1 = Self.load8(k + 56)
+                    let k2_2 = Self.load8(k + 64)
+                    let bias = Self.load8(w + (4608 &+ block &* 8))
+                    let source = x + block &* 1568
+                    let target = y + block &* 1568
+                    for oh in 0..<14 {
+                        let r0 = oh &+ -1 >= 0 ? source + (oh &+ -1) &* 112 : zero
+                        let r1 = source + (oh) &* 112
+                        let r2 = oh &+ 1 < 14 ? source + (oh &+ 1) &* 112 : zero
+                        let out = target + oh &* 112
+                        do {
+                            var a = bias
+                            Self.multiplyAdd(&a, Self.load8(r0 + 0), k0_1)
+                            Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
+                            Self.multiplyAdd(&a, Self.load8(r1 + 0), k1_1)
+                            Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
+                            Self.multiplyAdd(&a, Self.load8(r2 + 0), k2_1)
+                            Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
+                            Self.store(Self.relu(a), to: out + 0)
+                        }
+                        for start in stride(from: 1, to: 13, by: 4) {
+                            let ow: Int = min(start, 9)
+                            let column: Int = ow &* 8 &- 8
+                            var a0 = bias
+                            var a1 = bias
+                            var a2 = bias
+                            var a3 = bias
+                            let v0_0 = Self.load8(r0 + (column &+ 0))
+                            Self.multiplyAdd(&a0, v0_0, k0_0)
+                            let v0_1 = Self.load8(r0 + (column &+ 8))
+                            Self.multiplyAdd(&a0, v0_1, k0_1)
+                            Self.multiplyAdd(&a1, v0_1, k0_0)
+                            let v0_2 = Self.load8(r0 + (column &+ 16))
+                            Self.multiplyAdd(&a0, v0_2, k0_2)
+                            Self.multiplyAdd(&a1, v0_2, k0_1)
+                            Self.multiplyAdd(&a2, v0_2, k0_0)
+                            let v0_3 = Self.load8(r0 + (column &+ 24))
+                            Self.multiplyAdd(&a1, v0_3, k0_2)
+                            Self.multiplyAdd(&a2, v0_3, k0_1)
+                            Self.multiplyAdd(&a3, v0_3, k0_0)
+                            let v0_4 = Self.load8(r0 + (column &+ 32))
+                            Self.multiplyAdd(&a2, v0_4, k0_2)
+                            Self.multiplyAdd(&a3, v0_4, k0_1)
+                            let v0_5 = Self.load8(r0 + (column &+ 40))
+                            Self.multiplyAdd(&a3, v0_5, k0_2)
+                            let v1_0 = Self.load8(r1 + (column &+ 0))
+                            Self.multiplyAdd(&a0, v1_0, k1_0)
+                            let v1_1 = Self.load8(r1 + (column &+ 8))
+                            Self.multiplyAdd(&a0, v1_1, k1_1)
+                            Self.multiplyAdd(&a1, v1_1, k1_0)
+                            let v1_2 = Self.load8(r1 + (column &+ 16))
+                            Self.multiplyAdd(&a0, v1_2, k1_2)
+                            Self.multiplyAdd(&a1, v1_2, k1_1)
+                            Self.multiplyAdd(&a2, v1_2, k1_0)
+                            let v1_3 = Self.load8(r1 + (column &+ 24))
+                            Self.multiplyAdd(&a1, v1_3, k1_2)
+                            Self.multiplyAdd(&a2, v1_3, k1_1)
+                            Self.multiplyAdd(&a3, v1_3, k1_0)
+                            let v1_4 = Self.load8(r1 + (column &+ 32))
+                            Self.multiplyAdd(&a2, v1_4, k1_2)
+                            Self.multiplyAdd(&a3, v1_4, k1_1)
+                            let v1_5 = Self.load8(r1 + (column &+ 40))
+                            Self.multiplyAdd(&a3, v1_5, k1_2)
+                            let v2_0 = Self.load8(r2 + (column &+ 0))
+                            Self.multiplyAdd(&a0, v2_0, k2_0)
+                            let v2_1 = Self.load8(r2 + (column &+ 8))
+                            Self.multiplyAdd(&a0, v2_1, k2_1)
+                            Self.multiplyAdd(&a1, v2_1, k2_0)
+                            let v2_2 = Self.load8(r2 + (column &+ 16))
+                            Self.multiplyAdd(&a0, v2_2, k2_2)
+                            Self.multiplyAdd(&a1, v2_2, k2_1)
+                            Self.multiplyAdd(&a2, v2_2, k2_0)
+                            let v2_3 = Self.load8(r2 + (column &+ 24))
+                            Self.multiplyAdd(&a1, v2_3, k2_2)
+                            Self.multiplyAdd(&a2, v2_3, k2_1)
+                            Self.multiplyAdd(&a3, v2_3, k2_0)
+                            let v2_4 = Self.load8(r2 + (column &+ 32))
+                            Self.multiplyAdd(&a2, v2_4, k2_2)
+                            Self.multiplyAdd(&a3, v2_4, k2_1)
+                            let v2_5 = Self.load8(r2 + (column &+ 40))
+                            Self.multiplyAdd(&a3, v2_5, k2_2)
+                            Self.store(Self.relu(a0), to: out + (ow &+ 0) &* 8)
+                            Self.store(Self.relu(a1), to: out + (ow &+ 1) &* 8)
+                            Self.store(Self.relu(a2), to: out + (ow &+ 2) &* 8)
+                            Self.store(Self.relu(a3), to: out + (ow &+ 3) &* 8)
+                        }
+                        do {
+                            var a = bias
+                            Self.multiplyAdd(&a, Self.load8(r0 + 96), k0_0)
+                            Self.multiplyAdd(&a, Self.load8(r0 + 104), k0_1)
+                            Self.multiplyAdd(&a, Self.load8(r1 + 96), k1_0)
+                            Self.multiplyAdd(&a, Self.load8(r1 + 104), k1_1)
+                            Self.multiplyAdd(&a, Self.load8(r2 + 96), k2_0)
+                            Self.multiplyAdd(&a, Self.load8(r2 + 104), k2_1)
+                            Self.store(Self.relu(a), to: out + 104)
+                        }
+                    }
                 }
             }
-        }
-        }
         }
     }
 
@@ -2559,116 +2559,116 @@ extension MobilenetV1 {
         // x: 512×14×14 NCHWc   y: 512×7×7 NCHWc
         // weight: (64, 3, 3, 8)   bias: w[4608..<5120]
         Self.parallel(64, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 112) { zeros in
-        zeros.baseAddress!.update(repeating: 0, count: 112)
-        let zero = UnsafePointer(zeros.baseAddress!)
-        for block in blocks {
-            let k = w + block &* 72
-            let k0_0 = Self.load8(k + 0)
-            let k0_1 = Self.load8(k + 8)
-            let k0_2 = Self.load8(k + 16)
-            let k1_0 = Self.load8(k + 24)
-            let k1_1 = Self.load8(k + 32)
-            let k1_2 = Self.load8(k + 40)
-            let k2_0 = Self.load8(k + 48)
-            let k2_1 = Self.load8(k + 56)
-            let k2_2 = Self.load8(k + 64)
-            let bias = Self.load8(w + (4608 &+ block &* 8))
-            let source = x + block &* 1568
-            let target = y + block &* 392
-            for oh in 0..<7 {
-                let r0 = oh &* 2 &+ -1 >= 0 ? source + (oh &* 2 &+ -1) &* 112 : zero
-                let r1 = source + (oh &* 2) &* 112
-                let r2 = source + (oh &* 2 &+ 1) &* 112
-                let out = target + oh &* 56
-                do {
-                    var a = bias
-                    Self.multiplyAdd(&a, Self.load8(r0 + 0), k0_1)
-                    Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
-                    Self.multiplyAdd(&a, Self.load8(r1 + 0), k1_1)
-                    Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
-                    Self.multiplyAdd(&a, Self.load8(r2 + 0), k2_1)
-                    Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
-                    Self.store(Self.relu(a), to: out + 0)
-                }
-                for start in stride(from: 1, to: 7, by: 4) {
-                    let ow: Int = min(start, 3)
-                    let column: Int = ow &* 16 &- 8
-                    var a0 = bias
-                    var a1 = bias
-                    var a2 = bias
-                    var a3 = bias
-                    let v0_0 = Self.load8(r0 + (column &+ 0))
-                    Self.multiplyAdd(&a0, v0_0, k0_0)
-                    let v0_1 = Self.load8(r0 + (column &+ 8))
-                    Self.multiplyAdd(&a0, v0_1, k0_1)
-                    let v0_2 = Self.load8(r0 + (column &+ 16))
-                    Self.multiplyAdd(&a0, v0_2, k0_2)
-                    Self.multiplyAdd(&a1, v0_2, k0_0)
-                    let v0_3 = Self.load8(r0 + (column &+ 24))
-                    Self.multiplyAdd(&a1, v0_3, k0_1)
-                    let v0_4 = Self.load8(r0 + (column &+ 32))
-                    Self.multiplyAdd(&a1, v0_4, k0_2)
-                    Self.multiplyAdd(&a2, v0_4, k0_0)
-                    let v0_5 = Self.load8(r0 + (column &+ 40))
-                    Self.multiplyAdd(&a2, v0_5, k0_1)
-                    let v0_6 = Self.load8(r0 + (column &+ 48))
-                    Self.multiplyAdd(&a2, v0_6, k0_2)
-                    Self.multiplyAdd(&a3, v0_6, k0_0)
-                    let v0_7 = Self.load8(r0 + (column &+ 56))
-                    Self.multiplyAdd(&a3, v0_7, k0_1)
-                    let v0_8 = Self.load8(r0 + (column &+ 64))
-                    Self.multiplyAdd(&a3, v0_8, k0_2)
-                    let v1_0 = Self.load8(r1 + (column &+ 0))
-                    Self.multiplyAdd(&a0, v1_0, k1_0)
-                    let v1_1 = Self.load8(r1 + (column &+ 8))
-                    Self.multiplyAdd(&a0, v1_1, k1_1)
-                    let v1_2 = Self.load8(r1 + (column &+ 16))
-                    Self.multiplyAdd(&a0, v1_2, k1_2)
-                    Self.multiplyAdd(&a1, v1_2, k1_0)
-                    let v1_3 = Self.load8(r1 + (column &+ 24))
-                    Self.multiplyAdd(&a1, v1_3, k1_1)
-                    let v1_4 = Self.load8(r1 + (column &+ 32))
-                    Self.multiplyAdd(&a1, v1_4, k1_2)
-                    Self.multiplyAdd(&a2, v1_4, k1_0)
-                    let v1_5 = Self.load8(r1 + (column &+ 40))
-                    Self.multiplyAdd(&a2, v1_5, k1_1)
-                    let v1_6 = Self.load8(r1 + (column &+ 48))
-                    Self.multiplyAdd(&a2, v1_6, k1_2)
-                    Self.multiplyAdd(&a3, v1_6, k1_0)
-                    let v1_7 = Self.load8(r1 + (column &+ 56))
-                    Self.multiplyAdd(&a3, v1_7, k1_1)
-                    let v1_8 = Self.load8(r1 + (column &+ 64))
-                    Self.multiplyAdd(&a3, v1_8, k1_2)
-                    let v2_0 = Self.load8(r2 + (column &+ 0))
-                    Self.multiplyAdd(&a0, v2_0, k2_0)
-                    let v2_1 = Self.load8(r2 + (column &+ 8))
-                    Self.multiplyAdd(&a0, v2_1, k2_1)
-                    let v2_2 = Self.load8(r2 + (column &+ 16))
-                    Self.multiplyAdd(&a0, v2_2, k2_2)
-                    Self.multiplyAdd(&a1, v2_2, k2_0)
-                    let v2_3 = Self.load8(r2 + (column &+ 24))
-                    Self.multiplyAdd(&a1, v2_3, k2_1)
-                    let v2_4 = Self.load8(r2 + (column &+ 32))
-                    Self.multiplyAdd(&a1, v2_4, k2_2)
-                    Self.multiplyAdd(&a2, v2_4, k2_0)
-                    let v2_5 = Self.load8(r2 + (column &+ 40))
-                    Self.multiplyAdd(&a2, v2_5, k2_1)
-                    let v2_6 = Self.load8(r2 + (column &+ 48))
-                    Self.multiplyAdd(&a2, v2_6, k2_2)
-                    Self.multiplyAdd(&a3, v2_6, k2_0)
-                    let v2_7 = Self.load8(r2 + (column &+ 56))
-                    Self.multiplyAdd(&a3, v2_7, k2_1)
-                    let v2_8 = Self.load8(r2 + (column &+ 64))
-                    Self.multiplyAdd(&a3, v2_8, k2_2)
-                    Self.store(Self.relu(a0), to: out + (ow &+ 0) &* 8)
-                    Self.store(Self.relu(a1), to: out + (ow &+ 1) &* 8)
-                    Self.store(Self.relu(a2), to: out + (ow &+ 2) &* 8)
-                    Self.store(Self.relu(a3), to: out + (ow &+ 3) &* 8)
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 112) { zeros in
+                zeros.baseAddress!.update(repeating: 0, count: 112)
+                let zero = UnsafePointer(zeros.baseAddress!)
+                for block in blocks {
+                    let k = w + block &* 72
+                    let k0_0 = Self.load8(k + 0)
+                    let k0_1 = Self.load8(k + 8)
+                    let k0_2 = Self.load8(k + 16)
+                    let k1_0 = Self.load8(k + 24)
+                    let k1_1 = Self.load8(k + 32)
+                    let k1_2 = Self.load8(k + 40)
+                    let k2_0 = Self.load8(k + 48)
+                    let k2_1 = Self.load8(k + 56)
+                    let k2_2 = Self.load8(k + 64)
+                    let bias = Self.load8(w + (4608 &+ block &* 8))
+                    let source = x + block &* 1568
+                    let target = y + block &* 392
+                    for oh in 0..<7 {
+                        let r0 = oh &* 2 &+ -1 >= 0 ? source + (oh &* 2 &+ -1) &* 112 : zero
+                        let r1 = source + (oh &* 2) &* 112
+                        let r2 = source + (oh &* 2 &+ 1) &* 112
+                        let out = target + oh &* 56
+                        do {
+                            var a = bias
+                            Self.multiplyAdd(&a, Self.load8(r0 + 0), k0_1)
+                            Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
+                            Self.multiplyAdd(&a, Self.load8(r1 + 0), k1_1)
+                            Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
+                            Self.multiplyAdd(&a, Self.load8(r2 + 0), k2_1)
+                            Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
+                            Self.store(Self.relu(a), to: out + 0)
+                        }
+                        for start in stride(from: 1, to: 7, by: 4) {
+                            let ow: Int = min(start, 3)
+                            let column: Int = ow &* 16 &- 8
+                            var a0 = bias
+                            var a1 = bias
+                            var a2 = bias
+                            var a3 = bias
+                            let v0_0 = Self.load8(r0 + (column &+ 0))
+                            Self.multiplyAdd(&a0, v0_0, k0_0)
+                            let v0_1 = Self.load8(r0 + (column &+ 8))
+                            Self.multiplyAdd(&a0, v0_1, k0_1)
+                            let v0_2 = Self.load8(r0 + (column &+ 16))
+                            Self.multiplyAdd(&a0, v0_2, k0_2)
+                            Self.multiplyAdd(&a1, v0_2, k0_0)
+                            let v0_3 = Self.load8(r0 + (column &+ 24))
+                            Self.multiplyAdd(&a1, v0_3, k0_1)
+                            let v0_4 = Self.load8(r0 + (column &+ 32))
+                            Self.multiplyAdd(&a1, v0_4, k0_2)
+                            Self.multiplyAdd(&a2, v0_4, k0_0)
+                            let v0_5 = Self.load8(r0 + (column &+ 40))
+                            Self.multiplyAdd(&a2, v0_5, k0_1)
+                            let v0_6 = Self.load8(r0 + (column &+ 48))
+                            Self.multiplyAdd(&a2, v0_6, k0_2)
+                            Self.multiplyAdd(&a3, v0_6, k0_0)
+                            let v0_7 = Self.load8(r0 + (column &+ 56))
+                            Self.multiplyAdd(&a3, v0_7, k0_1)
+                            let v0_8 = Self.load8(r0 + (column &+ 64))
+                            Self.multiplyAdd(&a3, v0_8, k0_2)
+                            let v1_0 = Self.load8(r1 + (column &+ 0))
+                            Self.multiplyAdd(&a0, v1_0, k1_0)
+                            let v1_1 = Self.load8(r1 + (column &+ 8))
+                            Self.multiplyAdd(&a0, v1_1, k1_1)
+                            let v1_2 = Self.load8(r1 + (column &+ 16))
+                            Self.multiplyAdd(&a0, v1_2, k1_2)
+                            Self.multiplyAdd(&a1, v1_2, k1_0)
+                            let v1_3 = Self.load8(r1 + (column &+ 24))
+                            Self.multiplyAdd(&a1, v1_3, k1_1)
+                            let v1_4 = Self.load8(r1 + (column &+ 32))
+                            Self.multiplyAdd(&a1, v1_4, k1_2)
+                            Self.multiplyAdd(&a2, v1_4, k1_0)
+                            let v1_5 = Self.load8(r1 + (column &+ 40))
+                            Self.multiplyAdd(&a2, v1_5, k1_1)
+                            let v1_6 = Self.load8(r1 + (column &+ 48))
+                            Self.multiplyAdd(&a2, v1_6, k1_2)
+                            Self.multiplyAdd(&a3, v1_6, k1_0)
+                            let v1_7 = Self.load8(r1 + (column &+ 56))
+                            Self.multiplyAdd(&a3, v1_7, k1_1)
+                            let v1_8 = Self.load8(r1 + (column &+ 64))
+                            Self.multiplyAdd(&a3, v1_8, k1_2)
+                            let v2_0 = Self.load8(r2 + (column &+ 0))
+                            Self.multiplyAdd(&a0, v2_0, k2_0)
+                            let v2_1 = Self.load8(r2 + (column &+ 8))
+                            Self.multiplyAdd(&a0, v2_1, k2_1)
+                            let v2_2 = Self.load8(r2 + (column &+ 16))
+                            Self.multiplyAdd(&a0, v2_2, k2_2)
+                            Self.multiplyAdd(&a1, v2_2, k2_0)
+                            let v2_3 = Self.load8(r2 + (column &+ 24))
+                            Self.multiplyAdd(&a1, v2_3, k2_1)
+                            let v2_4 = Self.load8(r2 + (column &+ 32))
+                            Self.multiplyAdd(&a1, v2_4, k2_2)
+                            Self.multiplyAdd(&a2, v2_4, k2_0)
+                            let v2_5 = Self.load8(r2 + (column &+ 40))
+                            Self.multiplyAdd(&a2, v2_5, k2_1)
+                            let v2_6 = Self.load8(r2 + (column &+ 48))
+                            Self.multiplyAdd(&a2, v2_6, k2_2)
+                            Self.multiplyAdd(&a3, v2_6, k2_0)
+                            let v2_7 = Self.load8(r2 + (column &+ 56))
+                            Self.multiplyAdd(&a3, v2_7, k2_1)
+                            let v2_8 = Self.load8(r2 + (column &+ 64))
+                            Self.multiplyAdd(&a3, v2_8, k2_2)
+                            Self.store(Self.relu(a0), to: out + (ow &+ 0) &* 8)
+                            Self.store(Self.relu(a1), to: out + (ow &+ 1) &* 8)
+                            Self.store(Self.relu(a2), to: out + (ow &+ 2) &* 8)
+                            Self.store(Self.relu(a3), to: out + (ow &+ 3) &* 8)
+                        }
+                    }
                 }
             }
-        }
-        }
         }
     }
 
@@ -2831,117 +2831,117 @@ extension MobilenetV1 {
         // x: 1024×7×7 NCHWc   y: 1024×7×7 NCHWc
         // weight: (128, 3, 3, 8)   bias: w[9216..<10_240]
         Self.parallel(128, threads: threads) { blocks in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 56) { zeros in
-        zeros.baseAddress!.update(repeating: 0, count: 56)
-        let zero = UnsafePointer(zeros.baseAddress!)
-        for block in blocks {
-            let k = w + block &* 72
-            let k0_0 = Self.load8(k + 0)
-            let k0_1 = Self.load8(k + 8)
-            let k0_2 = Self.load8(k + 16)
-            let k1_0 = Self.load8(k + 24)
-            let k1_1 = Self.load8(k + 32)
-            let k1_2 = Self.load8(k + 40)
-            let k2_0 = Self.load8(k + 48)
-            let k2_1 = Self.load8(k + 56)
-            let k2_2 = Self.load8(k + 64)
-            let bias = Self.load8(w + (9216 &+ block &* 8))
-            let source = x + block &* 392
-            let target = y + block &* 392
-            for oh in 0..<7 {
-                let r0 = oh &+ -1 >= 0 ? source + (oh &+ -1) &* 56 : zero
-                let r1 = source + (oh) &* 56
-                let r2 = oh &+ 1 < 7 ? source + (oh &+ 1) &* 56 : zero
-                let out = target + oh &* 56
-                do {
-                    var a = bias
-                    Self.multiplyAdd(&a, Self.load8(r0 + 0), k0_1)
-                    Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
-                    Self.multiplyAdd(&a, Self.load8(r1 + 0), k1_1)
-                    Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
-                    Self.multiplyAdd(&a, Self.load8(r2 + 0), k2_1)
-                    Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
-                    Self.store(Self.relu(a), to: out + 0)
-                }
-                for start in stride(from: 1, to: 6, by: 4) {
-                    let ow: Int = min(start, 2)
-                    let column: Int = ow &* 8 &- 8
-                    var a0 = bias
-                    var a1 = bias
-                    var a2 = bias
-                    var a3 = bias
-                    let v0_0 = Self.load8(r0 + (column &+ 0))
-                    Self.multiplyAdd(&a0, v0_0, k0_0)
-                    let v0_1 = Self.load8(r0 + (column &+ 8))
-                    Self.multiplyAdd(&a0, v0_1, k0_1)
-                    Self.multiplyAdd(&a1, v0_1, k0_0)
-                    let v0_2 = Self.load8(r0 + (column &+ 16))
-                    Self.multiplyAdd(&a0, v0_2, k0_2)
-                    Self.multiplyAdd(&a1, v0_2, k0_1)
-                    Self.multiplyAdd(&a2, v0_2, k0_0)
-                    let v0_3 = Self.load8(r0 + (column &+ 24))
-                    Self.multiplyAdd(&a1, v0_3, k0_2)
-                    Self.multiplyAdd(&a2, v0_3, k0_1)
-                    Self.multiplyAdd(&a3, v0_3, k0_0)
-                    let v0_4 = Self.load8(r0 + (column &+ 32))
-                    Self.multiplyAdd(&a2, v0_4, k0_2)
-                    Self.multiplyAdd(&a3, v0_4, k0_1)
-                    let v0_5 = Self.load8(r0 + (column &+ 40))
-                    Self.multiplyAdd(&a3, v0_5, k0_2)
-                    let v1_0 = Self.load8(r1 + (column &+ 0))
-                    Self.multiplyAdd(&a0, v1_0, k1_0)
-                    let v1_1 = Self.load8(r1 + (column &+ 8))
-                    Self.multiplyAdd(&a0, v1_1, k1_1)
-                    Self.multiplyAdd(&a1, v1_1, k1_0)
-                    let v1_2 = Self.load8(r1 + (column &+ 16))
-                    Self.multiplyAdd(&a0, v1_2, k1_2)
-                    Self.multiplyAdd(&a1, v1_2, k1_1)
-                    Self.multiplyAdd(&a2, v1_2, k1_0)
-                    let v1_3 = Self.load8(r1 + (column &+ 24))
-                    Self.multiplyAdd(&a1, v1_3, k1_2)
-                    Self.multiplyAdd(&a2, v1_3, k1_1)
-                    Self.multiplyAdd(&a3, v1_3, k1_0)
-                    let v1_4 = Self.load8(r1 + (column &+ 32))
-                    Self.multiplyAdd(&a2, v1_4, k1_2)
-                    Self.multiplyAdd(&a3, v1_4, k1_1)
-                    let v1_5 = Self.load8(r1 + (column &+ 40))
-                    Self.multiplyAdd(&a3, v1_5, k1_2)
-                    let v2_0 = Self.load8(r2 + (column &+ 0))
-                    Self.multiplyAdd(&a0, v2_0, k2_0)
-                    let v2_1 = Self.load8(r2 + (column &+ 8))
-                    Self.multiplyAdd(&a0, v2_1, k2_1)
-                    Self.multiplyAdd(&a1, v2_1, k2_0)
-                    let v2_2 = Self.load8(r2 + (column &+ 16))
-                    Self.multiplyAdd(&a0, v2_2, k2_2)
-                    Self.multiplyAdd(&a1, v2_2, k2_1)
-                    Self.multiplyAdd(&a2, v2_2, k2_0)
-                    let v2_3 = Self.load8(r2 + (column &+ 24))
-                    Self.multiplyAdd(&a1, v2_3, k2_2)
-                    Self.multiplyAdd(&a2, v2_3, k2_1)
-                    Self.multiplyAdd(&a3, v2_3, k2_0)
-                    let v2_4 = Self.load8(r2 + (column &+ 32))
-                    Self.multiplyAdd(&a2, v2_4, k2_2)
-                    Self.multiplyAdd(&a3, v2_4, k2_1)
-                    let v2_5 = Self.load8(r2 + (column &+ 40))
-                    Self.multiplyAdd(&a3, v2_5, k2_2)
-                    Self.store(Self.relu(a0), to: out + (ow &+ 0) &* 8)
-                    Self.store(Self.relu(a1), to: out + (ow &+ 1) &* 8)
-                    Self.store(Self.relu(a2), to: out + (ow &+ 2) &* 8)
-                    Self.store(Self.relu(a3), to: out + (ow &+ 3) &* 8)
-                }
-                do {
-                    var a = bias
-                    Self.multiplyAdd(&a, Self.load8(r0 + 40), k0_0)
-                    Self.multiplyAdd(&a, Self.load8(r0 + 48), k0_1)
-                    Self.multiplyAdd(&a, Self.load8(r1 + 40), k1_0)
-                    Self.multiplyAdd(&a, Self.load8(r1 + 48), k1_1)
-                    Self.multiplyAdd(&a, Self.load8(r2 + 40), k2_0)
-                    Self.multiplyAdd(&a, Self.load8(r2 + 48), k2_1)
-                    Self.store(Self.relu(a), to: out + 48)
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 56) { zeros in
+                zeros.baseAddress!.update(repeating: 0, count: 56)
+                let zero = UnsafePointer(zeros.baseAddress!)
+                for block in blocks {
+                    let k = w + block &* 72
+                    let k0_0 = Self.load8(k + 0)
+                    let k0_1 = Self.load8(k + 8)
+                    let k0_2 = Self.load8(k + 16)
+                    let k1_0 = Self.load8(k + 24)
+                    let k1_1 = Self.load8(k + 32)
+                    let k1_2 = Self.load8(k + 40)
+                    let k2_0 = Self.load8(k + 48)
+                    let k2_1 = Self.load8(k + 56)
+                    let k2_2 = Self.load8(k + 64)
+                    let bias = Self.load8(w + (9216 &+ block &* 8))
+                    let source = x + block &* 392
+                    let target = y + block &* 392
+                    for oh in 0..<7 {
+                        let r0 = oh &+ -1 >= 0 ? source + (oh &+ -1) &* 56 : zero
+                        let r1 = source + (oh) &* 56
+                        let r2 = oh &+ 1 < 7 ? source + (oh &+ 1) &* 56 : zero
+                        let out = target + oh &* 56
+                        do {
+                            var a = bias
+                            Self.multiplyAdd(&a, Self.load8(r0 + 0), k0_1)
+                            Self.multiplyAdd(&a, Self.load8(r0 + 8), k0_2)
+                            Self.multiplyAdd(&a, Self.load8(r1 + 0), k1_1)
+                            Self.multiplyAdd(&a, Self.load8(r1 + 8), k1_2)
+                            Self.multiplyAdd(&a, Self.load8(r2 + 0), k2_1)
+                            Self.multiplyAdd(&a, Self.load8(r2 + 8), k2_2)
+                            Self.store(Self.relu(a), to: out + 0)
+                        }
+                        for start in stride(from: 1, to: 6, by: 4) {
+                            let ow: Int = min(start, 2)
+                            let column: Int = ow &* 8 &- 8
+                            var a0 = bias
+                            var a1 = bias
+                            var a2 = bias
+                            var a3 = bias
+                            let v0_0 = Self.load8(r0 + (column &+ 0))
+                            Self.multiplyAdd(&a0, v0_0, k0_0)
+                            let v0_1 = Self.load8(r0 + (column &+ 8))
+                            Self.multiplyAdd(&a0, v0_1, k0_1)
+                            Self.multiplyAdd(&a1, v0_1, k0_0)
+                            let v0_2 = Self.load8(r0 + (column &+ 16))
+                            Self.multiplyAdd(&a0, v0_2, k0_2)
+                            Self.multiplyAdd(&a1, v0_2, k0_1)
+                            Self.multiplyAdd(&a2, v0_2, k0_0)
+                            let v0_3 = Self.load8(r0 + (column &+ 24))
+                            Self.multiplyAdd(&a1, v0_3, k0_2)
+                            Self.multiplyAdd(&a2, v0_3, k0_1)
+                            Self.multiplyAdd(&a3, v0_3, k0_0)
+                            let v0_4 = Self.load8(r0 + (column &+ 32))
+                            Self.multiplyAdd(&a2, v0_4, k0_2)
+                            Self.multiplyAdd(&a3, v0_4, k0_1)
+                            let v0_5 = Self.load8(r0 + (column &+ 40))
+                            Self.multiplyAdd(&a3, v0_5, k0_2)
+                            let v1_0 = Self.load8(r1 + (column &+ 0))
+                            Self.multiplyAdd(&a0, v1_0, k1_0)
+                            let v1_1 = Self.load8(r1 + (column &+ 8))
+                            Self.multiplyAdd(&a0, v1_1, k1_1)
+                            Self.multiplyAdd(&a1, v1_1, k1_0)
+                            let v1_2 = Self.load8(r1 + (column &+ 16))
+                            Self.multiplyAdd(&a0, v1_2, k1_2)
+                            Self.multiplyAdd(&a1, v1_2, k1_1)
+                            Self.multiplyAdd(&a2, v1_2, k1_0)
+                            let v1_3 = Self.load8(r1 + (column &+ 24))
+                            Self.multiplyAdd(&a1, v1_3, k1_2)
+                            Self.multiplyAdd(&a2, v1_3, k1_1)
+                            Self.multiplyAdd(&a3, v1_3, k1_0)
+                            let v1_4 = Self.load8(r1 + (column &+ 32))
+                            Self.multiplyAdd(&a2, v1_4, k1_2)
+                            Self.multiplyAdd(&a3, v1_4, k1_1)
+                            let v1_5 = Self.load8(r1 + (column &+ 40))
+                            Self.multiplyAdd(&a3, v1_5, k1_2)
+                            let v2_0 = Self.load8(r2 + (column &+ 0))
+                            Self.multiplyAdd(&a0, v2_0, k2_0)
+                            let v2_1 = Self.load8(r2 + (column &+ 8))
+                            Self.multiplyAdd(&a0, v2_1, k2_1)
+                            Self.multiplyAdd(&a1, v2_1, k2_0)
+                            let v2_2 = Self.load8(r2 + (column &+ 16))
+                            Self.multiplyAdd(&a0, v2_2, k2_2)
+                            Self.multiplyAdd(&a1, v2_2, k2_1)
+                            Self.multiplyAdd(&a2, v2_2, k2_0)
+                            let v2_3 = Self.load8(r2 + (column &+ 24))
+                            Self.multiplyAdd(&a1, v2_3, k2_2)
+                            Self.multiplyAdd(&a2, v2_3, k2_1)
+                            Self.multiplyAdd(&a3, v2_3, k2_0)
+                            let v2_4 = Self.load8(r2 + (column &+ 32))
+                            Self.multiplyAdd(&a2, v2_4, k2_2)
+                            Self.multiplyAdd(&a3, v2_4, k2_1)
+                            let v2_5 = Self.load8(r2 + (column &+ 40))
+                            Self.multiplyAdd(&a3, v2_5, k2_2)
+                            Self.store(Self.relu(a0), to: out + (ow &+ 0) &* 8)
+                            Self.store(Self.relu(a1), to: out + (ow &+ 1) &* 8)
+                            Self.store(Self.relu(a2), to: out + (ow &+ 2) &* 8)
+                            Self.store(Self.relu(a3), to: out + (ow &+ 3) &* 8)
+                        }
+                        do {
+                            var a = bias
+                            Self.multiplyAdd(&a, Self.load8(r0 + 40), k0_0)
+                            Self.multiplyAdd(&a, Self.load8(r0 + 48), k0_1)
+                            Self.multiplyAdd(&a, Self.load8(r1 + 40), k1_0)
+                            Self.multiplyAdd(&a, Self.load8(r1 + 48), k1_1)
+                            Self.multiplyAdd(&a, Self.load8(r2 + 40), k2_0)
+                            Self.multiplyAdd(&a, Self.load8(r2 + 48), k2_1)
+                            Self.store(Self.relu(a), to: out + 48)
+                        }
+                    }
                 }
             }
-        }
-        }
         }
     }
 
@@ -3150,7 +3150,7 @@ extension MobilenetV1 {
         #if !CONVC_FMA && !arch(arm64)
         advice.append("fused multiply-adds are off, which makes it about 3 times slower: compile it with -DCONVC_FMA and a target CPU that has them (-target-cpu haswell, or native for this machine only)")
         #endif
-        return advice.isEmpty ? nil : "MobilenetV1: " + advice.joined(separator: "; ") + " (docs/emitter.md; define CONVC_QUIET to silence this)"
+        return advice.isEmpty ? nil : "\(Self.self): " + advice.joined(separator: "; ") + " (docs/emitter.md; define CONVC_QUIET to silence this)"
     }
 
     static let printedBuildAdvice: Bool = {
@@ -3159,9 +3159,8 @@ extension MobilenetV1 {
         return true
     }()
 
-    /// Zeroed floats from a 64-byte boundary: the weights, and the arena for `predict`. Vector loads that straddle
-    /// two cache lines cost more; ResNet-50 ran 5 % faster with its weights and arena aligned. On Linux, buffers of
-    /// 2 MiB and up also ask for huge pages (1–2 % more: fewer TLB misses across 100 MB of weights).
+    /// Zeroed floats from a 64-byte boundary: the weights, and the arena for `predict`, so that no vector load
+    /// straddles two cache lines. On Linux, buffers of 2 MiB and up also ask for huge pages (fewer TLB misses).
     public final class AlignedFloats: @unchecked Sendable {
         public let pointer: UnsafeMutablePointer<Float>
         public let count: Int
@@ -3187,24 +3186,6 @@ extension MobilenetV1 {
         }
 
         deinit { pointer.deallocate() }
-    }
-
-    /// A dot product with sixteen partial sums (a plain float reduction stays scalar).
-    @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
-        var s = SIMD16<Float>()
-        var i = 0
-        while i &+ 16 <= count {
-            s += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self)
-                * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
-            i &+= 16
-        }
-        var sum = s.sum()
-        while i < count {
-            sum += a[i] * b[i]
-            i &+= 1
-        }
-        return sum
     }
 
     /// Four dot products at once, of rows `stride` apart with `b`: four weight streams in flight, one load of `b`
@@ -3235,8 +3216,8 @@ extension MobilenetV1 {
     }
 
     /// Runs `body` over 0 ..< count in parallel when `threads` is more than one: in up to four parts a thread,
-    /// which the threads take in turn. The calling thread starts at once and a worker tens of microseconds later,
-    /// so with one part a thread the caller often ran both halves of a short step alone.
+    /// which the threads take in turn, because the calling thread starts at once and a worker tens of
+    /// microseconds later.
     @inline(__always)
     static func parallel(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
         let parts = threads <= 1 ? 1 : max(1, min(4 &* threads, count))
@@ -3250,21 +3231,6 @@ extension MobilenetV1 {
                 work.value((count * part / parts)..<(count * (part + 1) / parts))
             }
         }
-    }
-
-    /// Sixteen values from `p`, `stride` apart; lanes at or past `available` read as zero.
-    @inline(__always)
-    static func load16(_ p: UnsafePointer<Float>, stride: Int, available: Int) -> SIMD16<Float> {
-        if stride == 1 && available >= 16 { return load16(p) }
-        var v = SIMD16<Float>()
-        for lane in 0..<min(16, available) { v[lane] = p[lane &* stride] }
-        return v
-    }
-
-    /// Sixteen values two apart: two whole loads, even lanes kept (a stride-2 conv's row, without gathering).
-    @inline(__always)
-    static func loadEven16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
-        SIMD16(lowHalf: load16(p).evenHalf, highHalf: load16(p + 16).evenHalf)
     }
 
     /// a += b · v, fused into one multiply-add where the build allows it: on x86, define CONVC_FMA together with
@@ -3295,69 +3261,10 @@ extension MobilenetV1 {
         #endif
     }
 
-    /// `v` plus the first `count` values at `r` (a fused residual add).
-    @inline(__always)
-    static func plus16(_ v: SIMD16<Float>, _ r: UnsafePointer<Float>, count: Int) -> SIMD16<Float> {
-        v + load16(r, stride: 1, available: count)
-    }
-
-    /// `v` plus the eight values at `r`.
-    @inline(__always)
-    static func plus8(_ v: SIMD8<Float>, _ r: UnsafePointer<Float>, count: Int) -> SIMD8<Float> {
-        v + UnsafeRawPointer(r).loadUnaligned(as: SIMD8<Float>.self)
-    }
-
-    /// `v` plus the values of `r` at the output places of flat positions from (row, column) on (a fused residual
-    /// add where a chunk crosses a row's end).
-    @inline(__always)
-    static func plusFlat<V: SIMD>(_ v: V, _ r: UnsafePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) -> V where V.Scalar == Float {
-        v + gatherFlat(r, row: row, column: column, width: width, columns: columns, end: end)
-    }
-
-    /// The values at the output places of flat positions from (row, column) on, zero where a lane is no output pixel.
-    @inline(never)
-    static func gatherFlat<V: SIMD>(_ r: UnsafePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) -> V where V.Scalar == Float {
-        var v = V()
-        var row = row, column = column
-        for lane in 0..<V.scalarCount {
-            if column < width && row &* columns &+ column < end { v[lane] = r[row &* width &+ column] }
-            column &+= 1
-            if column == columns { column = 0; row &+= 1 }
-        }
-        return v
-    }
-
-    /// Stores the lanes of flat positions from (row, column) on that are output pixels at their dense places.
-    @inline(never)
-    static func scatterFlat<V: SIMD>(_ v: V, to y: UnsafeMutablePointer<Float>, row: Int, column: Int, width: Int, columns: Int, end: Int) where V.Scalar == Float {
-        var row = row, column = column
-        for lane in 0..<V.scalarCount {
-            if column < width && row &* columns &+ column < end { y[row &* width &+ column] = v[lane] }
-            column &+= 1
-            if column == columns { column = 0; row &+= 1 }
-        }
-    }
-
-    /// Writes the first `count` lanes. A partial store goes through memory: extracting lanes one by one would
-    /// make the optimiser keep every accumulator in pieces.
-    @inline(__always)
-    static func store16(_ v: SIMD16<Float>, to p: UnsafeMutablePointer<Float>, count: Int) {
-        if count == 16 {
-            store(v, to: p)
-        } else {
-            withUnsafeBytes(of: v) { p.update(from: $0.baseAddress!.assumingMemoryBound(to: Float.self), count: count) }
-        }
-    }
-
     /// Whole vectors to and from memory, in calls that type-check faster than the raw-pointer expressions.
     @inline(__always)
     static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
         UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
-    }
-
-    @inline(__always)
-    static func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
     }
 
     @inline(__always)
@@ -3370,33 +3277,8 @@ extension MobilenetV1 {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
     }
 
-    /// An activation applied lane by lane to a vector of either width (eight with --target avx2, sixteen with avx512).
-    @inline(__always)
-    static func activate<V: SIMD>(_ v: V, _ f: (Float) -> Float) -> V where V.Scalar == Float {
-        var result = v
-        for lane in v.indices { result[lane] = f(v[lane]) }
-        return result
-    }
-
-    /// y[i] = y[i] + r[i] for i in start ..< end, then max(·, 0) if `relu`: a fused residual add on a stretch of an
-    /// output plane, eight values at a time.
-    @inline(__always)
-    static func addResidual(_ y: UnsafeMutablePointer<Float>, _ r: UnsafePointer<Float>, from start: Int, to end: Int, relu: Bool) {
-        var i = start
-        while i &+ 8 <= end {
-            let v = load8(y + i) + load8(r + i)
-            store(relu ? Self.relu(v) : v, to: y + i)
-            i &+= 8
-        }
-        while i < end {
-            let v = y[i] + r[i]
-            y[i] = relu ? (v < 0 ? 0 : v) : v
-            i &+= 1
-        }
-    }
-
     /// max(v, 0) lane by lane, NaN kept (as PyTorch's relu). Not pointwiseMax: the standard library calls its
-    /// own compiled copy of that, out of line (a call per vector made MobileNet's 32→64 conv 1.6 times slower).
+    /// own compiled copy of that, out of line: a call per vector.
     @inline(__always)
     static func relu(_ v: SIMD8<Float>) -> SIMD8<Float> {
         v.replacing(with: SIMD8<Float>(), where: v .< SIMD8<Float>())
@@ -3405,25 +3287,6 @@ extension MobilenetV1 {
     @inline(__always)
     static func relu(_ v: SIMD16<Float>) -> SIMD16<Float> {
         v.replacing(with: SIMD16<Float>(), where: v .< SIMD16<Float>())
-    }
-
-    /// min(max(v, 0), 6) lane by lane, NaN kept.
-    @inline(__always)
-    static func relu6(_ v: SIMD8<Float>) -> SIMD8<Float> {
-        let r = relu(v)
-        return r.replacing(with: SIMD8<Float>(repeating: 6), where: r .> SIMD8<Float>(repeating: 6))
-    }
-
-    @inline(__always)
-    static func relu6(_ v: SIMD16<Float>) -> SIMD16<Float> {
-        let r = relu(v)
-        return r.replacing(with: SIMD16<Float>(repeating: 6), where: r .> SIMD16<Float>(repeating: 6))
-    }
-
-    /// Lane by lane the larger of `a` and `b`, NaN winning (PyTorch's max pooling).
-    @inline(__always)
-    static func maximum(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
-        a.replacing(with: b, where: (a .< b) .| (b .!= b))
     }
 
     /// Copies (channels, height, width) into a zero-filled (channels, rows, columns) buffer, at (top, left).
@@ -3450,98 +3313,7 @@ extension MobilenetV1 {
         }
     }
 
-    /// Copies every `stride`-th pixel of every `stride`-th row of (channels, height, width) into (channels, rows,
-    /// outputWidth), rows past `outputHeight` zero: the pixels a strided 1×1 conv reads, made compact.
-    static func subsample(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, stride: (Int, Int), rows: Int, outputHeight: Int, outputWidth: Int, into s: UnsafeMutablePointer<Float>, threads: Int) {
-        parallel(channels, threads: threads) { part in
-            for c in part {
-                let plane = s + c &* rows &* outputWidth
-                for oh in 0..<outputHeight {
-                    let source = x + (c &* height &+ oh &* stride.0) &* width
-                    let target = plane + oh &* outputWidth
-                    for ow in 0..<outputWidth { target[ow] = source[ow &* stride.1] }
-                }
-                (plane + outputHeight &* outputWidth).update(repeating: 0, count: (rows &- outputHeight) &* outputWidth)
-            }
-        }
-    }
-
-    /// `padPhases` with the channels split over threads.
-    static func padPhases(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>, threads: Int) {
-        parallel(channels, threads: threads) { part in
-            padPhases(x + part.lowerBound &* height &* width, channels: part.count, height: height, width: width, top: top, left: left, rows: rows, columns: columns, into: s + part.lowerBound &* 4 &* rows &* columns)
-        }
-    }
-
-    /// Copies (channels, height, width) at (top, left) of a zero-padded image into four phase planes per channel,
-    /// (channels, 2, 2, rows, columns): padded pixel (r, c) goes to phase (r % 2, c % 2) at (r / 2, c / 2), so a
-    /// stride-2 conv reads its taps as stride-1 rows. Each row goes through a padded line split into even and odd
-    /// lanes.
-    static func padPhases(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int, rows: Int, columns: Int, into s: UnsafeMutablePointer<Float>) {
-        let plane = rows &* columns
-        s.update(repeating: 0, count: channels &* 4 &* plane)
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 &* columns &+ 32) { buffer in
-            let line = buffer.baseAddress!
-            line.update(repeating: 0, count: 2 &* columns &+ 32)
-            for c in 0..<channels {
-                for h in 0..<height {
-                    let r = h &+ top
-                    (line + left).update(from: x + (c &* height &+ h) &* width, count: width)
-                    let even = s + ((c &* 4 &+ (r & 1) &* 2) &* plane &+ (r >> 1) &* columns)
-                    var k = 0
-                    while k < columns {
-                        let v = UnsafeRawPointer(line + 2 &* k).loadUnaligned(as: SIMD32<Float>.self)
-                        let count = min(16, columns &- k)
-                        store16(v.evenHalf, to: even + k, count: count)
-                        store16(v.oddHalf, to: even + (plane &+ k), count: count)
-                        k &+= 16
-                    }
-                }
-            }
-        }
-    }
-
-    // The loading helpers stay out of line: inlined into a large network's init, they took the optimiser seconds.
-
-    /// Rearranges conv weights from (filters, channels, taps) to blocks of 32 filters, channel-major:
-    /// (filters / 32, channels, taps, 32), so one load gives sixteen filters' weights for a channel and tap.
-    @inline(never)
-    static func vectorFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int, taps: Int) {
-        let plain = Array(p[offset..<(offset + filters * channels * taps)])
-        for b in 0..<(filters / 32) {
-            for c in 0..<channels {
-                for t in 0..<taps {
-                    for r in 0..<32 {
-                        p[offset + ((b * channels + c) * taps + t) * 32 + r] = plain[((b * 32 + r) * channels + c) * taps + t]
-                    }
-                }
-            }
-        }
-    }
-
-    /// Transforms 3×3 conv weights (filters, channels, 3, 3) to Winograd F(2×2, 3×3)'s domain, U = G g Gᵀ with
-    /// G = (1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1), stored (16 values, filters / 16, channels, 16): a product reads the
-    /// sixteen filters of a block for one value and channel as two vectors. Computed in Double.
-    @inline(never)
-    static func winogradFilters(_ p: inout [Float], at offset: Int, filters: Int, channels: Int) {
-        let plain = Array(p[offset..<(offset + filters * channels * 9)])
-        let blocks = filters / 16
-        for k in 0..<filters {
-            for c in 0..<channels {
-                let g = (k * channels + c) * 9
-                // G v for a column (or row) of three values.
-                func g3(_ x0: Double, _ x1: Double, _ x2: Double) -> [Double] { [x0, (x0 + x1 + x2) / 2, (x0 - x1 + x2) / 2, x2] }
-                // Column j of G g, then row i of (G g) Gᵀ.
-                let columns = (0..<3).map { j in g3(Double(plain[g + j]), Double(plain[g + 3 + j]), Double(plain[g + 6 + j])) }
-                for i in 0..<4 {
-                    let transformed = g3(columns[0][i], columns[1][i], columns[2][i])
-                    for j in 0..<4 {
-                        p[offset + (((4 * i + j) * blocks + k / 16) * channels + c) * 16 + k % 16] = Float(transformed[j])
-                    }
-                }
-            }
-        }
-    }
+    // The loading helpers stay out of line: inlined into a large network's init, they cost the optimiser seconds.
 
     /// Rearranges depthwise weights from (channels, taps) to (channels / 8, taps, 8): an NCHWc depthwise conv
     /// multiplies a pixel's eight channels by one tap's eight weights at once.
@@ -3578,8 +3350,7 @@ extension MobilenetV1 {
     }
 
     /// Rows of a metadata table: name, kind (which may hold single spaces), output shape, parameters. A table in
-    /// a string literal compiles in a fraction of the time an array literal of tuples takes the optimiser
-    /// (seconds for a large network).
+    /// a string literal compiles much faster than an array literal of tuples.
     static func layerTable(_ text: String) -> [(name: String, kind: String, outputShape: [Int], parameters: Int)] {
         text.split(separator: "\n").map { line in
             let fields = line.split(separator: " ")
@@ -3614,13 +3385,6 @@ extension MobilenetV1 {
         for i in 0..<count { p[offset + i] = values[i] }
     }
 
-    @inline(never)
-    static func copySlopes(_ tensors: [String: [Float]], _ name: String, into p: inout [Float], at offset: Int, channels: Int, perChannel: Bool) throws {
-        let values = try tensor(tensors, name, count: perChannel ? channels : 1)
-        for c in 0..<channels { p[offset + c] = values[perChannel ? c : 0] }
-        for c in 0..<channels { p[offset + channels + c] = 0 }
-    }
-
     /// Scale and shift of an inference batch norm: γ / √(var + ε) and β − mean · scale.
     @inline(never)
     static func batchNormFactors(_ tensors: [String: [Float]], _ name: String, epsilon: Double, channels: Int) throws -> (scale: [Float], shift: [Float]) {
@@ -3635,15 +3399,6 @@ extension MobilenetV1 {
         return (scale, shift)
     }
 
-    @inline(never)
-    static func batchNormAffine(_ tensors: [String: [Float]], _ name: String, epsilon: Double, into p: inout [Float], scale: Int, shift: Int, channels: Int) throws {
-        let factors = try batchNormFactors(tensors, name, epsilon: epsilon, channels: channels)
-        for c in 0..<channels {
-            p[scale + c] = factors.scale[c]
-            p[shift + c] = factors.shift[c]
-        }
-    }
-
     /// Folds a batch norm into the layer before it: each output channel's weights scaled, its bias scaled and shifted.
     @inline(never)
     static func foldBatchNorm(_ tensors: [String: [Float]], _ name: String, epsilon: Double, into p: inout [Float], weight: Int, bias: Int, channels: Int, blocks: Int, blockStride: Int, channelStride: Int, run: Int) throws {
@@ -3652,21 +3407,6 @@ extension MobilenetV1 {
             for i in 0..<run { p[weight + c * channelStride + i] *= factors.scale[c] }
             p[bias + c] = p[bias + c] * factors.scale[c] + factors.shift[c]
         }
-    }
-
-    /// The same for a transposed conv, whose weight is (in, out / groups, kh, kw).
-    @inline(never)
-    static func foldBatchNormTransposed(_ tensors: [String: [Float]], _ name: String, epsilon: Double, into p: inout [Float], weight: Int, bias: Int, inChannels: Int, outPerGroup: Int, groups: Int, taps: Int) throws {
-        let channels = outPerGroup * groups
-        let factors = try batchNormFactors(tensors, name, epsilon: epsilon, channels: channels)
-        let inPerGroup = inChannels / groups
-        for ic in 0..<inChannels {
-            for o in 0..<outPerGroup {
-                let s = factors.scale[(ic / inPerGroup) * outPerGroup + o]
-                for t in 0..<taps { p[weight + (ic * outPerGroup + o) * taps + t] *= s }
-            }
-        }
-        for c in 0..<channels { p[bias + c] = p[bias + c] * factors.scale[c] + factors.shift[c] }
     }
 
     /// Reads the tensors the model needs from a safetensors file, checked whole by `SafetensorsLayout` (below):

@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
-# Copies the Swift that every emitted file carries from the compiled, tested sources into the emitter as strings.
-# Run it after changing one of those sources; the test embeddedSupportIsFresh fails until you do.
+# Copies the Swift that emitted files carry from the compiled, tested sources into the emitter as strings. Run it
+# after changing one of those sources; the test theEmbeddedSupportIsTheCompiledSource fails until you do. With an
+# argument, writes there instead (the test compares).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source=Sources/ConvcTensorIO/SafetensorsLayout.swift
-target=Sources/ConvcSwiftEmitter/embeddedSupport.swift
+layout=Sources/ConvcTensorIO/SafetensorsLayout.swift
+support=Sources/ConvcEmittedSupport/EmittedSupport.swift
+target=${1:-Sources/ConvcSwiftEmitter/embeddedSupport.swift}
 {
-    echo "// DO NOT EDIT. Written by tools/embed_support.sh from $source."
+    echo "// DO NOT EDIT. Written by tools/embed_support.sh from $layout and $support."
     echo
     echo "/// The safetensors rule convc applies, written into every emitted file (nested in its type): the file's"
-    echo "/// opening comment left out."
+    echo "/// opening comment left out, its \`package\` access dropped."
     echo 'let safetensorsLayoutSource = #"""'
-    awk 'body || !/^\/\/( |$)/ { body = 1; print }' "$source" | sed '1{/^$/d}'
+    awk 'body || !/^\/\/( |$)/ { body = 1; print }' "$layout" | sed '1{/^$/d}' | sed -E 's/^( *)package /\1/'
+    echo '"""#'
+    echo
+    echo "/// The helpers emitted code calls, from \`extension EmittedSupport\` on; the emitter renames the type and keeps"
+    echo "/// the declarations a model uses."
+    echo 'let emittedSupportSource = #"""'
+    awk '/^extension EmittedSupport \{/ { body = 1 } body { print }' "$support"
     echo '"""#'
 } > "$target.tmp"
 mv "$target.tmp" "$target"

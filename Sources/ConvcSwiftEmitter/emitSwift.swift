@@ -224,8 +224,27 @@ struct Emitter {
             }
         }
         w.line()
-        renderSupport(&w)
+        renderSupport(for: w.text, into: &w)
         return w.text
+    }
+
+    /// The support members the code so far uses (nested in the type, so several emitted files can share a
+    /// module), then the safetensors reader if they read weights files.
+    func renderSupport(for code: String, into w: inout SwiftWriter) {
+        let support = selectSupport(for: code)
+        w.block("extension \(typeName)") { w in
+            for (index, declaration) in support.declarations.enumerated() {
+                if index > 0 { w.line() }
+                for line in declaration.split(separator: "\n", omittingEmptySubsequences: false) {
+                    w.line(String(line.dropFirst(4)).replacingOccurrences(of: "EmittedSupport", with: typeName))
+                }
+            }
+        }
+        guard support.needsSafetensorsLayout else { return }
+        w.line()
+        w.block("extension \(typeName)") { w in
+            for line in safetensorsLayoutSource.split(separator: "\n", omittingEmptySubsequences: false) { w.line(String(line)) }
+        }
     }
 
     func renderMetadata(_ w: inout SwiftWriter, access: String) {
@@ -298,7 +317,7 @@ struct Emitter {
             w.line("#if !CONVC_QUIET")
             w.line("_ = Self.printedBuildAdvice")
             w.line("#endif")
-            w.line("var p = [Float](repeating: 0, count: \(literal(parameterFloats)))")
+            w.line("\(slots.isEmpty ? "let" : "var") p = [Float](repeating: 0, count: \(literal(parameterFloats)))")
             for step in plan.steps {
                 guard let slot = slots[step.layer] else { continue }
                 let layer = layer(step.layer)
@@ -372,7 +391,7 @@ struct Emitter {
         w.doc("(at least `arenaFloats` floats) for the activations. Allocate it once as")
         w.doc("`AlignedFloats(count: arenaFloats)`: an arena off a 64-byte boundary runs slower.")
         w.block("\(access)func predict(_ input: UnsafePointer<Float>, batch: Int, into output: UnsafeMutablePointer<Float>, arena a: UnsafeMutablePointer<Float>, threads: Int = 1)") { w in
-            w.line("let w = UnsafePointer(storage.pointer)")
+            if !slots.isEmpty { w.line("let w = UnsafePointer(storage.pointer)") }
             w.block("for n in 0..<batch") { w in
                 w.line("let x = input + n &* Self.inputCount")
                 for (index, step) in plan.steps.enumerated() {

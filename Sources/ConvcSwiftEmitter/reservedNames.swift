@@ -30,7 +30,7 @@ let calledNames: Set<String> = [
 /// Its local variables do not count: inside a function a local shadows a member, as intended.
 let declaredSupportNames: Set<String> = {
     var names: Set<String> = []
-    for source in [supportSource, safetensorsLayoutSource] {
+    for source in [emittedSupportSource, safetensorsLayoutSource] {
         let words = source.split { !($0.isLetter || $0.isNumber || $0 == "_") }.map(String.init)
         for index in words.indices.dropLast(2) {
             if ["func", "struct", "class", "enum", "typealias"].contains(words[index]) {

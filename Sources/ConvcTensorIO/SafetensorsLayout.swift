@@ -6,7 +6,7 @@
 /// `Metadata::validate`): an 8-byte little-endian header length of at most 100 MB, a JSON object mapping names to
 /// `dtype`, `shape` and `data_offsets` (and an optional `__metadata__` of strings), and data that the tensors
 /// cover exactly, in order, with no gap, overlap or trailing byte. Nothing is decoded until asked for.
-struct SafetensorsLayout {
+package struct SafetensorsLayout {
     struct Entry {
         var dtype: String
         var shape: [Int]
@@ -15,8 +15,8 @@ struct SafetensorsLayout {
         var end: Int
     }
 
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+    package struct Failure: Error, CustomStringConvertible {
+        package var description: String
         init(_ description: String) { self.description = description }
     }
 
@@ -39,7 +39,7 @@ struct SafetensorsLayout {
     /// Every name in the file, sorted (for messages that must not depend on hashing).
     var names: [String] { entries.keys.sorted() }
 
-    init(_ file: UnsafeRawBufferPointer) throws(Failure) {
+    package init(_ file: UnsafeRawBufferPointer) throws(Failure) {
         guard file.count >= 8 else {
             throw Failure("the file is \(file.count) bytes long; a safetensors file starts with an 8-byte header length")
         }
@@ -101,7 +101,7 @@ struct SafetensorsLayout {
     /// The prefix to read every required name under: "" when the names are there as they are; otherwise one
     /// dotted prefix that all present names share and that makes every required name present (`module.`, what
     /// `nn.DataParallel` adds); nil when neither works.
-    func namePrefix(for required: [String]) -> String? {
+    package func namePrefix(for required: [String]) -> String? {
         if required.allSatisfy({ entries[$0] != nil }) { return "" }
         guard let first = entries.keys.min() else { return nil }
         var candidates: [String] = []
@@ -118,7 +118,7 @@ struct SafetensorsLayout {
 
     /// The tensor `name` as Float, checked against the shape the model needs. A parameter of one value may be
     /// stored with shape [] (PReLU's single slope); an integer or boolean tensor is refused by name.
-    func floats(_ name: String, shape expected: [Int], in file: UnsafeRawBufferPointer) throws(Failure) -> [Float] {
+    package func floats(_ name: String, shape expected: [Int], in file: UnsafeRawBufferPointer) throws(Failure) -> [Float] {
         guard let entry = entries[name] else { throw Failure("missing tensor \(Self.quoted(name)) \(expected)") }
         guard entry.shape == expected || (expected == [1] && entry.shape.isEmpty) else {
             throw Failure("tensor \(Self.quoted(name)) has shape \(entry.shape), but the spec needs \(expected)")

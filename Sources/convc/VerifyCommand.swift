@@ -1,6 +1,7 @@
 // `convc verify`: emit, compile with swiftc, run beside the interpreter, and compare.
 
 import ArgumentParser
+import ConvcDifferential
 import ConvcIR
 import ConvcInterpreter
 import ConvcSwiftEmitter
@@ -228,25 +229,12 @@ let profileReport = """
     }
     """
 
-/// Runs a program and returns its exit status and combined output.
+/// Runs a program and returns its exit status and combined output; a program that cannot start is a failure
+/// naming it.
 func runProcess(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    if executable.contains("/") {
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-    } else {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [executable] + arguments
-    }
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
     do {
-        try process.run()
+        return try ConvcDifferential.runProcess(executable, arguments)
     } catch {
         throw fail("cannot run '\(executable)': \(error.localizedDescription)")
     }
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
 }

@@ -4,6 +4,7 @@ import ConvcGenerated
 import ConvcIR
 import ConvcInterpreter
 import ConvcTensorIO
+import ConvcTestSupport
 import Foundation
 import Testing
 

@@ -139,15 +139,6 @@ extension Emitter {
         w.line("(y + \(literal(input.elementCount))).update(repeating: 0, count: \(literal(count - input.elementCount)))")
     }
 
-    /// Helpers every emitted type carries (nested, so several generated files can share a module).
-    func renderSupport(_ w: inout SwiftWriter) {
-        let lines = supportSource.replacingOccurrences(of: "TYPE", with: typeName)
-        for line in lines.split(separator: "\n", omittingEmptySubsequences: false) { w.line(String(line)) }
-        w.line()
-        w.block("extension \(typeName)") { w in
-            for line in safetensorsLayoutSource.split(separator: "\n", omittingEmptySubsequences: false) { w.line(String(line)) }
-        }
-    }
 }
 
 extension String {

@@ -6,8 +6,7 @@ extension Emitter {
     /// Depthwise conv, NCHWc in and out: each output pixel's vector is the sum over taps of an input pixel's
     /// vector times the tap's eight weights, which stay in registers. Interior columns go four pixels at a time
     /// (the taps of neighbouring pixels share their loads); border columns, whose missing taps the emitter knows,
-    /// one at a time; a row above or below the input reads a row of zeros. Against the NCHW kernel in isolation,
-    /// MobileNet's depthwise convs took 0.32–0.93 of the time.
+    /// one at a time; a row above or below the input reads a row of zeros.
     func lowerNCHWcDepthwise(_ c: Convolution, input: Shape, output: Shape, step: PlannedStep, into w: inout SwiftWriter) {
         let slot = slots[step.layer]!
         let lanes = nchwcLanes
@@ -18,73 +17,79 @@ extension Emitter {
         let interiorStart = min(OW, (left + sw - 1) / sw)
         let interiorEnd = max(interiorStart, W - kw + left < 0 ? 0 : min(OW, (W - kw + left) / sw + 1))
         let tilePixels = min(4, interiorEnd - interiorStart)
+        // Kernel columns some output column reads (a column of taps that only ever meets padding is never
+        // loaded), and whether some window row can fall outside the input.
+        func tapReadsInput(_ ow: Int, _ j: Int) -> Bool { (0..<W).contains(ow * sw - left + j) }
+        let usedColumns = (0..<kw).filter { j in (0..<OW).contains { tapReadsInput($0, j) } }
+        let readsZeroRows = top > 0 || (OH - 1) * sh + kh - 1 - top > H - 1
         w.comment("weight: (\(c.filters / lanes), \(kh), \(kw), \(lanes))   bias: w[\(literal(slot.bias - slot.weight))..<\(literal(slot.count))]")
-        w.line("Self.parallel(\(c.filters / lanes), threads: threads) { blocks in")
-        w.line("withUnsafeTemporaryAllocation(of: Float.self, capacity: \(literal(rowFloats))) { zeros in")
-        w.line("zeros.baseAddress!.update(repeating: 0, count: \(literal(rowFloats)))")
-        w.line("let zero = UnsafePointer(zeros.baseAddress!)")
-        w.block("for block in blocks") { w in
-            w.line("let k = w + block &* \(kh * kw * lanes)")
-            for i in 0..<kh {
-                for j in 0..<kw { w.line("let k\(i)_\(j) = Self.load8(k + \((i * kw + j) * lanes))") }
-            }
-            w.line("let bias = Self.load8(w + (\(literal(slot.bias - slot.weight)) &+ block &* \(lanes)))")
-            w.line("let source = x + block &* \(literal(H * rowFloats))")
-            w.line("let target = y + block &* \(literal(OH * OW * lanes))")
-            w.block("for oh in 0..<\(OH)") { w in
-                // Input row i of the window, or zeros where it lies in the padding.
+        func body(_ w: inout SwiftWriter) {
+            w.block("for block in blocks") { w in
+                w.line("let k = w + block &* \(kh * kw * lanes)")
                 for i in 0..<kh {
-                    let row = offset([("oh", sh)], plus: i - top)
-                    var conditions: [String] = []
-                    if i - top < 0 { conditions.append("\(row) >= 0") }
-                    if (OH - 1) * sh + i - top > H - 1 { conditions.append("\(row) < \(H)") }
-                    let pointer = "source + (\(row)) &* \(literal(rowFloats))"
-                    w.line("let r\(i) = \(conditions.isEmpty ? pointer : "\(conditions.joined(separator: " && ")) ? \(pointer) : zero")")
+                    for j in usedColumns { w.line("let k\(i)_\(j) = Self.load8(k + \((i * kw + j) * lanes))") }
                 }
-                w.line("let out = target + oh &* \(literal(OW * lanes))")
-                func borderPixel(_ ow: Int, into w: inout SwiftWriter) {
-                    w.block("do") { w in
-                        w.line("var a = bias")
-                        for i in 0..<kh {
-                            for j in 0..<kw {
-                                let iw = ow * sw - left + j
-                                guard iw >= 0 && iw < W else { continue }
-                                w.line("Self.multiplyAdd(&a, Self.load8(r\(i) + \(literal(iw * lanes))), k\(i)_\(j))")
-                            }
-                        }
-                        w.line("Self.store(\(vectorActivation(step, "a", lanes: lanes)), to: out + \(literal(ow * lanes)))")
+                w.line("let bias = Self.load8(w + (\(literal(slot.bias - slot.weight)) &+ block &* \(lanes)))")
+                if !usedColumns.isEmpty { w.line("let source = x + block &* \(literal(H * rowFloats))") }
+                w.line("let target = y + block &* \(literal(OH * OW * lanes))")
+                w.block("for oh in 0..<\(OH)") { w in
+                    // Input row i of the window, or zeros where it lies in the padding.
+                    for i in 0..<kh where !usedColumns.isEmpty {
+                        let row = offset([("oh", sh)], plus: i - top)
+                        var conditions: [String] = []
+                        if i - top < 0 { conditions.append("\(row) >= 0") }
+                        if (OH - 1) * sh + i - top > H - 1 { conditions.append("\(row) < \(H)") }
+                        let pointer = "source + (\(row)) &* \(literal(rowFloats))"
+                        w.line("let r\(i) = \(conditions.isEmpty ? pointer : "\(conditions.joined(separator: " && ")) ? \(pointer) : zero")")
                     }
-                }
-                for ow in 0..<interiorStart { borderPixel(ow, into: &w) }
-                if tilePixels > 0 {
-                    w.block("for start in stride(from: \(interiorStart), to: \(interiorEnd), by: \(tilePixels))") { w in
-                        // The last tile shifts back to end at the interior's end: a few pixels are computed twice.
-                        w.line("let ow: Int = min(start, \(interiorEnd - tilePixels))")
-                        w.line("let column: Int = ow &* \(sw * lanes) &- \(left * lanes)")
-                        for p in 0..<tilePixels { w.line("var a\(p) = bias") }
-                        for i in 0..<kh {
-                            // Each input pixel the tile's taps read in row i, loaded once.
-                            var uses: [Int: [(pixel: Int, tap: Int)]] = [:]
-                            for p in 0..<tilePixels {
-                                for j in 0..<kw { uses[p * sw + j, default: []].append((p, j)) }
+                    w.line("let out = target + oh &* \(literal(OW * lanes))")
+                    func borderPixel(_ ow: Int, into w: inout SwiftWriter) {
+                        let taps = (0..<kh).flatMap { i in (0..<kw).filter { tapReadsInput(ow, $0) }.map { (i, $0) } }
+                        w.block("do") { w in
+                            w.line("\(taps.isEmpty ? "let" : "var") a = bias")
+                            for (i, j) in taps {
+                                w.line("Self.multiplyAdd(&a, Self.load8(r\(i) + \(literal((ow * sw - left + j) * lanes))), k\(i)_\(j))")
                             }
-                            for position in uses.keys.sorted() {
-                                w.line("let v\(i)_\(position) = Self.load8(r\(i) + (column &+ \(position * lanes)))")
-                                for use in uses[position]! {
-                                    w.line("Self.multiplyAdd(&a\(use.pixel), v\(i)_\(position), k\(i)_\(use.tap))")
+                            w.line("Self.store(\(vectorActivation(step, "a", lanes: lanes)), to: out + \(literal(ow * lanes)))")
+                        }
+                    }
+                    for ow in 0..<interiorStart { borderPixel(ow, into: &w) }
+                    if tilePixels > 0 {
+                        w.block("for start in stride(from: \(interiorStart), to: \(interiorEnd), by: \(tilePixels))") { w in
+                            // The last tile shifts back to end at the interior's end: a few pixels are computed twice.
+                            w.line("let ow: Int = min(start, \(interiorEnd - tilePixels))")
+                            w.line("let column: Int = ow &* \(sw * lanes) &- \(left * lanes)")
+                            for p in 0..<tilePixels { w.line("var a\(p) = bias") }
+                            for i in 0..<kh {
+                                // Each input pixel the tile's taps read in row i, loaded once.
+                                var uses: [Int: [(pixel: Int, tap: Int)]] = [:]
+                                for p in 0..<tilePixels {
+                                    for j in 0..<kw { uses[p * sw + j, default: []].append((p, j)) }
+                                }
+                                for position in uses.keys.sorted() {
+                                    w.line("let v\(i)_\(position) = Self.load8(r\(i) + (column &+ \(position * lanes)))")
+                                    for use in uses[position]! {
+                                        w.line("Self.multiplyAdd(&a\(use.pixel), v\(i)_\(position), k\(i)_\(use.tap))")
+                                    }
                                 }
                             }
-                        }
-                        for p in 0..<tilePixels {
-                            w.line("Self.store(\(vectorActivation(step, "a\(p)", lanes: lanes)), to: out + (ow &+ \(p)) &* \(lanes))")
+                            for p in 0..<tilePixels {
+                                w.line("Self.store(\(vectorActivation(step, "a\(p)", lanes: lanes)), to: out + (ow &+ \(p)) &* \(lanes))")
+                            }
                         }
                     }
+                    for ow in interiorEnd..<OW { borderPixel(ow, into: &w) }
                 }
-                for ow in interiorEnd..<OW { borderPixel(ow, into: &w) }
             }
         }
-        w.line("}")
-        w.line("}")
+        w.block("Self.parallel(\(c.filters / lanes), threads: threads)", opening: " { blocks in") { w in
+            guard readsZeroRows && !usedColumns.isEmpty else { return body(&w) }
+            w.block("withUnsafeTemporaryAllocation(of: Float.self, capacity: \(literal(rowFloats)))", opening: " { zeros in") { w in
+                w.line("zeros.baseAddress!.update(repeating: 0, count: \(literal(rowFloats)))")
+                w.line("let zero = UnsafePointer(zeros.baseAddress!)")
+                body(&w)
+            }
+        }
     }
 
     /// Global average pool of an NCHWc input (its 1 × 1 output is the same in either layout): eight channels'

@@ -1,8 +1,15 @@
-// The loading and arithmetic helpers written into every emitted file (nested in its type, so emitted files
-// depend on nothing but Foundation and can share a module).
+// The helpers every emitted file carries, as compiled and tested Swift. tools/embed_support.sh copies this file,
+// from `extension EmittedSupport` on, into the emitter, which writes into each emitted type the declarations its
+// code uses (`EmittedSupport` renamed to the type, so emitted files depend on nothing but Foundation and can
+// share a module). Here `SafetensorsLayout` is ConvcTensorIO's; in an emitted file, its copy.
 
-let supportSource = #"""
-extension TYPE {
+import ConvcTensorIO
+import Foundation
+
+/// The stand-in for an emitted model type.
+public enum EmittedSupport {}
+
+extension EmittedSupport {
     /// A missing or misshapen tensor, a damaged weights file, or an input of the wrong size.
     public struct WeightError: Error, CustomStringConvertible {
         public var description: String
@@ -21,7 +28,7 @@ extension TYPE {
         #if !CONVC_FMA && !arch(arm64)
         advice.append("fused multiply-adds are off, which makes it about 3 times slower: compile it with -DCONVC_FMA and a target CPU that has them (-target-cpu haswell, or native for this machine only)")
         #endif
-        return advice.isEmpty ? nil : "TYPE: " + advice.joined(separator: "; ") + " (docs/emitter.md; define CONVC_QUIET to silence this)"
+        return advice.isEmpty ? nil : "\(Self.self): " + advice.joined(separator: "; ") + " (docs/emitter.md; define CONVC_QUIET to silence this)"
     }
 
     static let printedBuildAdvice: Bool = {
@@ -30,9 +37,8 @@ extension TYPE {
         return true
     }()
 
-    /// Zeroed floats from a 64-byte boundary: the weights, and the arena for `predict`. Vector loads that straddle
-    /// two cache lines cost more; ResNet-50 ran 5 % faster with its weights and arena aligned. On Linux, buffers of
-    /// 2 MiB and up also ask for huge pages (1–2 % more: fewer TLB misses across 100 MB of weights).
+    /// Zeroed floats from a 64-byte boundary: the weights, and the arena for `predict`, so that no vector load
+    /// straddles two cache lines. On Linux, buffers of 2 MiB and up also ask for huge pages (fewer TLB misses).
     public final class AlignedFloats: @unchecked Sendable {
         public let pointer: UnsafeMutablePointer<Float>
         public let count: Int
@@ -106,8 +112,8 @@ extension TYPE {
     }
 
     /// Runs `body` over 0 ..< count in parallel when `threads` is more than one: in up to four parts a thread,
-    /// which the threads take in turn. The calling thread starts at once and a worker tens of microseconds later,
-    /// so with one part a thread the caller often ran both halves of a short step alone.
+    /// which the threads take in turn, because the calling thread starts at once and a worker tens of
+    /// microseconds later.
     @inline(__always)
     static func parallel(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
         let parts = threads <= 1 ? 1 : max(1, min(4 &* threads, count))
@@ -267,7 +273,7 @@ extension TYPE {
     }
 
     /// max(v, 0) lane by lane, NaN kept (as PyTorch's relu). Not pointwiseMax: the standard library calls its
-    /// own compiled copy of that, out of line (a call per vector made MobileNet's 32→64 conv 1.6 times slower).
+    /// own compiled copy of that, out of line: a call per vector.
     @inline(__always)
     static func relu(_ v: SIMD8<Float>) -> SIMD8<Float> {
         v.replacing(with: SIMD8<Float>(), where: v .< SIMD8<Float>())
@@ -372,7 +378,7 @@ extension TYPE {
         }
     }
 
-    // The loading helpers stay out of line: inlined into a large network's init, they took the optimiser seconds.
+    // The loading helpers stay out of line: inlined into a large network's init, they cost the optimiser seconds.
 
     /// Rearranges conv weights from (filters, channels, taps) to blocks of 32 filters, channel-major:
     /// (filters / 32, channels, taps, 32), so one load gives sixteen filters' weights for a channel and tap.
@@ -449,8 +455,7 @@ extension TYPE {
     }
 
     /// Rows of a metadata table: name, kind (which may hold single spaces), output shape, parameters. A table in
-    /// a string literal compiles in a fraction of the time an array literal of tuples takes the optimiser
-    /// (seconds for a large network).
+    /// a string literal compiles much faster than an array literal of tuples.
     static func layerTable(_ text: String) -> [(name: String, kind: String, outputShape: [Int], parameters: Int)] {
         text.split(separator: "\n").map { line in
             let fields = line.split(separator: " ")
@@ -559,4 +564,3 @@ extension TYPE {
         }
     }
 }
-"""#
